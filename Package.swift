@@ -1,0 +1,83 @@
+// swift-tools-version: 6.0
+//
+// qmpfleet: a fleet of simulated QEMU VMs, each with its own QMP socket, built
+// from device plugins loaded at run time. The module table is in DESIGN.md.
+import PackageDescription
+
+/// Device families, one `.dynamic` library each (`libqmp-<name>.so`), loaded with
+/// dlopen. A plugin depends on QMPPluginKit only; nothing may depend on a plugin
+/// (it would be linked in statically and dlopen would be pointless).
+let devicePlugins: [(folder: String, product: String)] = [
+    ("Block", "qmp-block"),
+    ("Net", "qmp-net"),
+    ("Chardev", "qmp-chardev"),
+    ("TPM", "qmp-tpm"),
+    ("Rocker", "qmp-rocker"),
+    ("GIC", "qmp-gic"),
+    ("Memory", "qmp-memory"),
+    ("CPUHotplug", "qmp-cpu-hotplug"),
+    ("Dump", "qmp-dump"),
+    ("Display", "qmp-display"),
+    ("Trace", "qmp-trace"),
+    ("Migration", "qmp-migration"),
+]
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "qmpfleet",
+    products: [
+        .executable(name: "qmpfleet", targets: ["qmpfleet"]),
+        .library(name: "QMPPluginKit", targets: ["QMPPluginKit"]),
+        .library(name: "QMPFleetTesting", targets: ["QMPFleetTesting"]),
+    ] + devicePlugins.map { .library(name: $0.product, type: .dynamic, targets: [$0.folder + "Plugin"]) },
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .target(name: "QMPPluginABI"),
+        .target(name: "UVLoop", dependencies: ["CUV"], swiftSettings: swiftSettings),
+        .target(name: "QMPWire", swiftSettings: swiftSettings),
+        .target(name: "QAPISchema", dependencies: ["QMPWire"], swiftSettings: swiftSettings),
+        .target(
+            name: "FleetCore",
+            dependencies: [
+                "CUV", "QMPPluginABI", "UVLoop", "QMPWire", "QAPISchema",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            resources: [.embedInCode("Resources/core-schema.json")],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "QMPPluginKit", dependencies: ["QMPPluginABI", "QMPWire"], swiftSettings: swiftSettings),
+        .target(name: "QMPFleetTesting", dependencies: ["FleetCore", "QMPWire"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "qmpfleet",
+            dependencies: [
+                "FleetCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "QMPWireTests", dependencies: ["QMPWire"], swiftSettings: swiftSettings),
+        .testTarget(name: "QAPISchemaTests", dependencies: ["QAPISchema"], swiftSettings: swiftSettings),
+        .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
+        .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "QMPFleetTesting"], swiftSettings: swiftSettings),
+    ] + devicePlugins.map {
+        .target(
+            name: $0.folder + "Plugin",
+            dependencies: ["QMPPluginKit", "QMPWire"],
+            path: "Plugins/\($0.folder)",
+            resources: [.embedInCode("schema.json")],
+            swiftSettings: swiftSettings
+        )
+    }
+)

@@ -1,0 +1,1 @@
+// The Block plugin: not written yet.

@@ -1,0 +1,1 @@
+// The CPUHotplug plugin: not written yet.

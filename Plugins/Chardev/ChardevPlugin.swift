@@ -1,0 +1,1 @@
+// The Chardev plugin: not written yet.

@@ -1,0 +1,1 @@
+// The Display plugin: not written yet.

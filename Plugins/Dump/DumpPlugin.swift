@@ -1,0 +1,1 @@
+// The Dump plugin: not written yet.

@@ -1,0 +1,1 @@
+// The GIC plugin: not written yet.

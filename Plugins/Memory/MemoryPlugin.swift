@@ -1,0 +1,1 @@
+// The Memory plugin: not written yet.

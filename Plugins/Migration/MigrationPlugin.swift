@@ -1,0 +1,1 @@
+// The Migration plugin: not written yet.

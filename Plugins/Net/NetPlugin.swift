@@ -1,0 +1,1 @@
+// The Net plugin: not written yet.

@@ -1,0 +1,1 @@
+// The Rocker plugin: not written yet.

@@ -1,0 +1,1 @@
+// The TPM plugin: not written yet.

@@ -1,0 +1,1 @@
+// The Trace plugin: not written yet.

@@ -1,0 +1,244 @@
+/*
+ * qmp_plugin.h: the qmpfleet device-plugin ABI, version 1.
+ *
+ * This header is the only contract between the qmpfleet host and a plugin.
+ * It is plain C99 so that a plugin can be written in C, Swift (see the
+ * QMPPluginKit module) or any language with a C ABI, and built out of tree:
+ *
+ *     cc -shared -fPIC -fvisibility=hidden -I<qmpfleet>/Sources/QMPPluginABI/include \
+ *        my_plugin.c -o libqmp-myplugin.so
+ *
+ * Life cycle
+ * ----------
+ * 1. The host dlopen()s the library and calls qmp_plugin_entry(). It returns a
+ *    static descriptor; nothing else may happen in it.
+ * 2. The host checks descriptor->abi_version against QMP_PLUGIN_ABI_VERSION and
+ *    descriptor->struct_size, then calls init() once per process with a
+ *    registration context. init() declares the plugin's QAPI schema (commands,
+ *    events, types), binds command handlers, and registers device drivers, QOM
+ *    object types and guest actions. The context is valid only during init().
+ * 3. For every VM that lists the plugin, the host calls vm_create() with the
+ *    plugin's section of that VM's configuration. The returned instance pointer
+ *    is handed back to every handler for that VM. vm_destroy() ends it; the
+ *    host has already cancelled the instance's timers and pending requests.
+ *
+ * Threading: every call into a plugin for one VM happens on that VM's loop
+ * thread, one at a time, and every host function must be called on that thread
+ * from inside a callback. Instance state therefore needs no locks. A plugin
+ * must not keep per-VM state in globals: the same library serves many VMs.
+ *
+ * Values cross the boundary as UTF-8 JSON text (not NUL-terminated unless said
+ * so; lengths are given). Strings returned by the host stay valid until the
+ * callback that received them returns, unless documented otherwise.
+ *
+ * Requests: a command handler gets a qmp_request token and must answer it
+ * exactly once with reply() or reply_error(), either before it returns or later
+ * (from a timer, for commands that complete asynchronously). A second answer is
+ * ignored with a logged warning; a request never answered gets a GenericError
+ * after the host's configured timeout. Answering a request whose client has
+ * gone is harmless.
+ */
+#ifndef QMP_PLUGIN_H
+#define QMP_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** The ABI version this header describes. Bumped on incompatible change. */
+#define QMP_PLUGIN_ABI_VERSION 1u
+
+/** The symbol every plugin exports. */
+#define QMP_PLUGIN_ENTRY_SYMBOL "qmp_plugin_entry"
+
+/** An opaque handle for one VM, owned by the host. */
+typedef struct qmp_vm qmp_vm;
+
+/** An opaque registration context, valid only during init(). */
+typedef struct qmp_plugin_ctx qmp_plugin_ctx;
+
+/** A token for one pending request. Not a pointer to anything: never dereference it. */
+typedef uint64_t qmp_request;
+
+/** A token for one timer; 0 means "no timer". */
+typedef uint64_t qmp_timer;
+
+/** QMP error classes, as QEMU names them on the wire. */
+typedef enum qmp_error_class {
+    QMP_ERROR_GENERIC = 0,           /* "GenericError" */
+    QMP_ERROR_COMMAND_NOT_FOUND = 1, /* "CommandNotFound" */
+    QMP_ERROR_DEVICE_NOT_ACTIVE = 2, /* "DeviceNotActive" */
+    QMP_ERROR_DEVICE_NOT_FOUND = 3,  /* "DeviceNotFound" */
+    QMP_ERROR_KVM_MISSING_CAP = 4    /* "KVMMissingCap" */
+} qmp_error_class;
+
+typedef enum qmp_log_level {
+    QMP_LOG_DEBUG = 0,
+    QMP_LOG_INFO = 1,
+    QMP_LOG_WARNING = 2,
+    QMP_LOG_ERROR = 3
+} qmp_log_level;
+
+/**
+ * A command handler, and also a guest-action handler.
+ * args_json is the request's "arguments" object (or "{}"), already checked
+ * against the command's QAPI declaration by the host.
+ */
+typedef void (*qmp_command_fn)(void *instance, qmp_request req,
+                               const char *args_json, size_t args_len);
+
+/** A timer callback. */
+typedef void (*qmp_timer_fn)(void *instance, void *opaque);
+
+/**
+ * A device driver for device_add / device_del.
+ *
+ * description_json is an object:
+ *   {"name": "virtio-blk-pci", "parent": "virtio-blk-pci-base",
+ *    "bus": "PCI", "hotpluggable": true, "user-creatable": true,
+ *    "properties": [{"name": "drive", "type": "str", "description": "..."}, ...]}
+ * The host rejects unknown property names with QEMU's error and takes care of
+ * "id" and "bus"; add() gets the remaining properties as a JSON object and the
+ * id (NULL when the client gave none).
+ *
+ * add() answers req; on success the device exists from the host's point of
+ * view (qom path /machine/peripheral/<id>, or peripheral-anon). del() answers
+ * req and, when the simulated guest has released the device (now or later),
+ * calls host->device_deleted(), which emits DEVICE_DELETED and forgets it.
+ */
+typedef struct qmp_device_driver {
+    const char *description_json;
+    void (*add)(void *instance, qmp_request req, const char *id,
+                const char *props_json, size_t props_len);
+    void (*del)(void *instance, qmp_request req, const char *id);
+} qmp_device_driver;
+
+/**
+ * A user-creatable QOM object type for object-add / object-del, e.g.
+ * memory-backend-ram. description_json as for devices (no "bus").
+ * del() answers req; refusing (object in use) is an error reply.
+ */
+typedef struct qmp_object_type {
+    const char *description_json;
+    void (*add)(void *instance, qmp_request req, const char *id,
+                const char *props_json, size_t props_len);
+    void (*del)(void *instance, qmp_request req, const char *id);
+} qmp_object_type;
+
+/** The host's function table. Check struct_size before using a later member. */
+typedef struct qmp_host_api {
+    uint32_t abi_version;
+    uint32_t struct_size;
+
+    /* --- registration: only during init(), with its ctx; 0 on success, -1 on error --- */
+
+    /**
+     * Declares QAPI expressions: schema_json is a JSON array of QAPI
+     * expressions in QEMU's JSON form, e.g.
+     * [{"command": "block_resize", "data": {"*device": "str", "size": "int"}}].
+     * Commands, events, structs, enums, unions and alternates may be declared.
+     */
+    int (*declare_schema)(qmp_plugin_ctx *ctx, const char *schema_json, size_t len);
+    /** Binds a handler to a command the plugin declared. */
+    int (*bind_command)(qmp_plugin_ctx *ctx, const char *name, qmp_command_fn fn);
+    int (*register_device_driver)(qmp_plugin_ctx *ctx, const qmp_device_driver *driver);
+    int (*register_object_type)(qmp_plugin_ctx *ctx, const qmp_object_type *type);
+    /**
+     * A guest action: something the simulated guest does on its own (eject
+     * from inside, write to a disk). Driven from the fleet control socket's
+     * guest-action command, never from the VM's QMP socket. args_schema_json is
+     * a QAPI "data" member map, e.g. {"device": "str", "*bytes": "int"}.
+     */
+    int (*register_guest_action)(qmp_plugin_ctx *ctx, const char *name,
+                                 const char *args_schema_json, qmp_command_fn fn);
+
+    /* --- answering requests --- */
+
+    /** Success: result_json is the value of "return" (an object or array). */
+    void (*reply)(qmp_request req, const char *result_json, size_t len);
+    /** Failure with a QMP error class and QEMU's description text. */
+    void (*reply_error)(qmp_request req, qmp_error_class cls, const char *desc);
+
+    /* --- events --- */
+
+    /**
+     * Emits an event the plugin declared, to every negotiated client of vm.
+     * data_json is the "data" object, or NULL for an event without members.
+     * QEMU's rate limits apply. Undeclared events are dropped with a warning.
+     */
+    void (*emit_event)(qmp_vm *vm, const char *name, const char *data_json, size_t len);
+
+    /* --- time --- */
+
+    /** Milliseconds on the VM's clock (virtual in tests). */
+    uint64_t (*now_ms)(qmp_vm *vm);
+    /** Starts a timer; repeat_ms 0 means one-shot. Returns 0 on failure. */
+    qmp_timer (*timer_start)(qmp_vm *vm, uint64_t delay_ms, uint64_t repeat_ms,
+                             qmp_timer_fn fn, void *opaque);
+    void (*timer_cancel)(qmp_vm *vm, qmp_timer timer);
+
+    /* --- the VM --- */
+
+    /** The VM's name (NUL-terminated, valid for the VM's lifetime). */
+    const char *(*vm_name)(qmp_vm *vm);
+    /** QEMU's RunState name: "prelaunch", "running", "paused", "shutdown", ... */
+    const char *(*vm_run_state)(qmp_vm *vm);
+    /**
+     * The VM's machine description as a JSON object (NUL-terminated, valid for
+     * the VM's lifetime): {"type": "pc-i440fx-7.2", "arch": "x86_64",
+     * "ram-size": 1073741824, "smp": {...}, "qemu-version": {...}}.
+     */
+    const char *(*vm_machine_json)(qmp_vm *vm);
+    /**
+     * Stops the VM as QEMU does on its own (e.g. reason "io-error" for a disk
+     * with werror=stop): run state "paused"/"io-error", STOP event.
+     */
+    void (*vm_stop)(qmp_vm *vm, const char *reason);
+    /** Tells the host the guest released device id: DEVICE_DELETED follows. */
+    void (*device_deleted)(qmp_vm *vm, const char *id);
+
+    /**
+     * Opens a file the way QEMU opens one a client names: a plain path (only
+     * under the fleet's allowed directories), "/dev/fdset/N" (dup of an fd in
+     * that fd set) or "fd:NAME" (a descriptor passed with getfd; ownership
+     * moves to the caller). Returns an fd, or -1 with QEMU's error text in err.
+     */
+    int (*open_file)(qmp_vm *vm, const char *path, int flags, int mode,
+                     char *err, size_t err_len);
+
+    void (*log)(qmp_vm *vm, qmp_log_level level, const char *message);
+} qmp_host_api;
+
+/** What qmp_plugin_entry() returns. Static storage; the host never frees it. */
+typedef struct qmp_plugin_descriptor {
+    uint32_t abi_version; /* QMP_PLUGIN_ABI_VERSION the plugin was built against */
+    uint32_t struct_size; /* sizeof(qmp_plugin_descriptor) */
+    const char *name;     /* e.g. "block" */
+    const char *version;  /* the plugin's own version, e.g. "1.0.0" */
+
+    /** Registers everything. Returns 0, or -1 with a message in err. */
+    int (*init)(const qmp_host_api *host, qmp_plugin_ctx *ctx, char *err, size_t err_len);
+    /**
+     * Creates the plugin's state for one VM from config_json (its section of
+     * the VM's config, an object). Returns 0 and sets *instance, or -1 with a
+     * message in err (the VM then does not start).
+     */
+    int (*vm_create)(qmp_vm *vm, const char *config_json, size_t config_len,
+                     void **instance, char *err, size_t err_len);
+    /** Frees the instance. */
+    void (*vm_destroy)(void *instance);
+    /** Optional (may be NULL): the VM's run state changed to new_state. */
+    void (*run_state_changed)(void *instance, const char *new_state);
+} qmp_plugin_descriptor;
+
+/** The one exported symbol. */
+typedef const qmp_plugin_descriptor *(*qmp_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* QMP_PLUGIN_H */

@@ -1,0 +1,1 @@
+/* The ABI is header-only; SwiftPM wants one C file per C target. */

@@ -1,0 +1,76 @@
+/// A JSON object that keeps its members in order.
+///
+/// QEMU writes members in a fixed order (`{"return": {}, "id": 1}`, the
+/// timestamp before the event name), and clients that compare transcripts see
+/// it, so order is part of the value we write. Lookup is linear: QMP objects
+/// are small, and a linear scan over a few members beats hashing.
+///
+/// Duplicate keys are not stored: `self[key] = value` replaces. The parser
+/// keeps the last of duplicate members, as QEMU's does.
+public struct JSONObject: Sendable {
+    public private(set) var members: [(key: String, value: JSONValue)]
+
+    public init() { members = [] }
+
+    public init(_ members: [(key: String, value: JSONValue)]) {
+        self.members = []
+        self.members.reserveCapacity(members.count)
+        for m in members { self[m.key] = m.value }
+    }
+
+    public init(minimumCapacity: Int) {
+        members = []
+        members.reserveCapacity(minimumCapacity)
+    }
+
+    public var count: Int { members.count }
+    public var isEmpty: Bool { members.isEmpty }
+    public var keys: [String] { members.map(\.key) }
+
+    public subscript(key: String) -> JSONValue? {
+        get {
+            for m in members where m.key == key { return m.value }
+            return nil
+        }
+        set {
+            if let i = members.firstIndex(where: { $0.key == key }) {
+                if let newValue { members[i].value = newValue } else { members.remove(at: i) }
+            } else if let newValue {
+                members.append((key: key, value: newValue))
+            }
+        }
+    }
+
+    /// Appends without checking for an existing key: for builders that know
+    /// their keys are distinct (the parser checks before it calls this).
+    public mutating func appendUnchecked(_ key: String, _ value: JSONValue) {
+        members.append((key: key, value: value))
+    }
+
+    public mutating func removeValue(forKey key: String) -> JSONValue? {
+        guard let i = members.firstIndex(where: { $0.key == key }) else { return nil }
+        return members.remove(at: i).value
+    }
+}
+
+extension JSONObject: Sequence {
+    public func makeIterator() -> IndexingIterator<[(key: String, value: JSONValue)]> {
+        members.makeIterator()
+    }
+}
+
+extension JSONObject: Equatable {
+    public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for m in lhs.members {
+            guard let other = rhs[m.key], other == m.value else { return false }
+        }
+        return true
+    }
+}
+
+extension JSONObject: ExpressibleByDictionaryLiteral {
+    public init(dictionaryLiteral elements: (String, JSONValue)...) {
+        self.init(elements.map { (key: $0.0, value: $0.1) })
+    }
+}
