@@ -1,0 +1,178 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Writes JSON exactly as QEMU's qobject/qjson.c does for QMP: `": "` and
+/// `", "` separators, object members in QDict order (`QDictOrder`), every
+/// non-ASCII or control character as an uppercase `\uXXXX` escape (a
+/// surrogate pair beyond the BMP), and doubles as `%.17g`.
+///
+/// ```swift
+/// var w = JSONWriter()
+/// w.write(["return": [:], "id": "é"])
+/// String(decoding: w.bytes, as: UTF8.self)   // {"return": {}, "id": "\u00E9"}
+/// ```
+public struct JSONWriter: Sendable {
+    public private(set) var bytes: [UInt8]
+
+    public init(reservingCapacity capacity: Int = 256) {
+        bytes = []
+        bytes.reserveCapacity(capacity)
+    }
+
+    public mutating func writeRaw(_ raw: some Sequence<UInt8>) {
+        bytes.append(contentsOf: raw)
+    }
+
+    public mutating func write(_ value: JSONValue) {
+        switch value {
+        case .null: writeRaw("null".utf8)
+        case .bool(let b): writeRaw(b ? "true".utf8 : "false".utf8)
+        case .int(let i): writeInteger(i)
+        case .uint(let u): writeUnsigned(u)
+        case .double(let d): writeDouble(d)
+        case .string(let s): writeString(s)
+        case .array(let elements):
+            bytes.append(UInt8(ascii: "["))
+            for (n, element) in elements.enumerated() {
+                if n > 0 { writeRaw(", ".utf8) }
+                write(element)
+            }
+            bytes.append(UInt8(ascii: "]"))
+        case .object(let object):
+            bytes.append(UInt8(ascii: "{"))
+            let members = object.members
+            if members.count == 1 {
+                writeMember(members[0].key, members[0].value)
+            } else if members.count > 1 {
+                for (n, index) in QDictOrder.writeOrder(of: object).enumerated() {
+                    if n > 0 { writeRaw(", ".utf8) }
+                    writeMember(members[index].key, members[index].value)
+                }
+            }
+            bytes.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private mutating func writeMember(_ key: String, _ value: JSONValue) {
+        writeString(key)
+        writeRaw(": ".utf8)
+        write(value)
+    }
+
+    private mutating func writeInteger(_ i: Int64) {
+        if i < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            writeUnsigned(i == Int64.min ? UInt64(Int64.max) + 1 : UInt64(-i))
+        } else {
+            writeUnsigned(UInt64(i))
+        }
+    }
+
+    private mutating func writeUnsigned(_ u: UInt64) {
+        if u < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(u))
+            return
+        }
+        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8,
+                     UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var n = 0
+        var v = u
+        withUnsafeMutableBytes(of: &digits) { buffer in
+            while v > 0 {
+                buffer[19 - n] = UInt8(ascii: "0") + UInt8(v % 10)
+                v /= 10
+                n += 1
+            }
+            bytes.append(contentsOf: buffer[(20 - n)...])
+        }
+    }
+
+    /// `%.17g`, as QEMU's qnum_to_string (so 0.1 is written 0.10000000000000001).
+    private mutating func writeDouble(_ d: Double) {
+        var buffer = [CChar](repeating: 0, count: 40)
+        let n = withVaList([d]) { vsnprintf(&buffer, buffer.count, "%.17g", $0) }
+        bytes.append(contentsOf: buffer[0..<Int(max(0, min(n, 39)))].map { UInt8(bitPattern: $0) })
+    }
+
+    private static let hexDigits = Array("0123456789ABCDEF".utf8)
+
+    private mutating func writeEscape(_ unit: Int) {
+        writeRaw("\\u".utf8)
+        for shift in stride(from: 12, through: 0, by: -4) {
+            bytes.append(Self.hexDigits[(unit >> shift) & 0xF])
+        }
+    }
+
+    private mutating func writeString(_ s: String) {
+        bytes.append(UInt8(ascii: "\""))
+        let utf8 = s.utf8
+        // Fast path: printable ASCII needing no escape.
+        let plain = utf8.withContiguousStorageIfAvailable { buffer in
+            buffer.allSatisfy { $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }
+        }
+        if plain == true {
+            bytes.append(contentsOf: utf8)
+        } else {
+            for scalar in s.unicodeScalars {
+                switch scalar {
+                case "\"": writeRaw("\\\"".utf8)
+                case "\\": writeRaw("\\\\".utf8)
+                case "\u{08}": writeRaw("\\b".utf8)
+                case "\u{0C}": writeRaw("\\f".utf8)
+                case "\n": writeRaw("\\n".utf8)
+                case "\r": writeRaw("\\r".utf8)
+                case "\t": writeRaw("\\t".utf8)
+                default:
+                    let cp = Int(scalar.value)
+                    if cp > 0xFFFF {
+                        writeEscape(0xD800 + ((cp - 0x10000) >> 10))
+                        writeEscape(0xDC00 + ((cp - 0x10000) & 0x3FF))
+                    } else if cp < 0x20 || cp >= 0x7F {
+                        writeEscape(cp)
+                    } else {
+                        bytes.append(UInt8(cp))
+                    }
+                }
+            }
+        }
+        bytes.append(UInt8(ascii: "\""))
+    }
+}
+
+extension JSONValue {
+    /// The value as QEMU would write it, without a line end.
+    public var jsonText: String { String(decoding: jsonBytes(), as: UTF8.self) }
+
+    public func jsonBytes() -> [UInt8] {
+        var writer = JSONWriter()
+        writer.write(self)
+        return writer.bytes
+    }
+
+    /// Parses one complete JSON document (plugin replies, config, tests).
+    /// Unlike the stream parser, trailing input other than whitespace is an error.
+    public init(parsing bytes: some Collection<UInt8>) throws(JSONParseError) {
+        var parser = JSONStreamParser()
+        var results: [Result<JSONValue, JSONParseError>] = []
+        let array = Array(bytes)
+        parser.feed(array) { results.append($0) }
+        // A bare number at the end is only complete when followed by something.
+        if results.isEmpty && parser.bufferedByteCount > 0 {
+            parser.feed([UInt8(ascii: " ")]) { results.append($0) }
+        }
+        guard results.count == 1 else {
+            if let first = results.first, case .failure(let error) = first { throw error }
+            throw JSONParseError(results.isEmpty ? "JSON parse error, premature EOI" : "JSON parse error, trailing data")
+        }
+        switch results[0] {
+        case .success(let value): self = value
+        case .failure(let error): throw error
+        }
+    }
+
+    public init(parsing text: String) throws(JSONParseError) {
+        try self.init(parsing: Array(text.utf8))
+    }
+}

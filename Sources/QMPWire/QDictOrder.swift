@@ -1,0 +1,45 @@
+/// The order in which QEMU writes an object's members.
+///
+/// QEMU builds every reply and event as a `QDict`, a hash table of 512
+/// buckets whose buckets are lists with the newest entry first, and its JSON
+/// writer walks the buckets in order. So what a client sees is not the
+/// declaration order: `query-status` answers
+/// `{"status": "prelaunch", "singlestep": false, "running": false}` although
+/// `StatusInfo` declares `running`, `singlestep`, `status`. Clients that diff
+/// transcripts see this, so we write the same order: members sorted by
+/// bucket, and within a bucket the later-inserted member first. The insertion
+/// order QEMU uses is the QAPI declaration order, which is the order our
+/// handlers build their objects in.
+public enum QDictOrder {
+    /// QEMU's `QDICT_BUCKET_MAX`.
+    public static let bucketCount: UInt32 = 512
+
+    /// QEMU's `tdb_hash()` (qobject/qdict.c) reduced to a bucket index.
+    @inlinable
+    public static func bucket<S: Sequence>(ofUTF8 key: S) -> UInt32 where S.Element == UInt8 {
+        var length: UInt32 = 0
+        var value: UInt32 = 0
+        var i: UInt32 = 0
+        for byte in key {
+            value &+= UInt32(byte) << ((i &* 5) % 24)
+            i &+= 1
+            length &+= 1
+        }
+        value &+= 0x238F_13AF &* length
+        return (1_103_515_243 &* value &+ 12345) % bucketCount
+    }
+
+    public static func bucket(of key: String) -> UInt32 {
+        bucket(ofUTF8: key.utf8)
+    }
+
+    /// The member indices of `object` in the order QEMU would write them.
+    public static func writeOrder(of object: JSONObject) -> [Int] {
+        let members = object.members
+        if members.count < 2 { return Array(members.indices) }
+        // Sort key: bucket ascending, then insertion index descending.
+        return members.indices.map { (bucket: bucket(of: members[$0].key), index: $0) }
+            .sorted { $0.bucket != $1.bucket ? $0.bucket < $1.bucket : $0.index > $1.index }
+            .map(\.index)
+    }
+}
