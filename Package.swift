@@ -42,7 +42,11 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .target(name: "QMPPluginABI"),
-        .target(name: "UVLoop", dependencies: ["CUV"], swiftSettings: swiftSettings),
+        .target(
+            name: "UVLoop",
+            dependencies: ["CUV", .product(name: "DequeModule", package: "swift-collections")],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "QMPWire", swiftSettings: swiftSettings),
         .target(name: "QAPISchema", dependencies: ["QMPWire"], swiftSettings: swiftSettings),
         .target(
@@ -53,7 +57,7 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.embedInCode("Resources/core-schema.json")],
+            resources: [.embedInCode("Resources/core-schema.json"), .embedInCode("Resources/control-schema.json")],
             swiftSettings: swiftSettings
         ),
         .target(name: "QMPPluginKit", dependencies: ["QMPPluginABI", "QMPWire"], swiftSettings: swiftSettings),
@@ -72,6 +76,15 @@ let package = Package(
         .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "QMPFleetTesting"], swiftSettings: swiftSettings),
     ] + devicePlugins.map {
+        // Plugin tests load the built .so through QMPFleetTesting; they never
+        // depend on the plugin target itself.
+        .testTarget(
+            name: "\($0.folder)PluginTests",
+            dependencies: ["FleetCore", "QMPFleetTesting", "QMPWire"],
+            path: "Tests/Plugins/\($0.folder)",
+            swiftSettings: swiftSettings
+        )
+    } + devicePlugins.map {
         .target(
             name: $0.folder + "Plugin",
             dependencies: ["QMPPluginKit", "QMPWire"],
