@@ -1,1 +1,64 @@
-// The Net plugin: not written yet.
+import QMPPluginKit
+import QMPWire
+
+/// Network backends and NICs, as QEMU's `net.json` serves them:
+/// netdev_add/netdev_del (no host device is touched), set_link,
+/// query-rx-filter, the virtio-net-pci/e1000/rtl8139 drivers, and the
+/// guest's receive filter with NIC_RX_FILTER_CHANGED.
+///
+/// Config keys (`plugins: {net: ...}`):
+/// - `netdevs`: list of backends, each with the members of `netdev_add`
+///   (`{id: n0, type: user}`).
+/// - `nics`: list of cards, each `{model: virtio-net-pci|e1000|rtl8139, id: nic0,
+///   netdev: n0, mac: "52:54:00:12:34:56"}` (`id`, `netdev`, `mac` optional).
+///
+/// Guest actions: `rx-filter`, `set-promiscuous`, `add-multicast`,
+/// `link-status`, and `stream-peer` (the far end of a stream backend).
+final class NetPlugin: QMPPlugin {
+    static let name = "net"
+    static var schema: [UInt8] { PackageResources.schema_json }
+
+    let vm: PluginVM
+    /// Live backends, in creation order.
+    var netdevs: [Netdev] = []
+    /// NICs, in creation order (QEMU's net client list order).
+    var nics: [NIC] = []
+    /// Anonymous devices this plugin created, for their QOM paths.
+    var anonymousDevices = 0
+
+    init(vm: PluginVM, config: JSONValue) throws(PluginError) {
+        self.vm = vm
+        let config = try NetConfig(config)
+        for backend in config.netdevs {
+            if case .failure(let error) = netdevAdd(backend) { throw PluginError("net: netdev: \(error.desc)") }
+        }
+        for card in config.nics {
+            let modelName = card["model"]?.stringValue ?? NICModel.virtioNetPCI.rawValue
+            guard let model = NICModel(rawValue: modelName) else { throw PluginError("net: unknown NIC model '\(modelName)'") }
+            var props = card
+            _ = props.removeValue(forKey: "model")
+            let id = props.removeValue(forKey: "id")?.stringValue
+            if case .failure(let error) = addNIC(model: model, id: id, props) { throw PluginError("net: nic: \(error.desc)") }
+        }
+    }
+
+    static func register(_ plugin: PluginRegistry<NetPlugin>) {
+        plugin.command("netdev_add") { this, args in this.netdevAdd(args) }
+        plugin.command("netdev_del") { this, args in this.netdevDel(args) }
+        plugin.command("set_link") { this, args in this.setLink(args) }
+        plugin.command("query-rx-filter") { this, args in this.queryRxFilter(args) }
+        for model in NICModel.allCases {
+            plugin.device(driverDescription(model),
+                          add: { this, id, props in this.addNIC(model: model, id: id, props) },
+                          remove: { this, id in this.removeNIC(id) })
+        }
+        plugin.guestAction("rx-filter", arguments: GuestActionArguments.rxFilter) { this, args in this.guestRxFilter(args) }
+        plugin.guestAction("set-promiscuous", arguments: GuestActionArguments.setPromiscuous) { this, args in this.guestSetPromiscuous(args) }
+        plugin.guestAction("add-multicast", arguments: GuestActionArguments.addMulticast) { this, args in this.guestAddMulticast(args) }
+        plugin.guestAction("link-status", arguments: GuestActionArguments.linkStatus) { this, args in this.guestLinkStatus(args) }
+        plugin.guestAction("stream-peer", arguments: GuestActionArguments.streamPeer) { this, args in this.streamPeer(args) }
+    }
+}
+
+@_cdecl("qmp_plugin_entry")
+public func qmpPluginEntry() -> UnsafeRawPointer { PluginExport.descriptor(for: NetPlugin.self) }

@@ -1,0 +1,102 @@
+import QMPPluginKit
+import QMPWire
+
+/// The NIC drivers for device_add/device_del: binding to a backend with
+/// `netdev=`, the MAC with `mac=`, and the guest letting go on unplug.
+extension NetPlugin {
+    /// How long the simulated guest takes to release an unplugged NIC.
+    static let guestUnplugMilliseconds: UInt64 = 50
+
+    static func driverDescription(_ model: NICModel) -> JSONValue {
+        [
+            "name": .string(model.rawValue),
+            "parent": model == .virtioNetPCI ? "virtio-net-pci-base-type" : "pci-device",
+            "bus": "PCI",
+            "hotpluggable": true,
+            "properties": .array(model.propertyNames.map { name in
+                ["name": .string(name), "type": name == "mac" ? "str" : (name == "netdev" ? "str" : "any")]
+            }),
+        ]
+    }
+
+    /// Creates a NIC: the backend must exist and be free, the MAC valid.
+    func addNIC(model: NICModel, id: String?, _ props: JSONObject) -> Result<Void, QMPError> {
+        var backend: Netdev?
+        if let value = props["netdev"] {
+            let name = NetPlugin.propertyText(value)
+            guard let found = netdev(name) else {
+                return .failure(.generic("Property '\(model.propertyOwner).netdev' can't find value '\(name)'"))
+            }
+            guard found.peerName == nil else {
+                return .failure(.generic("Property '\(model.propertyOwner).netdev' can't take value '\(name)', it's in use"))
+            }
+            backend = found
+        }
+        var mac: MACAddress?
+        if let value = props["mac"] {
+            let text = NetPlugin.propertyText(value)
+            guard let parsed = MACAddress(parsing: text) else {
+                return .failure(.generic("Property '\(model.propertyOwner).mac' doesn't take value '\(text)'"))
+            }
+            mac = parsed.isZero ? nil : parsed
+        }
+        guard let address = mac ?? freeDefaultMAC() else {
+            return .failure(.generic("No free MAC address in 52:54:00:12:34:56-ff"))
+        }
+        let qomPath: String
+        if let id {
+            qomPath = "/machine/peripheral/\(id)"
+        } else {
+            qomPath = "/machine/peripheral-anon/device[\(anonymousDevices)]"
+            anonymousDevices += 1
+        }
+        let name = id ?? "\(model.rawValue).\(nics.filter { $0.model == model }.count)"
+        let nic = NIC(id: id, name: name, model: model, mac: address, qomPath: qomPath, netdev: backend)
+        backend?.peerName = name
+        nics.append(nic)
+        return .success(())
+    }
+
+    /// Starts the unplug; the guest releases the card a moment later.
+    func removeNIC(_ idOrPath: String) -> Result<Void, QMPError> {
+        guard let nic = nics.first(where: { $0.id == idOrPath || $0.qomPath == idOrPath }) else {
+            return .failure(.deviceNotFound(idOrPath))
+        }
+        guard !nic.unplugPending else {
+            return .failure(.generic("Device \(nic.id ?? nic.qomPath) is already in the process of unplug"))
+        }
+        nic.unplugPending = true
+        vm.startTimer(afterMilliseconds: NetPlugin.guestUnplugMilliseconds) { [weak self] in
+            self?.releaseNIC(nic, reportedAs: idOrPath)
+        }
+        return .success(())
+    }
+
+    private func releaseNIC(_ nic: NIC, reportedAs idOrPath: String) {
+        nics.removeAll { $0 === nic }
+        if let backend = nic.netdev, backend.peerName == nic.name { backend.peerName = nil }
+        vm.deviceDeleted(idOrPath)
+    }
+
+    /// `qemu_macaddr_get_free`: the lowest 52:54:00:12:34:xx no NIC has.
+    func freeDefaultMAC() -> MACAddress? {
+        let used = Set(nics.map(\.mac))
+        for last in MACAddress.firstDefaultLastByte...UInt8.max {
+            let candidate = MACAddress.qemuDefault(lastByte: last)
+            if !used.contains(candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// A property value as qdev would print it in an error.
+    static func propertyText(_ value: JSONValue) -> String {
+        switch value {
+        case .string(let s): return s
+        case .int(let i): return String(i)
+        case .uint(let u): return String(u)
+        case .double(let d): return String(d)
+        case .bool(let b): return b ? "true" : "false"
+        default: return value.jsonText
+        }
+    }
+}

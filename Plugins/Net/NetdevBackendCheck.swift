@@ -1,0 +1,66 @@
+import QMPWire
+
+/// What QEMU's `net_client_init` checks for each backend type beyond the
+/// schema, with its texts. Nothing here opens a host resource: a backend
+/// that QEMU would create succeeds, one QEMU refuses fails the same way.
+enum NetdevBackendCheck {
+    /// Backends this QEMU build refuses outright.
+    static let notCompiled: Set<String> = ["none", "nic", "netmap"]
+
+    static func check(type: String, _ options: JSONObject) -> QMPError? {
+        if notCompiled.contains(type) {
+            return .generic("network backend '\(type)' is not compiled into this binary")
+        }
+        switch type {
+        case "socket": return socket(options)
+        case "dgram": return dgram(options)
+        case "user": return user(options)
+        case "vde": return .generic("Could not open vde: No such file or directory")
+        case "vhost-vdpa":
+            if options["vhostdev"] == nil && options["vhostfd"] == nil {
+                return .generic("vhost-vdpa: neither vhostdev= nor vhostfd= was specified")
+            }
+            return nil
+        default: return nil
+        }
+    }
+
+    private static func socket(_ o: JSONObject) -> QMPError? {
+        let modes = ["fd", "listen", "connect", "mcast", "udp"].filter { o[$0] != nil }
+        guard modes.count == 1 else { return .generic("exactly one of listen=, connect=, mcast= or udp= is required") }
+        if o["localaddr"] != nil && o["mcast"] == nil && o["udp"] == nil {
+            return .generic("localaddr= is only valid with mcast= or udp=")
+        }
+        if o["udp"] != nil && o["localaddr"] == nil {
+            return .generic("localaddr= is mandatory with udp=")
+        }
+        return nil
+    }
+
+    private static func dgram(_ o: JSONObject) -> QMPError? {
+        guard let local = o["local"] else { return .generic("dgram requires local= parameter") }
+        let type = local["type"]?.stringValue ?? ""
+        if o["remote"] == nil && (type == "inet" || type == "unix") {
+            return .generic("type=inet or type=unix requires remote parameter")
+        }
+        return nil
+    }
+
+    private static func user(_ o: JSONObject) -> QMPError? {
+        for rule in o["hostfwd"]?.arrayValue ?? [] {
+            let text = rule["str"]?.stringValue ?? ""
+            if !text.contains(":") { return .generic("Invalid host forwarding rule '\(text)' (No : separators)") }
+        }
+        return nil
+    }
+}
+
+/// QEMU's `id_wellformed`: a letter, then letters, digits, '-', '.', '_'.
+enum QEMUIdentifier {
+    static func isWellFormed(_ id: String) -> Bool {
+        guard let first = id.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic else { return false }
+        return id.unicodeScalars.allSatisfy {
+            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-._".unicodeScalars.contains($0))
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import QMPWire
+
+/// netdev_add, netdev_del and set_link.
+extension NetPlugin {
+    /// The live backend named `id` (deleted ones no longer answer to it).
+    func netdev(_ id: String) -> Netdev? { netdevs.first { $0.id == id } }
+
+    func netdevAdd(_ args: JSONObject) -> Result<JSONValue, QMPError> {
+        let id = args["id"]?.stringValue ?? ""
+        let type = args["type"]?.stringValue ?? ""
+        guard QEMUIdentifier.isWellFormed(id) else { return .failure(.generic("Parameter 'id' expects an identifier")) }
+        guard netdev(id) == nil else { return .failure(.generic("Duplicate ID '\(id)'")) }
+        if let error = NetdevBackendCheck.check(type: type, args) { return .failure(error) }
+        var options = args
+        _ = options.removeValue(forKey: "id")
+        _ = options.removeValue(forKey: "type")
+        let backend = Netdev(id: id, type: type, options: options)
+        if type == "hubport", let peerID = options["netdev"]?.stringValue, let peer = netdev(peerID) {
+            guard peer.peerName == nil else { return .failure(.generic("Property 'netdev' can't take value '\(peerID)', it's in use")) }
+            peer.peerName = id
+            backend.peerName = peerID
+        }
+        netdevs.append(backend)
+        return .success(.object([:]))
+    }
+
+    /// QEMU 7.2 lets a backend go while a NIC uses it: the NIC keeps a
+    /// dangling peer until it is unplugged.
+    func netdevDel(_ args: JSONObject) -> Result<JSONValue, QMPError> {
+        let id = args["id"]?.stringValue ?? ""
+        guard let backend = netdev(id) else { return .failure(.deviceNotFound(id)) }
+        netdevs.removeAll { $0 === backend }
+        if let peerID = backend.peerName, let hub = netdev(peerID) { hub.peerName = nil }
+        if nics.contains(where: { $0.netdev === backend }) { backend.isDeleted = true }
+        return .success(.object([:]))
+    }
+
+    /// Changes the link of a NIC or a backend; a backend's change reaches the
+    /// NIC behind it, as in QEMU.
+    func setLink(_ args: JSONObject) -> Result<JSONValue, QMPError> {
+        let name = args["name"]?.stringValue ?? ""
+        let up = args["up"]?.boolValue ?? true
+        if let nic = nic(named: name) {
+            nic.linkUp = up
+            return .success(.object([:]))
+        }
+        guard let backend = netdev(name) else { return .failure(.deviceNotFound(name)) }
+        backend.linkUp = up
+        for nic in nics where nic.netdev === backend { nic.linkUp = up }
+        return .success(.object([:]))
+    }
+}
