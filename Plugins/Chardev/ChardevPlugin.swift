@@ -1,1 +1,82 @@
-// The Chardev plugin: not written yet.
+import QMPPluginKit
+import QMPWire
+
+/// Character devices, as QEMU's `char.json` serves them: real backends
+/// (null, file, pty, unix socket, ringbuf/memory), chardev-add/-remove/
+/// -change, query-chardev(-backends), ringbuf-write/-read, the devices that
+/// use chardevs, the VM's serial consoles with a simulated boot log, and
+/// VSERPORT_CHANGE.
+///
+/// Config keys (`plugins: {chardev: ...}`), see `ChardevConfig`:
+/// - `serial`: the serial consoles, default `[{id: serial0, backend: pty}]`;
+///   each `{id, backend: pty|socket|file|ringbuf|null, path, size}`.
+/// - `chardevs`: extra chardevs, each `{id, backend}` as chardev-add takes them.
+/// - `boot-log`: write a boot log ending in "login:" to the first serial
+///   console when the VM starts running (default true).
+///
+/// Guest actions: `console-write` {chardev?, text}, `vserport-open` {port, open}.
+final class ChardevPlugin: QMPPlugin {
+    static let name = "chardev"
+    static var schema: [UInt8] { PackageResources.schema_json }
+
+    let vm: PluginVM
+    /// In creation order (what query-chardev lists).
+    var chardevs: [Chardev] = []
+    /// The serial consoles' chardev ids, in config order.
+    var serialIDs: [String] = []
+    var controllers: [VirtioSerialController] = []
+    var ports: [VirtioSerialPort] = []
+    var anonymousControllers = 0
+    let bootLog: Bool
+    var hasBooted = false
+    var lastRunState: String?
+
+    init(vm: PluginVM, config: JSONValue) throws(PluginError) {
+        self.vm = vm
+        let config = try ChardevConfig(config)
+        bootLog = config.bootLog
+        for serial in config.serials {
+            switch addChardev(id: serial.id, backend: serial.backend) {
+            case .failure(let error):
+                destroy()
+                throw PluginError("chardev: serial '\(serial.id)': \(error.desc)")
+            case .success(let chardev):
+                chardev.frontend = ChardevFrontend(deviceID: nil, driver: ChardevPlugin.uartDriver, isOpen: true)
+                serialIDs.append(serial.id)
+            }
+        }
+        for extra in config.chardevs {
+            if case .failure(let error) = addChardev(id: extra.id, backend: extra.backend) {
+                destroy()
+                throw PluginError("chardev: \(error.desc)")
+            }
+        }
+        lastRunState = vm.runState
+        if vm.isRunning { bootIfStarting("running") }
+    }
+
+    static func register(_ plugin: PluginRegistry<ChardevPlugin>) {
+        plugin.command("chardev-add") { this, args in this.chardevAdd(args) }
+        plugin.command("chardev-remove") { this, args in this.chardevRemove(args) }
+        plugin.command("chardev-change") { this, args in this.chardevChange(args) }
+        plugin.command("chardev-send-break") { this, args in this.chardevSendBreak(args) }
+        plugin.command("query-chardev") { this, _ in this.queryChardev() }
+        plugin.command("query-chardev-backends") { this, _ in this.queryChardevBackends() }
+        plugin.command("ringbuf-write") { this, args in this.ringbufWrite(args) }
+        plugin.command("ringbuf-read") { this, args in this.ringbufRead(args) }
+        register(devices: plugin)
+        plugin.guestAction("console-write", arguments: GuestActionArguments.consoleWrite) { this, args in this.guestConsoleWrite(args) }
+        plugin.guestAction("vserport-open", arguments: GuestActionArguments.vserportOpen) { this, args in this.guestVserportOpen(args) }
+    }
+
+    func runStateChanged(to state: String) { bootIfStarting(state) }
+
+    /// Releases every fd, pty and socket path.
+    func destroy() {
+        for chardev in chardevs { chardev.close() }
+        chardevs.removeAll()
+    }
+}
+
+@_cdecl("qmp_plugin_entry")
+public func qmpPluginEntry() -> UnsafeRawPointer { PluginExport.descriptor(for: ChardevPlugin.self) }

@@ -1,0 +1,43 @@
+/// A character device: an id, its backend, an optional log file that
+/// sees everything the backend sees, and the device using it, if any.
+final class Chardev {
+    let id: String
+    var backend: any ChardevBackend
+    var logFD: Int32?
+    var frontend: ChardevFrontend?
+
+    init(id: String, backend: any ChardevBackend, logFD: Int32?) {
+        self.id = id
+        self.backend = backend
+        self.logFD = logFD
+    }
+
+    /// Guest output: to the backend and the log.
+    func write(_ bytes: [UInt8]) {
+        backend.write(bytes)
+        if let logFD { HostFile.write(logFD, bytes) }
+    }
+
+    func close() {
+        backend.close()
+        if let logFD { HostFile.closeFD(logFD) }
+        logFD = nil
+    }
+}
+
+/// The device a chardev is attached to: a serial port or a virtio serial
+/// port. While one is attached, chardev-remove says the chardev is busy.
+final class ChardevFrontend {
+    /// The device id (nil for an anonymous device).
+    let deviceID: String?
+    let driver: String
+    /// `frontend-open` in query-chardev: a UART is always open; a virtio
+    /// serial port is open while the guest has it open.
+    var isOpen: Bool
+
+    init(deviceID: String?, driver: String, isOpen: Bool) {
+        self.deviceID = deviceID
+        self.driver = driver
+        self.isOpen = isOpen
+    }
+}

@@ -1,0 +1,30 @@
+/// The host side of a character device: where the guest's output goes.
+///
+/// Each backend is real: a file, a pseudo-terminal, a unix socket, a ring
+/// buffer in memory, or a sink. `close()` releases what it holds, as QEMU's
+/// finalizers do (a listening unix socket's path is unlinked).
+protocol ChardevBackend: AnyObject {
+    /// What `query-chardev` shows as "filename".
+    var filename: String { get }
+    /// `{"pty": ...}` in chardev-add's and chardev-change's reply.
+    var ptyPath: String? { get }
+    /// Bytes the guest writes to the device.
+    func write(_ bytes: [UInt8])
+    func close()
+}
+
+extension ChardevBackend {
+    var ptyPath: String? { nil }
+}
+
+/// Backends that swallow output: `null`, and the QEMU backends whose other
+/// end is a UI we do not have (msmouse, wctablet, testdev, vc, stdio,
+/// qemu-vdagent).
+final class SinkBackend: ChardevBackend {
+    /// The backend kinds served as sinks.
+    static let kinds: Set<String> = ["null", "msmouse", "wctablet", "testdev", "vc", "stdio", "qemu-vdagent"]
+    let filename: String
+    init(kind: String) { filename = kind }
+    func write(_ bytes: [UInt8]) {}
+    func close() {}
+}

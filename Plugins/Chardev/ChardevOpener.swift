@@ -1,0 +1,121 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import QMPPluginKit
+import QMPWire
+
+/// Builds a chardev's backend from a `ChardevBackend` union value, as
+/// QEMU's `qemu_char_open` does: the log file first, then the backend. On
+/// failure, whatever this attempt created is removed again and the error
+/// is the bare reason (callers add "Failed to add chardev ..." as QEMU does).
+struct ChardevOpener {
+    let vm: PluginVM
+
+    /// Linux O_PATH (not exported by Glibc's Swift overlay): open for a
+    /// lookup only, which creates nothing.
+    static let pathOnly: Int32 = 0o10000000
+
+    /// The backend kinds served, in `query-chardev-backends` order.
+    static let supportedKinds = ["pty", "file", "memory", "socket", "msmouse", "null", "qemu-vdagent", "ringbuf", "stdio",
+                                 "testdev", "vc", "wctablet"]
+
+    func open(id: String, _ backend: JSONObject) -> Result<Chardev, QMPError> {
+        let kind = backend["type"]?.stringValue ?? ""
+        let data = backend["data"]?.objectValue ?? [:]
+        guard ChardevOpener.supportedKinds.contains(kind) else {
+            return .failure(.generic("'\(kind)' is not a valid char driver name"))
+        }
+        var log: CreatedFile?
+        if let logPath = data["logfile"]?.stringValue {
+            let flags = O_WRONLY | O_CREAT | ((data["logappend"]?.boolValue ?? false) ? O_APPEND : O_TRUNC)
+            switch CreatedFile.open(vm, logPath, flags: flags, mode: 0o666) {
+            case .failure(let error): return .failure(.generic(ChardevOpener.createText(error.desc)))
+            case .success(let file): log = file
+            }
+        }
+        switch openBackend(kind, data) {
+        case .failure(let error):
+            log?.discard()
+            return .failure(error)
+        case .success(let opened):
+            return .success(Chardev(id: id, backend: opened, logFD: log?.fd))
+        }
+    }
+
+    private func openBackend(_ kind: String, _ data: JSONObject) -> Result<any ChardevBackend, QMPError> {
+        switch kind {
+        case "file": return openFile(data)
+        case "pty": return PtyBackend.open(vm: vm).map { $0 as any ChardevBackend }
+        case "socket": return openSocket(data)
+        case "ringbuf", "memory": return openRingbuf(kind, data)
+        default: return .success(SinkBackend(kind: kind))
+        }
+    }
+
+    private func openFile(_ data: JSONObject) -> Result<any ChardevBackend, QMPError> {
+        let outPath = data["out"]?.stringValue ?? ""
+        let flags = O_WRONLY | O_CREAT | ((data["append"]?.boolValue ?? false) ? O_APPEND : O_TRUNC)
+        let out: CreatedFile
+        switch CreatedFile.open(vm, outPath, flags: flags, mode: 0o666) {
+        case .failure(let error): return .failure(error)
+        case .success(let file): out = file
+        }
+        var inFD: Int32?
+        if let inPath = data["in"]?.stringValue {
+            switch vm.openFile(inPath, flags: O_RDONLY) {
+            case .failure(let error):
+                out.discard()
+                return .failure(error)
+            case .success(let fd): inFD = fd
+            }
+        }
+        return .success(FileBackend(outFD: out.fd, inFD: inFD))
+    }
+
+    private func openSocket(_ data: JSONObject) -> Result<any ChardevBackend, QMPError> {
+        let addr = data["addr"]?.objectValue ?? [:]
+        guard addr["type"]?.stringValue == "unix", let path = addr["data"]?["path"]?.stringValue else {
+            return .failure(.generic("socket chardevs are served on unix paths only in this simulator"))
+        }
+        // QEMU's default for chardev-add: a server, unless told otherwise.
+        let isServer = data["server"]?.boolValue ?? true
+        let reconnect = data["reconnect"]?.int64Value ?? 0
+        if isServer && reconnect > 0 {
+            return .failure(.generic("'reconnect' option is incompatible with socket in server listen mode"))
+        }
+        if let denied = deniedPath(path) {
+            return .failure(.generic(isServer ? "Failed to bind socket to \(path): \(denied)" : "Failed to connect to '\(path)': \(denied)"))
+        }
+        let result = isServer ? SocketBackend.listen(vm: vm, path: path) : SocketBackend.connect(vm: vm, path: path, reconnect: reconnect)
+        return result.map { $0 as any ChardevBackend }
+    }
+
+    /// A socket path outside the directories the VM may create files in:
+    /// the reason, else nil. Probed through the VM's own file policy
+    /// without creating anything.
+    private func deniedPath(_ path: String) -> String? {
+        switch vm.openFile(path, flags: ChardevOpener.pathOnly | O_NOFOLLOW) {
+        case .success(let fd):
+            HostFile.closeFD(fd)
+            return nil
+        case .failure(let error):
+            return error.desc.hasSuffix("Permission denied") ? "Permission denied" : nil
+        }
+    }
+
+    private func openRingbuf(_ kind: String, _ data: JSONObject) -> Result<any ChardevBackend, QMPError> {
+        let size = data["size"]?.int64Value ?? RingbufBackend.defaultSize
+        guard size >= 0, size & (size &- 1) == 0 else {
+            return .failure(.generic("size of ringbuf chardev must be power of two"))
+        }
+        guard size <= RingbufBackend.maximumSize else {
+            return .failure(.generic("size of ringbuf chardev must not exceed \(RingbufBackend.maximumSize)"))
+        }
+        return .success(RingbufBackend(kind: kind, size: Int(size)))
+    }
+
+    /// QEMU says "Could not create" for a log file it cannot open.
+    static func createText(_ openText: String) -> String {
+        openText.hasPrefix("Could not open") ? "Could not create" + openText.dropFirst("Could not open".count) : openText
+    }
+}

@@ -1,0 +1,177 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import QMPPluginKit
+import QMPWire
+
+/// `socket` on a unix path: a real listening socket (one client at a time,
+/// as QEMU serves it) or a real client connection, non-blocking and driven
+/// by the VM's fd watches. Guest output goes to the connected peer, and is
+/// dropped while there is none, as in QEMU.
+final class SocketBackend: ChardevBackend {
+    /// `sun_path`'s size on Linux, terminator included.
+    static let maximumPathBytes = 108
+    static let listenBacklog: Int32 = 1
+
+    private let vm: PluginVM
+    let path: String
+    let isServer: Bool
+    /// Seconds between reconnect attempts of a client; 0: none.
+    let reconnectSeconds: Int64
+    private var listenFD: Int32 = -1
+    private var peerFD: Int32 = -1
+    private var listenWatch: FDWatchID?
+    private var peerWatch: FDWatchID?
+    private var reconnectTimer: TimerID?
+    private var isClosed = false
+
+    var isConnected: Bool { peerFD >= 0 }
+
+    var filename: String {
+        let suffix = isServer ? ",server=on" : ""
+        if isConnected { return isServer ? "unix:\(path)\(suffix)" : "unix:" }
+        return "disconnected:unix:\(path)\(suffix)"
+    }
+
+    private init(vm: PluginVM, path: String, isServer: Bool, reconnectSeconds: Int64) {
+        self.vm = vm
+        self.path = path
+        self.isServer = isServer
+        self.reconnectSeconds = reconnectSeconds
+    }
+
+    private static func address(_ path: String) -> sockaddr_un? {
+        let bytes = Array(path.utf8)
+        guard bytes.count < maximumPathBytes else { return nil }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+            raw[bytes.count] = 0
+        }
+        return addr
+    }
+
+    private static func newSocket() -> Int32 {
+        socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    }
+
+    /// Binds and listens on `path`. An old socket file there is replaced, as
+    /// QEMU replaces it; anything else at the path is left alone and fails.
+    static func listen(vm: PluginVM, path: String) -> Result<SocketBackend, QMPError> {
+        guard var addr = address(path) else { return .failure(.generic("UNIX socket path '\(path)' is too long")) }
+        let fd = newSocket()
+        guard fd >= 0 else { return .failure(.generic("Failed to create socket: \(HostFile.errorText)")) }
+        if HostFile.isSocket(path) { unlink(path) }
+        let bound = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0 else {
+            let text = HostFile.errorText
+            Glibc.close(fd)
+            return .failure(.generic("Failed to bind socket to \(path): \(text)"))
+        }
+        guard Glibc.listen(fd, listenBacklog) == 0 else {
+            let text = HostFile.errorText
+            Glibc.close(fd)
+            unlink(path)
+            return .failure(.generic("Failed to listen on socket: \(text)"))
+        }
+        let backend = SocketBackend(vm: vm, path: path, isServer: true, reconnectSeconds: 0)
+        backend.listenFD = fd
+        backend.listenWatch = vm.watch(fd: fd) { [weak backend] _ in backend?.acceptPeer() }
+        return .success(backend)
+    }
+
+    /// Connects to `path`. With `reconnect`, a failed connect is retried
+    /// later instead of failing, as QEMU's reconnecting client does.
+    static func connect(vm: PluginVM, path: String, reconnect: Int64) -> Result<SocketBackend, QMPError> {
+        guard address(path) != nil else { return .failure(.generic("UNIX socket path '\(path)' is too long")) }
+        let backend = SocketBackend(vm: vm, path: path, isServer: false, reconnectSeconds: reconnect)
+        if let error = backend.tryConnect() {
+            guard reconnect > 0 else { return .failure(.generic(error)) }
+            backend.scheduleReconnect()
+        }
+        return .success(backend)
+    }
+
+    /// nil on success, else QEMU's text.
+    private func tryConnect() -> String? {
+        guard var addr = SocketBackend.address(path) else { return "UNIX socket path '\(path)' is too long" }
+        let fd = SocketBackend.newSocket()
+        guard fd >= 0 else { return "Failed to create socket: \(HostFile.errorText)" }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 || errno == EINPROGRESS else {
+            let text = HostFile.errorText
+            Glibc.close(fd)
+            return "Failed to connect to '\(path)': \(text)"
+        }
+        attachPeer(fd)
+        return nil
+    }
+
+    private func scheduleReconnect() {
+        guard reconnectSeconds > 0, !isClosed, reconnectTimer == nil else { return }
+        reconnectTimer = vm.startTimer(afterMilliseconds: UInt64(reconnectSeconds) * 1000) { [weak self] in
+            guard let self else { return }
+            self.reconnectTimer = nil
+            if self.tryConnect() != nil { self.scheduleReconnect() }
+        }
+    }
+
+    private func acceptPeer() {
+        let fd = accept(listenFD, nil, nil)
+        guard fd >= 0 else { return }
+        HostFile.setNonBlocking(fd)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        // One client at a time, as QEMU: a second one is turned away.
+        guard !isConnected else { Glibc.close(fd); return }
+        attachPeer(fd)
+    }
+
+    private func attachPeer(_ fd: Int32) {
+        peerFD = fd
+        peerWatch = vm.watch(fd: fd, events: [.readable, .hangup]) { [weak self] _ in self?.peerReadable() }
+    }
+
+    /// Input from the peer goes nowhere; end of stream disconnects.
+    private func peerReadable() {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(peerFD, $0.baseAddress, $0.count) }
+            if n > 0 { continue }
+            if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+            dropPeer()
+            if !isServer { scheduleReconnect() }
+            return
+        }
+    }
+
+    private func dropPeer() {
+        if let peerWatch { vm.unwatch(peerWatch) }
+        peerWatch = nil
+        if peerFD >= 0 { Glibc.close(peerFD) }
+        peerFD = -1
+    }
+
+    func write(_ bytes: [UInt8]) {
+        guard isConnected else { return }
+        HostFile.write(peerFD, bytes)
+    }
+
+    func close() {
+        isClosed = true
+        if let reconnectTimer { vm.cancelTimer(reconnectTimer) }
+        reconnectTimer = nil
+        dropPeer()
+        if let listenWatch { vm.unwatch(listenWatch) }
+        listenWatch = nil
+        if listenFD >= 0 {
+            Glibc.close(listenFD)
+            unlink(path)
+        }
+        listenFD = -1
+    }
+}
