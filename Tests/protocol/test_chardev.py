@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from netchar_support import Fleet, Qemu, connect, raw, comparable, run
+from test_netchar_support import Fleet, Qemu, connect, raw, comparable, run
 
 
 def read_until(fd, needle, timeout=5.0):

@@ -2,7 +2,7 @@
 and the same sequence against QEMU 7.2."""
 import pytest
 
-from netchar_support import Fleet, Qemu, connect, raw, take_events, comparable, run
+from test_netchar_support import Fleet, Qemu, connect, raw, take_events, comparable, run
 
 VM = "{name: vm0, machine: pc, plugins: {net: {}}}"
 
