@@ -1,8 +1,5 @@
 #ifndef QMPFLEET_CUV_SHIM_H
 #define QMPFLEET_CUV_SHIM_H
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
 #include <uv.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -19,7 +16,9 @@ static inline size_t cuv_cmsg_len(size_t len) { return CMSG_LEN(len); }
 static inline struct cmsghdr *cuv_cmsg_firsthdr(struct msghdr *m) { return CMSG_FIRSTHDR(m); }
 static inline struct cmsghdr *cuv_cmsg_nxthdr(struct msghdr *m, struct cmsghdr *c) { return CMSG_NXTHDR(m, c); }
 static inline unsigned char *cuv_cmsg_data(struct cmsghdr *c) { return CMSG_DATA(c); }
-/* accept4 needs _GNU_SOURCE, which Swift's Glibc module does not set. */
+/* accept4 is declared only under _GNU_SOURCE, which would make this module's
+ * view of the C library differ from Swift's Glibc module; declare it here. */
+extern int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 static inline int cuv_accept_nonblocking(int fd) {
     return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }

@@ -85,13 +85,24 @@ typedef enum qmp_log_level {
 /**
  * A command handler, and also a guest-action handler.
  * args_json is the request's "arguments" object (or "{}"), already checked
- * against the command's QAPI declaration by the host.
+ * against the command's QAPI declaration by the host. user_data is what the
+ * plugin gave when it bound the handler (lets one function serve several
+ * commands, as language SDKs do).
  */
 typedef void (*qmp_command_fn)(void *instance, qmp_request req,
-                               const char *args_json, size_t args_len);
+                               const char *args_json, size_t args_len,
+                               void *user_data);
 
 /** A timer callback. */
 typedef void (*qmp_timer_fn)(void *instance, void *opaque);
+
+/** Readiness bits for fd_watch(). */
+#define QMP_FD_READABLE 1
+#define QMP_FD_WRITABLE 2
+#define QMP_FD_HANGUP 4
+
+/** An fd-readiness callback: events is a mix of QMP_FD_* bits. */
+typedef void (*qmp_fd_fn)(void *instance, int fd, int events, void *opaque);
 
 /**
  * A device driver for device_add / device_del.
@@ -112,8 +123,9 @@ typedef void (*qmp_timer_fn)(void *instance, void *opaque);
 typedef struct qmp_device_driver {
     const char *description_json;
     void (*add)(void *instance, qmp_request req, const char *id,
-                const char *props_json, size_t props_len);
-    void (*del)(void *instance, qmp_request req, const char *id);
+                const char *props_json, size_t props_len, void *user_data);
+    void (*del)(void *instance, qmp_request req, const char *id, void *user_data);
+    void *user_data;
 } qmp_device_driver;
 
 /**
@@ -124,8 +136,9 @@ typedef struct qmp_device_driver {
 typedef struct qmp_object_type {
     const char *description_json;
     void (*add)(void *instance, qmp_request req, const char *id,
-                const char *props_json, size_t props_len);
-    void (*del)(void *instance, qmp_request req, const char *id);
+                const char *props_json, size_t props_len, void *user_data);
+    void (*del)(void *instance, qmp_request req, const char *id, void *user_data);
+    void *user_data;
 } qmp_object_type;
 
 /** The host's function table. Check struct_size before using a later member. */
@@ -142,8 +155,9 @@ typedef struct qmp_host_api {
      * Commands, events, structs, enums, unions and alternates may be declared.
      */
     int (*declare_schema)(qmp_plugin_ctx *ctx, const char *schema_json, size_t len);
-    /** Binds a handler to a command the plugin declared. */
-    int (*bind_command)(qmp_plugin_ctx *ctx, const char *name, qmp_command_fn fn);
+    /** Binds a handler (and its user_data) to a command the plugin declared. */
+    int (*bind_command)(qmp_plugin_ctx *ctx, const char *name, qmp_command_fn fn,
+                        void *user_data);
     int (*register_device_driver)(qmp_plugin_ctx *ctx, const qmp_device_driver *driver);
     int (*register_object_type)(qmp_plugin_ctx *ctx, const qmp_object_type *type);
     /**
@@ -153,7 +167,8 @@ typedef struct qmp_host_api {
      * a QAPI "data" member map, e.g. {"device": "str", "*bytes": "int"}.
      */
     int (*register_guest_action)(qmp_plugin_ctx *ctx, const char *name,
-                                 const char *args_schema_json, qmp_command_fn fn);
+                                 const char *args_schema_json, qmp_command_fn fn,
+                                 void *user_data);
 
     /* --- answering requests --- */
 
@@ -210,6 +225,19 @@ typedef struct qmp_host_api {
                      char *err, size_t err_len);
 
     void (*log)(qmp_vm *vm, qmp_log_level level, const char *message);
+
+    /* --- file descriptors on the VM's loop --- */
+
+    /**
+     * Calls fn whenever fd is ready for the QMP_FD_* events asked for, on
+     * the VM's loop thread (for real chardev sockets and ptys). The fd must
+     * be non-blocking and stays the plugin's; unwatch before closing it.
+     * Returns 0 on failure. Watches end with the instance.
+     */
+    uint64_t (*fd_watch)(qmp_vm *vm, int fd, int events, qmp_fd_fn fn, void *opaque);
+    /** Changes the events of a watch (e.g. add QMP_FD_WRITABLE while output is queued). */
+    void (*fd_watch_update)(qmp_vm *vm, uint64_t watch, int events);
+    void (*fd_unwatch)(qmp_vm *vm, uint64_t watch);
 } qmp_host_api;
 
 /** What qmp_plugin_entry() returns. Static storage; the host never frees it. */
@@ -232,6 +260,11 @@ typedef struct qmp_plugin_descriptor {
     void (*vm_destroy)(void *instance);
     /** Optional (may be NULL): the VM's run state changed to new_state. */
     void (*run_state_changed)(void *instance, const char *new_state);
+    /**
+     * Optional (may be NULL): the machine was reset (system_reset, a guest
+     * reboot). Devices return to their power-on state; the guest boots again.
+     */
+    void (*reset)(void *instance);
 } qmp_plugin_descriptor;
 
 /** The one exported symbol. */

@@ -1,0 +1,76 @@
+import QMPWire
+
+/// device_add / device_del: the host checks what qdev checks (driver, id,
+/// property names) and the plugin that owns the driver does the rest.
+enum DeviceCommands {
+    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
+        "device_add": .deferred(add),
+        "device_del": .deferred(delete),
+    ]
+
+    /// Members of device_add's arguments that are not device properties.
+    private static let hostMembers: Set<String> = ["driver", "bus", "id"]
+
+    static func add(_ context: CommandContext, _ complete: @escaping (CommandResult) -> Void) {
+        let vm = context.vm
+        let args = context.arguments
+        let driverName = args["driver"]?.stringValue ?? ""
+        guard let (plugin, driver) = vm.pluginProviding(driver: driverName) else {
+            complete(.failure(.generic("'\(driverName)' is not a valid device model name")))
+            return
+        }
+        let id = args["id"]?.stringValue
+        if let id {
+            guard QOMName.isValid(id) else {
+                complete(.failure(.generic("Parameter 'id' expects an identifier")))
+                return
+            }
+            guard vm.devices.device(id: id) == nil else {
+                complete(.failure(.generic("Duplicate device ID '\(id)'")))
+                return
+            }
+        }
+        var properties = JSONObject()
+        for (key, value) in args where !hostMembers.contains(key) {
+            guard driver.propertyNames.contains(key) else {
+                complete(.failure(.generic("Property '\(driverName).\(key)' not found")))
+                return
+            }
+            properties[key] = value
+        }
+        if let bus = args["bus"] { properties["bus"] = bus }
+        let qomPath = vm.devices.nextQOMPath(for: id)
+        plugin.add(with: driver, command: "device_add", id: id, properties: properties) { [weak vm] result in
+            if case .success = result, let vm {
+                vm.devices.add(Device(id: id, driver: driverName, qomPath: qomPath, bus: args["bus"]?.stringValue,
+                                      properties: properties, owner: plugin.library))
+            }
+            complete(result)
+        }
+    }
+
+    static func delete(_ context: CommandContext, _ complete: @escaping (CommandResult) -> Void) {
+        let vm = context.vm
+        let id = context.arguments["id"]?.stringValue ?? ""
+        guard let device = vm.devices.device(idOrPath: id),
+              let plugin = vm.plugins.first(where: { $0.library === device.owner }),
+              let driver = device.owner.deviceDrivers[device.driver]
+        else {
+            complete(.failure(.deviceNotFound(id)))
+            return
+        }
+        plugin.delete(with: driver, command: "device_del", id: device.id ?? device.qomPath) { [weak vm] result in
+            if case .success = result { vm?.devices.markUnplugPending(device.qomPath) }
+            complete(result)
+        }
+    }
+}
+
+/// QOM's rule for ids (`id_wellformed`): a letter first, then letters,
+/// digits, '-', '.', '_'.
+enum QOMName {
+    static func isValid(_ id: String) -> Bool {
+        guard let first = id.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic else { return false }
+        return id.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-._".unicodeScalars.contains($0)) }
+    }
+}

@@ -1,0 +1,61 @@
+import QMPWire
+
+/// getfd, closefd, add-fd, remove-fd, query-fdsets: descriptors passed with
+/// SCM_RIGHTS on the VM's socket, kept per VM (monitor/fds.c).
+enum FDCommands {
+    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
+        "getfd": .immediate { context in
+            let name = context.arguments["fdname"]?.stringValue ?? ""
+            guard let fd = context.call.takeFileDescriptor() else {
+                return .failure(.generic("No file descriptor supplied via SCM_RIGHTS"))
+            }
+            if let first = name.unicodeScalars.first, ("0"..."9").contains(first) {
+                Glibc.close(fd)
+                return .failure(.generic("Parameter 'fdname' expects a name not starting with a digit"))
+            }
+            context.vm.fdSets.setNamed(name, fd: fd)
+            return .ok
+        },
+        "closefd": .immediate { context in
+            let name = context.arguments["fdname"]?.stringValue ?? ""
+            guard context.vm.fdSets.closeNamed(name) else {
+                return .failure(.generic("File descriptor named '\(name)' not found"))
+            }
+            return .ok
+        },
+        "add-fd": .immediate { context in
+            guard let fd = context.call.takeFileDescriptor() else {
+                return .failure(.generic("No file descriptor supplied via SCM_RIGHTS"))
+            }
+            let setID = context.arguments["fdset-id"]?.int64Value
+            let opaque = context.arguments["opaque"]?.stringValue
+            let (id, number) = context.vm.fdSets.add(fd: fd, toSet: setID, opaque: opaque)
+            return .success(["fdset-id": .int(id), "fd": .int(Int64(number))])
+        },
+        "remove-fd": .immediate { context in
+            let setID = context.arguments["fdset-id"]?.int64Value ?? -1
+            let fd = context.arguments["fd"]?.int64Value
+            guard context.vm.fdSets.remove(setID: setID, fd: fd) else {
+                let what = fd.map { "fdset-id:\(setID), fd:\($0)" } ?? "fdset-id:\(setID)"
+                return .failure(.generic("File descriptor named '\(what)' not found"))
+            }
+            return .ok
+        },
+        "query-fdsets": .immediate { context in
+            .success(.array(context.vm.fdSets.sets.map { set in
+                [
+                    "fdset-id": .int(set.id),
+                    "fds": .array(set.fds.map { entry in
+                        var info: JSONObject = ["fd": .int(Int64(entry.fd))]
+                        if let opaque = entry.opaque { info["opaque"] = .string(opaque) }
+                        return .object(info)
+                    }),
+                ]
+            }))
+        },
+    ]
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

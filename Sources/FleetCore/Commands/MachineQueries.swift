@@ -1,0 +1,49 @@
+import QMPWire
+
+/// What a VM says about itself: version, name, uuid, kvm, target, machines, CPUs.
+enum MachineQueries {
+    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
+        "query-version": .immediate { context in
+            let v = context.vm.router.config.qemuVersion
+            return .success([
+                "qemu": ["major": .int(Int64(v.major)), "minor": .int(Int64(v.minor)), "micro": .int(Int64(v.micro))],
+                "package": .string(v.package),
+            ])
+        },
+        "query-name": .immediate { context in
+            .success(.object(context.vm.spec.guestName.map { ["name": .string($0)] } ?? .empty))
+        },
+        "query-uuid": .immediate { context in .success(["UUID": .string(context.vm.spec.uuid)]) },
+        "query-kvm": .immediate { context in
+            .success(["enabled": .bool(context.vm.spec.machine.kvmEnabled), "present": true])
+        },
+        "query-target": .immediate { context in .success(["arch": .string(context.vm.spec.machine.arch)]) },
+        "query-machines": .immediate { context in .success(MachineCatalog.queryMachines(for: context.vm.spec.machine)) },
+        "query-cpus-fast": .immediate { context in .success(context.vm.cpuInfoFast()) },
+        "query-command-line-options": .immediate { context in
+            CommandLineOptions.query(option: context.arguments["option"]?.stringValue)
+        },
+    ]
+}
+
+extension VM {
+    /// `query-cpus-fast`: one entry per present vCPU, topology from config,
+    /// in QEMU's shape for x86 (`props` with socket/core/thread ids).
+    func cpuInfoFast() -> JSONValue {
+        let smp = spec.machine.smp
+        var cpus: [JSONValue] = []
+        for index in 0..<smp.cpus {
+            let thread = index % smp.threads
+            let core = (index / smp.threads) % smp.cores
+            let socket = index / (smp.threads * smp.cores)
+            cpus.append([
+                "cpu-index": .int(Int64(index)),
+                "qom-path": .string("/machine/unattached/device[\(index == 0 ? 0 : index + 1)]"),
+                "thread-id": .int(Int64(router.simulatedThreadID(vm: self, cpu: index))),
+                "props": ["core-id": .int(Int64(core)), "thread-id": .int(Int64(thread)), "socket-id": .int(Int64(socket))],
+                "target": .string(spec.machine.arch),
+            ])
+        }
+        return .array(cpus)
+    }
+}

@@ -1,0 +1,70 @@
+import QMPWire
+
+/// object-add / object-del for the user-creatable QOM types plugins provide
+/// (memory backends, secrets, iothreads...).
+enum ObjectCommands {
+    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
+        "object-add": .deferred(add),
+        "object-del": .deferred(delete),
+    ]
+
+    static func add(_ context: CommandContext, _ complete: @escaping (CommandResult) -> Void) {
+        let vm = context.vm
+        let args = context.arguments
+        let type = args["qom-type"]?.stringValue ?? ""
+        let id = args["id"]?.stringValue ?? ""
+        guard let (plugin, objectType) = vm.pluginProviding(objectType: type) else {
+            complete(.failure(.generic("Invalid parameter 'qom-type'")))
+            return
+        }
+        guard QOMName.isValid(id) else {
+            complete(.failure(.generic("Parameter 'id' expects an identifier")))
+            return
+        }
+        guard vm.objects[id] == nil else {
+            complete(.failure(.generic("attempt to add duplicate property '\(id)' to object (type 'container')")))
+            return
+        }
+        var properties = JSONObject()
+        for (key, value) in args where key != "qom-type" && key != "id" {
+            // QEMU 2.x nested properties under "props"; accept both shapes.
+            if key == "props", case .object(let nested) = value {
+                for (k, v) in nested { properties[k] = v }
+                continue
+            }
+            guard objectType.propertyNames.contains(key) else {
+                complete(.failure(.generic("Parameter '\(key)' is unexpected")))
+                return
+            }
+            properties[key] = value
+        }
+        plugin.add(with: objectType, command: "object-add", id: id, properties: properties) { [weak vm] result in
+            if case .success = result { vm?.objects[id] = QOMObject(id: id, type: type, properties: properties, owner: plugin.library) }
+            complete(result)
+        }
+    }
+
+    static func delete(_ context: CommandContext, _ complete: @escaping (CommandResult) -> Void) {
+        let vm = context.vm
+        let id = context.arguments["id"]?.stringValue ?? ""
+        guard let object = vm.objects[id],
+              let plugin = vm.plugins.first(where: { $0.library === object.owner }),
+              let type = object.owner.objectTypes[object.type]
+        else {
+            complete(.failure(.generic("object '\(id)' not found")))
+            return
+        }
+        plugin.delete(with: type, command: "object-del", id: id) { [weak vm] result in
+            if case .success = result { vm?.objects[id] = nil }
+            complete(result)
+        }
+    }
+}
+
+/// A user-created QOM object (`/objects/<id>`).
+public struct QOMObject {
+    public let id: String
+    public let type: String
+    public let properties: JSONObject
+    public let owner: PluginLibrary
+}

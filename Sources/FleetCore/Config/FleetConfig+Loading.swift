@@ -1,0 +1,239 @@
+import QMPWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension FleetConfig {
+    /// Reads and checks a config file.
+    public static func load(path: String) throws(FleetError) -> FleetConfig {
+        guard let text = readTextFile(path) else {
+            throw FleetError.config(file: path, key: "", message: "cannot read: \(String(cString: strerror(errno)))")
+        }
+        return try parse(yaml: text, file: path)
+    }
+
+    public static func parse(yaml: String, file: String) throws(FleetError) -> FleetConfig {
+        let value = try YAMLDocument.parse(yaml, file: file)
+        return try parse(ConfigReader(file: file, value: value))
+    }
+
+    static let topLevelKeys: Set<String> = [
+        "socket-dir", "socket-mode", "qemu-version", "plugin-dirs", "allowed-file-dirs", "limits", "templates", "vms",
+    ]
+
+    static func parse(_ reader: ConfigReader) throws(FleetError) -> FleetConfig {
+        try reader.checkKeys(topLevelKeys)
+        var config = FleetConfig()
+        config.source = reader.file
+        if let dir = try reader.string("socket-dir") { config.socketDirectory = dir }
+        if let mode = try reader.string("socket-mode") {
+            guard let bits = mode_t(mode, radix: 8), bits & ~0o777 == 0 else {
+                throw reader.error("expected an octal mode such as \"0600\"", key: "socket-mode")
+            }
+            config.socketMode = bits
+        }
+        if let v = try reader.child("qemu-version") {
+            try v.checkKeys(["major", "minor", "micro", "package"])
+            config.qemuVersion = QEMUVersion(
+                major: try v.int("major") ?? 7, minor: try v.int("minor") ?? 2,
+                micro: try v.int("micro") ?? 0, package: try v.string("package") ?? "")
+        }
+        if let dirs = try reader.stringArray("plugin-dirs") { config.pluginDirectories = dirs }
+        if let dirs = try reader.stringArray("allowed-file-dirs") { config.allowedFileDirectories = dirs }
+        if let limits = try reader.child("limits") { config.limits = try Limits.parse(limits) }
+        if let templates = try reader.child("templates") {
+            for (name, _) in try templates.object() {
+                guard let t = try templates.child(name) else { continue }
+                var spec = try VMSpec.parse(t, base: VMSpec(name: name), config: config)
+                spec.template = name
+                config.templates[name] = spec
+            }
+        }
+        if let vms = try reader.child("vms") {
+            guard case .array(let entries) = vms.value else { throw vms.error("expected a list of VMs") }
+            var seen = Set<String>()
+            for (i, entry) in entries.enumerated() {
+                let r = vms.element(i, entry)
+                for spec in try VMSpec.expand(r, config: config) {
+                    guard seen.insert(spec.name).inserted else {
+                        throw r.error("duplicate VM name '\(spec.name)'", key: "name")
+                    }
+                    config.vms.append(spec)
+                }
+            }
+        }
+        guard config.vms.count <= config.limits.vmsPerFleet else {
+            throw reader.error("\(config.vms.count) VMs exceed limits.vms-per-fleet (\(config.limits.vmsPerFleet))", key: "vms")
+        }
+        return config
+    }
+
+    private static func readTextFile(_ path: String) -> String? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = fread(&buffer, 1, buffer.count, file)
+            if n <= 0 { break }
+            bytes.append(contentsOf: buffer[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension Limits {
+    static func parse(_ r: ConfigReader) throws(FleetError) -> Limits {
+        try r.checkKeys([
+            "max-nesting", "max-token-bytes", "max-token-count", "session-output-bytes", "pending-commands-per-session",
+            "clients-per-vm", "vms-per-fleet", "fds-per-session", "plugin-reply-timeout-ms", "vm-name-bytes",
+        ])
+        var l = Limits()
+        func positive(_ key: String) throws(FleetError) -> Int? {
+            guard let v = try r.int(key) else { return nil }
+            guard v > 0 else { throw r.error("expected a positive integer", key: key) }
+            return v
+        }
+        if let v = try positive("max-nesting") { l.json.maxNesting = v }
+        if let v = try positive("max-token-bytes") { l.json.maxTokenBytes = v }
+        if let v = try positive("max-token-count") { l.json.maxTokenCount = v }
+        if let v = try positive("session-output-bytes") { l.sessionOutputBytes = v }
+        if let v = try positive("pending-commands-per-session") { l.pendingCommandsPerSession = v }
+        if let v = try positive("clients-per-vm") { l.clientsPerVM = v }
+        if let v = try positive("vms-per-fleet") { l.vmsPerFleet = v }
+        if let v = try positive("fds-per-session") { l.fdsPerSession = v }
+        if let v = try positive("plugin-reply-timeout-ms") { l.pluginReplyTimeoutMilliseconds = UInt64(v) }
+        if let v = try positive("vm-name-bytes") { l.vmNameBytes = v }
+        return l
+    }
+}
+
+extension VMSpec {
+    static let keys: Set<String> = [
+        "name", "count", "first", "template", "guest-name", "uuid", "machine", "arch", "memory", "smp", "kvm",
+        "start-paused", "no-shutdown", "powerdown-delay-ms", "plugins",
+    ]
+
+    /// One `vms:` entry, expanded by `count` (`ci-{n}` with n from `first`, default 0).
+    static func expand(_ r: ConfigReader, config: FleetConfig) throws(FleetError) -> [VMSpec] {
+        try r.checkKeys(keys)
+        guard let pattern = try r.string("name") else { throw r.error("missing", key: "name") }
+        var base = VMSpec(name: pattern)
+        if let template = try r.string("template") {
+            guard let t = config.templates[template] else {
+                throw r.error("no template named '\(template)' (templates: \(config.templates.keys.sorted().joined(separator: ", ")))", key: "template")
+            }
+            base = t
+        }
+        let count = try r.int("count") ?? 1
+        let first = try r.int("first") ?? 0
+        guard count >= 1 else { throw r.error("expected a count of at least 1", key: "count") }
+        guard count == 1 || pattern.contains("{n}") else {
+            throw r.error("with count > 1 the name needs a {n} placeholder", key: "name")
+        }
+        var specs: [VMSpec] = []
+        specs.reserveCapacity(count)
+        let parsed = try parse(r, base: base, config: config)
+        for n in first..<(first + count) {
+            var spec = parsed
+            spec.name = pattern.replacingPlaceholder(with: n)
+            if let name = VMNameRule.problem(with: spec.name, limit: config.limits.vmNameBytes) {
+                throw r.error(name, key: "name")
+            }
+            if spec.guestName == base.guestName || spec.guestName == pattern { spec.guestName = spec.name }
+            if try r.string("uuid") == nil { spec.uuid = VMSpec.derivedUUID(for: spec.name) }
+            specs.append(spec)
+        }
+        return specs
+    }
+
+    /// Applies the keys of `r` over `base` (a template, or a fresh spec).
+    static func parse(_ r: ConfigReader, base: VMSpec, config: FleetConfig) throws(FleetError) -> VMSpec {
+        try r.checkKeys(keys)
+        var spec = base
+        if let g = try r.string("guest-name") { spec.guestName = g }
+        if let u = try r.string("uuid") { spec.uuid = u }
+        if let m = try r.string("machine") { spec.machine.type = m }
+        if let a = try r.string("arch") { spec.machine.arch = a }
+        if let k = try r.bool("kvm") { spec.machine.kvmEnabled = k }
+        if let canonical = MachineCatalog.canonicalName(spec.machine.type, arch: spec.machine.arch) {
+            spec.machine.type = canonical
+        }
+        if let memory = try r.child("memory") {
+            if case .object = memory.value {
+                try memory.checkKeys(["size", "slots", "maxmem"])
+                if let s = try memory.size("size") { spec.machine.ramBytes = s }
+                if let s = try memory.int("slots") { spec.machine.memorySlots = s }
+                if let m = try memory.size("maxmem") { spec.machine.maxMemoryBytes = m }
+            } else if let s = try r.size("memory") {
+                spec.machine.ramBytes = s
+            }
+        }
+        if let smp = try r.child("smp") {
+            try smp.checkKeys(["cpus", "sockets", "cores", "threads", "maxcpus"])
+            var t = spec.machine.smp
+            if let v = try smp.int("cpus") { t.cpus = v }
+            if let v = try smp.int("sockets") { t.sockets = v }
+            if let v = try smp.int("cores") { t.cores = v }
+            if let v = try smp.int("threads") { t.threads = v }
+            t.maxCPUs = try smp.int("maxcpus") ?? max(t.cpus, t.maxCPUs)
+            guard t.cpus >= 1, t.sockets >= 1, t.cores >= 1, t.threads >= 1 else {
+                throw smp.error("cpus, sockets, cores and threads must be at least 1")
+            }
+            guard t.sockets * t.cores * t.threads >= t.maxCPUs, t.maxCPUs >= t.cpus else {
+                throw smp.error("maxcpus (\(t.maxCPUs)) must be at least cpus (\(t.cpus)) and fit in sockets*cores*threads (\(t.sockets * t.cores * t.threads))")
+            }
+            spec.machine.smp = t
+        }
+        if let p = try r.bool("start-paused") { spec.startPaused = p }
+        if let s = try r.bool("no-shutdown") { spec.noShutdown = s }
+        if let d = try r.int("powerdown-delay-ms") {
+            guard d >= 0 else { throw r.error("expected milliseconds >= 0", key: "powerdown-delay-ms") }
+            spec.powerdownDelayMilliseconds = UInt64(d)
+        }
+        if let plugins = try r.child("plugins") {
+            switch plugins.value {
+            case .object(let sections):
+                for (name, section) in sections {
+                    spec.plugins[name] = section.isNull ? .object([:]) : section
+                }
+            case .array(let names):
+                for (i, name) in names.enumerated() {
+                    guard let n = name.stringValue else { throw plugins.element(i, name).error("expected a plugin name") }
+                    if spec.plugins[n] == nil { spec.plugins[n] = .object([:]) }
+                }
+            default:
+                throw plugins.error("expected a mapping of plugin name to its settings, or a list of names")
+            }
+        }
+        return spec
+    }
+}
+
+extension String {
+    /// `ci-{n}` → `ci-7`.
+    func replacingPlaceholder(with n: Int) -> String {
+        var result = ""
+        var rest = Substring(self)
+        while let range = rest.firstRange(of: "{n}") {
+            result += rest[..<range.lowerBound]
+            result += String(n)
+            rest = rest[range.upperBound...]
+        }
+        return result + rest
+    }
+}
+
+/// What a VM name may be: it becomes a file name (`<name>.qmp`).
+public enum VMNameRule {
+    /// Nil when fine, else what is wrong with it.
+    public static func problem(with name: String, limit: Int) -> String? {
+        if name.isEmpty { return "a VM name must not be empty" }
+        if name.utf8.count > limit { return "VM name '\(name)' is longer than \(limit) bytes" }
+        if name == "." || name == ".." || name.contains("/") || name.utf8.contains(0) {
+            return "VM name '\(name)' must not contain '/', NUL, or be '.' or '..'"
+        }
+        if name == "fleet" { return "'fleet' is reserved for the control socket" }
+        return nil
+    }
+}

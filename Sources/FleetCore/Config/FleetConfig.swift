@@ -1,0 +1,85 @@
+import QMPWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One VM as the configuration describes it, after template and count expansion.
+public struct VMSpec: Sendable {
+    public var name: String
+    /// `-name guest=...`: what `query-name` reports (nil: no name).
+    public var guestName: String?
+    public var uuid: String
+    public var machine = MachineSpec()
+    /// Like `-S`: start in prelaunch, wait for `cont`.
+    public var startPaused = false
+    /// Like `-no-shutdown`: a guest power-off leaves the VM in state
+    /// `shutdown` instead of ending it.
+    public var noShutdown = true
+    /// How long the simulated ACPI guest takes to power off after `system_powerdown`.
+    public var powerdownDelayMilliseconds: UInt64 = 500
+    /// Plugin name → its config section, in config order.
+    public var plugins: JSONObject = [:]
+    /// The template it came from, for `query-vms`.
+    public var template: String?
+
+    public init(name: String) {
+        self.name = name
+        self.guestName = name
+        self.uuid = VMSpec.derivedUUID(for: name)
+    }
+
+    /// A stable UUID from the name, so a VM keeps its UUID across restarts
+    /// and two VMs never share one (RFC 4122 layout, version 8 bits).
+    static func derivedUUID(for name: String) -> String {
+        var a: UInt64 = 0xcbf2_9ce4_8422_2325
+        var b: UInt64 = 0x8422_2325_cbf2_9ce4
+        for byte in name.utf8 {
+            a = (a ^ UInt64(byte)) &* 0x100_0000_01b3
+            b = (b ^ UInt64(byte)) &* 0x100_0000_01b3 &+ 0x9e37_79b9
+        }
+        func hex(_ v: UInt64, _ digits: Int) -> String {
+            let s = String(v, radix: 16)
+            return String(repeating: "0", count: max(0, digits - s.count)) + s.suffix(digits)
+        }
+        let timeHigh = (a >> 16) & 0x0fff | 0x8000
+        let clock = (b >> 48) & 0x3fff | 0x8000
+        return "\(hex(a >> 32, 8))-\(hex((a >> 16) & 0xffff, 4))-\(hex(timeHigh, 4))-\(hex(clock, 4))-\(hex(b & 0xffff_ffff_ffff, 12))"
+    }
+}
+
+/// The fleet's configuration (`config/fleet.yaml`).
+public struct FleetConfig: Sendable {
+    public var socketDirectory: String = FleetConfig.defaultSocketDirectory
+    /// Mode of each VM's socket file; the directory gets the same bits plus x.
+    public var socketMode: mode_t = 0o600
+    public var qemuVersion = QEMUVersion.default72
+    /// Where plugins are searched, before the executable's own directory.
+    public var pluginDirectories: [String] = []
+    /// Directories under which commands may create files by path
+    /// (screendump, dumps, file chardevs); fds passed by clients are always fine.
+    public var allowedFileDirectories: [String] = ["/tmp", "/var/tmp"]
+    public var limits = Limits()
+    public var templates: [String: VMSpec] = [:]
+    public var vms: [VMSpec] = []
+    /// Where the config came from, for messages.
+    public var source: String = "<built-in>"
+
+    public init() {}
+
+    public static var defaultSocketDirectory: String { "/tmp/qmpfleet-\(getuid())" }
+
+    /// True when `path` is inside an allowed directory (no `..` tricks).
+    public func isAllowedFilePath(_ path: String) -> Bool {
+        guard path.hasPrefix("/"), !path.split(separator: "/").contains("..") else { return false }
+        let dirs = allowedFileDirectories + [socketDirectory]
+        return dirs.contains { dir in
+            let prefix = dir.hasSuffix("/") ? dir : dir + "/"
+            return path.hasPrefix(prefix)
+        }
+    }
+
+    /// The plugin search path: configured directories, then the executable's.
+    public var pluginSearchPath: [String] {
+        pluginDirectories + [PluginLoader.executableDirectory]
+    }
+}

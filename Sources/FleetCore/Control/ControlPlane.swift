@@ -1,0 +1,165 @@
+import Logging
+import QAPISchema
+import QMPWire
+import UVLoop
+
+/// The fleet control socket, `<socket-dir>/fleet.qmp`: QMP (greeting,
+/// negotiation) with commands over the fleet rather than one VM: create and
+/// destroy VMs, list them and the plugins, and drive the simulated guests.
+final class ControlPlane: SessionHost {
+    unowned let router: Router
+    private let schema: SchemaView
+    private var listener: UnixListener?
+    private var sessions: [UInt64: Session] = [:]
+
+    init(router: Router) throws(FleetError) {
+        self.router = router
+        do {
+            let value = try JSONValue(parsing: PackageResources.control_schema_json)
+            schema = try SchemaView(modules: [try SchemaModule(name: "control", expressions: value)])
+        } catch {
+            throw FleetError.plugin("control schema: \(error)")
+        }
+        guard let loop = router.loop else { return }
+        let path = "\(router.config.socketDirectory)/fleet.qmp"
+        var options = UnixListener.Options()
+        options.mode = router.config.socketMode
+        do {
+            listener = try UnixListener(loop: loop, path: path, options: options) { [weak self] connection in
+                self?.attach(connection)
+            }
+        } catch {
+            throw FleetError.io("cannot listen on \(path): \(error)")
+        }
+    }
+
+    private func attach(_ connection: UnixConnection) {
+        let transport = ConnectionTransport(connection: connection)
+        let session = Session(id: router.nextSessionID(), host: self, transport: transport, logger: router.logger, peerDescription: "control")
+        sessions[session.id] = session
+        transport.attach(to: session)
+        session.start()
+    }
+
+    /// An in-process control client (QMPFleetTesting).
+    func attach(transport: any SessionTransport) -> Session {
+        let session = Session(id: router.nextSessionID(), host: self, transport: transport, logger: router.logger, peerDescription: "control")
+        sessions[session.id] = session
+        session.start()
+        return session
+    }
+
+    func close() {
+        listener?.close()
+        listener = nil
+        for session in Array(sessions.values) { session.closeAfterFlush() }
+    }
+
+    // MARK: SessionHost
+
+    var greeting: [UInt8] { router.greeting }
+    var limits: Limits { router.config.limits }
+
+    func checkCapabilitiesArguments(_ arguments: JSONObject?) -> Result<JSONObject, QMPError> {
+        guard let (declaration, _) = schema.command("qmp_capabilities") else { return .success(arguments ?? [:]) }
+        return schema.checkArguments(of: declaration, arguments)
+    }
+
+    func sessionDidClose(_ session: Session) { sessions[session.id] = nil }
+
+    func dispatch(_ call: CommandCall, complete: @escaping (CommandResult) -> Void) {
+        guard let (declaration, _) = schema.command(call.name) else {
+            complete(.failure(.commandNotFound(call.name)))
+            return
+        }
+        switch schema.checkArguments(of: declaration, call.request.arguments) {
+        case .failure(let error): complete(.failure(error))
+        case .success(let args): run(call.name, args, complete)
+        }
+    }
+
+    private func run(_ name: String, _ args: JSONObject, _ complete: @escaping (CommandResult) -> Void) {
+        switch name {
+        case "query-commands":
+            complete(.success(.array(schema.commandNames.map { ["name": .string($0)] })))
+        case "query-vms":
+            let only = args["name"]?.stringValue
+            complete(.success(.array(router.vmList.filter { only == nil || $0.name == only }.map(\.info))))
+        case "query-plugins":
+            complete(.success(.array(router.plugins.libraries.map(\.info))))
+        case "vm-create":
+            complete(createVM(args))
+        case "vm-destroy":
+            let vmName = args["name"]?.stringValue ?? ""
+            guard let vm = router.vms[vmName] else { return complete(.failure(.generic("VM '\(vmName)' not found"))) }
+            router.destroyVM(vm, afterFlush: true)
+            complete(.ok)
+        case "query-guest-actions":
+            let vmName = args["vm"]?.stringValue ?? ""
+            guard let vm = router.vms[vmName] else { return complete(.failure(.generic("VM '\(vmName)' not found"))) }
+            complete(.success(.array(vm.plugins.flatMap { plugin in
+                plugin.library.guestActions.values.sorted { $0.name < $1.name }.map { action in
+                    ["plugin": .string(plugin.library.name), "action": .string(action.name), "arguments": action.arguments] as JSONValue
+                }
+            })))
+        case "guest-action":
+            guestAction(args, complete)
+        default:
+            complete(.failure(.commandNotFound(name)))
+        }
+    }
+
+    private func createVM(_ args: JSONObject) -> CommandResult {
+        let name = args["name"]?.stringValue ?? ""
+        var entry = args["config"]?.objectValue ?? [:]
+        entry["name"] = .string(name)
+        if let template = args["template"] { entry["template"] = template }
+        entry["count"] = nil
+        do {
+            let specs = try VMSpec.expand(ConfigReader(file: "vm-create", path: "config", value: .object(entry)), config: router.config)
+            guard let spec = specs.first else { return .failure(.generic("nothing to create")) }
+            let vm = try router.createVM(spec)
+            return .success(vm.info)
+        } catch {
+            return .failure(.generic(error.description))
+        }
+    }
+
+    private func guestAction(_ args: JSONObject, _ complete: @escaping (CommandResult) -> Void) {
+        let vmName = args["vm"]?.stringValue ?? ""
+        let pluginName = args["plugin"]?.stringValue ?? ""
+        let actionName = args["action"]?.stringValue ?? ""
+        guard let vm = router.vms[vmName] else { return complete(.failure(.generic("VM '\(vmName)' not found"))) }
+        guard let plugin = vm.plugins.first(where: { $0.library.name == pluginName }) else {
+            return complete(.failure(.generic("VM '\(vmName)' has no plugin '\(pluginName)'")))
+        }
+        guard let action = plugin.library.guestActions[actionName] else {
+            return complete(.failure(.generic("plugin '\(pluginName)' has no guest action '\(actionName)'")))
+        }
+        let given = args["arguments"]?.objectValue
+        if let arguments = args["arguments"], given == nil, !arguments.isNull {
+            return complete(.failure(.generic("Invalid parameter type for 'arguments', expected: object")))
+        }
+        switch vm.schema.check(given, against: action.arguments, context: "arguments") {
+        case .failure(let error): complete(.failure(error))
+        case .success(let checked): plugin.invoke(action.handler, command: "guest-action \(actionName)", arguments: checked, complete: complete)
+        }
+    }
+}
+
+extension VM {
+    /// `query-vms`' entry.
+    var info: JSONValue {
+        var o: JSONObject = [
+            "name": .string(name),
+            "socket": .string(socketPath ?? ""),
+            "status": .string(runState.rawValue),
+            "running": .bool(runState.isRunning),
+        ]
+        if let template = spec.template { o["template"] = .string(template) }
+        o["plugins"] = .array(plugins.map { .string($0.library.name) })
+        o["clients"] = .int(Int64(sessions.count))
+        o["backend"] = "simulated"
+        return .object(o)
+    }
+}

@@ -1,0 +1,55 @@
+import QMPWire
+
+/// A device that `device_add` (or the VM's config) created.
+public struct Device {
+    public let id: String?
+    public let driver: String
+    /// `/machine/peripheral/<id>` or `/machine/peripheral-anon/device[N]`.
+    public let qomPath: String
+    public let bus: String?
+    /// The properties it was created with (for `qom-get`).
+    public let properties: JSONObject
+    /// The plugin that owns it.
+    public let owner: PluginLibrary
+    /// device_del was requested and the guest has not released it yet.
+    public var unplugPending = false
+}
+
+/// The VM's devices, as QEMU's qdev tree knows them: for duplicate ids,
+/// `device_del` routing, `qom-list` and DEVICE_DELETED.
+public final class DeviceRegistry {
+    public private(set) var devices: [Device] = []
+    private var anonymousCount = 0
+
+    public init() {}
+
+    public func device(id: String) -> Device? {
+        devices.first { $0.id == id }
+    }
+
+    /// By id or by QOM path, as `device_del` accepts either.
+    public func device(idOrPath: String) -> Device? {
+        devices.first { $0.id == idOrPath || $0.qomPath == idOrPath }
+    }
+
+    /// The QOM path a new device would get.
+    func nextQOMPath(for id: String?) -> String {
+        if let id { return "/machine/peripheral/\(id)" }
+        return "/machine/peripheral-anon/device[\(anonymousCount)]"
+    }
+
+    func add(_ device: Device) {
+        if device.id == nil { anonymousCount += 1 }
+        devices.append(device)
+    }
+
+    func markUnplugPending(_ qomPath: String) {
+        if let i = devices.firstIndex(where: { $0.qomPath == qomPath }) { devices[i].unplugPending = true }
+    }
+
+    @discardableResult
+    func remove(idOrPath: String) -> Device? {
+        guard let i = devices.firstIndex(where: { $0.id == idOrPath || $0.qomPath == idOrPath }) else { return nil }
+        return devices.remove(at: i)
+    }
+}

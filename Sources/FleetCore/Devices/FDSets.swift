@@ -1,0 +1,100 @@
+import QMPWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// File descriptors clients passed to a VM with SCM_RIGHTS: named ones
+/// (`getfd`/`closefd`) and fd sets (`add-fd`/`remove-fd`/`query-fdsets`), as
+/// QEMU's monitor/fds.c keeps them. They belong to the VM, not to the client
+/// that passed them, and are closed when released or when the VM ends.
+public final class FDSets {
+    /// One fd in a set, with the client's opaque string.
+    public struct Entry {
+        public var fd: Int32
+        public var opaque: String?
+    }
+
+    public private(set) var named: [String: Int32] = [:]
+    /// Fd sets by id, in creation order.
+    public private(set) var sets: [(id: Int64, fds: [Entry])] = []
+
+    public init() {}
+
+    /// `getfd`: stores `fd` under `name`, closing any fd it replaces.
+    public func setNamed(_ name: String, fd: Int32) {
+        if let old = named[name] { Glibc.close(old) }
+        named[name] = fd
+    }
+
+    /// `closefd`.
+    public func closeNamed(_ name: String) -> Bool {
+        guard let fd = named.removeValue(forKey: name) else { return false }
+        Glibc.close(fd)
+        return true
+    }
+
+    /// Takes a named fd out (ownership moves to the caller), as QEMU's
+    /// `monitor_get_fd` does for "fd:NAME".
+    public func takeNamed(_ name: String) -> Int32? {
+        named.removeValue(forKey: name)
+    }
+
+    /// `add-fd`: adds to set `id` (or a new set with the lowest free id).
+    /// Returns the set id and the fd number as the client will see it.
+    public func add(fd: Int32, toSet id: Int64?, opaque: String?) -> (setID: Int64, fd: Int32) {
+        let setID = id ?? nextFreeSetID()
+        let entry = Entry(fd: fd, opaque: opaque)
+        if let i = sets.firstIndex(where: { $0.id == setID }) {
+            sets[i].fds.append(entry)
+        } else {
+            sets.append((id: setID, fds: [entry]))
+            sets.sort { $0.id < $1.id }
+        }
+        return (setID, fd)
+    }
+
+    private func nextFreeSetID() -> Int64 {
+        var candidate: Int64 = 0
+        for set in sets where set.id == candidate { candidate += 1 }
+        while sets.contains(where: { $0.id == candidate }) { candidate += 1 }
+        return candidate
+    }
+
+    /// `remove-fd`: one fd of a set, or the whole set. False when not found.
+    public func remove(setID: Int64, fd: Int64?) -> Bool {
+        guard let i = sets.firstIndex(where: { $0.id == setID }) else { return false }
+        if let fd {
+            guard let j = sets[i].fds.firstIndex(where: { Int64($0.fd) == fd }) else { return false }
+            Glibc.close(sets[i].fds[j].fd)
+            sets[i].fds.remove(at: j)
+            if sets[i].fds.isEmpty { sets.remove(at: i) }
+        } else {
+            for entry in sets[i].fds { Glibc.close(entry.fd) }
+            sets.remove(at: i)
+        }
+        return true
+    }
+
+    /// A dup of some fd of set `id` whose access mode fits `flags`, as QEMU's
+    /// `monitor_fdset_dup_fd_add` picks one.
+    public func dupFromSet(_ id: Int64, flags: Int32) -> Int32? {
+        guard let set = sets.first(where: { $0.id == id }) else { return nil }
+        let wanted = flags & O_ACCMODE
+        for entry in set.fds {
+            let mode = fcntl(entry.fd, F_GETFL) & O_ACCMODE
+            if mode == wanted || mode == O_RDWR {
+                let dup = fcntl(entry.fd, F_DUPFD_CLOEXEC, 0)
+                if dup >= 0 { return dup }
+            }
+        }
+        return nil
+    }
+
+    /// Closes everything (the VM ends).
+    public func closeAll() {
+        for fd in named.values { Glibc.close(fd) }
+        named.removeAll()
+        for set in sets { for entry in set.fds { Glibc.close(entry.fd) } }
+        sets.removeAll()
+    }
+}

@@ -1,0 +1,28 @@
+import QMPWire
+
+/// A VM's events: built once, serialized once, the same bytes queued to every
+/// negotiated client.
+///
+/// Timestamps are taken when the event is emitted, so a throttled event that
+/// goes out at the end of its window carries the time it happened, as in QEMU.
+public final class EventBus {
+    private let throttle: EventThrottle
+    private let deliver: ([UInt8]) -> Void
+    /// Events emitted, by name: a cheap counter for tests and `query-vms`.
+    public private(set) var emittedCount = 0
+
+    /// - Parameter deliver: queues one serialized event to every negotiated session.
+    public init(scheduler: any Scheduler, deliver: @escaping ([UInt8]) -> Void) {
+        self.throttle = EventThrottle(scheduler: scheduler)
+        self.deliver = deliver
+    }
+
+    public func emit(_ name: String, data: JSONObject? = nil) {
+        let time = WallClock.now()
+        let bytes = QMPMessage.event(name, data: data, seconds: time.seconds, microseconds: time.microseconds)
+        emittedCount += 1
+        throttle.submit(event: name, data: data, bytes: bytes, send: deliver)
+    }
+
+    public func shutdown() { throttle.cancelAll() }
+}

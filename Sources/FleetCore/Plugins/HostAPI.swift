@@ -1,0 +1,178 @@
+import QMPPluginABI
+import QMPWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The function table plugins call (`qmp_host_api`). Each entry is a C
+/// function that finds the Swift object behind the handle it is given and
+/// does the work there; none of them trusts the plugin's input.
+enum HostAPI {
+    nonisolated(unsafe) static var table: qmp_host_api = makeTable()
+
+    private static func makeTable() -> qmp_host_api {
+        var api = qmp_host_api()
+        api.abi_version = QMP_PLUGIN_ABI_VERSION
+        api.struct_size = UInt32(MemoryLayout<qmp_host_api>.size)
+
+        api.declare_schema = { ctx, text, len in
+            guard let registration = PluginRegistration.from(ctx), let text else { return -1 }
+            return registration.declareSchema(UnsafeRawBufferPointer(start: text, count: len))
+        }
+        api.bind_command = { ctx, name, fn, userData in
+            guard let registration = PluginRegistration.from(ctx), let name, let fn else { return -1 }
+            return registration.bind(command: String(cString: name), fn, userData: userData)
+        }
+        api.register_device_driver = { ctx, driver in
+            guard let registration = PluginRegistration.from(ctx), let driver else { return -1 }
+            return registration.register(driver: driver.pointee)
+        }
+        api.register_object_type = { ctx, type in
+            guard let registration = PluginRegistration.from(ctx), let type else { return -1 }
+            return registration.register(objectType: type.pointee)
+        }
+        api.register_guest_action = { ctx, name, arguments, fn, userData in
+            guard let registration = PluginRegistration.from(ctx), let name, let fn else { return -1 }
+            return registration.register(guestAction: String(cString: name), arguments: arguments.map { String(cString: $0) }, fn: fn, userData: userData)
+        }
+
+        api.reply = { token, text, len in
+            guard let entry = HostAPI.takeRequest(token, what: "reply") else { return }
+            guard let text else {
+                entry.complete(.failure(.generic("Plugin '\(entry.plugin)' replied to '\(entry.command)' without a value")))
+                return
+            }
+            do throws(JSONParseError) {
+                let value = try JSONValue(parsing: UnsafeRawBufferPointer(start: text, count: len))
+                entry.complete(.success(value))
+            } catch {
+                entry.instance?.logger.error("plugin replied to \(entry.command) with invalid JSON: \(error.message)")
+                entry.complete(.failure(.generic("Plugin '\(entry.plugin)' replied to '\(entry.command)' with invalid JSON")))
+            }
+        }
+        api.reply_error = { token, errorClass, desc in
+            guard let entry = HostAPI.takeRequest(token, what: "reply_error") else { return }
+            let text = desc.map { String(cString: $0) } ?? "Unknown error"
+            entry.complete(.failure(QMPError(QMPErrorClass(abi: errorClass), text)))
+        }
+
+        api.emit_event = { handle, name, data, len in
+            guard let instance = PluginInstance.from(handle), let name else { return }
+            instance.emitEvent(String(cString: name), data: data.map { UnsafeRawBufferPointer(start: $0, count: len) })
+        }
+
+        api.now_ms = { handle in
+            PluginInstance.from(handle)?.vm?.scheduler.nowMilliseconds ?? 0
+        }
+        api.timer_start = { handle, delay, repeatEvery, fn, opaque in
+            guard let instance = PluginInstance.from(handle), let fn else { return 0 }
+            return instance.startTimer(delay: delay, repeatEvery: repeatEvery, fn: fn, opaque: opaque)
+        }
+        api.timer_cancel = { handle, timer in
+            PluginInstance.from(handle)?.cancelTimer(timer)
+        }
+
+        api.vm_name = { handle in
+            guard let instance = PluginInstance.from(handle) else { return nil }
+            return instance.nameCString.withUnsafeBufferPointer { $0.baseAddress }
+        }
+        api.vm_run_state = { handle in
+            guard let state = PluginInstance.from(handle)?.vm?.runState else { return nil }
+            return RunStateNames.cString(for: state)
+        }
+        api.vm_machine_json = { handle in
+            guard let vm = PluginInstance.from(handle)?.vm else { return nil }
+            return vm.machineJSONText.withUnsafeBufferPointer { $0.baseAddress }
+        }
+        api.vm_stop = { handle, reason in
+            guard let vm = PluginInstance.from(handle)?.vm else { return }
+            let state = reason.flatMap { RunState(rawValue: String(cString: $0)) } ?? .paused
+            vm.stop(to: state)
+        }
+        api.device_deleted = { handle, id in
+            guard let vm = PluginInstance.from(handle)?.vm, let id else { return }
+            vm.deviceReleased(idOrPath: String(cString: id))
+        }
+        api.open_file = { handle, path, flags, mode, err, errLen in
+            guard let instance = PluginInstance.from(handle), let vm = instance.vm, let path else { return -1 }
+            switch vm.openFile(String(cString: path), flags: flags, mode: mode_t(mode)) {
+            case .success(let fd):
+                return fd
+            case .failure(let error):
+                if let err, errLen > 0 {
+                    let bytes = Array(error.desc.utf8.prefix(errLen - 1))
+                    for (i, b) in bytes.enumerated() { err[i] = CChar(bitPattern: b) }
+                    err[bytes.count] = 0
+                }
+                return -1
+            }
+        }
+        api.log = { handle, level, message in
+            guard let message else { return }
+            let text = String(cString: message)
+            let logger = PluginInstance.from(handle)?.logger ?? Router.processLogger
+            switch level {
+            case QMP_LOG_DEBUG: logger.debug("\(text)")
+            case QMP_LOG_INFO: logger.info("\(text)")
+            case QMP_LOG_WARNING: logger.warning("\(text)")
+            default: logger.error("\(text)")
+            }
+        }
+        return api
+    }
+
+    fileprivate static func takeRequest(_ token: qmp_request, what: String) -> PendingRequests.Entry? {
+        guard let entry = PendingRequests.shared.take(token) else {
+            Router.processLogger.warning("plugin called \(what) for request \(token), which is unknown or already answered; ignored")
+            return nil
+        }
+        return entry
+    }
+}
+
+/// Static C strings for run-state names, so `vm_run_state` can return a
+/// pointer that never dangles.
+enum RunStateNames {
+    nonisolated(unsafe) private static let storage: [RunState: UnsafeMutablePointer<CChar>] = {
+        var map: [RunState: UnsafeMutablePointer<CChar>] = [:]
+        for state in RunState.allCases { map[state] = strdup(state.rawValue) }
+        return map
+    }()
+
+    static func cString(for state: RunState) -> UnsafePointer<CChar>? {
+        storage[state].map { UnsafePointer($0) }
+    }
+}
+
+extension QMPErrorClass {
+    /// The class a plugin named; an unknown value is a GenericError.
+    init(abi: qmp_error_class) {
+        switch abi {
+        case QMP_ERROR_COMMAND_NOT_FOUND: self = .commandNotFound
+        case QMP_ERROR_DEVICE_NOT_ACTIVE: self = .deviceNotActive
+        case QMP_ERROR_DEVICE_NOT_FOUND: self = .deviceNotFound
+        case QMP_ERROR_KVM_MISSING_CAP: self = .kvmMissingCap
+        default: self = .genericError
+        }
+    }
+}
+
+extension PluginInstance {
+    /// A plugin's event: only events it declared; data must be an object.
+    func emitEvent(_ name: String, data: UnsafeRawBufferPointer?) {
+        guard let vm else { return }
+        guard library.schema.event(name) != nil else {
+            logger.warning("plugin emitted undeclared event \(name); dropped")
+            return
+        }
+        var object: JSONObject?
+        if let data {
+            guard let value = try? JSONValue(parsing: data), let o = value.objectValue else {
+                logger.warning("plugin emitted \(name) with data that is not a JSON object; dropped")
+                return
+            }
+            object = o
+        }
+        vm.events.emit(name, data: object)
+    }
+}

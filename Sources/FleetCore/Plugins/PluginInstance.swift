@@ -1,0 +1,144 @@
+import Logging
+import QMPPluginABI
+import QMPWire
+
+/// One plugin's state on one VM.
+///
+/// Its address is the `qmp_vm*` handle the plugin gets: every host call made
+/// with it knows both the VM and the plugin, so timers, events and pending
+/// requests are the instance's own and end with it.
+public final class PluginInstance {
+    public let library: PluginLibrary
+    public private(set) weak var vm: VM?
+    let logger: Logger
+    /// The plugin's `void *instance`.
+    private(set) var state: UnsafeMutableRawPointer?
+    private var timers: [UInt64: ScheduledAction] = [:]
+    private var nextTimer: UInt64 = 1
+    private var destroyed = false
+    /// C strings handed out that must outlive a callback (vm_run_state).
+    let nameCString: ContiguousArray<CChar>
+
+    init(library: PluginLibrary, vm: VM) {
+        self.library = library
+        self.vm = vm
+        var logger = vm.logger
+        logger[metadataKey: "plugin"] = .string(library.name)
+        self.logger = logger
+        self.nameCString = ContiguousArray(vm.name.utf8CString)
+    }
+
+    /// The `qmp_vm*` for this instance.
+    var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+
+    static func from(_ handle: OpaquePointer?) -> PluginInstance? {
+        guard let handle else { return nil }
+        return Unmanaged<PluginInstance>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    }
+
+    /// Calls the plugin's `vm_create` with its config section.
+    func create(config: JSONValue) throws(FleetError) {
+        guard let create = library.descriptor.pointee.vm_create else { return }
+        let text = config.jsonText
+        var error = [CChar](repeating: 0, count: 512)
+        var instance: UnsafeMutableRawPointer?
+        let rc = text.withCString { ptr in
+            create(handle, ptr, text.utf8.count, &instance, &error, error.count)
+        }
+        guard rc == 0 else {
+            let message = String(cString: error)
+            throw FleetError.plugin("plugin '\(library.name)' (\(library.path)) failed to create VM '\(vm?.name ?? "?")': \(message.isEmpty ? "vm_create returned \(rc)" : message)")
+        }
+        state = instance
+    }
+
+    /// Ends the instance: its timers and pending requests first, then `vm_destroy`.
+    func destroy() {
+        guard !destroyed else { return }
+        destroyed = true
+        for timer in timers.values { timer.cancel() }
+        timers.removeAll()
+        PendingRequests.shared.cancelAll(of: self)
+        if let destroyFn = library.descriptor.pointee.vm_destroy { destroyFn(state) }
+        state = nil
+    }
+
+    func runStateChanged(to state: RunState) {
+        guard !destroyed, let fn = library.descriptor.pointee.run_state_changed else { return }
+        state.rawValue.withCString { fn(self.state, $0) }
+    }
+
+    func machineReset() {
+        guard !destroyed, let fn = library.descriptor.pointee.reset else { return }
+        fn(state)
+    }
+
+    // MARK: Requests
+
+    /// Hands a request to the plugin; `complete` runs when it answers, or
+    /// with a GenericError when it does not answer in time.
+    func newRequest(command: String, complete: @escaping (CommandResult) -> Void) -> qmp_request {
+        guard let vm else { return 0 }
+        return PendingRequests.shared.add(
+            plugin: library.name, command: command, instance: self,
+            timeoutMilliseconds: vm.limits.pluginReplyTimeoutMilliseconds,
+            scheduler: vm.scheduler, complete: complete)
+    }
+
+    func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, complete: @escaping (CommandResult) -> Void) {
+        let token = newRequest(command: command, complete: complete)
+        let text = JSONValue.object(arguments).jsonText
+        text.withCString { handler.fn(state, token, $0, text.utf8.count, handler.userData) }
+    }
+
+    /// Runs a device driver's or object type's `add`.
+    func add(with driver: DeviceDriver, command: String, id: String?, properties: JSONObject, complete: @escaping (CommandResult) -> Void) {
+        let token = newRequest(command: command, complete: complete)
+        let text = JSONValue.object(properties).jsonText
+        text.withCString { props in
+            if let id {
+                id.withCString { driver.add(state, token, $0, props, text.utf8.count, driver.userData) }
+            } else {
+                driver.add(state, token, nil, props, text.utf8.count, driver.userData)
+            }
+        }
+    }
+
+    /// Runs a driver's `del`; without one, the device cannot be unplugged.
+    func delete(with driver: DeviceDriver, command: String, id: String, complete: @escaping (CommandResult) -> Void) {
+        guard let del = driver.del else {
+            complete(.failure(.generic("Device '\(id)' does not support hotplugging")))
+            return
+        }
+        let token = newRequest(command: command, complete: complete)
+        id.withCString { del(state, token, $0, driver.userData) }
+    }
+
+    // MARK: Timers
+
+    func startTimer(delay: UInt64, repeatEvery: UInt64, fn: qmp_timer_fn, opaque: UnsafeMutableRawPointer?) -> UInt64 {
+        guard !destroyed, let vm else { return 0 }
+        let id = nextTimer
+        nextTimer += 1
+        schedule(id, delay: delay, repeatEvery: repeatEvery, fn: fn, opaque: opaque, scheduler: vm.scheduler)
+        return id
+    }
+
+    private func schedule(_ id: UInt64, delay: UInt64, repeatEvery: UInt64, fn: qmp_timer_fn, opaque: UnsafeMutableRawPointer?, scheduler: any Scheduler) {
+        timers[id] = scheduler.schedule(afterMilliseconds: delay) { [weak self] in
+            guard let self, !self.destroyed, self.timers[id] != nil else { return }
+            if repeatEvery > 0 {
+                self.schedule(id, delay: repeatEvery, repeatEvery: repeatEvery, fn: fn, opaque: opaque, scheduler: scheduler)
+            } else {
+                self.timers[id] = nil
+            }
+            fn(self.state, opaque)
+        }
+    }
+
+    func cancelTimer(_ id: UInt64) {
+        timers.removeValue(forKey: id)?.cancel()
+    }
+
+    var activeTimerCount: Int { timers.count }
+}

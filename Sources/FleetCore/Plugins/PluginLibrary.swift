@@ -1,0 +1,75 @@
+import QAPISchema
+import QMPPluginABI
+import QMPWire
+
+/// A device driver a plugin registered for `device_add`/`device_del`.
+public struct DeviceDriver {
+    public let name: String
+    /// The plugin's description object (name, parent, bus, hotpluggable, properties).
+    public let description: JSONObject
+    public let propertyNames: Set<String>
+    let add: @convention(c) (UnsafeMutableRawPointer?, qmp_request, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Void
+    let del: (@convention(c) (UnsafeMutableRawPointer?, qmp_request, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void)?
+    let userData: UnsafeMutableRawPointer?
+
+    public var isHotpluggable: Bool { description["hotpluggable"]?.boolValue ?? true }
+    public var bus: String? { description["bus"]?.stringValue }
+}
+
+/// A guest action a plugin registered: something the simulated guest does.
+public struct GuestAction {
+    public let name: String
+    /// The QAPI member map its arguments are checked against.
+    public let arguments: JSONValue
+    let handler: BoundHandler
+}
+
+/// A plugin function with the user data it was bound with.
+public struct BoundHandler {
+    let fn: qmp_command_fn
+    let userData: UnsafeMutableRawPointer?
+}
+
+/// A loaded plugin: what it declared during `init()`. One per process, shared
+/// by every VM that lists it.
+public final class PluginLibrary {
+    public let name: String
+    public let version: String
+    public let path: String
+    public let abiVersion: UInt32
+    public let schema: SchemaModule
+    public let commandHandlers: [String: BoundHandler]
+    public let deviceDrivers: [String: DeviceDriver]
+    /// QOM object types (object-add), same shape as device drivers.
+    public let objectTypes: [String: DeviceDriver]
+    public let guestActions: [String: GuestAction]
+    let descriptor: UnsafePointer<qmp_plugin_descriptor>
+
+    init(path: String, descriptor: UnsafePointer<qmp_plugin_descriptor>, registration: PluginRegistration, schema: SchemaModule) {
+        self.path = path
+        self.descriptor = descriptor
+        self.name = descriptor.pointee.name.map { String(cString: $0) } ?? "?"
+        self.version = descriptor.pointee.version.map { String(cString: $0) } ?? "?"
+        self.abiVersion = descriptor.pointee.abi_version
+        self.schema = schema
+        self.commandHandlers = registration.commandHandlers
+        self.deviceDrivers = registration.deviceDrivers
+        self.objectTypes = registration.objectTypes
+        self.guestActions = registration.guestActions
+    }
+
+    /// `query-plugins`' entry.
+    public var info: JSONValue {
+        [
+            "name": .string(name),
+            "version": .string(version),
+            "abi-version": .int(Int64(abiVersion)),
+            "path": .string(path),
+            "commands": .array(schema.commandNames.map { .string($0) }),
+            "events": .array(schema.eventNames.map { .string($0) }),
+            "devices": .array(deviceDrivers.keys.sorted().map { .string($0) }),
+            "object-types": .array(objectTypes.keys.sorted().map { .string($0) }),
+            "guest-actions": .array(guestActions.keys.sorted().map { .string($0) }),
+        ]
+    }
+}

@@ -1,0 +1,182 @@
+import Logging
+import QAPISchema
+import QMPWire
+import UVLoop
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The fleet: owns the event loop's sockets, the VMs, the loaded plugins and
+/// the control socket.
+///
+/// Without a loop (`loop == nil`) it runs in-process only: VMs have no
+/// sockets and clients attach through `VM.attach(transport:)`; that is how
+/// QMPFleetTesting drives it under a virtual clock.
+public final class Router {
+    public let config: FleetConfig
+    public let logger: Logger
+    public let scheduler: any Scheduler
+    public let loop: EventLoop?
+    public let plugins: PluginLoader
+    let coreSchema: SchemaModule
+    /// The greeting every client gets, serialized once.
+    public let greeting: [UInt8]
+    public private(set) var vms: [String: VM] = [:]
+    /// VMs in creation order, for listings.
+    public private(set) var vmOrder: [String] = []
+    private var tables: [[String]: CommandTable] = [:]
+    private var listeners: [String: UnixListener] = [:]
+    private var nextSession: UInt64 = 1
+    var control: ControlPlane?
+
+    /// A logger for code that has no VM at hand (plugin calls with a bad handle).
+    nonisolated(unsafe) public static var processLogger = Logger(label: "qmpfleet")
+
+    public init(config: FleetConfig, logger: Logger, scheduler: any Scheduler, loop: EventLoop?) throws(FleetError) {
+        self.config = config
+        self.logger = logger
+        self.scheduler = scheduler
+        self.loop = loop
+        self.coreSchema = try CoreCommands.loadSchema()
+        self.plugins = PluginLoader(searchPath: config.pluginSearchPath, core: coreSchema)
+        self.greeting = QMPMessage.greeting(version: config.qemuVersion)
+    }
+
+    func nextSessionID() -> UInt64 {
+        defer { nextSession += 1 }
+        return nextSession
+    }
+
+    /// A stable fake host thread id for a vCPU, as `query-cpus-fast` reports one.
+    func simulatedThreadID(vm: VM, cpu: Int) -> Int {
+        Int(getpid()) + 1 + cpu + (vmOrder.firstIndex(of: vm.name) ?? 0) * 1024
+    }
+
+    public var vmList: [VM] { vmOrder.compactMap { vms[$0] } }
+
+    // MARK: Life cycle
+
+    /// Creates the socket directory and control socket, then every VM of the
+    /// config. A VM that cannot start is logged with its reason; the others start.
+    /// - Returns: the VMs that failed, with why.
+    @discardableResult
+    public func start() throws(FleetError) -> [(name: String, error: FleetError)] {
+        if loop != nil {
+            try SocketDirectory.prepare(config.socketDirectory, mode: config.socketMode)
+            control = try ControlPlane(router: self)
+        }
+        var failures: [(String, FleetError)] = []
+        for spec in config.vms {
+            do {
+                try createVM(spec)
+            } catch {
+                logger.error("VM \(spec.name) not started: \(error)")
+                failures.append((spec.name, error))
+            }
+        }
+        logger.info("fleet ready: \(vms.count) VMs in \(config.socketDirectory)")
+        return failures
+    }
+
+    /// The command table for a plugin list, shared by every VM with that list.
+    func table(for pluginNames: [String]) throws(FleetError) -> CommandTable {
+        if let table = tables[pluginNames] { return table }
+        var libraries: [PluginLibrary] = []
+        for name in pluginNames { libraries.append(try plugins.library(named: name)) }
+        let table = try CommandTable(core: coreSchema, coreHandlers: CoreCommands.handlers, plugins: libraries)
+        tables[pluginNames] = table
+        return table
+    }
+
+    /// Creates and starts one VM: its plugins' instances, then its socket.
+    @discardableResult
+    public func createVM(_ spec: VMSpec) throws(FleetError) -> VM {
+        if let problem = VMNameRule.problem(with: spec.name, limit: config.limits.vmNameBytes) {
+            throw FleetError.vm(problem)
+        }
+        guard vms[spec.name] == nil else { throw FleetError.vm("VM '\(spec.name)' already exists") }
+        guard vms.count < config.limits.vmsPerFleet else {
+            throw FleetError.vm("the fleet has \(vms.count) VMs (limit vms-per-fleet)")
+        }
+        let table = try table(for: spec.plugins.keys)
+        let vm = VM(spec: spec, router: self, table: table)
+        for library in table.plugins {
+            let instance = PluginInstance(library: library, vm: vm)
+            do {
+                try instance.create(config: spec.plugins[library.name] ?? .object([:]))
+            } catch {
+                for created in vm.plugins { created.destroy() }
+                throw error
+            }
+            vm.plugins.append(instance)
+        }
+        if let loop {
+            let path = "\(config.socketDirectory)/\(spec.name).qmp"
+            do {
+                var options = UnixListener.Options()
+                options.mode = config.socketMode
+                listeners[spec.name] = try UnixListener(loop: loop, path: path, options: options) { [weak vm] connection in
+                    Router.attach(connection, to: vm)
+                }
+            } catch {
+                for created in vm.plugins { created.destroy() }
+                throw FleetError.io("VM '\(spec.name)': cannot listen on \(path): \(error)")
+            }
+            vm.socketPath = path
+        }
+        vms[spec.name] = vm
+        vmOrder.append(spec.name)
+        return vm
+    }
+
+    /// Attaches an accepted connection to a VM as a new session.
+    static func attach(_ connection: UnixConnection, to vm: VM?) {
+        guard let vm else {
+            connection.close()
+            return
+        }
+        let transport = ConnectionTransport(connection: connection)
+        if let session = vm.attach(transport: transport, peer: "fd \(connection.fd)") {
+            transport.attach(to: session)
+        }
+    }
+
+    /// Ends a VM: its clients are closed (after their queued output when
+    /// `afterFlush`), its plugins destroyed, its socket removed.
+    public func destroyVM(_ vm: VM, afterFlush: Bool = false) {
+        guard !vm.isDestroyed else { return }
+        vm.isDestroyed = true
+        vm.guestShutdownTask?.cancel()
+        listeners.removeValue(forKey: vm.name)?.close()
+        vm.closeAllSessions(afterFlush: afterFlush)
+        for plugin in vm.plugins.reversed() { plugin.destroy() }
+        vm.plugins.removeAll()
+        vm.fdSets.closeAll()
+        vm.events.shutdown()
+        vms[vm.name] = nil
+        vmOrder.removeAll { $0 == vm.name }
+        logger.info("VM \(vm.name) ended")
+    }
+
+    /// SIGTERM/SIGINT: every VM tells its clients SHUTDOWN (host-signal) and
+    /// closes; sockets are removed; the loop ends.
+    public func shutdown() {
+        for vm in vmList {
+            vm.emitShutdownEvent(cause: .hostSignal)
+            destroyVM(vm, afterFlush: true)
+        }
+        control?.close()
+        control = nil
+        // Give queued SHUTDOWN events a moment to reach the clients.
+        _ = scheduler.schedule(afterMilliseconds: 100) { [loop] in loop?.stop() }
+    }
+}
+
+extension Router {
+    /// Attaches an in-process client to the control plane (creating the
+    /// plane when the fleet has no sockets).
+    public func attachControl(transport: any SessionTransport) -> Session? {
+        if control == nil { control = try? ControlPlane(router: self) }
+        return control?.attach(transport: transport)
+    }
+}

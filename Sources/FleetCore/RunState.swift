@@ -1,0 +1,51 @@
+/// QEMU's `RunState`: where a VM is in its life.
+///
+/// The names are QEMU's wire names. Only the transitions a simulated VM can
+/// make are used, but all states are declared so `query-status` and
+/// introspection match QEMU.
+public enum RunState: String, Sendable, CaseIterable {
+    case debug
+    case inmigrate
+    case internalError = "internal-error"
+    case ioError = "io-error"
+    case paused
+    case postmigrate
+    case prelaunch
+    case finishMigrate = "finish-migrate"
+    case restoreVM = "restore-vm"
+    case running
+    case saveVM = "save-vm"
+    case shutdown
+    case suspended
+    case watchdog
+    case guestPanicked = "guest-panicked"
+    case colo
+
+    /// `query-status`'s `running`: true only while vCPUs run.
+    public var isRunning: Bool { self == .running }
+
+    /// QEMU's `runstate_needs_reset()`: `cont` is refused until `system_reset`.
+    public var needsReset: Bool {
+        self == .shutdown || self == .guestPanicked || self == .internalError
+    }
+}
+
+/// QEMU's `ShutdownCause`, carried by SHUTDOWN and RESET events.
+public enum ShutdownCause: String, Sendable {
+    case none
+    case hostError = "host-error"
+    case hostQMPQuit = "host-qmp-quit"
+    case hostQMPSystemReset = "host-qmp-system-reset"
+    case hostSignal = "host-signal"
+    case hostUI = "host-ui"
+    case guestShutdown = "guest-shutdown"
+    case guestReset = "guest-reset"
+    case guestPanic = "guest-panic"
+    case subsystemReset = "subsystem-reset"
+    case snapshotLoad = "snapshot-load"
+
+    /// QEMU's `guest` member: the guest asked for it.
+    public var isGuest: Bool {
+        self == .guestShutdown || self == .guestReset || self == .guestPanic
+    }
+}

@@ -1,0 +1,39 @@
+import QMPWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One command being run: its request, its checked arguments once the schema
+/// check passed, the client it came from, and the file descriptors that
+/// client passed with it (SCM_RIGHTS).
+///
+/// Descriptors not taken by the handler are closed when the call ends, so an
+/// fd sent with a command that takes none is not leaked.
+public final class CommandCall {
+    public let request: QMPRequest
+    public internal(set) var arguments: JSONObject
+    public private(set) weak var session: Session?
+    private var fileDescriptors: [Int32]
+
+    init(request: QMPRequest, session: Session?, fileDescriptors: [Int32]) {
+        self.request = request
+        self.arguments = request.arguments ?? JSONObject()
+        self.session = session
+        self.fileDescriptors = fileDescriptors
+    }
+
+    public var name: String { request.execute }
+
+    /// Takes ownership of the first descriptor passed with this command.
+    public func takeFileDescriptor() -> Int32? {
+        fileDescriptors.isEmpty ? nil : fileDescriptors.removeFirst()
+    }
+
+    /// Closes what no handler took.
+    func closeUnusedFileDescriptors() {
+        for fd in fileDescriptors { Glibc.close(fd) }
+        fileDescriptors.removeAll()
+    }
+
+    deinit { closeUnusedFileDescriptors() }
+}

@@ -1,0 +1,18 @@
+import QMPWire
+
+/// What a session is attached to: a VM, or the fleet's control socket.
+///
+/// A session does the per-client protocol (greeting, negotiation, ordering,
+/// output limits); its host owns the commands.
+public protocol SessionHost: AnyObject {
+    /// The greeting line a new client gets.
+    var greeting: [UInt8] { get }
+    var limits: Limits { get }
+    /// Checks `qmp_capabilities`' arguments (the same schema check as any command).
+    func checkCapabilitiesArguments(_ arguments: JSONObject?) -> Result<JSONObject, QMPError>
+    /// Runs one command of a negotiated session. `complete` is called exactly
+    /// once, now or later.
+    func dispatch(_ call: CommandCall, complete: @escaping (Result<JSONValue, QMPError>) -> Void)
+    /// The session is gone (client left, or it was closed).
+    func sessionDidClose(_ session: Session)
+}

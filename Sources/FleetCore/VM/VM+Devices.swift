@@ -1,0 +1,58 @@
+import QMPWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Device and object routing: the host keeps the qdev/QOM bookkeeping (ids,
+/// paths, DEVICE_DELETED) and each plugin keeps its devices' state.
+extension VM {
+    /// The instance of the plugin that provides device driver `name`.
+    func pluginProviding(driver name: String) -> (PluginInstance, DeviceDriver)? {
+        for plugin in plugins {
+            if let driver = plugin.library.deviceDrivers[name] { return (plugin, driver) }
+        }
+        return nil
+    }
+
+    func pluginProviding(objectType name: String) -> (PluginInstance, DeviceDriver)? {
+        for plugin in plugins {
+            if let type = plugin.library.objectTypes[name] { return (plugin, type) }
+        }
+        return nil
+    }
+
+    /// The guest released a device (the plugin said so): it leaves every
+    /// query and DEVICE_DELETED goes out, as QEMU sends it.
+    public func deviceReleased(idOrPath: String) {
+        guard let device = devices.remove(idOrPath: idOrPath) else {
+            logger.warning("device_deleted for unknown device \(idOrPath)")
+            return
+        }
+        var data = JSONObject()
+        if let id = device.id { data["device"] = .string(id) }
+        data["path"] = .string(device.qomPath)
+        events.emit("DEVICE_DELETED", data: data)
+    }
+
+    /// Opens a file a client named, as QEMU's `qemu_open` does for
+    /// "/dev/fdset/N", and plain paths only under the allowed directories.
+    public func openFile(_ path: String, flags: Int32, mode: mode_t) -> Result<Int32, QMPError> {
+        if path.hasPrefix("/dev/fdset/") {
+            guard let id = Int64(path.dropFirst("/dev/fdset/".count)) else {
+                return .failure(.generic("Could not parse fdset \(path.dropFirst("/dev/fdset/".count))"))
+            }
+            guard let fd = fdSets.dupFromSet(id, flags: flags) else {
+                return .failure(.generic("Could not open '\(path)': No such file or directory"))
+            }
+            return .success(fd)
+        }
+        guard router.config.isAllowedFilePath(path) else {
+            return .failure(.generic("Could not open '\(path)': Permission denied"))
+        }
+        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
+        guard fd >= 0 else {
+            return .failure(.generic("Could not open '\(path)': \(String(cString: strerror(errno)))"))
+        }
+        return .success(fd)
+    }
+}

@@ -1,0 +1,94 @@
+import QMPWire
+
+/// The run-state machine, with QEMU 7.2's transitions and events
+/// (softmmu/runstate.c, cpus.c). Each operation emits its events before the
+/// command that caused it answers, as QEMU does.
+extension VM {
+    /// Changes state and tells the plugins.
+    func setRunState(_ state: RunState) {
+        guard state != runState else { return }
+        runState = state
+        for plugin in plugins { plugin.runStateChanged(to: state) }
+    }
+
+    /// `stop`, or a stop QEMU makes itself (`io-error` from a disk with
+    /// werror=stop). Only a running VM stops and sends STOP; otherwise
+    /// nothing happens.
+    public func stop(to state: RunState = .paused) {
+        guard runState.isRunning else { return }
+        setRunState(state)
+        events.emit("STOP")
+    }
+
+    /// `cont`: QEMU refuses while a reset is needed, and from any other
+    /// non-running state starts the vCPUs with RESUME.
+    public func cont() -> CommandResult {
+        if runState.needsReset {
+            return .failure(.generic("Resetting the Virtual Machine is required"))
+        }
+        if runState.isRunning { return .ok }
+        setRunState(.running)
+        events.emit("RESUME")
+        return .ok
+    }
+
+    /// `system_reset` and guest resets: RESET, and a VM that is not running
+    /// goes to prelaunch (QEMU's main_loop_should_exit does this).
+    public func reset(cause: ShutdownCause) {
+        guestShutdownTask?.cancel()
+        guestShutdownTask = nil
+        events.emit("RESET", data: ["guest": .bool(cause.isGuest), "reason": .string(cause.rawValue)])
+        for plugin in plugins { plugin.machineReset() }
+        if !runState.isRunning, runState != .inmigrate, runState != .finishMigrate {
+            setRunState(.prelaunch)
+        }
+    }
+
+    /// `system_powerdown`: POWERDOWN now; the simulated ACPI guest then shuts
+    /// down after the configured delay, if it is running.
+    public func powerdown() {
+        events.emit("POWERDOWN")
+        guard guestShutdownTask == nil else { return }
+        guestShutdownTask = scheduler.schedule(afterMilliseconds: spec.powerdownDelayMilliseconds) { [weak self] in
+            guard let self else { return }
+            self.guestShutdownTask = nil
+            guard self.runState.isRunning else { return }
+            self.shutdown(cause: .guestShutdown)
+        }
+    }
+
+    /// A shutdown (guest power-off, `quit`, a signal): SHUTDOWN; then, as with
+    /// QEMU's `-no-shutdown`, the VM stops in state `shutdown` (STOP), or, as
+    /// without it, the VM ends.
+    public func shutdown(cause: ShutdownCause) {
+        emitShutdownEvent(cause: cause)
+        if spec.noShutdown && cause != .hostQMPQuit && cause != .hostSignal {
+            stop(to: .shutdown)
+            if runState != .shutdown { setRunState(.shutdown) }
+        } else {
+            router.destroyVM(self, afterFlush: true)
+        }
+    }
+
+    func emitShutdownEvent(cause: ShutdownCause) {
+        events.emit("SHUTDOWN", data: ["guest": .bool(cause.isGuest), "reason": .string(cause.rawValue)])
+    }
+
+    /// A guest suspend (guest action): SUSPEND, state suspended.
+    public func suspend() -> CommandResult {
+        guard runState.isRunning else { return .failure(.generic("VM not running")) }
+        setRunState(.suspended)
+        events.emit("SUSPEND")
+        return .ok
+    }
+
+    /// `system_wakeup`.
+    public func wakeup() -> CommandResult {
+        guard runState == .suspended else {
+            return .failure(.generic("Unable to wake up: guest is not in suspended state"))
+        }
+        setRunState(.running)
+        events.emit("WAKEUP")
+        return .ok
+    }
+}

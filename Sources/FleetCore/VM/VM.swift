@@ -1,0 +1,131 @@
+import Logging
+import QAPISchema
+import QMPWire
+
+/// One simulated QEMU virtual machine.
+///
+/// A VM owns its run state, its clients, its plugin instances, its devices
+/// and its event bus; its command table is shared with every VM that has the
+/// same plugins. Everything about one VM happens on one loop thread, so VM and
+/// plugin state need no locks.
+public final class VM {
+    public let spec: VMSpec
+    public var name: String { spec.name }
+    public unowned let router: Router
+    let table: CommandTable
+    let logger: Logger
+
+    public internal(set) var runState: RunState
+    /// Attached clients by session id.
+    public private(set) var sessions: [UInt64: Session] = [:]
+    public private(set) var events: EventBus!
+    public let devices = DeviceRegistry()
+    public let fdSets = FDSets()
+    /// User-created QOM objects (`object-add`), by id.
+    public internal(set) var objects: [String: QOMObject] = [:]
+    /// One instance of each of the VM's plugins, in config order.
+    public internal(set) var plugins: [PluginInstance] = []
+    /// Where the VM's socket listens (nil in-process).
+    public internal(set) var socketPath: String?
+    /// Set when the VM has ended (`quit`); it no longer takes commands.
+    public internal(set) var isDestroyed = false
+    /// The simulated guest's pending power-off after `system_powerdown`.
+    var guestShutdownTask: ScheduledAction?
+
+    /// The machine description plugins read through `vm_machine_json`.
+    public let machineJSON: JSONValue
+    let machineJSONText: ContiguousArray<CChar>
+
+    init(spec: VMSpec, router: Router, table: CommandTable) {
+        self.spec = spec
+        self.router = router
+        self.table = table
+        self.runState = spec.startPaused ? .prelaunch : .running
+        var logger = router.logger
+        logger[metadataKey: "vm"] = .string(spec.name)
+        self.logger = logger
+        self.machineJSON = spec.machine.descriptionJSON(qemuVersion: router.config.qemuVersion)
+        self.machineJSONText = ContiguousArray(machineJSON.jsonText.utf8CString)
+        self.events = EventBus(scheduler: router.scheduler) { [unowned self] bytes in
+            for session in self.sessions.values { session.deliverEvent(bytes) }
+        }
+    }
+
+    /// The schema this VM answers with (core plus its plugins).
+    public var schema: SchemaView { table.schema }
+
+    public var scheduler: any Scheduler { router.scheduler }
+
+    // MARK: Clients
+
+    /// Attaches a new client; it gets the greeting at once.
+    @discardableResult
+    public func attach(transport: any SessionTransport, peer: String = "") -> Session? {
+        guard !isDestroyed else {
+            transport.close()
+            return nil
+        }
+        guard sessions.count < router.config.limits.clientsPerVM else {
+            logger.warning("refusing client: \(sessions.count) clients attached (limit clients-per-vm)")
+            transport.close()
+            return nil
+        }
+        let session = Session(id: router.nextSessionID(), host: self, transport: transport, logger: logger, peerDescription: peer)
+        sessions[session.id] = session
+        session.start()
+        return session
+    }
+
+    /// Closes every client (the VM is ending).
+    func closeAllSessions(afterFlush: Bool = false) {
+        for session in Array(sessions.values) {
+            if afterFlush { session.closeAfterFlush() } else { session.close() }
+        }
+        sessions.removeAll()
+    }
+}
+
+extension VM: SessionHost {
+    public var greeting: [UInt8] { router.greeting }
+    public var limits: Limits { router.config.limits }
+
+    public func checkCapabilitiesArguments(_ arguments: JSONObject?) -> Result<JSONObject, QMPError> {
+        guard let (declaration, _) = schema.command("qmp_capabilities") else { return .success(arguments ?? JSONObject()) }
+        return schema.checkArguments(of: declaration, arguments)
+    }
+
+    public func dispatch(_ call: CommandCall, complete: @escaping (CommandResult) -> Void) {
+        guard !isDestroyed else {
+            complete(.failure(.generic("The VM is shutting down")))
+            return
+        }
+        guard let (handler, declaration) = table.lookup(call.name) else {
+            complete(.failure(.commandNotFound(call.name)))
+            return
+        }
+        switch schema.checkArguments(of: declaration, call.request.arguments) {
+        case .failure(let error):
+            complete(.failure(error))
+            return
+        case .success(let arguments):
+            call.arguments = arguments
+        }
+        let context = CommandContext(vm: self, call: call)
+        switch handler {
+        case .immediate(let body):
+            complete(body(context))
+        case .deferred(let body):
+            body(context, complete)
+        case .plugin(let library, let fn):
+            guard let instance = plugins.first(where: { $0.library === library }) else {
+                complete(.failure(.commandNotFound(call.name)))
+                return
+            }
+            instance.invoke(fn, command: call.name, arguments: call.arguments, complete: complete)
+        }
+    }
+
+    public func sessionDidClose(_ session: Session) {
+        sessions[session.id] = nil
+    }
+}

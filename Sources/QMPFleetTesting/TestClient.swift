@@ -1,0 +1,88 @@
+import FleetCore
+import QMPWire
+
+/// A scripted QMP client attached in-process to a VM or the control plane:
+/// it writes requests as bytes and reads back every line the session sent,
+/// so tests see exactly what a socket client would.
+public final class TestClient: SessionTransport {
+    /// Every line received and not yet consumed, parsed.
+    public private(set) var received: [JSONValue] = []
+    /// Raw bytes received, for byte-exact assertions.
+    public private(set) var rawOutput: [UInt8] = []
+    public private(set) var isClosed = false
+    public private(set) var isInputPaused = false
+    /// Pretend the client stopped reading: output accumulates here.
+    public var simulatedBacklog = 0
+    var session: Session?
+    private var parser = JSONStreamParser()
+    private var nextID = 1
+
+    public init() {}
+
+    // MARK: SessionTransport
+
+    public func send(_ bytes: [UInt8]) {
+        rawOutput.append(contentsOf: bytes)
+        bytes.withUnsafeBytes { parser.feed($0) { result in
+            if case .success(let value) = result { received.append(value) }
+        } }
+    }
+    public var pendingOutputBytes: Int { simulatedBacklog }
+    public func pauseInput() { isInputPaused = true }
+    public func resumeInput() { isInputPaused = false }
+    public func close() { isClosed = true }
+    public func closeAfterFlush() { isClosed = true }
+
+    // MARK: Scripting
+
+    /// Sends raw bytes as the client would write them.
+    public func write(_ text: String) {
+        let bytes = Array(text.utf8)
+        bytes.withUnsafeBytes { session?.receive($0) }
+    }
+
+    /// Sends `{"execute": name, "arguments": args, "id": n}` and returns the id used.
+    @discardableResult
+    public func execute(_ name: String, _ arguments: JSONObject? = nil) -> Int {
+        let id = nextID
+        nextID += 1
+        var request: JSONObject = ["execute": .string(name)]
+        if let arguments { request["arguments"] = .object(arguments) }
+        request["id"] = .int(Int64(id))
+        write(JSONValue.object(request).jsonText)
+        return id
+    }
+
+    /// Takes every message received so far.
+    public func drain() -> [JSONValue] {
+        defer { received.removeAll() }
+        return received
+    }
+
+    /// The reply with `id`, removing it (and nothing else) from `received`.
+    public func reply(id: Int) -> JSONValue? {
+        guard let i = received.firstIndex(where: { $0["id"] == .int(Int64(id)) }) else { return nil }
+        return received.remove(at: i)
+    }
+
+    /// Runs a command and returns its reply (`{"return": ...}` or `{"error": ...}`).
+    public func call(_ name: String, _ arguments: JSONObject? = nil) -> JSONValue? {
+        reply(id: execute(name, arguments))
+    }
+
+    /// Names of the events received so far, in order, removing them.
+    public func takeEvents() -> [JSONValue] {
+        let events = received.filter { $0["event"] != nil }
+        received.removeAll { $0["event"] != nil }
+        return events
+    }
+
+    /// Negotiates capabilities; returns the greeting.
+    @discardableResult
+    public func negotiate() -> JSONValue? {
+        let greeting = received.first { $0["QMP"] != nil }
+        received.removeAll { $0["QMP"] != nil }
+        _ = call("qmp_capabilities")
+        return greeting
+    }
+}

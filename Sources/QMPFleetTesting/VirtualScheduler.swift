@@ -1,0 +1,48 @@
+import FleetCore
+
+/// A scheduler whose clock moves only when a test says so.
+///
+/// ```swift
+/// let clock = VirtualScheduler()
+/// _ = clock.schedule(afterMilliseconds: 1000) { print("fired") }
+/// clock.advance(by: 999)   // nothing
+/// clock.advance(by: 1)     // prints "fired"
+/// ```
+public final class VirtualScheduler: Scheduler {
+    private struct Item {
+        let due: UInt64
+        let sequence: UInt64
+        let action: ScheduledAction
+        let body: () -> Void
+    }
+
+    public private(set) var nowMilliseconds: UInt64 = 0
+    private var items: [Item] = []
+    private var sequence: UInt64 = 0
+
+    public init() {}
+
+    public func schedule(afterMilliseconds delay: UInt64, _ action: @escaping () -> Void) -> ScheduledAction {
+        sequence += 1
+        let handle = ScheduledAction(cancel: {})
+        items.append(Item(due: nowMilliseconds + delay, sequence: sequence, action: handle, body: action))
+        return handle
+    }
+
+    /// Moves the clock forward, running everything that falls due, in order.
+    public func advance(by milliseconds: UInt64) {
+        let target = nowMilliseconds + milliseconds
+        while true {
+            items.removeAll { $0.action.isCancelled }
+            guard let next = items.filter({ $0.due <= target }).min(by: { ($0.due, $0.sequence) < ($1.due, $1.sequence) }) else { break }
+            items.removeAll { $0.sequence == next.sequence }
+            nowMilliseconds = max(nowMilliseconds, next.due)
+            next.action.markFired()
+            next.body()
+        }
+        nowMilliseconds = target
+    }
+
+    /// Actions waiting to run.
+    public var pendingCount: Int { items.filter { !$0.action.isCancelled }.count }
+}

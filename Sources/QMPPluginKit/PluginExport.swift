@@ -1,0 +1,180 @@
+import QMPPluginABI
+import QMPWire
+
+/// Turns a `QMPPlugin` type into the C descriptor the host loads.
+///
+/// Each plugin library holds exactly one plugin, so the type and the host's
+/// table live in per-image globals; the C entry points are plain functions
+/// that find them there.
+public enum PluginExport {
+    nonisolated(unsafe) static var pluginType: (any QMPPlugin.Type)?
+    nonisolated(unsafe) static var descriptor: UnsafeMutablePointer<qmp_plugin_descriptor>?
+    /// Everything bound at init, kept alive for the process.
+    nonisolated(unsafe) static var keptAlive: [AnyObject] = []
+    nonisolated(unsafe) static var strings: [UnsafeMutablePointer<CChar>] = []
+
+    /// The descriptor for `P`; call it from the library's `qmp_plugin_entry`.
+    public static func descriptor<P: QMPPlugin>(for type: P.Type) -> UnsafeRawPointer {
+        if let descriptor { return UnsafeRawPointer(descriptor) }
+        pluginType = type
+        let d = UnsafeMutablePointer<qmp_plugin_descriptor>.allocate(capacity: 1)
+        d.initialize(to: qmp_plugin_descriptor())
+        d.pointee.abi_version = QMP_PLUGIN_ABI_VERSION
+        d.pointee.struct_size = UInt32(MemoryLayout<qmp_plugin_descriptor>.size)
+        d.pointee.name = UnsafePointer(cString(P.name))
+        d.pointee.version = UnsafePointer(cString(P.version))
+        d.pointee.`init` = { api, ctx, err, errLen in
+            guard let api, let type = PluginExport.pluginType else { return -1 }
+            PluginHostLink.api = api
+            return PluginExport.initialize(type, api: api, ctx: ctx, err: err, errLen: errLen)
+        }
+        d.pointee.vm_create = { vm, config, len, instanceOut, err, errLen in
+            guard let vm, let type = PluginExport.pluginType else { return -1 }
+            return PluginExport.create(type, vm: vm, config: config, length: len, instanceOut: instanceOut, err: err, errLen: errLen)
+        }
+        d.pointee.vm_destroy = { instance in
+            guard let instance else { return }
+            let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeRetainedValue() as? any QMPPlugin
+            plugin?.destroy()
+        }
+        d.pointee.run_state_changed = { instance, state in
+            guard let instance, let state else { return }
+            let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue() as? any QMPPlugin
+            plugin?.runStateChanged(to: String(cString: state))
+        }
+        d.pointee.reset = { instance in
+            guard let instance else { return }
+            (Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue() as? any QMPPlugin)?.reset()
+        }
+        descriptor = d
+        return UnsafeRawPointer(d)
+    }
+
+    static func cString(_ s: String) -> UnsafeMutablePointer<CChar> {
+        let p = strdup(s)!
+        strings.append(p)
+        return p
+    }
+
+    static func fail(_ message: String, _ err: UnsafeMutablePointer<CChar>?, _ errLen: Int) -> Int32 {
+        guard let err, errLen > 0 else { return -1 }
+        let bytes = Array(message.utf8.prefix(errLen - 1))
+        for (i, b) in bytes.enumerated() { err[i] = CChar(bitPattern: b) }
+        err[bytes.count] = 0
+        return -1
+    }
+
+    private static func initialize<P: QMPPlugin>(_ type: P.Type, api: UnsafePointer<qmp_host_api>, ctx: OpaquePointer?,
+                                                 err: UnsafeMutablePointer<CChar>?, errLen: Int) -> Int32 {
+        let registry = PluginRegistry<P>()
+        P.register(registry)
+        let schema = P.schema
+        let rc = schema.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { api.pointee.declare_schema(ctx, $0.baseAddress, $0.count) }
+        }
+        guard rc == 0 else { return fail("declare_schema failed", err, errLen) }
+        for (name, box) in registry.commands {
+            keptAlive.append(box)
+            guard api.pointee.bind_command(ctx, name, commandTrampoline, Unmanaged.passUnretained(box).toOpaque()) == 0 else {
+                return fail("bind_command \(name) failed", err, errLen)
+            }
+        }
+        for (name, arguments, box) in registry.guestActions {
+            keptAlive.append(box)
+            guard api.pointee.register_guest_action(ctx, name, arguments.jsonText, commandTrampoline, Unmanaged.passUnretained(box).toOpaque()) == 0 else {
+                return fail("register_guest_action \(name) failed", err, errLen)
+            }
+        }
+        for (description, box) in registry.devices {
+            guard register(description, box, api: api, ctx: ctx, object: false) == 0 else {
+                return fail("register_device_driver failed", err, errLen)
+            }
+        }
+        for (description, box) in registry.objectTypes {
+            guard register(description, box, api: api, ctx: ctx, object: true) == 0 else {
+                return fail("register_object_type failed", err, errLen)
+            }
+        }
+        return 0
+    }
+
+    private static func register(_ description: JSONValue, _ box: DriverBox, api: UnsafePointer<qmp_host_api>, ctx: OpaquePointer?, object: Bool) -> Int32 {
+        keptAlive.append(box)
+        box.descriptionText = ContiguousArray(description.jsonText.utf8CString)
+        let userData = Unmanaged.passUnretained(box).toOpaque()
+        return box.descriptionText.withUnsafeBufferPointer { text in
+            if object {
+                var t = qmp_object_type()
+                t.description_json = text.baseAddress
+                t.add = driverAddTrampoline
+                t.del = box.remove == nil ? nil : driverRemoveTrampoline
+                t.user_data = userData
+                return api.pointee.register_object_type(ctx, &t)
+            }
+            var d = qmp_device_driver()
+            d.description_json = text.baseAddress
+            d.add = driverAddTrampoline
+            d.del = box.remove == nil ? nil : driverRemoveTrampoline
+            d.user_data = userData
+            return api.pointee.register_device_driver(ctx, &d)
+        }
+    }
+
+    private static func create<P: QMPPlugin>(_ type: P.Type, vm: OpaquePointer, config: UnsafePointer<CChar>?, length: Int,
+                                             instanceOut: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
+                                             err: UnsafeMutablePointer<CChar>?, errLen: Int) -> Int32 {
+        var configValue: JSONValue = .object([:])
+        if let config {
+            do {
+                configValue = try JSONValue(parsing: UnsafeRawBufferPointer(start: config, count: length))
+            } catch {
+                return fail("config is not valid JSON: \(error.message)", err, errLen)
+            }
+        }
+        do {
+            let plugin = try P(vm: PluginVM(handle: vm), config: configValue)
+            instanceOut?.pointee = Unmanaged.passRetained(plugin as AnyObject).toOpaque()
+            return 0
+        } catch {
+            return fail(error.message, err, errLen)
+        }
+    }
+
+    static func parseObject(_ text: UnsafePointer<CChar>?, _ length: Int) -> JSONObject {
+        guard let text, let value = try? JSONValue(parsing: UnsafeRawBufferPointer(start: text, count: length)) else { return [:] }
+        return value.objectValue ?? [:]
+    }
+
+    private static let commandTrampoline: qmp_command_fn = { instance, token, args, length, userData in
+        guard let instance, let userData else { return }
+        let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue()
+        let box = Unmanaged<HandlerBox>.fromOpaque(userData).takeUnretainedValue()
+        box.body(plugin, PluginExport.parseObject(args, length), Reply(token: token))
+    }
+
+    private static let driverAddTrampoline: @convention(c) (UnsafeMutableRawPointer?, qmp_request, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Void = { instance, token, id, props, length, userData in
+        guard let instance, let userData else { return }
+        let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue()
+        let box = Unmanaged<DriverBox>.fromOpaque(userData).takeUnretainedValue()
+        let reply = Reply(token: token)
+        switch box.add(plugin, id.map { String(cString: $0) }, PluginExport.parseObject(props, length)) {
+        case .success: reply.success()
+        case .failure(let error): reply.failure(error)
+        }
+    }
+
+    private static let driverRemoveTrampoline: @convention(c) (UnsafeMutableRawPointer?, qmp_request, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = { instance, token, id, userData in
+        guard let instance, let userData, let id else { return }
+        let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue()
+        let box = Unmanaged<DriverBox>.fromOpaque(userData).takeUnretainedValue()
+        let reply = Reply(token: token)
+        switch box.remove?(plugin, String(cString: id)) ?? .failure(.generic("Device does not support unplug")) {
+        case .success: reply.success()
+        case .failure(let error): reply.failure(error)
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

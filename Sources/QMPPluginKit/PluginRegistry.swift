@@ -1,0 +1,74 @@
+import QMPPluginABI
+import QMPWire
+
+/// What a Swift plugin binds in `register(_:)`. Handlers get the plugin
+/// instance of the VM the request is for, and arguments the host has
+/// already checked against the schema.
+public final class PluginRegistry<P: QMPPlugin> {
+    var commands: [(name: String, box: HandlerBox)] = []
+    var devices: [(description: JSONValue, box: DriverBox)] = []
+    var objectTypes: [(description: JSONValue, box: DriverBox)] = []
+    var guestActions: [(name: String, arguments: JSONValue, box: HandlerBox)] = []
+
+    init() {}
+
+    /// A command that answers at once.
+    public func command(_ name: String, _ body: @escaping (P, JSONObject) -> Result<JSONValue, QMPError>) {
+        commands.append((name, HandlerBox { instance, args, reply in reply(body(instance as! P, args)) }))
+    }
+
+    /// A command that answers later through `Reply`.
+    public func asyncCommand(_ name: String, _ body: @escaping (P, JSONObject, Reply) -> Void) {
+        commands.append((name, HandlerBox { instance, args, reply in body(instance as! P, args, reply) }))
+    }
+
+    /// A device driver for device_add/device_del.
+    ///
+    /// `description` is `{"name": ..., "parent": ..., "bus": ..., "hotpluggable": ...,
+    /// "properties": [{"name": ..., "type": ...}]}`. `add` gets the id (nil
+    /// when the client gave none) and the properties; `remove` starts the
+    /// unplug, and the plugin calls `vm.deviceDeleted(id)` once the guest has
+    /// let go (at once, or later from a timer).
+    public func device(
+        _ description: JSONValue,
+        add: @escaping (P, String?, JSONObject) -> Result<Void, QMPError>,
+        remove: ((P, String) -> Result<Void, QMPError>)? = nil
+    ) {
+        devices.append((description, DriverBox(P.self, add: add, remove: remove)))
+    }
+
+    /// A user-creatable QOM object type for object-add/object-del.
+    public func objectType(
+        _ description: JSONValue,
+        add: @escaping (P, String?, JSONObject) -> Result<Void, QMPError>,
+        remove: @escaping (P, String) -> Result<Void, QMPError>
+    ) {
+        objectTypes.append((description, DriverBox(P.self, add: add, remove: remove)))
+    }
+
+    /// Something the simulated guest does by itself, driven from the fleet
+    /// control socket's `guest-action`. `arguments` is a QAPI member map.
+    public func guestAction(_ name: String, arguments: JSONValue = [:], _ body: @escaping (P, JSONObject) -> Result<JSONValue, QMPError>) {
+        guestActions.append((name, arguments, HandlerBox { instance, args, reply in reply(body(instance as! P, args)) }))
+    }
+}
+
+/// A type-erased handler, kept alive for the life of the process (the host
+/// holds its address as user data).
+final class HandlerBox {
+    let body: (AnyObject, JSONObject, Reply) -> Void
+    init(_ body: @escaping (AnyObject, JSONObject, Reply) -> Void) { self.body = body }
+}
+
+/// A type-erased device driver or object type.
+final class DriverBox {
+    let add: (AnyObject, String?, JSONObject) -> Result<Void, QMPError>
+    let remove: ((AnyObject, String) -> Result<Void, QMPError>)?
+    /// The description's JSON text, kept as a C string for the host.
+    var descriptionText: ContiguousArray<CChar> = []
+
+    init<P>(_: P.Type, add: @escaping (P, String?, JSONObject) -> Result<Void, QMPError>, remove: ((P, String) -> Result<Void, QMPError>)?) {
+        self.add = { instance, id, props in add(instance as! P, id, props) }
+        self.remove = remove.map { r in { instance, id in r(instance as! P, id) } }
+    }
+}

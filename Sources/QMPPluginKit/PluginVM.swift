@@ -1,0 +1,162 @@
+import QMPPluginABI
+import QMPWire
+
+/// A plugin's view of the VM it serves: events, timers, run state, machine
+/// description, device release, files, logging. Everything goes through the
+/// host's function table; nothing here is shared between VMs.
+public final class PluginVM {
+    let handle: OpaquePointer
+    private var timers: [UInt64: TimerBox] = [:]
+    private var fdWatches: [UInt64: FDWatchBox] = [:]
+
+    init(handle: OpaquePointer) { self.handle = handle }
+
+    private var api: UnsafePointer<qmp_host_api> { PluginHostLink.api! }
+
+    /// The VM's name.
+    public var name: String { api.pointee.vm_name(handle).map { String(cString: $0) } ?? "" }
+
+    /// QEMU's RunState name: "prelaunch", "running", "paused", ...
+    public var runState: String { api.pointee.vm_run_state(handle).map { String(cString: $0) } ?? "" }
+
+    public var isRunning: Bool { runState == "running" }
+
+    /// The machine: type, arch, ram-size, memory-slots, max-memory, smp, qemu-version.
+    public private(set) lazy var machine: JSONValue = {
+        guard let text = api.pointee.vm_machine_json(handle) else { return .object([:]) }
+        return (try? JSONValue(parsing: String(cString: text))) ?? .object([:])
+    }()
+
+    /// Milliseconds on the VM's clock (virtual in tests).
+    public var nowMilliseconds: UInt64 { api.pointee.now_ms(handle) }
+
+    /// Sends an event the plugin declared to every client of the VM.
+    public func emit(_ event: String, _ data: JSONObject? = nil) {
+        if let data {
+            let text = JSONValue.object(data).jsonText
+            text.withCString { api.pointee.emit_event(handle, event, $0, text.utf8.count) }
+        } else {
+            api.pointee.emit_event(handle, event, nil, 0)
+        }
+    }
+
+    /// Runs `body` after `delay` ms, then every `repeatEvery` ms if that is not 0.
+    @discardableResult
+    public func startTimer(afterMilliseconds delay: UInt64, repeatEvery: UInt64 = 0, _ body: @escaping () -> Void) -> TimerID {
+        let box = TimerBox(body: body, repeats: repeatEvery > 0)
+        let opaque = Unmanaged.passUnretained(box).toOpaque()
+        let id = api.pointee.timer_start(handle, delay, repeatEvery, PluginVM.timerTrampoline, opaque)
+        guard id != 0 else { return TimerID(raw: 0) }
+        box.id = id
+        box.owner = self
+        timers[id] = box
+        return TimerID(raw: id)
+    }
+
+    public func cancelTimer(_ timer: TimerID) {
+        guard timer.raw != 0 else { return }
+        api.pointee.timer_cancel(handle, timer.raw)
+        timers[timer.raw] = nil
+    }
+
+    fileprivate func timerFired(_ box: TimerBox) {
+        if !box.repeats { timers[box.id] = nil }
+    }
+
+    private static let timerTrampoline: qmp_timer_fn = { _, opaque in
+        guard let opaque else { return }
+        let box = Unmanaged<TimerBox>.fromOpaque(opaque).takeUnretainedValue()
+        box.owner?.timerFired(box)
+        box.body()
+    }
+
+    /// Calls `body` with QMP_FD_* bits whenever `fd` is ready for `events`
+    /// (readable by default). The fd stays yours: unwatch before closing it.
+    /// Returns nil when the host cannot watch fds (an in-process test fleet).
+    public func watch(fd: Int32, events: FDEvents = .readable, _ body: @escaping (FDEvents) -> Void) -> FDWatchID? {
+        guard let watchFn = api.pointee.fd_watch else { return nil }
+        let box = FDWatchBox(body: body)
+        let id = watchFn(handle, fd, events.rawValue, PluginVM.fdTrampoline, Unmanaged.passUnretained(box).toOpaque())
+        guard id != 0 else { return nil }
+        fdWatches[id] = box
+        return FDWatchID(raw: id)
+    }
+
+    public func updateWatch(_ watch: FDWatchID, events: FDEvents) {
+        api.pointee.fd_watch_update?(handle, watch.raw, events.rawValue)
+    }
+
+    public func unwatch(_ watch: FDWatchID) {
+        api.pointee.fd_unwatch?(handle, watch.raw)
+        fdWatches[watch.raw] = nil
+    }
+
+    private static let fdTrampoline: qmp_fd_fn = { _, _, events, opaque in
+        guard let opaque else { return }
+        Unmanaged<FDWatchBox>.fromOpaque(opaque).takeUnretainedValue().body(FDEvents(rawValue: events))
+    }
+
+    /// The simulated guest released device `id`: DEVICE_DELETED follows.
+    public func deviceDeleted(_ id: String) { api.pointee.device_deleted(handle, id) }
+
+    /// Stops the VM as QEMU does by itself (reason: a RunState such as "io-error").
+    public func stop(reason: String) { api.pointee.vm_stop(handle, reason) }
+
+    /// Opens a client-named file: a path under the allowed directories,
+    /// `/dev/fdset/N`, or `fd:NAME`. The error is QEMU's text.
+    public func openFile(_ path: String, flags: Int32, mode: UInt32 = 0o600) -> Result<Int32, QMPError> {
+        var error = [CChar](repeating: 0, count: 256)
+        let fd = api.pointee.open_file(handle, path, flags, Int32(mode), &error, error.count)
+        if fd >= 0 { return .success(fd) }
+        return .failure(.generic(String(cString: error)))
+    }
+
+    public enum LogLevel { case debug, info, warning, error }
+
+    public func log(_ level: LogLevel, _ message: String) {
+        let abi: qmp_log_level
+        switch level {
+        case .debug: abi = QMP_LOG_DEBUG
+        case .info: abi = QMP_LOG_INFO
+        case .warning: abi = QMP_LOG_WARNING
+        case .error: abi = QMP_LOG_ERROR
+        }
+        api.pointee.log(handle, abi, message)
+    }
+}
+
+/// A timer started with `PluginVM.startTimer`.
+public struct TimerID: Hashable, Sendable {
+    let raw: UInt64
+    public var isValid: Bool { raw != 0 }
+}
+
+final class TimerBox {
+    let body: () -> Void
+    let repeats: Bool
+    var id: UInt64 = 0
+    weak var owner: PluginVM?
+    init(body: @escaping () -> Void, repeats: Bool) {
+        self.body = body
+        self.repeats = repeats
+    }
+}
+
+/// An fd watch started with `PluginVM.watch(fd:events:_:)`.
+public struct FDWatchID: Hashable, Sendable {
+    let raw: UInt64
+}
+
+/// QMP_FD_* readiness bits.
+public struct FDEvents: OptionSet, Sendable {
+    public let rawValue: Int32
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+    public static let readable = FDEvents(rawValue: QMP_FD_READABLE)
+    public static let writable = FDEvents(rawValue: QMP_FD_WRITABLE)
+    public static let hangup = FDEvents(rawValue: QMP_FD_HANGUP)
+}
+
+final class FDWatchBox {
+    let body: (FDEvents) -> Void
+    init(body: @escaping (FDEvents) -> Void) { self.body = body }
+}

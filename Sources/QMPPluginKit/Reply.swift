@@ -1,0 +1,44 @@
+import QMPPluginABI
+import QMPWire
+
+/// The answer to one request, for handlers that complete later (a job that
+/// finishes on a timer). Answer exactly once; the host ignores (and logs) a
+/// second answer, and answers for you with an error after its timeout.
+public struct Reply: Sendable {
+    let token: qmp_request
+
+    public func success(_ value: JSONValue = .object([:])) {
+        guard let api = PluginHostLink.api else { return }
+        let text = value.jsonText
+        text.withCString { api.pointee.reply(token, $0, text.utf8.count) }
+    }
+
+    public func failure(_ error: QMPError) {
+        guard let api = PluginHostLink.api else { return }
+        error.desc.withCString { api.pointee.reply_error(token, error.errorClass.abiValue, $0) }
+    }
+
+    public func callAsFunction(_ result: Result<JSONValue, QMPError>) {
+        switch result {
+        case .success(let value): success(value)
+        case .failure(let error): failure(error)
+        }
+    }
+}
+
+extension QMPErrorClass {
+    var abiValue: qmp_error_class {
+        switch self {
+        case .genericError: return QMP_ERROR_GENERIC
+        case .commandNotFound: return QMP_ERROR_COMMAND_NOT_FOUND
+        case .deviceNotActive: return QMP_ERROR_DEVICE_NOT_ACTIVE
+        case .deviceNotFound: return QMP_ERROR_DEVICE_NOT_FOUND
+        case .kvmMissingCap: return QMP_ERROR_KVM_MISSING_CAP
+        }
+    }
+}
+
+/// The host's function table, stored once per plugin image at `init()`.
+enum PluginHostLink {
+    nonisolated(unsafe) static var api: UnsafePointer<qmp_host_api>?
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import FleetCore
+import Logging
+import UVLoop
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `qmpfleet serve`: start the fleet of a config file and serve until SIGINT/SIGTERM.
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Start the fleet described by a config file.")
+
+    @Option(name: .long, help: "The fleet config (YAML).")
+    var config: String = "config/fleet.yaml"
+
+    @Option(name: .customLong("socket-dir"), help: "Overrides the config's socket-dir.")
+    var socketDir: String?
+
+    @Option(name: .customLong("plugin-dir"), help: "A directory searched for plugins before the executable's own (repeatable).")
+    var pluginDirs: [String] = []
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func run() throws {
+        let logger = LogSetup.bootstrap(level: logLevel)
+        var fleetConfig: FleetConfig
+        do {
+            fleetConfig = try FleetConfig.load(path: config)
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+        if let socketDir { fleetConfig.socketDirectory = socketDir }
+        fleetConfig.pluginDirectories = pluginDirs + fleetConfig.pluginDirectories
+        let descriptors = ResourceLimits.raiseOpenFileLimit()
+        logger.info("open-file limit \(descriptors): room for about \(descriptors / 4) VMs with a client each")
+
+        signal(SIGPIPE, SIG_IGN)
+        let loop = try EventLoop()
+        let router: Router
+        do {
+            router = try Router(config: fleetConfig, logger: logger, scheduler: LoopScheduler(loop: loop), loop: loop)
+            try router.start()
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+        var watchers: [SignalWatcher] = []
+        for sig in [SIGINT, SIGTERM] {
+            watchers.append(try SignalWatcher(loop: loop, signal: sig) {
+                logger.info("signal \(sig): shutting down")
+                for watcher in watchers { watcher.close() }
+                router.shutdown()
+            })
+        }
+        loop.run()
+        logger.info("stopped")
+    }
+}

@@ -1,0 +1,59 @@
+@testable import FleetCore
+import Testing
+
+struct ConfigTests {
+    @Test func countExpansionAndTemplates() throws {
+        let config = try FleetConfig.parse(yaml: """
+            socket-dir: /tmp/x
+            templates:
+              small: {machine: q35, memory: 512M, smp: {cpus: 2, cores: 2, maxcpus: 2}, start-paused: true}
+            vms:
+              - {name: "ci-{n}", count: 3, template: small}
+              - {name: web, memory: {size: 2G}}
+            """, file: "f.yaml")
+        #expect(config.vms.map(\.name) == ["ci-0", "ci-1", "ci-2", "web"])
+        #expect(config.vms[0].machine.type == "pc-q35-7.2")
+        #expect(config.vms[0].machine.ramBytes == 512 << 20)
+        #expect(config.vms[0].startPaused)
+        #expect(config.vms[1].guestName == "ci-1")
+        #expect(config.vms[0].uuid != config.vms[1].uuid)
+        #expect(config.vms[3].machine.ramBytes == 2 << 30)
+        #expect(!config.vms[3].startPaused)
+    }
+
+    @Test(arguments: [
+        ("vms: [{name: a, template: nope}]", "'vms[0].template'"),
+        ("vms: [{name: a, smp: {cpus: x}}]", "'vms[0].smp.cpus': expected an integer"),
+        ("vms: [{name: a, colour: red}]", "'vms[0].colour': unknown key"),
+        ("vms: [{name: 'a/b'}]", "must not contain '/'"),
+        ("vms: [{name: a}, {name: a}]", "duplicate VM name 'a'"),
+        ("vms: [{name: ci, count: 2}]", "{n} placeholder"),
+        ("socket-mode: rw", "'socket-mode': expected an octal mode"),
+        ("limits: {clients-per-vm: 0}", "'limits.clients-per-vm': expected a positive integer"),
+        ("vms: [{name: a, smp: {cpus: 4, maxcpus: 2}}]", "maxcpus (2) must be at least cpus (4)"),
+    ])
+    func errorsNameFileKeyAndExpectation(yaml: String, expected: String) {
+        #expect {
+            _ = try FleetConfig.parse(yaml: yaml, file: "f.yaml")
+        } throws: { error in
+            let text = "\(error)"
+            return text.hasPrefix("f.yaml: ") && text.contains(expected)
+        }
+    }
+
+    @Test func sizes() {
+        #expect(ConfigReader.parseSize("4G") == 4 << 30)
+        #expect(ConfigReader.parseSize("512M") == 512 << 20)
+        #expect(ConfigReader.parseSize("1024") == 1024)
+        #expect(ConfigReader.parseSize("x") == nil)
+    }
+
+    @Test func allowedFilePaths() {
+        var config = FleetConfig()
+        config.allowedFileDirectories = ["/tmp"]
+        #expect(config.isAllowedFilePath("/tmp/a.ppm"))
+        #expect(!config.isAllowedFilePath("/tmp/../etc/passwd"))
+        #expect(!config.isAllowedFilePath("/etc/passwd"))
+        #expect(!config.isAllowedFilePath("relative"))
+    }
+}

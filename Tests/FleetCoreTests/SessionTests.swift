@@ -1,0 +1,106 @@
+import FleetCore
+import QMPFleetTesting
+import QMPWire
+import Testing
+
+/// The per-client protocol: greeting, negotiation, ordering, ids, limits.
+struct SessionTests {
+    let fleet: TestFleet
+
+    init() throws {
+        fleet = try TestFleet(yaml: "vms: [{name: vm0}, {name: vm1, start-paused: true}]")
+    }
+
+    @Test func greetingThenNegotiation() throws {
+        let client = fleet.connect(to: "vm0")
+        let greeting = try #require(client.received.first)
+        #expect(greeting["QMP"]?["capabilities"] == ["oob"])
+        #expect(greeting["QMP"]?["version"]?["qemu"] == ["major": 7, "minor": 2, "micro": 0])
+        #expect(String(decoding: client.rawOutput, as: UTF8.self) ==
+            #"{"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""}, "capabilities": ["oob"]}}"# + "\r\n")
+        _ = client.drain()
+        let before = client.call("query-status")
+        #expect(before?["error"]?["class"] == "CommandNotFound")
+        #expect(before?["error"]?["desc"] == "Expecting capabilities negotiation with 'qmp_capabilities'")
+        #expect(client.call("qmp_capabilities")?["return"] == .object([:]))
+        let again = client.call("qmp_capabilities")
+        #expect(again?["error"]?["desc"] == "Capabilities negotiation is already complete, command ignored")
+        #expect(client.call("query-status")?["return"]?["status"] == "running")
+    }
+
+    @Test func idIsEchoedVerbatim() {
+        let client = fleet.connect(to: "vm0")
+        client.negotiate()
+        _ = client.drain()
+        client.write(#"{"execute": "query-name", "id": {"a": [1, "x", null, 2.5]}}"#)
+        client.write(#"{"execute": "nope", "id": "e"}"#)
+        let replies = client.drain()
+        #expect(replies.count == 2)
+        #expect(replies[0]["id"] == ["a": [1, "x", nil, 2.5]])
+        #expect(replies[1]["id"] == "e")
+        #expect(replies[1]["error"]?["desc"] == "The command nope has not been found")
+        let raw = String(decoding: client.rawOutput, as: UTF8.self)
+        #expect(raw.contains(#"{"id": "e", "error": {"class": "CommandNotFound", "desc": "The command nope has not been found"}}"#))
+    }
+
+    @Test func argumentsAreCheckedAgainstTheSchema() {
+        let client = fleet.connect(to: "vm0")
+        client.negotiate()
+        #expect(client.call("stop", ["force": true])?["error"]?["desc"] == "Parameter 'force' is unexpected")
+        #expect(client.call("human-monitor-command")?["error"]?["desc"] == "Parameter 'command-line' is missing")
+        #expect(client.call("human-monitor-command", ["command-line": 1])?["error"]?["desc"]
+            == "Invalid parameter type for 'command-line', expected: string")
+    }
+
+    @Test func eventsReachEveryNegotiatedClientOnly() {
+        let a = fleet.connect(to: "vm0"), b = fleet.connect(to: "vm0"), c = fleet.connect(to: "vm0")
+        a.negotiate()
+        b.negotiate()
+        _ = c.drain()  // c stays in negotiation
+        #expect(a.call("stop")?["return"] == .object([:]))
+        #expect(a.takeEvents().map { $0["event"] } == ["STOP"])
+        #expect(b.takeEvents().map { $0["event"] } == ["STOP"])
+        #expect(c.takeEvents().isEmpty)
+        #expect(b.call("query-status")?["return"]?["status"] == "paused")
+        // Another VM is untouched.
+        let other = fleet.connect(to: "vm1")
+        other.negotiate()
+        #expect(other.call("query-status")?["return"]?["status"] == "prelaunch")
+    }
+
+    @Test func eventPrecedesTheReplyOfTheCommandThatCausedIt() {
+        let client = fleet.connect(to: "vm0")
+        client.negotiate()
+        _ = client.drain()
+        client.execute("stop")
+        let lines = client.drain()
+        #expect(lines.count == 2)
+        #expect(lines[0]["event"] == "STOP")
+        #expect(lines[1]["return"] == .object([:]))
+    }
+
+    @Test func parseErrorsAreAnsweredAndTheSessionRecovers() {
+        let client = fleet.connect(to: "vm0")
+        client.negotiate()
+        _ = client.drain()
+        client.write("[]")
+        client.write(#"{"execute": 1}"#)
+        client.write(#"{"execute": "query-status"}"#)
+        let replies = client.drain()
+        #expect(replies.count == 3)
+        #expect(replies[0]["error"]?["desc"] == "QMP input must be a JSON object")
+        #expect(replies[1]["error"]?["desc"] == "QMP input member 'execute' must be a string")
+        #expect(replies[2]["return"]?["status"] == "running")
+    }
+
+    @Test func slowReaderIsDisconnectedWithoutAffectingOthers() {
+        let slow = fleet.connect(to: "vm0"), fast = fleet.connect(to: "vm0")
+        slow.negotiate()
+        fast.negotiate()
+        slow.simulatedBacklog = fleet.router.config.limits.sessionOutputBytes
+        #expect(fast.call("stop")?["return"] == .object([:]))
+        #expect(slow.isClosed)
+        #expect(!fast.isClosed)
+        #expect(fleet.vm("vm0")?.sessions.count == 1)
+    }
+}
