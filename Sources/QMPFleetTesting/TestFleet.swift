@@ -23,7 +23,8 @@ public final class TestFleet {
         logger.logLevel = .warning
         clock = VirtualScheduler()
         router = try Router(config: config, logger: logger, scheduler: clock, loop: nil)
-        try router.start()
+        // A test fleet is strict: a VM that cannot start fails the test.
+        if let failure = try router.start().first { throw failure.error }
     }
 
     public func vm(_ name: String) -> VM? { router.vms[name] }
