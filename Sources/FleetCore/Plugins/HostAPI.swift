@@ -118,6 +118,16 @@ enum HostAPI {
             default: logger.error("\(text)")
             }
         }
+        api.fd_watch = { handle, fd, events, fn, opaque in
+            guard let instance = PluginInstance.from(handle), let fn else { return 0 }
+            return instance.watch(fd: fd, events: events, fn: fn, opaque: opaque)
+        }
+        api.fd_watch_update = { handle, watch, events in
+            PluginInstance.from(handle)?.updateWatch(watch, events: events)
+        }
+        api.fd_unwatch = { handle, watch in
+            PluginInstance.from(handle)?.unwatch(watch)
+        }
         return api
     }
 

@@ -1,4 +1,5 @@
 import Logging
+import UVLoop
 import QMPPluginABI
 import QMPWire
 
@@ -14,6 +15,7 @@ public final class PluginInstance {
     /// The plugin's `void *instance`.
     private(set) var state: UnsafeMutableRawPointer?
     private var timers: [UInt64: ScheduledAction] = [:]
+    private var fdWatches: [UInt64: FDWatcher] = [:]
     private var nextTimer: UInt64 = 1
     private var destroyed = false
     /// C strings handed out that must outlive a callback (vm_run_state).
@@ -58,6 +60,8 @@ public final class PluginInstance {
         destroyed = true
         for timer in timers.values { timer.cancel() }
         timers.removeAll()
+        for watch in fdWatches.values { watch.close() }
+        fdWatches.removeAll()
         PendingRequests.shared.cancelAll(of: self)
         if let destroyFn = library.descriptor.pointee.vm_destroy { destroyFn(state) }
         state = nil
@@ -141,4 +145,42 @@ public final class PluginInstance {
     }
 
     var activeTimerCount: Int { timers.count }
+
+    // MARK: File descriptors
+
+    /// Watches a plugin's fd on the VM's loop; nil without a loop (in-process fleets).
+    func watch(fd: Int32, events: Int32, fn: qmp_fd_fn, opaque: UnsafeMutableRawPointer?) -> UInt64 {
+        guard !destroyed, let loop = vm?.router.loop else { return 0 }
+        let id = nextTimer
+        nextTimer += 1
+        do {
+            let watcher = try FDWatcher(loop: loop, fd: fd) { [weak self] ready, failed in
+                guard let self, !self.destroyed else { return }
+                var bits = Int32(0)
+                if ready.contains(.readable) { bits |= QMP_FD_READABLE }
+                if ready.contains(.writable) { bits |= QMP_FD_WRITABLE }
+                if failed || ready.contains(.disconnect) { bits |= QMP_FD_HANGUP }
+                fn(self.state, fd, bits, opaque)
+            }
+            fdWatches[id] = watcher
+            updateWatch(id, events: events)
+            return id
+        } catch {
+            logger.warning("cannot watch fd \(fd): \(error)")
+            return 0
+        }
+    }
+
+    func updateWatch(_ id: UInt64, events: Int32) {
+        guard let watcher = fdWatches[id] else { return }
+        var wanted: FDWatcher.Events = []
+        if events & QMP_FD_READABLE != 0 { wanted.insert(.readable) }
+        if events & QMP_FD_WRITABLE != 0 { wanted.insert(.writable) }
+        if events & QMP_FD_HANGUP != 0 { wanted.insert(.disconnect) }
+        watcher.watch(wanted)
+    }
+
+    func unwatch(_ id: UInt64) {
+        fdWatches.removeValue(forKey: id)?.close()
+    }
 }
