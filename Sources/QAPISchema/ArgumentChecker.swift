@@ -55,7 +55,9 @@ struct ArgumentChecker {
         case .array(let element):
             guard case .array(let items) = value else { throw typeError(fullName, "array") }
             for (i, item) in items.enumerated() {
-                try checkValue(item, type: element, fullName: "\(fullName)[\(i)]", shortName: "\(shortName)[\(i)]")
+                // QEMU's visitor names list elements NULL, printed as 'null'
+                // in the texts that use the short name.
+                try checkValue(item, type: element, fullName: "\(fullName)[\(i)]", shortName: "null")
             }
         case .named(let typeName):
             if let builtin = BuiltinType(rawValue: typeName) {

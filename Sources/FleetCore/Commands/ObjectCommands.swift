@@ -14,7 +14,7 @@ enum ObjectCommands {
         let type = args["qom-type"]?.stringValue ?? ""
         let id = args["id"]?.stringValue ?? ""
         guard let (plugin, objectType) = vm.pluginProviding(objectType: type) else {
-            complete(.failure(.generic("Invalid parameter 'qom-type'")))
+            complete(.failure(.generic("Parameter 'qom-type' does not accept value '\(type)'")))
             return
         }
         guard QOMName.isValid(id) else {

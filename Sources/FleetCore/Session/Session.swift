@@ -130,6 +130,11 @@ public final class Session {
             return
         }
         if request.execute == "qmp_capabilities" {
+            // QEMU checks the arguments first, as for any command.
+            if case .failure(let error) = host.checkCapabilitiesArguments(request.arguments) {
+                send(QMPMessage.failure(error, id: request.id))
+                return
+            }
             send(QMPMessage.failure(
                 QMPError(.commandNotFound, "Capabilities negotiation is already complete, command ignored"),
                 id: request.id))
