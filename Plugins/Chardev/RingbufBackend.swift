@@ -8,37 +8,46 @@ final class RingbufBackend: ChardevBackend {
     static let maximumSize: Int64 = 16 << 20
 
     let filename: String
-    private var storage: [UInt8]
-    private var produced = 0
-    private var consumed = 0
+    /// The ring's size: at most this many of the newest bytes are kept.
+    private let capacity: Int
+    /// The unread bytes from `head` on. It grows with what is written (not
+    /// to `capacity` up front), so 10,000 idle consoles cost next to nothing.
+    private var storage: [UInt8] = []
+    private var head = 0
 
     init(kind: String, size: Int) {
         filename = kind
-        storage = [UInt8](repeating: 0, count: size)
+        capacity = size
     }
 
-    var count: Int { produced - consumed }
+    var count: Int { storage.count - head }
 
     func write(_ bytes: [UInt8]) {
-        guard !storage.isEmpty else { return }
-        let mask = storage.count - 1
-        for b in bytes {
-            storage[produced & mask] = b
-            produced += 1
-            if produced - consumed > storage.count { consumed = produced - storage.count }
-        }
+        guard capacity > 0 else { return }
+        storage.append(contentsOf: bytes.suffix(capacity))
+        if count > capacity { head = storage.count - capacity }
+        compactIfNeeded()
     }
 
     /// Takes up to `size` of the oldest bytes.
     func read(_ size: Int) -> [UInt8] {
         let n = min(size, count)
         guard n > 0 else { return [] }
-        let mask = storage.count - 1
-        var out = [UInt8]()
-        out.reserveCapacity(n)
-        for i in 0..<n { out.append(storage[(consumed + i) & mask]) }
-        consumed += n
+        let out = Array(storage[head..<(head + n)])
+        head += n
+        compactIfNeeded()
         return out
+    }
+
+    /// Drops consumed bytes once they outweigh the live ones.
+    private func compactIfNeeded() {
+        if head == storage.count {
+            storage.removeAll(keepingCapacity: storage.capacity <= 4096)
+            head = 0
+        } else if head > 4096 && head > count {
+            storage.removeFirst(head)
+            head = 0
+        }
     }
 
     func close() {}
