@@ -30,6 +30,7 @@ let package = Package(
     name: "qmpfleet",
     products: [
         .executable(name: "qmpfleet", targets: ["qmpfleet"]),
+        .executable(name: "qmpfleet-bench", targets: ["qmpfleet-bench"]),
         .library(name: "QMPPluginKit", targets: ["QMPPluginKit"]),
         .library(name: "QMPFleetTesting", targets: ["QMPFleetTesting"]),
     ] + devicePlugins.map { .library(name: $0.product, type: .dynamic, targets: [$0.folder + "Plugin"]) },
@@ -38,6 +39,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(name: "CUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
@@ -68,6 +70,15 @@ let package = Package(
                 "FleetCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The benchmark: qmpfleet against real QEMU in one run (not a test).
+        .executableTarget(
+            name: "qmpfleet-bench",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,0 +1,196 @@
+import ArgumentParser
+import Foundation
+import Histogram
+
+/// `qmpfleet-bench`: qmpfleet against real QEMU 7.2 side by side, in one run.
+///
+/// ```
+/// $ swift run -c release qmpfleet-bench --output bench-results
+/// | scenario | metric | qmpfleet | peer | peer value | ratio |
+/// ...
+/// ```
+/// Prints a Markdown table and writes it with a JSON copy under `--output`.
+/// Timings are figures to read, never pass/fail.
+@main
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "qmpfleet-bench",
+                                                    abstract: "Benchmark qmpfleet against real QEMU 7.2 and a plain echo server.")
+
+    @Option(help: "Fleet sizes for the density scenario.")
+    var vms: [Int] = [100, 1000, 10000]
+
+    @Option(help: "Real QEMU processes started for the density comparison.")
+    var qemuCount: Int = 10
+
+    @Option(help: "Seconds per ping-pong measurement.")
+    var seconds: Double = 2
+
+    @Option(help: "Clients per VM for the fan-out scenario.")
+    var fanOut: [Int] = [1, 100, 1000]
+
+    @Option(help: "Directory for results.md and results.json.")
+    var output: String = "bench-results"
+
+    @Option(help: "A tmpfs directory for sockets (socket files on ext4 cost more than the fleet).")
+    var socketRoot: String = "/dev/shm/qmpfleet-bench"
+
+    @Option(help: "The plugin set of each VM in the density scenario (YAML flow mapping).")
+    var plugins: String = Bench.defaultPlugins
+
+    @Option(help: "The qmpfleet binary (default: next to this one).")
+    var qmpfleet: String?
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let binary = qmpfleet ?? (URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("qmpfleet").path)
+        try? FileManager.default.removeItem(atPath: socketRoot)
+        try FileManager.default.createDirectory(atPath: socketRoot, withIntermediateDirectories: true)
+        var rows: [Row] = []
+        let bench = Bench(binary: binary, root: socketRoot, qemuCount: qemuCount, plugins: plugins)
+        for n in vms { rows += try bench.density(vms: n) }
+        rows += try bench.roundTrip(seconds: seconds)
+        rows += try bench.fanOut(clients: fanOut)
+        rows += try bench.latency()
+        try Report(rows: rows).write(to: output)
+    }
+}
+
+/// Runs each scenario on a fresh fleet.
+struct Bench {
+    let binary: String
+    let root: String
+    let qemuCount: Int
+    let plugins: String
+
+    /// Writes a config and starts qmpfleet; returns the process and its socket dir.
+    func startFleet(name: String, vms: Int, plugins: String) throws -> (Process, String) {
+        let dir = "\(root)/\(name)"
+        let config = "\(root)/\(name).yaml"
+        try """
+        socket-dir: \(dir)
+        limits: {clients-per-vm: 4096}
+        vms: [{name: "vm-{n}", count: \(vms), plugins: \(plugins)}]
+        """.write(toFile: config, atomically: true, encoding: .utf8)
+        let process = try Processes.launch(binary, ["serve", "--config", config])
+        try Processes.waitForSocket("\(dir)/vm-\(vms - 1).qmp")
+        return (process, dir)
+    }
+
+    static let defaultPlugins = "{block: {}, net: {}, chardev: {serial: [{id: serial0, backend: ringbuf}]}, memory: {}, cpu-hotplug: {}, tpm: {}, rocker: {}, dump: {}, display: {}, trace: {}, migration: {}}"
+
+    func density(vms: Int) throws -> [Row] {
+        let start = Date()
+        let (fleet, dir) = try startFleet(name: "density-\(vms)", vms: vms, plugins: plugins)
+        defer { Processes.stop(fleet) }
+        for i in 0..<vms {
+            let client = try BlockingClient(path: "\(dir)/vm-\(i).qmp")
+            try client.negotiate()
+            try client.send(queryStatus)
+            _ = try client.readReply()
+        }
+        let ready = Date().timeIntervalSince(start)
+        let rss = Processes.rss(fleet.processIdentifier)
+        let fds = Processes.openFDs(fleet.processIdentifier)
+        // The peer: real QEMU processes started the same way, time to greeting and RSS.
+        var qemuRows: [Row] = []
+        for machine in ["none", "q35"] {
+            var times: [Double] = []
+            var sizes: [Int] = []
+            var processes: [Process] = []
+            for i in 0..<qemuCount {
+                let socket = "\(root)/q-\(machine)-\(i).sock"
+                unlink(socket)
+                let t = Date()
+                let p = try Processes.startQEMU(machine: machine, socket: socket)
+                processes.append(p)
+                try Processes.waitForSocket(socket)
+                let c = try BlockingClient(path: socket)
+                try c.negotiate()
+                try c.send(queryStatus)
+                _ = try c.readReply()
+                times.append(Date().timeIntervalSince(t))
+            }
+            for p in processes { sizes.append(Processes.rss(p.processIdentifier)) }
+            for p in processes { Processes.stop(p) }
+            let meanTime = times.reduce(0, +) / Double(times.count)
+            let meanRSS = Double(sizes.reduce(0, +)) / Double(sizes.count)
+            qemuRows.append(Row(scenario: "density \(vms) VMs", metric: "time per VM until query-status", qmpfleet: ready / Double(vms) * 1000,
+                                peer: "QEMU -machine \(machine)", peerValue: meanTime * 1000, unit: "ms"))
+            qemuRows.append(Row(scenario: "density \(vms) VMs", metric: "RSS per VM", qmpfleet: Double(rss) / Double(vms) / 1024,
+                                peer: "QEMU -machine \(machine)", peerValue: meanRSS / 1024, unit: "KiB"))
+        }
+        return [
+            Row(scenario: "density \(vms) VMs", metric: "all VMs answer query-status", qmpfleet: ready, peer: "-", peerValue: nil, unit: "s"),
+            Row(scenario: "density \(vms) VMs", metric: "total RSS", qmpfleet: Double(rss) / 1_048_576, peer: "-", peerValue: nil, unit: "MiB"),
+            Row(scenario: "density \(vms) VMs", metric: "open fds", qmpfleet: Double(fds), peer: "-", peerValue: nil, unit: "fds"),
+        ] + qemuRows
+    }
+
+    func roundTrip(seconds: Double) throws -> [Row] {
+        let (fleet, dir) = try startFleet(name: "rt", vms: 16, plugins: "[]")
+        defer { Processes.stop(fleet) }
+        let qemuSocket = "\(root)/q-rt.sock"
+        unlink(qemuSocket)
+        let qemu = try Processes.startQEMU(machine: "none", socket: qemuSocket)
+        defer { Processes.stop(qemu) }
+        var qemus: [Process] = []
+        for i in 0..<16 {
+            let s = "\(root)/q-rt-\(i).sock"
+            unlink(s)
+            qemus.append(try Processes.startQEMU(machine: "none", socket: s))
+        }
+        defer { for q in qemus { Processes.stop(q) } }
+        let echo = try EchoServer(path: "\(root)/echo.sock")
+        defer { echo.stop() }
+        try Processes.waitForSocket(qemuSocket)
+        for i in 0..<16 { try Processes.waitForSocket("\(root)/q-rt-\(i).sock") }
+        let ours = try pingPong(path: "\(dir)/vm-0.qmp", seconds: seconds)
+        let theirs = try pingPong(path: qemuSocket, seconds: seconds)
+        let ceiling = try pingPong(path: echo.path, seconds: seconds)
+        let ours16 = try parallelPingPong(paths: (0..<16).map { "\(dir)/vm-\($0).qmp" }, seconds: seconds)
+        let theirs16 = try parallelPingPong(paths: (0..<16).map { "\(root)/q-rt-\($0).sock" }, seconds: seconds)
+        let echo16 = try parallelPingPong(paths: [String](repeating: echo.path, count: 16), seconds: seconds)
+        let oursPipe = try pipelined(path: "\(dir)/vm-0.qmp", batch: 1000, repeats: 5)
+        let theirsPipe = try pipelined(path: qemuSocket, batch: 1000, repeats: 5)
+        return [
+            Row(scenario: "round trip, 1 client", metric: "query-status ping-pong", qmpfleet: ours, peer: "QEMU 7.2", peerValue: theirs, unit: "req/s"),
+            Row(scenario: "round trip, 1 client", metric: "query-status ping-pong", qmpfleet: ours, peer: "echo ceiling", peerValue: ceiling, unit: "req/s"),
+            Row(scenario: "round trip, 16 clients on 16 VMs", metric: "query-status ping-pong, total", qmpfleet: ours16, peer: "16 QEMU 7.2", peerValue: theirs16, unit: "req/s"),
+            Row(scenario: "round trip, 16 clients on 16 VMs", metric: "query-status ping-pong, total", qmpfleet: ours16, peer: "echo ceiling", peerValue: echo16, unit: "req/s"),
+            Row(scenario: "pipelined, 1000 in one write", metric: "query-status", qmpfleet: oursPipe, peer: "QEMU 7.2", peerValue: theirsPipe, unit: "req/s"),
+        ]
+    }
+
+    func fanOut(clients: [Int]) throws -> [Row] {
+        let (fleet, dir) = try startFleet(name: "fanout", vms: 1, plugins: "[]")
+        defer { Processes.stop(fleet) }
+        var rows: [Row] = []
+        for n in clients {
+            let h = try BenchFanOut.run(path: "\(dir)/vm-0.qmp", clients: n)
+            rows.append(Row(scenario: "fan-out, \(n) clients", metric: "stop/cont until every client has both events, p50", qmpfleet: Double(h.median) / 1000, peer: "-", peerValue: nil, unit: "ms"))
+            rows.append(Row(scenario: "fan-out, \(n) clients", metric: "p99", qmpfleet: Double(h.valueAtPercentile(99)) / 1000, peer: "-", peerValue: nil, unit: "ms"))
+            rows.append(Row(scenario: "fan-out, \(n) clients", metric: "max", qmpfleet: Double(h.max) / 1000, peer: "-", peerValue: nil, unit: "ms"))
+        }
+        return rows
+    }
+
+    func latency() throws -> [Row] {
+        let (fleet, dir) = try startFleet(name: "latency", vms: 1, plugins: "[]")
+        defer { Processes.stop(fleet) }
+        let h = try latencyUnderEvents(path: "\(dir)/vm-0.qmp", listeners: 1000, samples: 5000)
+        return [50.0, 99.0, 99.9].map { p in
+            Row(scenario: "latency, 1000 clients receiving events", metric: "query-status round trip p\(p == 99.9 ? "99.9" : String(Int(p)))",
+                qmpfleet: Double(h.valueAtPercentile(p)) / 1000, peer: "-", peerValue: nil, unit: "ms")
+        }
+    }
+}
+
+enum BenchFanOut {
+    static func run(path: String, clients: Int) throws -> Histogram<UInt64> {
+        try fanOut(path: path, clients: clients, repeats: clients >= 1000 ? 20 : 50)
+    }
+}

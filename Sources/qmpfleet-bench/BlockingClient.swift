@@ -1,0 +1,92 @@
+import Foundation
+
+/// A minimal blocking QMP client over a unix socket, for load generation:
+/// no event loop, no JSON parsing on the hot path (replies are counted by
+/// line), so the client costs as little as the machine allows.
+/// Each client is used by one thread at a time (handed over, never shared).
+final class BlockingClient: @unchecked Sendable {
+    let fd: Int32
+    private var buffer = [UInt8](repeating: 0, count: 1 << 16)
+    private var pending: [UInt8] = []
+
+    init(path: String, timeoutSeconds: Int = 10) throws {
+        fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw BenchError("socket: \(String(cString: strerror(errno)))") }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() where i < raw.count - 1 { raw[i] = b }
+        }
+        var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            close(fd)
+            throw BenchError("connect \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit { close(fd) }
+
+    func send(_ bytes: [UInt8]) throws {
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { Foundation.send(fd, $0.baseAddress! + offset, bytes.count - offset, Int32(MSG_NOSIGNAL)) }
+            guard n > 0 else { throw BenchError("send: \(String(cString: strerror(errno)))") }
+            offset += n
+        }
+    }
+
+    func send(_ text: String) throws { try send(Array(text.utf8)) }
+
+    /// Reads one line (through `\n`).
+    func readLine() throws -> [UInt8] {
+        while true {
+            if let nl = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Array(pending[...nl])
+                pending.removeFirst(nl + 1)
+                return line
+            }
+            let n = read(fd, &buffer, buffer.count)
+            guard n > 0 else { throw BenchError("read: \(n == 0 ? "closed" : String(cString: strerror(errno)))") }
+            pending.append(contentsOf: buffer[0..<n])
+        }
+    }
+
+    /// Reads lines until one that is not an event; returns it.
+    func readReply() throws -> [UInt8] {
+        while true {
+            let line = try readLine()
+            if !line.starts(with: Array(#"{"timestamp""#.utf8)) { return line }
+        }
+    }
+
+    /// Greeting, then capabilities negotiation.
+    func negotiate() throws {
+        _ = try readLine()
+        try send(#"{"execute": "qmp_capabilities"}"# + "\n")
+        _ = try readReply()
+    }
+
+    /// Non-blocking reads of whatever is there; returns complete lines.
+    func drainAvailable() -> [[UInt8]] {
+        var lines: [[UInt8]] = []
+        while true {
+            let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if n <= 0 { break }
+            pending.append(contentsOf: buffer[0..<n])
+        }
+        while let nl = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            lines.append(Array(pending[...nl]))
+            pending.removeFirst(nl + 1)
+        }
+        return lines
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    var description: String
+    init(_ d: String) { description = d }
+}
