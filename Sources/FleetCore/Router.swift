@@ -180,3 +180,32 @@ extension Router {
         return control?.attach(transport: transport)
     }
 }
+
+extension Router {
+    /// SIGHUP: brings the VM list in line with a re-read config. VMs that
+    /// were added start, VMs that were removed stop (their clients get
+    /// SHUTDOWN), and VMs in both keep their state and clients. Other
+    /// settings (socket dir, limits) take effect at the next start.
+    /// - Returns: what changed, for the log.
+    @discardableResult
+    public func reload(vms specs: [VMSpec]) -> (added: [String], removed: [String], failed: [(String, FleetError)]) {
+        let wanted = Set(specs.map(\.name))
+        var removed: [String] = []
+        for vm in vmList where !wanted.contains(vm.name) {
+            vm.emitShutdownEvent(cause: .hostSignal)
+            destroyVM(vm, afterFlush: true)
+            removed.append(vm.name)
+        }
+        var added: [String] = []
+        var failed: [(String, FleetError)] = []
+        for spec in specs where vms[spec.name] == nil {
+            do {
+                try createVM(spec)
+                added.append(spec.name)
+            } catch {
+                failed.append((spec.name, error))
+            }
+        }
+        return (added, removed, failed)
+    }
+}

@@ -54,6 +54,17 @@ struct Serve: ParsableCommand {
                 router.shutdown()
             })
         }
+        let configPath = config
+        watchers.append(try SignalWatcher(loop: loop, signal: SIGHUP) {
+            do {
+                let fresh = try FleetConfig.load(path: configPath)
+                let change = router.reload(vms: fresh.vms)
+                logger.info("SIGHUP: reloaded \(configPath): \(change.added.count) VMs added, \(change.removed.count) removed")
+                for (name, error) in change.failed { logger.error("VM \(name) not started: \(error)") }
+            } catch {
+                logger.error("SIGHUP: \(error); the fleet is unchanged")
+            }
+        })
         loop.run()
         logger.info("stopped")
     }

@@ -87,3 +87,25 @@ struct RunStateTests {
         #expect(!commands.contains("block_resize"))
     }
 }
+
+/// SIGHUP's reload: added VMs start, removed ones stop, the rest keep state and clients.
+struct ReloadTests {
+    @Test func reloadKeepsUnchangedVMs() throws {
+        let fleet = try TestFleet(yaml: "vms: [{name: keep}, {name: drop}]")
+        let client = fleet.connect(to: "keep")
+        client.negotiate()
+        _ = client.call("stop")
+        let dropped = fleet.connect(to: "drop")
+        dropped.negotiate()
+        let fresh = try FleetConfig.parse(yaml: "vms: [{name: keep}, {name: new}]", file: "reload.yaml")
+        let change = fleet.router.reload(vms: fresh.vms)
+        #expect(change.added == ["new"])
+        #expect(change.removed == ["drop"])
+        #expect(fleet.vm("drop") == nil)
+        #expect(dropped.isClosed)
+        #expect(dropped.takeEvents().last?["data"]?["reason"] == "host-signal")
+        #expect(client.call("query-status")?["return"]?["status"] == "paused")
+        #expect(!client.isClosed)
+        #expect(fleet.vm("new")?.runState == .running)
+    }
+}
