@@ -25,6 +25,10 @@ public final class Router {
     /// VMs in creation order, for listings.
     public private(set) var vmOrder: [String] = []
     private var tables: [[String]: CommandTable] = [:]
+    /// VMs that are real QEMUs behind the fleet (proxy mode), by name.
+    public private(set) var proxies: [String: ProxyVM] = [:]
+    /// The core schema alone, for checks that need no VM (proxied clients' `qmp_capabilities`).
+    private(set) lazy var coreSchemaView: SchemaView? = try? SchemaView(modules: [coreSchema])
     private var listeners: [String: UnixListener] = [:]
     private var nextSession: UInt64 = 1
     var control: ControlPlane?
@@ -89,14 +93,19 @@ public final class Router {
     }
 
     /// Creates and starts one VM: its plugins' instances, then its socket.
+    /// - Returns: the VM, or nil for a proxied VM (see `proxies`).
     @discardableResult
-    public func createVM(_ spec: VMSpec) throws(FleetError) -> VM {
+    public func createVM(_ spec: VMSpec) throws(FleetError) -> VM? {
         if let problem = VMNameRule.problem(with: spec.name, limit: config.limits.vmNameBytes) {
             throw FleetError.vm(problem)
         }
-        guard vms[spec.name] == nil else { throw FleetError.vm("VM '\(spec.name)' already exists") }
+        guard vms[spec.name] == nil, proxies[spec.name] == nil else { throw FleetError.vm("VM '\(spec.name)' already exists") }
         guard vms.count < config.limits.vmsPerFleet else {
             throw FleetError.vm("the fleet has \(vms.count) VMs (limit vms-per-fleet)")
+        }
+        if let upstream = spec.proxy {
+            proxies[spec.name] = try ProxyVM(name: spec.name, upstream: upstream, router: self)
+            return nil
         }
         let table = try table(for: spec.plugins.keys)
         let vm = VM(spec: spec, router: self, table: table)
@@ -165,6 +174,8 @@ public final class Router {
             vm.emitShutdownEvent(cause: .hostSignal)
             destroyVM(vm, afterFlush: true)
         }
+        for proxy in proxies.values { proxy.end() }
+        proxies.removeAll()
         control?.close()
         control = nil
         // Give queued SHUTDOWN events a moment to reach the clients.
@@ -191,6 +202,11 @@ extension Router {
     public func reload(vms specs: [VMSpec]) -> (added: [String], removed: [String], failed: [(String, FleetError)]) {
         let wanted = Set(specs.map(\.name))
         var removed: [String] = []
+        for (name, proxy) in proxies where !wanted.contains(name) {
+            proxy.end()
+            proxies[name] = nil
+            removed.append(name)
+        }
         for vm in vmList where !wanted.contains(vm.name) {
             vm.emitShutdownEvent(cause: .hostSignal)
             destroyVM(vm, afterFlush: true)
@@ -198,7 +214,7 @@ extension Router {
         }
         var added: [String] = []
         var failed: [(String, FleetError)] = []
-        for spec in specs where vms[spec.name] == nil {
+        for spec in specs where vms[spec.name] == nil && proxies[spec.name] == nil {
             do {
                 try createVM(spec)
                 added.append(spec.name)
@@ -207,5 +223,14 @@ extension Router {
             }
         }
         return (added, removed, failed)
+    }
+}
+
+extension Router {
+    /// Ends a proxied VM: its clients close, the fleet lets go of QEMU (and
+    /// stops it if the fleet started it).
+    public func endProxy(_ proxy: ProxyVM) {
+        proxy.end()
+        proxies[proxy.name] = nil
     }
 }

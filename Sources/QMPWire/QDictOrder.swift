@@ -43,3 +43,35 @@ public enum QDictOrder {
             .map(\.index)
     }
 }
+
+extension QDictOrder {
+    /// The inverse of `writeOrder`: given a value parsed from QEMU's output
+    /// (members in the order QEMU wrote them), returns the same value with
+    /// members in an insertion order that our writer turns back into exactly
+    /// those bytes. Used where we pass QEMU's own replies and events on
+    /// (proxy mode), so clients see the upstream's bytes unchanged.
+    public static func preservingWrittenOrder(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .array(let elements):
+            return .array(elements.map(preservingWrittenOrder))
+        case .object(let object):
+            // Within one bucket the writer puts the last-inserted member
+            // first, so insert each bucket's members in reverse.
+            let members = object.members.map { (key: $0.key, value: preservingWrittenOrder($0.value)) }
+            var byBucket: [(bucket: UInt32, members: [(key: String, value: JSONValue)])] = []
+            for member in members {
+                let b = bucket(of: member.key)
+                if let i = byBucket.firstIndex(where: { $0.bucket == b }) {
+                    byBucket[i].members.insert(member, at: 0)
+                } else {
+                    byBucket.append((b, [member]))
+                }
+            }
+            var result = JSONObject(minimumCapacity: members.count)
+            for group in byBucket { for m in group.members { result.appendUnchecked(m.key, m.value) } }
+            return .object(result)
+        default:
+            return value
+        }
+    }
+}

@@ -51,3 +51,18 @@ struct JSONWriterTests {
             == #"{"timestamp": {"seconds": 1, "microseconds": 5}, "event": "RESET", "data": {"guest": false, "reason": "host-qmp-system-reset"}}"# + "\r\n")
     }
 }
+
+/// Passing QEMU's own output on unchanged (proxy mode).
+struct PreservingOrderTests {
+    @Test func qemuBytesSurviveAParseAndAWrite() throws {
+        let lines = [
+            #"{"return": {"status": "prelaunch", "singlestep": false, "running": false}}"#,
+            #"{"QMP": {"version": {"qemu": {"micro": 22, "minor": 2, "major": 7}, "package": "Debian 1:7.2+dfsg-7+deb12u18+b3"}, "capabilities": ["oob"]}}"#,
+            #"{"return": [{"thread-id": 6029, "props": {"core-id": 0, "thread-id": 0, "socket-id": 0}, "qom-path": "/machine/unattached/device[0]", "cpu-index": 0, "target": "x86_64"}]}"#,
+        ]
+        for line in lines {
+            let parsed = try JSONValue(parsing: line)
+            #expect(QDictOrder.preservingWrittenOrder(parsed).jsonText == line)
+        }
+    }
+}

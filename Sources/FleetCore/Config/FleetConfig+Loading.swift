@@ -112,6 +112,7 @@ extension VMSpec {
     static let keys: Set<String> = [
         "name", "count", "first", "template", "guest-name", "uuid", "machine", "arch", "memory", "smp", "kvm",
         "start-paused", "no-shutdown", "powerdown-delay-ms", "plugins",
+        "backend", "upstream", "launch", "reconnect-ms", "read-only", "allow", "deny",
     ]
 
     /// One `vms:` entry, expanded by `count` (`ci-{n}` with n from `first`, default 0).
@@ -190,6 +191,25 @@ extension VMSpec {
         if let d = try r.int("powerdown-delay-ms") {
             guard d >= 0 else { throw r.error("expected milliseconds >= 0", key: "powerdown-delay-ms") }
             spec.powerdownDelayMilliseconds = UInt64(d)
+        }
+        if let backend = try r.string("backend") {
+            switch backend {
+            case "simulated":
+                spec.proxy = nil
+            case "proxy":
+                guard let path = try r.string("upstream") else {
+                    throw r.error("a proxied VM needs the path of its QEMU's QMP socket", key: "upstream")
+                }
+                var upstream = ProxyUpstream(socketPath: path)
+                upstream.launch = try r.stringArray("launch")
+                if let ms = try r.int("reconnect-ms") { upstream.reconnectMilliseconds = UInt64(max(1, ms)) }
+                upstream.policy.readOnly = try r.bool("read-only") ?? false
+                upstream.policy.allow = Set(try r.stringArray("allow") ?? [])
+                upstream.policy.deny = Set(try r.stringArray("deny") ?? [])
+                spec.proxy = upstream
+            default:
+                throw r.error("expected 'simulated' or 'proxy'", key: "backend")
+            }
         }
         if let plugins = try r.child("plugins") {
             switch plugins.value {

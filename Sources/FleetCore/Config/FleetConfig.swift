@@ -21,6 +21,8 @@ public struct VMSpec: Sendable {
     public var plugins: JSONObject = [:]
     /// The template it came from, for `query-vms`.
     public var template: String?
+    /// Set for `backend: proxy`: the VM is a real QEMU behind the fleet.
+    public var proxy: ProxyUpstream?
 
     public init(name: String) {
         self.name = name

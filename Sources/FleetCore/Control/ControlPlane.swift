@@ -84,13 +84,19 @@ final class ControlPlane: SessionHost {
             complete(.success(.array(schema.commandNames.map { ["name": .string($0)] })))
         case "query-vms":
             let only = args["name"]?.stringValue
-            complete(.success(.array(router.vmList.filter { only == nil || $0.name == only }.map(\.info))))
+            let simulated = router.vmList.filter { only == nil || $0.name == only }.map(\.info)
+            let proxied = router.proxies.values.sorted { $0.name < $1.name }.filter { only == nil || $0.name == only }.map(\.info)
+            complete(.success(.array(simulated + proxied)))
         case "query-plugins":
             complete(.success(.array(router.plugins.libraries.map(\.info))))
         case "vm-create":
             complete(createVM(args))
         case "vm-destroy":
             let vmName = args["name"]?.stringValue ?? ""
+            if let proxy = router.proxies[vmName] {
+                router.endProxy(proxy)
+                return complete(.ok)
+            }
             guard let vm = router.vms[vmName] else { return complete(.failure(.generic("VM '\(vmName)' not found"))) }
             router.destroyVM(vm, afterFlush: true)
             complete(.ok)
@@ -118,8 +124,8 @@ final class ControlPlane: SessionHost {
         do {
             let specs = try VMSpec.expand(ConfigReader(file: "vm-create", path: "config", value: .object(entry)), config: router.config)
             guard let spec = specs.first else { return .failure(.generic("nothing to create")) }
-            let vm = try router.createVM(spec)
-            return .success(vm.info)
+            if let vm = try router.createVM(spec) { return .success(vm.info) }
+            return .success(router.proxies[spec.name]?.info ?? .object([:]))
         } catch {
             return .failure(.generic(error.description))
         }
