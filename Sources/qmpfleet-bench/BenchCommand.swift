@@ -53,6 +53,7 @@ struct BenchCommand: ParsableCommand {
         let bench = Bench(binary: binary, root: socketRoot, qemuCount: qemuCount, plugins: plugins)
         for n in vms { rows += try bench.density(vms: n) }
         rows += try bench.roundTrip(seconds: seconds)
+        rows += try bench.proxyOverhead(seconds: seconds)
         rows += try bench.fanOut(clients: fanOut)
         rows += try bench.latency()
         try Report(rows: rows).write(to: output)
@@ -163,6 +164,25 @@ struct Bench {
             Row(scenario: "round trip, 16 clients on 16 VMs", metric: "query-status ping-pong, total", qmpfleet: ours16, peer: "echo ceiling", peerValue: echo16, unit: "req/s"),
             Row(scenario: "pipelined, 1000 in one write", metric: "query-status", qmpfleet: oursPipe, peer: "QEMU 7.2", peerValue: theirsPipe, unit: "req/s"),
         ]
+    }
+
+    /// Proxy mode: one client through the fleet to a real QEMU, against the same QEMU directly.
+    func proxyOverhead(seconds: Double) throws -> [Row] {
+        let qemuSocket = "\(root)/q-proxy.sock"
+        unlink(qemuSocket)
+        let qemu = try Processes.startQEMU(machine: "none", socket: qemuSocket)
+        defer { Processes.stop(qemu) }
+        try Processes.waitForSocket(qemuSocket)
+        let dir = "\(root)/proxy"
+        let config = "\(root)/proxy.yaml"
+        try "socket-dir: \(dir)\nvms: [{name: real, backend: proxy, upstream: \(qemuSocket)}]\n".write(toFile: config, atomically: true, encoding: .utf8)
+        let fleet = try Processes.launch(binary, ["serve", "--config", config])
+        defer { Processes.stop(fleet) }
+        try Processes.waitForSocket("\(dir)/real.qmp")
+        let through = try pingPong(path: "\(dir)/real.qmp", seconds: seconds)
+        let direct = try pingPong(path: qemuSocket, seconds: seconds)
+        return [Row(scenario: "proxy mode, 1 client", metric: "query-status ping-pong through the fleet", qmpfleet: through,
+                    peer: "QEMU 7.2 directly", peerValue: direct, unit: "req/s")]
     }
 
     func fanOut(clients: [Int]) throws -> [Row] {
