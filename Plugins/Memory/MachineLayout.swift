@@ -1,0 +1,89 @@
+import QMPWire
+
+/// What the board says about memory: how much RAM it has, where the
+/// hot-plug window (QEMU's "device memory" region) lies, how many DIMM
+/// slots it has, whether an ACPI device reports on them, and how many guest
+/// NUMA nodes exist. Read once from `vm.machine`.
+struct MachineLayout {
+    /// The boards whose memory layout QEMU 7.2 computes differently.
+    enum Board {
+        case pc, q35, virt, pseries, none
+
+        init(machineType: String, arch: String) {
+            if machineType.hasPrefix("pc-q35") || machineType == "q35" { self = .q35 }
+            else if machineType.hasPrefix("pc") { self = .pc }
+            else if machineType.hasPrefix("virt") { self = .virt }
+            else if machineType.hasPrefix("pseries") { self = .pseries }
+            else if machineType == "none" { self = .none }
+            else { self = arch == "aarch64" ? .virt : (arch.hasPrefix("ppc") ? .pseries : .pc) }
+        }
+    }
+
+    static let gibibyte: UInt64 = 1 << 30
+    static let fourGiB: UInt64 = 4 << 30
+    /// QEMU reserves this much window per slot for alignment (`enforce_aligned_dimm`).
+    static let windowPerSlot: UInt64 = gibibyte
+
+    let board: Board
+    let arch: String
+    let ramBytes: UInt64
+    let slots: Int
+    let maxMemoryBytes: UInt64
+    /// Guest NUMA nodes: QEMU adds one by itself when memory hot-plug is on.
+    let numaNodes: Int
+    /// Where DIMMs go; nil when maxmem leaves no room (no `maxmem`).
+    let window: Range<UInt64>?
+
+    init(machine: JSONValue, numaNodes configured: Int?) {
+        arch = machine["arch"]?.stringValue ?? "x86_64"
+        board = Board(machineType: machine["type"]?.stringValue ?? "pc", arch: arch)
+        ramBytes = UInt64(max(0, machine["ram-size"]?.int64Value ?? 0))
+        slots = Int(max(0, machine["memory-slots"]?.int64Value ?? 0))
+        maxMemoryBytes = UInt64(max(0, machine["max-memory"]?.int64Value ?? 0))
+        numaNodes = configured ?? (slots > 0 && board != .none ? 1 : 0)
+        window = MachineLayout.deviceMemoryWindow(board: board, ram: ramBytes, maxmem: maxMemoryBytes, slots: slots)
+    }
+
+    /// `pc_memory_init`/`virt`/`spapr`: the window starts after RAM above
+    /// 4 GiB, rounded up to 1 GiB, and holds maxmem - RAM plus 1 GiB per slot.
+    static func deviceMemoryWindow(board: Board, ram: UInt64, maxmem: UInt64, slots: Int) -> Range<UInt64>? {
+        guard maxmem > ram, board != .none else { return nil }
+        let size = maxmem - ram + UInt64(slots) * windowPerSlot
+        let base: UInt64
+        switch board {
+        case .pc, .q35:
+            // Low RAM stops below the PCI hole; the rest is mapped from 4 GiB.
+            let lowmemLimit: UInt64 = board == .pc
+                ? (ram >= 0xe000_0000 ? 0xc000_0000 : 0xe000_0000)
+                : (ram >= 0xb000_0000 ? 0x8000_0000 : 0xb000_0000)
+            let above4G = ram > lowmemLimit ? ram - lowmemLimit : 0
+            base = alignUp(fourGiB + above4G, gibibyte)
+        case .virt:
+            base = alignUp(gibibyte + ram, gibibyte)
+        case .pseries, .none:
+            base = alignUp(ram, gibibyte)
+        }
+        return base..<(base + size)
+    }
+
+    /// Whether the board has an ACPI device (`query-acpi-ospm-status`).
+    var hasACPI: Bool { board == .pc || board == .q35 || board == .virt }
+
+    /// The id of the board's own RAM backend, as `query-memdev` lists it.
+    var ramBackendID: String? {
+        switch board {
+        case .pc, .q35: return "pc.ram"
+        case .virt: return "mach-virt.ram"
+        case .pseries: return "ppc_spapr.ram"
+        case .none: return nil
+        }
+    }
+
+    var isX86: Bool { arch == "x86_64" || arch == "i386" }
+}
+
+func alignUp(_ value: UInt64, _ alignment: UInt64) -> UInt64 {
+    (value + alignment - 1) / alignment * alignment
+}
+
+func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
