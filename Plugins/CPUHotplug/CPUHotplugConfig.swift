@@ -1,0 +1,36 @@
+import QMPPluginKit
+import QMPWire
+
+/// The cpu-hotplug plugin's section of a VM config (`plugins: {cpu-hotplug: ...}`).
+struct CPUHotplugConfig {
+    /// `-cpu MODEL`; the board's default when absent.
+    var model: String?
+    /// Guest NUMA nodes; by default one when the VM has memory slots.
+    var numaNodes: Int?
+    /// How long the simulated guest takes to eject an unplugged CPU.
+    var guestAckMilliseconds: UInt64 = 100
+
+    static let keys: Set<String> = ["cpu-model", "numa-nodes", "guest-ack-ms"]
+
+    init(_ value: JSONValue) throws(PluginError) {
+        guard let object = value.objectValue else {
+            if value.isNull { return }
+            throw PluginError("cpu-hotplug: config must be a mapping")
+        }
+        for key in object.keys where !CPUHotplugConfig.keys.contains(key) {
+            throw PluginError("cpu-hotplug: unknown key '\(key)' (keys: \(CPUHotplugConfig.keys.sorted().joined(separator: ", ")))")
+        }
+        if let v = object["cpu-model"] {
+            guard let s = v.stringValue else { throw PluginError("cpu-hotplug: cpu-model must be a string") }
+            model = s
+        }
+        if let v = object["numa-nodes"] {
+            guard let n = v.int64Value, n >= 0 else { throw PluginError("cpu-hotplug: numa-nodes must be an integer >= 0") }
+            numaNodes = Int(n)
+        }
+        if let v = object["guest-ack-ms"] {
+            guard let n = v.int64Value, n >= 0 else { throw PluginError("cpu-hotplug: guest-ack-ms must be milliseconds >= 0") }
+            guestAckMilliseconds = UInt64(n)
+        }
+    }
+}

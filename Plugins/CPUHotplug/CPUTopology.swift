@@ -1,0 +1,43 @@
+import QMPWire
+
+/// `-smp`: how many CPUs the VM starts with and where each possible CPU
+/// sits, in QEMU's `possible_cpu_arch_ids` order.
+struct CPUTopology {
+    let cpus: Int
+    let sockets: Int
+    let cores: Int
+    let threads: Int
+    let maxCPUs: Int
+
+    init(smp: JSONValue?) {
+        func read(_ key: String, _ fallback: Int) -> Int { max(1, Int(smp?[key]?.int64Value ?? Int64(fallback))) }
+        cpus = read("cpus", 1)
+        sockets = read("sockets", 1)
+        cores = read("cores", 1)
+        threads = read("threads", 1)
+        maxCPUs = max(cpus, read("maxcpus", cpus))
+    }
+
+    /// x86 ids of CPU `index`: threads vary fastest, then cores, then sockets.
+    func x86Position(_ index: Int) -> X86Position {
+        X86Position(socket: index / (threads * cores), core: (index / threads) % cores, thread: index % threads)
+    }
+
+    /// Bits of the APIC ID per level (`apicid_core_width` and friends).
+    var threadBits: Int { bitWidth(threads) }
+    var coreBits: Int { bitWidth(cores) }
+
+    func apicID(_ p: X86Position) -> Int {
+        (p.socket << (coreBits + threadBits)) | (p.core << threadBits) | p.thread
+    }
+
+    private func bitWidth(_ count: Int) -> Int {
+        count <= 1 ? 0 : (Int.bitWidth - (count - 1).leadingZeroBitCount)
+    }
+}
+
+struct X86Position: Equatable {
+    var socket: Int
+    var core: Int
+    var thread: Int
+}

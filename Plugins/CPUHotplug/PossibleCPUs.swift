@@ -1,0 +1,55 @@
+import QMPWire
+
+/// The board's possible CPUs (`possible_cpu_arch_ids`) and
+/// `query-hotpluggable-cpus`, which lists them last first.
+extension CPUHotplugPlugin {
+    /// QOM path of boot CPU `index` on pc/q35: the first CPU is the first
+    /// unattached device, then comes kvmvapic, then the others.
+    static func x86BootPath(_ index: Int) -> String {
+        "/machine/unattached/device[\(index == 0 ? 0 : index + 1)]"
+    }
+
+    static func x86Slots(_ t: CPUTopology, numa: Bool) -> [CPUSlot] {
+        (0..<t.maxCPUs).map { index in
+            let p = t.x86Position(index)
+            var props = JSONObject()
+            if numa { props["node-id"] = 0 }
+            props["socket-id"] = .int(Int64(p.socket))
+            props["core-id"] = .int(Int64(p.core))
+            props["thread-id"] = .int(Int64(p.thread))
+            let slot = CPUSlot(index: index, props: props, vcpus: 1, apicID: t.apicID(p), firstCPUIndex: index)
+            if index < t.cpus {
+                slot.occupant = .boot
+                slot.qomPath = x86BootPath(index)
+            }
+            return slot
+        }
+    }
+
+    /// pseries: one slot per core, `core-id` counting threads.
+    static func spaprSlots(_ t: CPUTopology, numa: Bool) -> [CPUSlot] {
+        let bootCores = t.cpus / t.threads
+        return (0..<(t.maxCPUs / t.threads)).map { index in
+            let coreID = index * t.threads
+            var props = JSONObject()
+            if numa { props["node-id"] = 0 }
+            props["core-id"] = .int(Int64(coreID))
+            let slot = CPUSlot(index: index, props: props, vcpus: t.threads, apicID: coreID, firstCPUIndex: coreID)
+            if index < bootCores {
+                slot.occupant = .boot
+                slot.qomPath = "/machine/unattached/device[\(index)]"
+            }
+            return slot
+        }
+    }
+
+    func queryHotpluggableCPUs() -> Result<JSONValue, QMPError> {
+        guard hotplugSupported else { return .failure(.generic("The feature 'query-hotpluggable-cpus' is not enabled")) }
+        return .success(.array(slots.reversed().map { $0.info(type: cpuType) }))
+    }
+
+    /// Indexes of the vCPUs present, as `cpu` and `query-cpus-fast` count them.
+    var presentCPUIndexes: [Int] {
+        slots.filter { $0.occupant != nil }.flatMap { $0.firstCPUIndex..<($0.firstCPUIndex + $0.vcpus) }
+    }
+}
