@@ -1,1 +1,74 @@
-// The Rocker plugin: not written yet.
+import QMPPluginKit
+import QMPWire
+
+/// Rocker switches as QEMU's `rocker.json` serves them: query-rocker,
+/// query-rocker-ports, query-rocker-of-dpa-flows and -groups, the `rocker`
+/// PCI device, and the guest's OF-DPA driver as guest actions.
+///
+/// Config keys (`plugins: {rocker: ...}`): `switches`, a list of
+/// `{name, len-ports, switch_id, fp_start_macaddr, world, id, ports, flows,
+/// groups}` (see `RockerConfig`).
+///
+/// Guest actions: `flow-add`, `flow-del`, `group-add`, `group-del` (what
+/// the driver's OF-DPA commands do), `traffic` (packets in on a port; hit
+/// counters advance along the pipeline), `port-link` (cable in or out),
+/// `port-settings` (enable, speed, duplex, autoneg).
+final class RockerPlugin: QMPPlugin {
+    static let name = "rocker"
+    static var schema: [UInt8] { PackageResources.schema_json }
+
+    let vm: PluginVM
+    /// Switches in realize order.
+    var switches: [RockerSwitch] = []
+    /// QEMU's `sw_index`: switches that took a default MAC so far.
+    var defaultMACIndex = 0
+    /// Anonymous devices this plugin created, for their QOM paths.
+    var anonymousDevices = 0
+
+    init(vm: PluginVM, config: JSONValue) throws(PluginError) {
+        self.vm = vm
+        for entry in try RockerConfig(config).switches {
+            let sw: RockerSwitch
+            switch realizeSwitch(id: entry.deviceID, entry.properties) {
+            case .failure(let error): throw PluginError("rocker: -device rocker: \(error.desc)")
+            case .success(let made): sw = made
+            }
+            do {
+                for (i, settings) in entry.ports.enumerated() where i < sw.ports.count { try sw.ports[i].apply(settings) }
+                for group in entry.groups { try sw.addGroup(try OfDpaGroup(group) { sw.groups[$0] }) }
+                for flow in entry.flows { try sw.addFlow(try OfDpaFlow(flow)) }
+            } catch {
+                throw PluginError(error.message(switch: sw.name))
+            }
+            switches.append(sw)
+        }
+    }
+
+    func rockerSwitch(_ name: String) -> RockerSwitch? { switches.first { $0.name == name } }
+
+    /// system_reset resets every switch (QEMU's `rocker_reset`).
+    func reset() {
+        for sw in switches { sw.reset() }
+    }
+
+    static func register(_ plugin: PluginRegistry<RockerPlugin>) {
+        plugin.command("query-rocker") { this, args in this.queryRocker(args) }
+        plugin.command("query-rocker-ports") { this, args in this.queryPorts(args) }
+        plugin.command("query-rocker-of-dpa-flows") { this, args in this.queryFlows(args) }
+        plugin.command("query-rocker-of-dpa-groups") { this, args in this.queryGroups(args) }
+        plugin.device(driverDescription,
+                      add: { this, id, props in this.addDevice(id: id, props) },
+                      remove: { this, id in this.removeDevice(id) })
+        typealias Args = GuestActionArguments
+        plugin.guestAction("flow-add", arguments: Args.flowAdd) { this, args in this.guestFlowAdd(args) }
+        plugin.guestAction("flow-del", arguments: Args.flowDel) { this, args in this.guestFlowDel(args) }
+        plugin.guestAction("group-add", arguments: Args.groupAdd) { this, args in this.guestGroupAdd(args) }
+        plugin.guestAction("group-del", arguments: Args.groupDel) { this, args in this.guestGroupDel(args) }
+        plugin.guestAction("traffic", arguments: Args.traffic) { this, args in this.guestTraffic(args) }
+        plugin.guestAction("port-link", arguments: Args.portLink) { this, args in this.guestPortLink(args) }
+        plugin.guestAction("port-settings", arguments: Args.portSettings) { this, args in this.guestPortSettings(args) }
+    }
+}
+
+@_cdecl("qmp_plugin_entry")
+public func qmpPluginEntry() -> UnsafeRawPointer { PluginExport.descriptor(for: RockerPlugin.self) }

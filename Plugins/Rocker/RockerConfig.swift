@@ -1,0 +1,68 @@
+import QMPPluginKit
+import QMPWire
+
+/// The plugin's section of a VM's config: the switches the VM starts with
+/// (as `-device rocker,...`), and the state their guest driver has set up.
+///
+/// ```yaml
+/// plugins:
+///   rocker:
+///     switches:
+///       - name: sw1                # device properties, as device_add takes them:
+///         len-ports: 2             #   name, len-ports, switch_id, fp_start_macaddr, world
+///         id: rocker0              # the device id (optional)
+///         ports: [{enabled: true, link-up: true}, {enabled: true, link-up: true}]
+///         flows: [{cookie: 0, hits: 138, key: {priority: 1, tbl-id: 0, in-pport: 0},
+///                  mask: {in-pport: 4294901760}, action: {goto-tbl: 10}}]
+///         groups: [{id: 251658240, out-pport: 0, pop-vlan: 1}]
+/// ```
+/// `ports` entries take `enabled`, `link-up`, `speed`, `duplex`, `autoneg`
+/// for port 1, 2, ...; `len-ports` defaults to the length of `ports`.
+struct RockerConfig {
+    struct Switch {
+        var deviceID: String?
+        var properties: JSONObject
+        var ports: [JSONObject]
+        var flows: [JSONObject]
+        var groups: [JSONObject]
+    }
+
+    var switches: [Switch] = []
+
+    static let stateKeys: Set<String> = ["id", "ports", "flows", "groups"]
+
+    init(_ config: JSONValue) throws(PluginError) {
+        guard let section = config.objectValue else {
+            if config.isNull { return }
+            throw PluginError("rocker: expected a mapping with 'switches'")
+        }
+        for key in section.keys where key != "switches" {
+            throw PluginError("rocker: unknown key '\(key)' (expected 'switches')")
+        }
+        for (i, entry) in try RockerConfig.objects(section["switches"], "switches").enumerated() {
+            var properties = JSONObject()
+            for (key, value) in entry where !RockerConfig.stateKeys.contains(key) {
+                guard RockerPlugin.propertyNames.contains(key) else {
+                    throw PluginError("rocker: switches[\(i)]: Property 'rocker.\(key)' not found")
+                }
+                properties[key] = value
+            }
+            let ports = try RockerConfig.objects(entry["ports"], "switches[\(i)].ports")
+            if properties["len-ports"] == nil, !ports.isEmpty { properties["len-ports"] = .int(Int64(ports.count)) }
+            switches.append(Switch(deviceID: entry["id"]?.stringValue, properties: properties, ports: ports,
+                                   flows: try RockerConfig.objects(entry["flows"], "switches[\(i)].flows"),
+                                   groups: try RockerConfig.objects(entry["groups"], "switches[\(i)].groups")))
+        }
+    }
+
+    private static func objects(_ value: JSONValue?, _ key: String) throws(PluginError) -> [JSONObject] {
+        guard let value, !value.isNull else { return [] }
+        guard let array = value.arrayValue else { throw PluginError("rocker: '\(key)' must be a list") }
+        var result: [JSONObject] = []
+        for (i, element) in array.enumerated() {
+            guard let object = element.objectValue else { throw PluginError("rocker: \(key)[\(i)] must be a mapping") }
+            result.append(object)
+        }
+        return result
+    }
+}
