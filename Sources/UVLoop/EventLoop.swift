@@ -5,6 +5,8 @@ import Synchronization
 ///
 /// Everything that uses a loop is confined to its thread, except
 /// `execute(_:)`, which any thread may call to run work on the loop.
+/// (`@unchecked Sendable` because of that one door; the rest of the type
+/// is only ever touched by the loop thread.)
 ///
 /// ```swift
 /// let loop = try EventLoop()
@@ -14,25 +16,55 @@ import Synchronization
 public final class EventLoop: @unchecked Sendable {
     let raw: UnsafeMutablePointer<uv_loop_t>
     private let wakeup: UnsafeMutablePointer<uv_async_t>
-    private let inbox = Mutex<[@Sendable () -> Void]>([])
+    private let inbox = Mutex(Inbox())
     private var stopping = false
+    /// The read buffer all connections of this loop share: reads happen one
+    /// at a time on the loop thread, so one buffer serves them all.
+    let readBuffer: UnsafeMutableRawBufferPointer
+    /// The `recvmsg` control buffer, shared the same way.
+    let controlBuffer: UnsafeMutableRawBufferPointer
+
+    /// Work handed in by other threads. `isOpen` turns false, under the same
+    /// lock `execute` sends with, before the wake-up handle starts closing, so
+    /// no thread signals a closed handle.
+    private struct Inbox {
+        var work: [@Sendable () -> Void] = []
+        var isOpen = true
+    }
 
     public init() throws {
         raw = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
-        try check(uv_loop_init(raw), "uv_loop_init")
+        let rc = uv_loop_init(raw)
+        if rc < 0 {
+            raw.deallocate()
+            throw UVError(code: rc, operation: "uv_loop_init")
+        }
         wakeup = HandleMemory.allocate(uv_async_t.self)
-        try check(uv_async_init(raw, wakeup) { async in
+        readBuffer = .allocate(byteCount: UnixConnection.readChunk, alignment: 16)
+        controlBuffer = .allocate(
+            byteCount: cuv_cmsg_space(MemoryLayout<Int32>.size * UnixConnection.maxFileDescriptorsPerMessage),
+            alignment: MemoryLayout<cmsghdr>.alignment)
+        // Cannot fail on Linux (it only reuses the loop's internal eventfd).
+        uv_async_init(raw, wakeup) { async in
             guard let loop = HandleMemory.owner(async?.asHandle, as: EventLoop.self) else { return }
             loop.drainInbox()
-        }, "uv_async_init")
-        // The async handle holds the loop weakly: it is not a reference cycle
-        // worth keeping the loop alive for, and it is closed in stop().
+        }
+        // Not retained: the loop owns its wake-up handle, not the other way round.
         wakeup.pointee.data = Unmanaged.passUnretained(self as AnyObject).toOpaque()
+        // The wake-up alone does not keep `run()` going.
         uv_unref(wakeup.asHandle)
     }
 
+    /// Closes whatever is still open and frees the loop. Runs on whichever
+    /// thread drops the last reference, which must not be inside `run()`.
     deinit {
+        closeWakeup()
+        closeAllHandles()
+        // Close callbacks run within one non-blocking turn.
+        uv_run(raw, UV_RUN_NOWAIT)
         if uv_loop_close(raw) == 0 { raw.deallocate() }
+        readBuffer.deallocate()
+        controlBuffer.deallocate()
     }
 
     /// Runs until `stop()` or until nothing is left to wait for.
@@ -40,7 +72,8 @@ public final class EventLoop: @unchecked Sendable {
         uv_run(raw, UV_RUN_DEFAULT)
     }
 
-    /// Loop thread only: closes every handle and lets `run()` return.
+    /// Loop thread only: closes every handle (the loop's own wake-up too) and
+    /// lets `run()` return. Work `execute`d afterwards is dropped.
     public func stop() {
         guard !stopping else { return }
         stopping = true
@@ -54,16 +87,19 @@ public final class EventLoop: @unchecked Sendable {
         return uv_now(raw)
     }
 
-    /// Thread-safe: runs `work` on the loop thread soon.
+    /// Thread-safe: runs `work` on the loop thread soon, in the order of calls.
     public func execute(_ work: @escaping @Sendable () -> Void) {
-        inbox.withLock { $0.append(work) }
-        uv_async_send(wakeup)
+        inbox.withLock { inbox in
+            guard inbox.isOpen else { return }
+            inbox.work.append(work)
+            uv_async_send(wakeup)
+        }
     }
 
     private func drainInbox() {
-        let work = inbox.withLock { items -> [@Sendable () -> Void] in
-            defer { items.removeAll() }
-            return items
+        let work = inbox.withLock { inbox -> [@Sendable () -> Void] in
+            defer { inbox.work.removeAll(keepingCapacity: true) }
+            return inbox.work
         }
         for item in work { item() }
     }
@@ -73,39 +109,62 @@ public final class EventLoop: @unchecked Sendable {
     public func offload(_ work: @escaping @Sendable () -> Void, then completion: @escaping () -> Void) {
         let request = UnsafeMutablePointer<uv_work_t>.allocate(capacity: 1)
         request.initialize(to: uv_work_t())
-        request.pointee.data = Unmanaged.passRetained(WorkItem(work: work, completion: completion)).toOpaque()
+        let item = Unmanaged.passRetained(WorkItem(work: work, completion: completion))
+        request.pointee.data = item.toOpaque()
         let rc = uv_queue_work(raw, request, { request in
             guard let data = request?.pointee.data else { return }
             Unmanaged<WorkItem>.fromOpaque(data).takeUnretainedValue().work()
         }, { request, _ in
+            // Also reached with UV_ECANCELED; the completion runs either way.
             guard let request, let data = request.pointee.data else { return }
             let item = Unmanaged<WorkItem>.fromOpaque(data).takeRetainedValue()
             request.deallocate()
             item.completion()
         })
         if rc < 0 {
-            Unmanaged<WorkItem>.fromOpaque(request.pointee.data!).release()
+            // Only possible with a null callback; never block the loop for it.
+            item.release()
             request.deallocate()
-            work()
             completion()
         }
     }
 
-    /// Closes every open handle: each owner's close path runs.
+    /// Closes every open handle: each owner's own close path runs (a
+    /// connection closes its fd, a listener removes its socket file), and
+    /// memory is freed in the close callbacks.
     public func closeAllHandles() {
         uv_walk(raw, { handle, _ in
             guard let handle, uv_is_closing(handle) == 0 else { return }
-            if let owner = HandleMemory.owner(handle, as: AnyObject.self) as? any LoopHandle {
+            guard let data = handle.pointee.data else { return }
+            let owner = Unmanaged<AnyObject>.fromOpaque(data).takeUnretainedValue()
+            if let watcher = owner as? FDWatcher, let user = watcher.user {
+                user.close()
+            } else if let owner = owner as? any LoopHandle {
                 owner.close()
-            } else if handle.pointee.type == UV_ASYNC {
-                // The loop's own wake-up handle: not retained, just freed.
-                handle.pointee.data = nil
-                uv_close(handle) { $0?.deallocate() }
+            } else if let loop = owner as? EventLoop {
+                loop.closeWakeup()
             }
         }, nil)
     }
+
+    private func closeWakeup() {
+        let (wasOpen, pending) = inbox.withLock { inbox -> (Bool, [@Sendable () -> Void]) in
+            defer {
+                inbox.isOpen = false
+                inbox.work.removeAll()
+            }
+            return (inbox.isOpen, inbox.work)
+        }
+        // Once closed the handle's memory may be gone: never touch it again.
+        guard wasOpen else { return }
+        wakeup.pointee.data = nil
+        // Work that arrived before the door shut still runs.
+        for item in pending { item() }
+        uv_close(wakeup.asHandle) { $0?.deallocate() }
+    }
 }
 
+/// One `offload` in flight.
 private final class WorkItem {
     let work: @Sendable () -> Void
     let completion: () -> Void

@@ -15,10 +15,14 @@ public final class FDWatcher: LoopHandle {
     }
 
     private var handle: UnsafeMutablePointer<uv_poll_t>?
-    /// Called with the ready events, or with an error status (< 0) as `Events([])` and `failed: true`.
+    /// Called with the ready events, or with `failed: true` when libuv
+    /// reports an error on the fd (it has then stopped watching).
     private var callback: ((Events, Bool) -> Void)?
     public private(set) var events: Events = []
     public let fd: Int32
+    /// The object this watcher works for (a connection, a listener): when
+    /// the loop closes everything, closing it closes its fd and file too.
+    weak var user: (any LoopHandle)?
 
     public init(loop: EventLoop, fd: Int32, _ callback: @escaping (_ events: Events, _ failed: Bool) -> Void) throws {
         self.fd = fd
@@ -43,16 +47,19 @@ public final class FDWatcher: LoopHandle {
         }
         uv_poll_start(handle, events.rawValue) { h, status, ready in
             guard let watcher = HandleMemory.owner(h?.asHandle, as: FDWatcher.self) else { return }
+            if status < 0 { watcher.events = [] }
             watcher.callback?(Events(rawValue: ready), status < 0)
         }
     }
 
     public var isClosed: Bool { handle == nil }
 
+    /// Stops watching; the handle's memory goes in its close callback.
     public func close() {
         guard let h = handle else { return }
         handle = nil
         callback = nil
+        events = []
         uv_poll_stop(h)
         HandleMemory.close(h.asHandle)
     }

@@ -1,51 +1,82 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CUV
 import DequeModule
 
-/// A connected unix stream socket on the loop.
+/// A connected unix stream socket on the loop thread.
 ///
-/// Reads use `recvmsg`, so file descriptors a peer passes with SCM_RIGHTS
-/// arrive too (QMP's `getfd` and `add-fd` need them); they are handed over
-/// before the bytes of the same message. Writes go out at once when the
-/// socket takes them and are queued in order otherwise; the queue is the
-/// caller's to bound (`pendingWriteBytes`).
-public final class UnixConnection {
-    /// Descriptors accepted in one message, at most.
+/// Driven by `uv_poll_t` on a non-blocking fd with our own `recvmsg` and
+/// `send`, not by `uv_pipe_t`: file descriptors a peer passes with
+/// SCM_RIGHTS must arrive (QMP's `getfd` and `add-fd` need them), and they
+/// are handed over before the bytes of the same message. Writes go out at
+/// once when the socket takes them and are queued in order otherwise;
+/// POLLOUT is watched only while something is queued. The queue is the
+/// caller's to bound (`pendingWriteBytes`). Loop-confined.
+///
+/// While open, the connection is kept alive by its poll handle, so a
+/// caller need not hold it; `close()` ends that.
+public final class UnixConnection: LoopHandle {
+    /// Descriptors accepted in one message, at most; the kernel closes any
+    /// beyond this (the message arrives with MSG_CTRUNC).
     public static let maxFileDescriptorsPerMessage = 16
-    /// Bytes read per `recvmsg`.
+    /// Bytes read per `recvmsg`, into the loop's one shared buffer.
     public static let readChunk = 64 * 1024
-    /// Reads per readiness callback, so one busy client cannot starve the loop.
+    /// Reads per readiness callback, so one busy client cannot starve the others.
     static let readsPerWakeup = 8
 
     public let fd: Int32
+    private let loop: EventLoop
     private var watcher: FDWatcher?
-    private var queue: Deque<[UInt8]> = []
+    private var queue: Deque<OutgoingChunk> = []
+    /// Bytes of `queue.first` already sent.
     private var headOffset = 0
     public private(set) var pendingWriteBytes = 0
     private var readingPaused = false
     private var closeWhenFlushed = false
+    /// A send failed: the poll callback reports the close, so that `write`
+    /// never calls `onClose` under its caller's feet.
+    private var writeFailed = false
     public private(set) var isClosed = false
 
+    /// Data as it arrives; the buffer is valid only during the call.
     public var onBytes: ((UnsafeRawBufferPointer) -> Void)?
+    /// Descriptors that arrived, before `onBytes` for the same message. The
+    /// receiver owns them; with no receiver they are closed.
     public var onFileDescriptors: (([Int32]) -> Void)?
+    /// The peer closed or the socket failed; called once, never for a local close.
     public var onClose: (() -> Void)?
 
-    /// Wraps a connected socket; the connection owns `fd` from now on.
+    /// Wraps a connected socket; the connection owns `fd` from now on (it is
+    /// closed here if wrapping fails).
     public init(loop: EventLoop, fd: Int32) throws {
         self.fd = fd
+        self.loop = loop
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
-        // The watcher holds the connection strongly: it lives while it is open.
-        watcher = try FDWatcher(loop: loop, fd: fd) { events, failed in
-            self.handle(events, failed: failed)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        do {
+            // The watcher's closure holds the connection while it is open.
+            watcher = try FDWatcher(loop: loop, fd: fd) { events, failed in
+                self.handle(events, failed: failed)
+            }
+        } catch {
+            Glibc.close(fd)
+            throw error
         }
+        watcher?.user = self
         updateInterest()
     }
 
-    /// Connects to a listening socket (a unix connect does not block for long).
+    /// Connects to a listening socket. The connect blocks (a unix connect
+    /// only waits while the listener's backlog is full); then non-blocking.
     public static func connect(loop: EventLoop, path: String) throws -> UnixConnection {
+        var address = try UnixAddress(path: path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw UVError.errno("socket") }
-        var address = try UnixAddress(path: path)
-        let rc = address.withSockaddr { Glibc.connect(fd, $0, $1) }
+        var rc: Int32
+        repeat {
+            rc = address.withSockaddr { Glibc.connect(fd, $0, $1) }
+        } while rc != 0 && errno == EINTR
         guard rc == 0 else {
             let error = UVError.errno("connect(\(path))")
             Glibc.close(fd)
@@ -58,12 +89,12 @@ public final class UnixConnection {
         guard let watcher else { return }
         var events: FDWatcher.Events = []
         if !readingPaused { events.insert(.readable) }
-        if !queue.isEmpty { events.insert(.writable) }
+        if !queue.isEmpty || writeFailed { events.insert(.writable) }
         watcher.watch(events)
     }
 
     private func handle(_ events: FDWatcher.Events, failed: Bool) {
-        if failed {
+        if failed || writeFailed {
             peerClosed()
             return
         }
@@ -74,26 +105,21 @@ public final class UnixConnection {
     // MARK: Reading
 
     private func readAvailable() {
-        var buffer = [UInt8](repeating: 0, count: Self.readChunk)
-        let controlLength = cuv_cmsg_space(MemoryLayout<Int32>.size * Self.maxFileDescriptorsPerMessage)
-        var control = [UInt8](repeating: 0, count: controlLength)
+        let buffer = loop.readBuffer
+        let control = loop.controlBuffer
         for _ in 0..<Self.readsPerWakeup {
             guard !isClosed, !readingPaused else { return }
             var fds: [Int32] = []
-            let n = buffer.withUnsafeMutableBytes { data in
-                control.withUnsafeMutableBytes { ctrl in
-                    var iov = iovec(iov_base: data.baseAddress, iov_len: data.count)
-                    return withUnsafeMutablePointer(to: &iov) { iovPointer in
-                        var message = msghdr()
-                        message.msg_iov = iovPointer
-                        message.msg_iovlen = 1
-                        message.msg_control = ctrl.baseAddress
-                        message.msg_controllen = ctrl.count
-                        let n = recvmsg(fd, &message, Int32(MSG_CMSG_CLOEXEC))
-                        if n > 0 { fds = Self.receivedDescriptors(&message) }
-                        return n
-                    }
-                }
+            var iov = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
+            let n = withUnsafeMutablePointer(to: &iov) { iovPointer in
+                var message = msghdr()
+                message.msg_iov = iovPointer
+                message.msg_iovlen = 1
+                message.msg_control = control.baseAddress
+                message.msg_controllen = control.count
+                let n = recvmsg(fd, &message, Int32(MSG_CMSG_CLOEXEC))
+                if n > 0 && message.msg_controllen > 0 { fds = Self.receivedDescriptors(&message) }
+                return n
             }
             if n == 0 {
                 peerClosed()
@@ -108,7 +134,7 @@ public final class UnixConnection {
                 if let onFileDescriptors { onFileDescriptors(fds) } else { for d in fds { Glibc.close(d) } }
             }
             guard !isClosed else { return }
-            buffer.withUnsafeBytes { onBytes?(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+            onBytes?(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             if n < buffer.count { return }
         }
     }
@@ -117,12 +143,11 @@ public final class UnixConnection {
         var fds: [Int32] = []
         var header = cuv_cmsg_firsthdr(&message)
         while let h = header {
-            if h.pointee.cmsg_level == SOL_SOCKET && h.pointee.cmsg_type == Int32(SCM_RIGHTS) {
-                let payload = Int(h.pointee.cmsg_len) - cuv_cmsg_len(0)
-                let count = payload / MemoryLayout<Int32>.size
-                let data = UnsafeRawPointer(cuv_cmsg_data(h)!)
+            if h.pointee.cmsg_level == SOL_SOCKET && h.pointee.cmsg_type == Int32(SCM_RIGHTS),
+               let data = cuv_cmsg_data(h) {
+                let count = (Int(h.pointee.cmsg_len) - cuv_cmsg_len(0)) / MemoryLayout<Int32>.size
                 for i in 0..<count {
-                    fds.append(data.loadUnaligned(fromByteOffset: i * MemoryLayout<Int32>.size, as: Int32.self))
+                    fds.append(UnsafeRawPointer(data).loadUnaligned(fromByteOffset: i * MemoryLayout<Int32>.size, as: Int32.self))
                 }
             }
             header = cuv_cmsg_nxthdr(&message, h)
@@ -130,80 +155,70 @@ public final class UnixConnection {
         return fds
     }
 
+    /// Stops reading (the peer's writes then block in its kernel buffer).
     public func pauseReading() {
-        guard !readingPaused else { return }
+        guard !readingPaused, !isClosed else { return }
         readingPaused = true
         updateInterest()
     }
 
     public func resumeReading() {
-        guard readingPaused else { return }
+        guard readingPaused, !isClosed, !closeWhenFlushed else { return }
         readingPaused = false
         updateInterest()
     }
 
     // MARK: Writing
 
+    /// Sends now what the socket takes and queues the rest, in order.
     public func write(_ bytes: [UInt8]) {
-        guard !isClosed, !bytes.isEmpty else { return }
-        if queue.isEmpty {
-            let sent = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if sent == bytes.count { return }
-            if sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR {
-                peerClosed()
-                return
-            }
-            let offset = max(0, sent)
-            queue.append(bytes)
-            headOffset = offset
-            pendingWriteBytes += bytes.count - offset
-            updateInterest()
-            return
-        }
-        queue.append(bytes)
-        pendingWriteBytes += bytes.count
+        enqueue(OutgoingChunk(bytes: bytes, fileDescriptors: []))
     }
 
-    /// Sends bytes with descriptors attached (tests, and passing fds on).
+    /// Sends `bytes` with `fileDescriptors` attached to their first byte
+    /// (SCM_RIGHTS), in order with other writes. The caller keeps its
+    /// descriptors: queued ones are duplicates, closed once sent. `bytes`
+    /// must not be empty (a stream socket carries descriptors on data).
     public func write(_ bytes: [UInt8], fileDescriptors: [Int32]) {
         guard !fileDescriptors.isEmpty else { return write(bytes) }
-        flush()
-        let controlLength = cuv_cmsg_space(MemoryLayout<Int32>.size * fileDescriptors.count)
-        var control = [UInt8](repeating: 0, count: controlLength)
-        var data = bytes.isEmpty ? [0] : bytes
-        let sent = data.withUnsafeMutableBytes { buffer in
-            control.withUnsafeMutableBytes { ctrl in
-                var iov = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
-                return withUnsafeMutablePointer(to: &iov) { iovPointer in
-                    var message = msghdr()
-                    message.msg_iov = iovPointer
-                    message.msg_iovlen = 1
-                    message.msg_control = ctrl.baseAddress
-                    message.msg_controllen = ctrl.count
-                    let h = cuv_cmsg_firsthdr(&message)!
-                    h.pointee.cmsg_level = SOL_SOCKET
-                    h.pointee.cmsg_type = Int32(SCM_RIGHTS)
-                    h.pointee.cmsg_len = cuv_cmsg_len(MemoryLayout<Int32>.size * fileDescriptors.count)
-                    let dataPointer = UnsafeMutableRawPointer(cuv_cmsg_data(h)!)
-                    for (i, d) in fileDescriptors.enumerated() {
-                        dataPointer.storeBytes(of: d, toByteOffset: i * MemoryLayout<Int32>.size, as: Int32.self)
-                    }
-                    return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
-                }
+        enqueue(OutgoingChunk(bytes: bytes, fileDescriptors: fileDescriptors))
+    }
+
+    private func enqueue(_ chunk: OutgoingChunk) {
+        guard !isClosed, !writeFailed, !closeWhenFlushed, !chunk.bytes.isEmpty else { return }
+        var chunk = chunk
+        var offset = 0
+        if queue.isEmpty {
+            let sent = chunk.send(on: fd, from: 0)
+            if sent == chunk.bytes.count { return }
+            if sent < 0 {
+                if !Self.isTransient(errno) { return failWrites() }
+            } else {
+                offset = sent
+                chunk.fileDescriptors = []
             }
         }
-        if sent >= 0 && sent < data.count { write(Array(data[sent...])) }
+        if !chunk.fileDescriptors.isEmpty && !chunk.ownsDescriptors {
+            // The caller may close its descriptors as soon as we return.
+            chunk.fileDescriptors = chunk.fileDescriptors.map { fcntl($0, F_DUPFD_CLOEXEC, 0) }.filter { $0 >= 0 }
+            chunk.ownsDescriptors = true
+        }
+        let wasEmpty = queue.isEmpty
+        queue.append(chunk)
+        if wasEmpty { headOffset = offset }
+        pendingWriteBytes += chunk.bytes.count - (wasEmpty ? offset : 0)
+        if wasEmpty { updateInterest() }
     }
 
     private func flush() {
-        while let head = queue.first {
-            let remaining = head.count - headOffset
-            let sent = head.withUnsafeBytes { send(fd, $0.baseAddress! + headOffset, remaining, Int32(MSG_NOSIGNAL)) }
+        while !queue.isEmpty {
+            let remaining = queue[0].bytes.count - headOffset
+            let sent = queue[0].send(on: fd, from: headOffset)
             if sent < 0 {
-                if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { break }
-                peerClosed()
-                return
+                if Self.isTransient(errno) { break }
+                return failWrites()
             }
+            queue[0].releaseDescriptors()
             pendingWriteBytes -= sent
             if sent == remaining {
                 queue.removeFirst()
@@ -220,6 +235,28 @@ public final class UnixConnection {
         updateInterest()
     }
 
+    private static func isTransient(_ error: Int32) -> Bool {
+        error == EAGAIN || error == EWOULDBLOCK || error == EINTR
+    }
+
+    /// Drops the queue and lets the next poll callback report the close.
+    private func failWrites() {
+        dropQueue()
+        if closeWhenFlushed {
+            close()
+            return
+        }
+        writeFailed = true
+        updateInterest()
+    }
+
+    private func dropQueue() {
+        for index in queue.indices { queue[index].releaseDescriptors() }
+        queue.removeAll()
+        headOffset = 0
+        pendingWriteBytes = 0
+    }
+
     // MARK: Closing
 
     private func peerClosed() {
@@ -229,21 +266,22 @@ public final class UnixConnection {
         callback?()
     }
 
-    /// Closes now, dropping queued output; `onClose` is not called.
+    /// Closes now, dropping queued output; `onClose` is not called. Idempotent.
     public func close() {
         guard !isClosed else { return }
         isClosed = true
-        queue.removeAll()
-        pendingWriteBytes = 0
+        dropQueue()
         onBytes = nil
         onFileDescriptors = nil
         onClose = nil
+        // Stop polling before the fd number can be reused.
         watcher?.close()
         watcher = nil
         Glibc.close(fd)
     }
 
-    /// Closes once the queued output is written (the reply to `quit`).
+    /// Closes once the queued output is written (the reply to `quit`);
+    /// reads stop now, further writes are dropped, `onClose` is not called.
     public func closeAfterFlush() {
         guard !isClosed else { return }
         if queue.isEmpty {
@@ -256,6 +294,55 @@ public final class UnixConnection {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif
+/// One queued write: bytes, and descriptors that ride on their first byte.
+struct OutgoingChunk {
+    var bytes: [UInt8]
+    var fileDescriptors: [Int32]
+    /// The descriptors are our duplicates, closed once sent or dropped.
+    var ownsDescriptors = false
+
+    init(bytes: [UInt8], fileDescriptors: [Int32]) {
+        self.bytes = bytes
+        self.fileDescriptors = fileDescriptors
+    }
+
+    /// One non-blocking send from `offset`: `sendmsg` with SCM_RIGHTS while
+    /// descriptors are still attached, plain `send` otherwise. Never raises
+    /// SIGPIPE. Returns bytes sent or -1 with `errno` set.
+    func send(on fd: Int32, from offset: Int) -> Int {
+        bytes.withUnsafeBytes { raw in
+            let start = raw.baseAddress! + offset
+            let count = raw.count - offset
+            guard !fileDescriptors.isEmpty else {
+                return Glibc.send(fd, start, count, Int32(MSG_NOSIGNAL))
+            }
+            let controlLength = cuv_cmsg_space(MemoryLayout<Int32>.size * fileDescriptors.count)
+            let control = UnsafeMutableRawBufferPointer.allocate(byteCount: controlLength, alignment: MemoryLayout<cmsghdr>.alignment)
+            defer { control.deallocate() }
+            control.initializeMemory(as: UInt8.self, repeating: 0)
+            var iov = iovec(iov_base: UnsafeMutableRawPointer(mutating: start), iov_len: count)
+            return withUnsafeMutablePointer(to: &iov) { iovPointer in
+                var message = msghdr()
+                message.msg_iov = iovPointer
+                message.msg_iovlen = 1
+                message.msg_control = control.baseAddress
+                message.msg_controllen = controlLength
+                guard let header = cuv_cmsg_firsthdr(&message), let data = cuv_cmsg_data(header) else { return -1 }
+                header.pointee.cmsg_level = SOL_SOCKET
+                header.pointee.cmsg_type = Int32(SCM_RIGHTS)
+                header.pointee.cmsg_len = cuv_cmsg_len(MemoryLayout<Int32>.size * fileDescriptors.count)
+                for (i, d) in fileDescriptors.enumerated() {
+                    UnsafeMutableRawPointer(data).storeBytes(of: d, toByteOffset: i * MemoryLayout<Int32>.size, as: Int32.self)
+                }
+                return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+            }
+        }
+    }
+
+    /// After the first successful send the descriptors have gone out.
+    mutating func releaseDescriptors() {
+        if ownsDescriptors { for d in fileDescriptors { Glibc.close(d) } }
+        fileDescriptors = []
+        ownsDescriptors = false
+    }
+}

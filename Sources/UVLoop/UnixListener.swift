@@ -1,42 +1,60 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CUV
 
-/// A listening unix stream socket on the loop.
+/// A listening unix stream socket on the loop thread.
 ///
-/// Created by us (mode set at bind time, a stale socket file replaced, a
-/// path that is not a socket or that a live server answers on refused), or
-/// adopted from an inherited descriptor (libvirt hands QEMU an
-/// already-listening monitor socket).
-public final class UnixListener {
+/// Created by us (mode set before anyone can connect, a stale socket file
+/// replaced, a path that is not a socket or that a live server answers on
+/// refused), or adopted from an inherited descriptor (libvirt hands QEMU an
+/// already-listening monitor socket). While open it is kept alive by its
+/// poll handle. Loop-confined.
+public final class UnixListener: LoopHandle {
     public struct Options: Sendable {
-        /// Mode of the socket file.
+        /// Mode of the socket file (connecting needs write permission on it).
         public var mode: mode_t = 0o600
         public var backlog: Int32 = 128
-        /// Replace a socket file nobody listens on.
+        /// Replace a socket file nobody listens on (left by a crashed run).
         public var replaceStale = true
         public init() {}
     }
 
+    /// Connections accepted per readiness callback, so a connect storm
+    /// cannot starve the loop's other work.
+    static let acceptsPerWakeup = 64
+
+    /// The socket file we created; nil for an adopted descriptor.
     public let path: String?
     private let fd: Int32
     private let loop: EventLoop
     private var watcher: FDWatcher?
     private let onAccept: (UnixConnection) -> Void
+    /// Identity of the file we bound, so `close()` removes only our own file,
+    /// never one another listener has since put at the same path.
+    private var boundFile: (device: UInt, inode: UInt)?
 
     public init(loop: EventLoop, path: String, options: Options = .init(), onAccept: @escaping (UnixConnection) -> Void) throws {
         var address = try UnixAddress(path: path)
         try Self.clearPath(path, replaceStale: options.replaceStale)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw UVError.errno("socket") }
-        // The mode must hold from the first instant the file exists.
-        let oldMask = umask(~options.mode & 0o777)
-        let bound = address.withSockaddr { bind(fd, $0, $1) }
-        let bindError = errno
-        umask(oldMask)
-        guard bound == 0 else {
+        guard address.withSockaddr({ bind(fd, $0, $1) }) == 0 else {
+            let error = UVError.errno("bind(\(path))")
             Glibc.close(fd)
-            throw UVError(code: -bindError, operation: "bind(\(path))")
+            throw error
         }
-        chmod(path, options.mode)
+        // A socket that is bound but not listening refuses every connect, so
+        // setting the mode between bind and listen leaves no window in which
+        // the umask's mode applies; and umask itself is process-wide, which
+        // other threads creating files would feel.
+        var info = stat()
+        guard chmod(path, options.mode & 0o7777) == 0, lstat(path, &info) == 0 else {
+            let error = UVError.errno("chmod(\(path))")
+            Glibc.close(fd)
+            unlink(path)
+            throw error
+        }
         guard listen(fd, options.backlog) == 0 else {
             let error = UVError.errno("listen(\(path))")
             Glibc.close(fd)
@@ -47,10 +65,14 @@ public final class UnixListener {
         self.fd = fd
         self.loop = loop
         self.onAccept = onAccept
+        self.boundFile = (UInt(info.st_dev), UInt(info.st_ino))
         try startWatching()
     }
 
+    /// Adopts a descriptor that is already a listening unix stream socket;
+    /// the listener owns it once this returns (not if it throws).
     public init(loop: EventLoop, adoptingListeningFD fd: Int32, onAccept: @escaping (UnixConnection) -> Void) throws {
+        try Self.checkListening(fd)
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         self.path = nil
@@ -60,55 +82,98 @@ public final class UnixListener {
         try startWatching()
     }
 
-    private func startWatching() throws {
-        // The watcher holds the listener strongly while it is open.
-        watcher = try FDWatcher(loop: loop, fd: fd) { _, failed in
-            if !failed { self.acceptAll() }
+    private static func checkListening(_ fd: Int32) throws(UVError) {
+        func option(_ name: Int32) throws(UVError) -> Int32 {
+            var value: Int32 = 0
+            var length = socklen_t(MemoryLayout<Int32>.size)
+            guard getsockopt(fd, SOL_SOCKET, name, &value, &length) == 0 else {
+                throw UVError.errno("adopting fd \(fd)")
+            }
+            return value
         }
+        guard try option(SO_DOMAIN) == AF_UNIX, try option(SO_TYPE) == Int32(SOCK_STREAM.rawValue) else {
+            throw UVError(code: -ENOTSUP, operation: "adopting fd \(fd): not a unix stream socket")
+        }
+        guard try option(SO_ACCEPTCONN) != 0 else {
+            throw UVError(code: -EINVAL, operation: "adopting fd \(fd): the socket is not listening")
+        }
+    }
+
+    private func startWatching() throws {
+        do {
+            // The watcher's closure holds the listener while it is open.
+            watcher = try FDWatcher(loop: loop, fd: fd) { _, failed in
+                if !failed { self.acceptAvailable() }
+            }
+        } catch {
+            removeSocket()
+            throw error
+        }
+        watcher?.user = self
         watcher?.watch(.readable)
     }
 
-    private func acceptAll() {
-        while watcher != nil {
+    private func acceptAvailable() {
+        for _ in 0..<Self.acceptsPerWakeup {
+            guard watcher != nil else { return }
             let client = cuv_accept_nonblocking(fd)
+            // EAGAIN: all taken; EMFILE and the like: retried on the next wake-up.
             if client < 0 { return }
-            do {
-                onAccept(try UnixConnection(loop: loop, fd: client))
-            } catch {
-                Glibc.close(client)
-            }
+            guard let connection = try? UnixConnection(loop: loop, fd: client) else { continue }
+            onAccept(connection)
         }
     }
 
-    /// Stops listening, closes the socket and removes the file we created.
+    /// Stops accepting, closes the socket and removes the file we created.
+    /// Idempotent.
     public func close() {
         guard let watcher else { return }
         watcher.close()
         self.watcher = nil
-        Glibc.close(fd)
-        if let path { unlink(path) }
+        removeSocket()
     }
 
-    /// A path may be reused only when it is absent or a socket nobody answers on.
+    private func removeSocket() {
+        Glibc.close(fd)
+        guard let path, let bound = boundFile else { return }
+        boundFile = nil
+        var info = stat()
+        if lstat(path, &info) == 0, UInt(info.st_dev) == bound.device, UInt(info.st_ino) == bound.inode {
+            unlink(path)
+        }
+    }
+
+    /// A path may be used only when it is absent, or a socket nobody answers
+    /// on and `replaceStale` allows replacing it.
     static func clearPath(_ path: String, replaceStale: Bool) throws(UVError) {
         var info = stat()
         guard lstat(path, &info) == 0 else { return }
         guard (info.st_mode & S_IFMT) == S_IFSOCK else {
-            throw UVError(code: -EEXIST, operation: "\(path) exists and is not a socket")
+            throw UVError(code: -EEXIST, operation: "\(path) exists and is not a socket; refusing to replace it")
         }
-        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        if probe >= 0 {
-            defer { Glibc.close(probe) }
-            var address = try UnixAddress(path: path)
-            if address.withSockaddr({ Glibc.connect(probe, $0, $1) }) == 0 {
-                throw UVError(code: -EADDRINUSE, operation: "\(path): another process is listening on it")
-            }
+        if try isAnswered(path) {
+            throw UVError(code: -EADDRINUSE, operation: "\(path): another process is listening on it")
         }
-        guard replaceStale else { throw UVError(code: -EEXIST, operation: "\(path) exists") }
-        unlink(path)
+        guard replaceStale else {
+            throw UVError(code: -EEXIST, operation: "\(path) is a stale socket and replacing it is off")
+        }
+        guard unlink(path) == 0 || errno == ENOENT else { throw UVError.errno("unlink(\(path))") }
+    }
+
+    /// Whether a server accepts connections at `path`. The probe is
+    /// non-blocking: a full backlog (EAGAIN) also means someone listens.
+    private static func isAnswered(_ path: String) throws(UVError) -> Bool {
+        var address = try UnixAddress(path: path)
+        let probe = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard probe >= 0 else { throw UVError.errno("socket") }
+        defer { Glibc.close(probe) }
+        if address.withSockaddr({ Glibc.connect(probe, $0, $1) }) == 0 { return true }
+        switch errno {
+        case ECONNREFUSED, ENOENT: return false
+        case EAGAIN, EINPROGRESS: return true
+        default:
+            // EACCES and the like: we cannot tell, so we must not remove it.
+            throw UVError.errno("probing \(path) for a live server")
+        }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

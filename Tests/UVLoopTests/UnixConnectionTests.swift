@@ -1,0 +1,273 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import UVLoop
+
+struct UnixConnectionTests {
+    /// A listener at a fresh path whose accepted connections go to `accepted`.
+    final class Server {
+        let path: String
+        var connections: [UnixConnection] = []
+        var listener: UnixListener?
+        init(loop: EventLoop, tag: String, onAccept: @escaping (UnixConnection) -> Void = { _ in }) throws {
+            path = LoopHarness.socketPath(tag)
+            listener = try UnixListener(loop: loop, path: path) { [unowned(unsafe) self] connection in
+                self.connections.append(connection)
+                onAccept(connection)
+            }
+        }
+    }
+
+    @Test func echoWithDataSplitAcrossWrites() throws {
+        let loop = try EventLoop()
+        let server = try Server(loop: loop, tag: "echo") { connection in
+            connection.onBytes = { connection.write(Array($0)) }
+        }
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        let message = Array(#"{"execute": "qmp_capabilities"}"#.utf8) + [13, 10]
+        var received: [UInt8] = []
+        client.onBytes = { bytes in
+            received += bytes
+            if received.count >= message.count { loop.stop() }
+        }
+        // One message in three writes, one of them a single byte.
+        client.write(Array(message[0..<5]))
+        client.write([message[5]])
+        client.write(Array(message[6...]))
+        #expect(LoopHarness.run(loop))
+        #expect(received == message)
+    }
+
+    @Test func largeWritesArriveWholeAndInOrder() throws {
+        let loop = try EventLoop()
+        var collected: [UInt8] = []
+        let total = 3 * 1024 * 1024 + 7
+        let server = try Server(loop: loop, tag: "large") { connection in
+            connection.onBytes = { bytes in
+                collected += bytes
+                if collected.count == total { loop.stop() }
+            }
+        }
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        let payload = (0..<total).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+        var offset = 0
+        for size in [1, 1000, 65536, 1 << 20, 5, total] where offset < total {
+            let end = min(total, offset + size)
+            client.write(Array(payload[offset..<end]))
+            offset = end
+        }
+        #expect(client.pendingWriteBytes > 0)
+        #expect(LoopHarness.run(loop))
+        #expect(collected == payload)
+        #expect(client.pendingWriteBytes == 0)
+    }
+
+    @Test func passedPipeDescriptorWorksOnTheReceivingSide() throws {
+        let loop = try EventLoop()
+        var order: [String] = []
+        var passed: [Int32] = []
+        var text = ""
+        let server = try Server(loop: loop, tag: "fds") { connection in
+            connection.onFileDescriptors = { fds in
+                order.append("fds")
+                passed += fds
+            }
+            connection.onBytes = { bytes in
+                order.append("bytes")
+                text += String(decoding: bytes, as: UTF8.self)
+                loop.stop()
+            }
+        }
+        var pipeEnds: [Int32] = [0, 0]
+        #expect(pipe(&pipeEnds) == 0)
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        client.write(Array(#"{"execute": "getfd", "arguments": {"fdname": "x"}}"#.utf8), fileDescriptors: [pipeEnds[1]])
+        // The sender keeps its own descriptor.
+        close(pipeEnds[1])
+        #expect(LoopHarness.run(loop))
+        #expect(order == ["fds", "bytes"])
+        #expect(text.contains("getfd"))
+        try #require(passed.count == 1)
+        let received = passed[0]
+        #expect(fcntl(received, F_GETFD) & FD_CLOEXEC != 0)
+        // Bytes written into the received write end come out of our read end.
+        #expect(write(received, "ping", 4) == 4)
+        var buffer = [UInt8](repeating: 0, count: 4)
+        #expect(read(pipeEnds[0], &buffer, 4) == 4)
+        #expect(buffer == Array("ping".utf8))
+        close(received)
+        close(pipeEnds[0])
+    }
+
+    @Test func descriptorsQueuedBehindOutputKeepTheirPlace() throws {
+        let loop = try EventLoop()
+        let chunk = [UInt8](repeating: 0x61, count: 1 << 20)
+        var bytesBeforeDescriptor: Int?
+        var total = 0
+        var passed: [Int32] = []
+        var last: UInt8?
+        var onlyChunkBytesBefore = true
+        let server = try Server(loop: loop, tag: "fdorder") { connection in
+            connection.onFileDescriptors = { fds in
+                passed += fds
+                bytesBeforeDescriptor = total
+            }
+            connection.onBytes = { bytes in
+                total += bytes.count
+                last = bytes.last
+                onlyChunkBytesBefore = onlyChunkBytesBefore && bytes.dropLast(total == chunk.count + 1 ? 1 : 0).allSatisfy { $0 == 0x61 }
+                if total == chunk.count + 1 { loop.stop() }
+            }
+        }
+        var pipeEnds: [Int32] = [0, 0]
+        #expect(pipe(&pipeEnds) == 0)
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        client.write(chunk)
+        #expect(client.pendingWriteBytes > 0)
+        client.write([0x7A], fileDescriptors: [pipeEnds[0]])
+        close(pipeEnds[0])
+        #expect(LoopHarness.run(loop))
+        #expect(passed.count == 1)
+        // The descriptor's byte came last, after the queued megabyte; the
+        // descriptors arrive with the read that reaches their first byte
+        // (the kernel may glue earlier bytes into that read).
+        #expect(last == 0x7A)
+        #expect(onlyChunkBytesBefore)
+        #expect((bytesBeforeDescriptor ?? .max) <= chunk.count)
+        for fd in passed + [pipeEnds[1]] { close(fd) }
+    }
+
+    @Test func descriptorsWithNoReceiverAreClosed() throws {
+        let loop = try EventLoop()
+        let server = try Server(loop: loop, tag: "fdclose") { connection in
+            connection.onBytes = { _ in loop.stop() }
+        }
+        var pipeEnds: [Int32] = [0, 0]
+        #expect(pipe(&pipeEnds) == 0)
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        client.write([1], fileDescriptors: [pipeEnds[1]])
+        close(pipeEnds[1])
+        #expect(LoopHarness.run(loop))
+        // Every write end is closed, so the read end sees end of file.
+        var byte: UInt8 = 0
+        #expect(read(pipeEnds[0], &byte, 1) == 0)
+        close(pipeEnds[0])
+    }
+
+    @Test func outputQueuesWhileThePeerDoesNotRead() throws {
+        let loop = try EventLoop()
+        let server = try Server(loop: loop, tag: "slow")
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        client.pauseReading()
+        var queued: [Int] = []
+        let writer = LoopTimer(loop: loop)
+        writer.start(afterMilliseconds: 1, repeatEvery: 1) {
+            guard let peer = server.connections.first else { return }
+            peer.write([UInt8](repeating: 0x41, count: 256 * 1024))
+            queued.append(peer.pendingWriteBytes)
+            if queued.count == 8 { loop.stop() }
+        }
+        #expect(LoopHarness.run(loop))
+        // Once the kernel buffers are full, every write adds to the queue.
+        #expect(queued.last ?? 0 > 1024 * 1024)
+        #expect(zip(queued.dropFirst(), queued).filter { $0 <= $1 }.isEmpty)
+    }
+
+    @Test func peerCloseIsReportedOnce() throws {
+        let loop = try EventLoop()
+        var closes = 0
+        let server = try Server(loop: loop, tag: "peerclose") { connection in
+            connection.onClose = {
+                closes += 1
+                // Writing to a closed peer afterwards is harmless (and no SIGPIPE).
+                connection.write(Array("late".utf8))
+            }
+            connection.onBytes = { _ in connection.write(Array("reply".utf8)) }
+        }
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        client.write(Array("bye".utf8))
+        client.close()
+        client.close()
+        let stopper = LoopTimer(loop: loop)
+        stopper.start(afterMilliseconds: 50) { loop.stop() }
+        #expect(LoopHarness.run(loop))
+        #expect(closes == 1)
+        #expect(server.connections.first?.isClosed == true)
+    }
+
+    @Test func writingIntoAClosedPeerReportsCloseFromTheLoopNotFromWrite() throws {
+        let loop = try EventLoop()
+        var closes = 0
+        var closedDuringWrite = false
+        let server = try Server(loop: loop, tag: "epipe") { connection in
+            // The client is already gone; stop reading so only the write sees it.
+            connection.pauseReading()
+            connection.onClose = {
+                closes += 1
+                loop.stop()
+            }
+        }
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        let writer = LoopTimer(loop: loop)
+        writer.start(afterMilliseconds: 10) {
+            client.close()
+            guard let peer = server.connections.first else { return }
+            peer.write(Array("into the void".utf8))
+            closedDuringWrite = closes > 0
+        }
+        #expect(LoopHarness.run(loop))
+        #expect(!closedDuringWrite)
+        #expect(closes == 1)
+    }
+
+    @Test func closeAfterFlushDeliversEverythingThenCloses() throws {
+        let loop = try EventLoop()
+        let payload = [UInt8](repeating: 0x42, count: 2 * 1024 * 1024)
+        var received = 0
+        var clientSawClose = false
+        let server = try Server(loop: loop, tag: "flush") { connection in
+            connection.write(payload)
+            connection.closeAfterFlush()
+            connection.write(Array("dropped".utf8))
+        }
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        client.onBytes = { received += $0.count }
+        client.onClose = {
+            clientSawClose = true
+            loop.stop()
+        }
+        #expect(LoopHarness.run(loop))
+        #expect(received == payload.count)
+        #expect(clientSawClose)
+        #expect(server.connections.first?.isClosed == true)
+    }
+
+    @Test func pausedReadingHoldsDataUntilResumed() throws {
+        let loop = try EventLoop()
+        var received: [UInt8] = []
+        let server = try Server(loop: loop, tag: "pause") { connection in
+            connection.write(Array("held".utf8))
+        }
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        client.pauseReading()
+        client.onBytes = { received += $0 }
+        let resume = LoopTimer(loop: loop)
+        resume.start(afterMilliseconds: 40) {
+            #expect(received.isEmpty)
+            client.resumeReading()
+        }
+        let stopper = LoopTimer(loop: loop)
+        stopper.start(afterMilliseconds: 5, repeatEvery: 5) { if received.count == 4 { loop.stop() } }
+        #expect(LoopHarness.run(loop))
+        #expect(received == Array("held".utf8))
+    }
+
+    @Test func connectingToNothingIsAnError() throws {
+        let loop = try EventLoop()
+        let path = LoopHarness.socketPath("nothing")
+        let error = #expect(throws: UVError.self) { try UnixConnection.connect(loop: loop, path: path) }
+        #expect(error?.code == -ENOENT)
+        #expect(error?.description.contains("no such file") == true)
+    }
+}
