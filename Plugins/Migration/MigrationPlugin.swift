@@ -1,1 +1,108 @@
-// The Migration plugin: not written yet.
+import QMPPluginKit
+import QMPWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Migration state of a VM that never migrates (`migration.json`):
+/// parameters and capabilities that clients set and read back, the seed's
+/// XBZRLE cache-size commands (gone from QEMU 7.2, served anyway and kept
+/// equal to the `xbzrle-cache-size` parameter), query-migrate, and the Xen
+/// and COLO commands with the answers QEMU gives outside Xen and COLO.
+///
+/// Config keys (`plugins: {migration: ...}`):
+/// - `xbzrle-cache-size`: the cache size at start (bytes, a power of two;
+///   default 64 MiB as QEMU).
+final class MigrationPlugin: QMPPlugin {
+    static let name = "migration"
+    static var schema: [UInt8] { PackageResources.schema_json }
+
+    let vm: PluginVM
+    var parameters = MigrationParameters()
+    var capabilities = MigrationCapabilities()
+
+    init(vm: PluginVM, config: JSONValue) throws(PluginError) {
+        self.vm = vm
+        for key in config.objectValue?.keys ?? [] where key != "xbzrle-cache-size" {
+            throw PluginError("migration: unknown key '\(key)' (expected 'xbzrle-cache-size')")
+        }
+        if let size = config["xbzrle-cache-size"] {
+            if case .failure(let error) = parameters.apply(["xbzrle-cache-size": size]) {
+                throw PluginError("migration: \(error.desc)")
+            }
+        }
+    }
+
+    /// The guest's RAM: QEMU 2.8 refused a larger XBZRLE cache.
+    var ramSize: UInt64 {
+        guard let ram = vm.machine["ram-size"]?.int64Value, ram > 0 else { return 128 << 20 }
+        return UInt64(ram)
+    }
+
+    static func register(_ plugin: PluginRegistry<MigrationPlugin>) {
+        // No migration ever ran: QEMU 7.2 answers an empty MigrationInfo.
+        plugin.command("query-migrate") { _, _ in .success(.object([:])) }
+        plugin.command("query-migrate-capabilities") { this, _ in .success(this.capabilities.list) }
+        plugin.command("migrate-set-capabilities") { this, args in
+            this.capabilities.apply(args["capabilities"]?.arrayValue ?? [])
+            return .success(.object([:]))
+        }
+        plugin.command("query-migrate-parameters") { this, _ in .success(.object(this.parameters.values)) }
+        plugin.command("migrate-set-parameters") { this, args in
+            this.parameters.apply(args).map { .object([:]) }
+        }
+        plugin.command("migrate-set-cache-size") { this, args in
+            this.setCacheSize(args["value"]?.int64Value ?? 0).map { .object([:]) }
+        }
+        plugin.command("query-migrate-cache-size") { this, _ in .success(.uint(this.parameters.xbzrleCacheSize)) }
+        plugin.command("xen-set-global-dirty-log") { _, _ in .success(.object([:])) }
+        plugin.command("xen-load-devices-state") { this, args in
+            this.loadDevicesState(args["filename"]?.stringValue ?? "")
+        }
+        plugin.command("x-colo-lost-heartbeat") { _, _ in
+            .failure(.generic("The feature 'colo' is not enabled"))
+        }
+    }
+
+    /// QEMU 2.8's `qmp_migrate_set_cache_size`: the value is rounded down to
+    /// a power of two (`pow2floor`) and becomes xbzrle-cache-size.
+    func setCacheSize(_ value: Int64) -> Result<Void, QMPError> {
+        guard value >= 0 else { return .failure(.generic("Parameter 'cache size' expects exceeding address space")) }
+        guard UInt64(value) <= ramSize else { return .failure(.generic("Parameter 'cache size' expects exceeds guest ram size ")) }
+        guard UInt64(value) >= MigrationParameters.targetPageSize else {
+            return .failure(.generic("Parameter 'cache size' expects is smaller than page size"))
+        }
+        let rounded = UInt64(1) << (63 - UInt64(value).leadingZeroBitCount)
+        parameters.setXBZRLECacheSize(rounded)
+        return .success(())
+    }
+
+    /// `qmp_xen_load_devices_state`: opens the file, then reads a migration
+    /// stream; anything that is not one (no "QEVM" magic) is QEMU's I/O error.
+    func loadDevicesState(_ filename: String) -> Result<JSONValue, QMPError> {
+        let fd: Int32
+        switch vm.openFile(filename, flags: O_RDONLY) {
+        case .failure(let error): return .failure(.generic("Unable to open \(filename): \(MigrationPlugin.reason(error.desc))"))
+        case .success(let opened): fd = opened
+        }
+        defer { close(fd) }
+        var magic = [UInt8](repeating: 0, count: 4)
+        let count = read(fd, &magic, 4)
+        guard count == 4, magic == Array("QEVM".utf8) else { return .failure(.generic("An IO error has occurred")) }
+        return .success(.object([:]))
+    }
+
+    /// The strerror part of the host's "Could not open 'X': reason".
+    private static func reason(_ text: String) -> String {
+        let bytes = Array(text.utf8), marker = Array("': ".utf8)
+        guard bytes.count >= marker.count else { return text }
+        for start in stride(from: bytes.count - marker.count, through: 0, by: -1)
+        where Array(bytes[start..<start + marker.count]) == marker {
+            return String(decoding: bytes[(start + marker.count)...], as: UTF8.self)
+        }
+        return text
+    }
+}
+
+@_cdecl("qmp_plugin_entry")
+public func qmpPluginEntry() -> UnsafeRawPointer { PluginExport.descriptor(for: MigrationPlugin.self) }
