@@ -1,6 +1,9 @@
 import CUV
 
-/// A libuv timer on the loop thread.
+/// A libuv timer on the loop thread (loop-confined).
+///
+/// The handle keeps the timer alive until `close()` (or the loop's
+/// `stop()`), so a caller may drop its reference to a running timer.
 public final class LoopTimer: LoopHandle {
     private var handle: UnsafeMutablePointer<uv_timer_t>?
     private var callback: (() -> Void)?
