@@ -1,1 +1,145 @@
-// The Display plugin: not written yet.
+import QMPPluginKit
+import QMPWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The VM's graphic console and input devices (`ui.json`): screendump of a
+/// simulated screen (PPM or PNG), send-key and input-send-event with QEMU
+/// 7.2's checks, and a guest that records what it received.
+///
+/// Config keys (`plugins: {display: ...}`), see `DisplayConfig`:
+/// - `enabled` (default true): false is a VM without a graphic console
+///   (screendump: "There is no console to take a screendump from");
+/// - `width`, `height` (default 640x480, as `-vga std`);
+/// - `device`: the video device's id, for the `device` argument (none by default);
+/// - `heads` (default 1): consoles on that device;
+/// - `tablet` (default false): an absolute pointer, for `abs` events.
+///
+/// Guest action `received-input {clear?}`: the input events the guest has
+/// received so far, in InputEvent form.
+final class DisplayPlugin: QMPPlugin {
+    static let name = "display"
+    static var schema: [UInt8] { PackageResources.schema_json }
+
+    /// QEMU's `kbd_default_delay_ms`: the gap between queued key events
+    /// when send-key gives no hold-time.
+    static let defaultKeyDelayMilliseconds: UInt64 = 10
+
+    let vm: PluginVM
+    let config: DisplayConfig
+    var received = ReceivedInput()
+
+    init(vm: PluginVM, config: JSONValue) throws(PluginError) {
+        self.vm = vm
+        self.config = try DisplayConfig(config)
+    }
+
+    static func register(_ plugin: PluginRegistry<DisplayPlugin>) {
+        plugin.asyncCommand("screendump") { this, args, reply in this.screendump(args, reply: reply) }
+        plugin.command("send-key") { this, args in this.sendKey(args) }
+        plugin.command("input-send-event") { this, args in this.inputSendEvent(args) }
+        plugin.guestAction("received-input", arguments: ["*clear": "bool"]) { this, args in
+            let events = args["clear"]?.boolValue == true ? this.received.take() : this.received.events
+            return .success(["events": .array(events)])
+        }
+    }
+
+    // MARK: Consoles
+
+    /// `qemu_console_lookup_by_device_name`: the console of `device`'s head.
+    private func lookupConsole(device: String, head: Int64) -> QMPError? {
+        guard config.enabled, let id = config.device, id == device else { return .deviceNotFound(device) }
+        guard head >= 0, head < Int64(config.heads) else {
+            return .generic("Device \(device) (head \(UInt32(truncatingIfNeeded: head))) is not bound to a QemuConsole")
+        }
+        return nil
+    }
+
+    // MARK: screendump
+
+    func screendump(_ args: JSONObject, reply: Reply) {
+        let filename = args["filename"]?.stringValue ?? ""
+        if let device = args["device"]?.stringValue {
+            if let error = lookupConsole(device: device, head: args["head"]?.int64Value ?? 0) { return reply.failure(error) }
+        } else {
+            if args["head"] != nil { return reply.failure(.generic("'head' must be specified together with 'device'")) }
+            if !config.enabled { return reply.failure(.generic("There is no console to take a screendump from")) }
+        }
+        let fd: Int32
+        switch vm.openFile(filename, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o666) {
+        case .failure(let error): return reply.failure(.generic("failed to open file '\(filename)': \(DisplayPlugin.reason(error.desc))"))
+        case .success(let opened): fd = opened
+        }
+        let surface = DisplaySurface(width: config.width, height: config.height, vmName: vm.name, runState: vm.runState)
+        let image = args["format"]?.stringValue == "png" ? ImageEncoding.png(surface) : ImageEncoding.ppm(surface)
+        ImageFileWriter(vm: vm).write(image, to: fd) { error in
+            close(fd)
+            if error == 0 {
+                reply.success()
+            } else {
+                reply.failure(.generic("failed to write image: \(String(cString: strerror(error)))"))
+            }
+        }
+    }
+
+    /// The strerror part of the host's "Could not open 'X': reason".
+    static func reason(_ text: String) -> String {
+        let bytes = Array(text.utf8), marker = Array("': ".utf8)
+        guard bytes.count >= marker.count else { return text }
+        for start in stride(from: bytes.count - marker.count, through: 0, by: -1)
+        where Array(bytes[start..<start + marker.count]) == marker {
+            return String(decoding: bytes[(start + marker.count)...], as: UTF8.self)
+        }
+        return text
+    }
+
+    // MARK: Input
+
+    /// Input handlers the machine has: a PS/2 keyboard and mouse on every
+    /// machine but `none`, an absolute pointer only with `tablet`.
+    private func hasHandler(for kind: String) -> Bool {
+        if vm.machine["type"]?.stringValue == "none" { return false }
+        return kind != "abs" || config.tablet
+    }
+
+    /// `qmp_send_key`: every key pressed in order, then released in reverse,
+    /// one event per `hold-time` (the guest sees them arrive over time).
+    func sendKey(_ args: JSONObject) -> Result<JSONValue, QMPError> {
+        let keys = args["keys"]?.arrayValue ?? []
+        let hold = args["hold-time"]?.int64Value ?? 0
+        let delay = hold > 0 ? UInt64(hold) : DisplayPlugin.defaultKeyDelayMilliseconds
+        let sequence = keys.map { ReceivedInput.key($0, down: true) } + keys.reversed().map { ReceivedInput.key($0, down: false) }
+        deliver(sequence, every: delay)
+        return .success(.object([:]))
+    }
+
+    /// `qmp_input_send_event`: the device is looked up first, then the run
+    /// state, then each event needs a handler; only then is anything sent.
+    func inputSendEvent(_ args: JSONObject) -> Result<JSONValue, QMPError> {
+        if let device = args["device"]?.stringValue {
+            if let error = lookupConsole(device: device, head: args["head"]?.int64Value ?? 0) { return .failure(error) }
+        }
+        guard vm.runState == "running" || vm.runState == "suspended" else { return .failure(.generic("VM not running")) }
+        let events = args["events"]?.arrayValue ?? []
+        for event in events {
+            let kind = event["type"]?.stringValue ?? ""
+            guard hasHandler(for: kind) else { return .failure(.generic("Input handler not found for event type \(kind)")) }
+        }
+        for event in events { received.append(event) }
+        return .success(.object([:]))
+    }
+
+    private func deliver(_ sequence: [JSONValue], every delay: UInt64) {
+        for (index, event) in sequence.enumerated() {
+            if index == 0 {
+                received.append(event)
+            } else {
+                vm.startTimer(afterMilliseconds: UInt64(index) * delay) { [weak self] in self?.received.append(event) }
+            }
+        }
+    }
+}
+
+@_cdecl("qmp_plugin_entry")
+public func qmpPluginEntry() -> UnsafeRawPointer { PluginExport.descriptor(for: DisplayPlugin.self) }

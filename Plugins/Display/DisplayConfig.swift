@@ -1,0 +1,57 @@
+import QMPPluginKit
+import QMPWire
+
+/// The plugin's section of a VM's config.
+///
+/// ```yaml
+/// plugins:
+///   display: {width: 1024, height: 768, device: video0, tablet: true}
+///   # or, a VM with input devices but no graphic console:
+///   display: {enabled: false}
+/// ```
+struct DisplayConfig {
+    /// QEMU's `-vga std` starts at 640x480.
+    static let defaultWidth = 640
+    static let defaultHeight = 480
+    /// Bounds of the simulated surface (QEMU's VGA tops out at 16384 wide).
+    static let maxDimension = 16384
+
+    /// False: no graphic console, as `-display none` without a video device.
+    var enabled = true
+    var width = DisplayConfig.defaultWidth
+    var height = DisplayConfig.defaultHeight
+    /// The video device's qdev id (`-device VGA,id=video0`), which
+    /// screendump's and input-send-event's `device` name; nil as `-vga std`.
+    var device: String?
+    /// Heads (consoles) of that device.
+    var heads = 1
+    /// An absolute pointing device (`-device usb-tablet`): without one,
+    /// `abs` input events have no handler, as on a plain pc machine.
+    var tablet = false
+
+    static let keys: Set<String> = ["enabled", "width", "height", "device", "heads", "tablet"]
+
+    init(_ config: JSONValue) throws(PluginError) {
+        guard let section = config.objectValue else {
+            if config.isNull { return }
+            throw PluginError("display: expected a mapping")
+        }
+        for key in section.keys where !DisplayConfig.keys.contains(key) {
+            throw PluginError("display: unknown key '\(key)' (expected one of \(DisplayConfig.keys.sorted().joined(separator: ", ")))")
+        }
+        enabled = section["enabled"]?.boolValue ?? true
+        tablet = section["tablet"]?.boolValue ?? false
+        device = section["device"]?.stringValue
+        width = try DisplayConfig.dimension(section["width"], "width", default: DisplayConfig.defaultWidth)
+        height = try DisplayConfig.dimension(section["height"], "height", default: DisplayConfig.defaultHeight)
+        heads = try DisplayConfig.dimension(section["heads"], "heads", default: 1)
+    }
+
+    private static func dimension(_ value: JSONValue?, _ key: String, default fallback: Int) throws(PluginError) -> Int {
+        guard let value else { return fallback }
+        guard let n = value.int64Value, n >= 1, n <= Int64(maxDimension) else {
+            throw PluginError("display: '\(key)' must be an integer from 1 to \(maxDimension)")
+        }
+        return Int(n)
+    }
+}
