@@ -110,7 +110,10 @@ final class TracePlugin: QMPPlugin {
             return nil
         }
         guard !ignoreUnavailable else { return nil }
-        for index in matching(pattern, name: name) where !TraceEventCatalogue.events[index].isAvailable {
+        // QEMU walks its event list in the order opposite to its listing
+        // (get-state prepends each entry), so the first refusal it meets
+        // is the last one listed.
+        for index in matching(pattern, name: name).reversed() where !TraceEventCatalogue.events[index].isAvailable {
             return .generic("event \"\(TraceEventCatalogue.events[index].name)\" is disabled")
         }
         return nil
