@@ -4,25 +4,35 @@
 /// parser (`JSONTokenParser`) in one value: input may be split at any byte,
 /// many messages may come in one read, and newline is not a delimiter. A
 /// message is complete when its braces and brackets balance (a scalar at the
-/// top level is a message by itself). Errors follow QEMU: a bad byte ends the
-/// message with "JSON parse error, stray '...'" and the lexer skips to the
-/// next structural or control character; a message past a limit is dropped
-/// with the limit's error; each error is one `emit`.
+/// top level is a message by itself), or when either count goes negative (a
+/// lone `}` is a message, answered "expecting value"). Each error is one
+/// `emit`, and parsing goes on, exactly as QEMU answers (see `JSONLexer`
+/// for the recovery after a bad byte, `JSONLimits` for the limits).
 ///
 /// ```swift
 /// var parser = JSONStreamParser()
 /// parser.feed(Array(#"{"execute": "stop"}{"exe"#.utf8)) { print($0) }   // one message
 /// parser.feed(Array(#"cute": "cont"}"#.utf8)) { print($0) }              // the second
 /// ```
+///
+/// Complete messages are parsed straight from the caller's buffer. Only the
+/// tokens of a message that is still incomplete when a feed ends are copied
+/// (never the whitespace between them, so a client cannot grow the buffer
+/// with blanks: `bufferedByteCount` stays within `maxTokenBytes` plus one token).
 public struct JSONStreamParser: Sendable {
     public typealias Output = Result<JSONValue, JSONParseError>
 
     private let limits: JSONLimits
-    private var lexer = JSONLexer()
-    /// The text of the current message's tokens, and of the token being lexed.
+    private var state = JSONLexer.State.start
+    /// Bytes of the pending message's tokens carried over from earlier feeds.
     private var text: [UInt8] = []
+    /// The pending message's tokens. Offsets are "virtual": below `shift`
+    /// they index `text`, from `shift` on they index the current input at
+    /// `offset - shift`. A token never straddles the two.
     private var tokens: [JSONToken] = []
-    /// Where the token being lexed starts in `text`.
+    /// `text.count` when the current feed began.
+    private var shift = 0
+    /// Where the token being lexed starts (virtual).
     private var tokenStart = 0
     private var braces = 0
     private var brackets = 0
@@ -31,16 +41,15 @@ public struct JSONStreamParser: Sendable {
 
     public init(limits: JSONLimits = .qemu) {
         self.limits = limits
-        text.reserveCapacity(256)
         tokens.reserveCapacity(32)
     }
 
-    /// Bytes held for a message that is not complete yet.
+    /// Bytes held for a message that is not complete yet (its tokens only).
     public var bufferedByteCount: Int { text.count }
 
-    /// Drops any partial message (a client reconnected).
+    /// Drops any partial message and lexer state (a client reconnected).
     public mutating func reset() {
-        lexer.state = .start
+        state = .start
         resetMessage()
     }
 
@@ -48,70 +57,201 @@ public struct JSONStreamParser: Sendable {
         bytes.withUnsafeBytes { feed($0, emit) }
     }
 
-    public mutating func feed(_ bytes: UnsafeRawBufferPointer, _ emit: (Output) -> Void) {
-        let count = bytes.count
+    public mutating func feed(_ raw: UnsafeRawBufferPointer, _ emit: (Output) -> Void) {
+        guard let base = raw.baseAddress, raw.count > 0 else { return }
+        let input = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: raw.count)
+        let n = input.count
+        // When a message ends mid-feed `text` is emptied but `shift` stays:
+        // later tokens of this feed are at or past it, so still map to the input.
+        shift = text.count
         var i = 0
-        while i < count {
-            let c = bytes[i]
-            switch lexer.step(c) {
-            case .consume(let next):
-                text.append(c)
-                lexer.state = next
+        while i < n {
+            let c = input[i]
+            switch state {
+            case .start:
                 i += 1
-                if next == .dqString || next == .sqString {
-                    i = appendStringRun(bytes, from: i, quote: next == .dqString ? UInt8(ascii: "\"") : UInt8(ascii: "'"))
+                switch c {
+                case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"):
+                    continue
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    if tokens.isEmpty, let (value, end) = JSONDirectParser.parseMessage(input, at: i - 1, limits: limits) {
+                        i = end
+                        emit(.success(value))
+                        continue
+                    }
+                    tokenStart = shift + i - 1
+                    complete(c == UInt8(ascii: "{") ? .lcurly : .lsquare, input, end: i, emit)
+                case UInt8(ascii: "}"): tokenStart = shift + i - 1; complete(.rcurly, input, end: i, emit)
+                case UInt8(ascii: "]"): tokenStart = shift + i - 1; complete(.rsquare, input, end: i, emit)
+                case UInt8(ascii: ":"): tokenStart = shift + i - 1; complete(.colon, input, end: i, emit)
+                case UInt8(ascii: ","): tokenStart = shift + i - 1; complete(.comma, input, end: i, emit)
+                case UInt8(ascii: "\""): tokenStart = shift + i - 1; state = .dqString
+                case UInt8(ascii: "'"): tokenStart = shift + i - 1; state = .sqString
+                case UInt8(ascii: "0"): tokenStart = shift + i - 1; state = .zero
+                case UInt8(ascii: "-"): tokenStart = shift + i - 1; state = .sign
+                default:
+                    tokenStart = shift + i - 1
+                    if JSONLexer.isDigit(c) {
+                        state = .digits
+                    } else if JSONLexer.isLowercase(c) {
+                        state = .keyword
+                    } else {
+                        stray(input, end: i, emit)
+                    }
                 }
-            case .emit(let type, let consumed):
-                if consumed {
-                    text.append(c)
+            case .recovery:
+                if JSONLexer.resynchronizes(c) { state = .start } else { i += 1 }
+            case .dqString, .sqString:
+                let quote = state == .dqString ? UInt8(ascii: "\"") : UInt8(ascii: "'")
+                // Plain bytes in one run.
+                let allowance = limits.maxTokenBytes + 1 - (shift + i - tokenStart)
+                let stop = allowance < n - i ? i + max(allowance, 0) : n
+                i = PlainTextScan.plainRunEnd(input, from: i, to: stop, quote: quote)
+                while i < stop, input[i] >= 0x80, input[i] <= 0xFD {
+                    i = PlainTextScan.plainRunEnd(input, from: i + 1, to: stop, quote: quote)
+                }
+                // Stopped at a byte that ends the run, unless at the size limit.
+                if i < n && shift + i - tokenStart <= limits.maxTokenBytes {
+                    let b = input[i]
                     i += 1
+                    if b == quote {
+                        complete(.string, input, end: i, emit)
+                    } else if b == UInt8(ascii: "\\") {
+                        state = state == .dqString ? .dqEscape : .sqEscape
+                    } else {
+                        stray(input, end: i, emit)
+                    }
                 }
-                lexer.state = .start
-                processToken(type, emit)
-            case .skip, .stayInRecovery:
+            case .dqEscape, .sqEscape:
                 i += 1
-            case .error:
-                text.append(c)
+                if JSONLexer.isStringByte(c) {
+                    state = state == .dqEscape ? .dqString : .sqString
+                } else {
+                    stray(input, end: i, emit)
+                }
+            case .zero:
+                if c == UInt8(ascii: ".") { i += 1; state = .mantissa }
+                else if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { i += 1; state = .expE }
+                else if JSONLexer.isDigit(c) { i += 1; stray(input, end: i, emit) }
+                else { complete(.integer, input, end: i, emit) }
+            case .sign:
                 i += 1
-                let stray = String(decoding: text[tokenStart...], as: UTF8.self)
-                lexer.state = .recovery
-                finishMessage(.failure(JSONParseError("JSON parse error, stray '\(stray)'")), emit)
-            case .resynchronize:
-                lexer.state = .start
+                if c == UInt8(ascii: "0") { state = .zero }
+                else if JSONLexer.isDigit(c) { state = .digits }
+                else { stray(input, end: i, emit) }
+            case .digits:
+                if JSONLexer.isDigit(c) { i = skipRun(input, from: i + 1, JSONLexer.isDigit) }
+                else if c == UInt8(ascii: ".") { i += 1; state = .mantissa }
+                else if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { i += 1; state = .expE }
+                else { complete(.integer, input, end: i, emit) }
+            case .mantissa:
+                i += 1
+                if JSONLexer.isDigit(c) { state = .mantissaDigits } else { stray(input, end: i, emit) }
+            case .mantissaDigits:
+                if JSONLexer.isDigit(c) { i += 1 }
+                else if c == UInt8(ascii: "e") || c == UInt8(ascii: "E") { i += 1; state = .expE }
+                else { complete(.float, input, end: i, emit) }
+            case .expE:
+                i += 1
+                if c == UInt8(ascii: "-") || c == UInt8(ascii: "+") { state = .expSign }
+                else if JSONLexer.isDigit(c) { state = .expDigits }
+                else { stray(input, end: i, emit) }
+            case .expSign:
+                i += 1
+                if JSONLexer.isDigit(c) { state = .expDigits } else { stray(input, end: i, emit) }
+            case .expDigits:
+                if JSONLexer.isDigit(c) { i += 1 } else { complete(.float, input, end: i, emit) }
+            case .keyword:
+                if JSONLexer.isLowercase(c) { i = skipRun(input, from: i + 1, JSONLexer.isLowercase) }
+                else { complete(.keyword, input, end: i, emit) }
             }
-            // QEMU's lexer bounds a single token too (a huge string).
-            if text.count - tokenStart > limits.maxTokenBytes {
-                lexer.state = .start
-                finishMessage(.failure(JSONParseError("JSON token size limit exceeded")), emit)
-            }
+            checkTokenSize(at: i, emit)
+        }
+        carry(input)
+    }
+
+    /// json-lexer.c bounds a single token too (a huge string or number):
+    /// past the limit the message is dropped and lexing restarts at the next byte.
+    @inline(__always)
+    private mutating func checkTokenSize(at i: Int, _ emit: (Output) -> Void) {
+        if state.isInToken && shift + i - tokenStart > limits.maxTokenBytes {
+            state = .start
+            finishMessage(.failure(JSONParseError("JSON token size limit exceeded")), emit)
         }
     }
 
-    /// Appends the plain bytes of a string (no quote, escape or invalid
-    /// byte) in one go: the common case, and the one that makes long strings cheap.
+    /// Skips bytes that keep the token in its state, stopping where the
+    /// token would pass its size limit (then `checkTokenSize` fires).
     @inline(__always)
-    private mutating func appendStringRun(_ bytes: UnsafeRawBufferPointer, from start: Int, quote: UInt8) -> Int {
+    private func skipRun(_ input: UnsafeBufferPointer<UInt8>, from start: Int, _ belongs: (UInt8) -> Bool) -> Int {
+        let allowance = limits.maxTokenBytes + 1 - (shift + start - tokenStart)
+        let stop = allowance < input.count - start ? start + max(allowance, 0) : input.count
         var j = start
-        let limit = min(bytes.count, start + max(0, limits.maxTokenBytes + 1 - (text.count - tokenStart)))
-        while j < limit {
-            let b = bytes[j]
-            if b == quote || b == UInt8(ascii: "\\") || b < 0x20 || b > 0xFD { break }
-            j += 1
-        }
-        if j > start { text.append(contentsOf: bytes[start..<j]) }
+        while j < stop && belongs(input[j]) { j += 1 }
         return j
     }
 
+    /// Keeps the pending message's tokens (and the token being lexed) for
+    /// the next feed, by copying them out of the caller's buffer.
+    private mutating func carry(_ input: UnsafeBufferPointer<UInt8>) {
+        if tokens.isEmpty && !state.isInToken {
+            if !text.isEmpty { text.removeAll(keepingCapacity: text.capacity <= 1 << 16) }
+            return
+        }
+        for k in tokens.indices where tokens[k].start >= shift {
+            let start = text.count
+            text.append(contentsOf: UnsafeBufferPointer(rebasing: input[(tokens[k].start - shift)..<(tokens[k].end - shift)]))
+            tokens[k].start = start
+            tokens[k].end = text.count
+        }
+        if state.isInToken {
+            if tokenStart >= shift {
+                let start = text.count
+                text.append(contentsOf: UnsafeBufferPointer(rebasing: input[(tokenStart - shift)...]))
+                tokenStart = start
+            } else {
+                // The token began in an earlier feed: its bytes end `text`.
+                text.append(contentsOf: input)
+            }
+        }
+    }
+
+    /// A token ends at input index `end` (exclusive).
+    @inline(__always)
+    private mutating func complete(_ type: JSONLexer.TokenType, _ input: UnsafeBufferPointer<UInt8>, end: Int, _ emit: (Output) -> Void) {
+        state = .start
+        if tokenStart < shift {
+            // It began in an earlier feed: make it whole in `text`.
+            text.append(contentsOf: UnsafeBufferPointer(rebasing: input[..<end]))
+        }
+        processToken(JSONToken(type: type, start: tokenStart, end: shift + end), input, emit)
+    }
+
+    /// json-lexer.c's JSON_ERROR: the bytes of the bad token, up to and
+    /// including the offending byte, are quoted back, and the lexer skips.
+    private mutating func stray(_ input: UnsafeBufferPointer<UInt8>, end: Int, _ emit: (Output) -> Void) {
+        var bytes: [UInt8] = []
+        if tokenStart < shift {
+            bytes.append(contentsOf: text[tokenStart...])
+            bytes.append(contentsOf: input[..<end])
+        } else {
+            bytes.append(contentsOf: input[(tokenStart - shift)..<end])
+        }
+        state = .recovery
+        finishMessage(.failure(JSONParseError("JSON parse error, stray '\(ModifiedUTF8.displayString(bytes))'")), emit)
+    }
+
     /// json-streamer.c's `json_message_process_token`.
-    private mutating func processToken(_ type: JSONLexer.TokenType, _ emit: (Output) -> Void) {
-        switch type {
+    @inline(__always)
+    private mutating func processToken(_ token: JSONToken, _ input: UnsafeBufferPointer<UInt8>, _ emit: (Output) -> Void) {
+        switch token.type {
         case .lcurly: braces += 1
         case .rcurly: braces -= 1
         case .lsquare: brackets += 1
         case .rsquare: brackets -= 1
         default: break
         }
-        let length = text.count - tokenStart
+        let length = token.end - token.start
         if tokenBytes + length + 1 > limits.maxTokenBytes {
             return finishMessage(.failure(JSONParseError("JSON token size limit exceeded")), emit)
         }
@@ -121,37 +261,53 @@ public struct JSONStreamParser: Sendable {
         if braces + brackets > limits.maxNesting {
             return finishMessage(.failure(JSONParseError("JSON nesting depth limit exceeded")), emit)
         }
-        tokens.append(JSONToken(type: type, start: tokenStart, end: text.count))
+        tokens.append(token)
         tokenBytes += length
-        tokenStart = text.count
         if (braces > 0 || brackets > 0) && braces >= 0 && brackets >= 0 {
             return
         }
-        let result = text.withUnsafeBufferPointer { buffer in
-            var parser = JSONTokenParser(text: buffer, tokens: tokens)
+        let shift = self.shift
+        let result = text.withUnsafeBufferPointer { carried in
+            var parser = JSONTokenParser(source: JSONTokenSource(carried: carried, input: input, shift: shift), tokens: tokens)
             return parser.parse()
         }
         finishMessage(result, emit)
     }
 
+    @inline(__always)
     private mutating func finishMessage(_ result: Output, _ emit: (Output) -> Void) {
         resetMessage()
         emit(result)
     }
 
+    @inline(__always)
     private mutating func resetMessage() {
         braces = 0
         brackets = 0
-        tokens.removeAll(keepingCapacity: tokens.capacity <= 4096)
-        text.removeAll(keepingCapacity: text.capacity <= 1 << 16)
-        tokenStart = 0
         tokenBytes = 0
+        if !tokens.isEmpty { tokens.removeAll(keepingCapacity: tokens.capacity <= 4096) }
+        if !text.isEmpty { text.removeAll(keepingCapacity: text.capacity <= 1 << 16) }
     }
 }
 
-/// A token: its type and where its text is in the message buffer.
+/// A token: its type and where its bytes are (see `JSONStreamParser.tokens`).
 struct JSONToken: Sendable {
     var type: JSONLexer.TokenType
     var start: Int
     var end: Int
+}
+
+/// Where a message's token bytes are: carried over in the parser's buffer
+/// (offsets below `shift`) or in the caller's input.
+struct JSONTokenSource {
+    let carried: UnsafeBufferPointer<UInt8>
+    let input: UnsafeBufferPointer<UInt8>
+    let shift: Int
+
+    @inline(__always)
+    func bytes(_ token: JSONToken) -> UnsafeBufferPointer<UInt8> {
+        token.start < shift
+            ? UnsafeBufferPointer(rebasing: carried[token.start..<token.end])
+            : UnsafeBufferPointer(rebasing: input[(token.start - shift)..<(token.end - shift)])
+    }
 }

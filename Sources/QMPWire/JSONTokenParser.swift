@@ -2,12 +2,12 @@
 /// with its error texts ("JSON parse error, expecting value", ...). The
 /// first error wins, as in QEMU.
 struct JSONTokenParser {
-    let text: UnsafeBufferPointer<UInt8>
+    let source: JSONTokenSource
     let tokens: [JSONToken]
     var index = 0
 
-    init(text: UnsafeBufferPointer<UInt8>, tokens: [JSONToken]) {
-        self.text = text
+    init(source: JSONTokenSource, tokens: [JSONToken]) {
+        self.source = source
         self.tokens = tokens
     }
 
@@ -19,8 +19,17 @@ struct JSONTokenParser {
         }
     }
 
+    /// QEMU's parse_error: the message is formatted into a 1024-byte
+    /// buffer (so cut to 1023 bytes) and prefixed. A long invalid keyword
+    /// shows this: QEMU 7.2 answers 1041 characters for one of 2000 letters.
+    static let messageBufferSize = 1024
+
+    private func fail(_ message: [UInt8]) -> JSONParseError {
+        JSONParseError("JSON parse error, " + ModifiedUTF8.displayString(message.prefix(Self.messageBufferSize - 1)))
+    }
+
     private func fail(_ message: String) -> JSONParseError {
-        JSONParseError("JSON parse error, \(message)")
+        fail(Array(message.utf8))
     }
 
     private mutating func pop() throws(JSONParseError) -> JSONToken {
@@ -96,21 +105,17 @@ struct JSONTokenParser {
         return .array(elements)
     }
 
-    private func bytes(_ token: JSONToken) -> UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(rebasing: text[token.start..<token.end])
-    }
-
     private func parseKeyword(_ token: JSONToken) throws(JSONParseError) -> JSONValue {
-        let b = bytes(token)
+        let b = source.bytes(token)
         if b.elementsEqual("true".utf8) { return .bool(true) }
         if b.elementsEqual("false".utf8) { return .bool(false) }
         if b.elementsEqual("null".utf8) { return .null }
-        throw fail("invalid keyword '\(String(decoding: b, as: UTF8.self))'")
+        throw fail(Array("invalid keyword '".utf8) + Array(b) + [UInt8(ascii: "'")])
     }
 
     /// Integers as int64, then uint64, else double, as QEMU's parse_literal.
     private func parseNumber(_ token: JSONToken) -> JSONValue {
-        let b = bytes(token)
+        let b = source.bytes(token)
         if token.type == .integer {
             let negative = b.first == UInt8(ascii: "-")
             var magnitude: UInt64 = 0
@@ -136,29 +141,24 @@ struct JSONTokenParser {
     }
 
     /// QEMU's parse_string: escapes, surrogate pairs, and QEMU's rules for
-    /// which code points and UTF-8 sequences are valid.
+    /// which code points and UTF-8 sequences are valid. `b` is the whole
+    /// token, quotes included, as QEMU walks it.
     private func parseString(_ token: JSONToken) throws(JSONParseError) -> String {
-        let b = bytes(token)
-        let quote = b[0]
-        let body = UnsafeBufferPointer(rebasing: b[1..<(b.count - 1)])
+        let b = source.bytes(token)
+        let end = b.count - 1  // the closing quote
         // Fast path: plain ASCII without escapes.
-        var plain = true
-        for c in body where c == UInt8(ascii: "\\") || c >= 0x80 {
-            plain = false
-            break
-        }
-        if plain { return String(decoding: body, as: UTF8.self) }
-        _ = quote
+        var i = 1
+        while i < end && b[i] != UInt8(ascii: "\\") && b[i] < 0x80 { i += 1 }
+        if i == end { return String(decoding: UnsafeBufferPointer(rebasing: b[1..<end]), as: UTF8.self) }
         var out: [UInt8] = []
-        out.reserveCapacity(body.count)
-        var i = 0
-        while i < body.count {
-            let c = body[i]
+        out.reserveCapacity(end)
+        out.append(contentsOf: b[1..<i])
+        while i < end {
+            let c = b[i]
             if c == UInt8(ascii: "\\") {
                 let escapeStart = i
-                i += 1
-                let e = body[i]
-                i += 1
+                let e = b[i + 1]
+                i += 2
                 switch e {
                 case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
                 case UInt8(ascii: "'"): out.append(UInt8(ascii: "'"))
@@ -170,11 +170,12 @@ struct JSONTokenParser {
                 case UInt8(ascii: "r"): out.append(0x0D)
                 case UInt8(ascii: "t"): out.append(0x09)
                 case UInt8(ascii: "u"):
-                    var cp = Self.hex4(body, at: i)
+                    // QEMU advances four bytes whether or not they were hex digits.
+                    var cp = Self.hex4(b, at: i)
                     i += 4
-                    if cp >= 0xD800 && cp <= 0xDBFF && i + 1 < body.count
-                        && body[i] == UInt8(ascii: "\\") && body[i + 1] == UInt8(ascii: "u") {
-                        let trailing = Self.hex4(body, at: i + 2)
+                    if cp >= 0xD800 && cp <= 0xDBFF && i + 1 < b.count
+                        && b[i] == UInt8(ascii: "\\") && b[i + 1] == UInt8(ascii: "u") {
+                        let trailing = Self.hex4(b, at: i + 2)
                         if trailing >= 0xDC00 && trailing <= 0xDFFF {
                             cp = 0x10000 + ((cp & 0x3FF) << 10) | (trailing & 0x3FF)
                             i += 6
@@ -182,11 +183,12 @@ struct JSONTokenParser {
                             cp = -1
                         }
                     }
-                    guard Self.isValidCodePoint(cp) else {
-                        let escape = String(decoding: body[escapeStart..<min(i, body.count)], as: UTF8.self)
-                        throw fail("\(escape) is not a valid Unicode character")
+                    guard ModifiedUTF8.isValidCodePoint(cp) else {
+                        // "%.*s" of the escape: it may run past the closing
+                        // quote, up to the token's terminating NUL.
+                        throw fail(Array(b[escapeStart..<min(i, b.count)]) + Array(" is not a valid Unicode character".utf8))
                     }
-                    Self.appendUTF8(cp, to: &out)
+                    ModifiedUTF8.append(cp, to: &out)
                 default:
                     throw fail("invalid escape sequence in string")
                 }
@@ -194,10 +196,9 @@ struct JSONTokenParser {
                 out.append(c)
                 i += 1
             } else {
-                guard let (cp, length) = Self.decodeUTF8(body, at: i), Self.isValidCodePoint(cp) || cp == 0 else {
-                    throw fail("invalid UTF-8 sequence in string")
-                }
-                Self.appendUTF8(cp, to: &out)
+                let (cp, length) = ModifiedUTF8.codePoint(UnsafeBufferPointer(rebasing: b[..<end]), at: i)
+                guard cp >= 0 else { throw fail("invalid UTF-8 sequence in string") }
+                ModifiedUTF8.append(cp, to: &out)
                 i += length
             }
         }
@@ -220,56 +221,5 @@ struct JSONTokenParser {
             v = v << 4 | d
         }
         return v
-    }
-
-    /// QEMU's util/unicode.c: no surrogates, no noncharacters, nothing past U+10FFFF.
-    static func isValidCodePoint(_ cp: Int) -> Bool {
-        if cp < 0 || cp > 0x10FFFF { return false }
-        if (cp >= 0xFDD0 && cp <= 0xFDEF) || (cp & 0xFFFE) == 0xFFFE { return false }
-        if cp >= 0xD800 && cp <= 0xDFFF { return false }
-        return true
-    }
-
-    /// Decodes one UTF-8 sequence, refusing overlong forms except QEMU's
-    /// modified-UTF-8 NUL (C0 80).
-    static func decodeUTF8(_ b: UnsafeBufferPointer<UInt8>, at i: Int) -> (Int, Int)? {
-        let c = b[i]
-        let length: Int
-        var cp: Int
-        switch c {
-        case 0xC0...0xDF: length = 2; cp = Int(c & 0x1F)
-        case 0xE0...0xEF: length = 3; cp = Int(c & 0x0F)
-        case 0xF0...0xF7: length = 4; cp = Int(c & 0x07)
-        default: return nil
-        }
-        guard i + length <= b.count else { return nil }
-        for k in 1..<length {
-            let cc = b[i + k]
-            guard cc & 0xC0 == 0x80 else { return nil }
-            cp = cp << 6 | Int(cc & 0x3F)
-        }
-        if length == 2 && cp == 0 { return (0, 2) }
-        let minimum = [0, 0, 0x80, 0x800, 0x10000][length]
-        guard cp >= minimum else { return nil }
-        return (cp, length)
-    }
-
-    static func appendUTF8(_ cp: Int, to out: inout [UInt8]) {
-        switch cp {
-        case 0..<0x80:
-            out.append(UInt8(cp))
-        case 0x80..<0x800:
-            out.append(UInt8(0xC0 | (cp >> 6)))
-            out.append(UInt8(0x80 | (cp & 0x3F)))
-        case 0x800..<0x10000:
-            out.append(UInt8(0xE0 | (cp >> 12)))
-            out.append(UInt8(0x80 | ((cp >> 6) & 0x3F)))
-            out.append(UInt8(0x80 | (cp & 0x3F)))
-        default:
-            out.append(UInt8(0xF0 | (cp >> 18)))
-            out.append(UInt8(0x80 | ((cp >> 12) & 0x3F)))
-            out.append(UInt8(0x80 | ((cp >> 6) & 0x3F)))
-            out.append(UInt8(0x80 | (cp & 0x3F)))
-        }
     }
 }

@@ -1,0 +1,40 @@
+/// Finds the end of a run of string bytes that need no attention: printable
+/// ASCII (0x20...0x7F) other than the closing quote and the backslash. This
+/// is where long strings spend their time, so it looks at eight bytes at once.
+enum PlainTextScan {
+    private static let ones: UInt64 = 0x0101_0101_0101_0101
+    private static let highs: UInt64 = 0x8080_8080_8080_8080
+
+    /// Any byte of `x` equal to zero (the classic SWAR test).
+    @inline(__always)
+    private static func hasZeroByte(_ x: UInt64) -> Bool {
+        (x &- ones) & ~x & highs != 0
+    }
+
+    /// The index in `start..<end` of the first byte that is not plain, or `end`.
+    @inline(__always)
+    static func plainRunEnd(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int, quote: UInt8) -> Int {
+        var j = start
+        if let base = bytes.baseAddress, end - j >= 8 {
+            let raw = UnsafeRawPointer(base)
+            let quotes = ones &* UInt64(quote)
+            let backslashes = ones &* UInt64(UInt8(ascii: "\\"))
+            let spaces = ones &* 0x20
+            while end - j >= 8 {
+                let x = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)
+                // A byte >= 0x80, < 0x20 (x - 0x20 borrows into bit 7), a quote or a backslash.
+                if x & highs != 0 || (x &- spaces) & ~x & highs != 0
+                    || hasZeroByte(x ^ quotes) || hasZeroByte(x ^ backslashes) {
+                    break
+                }
+                j += 8
+            }
+        }
+        while j < end {
+            let c = bytes[j]
+            if c < 0x20 || c >= 0x80 || c == quote || c == UInt8(ascii: "\\") { return j }
+            j += 1
+        }
+        return j
+    }
+}
