@@ -24,10 +24,17 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: raw)
     }
 
+    /// Appends a literal as one copy (the generic `Sequence` path costs more
+    /// than the bytes for pieces this short).
+    @inline(__always)
+    private mutating func writeLiteral(_ s: StaticString) {
+        bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
     public mutating func write(_ value: JSONValue) {
         switch value {
-        case .null: writeRaw("null".utf8)
-        case .bool(let b): writeRaw(b ? "true".utf8 : "false".utf8)
+        case .null: writeLiteral("null")
+        case .bool(let b): if b { writeLiteral("true") } else { writeLiteral("false") }
         case .int(let i): writeInteger(i)
         case .uint(let u): writeUnsigned(u)
         case .double(let d): writeDouble(d)
@@ -35,7 +42,7 @@ public struct JSONWriter: Sendable {
         case .array(let elements):
             bytes.append(UInt8(ascii: "["))
             for (n, element) in elements.enumerated() {
-                if n > 0 { writeRaw(", ".utf8) }
+                if n > 0 { writeLiteral(", ") }
                 write(element)
             }
             bytes.append(UInt8(ascii: "]"))
@@ -45,9 +52,11 @@ public struct JSONWriter: Sendable {
             if members.count == 1 {
                 writeMember(members[0].key, members[0].value)
             } else if members.count > 1 {
-                for (n, index) in QDictOrder.writeOrder(of: object).enumerated() {
-                    if n > 0 { writeRaw(", ".utf8) }
-                    writeMember(members[index].key, members[index].value)
+                QDictOrder.withWriteOrder(of: object) { order in
+                    for (n, index) in order.enumerated() {
+                        if n > 0 { writeLiteral(", ") }
+                        writeMember(members[index].key, members[index].value)
+                    }
                 }
             }
             bytes.append(UInt8(ascii: "}"))
@@ -56,7 +65,7 @@ public struct JSONWriter: Sendable {
 
     private mutating func writeMember(_ key: String, _ value: JSONValue) {
         writeString(key)
-        writeRaw(": ".utf8)
+        writeLiteral(": ")
         write(value)
     }
 
@@ -89,17 +98,22 @@ public struct JSONWriter: Sendable {
         }
     }
 
-    /// `%.17g`, as QEMU's qnum_to_string (so 0.1 is written 0.10000000000000001).
+    /// `%.17g`, as QEMU's json-writer.c (so 0.1 is written 0.10000000000000001,
+    /// 1.0 is written 1, and an overflowed 1e400 is written `inf`, not JSON).
     private mutating func writeDouble(_ d: Double) {
-        var buffer = [CChar](repeating: 0, count: 40)
-        let n = withVaList([d]) { vsnprintf(&buffer, buffer.count, "%.17g", $0) }
-        bytes.append(contentsOf: buffer[0..<Int(max(0, min(n, 39)))].map { UInt8(bitPattern: $0) })
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 40) { buffer in
+            let n = withVaList([d]) { vsnprintf(buffer.baseAddress, 40, "%.17g", $0) }
+            let length = Int(max(0, min(n, 39)))
+            buffer.baseAddress!.withMemoryRebound(to: UInt8.self, capacity: length) {
+                bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: length))
+            }
+        }
     }
 
     private static let hexDigits = Array("0123456789ABCDEF".utf8)
 
     private mutating func writeEscape(_ unit: Int) {
-        writeRaw("\\u".utf8)
+        writeLiteral("\\u")
         for shift in stride(from: 12, through: 0, by: -4) {
             bytes.append(Self.hexDigits[(unit >> shift) & 0xF])
         }
@@ -117,13 +131,13 @@ public struct JSONWriter: Sendable {
         } else {
             for scalar in s.unicodeScalars {
                 switch scalar {
-                case "\"": writeRaw("\\\"".utf8)
-                case "\\": writeRaw("\\\\".utf8)
-                case "\u{08}": writeRaw("\\b".utf8)
-                case "\u{0C}": writeRaw("\\f".utf8)
-                case "\n": writeRaw("\\n".utf8)
-                case "\r": writeRaw("\\r".utf8)
-                case "\t": writeRaw("\\t".utf8)
+                case "\"": writeLiteral("\\\"")
+                case "\\": writeLiteral("\\\\")
+                case "\u{08}": writeLiteral("\\b")
+                case "\u{0C}": writeLiteral("\\f")
+                case "\n": writeLiteral("\\n")
+                case "\r": writeLiteral("\\r")
+                case "\t": writeLiteral("\\t")
                 default:
                     let cp = Int(scalar.value)
                     if cp > 0xFFFF {

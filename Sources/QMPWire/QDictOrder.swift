@@ -21,6 +21,14 @@ public enum QDictOrder {
         var value: UInt32 = 0
         var i: UInt32 = 0
         for byte in key {
+            if byte == 0 {
+                // QEMU stores NUL as modified UTF-8 "\xC0\x80": hash what it hashes.
+                value &+= UInt32(0xC0) << ((i &* 5) % 24)
+                value &+= UInt32(0x80) << (((i &+ 1) &* 5) % 24)
+                i &+= 2
+                length &+= 2
+                continue
+            }
             value &+= UInt32(byte) << ((i &* 5) % 24)
             i &+= 1
             length &+= 1
@@ -31,6 +39,33 @@ public enum QDictOrder {
 
     public static func bucket(of key: String) -> UInt32 {
         bucket(ofUTF8: key.utf8)
+    }
+
+    /// Calls `body` with the member indices of `object` in the order QEMU
+    /// would write them, without allocating for objects of QMP's usual size.
+    @inlinable
+    public static func withWriteOrder<R>(of object: JSONObject, _ body: (UnsafeBufferPointer<Int>) throws -> R) rethrows -> R {
+        let members = object.members
+        let count = members.count
+        if count > 32 {
+            return try writeOrder(of: object).withUnsafeBufferPointer(body)
+        }
+        return try withUnsafeTemporaryAllocation(of: (bucket: UInt32, index: Int).self, capacity: count) { keys in
+            // Insertion sort: bucket ascending, then insertion index descending.
+            for k in 0..<count {
+                let entry = (bucket: bucket(ofUTF8: members[k].key.utf8), index: k)
+                var j = k
+                while j > 0 && keys[j - 1].bucket >= entry.bucket {
+                    keys[j] = keys[j - 1]
+                    j -= 1
+                }
+                keys[j] = entry
+            }
+            return try withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { order in
+                for k in 0..<count { order[k] = keys[k].index }
+                return try body(UnsafeBufferPointer(order))
+            }
+        }
     }
 
     /// The member indices of `object` in the order QEMU would write them.

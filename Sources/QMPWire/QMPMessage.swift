@@ -22,44 +22,70 @@ public struct QEMUVersion: Sendable, Equatable {
 /// QMPMessage.success(.object([:]), id: "a")   // {"return": {}, "id": "a"}\r\n
 /// QMPMessage.failure(.generic("x"), id: "a")  // {"id": "a", "error": {"class": "GenericError", "desc": "x"}}\r\n
 /// ```
+///
+/// The member orders are QEMU's QDict orders (`QDictOrder`) of these keys,
+/// written out directly because these lines are the hot path: "return"
+/// before "id", but "id" before "error"; "timestamp", "event", "data";
+/// "class" before "desc"; "seconds" before "microseconds"; the greeting's
+/// "micro", "minor", "major", and "version" before "capabilities".
 public enum QMPMessage {
-    private static func line(_ value: JSONValue) -> [UInt8] {
-        var writer = JSONWriter(reservingCapacity: 128)
-        writer.write(value)
-        writer.writeRaw("\r\n".utf8)
-        return writer.bytes
-    }
-
     public static func greeting(version: QEMUVersion, capabilities: [String] = ["oob"]) -> [UInt8] {
-        line([
-            "QMP": [
-                "version": [
-                    "qemu": ["major": .int(Int64(version.major)), "minor": .int(Int64(version.minor)), "micro": .int(Int64(version.micro))],
-                    "package": .string(version.package),
-                ],
-                "capabilities": .array(capabilities.map { .string($0) }),
-            ],
-        ])
+        var w = JSONWriter(reservingCapacity: 160)
+        w.writeRaw(#"{"QMP": {"version": {"qemu": {"micro": "#.utf8)
+        w.write(.int(Int64(version.micro)))
+        w.writeRaw(#", "minor": "#.utf8)
+        w.write(.int(Int64(version.minor)))
+        w.writeRaw(#", "major": "#.utf8)
+        w.write(.int(Int64(version.major)))
+        w.writeRaw(#"}, "package": "#.utf8)
+        w.write(.string(version.package))
+        w.writeRaw(#"}, "capabilities": "#.utf8)
+        w.write(.array(capabilities.map { .string($0) }))
+        w.writeRaw("}}\r\n".utf8)
+        return w.bytes
     }
 
     public static func success(_ result: JSONValue, id: JSONValue?) -> [UInt8] {
-        var object: JSONObject = ["return": result]
-        if let id { object["id"] = id }
-        return line(.object(object))
+        var w = JSONWriter(reservingCapacity: 128)
+        w.writeRaw(#"{"return": "#.utf8)
+        w.write(result)
+        if let id {
+            w.writeRaw(#", "id": "#.utf8)
+            w.write(id)
+        }
+        w.writeRaw("}\r\n".utf8)
+        return w.bytes
     }
 
     public static func failure(_ error: QMPError, id: JSONValue?) -> [UInt8] {
-        var object: JSONObject = ["error": ["class": .string(error.errorClass.rawValue), "desc": .string(error.desc)]]
-        if let id { object["id"] = id }
-        return line(.object(object))
+        var w = JSONWriter(reservingCapacity: 128)
+        w.writeRaw("{".utf8)
+        if let id {
+            w.writeRaw(#""id": "#.utf8)
+            w.write(id)
+            w.writeRaw(", ".utf8)
+        }
+        w.writeRaw(#""error": {"class": "#.utf8)
+        w.write(.string(error.errorClass.rawValue))
+        w.writeRaw(#", "desc": "#.utf8)
+        w.write(.string(error.desc))
+        w.writeRaw("}}\r\n".utf8)
+        return w.bytes
     }
 
     public static func event(_ name: String, data: JSONObject?, seconds: Int64, microseconds: Int64) -> [UInt8] {
-        var object: JSONObject = [
-            "event": .string(name),
-            "timestamp": ["seconds": .int(seconds), "microseconds": .int(microseconds)],
-        ]
-        if let data { object["data"] = .object(data) }
-        return line(.object(object))
+        var w = JSONWriter(reservingCapacity: 128)
+        w.writeRaw(#"{"timestamp": {"seconds": "#.utf8)
+        w.write(.int(seconds))
+        w.writeRaw(#", "microseconds": "#.utf8)
+        w.write(.int(microseconds))
+        w.writeRaw(#"}, "event": "#.utf8)
+        w.write(.string(name))
+        if let data {
+            w.writeRaw(#", "data": "#.utf8)
+            w.write(.object(data))
+        }
+        w.writeRaw("}\r\n".utf8)
+        return w.bytes
     }
 }
