@@ -1,0 +1,289 @@
+"""Every command of the seed (/work/shared/seed/qmp-commands.txt) through
+qemu.qmp against the built qmpfleet: each example request the seed shows is
+sent, in the seed's order, to a VM configured to fit it, and the reply must
+have the shape of the seed's example reply. No seed command may answer
+CommandNotFound. Failures are collected and reported together, each with
+the plugin that serves the command, so a missing plugin reads as such.
+
+Where QEMU 7.2 answers a seed example with an error (the seed is 2.8/2.9's
+text), QEMU wins: those examples are listed in QEMU_WINS with 7.2's error.
+"""
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import warnings
+
+from qemu.qmp import Message
+
+from test_netchar_support import connect, fleet_binary, wait_for, run
+
+SEED = os.environ.get("QMP_SEED", "/work/shared/seed/qmp-commands.txt")
+
+# Which plugin serves each seed command (core commands are not listed).
+PLUGIN_OF = {
+    "eject": "block", "block_resize": "block", "block-stream": "block", "block-commit": "block",
+    "drive-backup": "block", "blockdev-backup": "block", "block-dirty-bitmap-add": "block",
+    "block-dirty-bitmap-remove": "block", "block-dirty-bitmap-clear": "block",
+    "blockdev-snapshot-sync": "block", "blockdev-snapshot": "block",
+    "blockdev-snapshot-internal-sync": "block", "blockdev-snapshot-delete-internal-sync": "block",
+    "drive-mirror": "block", "blockdev-mirror": "block", "change-backing-file": "block",
+    "block_passwd": "block", "block_set_io_throttle": "block", "query-block": "block",
+    "query-blockstats": "block", "blockdev-add": "block", "x-blockdev-del": "block",
+    "blockdev-open-tray": "block", "blockdev-close-tray": "block", "x-blockdev-remove-medium": "block",
+    "x-blockdev-insert-medium": "block", "x-blockdev-change": "block", "query-named-block-nodes": "block",
+    "blockdev-change-medium": "block", "block-set-write-threshold": "block",
+    "netdev_add": "net", "netdev_del": "net", "query-rx-filter": "net",
+    "chardev-add": "chardev", "chardev-remove": "chardev",
+    "query-tpm": "tpm", "query-tpm-models": "tpm", "query-tpm-types": "tpm",
+    "query-rocker": "rocker", "query-rocker-ports": "rocker", "query-rocker-of-dpa-flows": "rocker",
+    "query-rocker-of-dpa-groups": "rocker", "query-gic-capabilities": "gic",
+    "query-memdev": "memory", "query-memory-devices": "memory", "query-acpi-ospm-status": "memory",
+    "cpu": "cpu-hotplug", "query-hotpluggable-cpus": "cpu-hotplug",
+    "screendump": "display", "send-key": "display", "input-send-event": "display",
+    "dump-guest-memory": "dump", "query-dump": "dump", "query-dump-guest-memory-capability": "dump",
+    "dump-skeys": "dump", "trace-event-get-state": "trace", "trace-event-set-state": "trace",
+    "xen-load-devices-state": "migration", "xen-set-global-dirty-log": "migration",
+    "migrate-set-cache-size": "migration", "x-colo-lost-heartbeat": "migration",
+}
+
+# Seed examples that QEMU 7.2 refuses: (command, 7.2's error text).
+QEMU_WINS = {
+    # Sent after negotiation (qemu.qmp negotiates first), as QEMU answers it.
+    ("qmp_capabilities", "Capabilities negotiation is already complete, command ignored"),
+    # 7.2 made 'paging' mandatory; the seed's example omits it.
+    ("dump-guest-memory", "Parameter 'paging' is missing"),
+    # The seed passes the boolean as a string.
+    ("trace-event-set-state", "Invalid parameter type for 'enable', expected: boolean"),
+    # COLO is not running on a VM that never migrated.
+    ("x-colo-lost-heartbeat", "The feature 'colo' is not enabled"),
+}
+
+# Commands that only exist on another target: sent to that VM.
+ROUTE = {"query-gic-capabilities": "arm0", "dump-skeys": "s390"}
+
+# vm0's plugins and the config each needs for the seed's examples.
+VM0_PLUGINS = {
+    "block": "{}",
+    "net": "{}",
+    "chardev": "{}",
+    "memory": "{}",
+    "cpu-hotplug": "{}",
+    "tpm": "{backends: [{id: tpm0, type: passthrough, path: /dev/tpm0, "
+           "cancel-path: /sys/class/misc/tpm0/device/cancel, model: tpm-tis}]}",
+    "rocker": "{switches: [{name: sw1, len-ports: 2}]}",
+    "dump": "{}",
+    "display": "{device: video0, tablet: true}",
+    "trace": "{}",
+    "migration": "{}",
+}
+
+
+def plugin_library(name):
+    return os.path.join(os.path.dirname(fleet_binary()), f"libqmp-{name}.so")
+
+
+def unavailable_plugins():
+    """Plugins whose library is missing or not a plugin yet (no entry point)."""
+    missing = {}
+    for name in list(VM0_PLUGINS) + ["gic"]:
+        path = plugin_library(name)
+        if not os.path.exists(path):
+            missing[name] = f"{path} is not built"
+            continue
+        symbols = subprocess.run(["nm", "-D", "--defined-only", path], capture_output=True, text=True).stdout
+        if "qmp_plugin_entry" not in symbols:
+            missing[name] = f"{os.path.basename(path)} has no qmp_plugin_entry (plugin not written yet)"
+    return missing
+
+
+def fleet_yaml(directory, skip):
+    plugins = "".join(f"      {name}: {config}\n" for name, config in VM0_PLUGINS.items() if name not in skip)
+    arm = "{gic: {}}" if "gic" not in skip else "{}"
+    return (f"socket-dir: {directory}/s\n"
+            "vms:\n"
+            "  - name: vm0\n"
+            "    machine: pc\n"
+            "    memory: {size: 1G, slots: 4, maxmem: 4G}\n"
+            "    smp: {cpus: 1, sockets: 1, cores: 4, threads: 1, maxcpus: 4}\n"
+            "    plugins:\n" + plugins +
+            f"  - {{name: arm0, arch: aarch64, machine: virt, plugins: {arm}}}\n"
+            "  - {name: s390, arch: s390x, machine: s390-ccw-virtio, plugins: {dump: {}}}\n")
+
+
+def seed_examples(path=SEED):
+    """(heading, request, reply-or-None) for every "->" example, in order."""
+    # The seed is typeset with non-breaking spaces; JSON wants plain ones.
+    lines = open(path, encoding="utf-8").read().replace("\u00a0", " ").split("\n")
+    heading = None
+    examples = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if i + 1 < len(lines) and re.fullmatch(r"-{3,}", lines[i + 1].strip()) and line.strip():
+            heading = line.strip()
+        for marker in ("->", "<-"):
+            if line.lstrip().startswith(marker):
+                text, depth, j = "", 0, i
+                while True:
+                    part = lines[j].lstrip()
+                    if j == i:
+                        part = part[len(marker):]
+                    text += part + "\n"
+                    depth = text.count("{") + text.count("[") - text.count("}") - text.count("]")
+                    # A blank line ends an example even if the seed forgot a brace.
+                    if depth <= 0 or j + 1 >= len(lines) or not lines[j + 1].strip():
+                        break
+                    j += 1
+                try:
+                    value = json.loads(text)
+                except ValueError:
+                    try:
+                        value = json.loads(text.rstrip() + "}" * max(depth, 0))
+                    except ValueError:
+                        value = {"unparsed": text}
+                if marker == "->":
+                    examples.append([heading, value, None])
+                elif examples and examples[-1][2] is None:
+                    examples[-1][2] = value
+                i = j
+                break
+        i += 1
+    return [e for e in examples if isinstance(e[1], dict) and "execute" in e[1]]
+
+
+def same_shape(example, got):
+    if isinstance(example, dict):
+        return isinstance(got, dict) and all(k in got and same_shape(v, got[k]) for k, v in example.items())
+    if isinstance(example, list):
+        # An empty list is the right answer for a VM without the seed's
+        # devices; a non-empty one must look like the seed's elements.
+        # Members only some of the seed's elements show are optional.
+        if not isinstance(got, list):
+            return False
+        if not example or not got:
+            return True
+        first = example[0]
+        if all(isinstance(e, dict) for e in example):
+            first = {k: (sum((e[k] for e in example), []) if all(isinstance(e[k], list) for e in example) else v)
+                     for k, v in first.items() if all(k in e for e in example)}
+        return same_shape(first, got[0])
+    if isinstance(example, bool):
+        return isinstance(got, bool)
+    if isinstance(example, (int, float)):
+        return isinstance(got, (int, float)) and not isinstance(got, bool)
+    if isinstance(example, str):
+        return isinstance(got, str)
+    return True
+
+
+class SeedFleet:
+    def __init__(self, skip):
+        self.dir = tempfile.mkdtemp(prefix="seed-", dir="/tmp")
+        config = os.path.join(self.dir, "fleet.yaml")
+        with open(config, "w") as f:
+            f.write(fleet_yaml(self.dir, skip))
+        binary = fleet_binary()
+        self.proc = subprocess.Popen([binary, "serve", "--config", config, "--socket-dir", f"{self.dir}/s",
+                                      "--plugin-dir", os.path.dirname(binary)],
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        for name in ("vm0", "arm0", "s390"):
+            wait_for(self.socket(name))
+
+    def socket(self, vm):
+        return f"{self.dir}/s/{vm}.qmp"
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+async def prepare(client, tmp):
+    """What the seed's examples assume exists: an fd named "dump" (getfd)."""
+    fd = os.open(os.path.join(tmp, "seed-dump.core"), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    client.send_fd_scm(fd)
+    os.close(fd)
+    await client.execute("getfd", {"fdname": "dump"})
+
+
+async def check_all(fleet, tmp):
+    problems, notes = [], []
+    clients = {}
+    for vm in ("vm0", "arm0", "s390"):
+        clients[vm] = await connect(fleet.socket(vm))
+    await prepare(clients["vm0"], tmp)
+    for heading, request, example_reply in seed_examples():
+        name = request["execute"]
+        client = clients[ROUTE.get(name, "vm0")]
+        if name in ("getfd", "add-fd"):
+            # The seed's getfd/add-fd examples pass a descriptor along.
+            fd = os.open(os.path.join(tmp, f"seed-{name}"), os.O_RDWR | os.O_CREAT, 0o600)
+            client.send_fd_scm(fd)
+            os.close(fd)
+        msg = {"execute": name}
+        if "arguments" in request:
+            msg["arguments"] = request["arguments"]
+        try:
+            reply = dict(await asyncio.wait_for(client._raw(Message(msg), assign_id=True), 30))
+        except Exception as exc:  # a dead connection is a finding too
+            problems.append(f"{name} [{heading}]: no reply ({exc!r})")
+            continue
+        owner = PLUGIN_OF.get(name, "core")
+        if "error" in reply:
+            err = reply["error"]
+            if (name, err["desc"]) in QEMU_WINS:
+                continue
+            if err["class"] == "CommandNotFound":
+                problems.append(f"MISSING {name} (plugin '{owner}'): {err['desc']}")
+            else:
+                # The command exists and checked its arguments; what it
+                # refused depends on state the seed's example assumes
+                # (devices, fds, objects of an earlier example).
+                notes.append(f"{name} (plugin '{owner}') [{heading}]: {err['class']}: {err['desc']}")
+            continue
+        if example_reply is not None and "return" in example_reply:
+            if not same_shape(example_reply["return"], reply.get("return")):
+                problems.append(f"SHAPE {name} (plugin '{owner}'): seed {json.dumps(example_reply['return'])[:200]} "
+                                f"got {json.dumps(reply.get('return'))[:200]}")
+    for client in clients.values():
+        await client.disconnect()
+    return problems, notes
+
+
+def test_seed_headings_are_all_exercised():
+    names = {request["execute"] for _, request, _ in seed_examples()}
+    # Every heading of the seed names a command or describes one that has an example.
+    for expected in ("screendump", "send-key", "dump-guest-memory", "query-dump", "dump-skeys",
+                     "trace-event-get-state", "input-send-event", "migrate-set-cache-size",
+                     "query-rocker", "query-gic-capabilities", "query-hotpluggable-cpus"):
+        assert expected in names
+    assert len(names) >= 70
+
+
+def test_every_seed_example():
+    skip = unavailable_plugins()
+    fleet = SeedFleet(skip)
+    tmp = tempfile.mkdtemp(prefix="seedf-", dir="/tmp")
+    created_resume = not os.path.exists("/tmp/resume")
+    if created_resume:
+        # xen-load-devices-state's example loads /tmp/resume: a stream header.
+        with open("/tmp/resume", "wb") as f:
+            f.write(b"QEVM\x00\x00\x00\x03")
+    try:
+        problems, notes = run(check_all(fleet, tmp))
+    finally:
+        fleet.close()
+        shutil.rmtree(tmp, ignore_errors=True)
+        if created_resume:
+            os.unlink("/tmp/resume")
+    for note in notes:
+        warnings.warn(f"seed example refused: {note}")
+    problems = [f"PLUGIN {name} not loaded: {why}" for name, why in sorted(skip.items())] + problems
+    assert not problems, "seed examples that fail:\n" + "\n".join(problems)
