@@ -13,12 +13,17 @@ included.
 """
 import json
 import socket
+import sys
 import time
 
 #: How long a read waits for the server before the test fails.
 READ_TIMEOUT_SECONDS = 5.0
 #: QMP output lines end in CR LF, QEMU's `monitor_puts` framing.
 LINE_END = b"\r\n"
+#: Python's json module recurses once per nesting level; QMP allows 1024
+#: levels (and echoes an id that deep), so raise the interpreter's limit.
+JSON_DEPTH_HEADROOM = 20000
+sys.setrecursionlimit(max(sys.getrecursionlimit(), JSON_DEPTH_HEADROOM))
 #: Marker for "send no id at all" (None would send `"id": null`).
 NO_ID = object()
 
