@@ -13,7 +13,7 @@ import Glibc
 /// String(decoding: w.bytes, as: UTF8.self)   // {"return": {}, "id": "\u00E9"}
 /// ```
 public struct JSONWriter: Sendable {
-    public private(set) var bytes: [UInt8]
+    public var bytes: [UInt8]
 
     public init(reservingCapacity capacity: Int = 256) {
         bytes = []

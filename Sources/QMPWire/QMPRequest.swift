@@ -37,32 +37,36 @@ extension QMPRequest {
         var command: String?
         var commandKey = ""
         var arguments: JSONObject?
-        for index in QDictOrder.writeOrder(of: object) {
-            let (key, member) = object.members[index]
-            switch key {
-            case "execute", "exec-oob":
-                if key == "exec-oob" && !oobEnabled {
-                    return reject("QMP input member 'exec-oob' is unexpected")
+        let problem: String? = QDictOrder.withWriteOrder(of: object) { order in
+            for index in order {
+                let (key, member) = object.members[index]
+                switch key {
+                case "execute", "exec-oob":
+                    if key == "exec-oob" && !oobEnabled {
+                        return "QMP input member 'exec-oob' is unexpected"
+                    }
+                    guard case .string(let name) = member else {
+                        return "QMP input member '\(key)' must be a string"
+                    }
+                    if command != nil {
+                        return "QMP input member '\(key)' clashes with '\(commandKey)'"
+                    }
+                    command = name
+                    commandKey = key
+                case "arguments":
+                    guard case .object(let args) = member else {
+                        return "QMP input member 'arguments' must be an object"
+                    }
+                    arguments = args
+                case "id":
+                    continue
+                default:
+                    return "QMP input member '\(key)' is unexpected"
                 }
-                guard case .string(let name) = member else {
-                    return reject("QMP input member '\(key)' must be a string")
-                }
-                if command != nil {
-                    return reject("QMP input member '\(key)' clashes with '\(commandKey)'")
-                }
-                command = name
-                commandKey = key
-            case "arguments":
-                guard case .object(let args) = member else {
-                    return reject("QMP input member 'arguments' must be an object")
-                }
-                arguments = args
-            case "id":
-                continue
-            default:
-                return reject("QMP input member '\(key)' is unexpected")
             }
+            return nil
         }
+        if let problem { return reject(problem) }
         guard let command else { return reject("QMP input lacks member 'execute'") }
         return .success(QMPRequest(execute: command, arguments: arguments, id: id, isOOB: commandKey == "exec-oob"))
     }
