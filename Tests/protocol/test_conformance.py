@@ -146,7 +146,8 @@ def test_reply_diff_compares_errors_by_class_and_text():
 
 
 def test_reply_diff_checks_id_and_key_order():
-    assert reply_diff({"return": {}, "id": 1}, {"return": {}, "id": "1"}) == ["$.id: 1 vs '1'", "$.id: integer vs string"]
+    assert reply_diff({"return": {}, "id": 1}, {"return": {}, "id": "1"}) == ["$.id: 1 vs '1'"]
+    assert reply_diff({"return": {}, "id": 1}, {"return": {}, "id": True}) == ["$.id: 1 vs True"]
     assert reply_diff({"return": {}, "id": 1}, {"return": {}}) == ["$.id: present True vs False"]
     assert reply_diff({"return": {}, "id": 1}, {"id": 1, "return": {}}) == [
         "$: key order ['return', 'id'] vs ['id', 'return']"]
