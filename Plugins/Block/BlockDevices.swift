@@ -1,0 +1,93 @@
+import QMPPluginKit
+import QMPWire
+
+/// Guest block devices for device_add/device_del: attaching one connects a
+/// backend (a `-drive` by name, or a node through a new anonymous backend);
+/// unplugging detaches it, and the simulated guest lets go after a moment.
+extension BlockPlugin {
+    /// qdev properties the drivers accept (the host rejects others).
+    static let commonProperties: [JSONValue] = [
+        ["name": "drive", "type": "str"], ["name": "serial", "type": "str"], ["name": "bootindex", "type": "int32"],
+        ["name": "share-rw", "type": "bool"], ["name": "write-cache", "type": "OnOffAuto"],
+        ["name": "rerror", "type": "BlockdevOnError"], ["name": "werror", "type": "BlockdevOnError"],
+        ["name": "logical_block_size", "type": "size"], ["name": "physical_block_size", "type": "size"],
+    ]
+
+    static func driverDescription(_ model: BlockDeviceModel) -> JSONValue {
+        var properties = commonProperties
+        switch model {
+        case .virtioBlkPCI:
+            properties += [["name": "addr", "type": "str"], ["name": "num-queues", "type": "uint16"], ["name": "iothread", "type": "str"]]
+            return ["name": "virtio-blk-pci", "parent": "virtio-blk-pci-base", "bus": "PCI", "hotpluggable": true, "properties": .array(properties)]
+        case .ideHD, .ideCD:
+            properties += [["name": "unit", "type": "uint32"]]
+            return ["name": .string(model.rawValue), "parent": "ide-device", "bus": "IDE", "hotpluggable": true, "properties": .array(properties)]
+        case .scsiHD, .scsiCD:
+            properties += [["name": "scsi-id", "type": "uint32"], ["name": "lun", "type": "uint32"], ["name": "channel", "type": "uint32"]]
+            return ["name": .string(model.rawValue), "parent": "scsi-disk-base", "bus": "SCSI", "hotpluggable": true, "properties": .array(properties)]
+        case .floppy:
+            properties += [["name": "unit", "type": "uint32"]]
+            return ["name": "floppy", "parent": "device", "bus": "floppy-bus", "hotpluggable": true, "properties": .array(properties)]
+        }
+    }
+
+    static func registerDevices(_ plugin: PluginRegistry<BlockPlugin>) {
+        for model in BlockDeviceModel.allCases {
+            plugin.device(driverDescription(model),
+                          add: { this, id, props in this.plugDevice(model, id: id, props) },
+                          remove: { this, id in this.unplugDevice(id) })
+        }
+    }
+
+    /// The qdev property name in QEMU's messages (virtio-blk-pci forwards
+    /// `drive` to its inner virtio-blk-device).
+    static func propertyOwner(_ model: BlockDeviceModel) -> String {
+        model == .virtioBlkPCI ? "virtio-blk-device" : model.rawValue
+    }
+
+    func plugDevice(_ model: BlockDeviceModel, id: String?, _ props: JSONObject) -> Result<Void, QMPError> {
+        let owner = BlockPlugin.propertyOwner(model)
+        guard let drive = props["drive"]?.stringValue else {
+            guard model.hasMedia else { return .failure(.generic(model == .ideHD ? "No drive specified" : "drive property not set")) }
+            var backend = BlockBackend(name: "", root: nil)
+            backend.device = AttachedDevice(id: id, model: model, path: devicePath(id: id))
+            backend.readOnly = model.isCDROM
+            graph.backends.append(backend)
+            return .success(())
+        }
+        if let i = graph.backendIndex(named: drive) {
+            if graph.backends[i].device != nil {
+                return .failure(.generic("Property '\(owner).drive' can't take value '\(drive)', it's in use"))
+            }
+            if graph.backends[i].readOnly && !model.isCDROM && model != .floppy && model != .virtioBlkPCI && model != .scsiHD {
+                return .failure(.generic("Block node is read-only"))
+            }
+            graph.backends[i].device = AttachedDevice(id: id, model: model, path: devicePath(id: id))
+            return .success(())
+        }
+        guard let node = graph.node(drive) else { return .failure(.generic("Property '\(owner).drive' can't find value '\(drive)'")) }
+        if graph.backendIndex(rootedAt: drive) != nil {
+            return .failure(.generic("Property '\(owner).drive' can't take value '\(drive)', it's in use"))
+        }
+        var backend = BlockBackend(name: "", root: drive)
+        backend.readOnly = node.readOnly
+        backend.device = AttachedDevice(id: id, model: model, path: devicePath(id: id))
+        graph.backends.append(backend)
+        return .success(())
+    }
+
+    func unplugDevice(_ id: String) -> Result<Void, QMPError> {
+        guard let i = graph.backends.firstIndex(where: { $0.device?.id == id }) else { return .failure(.deviceNotFound(id)) }
+        let delay = config.guestDelayMilliseconds
+        let release = { [weak self] in
+            guard let self, let i = self.graph.backends.firstIndex(where: { $0.device?.id == id }) else { return }
+            // A -drive goes with its device (blockdev_auto_del); a node stays.
+            let backend = self.graph.backends.remove(at: i)
+            if let root = backend.root { self.graph.deleteNodeIfOrphan(root) }
+            self.vm.deviceDeleted(id)
+        }
+        _ = graph.backends[i]
+        if delay == 0 { release() } else { vm.startTimer(afterMilliseconds: delay) { release() } }
+        return .success(())
+    }
+}

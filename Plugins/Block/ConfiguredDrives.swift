@@ -1,0 +1,55 @@
+import QMPWire
+
+extension BlockPlugin {
+    /// Builds one `-drive` and its device from the config: the backing
+    /// chain bottom up, the image on top, the backend, the device.
+    func addConfiguredDrive(_ drive: DriveConfig) -> Result<Void, QMPError> {
+        var graph = self.graph
+        var below: String?
+        for layer in drive.backing.reversed() {
+            if images[layer.file] == nil { createImage(layer.file, format: layer.format, virtualSize: drive.size) }
+            switch openImage(layer.file, format: layer.format, readOnly: true, in: &graph) {
+            case .success(let name):
+                graph[node: name]?.backing = below
+                let newValue4 = below.flatMap { graph.node($0)?.filename }
+                graph[node: name]?.backingFilename = newValue4
+                below = name
+            case .failure(let error): return .failure(error)
+            }
+        }
+        var root: String?
+        if let file = drive.file {
+            if images[file] == nil {
+                images[file] = .created(format: drive.format, virtualSize: drive.size, allocated: drive.allocated)
+            }
+            switch openImage(file, format: drive.format, nodeName: drive.nodeName, readOnly: drive.readOnly, in: &graph) {
+            case .success(let name):
+                root = name
+                graph[node: name]?.allocated = drive.allocated
+                graph[node: name]?.backing = below
+                let newValue5 = below.flatMap { graph.node($0)?.filename }
+                graph[node: name]?.backingFilename = newValue5
+                for (i, snapshot) in drive.snapshots.enumerated() {
+                    graph[node: name]?.snapshots.append(InternalSnapshot(id: "\(i + 1)", name: snapshot, dateSeconds: 0, dateNanoseconds: 0, vmClockNanoseconds: 0))
+                }
+            case .failure(let error): return .failure(error)
+            }
+        }
+        if graph.backendIndex(named: drive.id) != nil { return .failure(.generic("Duplicate ID '\(drive.id)' for drive")) }
+        var backend = BlockBackend(name: drive.id, root: root)
+        backend.readOnly = drive.readOnly
+        if let model = drive.model {
+            backend.device = AttachedDevice(id: drive.device, model: model, path: devicePath(id: drive.device))
+        }
+        graph.backends.append(backend)
+        self.graph = graph
+        return .success(())
+    }
+
+    /// The QOM path of a device: /machine/peripheral/ID, or an anonymous one.
+    func devicePath(id: String?) -> String {
+        if let id { return "/machine/peripheral/\(id)" }
+        defer { anonymousDevices += 1 }
+        return "/machine/peripheral-anon/device[\(anonymousDevices)]"
+    }
+}

@@ -1,0 +1,110 @@
+import QMPPluginKit
+import QMPWire
+
+/// What the simulated guest does by itself: disk I/O (statistics, dirty
+/// bitmaps, write thresholds), tray locking and eject requests, I/O errors.
+extension BlockPlugin {
+    /// A request's size when the action names none.
+    static let defaultRequestBytes: Int64 = 4096
+
+    static func registerGuestActions(_ plugin: PluginRegistry<BlockPlugin>) {
+        let io: JSONValue = ["device": "str", "*offset": "int", "*bytes": "int"]
+        plugin.guestAction("write", arguments: io) { this, args in this.guestIO(args, write: true) }
+        plugin.guestAction("read", arguments: io) { this, args in this.guestIO(args, write: false) }
+        plugin.guestAction("lock-tray", arguments: ["device": "str"]) { this, args in this.guestTray(args) { $0.locked = true } }
+        plugin.guestAction("unlock-tray", arguments: ["device": "str"]) { this, args in this.guestTray(args) { $0.locked = false } }
+        plugin.guestAction("eject-request", arguments: ["device": "str"]) { this, args in
+            this.guestBackend(args).flatMap { i in
+                guard this.graph.backends[i].hasTray else { return .failure(.generic("Device has no tray")) }
+                this.graph.backends[i].locked = false
+                if !this.graph.backends[i].trayOpen { this.moveTray(i, open: true) }
+                return .success([:])
+            }
+        }
+        plugin.guestAction("io-error", arguments: ["device": "str", "*operation": "str", "*nospace": "bool", "*action": "str"]) { this, args in
+            this.guestIOError(args)
+        }
+        plugin.guestAction("job-error", arguments: ["job": "str", "*operation": "str"]) { this, args in
+            this.anyJob(args["job"]).flatMap { this.failJob($0, operation: args["operation"]?.stringValue ?? "write") }
+        }
+    }
+
+    /// A backend by name or by its device's id.
+    func guestBackend(_ args: JSONObject) -> Result<Int, QMPError> {
+        let name = args["device"]?.stringValue ?? ""
+        if let i = graph.backendIndex(named: name) ?? graph.backends.firstIndex(where: { $0.device?.id == name }) { return .success(i) }
+        return .failure(.deviceNotFound(name))
+    }
+
+    func guestTray(_ args: JSONObject, _ change: (inout BlockBackend) -> Void) -> Result<JSONValue, QMPError> {
+        guestBackend(args).flatMap { i in
+            guard graph.backends[i].hasTray else { return .failure(.generic("Device has no tray")) }
+            change(&graph.backends[i])
+            return .success([:])
+        }
+    }
+
+    func guestIO(_ args: JSONObject, write: Bool) -> Result<JSONValue, QMPError> {
+        guestBackend(args).flatMap { i in
+            guard let root = graph.backends[i].root, let node = graph.node(root), !(graph.backends[i].trayOpen) else {
+                return .failure(.generic("No medium"))
+            }
+            let bytes = max(0, args["bytes"]?.int64Value ?? BlockPlugin.defaultRequestBytes)
+            let offset = max(0, args["offset"]?.int64Value ?? (write ? node.wrHighestOffset : 0))
+            guard offset + bytes <= node.virtualSize else { return .failure(.generic("Request beyond the end of the disk")) }
+            let now = nowNanoseconds
+            if !write {
+                graph.backends[i].stats.rdBytes += bytes
+                graph.backends[i].stats.rdOperations += 1
+                graph.backends[i].stats.rdTotalTimeNs += BlockDeviceStats.simulatedLatencyNs
+                graph.backends[i].stats.lastAccessNs = now
+                return .success([:])
+            }
+            if node.readOnly || graph.backends[i].readOnly { return .failure(.generic("Device is read-only")) }
+            graph.backends[i].stats.wrBytes += bytes
+            graph.backends[i].stats.wrOperations += 1
+            graph.backends[i].stats.wrTotalTimeNs += BlockDeviceStats.simulatedLatencyNs
+            graph.backends[i].stats.lastAccessNs = now
+            let end = offset + bytes
+            for name in [root, node.file].compactMap({ $0 }) {
+                guard var n = graph.node(name) else { continue }
+                n.wrHighestOffset = max(n.wrHighestOffset, end)
+                for b in n.bitmaps.indices { n.bitmaps[b].mark(offset: offset, bytes: bytes) }
+                if name == root { n.allocated = min(n.virtualSize, n.allocated + bytes) }
+                if n.writeThreshold > 0 && UInt64(end) > n.writeThreshold {
+                    let threshold = Int64(bitPattern: n.writeThreshold)
+                    n.writeThreshold = 0
+                    graph[node: name] = n
+                    vm.emit("BLOCK_WRITE_THRESHOLD", ["node-name": .string(name), "amount-exceeded": .int(end - threshold), "write-threshold": .int(threshold)])
+                    continue
+                }
+                graph[node: name] = n
+            }
+            return .success([:])
+        }
+    }
+
+    /// A failed guest request with the device's error policy: `report`
+    /// (reads), `enospc` (writes: stop on ENOSPC, else report), `stop`, `ignore`.
+    func guestIOError(_ args: JSONObject) -> Result<JSONValue, QMPError> {
+        guestBackend(args).flatMap { i in
+            let operation = args["operation"]?.stringValue ?? "write"
+            guard operation == "read" || operation == "write" else { return .failure(.generic("operation must be read or write")) }
+            let nospace = args["nospace"]?.boolValue ?? false
+            let policy = args["action"]?.stringValue ?? (operation == "write" ? "enospc" : "report")
+            let action = policy == "enospc" ? (nospace ? "stop" : "report") : policy
+            guard ["report", "ignore", "stop"].contains(action) else { return .failure(.generic("action must be report, ignore, stop or enospc")) }
+            if operation == "write" { graph.backends[i].stats.failedWrOperations += 1 } else { graph.backends[i].stats.failedRdOperations += 1 }
+            var data: JSONObject = ["device": .string(graph.backends[i].name)]
+            if let root = graph.backends[i].root { data["node-name"] = .string(root) }
+            data["operation"] = .string(operation)
+            data["action"] = .string(action)
+            data["nospace"] = .bool(nospace)
+            data["reason"] = .string(nospace ? "No space left on device" : "Input/output error")
+            if action == "stop" { graph.backends[i].ioStatus = nospace ? "nospace" : "failed" }
+            vm.emit("BLOCK_IO_ERROR", data)
+            if action == "stop" && vm.isRunning { vm.stop(reason: "io-error") }
+            return .success([:])
+        }
+    }
+}

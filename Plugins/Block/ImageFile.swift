@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import QMPPluginKit
+import QMPWire
+
+/// What the block layer learns when it opens an image: its format and
+/// sizes. Images the simulation created (snapshot overlays, mirror and
+/// backup targets) are remembered; others are probed on the host through
+/// the VM's file policy, reading the qcow2 header when there is one.
+struct ImageFile {
+    var format: String
+    var virtualSize: Int64
+    var actualSize: Int64
+    var backingFile: String?
+
+    /// An empty qcow2 image's file size (header, L1, refcounts).
+    static let emptyQcow2Size: Int64 = 200704
+    /// The smallest allocation of a sparse raw file.
+    static let rawBlock: Int64 = 4096
+
+    static func created(format: String, virtualSize: Int64, allocated: Int64 = 0, backingFile: String? = nil) -> ImageFile {
+        let actual = format == "qcow2" ? emptyQcow2Size + allocated : max(rawBlock, (allocated + rawBlock - 1) / rawBlock * rawBlock)
+        return ImageFile(format: format, virtualSize: virtualSize, actualSize: actual, backingFile: backingFile)
+    }
+
+    /// Probes `path` on the host: "qcow2" when it has the qcow2 magic, else "raw".
+    static func probe(_ path: String, vm: PluginVM) -> Result<ImageFile, QMPError> {
+        guard case .success(let fd) = vm.openFile(path, flags: O_RDONLY) else {
+            return .failure(.generic("Could not open '\(path)': No such file or directory"))
+        }
+        defer { close(fd) }
+        let fileSize = Int64(lseek(fd, 0, SEEK_END))
+        var header = [UInt8](repeating: 0, count: 32)
+        let got = pread(fd, &header, header.count, 0)
+        var used = stat()
+        let actual = fstat(fd, &used) == 0 ? Int64(used.st_blocks) * 512 : fileSize
+        if got == 32, header[0] == 0x51, header[1] == 0x46, header[2] == 0x49, header[3] == 0xfb {
+            let size = header[24..<32].reduce(Int64(0)) { $0 << 8 | Int64($1) }
+            return .success(ImageFile(format: "qcow2", virtualSize: size, actualSize: actual))
+        }
+        return .success(ImageFile(format: "raw", virtualSize: fileSize, actualSize: actual))
+    }
+}
+
+extension BlockPlugin {
+    /// Opens `filename` as QEMU does for a drive: a protocol node and a
+    /// format node over it. Returns the format node's name.
+    func openImage(_ filename: String, format: String?, nodeName: String? = nil, readOnly: Bool,
+                   in graph: inout BlockGraph) -> Result<String, QMPError> {
+        let image: ImageFile
+        if let known = images[filename] {
+            image = known
+        } else {
+            switch ImageFile.probe(filename, vm: vm) {
+            case .success(let probed): image = probed
+            case .failure(let error): return .failure(error)
+            }
+        }
+        let driver = format ?? image.format
+        if driver == "qcow2" && image.format != "qcow2" { return .failure(.generic("Image is not in qcow2 format")) }
+        if let nodeName, let error = graph.checkNewNodeName(nodeName) { return .failure(error) }
+        let fileName = graph.generateNodeName()
+        graph.nodes.append(BlockNode(name: fileName, driver: "file", filename: filename, virtualSize: image.actualSize,
+                                     actualSize: image.actualSize, readOnly: readOnly))
+        let name = nodeName ?? graph.generateNodeName()
+        var node = BlockNode(name: name, driver: driver, filename: filename,
+                             virtualSize: driver == "raw" ? image.virtualSize : image.virtualSize,
+                             actualSize: image.actualSize, readOnly: readOnly)
+        node.file = fileName
+        graph.nodes.append(node)
+        return .success(name)
+    }
+
+    /// Records an image the simulation created, so it can be opened later.
+    func createImage(_ filename: String, format: String, virtualSize: Int64, backingFile: String? = nil) {
+        images[filename] = .created(format: format, virtualSize: virtualSize, backingFile: backingFile)
+    }
+}

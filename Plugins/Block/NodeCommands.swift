@@ -1,0 +1,221 @@
+import QMPPluginKit
+import QMPWire
+
+/// Nodes and backends: blockdev-add/-del, block_resize, change-backing-file,
+/// x-blockdev-change, block_passwd, write thresholds and I/O throttling.
+extension BlockPlugin {
+    static func registerNodes(_ plugin: PluginRegistry<BlockPlugin>) {
+        plugin.command("blockdev-add") { this, args in this.blockdevAdd(args) }
+        for name in ["blockdev-del", "x-blockdev-del"] {
+            plugin.command(name) { this, args in this.blockdevDel(args["node-name"]?.stringValue ?? "") }
+        }
+        plugin.command("block_resize") { this, args in this.resize(args) }
+        plugin.command("change-backing-file") { this, args in this.changeBackingFile(args) }
+        plugin.command("x-blockdev-change") { this, args in this.changeChild(args) }
+        plugin.command("block_passwd") { this, args in
+            this.graph.lookup(device: args["device"]?.stringValue, node: args["node-name"]?.stringValue).flatMap { node in
+                this.graph.node(node)?.encrypted == true ? .success([:]) : .failure(.generic("Device '\(args["device"]?.stringValue ?? node)' is not encrypted"))
+            }
+        }
+        plugin.command("block-set-write-threshold") { this, args in
+            let name = args["node-name"]?.stringValue ?? ""
+            guard this.graph.node(name) != nil else { return .failure(.generic("Device '\(name)' not found")) }
+            this.graph[node: name]?.writeThreshold = UInt64(bitPattern: args["write-threshold"]?.int64Value ?? 0)
+            return .success([:])
+        }
+        plugin.command("block_set_io_throttle") { this, args in this.setThrottle(args) }
+    }
+
+    func blockdevAdd(_ args: JSONObject) -> Result<JSONValue, QMPError> {
+        guard let name = args["node-name"]?.stringValue else {
+            return .failure(.generic("'node-name' must be specified for the root node"))
+        }
+        var scratch = graph
+        switch addNode(args, nodeName: name, in: &scratch) {
+        case .success:
+            scratch[node: name]?.monitorOwned = true
+            graph = scratch
+            return .success([:])
+        case .failure(let error):
+            return .failure(error)
+        }
+    }
+
+    /// One BlockdevOptions, children first (a child given inline is opened
+    /// with a generated name, one given as a string names an existing node).
+    func addNode(_ options: JSONObject, nodeName: String?, in graph: inout BlockGraph) -> Result<String, QMPError> {
+        let driver = options["driver"]?.stringValue ?? ""
+        let readOnly = options["read-only"]?.boolValue ?? false
+        if let nodeName, let error = graph.checkNewNodeName(nodeName) { return .failure(error) }
+        if BlockNode.protocolDrivers.contains(driver) || driver == "host_cdrom" {
+            var node: BlockNode
+            if driver.hasPrefix("null") {
+                let size = options["size"]?.int64Value ?? (1 << 30)
+                node = BlockNode(name: "", driver: driver, filename: "\(driver)://", virtualSize: size, actualSize: 0, readOnly: readOnly)
+            } else {
+                let filename = options["filename"]?.stringValue ?? ""
+                if !readOnly, graph.nodes.contains(where: { !$0.isFormat && $0.filename == filename }) {
+                    return .failure(.generic("Failed to get \"write\" lock"))
+                }
+                let image: ImageFile
+                if let known = images[filename] { image = known } else {
+                    switch ImageFile.probe(filename, vm: vm) {
+                    case .success(let probed): image = probed
+                    case .failure(let error): return .failure(error)
+                    }
+                }
+                node = BlockNode(name: "", driver: driver, filename: filename, virtualSize: image.actualSize, actualSize: image.actualSize, readOnly: readOnly)
+            }
+            node.name = nodeName ?? graph.generateNodeName()
+            graph.nodes.append(node)
+            return .success(node.name)
+        }
+        guard driver == "raw" || BlockNode.cowDrivers.contains(driver) else {
+            return .failure(.generic("Driver '\(driver)' is not supported by this simulation"))
+        }
+        let file: String
+        switch childReference(options["file"], readOnly: readOnly, in: &graph) {
+        case .success(let name?): file = name
+        case .success(nil): return .failure(.generic("A block device must be specified for \"file\""))
+        case .failure(let error): return .failure(error)
+        }
+        guard let fileNode = graph.node(file) else { return .failure(.generic("Node '\(file)' not found")) }
+        let image = images[fileNode.filename] ?? ImageFile.probe(fileNode.filename, vm: vm).success
+            ?? .created(format: "raw", virtualSize: fileNode.virtualSize)
+        if driver == "qcow2" && image.format != "qcow2" { return .failure(.generic("Image is not in qcow2 format")) }
+        var node = BlockNode(name: nodeName ?? graph.generateNodeName(), driver: driver, filename: fileNode.filename,
+                             virtualSize: driver == "raw" ? fileNode.virtualSize : image.virtualSize,
+                             actualSize: fileNode.actualSize, readOnly: readOnly)
+        node.file = file
+        if driver != "raw" {
+            switch options["backing"] {
+            case .some(.null):
+                break
+            case .some(let ref):
+                switch childReference(ref, readOnly: true, in: &graph) {
+                case .success(let backing): node.backing = backing
+                case .failure(let error): return .failure(error)
+                }
+            case .none:
+                if let backingFile = image.backingFile {
+                    switch openImage(backingFile, format: nil, readOnly: true, in: &graph) {
+                    case .success(let backing): node.backing = backing
+                    case .failure(let error): return .failure(error)
+                    }
+                }
+            }
+            node.backingFilename = node.backing.flatMap { graph.node($0)?.filename }
+        }
+        graph.nodes.append(node)
+        return .success(node.name)
+    }
+
+    /// BlockdevRef: a node name, or inline options for a new node.
+    private func childReference(_ ref: JSONValue?, readOnly: Bool, in graph: inout BlockGraph) -> Result<String?, QMPError> {
+        switch ref {
+        case .string(let name)?:
+            guard graph.node(name) != nil else { return .failure(.generic("Cannot find device='' nor node-name='\(name)'")) }
+            return .success(name)
+        case .object(var options)?:
+            if options["read-only"] == nil { options["read-only"] = .bool(readOnly) }
+            return addNode(options, nodeName: options["node-name"]?.stringValue, in: &graph).map { Optional($0) }
+        default:
+            return .success(nil)
+        }
+    }
+
+    func blockdevDel(_ name: String) -> Result<JSONValue, QMPError> {
+        guard let node = graph.node(name) else { return .failure(.generic("Failed to find node with node-name='\(name)'")) }
+        if graph.backendIndex(rootedAt: name) != nil { return .failure(.generic("Node \(name) is in use")) }
+        if let job = jobUsing(name) { return .failure(job.busyError(node: name)) }
+        guard node.monitorOwned else { return .failure(.generic("Node \(name) is not owned by the monitor")) }
+        if !graph.parents(of: name).isEmpty { return .failure(.generic("Block device \(name) is in use")) }
+        graph[node: name]?.monitorOwned = false
+        graph.deleteNode(name)
+        return .success([:])
+    }
+
+    func resize(_ args: JSONObject) -> Result<JSONValue, QMPError> {
+        let device = args["device"]?.stringValue, nodeName = args["node-name"]?.stringValue
+        let size = args["size"]?.int64Value ?? 0
+        return graph.lookup(device: device, node: nodeName).flatMap { name in
+            guard size >= 0 else { return .failure(.generic("Parameter 'size' expects a >0 size")) }
+            if jobUsing(name) != nil { return .failure(.generic("Device '\(device ?? nodeName ?? "")' is in use")) }
+            guard let node = graph.node(name) else { return .failure(.generic("Node '\(name)' not found")) }
+            if node.readOnly { return .failure(.generic("Image is read-only")) }
+            if node.driver == "qcow2" {
+                if size % 512 != 0 { return .failure(.generic("The new size must be a multiple of 512")) }
+                if size < node.virtualSize && !node.snapshots.isEmpty { return .failure(.generic("Can't resize an image which has snapshots")) }
+            }
+            graph[node: name]?.virtualSize = size
+            graph[node: name]?.allocated = min(node.allocated, size)
+            if node.driver == "raw", let file = node.file {
+                graph[node: file]?.virtualSize = size
+                let newValue3 = max(ImageFile.rawBlock, graph.node(file)?.actualSize ?? 0)
+                graph[node: file]?.actualSize = newValue3
+            }
+            return .success([:])
+        }
+    }
+
+    func changeBackingFile(_ args: JSONObject) -> Result<JSONValue, QMPError> {
+        let device = args["device"]?.stringValue ?? "", imageName = args["image-node-name"]?.stringValue ?? ""
+        let backingFile = args["backing-file"]?.stringValue ?? ""
+        return graph.lookup(device).flatMap { top in
+            graph.lookup(device: nil, node: imageName).flatMap { image in
+                guard graph.node(image)?.backing != nil else {
+                    return .failure(.generic("not allowing backing file change on an image without a backing file"))
+                }
+                if let job = jobUsing(top) { return .failure(job.busyError(node: device)) }
+                guard graph.backingChain(top).contains(where: { $0.name == image }) else {
+                    return .failure(.generic("'\(device)' and image '\(imageName)' are not in the same chain"))
+                }
+                guard graph.node(image)?.supportsBacking == true else {
+                    return .failure(.generic("Could not change the backing file to '\(backingFile)': Operation not supported"))
+                }
+                graph[node: image]?.backingFilename = backingFile
+                return .success([:])
+            }
+        }
+    }
+
+    /// x-blockdev-change: only quorum takes children, and this simulation
+    /// has none, so every change ends in QEMU's refusal.
+    func changeChild(_ args: JSONObject) -> Result<JSONValue, QMPError> {
+        let parent = args["parent"]?.stringValue ?? ""
+        return graph.lookup(parent).flatMap { parentName in
+            let child = args["child"]?.stringValue, node = args["node"]?.stringValue
+            if (child == nil) == (node == nil) {
+                return .failure(.generic(child != nil ? "The parameters child and node are in conflict" : "Either child or node must be specified"))
+            }
+            if let child {
+                let p = graph.node(parentName)
+                guard p?.file == child || p?.backing == child else { return .failure(.generic("Node '\(parentName)' does not have child '\(child)'")) }
+                return .failure(.generic("The node \(parentName) does not support removing a child"))
+            }
+            guard let node, graph.node(node) != nil else { return .failure(.generic("Node '\(node ?? "")' not found")) }
+            return .failure(.generic("The node \(parentName) does not support adding a child"))
+        }
+    }
+
+    func setThrottle(_ args: JSONObject) -> Result<JSONValue, QMPError> {
+        let device = args["device"]?.stringValue, id = args["id"]?.stringValue
+        return graph.backend(device: device, id: id).flatMap { index in
+            let backend = graph.backends[index]
+            guard backend.root != nil else { return .failure(.generic("Device '\(device ?? id ?? "")' has no medium")) }
+            let group = args["group"]?.stringValue ?? backend.throttle?.group ?? (backend.name.isEmpty ? (id ?? "") : backend.name)
+            return ThrottleSettings.parse(args, group: group).map { settings in
+                graph.backends[index].throttle = settings.isEnabled ? settings : nil
+                return .object([:])
+            }
+        }
+    }
+}
+
+extension Result {
+    /// The value, or nil on failure.
+    var success: Success? {
+        if case .success(let value) = self { return value }
+        return nil
+    }
+}
