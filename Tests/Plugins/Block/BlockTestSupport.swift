@@ -49,3 +49,10 @@ struct BlockVM {
     func inserted(_ device: String) -> JSONValue? { block(device)?["inserted"] }
     func jobs() -> [JSONValue] { ok("query-block-jobs")?.arrayValue ?? [] }
 }
+
+import Testing
+
+/// Every block suite nests here and runs one test at a time: FleetCore's
+/// PendingRequests.shared is one loop-confined table for the process, and
+/// in-process fleets on parallel test threads race on it.
+@Suite(.serialized) enum BlockSuite {}

@@ -1,6 +1,7 @@
 import QMPWire
 import Testing
 
+extension BlockSuite {
 /// query-block, query-named-block-nodes and query-blockstats in QEMU 7.2's
 /// shapes for the same drives (recorded from QEMU with -drive if=none + -device).
 @Suite struct QueryTests {
@@ -73,4 +74,5 @@ import Testing
         #expect(s["wr_highest_offset"] == 1114112)
         #expect(s["idle_time_ns"] == 1_000_000_000)
     }
+}
 }
