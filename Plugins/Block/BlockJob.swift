@@ -27,6 +27,8 @@ final class BlockJob {
     var status = "created"
     var len: Int64
     var offset: Int64 = 0
+    /// Thousandths of a byte of progress not yet counted.
+    var progressCarry: Int64 = 0
     var speed: Int64
     var userPaused = false
     var autoFinalize: Bool

@@ -32,8 +32,16 @@ extension BlockPlugin {
     func tick(_ job: BlockJob, elapsed: UInt64? = nil) {
         guard job.status == "running" else { return }
         let rate = job.speed > 0 ? job.speed : config.jobRate
+        // Bytes per millisecond times elapsed ms, keeping the remainder so
+        // a rate that is not a multiple of 1000 loses nothing over time.
         let step = rate.multipliedReportingOverflow(by: Int64(elapsed ?? config.tickMilliseconds))
-        job.offset = min(job.len, job.offset + (step.overflow ? job.len : step.partialValue / 1000))
+        if step.overflow {
+            job.offset = job.len
+        } else {
+            let total = step.partialValue.addingReportingOverflow(job.progressCarry)
+            job.progressCarry = total.overflow ? 0 : total.partialValue % 1000
+            job.offset = total.overflow ? job.len : min(job.len, job.offset + total.partialValue / 1000)
+        }
         guard job.offset >= job.len else { return }
         if job.waitsForCompletion {
             setStatus(job, "ready")
