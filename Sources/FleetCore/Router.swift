@@ -82,6 +82,23 @@ public final class Router {
         return failures
     }
 
+    /// Loads the plugins of every VM in the config and combines each VM's
+    /// set into its command table, creating nothing: the check that
+    /// `qmpfleet check-config` runs, so a VM that would not start is caught
+    /// before the fleet does.
+    /// - Returns: the VMs whose plugins cannot load or combine, with why.
+    public func checkPlugins() -> [(name: String, error: FleetError)] {
+        config.vms.compactMap { spec -> (name: String, error: FleetError)? in
+            guard spec.proxy == nil else { return nil }
+            do throws(FleetError) {
+                _ = try table(for: spec.plugins.keys)
+                return nil
+            } catch {
+                return (spec.name, error)
+            }
+        }
+    }
+
     /// The command table for a plugin list, shared by every VM with that list.
     func table(for pluginNames: [String]) throws(FleetError) -> CommandTable {
         if let table = tables[pluginNames] { return table }
