@@ -216,7 +216,7 @@ class FleetProcess:
             wait_for_paths([self.control] + [self.vm_socket(n) for n in self.names], self.process,
                            log_path=self.log)
         except AssertionError:
-            self.kill()
+            self.cleanup()
             raise
 
     def vm_socket(self, name):
