@@ -20,8 +20,7 @@ extension CPUHotplugPlugin {
         if let node = ids["node-id"], node != (slot.props["node-id"]?.int64Value ?? 0) {
             return .failure(.generic("node-id=\(node) must match numa node specified with -numa option"))
         }
-        slot.occupant = .device(id: id)
-        slot.qomPath = nextQOMPath(id)
+        realize(slot, as: .device(id: id), qomPath: nextQOMPath(id))
         return .success(())
     }
 

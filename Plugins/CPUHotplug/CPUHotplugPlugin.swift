@@ -36,6 +36,8 @@ final class CPUHotplugPlugin: QMPPlugin {
     var anonymousDevices = 0
     /// Next free `/machine/unattached/device[N]` for `cpu-add`.
     var nextUnattached: Int
+    /// CPUs realized so far, boot CPUs included: the next one's `realizedOrder`.
+    var realizedCount: Int
 
     /// `/machine/unattached` children a pc board creates besides its boot
     /// CPUs (measured on QEMU 7.2 `-machine pc`: the last is device[25+cpus]).
@@ -57,6 +59,7 @@ final class CPUHotplugPlugin: QMPPlugin {
         let numa = (self.config.numaNodes ?? (memorySlots > 0 ? 1 : 0)) > 0
         slots = family == .spapr ? CPUHotplugPlugin.spaprSlots(topology, numa: numa) : CPUHotplugPlugin.x86Slots(topology, numa: numa)
         nextUnattached = CPUHotplugPlugin.pcUnattachedBoardDevices + topology.cpus
+        realizedCount = slots.count
         guestBooted = vm.isRunning
     }
 
@@ -71,6 +74,7 @@ final class CPUHotplugPlugin: QMPPlugin {
             }
         }
         plugin.command("query-hotpluggable-cpus") { this, _ in this.queryHotpluggableCPUs() }
+        plugin.command("query-cpus-fast") { this, _ in .success(this.queryCPUsFast()) }
         plugin.command("cpu") { this, args in this.selectCPU(args["index"]?.int64Value ?? -1) }
         plugin.command("cpu-add") { this, args in this.cpuAdd(args["id"]?.int64Value ?? -1) }
     }

@@ -23,6 +23,9 @@ final class CPUSlot {
     let firstCPUIndex: Int
     var occupant: Occupant?
     var qomPath: String?
+    /// When the occupant was realized, counting from the boot CPUs: QEMU
+    /// lists vCPUs (`query-cpus-fast`) in that order, not by position.
+    var realizedOrder = 0
     var unplugRequested = false
 
     init(index: Int, props: JSONObject, vcpus: Int, apicID: Int, firstCPUIndex: Int) {

@@ -23,8 +23,7 @@ extension CPUHotplugPlugin {
         }
         let slot = slots[Int(id)]
         guard slot.occupant == nil else { return .failure(.generic("CPU[\(slot.index)] with APIC ID \(slot.apicID) exists")) }
-        slot.occupant = .cpuAdd
-        slot.qomPath = "/machine/unattached/device[\(nextUnattached)]"
+        realize(slot, as: .cpuAdd, qomPath: "/machine/unattached/device[\(nextUnattached)]")
         nextUnattached += 1
         return .success(.object([:]))
     }

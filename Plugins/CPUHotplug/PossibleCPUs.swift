@@ -21,6 +21,7 @@ extension CPUHotplugPlugin {
             if index < t.cpus {
                 slot.occupant = .boot
                 slot.qomPath = x86BootPath(index)
+                slot.realizedOrder = index
             }
             return slot
         }
@@ -38,6 +39,7 @@ extension CPUHotplugPlugin {
             if index < bootCores {
                 slot.occupant = .boot
                 slot.qomPath = "/machine/unattached/device[\(index)]"
+                slot.realizedOrder = index
             }
             return slot
         }
@@ -46,6 +48,38 @@ extension CPUHotplugPlugin {
     func queryHotpluggableCPUs() -> Result<JSONValue, QMPError> {
         guard hotplugSupported else { return .failure(.generic("The feature 'query-hotpluggable-cpus' is not enabled")) }
         return .success(.array(slots.reversed().map { $0.info(type: cpuType) }))
+    }
+
+    /// Fills an empty slot: `device_add` or `cpu-add`.
+    func realize(_ slot: CPUSlot, as occupant: CPUSlot.Occupant, qomPath: String) {
+        slot.occupant = occupant
+        slot.qomPath = qomPath
+        slot.realizedOrder = realizedCount
+        realizedCount += 1
+    }
+
+    /// `query-cpus-fast`, which this plugin takes over from the core so that
+    /// plugged vCPUs show and unplugged ones are gone: one entry per vCPU in
+    /// the order QEMU realized them, with the slot's properties (`node-id`
+    /// too when the board has NUMA). A pseries core's vCPUs are its threads.
+    func queryCPUsFast() -> JSONValue {
+        let base = vm.machine["vcpu-thread-id-base"]?.int64Value ?? 0
+        let target = vm.machine["arch"]?.stringValue ?? "x86_64"
+        var cpus: [JSONValue] = []
+        for slot in slots.filter({ $0.occupant != nil }).sorted(by: { $0.realizedOrder < $1.realizedOrder }) {
+            for thread in 0..<slot.vcpus {
+                let index = slot.firstCPUIndex + thread
+                let path = slot.qomPath ?? ""
+                cpus.append([
+                    "cpu-index": .int(Int64(index)),
+                    "qom-path": .string(family == .spapr ? "\(path)/thread[\(thread)]" : path),
+                    "thread-id": .int(base + Int64(index)),
+                    "props": .object(slot.props),
+                    "target": .string(target),
+                ])
+            }
+        }
+        return .array(cpus)
     }
 
     /// Indexes of the vCPUs present, as `cpu` and `query-cpus-fast` count them.

@@ -31,6 +31,7 @@ public final class Router {
     private(set) lazy var coreSchemaView: SchemaView? = try? SchemaView(modules: [coreSchema])
     private var listeners: [String: UnixListener] = [:]
     private var nextSession: UInt64 = 1
+    private var vmsCreated = 0
     var control: ControlPlane?
 
     /// A logger for code that has no VM at hand (plugin calls with a bad handle).
@@ -51,10 +52,16 @@ public final class Router {
         return nextSession
     }
 
-    /// A stable fake host thread id for a vCPU, as `query-cpus-fast` reports one.
-    func simulatedThreadID(vm: VM, cpu: Int) -> Int {
-        Int(getpid()) + 1 + cpu + (vmOrder.firstIndex(of: vm.name) ?? 0) * 1024
+    /// The host thread id of a VM's vCPU 0: its vCPUs get the ids after it,
+    /// as `query-cpus-fast` reports them. Fixed at creation, so they stay the
+    /// same while other VMs come and go.
+    func nextVCPUThreadIDBase() -> Int {
+        defer { vmsCreated += 1 }
+        return Int(getpid()) + 1 + vmsCreated * Self.vcpuThreadIDStride
     }
+
+    /// Thread ids set aside per VM: room for the 1,024 vCPUs of QEMU's largest x86 machine.
+    static let vcpuThreadIDStride = 1024
 
     public var vmList: [VM] { vmOrder.compactMap { vms[$0] } }
 

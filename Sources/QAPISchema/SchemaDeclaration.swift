@@ -36,7 +36,7 @@ enum TypeDeclaration: Sendable, Equatable {
 }
 
 /// A command's declaration.
-public struct CommandDeclaration: Sendable {
+public struct CommandDeclaration: Sendable, Equatable {
     public let name: String
     /// The arguments: an implicit object type, or a named struct/union (`boxed`).
     let argumentType: String?

@@ -5,7 +5,10 @@ import Synchronization
 ///
 /// Commands and events must be unique across the modules; a type declared
 /// in two modules must be declared the same way in both (plugins may share
-/// QEMU's common types such as `SocketAddress`). VMs with the same module list
+/// QEMU's common types such as `SocketAddress`). The one exception: a plugin
+/// may take over a command of the first module (the core) by declaring it
+/// exactly as the core does; its handler then serves it (the CPU hotplug
+/// plugin answers `query-cpus-fast` with the vCPUs it plugged). VMs with the same module list
 /// share one view, and its introspection is computed once.
 ///
 /// ```swift
@@ -35,8 +38,13 @@ public final class SchemaView: Sendable {
                 switch entity {
                 case .command(let name):
                     guard let declaration = module.commands[name] else { continue }
-                    if let (_, other) = commands[name] {
-                        throw SchemaError("command '\(name)' is declared by both '\(other.name)' and '\(module.name)'")
+                    if let (existing, other) = commands[name] {
+                        guard other === modules.first, existing == declaration else {
+                            throw SchemaError("command '\(name)' is declared by both '\(other.name)' and '\(module.name)'")
+                        }
+                        // A plugin takes over a core command it declares the same way.
+                        commands[name] = (declaration, module)
+                        continue
                     }
                     commands[name] = (declaration, module)
                 case .event(let name):

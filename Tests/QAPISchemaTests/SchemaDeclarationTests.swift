@@ -108,4 +108,19 @@ struct SchemaDeclarationTests {
             }
         }
     }
+
+    /// A plugin may take over a core command (the first module's) by
+    /// declaring it exactly the same way; nothing else may be declared twice.
+    @Test func aPluginTakesOverACoreCommandDeclaredTheSameWay() throws {
+        let core = try module("core", #"[{"struct": "Info", "data": {"n": "int"}}, {"command": "query-x", "returns": ["Info"]}, {"command": "other"}]"#)
+        let plugin = try module("p", #"[{"command": "query-x", "returns": ["Info"]}]"#, dependencies: [core])
+        let view = try SchemaView(modules: [core, plugin])
+        #expect(try #require(view.command("query-x")).1.name == "p")
+        #expect(view.commandNames == ["query-x", "other"])
+        let differently = try module("q", #"[{"command": "query-x", "returns": "Info"}]"#, dependencies: [core])
+        let second = try module("r", #"[{"command": "query-x", "returns": ["Info"]}]"#, dependencies: [core])
+        for modules in [[core, differently], [core, plugin, second]] {
+            #expect(throws: SchemaError.self) { try SchemaView(modules: modules) }
+        }
+    }
 }

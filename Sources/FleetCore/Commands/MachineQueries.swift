@@ -39,7 +39,7 @@ extension VM {
             cpus.append([
                 "cpu-index": .int(Int64(index)),
                 "qom-path": .string("/machine/unattached/device[\(index == 0 ? 0 : index + 1)]"),
-                "thread-id": .int(Int64(router.simulatedThreadID(vm: self, cpu: index))),
+                "thread-id": .int(Int64(vcpuThreadIDBase + index)),
                 "props": ["core-id": .int(Int64(core)), "thread-id": .int(Int64(thread)), "socket-id": .int(Int64(socket))],
                 "target": .string(spec.machine.arch),
             ])

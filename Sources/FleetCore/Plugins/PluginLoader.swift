@@ -129,11 +129,12 @@ public final class PluginLoader {
     }
 
     /// Command, event, driver and object-type names are unique across the
-    /// core and every loaded plugin.
+    /// core and every loaded plugin, except that a plugin may take over a
+    /// core command it declares exactly as the core does (see `SchemaView`).
     private func checkNamesAreFree(_ registration: PluginRegistration, schema: SchemaModule, plugin: String, path: String) throws(FleetError) {
         for command in schema.commandNames {
-            if core.command(command) != nil {
-                throw FleetError.plugin("plugin '\(plugin)' (\(path)): command '\(command)' is already a core command")
+            if let coreDeclaration = core.command(command), coreDeclaration != schema.command(command) {
+                throw FleetError.plugin("plugin '\(plugin)' (\(path)): command '\(command)' is already a core command, declared differently")
             }
             if let owner = loaded.values.first(where: { $0.schema.command(command) != nil }) {
                 throw FleetError.plugin("plugin '\(plugin)' (\(path)): command '\(command)' is already registered by plugin '\(owner.name)'")

@@ -34,6 +34,8 @@ public final class VM {
 
     /// The machine description plugins read through `vm_machine_json`.
     public let machineJSON: JSONValue
+    /// The host thread id `query-cpus-fast` reports for vCPU 0 (see `Router.nextVCPUThreadIDBase`).
+    let vcpuThreadIDBase: Int
     let machineJSONText: ContiguousArray<CChar>
 
     init(spec: VMSpec, router: Router, table: CommandTable) {
@@ -44,7 +46,8 @@ public final class VM {
         var logger = router.logger
         logger[metadataKey: "vm"] = .string(spec.name)
         self.logger = logger
-        self.machineJSON = spec.machine.descriptionJSON(qemuVersion: router.config.qemuVersion)
+        self.vcpuThreadIDBase = router.nextVCPUThreadIDBase()
+        self.machineJSON = spec.machine.descriptionJSON(qemuVersion: router.config.qemuVersion, vcpuThreadIDBase: vcpuThreadIDBase)
         self.machineJSONText = ContiguousArray(machineJSON.jsonText.utf8CString)
         self.events = EventBus(scheduler: router.scheduler) { [unowned self] bytes in
             for session in self.sessions.values { session.deliverEvent(bytes) }
