@@ -62,12 +62,36 @@ QEMU_WINS = {
     ("x-colo-lost-heartbeat", "The feature 'colo' is not enabled"),
 }
 
+# Members the seed's replies show that QEMU 7.2 does not have: left out of
+# the shape comparison.
+QEMU_WINS_SHAPE = {
+    # 7.2's ImageInfo calls it "backing-filename" (which the fleet sends).
+    ("query-named-block-nodes", "image.backing_file"),
+} | {
+    # bdrv_block_device_info() gets no BlockBackend for named nodes, so 7.2
+    # never reports I/O limits there (and omits zero *_max members anyway).
+    ("query-named-block-nodes", member)
+    for member in ("bps_max", "bps_rd_max", "bps_wr_max", "iops_max", "iops_rd_max", "iops_wr_max", "iops_size")
+}
+
 # Commands that only exist on another target: sent to that VM.
 ROUTE = {"query-gic-capabilities": "arm0", "dump-skeys": "s390"}
 
 # vm0's plugins and the config each needs for the seed's examples.
 VM0_PLUGINS = {
-    "block": "{}",
+    # The drives the seed's examples name, by backend (and node) name.
+    "block": "{drives: ["
+             "{id: drive0, interface: virtio, file: /img/drive0.qcow2, format: qcow2, size: 1G, "
+             "backing: [{file: /img/base0.qcow2, format: qcow2}], snapshots: [snapshot1]}, "
+             "{id: virtio0, interface: virtio, file: /img/virtio0.qcow2, format: qcow2, size: 1G, "
+             "backing: [{file: /img/base.qcow2, format: qcow2}]}, "
+             "{id: ide-hd0, interface: ide, file: /img/ide-hd0.qcow2, format: qcow2, size: 1G}, "
+             "{id: ide0-hd0, interface: virtio, file: /img/ide0-hd0.qcow2, format: qcow2, size: 1G}, "
+             "{id: scratch, interface: virtio, file: /img/scratch.raw, size: 1G}, "
+             "{id: src-id, interface: virtio, file: /img/src.raw, size: 1G}, "
+             "{id: mydisk, node-name: mydev, interface: virtio, file: /img/mydev.raw, size: 1G}, "
+             "{id: cd0, device: ide0-1-0, media: cdrom, interface: ide, file: /img/cd.iso}, "
+             "{id: fd0, device: floppyA, interface: floppy, file: /img/floppy.img, size: 1440K}]}",
     "net": "{}",
     "chardev": "{}",
     "memory": "{}",
@@ -160,7 +184,7 @@ def same_shape(example, got):
         return isinstance(got, dict) and all(k in got and same_shape(v, got[k]) for k, v in example.items())
     if isinstance(example, list):
         # An empty list is the right answer for a VM without the seed's
-        # devices; a non-empty one must look like the seed's elements.
+        # devices; a non-empty one must hold an element like the seed's.
         # Members only some of the seed's elements show are optional.
         if not isinstance(got, list):
             return False
@@ -170,7 +194,9 @@ def same_shape(example, got):
         if all(isinstance(e, dict) for e in example):
             first = {k: (sum((e[k] for e in example), []) if all(isinstance(e[k], list) for e in example) else v)
                      for k, v in first.items() if all(k in e for e in example)}
-        return same_shape(first, got[0])
+        # Elements differ by state (a node with or without a backing file);
+        # the VM is configured to have one in the state the seed shows.
+        return any(same_shape(first, element) for element in got)
     if isinstance(example, bool):
         return isinstance(got, bool)
     if isinstance(example, (int, float)):
@@ -213,6 +239,16 @@ async def prepare(client, tmp):
     await client.execute("getfd", {"fdname": "dump"})
 
 
+def without(value, path):
+    """`value` without the member at dotted `path`, in each list element too."""
+    if isinstance(value, list):
+        return [without(v, path) for v in value]
+    if not isinstance(value, dict):
+        return value
+    head, _, rest = path.partition(".")
+    return {k: (without(v, rest) if k == head and rest else v) for k, v in value.items() if not (k == head and not rest)}
+
+
 async def check_all(fleet, tmp):
     problems, notes = [], []
     clients = {}
@@ -249,7 +285,11 @@ async def check_all(fleet, tmp):
                 notes.append(f"{name} (plugin '{owner}') [{heading}]: {err['class']}: {err['desc']}")
             continue
         if example_reply is not None and "return" in example_reply:
-            if not same_shape(example_reply["return"], reply.get("return")):
+            expected = example_reply["return"]
+            for command, path in QEMU_WINS_SHAPE:
+                if command == name:
+                    expected = without(expected, path)
+            if not same_shape(expected, reply.get("return")):
                 problems.append(f"SHAPE {name} (plugin '{owner}'): seed {json.dumps(example_reply['return'])[:200]} "
                                 f"got {json.dumps(reply.get('return'))[:200]}")
     for client in clients.values():
