@@ -2,7 +2,9 @@
 it: every VM it names must start with the plugins it names, and a VM of each
 template must answer for each of its plugins. A schema clash between two
 plugins (one type declared two ways) stops a VM; this is where it shows."""
+import json
 import os
+import shutil
 import subprocess
 
 import pytest
@@ -76,6 +78,7 @@ def test_default_fleet_starts_every_vm_with_its_plugins():
         with open(log_path) as f:
             assert "not started" not in f.read()
         qmp_async.run(probe_plugins(socket_dir))
+        readme_qmp_shell_session(os.path.join(socket_dir, "web.qmp"))
     finally:
         process.terminate()
         process.wait(10)
@@ -97,3 +100,18 @@ async def probe_plugins(socket_dir):
             if arguments is not None:
                 await qmp_async.execute(client, probe, arguments)
         await client.disconnect()
+
+
+def readme_qmp_shell_session(path):
+    """The README's qmp-shell lines, through the real qmp-shell: the disk
+    the default pc VM has grows, and query-block reports the new size."""
+    shell = shutil.which("qmp-shell")
+    if shell is None:
+        missing("qmp-shell not installed (pip install qemu.qmp)")
+    script = "block_resize device=drive0 size=42949672960\nquery-block\n"
+    result = subprocess.run([shell, path], input=script, capture_output=True, text=True, timeout=30)
+    replies = [json.loads(line[line.index("{"):]) for line in result.stdout.splitlines() if line.startswith("(QEMU) {")]
+    assert replies[0] == {"return": {}}, result.stdout + result.stderr
+    disks = {d["device"]: d for d in replies[1]["return"]}
+    assert disks["drive0"]["inserted"]["image"]["virtual-size"] == 42949672960
+    assert disks["cd0"]["removable"] and disks["cd0"]["qdev"] == "cdrom0"
