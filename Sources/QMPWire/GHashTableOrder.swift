@@ -1,12 +1,14 @@
-/// The order in which GLib 2.74's `g_hash_table_foreach` visits integer keys.
+/// The order in which GLib 2.74's `g_hash_table_foreach` visits a table's keys.
 ///
-/// QEMU keeps a rocker switch's OF-DPA flows in a `GHashTable` keyed by
-/// cookie (hash: the low 32 bits) and its groups in one keyed by group id
-/// (`g_int_hash`: the value), and the query commands list them by walking
-/// the table and prepending. To answer in QEMU's order we replay the table:
-/// slot `(hash * 11) % prime`, quadratic probing, tombstones on removal, and
-/// GLib's in-place resize when the table grows or shrinks.
-struct GHashTableOrder<Key: Hashable> {
+/// Where QEMU lists things by walking a `GHashTable`, its order is the
+/// table's slot order, which depends on every insert and removal before.
+/// To answer in QEMU's order we replay the table: slot `(hash * 11) % prime`,
+/// quadratic probing, tombstones on removal, and GLib's in-place resize
+/// (which places colliding keys differently from a fresh table) when it
+/// grows or shrinks. Users: the unexpected member QEMU's input visitor names
+/// (`g_str_hash` keys, QAPISchema) and a rocker switch's OF-DPA flows and
+/// groups (integer keys).
+public struct GHashTableOrder<Key: Hashable> {
     private static var unused: UInt32 { 0 }
     private static var tombstone: UInt32 { 1 }
     /// GLib's `HASH_TABLE_MIN_SHIFT`: a table never has fewer than 8 slots.
@@ -26,27 +28,34 @@ struct GHashTableOrder<Key: Hashable> {
     private var nodeCount = 0
     private var occupiedCount = 0
 
-    init(hash: @escaping (Key) -> UInt32) {
+    /// `hash` is the table's hash function (`g_str_hash`, `g_int_hash`, ...).
+    public init(hash: @escaping (Key) -> UInt32) {
         hashOf = hash
         hashes = Array(repeating: 0, count: 1 << 3)
         keys = Array(repeating: nil, count: 1 << 3)
         setShift(Self.minimumShift)
     }
 
-    var count: Int { nodeCount }
+    public var count: Int { nodeCount }
 
     /// The keys as `g_hash_table_foreach` visits them.
-    var iterationOrder: [Key] {
+    public var iterationOrder: [Key] {
         hashes.indices.compactMap { hashes[$0] >= 2 ? keys[$0] : nil }
     }
 
-    func contains(_ key: Key) -> Bool {
+    /// The key the iterator yields first.
+    public var first: Key? {
+        for i in hashes.indices where hashes[i] >= 2 { return keys[i] }
+        return nil
+    }
+
+    public func contains(_ key: Key) -> Bool {
         let hash = realHash(key)
         return hashes[lookup(key, hash: hash)] >= 2
     }
 
     /// `g_hash_table_insert` of a new key (an existing key stays where it is).
-    mutating func insert(_ key: Key) {
+    public mutating func insert(_ key: Key) {
         let hash = realHash(key)
         let index = lookup(key, hash: hash)
         let old = hashes[index]
@@ -61,7 +70,7 @@ struct GHashTableOrder<Key: Hashable> {
     }
 
     /// `g_hash_table_remove`.
-    mutating func remove(_ key: Key) {
+    public mutating func remove(_ key: Key) {
         let hash = realHash(key)
         let index = lookup(key, hash: hash)
         guard hashes[index] >= 2 else { return }
