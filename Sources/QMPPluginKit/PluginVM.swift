@@ -108,7 +108,7 @@ public final class PluginVM {
         var error = [CChar](repeating: 0, count: 256)
         let fd = api.pointee.open_file(handle, path, flags, Int32(mode), &error, error.count)
         if fd >= 0 { return .success(fd) }
-        return .failure(.generic(String(cString: error)))
+        return .failure(.generic(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
     }
 
     public enum LogLevel { case debug, info, warning, error }

@@ -19,9 +19,17 @@ final class BlockingClient: @unchecked Sendable {
         }
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
+        // A server binds (the file appears) before it listens; on a loaded
+        // machine QEMU can be descheduled in between, so a refused connect
+        // is retried until the server listens or `timeoutSeconds` pass.
+        let deadline = Date().addingTimeInterval(TimeInterval(timeoutSeconds))
+        var rc: Int32
+        repeat {
+            rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            if rc != 0 && errno == ECONNREFUSED && Date() < deadline { usleep(1000) } else { break }
+        } while true
         guard rc == 0 else {
             close(fd)
             throw BenchError("connect \(path): \(String(cString: strerror(errno)))")

@@ -48,7 +48,7 @@ public final class PluginInstance {
             create(handle, ptr, text.utf8.count, &instance, &error, error.count)
         }
         guard rc == 0 else {
-            let message = String(cString: error)
+            let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw FleetError.plugin("plugin '\(library.name)' (\(library.path)) failed to create VM '\(vm?.name ?? "?")': \(message.isEmpty ? "vm_create returned \(rc)" : message)")
         }
         state = instance

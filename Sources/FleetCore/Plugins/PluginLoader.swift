@@ -104,7 +104,7 @@ public final class PluginLoader {
             initFn(api, registration.opaque, &error, error.count)
         }
         if rc != 0 {
-            let text = String(cString: error)
+            let text = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw FleetError.plugin("plugin '\(name)' (\(path)): init failed: \(text.isEmpty ? "returned \(rc)" : text)")
         }
         if !registration.problems.isEmpty {
