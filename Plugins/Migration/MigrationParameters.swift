@@ -13,8 +13,12 @@ struct MigrationParameters {
     /// QEMU's `MAX_MIGRATE_DOWNTIME` (2000 s in ms).
     static let maxDowntimeMilliseconds: UInt64 = 2000 * 1000
 
+    /// The current values; every VM shares `defaults` (copy on write) until
+    /// it sets one.
+    private(set) var values = MigrationParameters.defaults
+
     /// `migrate_params_init` and the migration object's property defaults.
-    private(set) var values: JSONObject = [
+    static let defaults: JSONObject = [
         "announce-initial": 50, "announce-max": 550, "announce-rounds": 5, "announce-step": 100,
         "compress-level": 1, "compress-threads": 8, "compress-wait-thread": true, "decompress-threads": 2,
         "throttle-trigger-threshold": 50, "cpu-throttle-initial": 20, "cpu-throttle-increment": 10,

@@ -55,9 +55,9 @@ extension NetPlugin {
                 filter.setTables(unicast: tables[0], multicast: tables[1])
             }
             if let ids = args["vlan-table"]?.arrayValue {
-                var vlans = Set<Int>()
+                var vlans = VLANTable.empty
                 for id in ids {
-                    guard let v = id.int64Value, v >= 0, v < RxFilter.vlanCount else { return .generic("VLAN id out of range 0-4095") }
+                    guard let v = id.int64Value, v >= 0, v < VLANTable.idCount else { return .generic("VLAN id out of range 0-4095") }
                     vlans.insert(Int(v))
                 }
                 filter.vlanFiltering = true

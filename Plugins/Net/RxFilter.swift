@@ -5,9 +5,6 @@ import QMPWire
 struct RxFilter {
     /// `MAC_TABLE_ENTRIES` in virtio-net: unicast and multicast share it.
     static let macTableEntries = 64
-    /// `MAX_VLAN`: VLAN ids 0...4095.
-    static let vlanCount = 4096
-
     enum Mode: String { case normal, none, all }
 
     var promiscuous = true
@@ -25,7 +22,7 @@ struct RxFilter {
     /// VLAN filtering is off until the guest negotiates VIRTIO_NET_F_CTRL_VLAN;
     /// until then QEMU reports "all" and every id in the table.
     var vlanFiltering = false
-    var vlans = Set(0..<RxFilter.vlanCount)
+    var vlans = VLANTable.all
 
     init(mac: MACAddress) { mainMAC = mac }
 
@@ -43,7 +40,7 @@ struct RxFilter {
     /// RxFilterInfo, in QAPI member order. Tables are listed newest first,
     /// as QEMU builds them by prepending.
     func info(name: String) -> JSONValue {
-        let vlanTable = vlans.sorted(by: >).map { JSONValue.int(Int64($0)) }
+        let vlanTable = vlans.descending.map { JSONValue.int(Int64($0)) }
         let vlanMode: Mode = !vlanFiltering ? .all : (vlans.isEmpty ? .none : .normal)
         return [
             "name": .string(name),

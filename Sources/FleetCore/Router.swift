@@ -22,8 +22,6 @@ public final class Router {
     /// The greeting every client gets, serialized once.
     public let greeting: [UInt8]
     public private(set) var vms: [String: VM] = [:]
-    /// VMs in creation order, for listings.
-    public private(set) var vmOrder: [String] = []
     private var tables: [[String]: CommandTable] = [:]
     /// VMs that are real QEMUs behind the fleet (proxy mode), by name.
     public private(set) var proxies: [String: ProxyVM] = [:]
@@ -52,18 +50,26 @@ public final class Router {
         return nextSession
     }
 
-    /// The host thread id of a VM's vCPU 0: its vCPUs get the ids after it,
-    /// as `query-cpus-fast` reports them. Fixed at creation, so they stay the
-    /// same while other VMs come and go.
-    func nextVCPUThreadIDBase() -> Int {
+    /// A new VM's place in creation order: listings sort by it, and its
+    /// vCPUs' host thread ids derive from it (`VM.vcpuThreadIDBase`).
+    func nextVMSequence() -> Int {
         defer { vmsCreated += 1 }
-        return Int(getpid()) + 1 + vmsCreated * Self.vcpuThreadIDStride
+        return vmsCreated
+    }
+
+    /// The host thread id `query-cpus-fast` reports for vCPU 0 of the VM
+    /// created `sequence`th; its other vCPUs get the ids after it. Fixed at
+    /// creation, so they stay the same while other VMs come and go.
+    static func vcpuThreadIDBase(sequence: Int) -> Int {
+        Int(getpid()) + 1 + sequence * vcpuThreadIDStride
     }
 
     /// Thread ids set aside per VM: room for the 1,024 vCPUs of QEMU's largest x86 machine.
     static let vcpuThreadIDStride = 1024
 
-    public var vmList: [VM] { vmOrder.compactMap { vms[$0] } }
+    /// The VMs in creation order (sorted when asked: creating and destroying
+    /// VMs stays O(1) however large the fleet).
+    public var vmList: [VM] { vms.values.sorted { $0.creationSequence < $1.creationSequence } }
 
     // MARK: Life cycle
 
@@ -158,7 +164,6 @@ public final class Router {
             vm.socketPath = path
         }
         vms[spec.name] = vm
-        vmOrder.append(spec.name)
         return vm
     }
 
@@ -187,7 +192,6 @@ public final class Router {
         vm.fdSets.closeAll()
         vm.events.shutdown()
         vms[vm.name] = nil
-        vmOrder.removeAll { $0 == vm.name }
         logger.info("VM \(vm.name) ended")
     }
 

@@ -21,11 +21,16 @@ public final class PluginVM {
 
     public var isRunning: Bool { runState == "running" }
 
-    /// The machine: type, arch, ram-size, memory-slots, max-memory, smp, qemu-version.
-    public private(set) lazy var machine: JSONValue = {
+    /// The machine: type, arch, ram-size, memory-slots, max-memory, kvm,
+    /// vcpu-thread-id-base, smp, qemu-version.
+    ///
+    /// Parsed from the host's text on each access, not kept: read what you
+    /// need once (in `init`). A parsed copy kept by each plugin of each VM
+    /// would cost a 10,000-VM fleet tens of MB.
+    public var machine: JSONValue {
         guard let text = api.pointee.vm_machine_json(handle) else { return .object([:]) }
         return (try? JSONValue(parsing: String(cString: text))) ?? .object([:])
-    }()
+    }
 
     /// Milliseconds on the VM's clock (virtual in tests).
     public var nowMilliseconds: UInt64 { api.pointee.now_ms(handle) }

@@ -73,8 +73,8 @@ enum HostAPI {
         }
 
         api.vm_name = { handle in
-            guard let instance = PluginInstance.from(handle) else { return nil }
-            return instance.nameCString.withUnsafeBufferPointer { $0.baseAddress }
+            guard let vm = PluginInstance.from(handle)?.vm else { return nil }
+            return vm.nameCString.withUnsafeBufferPointer { $0.baseAddress }
         }
         api.vm_run_state = { handle in
             guard let state = PluginInstance.from(handle)?.vm?.runState else { return nil }

@@ -11,23 +11,23 @@ import QMPWire
 public final class PluginInstance {
     public let library: PluginLibrary
     public private(set) weak var vm: VM?
-    let logger: Logger
+    /// The VM's logger with the plugin's name, made at the first message
+    /// (setting metadata re-renders it: not worth it per instance at start).
+    private(set) lazy var logger: Logger = {
+        var logger = vm?.logger ?? Router.processLogger
+        logger[metadataKey: "plugin"] = .string(library.name)
+        return logger
+    }()
     /// The plugin's `void *instance`.
     private(set) var state: UnsafeMutableRawPointer?
     private var timers: [UInt64: ScheduledAction] = [:]
     private var fdWatches: [UInt64: FDWatcher] = [:]
     private var nextTimer: UInt64 = 1
     private var destroyed = false
-    /// C strings handed out that must outlive a callback (vm_run_state).
-    let nameCString: ContiguousArray<CChar>
 
     init(library: PluginLibrary, vm: VM) {
         self.library = library
         self.vm = vm
-        var logger = vm.logger
-        logger[metadataKey: "plugin"] = .string(library.name)
-        self.logger = logger
-        self.nameCString = ContiguousArray(vm.name.utf8CString)
     }
 
     /// The `qmp_vm*` for this instance.

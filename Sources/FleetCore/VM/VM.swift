@@ -13,7 +13,13 @@ public final class VM {
     public var name: String { spec.name }
     public unowned let router: Router
     let table: CommandTable
-    let logger: Logger
+    /// The router's logger with the VM's name, made at the first message
+    /// (setting metadata re-renders it: not worth it for 10,000 VMs at start).
+    private(set) lazy var logger: Logger = {
+        var logger = router.logger
+        logger[metadataKey: "vm"] = .string(spec.name)
+        return logger
+    }()
 
     public internal(set) var runState: RunState
     /// Attached clients by session id.
@@ -32,23 +38,25 @@ public final class VM {
     /// The simulated guest's pending power-off after `system_powerdown`.
     var guestShutdownTask: ScheduledAction?
 
-    /// The machine description plugins read through `vm_machine_json`.
-    public let machineJSON: JSONValue
-    /// The host thread id `query-cpus-fast` reports for vCPU 0 (see `Router.nextVCPUThreadIDBase`).
-    let vcpuThreadIDBase: Int
+    /// When the router created it, among all VMs of the process (listing order).
+    let creationSequence: Int
+    /// The host thread id `query-cpus-fast` reports for vCPU 0.
+    var vcpuThreadIDBase: Int { Router.vcpuThreadIDBase(sequence: creationSequence) }
+    /// The machine description plugins read through `vm_machine_json`, kept
+    /// only as the C string the ABI hands out.
     let machineJSONText: ContiguousArray<CChar>
+    /// The name as the C string `vm_name` hands out (stable while the VM lives).
+    let nameCString: ContiguousArray<CChar>
 
     init(spec: VMSpec, router: Router, table: CommandTable) {
         self.spec = spec
         self.router = router
         self.table = table
         self.runState = spec.startPaused ? .prelaunch : .running
-        var logger = router.logger
-        logger[metadataKey: "vm"] = .string(spec.name)
-        self.logger = logger
-        self.vcpuThreadIDBase = router.nextVCPUThreadIDBase()
-        self.machineJSON = spec.machine.descriptionJSON(qemuVersion: router.config.qemuVersion, vcpuThreadIDBase: vcpuThreadIDBase)
-        self.machineJSONText = ContiguousArray(machineJSON.jsonText.utf8CString)
+        self.creationSequence = router.nextVMSequence()
+        let machine = spec.machine.descriptionJSON(qemuVersion: router.config.qemuVersion, vcpuThreadIDBase: Router.vcpuThreadIDBase(sequence: creationSequence))
+        self.machineJSONText = ContiguousArray(machine.jsonText.utf8CString)
+        self.nameCString = ContiguousArray(spec.name.utf8CString)
         self.events = EventBus(scheduler: router.scheduler) { [unowned self] bytes in
             for session in self.sessions.values { session.deliverEvent(bytes) }
         }
