@@ -77,6 +77,7 @@ let package = Package(
         .executableTarget(
             name: "qmpfleet-bench",
             dependencies: [
+                "UVLoop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -72,6 +72,13 @@ public final class EventLoop: @unchecked Sendable {
         uv_run(raw, UV_RUN_DEFAULT)
     }
 
+    /// One turn: waits for at least one event and handles what is ready.
+    /// For callers that drive the loop themselves until their own condition
+    /// holds (the benchmark's clients), where `stop()` would end it for good.
+    public func runOnce() {
+        uv_run(raw, UV_RUN_ONCE)
+    }
+
     /// Loop thread only: closes every handle (the loop's own wake-up too) and
     /// lets `run()` return. Work `execute`d afterwards is dropped.
     public func stop() {

@@ -1,4 +1,5 @@
 import Foundation
+import UVLoop
 import Histogram
 import Synchronization
 
@@ -91,22 +92,36 @@ func fanOut(path: String, clients count: Int, repeats: Int) throws -> Histogram<
     let controller = try BlockingClient(path: path)
     try controller.negotiate()
     var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
-    var fds = clients.map { pollfd(fd: $0.fd, events: Int16(POLLIN), revents: 0) }
-    for _ in 0..<repeats {
-        var seen = [Int](repeating: 0, count: count)
-        var done = 0
-        let start = DispatchTime.now().uptimeNanoseconds
-        try controller.send(#"{"execute": "stop"}"# + "\n" + #"{"execute": "cont"}"# + "\n")
-        while done < count {
-            for i in fds.indices { fds[i].revents = 0 }
-            guard poll(&fds, nfds_t(fds.count), 5000) > 0 else { throw BenchError("fan-out: events did not arrive") }
-            for i in fds.indices where fds[i].revents != 0 {
-                for line in clients[i].drainAvailable() where line.starts(with: Array(#"{"timestamp""#.utf8)) {
-                    seen[i] += 1
-                    if seen[i] == 2 { done += 1 }
-                }
+    // Readiness from libuv (epoll), not poll(2) over every fd: the load
+    // generator must not cost O(clients) per wake-up, or 1,000 clients
+    // measure the generator instead of the fleet.
+    let loop = try EventLoop()
+    var seen = [Int](repeating: 0, count: count)
+    var done = 0
+    let timestampPrefix = Array(#"{"timestamp""#.utf8)
+    var watchers: [FDWatcher] = []
+    for (i, client) in clients.enumerated() {
+        let watcher = try FDWatcher(loop: loop, fd: client.fd) { _, _ in
+            for line in client.drainAvailable() where line.starts(with: timestampPrefix) {
+                seen[i] += 1
+                if seen[i] == 2 { done += 1 }
             }
         }
+        watcher.watch(.readable)
+        watchers.append(watcher)
+    }
+    defer { loop.stop() }
+    let timeout = LoopTimer(loop: loop)
+    for _ in 0..<repeats {
+        seen = [Int](repeating: 0, count: count)
+        done = 0
+        var timedOut = false
+        let start = DispatchTime.now().uptimeNanoseconds
+        try controller.send(#"{"execute": "stop"}"# + "\n" + #"{"execute": "cont"}"# + "\n")
+        timeout.start(afterMilliseconds: 5000) { timedOut = true }
+        while done < count && !timedOut { loop.runOnce() }
+        timeout.stop()
+        guard done == count else { throw BenchError("fan-out: events did not arrive") }
         histogram.record((DispatchTime.now().uptimeNanoseconds - start) / 1000)
         _ = try controller.readReply()
         _ = try controller.readReply()
