@@ -105,6 +105,8 @@ struct Bench {
             var times: [Double] = []
             var sizes: [Int] = []
             var processes: [Process] = []
+            // Stopped on every way out, a failed connect included.
+            defer { for p in processes { Processes.stop(p) } }
             for i in 0..<qemuCount {
                 let socket = "\(root)/q-\(machine)-\(i).sock"
                 unlink(socket)
@@ -119,7 +121,6 @@ struct Bench {
                 times.append(Date().timeIntervalSince(t))
             }
             for p in processes { sizes.append(Processes.rss(p.processIdentifier)) }
-            for p in processes { Processes.stop(p) }
             let meanTime = times.reduce(0, +) / Double(times.count)
             let meanRSS = Double(sizes.reduce(0, +)) / Double(sizes.count)
             qemuRows.append(Row(scenario: "density \(vms) VMs", metric: "time per VM until query-status", qmpfleet: ready / Double(vms) * 1000,
