@@ -31,6 +31,7 @@ let package = Package(
     products: [
         .executable(name: "qmpfleet", targets: ["qmpfleet"]),
         .executable(name: "qmpfleet-bench", targets: ["qmpfleet-bench"]),
+        .executable(name: "qmpfleet-emulator", targets: ["qmpfleet-emulator"]),
         .library(name: "QMPPluginKit", targets: ["QMPPluginKit"]),
         .library(name: "QMPFleetTesting", targets: ["QMPFleetTesting"]),
     ] + devicePlugins.map { .library(name: $0.product, type: .dynamic, targets: [$0.folder + "Plugin"]) },
@@ -59,7 +60,11 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Yams", package: "Yams"),
             ],
-            resources: [.embedInCode("Resources/core-schema.json"), .embedInCode("Resources/control-schema.json")],
+            resources: [
+                .embedInCode("Resources/core-schema.json"), .embedInCode("Resources/control-schema.json"),
+                // 300 KB: read at run time, not compiled in (see QEMUReferenceData).
+                .copy("Resources/qemu-7.2"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(name: "QMPPluginKit", dependencies: ["QMPPluginABI", "QMPWire"], swiftSettings: swiftSettings),
@@ -69,6 +74,17 @@ let package = Package(
             dependencies: [
                 "FleetCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // A simulated VM that libvirt can start as its <emulator>.
+        .executableTarget(
+            name: "qmpfleet-emulator",
+            dependencies: [
+                "FleetCore",
+                "UVLoop",
+                "QMPWire",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -27,10 +27,13 @@ public final class Router {
     public private(set) var proxies: [String: ProxyVM] = [:]
     /// The core schema alone, for checks that need no VM (proxied clients' `qmp_capabilities`).
     private(set) lazy var coreSchemaView: SchemaView? = try? SchemaView(modules: [coreSchema])
-    private var listeners: [String: UnixListener] = [:]
+    private var listeners: [String: [UnixListener]] = [:]
     private var nextSession: UInt64 = 1
     private var vmsCreated = 0
     var control: ControlPlane?
+    /// Called once a VM has ended (`quit`, a guest power-off without
+    /// `-no-shutdown`, `vm-destroy`): `qmpfleet-emulator` exits then, as QEMU does.
+    public var onVMEnded: ((VM) -> Void)?
 
     /// A logger for code that has no VM at hand (plugin calls with a bad handle).
     nonisolated(unsafe) public static var processLogger = Logger(label: "qmpfleet")
@@ -150,21 +153,34 @@ public final class Router {
             vm.plugins.append(instance)
         }
         if let loop {
-            let path = "\(config.socketDirectory)/\(spec.name).qmp"
-            do {
-                var options = UnixListener.Options()
-                options.mode = config.socketMode
-                listeners[spec.name] = try UnixListener(loop: loop, path: path, options: options) { [weak vm] connection in
-                    Router.attach(connection, to: vm)
+            let monitors = spec.monitors.isEmpty ? [.path("\(config.socketDirectory)/\(spec.name).qmp")] : spec.monitors
+            var opened: [UnixListener] = []
+            for monitor in monitors {
+                do {
+                    opened.append(try listener(for: monitor, of: vm, on: loop))
+                } catch {
+                    for listener in opened { listener.close() }
+                    for created in vm.plugins { created.destroy() }
+                    throw FleetError.io("VM '\(spec.name)': cannot serve QMP on \(monitor): \(error)")
                 }
-            } catch {
-                for created in vm.plugins { created.destroy() }
-                throw FleetError.io("VM '\(spec.name)': cannot listen on \(path): \(error)")
             }
-            vm.socketPath = path
+            listeners[spec.name] = opened
+            vm.socketPath = opened.lazy.compactMap(\.path).first
         }
         vms[spec.name] = vm
         return vm
+    }
+
+    private func listener(for monitor: MonitorSpec, of vm: VM, on loop: EventLoop) throws -> UnixListener {
+        let accept: (UnixConnection) -> Void = { [weak vm] connection in Router.attach(connection, to: vm) }
+        switch monitor {
+        case .path(let path):
+            var options = UnixListener.Options()
+            options.mode = config.socketMode
+            return try UnixListener(loop: loop, path: path, options: options, onAccept: accept)
+        case .listeningFD(let fd):
+            return try UnixListener(loop: loop, adoptingListeningFD: fd, onAccept: accept)
+        }
     }
 
     /// Attaches an accepted connection to a VM as a new session.
@@ -185,7 +201,7 @@ public final class Router {
         guard !vm.isDestroyed else { return }
         vm.isDestroyed = true
         vm.guestShutdownTask?.cancel()
-        listeners.removeValue(forKey: vm.name)?.close()
+        for listener in listeners.removeValue(forKey: vm.name) ?? [] { listener.close() }
         vm.closeAllSessions(afterFlush: afterFlush)
         for plugin in vm.plugins.reversed() { plugin.destroy() }
         vm.plugins.removeAll()
@@ -193,6 +209,7 @@ public final class Router {
         vm.events.shutdown()
         vms[vm.name] = nil
         logger.info("VM \(vm.name) ended")
+        onVMEnded?(vm)
     }
 
     /// SIGTERM/SIGINT: every VM tells its clients SHUTDOWN (host-signal) and

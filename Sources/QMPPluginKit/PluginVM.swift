@@ -22,7 +22,7 @@ public final class PluginVM {
     public var isRunning: Bool { runState == "running" }
 
     /// The machine: type, arch, ram-size, memory-slots, max-memory, kvm,
-    /// vcpu-thread-id-base, smp, qemu-version.
+    /// vcpu-thread-ids, smp, qemu-version.
     ///
     /// Parsed from the host's text on each access, not kept: read what you
     /// need once (in `init`). A parsed copy kept by each plugin of each VM

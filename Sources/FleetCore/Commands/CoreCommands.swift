@@ -10,7 +10,7 @@ enum CoreCommands {
         for table in [
             RunStateCommands.handlers, MachineQueries.handlers, IntrospectionCommands.handlers,
             HumanMonitorCommand.handlers, DeviceCommands.handlers, ObjectCommands.handlers,
-            QOMCommands.handlers, FDCommands.handlers,
+            QOMCommands.handlers, FDCommands.handlers, ProbeCommands.handlers,
         ] {
             all.merge(table) { first, _ in first }
         }

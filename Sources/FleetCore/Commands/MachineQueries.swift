@@ -20,9 +20,6 @@ enum MachineQueries {
         "query-target": .immediate { context in .success(["arch": .string(context.vm.spec.machine.arch)]) },
         "query-machines": .immediate { context in .success(MachineCatalog.queryMachines(for: context.vm.spec.machine)) },
         "query-cpus-fast": .immediate { context in .success(context.vm.cpuInfoFast()) },
-        "query-command-line-options": .immediate { context in
-            CommandLineOptions.query(option: context.arguments["option"]?.stringValue)
-        },
     ]
 }
 
@@ -39,7 +36,7 @@ extension VM {
             cpus.append([
                 "cpu-index": .int(Int64(index)),
                 "qom-path": .string("/machine/unattached/device[\(index == 0 ? 0 : index + 1)]"),
-                "thread-id": .int(Int64(vcpuThreadIDBase + index)),
+                "thread-id": .int(Int64(vcpuThreadID(index))),
                 "props": ["core-id": .int(Int64(core)), "thread-id": .int(Int64(thread)), "socket-id": .int(Int64(socket))],
                 "target": .string(spec.machine.arch),
             ])

@@ -16,6 +16,19 @@ enum QOMCommands {
             let property = context.arguments["property"]?.stringValue ?? ""
             return context.vm.qomGet(path: path, property: property)
         },
+        "query-iothreads": .immediate { context in
+            // The VM's `iothread` objects (object-add), with QEMU's defaults
+            // for what was not set; thread ids follow the vCPUs'.
+            let iothreads = context.vm.objects.values.filter { $0.type == "iothread" }.sorted { $0.id < $1.id }
+            return .success(.array(iothreads.enumerated().map { i, object in
+                func value(_ key: String, _ fallback: Int64) -> JSONValue { object.properties[key] ?? .int(fallback) }
+                return [
+                    "id": .string(object.id), "thread-id": .int(Int64(context.vm.vcpuThreadIDBase + 512 + i)),
+                    "poll-max-ns": value("poll-max-ns", 32768), "poll-grow": value("poll-grow", 0),
+                    "poll-shrink": value("poll-shrink", 0), "aio-max-batch": value("aio-max-batch", 0),
+                ]
+            }))
+        },
         "qom-list-types": .immediate { context in
             let abstract = context.arguments["abstract"]?.boolValue ?? false
             let implements = context.arguments["implements"]?.stringValue
@@ -51,8 +64,21 @@ extension VM {
             if path.hasPrefix("/objects/"), let object = objects[String(path.dropFirst("/objects/".count))] {
                 return [typeProperty] + object.properties.keys.map { ["name": .string($0), "type": "str"] }
             }
+            if isBootCPU(path), let properties = QEMUReferenceData.shared?.objectProperties[Self.bootCPUType]?.arrayValue {
+                return properties
+            }
             return nil
         }
+    }
+
+    /// The type of the boot vCPUs: QEMU's default x86 model (the CPU
+    /// hotplug plugin's `cpu-model` is its own business).
+    static let bootCPUType = "qemu64-x86_64-cpu"
+
+    /// Whether `path` is a boot vCPU of an x86 machine (`query-cpus-fast`'s paths).
+    func isBootCPU(_ path: String) -> Bool {
+        guard spec.machine.arch == "x86_64", path.hasPrefix("/machine/unattached/device[") else { return false }
+        return cpuInfoFast().arrayValue?.contains { $0["qom-path"]?.stringValue == path } ?? false
     }
 
     func qomGet(path: String, property: String) -> CommandResult {
@@ -67,6 +93,11 @@ extension VM {
         } else if path == "/machine" {
             properties = [:]
             type = machineTypeName
+        } else if isBootCPU(path) {
+            // As QEMU 7.2 reports them for its boot vCPU (recorded): under
+            // TCG every feature of the model is available.
+            properties = QEMUReferenceData.shared?.cpuPropertyValues[Self.bootCPUType] ?? [:]
+            type = Self.bootCPUType
         } else {
             return .failure(QMPError(.deviceNotFound, "Device '\(path)' not found"))
         }
@@ -77,18 +108,46 @@ extension VM {
         return .success(value)
     }
 
-    /// The types this VM can create, from its plugins' drivers and object types.
+    /// QEMU 7.2's types (recorded), less the devices a plugin simulates
+    /// that this VM lacks, then its plugins' own types. Management software
+    /// reads capabilities from this list (libvirt: `tcg-accel`, device
+    /// models). `implements` follows the parent chain (interfaces are not
+    /// recorded).
     func qomTypes(implements: String?, includeAbstract: Bool) -> [JSONValue] {
         var result: [JSONValue] = []
+        var listed = Set<String>()
+        if let data = QEMUReferenceData.shared {
+            var parents: [String: String] = [:]
+            for type in data.qomTypes {
+                if let name = type["name"]?.stringValue, let parent = type["parent"]?.stringValue { parents[name] = parent }
+            }
+            func isA(_ name: String, _ ancestor: String) -> Bool {
+                var current: String? = name
+                while let c = current {
+                    if c == ancestor { return true }
+                    current = parents[c]
+                }
+                return false
+            }
+            let simulated = router.plugins.simulatedDeviceTypes
+            for type in data.qomTypes {
+                guard let name = type["name"]?.stringValue else { continue }
+                if type["abstract"]?.boolValue == true && !includeAbstract { continue }
+                if simulated.contains(name) && !plugins.contains(where: { $0.library.deviceDrivers[name] != nil }) { continue }
+                if let implements, !isA(name, implements) { continue }
+                listed.insert(name)
+                result.append(type)
+            }
+        }
         for plugin in plugins {
-            for driver in plugin.library.deviceDrivers.values.sorted(by: { $0.name < $1.name }) {
+            for driver in plugin.library.deviceDrivers.values.sorted(by: { $0.name < $1.name }) where !listed.contains(driver.name) {
                 let parent = driver.description["parent"]?.stringValue
                 if let implements, implements != "device", parent != implements, driver.name != implements { continue }
                 var info: JSONObject = ["name": .string(driver.name)]
                 if let parent { info["parent"] = .string(parent) }
                 result.append(.object(info))
             }
-            for type in plugin.library.objectTypes.values.sorted(by: { $0.name < $1.name }) {
+            for type in plugin.library.objectTypes.values.sorted(by: { $0.name < $1.name }) where !listed.contains(type.name) {
                 let parent = type.description["parent"]?.stringValue
                 if let implements, implements != "object", parent != implements, type.name != implements { continue }
                 var info: JSONObject = ["name": .string(type.name)]

@@ -115,6 +115,17 @@ extension VMSpec {
         "backend", "upstream", "launch", "reconnect-ms", "read-only", "allow", "deny",
     ]
 
+    /// One VM from a `vms:` entry given as JSON (no `count`), checked as the
+    /// config file's entries are: what `vm-create` and `qmpfleet-emulator`
+    /// build VMs from. `source` names the entry in error texts.
+    public static func single(entry: JSONObject, source: String, config: FleetConfig) throws(FleetError) -> VMSpec {
+        var entry = entry
+        entry["count"] = nil
+        let specs = try expand(ConfigReader(file: source, path: "config", value: .object(entry)), config: config)
+        guard let spec = specs.first else { throw FleetError.vm("\(source): nothing to create") }
+        return spec
+    }
+
     /// One `vms:` entry, expanded by `count` (`ci-{n}` with n from `first`, default 0).
     static func expand(_ r: ConfigReader, config: FleetConfig) throws(FleetError) -> [VMSpec] {
         try r.checkKeys(keys)

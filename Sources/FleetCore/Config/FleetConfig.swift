@@ -23,6 +23,12 @@ public struct VMSpec: Sendable {
     public var template: String?
     /// Set for `backend: proxy`: the VM is a real QEMU behind the fleet.
     public var proxy: ProxyUpstream?
+    /// Where it serves QMP; empty: `<socket-dir>/<name>.qmp`.
+    public var monitors: [MonitorSpec] = []
+    /// Real host threads standing for the vCPUs, by index: management
+    /// software moves vCPU threads into cgroups, so `qmpfleet-emulator`
+    /// makes them. Empty: ids derived from the creation order.
+    public var vcpuThreadIDs: [Int] = []
 
     public init(name: String) {
         self.name = name

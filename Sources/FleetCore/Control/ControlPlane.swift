@@ -120,10 +120,8 @@ final class ControlPlane: SessionHost {
         var entry = args["config"]?.objectValue ?? [:]
         entry["name"] = .string(name)
         if let template = args["template"] { entry["template"] = template }
-        entry["count"] = nil
         do {
-            let specs = try VMSpec.expand(ConfigReader(file: "vm-create", path: "config", value: .object(entry)), config: router.config)
-            guard let spec = specs.first else { return .failure(.generic("nothing to create")) }
+            let spec = try VMSpec.single(entry: entry, source: "vm-create", config: router.config)
             if let vm = try router.createVM(spec) { return .success(vm.info) }
             return .success(router.proxies[spec.name]?.info ?? .object([:]))
         } catch {

@@ -25,10 +25,10 @@ public struct MachineSpec: Sendable, Equatable {
         public init() {}
     }
 
-    /// What plugins read through `vm_machine_json`. `vcpu-thread-id-base` is
-    /// vCPU 0's host thread id, so a plugin that plugs vCPUs reports the ids
-    /// the core would (vCPU n is base + n).
-    public func descriptionJSON(qemuVersion: QEMUVersion, vcpuThreadIDBase: Int) -> JSONValue {
+    /// What plugins read through `vm_machine_json`. `vcpu-thread-ids` are
+    /// the host thread ids of vCPUs 0 ..< maxcpus, so a plugin that plugs
+    /// vCPUs reports the ids the core would.
+    public func descriptionJSON(qemuVersion: QEMUVersion, vcpuThreadIDs: [Int]) -> JSONValue {
         [
             "type": .string(type),
             "arch": .string(arch),
@@ -36,7 +36,7 @@ public struct MachineSpec: Sendable, Equatable {
             "memory-slots": .int(Int64(memorySlots)),
             "max-memory": .int(Int64(maxMemoryBytes)),
             "kvm": .bool(kvmEnabled),
-            "vcpu-thread-id-base": .int(Int64(vcpuThreadIDBase)),
+            "vcpu-thread-ids": .array(vcpuThreadIDs.map { .int(Int64($0)) }),
             "smp": [
                 "cpus": .int(Int64(smp.cpus)), "sockets": .int(Int64(smp.sockets)),
                 "cores": .int(Int64(smp.cores)), "threads": .int(Int64(smp.threads)),

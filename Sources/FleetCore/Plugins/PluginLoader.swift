@@ -26,6 +26,10 @@ public final class PluginLoader {
 
     public var libraries: [PluginLibrary] { loaded.values.sorted { $0.name < $1.name } }
 
+    /// Device types the loaded plugins simulate: a VM without the plugin
+    /// does not offer them (`device-list-properties`).
+    public var simulatedDeviceTypes: Set<String> { Set(loaded.values.flatMap { $0.deviceDrivers.keys }) }
+
     /// The file a plugin name maps to.
     public static func fileName(for plugin: String) -> String { "libqmp-\(plugin).so" }
 

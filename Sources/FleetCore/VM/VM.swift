@@ -42,6 +42,12 @@ public final class VM {
     let creationSequence: Int
     /// The host thread id `query-cpus-fast` reports for vCPU 0.
     var vcpuThreadIDBase: Int { Router.vcpuThreadIDBase(sequence: creationSequence) }
+
+    /// The host thread of vCPU `index`: a real one where the spec has it
+    /// (`qmpfleet-emulator`), else one derived from the creation order.
+    func vcpuThreadID(_ index: Int) -> Int {
+        spec.vcpuThreadIDs.indices.contains(index) ? spec.vcpuThreadIDs[index] : vcpuThreadIDBase + index
+    }
     /// The machine description plugins read through `vm_machine_json`, kept
     /// only as the C string the ABI hands out.
     let machineJSONText: ContiguousArray<CChar>
@@ -54,7 +60,9 @@ public final class VM {
         self.table = table
         self.runState = spec.startPaused ? .prelaunch : .running
         self.creationSequence = router.nextVMSequence()
-        let machine = spec.machine.descriptionJSON(qemuVersion: router.config.qemuVersion, vcpuThreadIDBase: Router.vcpuThreadIDBase(sequence: creationSequence))
+        let base = Router.vcpuThreadIDBase(sequence: creationSequence)
+        let threads = (0..<spec.machine.smp.maxCPUs).map { spec.vcpuThreadIDs.indices.contains($0) ? spec.vcpuThreadIDs[$0] : base + $0 }
+        let machine = spec.machine.descriptionJSON(qemuVersion: router.config.qemuVersion, vcpuThreadIDs: threads)
         self.machineJSONText = ContiguousArray(machine.jsonText.utf8CString)
         self.nameCString = ContiguousArray(spec.name.utf8CString)
         self.events = EventBus(scheduler: router.scheduler) { [unowned self] bytes in
@@ -103,6 +111,14 @@ extension VM: SessionHost {
     public func checkCapabilitiesArguments(_ arguments: JSONObject?) -> Result<JSONObject, QMPError> {
         guard let (declaration, _) = schema.command("qmp_capabilities") else { return .success(arguments ?? JSONObject()) }
         return schema.checkArguments(of: declaration, arguments)
+    }
+
+    /// Runs a command as a client's request would run, with no client:
+    /// how `qmpfleet-emulator` applies a QEMU command line's `-blockdev`,
+    /// `-device`, `-netdev`, ... (their JSON syntax is QMP's arguments).
+    public func execute(_ name: String, _ arguments: JSONObject?, complete: @escaping (CommandResult) -> Void) {
+        let call = CommandCall(request: QMPRequest(execute: name, arguments: arguments), session: nil, fileDescriptors: [])
+        dispatch(call, complete: complete)
     }
 
     public func dispatch(_ call: CommandCall, complete: @escaping (CommandResult) -> Void) {

@@ -1,0 +1,63 @@
+import Foundation
+import QMPWire
+
+/// What QEMU 7.2 itself answered to the queries management software probes
+/// an emulator with, recorded by `scripts/record-qemu-data` into
+/// `Resources/qemu-7.2/probe.json`: QOM types, device and object property
+/// lists, CPU models and their expansions, command-line option groups.
+///
+/// Static facts about the emulator binary, not VM state, so one copy serves
+/// every VM; it is read at the first probe query (a fleet that is never
+/// probed never parses it). Kept as a file resource, not compiled in: as a
+/// Swift array literal its 300 KB cost minutes of compile time.
+final class QEMUReferenceData: Sendable {
+    let deviceProperties: [String: JSONValue]
+    let objectProperties: [String: JSONValue]
+    let qomTypes: [JSONValue]
+    let cpuDefinitions: JSONValue
+    let cpuModelExpansions: [(arguments: JSONValue, reply: JSONValue)]
+    let commandLineOptions: [JSONValue]
+    /// Every readable property of a boot vCPU, by CPU type (`qom-get`).
+    let cpuPropertyValues: [String: JSONObject]
+    /// Whole replies of argument-less commands (their errors on a TCG host).
+    let replies: [String: JSONValue]
+    /// QEMU's errors, by what provoked them.
+    let errors: [String: JSONValue]
+
+    /// Loaded at first use; nil when the resource is missing or unreadable
+    /// (the probe commands then fail with a GenericError saying so).
+    static let shared: QEMUReferenceData? = {
+        guard let url = Bundle.module.url(forResource: "probe", withExtension: "json", subdirectory: "qemu-7.2"),
+              let data = try? Data(contentsOf: url),
+              let value = try? JSONValue(parsing: String(decoding: data, as: UTF8.self))
+        else { return nil }
+        return QEMUReferenceData(value)
+    }()
+
+    init(_ value: JSONValue) {
+        deviceProperties = value["device-properties"]?.objectValue.map { Dictionary(uniqueKeysWithValues: $0.members.map { ($0.key, $0.value) }) } ?? [:]
+        objectProperties = value["object-properties"]?.objectValue.map { Dictionary(uniqueKeysWithValues: $0.members.map { ($0.key, $0.value) }) } ?? [:]
+        qomTypes = value["qom-types"]?.arrayValue ?? []
+        cpuDefinitions = value["cpu-definitions"] ?? .array([])
+        cpuModelExpansions = (value["cpu-model-expansions"]?.arrayValue ?? []).compactMap { entry in
+            guard let arguments = entry["arguments"], let reply = entry["reply"] else { return nil }
+            return (arguments, reply)
+        }
+        commandLineOptions = value["command-line-options"]?.arrayValue ?? []
+        cpuPropertyValues = value["cpu-property-values"]?.objectValue.map {
+            Dictionary(uniqueKeysWithValues: $0.members.compactMap { member in member.value.objectValue.map { (member.key, $0) } })
+        } ?? [:]
+        replies = value["replies"]?.objectValue.map { Dictionary(uniqueKeysWithValues: $0.members.map { ($0.key, $0.value) }) } ?? [:]
+        errors = value["errors"]?.objectValue.map { Dictionary(uniqueKeysWithValues: $0.members.map { ($0.key, $0.value) }) } ?? [:]
+    }
+
+    /// A recorded reply (`{"return": ...}` or `{"error": ...}`) as a result.
+    static func result(_ reply: JSONValue?) -> CommandResult {
+        if let value = reply?["return"] { return .success(value) }
+        if let error = reply?["error"], let desc = error["desc"]?.stringValue {
+            let errorClass = error["class"]?.stringValue.flatMap(QMPErrorClass.init(rawValue:)) ?? .genericError
+            return .failure(QMPError(errorClass, desc))
+        }
+        return .failure(.generic("no recorded QEMU 7.2 reply"))
+    }
+}

@@ -1,0 +1,150 @@
+import FleetCore
+import Logging
+import QMPWire
+import UVLoop
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `qmpfleet-emulator`: a simulated VM that management software starts as
+/// if it were `qemu-system-x86_64`. It takes QEMU's command line, serves
+/// QMP on the monitors it names, and lives as long as the VM: it exits
+/// when the VM quits or powers off (without `-no-shutdown`) or on SIGTERM.
+///
+/// Environment: `QMPFLEET_PLUGIN_DIR` (plugins; default: next to this
+/// binary), `QMPFLEET_ARCH` (default x86_64), `QMPFLEET_LOG_LEVEL`
+/// (default warning).
+@main
+struct QMPFleetEmulator {
+    /// What QEMU prints before an error, so logs read the same.
+    static let program = "qemu-system-x86_64"
+
+    static func main() {
+        let environment = ProcessInfoLite()
+        let arch = environment["QMPFLEET_ARCH"] ?? "x86_64"
+        let plan: EmulatorPlan
+        do {
+            plan = try EmulatorPlan(arguments: Array(CommandLine.arguments.dropFirst()), arch: arch)
+        } catch {
+            fail("\(error)")
+        }
+        if plan.printVersion {
+            print("QEMU emulator version 7.2.0 (qmpfleet simulated VM)\nCopyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers")
+            exit(0)
+        }
+        if plan.printHelp {
+            print("usage: qmpfleet-emulator [QEMU options]: a simulated QEMU 7.2 VM; see the qmpfleet README")
+            exit(0)
+        }
+        var daemon = plan.daemonize ? Daemon.detach() : Daemon()
+        do {
+            try run(plan, environment: environment, daemon: &daemon)
+        } catch {
+            daemon.failed("\(program): \(error)\n")
+            fail("\(error)")
+        }
+    }
+
+    static func run(_ plan: EmulatorPlan, environment: ProcessInfoLite, daemon: inout Daemon) throws {
+        signal(SIGPIPE, SIG_IGN)
+        let level = Logger.Level(rawValue: environment["QMPFLEET_LOG_LEVEL"] ?? "warning") ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        var logger = Logger(label: "qmpfleet-emulator")
+        logger.logLevel = level
+        for option in plan.ignored { logger.info("accepted without effect: \(option)") }
+        guard !plan.monitors.isEmpty else {
+            throw EmulatorError("no QMP monitor: use -qmp unix:PATH,server=on,wait=off or -chardev socket + -mon mode=control")
+        }
+        if let pidfile = plan.pidfile { try writePidfile(pidfile) }
+
+        var config = FleetConfig()
+        if let dir = environment["QMPFLEET_PLUGIN_DIR"] { config.pluginDirectories = [dir] }
+        let loop = try EventLoop()
+        let router = try Router(config: config, logger: logger, scheduler: LoopScheduler(loop: loop), loop: loop)
+        var spec = try VMSpec.single(entry: plan.entry, source: "command line", config: config)
+        spec.monitors = plan.monitors
+        spec.vcpuThreadIDs = VCPUThreads.spawn(spec.machine.smp.maxCPUs)
+        // Not a fleet VM: it needs no place in a socket directory.
+        guard let vm = try router.createVM(spec) else { throw EmulatorError("no VM created") }
+        try replay(plan.commands, on: vm, loop: loop, logger: logger)
+        reportPTYs(of: vm, loop: loop)
+
+        router.onVMEnded = { _ in
+            // Let the last replies and SHUTDOWN reach the clients, then exit.
+            _ = router.scheduler.schedule(afterMilliseconds: 50) { loop.stop() }
+        }
+        var watchers: [SignalWatcher] = []
+        for sig in [SIGTERM, SIGINT, SIGHUP] {
+            watchers.append(try SignalWatcher(loop: loop, signal: sig) {
+                printError("\(program): terminating on signal \(sig)")
+                router.shutdown()
+            })
+        }
+        daemon.ready()
+        loop.run()
+        if let pidfile = plan.pidfile { unlink(pidfile) }
+        exit(0)
+    }
+
+    /// Runs each command line option's QMP equivalent, in order, while the
+    /// VM has no client yet. Devices and objects of a kind the simulation
+    /// does not model are left out with a warning; any other refusal ends
+    /// start-up with QEMU's error text, as QEMU does.
+    static func replay(_ commands: [(name: String, arguments: JSONObject, option: String)], on vm: VM, loop: EventLoop, logger: Logger) throws {
+        for command in commands {
+            var result: CommandResult?
+            vm.execute(command.name, command.arguments) { result = $0 }
+            while result == nil { loop.runOnce() }
+            guard case .failure(let error)? = result else { continue }
+            if isUnmodelledKind(command.name, error) {
+                logger.warning("\(command.option): not simulated (\(error.desc))")
+                continue
+            }
+            throw EmulatorError("\(command.option): \(error.desc)")
+        }
+    }
+
+    static func isUnmodelledKind(_ command: String, _ error: QMPError) -> Bool {
+        (command == "device_add" && error.desc.hasSuffix("is not a valid device model name"))
+            || (command == "object-add" && error.desc.hasPrefix("Parameter 'qom-type' does not accept value"))
+    }
+
+    /// QEMU's start-up line for each pty chardev, which scripts read.
+    static func reportPTYs(of vm: VM, loop: EventLoop) {
+        var result: CommandResult?
+        vm.execute("query-chardev", nil) { result = $0 }
+        while result == nil { loop.runOnce() }
+        guard case .success(.array(let chardevs))? = result else { return }
+        for chardev in chardevs {
+            guard let file = chardev["filename"]?.stringValue, file.hasPrefix("pty:"), let label = chardev["label"]?.stringValue else { continue }
+            printError("char device redirected to \(file.dropFirst(4)) (label \(label))")
+        }
+    }
+
+    static func writePidfile(_ path: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw EmulatorError("cannot create PID file: \(String(cString: strerror(errno)))") }
+        let text = Array("\(getpid())\n".utf8)
+        _ = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    static func fail(_ text: String) -> Never {
+        printError("\(program): \(text)")
+        exit(1)
+    }
+
+    static func printError(_ text: String) {
+        let line = Array((text + "\n").utf8)
+        _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}
+
+/// The environment, read without Foundation.
+struct ProcessInfoLite {
+    subscript(name: String) -> String? { getenv(name).map { String(cString: $0) } }
+}
