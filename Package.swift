@@ -103,6 +103,7 @@ let package = Package(
         .testTarget(name: "QAPISchemaTests", dependencies: ["QAPISchema"], swiftSettings: swiftSettings),
         .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "QMPFleetTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "QMPFleetEmulatorTests", dependencies: ["qmpfleet-emulator", "FleetCore", "QMPWire"], swiftSettings: swiftSettings),
     ] + devicePlugins.map {
         // Plugin tests load the built .so through QMPFleetTesting; they never
         // depend on the plugin target itself.
