@@ -20,7 +20,7 @@ public func fuzzParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         _ = QMPRequest.decode(value, oobEnabled: size % 2 == 0)
         let text = value.jsonBytes()
         // What we write, we read back as the same value.
-        guard let again = try? JSONValue(parsing: text), again.isEquivalent(to: value) || value.containsNaN else {
+        guard let again = try? JSONValue(parsing: text), again.isEquivalent(to: value) || value.containsNonFinite else {
             fatalError("round trip failed for \(String(decoding: text, as: UTF8.self))")
         }
     }
@@ -43,12 +43,14 @@ extension JSONValue {
         }
     }
 
-    /// NaN never equals itself; such values are skipped in the round-trip check.
-    var containsNaN: Bool {
+    /// NaN never equals itself, and a huge exponent parses to infinity,
+    /// which QEMU (and we) write as `inf`, not JSON: such values are
+    /// skipped in the round-trip check (the parser is right to accept them).
+    var containsNonFinite: Bool {
         switch self {
-        case .double(let d): return d.isNaN
-        case .array(let a): return a.contains { $0.containsNaN }
-        case .object(let o): return o.members.contains { $0.value.containsNaN }
+        case .double(let d): return !d.isFinite
+        case .array(let a): return a.contains { $0.containsNonFinite }
+        case .object(let o): return o.members.contains { $0.value.containsNonFinite }
         default: return false
         }
     }

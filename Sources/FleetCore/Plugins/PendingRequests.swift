@@ -1,4 +1,5 @@
 import QMPWire
+import Synchronization
 
 /// Requests handed to plugins and not yet answered, by token.
 ///
@@ -8,9 +9,13 @@ import QMPWire
 /// has a timeout, after which the client gets a GenericError and its queue
 /// moves on.
 ///
-/// Loop-confined: tokens are created and answered on the loop thread.
-final class PendingRequests {
-    struct Entry {
+/// One table for the process, because a token arrives from C alone. Each
+/// entry is created, answered and timed out on its VM's loop thread; the
+/// table itself is locked, since fleets on other threads (tests, several
+/// loops) share it. The lock is uncontended with one loop.
+final class PendingRequests: Sendable {
+    /// Used only on its VM's loop thread; the lock guards the table, not it.
+    struct Entry: @unchecked Sendable {
         let plugin: String
         let command: String
         let complete: (CommandResult) -> Void
@@ -18,37 +23,49 @@ final class PendingRequests {
         weak var instance: PluginInstance?
     }
 
-    nonisolated(unsafe) static let shared = PendingRequests()
+    private struct Table {
+        var entries: [UInt64: Entry] = [:]
+        var nextToken: UInt64 = 1
+    }
 
-    private var entries: [UInt64: Entry] = [:]
-    private var nextToken: UInt64 = 1
+    static let shared = PendingRequests()
 
-    var count: Int { entries.count }
+    private let table = Mutex(Table())
+
+    var count: Int { table.withLock { $0.entries.count } }
 
     func add(plugin: String, command: String, instance: PluginInstance, timeoutMilliseconds: UInt64,
              scheduler: any Scheduler, complete: @escaping (CommandResult) -> Void) -> UInt64 {
-        let token = nextToken
-        nextToken += 1
+        let token = table.withLock { t in
+            defer { t.nextToken += 1 }
+            return t.nextToken
+        }
         let timeout = scheduler.schedule(afterMilliseconds: timeoutMilliseconds) { [weak self] in
-            guard let entry = self?.entries.removeValue(forKey: token) else { return }
+            guard let entry = self?.remove(token) else { return }
             entry.instance?.logger.warning("plugin \(plugin) did not answer \(command) within \(timeoutMilliseconds) ms")
             entry.complete(.failure(.generic("Plugin '\(plugin)' did not answer '\(command)' in time")))
         }
-        entries[token] = Entry(plugin: plugin, command: command, complete: complete, timeout: timeout, instance: instance)
+        let entry = Entry(plugin: plugin, command: command, complete: complete, timeout: timeout, instance: instance)
+        table.withLock { $0.entries[token] = entry }
         return token
+    }
+
+    private func remove(_ token: UInt64) -> Entry? {
+        table.withLock { $0.entries.removeValue(forKey: token) }
     }
 
     /// Removes and returns the entry; nil when the token is unknown or was
     /// already answered (the caller logs that as a plugin bug).
     func take(_ token: UInt64) -> Entry? {
-        guard let entry = entries.removeValue(forKey: token) else { return nil }
+        guard let entry = remove(token) else { return nil }
         entry.timeout?.cancel()
         return entry
     }
 
     /// Fails every request of an instance that is going away.
     func cancelAll(of instance: PluginInstance) {
-        let tokens = entries.filter { $0.value.instance === instance }.map(\.key)
+        let id = ObjectIdentifier(instance)
+        let tokens = table.withLock { t in t.entries.filter { $0.value.instance.map(ObjectIdentifier.init) == id }.map(\.key) }
         for token in tokens {
             if let entry = take(token) {
                 entry.complete(.failure(.generic("The VM is shutting down")))
