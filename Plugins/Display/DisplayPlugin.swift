@@ -39,6 +39,8 @@ final class DisplayPlugin: QMPPlugin {
         plugin.asyncCommand("screendump") { this, args, reply in this.screendump(args, reply: reply) }
         plugin.command("send-key") { this, args in this.sendKey(args) }
         plugin.command("input-send-event") { this, args in this.inputSendEvent(args) }
+        // Taken over from the core, whose list has only the PS/2 mouse.
+        plugin.command("query-mice") { this, _ in .success(.array(this.mice())) }
         plugin.guestAction("received-input", arguments: ["*clear": "bool"]) { this, args in
             let events = args["clear"]?.boolValue == true ? this.received.take() : this.received.events
             return .success(["events": .array(events)])
@@ -101,6 +103,21 @@ final class DisplayPlugin: QMPPlugin {
     private func hasHandler(for kind: String) -> Bool {
         if vm.machine["type"]?.stringValue == "none" { return false }
         return kind != "abs" || config.tablet
+    }
+
+    /// `query-mice` as QEMU 7.2 lists it with `-device usb-tablet`: the
+    /// tablet first (index 3, not current until the guest uses it), then
+    /// the PS/2 mouse of x86 machines (index 2, current).
+    func mice() -> [JSONValue] {
+        var mice: [JSONValue] = []
+        if config.tablet {
+            mice.append(["name": "QEMU HID Tablet", "index": 3, "current": false, "absolute": true])
+        }
+        let arch = vm.machine["arch"]?.stringValue ?? "x86_64"
+        if vm.machine["type"]?.stringValue != "none", arch == "x86_64" || arch == "i386" {
+            mice.append(["name": "QEMU PS/2 Mouse", "index": 2, "current": true, "absolute": false])
+        }
+        return mice
     }
 
     /// `qmp_send_key`: every key pressed in order, then released in reverse,

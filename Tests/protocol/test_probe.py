@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import fleet_binary, missing
+from conftest import PC_TEMPLATE, fleet_binary, missing
 
 QEMU = shutil.which("qemu-system-x86_64")
 
@@ -100,3 +100,74 @@ def test_libvirt_probe_answers_equal_qemu_72():
         shutil.rmtree(directory, ignore_errors=True)
     different = [(request, mine, real) for request, mine, real in zip(PROBE, ours, theirs) if mine != real]
     assert not different, different[:3]
+
+
+# ----------------------------------------------- running-domain commands ----
+
+#: What libvirt sends to a running domain that no plugin serves, on a pc
+#: machine without balloon, VNC or SPICE: QEMU 7.2's replies and errors.
+RUNNING = [
+    ("query-mice", None),
+    ("query-balloon", None),
+    ("balloon", {"value": 536870912}),
+    ("balloon", {"value": -1}),
+    ("set_password", {"protocol": "vnc", "password": "secret"}),
+    ("set_password", {"protocol": "vnc", "password": "secret", "connected": "fail"}),
+    ("set_password", {"protocol": "spice", "password": "secret"}),
+    ("set_password", {"protocol": "spice", "password": "secret", "display": "d"}),
+    ("expire_password", {"protocol": "vnc", "time": "now"}),
+    ("expire_password", {"protocol": "spice", "time": "+60"}),
+    ("qom-set", {"path": "/no/such/path", "property": "x", "value": 1}),
+    ("qom-set", {"path": "/machine", "property": "no-such-property", "value": 1}),
+    ("qom-set", {"path": "/machine", "property": "type", "value": "x"}),
+    ("qom-set", {"path": "/machine/unattached/device[0]", "property": "sse", "value": False}),
+    ("qom-get", {"path": "/machine/unattached/device[0]", "property": "sse"}),
+    ("query-target", None),
+    ("query-kvm", None),
+]
+
+#: Commands libvirt uses on a running domain that a pc VM must have.
+DOMAIN_COMMANDS = {
+    "query-status", "query-cpus-fast", "query-iothreads", "query-balloon", "balloon", "qom-get", "qom-set",
+    "set_password", "expire_password", "query-mice", "human-monitor-command", "qom-list", "query-commands",
+}
+
+
+def ask_open(path, requests):
+    """Replies to `requests` after negotiation, leaving the VM running."""
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(path)
+    reader = sock.makefile("rb")
+    json.loads(reader.readline())
+    replies = []
+    for command, arguments in [("qmp_capabilities", None)] + requests:
+        message = {"execute": command}
+        if arguments is not None:
+            message["arguments"] = arguments
+        sock.sendall(json.dumps(message).encode() + b"\n")
+        while True:
+            reply = json.loads(reader.readline())
+            if "event" not in reply:
+                replies.append(reply)
+                break
+    sock.close()
+    return replies[1:]
+
+
+def test_running_domain_commands_answer_as_qemu_72(qemu_vm, fleet_factory):
+    theirs = ask_open(qemu_vm("pc").socket, RUNNING)
+    fleet = fleet_factory()
+    ours = ask_open(fleet.vm_socket("vm0"), RUNNING)
+    different = [(request, mine, real) for request, mine, real in zip(RUNNING, ours, theirs) if mine != real]
+    assert not different, different[:3]
+    commands = {c["name"] for c in ask_open(fleet.vm_socket("vm0"), [("query-commands", None)])[0]["return"]}
+    assert DOMAIN_COMMANDS <= commands, DOMAIN_COMMANDS - commands
+
+
+def test_display_tablet_is_listed_as_qemu_72_lists_usb_tablet(qemu_vm, fleet_factory):
+    theirs = ask_open(qemu_vm("pc,usb=on", extra=("-device", "usb-tablet")).socket, [("query-mice", None)])
+    template = dict(PC_TEMPLATE, plugins={"display": {"tablet": True}})
+    fleet = fleet_factory(templates={"pc": template})
+    ours = ask_open(fleet.vm_socket("vm0"), [("query-mice", None)])
+    assert ours == theirs
+    assert len(ours[0]["return"]) == 2

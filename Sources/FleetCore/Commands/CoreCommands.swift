@@ -11,6 +11,7 @@ enum CoreCommands {
             RunStateCommands.handlers, MachineQueries.handlers, IntrospectionCommands.handlers,
             HumanMonitorCommand.handlers, DeviceCommands.handlers, ObjectCommands.handlers,
             QOMCommands.handlers, FDCommands.handlers, ProbeCommands.handlers,
+            QOMSet.handlers, BalloonCommands.handlers, MouseQuery.handlers, PasswordCommands.handlers,
         ] {
             all.merge(table) { first, _ in first }
         }

@@ -65,6 +65,7 @@ enum ObjectCommands {
 public struct QOMObject {
     public let id: String
     public let type: String
-    public let properties: JSONObject
+    /// What object-add set, then what qom-set changed.
+    public internal(set) var properties: JSONObject
     public let owner: PluginLibrary
 }
