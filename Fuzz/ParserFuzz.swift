@@ -19,8 +19,10 @@ public func fuzzParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     for case .success(let value) in whole {
         _ = QMPRequest.decode(value, oobEnabled: size % 2 == 0)
         let text = value.jsonBytes()
-        // What we write, we read back as the same value.
-        guard let again = try? JSONValue(parsing: text), again.isEquivalent(to: value) || value.containsNonFinite else {
+        // What we write, we read back as the same value (NaN and inf aside:
+        // QEMU writes them as nan/inf, which no JSON parser reads back).
+        if value.containsNonFinite { continue }
+        guard let again = try? JSONValue(parsing: text), again.isEquivalent(to: value) else {
             fatalError("round trip failed for \(String(decoding: text, as: UTF8.self))")
         }
     }
