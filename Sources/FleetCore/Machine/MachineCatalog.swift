@@ -32,8 +32,11 @@ enum MachineCatalog {
         arch == "aarch64" ? aarch64 : x86
     }
 
+    /// QEMU 7.2's own list for x86_64 (recorded, all 59 machine types),
+    /// else this catalog's entries for the VM's target.
     static func queryMachines(for machine: MachineSpec) -> JSONValue {
-        .array(entries(for: machine.arch).map { e in
+        if machine.arch == "x86_64", let recorded = QEMUReferenceData.shared?.machines { return recorded }
+        return .array(entries(for: machine.arch).map { e in
             var info = JSONObject()
             info["name"] = .string(e.name)
             if let alias = e.alias { info["alias"] = .string(alias) }

@@ -15,14 +15,18 @@ enum ProbeCommands {
         "qom-list-properties": .immediate { context in
             withData { data in
                 let name = context.arguments["typename"]?.stringValue ?? ""
+                let notFound = QMPError(.deviceNotFound, "Class '\(name)' not found")
+                let present = context.vm.pluginProviding(driver: name) != nil
+                // A device a plugin simulates exists only where that plugin is.
+                if !present && context.vm.router.plugins.simulatedDeviceTypes.contains(name) { return .failure(notFound) }
                 if let properties = data.objectProperties[name] { return .success(properties) }
-                if context.vm.offersDevice(name, data) { return deviceProperties(context.vm, data, name) }
-                return .failure(QMPError(.deviceNotFound, "Class '\(name)' not found"))
+                if present { return .success(context.vm.pluginDeviceProperties(name)) }
+                return .failure(notFound)
             }
         },
         "query-cpu-definitions": .immediate { _ in withData { .success($0.cpuDefinitions) } },
         "query-cpu-model-expansion": .immediate { context in
-            withData { data in cpuModelExpansion(data, context.arguments) }
+            withData { data in CPUModelExpansion.expand(data, context.arguments) }
         },
         "query-sev-capabilities": .immediate { _ in withData { QEMUReferenceData.result($0.replies["query-sev-capabilities"]) } },
         "query-sgx-capabilities": .immediate { _ in withData { QEMUReferenceData.result($0.replies["query-sgx-capabilities"]) } },
@@ -54,36 +58,6 @@ enum ProbeCommands {
         if let recorded = data.deviceProperties[name], case .array = recorded { return .success(recorded) }
         // A plugin's own device QEMU 7.2 does not have: its declared properties.
         return .success(vm.pluginDeviceProperties(name))
-    }
-
-    /// The recorded expansion for these arguments, else for the same type
-    /// and model without `props` (which QEMU applies on top), else QEMU's
-    /// "not found" for a model it does not know.
-    static func cpuModelExpansion(_ data: QEMUReferenceData, _ arguments: JSONObject) -> CommandResult {
-        let asked = JSONValue.object(arguments)
-        if let exact = data.cpuModelExpansions.first(where: { $0.arguments == asked }) {
-            return QEMUReferenceData.result(exact.reply)
-        }
-        let type = arguments["type"]?.stringValue
-        let name = arguments["model"]?["name"]?.stringValue ?? ""
-        guard let base = data.cpuModelExpansions.first(where: {
-            $0.arguments["type"]?.stringValue == type && $0.arguments["model"]?["name"]?.stringValue == name && $0.arguments["model"]?["props"] == nil
-        }) else {
-            let known = data.cpuDefinitions.arrayValue?.contains { $0["name"]?.stringValue == name } ?? false
-            return known
-                ? .failure(.generic("qmpfleet has no recorded \(type ?? "") expansion of CPU model '\(name)'"))
-                : .failure(.generic("CPU model '\(name)' not found"))
-        }
-        guard case .success(let value) = QEMUReferenceData.result(base.reply),
-              case .object(var result) = value, case .object(var model)? = result["model"],
-              case .object(let extra)? = arguments["model"]?["props"] else {
-            return QEMUReferenceData.result(base.reply)
-        }
-        var props = model["props"]?.objectValue ?? [:]
-        for (key, value) in extra.members where props[key] != nil { props[key] = value }
-        model["props"] = .object(props)
-        result["model"] = .object(model)
-        return .success(.object(result))
     }
 }
 

@@ -15,8 +15,12 @@ final class QEMUReferenceData: Sendable {
     let objectProperties: [String: JSONValue]
     let qomTypes: [JSONValue]
     let cpuDefinitions: JSONValue
+    /// `query-machines` of the x86_64 binary.
+    let machines: JSONValue?
     let cpuModelExpansions: [(arguments: JSONValue, reply: JSONValue)]
     let commandLineOptions: [JSONValue]
+    /// The CPU type whose recorded property values stand for every x86 CPU class's.
+    static let x86CPUPropertySource = "qemu64-x86_64-cpu"
     /// Every readable property of a boot vCPU, by CPU type (`qom-get`).
     let cpuPropertyValues: [String: JSONObject]
     /// Whole replies of argument-less commands (their errors on a TCG host).
@@ -39,6 +43,7 @@ final class QEMUReferenceData: Sendable {
         objectProperties = value["object-properties"]?.objectValue.map { Dictionary(uniqueKeysWithValues: $0.members.map { ($0.key, $0.value) }) } ?? [:]
         qomTypes = value["qom-types"]?.arrayValue ?? []
         cpuDefinitions = value["cpu-definitions"] ?? .array([])
+        machines = value["machines"]
         cpuModelExpansions = (value["cpu-model-expansions"]?.arrayValue ?? []).compactMap { entry in
             guard let arguments = entry["arguments"], let reply = entry["reply"] else { return nil }
             return (arguments, reply)
