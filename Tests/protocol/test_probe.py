@@ -171,3 +171,22 @@ def test_display_tablet_is_listed_as_qemu_72_lists_usb_tablet(qemu_vm, fleet_fac
     ours = ask_open(fleet.vm_socket("vm0"), [("query-mice", None)])
     assert ours == theirs
     assert len(ours[0]["return"]) == 2
+
+
+#: Every plugin an x86 VM can have.
+X86_PLUGINS = {name: {} for name in ("block", "net", "chardev", "tpm", "rocker", "memory", "cpu-hotplug", "dump",
+                                      "display", "trace", "migration")}
+
+
+def test_type_lists_equal_qemu_72_with_every_plugin(qemu_vm, fleet_factory):
+    """qom-list-types in QEMU's own order is a hash table's: compare as sets."""
+    requests = [("qom-list-types", None), ("qom-list-types", {"abstract": True}),
+                ("qom-list-types", {"implements": "pci-device"}), ("qom-list-types", {"implements": "hotplug-handler"}),
+                ("qom-list-types", {"implements": "device", "abstract": False}), ("query-machines", None)]
+    theirs = ask_open(qemu_vm("pc").socket, requests)
+    fleet = fleet_factory(templates={"pc": dict(PC_TEMPLATE, plugins=X86_PLUGINS)})
+    ours = ask_open(fleet.vm_socket("vm0"), requests)
+    for request, mine, real in zip(requests, ours, theirs):
+        mine = {json.dumps(t, sort_keys=True) for t in mine["return"]}
+        real = {json.dumps(t, sort_keys=True) for t in real["return"]}
+        assert mine == real, (request, sorted(mine - real)[:5], sorted(real - mine)[:5])

@@ -111,34 +111,25 @@ extension VM {
     /// QEMU 7.2's types (recorded), less the devices a plugin simulates
     /// that this VM lacks, then its plugins' own types. Management software
     /// reads capabilities from this list (libvirt: `tcg-accel`, device
-    /// models). `implements` follows the parent chain (interfaces are not
-    /// recorded).
+    /// models). `implements` follows the parent chain and QEMU's recorded
+    /// interface implementers.
     func qomTypes(implements: String?, includeAbstract: Bool) -> [JSONValue] {
         var result: [JSONValue] = []
         var listed = Set<String>()
         if let data = QEMUReferenceData.shared {
-            var parents: [String: String] = [:]
-            for type in data.qomTypes {
-                if let name = type["name"]?.stringValue, let parent = type["parent"]?.stringValue { parents[name] = parent }
-            }
-            func isA(_ name: String, _ ancestor: String) -> Bool {
-                var current: String? = name
-                while let c = current {
-                    if c == ancestor { return true }
-                    current = parents[c]
-                }
-                return false
-            }
             let simulated = router.plugins.simulatedDeviceTypes
             for type in data.qomTypes {
                 guard let name = type["name"]?.stringValue else { continue }
                 if type["abstract"]?.boolValue == true && !includeAbstract { continue }
                 if simulated.contains(name) && !plugins.contains(where: { $0.library.deviceDrivers[name] != nil }) { continue }
-                if let implements, !isA(name, implements) { continue }
+                if let implements, !data.isA(name, implements) { continue }
                 listed.insert(name)
                 result.append(type)
             }
         }
+        // QEMU 7.2's x86_64 list is complete: plugin types beyond it belong
+        // to other targets (tpm-tis-device, Arm and POWER CPUs).
+        if spec.machine.arch == "x86_64", QEMUReferenceData.shared != nil { return result }
         for plugin in plugins {
             for driver in plugin.library.deviceDrivers.values.sorted(by: { $0.name < $1.name }) where !listed.contains(driver.name) {
                 let parent = driver.description["parent"]?.stringValue

@@ -16,7 +16,7 @@ enum ProbeCommands {
             withData { data in
                 let name = context.arguments["typename"]?.stringValue ?? ""
                 let notFound = QMPError(.deviceNotFound, "Class '\(name)' not found")
-                let present = context.vm.pluginProviding(driver: name) != nil
+                let present = context.vm.pluginProviding(driver: name) != nil && context.vm.offersDevice(name, data)
                 // A device a plugin simulates exists only where that plugin is.
                 if !present && context.vm.router.plugins.simulatedDeviceTypes.contains(name) { return .failure(notFound) }
                 if let properties = data.objectProperties[name] { return .success(properties) }
@@ -66,6 +66,9 @@ extension VM {
     /// plugins simulates it, or it is a device no plugin simulates that
     /// QEMU 7.2 has.
     func offersDevice(_ name: String, _ data: QEMUReferenceData) -> Bool {
+        // The recorded types are the whole x86_64 binary: a plugin's device
+        // for another target (tpm-tis-device, Arm and POWER CPUs) is not in it.
+        if spec.machine.arch == "x86_64", !data.typeNames.contains(name) { return false }
         if plugins.contains(where: { $0.library.deviceDrivers[name] != nil }) { return true }
         if router.plugins.simulatedDeviceTypes.contains(name) { return false }
         if case .array? = data.deviceProperties[name] { return true }

@@ -14,6 +14,12 @@ final class QEMUReferenceData: Sendable {
     let deviceProperties: [String: JSONValue]
     let objectProperties: [String: JSONValue]
     let qomTypes: [JSONValue]
+    /// The names in `qomTypes`: every type the x86_64 binary has.
+    let typeNames: Set<String>
+    /// Each type's parent, for `implements` along the parent chain.
+    let parents: [String: String]
+    /// The types implementing each QOM interface (not in the parent chain).
+    let interfaceImplementers: [String: Set<String>]
     let cpuDefinitions: JSONValue
     /// `query-machines` of the x86_64 binary.
     let machines: JSONValue?
@@ -23,6 +29,18 @@ final class QEMUReferenceData: Sendable {
     static let x86CPUPropertySource = "qemu64-x86_64-cpu"
     /// Every readable property of a boot vCPU, by CPU type (`qom-get`).
     let cpuPropertyValues: [String: JSONObject]
+    /// Whether type `name` is `ancestor` or implements it, as QOM's
+    /// `object_class_dynamic_cast` answers for `qom-list-types`.
+    func isA(_ name: String, _ ancestor: String) -> Bool {
+        if let implementers = interfaceImplementers[ancestor] { return implementers.contains(name) }
+        var current: String? = name
+        while let type = current {
+            if type == ancestor { return true }
+            current = parents[type]
+        }
+        return false
+    }
+
     /// Whole replies of argument-less commands (their errors on a TCG host).
     let replies: [String: JSONValue]
     /// QEMU's errors, by what provoked them.
@@ -42,6 +60,15 @@ final class QEMUReferenceData: Sendable {
         deviceProperties = value["device-properties"]?.objectValue.map { Dictionary(uniqueKeysWithValues: $0.members.map { ($0.key, $0.value) }) } ?? [:]
         objectProperties = value["object-properties"]?.objectValue.map { Dictionary(uniqueKeysWithValues: $0.members.map { ($0.key, $0.value) }) } ?? [:]
         qomTypes = value["qom-types"]?.arrayValue ?? []
+        typeNames = Set(qomTypes.compactMap { $0["name"]?.stringValue })
+        parents = Dictionary(qomTypes.compactMap { type in
+            type["name"]?.stringValue.flatMap { name in type["parent"]?.stringValue.map { (name, $0) } }
+        }, uniquingKeysWith: { first, _ in first })
+        interfaceImplementers = value["interfaces"]?.objectValue.map {
+            Dictionary(uniqueKeysWithValues: $0.members.map { member in
+                (member.key, Set((member.value.arrayValue ?? []).compactMap(\.stringValue)))
+            })
+        } ?? [:]
         cpuDefinitions = value["cpu-definitions"] ?? .array([])
         machines = value["machines"]
         cpuModelExpansions = (value["cpu-model-expansions"]?.arrayValue ?? []).compactMap { entry in
