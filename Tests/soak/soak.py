@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Bounded soak: 200 clients on 50 VMs of the built binary send random valid
+and invalid commands, hot-plug devices (device_add/del, netdev_add/del,
+chardev-add/remove, blockdev-add/del) and connect/disconnect, for
+--seconds (60 by default, $SOAK_SECONDS or the flag for longer).
+
+At the end: the process is alive, every reply matched its request's id (in
+order, per connection), fds are back at their baseline, RSS is within
+RSS_BOUND_KB, and it prints the end-of-run figures. Exit 0 only if all hold.
+
+    python3 Tests/soak/soak.py [--seconds N] [--binary .build/debug/qmpfleet]
+"""
+import argparse
+import asyncio
+import collections
+import json
+import os
+import random
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "protocol"))
+import conftest  # noqa: E402  (the fleet launcher the protocol tests use)
+
+VMS = 50
+CLIENTS = 200
+#: RSS the fleet may reach during the soak (50 VMs with block/net/chardev
+#: start at ~35 MB in a debug build; hot-plugged objects are all removed
+#: again or bounded by what a client can add before it reconnects).
+RSS_BOUND_KB = 256 * 1024
+#: A reply slower than this is a failure (the machine is shared; 1 ms typical).
+REPLY_TIMEOUT_SECONDS = 10.0
+TEMPLATE = dict(conftest.PC_TEMPLATE, plugins={
+    "block": {"drives": [{"id": "drive0", "device": "disk0", "interface": "virtio", "file": "/tmp/soak.qcow2",
+                          "format": "qcow2", "size": "1G"}]},
+    "net": {"netdevs": [{"id": "net0", "type": "user"}],
+            "nics": [{"id": "nic0", "model": "virtio-net-pci", "netdev": "net0"}]},
+    "chardev": {},
+})
+
+#: Requests that must succeed or fail with a QMP error, never anything else.
+VALID = [
+    ("query-status", None), ("query-block", None), ("query-chardev", None), ("query-version", None),
+    ("query-name", None), ("query-pci", None), ("stop", None), ("cont", None), ("query-netdev" , None),
+    ("query-named-block-nodes", None), ("system_reset", None),
+]
+INVALID = [
+    ("no-such-command", None), ("query-status", {"bogus": 1}), ("device_add", {}),
+    ("netdev_add", {"type": "nope", "id": "x"}), ("blockdev-del", {"node-name": "never-added"}),
+    ("chardev-remove", {"id": 7}), ("device_del", {"id": "../x"}), ("stop", {"x": [1, {"y": None}]}),
+]
+
+
+class Stats:
+    def __init__(self):
+        self.requests = 0
+        self.replies = collections.Counter()      # "return" or error class
+        self.commands = collections.Counter()
+        self.mismatches = []
+        self.connects = 0
+        self.malformed = 0
+        self.latencies = []
+
+
+def fd_count(pid):
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def rss_kb(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1
+
+
+class Client:
+    def __init__(self, number, path, stats, rng):
+        self.number, self.path, self.stats, self.rng = number, path, stats, rng
+        self.seq = 0
+
+    async def open(self):
+        self.reader, self.writer = await asyncio.open_unix_connection(self.path, limit=1 << 24)
+        self.stats.connects += 1
+        await self.read()                                   # greeting
+        await self.call("qmp_capabilities")
+
+    async def close(self):
+        self.writer.close()
+        try:
+            await self.writer.wait_closed()
+        except OSError:
+            pass
+
+    async def read(self):
+        while True:
+            line = await asyncio.wait_for(self.reader.readline(), REPLY_TIMEOUT_SECONDS)
+            if not line:
+                raise ConnectionError("server closed the connection")
+            message = json.loads(line)
+            if "event" not in message:
+                return message
+
+    async def pipeline(self, requests):
+        """Sends requests at once; replies must come back in order with the same ids."""
+        ids = []
+        data = b""
+        for command, arguments in requests:
+            self.seq += 1
+            rid = f"c{self.number}-{self.seq}"
+            ids.append(rid)
+            message = {"execute": command, "id": rid}
+            if arguments is not None:
+                message["arguments"] = arguments
+            data += json.dumps(message).encode()
+            self.stats.commands[command] += 1
+        self.stats.requests += len(ids)
+        start = time.monotonic()
+        self.writer.write(data)
+        replies = []
+        for rid in ids:
+            reply = await self.read()
+            if reply.get("id") != rid:
+                self.stats.mismatches.append((rid, reply))
+            self.stats.replies["return" if "return" in reply else reply.get("error", {}).get("class", "?")] += 1
+            replies.append(reply)
+        self.stats.latencies.append((time.monotonic() - start) / len(ids))
+        return replies
+
+    async def call(self, command, arguments=None):
+        return (await self.pipeline([(command, arguments)]))[0]
+
+    async def hotplug(self):
+        tag = f"{self.number}x{self.seq}"
+        kind = self.rng.randrange(4)
+        if kind == 0:
+            await self.pipeline([("netdev_add", {"type": "user", "id": f"n{tag}"}),
+                                 ("device_add", {"driver": "e1000", "id": f"d{tag}", "netdev": f"n{tag}"}),
+                                 ("device_del", {"id": f"d{tag}"})])
+            await self.call("netdev_del", {"id": f"n{tag}"})
+        elif kind == 1:
+            await self.pipeline([("chardev-add", {"id": f"ch{tag}", "backend": {"type": "null", "data": {}}}),
+                                 ("chardev-remove", {"id": f"ch{tag}"})])
+        elif kind == 2:
+            await self.pipeline([("blockdev-add", {"driver": "null-co", "node-name": f"b{tag}", "size": 1 << 20}),
+                                 ("blockdev-del", {"node-name": f"b{tag}"})])
+        else:
+            await self.pipeline([("netdev_add", {"type": "user", "id": f"n{tag}"}),
+                                 ("netdev_del", {"id": f"n{tag}"})])
+
+    async def malformed(self):
+        """A separate connection that sends garbage (and gets id-less errors), then goes."""
+        reader, writer = await asyncio.open_unix_connection(self.path)
+        writer.write(self.rng.choice([b'{"execute": }', b"\xff\xfe{", b'{"execute": "qmp_capabilities"}[[[', b'{"a"']))
+        await writer.drain()
+        writer.close()
+        self.stats.malformed += 1
+
+
+async def run_client(number, path, stats, deadline, seed):
+    rng = random.Random(seed)
+    client = Client(number, path, stats, rng)
+    await client.open()
+    while time.monotonic() < deadline:
+        roll = rng.random()
+        if roll < 0.45:
+            await client.pipeline([rng.choice(VALID) for _ in range(rng.randint(1, 4))])
+        elif roll < 0.70:
+            await client.call(*rng.choice(INVALID))
+        elif roll < 0.90:
+            await client.hotplug()
+        elif roll < 0.95:
+            await client.close()
+            await client.open()
+        else:
+            await client.malformed()
+        await asyncio.sleep(rng.random() * 0.02)
+    await client.close()
+
+
+async def soak(fleet, seconds, seed):
+    pid = fleet.process.pid
+    stats = Stats()
+    fds0, rss0 = fd_count(pid), rss_kb(pid)
+    deadline = time.monotonic() + seconds
+    peak = [rss0]
+
+    async def watch():
+        while time.monotonic() < deadline:
+            peak[0] = max(peak[0], rss_kb(pid))
+            await asyncio.sleep(0.5)
+
+    started = time.monotonic()
+    tasks = [run_client(i, fleet.vm_socket(f"vm{i % VMS}"), stats, deadline, seed * 1000 + i) for i in range(CLIENTS)]
+    results = await asyncio.gather(watch(), *tasks, return_exceptions=True)
+    elapsed = time.monotonic() - started
+    failures = [r for r in results if isinstance(r, BaseException)]
+    # Let the server close what the clients closed.
+    settle_deadline = time.monotonic() + 10
+    while fd_count(pid) > fds0 and time.monotonic() < settle_deadline:
+        await asyncio.sleep(0.1)
+    return stats, failures, elapsed, fds0, fd_count(pid), rss0, peak[0], rss_kb(pid)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", 60)))
+    parser.add_argument("--binary", default=os.environ.get("QMPFLEET_BIN") or conftest.fleet_binary())
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    if not args.binary or not os.access(args.binary, os.X_OK):
+        print(f"soak: no qmpfleet binary ({args.binary})", file=sys.stderr)
+        return 2
+    fleet = conftest.FleetProcess(args.binary, {"pc": TEMPLATE}, [{"name": "vm{n}", "template": "pc", "count": VMS}])
+    try:
+        stats, failures, elapsed, fds0, fds1, rss0, peak, rss1 = asyncio.run(soak(fleet, args.seconds, args.seed))
+        alive = fleet.process.poll() is None
+        code, left = fleet.terminate()
+    finally:
+        fleet.cleanup()
+    lat = sorted(stats.latencies) or [0]
+    pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] * 1000  # noqa: E731
+    replies = sum(stats.replies.values())
+    print(f"soak: {CLIENTS} clients on {VMS} VMs for {elapsed:.1f} s (seed {args.seed})")
+    print(f"  requests {stats.requests}, replies {replies} ({replies / elapsed:.0f}/s), "
+          f"id mismatches {len(stats.mismatches)}, connects {stats.connects}, malformed connections {stats.malformed}")
+    print(f"  replies by kind: {dict(stats.replies.most_common())}")
+    print(f"  latency per request ms: p50 {pct(0.5):.2f}, p99 {pct(0.99):.2f}, max {lat[-1] * 1000:.2f}")
+    print(f"  fds {fds0} -> {fds1}; RSS KB start {rss0}, peak {peak}, end {rss1} (bound {RSS_BOUND_KB})")
+    print(f"  process alive at end: {alive}; SIGTERM exit {code}, socket files left {len(left)}")
+    problems = []
+    if failures:
+        problems.append(f"{len(failures)} clients failed, first: {failures[0]!r}")
+    if stats.mismatches:
+        problems.append(f"first id mismatch: {stats.mismatches[0]}")
+    if replies != stats.requests:
+        problems.append(f"{stats.requests - replies} requests without a reply")
+    if not alive or code != 0 or left:
+        problems.append("the fleet did not survive or did not shut down cleanly")
+    if fds1 > fds0:
+        problems.append(f"fd growth: {fds0} -> {fds1}")
+    if peak > RSS_BOUND_KB:
+        problems.append(f"RSS {peak} KB over {RSS_BOUND_KB} KB")
+    for p in problems:
+        print(f"soak: FAILED: {p}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
