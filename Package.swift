@@ -20,6 +20,7 @@ let devicePlugins: [(folder: String, product: String)] = [
     ("Display", "qmp-display"),
     ("Trace", "qmp-trace"),
     ("Migration", "qmp-migration"),
+    ("Balloon", "qmp-balloon"),
 ]
 
 let swiftSettings: [SwiftSetting] = [

@@ -190,3 +190,24 @@ def test_type_lists_equal_qemu_72_with_every_plugin(qemu_vm, fleet_factory):
         mine = {json.dumps(t, sort_keys=True) for t in mine["return"]}
         real = {json.dumps(t, sort_keys=True) for t in real["return"]}
         assert mine == real, (request, sorted(mine - real)[:5], sorted(real - mine)[:5])
+
+
+def test_balloon_device_answers_as_qemu_72(qemu_vm, fleet_factory):
+    """device_add of a virtio-balloon-pci, its limits, and query-balloon
+    before the guest acts. QEMU has no guest OS: compare the first replies
+    only, then check the simulated guest driver gets the balloon there."""
+    requests = [("query-balloon", None), ("device_add", {"driver": "virtio-balloon-pci", "id": "bal0"}),
+                ("device_add", {"driver": "virtio-balloon-pci", "id": "bal1"}),
+                ("device_add", {"driver": "virtio-balloon-pci", "id": "bal2", "nosuch": 1}),
+                ("query-balloon", None), ("balloon", {"value": 0}), ("balloon", {"value": 1 << 40})]
+    theirs = ask_open(qemu_vm("pc", extra=("-m", "1G")).socket, requests)
+    template = dict(PC_TEMPLATE, plugins={"balloon": {}})
+    fleet = fleet_factory(templates={"pc": template})
+    path = fleet.vm_socket("vm0")
+    ours = ask_open(path, requests)
+    assert ours == theirs
+    ask_open(path, [("balloon", {"value": 536870912})])
+    deadline = time.monotonic() + 5
+    while ask_open(path, [("query-balloon", None)])[0]["return"]["actual"] != 536870912:
+        assert time.monotonic() < deadline, "the simulated guest never reached the balloon target"
+        time.sleep(0.1)

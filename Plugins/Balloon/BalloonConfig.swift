@@ -1,0 +1,43 @@
+import QMPPluginKit
+import QMPWire
+
+/// `plugins: {balloon: {device: balloon0, driver: virtio-balloon-pci,
+/// guest-driver: true, rate-mib-per-second: 1024}}`.
+struct BalloonConfig {
+    /// A balloon present from start-up (`-device virtio-balloon-pci,id=...`);
+    /// none by default: `device_add` then plugs one.
+    var device: String?
+    var driver = "virtio-balloon-pci"
+    /// Whether the guest runs a balloon driver. Without one (a guest with
+    /// no OS, as real QEMU idles), `actual` never moves.
+    var guestDriver = true
+    /// How fast the guest driver inflates or deflates.
+    var rateMiBPerSecond: Int64 = 1024
+
+    static let keys: Set<String> = ["device", "driver", "guest-driver", "rate-mib-per-second"]
+
+    init(_ config: JSONValue) throws(PluginError) {
+        guard let section = config.objectValue else {
+            if config.isNull { return }
+            throw PluginError("balloon: expected a mapping")
+        }
+        for key in section.keys where !BalloonConfig.keys.contains(key) {
+            throw PluginError("balloon: unknown key '\(key)' (expected one of \(BalloonConfig.keys.sorted().joined(separator: ", ")))")
+        }
+        device = section["device"]?.stringValue
+        if let value = section["driver"] {
+            guard let name = value.stringValue, BalloonPlugin.drivers.contains(name) else {
+                throw PluginError("balloon: 'driver' must be one of \(BalloonPlugin.drivers.joined(separator: ", "))")
+            }
+            driver = name
+        }
+        if let value = section["guest-driver"] {
+            guard let flag = value.boolValue else { throw PluginError("balloon: 'guest-driver' must be true or false") }
+            guestDriver = flag
+        }
+        if let value = section["rate-mib-per-second"] {
+            guard let rate = value.int64Value, rate > 0 else { throw PluginError("balloon: 'rate-mib-per-second' must be a positive integer") }
+            rateMiBPerSecond = rate
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import QMPFleetTesting
+import QMPWire
+import Testing
+
+/// The balloon as QEMU 7.2 serves it, with a simulated guest driver that
+/// moves `actual` towards the target and reports each step.
+@Suite struct BalloonTests {
+    let fleet: TestFleet
+
+    init() throws {
+        fleet = try TestFleet(yaml: """
+            vms:
+              - {name: plain, memory: {size: 1G}, plugins: {balloon: {}}}
+              - {name: cold, memory: {size: 1G}, plugins: {balloon: {device: balloon0, rate-mib-per-second: 1280}}}
+              - {name: idle, memory: {size: 512M}, plugins: {balloon: {device: balloon0, guest-driver: false}}}
+            """)
+    }
+
+    private func client(_ name: String) -> TestClient {
+        let client = fleet.connect(to: name)
+        client.negotiate()
+        _ = client.drain()
+        return client
+    }
+
+    @Test func noDeviceUntilOneIsPlugged() {
+        let c = client("plain")
+        let notActive: JSONValue = ["class": "DeviceNotActive", "desc": "No balloon device has been activated"]
+        #expect(c.call("query-balloon")?["error"] == notActive)
+        #expect(c.call("balloon", ["value": 1])?["error"] == notActive)
+        #expect(c.call("device_add", ["driver": "virtio-balloon-pci", "id": "bal0"])?["return"] == .object([:]))
+        #expect(c.call("query-balloon")?["return"] == ["actual": 1_073_741_824])
+        #expect(c.call("device_add", ["driver": "virtio-balloon-pci", "id": "bal1"])?["error"]?["desc"]
+            == "Only one balloon device is supported")
+        #expect(c.call("balloon", ["value": 0])?["error"]?["desc"] == "Parameter 'target' expects a size")
+        #expect(c.call("device_del", ["id": "bal0"])?["return"] == .object([:]))
+        fleet.advance(by: 50)
+        #expect(c.takeEvents().map { $0["event"] } == ["DEVICE_DELETED"])
+        #expect(c.call("query-balloon")?["error"] == notActive)
+    }
+
+    @Test func theGuestInflatesStepByStepAndReportsEachStep() {
+        let c = client("cold")
+        #expect(c.call("balloon", ["value": 536_870_912])?["return"] == .object([:]))
+        #expect(c.call("query-balloon")?["return"] == ["actual": 1_073_741_824])
+        // 1280 MiB/s is 128 MiB per 100 ms step: 512 MiB takes four steps.
+        fleet.advance(by: 100)
+        #expect(c.call("query-balloon")?["return"] == ["actual": 939_524_096])
+        fleet.advance(by: 300)
+        #expect(c.call("query-balloon")?["return"] == ["actual": 536_870_912])
+        fleet.advance(by: 2000)
+        // Throttled as QEMU throttles BALLOON_CHANGE: the first at once, the last one a second later.
+        let actuals = c.takeEvents().filter { $0["event"] == "BALLOON_CHANGE" }.map { $0["data"]?["actual"] }
+        #expect(actuals.first == 939_524_096)
+        #expect(actuals.last == 536_870_912)
+        // A target above RAM is RAM.
+        _ = c.call("balloon", ["value": 1_099_511_627_776])
+        fleet.advance(by: 1000)
+        #expect(c.call("query-balloon")?["return"] == ["actual": 1_073_741_824])
+    }
+
+    @Test func aPausedGuestDoesNotMoveTheBalloon() {
+        let c = client("cold")
+        _ = c.call("stop")
+        _ = c.call("balloon", ["value": 536_870_912])
+        fleet.advance(by: 1000)
+        #expect(c.call("query-balloon")?["return"] == ["actual": 1_073_741_824])
+        _ = c.call("cont")
+        fleet.advance(by: 1000)
+        #expect(c.call("query-balloon")?["return"] == ["actual": 536_870_912])
+    }
+
+    @Test func withoutAGuestDriverActualStaysAsOnAnIdleQEMU() {
+        let c = client("idle")
+        #expect(c.call("balloon", ["value": 268_435_456])?["return"] == .object([:]))
+        fleet.advance(by: 5000)
+        #expect(c.call("query-balloon")?["return"] == ["actual": 536_870_912])
+        #expect(c.takeEvents().isEmpty)
+    }
+}
