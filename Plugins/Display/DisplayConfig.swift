@@ -5,7 +5,7 @@ import QMPWire
 ///
 /// ```yaml
 /// plugins:
-///   display: {width: 1024, height: 768, device: video0, tablet: true}
+///   display: {width: 1024, height: 768, device: video0, tablet: true, vnc: {password: true}}
 ///   # or, a VM with input devices but no graphic console:
 ///   display: {enabled: false}
 /// ```
@@ -28,8 +28,11 @@ struct DisplayConfig {
     /// An absolute pointing device (`-device usb-tablet`): without one,
     /// `abs` input events have no handler, as on a plain pc machine.
     var tablet = false
+    /// A VNC server (`-vnc ...`): `vnc: {password: true}` is `password=on`,
+    /// which set_password needs. None by default, as `-display none`.
+    var vnc: VNCServer?
 
-    static let keys: Set<String> = ["enabled", "width", "height", "device", "heads", "tablet"]
+    static let keys: Set<String> = ["enabled", "width", "height", "device", "heads", "tablet", "vnc"]
 
     init(_ config: JSONValue) throws(PluginError) {
         guard let section = config.objectValue else {
@@ -45,6 +48,12 @@ struct DisplayConfig {
         width = try DisplayConfig.dimension(section["width"], "width", default: DisplayConfig.defaultWidth)
         height = try DisplayConfig.dimension(section["height"], "height", default: DisplayConfig.defaultHeight)
         heads = try DisplayConfig.dimension(section["heads"], "heads", default: 1)
+        if let value = section["vnc"], !value.isNull {
+            guard let vncSection = value.objectValue, vncSection.keys.allSatisfy({ $0 == "password" }) else {
+                throw PluginError("display: 'vnc' must be a mapping with only 'password' (true or false)")
+            }
+            vnc = VNCServer(passwordAuth: vncSection["password"]?.boolValue ?? false)
+        }
     }
 
     private static func dimension(_ value: JSONValue?, _ key: String, default fallback: Int) throws(PluginError) -> Int {

@@ -29,10 +29,13 @@ final class DisplayPlugin: QMPPlugin {
     let vm: PluginVM
     let config: DisplayConfig
     var received = ReceivedInput()
+    /// The VNC server's password state, when the VM has one.
+    var vnc: VNCServer?
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
         self.config = try DisplayConfig(config)
+        vnc = self.config.vnc
     }
 
     static func register(_ plugin: PluginRegistry<DisplayPlugin>) {
@@ -41,6 +44,9 @@ final class DisplayPlugin: QMPPlugin {
         plugin.command("input-send-event") { this, args in this.inputSendEvent(args) }
         // Taken over from the core, whose list has only the PS/2 mouse.
         plugin.command("query-mice") { this, _ in .success(.array(this.mice())) }
+        // Taken over from the core, which has no VNC server to ask.
+        plugin.command("set_password") { this, args in this.setPassword(args) }
+        plugin.command("expire_password") { this, args in this.expirePassword(args) }
         plugin.guestAction("received-input", arguments: ["*clear": "bool"]) { this, args in
             let events = args["clear"]?.boolValue == true ? this.received.take() : this.received.events
             return .success(["events": .array(events)])

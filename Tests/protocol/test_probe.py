@@ -211,3 +211,23 @@ def test_balloon_device_answers_as_qemu_72(qemu_vm, fleet_factory):
     while ask_open(path, [("query-balloon", None)])[0]["return"]["actual"] != 536870912:
         assert time.monotonic() < deadline, "the simulated guest never reached the balloon target"
         time.sleep(0.1)
+
+
+def test_vnc_passwords_answer_as_qemu_72(qemu_vm, fleet_factory):
+    """A VNC server with password auth (`-vnc unix:...,password=on`, the
+    display plugin's `vnc: {password: true}`) and one without."""
+    requests = [("set_password", {"protocol": "vnc", "password": "secret"}),
+                ("set_password", {"protocol": "vnc", "password": "secret", "display": "nope"}),
+                ("set_password", {"protocol": "vnc", "password": "secret", "display": "default"}),
+                ("set_password", {"protocol": "vnc", "password": "secret", "connected": "disconnect"}),
+                ("set_password", {"protocol": "spice", "password": "secret"}),
+                ("expire_password", {"protocol": "vnc", "time": "+60"}),
+                ("expire_password", {"protocol": "vnc", "time": "bogus"}),
+                ("expire_password", {"protocol": "vnc", "time": "never", "display": "nope"})]
+    for password in (True, False):
+        qemu = qemu_vm("pc", extra=("-vnc", f"unix:/tmp/pbvnc{os.getpid()},password={'on' if password else 'off'}"))
+        theirs = ask_open(qemu.socket, requests)
+        fleet = fleet_factory(templates={"pc": dict(PC_TEMPLATE, plugins={"display": {"vnc": {"password": password}}})})
+        ours = ask_open(fleet.vm_socket("vm0"), requests)
+        different = [(request, mine, real) for request, mine, real in zip(requests, ours, theirs) if mine != real]
+        assert not different, (password, different[:3])
