@@ -209,6 +209,7 @@ public final class Router {
         vm.events.shutdown()
         vms[vm.name] = nil
         logger.info("VM \(vm.name) ended")
+        control?.vmEnded(vm)
         onVMEnded?(vm)
     }
 

@@ -11,7 +11,9 @@ import Glibc
 /// QMP on the monitors it names, and lives as long as the VM: it exits
 /// when the VM quits or powers off (without `-no-shutdown`) or on SIGTERM.
 ///
-/// Environment: `QMPFLEET_PLUGIN_DIR` (plugins; default: next to this
+/// Environment: `QMPFLEET_CONTROL` (a running fleet's `fleet.qmp`: the VM
+/// is handed to that fleet, see `FleetHandOff`; without it the VM runs in
+/// this process), `QMPFLEET_PLUGIN_DIR` (plugins; default: next to this
 /// binary), `QMPFLEET_ARCH` (default x86_64), `QMPFLEET_LOG_LEVEL`
 /// (default warning).
 @main
@@ -61,6 +63,9 @@ struct QMPFleetEmulator {
         }
         if let pidfile = plan.pidfile { try writePidfile(pidfile) }
 
+        if let control = environment["QMPFLEET_CONTROL"], !control.isEmpty {
+            return try handOff(plan, control: control, daemon: &daemon)
+        }
         var config = FleetConfig()
         if let dir = environment["QMPFLEET_PLUGIN_DIR"] { config.pluginDirectories = [dir] }
         let loop = try EventLoop()
@@ -91,26 +96,37 @@ struct QMPFleetEmulator {
     }
 
     /// Runs each command line option's QMP equivalent, in order, while the
-    /// VM has no client yet. Devices and objects of a kind the simulation
-    /// does not model are left out with a warning; any other refusal ends
-    /// start-up with QEMU's error text, as QEMU does.
+    /// VM has no client yet (`CommandLineReplay`); a refusal ends start-up
+    /// with QEMU's error text, as QEMU does.
     static func replay(_ commands: [(name: String, arguments: JSONObject, option: String)], on vm: VM, loop: EventLoop, logger: Logger) throws {
-        for command in commands {
-            var result: CommandResult?
-            vm.execute(command.name, command.arguments) { result = $0 }
-            while result == nil { loop.runOnce() }
-            guard case .failure(let error)? = result else { continue }
-            if isUnmodelledKind(command.name, error) {
-                logger.warning("\(command.option): not simulated (\(error.desc))")
-                continue
-            }
-            throw EmulatorError("\(command.option): \(error.desc)")
-        }
+        let replay = CommandLineReplay(steps: commands.map { .init(command: $0.name, arguments: $0.arguments, option: $0.option) })
+        var outcome: String??
+        replay.run(on: vm, skipped: { logger.warning("\($0)") }) { outcome = .some($0) }
+        while outcome == nil { loop.runOnce() }
+        if case .some(.some(let failure)) = outcome { throw EmulatorError(failure) }
     }
 
-    static func isUnmodelledKind(_ command: String, _ error: QMPError) -> Bool {
-        (command == "device_add" && error.desc.hasSuffix("is not a valid device model name"))
-            || (command == "object-add" && error.desc.hasPrefix("Parameter 'qom-type' does not accept value"))
+    /// Mode (a): the VM lives in the running fleet; this process waits for
+    /// it to end (or dies, and the fleet destroys it).
+    static func handOff(_ plan: EmulatorPlan, control: String, daemon: inout Daemon) throws {
+        let spec = try VMSpec.single(entry: plan.entry, source: "command line", config: FleetConfig())
+        var fleet = try FleetHandOff(controlPath: control)
+        let chardevs = try fleet.attach(plan, vcpuThreadIDs: VCPUThreads.spawn(spec.machine.smp.maxCPUs))
+        for chardev in chardevs { reportPTY(chardev) }
+        // SIGTERM interrupts the wait (no SA_RESTART); the fleet sees the
+        // connection close and destroys the VM.
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in }
+        for sig in [SIGTERM, SIGINT, SIGHUP] { sigaction(sig, &action, nil) }
+        daemon.ready()
+        fleet.waitForEnd()
+        if let pidfile = plan.pidfile { unlink(pidfile) }
+        exit(0)
+    }
+
+    static func reportPTY(_ chardev: JSONValue) {
+        guard let file = chardev["filename"]?.stringValue, file.hasPrefix("pty:"), let label = chardev["label"]?.stringValue else { return }
+        printError("char device redirected to \(file.dropFirst(4)) (label \(label))")
     }
 
     /// QEMU's start-up line for each pty chardev, which scripts read.
@@ -119,10 +135,7 @@ struct QMPFleetEmulator {
         vm.execute("query-chardev", nil) { result = $0 }
         while result == nil { loop.runOnce() }
         guard case .success(.array(let chardevs))? = result else { return }
-        for chardev in chardevs {
-            guard let file = chardev["filename"]?.stringValue, file.hasPrefix("pty:"), let label = chardev["label"]?.stringValue else { continue }
-            printError("char device redirected to \(file.dropFirst(4)) (label \(label))")
-        }
+        for chardev in chardevs { reportPTY(chardev) }
     }
 
     static func writePidfile(_ path: String) throws {

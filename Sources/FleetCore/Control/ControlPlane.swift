@@ -2,6 +2,9 @@ import Logging
 import QAPISchema
 import QMPWire
 import UVLoop
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The fleet control socket, `<socket-dir>/fleet.qmp`: QMP (greeting,
 /// negotiation) with commands over the fleet rather than one VM: create and
@@ -11,6 +14,11 @@ final class ControlPlane: SessionHost {
     private let schema: SchemaView
     private var listener: UnixListener?
     private var sessions: [UInt64: Session] = [:]
+    /// VMs handed over by `vm-attach-monitor`, by name: the control session
+    /// of the emulator process that owns each. The VM ends when that
+    /// session closes (the process died) and the session is closed when the
+    /// VM ends (so the process exits, as QEMU's does).
+    private var owners: [String: UInt64] = [:]
 
     init(router: Router) throws(FleetError) {
         self.router = router
@@ -65,7 +73,22 @@ final class ControlPlane: SessionHost {
         return schema.checkArguments(of: declaration, arguments)
     }
 
-    func sessionDidClose(_ session: Session) { sessions[session.id] = nil }
+    func sessionDidClose(_ session: Session) {
+        sessions[session.id] = nil
+        for (name, owner) in owners where owner == session.id {
+            owners[name] = nil
+            if let vm = router.vms[name] {
+                vm.emitShutdownEvent(cause: .hostSignal)
+                router.destroyVM(vm, afterFlush: true)
+            }
+        }
+    }
+
+    /// Router: a VM ended; its owning emulator's session (if any) closes.
+    func vmEnded(_ vm: VM) {
+        guard let owner = owners.removeValue(forKey: vm.name) else { return }
+        sessions[owner]?.closeAfterFlush()
+    }
 
     func dispatch(_ call: CommandCall, complete: @escaping (CommandResult) -> Void) {
         guard let (declaration, _) = schema.command(call.name) else {
@@ -74,7 +97,9 @@ final class ControlPlane: SessionHost {
         }
         switch schema.checkArguments(of: declaration, call.request.arguments) {
         case .failure(let error): complete(.failure(error))
-        case .success(let args): run(call.name, args, complete)
+        case .success(let args):
+            if call.name == "vm-attach-monitor" { return attachMonitor(args, call: call, complete) }
+            run(call.name, args, complete)
         }
     }
 
@@ -126,6 +151,51 @@ final class ControlPlane: SessionHost {
             return .success(router.proxies[spec.name]?.info ?? .object([:]))
         } catch {
             return .failure(.generic(error.description))
+        }
+    }
+
+    /// `vm-attach-monitor`: a VM from `qmpfleet-emulator`'s command line,
+    /// served on the listening socket passed with the command (SCM_RIGHTS)
+    /// or at `monitor-path`, its command-line devices replayed before it is
+    /// returned, and owned by this control session.
+    private func attachMonitor(_ args: JSONObject, call: CommandCall, _ complete: @escaping (CommandResult) -> Void) {
+        guard let session = call.session else { return complete(.failure(.generic("vm-attach-monitor needs a client"))) }
+        guard let replay = CommandLineReplay(json: args["commands"]) else {
+            return complete(.failure(.generic("Invalid parameter 'commands'")))
+        }
+        var entry = args["config"]?.objectValue ?? [:]
+        entry["name"] = args["name"] ?? .string("")
+        var monitors: [MonitorSpec] = []
+        if let fd = call.takeFileDescriptor() { monitors.append(.listeningFD(fd)) }
+        if let path = args["monitor-path"]?.stringValue { monitors.append(.path(path)) }
+        guard !monitors.isEmpty else {
+            return complete(.failure(.generic("No file descriptor supplied via SCM_RIGHTS and no 'monitor-path'")))
+        }
+        let vm: VM
+        do {
+            var spec = try VMSpec.single(entry: entry, source: "vm-attach-monitor", config: router.config)
+            guard spec.proxy == nil else { throw FleetError.vm("a proxied VM cannot be attached") }
+            spec.monitors = monitors
+            spec.vcpuThreadIDs = (args["vcpu-thread-ids"]?.arrayValue ?? []).compactMap { $0.int64Value.map(Int.init) }
+            guard let created = try router.createVM(spec) else { throw FleetError.vm("no VM created") }
+            vm = created
+        } catch {
+            for case .listeningFD(let fd) in monitors { Glibc.close(fd) }
+            return complete(.failure(.generic("\(error)")))
+        }
+        owners[vm.name] = session.id
+        replay.run(on: vm, skipped: { [router] in router.logger.warning("\($0)") }) { [weak self] failure in
+            guard let self else { return }
+            if let failure {
+                self.owners[vm.name] = nil
+                self.router.destroyVM(vm)
+                return complete(.failure(.generic(failure)))
+            }
+            vm.execute("query-chardev", nil) { chardevs in
+                var info: JSONObject = ["vm": vm.info]
+                if case .success(let list) = chardevs { info["chardevs"] = list }
+                complete(.success(.object(info)))
+            }
         }
     }
 
