@@ -35,12 +35,20 @@ public final class UnixListener: LoopHandle {
     private var boundFile: (device: UInt, inode: UInt)?
 
     public init(loop: EventLoop, path: String, options: Options = .init(), onAccept: @escaping (UnixConnection) -> Void) throws {
-        var address = try UnixAddress(path: path)
+        _ = try UnixAddress(path: path)
         try Self.clearPath(path, replaceStale: options.replaceStale)
+        // Bound under a temporary name and renamed into place once it
+        // listens: a client that connects as soon as the file appears (as
+        // scripts waiting for it do) is never refused. Paths too long for
+        // the suffix are bound in place, as QEMU binds all of them.
+        let staged = path + ".new"
+        let bindPath = (try? UnixAddress(path: staged)) != nil ? staged : path
+        var address = try UnixAddress(path: bindPath)
+        unlink(staged)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw UVError.errno("socket") }
         guard address.withSockaddr({ bind(fd, $0, $1) }) == 0 else {
-            let error = UVError.errno("bind(\(path))")
+            let error = UVError.errno("bind(\(bindPath))")
             Glibc.close(fd)
             throw error
         }
@@ -49,16 +57,22 @@ public final class UnixListener: LoopHandle {
         // the umask's mode applies; and umask itself is process-wide, which
         // other threads creating files would feel.
         var info = stat()
-        guard chmod(path, options.mode & 0o7777) == 0, lstat(path, &info) == 0 else {
-            let error = UVError.errno("chmod(\(path))")
+        guard chmod(bindPath, options.mode & 0o7777) == 0, lstat(bindPath, &info) == 0 else {
+            let error = UVError.errno("chmod(\(bindPath))")
             Glibc.close(fd)
-            unlink(path)
+            unlink(bindPath)
             throw error
         }
         guard listen(fd, options.backlog) == 0 else {
-            let error = UVError.errno("listen(\(path))")
+            let error = UVError.errno("listen(\(bindPath))")
             Glibc.close(fd)
-            unlink(path)
+            unlink(bindPath)
+            throw error
+        }
+        guard bindPath == path || rename(bindPath, path) == 0 else {
+            let error = UVError.errno("rename(\(bindPath), \(path))")
+            Glibc.close(fd)
+            unlink(bindPath)
             throw error
         }
         self.path = path

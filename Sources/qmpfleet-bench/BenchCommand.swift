@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Histogram
+import Synchronization
 
 /// `qmpfleet-bench`: qmpfleet against real QEMU 7.2 side by side, in one run.
 ///
@@ -86,16 +87,31 @@ struct Bench {
     /// the kernel's pty limit (4,096 by default) would cap the fleet.
     static let defaultPlugins = "{block: {drives: [{id: drive0, device: disk0, interface: virtio, file: /var/lib/qmpfleet/disk0.qcow2, format: qcow2, size: 20G}, {id: cd0, device: cdrom0, interface: ide, media: cdrom, file: /var/lib/qmpfleet/install.iso}]}, net: {netdevs: [{id: net0, type: user}], nics: [{id: nic0, model: virtio-net-pci, netdev: net0}]}, chardev: {serial: [{id: serial0, backend: ringbuf}]}, memory: {}, cpu-hotplug: {}, tpm: {}, rocker: {}, dump: {}, display: {device: video0, tablet: true}, trace: {}, migration: {}}"
 
+    /// Clients that check the density scenario's VMs in parallel.
+    static let densityClients = 8
+
     func density(vms: Int) throws -> [Row] {
         let start = Date()
         let (fleet, dir) = try startFleet(name: "density-\(vms)", vms: vms, plugins: plugins)
         defer { Processes.stop(fleet) }
-        for i in 0..<vms {
-            let client = try BlockingClient(path: "\(dir)/vm-\(i).qmp")
-            try client.negotiate()
-            try client.send(queryStatus)
-            _ = try client.readReply()
+        // Eight clients at once, each taking every eighth VM: one client
+        // connecting in turn would measure its own round trips, not the fleet.
+        let failure = Mutex<String?>(nil)
+        let request = queryStatus
+        DispatchQueue.concurrentPerform(iterations: Self.densityClients) { lane in
+            for i in stride(from: lane, to: vms, by: Self.densityClients) {
+                do {
+                    let client = try BlockingClient(path: "\(dir)/vm-\(i).qmp")
+                    try client.negotiate()
+                    try client.send(request)
+                    _ = try client.readReply()
+                } catch {
+                    failure.withLock { $0 = $0 ?? "\(error)" }
+                    return
+                }
+            }
         }
+        if let problem = failure.withLock({ $0 }) { throw BenchError("density: \(problem)") }
         let ready = Date().timeIntervalSince(start)
         let rss = Processes.rss(fleet.processIdentifier)
         let fds = Processes.openFDs(fleet.processIdentifier)

@@ -71,7 +71,15 @@ cat > "$W/disk2.xml" <<XML
 </disk>
 XML
 
-V() { timeout 60 virsh -q -c "$URI" "$@" 2>&1; }
+# virsh 9.0's embedded driver sometimes segfaults while it shuts down
+# (exit 139, after its work is done); such a run is repeated once.
+V() {
+    local out rc
+    out=$(timeout 60 virsh -q -c "$URI" "$@" 2>&1); rc=$?
+    if [ $rc -eq 139 ]; then out=$(timeout 60 virsh -q -c "$URI" "$@" 2>&1); rc=$?; fi
+    printf '%s\n' "$out"
+    return $rc
+}
 # One line per step: the exit status, then the output with this run's
 # temporary directory, pty numbers and blank lines normalised away.
 step() {

@@ -51,9 +51,20 @@ def short_tempdir(prefix):
     return tempfile.mkdtemp(prefix=prefix, dir="/tmp")
 
 
+def listening_unix_paths():
+    """Paths of listening unix sockets (/proc/net/unix, flag __SO_ACCEPTCON):
+    QEMU binds before it listens, so a file can exist that refuses connects.
+    qmpfleet binds `PATH.new` and renames it once it listens; the kernel
+    keeps the bound name, so both spellings count."""
+    with open("/proc/net/unix") as f:
+        next(f)
+        bound = {fields[7] for fields in (line.split() for line in f) if len(fields) > 7 and fields[3] == "00010000"}
+    return bound | {p[:-len(".new")] for p in bound if p.endswith(".new")}
+
+
 def wait_for_paths(paths, process, timeout=STARTUP_TIMEOUT_SECONDS, log_path=None):
     deadline = time.monotonic() + timeout
-    while not all(os.path.exists(p) for p in paths):
+    while not (all(os.path.exists(p) for p in paths) and set(paths) <= listening_unix_paths()):
         if process.poll() is not None:
             raise AssertionError(f"{process.args[0]} exited with {process.returncode} before it was ready"
                                  + _log_tail(log_path))

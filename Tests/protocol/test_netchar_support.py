@@ -26,8 +26,9 @@ def fleet_binary():
 
 
 def wait_for(path, timeout=10.0):
+    from conftest import listening_unix_paths
     deadline = time.time() + timeout
-    while not os.path.exists(path):
+    while not (os.path.exists(path) and path in listening_unix_paths()):
         if time.time() > deadline:
             raise TimeoutError(path)
         time.sleep(0.02)
