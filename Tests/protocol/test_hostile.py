@@ -30,6 +30,10 @@ RSS_SLACK_KB = 4096
 #: messages at max-token-bytes, nesting at max-nesting), measured ~25 MB.
 RSS_ALL_LIMITS_BOUND_KB = 96 * 1024
 CONNECT_CYCLES = 10_000
+#: Under AddressSanitizer (set ASAN_OPTIONS when QMPFLEET_BIN is an ASan
+#: build) freed memory sits in ASan's quarantine, so RSS says nothing about
+#: leaks: the fd checks still apply, the RSS bounds do not.
+RSS_MEANINGFUL = "ASAN_OPTIONS" not in os.environ
 #: Events (about 80 bytes each) queued to the stuck client: past its
 #: 64 KB queue plus the kernel's socket buffers (~200 KB each way).
 FLOOD_EVENTS = 8000
@@ -194,7 +198,7 @@ def test_slow_half_and_churning_clients_leave_nothing_behind(hostile_fleet):
     rss1 = rss_kb(pid)
     print(f"\nchurn: {CONNECT_CYCLES} cycles in {churn:.1f} s; fds {fds0} -> {fds1}; RSS {rss0} -> {rss1} KB")
     assert fds1 == fds0
-    assert rss1 - rss0 < RSS_SLACK_KB
+    assert rss1 - rss0 < RSS_SLACK_KB or not RSS_MEANINGFUL
 
 
 def test_rss_bounded_with_every_limit_hit_at_once(hostile_fleet):
@@ -238,5 +242,5 @@ def test_rss_bounded_with_every_limit_hit_at_once(hostile_fleet):
     print(f"\nall limits: {len(clients)} clients ({refused} refused mid-send); RSS {rss0} -> peak {peak} -> {rss1} KB; "
           f"fds {fds0} -> {fds1}")
     assert fleet.process.poll() is None
-    assert peak < RSS_ALL_LIMITS_BOUND_KB
+    assert peak < RSS_ALL_LIMITS_BOUND_KB or not RSS_MEANINGFUL
     assert fds1 == fds0
