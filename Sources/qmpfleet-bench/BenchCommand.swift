@@ -85,7 +85,7 @@ struct Bench {
     /// config/fleet.yaml's `pc` template (a disk, a CD-ROM, a NIC, every
     /// plugin), with the serial console on a ring buffer instead of a pty:
     /// the kernel's pty limit (4,096 by default) would cap the fleet.
-    static let defaultPlugins = "{block: {drives: [{id: drive0, device: disk0, interface: virtio, file: /var/lib/qmpfleet/disk0.qcow2, format: qcow2, size: 20G}, {id: cd0, device: cdrom0, interface: ide, media: cdrom, file: /var/lib/qmpfleet/install.iso}]}, net: {netdevs: [{id: net0, type: user}], nics: [{id: nic0, model: virtio-net-pci, netdev: net0}]}, chardev: {serial: [{id: serial0, backend: ringbuf}]}, memory: {}, cpu-hotplug: {}, tpm: {}, rocker: {}, dump: {}, display: {device: video0, tablet: true}, trace: {}, migration: {}}"
+    static let defaultPlugins = "{block: {drives: [{id: drive0, device: disk0, interface: virtio, file: /var/lib/qmpfleet/disk0.qcow2, format: qcow2, size: 20G}, {id: cd0, device: cdrom0, interface: ide, media: cdrom, file: /var/lib/qmpfleet/install.iso}]}, net: {netdevs: [{id: net0, type: user}], nics: [{id: nic0, model: virtio-net-pci, netdev: net0}]}, chardev: {serial: [{id: serial0, backend: ringbuf}]}, memory: {}, cpu-hotplug: {}, tpm: {}, rocker: {}, dump: {}, display: {device: video0, tablet: true}, balloon: {device: balloon0}, trace: {}, migration: {}}"
 
     /// Clients that check the density scenario's VMs in parallel.
     static let densityClients = 8

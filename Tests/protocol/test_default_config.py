@@ -30,6 +30,7 @@ PLUGIN_PROBES = {
     "trace": ("trace-event-get-state", {"name": "*"}),
     "migration": ("query-migrate", {}),
     "gic": ("query-gic-capabilities", {}),
+    "balloon": ("query-balloon", {}),
 }
 
 
