@@ -45,7 +45,10 @@ struct FleetHandOff {
     /// Creates the VM in the fleet; returns its chardevs (query-chardev).
     mutating func attach(_ plan: EmulatorPlan, vcpuThreadIDs: [Int]) throws(EmulatorError) -> [JSONValue] {
         var config = plan.entry
-        let name = config.removeValue(forKey: "name") ?? "qemu"
+        // Without -name (libvirt's capability probe) the fleet still needs
+        // a unique name: several probes may run at once.
+        let name = config["guest-name"] == nil ? .string("qemu-\(getpid())") : config["name"] ?? "qemu"
+        config["name"] = nil
         var arguments: JSONObject = [
             "name": name, "config": .object(config),
             "commands": CommandLineReplay(steps: plan.commands.map {

@@ -2,13 +2,16 @@
 (embedded QEMU driver, no daemon) through define, start, suspend/resume,
 block listing, CD-ROM eject/insert, disk hot-plug and unplug, a monitor
 command, destroy and a guest shutdown, once with real QEMU 7.2 and once
-with qmpfleet-emulator as the domain's <emulator>. Every step must give
+with qmpfleet-emulator as the domain's <emulator>, and once more with the
+emulator handing its VM to a running fleet (QMPFLEET_CONTROL). Every step must give
 what it gives with QEMU, except the two that need a guest OS: real QEMU
 with an empty disk never answers ACPI (no unplug, no power-off), while the
 simulated guest does, as a booted Linux would."""
 import os
 import shutil
 import subprocess
+import tempfile
+import time
 
 import pytest
 
@@ -35,8 +38,11 @@ def emulator():
     return path
 
 
-def run(emulator_path):
-    result = subprocess.run(["bash", SCRIPT], env=dict(os.environ, EMULATOR=emulator_path),
+def run(emulator_path, control=None):
+    env = dict(os.environ, EMULATOR=emulator_path)
+    if control:
+        env["QMPFLEET_CONTROL"] = control
+    result = subprocess.run(["bash", SCRIPT], env=env,
                             capture_output=True, text=True, timeout=300)
     steps = {}
     for line in result.stdout.splitlines():
@@ -57,6 +63,50 @@ def outcomes():
     return run(QEMU), run(emulator())
 
 
+def control_call(path, *commands):
+    """Runs control commands on a fleet's fleet.qmp; returns their replies."""
+    import json
+    import socket
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(path)
+        f = s.makefile("rwb")
+        f.readline()
+        replies = []
+        for command in ("qmp_capabilities",) + commands:
+            f.write(json.dumps({"execute": command}).encode() + b"\n")
+            f.flush()
+            replies.append(json.loads(f.readline()))
+        return replies[1:]
+
+
+@pytest.fixture(scope="module")
+def fleet_outcome(outcomes):
+    """The script again, the VM handed to a running `qmpfleet serve`."""
+    directory = tempfile.mkdtemp(prefix="lvf", dir="/tmp")
+    config = os.path.join(directory, "fleet.yaml")
+    with open(config, "w") as f:
+        f.write("vms: []\n")
+    sockets = os.path.join(directory, "s")
+    log = open(os.path.join(directory, "fleet.log"), "w+")
+    fleet = subprocess.Popen([fleet_binary(), "serve", "--config", config, "--socket-dir", sockets,
+                              "--log-level", "info"], stderr=log)
+    control = os.path.join(sockets, "fleet.qmp")
+    try:
+        for _ in range(100):
+            if os.path.exists(control):
+                break
+            time.sleep(0.05)
+        steps = run(emulator(), control)
+        remaining = control_call(control, "query-vms")[0]["return"]
+        log.seek(0)
+        return steps, remaining, log.read()
+    finally:
+        fleet.terminate()
+        fleet.wait(timeout=10)
+        log.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def test_every_step_succeeds_on_the_simulated_vm(outcomes):
     _, ours = outcomes
     failed = {name: outcome for name, outcome in ours.items() if not outcome.startswith("0")}
@@ -75,3 +125,13 @@ def test_the_simulated_guest_unplugs_and_powers_off(outcomes):
     _, ours = outcomes
     for name, expected in GUEST_STEPS.items():
         assert ours[name] == expected
+
+
+def test_a_vm_handed_to_a_fleet_gives_the_same_steps(outcomes, fleet_outcome):
+    _, ours = outcomes
+    steps, remaining, log = fleet_outcome
+    assert steps == ours
+    # The domain ran in the fleet (twice: started again after destroy).
+    assert log.count("VM citest ended") == 2, log
+    # Every VM the emulator handed over ended with its process.
+    assert remaining == []
