@@ -35,7 +35,8 @@ struct QMPFleetEmulator {
             exit(0)
         }
         if plan.printHelp {
-            print("usage: qmpfleet-emulator [QEMU options]: a simulated QEMU 7.2 VM; see the qmpfleet README")
+            // QEMU's shape: version line, usage line, option groups.
+            print("QEMU emulator version 7.2.0 (qmpfleet simulated VM)\nusage: \(program) [options] [disk_image]\n\n'disk_image' is a raw hard disk image for IDE hard disk 0\n\nqmpfleet-emulator accepts QEMU 7.2's options as libvirt writes them; see the qmpfleet README (libvirt).")
             exit(0)
         }
         var daemon = plan.daemonize ? Daemon.detach() : Daemon()
