@@ -56,6 +56,7 @@ class Stats:
         self.requests = 0
         self.replies = collections.Counter()      # "return" or error class
         self.commands = collections.Counter()
+        self.outcomes = collections.Counter()     # (command, "return" or error class)
         self.mismatches = []
         self.connects = 0
         self.malformed = 0
@@ -118,11 +119,13 @@ class Client:
         start = time.monotonic()
         self.writer.write(data)
         replies = []
-        for rid in ids:
+        for rid, (command, _) in zip(ids, requests):
             reply = await self.read()
             if reply.get("id") != rid:
                 self.stats.mismatches.append((rid, reply))
-            self.stats.replies["return" if "return" in reply else reply.get("error", {}).get("class", "?")] += 1
+            kind = "return" if "return" in reply else reply.get("error", {}).get("class", "?")
+            self.stats.replies[kind] += 1
+            self.stats.outcomes[(command, kind)] += 1
             replies.append(reply)
         self.stats.latencies.append((time.monotonic() - start) / len(ids))
         return replies
@@ -225,6 +228,10 @@ def main():
     print(f"  requests {stats.requests}, replies {replies} ({replies / elapsed:.0f}/s), "
           f"id mismatches {len(stats.mismatches)}, connects {stats.connects}, malformed connections {stats.malformed}")
     print(f"  replies by kind: {dict(stats.replies.most_common())}")
+    hotplug = ("netdev_add", "device_add", "device_del", "netdev_del", "chardev-add", "chardev-remove",
+               "blockdev-add", "blockdev-del")
+    print("  hot-plug: " + ", ".join(f"{c} {stats.outcomes[(c, 'return')]} ok/"
+                                     f"{sum(n for (k, _), n in stats.outcomes.items() if k == c)}" for c in hotplug))
     print(f"  latency per request ms: p50 {pct(0.5):.2f}, p99 {pct(0.99):.2f}, max {lat[-1] * 1000:.2f}")
     print(f"  fds {fds0} -> {fds1}; RSS KB start {rss0}, peak {peak}, end {rss1} (bound {RSS_BOUND_KB})")
     print(f"  process alive at end: {alive}; SIGTERM exit {code}, socket files left {len(left)}")
