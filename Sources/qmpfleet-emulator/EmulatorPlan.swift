@@ -26,7 +26,7 @@ struct EmulatorPlan {
     static func plugins(arch: String) -> JSONObject {
         var plugins: JSONObject = [
             "block": [:], "net": [:], "chardev": ["serial": []], "memory": [:], "cpu-hotplug": [:], "tpm": [:],
-            "rocker": [:], "dump": [:], "display": [:], "trace": [:], "migration": [:],
+            "rocker": [:], "dump": [:], "display": [:], "trace": [:], "migration": [:], "balloon": [:],
         ]
         if arch == "aarch64" { plugins["gic"] = [:] }
         return plugins
@@ -37,6 +37,8 @@ struct EmulatorPlan {
         entry["arch"] = .string(arch)
         entry["start-paused"] = false
         entry["no-shutdown"] = false
+        // QEMU's default RAM without -m (the fleet's templates default higher).
+        entry["memory"] = ["size": "128M"]
         var drives: [JSONValue] = []
         var chardevs: [String: QemuOpts] = [:]
         var objects: [(JSONObject, String)] = [], charCommands: [(JSONObject, String)] = []

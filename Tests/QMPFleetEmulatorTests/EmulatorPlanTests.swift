@@ -73,4 +73,13 @@ import Testing
             }
         }
     }
+
+    /// Without -m, QEMU gives a VM 128 MiB; every VM gets the balloon plugin
+    /// (libvirt adds virtio-balloon-pci unless told otherwise).
+    @Test func qemusDefaultsWithoutOptions() throws {
+        let plan = try EmulatorPlan(arguments: ["-qmp", "unix:/tmp/x.sock,server=on,wait=off"], arch: "x86_64")
+        #expect(plan.entry["memory"]?["size"] == "128M")
+        #expect(plan.entry["plugins"]?["balloon"] != nil)
+        #expect(plan.entry["plugins"]?["gic"] == nil)
+    }
 }
