@@ -53,23 +53,8 @@ def start(binary, directory, name):
 
 
 def ask(path, requests):
-    sock = socket.socket(socket.AF_UNIX)
-    sock.connect(path)
-    reader = sock.makefile("rb")
-    json.loads(reader.readline())
-    replies = []
-    for command, arguments in [("qmp_capabilities", None)] + requests + [("quit", None)]:
-        message = {"execute": command}
-        if arguments is not None:
-            message["arguments"] = arguments
-        sock.sendall(json.dumps(message).encode() + b"\n")
-        while True:
-            reply = json.loads(reader.readline())
-            if "event" not in reply:
-                replies.append(reply)
-                break
-    sock.close()
-    return replies[1:-1]
+    """Replies to `requests`, then `quit` (which ends a probe's daemon)."""
+    return ask_open(path, requests + [("quit", None)])[:-1]
 
 
 def wait_gone(pid):
