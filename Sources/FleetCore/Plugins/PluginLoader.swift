@@ -27,8 +27,8 @@ public final class PluginLoader {
 
     public var libraries: [PluginLibrary] { loaded.values.sorted { $0.name < $1.name } }
 
-    /// Serializes plugin `init` calls across the process.
-    private static let initLock = NSLock()
+    /// Serializes plugin loads across the process.
+    private static let loadLock = NSLock()
 
     /// Device types the loaded plugins simulate: a VM without the plugin
     /// does not offer them (`device-list-properties`).
@@ -76,6 +76,11 @@ public final class PluginLoader {
 
     /// Loads a plugin from an explicit path (tests, `vm-create` with a path).
     public func load(path: String, expectedName: String? = nil) throws(FleetError) -> PluginLibrary {
+        // One load at a time in the process: a library's entry point and
+        // init set its own globals (the Swift SDK's do), and routers on
+        // other threads (tests, several loops) may load the same library.
+        Self.loadLock.lock()
+        defer { Self.loadLock.unlock() }
         let label = expectedName ?? path
         dlerror()
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
@@ -108,14 +113,9 @@ public final class PluginLoader {
         }
         let registration = PluginRegistration(pluginName: name)
         var error = [CChar](repeating: 0, count: 512)
-        // One init at a time in the process: a library's init sets its own
-        // globals (the Swift SDK's do), and routers on other threads (tests,
-        // several loops) may load the same library at once.
-        Self.initLock.lock()
         let rc = withUnsafePointer(to: &HostAPI.table) { api in
             initFn(api, registration.opaque, &error, error.count)
         }
-        Self.initLock.unlock()
         if rc != 0 {
             let text = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw FleetError.plugin("plugin '\(name)' (\(path)): init failed: \(text.isEmpty ? "returned \(rc)" : text)")
