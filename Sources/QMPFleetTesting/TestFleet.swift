@@ -15,6 +15,8 @@ import QMPWire
 public final class TestFleet {
     public let router: Router
     public let clock: VirtualScheduler
+    /// The control-plane client `guestAction` speaks through, made on first use.
+    var guestActionClient: TestClient?
 
     public init(yaml: String, pluginDirectories: [String] = []) throws {
         var config = try FleetConfig.parse(yaml: yaml, file: "test.yaml")

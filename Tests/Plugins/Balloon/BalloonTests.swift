@@ -17,8 +17,7 @@ import Testing
     }
 
     private func client(_ name: String) -> TestClient {
-        let client = fleet.connect(to: name)
-        client.negotiate()
+        let client = fleet.negotiatedClient(to: name)
         _ = client.drain()
         return client
     }

@@ -13,26 +13,19 @@ struct BlockVM {
         """
     let fleet: TestFleet
     let client: TestClient
-    let control: TestClient
 
     init(_ block: String = BlockVM.drives, vm: String = "machine: pc") throws {
         fleet = try TestFleet(yaml: "vms: [{name: vm0, \(vm), plugins: {block: \(block)}}]")
-        client = fleet.connect(to: "vm0")
-        client.negotiate()
-        control = fleet.connectControl()
-        control.negotiate()
+        client = fleet.negotiatedClient(to: "vm0")
     }
 
-    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? { client.call(command, args)?["return"] }
+    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? { client.result(command, args) }
 
-    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) {
-        let e = client.call(command, args)?["error"]
-        return (e?["class"]?.stringValue, e?["desc"]?.stringValue)
-    }
+    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) { client.errorPair(command, args) }
 
     @discardableResult
     func guest(_ action: String, _ args: JSONObject) -> JSONValue? {
-        control.call("guest-action", ["vm": "vm0", "plugin": "block", "action": .string(action), "arguments": .object(args)])
+        fleet.guestAction(vm: "vm0", plugin: "block", action: action, arguments: args)
     }
 
     func events() -> [JSONValue] { client.takeEvents() }

@@ -9,18 +9,12 @@ struct CPUVM {
     /// `vm` is the rest of the VM entry (machine, smp, ...).
     init(_ vm: String = "machine: pc, smp: {cpus: 1, cores: 4, maxcpus: 4}", plugin: String = "{}") throws {
         fleet = try TestFleet(yaml: "vms: [{name: vm0, \(vm), plugins: {cpu-hotplug: \(plugin)}}]")
-        client = fleet.connect(to: "vm0")
-        client.negotiate()
+        client = fleet.negotiatedClient(to: "vm0")
     }
 
-    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? {
-        client.call(command, args)?["return"]
-    }
+    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? { client.result(command, args) }
 
-    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) {
-        let e = client.call(command, args)?["error"]
-        return (e?["class"]?.stringValue, e?["desc"]?.stringValue)
-    }
+    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) { client.errorPair(command, args) }
 
     func cpus() -> [JSONValue] { ok("query-hotpluggable-cpus")?.arrayValue ?? [] }
 

@@ -8,23 +8,16 @@ import Testing
 @Suite struct DisplayTests {
     let fleet: TestFleet
     let client: TestClient
-    let control: TestClient
 
     init(_ display: String = "{device: video0}", vms: String? = nil) throws {
         fleet = try TestFleet(yaml: vms ?? "vms: [{name: vm0, machine: pc, start-paused: true, plugins: {display: \(display)}}]")
-        client = fleet.connect(to: "vm0")
-        client.negotiate()
-        control = fleet.connectControl()
-        control.negotiate()
+        client = fleet.negotiatedClient(to: "vm0")
     }
 
-    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? { client.call(command, args)?["return"] }
-    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) {
-        let e = client.call(command, args)?["error"]
-        return (e?["class"]?.stringValue, e?["desc"]?.stringValue)
-    }
+    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? { client.result(command, args) }
+    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) { client.errorPair(command, args) }
     func received(clear: Bool = false) -> [JSONValue] {
-        control.call("guest-action", ["vm": "vm0", "plugin": "display", "action": "received-input", "arguments": ["clear": .bool(clear)]])?["return"]?["events"]?.arrayValue ?? []
+        fleet.guestAction(vm: "vm0", plugin: "display", action: "received-input", arguments: ["clear": .bool(clear)])?["return"]?["events"]?.arrayValue ?? []
     }
 
     static func path(_ name: String) -> String { "/tmp/display-test-\(getpid())-\(name)" }
@@ -41,8 +34,7 @@ import Testing
 
     @Test func pictureDependsOnNameAndRunState() throws {
         let vm = try DisplayTests(vms: "vms: [{name: vm0, plugins: {display: {}}}, {name: other, plugins: {display: {}}}]")
-        let other = vm.fleet.connect(to: "other")
-        other.negotiate()
+        let other = vm.fleet.negotiatedClient(to: "other")
         let a = DisplayTests.path("n1.ppm"), b = DisplayTests.path("n2.ppm"), c = DisplayTests.path("n3.ppm")
         defer { for f in [a, b, c] { try? FileManager.default.removeItem(atPath: f) } }
         #expect(vm.ok("screendump", ["filename": .string(a)]) == [:])

@@ -10,15 +10,11 @@ import Testing
 
     init(_ vm: String = "machine: pc, memory: 128M", dump: String = "{}") throws {
         fleet = try TestFleet(yaml: "vms: [{name: vm0, \(vm), plugins: {dump: \(dump)}}]")
-        client = fleet.connect(to: "vm0")
-        client.negotiate()
+        client = fleet.negotiatedClient(to: "vm0")
     }
 
-    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? { client.call(command, args)?["return"] }
-    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) {
-        let e = client.call(command, args)?["error"]
-        return (e?["class"]?.stringValue, e?["desc"]?.stringValue)
-    }
+    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? { client.result(command, args) }
+    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) { client.errorPair(command, args) }
 
     static func path(_ name: String) -> String { "/tmp/dump-test-\(getpid())-\(name)" }
 
@@ -34,8 +30,7 @@ import Testing
         #expect(client.reply(id: id) == nil)
         fleet.advance(by: 10)
         // Another client sees the dump in progress.
-        let other = fleet.connect(to: "vm0")
-        other.negotiate()
+        let other = fleet.negotiatedClient(to: "vm0")
         let progress = other.call("query-dump")?["return"]
         #expect(progress?["status"] == "active")
         #expect(progress?["completed"] == 33_554_432)

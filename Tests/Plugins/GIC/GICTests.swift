@@ -6,8 +6,7 @@ import Testing
 @Suite struct GICTests {
     func client(_ yaml: String) throws -> (TestFleet, TestClient) {
         let fleet = try TestFleet(yaml: yaml)
-        let client = fleet.connect(to: "vm0")
-        client.negotiate()
+        let client = fleet.negotiatedClient(to: "vm0")
         return (fleet, client)
     }
 

@@ -1,32 +1,23 @@
 import QMPFleetTesting
 import QMPWire
 
-/// A one-VM fleet with the memory plugin, a negotiated client and a control client.
+/// A one-VM fleet with the memory plugin and a negotiated client.
 struct MemoryVM {
     let fleet: TestFleet
     let client: TestClient
-    let control: TestClient
 
     /// `vm` is the rest of the VM entry (machine, memory, ...).
     init(_ vm: String = "machine: pc, memory: {size: 1G, slots: 4, maxmem: 4G}", memory: String = "{}") throws {
         fleet = try TestFleet(yaml: "vms: [{name: vm0, \(vm), plugins: {memory: \(memory)}}]")
-        client = fleet.connect(to: "vm0")
-        client.negotiate()
-        control = fleet.connectControl()
-        control.negotiate()
+        client = fleet.negotiatedClient(to: "vm0")
     }
 
-    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? {
-        client.call(command, args)?["return"]
-    }
+    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? { client.result(command, args) }
 
-    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) {
-        let e = client.call(command, args)?["error"]
-        return (e?["class"]?.stringValue, e?["desc"]?.stringValue)
-    }
+    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) { client.errorPair(command, args) }
 
     func guest(_ action: String, _ args: JSONObject) -> JSONValue? {
-        control.call("guest-action", ["vm": "vm0", "plugin": "memory", "action": .string(action), "arguments": .object(args)])
+        fleet.guestAction(vm: "vm0", plugin: "memory", action: action, arguments: args)
     }
 
     /// Adds a RAM backend and a DIMM on it.

@@ -11,15 +11,11 @@ import Testing
 
     init(memory: String = "1G", migration: String = "{}") throws {
         fleet = try TestFleet(yaml: "vms: [{name: vm0, machine: pc, memory: \(memory), plugins: {migration: \(migration)}}]")
-        client = fleet.connect(to: "vm0")
-        client.negotiate()
+        client = fleet.negotiatedClient(to: "vm0")
     }
 
-    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? { client.call(command, args)?["return"] }
-    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) {
-        let e = client.call(command, args)?["error"]
-        return (e?["class"]?.stringValue, e?["desc"]?.stringValue)
-    }
+    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? { client.result(command, args) }
+    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) { client.errorPair(command, args) }
 
     @Test func queryMigrateBeforeAnyMigrationIsEmpty() throws {
         #expect(ok("query-migrate") == [:])

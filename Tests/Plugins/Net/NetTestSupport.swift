@@ -1,31 +1,22 @@
 import QMPFleetTesting
 import QMPWire
 
-/// A one-VM fleet with the net plugin, a negotiated client and a control client.
+/// A one-VM fleet with the net plugin and a negotiated client.
 struct NetVM {
     let fleet: TestFleet
     let client: TestClient
-    let control: TestClient
 
     init(net: String = "{}") throws {
         fleet = try TestFleet(yaml: "vms: [{name: vm0, machine: pc, plugins: {net: \(net)}}]")
-        client = fleet.connect(to: "vm0")
-        client.negotiate()
-        control = fleet.connectControl()
-        control.negotiate()
+        client = fleet.negotiatedClient(to: "vm0")
     }
 
-    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? {
-        client.call(command, args)?["return"]
-    }
+    func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? { client.result(command, args) }
 
-    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) {
-        let e = client.call(command, args)?["error"]
-        return (e?["class"]?.stringValue, e?["desc"]?.stringValue)
-    }
+    func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) { client.errorPair(command, args) }
 
     func guest(_ action: String, _ args: JSONObject) -> JSONValue? {
-        control.call("guest-action", ["vm": "vm0", "plugin": "net", "action": .string(action), "arguments": .object(args)])
+        fleet.guestAction(vm: "vm0", plugin: "net", action: action, arguments: args)
     }
 
     /// The events named `name` received so far (others stay queued).

@@ -8,16 +8,12 @@ import Testing
         let client: TestClient
         init(_ yaml: String) throws {
             let fleet = try TestFleet(yaml: yaml)
-            client = fleet.connect(to: "vm0")
-            client.negotiate()
+            client = fleet.negotiatedClient(to: "vm0")
             fleetKeptAlive = fleet
         }
         let fleetKeptAlive: TestFleet
-        func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? { client.call(command, args)?["return"] }
-        func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) {
-            let e = client.call(command, args)?["error"]
-            return (e?["class"]?.stringValue, e?["desc"]?.stringValue)
-        }
+        func ok(_ command: String, _ args: JSONObject? = nil) -> JSONValue? { client.result(command, args) }
+        func error(_ command: String, _ args: JSONObject? = nil) -> (String?, String?) { client.errorPair(command, args) }
     }
 
     static func x86(_ tpm: String) -> String { "vms: [{name: vm0, machine: q35, plugins: {tpm: \(tpm)}}]" }

@@ -9,15 +9,11 @@ import Testing
 
     init(smp: Int = 1, trace: String = "{}") throws {
         fleet = try TestFleet(yaml: "vms: [{name: vm0, machine: pc, smp: {cpus: \(smp), maxcpus: \(smp), sockets: 1, cores: \(smp), threads: 1}, plugins: {trace: \(trace)}}]")
-        client = fleet.connect(to: "vm0")
-        client.negotiate()
+        client = fleet.negotiatedClient(to: "vm0")
     }
 
-    func ok(_ command: String, _ args: JSONObject) -> JSONValue? { client.call(command, args)?["return"] }
-    func error(_ command: String, _ args: JSONObject) -> (String?, String?) {
-        let e = client.call(command, args)?["error"]
-        return (e?["class"]?.stringValue, e?["desc"]?.stringValue)
-    }
+    func ok(_ command: String, _ args: JSONObject) -> JSONValue? { client.result(command, args) }
+    func error(_ command: String, _ args: JSONObject) -> (String?, String?) { client.errorPair(command, args) }
 
     @Test func catalogueHasQEMUsEvents() throws {
         let all = ok("trace-event-get-state", ["name": "*"])?.arrayValue ?? []
@@ -78,9 +74,7 @@ import Testing
 
     @Test func statesArePerVMAndConfigEnables() throws {
         let fleet = try TestFleet(yaml: "vms: [{name: a, plugins: {trace: {enable: [\"qemu_mem*\"]}}}, {name: b, plugins: {trace: {}}}]")
-        let a = fleet.connect(to: "a"), b = fleet.connect(to: "b")
-        a.negotiate()
-        b.negotiate()
+        let a = fleet.negotiatedClient(to: "a"), b = fleet.negotiatedClient(to: "b")
         #expect(a.call("trace-event-get-state", ["name": "qemu_memalign"])?["return"]?.arrayValue?.first?["state"] == "enabled")
         #expect(b.call("trace-event-get-state", ["name": "qemu_memalign"])?["return"]?.arrayValue?.first?["state"] == "disabled")
         #expect(throws: (any Error).self) { try TestFleet(yaml: "vms: [{name: a, plugins: {trace: {enable: [nope]}}}]") }
