@@ -17,13 +17,7 @@ struct BalloonConfig {
     static let keys: Set<String> = ["device", "driver", "guest-driver", "rate-mib-per-second"]
 
     init(_ config: JSONValue) throws(PluginError) {
-        guard let section = config.objectValue else {
-            if config.isNull { return }
-            throw PluginError("balloon: expected a mapping")
-        }
-        for key in section.keys where !BalloonConfig.keys.contains(key) {
-            throw PluginError("balloon: unknown key '\(key)' (expected one of \(BalloonConfig.keys.sorted().joined(separator: ", ")))")
-        }
+        guard let section = try PluginConfig.section(config, plugin: "balloon", keys: .expectedOneOf(BalloonConfig.keys)) else { return }
         device = section["device"]?.stringValue
         if let value = section["driver"] {
             guard let name = value.stringValue, BalloonPlugin.drivers.contains(name) else {

@@ -29,10 +29,7 @@ struct BlockConfig {
     var drives: [DriveConfig] = []
 
     init(_ value: JSONValue) throws(PluginError) {
-        guard let o = value.objectValue else {
-            if value.isNull { return }
-            throw PluginError("block: config must be a map")
-        }
+        guard let o = try PluginConfig.mapping(value, plugin: "block", notAMapping: "config must be a map") else { return }
         if let rate = o["job-rate"] {
             guard let bytes = DriveConfig.size(rate), bytes > 0 else { throw PluginError("block: job-rate: not a size") }
             jobRate = bytes

@@ -13,13 +13,8 @@ struct CPUHotplugConfig {
     static let keys: Set<String> = ["cpu-model", "numa-nodes", "guest-ack-ms"]
 
     init(_ value: JSONValue) throws(PluginError) {
-        guard let object = value.objectValue else {
-            if value.isNull { return }
-            throw PluginError("cpu-hotplug: config must be a mapping")
-        }
-        for key in object.keys where !CPUHotplugConfig.keys.contains(key) {
-            throw PluginError("cpu-hotplug: unknown key '\(key)' (keys: \(CPUHotplugConfig.keys.sorted().joined(separator: ", ")))")
-        }
+        guard let object = try PluginConfig.section(value, plugin: "cpu-hotplug", keys: .keys(CPUHotplugConfig.keys),
+                                                    notAMapping: "config must be a mapping") else { return }
         if let v = object["cpu-model"] {
             guard let s = v.stringValue else { throw PluginError("cpu-hotplug: cpu-model must be a string") }
             model = s

@@ -27,13 +27,8 @@ struct ChardevConfig {
     var bootLog = true
 
     init(_ config: JSONValue) throws(PluginError) {
-        guard let section = config.objectValue else {
-            if config.isNull { return }
-            throw PluginError("chardev: expected a mapping with 'serial', 'chardevs', 'boot-log'")
-        }
-        for key in section.keys where !["serial", "chardevs", "boot-log"].contains(key) {
-            throw PluginError("chardev: unknown key '\(key)' (expected 'serial', 'chardevs', 'boot-log')")
-        }
+        guard let section = try PluginConfig.section(config, plugin: "chardev", keys: .expected(["serial", "chardevs", "boot-log"]),
+                                                     notAMapping: "expected a mapping with 'serial', 'chardevs', 'boot-log'") else { return }
         if let flag = section["boot-log"] {
             guard let on = flag.boolValue else { throw PluginError("chardev: 'boot-log' must be true or false") }
             bootLog = on

@@ -35,13 +35,7 @@ struct DisplayConfig {
     static let keys: Set<String> = ["enabled", "width", "height", "device", "heads", "tablet", "vnc"]
 
     init(_ config: JSONValue) throws(PluginError) {
-        guard let section = config.objectValue else {
-            if config.isNull { return }
-            throw PluginError("display: expected a mapping")
-        }
-        for key in section.keys where !DisplayConfig.keys.contains(key) {
-            throw PluginError("display: unknown key '\(key)' (expected one of \(DisplayConfig.keys.sorted().joined(separator: ", ")))")
-        }
+        guard let section = try PluginConfig.section(config, plugin: "display", keys: .expectedOneOf(DisplayConfig.keys)) else { return }
         enabled = section["enabled"]?.boolValue ?? true
         tablet = section["tablet"]?.boolValue ?? false
         device = section["device"]?.stringValue

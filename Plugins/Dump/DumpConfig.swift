@@ -18,13 +18,7 @@ struct DumpConfig {
     var stepMilliseconds = DumpConfig.defaultStepMilliseconds
 
     init(_ config: JSONValue) throws(PluginError) {
-        guard let section = config.objectValue else {
-            if config.isNull { return }
-            throw PluginError("dump: expected a mapping")
-        }
-        for key in section.keys where key != "bytes-per-step" && key != "step-ms" {
-            throw PluginError("dump: unknown key '\(key)' (expected 'bytes-per-step', 'step-ms')")
-        }
+        guard let section = try PluginConfig.section(config, plugin: "dump", keys: .expected(["bytes-per-step", "step-ms"])) else { return }
         if let value = section["bytes-per-step"] {
             guard let n = value.int64Value, n >= 4096 else { throw PluginError("dump: 'bytes-per-step' must be an integer of at least 4096") }
             bytesPerStep = UInt64(n)

@@ -33,13 +33,8 @@ final class GICPlugin: QMPPlugin {
     }
 
     private static func parse(_ config: JSONValue) throws(PluginError) -> [GICCapability]? {
-        guard let section = config.objectValue else {
-            if config.isNull { return nil }
-            throw PluginError("gic: expected a mapping with 'capabilities'")
-        }
-        for key in section.keys where key != "capabilities" {
-            throw PluginError("gic: unknown key '\(key)' (expected 'capabilities')")
-        }
+        guard let section = try PluginConfig.section(config, plugin: "gic", keys: .expected(["capabilities"]),
+                                                     notAMapping: "expected a mapping with 'capabilities'") else { return nil }
         guard let list = section["capabilities"], !list.isNull else { return nil }
         guard let array = list.arrayValue else { throw PluginError("gic: 'capabilities' must be a list") }
         var result: [GICCapability] = []

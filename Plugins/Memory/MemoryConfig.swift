@@ -18,13 +18,8 @@ struct MemoryConfig {
     static let keys: Set<String> = ["nvdimm", "numa-nodes", "host-nodes", "guest-ack-ms", "memdevs"]
 
     init(_ value: JSONValue) throws(PluginError) {
-        guard let object = value.objectValue else {
-            if value.isNull { return }
-            throw PluginError("memory: config must be a mapping")
-        }
-        for key in object.keys where !MemoryConfig.keys.contains(key) {
-            throw PluginError("memory: unknown key '\(key)' (keys: \(MemoryConfig.keys.sorted().joined(separator: ", ")))")
-        }
+        guard let object = try PluginConfig.section(value, plugin: "memory", keys: .keys(MemoryConfig.keys),
+                                                    notAMapping: "config must be a mapping") else { return }
         if let v = object["nvdimm"] {
             guard let b = v.boolValue else { throw PluginError("memory: nvdimm must be a boolean") }
             nvdimm = b

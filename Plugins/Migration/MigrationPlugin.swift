@@ -23,9 +23,7 @@ final class MigrationPlugin: QMPPlugin {
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
-        for key in config.objectValue?.keys ?? [] where key != "xbzrle-cache-size" {
-            throw PluginError("migration: unknown key '\(key)' (expected 'xbzrle-cache-size')")
-        }
+        try PluginConfig.checkKeys(config.objectValue ?? [:], plugin: "migration", keys: .expected(["xbzrle-cache-size"]))
         if let size = config["xbzrle-cache-size"] {
             if case .failure(let error) = parameters.apply(["xbzrle-cache-size": size]) {
                 throw PluginError("migration: \(error.desc)")

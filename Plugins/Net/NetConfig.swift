@@ -16,13 +16,8 @@ struct NetConfig {
     var nics: [JSONObject] = []
 
     init(_ config: JSONValue) throws(PluginError) {
-        guard let section = config.objectValue else {
-            if config.isNull { return }
-            throw PluginError("net: expected a mapping with 'netdevs' and 'nics'")
-        }
-        for key in section.keys where key != "netdevs" && key != "nics" {
-            throw PluginError("net: unknown key '\(key)' (expected 'netdevs', 'nics')")
-        }
+        guard let section = try PluginConfig.section(config, plugin: "net", keys: .expected(["netdevs", "nics"]),
+                                                     notAMapping: "expected a mapping with 'netdevs' and 'nics'") else { return }
         netdevs = try NetConfig.objects(section["netdevs"], "netdevs")
         nics = try NetConfig.objects(section["nics"], "nics")
     }

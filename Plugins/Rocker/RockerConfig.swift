@@ -32,13 +32,8 @@ struct RockerConfig {
     static let stateKeys: Set<String> = ["id", "ports", "flows", "groups"]
 
     init(_ config: JSONValue) throws(PluginError) {
-        guard let section = config.objectValue else {
-            if config.isNull { return }
-            throw PluginError("rocker: expected a mapping with 'switches'")
-        }
-        for key in section.keys where key != "switches" {
-            throw PluginError("rocker: unknown key '\(key)' (expected 'switches')")
-        }
+        guard let section = try PluginConfig.section(config, plugin: "rocker", keys: .expected(["switches"]),
+                                                     notAMapping: "expected a mapping with 'switches'") else { return }
         for (i, entry) in try RockerConfig.objects(section["switches"], "switches").enumerated() {
             var properties = JSONObject()
             for (key, value) in entry where !RockerConfig.stateKeys.contains(key) {

@@ -25,13 +25,8 @@ struct TPMConfig {
     var backends: [Backend] = []
 
     init(_ config: JSONValue) throws(PluginError) {
-        guard let section = config.objectValue else {
-            if config.isNull { return }
-            throw PluginError("tpm: expected a mapping with 'backends'")
-        }
-        for key in section.keys where key != "backends" {
-            throw PluginError("tpm: unknown key '\(key)' (expected 'backends')")
-        }
+        guard let section = try PluginConfig.section(config, plugin: "tpm", keys: .expected(["backends"]),
+                                                     notAMapping: "expected a mapping with 'backends'") else { return }
         guard let list = section["backends"], !list.isNull else { return }
         guard let array = list.arrayValue else { throw PluginError("tpm: 'backends' must be a list") }
         for (i, element) in array.enumerated() {

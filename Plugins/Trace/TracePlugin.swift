@@ -18,9 +18,7 @@ final class TracePlugin: QMPPlugin {
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
-        for key in config.objectValue?.keys ?? [] where key != "enable" {
-            throw PluginError("trace: unknown key '\(key)' (expected 'enable')")
-        }
+        try PluginConfig.checkKeys(config.objectValue ?? [:], plugin: "trace", keys: .expected(["enable"]))
         for item in config["enable"]?.arrayValue ?? [] {
             guard let name = item.stringValue else { throw PluginError("trace: 'enable' must be a list of names") }
             if case .failure(let error) = setState(name: name, enable: true, ignoreUnavailable: true, vcpu: nil) {
