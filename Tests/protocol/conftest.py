@@ -86,13 +86,15 @@ def _log_tail(log_path, limit=3000):
 # ---------------------------------------------------------------- QEMU ----
 
 class QemuProcess:
-    """qemu-system-x86_64 -accel tcg -nodefaults -display none [-S] -qmp unix:..."""
+    """qemu-system-x86_64 -accel tcg -nodefaults -display none [-S] -qmp unix:...
+    (`arch` names another qemu-system-ARCH)."""
 
-    def __init__(self, machine="pc", paused=False, name=None, extra=()):
+    def __init__(self, machine="pc", paused=False, name=None, extra=(), arch=None):
         self.dir = short_tempdir("qq-")
         self.socket = os.path.join(self.dir, "q.qmp")
         self.log = os.path.join(self.dir, "qemu.log")
-        args = [QEMU_PROGRAM, "-machine", machine, "-accel", "tcg", "-nodefaults", "-display", "none"]
+        program = f"qemu-system-{arch}" if arch else QEMU_PROGRAM
+        args = [program, "-machine", machine, "-accel", "tcg", "-nodefaults", "-display", "none"]
         if paused:
             args.append("-S")
         if name:
@@ -145,6 +147,15 @@ def fleet_binary():
         _binary_cache["path"] = path if path and os.access(path, os.X_OK) else None
         _binary_cache["tried"] = path
     return _binary_cache["path"]
+
+
+def required_fleet_binary():
+    """fleet_binary(), or the test is skipped (failed in CI) when there is none."""
+    binary = fleet_binary()
+    if binary is None:
+        missing(f"qmpfleet binary not found ({_binary_cache.get('tried') or 'QMPFLEET_BIN unset'}); "
+                f"build it with `swift build` or set QMPFLEET_BIN")
+    return binary
 
 
 def _yaml_scalar(value):
@@ -209,13 +220,24 @@ class FleetProcess:
     """`qmpfleet serve` on a temporary config; ready when all socket files exist."""
 
     def __init__(self, binary, templates, vms, version=FLEET_QEMU_VERSION):
+        self._serve(binary, vm_names(vms), lambda socket_dir: fleet_yaml(socket_dir, templates, vms, version))
+
+    @classmethod
+    def on_config(cls, binary, names, config):
+        """A fleet on a config of the caller's own: `config(socket_dir)` gives
+        its text; `names` are the VMs whose sockets it must create."""
+        fleet = cls.__new__(cls)
+        fleet._serve(binary, names, config)
+        return fleet
+
+    def _serve(self, binary, names, config):
         self.dir = short_tempdir("qf-")
         self.socket_dir = os.path.join(self.dir, "s")
         self.config = os.path.join(self.dir, "fleet.yaml")
         self.log = os.path.join(self.dir, "qmpfleet.log")
-        self.names = vm_names(vms)
+        self.names = names
         with open(self.config, "w") as f:
-            f.write(fleet_yaml(self.socket_dir, templates, vms, version))
+            f.write(config(self.socket_dir))
         self.control = os.path.join(self.socket_dir, "fleet.qmp")
         longest = max([self.control] + [self.vm_socket(n) for n in self.names], key=len)
         assert len(longest) < SOCKET_PATH_LIMIT, f"socket path too long: {longest}"
@@ -256,6 +278,26 @@ class FleetProcess:
     def log_tail(self):
         return _log_tail(self.log)
 
+    def shutdown_problems(self):
+        """Stops the fleet with SIGTERM; what went wrong, if anything: a fleet
+        that was running must exit 0 and leave no socket file behind."""
+        was_running = self.process.poll() is None
+        code, left = self.terminate()
+        problems = []
+        if was_running and code != 0:
+            problems.append(f"qmpfleet exited with {code} after SIGTERM{self.log_tail()}")
+        if left:
+            problems.append(f"qmpfleet left socket files behind: {left}")
+        return problems
+
+    def close(self):
+        """Stops the fleet and removes its directory; AssertionError when the
+        shutdown was not clean (see shutdown_problems)."""
+        problems = self.shutdown_problems()
+        self.cleanup()
+        if problems:
+            raise AssertionError("\n".join(problems))
+
     def cleanup(self):
         self.kill()
         shutil.rmtree(self.dir, ignore_errors=True)
@@ -267,10 +309,7 @@ def fleet_factory():
 
     At teardown every fleet still running gets SIGTERM and must exit 0 and
     leave no socket file behind."""
-    binary = fleet_binary()
-    if binary is None:
-        missing(f"qmpfleet binary not found ({_binary_cache.get('tried') or 'QMPFLEET_BIN unset'}); "
-                f"build it with `swift build` or set QMPFLEET_BIN")
+    binary = required_fleet_binary()
     started = []
 
     def start(vms=None, templates=None):
@@ -281,12 +320,7 @@ def fleet_factory():
     yield start
     problems = []
     for fleet in started:
-        was_running = fleet.process.poll() is None
-        code, left = fleet.terminate()
-        if was_running and code != 0:
-            problems.append(f"qmpfleet exited with {code} after SIGTERM{fleet.log_tail()}")
-        if left:
-            problems.append(f"qmpfleet left socket files behind: {left}")
+        problems += fleet.shutdown_problems()
         fleet.cleanup()
     if problems:
         pytest.fail("\n".join(problems), pytrace=False)

@@ -13,7 +13,8 @@ import tempfile
 
 import pytest
 
-from test_netchar_support import Fleet, connect, raw, run, wait_for
+from conftest import QemuProcess
+from test_netchar_support import Fleet, connect, raw, run
 
 QEMU = shutil.which("qemu-system-x86_64")
 QEMU_IMG = shutil.which("qemu-img")
@@ -50,19 +51,6 @@ class Images:
 
     def close(self):
         shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class Qemu:
-    def __init__(self, images):
-        self.socket = f"{images.dir}/q.sock"
-        self.proc = subprocess.Popen([QEMU, "-machine", "pc", "-accel", "tcg", "-S", "-nodefaults", "-display", "none",
-                                      "-qmp", f"unix:{self.socket},server=on,wait=off"] + images.qemu_args(),
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self.socket)
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
 
 
 def shape(value):
@@ -222,7 +210,7 @@ def test_workflow_matches_qemu(workflow):
         finally:
             fleet.close()
         # QEMU gets fresh images: the fleet never touches the files.
-        qemu = Qemu(images)
+        qemu = QemuProcess("pc", paused=True, extra=images.qemu_args())
         try:
             theirs = run(record(qemu.socket, workflow, images))
         finally:

@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from test_netchar_support import Fleet, Qemu, connect, raw, comparable, run
+from conftest import QemuProcess
+from test_netchar_support import Fleet, assert_same_replies, connect, raw, replies_of, run
 
 
 def read_until(fd, needle, timeout=5.0):
@@ -140,18 +141,6 @@ SEQUENCE = [
 
 
 def test_replies_match_qemu():
-    fleet = Fleet("{name: vm0, machine: pc, plugins: {chardev: {serial: []}}}")
-    qemu = Qemu()
-    try:
-        async def replies(path):
-            client = await connect(path)
-            out = [comparable(await raw(client, c, a)) for c, a in SEQUENCE]
-            await client.disconnect()
-            return out
-        ours = run(replies(fleet.socket))
-        theirs = run(replies(qemu.socket))
-    finally:
-        fleet.close()
-        qemu.close()
-    for (command, args), a, b in zip(SEQUENCE, ours, theirs):
-        assert a == b, f"{command} {args}"
+    ours = replies_of(Fleet("{name: vm0, machine: pc, plugins: {chardev: {serial: []}}}"), SEQUENCE)
+    theirs = replies_of(QemuProcess("pc", paused=True), SEQUENCE)
+    assert_same_replies(SEQUENCE, theirs, ours)

@@ -6,8 +6,8 @@ import shutil
 import subprocess
 import tempfile
 
-from test_netchar_support import Fleet, connect, raw, comparable, run
-from test_rocker_support import QemuWith
+from conftest import QemuProcess
+from test_netchar_support import Fleet, assert_same_replies, connect, replies_of, run
 
 
 def file_type(path):
@@ -64,45 +64,19 @@ def sequence_for(tmp):
     ]
 
 
-async def sequence(path, tmp):
-    client = await connect(path)
-    replies = [comparable(await raw(client, name, args)) for name, args in sequence_for(tmp)]
-    await client.disconnect()
-    return replies
-
-
 def test_errors_match_qemu():
     tmp = tempfile.mkdtemp(prefix="dispq-", dir="/tmp")
     try:
-        qemu = QemuWith(["-machine", "pc", "-device", "VGA,id=video0"])
-        try:
-            expected = run(sequence(qemu.socket, tmp))
-        finally:
-            qemu.close()
-        fleet = Fleet("{name: vm0, machine: pc, start-paused: true, plugins: {display: {device: video0}}}")
-        try:
-            got = run(sequence(fleet.socket, tmp))
-        finally:
-            fleet.close()
-        for (name, args), want, have in zip(sequence_for(tmp), expected, got):
-            assert have == want, (name, args)
+        sequence = sequence_for(tmp)
+        expected = replies_of(QemuProcess("pc", paused=True, extra=["-device", "VGA,id=video0"]), sequence)
+        got = replies_of(Fleet("{name: vm0, machine: pc, start-paused: true, plugins: {display: {device: video0}}}"), sequence)
+        assert_same_replies(sequence, expected, got)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_no_console_matches_qemu_without_display():
-    async def go(path):
-        client = await connect(path)
-        reply = comparable(await raw(client, "screendump", {"filename": "/tmp/never.ppm"}))
-        await client.disconnect()
-        return reply
-    qemu = QemuWith(["-machine", "pc"])
-    try:
-        expected = run(go(qemu.socket))
-    finally:
-        qemu.close()
-    fleet = Fleet("{name: vm0, machine: pc, plugins: {display: {enabled: false}}}")
-    try:
-        assert run(go(fleet.socket)) == expected == ("error", "GenericError", "There is no console to take a screendump from")
-    finally:
-        fleet.close()
+    screendump = [("screendump", {"filename": "/tmp/never.ppm"})]
+    expected = replies_of(QemuProcess("pc", paused=True), screendump)
+    got = replies_of(Fleet("{name: vm0, machine: pc, plugins: {display: {enabled: false}}}"), screendump)
+    assert got == expected == [("error", "GenericError", "There is no console to take a screendump from")]

@@ -9,8 +9,8 @@ import tempfile
 
 import pytest
 
-from test_netchar_support import Fleet, connect, raw, comparable, run
-from test_rocker_support import QemuWith
+from conftest import QemuProcess
+from test_netchar_support import Fleet, assert_same_replies, connect, raw, comparable, replies_of, run
 
 
 def vm(extra=""):
@@ -118,29 +118,12 @@ def errors_sequence(tmp):
     ]
 
 
-async def sequence(path, tmp):
-    client = await connect(path)
-    replies = [comparable(await raw(client, name, args)) for name, args in errors_sequence(tmp)]
-    await client.disconnect()
-    return replies
-
-
 def test_errors_match_qemu():
     tmp = tempfile.mkdtemp(prefix="dumpe-", dir="/tmp")
     try:
-        qemu = QemuWith(["-machine", "pc", "-m", "128M"])
-        try:
-            expected = run(sequence(qemu.socket, tmp))
-        finally:
-            qemu.close()
-        fleet = vm()
-        try:
-            got = run(sequence(fleet.socket, tmp))
-        finally:
-            fleet.close()
-        for (name, args), want, have in zip(errors_sequence(tmp), expected, got):
-            if name == "query-dump-guest-memory-capability":
-                assert have == want
-            assert have == want, (name, args)
+        sequence = errors_sequence(tmp)
+        expected = replies_of(QemuProcess("pc", paused=True, extra=["-m", "128M"]), sequence)
+        got = replies_of(vm(), sequence)
+        assert_same_replies(sequence, expected, got)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -4,8 +4,9 @@ not installed), the seed's example from config, and an x86 VM, which has
 no such command in QEMU."""
 import pytest
 
-from test_netchar_support import Fleet, connect, raw, comparable, run
-from test_rocker_support import QemuWith, have
+from conftest import QemuProcess
+from test_netchar_support import Fleet, replies_of
+from test_rocker_support import have
 
 SEQUENCE = [
     ("query-gic-capabilities", None),
@@ -13,28 +14,13 @@ SEQUENCE = [
 ]
 
 
-async def sequence(path):
-    client = await connect(path)
-    replies = [comparable(await raw(client, name, args)) for name, args in SEQUENCE]
-    await client.disconnect()
-    return replies
-
-
 def fleet_run(vm_yaml):
-    fleet = Fleet(vm_yaml)
-    try:
-        return run(sequence(fleet.socket))
-    finally:
-        fleet.close()
+    return replies_of(Fleet(vm_yaml), SEQUENCE)
 
 
 @pytest.mark.skipif(not have("qemu-system-aarch64"), reason="qemu-system-aarch64 is not installed")
 def test_arm_virt_matches_qemu():
-    qemu = QemuWith(["-machine", "virt"], arch="aarch64")
-    try:
-        expected = run(sequence(qemu.socket))
-    finally:
-        qemu.close()
+    expected = replies_of(QemuProcess("virt", paused=True, arch="aarch64"), SEQUENCE)
     assert expected[0] == ("return", [{"emulated": True, "version": 3, "kernel": False},
                                       {"emulated": True, "version": 2, "kernel": False}])
     assert fleet_run("{name: vm0, arch: aarch64, machine: virt, plugins: {gic: {}}}") == expected
@@ -48,10 +34,6 @@ def test_seed_example():
 
 
 def test_x86_has_no_command_like_qemu():
-    qemu = QemuWith(["-machine", "pc"])
-    try:
-        expected = run(sequence(qemu.socket))
-    finally:
-        qemu.close()
+    expected = replies_of(QemuProcess("pc", paused=True), SEQUENCE)
     assert expected[0][1] == "CommandNotFound"
     assert fleet_run("{name: vm0, machine: pc}") == expected

@@ -14,6 +14,7 @@ import time
 import pytest
 
 import conftest
+from process_usage import fd_count, rss_kb, settle
 from qmp_raw import RawQMP
 
 #: Small limits so each test reaches them in well under a second.
@@ -42,9 +43,7 @@ FLOOD_BATCH = 100
 
 @pytest.fixture
 def hostile_fleet(monkeypatch):
-    binary = conftest.fleet_binary()
-    if binary is None:
-        conftest.missing("qmpfleet binary not found; build it or set QMPFLEET_BIN")
+    binary = conftest.required_fleet_binary()
     started = []
 
     def start(vms=None, limits=None):
@@ -63,26 +62,6 @@ def hostile_fleet(monkeypatch):
         fleet.cleanup()
         assert code == 0, f"qmpfleet exited with {code} after SIGTERM"
         assert not left
-
-
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise AssertionError("no VmRSS")
-
-
-def settle(pid, baseline_fds, timeout=5.0):
-    """Waits until the server has closed what the test opened."""
-    deadline = time.monotonic() + timeout
-    while fd_count(pid) > baseline_fds and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return fd_count(pid)
 
 
 def baseline(pid):

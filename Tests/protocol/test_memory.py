@@ -3,12 +3,11 @@ built binary, and the same error sequence against QEMU 7.2."""
 import asyncio
 import os
 import shutil
-import subprocess
-import tempfile
 
 import pytest
 
-from test_netchar_support import Fleet, connect, raw, comparable, run, wait_for
+from conftest import QemuProcess
+from test_netchar_support import Fleet, assert_same_replies, connect, raw, replies_of, run
 
 VM = ("{name: vm0, machine: pc, memory: {size: 1G, slots: 4, maxmem: 4G}, smp: {cpus: 1, cores: 4, maxcpus: 4}, "
       "plugins: {memory: {guest-ack-ms: 50}, cpu-hotplug: {guest-ack-ms: 50}}}")
@@ -121,41 +120,10 @@ SEQUENCE = [
 ]
 
 
-class Qemu:
-    """Real QEMU 7.2 configured like VM, paused (no guest OS)."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="mcq-", dir="/tmp")
-        self.socket = f"{self.dir}/q.sock"
-        self.proc = subprocess.Popen(["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-S", "-nodefaults",
-                                      "-display", "none", "-m", "1G,slots=4,maxmem=4G", "-smp", "1,maxcpus=4",
-                                      "-qmp", f"unix:{self.socket},server=on,wait=off"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self.socket)
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-async def replies(path):
-    qmp = await connect(path)
-    out = [comparable(await raw(qmp, command, args)) for command, args in SEQUENCE]
-    await qmp.disconnect()
-    return out
-
-
 @pytest.mark.skipif(shutil.which("qemu-system-x86_64") is None, reason="QEMU 7.2 not installed")
 def test_same_replies_as_qemu_without_guest():
     """A paused VM (no guest OS yet) answers like QEMU 7.2 started with -S."""
-    fleet = Fleet(PAUSED_VM)
-    qemu = Qemu()
-    try:
-        ours = run(replies(fleet.socket))
-        theirs = run(replies(qemu.socket))
-    finally:
-        fleet.close()
-        qemu.close()
-    for (command, args), mine, real in zip(SEQUENCE, ours, theirs):
-        assert mine == real, (command, args, mine, real)
+    ours = replies_of(Fleet(PAUSED_VM), SEQUENCE)
+    # Configured like VM, paused (no guest OS).
+    theirs = replies_of(QemuProcess("pc", paused=True, extra=["-m", "1G,slots=4,maxmem=4G", "-smp", "1,maxcpus=4"]), SEQUENCE)
+    assert_same_replies(SEQUENCE, theirs, ours)

@@ -1,8 +1,8 @@
 """Migration parameters, capabilities, xen and COLO through qemu.qmp: the
 built qmpfleet against QEMU 7.2, plus the seed's cache-size commands that
 QEMU 7.2 no longer has."""
-from test_netchar_support import Fleet, connect, raw, comparable, run
-from test_rocker_support import QemuWith
+from conftest import QemuProcess
+from test_netchar_support import Fleet, assert_same_replies, connect, replies_of, run
 
 SEQUENCE = [
     ("query-migrate", None),
@@ -23,26 +23,10 @@ SEQUENCE = [
 ]
 
 
-async def sequence(path):
-    client = await connect(path)
-    replies = [comparable(await raw(client, name, args)) for name, args in SEQUENCE]
-    await client.disconnect()
-    return replies
-
-
 def test_matches_qemu():
-    qemu = QemuWith(["-machine", "pc", "-m", "1G"])
-    try:
-        expected = run(sequence(qemu.socket))
-    finally:
-        qemu.close()
-    fleet = Fleet("{name: vm0, machine: pc, memory: 1G, plugins: {migration: {}}}")
-    try:
-        got = run(sequence(fleet.socket))
-    finally:
-        fleet.close()
-    for (name, args), want, have in zip(SEQUENCE, expected, got):
-        assert have == want, (name, args)
+    expected = replies_of(QemuProcess("pc", paused=True, extra=["-m", "1G"]), SEQUENCE)
+    got = replies_of(Fleet("{name: vm0, machine: pc, memory: 1G, plugins: {migration: {}}}"), SEQUENCE)
+    assert_same_replies(SEQUENCE, expected, got)
 
 
 def test_seed_cache_size_commands():

@@ -2,7 +2,8 @@
 and the same sequence against QEMU 7.2."""
 import pytest
 
-from test_netchar_support import Fleet, Qemu, connect, raw, take_events, comparable, run
+from conftest import QemuProcess
+from test_netchar_support import Fleet, assert_same_replies, connect, raw, replies, replies_of, take_events, run
 
 VM = "{name: vm0, machine: pc, plugins: {net: {}}}"
 
@@ -70,16 +71,6 @@ SEQUENCE = [
 
 
 def test_replies_match_qemu(fleet):
-    qemu = Qemu()
-    try:
-        async def replies(path):
-            client = await connect(path)
-            out = [comparable(await raw(client, c, a)) for c, a in SEQUENCE]
-            await client.disconnect()
-            return out
-        ours = run(replies(fleet.socket))
-        theirs = run(replies(qemu.socket))
-    finally:
-        qemu.close()
-    for (command, args), a, b in zip(SEQUENCE, ours, theirs):
-        assert a == b, f"{command} {args}"
+    theirs = replies_of(QemuProcess("pc", paused=True), SEQUENCE)
+    ours = run(replies(fleet.socket, SEQUENCE))
+    assert_same_replies(SEQUENCE, theirs, ours)

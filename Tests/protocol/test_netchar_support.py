@@ -1,80 +1,22 @@
-"""Helpers for the net and chardev protocol tests: start the built qmpfleet
-binary (or real QEMU 7.2) on a private socket directory, and talk QMP to it
-through qemu.qmp. Self-contained, so these tests run with or without the
-shared conftest fixtures."""
+"""Helpers for the plugin protocol tests (net, chardev and the others): the
+built qmpfleet serving one VM, talked to through qemu.qmp, and the same
+command sequence replayed on it and on real QEMU 7.2. The processes are
+conftest's, with its readiness, exit and log checks."""
 import asyncio
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
-import time
 
 from qemu.qmp import QMPClient, Message
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import FleetProcess, required_fleet_binary
 
 
-def fleet_binary():
-    env = os.environ.get("QMPFLEET_BIN")
-    if env:
-        return env
-    found = glob.glob(os.path.join(ROOT, ".build*", "debug", "qmpfleet")) + glob.glob(os.path.join(ROOT, ".build*", "release", "qmpfleet"))
-    if not found:
-        raise RuntimeError("qmpfleet is not built (set QMPFLEET_BIN)")
-    return max(found, key=os.path.getmtime)
-
-
-def wait_for(path, timeout=10.0):
-    from conftest import listening_unix_paths
-    deadline = time.time() + timeout
-    while not (os.path.exists(path) and path in listening_unix_paths()):
-        if time.time() > deadline:
-            raise TimeoutError(path)
-        time.sleep(0.02)
-
-
-class Fleet:
-    """qmpfleet serving one VM, `vm0`, with the given YAML VM entry."""
+class Fleet(FleetProcess):
+    """qmpfleet serving one VM, `vm0`, with the given YAML VM entry; `close`
+    fails the test when it does not exit 0 or leaves a socket behind."""
 
     def __init__(self, vm_yaml):
-        self.dir = tempfile.mkdtemp(prefix="nc-", dir="/tmp")
-        config = os.path.join(self.dir, "fleet.yaml")
-        with open(config, "w") as f:
-            f.write(f"socket-dir: {self.dir}/s\nvms:\n  - {vm_yaml}\n")
-        binary = fleet_binary()
-        self.proc = subprocess.Popen([binary, "serve", "--config", config, "--socket-dir", f"{self.dir}/s",
-                                      "--plugin-dir", os.path.dirname(binary)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        self.socket = f"{self.dir}/s/vm0.qmp"
-        self.control = f"{self.dir}/s/fleet.qmp"
-        wait_for(self.socket)
-        wait_for(self.control)
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
-
-
-class Qemu:
-    """Real QEMU 7.2, `-machine pc -S`, for comparisons."""
-
-    def __init__(self):
-        self.dir = tempfile.mkdtemp(prefix="ncq-", dir="/tmp")
-        self.socket = f"{self.dir}/q.sock"
-        self.proc = subprocess.Popen(["qemu-system-x86_64", "-machine", "pc", "-accel", "tcg", "-S", "-nodefaults",
-                                      "-display", "none", "-qmp", f"unix:{self.socket},server=on,wait=off"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_for(self.socket)
-
-    def close(self):
-        self.proc.kill()
-        self.proc.wait()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        self._serve(required_fleet_binary(), ["vm0"],
+                    lambda socket_dir: f"socket-dir: {socket_dir}\nvms:\n  - {vm_yaml}\n")
+        self.socket = self.vm_socket("vm0")
 
 
 async def connect(path):
@@ -118,3 +60,27 @@ def comparable(reply):
 
 def run(coro):
     return asyncio.run(coro)
+
+
+async def replies(path, sequence):
+    """comparable() of the reply to each (command, arguments) of `sequence`,
+    sent in order on one new connection to `path`."""
+    client = await connect(path)
+    out = [comparable(await raw(client, command, arguments)) for command, arguments in sequence]
+    await client.disconnect()
+    return out
+
+
+def replies_of(server, sequence):
+    """replies() from a started server (Fleet or conftest.QemuProcess), which
+    is closed afterwards whatever happens."""
+    try:
+        return run(replies(server.socket, sequence))
+    finally:
+        server.close()
+
+
+def assert_same_replies(sequence, expected, got):
+    """Each reply in `got` equals the one in `expected`; a mismatch names its command."""
+    for (command, arguments), want, have in zip(sequence, expected, got, strict=True):
+        assert have == want, (command, arguments, have, want)

@@ -11,7 +11,7 @@ import time
 import pytest
 from qemu.qmp import QMPClient
 
-from test_netchar_support import fleet_binary, wait_for
+from conftest import required_fleet_binary, wait_for_paths
 
 
 class RawClient:
@@ -42,14 +42,13 @@ def proxied():
     qsock = f"{d}/qemu.sock"
     qemu = subprocess.Popen(["qemu-system-x86_64", "-machine", "none", "-nodefaults", "-display", "none",
                              "-qmp", f"unix:{qsock},server=on,wait=off"], stderr=subprocess.DEVNULL)
-    wait_for(qsock)
+    wait_for_paths([qsock], qemu)
     cfg = f"{d}/fleet.yaml"
     with open(cfg, "w") as f:
         f.write(f"socket-dir: {d}/s\nvms:\n  - {{name: real, backend: proxy, upstream: {qsock}}}\n"
                 f"  - {{name: ro, backend: proxy, upstream: {d}/qemu2.sock, launch: [qemu-system-x86_64, -machine, none, -nodefaults, -display, none], read-only: true}}\n")
-    fleet = subprocess.Popen([fleet_binary(), "serve", "--config", cfg], stderr=subprocess.DEVNULL)
-    wait_for(f"{d}/s/real.qmp")
-    wait_for(f"{d}/s/ro.qmp")
+    fleet = subprocess.Popen([required_fleet_binary(), "serve", "--config", cfg], stderr=subprocess.DEVNULL)
+    wait_for_paths([f"{d}/s/real.qmp", f"{d}/s/ro.qmp"], fleet)
     yield d, qemu, fleet
     for p in (qemu, fleet):
         if p.poll() is None:

@@ -4,8 +4,8 @@ tbl-id and type, and the same request sequence compared with QEMU 7.2
 started with the same switch."""
 import pytest
 
-from test_netchar_support import Fleet, connect, raw, comparable, run
-from test_rocker_support import QemuWith
+from conftest import QemuProcess
+from test_netchar_support import Fleet, assert_same_replies, connect, raw, replies, replies_of, run
 
 SEED_SWITCH = (
     "{name: vm0, machine: pc, plugins: {rocker: {switches: [{name: sw1, "
@@ -130,17 +130,6 @@ SEQUENCE = [
 
 
 def test_replies_match_qemu(plain_fleet):
-    async def sequence(path):
-        client = await connect(path)
-        replies = [comparable(await raw(client, name, args)) for name, args in SEQUENCE]
-        await client.disconnect()
-        return replies
-
-    qemu = QemuWith(["-machine", "pc", "-device", "rocker,name=sw1,len-ports=2"])
-    try:
-        expected = run(sequence(qemu.socket))
-    finally:
-        qemu.close()
-    got = run(sequence(plain_fleet.socket))
-    for (name, args), want, have in zip(SEQUENCE, expected, got):
-        assert have == want, (name, args)
+    expected = replies_of(QemuProcess("pc", paused=True, extra=["-device", "rocker,name=sw1,len-ports=2"]), SEQUENCE)
+    got = run(replies(plain_fleet.socket, SEQUENCE))
+    assert_same_replies(SEQUENCE, expected, got)

@@ -19,7 +19,8 @@ import warnings
 
 from qemu.qmp import Message
 
-from test_netchar_support import connect, fleet_binary, wait_for, run
+from conftest import FleetProcess, required_fleet_binary
+from test_netchar_support import connect, run
 
 SEED = os.environ.get("QMP_SEED", "/work/shared/seed/qmp-commands.txt")
 
@@ -109,7 +110,7 @@ VM0_PLUGINS = {
 
 
 def plugin_library(name):
-    return os.path.join(os.path.dirname(fleet_binary()), f"libqmp-{name}.so")
+    return os.path.join(os.path.dirname(required_fleet_binary()), f"libqmp-{name}.so")
 
 
 def unavailable_plugins():
@@ -126,10 +127,10 @@ def unavailable_plugins():
     return missing
 
 
-def fleet_yaml(directory, skip):
+def fleet_yaml(socket_dir, skip):
     plugins = "".join(f"      {name}: {config}\n" for name, config in VM0_PLUGINS.items() if name not in skip)
     arm = "{gic: {}}" if "gic" not in skip else "{}"
-    return (f"socket-dir: {directory}/s\n"
+    return (f"socket-dir: {socket_dir}\n"
             "vms:\n"
             "  - name: vm0\n"
             "    machine: pc\n"
@@ -208,29 +209,11 @@ def same_shape(example, got):
     return True
 
 
-class SeedFleet:
-    def __init__(self, skip):
-        self.dir = tempfile.mkdtemp(prefix="seed-", dir="/tmp")
-        config = os.path.join(self.dir, "fleet.yaml")
-        with open(config, "w") as f:
-            f.write(fleet_yaml(self.dir, skip))
-        binary = fleet_binary()
-        self.proc = subprocess.Popen([binary, "serve", "--config", config, "--socket-dir", f"{self.dir}/s",
-                                      "--plugin-dir", os.path.dirname(binary)],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        for name in ("vm0", "arm0", "s390"):
-            wait_for(self.socket(name))
-
-    def socket(self, vm):
-        return f"{self.dir}/s/{vm}.qmp"
-
-    def close(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+def seed_fleet(skip):
+    """The fleet the examples run on: vm0 with every plugin not in `skip`,
+    arm0 and s390 (see fleet_yaml)."""
+    return FleetProcess.on_config(required_fleet_binary(), ["vm0", "arm0", "s390"],
+                                  lambda socket_dir: fleet_yaml(socket_dir, skip))
 
 
 async def prepare(client, tmp):
@@ -255,7 +238,7 @@ async def check_all(fleet, tmp):
     problems, notes = [], []
     clients = {}
     for vm in ("vm0", "arm0", "s390"):
-        clients[vm] = await connect(fleet.socket(vm))
+        clients[vm] = await connect(fleet.vm_socket(vm))
     await prepare(clients["vm0"], tmp)
     for heading, request, example_reply in seed_examples():
         name = request["execute"]
@@ -311,7 +294,7 @@ def test_seed_headings_are_all_exercised():
 
 def test_every_seed_example():
     skip = unavailable_plugins()
-    fleet = SeedFleet(skip)
+    fleet = seed_fleet(skip)
     tmp = tempfile.mkdtemp(prefix="seedf-", dir="/tmp")
     created_resume = not os.path.exists("/tmp/resume")
     if created_resume:

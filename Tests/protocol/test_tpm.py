@@ -3,8 +3,9 @@ and the replies compared with QEMU 7.2 started with the same devices
 (an emulator backend on tpm-crb needs swtpm; skipped without it)."""
 import pytest
 
-from test_netchar_support import Fleet, connect, raw, comparable, run
-from test_rocker_support import QemuWith, Swtpm, have
+from conftest import QemuProcess
+from test_netchar_support import Fleet, assert_same_replies, connect, replies_of, run
+from test_rocker_support import Swtpm, have
 
 
 def fleet_with(backends):
@@ -44,45 +45,21 @@ SEQUENCE = [
 ]
 
 
-async def sequence(path):
-    client = await connect(path)
-    replies = [comparable(await raw(client, name, args)) for name, args in SEQUENCE]
-    await client.disconnect()
-    return replies
-
-
 @pytest.mark.skipif(not have("swtpm"), reason="swtpm is not installed")
 def test_emulator_on_crb_matches_qemu():
     swtpm = Swtpm()
     try:
-        qemu = QemuWith(["-machine", "q35", "-chardev", f"socket,id=chrtpm,path={swtpm.socket}",
-                         "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-crb,tpmdev=tpm0"])
-        try:
-            expected = run(sequence(qemu.socket))
-        finally:
-            qemu.close()
+        expected = replies_of(QemuProcess("q35", paused=True, extra=[
+            "-chardev", f"socket,id=chrtpm,path={swtpm.socket}",
+            "-tpmdev", "emulator,id=tpm0,chardev=chrtpm", "-device", "tpm-crb,tpmdev=tpm0"]), SEQUENCE)
     finally:
         swtpm.close()
-    fleet = fleet_with("[{id: tpm0, type: emulator, chardev: chrtpm, model: tpm-crb}]")
-    try:
-        got = run(sequence(fleet.socket))
-    finally:
-        fleet.close()
+    got = replies_of(fleet_with("[{id: tpm0, type: emulator, chardev: chrtpm, model: tpm-crb}]"), SEQUENCE)
     assert expected[0][1] == [{"id": "tpm0", "model": "tpm-crb", "options": {"type": "emulator", "data": {"chardev": "chrtpm"}}}]
-    for (name, args), want, have_ in zip(SEQUENCE, expected, got):
-        assert have_ == want, (name, args)
+    assert_same_replies(SEQUENCE, expected, got)
 
 
 def test_without_tpm_matches_qemu():
-    qemu = QemuWith(["-machine", "q35"])
-    try:
-        expected = run(sequence(qemu.socket))
-    finally:
-        qemu.close()
-    fleet = fleet_with("[]")
-    try:
-        got = run(sequence(fleet.socket))
-    finally:
-        fleet.close()
-    for (name, args), want, have_ in zip(SEQUENCE, expected, got):
-        assert have_ == want, (name, args)
+    expected = replies_of(QemuProcess("q35", paused=True), SEQUENCE)
+    got = replies_of(fleet_with("[]"), SEQUENCE)
+    assert_same_replies(SEQUENCE, expected, got)

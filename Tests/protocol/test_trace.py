@@ -1,7 +1,7 @@
 """trace-event-get/set-state through qemu.qmp: the built qmpfleet and QEMU
 7.2 answer the same sequence the same way, down to the full catalogue."""
-from test_netchar_support import Fleet, connect, raw, comparable, run
-from test_rocker_support import QemuWith
+from conftest import QemuProcess
+from test_netchar_support import Fleet, assert_same_replies, replies_of
 
 SEQUENCE = [
     ("trace-event-get-state", {"name": "*"}),
@@ -22,24 +22,8 @@ SEQUENCE = [
 ]
 
 
-async def sequence(path):
-    client = await connect(path)
-    replies = [comparable(await raw(client, name, args)) for name, args in SEQUENCE]
-    await client.disconnect()
-    return replies
-
-
 def test_matches_qemu():
-    qemu = QemuWith(["-machine", "pc"])
-    try:
-        expected = run(sequence(qemu.socket))
-    finally:
-        qemu.close()
-    fleet = Fleet("{name: vm0, machine: pc, plugins: {trace: {}}}")
-    try:
-        got = run(sequence(fleet.socket))
-    finally:
-        fleet.close()
+    expected = replies_of(QemuProcess("pc", paused=True), SEQUENCE)
+    got = replies_of(Fleet("{name: vm0, machine: pc, plugins: {trace: {}}}"), SEQUENCE)
     assert len(expected[0][1]) == 4246
-    for (name, args), want, have in zip(SEQUENCE, expected, got):
-        assert have == want, (name, args)
+    assert_same_replies(SEQUENCE, expected, got)

@@ -21,6 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "protocol"))
 import conftest  # noqa: E402  (the fleet launcher the protocol tests use)
+from process_usage import fd_count, rss_kb, settle  # noqa: E402
 
 VMS = 50
 CLIENTS = 200
@@ -61,18 +62,6 @@ class Stats:
         self.connects = 0
         self.malformed = 0
         self.latencies = []
-
-
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
-
-
-def rss_kb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return -1
 
 
 class Client:
@@ -198,11 +187,9 @@ async def soak(fleet, seconds, seed):
     results = await asyncio.gather(watch(), *tasks, return_exceptions=True)
     elapsed = time.monotonic() - started
     failures = [r for r in results if isinstance(r, BaseException)]
-    # Let the server close what the clients closed.
-    settle_deadline = time.monotonic() + 10
-    while fd_count(pid) > fds0 and time.monotonic() < settle_deadline:
-        await asyncio.sleep(0.1)
-    return stats, failures, elapsed, fds0, fd_count(pid), rss0, peak[0], rss_kb(pid)
+    # Let the server close what the clients closed (every client is done).
+    fds1 = settle(pid, fds0, timeout=10)
+    return stats, failures, elapsed, fds0, fds1, rss0, peak[0], rss_kb(pid)
 
 
 def main():
