@@ -70,10 +70,13 @@ let package = Package(
         ),
         .target(name: "QMPPluginKit", dependencies: ["QMPPluginABI", "QMPWire"], swiftSettings: swiftSettings),
         .target(name: "QMPFleetTesting", dependencies: ["FleetCore", "QMPWire"], swiftSettings: swiftSettings),
+        // The executables' stderr logging bootstrap, one file.
+        .target(name: "FleetLogging", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .executableTarget(
             name: "qmpfleet",
             dependencies: [
                 "FleetCore",
+                "FleetLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -84,6 +87,7 @@ let package = Package(
             name: "qmpfleet-emulator",
             dependencies: [
                 "FleetCore",
+                "FleetLogging",
                 "UVLoop",
                 "QMPWire",
                 .product(name: "Logging", package: "swift-log"),

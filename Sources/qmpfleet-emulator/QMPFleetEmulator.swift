@@ -1,4 +1,5 @@
 import FleetCore
+import FleetLogging
 import Logging
 import QMPWire
 import UVLoop
@@ -51,13 +52,7 @@ struct QMPFleetEmulator {
     static func run(_ plan: EmulatorPlan, environment: ProcessInfoLite, daemon: inout Daemon) throws {
         signal(SIGPIPE, SIG_IGN)
         let level = Logger.Level(rawValue: environment["QMPFLEET_LOG_LEVEL"] ?? "warning") ?? .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        var logger = Logger(label: "qmpfleet-emulator")
-        logger.logLevel = level
+        let logger = StandardErrorLogging.bootstrap(level: level, label: "qmpfleet-emulator")
         for option in plan.ignored { logger.info("accepted without effect: \(option)") }
         guard !plan.monitors.isEmpty else {
             throw EmulatorError("no QMP monitor: use -qmp unix:PATH,server=on,wait=off or -chardev socket + -mon mode=control")
