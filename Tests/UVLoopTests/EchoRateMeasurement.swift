@@ -19,6 +19,30 @@ struct EchoRateMeasurement {
         let listener = try UnixListener(loop: loop, path: path) { connection in
             connection.onBytes = { connection.write(Array($0)) }
         }
+        defer { withExtendedLifetime(listener) {} }
+        return try clientRate(loop: loop, path: path, inFlight: inFlight)
+    }
+
+    /// Ping-pong with the echoing side on a loop of its own, on another
+    /// thread: every round trip then pays two cross-thread wake-ups.
+    static func measureAcrossThreads() throws -> Double {
+        let serverLoop = try EventLoop()
+        let path = LoopHarness.socketPath("ratex")
+        let listener = try UnixListener(loop: serverLoop, path: path) { connection in
+            connection.onBytes = { connection.write(Array($0)) }
+            connection.onClose = { serverLoop.stop() }
+        }
+        defer { withExtendedLifetime(listener) {} }
+        EventLoopTests.spawn {
+            LoopHarness.run(serverLoop, deadline: durationMilliseconds * 3)
+        }
+        return try clientRate(loop: try EventLoop(), path: path, inFlight: 1)
+    }
+
+    /// The client side of both: connects on `loop` to the echo server at
+    /// `path`, keeps `inFlight` messages outstanding for
+    /// `durationMilliseconds` and returns the round trips per second.
+    static func clientRate(loop: EventLoop, path: String, inFlight: Int) throws -> Double {
         let client = try UnixConnection.connect(loop: loop, path: path)
         let message = Array(#"{"execute": "query-status"}"#.utf8) + [10]
         var roundTrips = 0
@@ -37,42 +61,6 @@ struct EchoRateMeasurement {
         end.start(afterMilliseconds: durationMilliseconds) { loop.stop() }
         LoopHarness.run(loop, deadline: durationMilliseconds * 3)
         let elapsed = Double(loop.nowMilliseconds - start) / 1000
-        _ = listener
-        return Double(roundTrips) / elapsed
-    }
-
-    /// Ping-pong with the echoing side on a loop of its own, on another
-    /// thread: every round trip then pays two cross-thread wake-ups.
-    static func measureAcrossThreads() throws -> Double {
-        let serverLoop = try EventLoop()
-        let path = LoopHarness.socketPath("ratex")
-        let listener = try UnixListener(loop: serverLoop, path: path) { connection in
-            connection.onBytes = { connection.write(Array($0)) }
-            connection.onClose = { serverLoop.stop() }
-        }
-        EventLoopTests.spawn {
-            LoopHarness.run(serverLoop, deadline: durationMilliseconds * 3)
-        }
-        let loop = try EventLoop()
-        let client = try UnixConnection.connect(loop: loop, path: path)
-        let message = Array(#"{"execute": "query-status"}"#.utf8) + [10]
-        var roundTrips = 0
-        var pendingBytes = 0
-        client.onBytes = { bytes in
-            pendingBytes += bytes.count
-            while pendingBytes >= message.count {
-                pendingBytes -= message.count
-                roundTrips += 1
-                client.write(message)
-            }
-        }
-        let start = loop.nowMilliseconds
-        client.write(message)
-        let end = LoopTimer(loop: loop)
-        end.start(afterMilliseconds: durationMilliseconds) { loop.stop() }
-        LoopHarness.run(loop, deadline: durationMilliseconds * 3)
-        let elapsed = Double(loop.nowMilliseconds - start) / 1000
-        _ = listener
         return Double(roundTrips) / elapsed
     }
 
