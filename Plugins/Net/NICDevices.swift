@@ -43,13 +43,7 @@ extension NetPlugin {
         guard let address = mac ?? freeDefaultMAC() else {
             return .failure(.generic("No free MAC address in 52:54:00:12:34:56-ff"))
         }
-        let qomPath: String
-        if let id {
-            qomPath = "/machine/peripheral/\(id)"
-        } else {
-            qomPath = "/machine/peripheral-anon/device[\(anonymousDevices)]"
-            anonymousDevices += 1
-        }
+        let qomPath = peripheralPaths.path(for: id)
         let name = id ?? "\(model.rawValue).\(nics.filter { $0.model == model }.count)"
         let nic = NIC(id: id, name: name, model: model, mac: address, qomPath: qomPath, netdev: backend)
         backend?.peerName = name
@@ -59,23 +53,10 @@ extension NetPlugin {
 
     /// Starts the unplug; the guest releases the card a moment later.
     func removeNIC(_ idOrPath: String) -> Result<Void, QMPError> {
-        guard let nic = nics.first(where: { $0.id == idOrPath || $0.qomPath == idOrPath }) else {
-            return .failure(.deviceNotFound(idOrPath))
+        vm.unplug(idOrPath, from: nics, afterMilliseconds: NetPlugin.guestUnplugMilliseconds) { [weak self] nic in
+            self?.nics.removeAll { $0 === nic }
+            if let backend = nic.netdev, backend.peerName == nic.name { backend.peerName = nil }
         }
-        guard !nic.unplugPending else {
-            return .failure(.generic("Device \(nic.id ?? nic.qomPath) is already in the process of unplug"))
-        }
-        nic.unplugPending = true
-        vm.startTimer(afterMilliseconds: NetPlugin.guestUnplugMilliseconds) { [weak self] in
-            self?.releaseNIC(nic, reportedAs: idOrPath)
-        }
-        return .success(())
-    }
-
-    private func releaseNIC(_ nic: NIC, reportedAs idOrPath: String) {
-        nics.removeAll { $0 === nic }
-        if let backend = nic.netdev, backend.peerName == nic.name { backend.peerName = nil }
-        vm.deviceDeleted(idOrPath)
     }
 
     /// `qemu_macaddr_get_free`: the lowest 52:54:00:12:34:xx no NIC has.
@@ -99,4 +80,8 @@ extension NetPlugin {
         default: return value.jsonText
         }
     }
+}
+
+extension NIC: PeripheralDevice {
+    var deviceID: String? { id }
 }

@@ -23,8 +23,8 @@ final class NetPlugin: QMPPlugin {
     var netdevs: [Netdev] = []
     /// NICs, in creation order (QEMU's net client list order).
     var nics: [NIC] = []
-    /// Anonymous devices this plugin created, for their QOM paths.
-    var anonymousDevices = 0
+    /// QOM paths of the devices this plugin created.
+    var peripheralPaths = PeripheralPaths()
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm

@@ -68,15 +68,8 @@ extension RockerPlugin {
             mac = MACAddress(bytes: bytes)
         }
         if switchID == 0 { switchID = mac.littleEndianValue }
-        let qomPath: String
-        if let id {
-            qomPath = "/machine/peripheral/\(id)"
-        } else {
-            qomPath = "/machine/peripheral-anon/device[\(anonymousDevices)]"
-            anonymousDevices += 1
-        }
         return .success(RockerSwitch(name: name, switchID: switchID, portCount: Int(min(portCount, RockerPlugin.maxPorts)),
-                                     deviceID: id, qomPath: qomPath))
+                                     deviceID: id, qomPath: peripheralPaths.path(for: id)))
     }
 
     func addDevice(id: String?, _ props: JSONObject) -> Result<Void, QMPError> {
@@ -85,19 +78,9 @@ extension RockerPlugin {
 
     /// device_del: the guest lets go of the switch a moment later.
     func removeDevice(_ idOrPath: String) -> Result<Void, QMPError> {
-        guard let sw = switches.first(where: { $0.deviceID == idOrPath || $0.qomPath == idOrPath }) else {
-            return .failure(.deviceNotFound(idOrPath))
+        vm.unplug(idOrPath, from: switches, afterMilliseconds: RockerPlugin.guestUnplugMilliseconds) { [weak self] sw in
+            self?.switches.removeAll { $0 === sw }
         }
-        guard !sw.unplugPending else {
-            return .failure(.generic("Device \(sw.deviceID ?? sw.qomPath) is already in the process of unplug"))
-        }
-        sw.unplugPending = true
-        vm.startTimer(afterMilliseconds: RockerPlugin.guestUnplugMilliseconds) { [weak self] in
-            guard let self else { return }
-            self.switches.removeAll { $0 === sw }
-            self.vm.deviceDeleted(idOrPath)
-        }
-        return .success(())
     }
 
     /// A property as QEMU 7.2's device_add sees it: every value goes
@@ -113,3 +96,5 @@ extension RockerPlugin {
         }
     }
 }
+
+extension RockerSwitch: PeripheralDevice {}

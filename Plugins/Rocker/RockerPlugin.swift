@@ -22,8 +22,8 @@ final class RockerPlugin: QMPPlugin {
     var switches: [RockerSwitch] = []
     /// QEMU's `sw_index`: switches that took a default MAC so far.
     var defaultMACIndex = 0
-    /// Anonymous devices this plugin created, for their QOM paths.
-    var anonymousDevices = 0
+    /// QOM paths of the devices this plugin created.
+    var peripheralPaths = PeripheralPaths()
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm

@@ -84,4 +84,19 @@ import Testing
         #expect(vm.ok("device_add", ["driver": "e1000", "id": "nic1", "netdev": "n0"]) == .object([:]))
         #expect(vm.ok("query-rx-filter") == [])
     }
+
+    /// device_del takes a QOM path as well as an id; an anonymous device
+    /// has one under peripheral-anon, numbered from 0 as QEMU 7.2 numbers it.
+    @Test func unplugByPath() throws {
+        let vm = try NetVM()
+        #expect(vm.ok("device_add", ["driver": "e1000"]) == .object([:]))
+        #expect(vm.ok("device_add", ["driver": "e1000", "id": "nic1"]) == .object([:]))
+        let anonymous = "/machine/peripheral-anon/device[0]"
+        #expect(vm.ok("device_del", ["id": .string(anonymous)]) == .object([:]))
+        #expect(vm.ok("device_del", ["id": "/machine/peripheral/nic1"]) == .object([:]))
+        vm.fleet.advance(by: 100)
+        #expect(vm.events("DEVICE_DELETED").map { $0["data"] } == [["path": .string(anonymous)], ["device": "nic1", "path": "/machine/peripheral/nic1"]])
+        #expect(vm.error("device_del", ["id": "nic1"]) == ("DeviceNotFound", "Device 'nic1' not found"))
+        #expect(vm.ok("query-rx-filter") == [])
+    }
 }
