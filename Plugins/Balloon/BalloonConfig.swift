@@ -25,12 +25,11 @@ struct BalloonConfig {
             }
             driver = name
         }
-        if let value = section["guest-driver"] {
-            guard let flag = value.boolValue else { throw PluginError("balloon: 'guest-driver' must be true or false") }
+        if let flag = try PluginConfig.bool(section, "guest-driver", else: "balloon: 'guest-driver' must be true or false") {
             guestDriver = flag
         }
-        if let value = section["rate-mib-per-second"] {
-            guard let rate = value.int64Value, rate > 0 else { throw PluginError("balloon: 'rate-mib-per-second' must be a positive integer") }
+        if let rate = try PluginConfig.integer(section, "rate-mib-per-second", atLeast: 1,
+                                               else: "balloon: 'rate-mib-per-second' must be a positive integer") {
             rateMiBPerSecond = rate
         }
     }

@@ -19,12 +19,10 @@ struct CPUHotplugConfig {
             guard let s = v.stringValue else { throw PluginError("cpu-hotplug: cpu-model must be a string") }
             model = s
         }
-        if let v = object["numa-nodes"] {
-            guard let n = v.int64Value, n >= 0 else { throw PluginError("cpu-hotplug: numa-nodes must be an integer >= 0") }
+        if let n = try PluginConfig.integer(object, "numa-nodes", atLeast: 0, else: "cpu-hotplug: numa-nodes must be an integer >= 0") {
             numaNodes = Int(n)
         }
-        if let v = object["guest-ack-ms"] {
-            guard let n = v.int64Value, n >= 0 else { throw PluginError("cpu-hotplug: guest-ack-ms must be milliseconds >= 0") }
+        if let n = try PluginConfig.integer(object, "guest-ack-ms", atLeast: 0, else: "cpu-hotplug: guest-ack-ms must be milliseconds >= 0") {
             guestAckMilliseconds = UInt64(n)
         }
     }

@@ -29,10 +29,7 @@ struct ChardevConfig {
     init(_ config: JSONValue) throws(PluginError) {
         guard let section = try PluginConfig.section(config, plugin: "chardev", keys: .expected(["serial", "chardevs", "boot-log"]),
                                                      notAMapping: "expected a mapping with 'serial', 'chardevs', 'boot-log'") else { return }
-        if let flag = section["boot-log"] {
-            guard let on = flag.boolValue else { throw PluginError("chardev: 'boot-log' must be true or false") }
-            bootLog = on
-        }
+        if let on = try PluginConfig.bool(section, "boot-log", else: "chardev: 'boot-log' must be true or false") { bootLog = on }
         if let list = section["serial"] {
             serials = []
             for (i, entry) in (list.arrayValue ?? []).enumerated() {

@@ -19,12 +19,11 @@ struct DumpConfig {
 
     init(_ config: JSONValue) throws(PluginError) {
         guard let section = try PluginConfig.section(config, plugin: "dump", keys: .expected(["bytes-per-step", "step-ms"])) else { return }
-        if let value = section["bytes-per-step"] {
-            guard let n = value.int64Value, n >= 4096 else { throw PluginError("dump: 'bytes-per-step' must be an integer of at least 4096") }
+        if let n = try PluginConfig.integer(section, "bytes-per-step", atLeast: 4096,
+                                            else: "dump: 'bytes-per-step' must be an integer of at least 4096") {
             bytesPerStep = UInt64(n)
         }
-        if let value = section["step-ms"] {
-            guard let n = value.int64Value, n >= 1 else { throw PluginError("dump: 'step-ms' must be a positive integer") }
+        if let n = try PluginConfig.integer(section, "step-ms", atLeast: 1, else: "dump: 'step-ms' must be a positive integer") {
             stepMilliseconds = UInt64(n)
         }
     }

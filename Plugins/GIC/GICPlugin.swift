@@ -36,10 +36,8 @@ final class GICPlugin: QMPPlugin {
         guard let section = try PluginConfig.section(config, plugin: "gic", keys: .expected(["capabilities"]),
                                                      notAMapping: "expected a mapping with 'capabilities'") else { return nil }
         guard let list = section["capabilities"], !list.isNull else { return nil }
-        guard let array = list.arrayValue else { throw PluginError("gic: 'capabilities' must be a list") }
         var result: [GICCapability] = []
-        for (i, element) in array.enumerated() {
-            guard let object = element.objectValue else { throw PluginError("gic: capabilities[\(i)] must be a mapping") }
+        for (i, object) in try PluginConfig.mappings(list, plugin: "gic", key: "capabilities").enumerated() {
             let capability = try GICCapability(config: object, index: i)
             guard !result.contains(where: { $0.version == capability.version }) else {
                 throw PluginError("gic: capabilities[\(i)]: version \(capability.version) is listed twice")

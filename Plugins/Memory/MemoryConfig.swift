@@ -20,20 +20,14 @@ struct MemoryConfig {
     init(_ value: JSONValue) throws(PluginError) {
         guard let object = try PluginConfig.section(value, plugin: "memory", keys: .keys(MemoryConfig.keys),
                                                     notAMapping: "config must be a mapping") else { return }
-        if let v = object["nvdimm"] {
-            guard let b = v.boolValue else { throw PluginError("memory: nvdimm must be a boolean") }
-            nvdimm = b
-        }
-        if let v = object["numa-nodes"] {
-            guard let n = v.int64Value, n >= 0 else { throw PluginError("memory: numa-nodes must be an integer >= 0") }
+        if let b = try PluginConfig.bool(object, "nvdimm", else: "memory: nvdimm must be a boolean") { nvdimm = b }
+        if let n = try PluginConfig.integer(object, "numa-nodes", atLeast: 0, else: "memory: numa-nodes must be an integer >= 0") {
             numaNodes = Int(n)
         }
-        if let v = object["host-nodes"] {
-            guard let n = v.int64Value, n >= 1 else { throw PluginError("memory: host-nodes must be an integer >= 1") }
+        if let n = try PluginConfig.integer(object, "host-nodes", atLeast: 1, else: "memory: host-nodes must be an integer >= 1") {
             hostNodes = Int(n)
         }
-        if let v = object["guest-ack-ms"] {
-            guard let n = v.int64Value, n >= 0 else { throw PluginError("memory: guest-ack-ms must be milliseconds >= 0") }
+        if let n = try PluginConfig.integer(object, "guest-ack-ms", atLeast: 0, else: "memory: guest-ack-ms must be milliseconds >= 0") {
             guestAckMilliseconds = UInt64(n)
         }
         if let v = object["memdevs"] {

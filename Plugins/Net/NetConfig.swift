@@ -18,18 +18,7 @@ struct NetConfig {
     init(_ config: JSONValue) throws(PluginError) {
         guard let section = try PluginConfig.section(config, plugin: "net", keys: .expected(["netdevs", "nics"]),
                                                      notAMapping: "expected a mapping with 'netdevs' and 'nics'") else { return }
-        netdevs = try NetConfig.objects(section["netdevs"], "netdevs")
-        nics = try NetConfig.objects(section["nics"], "nics")
-    }
-
-    private static func objects(_ value: JSONValue?, _ key: String) throws(PluginError) -> [JSONObject] {
-        guard let value, !value.isNull else { return [] }
-        guard let array = value.arrayValue else { throw PluginError("net: '\(key)' must be a list") }
-        var result: [JSONObject] = []
-        for (i, element) in array.enumerated() {
-            guard let object = element.objectValue else { throw PluginError("net: \(key)[\(i)] must be a mapping") }
-            result.append(object)
-        }
-        return result
+        netdevs = try PluginConfig.mappings(section["netdevs"], plugin: "net", key: "netdevs")
+        nics = try PluginConfig.mappings(section["nics"], plugin: "net", key: "nics")
     }
 }

@@ -51,13 +51,6 @@ struct RockerConfig {
     }
 
     private static func objects(_ value: JSONValue?, _ key: String) throws(PluginError) -> [JSONObject] {
-        guard let value, !value.isNull else { return [] }
-        guard let array = value.arrayValue else { throw PluginError("rocker: '\(key)' must be a list") }
-        var result: [JSONObject] = []
-        for (i, element) in array.enumerated() {
-            guard let object = element.objectValue else { throw PluginError("rocker: \(key)[\(i)] must be a mapping") }
-            result.append(object)
-        }
-        return result
+        try PluginConfig.mappings(value, plugin: "rocker", key: key)
     }
 }

@@ -27,10 +27,7 @@ struct TPMConfig {
     init(_ config: JSONValue) throws(PluginError) {
         guard let section = try PluginConfig.section(config, plugin: "tpm", keys: .expected(["backends"]),
                                                      notAMapping: "expected a mapping with 'backends'") else { return }
-        guard let list = section["backends"], !list.isNull else { return }
-        guard let array = list.arrayValue else { throw PluginError("tpm: 'backends' must be a list") }
-        for (i, element) in array.enumerated() {
-            guard let object = element.objectValue else { throw PluginError("tpm: backends[\(i)] must be a mapping") }
+        for (i, object) in try PluginConfig.mappings(section["backends"], plugin: "tpm", key: "backends").enumerated() {
             backends.append(try TPMConfig.backend(object, index: i))
         }
     }

@@ -65,4 +65,37 @@ public enum PluginConfig {
             throw PluginError("\(plugin): unknown key '\(key)' (\(keys.listing))")
         }
     }
+
+    // MARK: Values. Each takes the plugin's whole error text, kept as it was.
+
+    /// The integer at `key`: nil when the key is absent; `message` is the
+    /// error when the value is anything but an integer of at least `minimum`.
+    public static func integer(_ section: JSONObject, _ key: String, atLeast minimum: Int64,
+                               else message: @autoclosure () -> String) throws(PluginError) -> Int64? {
+        guard let value = section[key] else { return nil }
+        guard let n = value.int64Value, n >= minimum else { throw PluginError(message()) }
+        return n
+    }
+
+    /// The boolean at `key`: nil when the key is absent; `message` is the
+    /// error when the value is not true or false.
+    public static func bool(_ section: JSONObject, _ key: String,
+                            else message: @autoclosure () -> String) throws(PluginError) -> Bool? {
+        guard let value = section[key] else { return nil }
+        guard let flag = value.boolValue else { throw PluginError(message()) }
+        return flag
+    }
+
+    /// A list of mappings (`netdevs: [{...}, ...]`); empty when absent or null.
+    /// Throws "PLUGIN: 'KEY' must be a list" or "PLUGIN: KEY[i] must be a mapping".
+    public static func mappings(_ value: JSONValue?, plugin: String, key: String) throws(PluginError) -> [JSONObject] {
+        guard let value, !value.isNull else { return [] }
+        guard let array = value.arrayValue else { throw PluginError("\(plugin): '\(key)' must be a list") }
+        var result: [JSONObject] = []
+        for (i, element) in array.enumerated() {
+            guard let object = element.objectValue else { throw PluginError("\(plugin): \(key)[\(i)] must be a mapping") }
+            result.append(object)
+        }
+        return result
+    }
 }

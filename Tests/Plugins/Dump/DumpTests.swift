@@ -137,4 +137,16 @@ import Testing
     @Test func storageKeysOnS390Only() throws {
         #expect(error("dump-skeys", ["filename": "/tmp/skeys"]) == ("CommandNotFound", "The command dump-skeys has not been found"))
     }
+
+    /// The VM refuses to start with the plugin's own words (PluginConfig's checks).
+    @Test(arguments: [
+        ("5", "dump: expected a mapping"),
+        ("{step: 5, bytes-per-step: 1}", "dump: unknown key 'step' (expected 'bytes-per-step', 'step-ms')"),
+        ("{bytes-per-step: 4095}", "dump: 'bytes-per-step' must be an integer of at least 4096"),
+        ("{step-ms: yes}", "dump: 'step-ms' must be a positive integer"),
+    ])
+    func badConfigSaysWhy(dump: String, message: String) {
+        let error = #expect(throws: (any Error).self) { try DumpTests(dump: dump) }
+        #expect(error.map { "\($0)".hasSuffix(message) } == true)
+    }
 }

@@ -64,5 +64,10 @@ import Testing
     @Test func badConfigIsRefused() {
         #expect(throws: (any Error).self) { try NetVM(net: "{netdevs: [{id: n0, type: socket}]}") }
         #expect(throws: (any Error).self) { try NetVM(net: "{nics: [{model: ne2k}]}") }
+        for (net, message) in [("{nics: 5}", "net: 'nics' must be a list"), ("{netdevs: [{id: n0, type: user}, 5]}", "net: netdevs[1] must be a mapping"),
+                               ("{nic: []}", "net: unknown key 'nic' (expected 'netdevs', 'nics')")] {
+            let error = #expect(throws: (any Error).self) { try NetVM(net: net) }
+            #expect(error.map { "\($0)".hasSuffix(message) } == true)
+        }
     }
 }
