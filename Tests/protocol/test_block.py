@@ -14,7 +14,7 @@ import tempfile
 import pytest
 
 from conftest import QemuProcess
-from test_netchar_support import Fleet, connect, raw, run
+from test_netchar_support import Fleet, connect, guest_action, raw, run
 
 QEMU = shutil.which("qemu-system-x86_64")
 QEMU_IMG = shutil.which("qemu-img")
@@ -232,8 +232,7 @@ def test_guest_locked_tray():
     async def scenario():
         qmp = await connect(fleet.socket)
         ctl = await connect(fleet.control)
-        lock = {"vm": "vm0", "plugin": "block", "action": "lock-tray", "arguments": {"device": "cd0"}}
-        assert await raw(ctl, "guest-action", lock) == {"return": {}}
+        assert await guest_action(ctl, "block", "lock-tray", {"device": "cd0"}) == {"return": {}}
         blocks = (await raw(qmp, "query-block"))["return"]
         assert blocks[1]["locked"] is True
         assert await raw(qmp, "eject", {"id": "cdrom0"}) == {"error": {"class": "GenericError",
@@ -243,7 +242,7 @@ def test_guest_locked_tray():
         assert await raw(qmp, "blockdev-change-medium", {"id": "cdrom0", "filename": images.cd2, "format": "raw"}) == {"return": {}}
         event = await asyncio.wait_for(qmp.events.get(), 2)
         assert event["data"]["tray-open"] is False
-        assert await raw(ctl, "guest-action", lock) == {"return": {}}
+        assert await guest_action(ctl, "block", "lock-tray", {"device": "cd0"}) == {"return": {}}
         assert await raw(qmp, "eject", {"id": "cdrom0", "force": True}) == {"return": {}}
         blocks = (await raw(qmp, "query-block"))["return"]
         assert "inserted" not in blocks[1] and blocks[1]["tray_open"] is True

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from conftest import QemuProcess
-from test_netchar_support import Fleet, assert_same_replies, connect, raw, replies_of, run
+from test_netchar_support import Fleet, assert_same_replies, connect, guest_action, raw, replies_of, run
 
 
 def read_until(fd, needle, timeout=5.0):
@@ -36,7 +36,7 @@ def fleet():
 
 
 async def guest(control, action, args):
-    return await raw(control, "guest-action", {"vm": "vm0", "plugin": "chardev", "action": action, "arguments": args})
+    return await guest_action(control, "chardev", action, args)
 
 
 def test_serial_console_shows_login_after_boot(fleet):

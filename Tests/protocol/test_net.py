@@ -3,7 +3,7 @@ and the same sequence against QEMU 7.2."""
 import pytest
 
 from conftest import QemuProcess
-from test_netchar_support import Fleet, assert_same_replies, connect, raw, replies, replies_of, take_events, run
+from test_netchar_support import Fleet, assert_same_replies, connect, guest_action, raw, replies, replies_of, take_events, run
 
 VM = "{name: vm0, machine: pc, plugins: {net: {}}}"
 
@@ -25,7 +25,7 @@ def test_rx_filter_event_once_until_queried(fleet):
         assert info["promiscuous"] is True and info["main-mac"] == "52:54:00:12:34:56"
 
         async def guest(action, args):
-            return await raw(control, "guest-action", {"vm": "vm0", "plugin": "net", "action": action, "arguments": args})
+            return await guest_action(control, "net", action, args)
 
         assert await guest("set-promiscuous", {"nic": "nic0", "on": False}) == {"return": {}}
         assert await guest("add-multicast", {"nic": "nic0", "addresses": ["01:00:5e:00:00:fb"]}) == {"return": {}}

@@ -6,6 +6,7 @@ import asyncio
 
 from qemu.qmp import QMPClient, Message
 
+import qmp_async
 from conftest import FleetProcess, required_fleet_binary
 
 
@@ -36,19 +37,17 @@ async def raw(client, command, arguments=None):
 
 
 async def take_events(client, name, wait=0.3):
-    """Every event called `name` that arrives within `wait` seconds."""
-    found = []
-    deadline = asyncio.get_running_loop().time() + wait
-    while True:
-        remaining = deadline - asyncio.get_running_loop().time()
-        if remaining <= 0:
-            return found
-        try:
-            event = await asyncio.wait_for(client.events.get(), remaining)
-        except asyncio.TimeoutError:
-            return found
-        if event["event"] == name:
-            found.append(event)
+    """Every event called `name` that arrives within `wait` seconds (the
+    others that arrive are dropped)."""
+    return [event for event in await qmp_async.no_event(client, wait) if event["event"] == name]
+
+
+async def guest_action(control, plugin, action, arguments=None, vm="vm0"):
+    """The control plane's guest-action (the simulated guest of `vm` acting
+    on `plugin`'s devices), sent on the control client `control`; the reply
+    as raw() gives it."""
+    return await raw(control, "guest-action", {"vm": vm, "plugin": plugin, "action": action,
+                                               "arguments": arguments if arguments is not None else {}})
 
 
 def comparable(reply):

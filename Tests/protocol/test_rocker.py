@@ -5,7 +5,7 @@ started with the same switch."""
 import pytest
 
 from conftest import QemuProcess
-from test_netchar_support import Fleet, assert_same_replies, connect, raw, replies, replies_of, run
+from test_netchar_support import Fleet, assert_same_replies, connect, guest_action, replies, replies_of, run
 
 SEED_SWITCH = (
     "{name: vm0, machine: pc, plugins: {rocker: {switches: [{name: sw1, "
@@ -57,8 +57,7 @@ def test_flows_and_groups_filtered(plain_fleet):
         control = await connect(plain_fleet.control)
 
         async def guest(action, args):
-            reply = await raw(control, "guest-action", {"vm": "vm0", "plugin": "rocker", "action": action,
-                                                         "arguments": dict(args, name="sw1")})
+            reply = await guest_action(control, "rocker", action, dict(args, name="sw1"))
             assert "return" in reply, reply
             return reply["return"]
 
