@@ -47,6 +47,7 @@ final class DisplayPlugin: QMPPlugin {
         // Taken over from the core, which has no VNC server to ask.
         plugin.command("set_password") { this, args in this.setPassword(args) }
         plugin.command("expire_password") { this, args in this.expirePassword(args) }
+        registerQueries(plugin)
         plugin.guestAction("received-input", arguments: ["*clear": "bool"]) { this, args in
             let events = args["clear"]?.boolValue == true ? this.received.take() : this.received.events
             return .success(["events": .array(events)])

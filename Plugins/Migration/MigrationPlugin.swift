@@ -20,6 +20,7 @@ final class MigrationPlugin: QMPPlugin {
     let vm: PluginVM
     var parameters = MigrationParameters()
     var capabilities = MigrationCapabilities()
+    var dirtyRate = DirtyRateMeasurement()
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
@@ -60,6 +61,7 @@ final class MigrationPlugin: QMPPlugin {
         plugin.command("x-colo-lost-heartbeat") { _, _ in
             .failure(.generic("The feature 'colo' is not enabled"))
         }
+        registerDirtyRate(plugin)
     }
 
     /// QEMU 2.8's `qmp_migrate_set_cache_size`: the value is rounded down to

@@ -32,12 +32,12 @@ struct QMPFleetEmulator {
             fail("\(error)")
         }
         if plan.printVersion {
-            print("QEMU emulator version 7.2.0 (qmpfleet simulated VM)\nCopyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers")
+            print("\(versionLine)\nCopyright (c) 2003-2022 Fabrice Bellard and the QEMU Project developers")
             exit(0)
         }
         if plan.printHelp {
             // QEMU's shape: version line, usage line, option groups.
-            print("QEMU emulator version 7.2.0 (qmpfleet simulated VM)\nusage: \(program) [options] [disk_image]\n\n'disk_image' is a raw hard disk image for IDE hard disk 0\n\nqmpfleet-emulator accepts QEMU 7.2's options as libvirt writes them; see the qmpfleet README (libvirt).")
+            print("\(versionLine)\nusage: \(program) [options] [disk_image]\n\n'disk_image' is a raw hard disk image for IDE hard disk 0\n\nqmpfleet-emulator accepts QEMU 7.2's options as libvirt writes them; see the qmpfleet README (libvirt).")
             exit(0)
         }
         var daemon = plan.daemonize ? Daemon.detach() : Daemon()
@@ -64,6 +64,8 @@ struct QMPFleetEmulator {
         }
         var config = FleetConfig()
         if let dir = environment["QMPFLEET_PLUGIN_DIR"] { config.pluginDirectories = [dir] }
+        // It stands in for the recorded QEMU binary: same version and package.
+        if let version = ReferenceQEMUVersion.recorded { config.qemuVersion = version }
         let loop = try EventLoop()
         let router = try Router(config: config, logger: logger, scheduler: LoopScheduler(loop: loop), loop: loop)
         var spec = try VMSpec.single(entry: plan.entry, source: "command line", config: config)
@@ -132,6 +134,14 @@ struct QMPFleetEmulator {
         while result == nil { loop.runOnce() }
         guard case .success(.array(let chardevs))? = result else { return }
         for chardev in chardevs { reportPTY(chardev) }
+    }
+
+    /// QEMU's first `-version` line, for the version this binary stands in
+    /// for: "QEMU emulator version 7.2.22 (Debian 1:7.2+dfsg-7+deb12u18+b3)".
+    static var versionLine: String {
+        let v = ReferenceQEMUVersion.recorded ?? .default72
+        let package = v.package.isEmpty ? "" : "\(v.package); "
+        return "QEMU emulator version \(v.major).\(v.minor).\(v.micro) (\(package)qmpfleet simulated VM)"
     }
 
     static func writePidfile(_ path: String) throws {

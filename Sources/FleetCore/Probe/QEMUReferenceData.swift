@@ -25,6 +25,8 @@ final class QEMUReferenceData: Sendable {
     let machines: JSONValue?
     let cpuModelExpansions: [(arguments: JSONValue, reply: JSONValue)]
     let commandLineOptions: [JSONValue]
+    /// `query-version` of the recorded binary.
+    let version: JSONValue?
     /// The CPU type whose recorded property values stand for every x86 CPU class's.
     static let x86CPUPropertySource = "qemu64-x86_64-cpu"
     /// Every readable property of a boot vCPU, by CPU type (`qom-get`).
@@ -76,6 +78,7 @@ final class QEMUReferenceData: Sendable {
             return (arguments, reply)
         }
         commandLineOptions = value["command-line-options"]?.arrayValue ?? []
+        version = value["qemu-version"]
         cpuPropertyValues = value["cpu-property-values"]?.objectValue.map {
             Dictionary(uniqueKeysWithValues: $0.members.compactMap { member in member.value.objectValue.map { (member.key, $0) } })
         } ?? [:]

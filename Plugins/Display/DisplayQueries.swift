@@ -1,0 +1,29 @@
+import QMPPluginKit
+import QMPWire
+
+/// `query-display-options` and `query-vnc` (QEMU's `ui.json`), answered
+/// from what the simulated VM has.
+///
+/// - A simulated VM never opens a window on the host: its display is what
+///   `-display none` gives, `{"type": "none"}` (QEMU 7.2 answers the same
+///   with `-display none`, and with `-vnc` alone).
+/// - QEMU's `qmp_query_vnc` reports `enabled: true`, with the listening
+///   address, auth and clients, only when a VNC display has a listening
+///   socket; otherwise `{"enabled": false}`. The simulated VNC server
+///   (`vnc:` in the config) keeps password state for set_password and
+///   expire_password but listens nowhere, so it is the latter.
+extension DisplayPlugin {
+    static func registerQueries(_ plugin: PluginRegistry<DisplayPlugin>) {
+        plugin.command("query-display-options") { this, _ in .success(this.displayOptions()) }
+        plugin.command("query-vnc") { this, _ in .success(this.vncInfo()) }
+    }
+
+    func displayOptions() -> JSONValue {
+        ["type": "none"]
+    }
+
+    func vncInfo() -> JSONValue {
+        // No VNC display here has a listening socket (see above).
+        ["enabled": false]
+    }
+}
