@@ -47,6 +47,7 @@ final class BlockPlugin: QMPPlugin {
         registerQueries(plugin)
         registerMedia(plugin)
         registerNodes(plugin)
+        registerReopen(plugin)
         registerBitmaps(plugin)
         registerSnapshots(plugin)
         registerJobStarts(plugin)
