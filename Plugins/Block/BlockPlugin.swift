@@ -34,6 +34,10 @@ final class BlockPlugin: QMPPlugin {
     var anonymousDevices = 0
     /// Job starts a transaction holds back until every action has succeeded.
     var deferredJobStarts: [BlockJob]?
+    /// `secret` objects by id (`BlockObjects`).
+    var secrets: [String: SecretObject] = [:]
+    /// `iothread` objects by id, with their settings.
+    var iothreads: [String: [String: Int64]] = [:]
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
@@ -48,6 +52,7 @@ final class BlockPlugin: QMPPlugin {
         registerMedia(plugin)
         registerNodes(plugin)
         registerReopen(plugin)
+        registerObjects(plugin)
         registerBitmaps(plugin)
         registerSnapshots(plugin)
         registerJobStarts(plugin)
