@@ -20,6 +20,8 @@ struct EmulatorPlan {
     var printHelp = false
     /// Options accepted without effect, for the log.
     var ignored: [String] = []
+    /// The `-cpu` model (its feature switches are not simulated).
+    var cpuModel: String?
 
     /// The plugins every emulated VM of an architecture gets: what QEMU's
     /// binary would offer (libvirt probes for them).
@@ -67,6 +69,12 @@ struct EmulatorPlan {
             case "accel":
                 entry["kvm"] = .bool(Self.usesKVM(accelerators: try QemuOpts(value, impliedKey: "accel")["accel"] ?? ""))
             case "enable-kvm": entry["kvm"] = true
+            case "cpu":
+                // `-cpu Haswell,+avx2,vmx=off`: the model names the vCPUs'
+                // QOM type; the feature switches are logged, not simulated.
+                let parts = value.split(separator: ",", maxSplits: 1)
+                cpuModel = parts.first.map(String.init)
+                if parts.count > 1 { ignored.append("-cpu features \(parts[1])") }
             case "m":
                 let opts = try QemuOpts(value, impliedKey: "size")
                 var memory: JSONObject = [:]
@@ -80,6 +88,7 @@ struct EmulatorPlan {
                 for key in ["cpus", "sockets", "cores", "threads", "maxcpus"] {
                     if let v = opts[key], let n = Int64(v) { smp[key] = .int(n) }
                 }
+                Self.completeTopology(&smp)
                 entry["smp"] = .object(smp)
             case "qmp", "qmp-pretty":
                 monitors.append(try Self.qmpMonitor(value))
@@ -125,6 +134,8 @@ struct EmulatorPlan {
             charCommands.append((try ChardevBackend.arguments(id: id, opts), "-chardev \(id)"))
         }
         var plugins = Self.plugins(arch: arch)
+        // The vCPUs are of the `-cpu` model (QEMU's default without it).
+        if let cpuModel { plugins["cpu-hotplug"] = ["cpu-model": .string(cpuModel)] }
         if !drives.isEmpty { plugins["block"] = ["drives": .array(drives)] }
         if !serials.isEmpty { plugins["chardev"] = ["serial": .array(serials)] }
         entry["plugins"] = .object(plugins)
@@ -132,6 +143,18 @@ struct EmulatorPlan {
                                 (netdevs, "netdev_add"), (devices, "device_add")] {
             commands += list.map { (command, $0.0, $0.1) }
         }
+    }
+
+    /// QEMU 7.2's `smp_parse` for a topology given only in part with
+    /// `maxcpus` (`-smp 1,maxcpus=4`): one socket and thread unless given,
+    /// and the cores make up the rest (cores are preferred since 6.2).
+    static func completeTopology(_ smp: inout JSONObject) {
+        guard let maxCPUs = smp["maxcpus"]?.int64Value, maxCPUs > 0,
+              smp["sockets"] == nil || smp["cores"] == nil || smp["threads"] == nil else { return }
+        let sockets = smp["sockets"]?.int64Value ?? 1, threads = smp["threads"]?.int64Value ?? 1
+        smp["sockets"] = .int(sockets)
+        smp["threads"] = .int(threads)
+        if smp["cores"] == nil { smp["cores"] = .int(max(1, maxCPUs / max(1, sockets * threads))) }
     }
 
     /// QEMU takes the first accelerator of `kvm:tcg` that works; KVM works

@@ -1,0 +1,46 @@
+import QMPWire
+import Testing
+@testable import qmpfleet_emulator
+
+/// `-cpu`: the model becomes the vCPUs' type (the CPU hot-plug plugin's
+/// `cpu-model`); feature switches are accepted and logged.
+@Suite struct CPUOptionTests {
+    static let base = ["-machine", "pc", "-qmp", "unix:/tmp/x.sock,server=on,wait=off"]
+
+    @Test func modelNamesTheVCPUType() throws {
+        let plan = try EmulatorPlan(arguments: Self.base + ["-cpu", "Haswell"], arch: "x86_64")
+        #expect(plan.cpuModel == "Haswell")
+        #expect(plan.entry["plugins"]?["cpu-hotplug"] == ["cpu-model": "Haswell"])
+        #expect(plan.ignored.isEmpty)
+    }
+
+    @Test func featureSwitchesAreLoggedNotSimulated() throws {
+        let plan = try EmulatorPlan(arguments: Self.base + ["-cpu", "Skylake-Client,+avx2,vmx=off"], arch: "x86_64")
+        #expect(plan.entry["plugins"]?["cpu-hotplug"] == ["cpu-model": "Skylake-Client"])
+        #expect(plan.ignored == ["-cpu features +avx2,vmx=off"])
+    }
+
+    @Test func withoutCPUTheBoardDefaultStays() throws {
+        let plan = try EmulatorPlan(arguments: Self.base, arch: "x86_64")
+        #expect(plan.cpuModel == nil)
+        #expect(plan.entry["plugins"]?["cpu-hotplug"] == [:])
+    }
+}
+
+/// `-smp` with `maxcpus` and a partial topology, completed as QEMU 7.2 does.
+@Suite struct SMPTopologyTests {
+    @Test func maxCPUsMakeCores() throws {
+        let plan = try EmulatorPlan(arguments: CPUOptionTests.base + ["-smp", "1,maxcpus=4"], arch: "x86_64")
+        #expect(plan.entry["smp"] == ["cpus": 1, "maxcpus": 4, "sockets": 1, "threads": 1, "cores": 4])
+    }
+
+    @Test func givenSocketsAndThreadsAreKept() throws {
+        let plan = try EmulatorPlan(arguments: CPUOptionTests.base + ["-smp", "2,sockets=2,threads=2,maxcpus=8"], arch: "x86_64")
+        #expect(plan.entry["smp"] == ["cpus": 2, "maxcpus": 8, "sockets": 2, "threads": 2, "cores": 2])
+    }
+
+    @Test func fullTopologyIsLeftAlone() throws {
+        let plan = try EmulatorPlan(arguments: CPUOptionTests.base + ["-smp", "1,sockets=1,cores=1,threads=1"], arch: "x86_64")
+        #expect(plan.entry["smp"] == ["cpus": 1, "sockets": 1, "cores": 1, "threads": 1])
+    }
+}
