@@ -28,9 +28,13 @@ public final class Router {
     /// The core schema alone, for checks that need no VM (proxied clients' `qmp_capabilities`).
     private(set) lazy var coreSchemaView: SchemaView? = try? SchemaView(modules: [coreSchema])
     private var listeners: [String: [UnixListener]] = [:]
-    private var nextSession: UInt64 = 1
-    private var vmsCreated = 0
+    private let counters: FleetCounters
     var control: ControlPlane?
+    /// Set when this router is one shard of a fleet spread over several
+    /// loops; names and the VM limit are then the fleet's, not this router's.
+    weak var shards: FleetShards?
+    /// This router's place in `shards`.
+    var shardIndex = 0
     /// Called once a VM has ended (`quit`, a guest power-off without
     /// `-no-shutdown`, `vm-destroy`): `qmpfleet-emulator` exits then, as QEMU does.
     public var onVMEnded: ((VM) -> Void)?
@@ -38,27 +42,31 @@ public final class Router {
     /// A logger for code that has no VM at hand (plugin calls with a bad handle).
     nonisolated(unsafe) public static var processLogger = Logger(label: "qmpfleet")
 
-    public init(config: FleetConfig, logger: Logger, scheduler: any Scheduler, loop: EventLoop?) throws(FleetError) {
+    /// - Parameters:
+    ///   - counters: shared by the routers of one sharded fleet.
+    ///   - plugins: a loader to share with other routers (each library is
+    ///     then loaded once); nil makes one for this router.
+    public init(config: FleetConfig, logger: Logger, scheduler: any Scheduler, loop: EventLoop?,
+                counters: FleetCounters = FleetCounters(), plugins: PluginLoader? = nil) throws(FleetError) {
         self.config = config
         self.logger = logger
         self.scheduler = scheduler
         self.loop = loop
-        self.coreSchema = try CoreCommands.loadSchema()
-        self.plugins = PluginLoader(searchPath: config.pluginSearchPath, core: coreSchema)
+        self.counters = counters
+        if let plugins {
+            self.coreSchema = plugins.core
+        } else {
+            self.coreSchema = try CoreCommands.loadSchema()
+        }
+        self.plugins = plugins ?? PluginLoader(searchPath: config.pluginSearchPath, core: coreSchema)
         self.greeting = QMPMessage.greeting(version: config.qemuVersion)
     }
 
-    func nextSessionID() -> UInt64 {
-        defer { nextSession += 1 }
-        return nextSession
-    }
+    func nextSessionID() -> UInt64 { counters.nextSessionID() }
 
     /// A new VM's place in creation order: listings sort by it, and its
     /// vCPUs' host thread ids derive from it (`VM.vcpuThreadIDBase`).
-    func nextVMSequence() -> Int {
-        defer { vmsCreated += 1 }
-        return vmsCreated
-    }
+    func nextVMSequence() -> Int { counters.nextVMSequence() }
 
     /// The host thread id `query-cpus-fast` reports for vCPU 0 of the VM
     /// created `sequence`th; its other vCPUs get the ids after it. Fixed at
@@ -81,12 +89,25 @@ public final class Router {
     /// - Returns: the VMs that failed, with why.
     @discardableResult
     public func start() throws(FleetError) -> [(name: String, error: FleetError)] {
-        if loop != nil {
-            try SocketDirectory.prepare(config.socketDirectory, mode: config.socketMode)
-            control = try ControlPlane(router: self)
-        }
+        try prepareSockets()
+        let failures = createVMs(config.vms)
+        logger.info("fleet ready: \(vms.count) VMs in \(config.socketDirectory)")
+        return failures
+    }
+
+    /// With a loop: creates the socket directory and the control socket.
+    func prepareSockets() throws(FleetError) {
+        guard loop != nil else { return }
+        try SocketDirectory.prepare(config.socketDirectory, mode: config.socketMode)
+        control = try ControlPlane(router: self)
+    }
+
+    /// Creates `specs`' VMs; one that cannot start is logged with its
+    /// reason, and the others start.
+    @discardableResult
+    func createVMs(_ specs: [VMSpec]) -> [(name: String, error: FleetError)] {
         var failures: [(String, FleetError)] = []
-        for spec in config.vms {
+        for spec in specs {
             do {
                 try createVM(spec)
             } catch {
@@ -94,8 +115,13 @@ public final class Router {
                 failures.append((spec.name, error))
             }
         }
-        logger.info("fleet ready: \(vms.count) VMs in \(config.socketDirectory)")
         return failures
+    }
+
+    /// Loads the plugins `specs` name and builds their command tables now;
+    /// a plugin that fails is reported when its VM is created.
+    func preloadPlugins(for specs: [VMSpec]) {
+        for spec in specs where spec.proxy == nil { _ = try? table(for: spec.plugins.keys) }
     }
 
     /// Loads the plugins of every VM in the config and combines each VM's
@@ -132,10 +158,31 @@ public final class Router {
         if let problem = VMNameRule.problem(with: spec.name, limit: config.limits.vmNameBytes) {
             throw FleetError.vm(problem)
         }
-        guard vms[spec.name] == nil, proxies[spec.name] == nil else { throw FleetError.vm("VM '\(spec.name)' already exists") }
-        guard vms.count < config.limits.vmsPerFleet else {
+        try reserveName(spec.name)
+        do {
+            return try makeVM(spec)
+        } catch {
+            releaseName(spec.name)
+            throw error
+        }
+    }
+
+    /// Claims a name for a new VM: unique in the fleet, within `vms-per-fleet`.
+    private func reserveName(_ name: String) throws(FleetError) {
+        guard vms[name] == nil, proxies[name] == nil else { throw FleetError.vm("VM '\(name)' already exists") }
+        if let shards {
+            try shards.directory.reserve(name, on: shardIndex)
+        } else if vms.count >= config.limits.vmsPerFleet {
             throw FleetError.vm("the fleet has \(vms.count) VMs (limit vms-per-fleet)")
         }
+    }
+
+    /// A VM's name is free again (it ended, or never started).
+    private func releaseName(_ name: String) {
+        shards?.directory.release(name)
+    }
+
+    private func makeVM(_ spec: VMSpec) throws(FleetError) -> VM? {
         if let upstream = spec.proxy {
             proxies[spec.name] = try ProxyVM(name: spec.name, upstream: upstream, router: self)
             return nil
@@ -208,8 +255,14 @@ public final class Router {
         vm.fdSets.closeAll()
         vm.events.shutdown()
         vms[vm.name] = nil
+        releaseName(vm.name)
         logger.info("VM \(vm.name) ended")
-        control?.vmEnded(vm)
+        let name = vm.name
+        if let shards {
+            shards.run(on: 0) { $0.control?.vmEnded(named: name) }
+        } else {
+            control?.vmEnded(named: name)
+        }
         onVMEnded?(vm)
     }
 
@@ -220,8 +273,7 @@ public final class Router {
             vm.emitShutdownEvent(cause: .hostSignal)
             destroyVM(vm, afterFlush: true)
         }
-        for proxy in proxies.values { proxy.end() }
-        proxies.removeAll()
+        for proxy in Array(proxies.values) { endProxy(proxy) }
         control?.close()
         control = nil
         // Give queued SHUTDOWN events a moment to reach the clients.
@@ -249,8 +301,7 @@ extension Router {
         let wanted = Set(specs.map(\.name))
         var removed: [String] = []
         for (name, proxy) in proxies where !wanted.contains(name) {
-            proxy.end()
-            proxies[name] = nil
+            endProxy(proxy)
             removed.append(name)
         }
         for vm in vmList where !wanted.contains(vm.name) {
@@ -278,5 +329,6 @@ extension Router {
     public func endProxy(_ proxy: ProxyVM) {
         proxy.end()
         proxies[proxy.name] = nil
+        releaseName(proxy.name)
     }
 }

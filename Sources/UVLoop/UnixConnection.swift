@@ -33,6 +33,8 @@ public final class UnixConnection: LoopHandle {
     private var headOffset = 0
     public private(set) var pendingWriteBytes = 0
     private var readingPaused = false
+    /// The peer shut down its sending side (or closed): nothing more to read.
+    private var inputEnded = false
     private var closeWhenFlushed = false
     /// A send failed: the poll callback reports the close, so that `write`
     /// never calls `onClose` under its caller's feet.
@@ -46,6 +48,12 @@ public final class UnixConnection: LoopHandle {
     public var onFileDescriptors: (([Int32]) -> Void)?
     /// The peer closed or the socket failed; called once, never for a local close.
     public var onClose: (() -> Void)?
+    /// The peer has sent all it will (end of file on read). When set, the
+    /// connection stays open for writing and the receiver decides when to
+    /// close: a client that pipes requests and half-closes, as
+    /// `printf ... | socat` does, still gets every reply. When nil, end of
+    /// file closes the connection (`onClose`).
+    public var onEndOfInput: (() -> Void)?
 
     /// Wraps a connected socket; the connection owns `fd` from now on (it is
     /// closed here if wrapping fails).
@@ -122,7 +130,7 @@ public final class UnixConnection: LoopHandle {
                 return n
             }
             if n == 0 {
-                peerClosed()
+                endOfInput()
                 return
             }
             if n < 0 {
@@ -155,6 +163,15 @@ public final class UnixConnection: LoopHandle {
         return fds
     }
 
+    private func endOfInput() {
+        guard let callback = onEndOfInput else { return peerClosed() }
+        onEndOfInput = nil
+        inputEnded = true
+        readingPaused = true
+        updateInterest()
+        callback()
+    }
+
     /// Stops reading (the peer's writes then block in its kernel buffer).
     public func pauseReading() {
         guard !readingPaused, !isClosed else { return }
@@ -163,7 +180,7 @@ public final class UnixConnection: LoopHandle {
     }
 
     public func resumeReading() {
-        guard readingPaused, !isClosed, !closeWhenFlushed else { return }
+        guard readingPaused, !isClosed, !closeWhenFlushed, !inputEnded else { return }
         readingPaused = false
         updateInterest()
     }
@@ -274,6 +291,7 @@ public final class UnixConnection: LoopHandle {
         onBytes = nil
         onFileDescriptors = nil
         onClose = nil
+        onEndOfInput = nil
         // Stop polling before the fd number can be reused.
         watcher?.close()
         watcher = nil

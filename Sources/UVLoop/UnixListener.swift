@@ -22,7 +22,7 @@ public final class UnixListener: LoopHandle {
 
     /// Connections accepted per readiness callback, so a connect storm
     /// cannot starve the loop's other work.
-    static let acceptsPerWakeup = 64
+    static let acceptsPerWakeup = 16
 
     /// The socket file we created; nil for an adopted descriptor.
     public let path: String?

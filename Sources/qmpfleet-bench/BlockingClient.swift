@@ -78,6 +78,25 @@ final class BlockingClient: @unchecked Sendable {
         _ = try readReply()
     }
 
+    /// One non-blocking read; returns how many complete lines arrived that
+    /// are events. No line is copied out: the fan-out scenario's thousand
+    /// clients run on one thread, and the generator must cost less than the
+    /// fleet it measures.
+    func countArrivedEvents() -> Int {
+        let n = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+        if n > 0 { pending.append(contentsOf: buffer[0..<n]) }
+        var events = 0
+        var start = 0
+        while let nl = pending[start...].firstIndex(of: UInt8(ascii: "\n")) {
+            if pending[start...nl].starts(with: Self.eventPrefix) { events += 1 }
+            start = nl + 1
+        }
+        if start > 0 { pending.removeFirst(start) }
+        return events
+    }
+
+    private static let eventPrefix = Array(#"{"timestamp""#.utf8)
+
     /// Non-blocking reads of whatever is there; returns complete lines.
     func drainAvailable() -> [[UInt8]] {
         var lines: [[UInt8]] = []

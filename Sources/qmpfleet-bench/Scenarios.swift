@@ -80,9 +80,16 @@ func parallelPingPong(paths: [String], seconds: Double) throws -> Double {
     return results.buffer.reduce(0, +)
 }
 
-/// Time until every one of `clients` has both STOP and RESUME after one
-/// stop/cont pair, over `repeats` pairs (microseconds).
-func fanOut(path: String, clients count: Int, repeats: Int) throws -> Histogram<UInt64> {
+/// Fan-out times over `repeats` stop/cont pairs (microseconds): until every
+/// client has the first event (STOP), and until every client has both.
+struct FanOutTimes {
+    var firstEvent = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+    var bothEvents = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+}
+
+/// One stop/cont pair per repeat from a controlling client, while `clients`
+/// others wait for the events.
+func fanOutTimes(path: String, clients count: Int, repeats: Int) throws -> FanOutTimes {
     var clients: [BlockingClient] = []
     for _ in 0..<count {
         let c = try BlockingClient(path: path)
@@ -91,21 +98,26 @@ func fanOut(path: String, clients count: Int, repeats: Int) throws -> Histogram<
     }
     let controller = try BlockingClient(path: path)
     try controller.negotiate()
-    var histogram = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+    var times = FanOutTimes()
     // Readiness from libuv (epoll), not poll(2) over every fd: the load
     // generator must not cost O(clients) per wake-up, or 1,000 clients
     // measure the generator instead of the fleet.
     let loop = try EventLoop()
     var seen = [Int](repeating: 0, count: count)
-    var done = 0
-    let timestampPrefix = Array(#"{"timestamp""#.utf8)
+    var haveFirst = 0
+    var haveBoth = 0
+    var start: UInt64 = 0
+    var firstDone: UInt64 = 0
     var watchers: [FDWatcher] = []
     for (i, client) in clients.enumerated() {
         let watcher = try FDWatcher(loop: loop, fd: client.fd) { _, _ in
-            for line in client.drainAvailable() where line.starts(with: timestampPrefix) {
-                seen[i] += 1
-                if seen[i] == 2 { done += 1 }
+            let before = seen[i]
+            seen[i] += client.countArrivedEvents()
+            if before < 1 && seen[i] >= 1 {
+                haveFirst += 1
+                if haveFirst == count { firstDone = DispatchTime.now().uptimeNanoseconds }
             }
+            if before < 2 && seen[i] >= 2 { haveBoth += 1 }
         }
         watcher.watch(.readable)
         watchers.append(watcher)
@@ -113,21 +125,23 @@ func fanOut(path: String, clients count: Int, repeats: Int) throws -> Histogram<
     defer { loop.stop() }
     let timeout = LoopTimer(loop: loop)
     for _ in 0..<repeats {
-        seen = [Int](repeating: 0, count: count)
-        done = 0
+        for i in seen.indices { seen[i] = 0 }
+        haveFirst = 0
+        haveBoth = 0
         var timedOut = false
-        let start = DispatchTime.now().uptimeNanoseconds
+        start = DispatchTime.now().uptimeNanoseconds
         try controller.send(#"{"execute": "stop"}"# + "\n" + #"{"execute": "cont"}"# + "\n")
         timeout.start(afterMilliseconds: 5000) { timedOut = true }
-        while done < count && !timedOut { loop.runOnce() }
+        while haveBoth < count && !timedOut { loop.runOnce() }
         timeout.stop()
-        guard done == count else { throw BenchError("fan-out: events did not arrive") }
-        histogram.record((DispatchTime.now().uptimeNanoseconds - start) / 1000)
+        guard haveBoth == count else { throw BenchError("fan-out: events did not arrive") }
+        times.firstEvent.record((firstDone - start) / 1000)
+        times.bothEvents.record((DispatchTime.now().uptimeNanoseconds - start) / 1000)
         _ = try controller.readReply()
         _ = try controller.readReply()
         _ = controller.drainAvailable()
     }
-    return histogram
+    return times
 }
 
 /// Round-trip latency of one client (microseconds) while `listeners` other

@@ -19,6 +19,9 @@ struct Serve: ParsableCommand {
     @Option(name: .customLong("plugin-dir"), help: "A directory searched for plugins before the executable's own (repeatable).")
     var pluginDirs: [String] = []
 
+    @Option(name: .long, help: "Loop threads the VMs are spread over (0: one per CPU); overrides the config's loops.")
+    var loops: Int?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -37,35 +40,39 @@ struct Serve: ParsableCommand {
         logger.info("open-file limit \(descriptors): room for about \(descriptors / 4) VMs with a client each")
 
         signal(SIGPIPE, SIG_IGN)
-        let loop = try EventLoop()
-        let router: Router
+        let loopCount = loops ?? fleetConfig.loops
+        let fleet: FleetShards
         do {
-            router = try Router(config: fleetConfig, logger: logger, scheduler: LoopScheduler(loop: loop), loop: loop)
-            try router.start()
+            fleet = try FleetShards(config: fleetConfig, logger: logger,
+                                    loops: loopCount == 0 ? FleetShards.defaultLoopCount : loopCount)
+            try fleet.start()
         } catch {
             logger.critical("\(error)")
             throw ExitCode(1)
         }
+        // Signals are watched on shard 0, the calling thread's loop.
+        let loop = fleet.loops[0]
         var watchers: [SignalWatcher] = []
         for sig in [SIGINT, SIGTERM] {
             watchers.append(try SignalWatcher(loop: loop, signal: sig) {
                 logger.info("signal \(sig): shutting down")
                 for watcher in watchers { watcher.close() }
-                router.shutdown()
+                fleet.shutdown()
             })
         }
         let configPath = config
         watchers.append(try SignalWatcher(loop: loop, signal: SIGHUP) {
             do {
                 let fresh = try FleetConfig.load(path: configPath)
-                let change = router.reload(vms: fresh.vms)
-                logger.info("SIGHUP: reloaded \(configPath): \(change.added.count) VMs added, \(change.removed.count) removed")
-                for (name, error) in change.failed { logger.error("VM \(name) not started: \(error)") }
+                fleet.reload(vms: fresh.vms) { added, removed, failed in
+                    logger.info("SIGHUP: reloaded \(configPath): \(added.count) VMs added, \(removed.count) removed")
+                    for (name, error) in failed { logger.error("VM \(name) not started: \(error)") }
+                }
             } catch {
                 logger.error("SIGHUP: \(error); the fleet is unchanged")
             }
         })
-        loop.run()
+        fleet.run()
         logger.info("stopped")
     }
 }

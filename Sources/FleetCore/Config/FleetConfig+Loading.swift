@@ -18,7 +18,7 @@ extension FleetConfig {
     }
 
     static let topLevelKeys: Set<String> = [
-        "socket-dir", "socket-mode", "qemu-version", "plugin-dirs", "allowed-file-dirs", "limits", "templates", "vms",
+        "socket-dir", "socket-mode", "qemu-version", "plugin-dirs", "allowed-file-dirs", "limits", "loops", "templates", "vms",
     ]
 
     static func parse(_ reader: ConfigReader) throws(FleetError) -> FleetConfig {
@@ -41,6 +41,12 @@ extension FleetConfig {
         if let dirs = try reader.stringArray("plugin-dirs") { config.pluginDirectories = dirs }
         if let dirs = try reader.stringArray("allowed-file-dirs") { config.allowedFileDirectories = dirs }
         if let limits = try reader.child("limits") { config.limits = try Limits.parse(limits) }
+        if let loops = try reader.int("loops") {
+            guard (0...FleetShards.maxLoops).contains(loops) else {
+                throw reader.error("expected 0 (one per CPU) to \(FleetShards.maxLoops)", key: "loops")
+            }
+            config.loops = loops
+        }
         if let templates = try reader.child("templates") {
             for (name, _) in try templates.object() {
                 guard let t = try templates.child(name) else { continue }

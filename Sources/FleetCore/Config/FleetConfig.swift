@@ -29,6 +29,10 @@ public struct VMSpec: Sendable {
     /// software moves vCPU threads into cgroups, so `qmpfleet-emulator`
     /// makes them. Empty: ids derived from the creation order.
     public var vcpuThreadIDs: [Int] = []
+    /// The VM's place in creation order when fixed in advance: a sharded
+    /// fleet creates its config's VMs on several threads at once, and they
+    /// still list (and number their vCPU threads) in config order.
+    var creationSequence: Int?
 
     public init(name: String) {
         self.name = name
@@ -67,6 +71,9 @@ public struct FleetConfig: Sendable {
     /// (screendump, dumps, file chardevs); fds passed by clients are always fine.
     public var allowedFileDirectories: [String] = ["/tmp", "/var/tmp"]
     public var limits = Limits()
+    /// Loop threads the VMs are spread over (`loops:`); 0, the default,
+    /// means one per online CPU. Each VM lives on one of them.
+    public var loops = 0
     public var templates: [String: VMSpec] = [:]
     public var vms: [VMSpec] = []
     /// Where the config came from, for messages.

@@ -77,17 +77,58 @@ final class ControlPlane: SessionHost {
         sessions[session.id] = nil
         for (name, owner) in owners where owner == session.id {
             owners[name] = nil
-            if let vm = router.vms[name] {
-                vm.emitShutdownEvent(cause: .hostSignal)
-                router.destroyVM(vm, afterFlush: true)
-            }
+            onOwner(of: name, { router, done in
+                if let vm = router.vms[name] {
+                    vm.emitShutdownEvent(cause: .hostSignal)
+                    router.destroyVM(vm, afterFlush: true)
+                }
+                done(.ok)
+            }, { _ in })
         }
     }
 
-    /// Router: a VM ended; its owning emulator's session (if any) closes.
-    func vmEnded(_ vm: VM) {
-        guard let owner = owners.removeValue(forKey: vm.name) else { return }
+    /// Router: the VM `name` ended; its owning emulator's session (if any) closes.
+    func vmEnded(named name: String) {
+        guard let owner = owners.removeValue(forKey: name) else { return }
         sessions[owner]?.closeAfterFlush()
+    }
+
+    // MARK: Reaching a VM's router
+
+    /// Runs `work` with the router that owns VM `name` on that router's
+    /// loop; `complete` gets its answer back on this loop. Unsharded, that
+    /// is this router, at once.
+    private func onOwner(of name: String, _ work: @escaping (Router, @escaping (CommandResult) -> Void) -> Void,
+                         _ complete: @escaping (CommandResult) -> Void) {
+        guard let shards = router.shards else { return work(router, complete) }
+        guard let index = shards.directory.shard(of: name) else {
+            return complete(.failure(.generic("VM '\(name)' not found")))
+        }
+        shards.call(shard: index, from: router.shardIndex, work, then: complete)
+    }
+
+    /// Runs `work` on the router where a new VM goes (the least loaded
+    /// shard) and hands its answer back on this loop.
+    private func onNewVMRouter(_ work: @escaping (Router, @escaping (CommandResult) -> Void) -> Void,
+                               _ complete: @escaping (CommandResult) -> Void) {
+        guard let shards = router.shards else { return work(router, complete) }
+        shards.call(shard: shards.directory.leastLoaded(), from: router.shardIndex, work, then: complete)
+    }
+
+    /// `query-vms`' entries from every router, in creation order (proxied
+    /// VMs after, by name).
+    private func listVMs(named only: String?, _ complete: @escaping (CommandResult) -> Void) {
+        let entries = { (router: Router) -> (simulated: [(Int, JSONValue)], proxied: [(String, JSONValue)]) in
+            (router.vms.values.filter { only == nil || $0.name == only }.map { ($0.creationSequence, $0.info) },
+             router.proxies.values.filter { only == nil || $0.name == only }.map { ($0.name, $0.info) })
+        }
+        let answer = { (parts: [(simulated: [(Int, JSONValue)], proxied: [(String, JSONValue)])]) in
+            let simulated = parts.flatMap(\.simulated).sorted { $0.0 < $1.0 }.map(\.1)
+            let proxied = parts.flatMap(\.proxied).sorted { $0.0 < $1.0 }.map(\.1)
+            complete(.success(.array(simulated + proxied)))
+        }
+        guard let shards = router.shards else { return answer([entries(router)]) }
+        shards.gather(on: router.shardIndex, entries, then: answer)
     }
 
     func dispatch(_ call: CommandCall, complete: @escaping (CommandResult) -> Void) {
@@ -108,39 +149,40 @@ final class ControlPlane: SessionHost {
         case "query-commands":
             complete(.success(.array(schema.commandNames.map { ["name": .string($0)] })))
         case "query-vms":
-            let only = args["name"]?.stringValue
-            let simulated = router.vmList.filter { only == nil || $0.name == only }.map(\.info)
-            let proxied = router.proxies.values.sorted { $0.name < $1.name }.filter { only == nil || $0.name == only }.map(\.info)
-            complete(.success(.array(simulated + proxied)))
+            listVMs(named: args["name"]?.stringValue, complete)
         case "query-plugins":
             complete(.success(.array(router.plugins.libraries.map(\.info))))
         case "vm-create":
-            complete(createVM(args))
+            onNewVMRouter({ router, done in done(Self.createVM(args, on: router)) }, complete)
         case "vm-destroy":
             let vmName = args["name"]?.stringValue ?? ""
-            if let proxy = router.proxies[vmName] {
-                router.endProxy(proxy)
-                return complete(.ok)
-            }
-            guard let vm = router.vms[vmName] else { return complete(.failure(.generic("VM '\(vmName)' not found"))) }
-            router.destroyVM(vm, afterFlush: true)
-            complete(.ok)
+            onOwner(of: vmName, { router, done in
+                if let proxy = router.proxies[vmName] {
+                    router.endProxy(proxy)
+                    return done(.ok)
+                }
+                guard let vm = router.vms[vmName] else { return done(.failure(.generic("VM '\(vmName)' not found"))) }
+                router.destroyVM(vm, afterFlush: true)
+                done(.ok)
+            }, complete)
         case "query-guest-actions":
             let vmName = args["vm"]?.stringValue ?? ""
-            guard let vm = router.vms[vmName] else { return complete(.failure(.generic("VM '\(vmName)' not found"))) }
-            complete(.success(.array(vm.plugins.flatMap { plugin in
-                plugin.library.guestActions.values.sorted { $0.name < $1.name }.map { action in
-                    ["plugin": .string(plugin.library.name), "action": .string(action.name), "arguments": action.arguments] as JSONValue
-                }
-            })))
+            onOwner(of: vmName, { router, done in
+                guard let vm = router.vms[vmName] else { return done(.failure(.generic("VM '\(vmName)' not found"))) }
+                done(.success(.array(vm.plugins.flatMap { plugin in
+                    plugin.library.guestActions.values.sorted { $0.name < $1.name }.map { action in
+                        ["plugin": .string(plugin.library.name), "action": .string(action.name), "arguments": action.arguments] as JSONValue
+                    }
+                })))
+            }, complete)
         case "guest-action":
-            guestAction(args, complete)
+            onOwner(of: args["vm"]?.stringValue ?? "", { router, done in Self.guestAction(args, on: router, done) }, complete)
         default:
             complete(.failure(.commandNotFound(name)))
         }
     }
 
-    private func createVM(_ args: JSONObject) -> CommandResult {
+    private static func createVM(_ args: JSONObject, on router: Router) -> CommandResult {
         let name = args["name"]?.stringValue ?? ""
         var entry = args["config"]?.objectValue ?? [:]
         entry["name"] = .string(name)
@@ -171,24 +213,38 @@ final class ControlPlane: SessionHost {
         guard !monitors.isEmpty else {
             return complete(.failure(.generic("No file descriptor supplied via SCM_RIGHTS and no 'monitor-path'")))
         }
+        let vmName = entry["name"]?.stringValue ?? ""
+        let owner = session.id
+        let vcpuThreadIDs = (args["vcpu-thread-ids"]?.arrayValue ?? []).compactMap { $0.int64Value.map(Int.init) }
+        onNewVMRouter({ router, done in
+            Self.attachVM(entry, monitors: monitors, vcpuThreadIDs: vcpuThreadIDs, replay: replay, on: router, done)
+        }, { [weak self] result in
+            // The VM is owned once it is up: a VM that failed to start must
+            // not close the emulator's session before it hears why.
+            if case .success = result { self?.owners[vmName] = owner }
+            complete(result)
+        })
+    }
+
+    /// Creates the VM of `vm-attach-monitor` on `router` and replays its
+    /// command line; answers with the VM and its chardevs.
+    private static func attachVM(_ entry: JSONObject, monitors: [MonitorSpec], vcpuThreadIDs: [Int], replay: CommandLineReplay,
+                                 on router: Router, _ complete: @escaping (CommandResult) -> Void) {
         let vm: VM
         do {
             var spec = try VMSpec.single(entry: entry, source: "vm-attach-monitor", config: router.config)
             guard spec.proxy == nil else { throw FleetError.vm("a proxied VM cannot be attached") }
             spec.monitors = monitors
-            spec.vcpuThreadIDs = (args["vcpu-thread-ids"]?.arrayValue ?? []).compactMap { $0.int64Value.map(Int.init) }
+            spec.vcpuThreadIDs = vcpuThreadIDs
             guard let created = try router.createVM(spec) else { throw FleetError.vm("no VM created") }
             vm = created
         } catch {
             for case .listeningFD(let fd) in monitors { Glibc.close(fd) }
             return complete(.failure(.generic("\(error)")))
         }
-        owners[vm.name] = session.id
-        replay.run(on: vm, skipped: { [router] in router.logger.warning("\($0)") }) { [weak self] failure in
-            guard let self else { return }
+        replay.run(on: vm, skipped: { router.logger.warning("\($0)") }) { failure in
             if let failure {
-                self.owners[vm.name] = nil
-                self.router.destroyVM(vm)
+                router.destroyVM(vm)
                 return complete(.failure(.generic(failure)))
             }
             vm.execute("query-chardev", nil) { chardevs in
@@ -199,7 +255,7 @@ final class ControlPlane: SessionHost {
         }
     }
 
-    private func guestAction(_ args: JSONObject, _ complete: @escaping (CommandResult) -> Void) {
+    private static func guestAction(_ args: JSONObject, on router: Router, _ complete: @escaping (CommandResult) -> Void) {
         let vmName = args["vm"]?.stringValue ?? ""
         let pluginName = args["plugin"]?.stringValue ?? ""
         let actionName = args["action"]?.stringValue ?? ""

@@ -14,9 +14,15 @@ import Glibc
 /// only then lets `init()` register anything. Every failure is an error that
 /// names the plugin and the path and says what is wrong; a plugin that failed
 /// stays failed (VMs that need it do not start, the others do).
-public final class PluginLoader {
+///
+/// Thread-safe: the shards of a fleet share one loader, so each library is
+/// loaded, and its `init` run, once per process. Every use takes one
+/// process-wide lock; none is on a request's path (routers cache their
+/// command tables).
+public final class PluginLoader: @unchecked Sendable {
     public let searchPath: [String]
-    private let core: SchemaModule
+    /// The core schema plugins' schemas are checked against.
+    let core: SchemaModule
     private var loaded: [String: PluginLibrary] = [:]
     private var failures: [String: FleetError] = [:]
 
@@ -25,14 +31,19 @@ public final class PluginLoader {
         self.core = core
     }
 
-    public var libraries: [PluginLibrary] { loaded.values.sorted { $0.name < $1.name } }
+    public var libraries: [PluginLibrary] {
+        Self.loadLock.withLock { loaded.values.sorted { $0.name < $1.name } }
+    }
 
-    /// Serializes plugin loads across the process.
-    private static let loadLock = NSLock()
+    /// Guards every loader's state and serializes plugin loads across the
+    /// process (recursive: `library(named:)` loads through `load(path:)`).
+    private static let loadLock = NSRecursiveLock()
 
     /// Device types the loaded plugins simulate: a VM without the plugin
     /// does not offer them (`device-list-properties`).
-    public var simulatedDeviceTypes: Set<String> { Set(loaded.values.flatMap { $0.deviceDrivers.keys }) }
+    public var simulatedDeviceTypes: Set<String> {
+        Self.loadLock.withLock { Set(loaded.values.flatMap { $0.deviceDrivers.keys }) }
+    }
 
     /// The file a plugin name maps to.
     public static func fileName(for plugin: String) -> String { "libqmp-\(plugin).so" }
@@ -49,6 +60,8 @@ public final class PluginLoader {
 
     /// The plugin `name`, loading it on first use.
     public func library(named name: String) throws(FleetError) -> PluginLibrary {
+        Self.loadLock.lock()
+        defer { Self.loadLock.unlock() }
         if let library = loaded[name] { return library }
         if let failure = failures[name] { throw failure }
         guard isValidPluginName(name) else {

@@ -17,6 +17,7 @@ public final class ConnectionTransport: SessionTransport {
         }
         connection.onBytes = { [weak session] bytes in session?.receive(bytes) }
         connection.onClose = { [weak session] in session?.transportDidClose() }
+        connection.onEndOfInput = { [weak session] in session?.inputDidEnd() }
     }
 
     public func send(_ bytes: [UInt8]) { connection.write(bytes) }

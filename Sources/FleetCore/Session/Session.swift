@@ -32,6 +32,9 @@ public final class Session {
     private var commandInFlight = false
     private var pumping = false
     private var inputPaused = false
+    /// The client sent all it will; the session closes once its queued
+    /// commands are answered.
+    private var inputEnded = false
     private var receivedFileDescriptors: [Int32] = []
 
     /// True once `qmp_capabilities` succeeded: the session is in command mode
@@ -80,6 +83,15 @@ public final class Session {
         }
     }
 
+    /// The client shut down its side (end of file): what it sent is still
+    /// answered, as QEMU answers a piped `printf ... | socat` session, then
+    /// the session closes.
+    public func inputDidEnd() {
+        guard !isClosed else { return }
+        inputEnded = true
+        pump()
+    }
+
     /// Runs queued input until a command is in flight or the queue is empty.
     private func pump() {
         guard !pumping else { return }
@@ -87,6 +99,10 @@ public final class Session {
         defer { pumping = false }
         while !commandInFlight, !isClosed, let input = queue.popFirst() {
             handle(input)
+        }
+        if inputEnded && queue.isEmpty && !commandInFlight {
+            closeAfterFlush()
+            return
         }
         updateBackPressure()
     }

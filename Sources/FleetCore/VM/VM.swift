@@ -59,7 +59,7 @@ public final class VM {
         self.router = router
         self.table = table
         self.runState = spec.startPaused ? .prelaunch : .running
-        self.creationSequence = router.nextVMSequence()
+        self.creationSequence = spec.creationSequence ?? router.nextVMSequence()
         let base = Router.vcpuThreadIDBase(sequence: creationSequence)
         let threads = (0..<spec.machine.smp.maxCPUs).map { spec.vcpuThreadIDs.indices.contains($0) ? spec.vcpuThreadIDs[$0] : base + $0 }
         let machine = spec.machine.descriptionJSON(qemuVersion: router.config.qemuVersion, vcpuThreadIDs: threads)
