@@ -1,5 +1,4 @@
 import CUV
-import Synchronization
 
 /// One libuv loop, run by one thread.
 ///
@@ -16,7 +15,7 @@ import Synchronization
 public final class EventLoop: @unchecked Sendable {
     let raw: UnsafeMutablePointer<uv_loop_t>
     private let wakeup: UnsafeMutablePointer<uv_async_t>
-    private let inbox = Mutex(Inbox())
+    private let inbox = Locked(Inbox())
     private var stopping = false
     /// The read buffer all connections of this loop share: reads happen one
     /// at a time on the loop thread, so one buffer serves them all.
@@ -69,6 +68,14 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Runs until `stop()` or until nothing is left to wait for.
     public func run() {
+        uv_run(raw, UV_RUN_DEFAULT)
+    }
+
+    /// Runs until `stop()`, even while nothing is open: a loop that other
+    /// threads hand work to (a shard of the fleet with no VMs yet) must be
+    /// there when the work arrives.
+    public func runUntilStopped() {
+        uv_ref(wakeup.asHandle)
         uv_run(raw, UV_RUN_DEFAULT)
     }
 

@@ -164,12 +164,20 @@ public final class UnixConnection: LoopHandle {
     }
 
     private func endOfInput() {
-        guard let callback = onEndOfInput else { return peerClosed() }
+        guard let callback = onEndOfInput, !peerIsGone else { return peerClosed() }
         onEndOfInput = nil
         inputEnded = true
         readingPaused = true
         updateInterest()
         callback()
+    }
+
+    /// True when the peer closed its socket, not just its sending side: a
+    /// unix socket then reports POLLHUP (after `shutdown(SHUT_WR)` only
+    /// POLLRDHUP). Nobody is left to read replies, so queued work is dropped.
+    private var peerIsGone: Bool {
+        var probe = pollfd(fd: fd, events: 0, revents: 0)
+        return poll(&probe, 1, 0) == 1 && probe.revents & Int16(POLLHUP) != 0
     }
 
     /// Stops reading (the peer's writes then block in its kernel buffer).

@@ -196,6 +196,54 @@ struct UnixConnectionTests {
         #expect(server.connections.first?.isClosed == true)
     }
 
+    @Test func aHalfClosedPeerStillGetsWhatIsWrittenAfterItsEndOfFile() throws {
+        let loop = try EventLoop()
+        var ended = 0
+        var closes = 0
+        let server = try Server(loop: loop, tag: "halfclose") { connection in
+            connection.onClose = { closes += 1 }
+            connection.onEndOfInput = {
+                ended += 1
+                // Answered later, as a command that completes on another loop.
+                let later = LoopTimer(loop: loop)
+                later.start(afterMilliseconds: 10) {
+                    later.close()
+                    connection.write(Array("answer".utf8))
+                    connection.closeAfterFlush()
+                }
+            }
+        }
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        var received: [UInt8] = []
+        client.onBytes = { received += $0 }
+        client.onClose = { loop.stop() }
+        client.write(Array("question".utf8))
+        #expect(shutdown(client.fd, Int32(SHUT_WR)) == 0)
+        #expect(LoopHarness.run(loop))
+        #expect(String(decoding: received, as: UTF8.self) == "answer")
+        #expect(ended == 1)
+        #expect(closes == 0)
+    }
+
+    @Test func aPeerThatClosedOutrightIsClosedNotHalfClosed() throws {
+        let loop = try EventLoop()
+        var ended = 0
+        var closes = 0
+        let server = try Server(loop: loop, tag: "fullclose") { connection in
+            connection.onEndOfInput = { ended += 1 }
+            connection.onClose = {
+                closes += 1
+                loop.stop()
+            }
+        }
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        client.write(Array("bye".utf8))
+        client.close()
+        #expect(LoopHarness.run(loop))
+        #expect(closes == 1)
+        #expect(ended == 0)
+    }
+
     @Test func writingIntoAClosedPeerReportsCloseFromTheLoopNotFromWrite() throws {
         let loop = try EventLoop()
         var closes = 0

@@ -1,5 +1,5 @@
 import QMPWire
-import Synchronization
+import UVLoop
 
 /// Requests handed to plugins and not yet answered, by token.
 ///
@@ -30,7 +30,7 @@ final class PendingRequests: Sendable {
 
     static let shared = PendingRequests()
 
-    private let table = Mutex(Table())
+    private let table = Locked(Table())
 
     var count: Int { table.withLock { $0.entries.count } }
 

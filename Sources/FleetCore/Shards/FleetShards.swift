@@ -98,7 +98,7 @@ public final class FleetShards: @unchecked Sendable {
                 router.value.createVMs(share)
                 shardStarted()
                 ready.leave()
-                loops[index].run()
+                loops[index].runUntilStopped()
                 threadsFinished.leave()
             }
             thread.name = "qmpfleet-shard-\(index)"
@@ -118,7 +118,7 @@ public final class FleetShards: @unchecked Sendable {
     /// Runs shard 0's loop on the calling thread, then waits for the other
     /// shards' loops to end (after `shutdown()`).
     public func run() {
-        loops[0].run()
+        loops[0].runUntilStopped()
         threadsFinished.wait()
     }
 

@@ -1,4 +1,4 @@
-import Synchronization
+import UVLoop
 
 /// Which shard (loop) owns each VM name of a sharded fleet.
 ///
@@ -12,11 +12,11 @@ final class ShardDirectory: Sendable {
         var counts: [Int]
     }
 
-    private let state: Mutex<State>
+    private let state: Locked<State>
     private let limit: Int
 
     init(shards: Int, vmsPerFleet: Int) {
-        state = Mutex(State(counts: [Int](repeating: 0, count: shards)))
+        state = Locked(State(counts: [Int](repeating: 0, count: shards)))
         limit = vmsPerFleet
     }
 

@@ -19,7 +19,7 @@ import Testing
             let config = try FleetConfig.parse(yaml: """
                 socket-dir: \(directory)
                 \(extra)
-                vms: [{name: "vm-{n}", count: \(vms), plugins: {block: {}}}]
+                vms: \(vms == 0 ? "[]" : "[{name: \"vm-{n}\", count: \(vms), plugins: {block: {}}}]")
                 """, file: "test")
             fleet = try FleetShards(config: config, logger: Logger(label: "test"), loops: loops)
             let started = DispatchSemaphore(value: 0)
@@ -86,6 +86,21 @@ import Testing
         #expect(names == ["vm-2", "vm-3"])
         // The name is free again fleet-wide, whichever shard had it.
         #expect(try control.call("vm-create", ["name": "vm-0"])["return"]?["name"] == "vm-0")
+    }
+
+    @Test func aFleetThatStartsEmptyFillsEveryLoop() throws {
+        // Loops with nothing open yet still take the work handed to them.
+        let running = try RunningFleet(vms: 0, loops: 3)
+        defer { running.stop() }
+        let control = try running.client("fleet")
+        for name in ["a", "b", "c", "d"] {
+            #expect(try control.call("vm-create", ["name": .string(name)])["return"]?["name"] == .string(name))
+        }
+        let names = try control.call("query-vms")["return"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+        #expect(names == ["a", "b", "c", "d"])
+        for name in ["a", "b", "c", "d"] {
+            #expect(try running.client(name).call("query-status")["return"]?["running"] == true)
+        }
     }
 
     @Test func theVMLimitIsTheFleetsNotEachLoops() throws {
