@@ -134,10 +134,15 @@ public final class FleetShards: @unchecked Sendable {
     public func reload(vms specs: [VMSpec], report: @escaping (_ added: [String], _ removed: [String], _ failed: [(String, FleetError)]) -> Void) {
         var shares = [[VMSpec]](repeating: [], count: routers.count)
         var next = directory.leastLoaded()
+        // New VMs list after the others, in the order the config gives them.
+        var sequence = counters.reserveVMSequences(specs.count)
         for spec in specs {
             if let owner = directory.shard(of: spec.name) {
                 shares[owner].append(spec)
             } else {
+                var spec = spec
+                spec.creationSequence = sequence
+                sequence += 1
                 shares[next].append(spec)
                 next = (next + 1) % routers.count
             }

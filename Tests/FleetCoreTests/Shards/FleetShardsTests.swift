@@ -3,6 +3,7 @@ import FleetCore
 import Logging
 import QMPWire
 import Testing
+import UVLoop
 
 /// A fleet spread over several loop threads, driven through its real
 /// sockets: every VM answers whichever loop it is on, and the control
@@ -120,6 +121,40 @@ import Testing
         #expect(try driver.call("stop")["return"] != nil)
         #expect(try watcher.readLine()["event"] == "STOP")
         #expect(try other.call("query-status")["return"]?["status"] == "running")
+    }
+
+    @Test func reloadKeepsEachVMOnItsLoopAndSpreadsTheNewOnes() throws {
+        let running = try RunningFleet(vms: 4, loops: 2)
+        defer { running.stop() }
+        let kept = try running.client("vm-1")
+        #expect(try kept.call("stop")["return"] != nil)
+        let removed = try running.client("vm-2")
+        let fresh = try FleetConfig.parse(yaml: """
+            vms: [{name: vm-0}, {name: vm-1}, {name: new-a}, {name: new-b}, {name: new-c}]
+            """, file: "reload.yaml")
+        let reported = DispatchSemaphore(value: 0)
+        let change = Locked<(added: [String], removed: [String])>(([], []))
+        let box = UncheckedBox(running.fleet)
+        let specs = fresh.vms
+        running.fleet.loops[0].execute {
+            box.fleet.reload(vms: specs) { added, removed, failed in
+                #expect(failed.isEmpty)
+                change.withLock { $0 = (added.sorted(), removed.sorted()) }
+                reported.signal()
+            }
+        }
+        #expect(reported.wait(timeout: .now() + 10) == .success)
+        #expect(change.withLock { $0.added } == ["new-a", "new-b", "new-c"])
+        #expect(change.withLock { $0.removed } == ["vm-2", "vm-3"])
+        // The kept VM kept its state and its client; the removed one told its client.
+        #expect(try kept.call("query-status")["return"]?["status"] == "paused")
+        #expect(try removed.readLine()["event"] == "SHUTDOWN")
+        let control = try running.client("fleet")
+        let names = try control.call("query-vms")["return"]?.arrayValue?.compactMap { $0["name"]?.stringValue }
+        #expect(names == ["vm-0", "vm-1", "new-a", "new-b", "new-c"])
+        for name in ["new-a", "new-b", "new-c"] {
+            #expect(try running.client(name).call("query-status")["return"]?["running"] == true)
+        }
     }
 
     @Test func aClientThatHalfClosesGetsEveryReply() throws {
