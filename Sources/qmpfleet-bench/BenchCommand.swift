@@ -98,7 +98,7 @@ struct Bench {
         limits: {clients-per-vm: 4096}
         vms: [{name: "vm-{n}", count: \(vms), plugins: \(plugins)}]
         """.write(toFile: config, atomically: true, encoding: .utf8)
-        let process = try Processes.launch(binary, ["serve", "--config", config])
+        let process = try Processes.launch(binary, ["serve", "--config", config], log: "\(root)/\(name).log")
         try Processes.waitForSocket("\(dir)/vm-\(vms - 1).qmp")
         return (process, dir)
     }
@@ -165,8 +165,12 @@ struct Bench {
             qemuRows.append(Row(scenario: "density \(vms) VMs", metric: "RSS per VM", qmpfleet: Double(rss) / Double(vms) / 1024,
                                 peer: "QEMU -machine \(machine)", peerValue: meanRSS / 1024, unit: "KiB"))
         }
+        let created = Processes.fleetReadySeconds(log: "\(root)/density-\(vms).log")
         return [
-            Row(scenario: "density \(vms) VMs", metric: "all VMs answer query-status", qmpfleet: ready, peer: "-", peerValue: nil, unit: "s"),
+            Row(scenario: "density \(vms) VMs", metric: "all VMs answer query-status (from process start, \(Self.densityClients) checking clients)",
+                qmpfleet: ready, peer: "-", peerValue: nil, unit: "s"),
+            Row(scenario: "density \(vms) VMs", metric: "every VM created and listening (the fleet's log)",
+                qmpfleet: created ?? .nan, peer: "-", peerValue: nil, unit: "s"),
             Row(scenario: "density \(vms) VMs", metric: "total RSS", qmpfleet: Double(rss) / 1_048_576, peer: "-", peerValue: nil, unit: "MiB"),
             Row(scenario: "density \(vms) VMs", metric: "open fds", qmpfleet: Double(fds), peer: "-", peerValue: nil, unit: "fds"),
         ] + qemuRows

@@ -10,12 +10,16 @@ enum Processes {
         }
     }
 
-    static func launch(_ executable: String, _ arguments: [String]) throws -> Process {
+    /// - Parameter log: a file for the process's stderr (default: discarded).
+    static func launch(_ executable: String, _ arguments: [String], log: String? = nil) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
+        if let log, FileManager.default.createFile(atPath: log, contents: nil), let handle = FileHandle(forWritingAtPath: log) {
+            p.standardError = handle
+        }
         try p.run()
         return p
     }
@@ -32,6 +36,21 @@ enum Processes {
 
     static func openFDs(_ pid: Int32) -> Int {
         (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+    }
+
+    /// Seconds the fleet's log says it took to create every VM
+    /// ("fleet ready: ... (0.670 s)"), once it says so.
+    static func fleetReadySeconds(log: String, timeout: TimeInterval = 10) -> Double? {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            if let text = try? String(contentsOfFile: log, encoding: .utf8),
+               let line = text.split(separator: "\n").first(where: { $0.contains("fleet ready:") }),
+               let open = line.lastIndex(of: "("), let seconds = Double(line[line.index(after: open)...].prefix { $0 != " " }) {
+                return seconds
+            }
+            usleep(10_000)
+        } while Date() < deadline
+        return nil
     }
 
     static let qemuBinary = "/usr/bin/qemu-system-x86_64"
