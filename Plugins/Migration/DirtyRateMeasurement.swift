@@ -47,7 +47,7 @@ struct DirtyRateMeasurement {
         let mode = args["mode"]?.stringValue ?? "page-sampling"
         var pages = Self.defaultSamplePages
         if let given = args["sample-pages"]?.int64Value {
-            guard mode == "page-sampling" else { return .failure(.generic("either sample-pages or dirty-ring can be specified.")) }
+            guard mode != "dirty-ring" else { return .failure(.generic("either sample-pages or dirty-ring can be specified.")) }
             guard Self.samplePagesRange.contains(given) else {
                 return .failure(.generic("sample-pages is out of range[\(Self.samplePagesRange.lowerBound), \(Self.samplePagesRange.upperBound)]."))
             }
