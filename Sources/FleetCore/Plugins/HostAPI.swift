@@ -8,7 +8,13 @@ import Glibc
 /// function that finds the Swift object behind the handle it is given and
 /// does the work there; none of them trusts the plugin's input.
 enum HostAPI {
-    nonisolated(unsafe) static var table: qmp_host_api = makeTable()
+    /// Allocated once and never written again: plugins keep the pointer
+    /// and read it from every loop thread of a sharded fleet.
+    nonisolated(unsafe) static let table: UnsafePointer<qmp_host_api> = {
+        let table = UnsafeMutablePointer<qmp_host_api>.allocate(capacity: 1)
+        table.initialize(to: makeTable())
+        return UnsafePointer(table)
+    }()
 
     private static func makeTable() -> qmp_host_api {
         var api = qmp_host_api()

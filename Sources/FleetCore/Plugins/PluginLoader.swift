@@ -126,9 +126,7 @@ public final class PluginLoader: @unchecked Sendable {
         }
         let registration = PluginRegistration(pluginName: name)
         var error = [CChar](repeating: 0, count: 512)
-        let rc = withUnsafePointer(to: &HostAPI.table) { api in
-            initFn(api, registration.opaque, &error, error.count)
-        }
+        let rc = initFn(HostAPI.table, registration.opaque, &error, error.count)
         if rc != 0 {
             let text = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw FleetError.plugin("plugin '\(name)' (\(path)): init failed: \(text.isEmpty ? "returned \(rc)" : text)")
