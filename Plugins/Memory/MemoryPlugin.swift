@@ -36,6 +36,8 @@ final class MemoryPlugin: QMPPlugin {
     /// Guest answers that wait for the VM to run.
     var pendingGuestWork: [() -> Void] = []
     var anonymousDevices = 0
+    /// `sev-guest` objects by id, with their settings (`SEVGuestObject`).
+    var sevGuests: [String: JSONObject] = [:]
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
@@ -72,6 +74,7 @@ final class MemoryPlugin: QMPPlugin {
         plugin.command("rtc-reset-reinjection") { this, _ in
             this.layout.isX86 ? .success(.object([:])) : .failure(.commandNotFound("rtc-reset-reinjection"))
         }
+        registerSEVGuest(plugin)
         plugin.guestAction("unplug-response", arguments: ["response": "str"]) { this, args in this.setUnplugResponse(args) }
     }
 }

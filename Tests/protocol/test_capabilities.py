@@ -16,7 +16,7 @@ import pytest
 from conftest import PC_TEMPLATE
 from test_probe import ask_open
 
-PLUGINS = {"block": {}, "display": {}, "migration": {}}
+PLUGINS = {"block": {}, "display": {}, "migration": {}, "memory": {}}
 
 #: Replies that depend on nothing but the request.
 QUERIES = [
@@ -184,6 +184,10 @@ def test_secret_and_iothread_objects_as_qemu_72(qemu_vm, fleet_factory, images):
         ("object-add", {"qom-type": "iothread", "id": "io2", "thread-pool-min": 100}),
         ("object-add", {"qom-type": "iothread", "id": "io3", "poll-grow": -1}),
         ("object-add", {"qom-type": "iothread", "id": "io4", "aio-max-batch": "x"}),
+        ("object-add", {"qom-type": "sev-guest", "id": "sev0", "cbitpos": 47, "reduced-phys-bits": 1, "kernel-hashes": True}),
+        ("qom-get", {"path": "/objects/sev0", "property": "kernel-hashes"}),
+        ("object-add", {"qom-type": "sev-guest", "id": "sev1", "cbitpos": 47}),
+        ("object-add", {"qom-type": "sev-guest", "id": "sev1", "reduced-phys-bits": -1}),
         ("object-add", {"qom-type": "nosuch", "id": "x"}),
         ("object-add", {"qom-type": "memory-backend-ram", "id": "m1", "props": {"size": 1048576}}),
         ("object-del", {"id": "mk"}),

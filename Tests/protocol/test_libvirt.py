@@ -148,7 +148,6 @@ KNOWN_MISSING_FLAGS = {
     "block-export-add": "no NBD server: block-export-add/nbd-server-* would have to serve NBD",
     "nbd-tls": "no NBD server (nbd-server-start)",
     "nbd-bitmap": "no NBD server (nbd-server-add)",
-    "sev-guest-kernel-hashes": "object-add has no sev-guest objects",
 }
 
 
