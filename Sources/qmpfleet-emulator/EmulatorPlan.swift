@@ -20,6 +20,8 @@ struct EmulatorPlan {
     var printHelp = false
     /// Options accepted without effect, for the log.
     var ignored: [String] = []
+    /// `-vnc`: the display plugin's `vnc:` section.
+    var vnc: JSONObject?
     /// The `-cpu` model (its feature switches are not simulated).
     var cpuModel: String?
 
@@ -69,6 +71,11 @@ struct EmulatorPlan {
             case "accel":
                 entry["kvm"] = .bool(Self.usesKVM(accelerators: try QemuOpts(value, impliedKey: "accel")["accel"] ?? ""))
             case "enable-kvm": entry["kvm"] = true
+            case "vnc":
+                // The display plugin's VNC server: password state for
+                // set_password/expire_password (it listens nowhere).
+                let opts = try QemuOpts(value, impliedKey: "vnc")
+                vnc = ["password": .bool(opts.bool("password") ?? false)]
             case "cpu":
                 // `-cpu Haswell,+avx2,vmx=off`: the model names the vCPUs'
                 // QOM type; the feature switches are logged, not simulated.
@@ -136,6 +143,7 @@ struct EmulatorPlan {
         var plugins = Self.plugins(arch: arch)
         // The vCPUs are of the `-cpu` model (QEMU's default without it).
         if let cpuModel { plugins["cpu-hotplug"] = ["cpu-model": .string(cpuModel)] }
+        if let vnc { plugins["display"] = ["vnc": .object(vnc)] }
         if !drives.isEmpty { plugins["block"] = ["drives": .array(drives)] }
         if !serials.isEmpty { plugins["chardev"] = ["serial": .array(serials)] }
         entry["plugins"] = .object(plugins)

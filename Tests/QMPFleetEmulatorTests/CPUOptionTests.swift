@@ -44,3 +44,17 @@ import Testing
         #expect(plan.entry["smp"] == ["cpus": 1, "sockets": 1, "cores": 1, "threads": 1])
     }
 }
+
+/// `-vnc`: the display plugin's VNC server, with password auth as asked.
+@Suite struct VNCOptionTests {
+    @Test func passwordOnIsPasswordAuth() throws {
+        let plan = try EmulatorPlan(arguments: CPUOptionTests.base + ["-vnc", "unix:/tmp/v.sock,password=on"], arch: "x86_64")
+        #expect(plan.entry["plugins"]?["display"] == ["vnc": ["password": true]])
+    }
+
+    @Test func withoutPasswordTheServerHasNone() throws {
+        let plan = try EmulatorPlan(arguments: CPUOptionTests.base + ["-vnc", "127.0.0.1:0"], arch: "x86_64")
+        #expect(plan.entry["plugins"]?["display"] == ["vnc": ["password": false]])
+        #expect(try EmulatorPlan(arguments: CPUOptionTests.base, arch: "x86_64").entry["plugins"]?["display"] == [:])
+    }
+}
