@@ -36,6 +36,8 @@ public final class Session {
     /// commands are answered.
     private var inputEnded = false
     private var receivedFileDescriptors: [Int32] = []
+    /// `sessionOutputBytes`, read once: every reply and event checks it.
+    private let outputLimit: Int
 
     /// True once `qmp_capabilities` succeeded: the session is in command mode
     /// and receives events.
@@ -52,6 +54,7 @@ public final class Session {
         self.transport = transport
         self.logger = logger
         self.parser = JSONStreamParser(limits: host.limits.json)
+        self.outputLimit = host.limits.sessionOutputBytes
         self.peerDescription = peerDescription
     }
 
@@ -197,8 +200,7 @@ public final class Session {
     /// queue is past the limit (it has stopped reading).
     public func send(_ bytes: [UInt8]) {
         guard !isClosed else { return }
-        let limit = host?.limits.sessionOutputBytes ?? Int.max
-        if transport.pendingOutputBytes + bytes.count > limit {
+        if transport.pendingOutputBytes + bytes.count > outputLimit {
             logger.warning("client \(peerDescription) is not reading: \(transport.pendingOutputBytes) bytes queued, disconnecting")
             close()
             return
