@@ -31,6 +31,21 @@ final class QEMUReferenceData: Sendable {
     static let x86CPUPropertySource = "qemu64-x86_64-cpu"
     /// Every readable property of a boot vCPU, by CPU type (`qom-get`).
     let cpuPropertyValues: [String: JSONObject]
+    /// For other x86 models (`-cpu Haswell`): what differs from
+    /// `x86CPUPropertySource`'s values (model-id, family, feature words...).
+    let cpuPropertyDifferences: [String: JSONObject]
+
+    /// The boot vCPU's property values for CPU type `type` (such as
+    /// "Haswell-x86_64-cpu"), as QEMU 7.2 reports them under TCG; nil for a
+    /// model that was not recorded.
+    func bootCPUPropertyValues(type: String) -> JSONObject? {
+        if let values = cpuPropertyValues[type] { return values }
+        guard var values = cpuPropertyValues[Self.x86CPUPropertySource], let differences = cpuPropertyDifferences[type] else {
+            return nil
+        }
+        for (name, value) in differences { values[name] = value }
+        return values
+    }
     /// Whether type `name` is `ancestor` or implements it, as QOM's
     /// `object_class_dynamic_cast` answers for `qom-list-types`.
     func isA(_ name: String, _ ancestor: String) -> Bool {
@@ -80,6 +95,9 @@ final class QEMUReferenceData: Sendable {
         commandLineOptions = value["command-line-options"]?.arrayValue ?? []
         version = value["qemu-version"]
         cpuPropertyValues = value["cpu-property-values"]?.objectValue.map {
+            Dictionary(uniqueKeysWithValues: $0.members.compactMap { member in member.value.objectValue.map { (member.key, $0) } })
+        } ?? [:]
+        cpuPropertyDifferences = value["cpu-property-differences"]?.objectValue.map {
             Dictionary(uniqueKeysWithValues: $0.members.compactMap { member in member.value.objectValue.map { (member.key, $0) } })
         } ?? [:]
         replies = value["replies"]?.objectValue.map { Dictionary(uniqueKeysWithValues: $0.members.map { ($0.key, $0.value) }) } ?? [:]
