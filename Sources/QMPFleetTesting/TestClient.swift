@@ -13,7 +13,10 @@ public final class TestClient: SessionTransport {
     public private(set) var isInputPaused = false
     /// Pretend the client stopped reading: output accumulates here.
     public var simulatedBacklog = 0
-    var session: Session?
+    /// Weak: the session holds its transport (this client), and the VM or
+    /// control plane holds the session while it is open. A strong reference
+    /// here would be a cycle that outlives the fleet.
+    weak var session: Session?
     private var parser = JSONStreamParser()
     private var nextID = 1
 

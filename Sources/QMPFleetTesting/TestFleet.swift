@@ -12,6 +12,12 @@ import QMPWire
 /// client.call("stop")      // {"return": {}}
 /// client.takeEvents()      // [STOP]
 /// ```
+///
+/// The fleet ends when the last reference to it goes (or at `shutdown()`),
+/// as a SIGTERM ends a real one: every VM is destroyed through
+/// `Router.destroyVM` (its plugins' `vm_destroy` runs, its clients close),
+/// and the control plane's clients close. Plugin instances hold memory the
+/// host cannot see, so a fleet that was simply dropped would leak it.
 public final class TestFleet {
     public let router: Router
     public let clock: VirtualScheduler
@@ -46,4 +52,17 @@ public final class TestFleet {
     }
 
     public func advance(by milliseconds: UInt64) { clock.advance(by: milliseconds) }
+
+    /// Ends the fleet as SIGTERM would: clients get SHUTDOWN (`host-signal`)
+    /// and are closed, every VM is destroyed and its plugin instances with
+    /// it. Idempotent; runs by itself when the fleet is released.
+    public func shutdown() {
+        guard !isShutDown else { return }
+        isShutDown = true
+        router.shutdown()
+    }
+
+    private var isShutDown = false
+
+    deinit { shutdown() }
 }

@@ -24,7 +24,12 @@ public final class VirtualScheduler: Scheduler {
 
     public func schedule(afterMilliseconds delay: UInt64, _ action: @escaping () -> Void) -> ScheduledAction {
         sequence += 1
-        let handle = ScheduledAction(cancel: {})
+        // Cancelling drops the action at once, as closing a loop timer does:
+        // a cancelled action that captured this clock would otherwise keep
+        // it (and whatever else it captured) alive in a cycle.
+        let handle = ScheduledAction(cancel: { [weak self, sequence] in
+            self?.items.removeAll { $0.sequence == sequence }
+        })
         items.append(Item(due: nowMilliseconds + delay, sequence: sequence, action: handle, body: action))
         return handle
     }
