@@ -258,10 +258,11 @@ public final class Router {
         releaseName(vm.name)
         logger.info("VM \(vm.name) ended")
         let name = vm.name
+        let sequence = vm.creationSequence
         if let shards {
-            shards.run(on: 0) { $0.control?.vmEnded(named: name) }
+            shards.run(on: 0) { $0.control?.vmEnded(named: name, sequence: sequence) }
         } else {
-            control?.vmEnded(named: name)
+            control?.vmEnded(named: name, sequence: sequence)
         }
         onVMEnded?(vm)
     }
@@ -298,7 +299,14 @@ extension Router {
     /// - Returns: what changed, for the log.
     @discardableResult
     public func reload(vms specs: [VMSpec]) -> (added: [String], removed: [String], failed: [(String, FleetError)]) {
-        let wanted = Set(specs.map(\.name))
+        let removed = removeVMs(notIn: Set(specs.map(\.name)))
+        let (added, failed) = addVMs(specs)
+        return (added, removed, failed)
+    }
+
+    /// Reload's first half: ends the VMs (and proxies) whose names are not
+    /// in `wanted`; their clients get SHUTDOWN. Returns their names.
+    func removeVMs(notIn wanted: Set<String>) -> [String] {
         var removed: [String] = []
         for (name, proxy) in proxies where !wanted.contains(name) {
             endProxy(proxy)
@@ -309,6 +317,11 @@ extension Router {
             destroyVM(vm, afterFlush: true)
             removed.append(vm.name)
         }
+        return removed
+    }
+
+    /// Reload's second half: starts the VMs of `specs` that do not exist yet.
+    func addVMs(_ specs: [VMSpec]) -> (added: [String], failed: [(String, FleetError)]) {
         var added: [String] = []
         var failed: [(String, FleetError)] = []
         for spec in specs where vms[spec.name] == nil && proxies[spec.name] == nil {
@@ -319,7 +332,7 @@ extension Router {
                 failed.append((spec.name, error))
             }
         }
-        return (added, removed, failed)
+        return (added, failed)
     }
 }
 

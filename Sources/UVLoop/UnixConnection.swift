@@ -37,7 +37,8 @@ public final class UnixConnection: LoopHandle {
     private var inputEnded = false
     private var closeWhenFlushed = false
     /// A send failed: the poll callback reports the close, so that `write`
-    /// never calls `onClose` under its caller's feet.
+    /// never calls `onClose` under its caller's feet (or, with
+    /// `onEndOfInput`, the end of file does). Later writes are dropped.
     private var writeFailed = false
     public private(set) var isClosed = false
 
@@ -49,11 +50,13 @@ public final class UnixConnection: LoopHandle {
     /// The peer closed or the socket failed; called once, never for a local close.
     public var onClose: (() -> Void)?
     /// The peer has sent all it will (end of file on read). When set, the
-    /// connection stays open for writing and the receiver decides when to
-    /// close: a client that pipes requests and half-closes, as
-    /// `printf ... | socat` does, still gets every reply. When nil, end of
-    /// file closes the connection (`onClose`).
-    public var onEndOfInput: (() -> Void)?
+    /// connection stays open and the receiver decides when to close: a
+    /// client that pipes requests and half-closes, as `printf ... | socat`
+    /// does, still gets every reply. The argument is true when the peer
+    /// closed its socket outright (nothing written will be read; the
+    /// receiver should not write). When nil, end of file closes the
+    /// connection (`onClose`).
+    public var onEndOfInput: ((_ peerClosed: Bool) -> Void)?
 
     /// Wraps a connected socket; the connection owns `fd` from now on (it is
     /// closed here if wrapping fails).
@@ -97,13 +100,22 @@ public final class UnixConnection: LoopHandle {
         guard let watcher else { return }
         var events: FDWatcher.Events = []
         if !readingPaused { events.insert(.readable) }
-        if !queue.isEmpty || writeFailed { events.insert(.writable) }
+        if !queue.isEmpty || (writeFailed && !receiverFinishesInput) { events.insert(.writable) }
         watcher.watch(events)
     }
 
     private func handle(_ events: FDWatcher.Events, failed: Bool) {
-        if failed || writeFailed {
-            peerClosed()
+        // A failed write means the peer is gone; a receiver that finishes
+        // its input first (`onEndOfInput`) hears of it at end of file, after
+        // the bytes the peer sent before it closed.
+        if failed || (writeFailed && !receiverFinishesInput) {
+            // A reset (POLLERR) stops the poll for good: what the peer sent
+            // before it left is read now, or never.
+            if failed && onEndOfInput != nil && !isClosed {
+                readAvailable(untilEnd: true)
+            } else {
+                peerClosed()
+            }
             return
         }
         if events.contains(.writable) { flush() }
@@ -112,11 +124,15 @@ public final class UnixConnection: LoopHandle {
 
     // MARK: Reading
 
-    private func readAvailable() {
+    /// - Parameter untilEnd: the poll has stopped (the peer reset the
+    ///   connection): read, paused or not, until the end of its data, and
+    ///   end the input even if more than `readsPerWakeup` reads remain.
+    private func readAvailable(untilEnd: Bool = false) {
         let buffer = loop.readBuffer
         let control = loop.controlBuffer
+        defer { if untilEnd && !isClosed && !inputEnded { endOfInput() } }
         for _ in 0..<Self.readsPerWakeup {
-            guard !isClosed, !readingPaused else { return }
+            guard !isClosed, !readingPaused || untilEnd else { return }
             var fds: [Int32] = []
             var iov = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
             let n = withUnsafeMutablePointer(to: &iov) { iovPointer in
@@ -135,7 +151,9 @@ public final class UnixConnection: LoopHandle {
             }
             if n < 0 {
                 if errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR { return }
-                peerClosed()
+                // A peer that closed with our output unread resets the
+                // connection; what it sent before has been read by now.
+                if errno == ECONNRESET { endOfInput() } else { peerClosed() }
                 return
             }
             if !fds.isEmpty {
@@ -143,7 +161,7 @@ public final class UnixConnection: LoopHandle {
             }
             guard !isClosed else { return }
             onBytes?(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            if n < buffer.count { return }
+            if n < buffer.count && !untilEnd { return }
         }
     }
 
@@ -163,18 +181,22 @@ public final class UnixConnection: LoopHandle {
         return fds
     }
 
+    /// The receiver reads to the end of the input and then decides when to
+    /// close (it set `onEndOfInput`, which may already have been called).
+    private var receiverFinishesInput: Bool { onEndOfInput != nil || inputEnded }
+
     private func endOfInput() {
-        guard let callback = onEndOfInput, !peerIsGone else { return peerClosed() }
+        guard let callback = onEndOfInput else { return peerClosed() }
         onEndOfInput = nil
         inputEnded = true
         readingPaused = true
         updateInterest()
-        callback()
+        callback(peerIsGone)
     }
 
     /// True when the peer closed its socket, not just its sending side: a
     /// unix socket then reports POLLHUP (after `shutdown(SHUT_WR)` only
-    /// POLLRDHUP). Nobody is left to read replies, so queued work is dropped.
+    /// POLLRDHUP). Nobody is left to read replies.
     private var peerIsGone: Bool {
         var probe = pollfd(fd: fd, events: 0, revents: 0)
         return poll(&probe, 1, 0) == 1 && probe.revents & Int16(POLLHUP) != 0

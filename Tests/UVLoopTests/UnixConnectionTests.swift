@@ -202,7 +202,8 @@ struct UnixConnectionTests {
         var closes = 0
         let server = try Server(loop: loop, tag: "halfclose") { connection in
             connection.onClose = { closes += 1 }
-            connection.onEndOfInput = {
+            connection.onEndOfInput = { peerClosed in
+                #expect(!peerClosed)
                 ended += 1
                 // Answered later, as a command that completes on another loop.
                 let later = LoopTimer(loop: loop)
@@ -225,14 +226,15 @@ struct UnixConnectionTests {
         #expect(closes == 0)
     }
 
-    @Test func aPeerThatClosedOutrightIsClosedNotHalfClosed() throws {
+    @Test func aPeerThatClosedOutrightIsToldApartFromAHalfClose() throws {
         let loop = try EventLoop()
-        var ended = 0
-        var closes = 0
+        var ends: [Bool] = []
+        var received: [UInt8] = []
         let server = try Server(loop: loop, tag: "fullclose") { connection in
-            connection.onEndOfInput = { ended += 1 }
-            connection.onClose = {
-                closes += 1
+            connection.onBytes = { received += $0 }
+            connection.onEndOfInput = { peerClosed in
+                ends.append(peerClosed)
+                connection.close()
                 loop.stop()
             }
         }
@@ -240,8 +242,8 @@ struct UnixConnectionTests {
         client.write(Array("bye".utf8))
         client.close()
         #expect(LoopHarness.run(loop))
-        #expect(closes == 1)
-        #expect(ended == 0)
+        #expect(ends == [true])
+        #expect(String(decoding: received, as: UTF8.self) == "bye")
     }
 
     @Test func writingIntoAClosedPeerReportsCloseFromTheLoopNotFromWrite() throws {

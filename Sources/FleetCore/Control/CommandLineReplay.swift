@@ -23,24 +23,85 @@ public struct CommandLineReplay {
 
     public init(steps: [Step]) { self.steps = steps }
 
+    /// Steps one replay may have: far more than any QEMU command line
+    /// libvirt writes, few enough that a hostile `vm-attach-monitor` cannot
+    /// keep a loop busy for long.
+    public static let maxSteps = 4096
+
     /// Runs every step; `complete` gets QEMU's start-up error
     /// (`-device ...: <reason>`) for the first refusal, or nil. Devices and
     /// objects of a kind the simulation does not model are skipped and
     /// reported through `skipped`, not refused.
+    ///
+    /// Steps that answer at once run in a loop, not by recursion, so a long
+    /// command line cannot exhaust the stack; a step that answers later
+    /// resumes the loop from its completion.
     public func run(on vm: VM, skipped: @escaping (String) -> Void = { _ in },
                     complete: @escaping (String?) -> Void) {
-        run(from: 0, on: vm, skipped: skipped, complete: complete)
+        guard steps.count <= Self.maxSteps else {
+            return complete("too many command-line options (\(steps.count); at most \(Self.maxSteps))")
+        }
+        Replay(steps: steps, vm: vm, skipped: skipped, complete: complete).resume()
     }
 
-    private func run(from index: Int, on vm: VM, skipped: @escaping (String) -> Void, complete: @escaping (String?) -> Void) {
-        guard index < steps.count else { return complete(nil) }
-        let step = steps[index]
-        vm.execute(step.command, step.arguments) { result in
+    /// One replay in progress.
+    private final class Replay {
+        let steps: [Step]
+        let vm: VM
+        let skipped: (String) -> Void
+        let complete: (String?) -> Void
+        var next = 0
+        var running = false
+
+        init(steps: [Step], vm: VM, skipped: @escaping (String) -> Void, complete: @escaping (String?) -> Void) {
+            self.steps = steps
+            self.vm = vm
+            self.skipped = skipped
+            self.complete = complete
+        }
+
+        /// Runs steps until one answers later (its completion resumes) or all are done.
+        func resume() {
+            guard !running else { return }
+            running = true
+            defer { running = false }
+            while next < steps.count {
+                let step = steps[next]
+                var answer: CommandResult?
+                var answeredLater = false
+                vm.execute(step.command, step.arguments) { result in
+                    if answeredLater {
+                        self.finish(step, result)
+                        self.resume()
+                    } else {
+                        answer = result
+                    }
+                }
+                guard let result = answer else {
+                    answeredLater = true
+                    return
+                }
+                guard finish(step, result) else { return }
+            }
+            if next == steps.count {
+                next += 1
+                complete(nil)
+            }
+        }
+
+        /// Records one step's answer; false (and the replay is over) on a refusal.
+        @discardableResult
+        private func finish(_ step: Step, _ result: CommandResult) -> Bool {
             if case .failure(let error) = result {
-                guard Self.isUnmodelledKind(step.command, error) else { return complete("\(step.option): \(error.desc)") }
+                guard CommandLineReplay.isUnmodelledKind(step.command, error) else {
+                    next = steps.count + 1
+                    complete("\(step.option): \(error.desc)")
+                    return false
+                }
                 skipped("\(step.option): not simulated (\(error.desc))")
             }
-            self.run(from: index + 1, on: vm, skipped: skipped, complete: complete)
+            next += 1
+            return true
         }
     }
 

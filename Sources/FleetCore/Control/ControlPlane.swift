@@ -18,7 +18,14 @@ final class ControlPlane: SessionHost {
     /// of the emulator process that owns each. The VM ends when that
     /// session closes (the process died) and the session is closed when the
     /// VM ends (so the process exits, as QEMU's does).
-    private var owners: [String: UInt64] = [:]
+    private var owners: [String: Owner] = [:]
+
+    /// Who owns a handed-over VM, and which VM of that name it is (a name
+    /// can come back as a new VM once the old one ended).
+    private struct Owner {
+        let session: UInt64
+        let vmSequence: Int
+    }
 
     init(router: Router) throws(FleetError) {
         self.router = router
@@ -75,22 +82,29 @@ final class ControlPlane: SessionHost {
 
     func sessionDidClose(_ session: Session) {
         sessions[session.id] = nil
-        for (name, owner) in owners where owner == session.id {
+        for (name, owner) in owners where owner.session == session.id {
             owners[name] = nil
-            onOwner(of: name, { router, done in
-                if let vm = router.vms[name] {
-                    vm.emitShutdownEvent(cause: .hostSignal)
-                    router.destroyVM(vm, afterFlush: true)
-                }
-                done(.ok)
-            }, { _ in })
+            destroyHandedOverVM(named: name, sequence: owner.vmSequence)
         }
     }
 
-    /// Router: the VM `name` ended; its owning emulator's session (if any) closes.
-    func vmEnded(named name: String) {
-        guard let owner = owners.removeValue(forKey: name) else { return }
-        sessions[owner]?.closeAfterFlush()
+    /// Ends a VM `vm-attach-monitor` created once its emulator is gone.
+    private func destroyHandedOverVM(named name: String, sequence: Int) {
+        onOwner(of: name, { router, done in
+            if let vm = router.vms[name], vm.creationSequence == sequence {
+                vm.emitShutdownEvent(cause: .hostSignal)
+                router.destroyVM(vm, afterFlush: true)
+            }
+            done(.ok)
+        }, { _ in })
+    }
+
+    /// Router: the VM `name` (the `sequence`th created) ended; its owning
+    /// emulator's session (if any) closes.
+    func vmEnded(named name: String, sequence: Int) {
+        guard let owner = owners[name], owner.vmSequence == sequence else { return }
+        owners[name] = nil
+        sessions[owner.session]?.closeAfterFlush()
     }
 
     // MARK: Reaching a VM's router
@@ -109,8 +123,8 @@ final class ControlPlane: SessionHost {
 
     /// Runs `work` on the router where a new VM goes (the least loaded
     /// shard) and hands its answer back on this loop.
-    private func onNewVMRouter(_ work: @escaping (Router, @escaping (CommandResult) -> Void) -> Void,
-                               _ complete: @escaping (CommandResult) -> Void) {
+    private func onNewVMRouter<Answer>(_ work: @escaping (Router, @escaping (Answer) -> Void) -> Void,
+                                       _ complete: @escaping (Answer) -> Void) {
         guard let shards = router.shards else { return work(router, complete) }
         shards.call(shard: shards.directory.leastLoaded(), from: router.shardIndex, work, then: complete)
     }
@@ -217,19 +231,28 @@ final class ControlPlane: SessionHost {
         let owner = session.id
         let vcpuThreadIDs = (args["vcpu-thread-ids"]?.arrayValue ?? []).compactMap { $0.int64Value.map(Int.init) }
         onNewVMRouter({ router, done in
-            Self.attachVM(entry, monitors: monitors, vcpuThreadIDs: vcpuThreadIDs, replay: replay, on: router, done)
-        }, { [weak self] result in
+            Self.attachVM(entry, monitors: monitors, vcpuThreadIDs: vcpuThreadIDs, replay: replay, on: router) { done(($0, $1)) }
+        }, { [weak self] (answer: (result: CommandResult, sequence: Int?)) in
+            let (result, sequence) = answer
             // The VM is owned once it is up: a VM that failed to start must
-            // not close the emulator's session before it hears why.
-            if case .success = result { self?.owners[vmName] = owner }
+            // not close the emulator's session before it hears why. An
+            // emulator that left while its VM was starting takes it along.
+            if let self, let sequence {
+                if self.sessions[owner] != nil {
+                    self.owners[vmName] = Owner(session: owner, vmSequence: sequence)
+                } else {
+                    self.destroyHandedOverVM(named: vmName, sequence: sequence)
+                }
+            }
             complete(result)
         })
     }
 
     /// Creates the VM of `vm-attach-monitor` on `router` and replays its
     /// command line; answers with the VM and its chardevs.
+    /// Answers with the VM's creation sequence when it is up.
     private static func attachVM(_ entry: JSONObject, monitors: [MonitorSpec], vcpuThreadIDs: [Int], replay: CommandLineReplay,
-                                 on router: Router, _ complete: @escaping (CommandResult) -> Void) {
+                                 on router: Router, _ complete: @escaping (CommandResult, Int?) -> Void) {
         let vm: VM
         do {
             var spec = try VMSpec.single(entry: entry, source: "vm-attach-monitor", config: router.config)
@@ -240,17 +263,18 @@ final class ControlPlane: SessionHost {
             vm = created
         } catch {
             for case .listeningFD(let fd) in monitors { Glibc.close(fd) }
-            return complete(.failure(.generic("\(error)")))
+            return complete(.failure(.generic("\(error)")), nil)
         }
         replay.run(on: vm, skipped: { router.logger.warning("\($0)") }) { failure in
             if let failure {
                 router.destroyVM(vm)
-                return complete(.failure(.generic(failure)))
+                return complete(.failure(.generic(failure)), nil)
             }
+            guard !vm.isDestroyed else { return complete(.failure(.generic("VM '\(vm.name)' ended while starting")), nil) }
             vm.execute("query-chardev", nil) { chardevs in
                 var info: JSONObject = ["vm": vm.info]
                 if case .success(let list) = chardevs { info["chardevs"] = list }
-                complete(.success(.object(info)))
+                complete(.success(.object(info)), vm.creationSequence)
             }
         }
     }

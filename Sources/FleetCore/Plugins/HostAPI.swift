@@ -139,7 +139,7 @@ enum HostAPI {
 
     fileprivate static func takeRequest(_ token: qmp_request, what: String) -> PendingRequests.Entry? {
         guard let entry = PendingRequests.shared.take(token) else {
-            Router.processLogger.warning("plugin called \(what) for request \(token), which is unknown or already answered; ignored")
+            Router.processLogger.warning("plugin called \(what) for request \(token), which is unknown, already answered or not its VM's thread's; ignored")
             return nil
         }
         return entry

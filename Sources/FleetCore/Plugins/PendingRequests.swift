@@ -1,5 +1,8 @@
 import QMPWire
 import UVLoop
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Requests handed to plugins and not yet answered, by token.
 ///
@@ -21,6 +24,8 @@ final class PendingRequests: Sendable {
         let complete: (CommandResult) -> Void
         let timeout: ScheduledAction?
         weak var instance: PluginInstance?
+        /// The VM's loop thread: the only one that may answer.
+        let thread = pthread_self()
     }
 
     private struct Table {
@@ -54,11 +59,16 @@ final class PendingRequests: Sendable {
         table.withLock { $0.entries.removeValue(forKey: token) }
     }
 
-    /// Removes and returns the entry; nil when the token is unknown or was
-    /// already answered (the caller logs that as a plugin bug).
+    /// Removes and returns the entry; nil when the token is unknown, was
+    /// already answered, or is answered from another thread than its VM's
+    /// (the caller logs that as a plugin bug; a request answered from the
+    /// wrong thread stays, and times out on its own loop).
     func take(_ token: UInt64) -> Entry? {
-        guard let entry = remove(token) else { return nil }
-        entry.timeout?.cancel()
+        let entry = table.withLock { t -> Entry? in
+            guard let entry = t.entries[token], pthread_equal(entry.thread, pthread_self()) != 0 else { return nil }
+            return t.entries.removeValue(forKey: token)
+        }
+        entry?.timeout?.cancel()
         return entry
     }
 

@@ -2,6 +2,7 @@ import Foundation
 import QAPISchema
 import QMPPluginABI
 import QMPWire
+import UVLoop
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -18,7 +19,7 @@ import Glibc
 /// Thread-safe: the shards of a fleet share one loader, so each library is
 /// loaded, and its `init` run, once per process. Every use takes one
 /// process-wide lock; none is on a request's path (routers cache their
-/// command tables).
+/// command tables; `simulatedDeviceTypes` has a lock of its own).
 public final class PluginLoader: @unchecked Sendable {
     public let searchPath: [String]
     /// The core schema plugins' schemas are checked against.
@@ -40,10 +41,11 @@ public final class PluginLoader: @unchecked Sendable {
     private static let loadLock = NSRecursiveLock()
 
     /// Device types the loaded plugins simulate: a VM without the plugin
-    /// does not offer them (`device-list-properties`).
-    public var simulatedDeviceTypes: Set<String> {
-        Self.loadLock.withLock { Set(loaded.values.flatMap { $0.deviceDrivers.keys }) }
-    }
+    /// does not offer them (`device-list-properties`). Probe commands ask
+    /// on every call, so the set is kept apart from the load lock, which a
+    /// load on another loop may hold through `dlopen` and `init`.
+    public var simulatedDeviceTypes: Set<String> { deviceTypes.withLock { $0 } }
+    private let deviceTypes = Locked<Set<String>>([])
 
     /// The file a plugin name maps to.
     public static func fileName(for plugin: String) -> String { "libqmp-\(plugin).so" }
@@ -149,6 +151,7 @@ public final class PluginLoader: @unchecked Sendable {
         try checkNamesAreFree(registration, schema: schema, plugin: name, path: path)
         let library = PluginLibrary(path: path, descriptor: descriptor, registration: registration, schema: schema)
         loaded[name] = library
+        deviceTypes.withLock { $0.formUnion(library.deviceDrivers.keys) }
         return library
     }
 

@@ -17,7 +17,7 @@ public final class ConnectionTransport: SessionTransport {
         }
         connection.onBytes = { [weak session] bytes in session?.receive(bytes) }
         connection.onClose = { [weak session] in session?.transportDidClose() }
-        connection.onEndOfInput = { [weak session] in session?.inputDidEnd() }
+        connection.onEndOfInput = { [weak session] peerClosed in session?.inputDidEnd(peerClosed: peerClosed) }
     }
 
     public func send(_ bytes: [UInt8]) { connection.write(bytes) }

@@ -35,6 +35,8 @@ public final class Session {
     /// The client sent all it will; the session closes once its queued
     /// commands are answered.
     private var inputEnded = false
+    /// The client is gone: commands still run, replies and events are dropped.
+    private var outputDiscarded = false
     private var receivedFileDescriptors: [Int32] = []
     /// `sessionOutputBytes`, read once: every reply and event checks it.
     private let outputLimit: Int
@@ -86,12 +88,15 @@ public final class Session {
         }
     }
 
-    /// The client shut down its side (end of file): what it sent is still
-    /// answered, as QEMU answers a piped `printf ... | socat` session, then
-    /// the session closes.
-    public func inputDidEnd() {
+    /// The client sent all it will (end of file). What it sent still runs,
+    /// in order, as QEMU runs what a monitor read before the end: a piped
+    /// `printf ... | socat` session gets every reply. When the client
+    /// closed outright (`peerClosed`) nobody reads the replies, so none is
+    /// written; the commands still take effect. Then the session closes.
+    public func inputDidEnd(peerClosed: Bool = false) {
         guard !isClosed else { return }
         inputEnded = true
+        if peerClosed { outputDiscarded = true }
         pump()
     }
 
@@ -199,7 +204,7 @@ public final class Session {
     /// Queues one line to the client, or disconnects it when its output
     /// queue is past the limit (it has stopped reading).
     public func send(_ bytes: [UInt8]) {
-        guard !isClosed else { return }
+        guard !isClosed, !outputDiscarded else { return }
         if transport.pendingOutputBytes + bytes.count > outputLimit {
             logger.warning("client \(peerDescription) is not reading: \(transport.pendingOutputBytes) bytes queued, disconnecting")
             close()

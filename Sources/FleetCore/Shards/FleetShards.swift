@@ -125,7 +125,10 @@ public final class FleetShards: @unchecked Sendable {
     /// Shard 0's thread: every shard tells its clients SHUTDOWN, closes its
     /// VMs and stops its loop.
     public func shutdown() {
-        for index in routers.indices { run(on: index) { $0.shutdown() } }
+        // Shard 0 first, at once: its control socket closes before any other
+        // shard stops, so no `vm-create` can reach a shard that has.
+        routers[0].shutdown()
+        for index in routers.indices.dropFirst() { run(on: index) { $0.shutdown() } }
     }
 
     /// Shard 0's thread (SIGHUP): brings the VM list in line with `specs`.
@@ -147,9 +150,15 @@ public final class FleetShards: @unchecked Sendable {
                 next = (next + 1) % routers.count
             }
         }
+        // Every shard removes first, then every shard adds: a VM added on one
+        // loop must not meet `vms-per-fleet` while another loop has yet to
+        // remove what the new config dropped.
+        let wanted = Set(specs.map(\.name))
         let shareBox = LoopConfined(shares)
-        gather(on: 0, { router in router.reload(vms: shareBox.value[router.shardIndex]) }) { changes in
-            report(changes.flatMap(\.added), changes.flatMap(\.removed), changes.flatMap(\.failed))
+        gather(on: 0, { router in router.removeVMs(notIn: wanted) }) { [self] removals in
+            gather(on: 0, { router in router.addVMs(shareBox.value[router.shardIndex]) }) { additions in
+                report(additions.flatMap(\.added), removals.flatMap { $0 }, additions.flatMap(\.failed))
+            }
         }
     }
 

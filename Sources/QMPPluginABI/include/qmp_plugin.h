@@ -25,7 +25,11 @@
  * Threading: every call into a plugin for one VM happens on that VM's loop
  * thread, one at a time, and every host function must be called on that thread
  * from inside a callback. Instance state therefore needs no locks. A plugin
- * must not keep per-VM state in globals: the same library serves many VMs.
+ * must not keep per-VM state in globals: the same library serves many VMs,
+ * and a fleet runs its VMs on several loop threads at once, so any state a
+ * library shares between VMs must be immutable or locked by the plugin. A
+ * request answered from another thread than its VM's is ignored (and times
+ * out).
  *
  * Values cross the boundary as UTF-8 JSON text (not NUL-terminated unless said
  * so; lengths are given). Strings returned by the host stay valid until the

@@ -171,6 +171,46 @@ import UVLoop
         #expect(try control.readLine()["id"] == 3)
         #expect(control.readToEnd().isEmpty)
     }
+
+    @Test func whatAClientSentBeforeClosingStillRuns() throws {
+        let running = try RunningFleet(vms: 1, loops: 3)
+        defer { running.stop() }
+        // Sent, then gone without reading: each vm-create answers from
+        // another loop, after the client has closed.
+        do {
+            let gone = try LineClient(path: "\(running.directory)/fleet.qmp")
+            _ = try gone.readLine()
+            try gone.send(#"{"execute": "qmp_capabilities"}"# + (1...3).map { #"{"execute": "vm-create", "arguments": {"name": "ff\#($0)"}}"# }.joined())
+        }
+        let control = try running.client("fleet")
+        var names: [String] = []
+        for _ in 0..<100 {
+            names = try control.call("query-vms")["return"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+            if names.count == 4 { break }
+            usleep(10_000)
+        }
+        #expect(names == ["vm-0", "ff1", "ff2", "ff3"])
+    }
+
+    @Test func aVMHandedOverByAnEmulatorThatLeftAtOnceIsNotLeftBehind() throws {
+        let running = try RunningFleet(vms: 0, loops: 2)
+        defer { running.stop() }
+        do {
+            let emulator = try LineClient(path: "\(running.directory)/fleet.qmp")
+            _ = try emulator.readLine()
+            try emulator.send(#"{"execute": "qmp_capabilities"}{"execute": "vm-attach-monitor", "arguments": {"name": "emu", "monitor-path": "\#(running.directory)/emu.qmp"}}"#)
+        }
+        let control = try running.client("fleet")
+        // Created, then ended with its emulator's session.
+        var names: [String] = ["?"]
+        for _ in 0..<100 {
+            names = try control.call("query-vms")["return"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+            if names.isEmpty { break }
+            usleep(10_000)
+        }
+        #expect(names.isEmpty)
+        #expect(!FileManager.default.fileExists(atPath: "\(running.directory)/emu.qmp"))
+    }
 }
 
 /// A blocking QMP client over a unix socket, one JSON reply per line.
