@@ -69,6 +69,17 @@ import Testing
         #expect(fleet.vm("dom") == nil)
     }
 
+    @Test func aLongCommandLineRunsWithoutRecursionAndATooLongOneIsRefused() throws {
+        let fleet = try TestFleet(yaml: "vms: []")
+        let emulator = Emulator(fleet)
+        let step: JSONValue = ["execute": "query-status", "option": "-x"]
+        let long = attach(emulator, name: "long", commands: [JSONValue](repeating: step, count: CommandLineReplay.maxSteps))
+        #expect(long?["return"]?["vm"]?["name"] == "long")
+        let tooLong = attach(emulator, name: "toolong", commands: [JSONValue](repeating: step, count: CommandLineReplay.maxSteps + 1))
+        #expect(tooLong?["error"]?["desc"] == .string("too many command-line options (\(CommandLineReplay.maxSteps + 1); at most \(CommandLineReplay.maxSteps))"))
+        #expect(fleet.vm("toolong") == nil)
+    }
+
     @Test func withoutAMonitorNothingIsCreated() throws {
         let fleet = try TestFleet(yaml: "vms: []")
         let emulator = Emulator(fleet)
