@@ -55,6 +55,7 @@ struct EmulatorPlan {
             case "help", "h": printHelp = true
             case "S": entry["start-paused"] = true
             case "no-shutdown": entry["no-shutdown"] = true
+            case "no-reboot": entry["no-reboot"] = true
             case "daemonize": daemonize = true
             case "pidfile": pidfile = value
             case "name":

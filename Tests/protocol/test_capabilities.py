@@ -41,6 +41,17 @@ QUERIES = [
     ("calc-dirty-rate", {"calc-time": 1, "sample-pages": 200, "mode": "dirty-ring"}),
     ("calc-dirty-rate", {"calc-time": 1, "sample-pages": 20000, "mode": "dirty-ring"}),
     ("calc-dirty-rate", {"calc-time": 1, "mode": "nosuch"}),
+    # set-action changes what later shutdowns, reboots and panics do (the
+    # behaviour is in LifecycleActionTests; here the replies and checks).
+    ("set-action", {"shutdown": "pause", "reboot": "shutdown", "panic": "none", "watchdog": "inject-nmi"}),
+    ("set-action", {}),
+    ("set-action", {"shutdown": "bogus"}),
+    ("set-action", {"panic": "exit-failure", "reboot": 1}),
+    ("watchdog-set-action", {"action": "pause"}),
+    ("watchdog-set-action", None),
+    # With reboot=shutdown (above) system_reset shuts the VM down.
+    ("system_reset", None),
+    ("query-status", None),
 ]
 
 

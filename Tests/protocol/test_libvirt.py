@@ -144,7 +144,6 @@ CAPS_SCRIPT = os.path.join(REPO_ROOT, "Tests", "libvirt", "caps.sh")
 #: Capability flags libvirt 9.0 sets for QEMU 7.2 that the simulation does
 #: not earn yet, with why (each needs a feature to be really served):
 KNOWN_MISSING_FLAGS = {
-    "set-action": "set-action must change what a VM does on guest shutdown/reboot/panic (VM run-state code)",
     "block-export-add": "no NBD server: block-export-add/nbd-server-* would have to serve NBD",
     "nbd-tls": "no NBD server (nbd-server-start)",
     "nbd-bitmap": "no NBD server (nbd-server-add)",

@@ -117,7 +117,7 @@ extension Limits {
 extension VMSpec {
     static let keys: Set<String> = [
         "name", "count", "first", "template", "guest-name", "uuid", "machine", "arch", "memory", "smp", "kvm",
-        "start-paused", "no-shutdown", "powerdown-delay-ms", "plugins",
+        "start-paused", "no-shutdown", "no-reboot", "powerdown-delay-ms", "plugins",
         "backend", "upstream", "launch", "reconnect-ms", "read-only", "allow", "deny",
     ]
 
@@ -205,6 +205,7 @@ extension VMSpec {
         }
         if let p = try r.bool("start-paused") { spec.startPaused = p }
         if let s = try r.bool("no-shutdown") { spec.noShutdown = s }
+        if let s = try r.bool("no-reboot") { spec.noReboot = s }
         if let d = try r.int("powerdown-delay-ms") {
             guard d >= 0 else { throw r.error("expected milliseconds >= 0", key: "powerdown-delay-ms") }
             spec.powerdownDelayMilliseconds = UInt64(d)

@@ -15,6 +15,9 @@ public struct VMSpec: Sendable {
     /// Like `-no-shutdown`: a guest power-off leaves the VM in state
     /// `shutdown` instead of ending it.
     public var noShutdown = true
+    /// Like `-no-reboot`: a reset (guest reboot or `system_reset`) shuts
+    /// the VM down instead.
+    public var noReboot = false
     /// How long the simulated ACPI guest takes to power off after `system_powerdown`.
     public var powerdownDelayMilliseconds: UInt64 = 500
     /// Plugin name → its config section, in config order.

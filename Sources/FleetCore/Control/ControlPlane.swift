@@ -183,7 +183,7 @@ final class ControlPlane: SessionHost {
             let vmName = args["vm"]?.stringValue ?? ""
             onOwner(of: vmName, { router, done in
                 guard let vm = router.vms[vmName] else { return done(.failure(.generic("VM '\(vmName)' not found"))) }
-                done(.success(.array(vm.plugins.flatMap { plugin in
+                done(.success(.array(MachineGuestActions.listing + vm.plugins.flatMap { plugin in
                     plugin.library.guestActions.values.sorted { $0.name < $1.name }.map { action in
                         ["plugin": .string(plugin.library.name), "action": .string(action.name), "arguments": action.arguments] as JSONValue
                     }
@@ -284,6 +284,7 @@ final class ControlPlane: SessionHost {
         let pluginName = args["plugin"]?.stringValue ?? ""
         let actionName = args["action"]?.stringValue ?? ""
         guard let vm = router.vms[vmName] else { return complete(.failure(.generic("VM '\(vmName)' not found"))) }
+        if pluginName == MachineGuestActions.plugin { return complete(MachineGuestActions.run(actionName, on: vm)) }
         guard let plugin = vm.plugins.first(where: { $0.library.name == pluginName }) else {
             return complete(.failure(.generic("VM '\(vmName)' has no plugin '\(pluginName)'")))
         }

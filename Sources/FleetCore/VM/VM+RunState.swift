@@ -33,8 +33,13 @@ extension VM {
     }
 
     /// `system_reset` and guest resets: RESET, and a VM that is not running
-    /// goes to prelaunch (QEMU's main_loop_should_exit does this).
+    /// goes to prelaunch (QEMU's main_loop_should_exit does this). With the
+    /// reboot action `shutdown` (`-no-reboot`) a reset is a shutdown
+    /// instead, `system_reset` too (qemu_system_reset_request).
     public func reset(cause: ShutdownCause) {
+        if actions.reboot == .shutdown && cause != .subsystemReset {
+            return shutdown(cause: cause)
+        }
         guestShutdownTask?.cancel()
         guestShutdownTask = nil
         events.emit("RESET", data: ["guest": .bool(cause.isGuest), "reason": .string(cause.rawValue)])
@@ -57,16 +62,36 @@ extension VM {
         }
     }
 
-    /// A shutdown (guest power-off, `quit`, a signal): SHUTDOWN; then, as with
-    /// QEMU's `-no-shutdown`, the VM stops in state `shutdown` (STOP), or, as
-    /// without it, the VM ends.
+    /// A shutdown (guest power-off, `quit`, a signal): SHUTDOWN; then, with
+    /// the shutdown action `pause` (`-no-shutdown`), the VM stops in state
+    /// `shutdown` (STOP), or, with `poweroff`, the VM ends. `quit` and
+    /// signals always end it, as QEMU's do.
     public func shutdown(cause: ShutdownCause) {
         emitShutdownEvent(cause: cause)
-        if spec.noShutdown && cause != .hostQMPQuit && cause != .hostSignal {
+        let exitFailure = cause == .guestPanic && actions.panic == .exitFailure
+        if actions.shutdown == .pause && cause != .hostQMPQuit && cause != .hostSignal && !exitFailure {
             stop(to: .shutdown)
             if runState != .shutdown { setRunState(.shutdown) }
         } else {
             router.destroyVM(self, afterFlush: true)
+        }
+    }
+
+    /// The simulated guest crashed (a pvpanic device, or a Hyper-V crash
+    /// report): GUEST_PANICKED, then what the panic action says, as QEMU
+    /// 7.2's qemu_system_guest_panicked does.
+    public func guestPanic() {
+        guard runState != .guestPanicked else { return }
+        if actions.panic == .pause || (actions.panic == .shutdown && actions.shutdown == .pause) {
+            events.emit("GUEST_PANICKED", data: ["action": "pause"])
+            stop(to: .guestPanicked)
+            if runState != .guestPanicked { setRunState(.guestPanicked) }
+        } else if actions.panic == .shutdown || actions.panic == .exitFailure {
+            events.emit("GUEST_PANICKED", data: ["action": "poweroff"])
+            stop(to: .guestPanicked)
+            shutdown(cause: .guestPanic)
+        } else {
+            events.emit("GUEST_PANICKED", data: ["action": "run"])
         }
     }
 

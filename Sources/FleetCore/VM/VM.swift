@@ -37,6 +37,8 @@ public final class VM {
     public internal(set) var isDestroyed = false
     /// The simulated guest's pending power-off after `system_powerdown`.
     var guestShutdownTask: ScheduledAction?
+    /// What guest shutdowns, reboots and panics do (`set-action`).
+    public internal(set) lazy var actions = LifecycleActions(noShutdown: spec.noShutdown, noReboot: spec.noReboot)
 
     /// When the router created it, among all VMs of the process (listing order).
     let creationSequence: Int
