@@ -1,28 +1,97 @@
 // libFuzzer target for the dispatch of parsed requests against a VM: the
-// input is what a negotiated client sends to one in-process VM (core
-// commands only, QMPFleetTesting's TestFleet under a virtual clock). Any
-// crash, trap or sanitizer report is a finding; each client's replies must
-// parse and carry the ids they were asked with.
-// Built by Fuzz/run against an instrumented build of QMPFleetTesting.
+// input is what a negotiated client sends to one in-process VM with the
+// device plugins of the default `pc` template (QMPFleetTesting's TestFleet
+// under a virtual clock). Any crash, trap, sanitizer report or leak is a
+// finding; everything the VM writes must parse as QMP output, and the client
+// gets exactly one greeting.
+//
+// Each input gets a new VM, destroyed at its end through Router.destroyVM
+// (plugins' vm_destroy included), so an input's effect and any leak are its
+// own: a finding replays from its input alone, and LeakSanitizer's check
+// after each input is honest. The router, its command table and the loaded
+// plugins are made once, in LLVMFuzzerInitialize, before libFuzzer counts
+// the coverage of the plugin libraries.
+// Built by Fuzz/run against an instrumented build of QMPFleetTesting; the
+// instrumented plugins are linked next to the binary, where the fleet looks.
 import FleetCore
 import QMPFleetTesting
 import QMPWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
-/// One fleet for the whole run (building one per input would dominate the
-/// time); remade if an input ends its VM (`quit`).
-nonisolated(unsafe) var dispatchFleet: TestFleet?
+/// The VM each input runs against: the `pc` template's plugins and devices
+/// (config/fleet.yaml), but for the serial console's backend. Files that commands create (chardev logs, dumps,
+/// screendumps) may only go under `files/` next to the binary.
+func dispatchFleetYAML(fileDirectory: String) -> String {
+    """
+    allowed-file-dirs: [\(fileDirectory)]
+    vms:
+      - name: vm0
+        machine: pc-i440fx-7.2
+        memory: {size: 1G, slots: 4, maxmem: 4G}
+        smp: {cpus: 1, sockets: 1, cores: 4, threads: 1, maxcpus: 4}
+        no-shutdown: true
+        powerdown-delay-ms: 500
+        plugins:
+          block:
+            drives:
+              - {id: drive0, device: disk0, interface: virtio, file: /var/lib/qmpfleet/disk0.qcow2, format: qcow2, size: 20G, allocated: 2G}
+              - {id: cd0, device: cdrom0, interface: ide, media: cdrom, file: /var/lib/qmpfleet/install.iso}
+          net:
+            netdevs: [{id: net0, type: user}]
+            nics: [{id: nic0, model: virtio-net-pci, netdev: net0}]
+          # A ring buffer, not the template's pty: a pty nobody reads is
+          # polled every few virtual ms, and each input runs a virtual minute.
+          chardev: {serial: [{id: serial0, backend: ringbuf}]}
+    """
+}
+
+/// The fleet, made once; its VM list is empty between inputs.
+nonisolated(unsafe) var dispatchFleet: TestFleet!
+/// The VM every input gets a fresh copy of.
+nonisolated(unsafe) var dispatchSpec: VMSpec!
+
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
+    let files = PluginLoader.executableDirectory + "/files"
+    mkdir(files, 0o700)
+    do {
+        // The fleet starts vm0 once: that checks the plugins load and the
+        // VM starts; each input then gets its own copy.
+        let fleet = try TestFleet(yaml: dispatchFleetYAML(fileDirectory: files))
+        guard let vm = fleet.vm("vm0") else { fatalError("vm0 did not start") }
+        dispatchSpec = vm.spec
+        fleet.router.destroyVM(vm)
+        dispatchFleet = fleet
+        // libFuzzer ends with exit(); LeakSanitizer's check runs from an
+        // earlier atexit, so after this one: the fleet is gone by then.
+        atexit {
+            dispatchFleet?.shutdown()
+            dispatchFleet = nil
+        }
+    } catch {
+        fatalError("the fuzz fleet did not start: \(error)")
+    }
+    return 0
+}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzDispatch(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
-    if dispatchFleet?.vm("vm0") == nil {
-        dispatchFleet = try? TestFleet(yaml: "vms: [{name: vm0}]")
+    let fleet: TestFleet = dispatchFleet
+    let vm: VM
+    do {
+        guard let created = try fleet.router.createVM(dispatchSpec) else { fatalError("vm0 is not simulated") }
+        vm = created
+    } catch {
+        fatalError("vm0 did not start: \(error)")
     }
-    guard let fleet = dispatchFleet, let vm = fleet.vm("vm0") else { fatalError("the test fleet did not start") }
     let wire = FuzzTransport()
-    guard let session = vm.attach(transport: wire) else { fatalError("attach refused: a session leaked") }
+    guard let session = vm.attach(transport: wire) else { fatalError("attach refused") }
     Array(#"{"execute": "qmp_capabilities"}"#.utf8).withUnsafeBytes { session.receive($0) }
     session.receive(UnsafeRawBufferPointer(start: data, count: size))
-    // Timers (powerdown delays, throttled events, plugin timeouts) fire too.
+    // Timers (powerdown delays, throttled events, plugin timeouts, block
+    // jobs) fire too.
     fleet.advance(by: 60_000)
     // Everything the VM wrote must be QMP output lines.
     var parser = JSONStreamParser()
@@ -33,6 +102,9 @@ public func fuzzDispatch(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     } }
     if greetings != 1 { fatalError("\(greetings) greetings") }
     session.transportDidClose()
+    // `quit` may have ended it already.
+    fleet.router.destroyVM(vm)
+    fleet.advance(by: 60_000)
     return 0
 }
 

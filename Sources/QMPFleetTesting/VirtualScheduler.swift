@@ -37,10 +37,8 @@ public final class VirtualScheduler: Scheduler {
     /// Moves the clock forward, running everything that falls due, in order.
     public func advance(by milliseconds: UInt64) {
         let target = nowMilliseconds + milliseconds
-        while true {
-            items.removeAll { $0.action.isCancelled }
-            guard let next = items.filter({ $0.due <= target }).min(by: { ($0.due, $0.sequence) < ($1.due, $1.sequence) }) else { break }
-            items.removeAll { $0.sequence == next.sequence }
+        while let index = firstDue(by: target) {
+            let next = items.remove(at: index)
             nowMilliseconds = max(nowMilliseconds, next.due)
             next.action.markFired()
             next.body()
@@ -48,6 +46,17 @@ public final class VirtualScheduler: Scheduler {
         nowMilliseconds = target
     }
 
+    /// The earliest action due by `target` (in scheduling order among equals).
+    /// Cancelled actions are already gone (see `schedule`).
+    private func firstDue(by target: UInt64) -> Int? {
+        var first: Int?
+        for i in items.indices where items[i].due <= target {
+            if let f = first, (items[f].due, items[f].sequence) < (items[i].due, items[i].sequence) { continue }
+            first = i
+        }
+        return first
+    }
+
     /// Actions waiting to run.
-    public var pendingCount: Int { items.filter { !$0.action.isCancelled }.count }
+    public var pendingCount: Int { items.count }
 }
