@@ -50,7 +50,11 @@ final class CPUHotplugPlugin: QMPPlugin {
         let arch = vm.machine["arch"]?.stringValue ?? "x86_64"
         family = CPUFamily(machineType: machineType, arch: arch)
         hotplugSupported = machineType != "none" && family != .arm
-        model = self.config.model ?? family.defaultModel
+        // The plugin's own cpu-model, else the VM's (`cpu:`, `-cpu`) when it
+        // is of this family, else the family's default.
+        let models = family.models
+        let machineModel = vm.machine["cpu-model"]?.stringValue.flatMap { models.contains($0) ? $0 : nil }
+        model = self.config.model ?? machineModel ?? family.defaultModel
         guard family.models.contains(model) else {
             throw PluginError("cpu-hotplug: unknown cpu-model '\(model)' (models: \(family.models.joined(separator: ", ")))")
         }

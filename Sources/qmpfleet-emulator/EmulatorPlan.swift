@@ -82,6 +82,7 @@ struct EmulatorPlan {
                 // QOM type; the feature switches are logged, not simulated.
                 let parts = value.split(separator: ",", maxSplits: 1)
                 cpuModel = parts.first.map(String.init)
+                if let cpuModel { entry["cpu"] = .string(cpuModel) }
                 if parts.count > 1 { ignored.append("-cpu features \(parts[1])") }
             case "m":
                 let opts = try QemuOpts(value, impliedKey: "size")
@@ -142,8 +143,6 @@ struct EmulatorPlan {
             charCommands.append((try ChardevBackend.arguments(id: id, opts), "-chardev \(id)"))
         }
         var plugins = Self.plugins(arch: arch)
-        // The vCPUs are of the `-cpu` model (QEMU's default without it).
-        if let cpuModel { plugins["cpu-hotplug"] = ["cpu-model": .string(cpuModel)] }
         if let vnc { plugins["display"] = ["vnc": .object(vnc)] }
         if !drives.isEmpty { plugins["block"] = ["drives": .array(drives)] }
         if !serials.isEmpty { plugins["chardev"] = ["serial": .array(serials)] }

@@ -2,28 +2,28 @@ import QMPWire
 import Testing
 @testable import qmpfleet_emulator
 
-/// `-cpu`: the model becomes the vCPUs' type (the CPU hot-plug plugin's
-/// `cpu-model`); feature switches are accepted and logged.
+/// `-cpu`: the model becomes the VM's `cpu`, the type of its boot vCPUs and
+/// of those the CPU hot-plug plugin plugs; feature switches are accepted and logged.
 @Suite struct CPUOptionTests {
     static let base = ["-machine", "pc", "-qmp", "unix:/tmp/x.sock,server=on,wait=off"]
 
     @Test func modelNamesTheVCPUType() throws {
         let plan = try EmulatorPlan(arguments: Self.base + ["-cpu", "Haswell"], arch: "x86_64")
         #expect(plan.cpuModel == "Haswell")
-        #expect(plan.entry["plugins"]?["cpu-hotplug"] == ["cpu-model": "Haswell"])
+        #expect(plan.entry["cpu"] == "Haswell")
         #expect(plan.ignored.isEmpty)
     }
 
     @Test func featureSwitchesAreLoggedNotSimulated() throws {
         let plan = try EmulatorPlan(arguments: Self.base + ["-cpu", "Skylake-Client,+avx2,vmx=off"], arch: "x86_64")
-        #expect(plan.entry["plugins"]?["cpu-hotplug"] == ["cpu-model": "Skylake-Client"])
+        #expect(plan.entry["cpu"] == "Skylake-Client")
         #expect(plan.ignored == ["-cpu features +avx2,vmx=off"])
     }
 
     @Test func withoutCPUTheBoardDefaultStays() throws {
         let plan = try EmulatorPlan(arguments: Self.base, arch: "x86_64")
         #expect(plan.cpuModel == nil)
-        #expect(plan.entry["plugins"]?["cpu-hotplug"] == [:])
+        #expect(plan.entry["cpu"] == nil)
     }
 }
 

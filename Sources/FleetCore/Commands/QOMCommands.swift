@@ -64,16 +64,29 @@ extension VM {
             if path.hasPrefix("/objects/"), let object = objects[String(path.dropFirst("/objects/".count))] {
                 return [typeProperty] + object.properties.keys.map { ["name": .string($0), "type": "str"] }
             }
-            if isBootCPU(path), let properties = QEMUReferenceData.shared?.objectProperties[Self.bootCPUType]?.arrayValue {
+            if isBootCPU(path), let properties = QEMUReferenceData.shared?.objectProperties[bootCPUType]?.arrayValue
+                ?? QEMUReferenceData.shared?.objectProperties[Self.defaultBootCPUType]?.arrayValue {
                 return properties
             }
             return nil
         }
     }
 
-    /// The type of the boot vCPUs: QEMU's default x86 model (the CPU
-    /// hotplug plugin's `cpu-model` is its own business).
-    static let bootCPUType = "qemu64-x86_64-cpu"
+    /// QEMU's default x86 vCPU type.
+    static let defaultBootCPUType = "qemu64-x86_64-cpu"
+
+    /// The type of the boot vCPUs: the VM's `cpu` model (`-cpu`) when QEMU
+    /// 7.2's values for it were recorded, else QEMU's default.
+    var bootCPUType: String {
+        guard let model = spec.machine.cpuModel else { return Self.defaultBootCPUType }
+        let type = "\(model)-x86_64-cpu"
+        return QEMUReferenceData.shared?.bootCPUPropertyValues(type: type) != nil ? type : Self.defaultBootCPUType
+    }
+
+    /// The boot vCPU's property values, as QEMU 7.2 reports them under TCG.
+    var bootCPUPropertyValues: JSONObject {
+        QEMUReferenceData.shared?.bootCPUPropertyValues(type: bootCPUType) ?? [:]
+    }
 
     /// Whether `path` is a boot vCPU of an x86 machine (`query-cpus-fast`'s paths).
     func isBootCPU(_ path: String) -> Bool {
@@ -96,8 +109,8 @@ extension VM {
         } else if isBootCPU(path) {
             // As QEMU 7.2 reports them for its boot vCPU (recorded): under
             // TCG every feature of the model is available.
-            properties = QEMUReferenceData.shared?.cpuPropertyValues[Self.bootCPUType] ?? [:]
-            type = Self.bootCPUType
+            properties = bootCPUPropertyValues
+            type = bootCPUType
         } else {
             return .failure(QMPError(.deviceNotFound, "Device '\(path)' not found"))
         }

@@ -68,9 +68,9 @@ extension VM {
             return .ok
         }
         if isBootCPU(path) {
-            let type = Self.bootCPUType
+            let type = bootCPUType
             if property == "type" { return .failure(.generic("Property '\(type).type' is not writable")) }
-            guard QEMUReferenceData.shared?.cpuPropertyValues[type]?[property] != nil else {
+            guard bootCPUPropertyValues[property] != nil else {
                 return .failure(.generic("Property '\(type).\(property)' not found"))
             }
             return .failure(QOMSet.afterRealize(property, id: nil, type: type))

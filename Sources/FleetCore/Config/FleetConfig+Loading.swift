@@ -116,7 +116,7 @@ extension Limits {
 
 extension VMSpec {
     static let keys: Set<String> = [
-        "name", "count", "first", "template", "guest-name", "uuid", "machine", "arch", "memory", "smp", "kvm",
+        "name", "count", "first", "template", "guest-name", "uuid", "machine", "arch", "cpu", "memory", "smp", "kvm",
         "start-paused", "no-shutdown", "no-reboot", "powerdown-delay-ms", "plugins",
         "backend", "upstream", "launch", "reconnect-ms", "read-only", "allow", "deny",
     ]
@@ -173,6 +173,7 @@ extension VMSpec {
         if let u = try r.string("uuid") { spec.uuid = u }
         if let m = try r.string("machine") { spec.machine.type = m }
         if let a = try r.string("arch") { spec.machine.arch = a }
+        if let model = try r.string("cpu") { spec.machine.cpuModel = model }
         if let k = try r.bool("kvm") { spec.machine.kvmEnabled = k }
         if let canonical = MachineCatalog.canonicalName(spec.machine.type, arch: spec.machine.arch) {
             spec.machine.type = canonical

@@ -6,6 +6,9 @@ public struct MachineSpec: Sendable, Equatable {
     public var type: String = "pc-i440fx-7.2"
     /// QEMU's target (`query-target`): x86_64, aarch64, ppc64, s390x.
     public var arch: String = "x86_64"
+    /// Like `-cpu MODEL` (features are not simulated); nil: the
+    /// architecture's default (qemu64 on x86).
+    public var cpuModel: String?
     public var ramBytes: UInt64 = 1 << 30
     /// Hot-pluggable memory: slots and the maximum (`-m size,slots=N,maxmem=M`).
     public var memorySlots: Int = 0
@@ -36,6 +39,7 @@ public struct MachineSpec: Sendable, Equatable {
             "memory-slots": .int(Int64(memorySlots)),
             "max-memory": .int(Int64(maxMemoryBytes)),
             "kvm": .bool(kvmEnabled),
+            "cpu-model": cpuModel.map(JSONValue.string) ?? .null,
             "vcpu-thread-ids": .array(vcpuThreadIDs.map { .int(Int64($0)) }),
             "smp": [
                 "cpus": .int(Int64(smp.cpus)), "sockets": .int(Int64(smp.sockets)),
