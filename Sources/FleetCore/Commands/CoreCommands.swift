@@ -8,7 +8,7 @@ enum CoreCommands {
     nonisolated(unsafe) static let handlers: [String: CommandHandler] = {
         var all: [String: CommandHandler] = [:]
         for table in [
-            RunStateCommands.handlers, LifecycleCommands.handlers, MachineQueries.handlers, IntrospectionCommands.handlers,
+            RunStateCommands.handlers, LifecycleCommands.handlers, GuestMemoryCommands.handlers, MachineQueries.handlers, IntrospectionCommands.handlers,
             HumanMonitorCommand.handlers, DeviceCommands.handlers, ObjectCommands.handlers,
             QOMCommands.handlers, FDCommands.handlers, ProbeCommands.handlers,
             QOMSet.handlers, BalloonCommands.handlers, MouseQuery.handlers, PasswordCommands.handlers,

@@ -25,10 +25,12 @@ enum MachineQueries {
 
 extension VM {
     /// `query-cpus-fast`: one entry per present vCPU, topology from config,
-    /// in QEMU's shape for x86 (`props` with socket/core/thread ids).
+    /// in QEMU's shape for x86 (`props` with socket/core/thread ids). A
+    /// `none` board has no vCPUs at all, as in QEMU.
     func cpuInfoFast() -> JSONValue {
         let smp = spec.machine.smp
         var cpus: [JSONValue] = []
+        guard spec.machine.type != "none" else { return .array(cpus) }
         for index in 0..<smp.cpus {
             let thread = index % smp.threads
             let core = (index / smp.threads) % smp.cores

@@ -1,0 +1,78 @@
+import QMPWire
+import UVLoop
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The machine-level commands QEMU 7.2 answers for any board:
+/// `query-current-machine`, `inject-nmi`, `query-memory-size-summary`, and
+/// the guest-memory savers `pmemsave` and `memsave`.
+///
+/// The simulated guest's RAM holds no data (it is all zero, as a guest that
+/// never ran has it), so a save writes `size` zero bytes: what QEMU writes
+/// for memory nobody touched.
+enum GuestMemoryCommands {
+    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
+        "query-current-machine": .immediate { context in
+            .success(["wakeup-suspend-support": .bool(context.vm.hasACPIBoard)])
+        },
+        "inject-nmi": .immediate { context in
+            // x86 boards deliver an NMI to every vCPU; others refuse (QEMU's
+            // nmi_monitor_handle finds no NMI interface).
+            context.vm.hasACPIBoard ? .ok : .failure(.generic("this feature or command is not currently supported"))
+        },
+        "query-memory-size-summary": .deferred { context, complete in
+            let vm = context.vm
+            let base = vm.spec.machine.type == "none" ? 0 : Int64(vm.spec.machine.ramBytes)
+            // Plugged memory is what the memory plugin's DIMMs hold, if the VM has it.
+            vm.execute("query-memory-devices", nil) { devices in
+                var plugged: Int64 = 0
+                if case .success(.array(let list)) = devices {
+                    for device in list { plugged += device["data"]?["size"]?.int64Value ?? 0 }
+                }
+                complete(.success(["base-memory": .int(base), "plugged-memory": .int(plugged)]))
+            }
+        },
+        "pmemsave": .deferred { context, complete in save(context, complete) },
+        "memsave": .deferred { context, complete in
+            let index = context.arguments["cpu-index"]?.int64Value ?? 0
+            let present = context.vm.cpuInfoFast().arrayValue?.contains { $0["cpu-index"]?.int64Value == index } ?? false
+            guard present else { return complete(.failure(.generic("Parameter 'cpu-index' expects a CPU number"))) }
+            save(context, complete)
+        },
+    ]
+
+    /// Writes `size` zero bytes to `filename` off the loop thread.
+    private static func save(_ context: CommandContext, _ complete: @escaping (CommandResult) -> Void) {
+        let path = context.arguments["filename"]?.stringValue ?? ""
+        // QEMU 7.2 crashes on a negative size; refuse it instead.
+        guard let size = context.arguments["size"]?.int64Value, size >= 0 else {
+            return complete(.failure(.generic("Parameter 'size' expects a non-negative value")))
+        }
+        let fd: Int32
+        switch context.vm.openFile(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o666) {
+        case .failure(let error): return complete(.failure(error))
+        case .success(let opened): fd = opened
+        }
+        let failure = Locked<Int32>(0)
+        let write: @Sendable () -> Void = {
+            // Zero bytes: a sparse file of the right length reads as written ones.
+            if ftruncate(fd, off_t(size)) != 0 { failure.withLock { $0 = errno } }
+            close(fd)
+        }
+        let finish = {
+            complete(failure.withLock { $0 } == 0 ? .ok : .failure(.generic("writing memory to '\(path)' failed")))
+        }
+        if let loop = context.vm.router.loop {
+            loop.offload(write, then: finish)
+        } else {
+            write()
+            finish()
+        }
+    }
+}
+
+extension VM {
+    /// An x86 board with ACPI (pc, q35): it can suspend to RAM and take NMIs.
+    var hasACPIBoard: Bool { spec.machine.arch == "x86_64" && spec.machine.type != "none" }
+}
