@@ -16,8 +16,11 @@ SEQUENCE = [
     ("trace-event-set-state", {"name": "qxl_*", "enable": True}),
     ("trace-event-set-state", {"name": "qxl_*", "enable": True, "ignore-unavailable": True}),
     ("trace-event-get-state", {"name": "qxl_io_write*"}),
-    ("trace-event-set-state", {"name": "guest_cpu_enter", "enable": True, "vcpu": 0}),
     ("trace-event-get-state", {"name": "*", "vcpu": 0}),
+    # QEMU applies a vCPU's trace state on that vCPU's thread, later
+    # (async_run_on_cpu): a get-state right after races it, so it is not
+    # asked here (TraceTests check the state that follows).
+    ("trace-event-set-state", {"name": "guest_cpu_enter", "enable": True, "vcpu": 0}),
     ("trace-event-set-state", {"name": "qemu_memalign", "enable": "true"}),
 ]
 
