@@ -85,7 +85,7 @@ struct SecretObject {
         let fd: Int32
         switch vm.openFile(path, flags: O_RDONLY) {
         case .failure(let error):
-            return .failure(.generic("Unable to read \(path): Failed to open file \u{201C}\(path)\u{201D}: \(reason(error.desc))"))
+            return .failure(.generic("Unable to read \(path): Failed to open file \u{201C}\(path)\u{201D}: \(OpenFailure.reason(error.desc))"))
         case .success(let opened): fd = opened
         }
         defer { close(fd) }
@@ -102,16 +102,6 @@ struct SecretObject {
     /// Secrets are keys and passwords: a bound on what is read for one.
     static let maxFileSize = 1 << 20
 
-    /// The strerror part of the host's "Could not open 'X': reason".
-    private static func reason(_ text: String) -> String {
-        let bytes = Array(text.utf8), marker = Array("': ".utf8)
-        guard bytes.count >= marker.count else { return text }
-        for start in stride(from: bytes.count - marker.count, through: 0, by: -1)
-        where Array(bytes[start..<start + marker.count]) == marker {
-            return String(decoding: bytes[(start + marker.count)...], as: UTF8.self)
-        }
-        return text
-    }
 }
 
 /// QEMU's `qbase64_decode`: only the base64 alphabet (no NUL, no

@@ -77,7 +77,7 @@ final class DisplayPlugin: QMPPlugin {
         }
         let fd: Int32
         switch vm.openFile(filename, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o666) {
-        case .failure(let error): return reply.failure(.generic("failed to open file '\(filename)': \(DisplayPlugin.reason(error.desc))"))
+        case .failure(let error): return reply.failure(.generic("failed to open file '\(filename)': \(OpenFailure.reason(error.desc))"))
         case .success(let opened): fd = opened
         }
         let surface = DisplaySurface(width: config.width, height: config.height, vmName: vm.name, runState: vm.runState)
@@ -92,16 +92,6 @@ final class DisplayPlugin: QMPPlugin {
         }
     }
 
-    /// The strerror part of the host's "Could not open 'X': reason".
-    static func reason(_ text: String) -> String {
-        let bytes = Array(text.utf8), marker = Array("': ".utf8)
-        guard bytes.count >= marker.count else { return text }
-        for start in stride(from: bytes.count - marker.count, through: 0, by: -1)
-        where Array(bytes[start..<start + marker.count]) == marker {
-            return String(decoding: bytes[(start + marker.count)...], as: UTF8.self)
-        }
-        return text
-    }
 
     // MARK: Input
 

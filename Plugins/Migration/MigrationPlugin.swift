@@ -82,7 +82,7 @@ final class MigrationPlugin: QMPPlugin {
     func loadDevicesState(_ filename: String) -> Result<JSONValue, QMPError> {
         let fd: Int32
         switch vm.openFile(filename, flags: O_RDONLY) {
-        case .failure(let error): return .failure(.generic("Unable to open \(filename): \(MigrationPlugin.reason(error.desc))"))
+        case .failure(let error): return .failure(.generic("Unable to open \(filename): \(OpenFailure.reason(error.desc))"))
         case .success(let opened): fd = opened
         }
         defer { close(fd) }
@@ -92,16 +92,6 @@ final class MigrationPlugin: QMPPlugin {
         return .success(.object([:]))
     }
 
-    /// The strerror part of the host's "Could not open 'X': reason".
-    private static func reason(_ text: String) -> String {
-        let bytes = Array(text.utf8), marker = Array("': ".utf8)
-        guard bytes.count >= marker.count else { return text }
-        for start in stride(from: bytes.count - marker.count, through: 0, by: -1)
-        where Array(bytes[start..<start + marker.count]) == marker {
-            return String(decoding: bytes[(start + marker.count)...], as: UTF8.self)
-        }
-        return text
-    }
 }
 
 @_cdecl("qmp_plugin_entry")

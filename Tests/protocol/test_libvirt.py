@@ -52,14 +52,19 @@ def run(emulator_path, control=None):
     return steps
 
 
-@pytest.fixture(scope="module")
-def outcomes():
+def require_libvirt_and_qemu():
+    """virsh, root (the embedded driver) and QEMU 7.2, or the reason why not."""
     if shutil.which("virsh") is None:
         missing("libvirt is not installed (apt-get install libvirt-daemon-driver-qemu libvirt-clients)")
     if os.geteuid() != 0:
         pytest.skip("libvirt's embedded QEMU driver needs root here")
     if QEMU is None:
         missing("qemu-system-x86_64 (QEMU 7.2) is not installed")
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    require_libvirt_and_qemu()
     return run(QEMU), run(emulator())
 
 
@@ -162,12 +167,7 @@ def caps(emulator_path):
 
 @pytest.fixture(scope="module")
 def capabilities():
-    if shutil.which("virsh") is None:
-        missing("libvirt is not installed (apt-get install libvirt-daemon-driver-qemu libvirt-clients)")
-    if os.geteuid() != 0:
-        pytest.skip("libvirt's embedded QEMU driver needs root here")
-    if QEMU is None:
-        missing("qemu-system-x86_64 (QEMU 7.2) is not installed")
+    require_libvirt_and_qemu()
     return caps(QEMU), caps(emulator())
 
 
