@@ -1,7 +1,7 @@
 // libFuzzer target for the dispatch of parsed requests against a VM: the
-// input is what a negotiated client sends to one in-process VM with the
-// device plugins of the default `pc` template (QMPFleetTesting's TestFleet
-// under a virtual clock). Any crash, trap, sanitizer report or leak is a
+// input is what a negotiated client sends to one in-process VM with device
+// plugins of the default `pc` template (QMPFleetTesting's TestFleet under a
+// virtual clock). Any crash, trap, sanitizer report or leak is a
 // finding; everything the VM writes must parse as QMP output, and the client
 // gets exactly one greeting.
 //
@@ -20,31 +20,40 @@ import QMPWire
 import Glibc
 #endif
 
-/// The VM each input runs against: the `pc` template's plugins and devices
-/// (config/fleet.yaml), but for the serial console's backend. Files that commands create (chardev logs, dumps,
-/// screendumps) may only go under `files/` next to the binary.
-func dispatchFleetYAML(fileDirectory: String) -> String {
-    """
-    allowed-file-dirs: [\(fileDirectory)]
-    vms:
-      - name: vm0
-        machine: pc-i440fx-7.2
-        memory: {size: 1G, slots: 4, maxmem: 4G}
-        smp: {cpus: 1, sockets: 1, cores: 4, threads: 1, maxcpus: 4}
-        no-shutdown: true
-        powerdown-delay-ms: 500
-        plugins:
-          block:
-            drives:
-              - {id: drive0, device: disk0, interface: virtio, file: /var/lib/qmpfleet/disk0.qcow2, format: qcow2, size: 20G, allocated: 2G}
-              - {id: cd0, device: cdrom0, interface: ide, media: cdrom, file: /var/lib/qmpfleet/install.iso}
-          net:
-            netdevs: [{id: net0, type: user}]
-            nics: [{id: nic0, model: virtio-net-pci, netdev: net0}]
-          # A ring buffer, not the template's pty: a pty nobody reads is
-          # polled every few virtual ms, and each input runs a virtual minute.
-          chardev: {serial: [{id: serial0, backend: ringbuf}]}
-    """
+/// The `pc` template's plugins and devices (config/fleet.yaml), in template
+/// order. The VM gets each plugin whose library is linked next to the binary:
+/// Fuzz/run links block, net and chardev for `--ci`, every one for longer runs.
+let pcTemplatePlugins: [(name: String, config: String)] = [
+    ("block", """
+        {drives: [{id: drive0, device: disk0, interface: virtio, file: /var/lib/qmpfleet/disk0.qcow2, format: qcow2, size: 20G, allocated: 2G}, \
+        {id: cd0, device: cdrom0, interface: ide, media: cdrom, file: /var/lib/qmpfleet/install.iso}]}
+        """),
+    ("net", "{netdevs: [{id: net0, type: user}], nics: [{id: nic0, model: virtio-net-pci, netdev: net0}]}"),
+    // A ring buffer, not the template's pty: a pty nobody reads is polled
+    // every few virtual milliseconds, and each input runs a virtual minute.
+    ("chardev", "{serial: [{id: serial0, backend: ringbuf}]}"),
+    ("memory", "{}"), ("cpu-hotplug", "{}"), ("tpm", "{}"), ("rocker", "{}"), ("dump", "{}"),
+    ("display", "{device: video0, tablet: true}"), ("balloon", "{device: balloon0}"),
+    ("trace", "{}"), ("migration", "{}"),
+]
+
+/// The fleet's config: vm0 with the plugins found in `pluginDirectory`.
+/// Files that commands create (chardev logs, dumps, screendumps) may only go
+/// under `fileDirectory`.
+func dispatchFleetYAML(pluginDirectory: String, fileDirectory: String) -> (yaml: String, plugins: [String]) {
+    let found = pcTemplatePlugins.filter { access("\(pluginDirectory)/\(PluginLoader.fileName(for: $0.name))", F_OK) == 0 }
+    let yaml = """
+        allowed-file-dirs: [\(fileDirectory)]
+        vms:
+          - name: vm0
+            machine: pc-i440fx-7.2
+            memory: {size: 1G, slots: 4, maxmem: 4G}
+            smp: {cpus: 1, sockets: 1, cores: 4, threads: 1, maxcpus: 4}
+            no-shutdown: true
+            powerdown-delay-ms: 500
+            plugins: {\(found.map { "\($0.name): \($0.config)" }.joined(separator: ", "))}
+        """
+    return (yaml, found.map(\.name))
 }
 
 /// The fleet, made once; its VM list is empty between inputs.
@@ -54,12 +63,15 @@ nonisolated(unsafe) var dispatchSpec: VMSpec!
 
 @_cdecl("LLVMFuzzerInitialize")
 public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
-    let files = PluginLoader.executableDirectory + "/files"
+    let directory = PluginLoader.executableDirectory
+    let files = directory + "/files"
     mkdir(files, 0o700)
+    let config = dispatchFleetYAML(pluginDirectory: directory, fileDirectory: files)
+    fputs("DispatchFuzz: vm0's plugins: \(config.plugins.joined(separator: " "))\n", stderr)
     do {
         // The fleet starts vm0 once: that checks the plugins load and the
         // VM starts; each input then gets its own copy.
-        let fleet = try TestFleet(yaml: dispatchFleetYAML(fileDirectory: files))
+        let fleet = try TestFleet(yaml: config.yaml)
         guard let vm = fleet.vm("vm0") else { fatalError("vm0 did not start") }
         dispatchSpec = vm.spec
         fleet.router.destroyVM(vm)
