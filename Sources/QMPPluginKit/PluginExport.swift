@@ -25,7 +25,10 @@ public enum PluginExport {
         d.pointee.version = UnsafePointer(cString(P.version))
         d.pointee.`init` = { api, ctx, err, errLen in
             guard let api, let type = PluginExport.pluginType else { return -1 }
-            PluginHostLink.api = api
+            // The host's table never moves: written once, so a later init (a
+            // second loader in the process) never writes what other threads'
+            // VMs are reading.
+            if PluginHostLink.api != api { PluginHostLink.api = api }
             return PluginExport.initialize(type, api: api, ctx: ctx, err: err, errLen: errLen)
         }
         d.pointee.vm_create = { vm, config, len, instanceOut, err, errLen in
