@@ -22,6 +22,8 @@ public final class EventLoop: @unchecked Sendable {
     let readBuffer: UnsafeMutableRawBufferPointer
     /// The `recvmsg` control buffer, shared the same way.
     let controlBuffer: UnsafeMutableRawBufferPointer
+    /// Connections' output of this turn, sent when the turn's callbacks are done.
+    let deferredFlushes: DeferredFlushes
 
     /// Work handed in by other threads. `isOpen` turns false, under the same
     /// lock `execute` sends with, before the wake-up handle starts closing, so
@@ -39,6 +41,7 @@ public final class EventLoop: @unchecked Sendable {
             throw UVError(code: rc, operation: "uv_loop_init")
         }
         wakeup = HandleMemory.allocate(uv_async_t.self)
+        deferredFlushes = DeferredFlushes(loop: raw)
         readBuffer = .allocate(byteCount: UnixConnection.readChunk, alignment: 16)
         controlBuffer = .allocate(
             byteCount: cuv_cmsg_space(MemoryLayout<Int32>.size * UnixConnection.maxFileDescriptorsPerMessage),

@@ -9,10 +9,13 @@ import DequeModule
 /// Driven by `uv_poll_t` on a non-blocking fd with our own `recvmsg` and
 /// `send`, not by `uv_pipe_t`: file descriptors a peer passes with
 /// SCM_RIGHTS must arrive (QMP's `getfd` and `add-fd` need them), and they
-/// are handed over before the bytes of the same message. Writes go out at
-/// once when the socket takes them and are queued in order otherwise;
-/// POLLOUT is watched only while something is queued. The queue is the
-/// caller's to bound (`pendingWriteBytes`). Loop-confined.
+/// are handed over before the bytes of the same message. Writes are queued
+/// in order and sent when the loop's turn ends (`DeferredFlushes`), as many
+/// queued writes in one gathered `sendmsg` as the socket takes; what it
+/// does not take waits for POLLOUT, which is watched only then. Writes
+/// carrying descriptors, and a turn's output past `deferredBytesLimit`, go
+/// out at once. The queue is the caller's to bound (`pendingWriteBytes`).
+/// Loop-confined.
 ///
 /// While open, the connection is kept alive by its poll handle, so a
 /// caller need not hold it; `close()` ends that.
@@ -24,6 +27,13 @@ public final class UnixConnection: LoopHandle {
     public static let readChunk = 64 * 1024
     /// Reads per readiness callback, so one busy client cannot starve the others.
     static let readsPerWakeup = 8
+    /// Output of one turn held for the turn's end, at most; past it the
+    /// queue is sent at once, so a burst of large replies never piles up
+    /// unsent against the session's output limit.
+    public static let deferredBytesLimit = 64 * 1024
+    /// Queued writes gathered into one `sendmsg`, at most (its iovecs sit
+    /// on the stack).
+    static let gatherLimit = 64
 
     public let fd: Int32
     private let loop: EventLoop
@@ -36,6 +46,8 @@ public final class UnixConnection: LoopHandle {
     /// The peer shut down its sending side (or closed): nothing more to read.
     private var inputEnded = false
     private var closeWhenFlushed = false
+    /// Waiting in the loop's `DeferredFlushes` for the turn's end.
+    private var flushDeferredScheduled = false
     /// A send failed: the poll callback reports the close, so that `write`
     /// never calls `onClose` under its caller's feet (or, with
     /// `onEndOfInput`, the end of file does). Later writes are dropped.
@@ -234,52 +246,101 @@ public final class UnixConnection: LoopHandle {
     private func enqueue(_ chunk: OutgoingChunk) {
         guard !isClosed, !writeFailed, !closeWhenFlushed, !chunk.bytes.isEmpty else { return }
         var chunk = chunk
-        var offset = 0
-        if queue.isEmpty {
-            let sent = chunk.send(on: fd, from: 0)
-            if sent == chunk.bytes.count { return }
-            if sent < 0 {
-                if !Self.isTransient(errno) { return failWrites() }
-            } else {
-                offset = sent
-                chunk.fileDescriptors = []
-            }
-        }
-        if !chunk.fileDescriptors.isEmpty && !chunk.ownsDescriptors {
+        if !chunk.fileDescriptors.isEmpty {
             // The caller may close its descriptors as soon as we return.
             chunk.fileDescriptors = chunk.fileDescriptors.map { fcntl($0, F_DUPFD_CLOEXEC, 0) }.filter { $0 >= 0 }
             chunk.ownsDescriptors = true
         }
         let wasEmpty = queue.isEmpty
         queue.append(chunk)
-        if wasEmpty { headOffset = offset }
-        pendingWriteBytes += chunk.bytes.count - (wasEmpty ? offset : 0)
-        if wasEmpty { updateInterest() }
+        pendingWriteBytes += chunk.bytes.count
+        // Descriptors leave at once, as the caller expects of a hand-over;
+        // so does a turn's output that has grown past the deferral limit.
+        if !chunk.fileDescriptors.isEmpty || pendingWriteBytes >= Self.deferredBytesLimit {
+            flush()
+        } else if wasEmpty && !flushDeferredScheduled && loop.deferredFlushes.isOpen {
+            flushDeferredScheduled = true
+            loop.deferredFlushes.add(self)
+        } else if wasEmpty {
+            flush()
+        }
+    }
+
+    /// The loop's turn is over: send what it wrote.
+    func flushDeferred() {
+        flushDeferredScheduled = false
+        guard !isClosed, !writeFailed else { return }
+        flush()
     }
 
     private func flush() {
-        while !queue.isEmpty {
-            let remaining = queue[0].bytes.count - headOffset
-            let sent = queue[0].send(on: fd, from: headOffset)
-            if sent < 0 {
-                if Self.isTransient(errno) { break }
-                return failWrites()
-            }
-            queue[0].releaseDescriptors()
-            pendingWriteBytes -= sent
-            if sent == remaining {
-                queue.removeFirst()
-                headOffset = 0
-            } else {
-                headOffset += sent
-                break
-            }
-        }
+        guard sendQueued() else { return failWrites() }
         if queue.isEmpty && closeWhenFlushed {
             close()
             return
         }
         updateInterest()
+    }
+
+    /// Sends queued chunks, gathered, until the queue is empty or the socket
+    /// stops taking them. Returns false on an error other than a full socket.
+    private func sendQueued() -> Bool {
+        while !queue.isEmpty {
+            let (sent, offered) = queue[0].fileDescriptors.isEmpty
+                ? sendGathered()
+                : (queue[0].send(on: fd, from: headOffset), queue[0].bytes.count - headOffset)
+            if sent < 0 { return Self.isTransient(errno) }
+            consume(sent)
+            if sent < offered { return true }
+        }
+        return true
+    }
+
+    /// One `sendmsg` of the queue's head chunks up to the first that carries
+    /// descriptors (they must ride on their own message's first byte).
+    /// Returns bytes sent (or -1, `errno` set) and bytes offered.
+    private func sendGathered() -> (sent: Int, offered: Int) {
+        var count = 1
+        while count < min(queue.count, Self.gatherLimit) && queue[count].fileDescriptors.isEmpty { count += 1 }
+        return withUnsafeTemporaryAllocation(of: iovec.self, capacity: count) { iov in
+            var offered = 0
+            // Each chunk's bytes are pinned for the send by nesting one
+            // `withUnsafeBytes` per chunk (at most `gatherLimit` deep).
+            func gather(_ index: Int) -> Int {
+                guard index < count else {
+                    var message = msghdr()
+                    message.msg_iov = iov.baseAddress
+                    message.msg_iovlen = count
+                    return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+                }
+                return queue[index].bytes.withUnsafeBytes { raw in
+                    let skip = index == 0 ? headOffset : 0
+                    iov[index] = iovec(iov_base: UnsafeMutableRawPointer(mutating: raw.baseAddress! + skip), iov_len: raw.count - skip)
+                    offered += raw.count - skip
+                    return gather(index + 1)
+                }
+            }
+            let sent = gather(0)
+            return (sent, offered)
+        }
+    }
+
+    /// `sent` bytes from the head of the queue have gone out.
+    private func consume(_ sent: Int) {
+        pendingWriteBytes -= sent
+        var left = sent
+        while left > 0 {
+            // Descriptors went with the first byte of their chunk that was sent.
+            queue[0].releaseDescriptors()
+            let remaining = queue[0].bytes.count - headOffset
+            if left < remaining {
+                headOffset += left
+                return
+            }
+            left -= remaining
+            queue.removeFirst()
+            headOffset = 0
+        }
     }
 
     private static func isTransient(_ error: Int32) -> Bool {
@@ -313,9 +374,12 @@ public final class UnixConnection: LoopHandle {
         callback?()
     }
 
-    /// Closes now, dropping queued output; `onClose` is not called. Idempotent.
+    /// Closes now; queued output goes as far as the socket takes it at once
+    /// (what was written this turn included), the rest is dropped. `onClose`
+    /// is not called. Idempotent.
     public func close() {
         guard !isClosed else { return }
+        if !writeFailed { _ = sendQueued() }
         isClosed = true
         dropQueue()
         onBytes = nil

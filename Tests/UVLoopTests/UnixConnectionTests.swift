@@ -63,6 +63,54 @@ struct UnixConnectionTests {
         #expect(client.pendingWriteBytes == 0)
     }
 
+    /// A turn's writes leave gathered at its end: more of them than one
+    /// `sendmsg` gathers, past the deferral limit, with descriptors riding
+    /// in the middle, arrive whole and in order, the descriptors no later
+    /// than their bytes.
+    @Test func manySmallWritesOfOneTurnArriveInOrder() throws {
+        let loop = try EventLoop()
+        var collected: [UInt8] = []
+        var descriptorsAt: [Int] = []
+        let lines = (0..<5000).map { Array("{\"return\": \($0)}\r\n".utf8) }
+        let total = lines.reduce(0) { $0 + $1.count }
+        let server = try Server(loop: loop, tag: "gather") { connection in
+            connection.onFileDescriptors = { fds in
+                descriptorsAt.append(collected.count)
+                for fd in fds { close(fd) }
+            }
+            connection.onBytes = { bytes in
+                collected += bytes
+                if collected.count == total { loop.stop() }
+            }
+        }
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        var pipeEnds: [Int32] = [0, 0]
+        #expect(pipe(&pipeEnds) == 0)
+        defer { close(pipeEnds[0]); close(pipeEnds[1]) }
+        var offset = 0
+        for (index, line) in lines.enumerated() {
+            if index == 100 {
+                client.write(line, fileDescriptors: [pipeEnds[0]])
+                #expect(descriptorsAt.isEmpty)
+                // The descriptors left at once, with what was queued before them.
+                #expect(client.pendingWriteBytes == 0)
+                descriptorsAt.insert(offset, at: 0)
+            } else {
+                client.write(line)
+            }
+            offset += line.count
+        }
+        #expect(client.pendingWriteBytes > 0)
+        #expect(client.pendingWriteBytes < total)
+        #expect(LoopHarness.run(loop))
+        #expect(collected == Array(lines.joined()))
+        // Descriptors come with the read that reaches their first byte
+        // (the kernel may merge earlier bytes into that read), never later.
+        #expect(descriptorsAt.count == 2)
+        #expect(descriptorsAt[1] <= descriptorsAt[0])
+        #expect(client.pendingWriteBytes == 0)
+    }
+
     @Test func passedPipeDescriptorWorksOnTheReceivingSide() throws {
         let loop = try EventLoop()
         var order: [String] = []
@@ -200,8 +248,12 @@ struct UnixConnectionTests {
         let loop = try EventLoop()
         var ended = 0
         var closes = 0
+        var clientFD: Int32 = -1
         let server = try Server(loop: loop, tag: "halfclose") { connection in
             connection.onClose = { closes += 1 }
+            // Writes leave when the loop's turn ends: the client half-closes
+            // once its question has arrived.
+            connection.onBytes = { _ in #expect(shutdown(clientFD, Int32(SHUT_WR)) == 0) }
             connection.onEndOfInput = { peerClosed in
                 #expect(!peerClosed)
                 ended += 1
@@ -218,8 +270,8 @@ struct UnixConnectionTests {
         var received: [UInt8] = []
         client.onBytes = { received += $0 }
         client.onClose = { loop.stop() }
+        clientFD = client.fd
         client.write(Array("question".utf8))
-        #expect(shutdown(client.fd, Int32(SHUT_WR)) == 0)
         #expect(LoopHarness.run(loop))
         #expect(String(decoding: received, as: UTF8.self) == "answer")
         #expect(ended == 1)
