@@ -98,7 +98,6 @@ let package = Package(
         .executableTarget(
             name: "qmpfleet-bench",
             dependencies: [
-                "UVLoop",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

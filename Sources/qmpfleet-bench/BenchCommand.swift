@@ -24,7 +24,10 @@ struct BenchCommand: ParsableCommand {
     var qemuCount: Int = 10
 
     @Option(help: "Seconds per ping-pong measurement.")
-    var seconds: Double = 2
+    var seconds: Double = 1
+
+    @Option(help: "Ping-pong measurements of each target, taken in turn; the table gives their median.")
+    var rounds: Int = 5
 
     @Option(help: "Clients per VM for the fan-out scenario.")
     var fanOut: [Int] = [1, 100, 1000]
@@ -60,7 +63,7 @@ struct BenchCommand: ParsableCommand {
         try? FileManager.default.removeItem(atPath: socketRoot)
         try FileManager.default.createDirectory(atPath: socketRoot, withIntermediateDirectories: true)
         var rows: [Row] = []
-        let bench = Bench(binary: binary, root: socketRoot, qemuCount: qemuCount, plugins: plugins, loops: loops)
+        let bench = Bench(binary: binary, root: socketRoot, qemuCount: qemuCount, plugins: plugins, loops: loops, rounds: rounds)
         let chosen = Set(scenarios)
         if chosen.contains(.density) { for n in vms { rows += try bench.density(vms: n) } }
         if chosen.contains(.roundTrip) { rows += try bench.roundTrip(seconds: seconds) }
@@ -87,6 +90,7 @@ struct Bench {
     let qemuCount: Int
     let plugins: String
     let loops: Int
+    let rounds: Int
 
     /// Writes a config and starts qmpfleet; returns the process and its socket dir.
     func startFleet(name: String, vms: Int, plugins: String) throws -> (Process, String) {
@@ -123,9 +127,7 @@ struct Bench {
             for i in stride(from: lane, to: vms, by: Self.densityClients) {
                 do {
                     let client = try BlockingClient(path: "\(dir)/vm-\(i).qmp")
-                    try client.negotiate()
-                    try client.send(request)
-                    _ = try client.readReply()
+                    try client.negotiateAndAsk(request)
                 } catch {
                     failure.withLock { $0 = $0 ?? "\(error)" }
                     return
@@ -152,9 +154,7 @@ struct Bench {
                 processes.append(p)
                 try Processes.waitForSocket(socket)
                 let c = try BlockingClient(path: socket)
-                try c.negotiate()
-                try c.send(queryStatus)
-                _ = try c.readReply()
+                try c.negotiateAndAsk(queryStatus)
                 times.append(Date().timeIntervalSince(t))
             }
             for p in processes { sizes.append(Processes.rss(p.processIdentifier)) }
@@ -194,20 +194,31 @@ struct Bench {
         defer { echo.stop() }
         try Processes.waitForSocket(qemuSocket)
         for i in 0..<16 { try Processes.waitForSocket("\(root)/q-rt-\(i).sock") }
-        let ours = try pingPong(path: "\(dir)/vm-0.qmp", seconds: seconds)
-        let theirs = try pingPong(path: qemuSocket, seconds: seconds)
-        let ceiling = try pingPong(path: echo.path, seconds: seconds)
-        let ours16 = try parallelPingPong(paths: (0..<16).map { "\(dir)/vm-\($0).qmp" }, seconds: seconds)
-        let theirs16 = try parallelPingPong(paths: (0..<16).map { "\(root)/q-rt-\($0).sock" }, seconds: seconds)
-        let echo16 = try parallelPingPong(paths: [String](repeating: echo.path, count: 16), seconds: seconds)
-        let oursPipe = try pipelined(path: "\(dir)/vm-0.qmp", batch: 1000, repeats: 5)
-        let theirsPipe = try pipelined(path: qemuSocket, batch: 1000, repeats: 5)
+        let one = try interleavedMedians(rounds: rounds, [
+            { try pingPong(path: "\(dir)/vm-0.qmp", seconds: seconds) },
+            { try pingPong(path: qemuSocket, seconds: seconds) },
+            { try pingPong(path: echo.path, seconds: seconds) },
+        ])
+        let (ours, theirs, ceiling) = (one[0], one[1], one[2])
+        let sixteen = try interleavedMedians(rounds: rounds, [
+            { try parallelPingPong(paths: (0..<16).map { "\(dir)/vm-\($0).qmp" }, seconds: seconds) },
+            { try parallelPingPong(paths: (0..<16).map { "\(root)/q-rt-\($0).sock" }, seconds: seconds) },
+            { try parallelPingPong(paths: [String](repeating: echo.path, count: 16), seconds: seconds) },
+        ])
+        let (ours16, theirs16, echo16) = (sixteen[0], sixteen[1], sixteen[2])
+        let pipe = try interleavedMedians(rounds: rounds, [
+            { try pipelined(path: "\(dir)/vm-0.qmp", batch: 1000, repeats: 3) },
+            { try pipelined(path: qemuSocket, batch: 1000, repeats: 3) },
+            { try pipelined(path: echo.path, batch: 1000, repeats: 3) },
+        ])
+        let (oursPipe, theirsPipe, echoPipe) = (pipe[0], pipe[1], pipe[2])
         return [
             Row(scenario: "round trip, 1 client", metric: "query-status ping-pong", qmpfleet: ours, peer: "QEMU 7.2", peerValue: theirs, unit: "req/s"),
             Row(scenario: "round trip, 1 client", metric: "query-status ping-pong", qmpfleet: ours, peer: "echo ceiling", peerValue: ceiling, unit: "req/s"),
             Row(scenario: "round trip, 16 clients on 16 VMs", metric: "query-status ping-pong, total", qmpfleet: ours16, peer: "16 QEMU 7.2", peerValue: theirs16, unit: "req/s"),
             Row(scenario: "round trip, 16 clients on 16 VMs", metric: "query-status ping-pong, total", qmpfleet: ours16, peer: "echo ceiling", peerValue: echo16, unit: "req/s"),
             Row(scenario: "pipelined, 1000 in one write", metric: "query-status", qmpfleet: oursPipe, peer: "QEMU 7.2", peerValue: theirsPipe, unit: "req/s"),
+            Row(scenario: "pipelined, 1000 in one write", metric: "query-status", qmpfleet: oursPipe, peer: "echo ceiling", peerValue: echoPipe, unit: "req/s"),
         ]
     }
 

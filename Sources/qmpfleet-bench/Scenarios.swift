@@ -1,5 +1,4 @@
 import Foundation
-import UVLoop
 import Histogram
 import Synchronization
 
@@ -48,6 +47,20 @@ func pingPong(path: String, seconds: Double) throws -> Double {
     return Double(count) / Date().timeIntervalSince(start)
 }
 
+/// The median of `rounds` measurements of each target, taken in turn
+/// (A, B, C, A, B, C, ...): on a shared machine whose speed drifts over
+/// seconds, interleaving keeps a drift from landing on one target only.
+func interleavedMedians(rounds: Int, _ targets: [() throws -> Double]) throws -> [Double] {
+    var samples = [[Double]](repeating: [], count: targets.count)
+    for _ in 0..<max(1, rounds) {
+        for (index, measure) in targets.enumerated() { samples[index].append(try measure()) }
+    }
+    return samples.map { values in
+        let sorted = values.sorted()
+        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+    }
+}
+
 /// Requests per second when `batch` requests go in one write.
 func pipelined(path: String, batch: Int, repeats: Int) throws -> Double {
     let client = try BlockingClient(path: path)
@@ -87,8 +100,44 @@ struct FanOutTimes {
     var bothEvents = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
 }
 
+/// Edge-triggered epoll over the listening clients' sockets: the generator
+/// learns that bytes arrived at a client without reading them, so timing
+/// the first event costs it one `epoll_wait` per batch of clients, not a
+/// `recv` per client. (On two cores the generator's reads would otherwise
+/// be the slower half of the measurement.)
+final class ArrivalWatch {
+    private let epoll: Int32
+    private var ready = [epoll_event](repeating: epoll_event(), count: 1024)
+
+    init(fds: [Int32]) throws {
+        epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epoll >= 0 else { throw BenchError("epoll_create1: \(String(cString: strerror(errno)))") }
+        for (index, fd) in fds.enumerated() {
+            var event = epoll_event()
+            event.events = EPOLLIN.rawValue | EPOLLET.rawValue
+            event.data.u64 = UInt64(index)
+            guard epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0 else {
+                throw BenchError("epoll_ctl: \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    deinit { close(epoll) }
+
+    /// Waits up to `timeoutMilliseconds` for arrivals; calls `arrived` with
+    /// the index of each client that got bytes. Returns false on a timeout.
+    func wait(timeoutMilliseconds: Int32, _ arrived: (Int) -> Void) -> Bool {
+        let n = epoll_wait(epoll, &ready, Int32(ready.count), timeoutMilliseconds)
+        if n <= 0 { return n < 0 && errno == EINTR }
+        for i in 0..<Int(n) { arrived(Int(ready[i].data.u64)) }
+        return true
+    }
+}
+
 /// One stop/cont pair per repeat from a controlling client, while `clients`
-/// others wait for the events.
+/// others wait for the events. The first event is timed by arrival alone
+/// (`ArrivalWatch`); then every client's bytes are read and counted until
+/// each has both events, which is the second figure.
 func fanOutTimes(path: String, clients count: Int, repeats: Int) throws -> FanOutTimes {
     var clients: [BlockingClient] = []
     for _ in 0..<count {
@@ -98,44 +147,33 @@ func fanOutTimes(path: String, clients count: Int, repeats: Int) throws -> FanOu
     }
     let controller = try BlockingClient(path: path)
     try controller.negotiate()
+    let watch = try ArrivalWatch(fds: clients.map(\.fd))
     var times = FanOutTimes()
-    // Readiness from libuv (epoll), not poll(2) over every fd: the load
-    // generator must not cost O(clients) per wake-up, or 1,000 clients
-    // measure the generator instead of the fleet.
-    let loop = try EventLoop()
+    var arrived = [Bool](repeating: false, count: count)
     var seen = [Int](repeating: 0, count: count)
-    var haveFirst = 0
-    var haveBoth = 0
-    var start: UInt64 = 0
-    var firstDone: UInt64 = 0
-    var watchers: [FDWatcher] = []
-    for (i, client) in clients.enumerated() {
-        let watcher = try FDWatcher(loop: loop, fd: client.fd) { _, _ in
-            let before = seen[i]
-            seen[i] += client.countArrivedEvents()
-            if before < 1 && seen[i] >= 1 {
-                haveFirst += 1
-                if haveFirst == count { firstDone = DispatchTime.now().uptimeNanoseconds }
-            }
-            if before < 2 && seen[i] >= 2 { haveBoth += 1 }
-        }
-        watcher.watch(.readable)
-        watchers.append(watcher)
-    }
-    defer { loop.stop() }
-    let timeout = LoopTimer(loop: loop)
+    let pair = Array((#"{"execute": "stop"}"# + "\n" + #"{"execute": "cont"}"# + "\n").utf8)
     for _ in 0..<repeats {
-        for i in seen.indices { seen[i] = 0 }
-        haveFirst = 0
-        haveBoth = 0
-        var timedOut = false
-        start = DispatchTime.now().uptimeNanoseconds
-        try controller.send(#"{"execute": "stop"}"# + "\n" + #"{"execute": "cont"}"# + "\n")
-        timeout.start(afterMilliseconds: 5000) { timedOut = true }
-        while haveBoth < count && !timedOut { loop.runOnce() }
-        timeout.stop()
-        guard haveBoth == count else { throw BenchError("fan-out: events did not arrive") }
-        times.firstEvent.record((firstDone - start) / 1000)
+        for i in 0..<count { arrived[i] = false; seen[i] = 0 }
+        var haveArrived = 0
+        var haveBoth = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        try controller.send(pair)
+        while haveArrived < count {
+            guard watch.wait(timeoutMilliseconds: 5000, { i in
+                if !arrived[i] { arrived[i] = true; haveArrived += 1 }
+            }) else { throw BenchError("fan-out: the first event did not arrive") }
+        }
+        times.firstEvent.record((DispatchTime.now().uptimeNanoseconds - start) / 1000)
+        // Each client's first bytes are its STOP; now read and count.
+        func read(_ i: Int) {
+            guard seen[i] < 2 else { return }
+            seen[i] += clients[i].countArrivedEvents()
+            if seen[i] >= 2 { haveBoth += 1 }
+        }
+        for i in 0..<count { read(i) }
+        while haveBoth < count {
+            guard watch.wait(timeoutMilliseconds: 5000, read) else { throw BenchError("fan-out: the second event did not arrive") }
+        }
         times.bothEvents.record((DispatchTime.now().uptimeNanoseconds - start) / 1000)
         _ = try controller.readReply()
         _ = try controller.readReply()
