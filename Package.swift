@@ -45,6 +45,8 @@ let package = Package(
     ],
     targets: [
         .systemLibrary(name: "CUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        // sys/epoll.h for the benchmark (Swift's Glibc module leaves it out).
+        .systemLibrary(name: "CEpoll"),
         .target(name: "QMPPluginABI"),
         .target(
             name: "UVLoop",
@@ -98,6 +100,7 @@ let package = Package(
         .executableTarget(
             name: "qmpfleet-bench",
             dependencies: [
+                "CEpoll",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -87,7 +87,7 @@ final class BlockingClient: @unchecked Sendable {
     func negotiateAndAsk(_ request: [UInt8]) throws -> [UInt8] {
         try send(Array((#"{"execute": "qmp_capabilities"}"# + "\n").utf8) + request)
         let greeting = try readLine()
-        guard greeting.starts(with: Array(#"{"QMP""#.utf8)) else { throw BenchError("no greeting") }
+        guard greeting.starts(with: Array(#"{"QMP""#.utf8)) else { throw BenchError("no greeting: \(String(decoding: greeting, as: UTF8.self))") }
         _ = try readReply()
         let reply = try readReply()
         guard reply.starts(with: Array(#"{"return""#.utf8)) else { throw BenchError("not an answer: \(String(decoding: reply, as: UTF8.self))") }
