@@ -4,6 +4,10 @@ import Glibc
 
 /// Process limits a large fleet needs.
 enum ResourceLimits {
+    /// Descriptors the process needs besides VMs and clients: stdio, the
+    /// control socket, plugin libraries' files, libuv's epoll and eventfds.
+    static let reservedDescriptors = 64
+
     /// Raises the soft RLIMIT_NOFILE to the hard limit: each VM holds a
     /// listening socket and each client a connection. Returns the new limit.
     static func raiseOpenFileLimit() -> Int {

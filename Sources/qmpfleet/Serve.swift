@@ -37,7 +37,10 @@ struct Serve: ParsableCommand {
         if let socketDir { fleetConfig.socketDirectory = socketDir }
         fleetConfig.pluginDirectories = pluginDirs + fleetConfig.pluginDirectories
         let descriptors = ResourceLimits.raiseOpenFileLimit()
-        logger.info("open-file limit \(descriptors): room for about \(descriptors / 4) VMs with a client each")
+        // A VM's listening socket and each attached client take one
+        // descriptor, a pty console one more; the process keeps some for itself.
+        let room = max(0, descriptors - ResourceLimits.reservedDescriptors)
+        logger.info("open-file limit \(descriptors): room for \(room) VM sockets and clients, e.g. \(room / 2) VMs with one client each")
 
         signal(SIGPIPE, SIG_IGN)
         let loopCount = loops ?? fleetConfig.loops
