@@ -23,6 +23,10 @@ public final class Router {
     public let greeting: [UInt8]
     public private(set) var vms: [String: VM] = [:]
     private var tables: [[String]: CommandTable] = [:]
+    /// Each plugin's settings as the text `vm_create` takes, for the settings
+    /// last seen: the VMs of one `count` entry share them, so a 10,000-VM
+    /// fleet writes each plugin's text once, not once per VM.
+    private var configTexts: [String: (config: JSONValue, text: String)] = [:]
     /// VMs that are real QEMUs behind the fleet (proxy mode), by name.
     public private(set) var proxies: [String: ProxyVM] = [:]
     /// The core schema alone, for checks that need no VM (proxied clients' `qmp_capabilities`).
@@ -182,6 +186,13 @@ public final class Router {
         shards?.directory.release(name)
     }
 
+    private func configText(_ config: JSONValue, plugin: String) -> String {
+        if let cached = configTexts[plugin], cached.config == config { return cached.text }
+        let text = config.jsonText
+        configTexts[plugin] = (config, text)
+        return text
+    }
+
     private func makeVM(_ spec: VMSpec) throws(FleetError) -> VM? {
         if let upstream = spec.proxy {
             proxies[spec.name] = try ProxyVM(name: spec.name, upstream: upstream, router: self)
@@ -192,7 +203,7 @@ public final class Router {
         for library in table.plugins {
             let instance = PluginInstance(library: library, vm: vm)
             do {
-                try instance.create(config: spec.plugins[library.name] ?? .object([:]))
+                try instance.create(configText: configText(spec.plugins[library.name] ?? .object([:]), plugin: library.name))
             } catch {
                 for created in vm.plugins { created.destroy() }
                 throw error

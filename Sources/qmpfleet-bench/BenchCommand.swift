@@ -116,6 +116,7 @@ struct Bench {
     static let densityClients = 8
 
     func density(vms: Int) throws -> [Row] {
+        Progress.step("density \(vms) VMs: starting the fleet, \(Self.densityClients) clients checking every VM")
         let start = Date()
         let (fleet, dir) = try startFleet(name: "density-\(vms)", vms: vms, plugins: plugins)
         defer { Processes.stop(fleet) }
@@ -141,6 +142,7 @@ struct Bench {
         // The peer: real QEMU processes started the same way, time to greeting and RSS.
         var qemuRows: [Row] = []
         for machine in ["none", "q35"] {
+            Progress.step("density \(vms) VMs: \(qemuCount) QEMU -machine \(machine) for comparison")
             var times: [Double] = []
             var sizes: [Int] = []
             var processes: [Process] = []
@@ -177,6 +179,7 @@ struct Bench {
     }
 
     func roundTrip(seconds: Double) throws -> [Row] {
+        Progress.step("round trip: ping-pong, \(rounds) rounds of qmpfleet, QEMU and echo, 1 then 16 clients, then pipelined")
         let (fleet, dir) = try startFleet(name: "rt", vms: 16, plugins: "[]")
         defer { Processes.stop(fleet) }
         let qemuSocket = "\(root)/q-rt.sock"
@@ -224,6 +227,7 @@ struct Bench {
 
     /// Proxy mode: one client through the fleet to a real QEMU, against the same QEMU directly.
     func proxyOverhead(seconds: Double) throws -> [Row] {
+        Progress.step("proxy: QEMU directly, then through the fleet")
         let qemuSocket = "\(root)/q-proxy.sock"
         unlink(qemuSocket)
         let qemu = try Processes.startQEMU(machine: "none", socket: qemuSocket)
@@ -248,6 +252,7 @@ struct Bench {
         defer { Processes.stop(fleet) }
         var rows: [Row] = []
         for n in clients {
+            Progress.step("fan-out: \(n) clients, \(repeats) stop/cont pairs")
             let times = try fanOutTimes(path: "\(dir)/vm-0.qmp", clients: n, repeats: repeats)
             for (metric, h) in [("one event (STOP) reaches every client", times.firstEvent),
                                 ("stop/cont: every client has both events", times.bothEvents)] {
@@ -261,6 +266,7 @@ struct Bench {
     }
 
     func latency() throws -> [Row] {
+        Progress.step("latency: 5000 round trips while 1000 clients receive events")
         let (fleet, dir) = try startFleet(name: "latency", vms: 1, plugins: "[]")
         defer { Processes.stop(fleet) }
         let h = try latencyUnderEvents(path: "\(dir)/vm-0.qmp", listeners: 1000, samples: 5000)

@@ -53,8 +53,9 @@ func pingPong(path: String, seconds: Double) throws -> Double {
 /// seconds, interleaving keeps a drift from landing on one target only.
 func interleavedMedians(rounds: Int, _ targets: [() throws -> Double]) throws -> [Double] {
     var samples = [[Double]](repeating: [], count: targets.count)
-    for _ in 0..<max(1, rounds) {
+    for round in 0..<max(1, rounds) {
         for (index, measure) in targets.enumerated() { samples[index].append(try measure()) }
+        Progress.update("rounds", done: round + 1, of: max(1, rounds))
     }
     return samples.map { values in
         let sorted = values.sorted()
@@ -153,7 +154,8 @@ func fanOutTimes(path: String, clients count: Int, repeats: Int) throws -> FanOu
     var arrived = [Bool](repeating: false, count: count)
     var seen = [Int](repeating: 0, count: count)
     let pair = Array((#"{"execute": "stop"}"# + "\n" + #"{"execute": "cont"}"# + "\n").utf8)
-    for _ in 0..<repeats {
+    for repeatIndex in 0..<repeats {
+        Progress.update("pairs", done: repeatIndex + 1, of: repeats)
         for i in 0..<count { arrived[i] = false; seen[i] = 0 }
         var haveArrived = 0
         var haveBoth = 0

@@ -39,9 +39,9 @@ public final class PluginInstance {
     }
 
     /// Calls the plugin's `vm_create` with its config section.
-    func create(config: JSONValue) throws(FleetError) {
+    /// - Parameter text: the plugin's settings as JSON text, as they cross the ABI.
+    func create(configText text: String) throws(FleetError) {
         guard let create = library.descriptor.pointee.vm_create else { return }
-        let text = config.jsonText
         var error = [CChar](repeating: 0, count: 512)
         var instance: UnsafeMutableRawPointer?
         let rc = text.withCString { ptr in
