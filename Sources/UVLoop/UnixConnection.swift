@@ -256,13 +256,18 @@ public final class UnixConnection: LoopHandle {
         pendingWriteBytes += chunk.bytes.count
         // Descriptors leave at once, as the caller expects of a hand-over;
         // so does a turn's output that has grown past the deferral limit.
+        // Otherwise a queue that was empty waits for the turn's end (or goes
+        // at once if the loop no longer flushes); a queue that was not is
+        // already waiting for the turn's end or for POLLOUT.
         if !chunk.fileDescriptors.isEmpty || pendingWriteBytes >= Self.deferredBytesLimit {
             flush()
-        } else if wasEmpty && !flushDeferredScheduled && loop.deferredFlushes.isOpen {
-            flushDeferredScheduled = true
-            loop.deferredFlushes.add(self)
-        } else if wasEmpty {
-            flush()
+        } else if wasEmpty && !flushDeferredScheduled {
+            if loop.deferredFlushes.isOpen {
+                flushDeferredScheduled = true
+                loop.deferredFlushes.add(self)
+            } else {
+                flush()
+            }
         }
     }
 

@@ -74,7 +74,7 @@ final class BlockingClient: @unchecked Sendable {
     /// Greeting, then capabilities negotiation.
     func negotiate() throws {
         _ = try readLine()
-        try send(#"{"execute": "qmp_capabilities"}"# + "\n")
+        try send(Self.capabilitiesRequest)
         _ = try readReply()
     }
 
@@ -85,7 +85,7 @@ final class BlockingClient: @unchecked Sendable {
     /// fleet's accept and answer, not the checker's wake-ups.
     @discardableResult
     func negotiateAndAsk(_ request: [UInt8]) throws -> [UInt8] {
-        try send(Array((#"{"execute": "qmp_capabilities"}"# + "\n").utf8) + request)
+        try send(Self.capabilitiesRequest + request)
         let greeting = try readLine()
         guard greeting.starts(with: Array(#"{"QMP""#.utf8)) else { throw BenchError("no greeting: \(String(decoding: greeting, as: UTF8.self))") }
         _ = try readReply()
@@ -112,6 +112,7 @@ final class BlockingClient: @unchecked Sendable {
     }
 
     private static let eventPrefix = Array(#"{"timestamp""#.utf8)
+    private static let capabilitiesRequest = Array(#"{"execute": "qmp_capabilities"}"#.utf8) + [10]
 
     /// Non-blocking reads of whatever is there; returns complete lines.
     func drainAvailable() -> [[UInt8]] {

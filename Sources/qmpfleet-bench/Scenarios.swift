@@ -168,14 +168,14 @@ func fanOutTimes(path: String, clients count: Int, repeats: Int) throws -> FanOu
         }
         times.firstEvent.record((DispatchTime.now().uptimeNanoseconds - start) / 1000)
         // Each client's first bytes are its STOP; now read and count.
-        func read(_ i: Int) {
+        func readEvents(_ i: Int) {
             guard seen[i] < 2 else { return }
             seen[i] += clients[i].countArrivedEvents()
             if seen[i] >= 2 { haveBoth += 1 }
         }
-        for i in 0..<count { read(i) }
+        for i in 0..<count { readEvents(i) }
         while haveBoth < count {
-            guard watch.wait(timeoutMilliseconds: 5000, read) else { throw BenchError("fan-out: the second event did not arrive") }
+            guard watch.wait(timeoutMilliseconds: 5000, readEvents) else { throw BenchError("fan-out: the second event did not arrive") }
         }
         times.bothEvents.record((DispatchTime.now().uptimeNanoseconds - start) / 1000)
         _ = try controller.readReply()
