@@ -1,7 +1,7 @@
 // swift-tools-version: 6.0
 //
 // qmpfleet: a fleet of simulated QEMU VMs, each with its own QMP socket, built
-// from device plugins loaded at run time. The module table is in DESIGN.md.
+// from device plugins loaded at run time. The module table is in ARCHITECTURE.md.
 import PackageDescription
 
 /// Device families, one `.dynamic` library each (`libqmp-<name>.so`), loaded with

@@ -6,7 +6,7 @@ import UVLoop
 /// A fleet spread over several loop threads: one router per loop, each VM
 /// on exactly one of them.
 ///
-/// DESIGN.md's threading rule is kept whole: everything about a VM (its
+/// ARCHITECTURE.md's threading rule is kept whole: everything about a VM (its
 /// sessions, plugins, timers, events) happens on its router's loop, so VM
 /// and plugin state still need no locks. What crosses loops is small and
 /// explicit: the name directory (`ShardDirectory`), the shared counters
