@@ -23,6 +23,11 @@ let devicePlugins: [(folder: String, product: String)] = [
     ("Balloon", "qmp-balloon"),
 ]
 
+/// Data a plugin compiles in besides its schema.json, by plugin folder.
+let pluginData: [String: [String]] = [
+    "Trace": ["trace-events.txt"],
+]
+
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
@@ -125,7 +130,7 @@ let package = Package(
             name: $0.folder + "Plugin",
             dependencies: ["QMPPluginKit", "QMPWire"],
             path: "Plugins/\($0.folder)",
-            resources: [.embedInCode("schema.json")],
+            resources: (["schema.json"] + (pluginData[$0.folder] ?? [])).map { .embedInCode($0) },
             swiftSettings: swiftSettings
         )
     }
