@@ -1,3 +1,4 @@
+import QMPPluginKit
 /// A guest network card created by `device_add` (or the VM's config): its
 /// net client name, its MAC, its backend and, on virtio-net, the receive
 /// filter the guest driver programs.

@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// What the simulated guest's network driver does: program the receive

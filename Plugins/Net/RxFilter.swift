@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// A virtio-net receive filter as the guest driver programs it through the

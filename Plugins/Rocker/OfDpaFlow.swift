@@ -100,12 +100,12 @@ final class OfDpaFlow {
             if mask.vlanID != .max { m["vlan-id"] = .uint(UInt64(mask.vlanID)) }
         }
         if !key.ethSrc.isZero || !mask.ethSrc.isZero {
-            k["eth-src"] = .string(key.ethSrc.text)
-            if mask.ethSrc != .allOnes { m["eth-src"] = .string(mask.ethSrc.text) }
+            k["eth-src"] = .string(key.ethSrc.description)
+            if mask.ethSrc != .allOnes { m["eth-src"] = .string(mask.ethSrc.description) }
         }
         if !key.ethDst.isZero || !mask.ethDst.isZero {
-            k["eth-dst"] = .string(key.ethDst.text)
-            if mask.ethDst != .allOnes { m["eth-dst"] = .string(mask.ethDst.text) }
+            k["eth-dst"] = .string(key.ethDst.description)
+            if mask.ethDst != .allOnes { m["eth-dst"] = .string(mask.ethDst.description) }
         }
         if key.ethType != 0 {
             k["eth-type"] = .uint(UInt64(key.ethType))

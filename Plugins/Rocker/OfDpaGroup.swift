@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// One OF-DPA group entry. Its 32-bit id encodes the type (bits 28-31) and,
@@ -82,8 +83,8 @@ final class OfDpaGroup {
             g["index"] = .uint(UInt64(longIndex))
             g["group-id"] = .uint(UInt64(groupID))
             if setVlanID != 0 { g["set-vlan-id"] = .uint(UInt64(setVlanID)) }
-            if !setEthSrc.isZero { g["set-eth-src"] = .string(setEthSrc.text) }
-            if !setEthDst.isZero { g["set-eth-dst"] = .string(setEthDst.text) }
+            if !setEthSrc.isZero { g["set-eth-src"] = .string(setEthSrc.description) }
+            if !setEthDst.isZero { g["set-eth-dst"] = .string(setEthDst.description) }
             if type == Kind.l3Unicast.rawValue, ttlCheck != 0 { g["ttl-check"] = .uint(UInt64(ttlCheck)) }
         case .l2Flood, .l2Multicast:
             g["vlan-id"] = .uint(UInt64(vlanID))

@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// The packet fields an OF-DPA flow matches on, used three ways: a flow's

@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// Reading unsigned numbers the way QEMU's visitors accept them: JSON
