@@ -91,7 +91,7 @@ extension CPUHotplugPlugin {
         guard !slot.unplugRequested else { return .success(()) }
         slot.unplugRequested = true
         let name = slot.deviceName ?? idOrPath
-        whenRunning { [weak self] in
+        guest.whenRunning(on: vm) { [weak self] in
             guard let self else { return }
             self.vm.startTimer(afterMilliseconds: self.config.guestAckMilliseconds) { [weak self] in
                 self?.eject(slot, reportedAs: name)
@@ -107,9 +107,5 @@ extension CPUHotplugPlugin {
         slot.qomPath = nil
         if defaultCPU >= slot.firstCPUIndex && defaultCPU < slot.firstCPUIndex + slot.vcpus { defaultCPU = 0 }
         vm.deviceDeleted(name)
-    }
-
-    func whenRunning(_ work: @escaping () -> Void) {
-        if vm.isRunning { work() } else { pendingGuestWork.append(work) }
     }
 }

@@ -32,7 +32,7 @@ final class CPUHotplugPlugin: QMPPlugin {
     /// The guest's ACPI switched QEMU to modern CPU hot-plug (x86): it does
     /// so when the OS boots, so only a VM that has run can unplug CPUs.
     var guestBooted = false
-    var pendingGuestWork: [() -> Void] = []
+    let guest = GuestWorkQueue()
     var anonymousDevices = 0
     /// Next free `/machine/unattached/device[N]` for `cpu-add`.
     var nextUnattached: Int
@@ -97,9 +97,7 @@ final class CPUHotplugPlugin: QMPPlugin {
     func runStateChanged(to state: String) {
         guard state == "running" else { return }
         guestBooted = true
-        let work = pendingGuestWork
-        pendingGuestWork.removeAll()
-        work.forEach { $0() }
+        guest.runStateChanged(to: state)
     }
 }
 

@@ -65,7 +65,7 @@ extension MemoryPlugin {
 
     /// The guest answers an eject request once it runs.
     func guestHandlesEjectRequest(_ dimm: DIMM) {
-        whenRunning { [weak self] in
+        guest.whenRunning(on: vm) { [weak self] in
             guard let self else { return }
             self.vm.startTimer(afterMilliseconds: self.config.guestAckMilliseconds) { [weak self, weak dimm] in
                 guard let self, let dimm, self.dimms.contains(where: { $0 === dimm }) else { return }
@@ -93,15 +93,8 @@ extension MemoryPlugin {
         }
     }
 
-    func whenRunning(_ work: @escaping () -> Void) {
-        if vm.isRunning { work() } else { pendingGuestWork.append(work) }
-    }
-
     func runStateChanged(to state: String) {
-        guard state == "running", !pendingGuestWork.isEmpty else { return }
-        let work = pendingGuestWork
-        pendingGuestWork.removeAll()
-        work.forEach { $0() }
+        guest.runStateChanged(to: state)
     }
 
     func setUnplugResponse(_ args: JSONObject) -> Result<JSONValue, QMPError> {

@@ -34,7 +34,7 @@ final class MemoryPlugin: QMPPlugin {
     var acpiSlots: [ACPISlotStatus]
     var unplugResponse = UnplugResponse.accept
     /// Guest answers that wait for the VM to run.
-    var pendingGuestWork: [() -> Void] = []
+    let guest = GuestWorkQueue()
     var anonymousDevices = 0
     /// `sev-guest` objects by id, with their settings (`SEVGuestObject`).
     var sevGuests: [String: JSONObject] = [:]
