@@ -125,7 +125,7 @@ public final class Router {
     /// Loads the plugins `specs` name and builds their command tables now;
     /// a plugin that fails is reported when its VM is created.
     func preloadPlugins(for specs: [VMSpec]) {
-        for spec in specs where spec.proxy == nil { _ = try? table(for: spec.plugins.keys) }
+        for spec in specs where spec.proxy == nil { _ = try? table(for: spec.plugins.keys, target: spec.machine.arch) }
     }
 
     /// Loads the plugins of every VM in the config and combines each VM's
@@ -137,7 +137,7 @@ public final class Router {
         config.vms.compactMap { spec -> (name: String, error: FleetError)? in
             guard spec.proxy == nil else { return nil }
             do throws(FleetError) {
-                _ = try table(for: spec.plugins.keys)
+                _ = try table(for: spec.plugins.keys, target: spec.machine.arch)
                 return nil
             } catch {
                 return (spec.name, error)
@@ -145,13 +145,16 @@ public final class Router {
         }
     }
 
-    /// The command table for a plugin list, shared by every VM with that list.
-    func table(for pluginNames: [String]) throws(FleetError) -> CommandTable {
-        if let table = tables[pluginNames] { return table }
+    /// The command table for a plugin list on one target, shared by every
+    /// VM with that list and target (QEMU's target decides some core
+    /// commands: `query-sev` is x86's only).
+    func table(for pluginNames: [String], target: String) throws(FleetError) -> CommandTable {
+        let key = [target] + pluginNames
+        if let table = tables[key] { return table }
         var libraries: [PluginLibrary] = []
         for name in pluginNames { libraries.append(try plugins.library(named: name)) }
-        let table = try CommandTable(core: coreSchema, coreHandlers: CoreCommands.handlers, plugins: libraries)
-        tables[pluginNames] = table
+        let table = try CommandTable(core: coreSchema, coreHandlers: CoreCommands.handlers, plugins: libraries, target: target)
+        tables[key] = table
         return table
     }
 
@@ -198,7 +201,7 @@ public final class Router {
             proxies[spec.name] = try ProxyVM(name: spec.name, upstream: upstream, router: self)
             return nil
         }
-        let table = try table(for: spec.plugins.keys)
+        let table = try table(for: spec.plugins.keys, target: spec.machine.arch)
         let vm = VM(spec: spec, router: self, table: table)
         for library in table.plugins {
             let instance = PluginInstance(library: library, vm: vm)

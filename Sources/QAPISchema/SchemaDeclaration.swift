@@ -58,7 +58,7 @@ public struct EventDeclaration: Sendable {
 
 /// A command or an event, in the order a module declares them: the order
 /// `query-qmp-schema` lists them in.
-enum SchemaEntity: Sendable, Equatable {
+enum SchemaEntity: Sendable, Hashable {
     case command(String)
     case event(String)
 }

@@ -22,6 +22,8 @@ public final class SchemaModule: Sendable {
     public let eventNames: [String]
     /// Modules whose types this one may use (the core).
     let dependencies: [SchemaModule]
+    /// The QAPI `if` of the commands and events that have one.
+    let conditions: [SchemaEntity: JSONValue]
 
     /// - Parameters:
     ///   - expressions: a JSON array of QAPI expressions (`include`,
@@ -47,6 +49,28 @@ public final class SchemaModule: Sendable {
         self.commandNames = builder.entities.compactMap { if case .command(let n) = $0 { n } else { nil } }
         self.eventNames = builder.entities.compactMap { if case .event(let n) = $0 { n } else { nil } }
         self.dependencies = dependencies
+        self.conditions = builder.conditions
+    }
+
+    private init(_ module: SchemaModule, dropping dropped: Set<SchemaEntity>) {
+        name = module.name
+        types = module.types
+        commands = module.commands.filter { !dropped.contains(.command($0.key)) }
+        events = module.events.filter { !dropped.contains(.event($0.key)) }
+        entities = module.entities.filter { !dropped.contains($0) }
+        commandNames = entities.compactMap { if case .command(let n) = $0 { n } else { nil } }
+        eventNames = entities.compactMap { if case .event(let n) = $0 { n } else { nil } }
+        dependencies = module.dependencies
+        conditions = [:]
+    }
+
+    /// This module as one build of QEMU has it: the commands and events
+    /// whose `if` does not hold (`holds` decides, e.g. on the target) are
+    /// left out, as QEMU's generator leaves them out of that build. `self`
+    /// when every condition holds.
+    public func conditioned(on holds: (JSONValue) -> Bool) -> SchemaModule {
+        let dropped = Set(conditions.filter { !holds($0.value) }.keys)
+        return dropped.isEmpty ? self : SchemaModule(self, dropping: dropped)
     }
 
     public func command(_ name: String) -> CommandDeclaration? { commands[name] }

@@ -19,6 +19,8 @@ struct SchemaModuleBuilder {
     private(set) var commands: [String: CommandDeclaration] = [:]
     private(set) var events: [String: EventDeclaration] = [:]
     private(set) var entities: [SchemaEntity] = []
+    /// The QAPI `if` of each command and event that has one.
+    private(set) var conditions: [SchemaEntity: JSONValue] = [:]
     private var declaredTypeNames: Set<String> = []
 
     init(module: String) { self.module = module }
@@ -81,11 +83,13 @@ struct SchemaModuleBuilder {
                 allowOOB: e["allow-oob"]?.boolValue ?? false,
                 features: features)
             entities.append(.command(name))
+            if let condition = e["if"] { conditions[.command(name)] = condition }
         } else if let name = e["event"]?.stringValue {
             guard events[name] == nil else { throw fail(index, "event '\(name)' declared twice") }
             let dataType = try implicitType(e["data"], owner: name, role: "event")
             events[name] = EventDeclaration(name: name, dataType: dataType, features: features)
             entities.append(.event(name))
+            if let condition = e["if"] { conditions[.event(name)] = condition }
         } else {
             throw fail(index, "unknown expression \(expression.jsonText)")
         }

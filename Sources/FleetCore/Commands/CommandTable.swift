@@ -9,9 +9,12 @@ public final class CommandTable {
     private let handlers: [String: CommandHandler]
 
     /// - Throws: `FleetError.plugin` when two plugins declare the same name.
-    init(core: SchemaModule, coreHandlers: [String: CommandHandler], plugins: [PluginLibrary]) throws(FleetError) {
+    /// - Parameter target: QEMU's target (`query-target`): declarations whose
+    ///   QAPI `if` names other targets are not this table's.
+    init(core: SchemaModule, coreHandlers: [String: CommandHandler], plugins: [PluginLibrary], target: String = "x86_64") throws(FleetError) {
+        let onTarget = { (condition: JSONValue) in QAPICondition.holds(condition, target: target) }
         do {
-            schema = try SchemaView(modules: [core] + plugins.map(\.schema))
+            schema = try SchemaView(modules: [core.conditioned(on: onTarget)] + plugins.map { $0.schema.conditioned(on: onTarget) })
         } catch {
             throw FleetError.plugin("plugins \(plugins.map(\.name)) cannot be combined: \(error.message)")
         }
