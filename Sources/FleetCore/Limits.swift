@@ -25,6 +25,8 @@ public struct Limits: Sendable, Equatable {
     public var pluginReplyTimeoutMilliseconds: UInt64 = 30_000
     /// Longest VM name (bytes).
     public var vmNameBytes: Int = 64
+    /// Fault rules in one fleet (config `faults:` and `fault-add` together).
+    public var faultsPerFleet: Int = 1024
 
     public init() {}
 }

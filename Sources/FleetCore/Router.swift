@@ -34,6 +34,9 @@ public final class Router {
     private var listeners: [String: [UnixListener]] = [:]
     private let counters: FleetCounters
     var control: ControlPlane?
+    /// Faults to arm on VMs (the config's `faults:`, then `fault-add`); every
+    /// router of a sharded fleet keeps the same list, each for its own VMs.
+    var faultRules: [FaultSpec]
     /// Set when this router is one shard of a fleet spread over several
     /// loops; names and the VM limit are then the fleet's, not this router's.
     weak var shards: FleetShards?
@@ -64,6 +67,7 @@ public final class Router {
         }
         self.plugins = plugins ?? PluginLoader(searchPath: config.pluginSearchPath, core: coreSchema)
         self.greeting = QMPMessage.greeting(version: config.qemuVersion)
+        self.faultRules = config.faults
     }
 
     func nextSessionID() -> UInt64 { counters.nextSessionID() }
@@ -229,6 +233,7 @@ public final class Router {
             vm.socketPath = opened.lazy.compactMap(\.path).first
         }
         vms[spec.name] = vm
+        armFaults(on: vm)
         return vm
     }
 

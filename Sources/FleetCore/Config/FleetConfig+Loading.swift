@@ -19,6 +19,7 @@ extension FleetConfig {
 
     static let topLevelKeys: Set<String> = [
         "socket-dir", "socket-mode", "qemu-version", "plugin-dirs", "allowed-file-dirs", "limits", "loops", "templates", "vms",
+        "faults",
     ]
 
     static func parse(_ reader: ConfigReader) throws(FleetError) -> FleetConfig {
@@ -68,6 +69,7 @@ extension FleetConfig {
                 }
             }
         }
+        if let faults = try reader.child("faults") { config.faults = try FaultSpec.parseList(faults, limit: config.limits.faultsPerFleet) }
         guard config.vms.count <= config.limits.vmsPerFleet else {
             throw reader.error("\(config.vms.count) VMs exceed limits.vms-per-fleet (\(config.limits.vmsPerFleet))", key: "vms")
         }
@@ -93,6 +95,7 @@ extension Limits {
         try r.checkKeys([
             "max-nesting", "max-token-bytes", "max-token-count", "session-output-bytes", "pending-commands-per-session",
             "clients-per-vm", "vms-per-fleet", "fds-per-session", "plugin-reply-timeout-ms", "vm-name-bytes",
+            "faults-per-fleet",
         ])
         var l = Limits()
         func positive(_ key: String) throws(FleetError) -> Int? {
@@ -110,6 +113,7 @@ extension Limits {
         if let v = try positive("fds-per-session") { l.fdsPerSession = v }
         if let v = try positive("plugin-reply-timeout-ms") { l.pluginReplyTimeoutMilliseconds = UInt64(v) }
         if let v = try positive("vm-name-bytes") { l.vmNameBytes = v }
+        if let v = try positive("faults-per-fleet") { l.faultsPerFleet = v }
         return l
     }
 }

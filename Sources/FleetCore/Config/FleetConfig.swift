@@ -79,6 +79,8 @@ public struct FleetConfig: Sendable {
     public var loops = 0
     public var templates: [String: VMSpec] = [:]
     public var vms: [VMSpec] = []
+    /// Faults armed from the start (`faults:`), in config order.
+    public var faults: [FaultSpec] = []
     /// Where the config came from, for messages.
     public var source: String = "<built-in>"
 

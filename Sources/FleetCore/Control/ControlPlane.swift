@@ -189,6 +189,8 @@ final class ControlPlane: SessionHost {
                     }
                 })))
             }, complete)
+        case "fault-add", "fault-remove", "query-faults":
+            runFaultCommand(name, args, complete)
         case "guest-action":
             onOwner(of: args["vm"]?.stringValue ?? "", { router, done in Self.guestAction(args, on: router, done) }, complete)
         default:

@@ -14,6 +14,8 @@ public final class CommandCall {
     public internal(set) var arguments: JSONObject
     public private(set) weak var session: Session?
     private var fileDescriptors: [Int32]
+    /// Set by a `drop-reply` fault: the command runs, its reply is not sent.
+    var isReplyDropped = false
 
     init(request: QMPRequest, session: Session?, fileDescriptors: [Int32]) {
         self.request = request

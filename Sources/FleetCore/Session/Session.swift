@@ -173,7 +173,7 @@ public final class Session {
             guard !answered else { return }
             answered = true
             call.closeUnusedFileDescriptors()
-            self?.finish(result, id: request.id)
+            self?.finish(result, id: request.id, send: !call.isReplyDropped)
         }
     }
 
@@ -189,12 +189,14 @@ public final class Session {
         }
     }
 
-    private func finish(_ result: Result<JSONValue, QMPError>, id: JSONValue?) {
+    private func finish(_ result: Result<JSONValue, QMPError>, id: JSONValue?, send reply: Bool = true) {
         commandInFlight = false
         guard !isClosed else { return }
-        switch result {
-        case .success(let value): send(QMPMessage.success(value, id: id))
-        case .failure(let error): send(QMPMessage.failure(error, id: id))
+        if reply {
+            switch result {
+            case .success(let value): send(QMPMessage.success(value, id: id))
+            case .failure(let error): send(QMPMessage.failure(error, id: id))
+            }
         }
         pump()
     }

@@ -37,6 +37,8 @@ public final class VM {
     public internal(set) var isDestroyed = false
     /// The simulated guest's pending power-off after `system_powerdown`.
     var guestShutdownTask: ScheduledAction?
+    /// Faults armed on this VM (`fault-add`, config `faults:`); nil when none.
+    var faults: VMFaults?
     /// What guest shutdowns, reboots and panics do (`set-action`).
     public internal(set) lazy var actions = LifecycleActions(noShutdown: spec.noShutdown, noReboot: spec.noReboot)
 
@@ -138,6 +140,12 @@ extension VM: SessionHost {
             return
         case .success(let arguments):
             call.arguments = arguments
+        }
+        var complete = complete
+        if let faults, call.session != nil {
+            guard let faulted = faults.apply(to: call, of: self, complete) else { return }
+            guard !isDestroyed else { return faulted(.failure(.generic("The VM is shutting down"))) }
+            complete = faulted
         }
         let context = CommandContext(vm: self, call: call)
         switch handler {

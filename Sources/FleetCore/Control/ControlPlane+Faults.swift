@@ -1,0 +1,79 @@
+import QMPWire
+
+/// `fault-add`, `fault-remove` and `query-faults`.
+///
+/// Every router keeps the same list of fault rules and arms each on its own
+/// VMs, on its own loop. The control plane's router (shard 0) changes its
+/// list at once, so ids and `faults-per-fleet` are checked against one
+/// list that every command sees in order; the other shards follow.
+extension ControlPlane {
+    func runFaultCommand(_ name: String, _ args: JSONObject, _ complete: @escaping (CommandResult) -> Void) {
+        switch name {
+        case "fault-add": addFault(args, complete)
+        case "fault-remove": removeFault(id: args["id"]?.stringValue ?? "", complete)
+        default: queryFaults(complete)
+        }
+    }
+
+    private func addFault(_ args: JSONObject, _ complete: @escaping (CommandResult) -> Void) {
+        let spec: FaultSpec
+        do {
+            spec = try FaultSpec.parse(ConfigReader(file: "fault-add", value: .object(args)), defaultID: unusedFaultID())
+        } catch {
+            return complete(.failure(.generic(error.description)))
+        }
+        guard !router.faultRules.contains(where: { $0.id == spec.id }) else {
+            return complete(.failure(.generic("Fault '\(spec.id)' already exists")))
+        }
+        guard router.faultRules.count < router.config.limits.faultsPerFleet else {
+            return complete(.failure(.generic("the fleet has \(router.faultRules.count) faults (limit faults-per-fleet)")))
+        }
+        if let vm = spec.vm, !vmExists(vm) {
+            return complete(.failure(.generic("VM '\(vm)' not found")))
+        }
+        router.addFaultRule(spec)
+        let answer = FaultReport(spec: spec, firedByVM: [:]).info
+        onOtherShards({ $0.addFaultRule(spec) }) { complete(.success(answer)) }
+    }
+
+    private func removeFault(id: String, _ complete: @escaping (CommandResult) -> Void) {
+        guard router.removeFaultRule(id: id) else { return complete(.failure(.generic("Fault '\(id)' not found"))) }
+        onOtherShards({ _ = $0.removeFaultRule(id: id) }) { complete(.ok) }
+    }
+
+    /// Every rule, in the order added, with its firings summed over the shards.
+    private func queryFaults(_ complete: @escaping (CommandResult) -> Void) {
+        let merge = { (parts: [[FaultReport]]) in
+            var reports = parts.first ?? []
+            for part in parts.dropFirst() {
+                for other in part {
+                    guard let i = reports.firstIndex(where: { $0.spec.id == other.spec.id }) else { continue }
+                    reports[i].firedByVM.merge(other.firedByVM, uniquingKeysWith: +)
+                }
+            }
+            complete(.success(.array(reports.map(\.info))))
+        }
+        guard let shards = router.shards else { return merge([router.faultReport()]) }
+        shards.gather(on: router.shardIndex, { $0.faultReport() }, then: merge)
+    }
+
+    /// Runs `work` on every router but this one, then `done` here.
+    private func onOtherShards(_ work: @escaping (Router) -> Void, then done: @escaping () -> Void) {
+        guard let shards = router.shards else { return done() }
+        let home = router.shardIndex
+        shards.gather(on: home, { router in if router.shardIndex != home { work(router) } }, then: { _ in done() })
+    }
+
+    private func vmExists(_ name: String) -> Bool {
+        if let shards = router.shards { return shards.directory.shard(of: name) != nil }
+        return router.vms[name] != nil || router.proxies[name] != nil
+    }
+
+    /// `fault-<n>` with the first n no rule has.
+    private func unusedFaultID() -> String {
+        let taken = Set(router.faultRules.map(\.id))
+        var n = taken.count
+        while taken.contains("fault-\(n)") { n += 1 }
+        return "fault-\(n)"
+    }
+}
