@@ -122,7 +122,7 @@ public struct FaultSpec: Sendable, Equatable {
         }
     }
 
-    /// True when a call of `command` on VM `vm` is one this fault watches.
+    /// True when the fault is for VM `name` (or for every VM).
     func covers(vm name: String) -> Bool { vm == nil || vm == name }
 
     /// `query-faults`' description of it (without the firing counts).
