@@ -193,3 +193,27 @@ def test_ids_are_unique_and_remove_needs_one(faulty):
         "GenericError", "Fault 'fault-0' already exists")
     assert error_of(control.execute("fault-remove", {"id": "nope"})) == ("GenericError", "Fault 'nope' not found")
     assert "fault-add" in [c["name"] for c in control.execute("query-commands")["return"]]
+
+
+def test_a_proxied_vm_is_refused():
+    from conftest import short_tempdir
+    from qmp_raw import RawQMP
+    import shutil
+    d = short_tempdir("qfp-")
+
+    def config(socket_dir):
+        return (f"socket-dir: {socket_dir}\nvms:\n  - {{name: real, backend: proxy, upstream: {d}/q.sock, "
+                "launch: [qemu-system-x86_64, -machine, none, -nodefaults, -display, none]}\n")
+
+    if shutil.which("qemu-system-x86_64") is None:
+        pytest.skip("no qemu-system-x86_64")
+    fleet = FleetProcess.on_config(required_fleet_binary(), ["real"], config)
+    try:
+        control = RawQMP(fleet.control)
+        control.negotiate()
+        assert error_of(control.execute("fault-add", {"vm": "real", "action": "disconnect"})) == (
+            "GenericError", "VM 'real' is a proxied QEMU: faults act on simulated VMs")
+        control.close()
+    finally:
+        fleet.close()
+        shutil.rmtree(d, ignore_errors=True)

@@ -139,3 +139,18 @@ def test_templates_are_the_repositorys():
     text = open(path).read()
     section = text[text.index("\ntemplates:") + 1:text.index("\nvms:") + 1]
     assert qmpfleet.default_templates() == section
+
+
+def test_a_fleet_that_dies_fails_the_session(pytester):
+    pytester.makepyfile("""
+        import os, signal
+
+        def test_kill(qmpfleet):
+            os.kill(qmpfleet._process.pid, signal.SIGKILL)
+            qmpfleet._process.wait()
+    """)
+    if not _plugin_installed():
+        pytester.makeconftest("pytest_plugins = ['qmpfleet.pytest_plugin']")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*qmpfleet exited with -9*"])

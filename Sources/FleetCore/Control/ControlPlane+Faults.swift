@@ -22,14 +22,31 @@ extension ControlPlane {
         } catch {
             return complete(.failure(.generic(error.description)))
         }
+        let named = args["id"] != nil
+        guard let vm = spec.vm else { return arm(spec, named: named, complete) }
+        // The VM's own router says whether it is one faults act on.
+        onOwner(of: vm, { router, done in
+            if router.vms[vm] != nil { return done(.ok) }
+            if router.proxies[vm] != nil {
+                return done(.failure(.generic("VM '\(vm)' is a proxied QEMU: faults act on simulated VMs")))
+            }
+            done(.failure(.generic("VM '\(vm)' not found")))
+        }, { [weak self] found in
+            guard case .success = found else { return complete(found) }
+            self?.arm(spec, named: named, complete)
+        })
+    }
+
+    /// Checks the id and the limit against the list every fault command
+    /// sees in order (this router's), then arms the fault everywhere.
+    private func arm(_ spec: FaultSpec, named: Bool, _ complete: @escaping (CommandResult) -> Void) {
+        var spec = spec
+        if !named { spec.id = unusedFaultID() }  // now: another fault-add may have come first
         guard !router.faultRules.contains(where: { $0.id == spec.id }) else {
             return complete(.failure(.generic("Fault '\(spec.id)' already exists")))
         }
         guard router.faultRules.count < router.config.limits.faultsPerFleet else {
             return complete(.failure(.generic("the fleet has \(router.faultRules.count) faults (limit faults-per-fleet)")))
-        }
-        if let vm = spec.vm, !vmExists(vm) {
-            return complete(.failure(.generic("VM '\(vm)' not found")))
         }
         router.addFaultRule(spec)
         let answer = FaultReport(spec: spec, firedByVM: [:]).info
@@ -62,11 +79,6 @@ extension ControlPlane {
         guard let shards = router.shards else { return done() }
         let home = router.shardIndex
         shards.gather(on: home, { router in if router.shardIndex != home { work(router) } }, then: { _ in done() })
-    }
-
-    private func vmExists(_ name: String) -> Bool {
-        if let shards = router.shards { return shards.directory.shard(of: name) != nil }
-        return router.vms[name] != nil || router.proxies[name] != nil
     }
 
     /// `fault-<n>` with the first n no rule has.

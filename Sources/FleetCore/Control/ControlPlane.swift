@@ -112,7 +112,7 @@ final class ControlPlane: SessionHost {
     /// Runs `work` with the router that owns VM `name` on that router's
     /// loop; `complete` gets its answer back on this loop. Unsharded, that
     /// is this router, at once.
-    private func onOwner(of name: String, _ work: @escaping (Router, @escaping (CommandResult) -> Void) -> Void,
+    func onOwner(of name: String, _ work: @escaping (Router, @escaping (CommandResult) -> Void) -> Void,
                          _ complete: @escaping (CommandResult) -> Void) {
         guard let shards = router.shards else { return work(router, complete) }
         guard let index = shards.directory.shard(of: name) else {

@@ -76,6 +76,8 @@ class Fleet:
         self._control: Optional[SyncQMPClient] = None
         self.socket_dir = ""
         self.log_path = ""
+        #: The end of the log as it was when the fleet stopped (its directory is gone then).
+        self.final_log = ""
 
     # -- life cycle ---------------------------------------------------------
 
@@ -138,7 +140,7 @@ class Fleet:
         while True:
             assert self._process is not None
             if self._process.poll() is not None:
-                raise FleetError(f"qmpfleet exited with {self._process.returncode} before it listened{self._log_tail()}")
+                raise FleetError(f"qmpfleet exited with {self._process.returncode} before it listened{self.log_tail()}")
             if os.path.exists(path):
                 try:
                     # The control socket answers once every configured VM is up.
@@ -146,10 +148,11 @@ class Fleet:
                 except (OSError, ConnectError):
                     pass  # bound but not yet accepting: try again
             if time.monotonic() > deadline:
-                raise FleetError(f"qmpfleet did not listen on {path} within {self._startup_timeout}s{self._log_tail()}")
+                raise FleetError(f"qmpfleet did not listen on {path} within {self._startup_timeout}s{self.log_tail()}")
             time.sleep(0.02)
 
-    def _log_tail(self, limit: int = 3000) -> str:
+    def log_tail(self, limit: int = 3000) -> str:
+        """The end of the fleet's log (its stderr), headed by its path; empty when there is none."""
         try:
             with open(self.log_path, "rb") as f:
                 text = f.read().decode(errors="replace")
@@ -159,7 +162,8 @@ class Fleet:
 
     def stop(self, timeout: float = 10.0) -> Optional[int]:
         """Stops the fleet (SIGTERM: clients get SHUTDOWN) and removes its private
-        directory. Returns the exit status (None if it was not started)."""
+        directory, keeping the end of its log in ``final_log``. Returns the exit
+        status (None if it was not started)."""
         if self._control is not None:
             self._control.close()
             self._control = None
@@ -175,6 +179,7 @@ class Fleet:
                     process.wait()
             status = process.returncode
         if self._private_dir is not None:
+            self.final_log = self.log_tail()
             shutil.rmtree(self._private_dir, ignore_errors=True)
             self._private_dir = None
         return status

@@ -43,10 +43,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(scope="session")
 def qmpfleet(pytestconfig: pytest.Config) -> Iterator[Fleet]:
-    """One fleet for the test session, stopped at its end."""
+    """One fleet for the test session, stopped at its end; a fleet that did not
+    exit cleanly (it crashed, or hung on SIGTERM) fails the session's teardown."""
     fleet = Fleet(config=pytestconfig.getoption("qmpfleet_config"), binary=pytestconfig.getoption("qmpfleet_bin"))
-    with fleet:
+    fleet.start()
+    try:
         yield fleet
+    finally:
+        status = fleet.stop()
+    if status != 0:
+        pytest.fail(f"qmpfleet exited with {status}{fleet.final_log}", pytrace=False)
 
 
 def _vm_name(node_name: str) -> str:
