@@ -51,26 +51,31 @@ extension BlockPlugin {
             }
             let bytes = max(0, args["bytes"]?.int64Value ?? BlockPlugin.defaultRequestBytes)
             let offset = max(0, args["offset"]?.int64Value ?? (write ? node.wrHighestOffset : 0))
-            guard offset + bytes <= node.virtualSize else { return .failure(.generic("Request beyond the end of the disk")) }
+            // Both are client integers up to 2^63-1: compare without adding them.
+            guard bytes <= node.virtualSize, offset <= node.virtualSize - bytes else {
+                return .failure(.generic("Request beyond the end of the disk"))
+            }
             let now = nowNanoseconds
+            // The counters wrap as QEMU's uint64_t BlockAcctStats do: a
+            // trap here would end every VM of the process.
             if !write {
-                graph.backends[i].stats.rdBytes += bytes
-                graph.backends[i].stats.rdOperations += 1
-                graph.backends[i].stats.rdTotalTimeNs += BlockDeviceStats.simulatedLatencyNs
+                graph.backends[i].stats.rdBytes &+= bytes
+                graph.backends[i].stats.rdOperations &+= 1
+                graph.backends[i].stats.rdTotalTimeNs &+= BlockDeviceStats.simulatedLatencyNs
                 graph.backends[i].stats.lastAccessNs = now
                 return .success([:])
             }
             if node.readOnly || graph.backends[i].readOnly { return .failure(.generic("Device is read-only")) }
-            graph.backends[i].stats.wrBytes += bytes
-            graph.backends[i].stats.wrOperations += 1
-            graph.backends[i].stats.wrTotalTimeNs += BlockDeviceStats.simulatedLatencyNs
+            graph.backends[i].stats.wrBytes &+= bytes
+            graph.backends[i].stats.wrOperations &+= 1
+            graph.backends[i].stats.wrTotalTimeNs &+= BlockDeviceStats.simulatedLatencyNs
             graph.backends[i].stats.lastAccessNs = now
             let end = offset + bytes
             for name in [root, node.file].compactMap({ $0 }) {
                 guard var n = graph.node(name) else { continue }
                 n.wrHighestOffset = max(n.wrHighestOffset, end)
                 for b in n.bitmaps.indices { n.bitmaps[b].mark(offset: offset, bytes: bytes) }
-                if name == root { n.allocated = min(n.virtualSize, n.allocated + bytes) }
+                if name == root { n.allocated = bytes >= n.virtualSize - min(n.allocated, n.virtualSize) ? n.virtualSize : n.allocated + bytes }
                 if n.writeThreshold > 0 && UInt64(end) > n.writeThreshold {
                     let threshold = Int64(bitPattern: n.writeThreshold)
                     n.writeThreshold = 0

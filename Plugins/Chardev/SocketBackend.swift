@@ -112,9 +112,17 @@ final class SocketBackend: ChardevBackend {
         return nil
     }
 
+    /// `reconnect` is any QAPI `int` QEMU accepts (up to 2^63-1 seconds):
+    /// the milliseconds saturate where QEMU's `reconnect_time * 1000`
+    /// would overflow, so such a client just never retries in the VM's life.
+    var reconnectMilliseconds: UInt64 {
+        let (ms, overflow) = UInt64(max(0, reconnectSeconds)).multipliedReportingOverflow(by: 1000)
+        return overflow ? .max : ms
+    }
+
     private func scheduleReconnect() {
         guard reconnectSeconds > 0, !isClosed, reconnectTimer == nil else { return }
-        reconnectTimer = vm.startTimer(afterMilliseconds: UInt64(reconnectSeconds) * 1000) { [weak self] in
+        reconnectTimer = vm.startTimer(afterMilliseconds: reconnectMilliseconds) { [weak self] in
             guard let self else { return }
             self.reconnectTimer = nil
             if self.tryConnect() != nil { self.scheduleReconnect() }

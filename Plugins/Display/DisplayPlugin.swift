@@ -121,11 +121,18 @@ final class DisplayPlugin: QMPPlugin {
     /// one event per `hold-time` (the guest sees them arrive over time).
     func sendKey(_ args: JSONObject) -> Result<JSONValue, QMPError> {
         let keys = args["keys"]?.arrayValue ?? []
-        let hold = args["hold-time"]?.int64Value ?? 0
-        let delay = hold > 0 ? UInt64(hold) : DisplayPlugin.defaultKeyDelayMilliseconds
+        let delay = DisplayPlugin.keyDelay(holdTime: args["hold-time"]?.int64Value ?? 0)
         let sequence = keys.map { ReceivedInput.key($0, down: true) } + keys.reversed().map { ReceivedInput.key($0, down: false) }
         deliver(sequence, every: delay)
         return .success(.object([:]))
+    }
+
+    /// QEMU passes `hold-time` (a QAPI `int`) to
+    /// `qemu_input_event_send_key_delay(uint32_t delay_ms)`: it keeps the low
+    /// 32 bits (so -1 and 2^63-1 hold for 2^32-1 ms), and 0 means the default.
+    static func keyDelay(holdTime: Int64) -> UInt64 {
+        let ms = UInt32(truncatingIfNeeded: holdTime)
+        return ms == 0 ? defaultKeyDelayMilliseconds : UInt64(ms)
     }
 
     /// `qmp_input_send_event`: the device is looked up first, then the run
@@ -149,7 +156,9 @@ final class DisplayPlugin: QMPPlugin {
             if index == 0 {
                 received.append(event)
             } else {
-                vm.startTimer(afterMilliseconds: UInt64(index) * delay) { [weak self] in self?.received.append(event) }
+                // Saturates: a hold of 2^32-1 ms times 2^32 keys is past any VM's life.
+                let (due, overflow) = UInt64(index).multipliedReportingOverflow(by: delay)
+                vm.startTimer(afterMilliseconds: overflow ? .max : due) { [weak self] in self?.received.append(event) }
             }
         }
     }

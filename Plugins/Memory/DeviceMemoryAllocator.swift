@@ -37,9 +37,10 @@ struct DeviceMemoryAllocator {
             start = hint
         } else {
             start = alignUp(window.lowerBound, alignment)
-            if start + size > window.upperBound { return .failure(.generic("can't add memory device, device too big")) }
+            if !fits(start, size) { return .failure(.generic("can't add memory device, device too big")) }
         }
         for device in devices.sorted(by: { $0.addr < $1.addr }) {
+            guard fits(start, size) else { break }
             let candidate = start..<(start + size)
             if device.range.overlaps(candidate) {
                 if hint != nil { return .failure(.generic("address range conflicts with memory device id='\(device.id ?? "")'")) }
@@ -48,9 +49,16 @@ struct DeviceMemoryAllocator {
                 break
             }
         }
-        guard start + size <= window.upperBound else {
+        guard fits(start, size) else {
             return .failure(.generic("could not find position in guest address space for memory device - memory fragmented due to alignments"))
         }
         return .success(start)
+    }
+
+    /// Whether `size` bytes at `start` end inside the window; `align` and
+    /// `size` are client integers up to 2^64-1, so the end is checked.
+    private func fits(_ start: UInt64, _ size: UInt64) -> Bool {
+        let (end, overflow) = start.addingReportingOverflow(size)
+        return !overflow && end <= window.upperBound
     }
 }

@@ -47,8 +47,12 @@ struct MachineLayout {
     /// `pc_memory_init`/`virt`/`spapr`: the window starts after RAM above
     /// 4 GiB, rounded up to 1 GiB, and holds maxmem - RAM plus 1 GiB per slot.
     static func deviceMemoryWindow(board: Board, ram: UInt64, maxmem: UInt64, slots: Int) -> Range<UInt64>? {
-        guard maxmem > ram, board != .none else { return nil }
-        let size = maxmem - ram + UInt64(slots) * windowPerSlot
+        // The fleet checks the sizes where they enter (MachineSpec's
+        // memoryProblem); a window that would still overflow gets none.
+        guard maxmem > ram, board != .none, slots >= 0 else { return nil }
+        let (slotBytes, o1) = UInt64(slots).multipliedReportingOverflow(by: windowPerSlot)
+        let (size, o2) = (maxmem - ram).addingReportingOverflow(slotBytes)
+        guard !o1, !o2 else { return nil }
         let base: UInt64
         switch board {
         case .pc, .q35:
@@ -63,7 +67,8 @@ struct MachineLayout {
         case .pseries, .none:
             base = alignUp(ram, gibibyte)
         }
-        return base..<(base + size)
+        let (end, o3) = base.addingReportingOverflow(size)
+        return o3 ? nil : base..<end
     }
 
     /// Whether the board has an ACPI device (`query-acpi-ospm-status`).
@@ -82,8 +87,12 @@ struct MachineLayout {
     var isX86: Bool { arch == "x86_64" || arch == "i386" }
 }
 
+/// `value` rounded up to `alignment` (a client's `align` may be up to
+/// 2^64-1); UInt64.max where that is past 2^64, which no window holds.
 func alignUp(_ value: UInt64, _ alignment: UInt64) -> UInt64 {
-    (value + alignment - 1) / alignment * alignment
+    guard alignment > 0 else { return value }
+    let (sum, overflow) = value.addingReportingOverflow(alignment - 1)
+    return overflow ? .max : sum / alignment * alignment
 }
 
 func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }

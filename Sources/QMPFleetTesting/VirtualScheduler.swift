@@ -30,13 +30,17 @@ public final class VirtualScheduler: Scheduler {
         let handle = ScheduledAction(cancel: { [weak self, sequence] in
             self?.items.removeAll { $0.sequence == sequence }
         })
-        items.append(Item(due: nowMilliseconds + delay, sequence: sequence, action: handle, body: action))
+        // Saturates as libuv's uv_timer_start does: a client may ask for a
+        // delay of up to 2^64-1 ms.
+        let (due, overflow) = nowMilliseconds.addingReportingOverflow(delay)
+        items.append(Item(due: overflow ? .max : due, sequence: sequence, action: handle, body: action))
         return handle
     }
 
     /// Moves the clock forward, running everything that falls due, in order.
     public func advance(by milliseconds: UInt64) {
-        let target = nowMilliseconds + milliseconds
+        let (sum, overflow) = nowMilliseconds.addingReportingOverflow(milliseconds)
+        let target = overflow ? .max : sum
         while let index = firstDue(by: target) {
             let next = items.remove(at: index)
             nowMilliseconds = max(nowMilliseconds, next.due)

@@ -95,7 +95,9 @@ struct EmulatorPlan {
                 let opts = try QemuOpts(value, impliedKey: "cpus")
                 var smp: JSONObject = [:]
                 for key in ["cpus", "sockets", "cores", "threads", "maxcpus"] {
-                    if let v = opts[key], let n = Int64(v) { smp[key] = .int(n) }
+                    guard let v = opts[key] else { continue }
+                    guard let n = Int64(v) else { throw EmulatorError("Parameter 'smp.\(key)' expects integer") }
+                    smp[key] = .int(n)
                 }
                 Self.completeTopology(&smp)
                 entry["smp"] = .object(smp)
@@ -162,7 +164,10 @@ struct EmulatorPlan {
         let sockets = smp["sockets"]?.int64Value ?? 1, threads = smp["threads"]?.int64Value ?? 1
         smp["sockets"] = .int(sockets)
         smp["threads"] = .int(threads)
-        if smp["cores"] == nil { smp["cores"] = .int(max(1, maxCPUs / max(1, sockets * threads))) }
+        // Command-line integers: `sockets=4294967296,threads=4294967296`
+        // overflows the product; the VM's check then refuses the topology.
+        let (perCore, overflow) = sockets.multipliedReportingOverflow(by: threads)
+        if smp["cores"] == nil { smp["cores"] = .int(overflow || perCore <= 0 ? 1 : max(1, maxCPUs / perCore)) }
     }
 
     /// QEMU takes the first accelerator of `kvm:tcg` that works; KVM works

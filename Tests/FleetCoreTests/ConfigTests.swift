@@ -30,7 +30,14 @@ struct ConfigTests {
         ("vms: [{name: ci, count: 2}]", "{n} placeholder"),
         ("socket-mode: rw", "'socket-mode': expected an octal mode"),
         ("limits: {clients-per-vm: 0}", "'limits.clients-per-vm': expected a positive integer"),
-        ("vms: [{name: a, smp: {cpus: 4, maxcpus: 2}}]", "maxcpus (2) must be at least cpus (4)"),
+        ("vms: [{name: a, smp: {cpus: 4, maxcpus: 2}}]",
+         "Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (1) * dies (1) * cores (1) * threads (1) != maxcpus (2)"),
+        ("vms: [{name: a, smp: {cpus: 4, cores: 2, maxcpus: 2}}]",
+         "Invalid CPU topology: maxcpus must be equal to or greater than smp: sockets (1) * dies (1) * cores (2) * threads (1) == maxcpus (2) < smp_cpus (4)"),
+        ("vms: [{name: 'ci-{n}', count: 9223372036854775807}]", "'vms[0].count': expected a count of at most 20000"),
+        ("vms: [{name: 'ci-{n}', count: 2, first: 9223372036854775807}]", "'vms[0].first'"),
+        ("vms: [{name: a, memory: 16E}]", "'vms[0].memory': Value '16E' is out of range for parameter 'size'"),
+        ("vms: [{name: a, memory: {size: 1G, maxmem: 16384P}}]", "Value '16384P' is out of range for parameter 'maxmem'"),
     ])
     func errorsNameFileKeyAndExpectation(yaml: String, expected: String) {
         #expect {
@@ -46,6 +53,11 @@ struct ConfigTests {
         #expect(ConfigReader.parseSize("512M") == 512 << 20)
         #expect(ConfigReader.parseSize("1024") == 1024)
         #expect(ConfigReader.parseSize("x") == nil)
+        // QEMU's qemu_strtosz: 2^64 and more is out of range, not wrapped.
+        #expect(ConfigReader.parseSize("8388608T") == 1 << 63)
+        #expect(ConfigReader.parseSize("15E") == 15 << 60)
+        #expect(ConfigReader.parseSize("16E") == nil)
+        #expect(ConfigReader.parseSize("16777216T") == nil)
     }
 
     @Test func allowedFilePaths() {

@@ -1,3 +1,4 @@
+import FleetCore
 import QMPWire
 import Testing
 @testable import qmpfleet_emulator
@@ -56,5 +57,22 @@ import Testing
         let plan = try EmulatorPlan(arguments: CPUOptionTests.base + ["-vnc", "127.0.0.1:0"], arch: "x86_64")
         #expect(plan.entry["plugins"]?["display"] == ["vnc": ["password": false]])
         #expect(try EmulatorPlan(arguments: CPUOptionTests.base, arch: "x86_64").entry["plugins"]?["display"] == [:])
+    }
+}
+
+/// `-smp` values that overflow or are not integers: QEMU's texts, no trap.
+@Suite struct SMPExtremesTests {
+    @Test func productOverflowLeavesTheCheckToTheVM() throws {
+        let plan = try EmulatorPlan(arguments: CPUOptionTests.base + ["-smp", "maxcpus=4,sockets=4294967296,threads=4294967296"], arch: "x86_64")
+        #expect(plan.entry["smp"]?["cores"] == 1)
+        #expect {
+            _ = try VMSpec.single(entry: plan.entry, source: "command line", config: FleetConfig())
+        } throws: { "\($0)".contains("Invalid CPU topology: product of the hierarchy must match maxcpus") }
+    }
+
+    @Test func notAnInteger() {
+        #expect {
+            _ = try EmulatorPlan(arguments: CPUOptionTests.base + ["-smp", "18446744073709551616"], arch: "x86_64")
+        } throws: { "\($0)" == "Parameter 'smp.cpus' expects integer" }
     }
 }

@@ -67,17 +67,32 @@ struct ConfigReader {
         guard let c = try child(key) else { return nil }
         if let i = c.value.int64Value, i >= 0 { return UInt64(i) }
         guard case .string(let text) = c.value, let bytes = Self.parseSize(text) else {
+            if case .string(let text) = c.value, Self.isSizeNumber(text) {
+                // `memory: 4G` is `-m size=4G` to QEMU.
+                throw c.error("Value '\(text)' is out of range for parameter '\(key == "memory" ? "size" : key)'")
+            }
             throw c.error("expected a size such as 1073741824, 512M or 4G")
         }
         return bytes
     }
 
+    /// Digits with an optional suffix: a size that only failed by being
+    /// 2^64 or more (QEMU: "Value '16E' is out of range for parameter 'size'").
+    static func isSizeNumber(_ text: String) -> Bool {
+        var digits = Substring(text.trimmingCharacters(in: " "))
+        if let last = digits.last, "KkMmGgTtPpEeBb".contains(last) { digits = digits.dropLast() }
+        return !digits.isEmpty && digits.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
     static func parseSize(_ text: String) -> UInt64? {
         let trimmed = text.trimmingCharacters(in: " ")
         guard let last = trimmed.last else { return nil }
-        let shifts: [Character: UInt64] = ["K": 10, "k": 10, "M": 20, "m": 20, "G": 30, "g": 30, "T": 40, "t": 40, "B": 0, "b": 0]
+        let shifts: [Character: UInt64] = ["K": 10, "k": 10, "M": 20, "m": 20, "G": 30, "g": 30, "T": 40, "t": 40,
+                                           "P": 50, "p": 50, "E": 60, "e": 60, "B": 0, "b": 0]
         if let shift = shifts[last] {
-            guard let n = UInt64(trimmed.dropLast()) else { return nil }
+            // QEMU's qemu_strtosz refuses 2^64 and more ("16E"); a shift
+            // would drop the high bits instead.
+            guard let n = UInt64(trimmed.dropLast()), n <= UInt64.max >> shift else { return nil }
             return n << shift
         }
         return UInt64(trimmed)

@@ -150,6 +150,11 @@ extension VMSpec {
         let count = try r.int("count") ?? 1
         let first = try r.int("first") ?? 0
         guard count >= 1 else { throw r.error("expected a count of at least 1", key: "count") }
+        // `count` sizes an array, and `first + count` must not overflow.
+        guard count <= config.limits.vmsPerFleet else {
+            throw r.error("expected a count of at most \(config.limits.vmsPerFleet) (limits.vms-per-fleet)", key: "count")
+        }
+        guard first <= Int.max - count else { throw r.error("expected first + count to be at most \(Int.max)", key: "first") }
         guard count == 1 || pattern.contains("{n}") else {
             throw r.error("with count > 1 the name needs a {n} placeholder", key: "name")
         }
@@ -203,11 +208,11 @@ extension VMSpec {
             guard t.cpus >= 1, t.sockets >= 1, t.cores >= 1, t.threads >= 1 else {
                 throw smp.error("cpus, sockets, cores and threads must be at least 1")
             }
-            guard t.sockets * t.cores * t.threads >= t.maxCPUs, t.maxCPUs >= t.cpus else {
-                throw smp.error("maxcpus (\(t.maxCPUs)) must be at least cpus (\(t.cpus)) and fit in sockets*cores*threads (\(t.sockets * t.cores * t.threads))")
-            }
             spec.machine.smp = t
         }
+        // After the template's values and the entry's: either may be the bad one.
+        if let problem = spec.machine.smpProblem() { throw (try r.child("smp") ?? r).error(problem) }
+        if let problem = spec.machine.memoryProblem() { throw (try r.child("memory") ?? r).error(problem) }
         if let p = try r.bool("start-paused") { spec.startPaused = p }
         if let s = try r.bool("no-shutdown") { spec.noShutdown = s }
         if let s = try r.bool("no-reboot") { spec.noReboot = s }

@@ -83,6 +83,22 @@ import Testing
         #expect(error("send-key", ["keys": [["type": "qcode", "data": "nosuchkey"]]]) == ("GenericError", "Parameter 'data' does not accept value 'nosuchkey'"))
     }
 
+    /// QEMU 7.2 takes hold-time's low 32 bits (`uint32_t delay_ms`):
+    /// 2^63-1 and -1 hold each key for 2^32-1 ms, 2^32 is 0 (the default).
+    @Test(arguments: [(Int64.max, UInt64(UInt32.max)), (Int64(-1), UInt64(UInt32.max)), (Int64.min, UInt64(10)),
+                      (Int64(1) << 32, UInt64(10)), ((Int64(1) << 32) + 5, UInt64(5))] as [(Int64, UInt64)])
+    func sendKeyHoldTimeExtremes(hold: Int64, delay: UInt64) throws {
+        let keys: JSONValue = [["type": "qcode", "data": "a"], ["type": "qcode", "data": "b"]]
+        #expect(ok("send-key", ["keys": keys, "hold-time": .int(hold)]) == [:])
+        #expect(received().count == 1)
+        fleet.advance(by: delay - 1)
+        #expect(received().count == 1)
+        fleet.advance(by: 1)
+        #expect(received().count == 2)
+        fleet.advance(by: 2 * delay)
+        #expect(received().count == 4)
+    }
+
     @Test func sendKeyHoldTime() throws {
         #expect(ok("send-key", ["keys": [["type": "qcode", "data": "a"]], "hold-time": 500]) == [:])
         #expect(received().count == 1)
