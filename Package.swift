@@ -75,6 +75,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The metrics and fleet page listener: HTTP/1.1 on a loop of its own.
+        .target(
+            name: "FleetHTTP",
+            dependencies: ["FleetCore", "UVLoop", "QMPWire"],
+            resources: [.embedInCode("Resources/fleet.html")],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "QMPPluginKit", dependencies: ["QMPPluginABI", "QMPWire"], swiftSettings: swiftSettings),
         .target(name: "QMPFleetTesting", dependencies: ["FleetCore", "QMPWire"], swiftSettings: swiftSettings),
         // The executables' stderr logging bootstrap, one file.
@@ -83,6 +90,7 @@ let package = Package(
             name: "qmpfleet",
             dependencies: [
                 "FleetCore",
+                "FleetHTTP",
                 "FleetLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -114,6 +122,7 @@ let package = Package(
         .testTarget(name: "QMPWireTests", dependencies: ["QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "QAPISchemaTests", dependencies: ["QAPISchema"], swiftSettings: swiftSettings),
         .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
+        .testTarget(name: "FleetHTTPTests", dependencies: ["FleetHTTP", "FleetCore", "UVLoop"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "QMPFleetTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "QMPFleetEmulatorTests", dependencies: ["qmpfleet-emulator", "FleetCore", "QMPWire"], swiftSettings: swiftSettings),
     ] + devicePlugins.map {

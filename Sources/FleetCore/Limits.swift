@@ -27,6 +27,26 @@ public struct Limits: Sendable, Equatable {
     public var vmNameBytes: Int = 64
     /// Fault rules in one fleet (config `faults:` and `fault-add` together).
     public var faultsPerFleet: Int = 1024
+    /// Commands (with their replies) a VM keeps for the fleet page's view of
+    /// it, newest last; 0 keeps none.
+    public var commandHistoryPerVM: Int = 16
+    /// Clients of the metrics/page HTTP listener at once; further
+    /// connections are closed at once.
+    public var httpClients: Int = 32
+    /// Bytes of one HTTP request's line and headers; past it the client
+    /// gets 431 and the connection closes.
+    public var httpHeaderBytes: Int = 8192
+    /// Time an HTTP client has to send its whole request head before the
+    /// connection is closed (a slow or silent client holds nothing longer).
+    public var httpRequestTimeoutMilliseconds: UInt64 = 5_000
+    /// Bytes queued to one HTTP client (a page's event stream that is not
+    /// read) before it is disconnected.
+    public var httpOutputBytes: Int = 4 << 20
+    /// VMs the fleet page lists (in creation order); the rest are counted.
+    public var pageVMs: Int = 500
+    /// Bytes of one request's or reply's text the fleet page shows; longer
+    /// ones (`query-qmp-schema`) are cut there, marked with an ellipsis.
+    public var pageTextBytes: Int = 4096
 
     public init() {}
 }

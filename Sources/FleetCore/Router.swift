@@ -33,6 +33,8 @@ public final class Router {
     private(set) lazy var coreSchemaView: SchemaView? = try? SchemaView(modules: [coreSchema])
     private var listeners: [String: [UnixListener]] = [:]
     private let counters: FleetCounters
+    /// What this router's VMs did: counted on its loop, read at a scrape.
+    public let metrics = LoopMetrics()
     var control: ControlPlane?
     /// Faults to arm on VMs (the config's `faults:`, then `fault-add`); every
     /// router of a sharded fleet keeps the same list, each for its own VMs.
@@ -273,6 +275,7 @@ public final class Router {
         vm.plugins.removeAll()
         vm.fdSets.closeAll()
         vm.events.shutdown()
+        vm.observation?.ended()
         vms[vm.name] = nil
         releaseName(vm.name)
         logger.info("VM \(vm.name) ended")

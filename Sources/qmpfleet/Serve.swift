@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetCore
+import FleetHTTP
 import Logging
 import UVLoop
 #if canImport(Glibc)
@@ -22,6 +23,12 @@ struct Serve: ParsableCommand {
     @Option(name: .long, help: "Loop threads the VMs are spread over (0: one per CPU); overrides the config's loops.")
     var loops: Int?
 
+    @Option(name: .long, help: "Serve Prometheus metrics (/metrics) and the live fleet page (/) over HTTP at HOST:PORT, e.g. 127.0.0.1:9464.")
+    var metrics: String?
+
+    @Flag(name: .customLong("metrics-any-address"), help: "Allow --metrics on an address that is not loopback (anyone who reaches it sees the fleet).")
+    var metricsAnyAddress = false
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -42,6 +49,21 @@ struct Serve: ParsableCommand {
         let room = max(0, descriptors - ResourceLimits.reservedDescriptors)
         logger.info("open-file limit \(descriptors): room for \(room) VM sockets and clients, e.g. \(room / 2) VMs with one client each")
 
+        var metricsAddress: TCPAddress?
+        if let metrics {
+            do {
+                let address = try TCPAddress(parsing: metrics)
+                guard address.isLoopback || metricsAnyAddress else {
+                    logger.critical("--metrics \(metrics) is not a loopback address; add --metrics-any-address to serve it there")
+                    throw ExitCode(1)
+                }
+                metricsAddress = address
+            } catch let error as UVError {
+                logger.critical("--metrics: \(error)")
+                throw ExitCode(1)
+            }
+        }
+
         signal(SIGPIPE, SIG_IGN)
         let loopCount = loops ?? fleetConfig.loops
         let fleet: FleetShards
@@ -52,6 +74,18 @@ struct Serve: ParsableCommand {
         } catch {
             logger.critical("\(error)")
             throw ExitCode(1)
+        }
+        var http: HTTPServer?
+        if let metricsAddress {
+            do {
+                http = try Self.startHTTP(fleet: fleet, address: metricsAddress)
+                logger.info("metrics and the fleet page on http://\(http?.address.description ?? "")/")
+            } catch {
+                logger.critical("--metrics \(metricsAddress): \(error)")
+                fleet.shutdown()
+                fleet.run()
+                throw ExitCode(1)
+            }
         }
         // Signals are watched on shard 0, the calling thread's loop.
         let loop = fleet.loops[0]
@@ -76,6 +110,19 @@ struct Serve: ParsableCommand {
             }
         })
         fleet.run()
+        http?.stop()
         logger.info("stopped")
+    }
+
+    /// The HTTP listener on its own loop and thread: nothing it does runs
+    /// on a loop that serves VMs.
+    private static func startHTTP(fleet: FleetShards, address: TCPAddress) throws -> HTTPServer {
+        var site: FleetSite?
+        let server = try HTTPServer(address: address, limits: HTTPServerLimits(fleet.config.limits)) { head, connection in
+            site?.handle(head, connection)
+        }
+        site = FleetSite(fleet: fleet, loop: server.loop, limits: fleet.config.limits)
+        server.start()
+        return server
     }
 }

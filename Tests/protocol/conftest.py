@@ -219,18 +219,19 @@ def vm_names(vms):
 class FleetProcess:
     """`qmpfleet serve` on a temporary config; ready when all socket files exist."""
 
-    def __init__(self, binary, templates, vms, version=FLEET_QEMU_VERSION):
-        self._serve(binary, vm_names(vms), lambda socket_dir: fleet_yaml(socket_dir, templates, vms, version))
+    def __init__(self, binary, templates, vms, version=FLEET_QEMU_VERSION, extra_args=()):
+        self._serve(binary, vm_names(vms), lambda socket_dir: fleet_yaml(socket_dir, templates, vms, version),
+                    extra_args)
 
     @classmethod
-    def on_config(cls, binary, names, config):
+    def on_config(cls, binary, names, config, extra_args=()):
         """A fleet on a config of the caller's own: `config(socket_dir)` gives
         its text; `names` are the VMs whose sockets it must create."""
         fleet = cls.__new__(cls)
-        fleet._serve(binary, names, config)
+        fleet._serve(binary, names, config, extra_args)
         return fleet
 
-    def _serve(self, binary, names, config):
+    def _serve(self, binary, names, config, extra_args=()):
         self.dir = short_tempdir("qf-")
         self.socket_dir = os.path.join(self.dir, "s")
         self.config = os.path.join(self.dir, "fleet.yaml")
@@ -242,7 +243,7 @@ class FleetProcess:
         longest = max([self.control] + [self.vm_socket(n) for n in self.names], key=len)
         assert len(longest) < SOCKET_PATH_LIMIT, f"socket path too long: {longest}"
         args = [binary, "serve", "--config", self.config, "--socket-dir", self.socket_dir,
-                "--plugin-dir", os.path.dirname(binary)]
+                "--plugin-dir", os.path.dirname(binary), *extra_args]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         try:
@@ -305,15 +306,16 @@ class FleetProcess:
 
 @pytest.fixture
 def fleet_factory():
-    """Factory: fleet_factory(vms=DEFAULT_VMS, templates={"pc": PC_TEMPLATE}).
+    """Factory: fleet_factory(vms=DEFAULT_VMS, templates={"pc": PC_TEMPLATE}, extra_args=()),
+    `extra_args` added to `qmpfleet serve`'s command line.
 
     At teardown every fleet still running gets SIGTERM and must exit 0 and
     leave no socket file behind."""
     binary = required_fleet_binary()
     started = []
 
-    def start(vms=None, templates=None):
-        fleet = FleetProcess(binary, templates or {"pc": PC_TEMPLATE}, vms or DEFAULT_VMS)
+    def start(vms=None, templates=None, extra_args=()):
+        fleet = FleetProcess(binary, templates or {"pc": PC_TEMPLATE}, vms or DEFAULT_VMS, extra_args=extra_args)
         started.append(fleet)
         return fleet
 

@@ -96,6 +96,8 @@ extension Limits {
             "max-nesting", "max-token-bytes", "max-token-count", "session-output-bytes", "pending-commands-per-session",
             "clients-per-vm", "vms-per-fleet", "fds-per-session", "plugin-reply-timeout-ms", "vm-name-bytes",
             "faults-per-fleet",
+            "command-history-per-vm", "http-clients", "http-header-bytes", "http-request-timeout-ms", "http-output-bytes",
+            "page-vms", "page-text-bytes",
         ])
         var l = Limits()
         func positive(_ key: String) throws(FleetError) -> Int? {
@@ -114,6 +116,16 @@ extension Limits {
         if let v = try positive("plugin-reply-timeout-ms") { l.pluginReplyTimeoutMilliseconds = UInt64(v) }
         if let v = try positive("vm-name-bytes") { l.vmNameBytes = v }
         if let v = try positive("faults-per-fleet") { l.faultsPerFleet = v }
+        if let v = try r.int("command-history-per-vm") {
+            guard (0...4096).contains(v) else { throw r.error("expected an integer from 0 to 4096", key: "command-history-per-vm") }
+            l.commandHistoryPerVM = v
+        }
+        if let v = try positive("http-clients") { l.httpClients = v }
+        if let v = try positive("http-header-bytes") { l.httpHeaderBytes = v }
+        if let v = try positive("http-request-timeout-ms") { l.httpRequestTimeoutMilliseconds = UInt64(v) }
+        if let v = try positive("http-output-bytes") { l.httpOutputBytes = v }
+        if let v = try positive("page-vms") { l.pageVMs = v }
+        if let v = try positive("page-text-bytes") { l.pageTextBytes = v }
         return l
     }
 }

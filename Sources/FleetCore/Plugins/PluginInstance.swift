@@ -83,10 +83,16 @@ public final class PluginInstance {
     /// with a GenericError when it does not answer in time.
     func newRequest(command: String, complete: @escaping (CommandResult) -> Void) -> qmp_request {
         guard let vm else { return 0 }
+        let started = MonotonicClock.nanoseconds()
+        let metrics = vm.router.metrics
+        let plugin = library.name
         return PendingRequests.shared.add(
             plugin: library.name, command: command, instance: self,
             timeoutMilliseconds: vm.limits.pluginReplyTimeoutMilliseconds,
-            scheduler: vm.scheduler, complete: complete)
+            scheduler: vm.scheduler) { result in
+                metrics.pluginReplied(plugin, nanoseconds: MonotonicClock.nanoseconds() &- started)
+                complete(result)
+            }
     }
 
     func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, complete: @escaping (CommandResult) -> Void) {

@@ -40,6 +40,8 @@ public final class Session {
     private var receivedFileDescriptors: [Int32] = []
     /// `sessionOutputBytes`, read once: every reply and event checks it.
     private let outputLimit: Int
+    /// The loop's counters (bytes, events, dropped clients); nil for the control socket.
+    private let metrics: LoopMetrics?
 
     /// True once `qmp_capabilities` succeeded: the session is in command mode
     /// and receives events.
@@ -50,7 +52,9 @@ public final class Session {
     /// A label for logs and `query-vms`.
     public var peerDescription: String
 
-    public init(id: UInt64, host: any SessionHost, transport: any SessionTransport, logger: Logger, peerDescription: String = "") {
+    public init(id: UInt64, host: any SessionHost, transport: any SessionTransport, logger: Logger, peerDescription: String = "",
+                metrics: LoopMetrics? = nil) {
+        self.metrics = metrics
         self.id = id
         self.host = host
         self.transport = transport
@@ -71,6 +75,7 @@ public final class Session {
     /// Bytes from the client, split anywhere.
     public func receive(_ bytes: UnsafeRawBufferPointer) {
         guard !isClosed else { return }
+        metrics?.bytesIn &+= UInt64(bytes.count)
         parser.feed(bytes) { queue.append($0) }
         pump()
     }
@@ -209,15 +214,19 @@ public final class Session {
         guard !isClosed, !outputDiscarded else { return }
         if transport.pendingOutputBytes + bytes.count > outputLimit {
             logger.warning("client \(peerDescription) is not reading: \(transport.pendingOutputBytes) bytes queued, disconnecting")
+            metrics?.clientsDroppedNotReading &+= 1
             close()
             return
         }
+        metrics?.bytesOut &+= UInt64(bytes.count)
         transport.send(bytes)
     }
 
     /// An event's bytes, for negotiated sessions only.
     public func deliverEvent(_ bytes: [UInt8]) {
-        if isNegotiated { send(bytes) }
+        guard isNegotiated else { return }
+        metrics?.eventsSent &+= 1
+        send(bytes)
     }
 
     // MARK: Closing

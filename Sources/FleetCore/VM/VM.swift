@@ -39,6 +39,9 @@ public final class VM {
     var guestShutdownTask: ScheduledAction?
     /// Faults armed on this VM (`fault-add`, config `faults:`); nil when none.
     var faults: VMFaults?
+    /// The page's view of the VM: its last commands and its watchers (nil
+    /// with `command-history-per-vm: 0` until someone watches).
+    var observation: VMObservation?
     /// What guest shutdowns, reboots and panics do (`set-action`).
     public internal(set) lazy var actions = LifecycleActions(noShutdown: spec.noShutdown, noReboot: spec.noReboot)
 
@@ -69,8 +72,13 @@ public final class VM {
         let machine = spec.machine.descriptionJSON(qemuVersion: router.config.qemuVersion, vcpuThreadIDs: threads)
         self.machineJSONText = ContiguousArray(machine.jsonText.utf8CString)
         self.nameCString = ContiguousArray(spec.name.utf8CString)
+        let history = router.config.limits.commandHistoryPerVM
+        if history > 0 {
+            self.observation = VMObservation(historyCapacity: history, textLimit: router.config.limits.pageTextBytes)
+        }
         self.events = EventBus(scheduler: router.scheduler) { [unowned self] bytes in
             for session in self.sessions.values { session.deliverEvent(bytes) }
+            self.eventSent(bytes)
         }
     }
 
@@ -90,10 +98,13 @@ public final class VM {
         }
         guard sessions.count < router.config.limits.clientsPerVM else {
             logger.warning("refusing client: \(sessions.count) clients attached (limit clients-per-vm)")
+            router.metrics.clientsRefusedAtLimit &+= 1
             transport.close()
             return nil
         }
-        let session = Session(id: router.nextSessionID(), host: self, transport: transport, logger: logger, peerDescription: peer)
+        let session = Session(id: router.nextSessionID(), host: self, transport: transport, logger: logger, peerDescription: peer,
+                              metrics: router.metrics)
+        router.metrics.clientsAccepted &+= 1
         sessions[session.id] = session
         session.start()
         return session
@@ -126,6 +137,10 @@ extension VM: SessionHost {
     }
 
     public func dispatch(_ call: CommandCall, complete: @escaping (CommandResult) -> Void) {
+        route(call, complete: observing(call, complete))
+    }
+
+    private func route(_ call: CommandCall, complete: @escaping (CommandResult) -> Void) {
         guard !isDestroyed else {
             complete(.failure(.generic("The VM is shutting down")))
             return
