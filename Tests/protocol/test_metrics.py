@@ -105,3 +105,18 @@ def test_non_loopback_address_is_refused_without_the_flag(tmp_path):
                              "--metrics", "0.0.0.0:0"], capture_output=True, timeout=20)
     assert result.returncode == 1
     assert b"not a loopback address" in result.stderr
+
+
+def test_faults_fired_are_counted():
+    with metrics_fleet(required_fleet_binary()) as fleet:
+        with RawQMP(fleet.control) as control, RawQMP(fleet.vm_socket("vm0")) as vm0:
+            control.negotiate()
+            vm0.negotiate()
+            control.execute("fault-add", {"id": "f", "vm": "vm0", "command": "query-status", "times": 2,
+                                          "action": "error", "error-class": "DeviceNotActive", "desc": "no"})
+            for _ in range(3):
+                vm0.execute("query-status")
+            values = samples(http_get(fleet.http_port, "/metrics")[2].decode())
+        assert values["qmpfleet_faults_fired_total"] == 2
+        assert values['qmpfleet_commands_total{command="query-status",outcome="DeviceNotActive"}'] == 2
+        assert values['qmpfleet_commands_total{command="query-status",outcome="ok"}'] == 1

@@ -35,6 +35,8 @@ public final class LoopMetrics {
     var clientsAccepted: UInt64 = 0
     var clientsDroppedNotReading: UInt64 = 0
     var clientsRefusedAtLimit: UInt64 = 0
+    /// Injected faults that fired on this loop's VMs (`VMFaults.apply`).
+    var faultsFired: UInt64 = 0
 
     public init() {}
 

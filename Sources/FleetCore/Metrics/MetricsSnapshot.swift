@@ -45,6 +45,7 @@ public struct MetricsSnapshot: Sendable, Equatable {
         clientsAccepted = metrics.clientsAccepted
         clientsDroppedNotReading = metrics.clientsDroppedNotReading
         clientsRefusedAtLimit = metrics.clientsRefusedAtLimit
+        faultsFired = metrics.faultsFired
         loops = 1
     }
 

@@ -9,7 +9,6 @@ import Synchronization
 public final class FleetCounters: Sendable {
     private let sessions = Atomic<UInt64>(1)
     private let vms = Atomic<Int>(0)
-    private let faults = Atomic<UInt64>(0)
 
     public init() {}
 
@@ -20,15 +19,6 @@ public final class FleetCounters: Sendable {
     func nextVMSequence() -> Int {
         vms.add(1, ordering: .relaxed).oldValue
     }
-
-    /// An injected fault fired (any loop): `qmpfleet_faults_fired_total`.
-    /// Faults are rare, so one shared atomic costs nothing that matters.
-    public func faultFired() {
-        faults.add(1, ordering: .relaxed)
-    }
-
-    /// Faults fired so far, fleet-wide.
-    public var faultsFired: UInt64 { faults.load(ordering: .relaxed) }
 
     /// Sets aside `count` consecutive places in creation order; returns the first.
     func reserveVMSequences(_ count: Int) -> Int {

@@ -8,11 +8,9 @@ import UVLoop
 extension FleetShards {
     /// Every loop's metrics added up, handed to `done` on `home`.
     public func collectMetrics(on home: EventLoop, then done: @escaping (MetricsSnapshot) -> Void) {
-        let counters = self.counters
         collect(on: home, { $0.metricsSnapshot() }) { snapshots in
             var total = MetricsSnapshot()
             for snapshot in snapshots { total.add(snapshot) }
-            total.faultsFired = counters.faultsFired
             done(total)
         }
     }

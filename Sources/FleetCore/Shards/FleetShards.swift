@@ -29,7 +29,7 @@ public final class FleetShards: @unchecked Sendable {
     /// why the type can be `@unchecked Sendable`.
     private let routers: [Router]
     let directory: ShardDirectory
-    let counters = FleetCounters()
+    private let counters = FleetCounters()
     private let threadsFinished = DispatchGroup()
     private let shardsStarting: Atomic<Int>
     private let startTime = DispatchTime.now()
