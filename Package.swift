@@ -21,6 +21,8 @@ let devicePlugins: [(folder: String, product: String)] = [
     ("Trace", "qmp-trace"),
     ("Migration", "qmp-migration"),
     ("Balloon", "qmp-balloon"),
+    ("Replay", "qmp-replay"),
+    ("COLO", "qmp-colo"),
 ]
 
 /// Data a plugin compiles in besides its schema.json, by plugin folder.

@@ -4,7 +4,14 @@ import QMPWire
 /// A block job (QEMU's Job + BlockJob): its state machine, progress and
 /// what it does to the graph when it ends.
 final class BlockJob {
-    enum Kind: String { case commit, stream, mirror, backup }
+    enum Kind: String {
+        case commit, stream, mirror, backup
+        /// Jobs that are not block jobs (no BLOCK_JOB_* events, not in query-block-jobs).
+        case create, amend
+        case snapshotSave = "snapshot-save", snapshotLoad = "snapshot-load", snapshotDelete = "snapshot-delete"
+
+        var isBlockJob: Bool { [.commit, .stream, .mirror, .backup].contains(self) }
+    }
 
     /// QEMU's JobVerb: which states accept which client command (job.c's JobVerbTable).
     enum Verb: String {

@@ -30,6 +30,8 @@ final class BlockPlugin: QMPPlugin {
     /// Images known to the simulation by file name.
     var images: [String: ImageFile] = [:]
     var jobs: [BlockJob] = []
+    /// The NBD server and the block exports (BlockExports.swift).
+    var exports = BlockExports()
     /// Devices added without an id get QOM paths in this sequence.
     var anonymousDevices = 0
     /// Job starts a transaction holds back until every action has succeeded.
@@ -60,6 +62,9 @@ final class BlockPlugin: QMPPlugin {
         registerTransaction(plugin)
         registerDevices(plugin)
         registerGuestActions(plugin)
+        registerExports(plugin)
+        registerGenericJobs(plugin)
+        registerDebugCommands(plugin)
     }
 
     static func registerQueries(_ plugin: PluginRegistry<BlockPlugin>) {

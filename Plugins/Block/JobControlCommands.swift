@@ -5,7 +5,7 @@ import QMPWire
 /// blockjob.c check them.
 extension BlockPlugin {
     static func registerJobControl(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command("query-block-jobs") { this, _ in .success(.array(this.jobs.filter(\.isActive).map(\.info))) }
+        plugin.command("query-block-jobs") { this, _ in .success(.array(this.jobs.filter { $0.isActive && $0.kind.isBlockJob }.map(\.info))) }
         plugin.command("query-jobs") { this, _ in .success(.array(this.jobs.map(\.jobInfo))) }
         plugin.command("block-job-set-speed") { this, args in
             this.blockJob(args["device"]).flatMap { job in

@@ -72,6 +72,7 @@ final class CPUHotplugPlugin: QMPPlugin {
     var cpuType: String { family.typeName(model) }
 
     static func register(_ plugin: PluginRegistry<CPUHotplugPlugin>) {
+        registerDirtyLimit(plugin)
         for family in CPUFamily.allCases {
             for model in family.models {
                 plugin.device(driverDescription(family, model),

@@ -48,6 +48,7 @@ final class DisplayPlugin: QMPPlugin {
         plugin.command("set_password") { this, args in this.setPassword(args) }
         plugin.command("expire_password") { this, args in this.expirePassword(args) }
         registerQueries(plugin)
+        registerVNCDisplayCommands(plugin)
         plugin.guestAction("received-input", arguments: ["*clear": "bool"]) { this, args in
             let events = args["clear"]?.boolValue == true ? this.received.take() : this.received.events
             return .success(["events": .array(events)])

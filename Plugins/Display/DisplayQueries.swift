@@ -23,7 +23,13 @@ extension DisplayPlugin {
     }
 
     func vncInfo() -> JSONValue {
-        // No VNC display here has a listening socket (see above).
-        ["enabled": false]
+        // Enabled once display-update gave the server an address.
+        guard let vnc, let first = vnc.listenAddresses.first else { return ["enabled": false] }
+        var info = VNCDisplayAddress.basicInfo(first).objectValue ?? [:]
+        info.removeValue(forKey: "websocket")
+        info["enabled"] = true
+        info["auth"] = .string(vnc.authName)
+        info["clients"] = []
+        return .object(info)
     }
 }

@@ -23,6 +23,10 @@ struct VNCServer {
     private(set) var password: String?
     private(set) var expiry = Expiry.never
 
+    /// The addresses `display-update` gave (SocketAddress JSON). Recorded
+    /// for the queries; the simulated server does not listen on them.
+    var listenAddresses: [JSONValue] = []
+
     init(passwordAuth: Bool) { self.passwordAuth = passwordAuth }
 
     /// `vnc_display_password`: refused unless password auth is on.

@@ -32,6 +32,8 @@ PLUGIN_PROBES = {
     "migration": ("query-migrate", {}),
     "gic": ("query-gic-capabilities", {}),
     "balloon": ("query-balloon", {}),
+    "replay": ("query-replay", {}),
+    "colo": ("query-colo-status", {}),
 }
 #: Probes that QEMU 7.2 answers with an error on a template's machine (the
 #: plugin is there to list the command, as QEMU lists it): the error text.

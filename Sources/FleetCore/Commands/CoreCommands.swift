@@ -13,6 +13,7 @@ enum CoreCommands {
             QOMCommands.handlers, FDCommands.handlers, ProbeCommands.handlers,
             QOMSet.handlers, BalloonCommands.handlers, MouseQuery.handlers, PasswordCommands.handlers,
             StatsQueries.handlers, NUMAConfiguration.handlers, SEVLaunchSecret.handlers,
+            BoardQueries.handlers, ConfidentialGuestQueries.handlers, AddClientCommand.handlers, VirtioQueries.handlers,
         ] {
             all.merge(table) { first, _ in first }
         }

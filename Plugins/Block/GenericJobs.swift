@@ -1,0 +1,95 @@
+import Glibc
+import QMPPluginKit
+import QMPWire
+
+/// Jobs that are not block jobs: `blockdev-create`, `x-blockdev-amend`,
+/// `snapshot-save`, `snapshot-load`, `snapshot-delete`. As in QEMU 7.2
+/// they are created and running when the command returns, finish in the
+/// next loop turn (waiting, pending, concluded; or aborting, concluded
+/// with the job's error), and stay concluded until `job-dismiss`.
+extension BlockPlugin {
+    static func registerGenericJobs(_ plugin: PluginRegistry<BlockPlugin>) {
+        plugin.command("blockdev-create") { this, args in
+            this.startGenericJob(args, kind: .create) { this.createImage(args["options"]?.objectValue ?? [:]) }
+        }
+        plugin.command("x-blockdev-amend") { this, args in
+            if case .failure(let error) = this.graph.lookup(device: nil, node: args["node-name"]?.stringValue) {
+                return .failure(error)
+            }
+            return this.startGenericJob(args, kind: .amend) { nil }
+        }
+        plugin.command("snapshot-save") { this, args in
+            this.startGenericJob(args, kind: .snapshotSave) { this.eachSnapshotDevice(args) { node, tag in
+                this.internalSnapshot(["device": .string(node), "name": .string(tag)])
+            } }
+        }
+        plugin.command("snapshot-delete") { this, args in
+            this.startGenericJob(args, kind: .snapshotDelete) { this.eachSnapshotDevice(args) { node, tag in
+                this.deleteInternalSnapshot(["device": .string(node), "name": .string(tag)])
+            } }
+        }
+        plugin.command("snapshot-load") { this, args in
+            this.startGenericJob(args, kind: .snapshotLoad) { this.eachSnapshotDevice(args) { node, tag in
+                guard this.graph.node(node)?.snapshots.contains(where: { $0.name == tag }) == true else {
+                    return .failure(.generic("Snapshot '\(tag)' does not exist in one or more devices"))
+                }
+                return .success(.object([:]))
+            } }
+        }
+    }
+
+    /// Creates the job; `work` runs in the next turn and returns the job's error, if any.
+    func startGenericJob(_ args: JSONObject, kind: BlockJob.Kind, _ work: @escaping () -> String?) -> Result<JSONValue, QMPError> {
+        let id = args["job-id"]?.stringValue ?? ""
+        guard BlockGraph.isWellFormedID(id) else { return .failure(.generic("Invalid job ID '\(id)'")) }
+        if jobs.contains(where: { $0.id == id }) { return .failure(.generic("Job ID '\(id)' already in use")) }
+        let job = BlockJob(id: id, kind: kind, len: 1, speed: 0, args: ["auto-dismiss": false],
+                           waitsForCompletion: false, nodes: [])
+        jobs.append(job)
+        setStatus(job, "created")
+        setStatus(job, "running")
+        job.timer = vm.startTimer(afterMilliseconds: 0) { [weak self, weak job] in
+            guard let self, let job, job.status == "running" else { return }
+            job.timer = nil
+            job.offset = job.len
+            if let error = work() {
+                job.error = error
+                self.setStatus(job, "aborting")
+            } else {
+                self.setStatus(job, "waiting")
+                self.setStatus(job, "pending")
+            }
+            self.setStatus(job, "concluded")
+        }
+        return .success(.object([:]))
+    }
+
+    /// Runs `body` on each of `devices` (node names) in turn; the first
+    /// error is the job's. A name that is no node fails as QEMU's
+    /// bdrv_all_get_snapshot_devices does.
+    func eachSnapshotDevice(_ args: JSONObject, _ body: (String, String) -> Result<JSONValue, QMPError>) -> String? {
+        let tag = args["tag"]?.stringValue ?? ""
+        let devices = args["devices"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        for name in devices where graph.node(name) == nil { return "No block device node '\(name)'" }
+        for name in devices {
+            if case .failure(let error) = body(name, tag) { return error.desc }
+        }
+        return nil
+    }
+
+    /// blockdev-create of a `file` image: the file, `size` bytes long (sparse).
+    /// Other drivers format a node the graph already has, which changes nothing
+    /// the simulated graph reports.
+    func createImage(_ options: JSONObject) -> String? {
+        guard options["driver"]?.stringValue == "file" else { return nil }
+        let path = options["filename"]?.stringValue ?? ""
+        let size = options["size"]?.int64Value ?? 0
+        switch vm.openFile(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644) {
+        case .failure(let error): return "Could not create '\(path)': \(OpenFailure.reason(error.desc))"
+        case .success(let fd):
+            defer { close(fd) }
+            if size < 0 || ftruncate(fd, off_t(size)) != 0 { return "Could not resize file: \(String(cString: strerror(errno)))" }
+            return nil
+        }
+    }
+}

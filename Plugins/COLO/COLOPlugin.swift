@@ -1,0 +1,63 @@
+import Glibc
+import QMPPluginKit
+import QMPWire
+
+/// COLO (COarse-grained LOck-stepping) and Xen replication, QEMU's
+/// `migration.json` commands for a VM that is not in a COLO pair: COLO
+/// mode `none`, no replicated block device (so the replication commands
+/// succeed with nothing to act on, as QEMU 7.2's do), and
+/// `xen-save-devices-state`, which writes the device state as a migration
+/// stream that `xen-load-devices-state` (migration plugin) reads back.
+///
+/// Takes no settings: entering COLO needs a migration with the
+/// `x-colo` capability between two VMs, which is not simulated.
+final class COLOPlugin: QMPPlugin {
+    static let name = "colo"
+    static var schema: [UInt8] { PackageResources.schema_json }
+
+    let vm: PluginVM
+
+    init(vm: PluginVM, config: JSONValue) throws(PluginError) {
+        self.vm = vm
+        _ = try PluginConfig.section(config, plugin: "colo", keys: .expected([]),
+                                     notAMapping: "takes no settings (COLO pairs are not simulated)")
+    }
+
+    /// A migration stream with no device section: QEMU_VM_FILE_MAGIC,
+    /// QEMU_VM_FILE_VERSION (3), QEMU_VM_EOF.
+    static let emptyDeviceState: [UInt8] = Array("QEVM".utf8) + [0, 0, 0, 3, 0x1f]
+
+    /// `qmp_xen_save_devices_state`: the file is created (0660 & umask, as
+    /// qio_channel_file_new_path does) and holds the stream.
+    func saveDevicesState(_ filename: String) -> Result<JSONValue, QMPError> {
+        let fd: Int32
+        switch vm.openFile(filename, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o660) {
+        case .failure(let error): return .failure(.generic("Unable to open \(filename): \(OpenFailure.reason(error.desc))"))
+        case .success(let opened): fd = opened
+        }
+        defer { close(fd) }
+        let written = COLOPlugin.emptyDeviceState.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+        guard written == COLOPlugin.emptyDeviceState.count else { return .failure(.generic("An IO error has occurred")) }
+        return .success(.object([:]))
+    }
+
+    static func register(_ plugin: PluginRegistry<COLOPlugin>) {
+        plugin.command("query-colo-status") { _, _ in
+            .success(["mode": "none", "last-mode": "none", "reason": "none"])
+        }
+        plugin.command("query-xen-replication-status") { _, _ in .success(["error": false]) }
+        plugin.command("xen-colo-do-checkpoint") { _, _ in .success(.object([:])) }
+        plugin.command("xen-set-replication") { _, args in
+            if args["enable"]?.boolValue == true, args["failover"] != nil {
+                return .failure(.generic("Parameter 'failover' is only for stopping replication"))
+            }
+            return .success(.object([:]))
+        }
+        plugin.command("xen-save-devices-state") { this, args in
+            this.saveDevicesState(args["filename"]?.stringValue ?? "")
+        }
+    }
+}
+
+@_cdecl("qmp_plugin_entry")
+public func qmpPluginEntry() -> UnsafeRawPointer { PluginExport.descriptor(for: COLOPlugin.self) }

@@ -1,0 +1,83 @@
+import QMPWire
+
+/// The board's own debug and PCI queries (QEMU's `machine.json`,
+/// `pci.json`): `query-pci`, `x-query-roms`, `x-query-ramblock`,
+/// `x-query-irq`, `x-query-jit`, `x-query-opcount`, `x-query-rdma`,
+/// `x-query-numa`, `x-query-profile`, `x-query-usb`, and the commands that
+/// need a board feature the simulated boards lack (`dumpdtb` on x86,
+/// `x-exit-preconfig` after start-up, `query-vm-generation-id`).
+///
+/// The built-in part comes from QEMU 7.2's recorded answers for the board
+/// (`BoardReferenceData`); RAM blocks are moved to the VM's RAM size.
+/// Devices plugged by plugins are not PCI functions here: query-pci lists
+/// the board's own.
+enum BoardQueries {
+    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
+        "query-pci": .immediate { context in
+            recorded("query-pci", context) ?? .success(.array([]))
+        },
+        "x-query-roms": .immediate { context in recorded("x-query-roms", context) ?? text("") },
+        "x-query-irq": .immediate { context in recorded("x-query-irq", context) ?? text("") },
+        "x-query-jit": .immediate { context in recorded("x-query-jit", context) ?? text("") },
+        "x-query-opcount": .immediate { _ in text("[TCG profiler not compiled]\n") },
+        "x-query-rdma": .immediate { _ in text("") },
+        "x-query-numa": .immediate { _ in text("0 nodes\n") },
+        "x-query-profile": .immediate { _ in .failure(.generic("Internal profiler not compiled")) },
+        "x-query-usb": .immediate { _ in .failure(.generic("USB support not enabled")) },
+        "x-query-ramblock": .immediate { context in
+            guard case .success(let reply)? = recorded("x-query-ramblock", context),
+                  let table = reply["human-readable-text"]?.stringValue else { return text("") }
+            return text(RAMBlockTable.resized(table, ramBytes: context.vm.spec.machine.ramBytes))
+        },
+        "x-exit-preconfig": .immediate { _ in
+            .failure(.generic("The command is permitted only before machine initialization"))
+        },
+        "query-vm-generation-id": .immediate { _ in .failure(.generic("VM Generation ID device not found")) },
+        "dumpdtb": .deferred { context, complete in
+            // x86 boards have no flattened device tree.
+            guard context.vm.spec.machine.arch == "aarch64" || context.vm.spec.machine.arch == "arm" else {
+                return complete(.failure(.generic("This machine doesn't have a FDT")))
+            }
+            FlattenedDeviceTree.dump(to: context.arguments["filename"]?.stringValue ?? "", vm: context.vm, complete)
+        },
+    ]
+
+    static func text(_ text: String) -> CommandResult { .success(["human-readable-text": .string(text)]) }
+
+    private static func recorded(_ query: String, _ context: CommandContext) -> CommandResult? {
+        guard let reply = BoardReferenceData.shared?.reply(query, machineType: context.vm.spec.machine.type) else { return nil }
+        if let value = reply["return"] { return .success(value) }
+        let error = reply["error"]
+        return .failure(QMPError(.genericError, error?["desc"]?.stringValue ?? ""))
+    }
+}
+
+/// `x-query-ramblock`'s table for a RAM size: the first block is the
+/// board's RAM, the blocks after it sit right above it (their offsets move
+/// with it), as ram_block_add places them.
+enum RAMBlockTable {
+    static func resized(_ table: String, ramBytes: UInt64) -> String {
+        let recorded = BoardReferenceData.recordedRAMBytes
+        var lines = table.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        guard lines.count > 1 else { return table }
+        for i in 1..<lines.count {
+            var fields = lines[i].split(separator: " ", omittingEmptySubsequences: true).map(String.init)
+            guard fields.count == 6, let offset = UInt64(fields[3].dropFirst(2), radix: 16) else { continue }
+            if i == 1 {
+                fields[4] = hex(ramBytes)
+                fields[5] = hex(ramBytes)
+            } else if offset >= recorded {
+                let (moved, overflow) = (offset - recorded).addingReportingOverflow(ramBytes)
+                if !overflow { fields[3] = hex(moved) }
+            }
+            lines[i] = String(repeating: " ", count: max(0, 24 - fields[0].count)) + fields[0]
+                + "    " + fields[1] + " " + fields[2] + "  " + fields[3] + " " + fields[4] + " " + fields[5]
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return "0x" + String(repeating: "0", count: max(0, 16 - digits.count)) + digits
+    }
+}

@@ -1,0 +1,49 @@
+import Glibc
+import UVLoop
+
+/// `dumpdtb` on an Arm board: the machine's flattened device tree as a
+/// DTB file (version 17). The simulated board's tree is its root node with
+/// the `compatible` QEMU's virt board gives it; QEMU's own tree also lists
+/// every device node, which the simulation does not model.
+enum FlattenedDeviceTree {
+    /// The blob: header, empty reservation map, root node, strings.
+    static func blob(compatible: String) -> [UInt8] {
+        func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)] }
+        func padded(_ bytes: [UInt8]) -> [UInt8] { bytes + [UInt8](repeating: 0, count: (4 - bytes.count % 4) % 4) }
+        let strings = Array("compatible".utf8) + [0]
+        let value = Array(compatible.utf8) + [0]
+        var structure = be32(1) + padded([0])                       // FDT_BEGIN_NODE ""
+        structure += be32(3) + be32(UInt32(value.count)) + be32(0) + padded(value)  // FDT_PROP compatible
+        structure += be32(2) + be32(9)                              // FDT_END_NODE, FDT_END
+        let reservations = [UInt8](repeating: 0, count: 16)
+        let structOffset = UInt32(40 + reservations.count)
+        let stringsOffset = structOffset + UInt32(structure.count)
+        let total = stringsOffset + UInt32(strings.count)
+        let header = be32(0xd00d_feed) + be32(total) + be32(structOffset) + be32(stringsOffset) + be32(40)
+            + be32(17) + be32(16) + be32(0) + be32(UInt32(strings.count)) + be32(UInt32(structure.count))
+        return header + reservations + structure + strings
+    }
+
+    /// Writes the blob off the loop thread; QEMU's errors for a file it cannot write.
+    static func dump(to path: String, vm: VM, _ complete: @escaping (CommandResult) -> Void) {
+        let fd: Int32
+        switch vm.openFile(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644) {
+        case .failure(let error): return complete(.failure(error))
+        case .success(let opened): fd = opened
+        }
+        let bytes = blob(compatible: "linux,dummy-virt")
+        let failed = Locked<Bool>(false)
+        let write: @Sendable () -> Void = {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written != bytes.count { failed.withLock { $0 = true } }
+            close(fd)
+        }
+        let finish = { complete(failed.withLock { $0 } ? .failure(.generic("Failed to write dtb to '\(path)'")) : .ok) }
+        if let loop = vm.router.loop {
+            loop.offload(write, then: finish)
+        } else {
+            write()
+            finish()
+        }
+    }
+}
