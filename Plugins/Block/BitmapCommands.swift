@@ -44,7 +44,7 @@ extension BlockPlugin {
 
     /// block_dirty_bitmap_lookup, then the busy check every change makes.
     func findBitmap(node: String, name: String) -> Result<(String, Int), QMPError> {
-        graph.lookup(node).flatMap { n in
+        graph.lookup(node).mapError { _ in QMPError.generic("Node '\(node)' not found") }.flatMap { n in
             guard let i = graph.node(n)?.bitmaps.firstIndex(where: { $0.name == name }) else {
                 return .failure(.generic("Dirty bitmap '\(name)' not found"))
             }

@@ -76,6 +76,8 @@ extension BlockPlugin {
 
     func startCommit(_ args: JSONObject) -> Result<JSONValue, QMPError> {
         let device = args["device"]?.stringValue ?? ""
+        // qmp_block_commit: an unknown device or node is DeviceNotFound.
+        if case .failure = graph.lookup(device) { return .failure(.deviceNotFound(device)) }
         return rootNode(device).flatMap { root in
             let chain = graph.backingChain(root)
             var top = root

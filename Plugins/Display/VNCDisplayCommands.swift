@@ -21,10 +21,11 @@ extension DisplayPlugin {
             return .success(.object([:]))
         }
         plugin.command("display-reload") { this, args in
+            // Only reloading certificates looks for the display; no simulated
+            // one has x509 credentials to reload.
+            guard args["tls-certs"]?.boolValue == true else { return .success(.object([:])) }
             guard this.vnc != nil else { return .failure(noVNCDisplay) }
-            // No x509 credentials: reloading them is refused, anything else is a no-op.
-            if args["tls-certs"]?.boolValue == true { return .failure(.generic("vnc tls is not enabled")) }
-            return .success(.object([:]))
+            return .failure(.generic("vnc tls is not enabled"))
         }
         plugin.command("display-update") { this, args in
             guard this.vnc != nil else { return .failure(noVNCDisplay) }

@@ -1,0 +1,102 @@
+"""Issue 18: every QEMU 7.2 command, sent to a simulated pc VM and to real
+QEMU 7.2 (`qemu-system-x86_64 -machine pc -nodefaults -S`), gets the same
+kind of reply: both `return`, or both `error` with the same class and text.
+
+The arguments are the table in data/command-arguments.json: minimal valid
+ones (every required member) or those of the command's QAPI example, with
+`@DIR@` standing for a private directory for the files some commands write.
+The commands run in the table's order on one VM per side, so a command that
+changes state (block-export-add after nbd-server-start, blockdev-add then
+x-debug-query-block-graph) is checked against the state earlier ones left;
+the run-state changers go last, `quit` at the very end.
+
+The simulated VM is the counterpart of the QEMU command line: the pc board,
+128 MiB, one vCPU, every device plugin loaded with no device configured.
+"""
+import json
+import os
+import shutil
+
+import pytest
+
+from conftest import FleetProcess, QemuProcess, required_fleet_binary, short_tempdir, QEMU_PROGRAM, missing
+from qmp_raw import RawQMP
+from test_command_set import OWNED_BY_ANOTHER_CHANGE, recorded
+
+ARGUMENTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "command-arguments.json")
+
+#: Changers of the run state, in this order after everything else.
+LAST = ["stop", "cont", "system_wakeup", "system_reset", "system_powerdown", "quit"]
+
+#: Where the reply must differ, and why.
+MUST_DIFFER = {
+}
+
+PLUGINS = {name: {} for name in ("block", "net", "chardev", "memory", "cpu-hotplug", "tpm", "rocker", "dump",
+                                 "display", "trace", "migration", "balloon", "replay", "colo")}
+BARE_PC = {
+    "machine": "pc-i440fx-7.2",
+    "start-paused": True,
+    "no-shutdown": True,
+    "smp": {"cpus": 1, "sockets": 1, "cores": 1, "threads": 1, "maxcpus": 1},
+    "memory": {"size": "128M"},
+    # -nodefaults: no video device, so no console.
+    "plugins": dict(PLUGINS, display={"enabled": False}),
+}
+
+
+def arguments(directory):
+    with open(ARGUMENTS) as f:
+        text = f.read().replace("@DIR@", directory)
+    return json.loads(text)
+
+
+def order(commands):
+    return sorted(c for c in commands if c not in LAST) + [c for c in LAST if c in commands]
+
+
+def summary(reply, directory):
+    if reply is None:
+        return ("closed",)
+    if "return" in reply:
+        return ("return",)
+    return ("error", reply["error"]["class"], reply["error"]["desc"].replace(directory, "@DIR@"))
+
+
+def run_all(path, table, commands):
+    client = RawQMP(path)
+    client.negotiate()
+    replies = {}
+    for name in commands:
+        try:
+            replies[name] = client.execute(name, table[name])
+        except (ConnectionError, OSError, EOFError, TimeoutError):
+            replies[name] = None
+    client.close()
+    return replies
+
+
+def test_every_command_replies_as_qemu_7_2():
+    if shutil.which(QEMU_PROGRAM) is None:
+        missing(f"{QEMU_PROGRAM} is not installed")
+    binary = required_fleet_binary()
+    commands = order(set(recorded()["machines"]["pc"]["commands"]) - OWNED_BY_ANOTHER_CHANGE)
+    qemu_dir, fleet_dir = short_tempdir("qa-"), short_tempdir("fa-")
+    qemu = QemuProcess("pc", paused=True)
+    fleet = FleetProcess(binary, {"pc": BARE_PC}, [{"name": "vm0", "template": "pc"}])
+    try:
+        want = run_all(qemu.socket, arguments(qemu_dir), commands)
+        have = run_all(fleet.vm_socket("vm0"), arguments(fleet_dir), commands)
+    finally:
+        qemu.close()
+        fleet.close()
+        shutil.rmtree(qemu_dir, ignore_errors=True)
+        shutil.rmtree(fleet_dir, ignore_errors=True)
+    differ = []
+    for name in commands:
+        if name in MUST_DIFFER:
+            continue
+        qemu_reply, fleet_reply = summary(want[name], qemu_dir), summary(have[name], fleet_dir)
+        if qemu_reply != fleet_reply:
+            differ.append(f"{name}: QEMU {qemu_reply}, fleet {fleet_reply}")
+    assert not differ, f"{len(differ)} of {len(commands)} differ:\n" + "\n".join(differ)
