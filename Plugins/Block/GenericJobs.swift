@@ -19,9 +19,17 @@ extension BlockPlugin {
             return this.startGenericJob(args, kind: .amend) { nil }
         }
         plugin.command("snapshot-save") { this, args in
-            this.startGenericJob(args, kind: .snapshotSave) { this.eachSnapshotDevice(args) { node, tag in
-                this.internalSnapshot(["device": .string(node), "name": .string(tag)])
-            } }
+            this.startGenericJob(args, kind: .snapshotSave) {
+                // bdrv_all_can_snapshot: every writable device must take internal snapshots.
+                for name in args["devices"]?.arrayValue?.compactMap(\.stringValue) ?? [] {
+                    if let node = this.graph.node(name), !node.readOnly, node.driver != "qcow2" {
+                        return "Device '\(name)' is writable but does not support snapshots"
+                    }
+                }
+                return this.eachSnapshotDevice(args) { node, tag in
+                    this.internalSnapshot(["device": .string(node), "name": .string(tag)])
+                }
+            }
         }
         plugin.command("snapshot-delete") { this, args in
             this.startGenericJob(args, kind: .snapshotDelete) { this.eachSnapshotDevice(args) { node, tag in

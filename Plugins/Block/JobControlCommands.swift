@@ -6,7 +6,8 @@ import QMPWire
 extension BlockPlugin {
     static func registerJobControl(_ plugin: PluginRegistry<BlockPlugin>) {
         plugin.command("query-block-jobs") { this, _ in .success(.array(this.jobs.filter { $0.isActive && $0.kind.isBlockJob }.map(\.info))) }
-        plugin.command("query-jobs") { this, _ in .success(.array(this.jobs.map(\.jobInfo))) }
+        // Newest first: job.c inserts at the list head.
+        plugin.command("query-jobs") { this, _ in .success(.array(this.jobs.reversed().map(\.jobInfo))) }
         plugin.command("block-job-set-speed") { this, args in
             this.blockJob(args["device"]).flatMap { job in
                 if let error = job.check(.setSpeed) { return .failure(error) }
