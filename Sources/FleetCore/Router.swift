@@ -39,6 +39,8 @@ public final class Router {
     /// Faults to arm on VMs (the config's `faults:`, then `fault-add`); every
     /// router of a sharded fleet keeps the same list, each for its own VMs.
     var faultRules: [FaultSpec]
+    /// Firings of each rule on VMs that have ended, by rule id (bounded by the rules).
+    var retiredFaultFirings: [String: Int] = [:]
     /// Set when this router is one shard of a fleet spread over several
     /// loops; names and the VM limit are then the fleet's, not this router's.
     weak var shards: FleetShards?
@@ -276,6 +278,7 @@ public final class Router {
         vm.fdSets.closeAll()
         vm.events.shutdown()
         vm.observation?.ended()
+        retireFaults(of: vm)
         vms[vm.name] = nil
         releaseName(vm.name)
         logger.info("VM \(vm.name) ended")

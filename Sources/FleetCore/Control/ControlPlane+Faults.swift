@@ -66,6 +66,7 @@ extension ControlPlane {
                 for other in part {
                     guard let i = reports.firstIndex(where: { $0.spec.id == other.spec.id }) else { continue }
                     reports[i].firedByVM.merge(other.firedByVM, uniquingKeysWith: +)
+                    reports[i].firedOnEndedVMs += other.firedOnEndedVMs
                 }
             }
             complete(.success(.array(reports.map(\.info))))

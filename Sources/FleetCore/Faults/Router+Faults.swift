@@ -26,10 +26,20 @@ extension Router {
         vm.faults?.add(spec)
     }
 
+    /// A VM ends: what its faults fired still counts in `query-faults`.
+    func retireFaults(of vm: VM) {
+        guard let faults = vm.faults else { return }
+        for fault in faults.armed where fault.fired > 0 {
+            retiredFaultFirings[fault.spec.id, default: 0] += fault.fired
+        }
+        vm.faults = nil
+    }
+
     /// Drops rule `id` and disarms it on this router's VMs; true when it was here.
     func removeFaultRule(id: String) -> Bool {
         let before = faultRules.count
         faultRules.removeAll { $0.id == id }
+        retiredFaultFirings[id] = nil
         for vm in vms.values {
             guard let faults = vm.faults else { continue }
             faults.remove(id: id)
@@ -47,7 +57,9 @@ extension Router {
                 firings[fault.spec.id, default: [:]][vm.name] = fault.fired
             }
         }
-        return faultRules.map { FaultReport(spec: $0, firedByVM: firings[$0.id] ?? [:]) }
+        return faultRules.map {
+            FaultReport(spec: $0, firedByVM: firings[$0.id] ?? [:], firedOnEndedVMs: retiredFaultFirings[$0.id] ?? 0)
+        }
     }
 }
 
@@ -55,15 +67,20 @@ extension Router {
 /// `query-faults`, merged over every router of a sharded fleet.
 struct FaultReport: Sendable {
     let spec: FaultSpec
+    /// Firings on the VMs that exist.
     var firedByVM: [String: Int]
+    /// Firings on VMs that have ended since.
+    var firedOnEndedVMs = 0
 
-    /// `query-faults`' entry.
+    /// `query-faults`' entry: `fired` counts every VM, ended ones too;
+    /// `fired-by-vm` the VMs that exist.
     var info: JSONValue {
         var o = spec.info
-        let fired = firedByVM.values.reduce(0, +)
+        let fired = firedByVM.values.reduce(firedOnEndedVMs, +)
         o["fired"] = .int(Int64(fired))
         o["fired-by-vm"] = .object(JSONObject(firedByVM.sorted { $0.key < $1.key }.map { (key: $0.key, value: JSONValue.int(Int64($0.value))) }))
-        if let times = spec.times, spec.vm != nil { o["remaining"] = .int(Int64(max(0, times - fired))) }
+        // Per VM: the named VM's own count (a VM made again under its name starts afresh).
+        if let times = spec.times, let vm = spec.vm { o["remaining"] = .int(Int64(max(0, times - (firedByVM[vm] ?? 0)))) }
         return .object(o)
     }
 }

@@ -112,6 +112,21 @@ struct VMFaultsTests {
         #expect(f.negotiatedClient(to: "vm0").result("query-kvm") != nil)
     }
 
+    @Test func firingsOnAnEndedVMStillCount() throws {
+        let f = try fleet("  - {id: k, command: query-kvm, action: error, desc: x}\n  - {id: one, vm: vm0, times: 2, action: drop-reply}")
+        let control = f.connectControl()
+        control.negotiate()
+        _ = f.negotiatedClient(to: "vm0").call("query-kvm")
+        _ = f.negotiatedClient(to: "vm1").call("query-kvm")
+        #expect(control.result("vm-destroy", ["name": "vm0"]) == .object([:]))
+        let listed = control.result("query-faults")?.arrayValue
+        #expect(listed?.first?["fired"] == 2 && listed?.first?["fired-by-vm"] == ["vm1": 1])
+        #expect(listed?.last?["fired"] == 0 && listed?.last?["remaining"] == 2)
+        _ = control.call("fault-remove", ["id": "k"])
+        _ = control.call("fault-add", ["id": "k", "command": "query-kvm", "action": "error", "desc": "y"])
+        #expect(control.result("query-faults")?.arrayValue?.last?["fired"] == 0)  // a new fault, a new count
+    }
+
     @Test func theFleetLimitHolds() throws {
         let f = try TestFleet(yaml: "limits: {faults-per-fleet: 1}\nvms: [{name: vm0}]")
         let control = f.connectControl()
