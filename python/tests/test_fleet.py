@@ -138,7 +138,9 @@ def test_templates_are_the_repositorys():
         pytest.skip("not in a qmpfleet checkout")
     text = open(path).read()
     section = text[text.index("\ntemplates:") + 1:text.index("\nvms:") + 1]
-    assert qmpfleet.default_templates() == section
+    assert qmpfleet.default_templates() == section, (
+        "python/src/qmpfleet/templates.yaml differs from config/fleet.yaml's templates; copy them with\n"
+        "  awk '/^templates:/{p=1} /^vms:/{p=0} p' config/fleet.yaml > python/src/qmpfleet/templates.yaml")
 
 
 def test_a_fleet_that_dies_fails_the_session(pytester):
