@@ -156,3 +156,44 @@ def test_a_fleet_that_dies_fails_the_session(pytester):
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*qmpfleet exited with -9*"])
+
+
+def test_socket_dir_puts_the_sockets_there():
+    import tempfile
+    parent = tempfile.mkdtemp(prefix="qf-py-", dir="/tmp")
+    sockets = os.path.join(parent, "s")
+    try:
+        with Fleet(vms=["a"], socket_dir=sockets) as fleet:
+            assert fleet.socket("a") == os.path.join(sockets, "a.qmp")
+            assert os.path.exists(os.path.join(sockets, "fleet.qmp"))
+        assert not os.path.exists(os.path.join(sockets, "a.qmp"))  # removed at stop
+    finally:
+        import shutil
+        shutil.rmtree(parent, ignore_errors=True)
+
+
+def test_seeded_faults_and_events_through_python(qmpfleet, qmp_vm):
+    fault = qmpfleet.inject_fault("query-name", vm=qmp_vm.name, probability=0.5, seed=3, desc="flaky")
+    with SyncQMPClient(qmp_vm.socket) as client:
+        outcomes = []
+        for _ in range(20):
+            try:
+                client.execute("query-name")
+                outcomes.append(True)
+            except ExecuteError:
+                outcomes.append(False)
+    qmpfleet.remove_fault(fault)
+    fault = qmpfleet.inject_fault("query-name", vm=qmp_vm.name, probability=0.5, seed=3, desc="flaky")
+    with SyncQMPClient(qmp_vm.socket) as client:
+        again = []
+        for _ in range(20):
+            try:
+                client.execute("query-name")
+                again.append(True)
+            except ExecuteError:
+                again.append(False)
+        assert again == outcomes and 0 < sum(outcomes) < 20
+        qmpfleet.inject_fault("query-kvm", vm=qmp_vm.name, event="block-io-error", device="drive0", times=1)
+        client.execute("query-kvm")
+        [event] = [e for e in client.events() if e["event"] == "BLOCK_IO_ERROR"] or [None]
+        assert event is not None and event["data"]["device"] == "drive0"
