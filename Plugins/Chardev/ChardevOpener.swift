@@ -83,23 +83,28 @@ struct ChardevOpener {
         if isServer && reconnect > 0 {
             return .failure(.generic("'reconnect' option is incompatible with socket in server listen mode"))
         }
-        if let denied = deniedPath(path) {
+        if let denied = SocketPath.isDescriptorName(path) ? SocketPathError.denied.text : deniedPath(path) {
             return .failure(.generic(isServer ? "Failed to bind socket to \(path): \(denied)" : "Failed to connect to '\(path)': \(denied)"))
         }
         let result = isServer ? SocketBackend.listen(vm: vm, path: path) : SocketBackend.connect(vm: vm, path: path, reconnect: reconnect)
         return result.map { $0 as any ChardevBackend }
     }
 
-    /// A socket path outside the directories the VM may create files in:
-    /// the reason, else nil. Probed through the VM's own file policy
-    /// without creating anything.
+    /// A socket path outside the directories the VM may create files in
+    /// (the socket directory is never one): the reason, else nil. Probed
+    /// through the VM's own file policy without creating anything; only a
+    /// path that is not there yet (ENOENT) or opens passes, any other
+    /// failure denies.
     private func deniedPath(_ path: String) -> String? {
         switch vm.openFile(path, flags: ChardevOpener.pathOnly | O_NOFOLLOW) {
         case .success(let fd):
             HostFile.closeFD(fd)
             return nil
         case .failure(let error):
-            return error.desc.hasSuffix("Permission denied") ? "Permission denied" : nil
+            let missing = String(cString: strerror(ENOENT))
+            if error.desc.hasSuffix(": \(missing)") { return nil }
+            let reason = error.desc.ranges(of: "': ").last.map { String(error.desc[$0.upperBound...]) }
+            return reason ?? String(cString: strerror(EACCES))
         }
     }
 

@@ -15,6 +15,8 @@ final class SocketBackend: ChardevBackend {
 
     private let vm: PluginVM
     let path: String
+    /// A server's socket file, removed on close only if still ours.
+    private var socketFile: SocketPath?
     let isServer: Bool
     /// Seconds between reconnect attempts of a client; 0: none.
     let reconnectSeconds: Int64
@@ -40,7 +42,7 @@ final class SocketBackend: ChardevBackend {
         self.reconnectSeconds = reconnectSeconds
     }
 
-    private static func address(_ path: String) -> sockaddr_un? {
+    static func address(_ path: String) -> sockaddr_un? {
         let bytes = Array(path.utf8)
         guard bytes.count < maximumPathBytes else { return nil }
         var addr = sockaddr_un()
@@ -52,33 +54,45 @@ final class SocketBackend: ChardevBackend {
         return addr
     }
 
-    private static func newSocket() -> Int32 {
+    static func newSocket() -> Int32 {
         socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     }
 
-    /// Binds and listens on `path`. An old socket file there is replaced, as
-    /// QEMU replaces it; anything else at the path is left alone and fails.
+    /// Binds and listens on `path`. Unlike QEMU (see `SocketPath`), a
+    /// socket a server answers on, or anything but a socket, is left alone
+    /// and the bind fails; only a stale socket is replaced.
     static func listen(vm: PluginVM, path: String) -> Result<SocketBackend, QMPError> {
-        guard var addr = address(path) else { return .failure(.generic("UNIX socket path '\(path)' is too long")) }
+        guard address(path) != nil else { return .failure(.generic("UNIX socket path '\(path)' is too long")) }
+        func failure(_ reason: String) -> Result<SocketBackend, QMPError> {
+            .failure(.generic("Failed to bind socket to \(path): \(reason)"))
+        }
+        let file: SocketPath
+        switch SocketPath.open(path) {
+        case .failure(let error): return failure(error.text)
+        case .success(let opened): file = opened
+        }
+        if case .failure(let error) = file.clear() { return failure(error.text) }
+        guard var addr = address(file.address) else { return failure(SocketPathError.errno(ENAMETOOLONG).text) }
         let fd = newSocket()
         guard fd >= 0 else { return .failure(.generic("Failed to create socket: \(HostFile.errorText)")) }
-        if HostFile.isSocket(path) { unlink(path) }
         let bound = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
         guard bound == 0 else {
             let text = HostFile.errorText
             Glibc.close(fd)
-            return .failure(.generic("Failed to bind socket to \(path): \(text)"))
+            return failure(text)
         }
+        file.recordBound()
         guard Glibc.listen(fd, listenBacklog) == 0 else {
             let text = HostFile.errorText
             Glibc.close(fd)
-            unlink(path)
+            file.remove()
             return .failure(.generic("Failed to listen on socket: \(text)"))
         }
         let backend = SocketBackend(vm: vm, path: path, isServer: true, reconnectSeconds: 0)
         backend.listenFD = fd
+        backend.socketFile = file
         backend.listenWatch = vm.watch(fd: fd) { [weak backend] _ in backend?.acceptPeer() }
         return .success(backend)
     }
@@ -176,10 +190,9 @@ final class SocketBackend: ChardevBackend {
         dropPeer()
         if let listenWatch { vm.unwatch(listenWatch) }
         listenWatch = nil
-        if listenFD >= 0 {
-            Glibc.close(listenFD)
-            unlink(path)
-        }
+        if listenFD >= 0 { Glibc.close(listenFD) }
         listenFD = -1
+        socketFile?.remove()
+        socketFile = nil
     }
 }

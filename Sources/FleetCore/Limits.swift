@@ -14,12 +14,20 @@ public struct Limits: Sendable, Equatable {
     /// session stops reading its socket until one completes, as QEMU's
     /// monitor suspends itself (QMP_REQ_QUEUE_LEN_MAX is 8 there).
     public var pendingCommandsPerSession: Int = 8
-    /// Clients attached to one VM at once; further connections are closed at once.
+    /// Clients attached to one VM at once (simulated or proxied); further
+    /// connections are closed at once.
     public var clientsPerVM: Int = 256
+    /// Clients attached to the control socket at once; further connections
+    /// are closed at once, so a loop of connects cannot take every fd.
+    public var controlClients: Int = 64
     /// VMs in one fleet.
     public var vmsPerFleet: Int = 20_000
     /// File descriptors one client may have passed and not yet consumed.
     public var fdsPerSession: Int = 64
+    /// Descriptors one VM keeps from `getfd` and `add-fd` together: past it
+    /// both are refused, so one client passing an fd again and again cannot
+    /// use up the process's descriptors (QEMU 7.2 has no such bound).
+    public var fdsPerVM: Int = 256
     /// How long a plugin may leave a command unanswered before the client
     /// gets a GenericError and the session moves on.
     public var pluginReplyTimeoutMilliseconds: UInt64 = 30_000

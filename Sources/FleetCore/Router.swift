@@ -245,12 +245,23 @@ public final class Router {
         let accept: (UnixConnection) -> Void = { [weak vm] connection in Router.attach(connection, to: vm) }
         switch monitor {
         case .path(let path):
-            var options = UnixListener.Options()
-            options.mode = config.socketMode
-            return try UnixListener(loop: loop, path: path, options: options, onAccept: accept)
+            return try UnixListener(loop: loop, path: path, options: listenerOptions(mode: config.socketMode), onAccept: accept)
         case .listeningFD(let fd):
-            return try UnixListener(loop: loop, adoptingListeningFD: fd, onAccept: accept)
+            return try UnixListener(loop: loop, adoptingListeningFD: fd, onExhaustion: reportExhaustion, onAccept: accept)
         }
+    }
+
+    /// Options for a socket the fleet serves: its mode, and where running
+    /// out of descriptors is logged.
+    func listenerOptions(mode: mode_t) -> UnixListener.Options {
+        var options = UnixListener.Options()
+        options.mode = mode
+        options.onExhaustion = reportExhaustion
+        return options
+    }
+
+    private var reportExhaustion: @Sendable (String) -> Void {
+        { [logger] line in logger.warning("\(line)") }
     }
 
     /// Attaches an accepted connection to a VM as a new session.
@@ -329,15 +340,17 @@ extension Router {
         return (added, removed, failed)
     }
 
-    /// Reload's first half: ends the VMs (and proxies) whose names are not
-    /// in `wanted`; their clients get SHUTDOWN. Returns their names.
+    /// Reload's first half: ends the config file's VMs (and proxies, which
+    /// come only from it) whose names are not in `wanted`; their clients get
+    /// SHUTDOWN. VMs a control client made or an emulator handed over are
+    /// not the file's to remove. Returns their names.
     func removeVMs(notIn wanted: Set<String>) -> [String] {
         var removed: [String] = []
         for (name, proxy) in proxies where !wanted.contains(name) {
             endProxy(proxy)
             removed.append(name)
         }
-        for vm in vmList where !wanted.contains(vm.name) {
+        for vm in vmList where vm.spec.isFromConfigFile && !wanted.contains(vm.name) {
             vm.emitShutdownEvent(cause: .hostSignal)
             destroyVM(vm, afterFlush: true)
             removed.append(vm.name)

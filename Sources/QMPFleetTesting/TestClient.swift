@@ -31,6 +31,9 @@ public final class TestClient: SessionTransport {
         } }
     }
     public var pendingOutputBytes: Int { simulatedBacklog }
+    /// Passes descriptors as SCM_RIGHTS would: the next command takes them.
+    public func pass(fileDescriptors fds: [Int32]) { session?.receive(fileDescriptors: fds) }
+
     public func pauseInput() { isInputPaused = true }
     public func resumeInput() { isInputPaused = false }
     public func close() { isClosed = true }

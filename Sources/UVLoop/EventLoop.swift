@@ -24,6 +24,9 @@ public final class EventLoop: @unchecked Sendable {
     let controlBuffer: UnsafeMutableRawBufferPointer
     /// Connections' output of this turn, sent when the turn's callbacks are done.
     let deferredFlushes: DeferredFlushes
+    /// The spare descriptor this loop's listeners shed connections with
+    /// when the process is out of descriptors.
+    let descriptorReserve = DescriptorReserve()
 
     /// Work handed in by other threads. `isOpen` turns false, under the same
     /// lock `execute` sends with, before the wake-up handle starts closing, so

@@ -17,6 +17,9 @@ public final class UnixListener: LoopHandle {
         public var backlog: Int32 = 128
         /// Replace a socket file nobody listens on (left by a crashed run).
         public var replaceStale = true
+        /// Where the listener reports running out of descriptors (EMFILE,
+        /// ENFILE): at most one line a second, process-wide.
+        public var onExhaustion: (@Sendable (String) -> Void)?
         public init() {}
     }
 
@@ -30,6 +33,9 @@ public final class UnixListener: LoopHandle {
     private let loop: EventLoop
     private var watcher: FDWatcher?
     private let onAccept: (UnixConnection) -> Void
+    private let onExhaustion: (@Sendable (String) -> Void)?
+    /// Running while accepting is paused after an exhaustion it could not shed.
+    private var pause: LoopTimer?
     /// Identity of the file we bound, so `close()` removes only our own file,
     /// never one another listener has since put at the same path.
     private var boundFile: (device: UInt, inode: UInt)?
@@ -79,13 +85,15 @@ public final class UnixListener: LoopHandle {
         self.fd = fd
         self.loop = loop
         self.onAccept = onAccept
+        self.onExhaustion = options.onExhaustion
         self.boundFile = (UInt(info.st_dev), UInt(info.st_ino))
         try startWatching()
     }
 
     /// Adopts a descriptor that is already a listening unix stream socket;
     /// the listener owns it once this returns (not if it throws).
-    public init(loop: EventLoop, adoptingListeningFD fd: Int32, onAccept: @escaping (UnixConnection) -> Void) throws {
+    public init(loop: EventLoop, adoptingListeningFD fd: Int32, onExhaustion: (@Sendable (String) -> Void)? = nil,
+                onAccept: @escaping (UnixConnection) -> Void) throws {
         try Self.checkListening(fd)
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
@@ -93,6 +101,7 @@ public final class UnixListener: LoopHandle {
         self.fd = fd
         self.loop = loop
         self.onAccept = onAccept
+        self.onExhaustion = onExhaustion
         try startWatching()
     }
 
@@ -131,10 +140,31 @@ public final class UnixListener: LoopHandle {
         for _ in 0..<Self.acceptsPerWakeup {
             guard watcher != nil else { return }
             let client = cuv_accept_nonblocking(fd)
-            // EAGAIN: all taken; EMFILE and the like: retried on the next wake-up.
-            if client < 0 { return }
+            if client < 0 {
+                if DescriptorReserve.isExhaustion(errno) { shedAfterExhaustion() }
+                // EAGAIN: all taken; ECONNABORTED and the like: the next wake-up.
+                return
+            }
             guard let connection = try? UnixConnection(loop: loop, fd: client) else { continue }
             onAccept(connection)
+        }
+    }
+
+    /// Out of descriptors: the waiting connections are accepted with the
+    /// loop's spare and closed, so the socket stops being readable and the
+    /// loop does not spin on it; if none could be, accepting pauses.
+    private func shedAfterExhaustion() {
+        let shed = loop.descriptorReserve.shed(fd)
+        if let onExhaustion, let line = DescriptorReserve.report(shed: shed, on: path, nowMilliseconds: loop.nowMilliseconds) {
+            onExhaustion(line)
+        }
+        guard shed == 0, let watcher else { return }
+        watcher.watch([])
+        let timer = pause ?? LoopTimer(loop: loop)
+        pause = timer
+        timer.start(afterMilliseconds: DescriptorReserve.pauseMilliseconds) { [weak self] in
+            guard let self, let watcher = self.watcher else { return }
+            watcher.watch(.readable)
         }
     }
 
@@ -144,6 +174,8 @@ public final class UnixListener: LoopHandle {
         guard let watcher else { return }
         watcher.close()
         self.watcher = nil
+        pause?.close()
+        pause = nil
         removeSocket()
     }
 

@@ -57,16 +57,66 @@ struct FleetHandOff {
             "vcpu-thread-ids": .array(vcpuThreadIDs.map { .int(Int64($0)) }),
         ]
         var fd: Int32?
+        var ownSocket: Int32?
         for monitor in plan.monitors {
             switch monitor {
             case .listeningFD(let n) where fd == nil: fd = n
+            case .path(let path) where fd == nil:
+                // This process binds the socket, as QEMU would, with this
+                // user's rights: the fleet takes a monitor path only inside
+                // its own socket directory, never one a client names.
+                let listening = try Self.listen(at: path)
+                fd = listening
+                ownSocket = listening
+                boundPaths.append(path)
             case .path(let path) where arguments["monitor-path"] == nil: arguments["monitor-path"] = .string(path)
             default: throw EmulatorError("a fleet VM takes one inherited monitor and one monitor path")
             }
         }
-        let reply = try execute(["execute": "vm-attach-monitor", "arguments": .object(arguments)], passing: fd)
+        let reply: JSONValue
+        do {
+            reply = try execute(["execute": "vm-attach-monitor", "arguments": .object(arguments)], passing: fd)
+        } catch {
+            if let ownSocket { close(ownSocket) }
+            removeBoundSockets()
+            throw error
+        }
         if let fd { close(fd) }  // the fleet has its own copy now
         return reply["chardevs"]?.arrayValue ?? []
+    }
+
+    /// Socket files this process bound for `-qmp unix:PATH`; removed when
+    /// the VM ends, as QEMU removes its monitor socket on exit.
+    private(set) var boundPaths: [String] = []
+
+    func removeBoundSockets() {
+        for path in boundPaths { unlink(path) }
+    }
+
+    /// A listening unix socket at `path`, replacing what is there as QEMU's
+    /// `unix_listen_saddr` does.
+    static func listen(at path: String) throws(EmulatorError) -> Int32 {
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        guard bytes.count < MemoryLayout.size(ofValue: address.sun_path) else {
+            throw EmulatorError("UNIX socket path '\(path)' is too long")
+        }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, byte) in bytes.enumerated() { raw[i] = byte }
+        }
+        let fd = Glibc.socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw EmulatorError("socket: \(String(cString: strerror(errno)))") }
+        unlink(path)
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0, Glibc.listen(fd, 1) == 0 else {
+            let reason = String(cString: strerror(errno))
+            close(fd)
+            throw EmulatorError("Failed to bind socket to \(path): \(reason)")
+        }
+        return fd
     }
 
     /// Blocks until the fleet closes the connection (the VM ended) or a

@@ -118,6 +118,7 @@ struct QMPFleetEmulator {
         for sig in [SIGTERM, SIGINT, SIGHUP] { sigaction(sig, &action, nil) }
         daemon.ready()
         fleet.waitForEnd()
+        fleet.removeBoundSockets()
         if let pidfile = plan.pidfile { unlink(pidfile) }
         exit(0)
     }

@@ -4,7 +4,7 @@ import ArgumentParser
 ///
 /// ```
 /// $ qmpfleet serve --config config/fleet.yaml
-/// $ socat - UNIX-CONNECT:/tmp/qmpfleet/web.qmp
+/// $ socat - UNIX-CONNECT:$XDG_RUNTIME_DIR/qmpfleet/web.qmp
 /// {"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""}, "capabilities": ["oob"]}}
 /// ```
 @main

@@ -60,6 +60,15 @@ struct ConfigTests {
         #expect(ConfigReader.parseSize("16777216T") == nil)
     }
 
+    @Test func limitsOfIssue16AreConfigurable() throws {
+        let config = try FleetConfig.parse(yaml: "limits: {control-clients: 3, fds-per-vm: 5}\nvms: []", file: "f")
+        #expect(config.limits.controlClients == 3)
+        #expect(config.limits.fdsPerVM == 5)
+        #expect(Limits().controlClients == 64)
+        #expect(Limits().fdsPerVM == 256)
+        #expect(throws: FleetError.self) { try FleetConfig.parse(yaml: "limits: {fds-per-vm: 0}\nvms: []", file: "f") }
+    }
+
     @Test func allowedFilePaths() {
         var config = FleetConfig()
         config.allowedFileDirectories = ["/tmp"]

@@ -11,9 +11,11 @@ import Testing
     final class Emulator {
         let transport = TestClient()
         let session: Session?
+        let socketDirectory: String
         var next = 1
 
         init(_ fleet: TestFleet) {
+            socketDirectory = fleet.router.config.socketDirectory
             session = fleet.router.attachControl(transport: transport)
             _ = call("qmp_capabilities")
         }
@@ -32,7 +34,7 @@ import Testing
 
     func attach(_ emulator: Emulator, name: String, commands: [JSONValue] = []) -> JSONValue? {
         emulator.call("vm-attach-monitor", [
-            "name": .string(name), "monitor-path": "/tmp/unused.sock",
+            "name": .string(name), "monitor-path": .string("\(emulator.socketDirectory)/unused.sock"),
             "config": ["machine": "pc", "start-paused": true, "plugins": .object(Self.plugins)],
             "commands": .array(commands), "vcpu-thread-ids": [4242],
         ])

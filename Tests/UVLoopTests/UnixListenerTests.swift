@@ -21,6 +21,21 @@ struct UnixListenerTests {
         return fd
     }
 
+    /// A client socket connected to `target`.
+    static func client(of target: String) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in target.utf8.enumerated() { raw[i] = b }
+        }
+        let rc = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        precondition(rc == 0, "connect \(target)")
+        return fd
+    }
+
     @Test func socketFileGetsTheRequestedModeWhateverTheUmask() throws {
         let loop = try EventLoop()
         let old = umask(0)

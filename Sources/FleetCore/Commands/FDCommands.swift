@@ -13,6 +13,7 @@ enum FDCommands {
                 Glibc.close(fd)
                 return .failure(.generic("Parameter 'fdname' expects a name not starting with a digit"))
             }
+            if let refusal = FDCommands.refusal(context, fd: fd, replacingNamed: name) { return refusal }
             context.vm.fdSets.setNamed(name, fd: fd)
             return .ok
         },
@@ -27,6 +28,7 @@ enum FDCommands {
             guard let fd = context.call.takeFileDescriptor() else {
                 return .failure(.generic("No file descriptor supplied via SCM_RIGHTS"))
             }
+            if let refusal = FDCommands.refusal(context, fd: fd) { return refusal }
             let setID = context.arguments["fdset-id"]?.int64Value
             let opaque = context.arguments["opaque"]?.stringValue
             let (id, number) = context.vm.fdSets.add(fd: fd, toSet: setID, opaque: opaque)
@@ -54,6 +56,16 @@ enum FDCommands {
             }))
         },
     ]
+
+    /// The answer when the VM holds `fds-per-vm` descriptors already (and
+    /// `fd` is closed), else nil. QEMU 7.2 sets no bound and so has no text
+    /// for it: the error names the limit.
+    private static func refusal(_ context: CommandContext, fd: Int32, replacingNamed name: String? = nil) -> CommandResult? {
+        let limit = context.vm.router.config.limits.fdsPerVM
+        guard !context.vm.fdSets.hasRoom(limit: limit, replacingNamed: name) else { return nil }
+        Glibc.close(fd)
+        return .failure(.generic("VM '\(context.vm.name)' holds \(limit) file descriptors already (limit fds-per-vm)"))
+    }
 }
 
 #if canImport(Glibc)

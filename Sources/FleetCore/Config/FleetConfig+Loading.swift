@@ -61,7 +61,8 @@ extension FleetConfig {
             var seen = Set<String>()
             for (i, entry) in entries.enumerated() {
                 let r = vms.element(i, entry)
-                for spec in try VMSpec.expand(r, config: config) {
+                for var spec in try VMSpec.expand(r, config: config) {
+                    spec.isFromConfigFile = true
                     guard seen.insert(spec.name).inserted else {
                         throw r.error("duplicate VM name '\(spec.name)'", key: "name")
                     }
@@ -94,8 +95,8 @@ extension Limits {
     static func parse(_ r: ConfigReader) throws(FleetError) -> Limits {
         try r.checkKeys([
             "max-nesting", "max-token-bytes", "max-token-count", "session-output-bytes", "pending-commands-per-session",
-            "clients-per-vm", "vms-per-fleet", "fds-per-session", "plugin-reply-timeout-ms", "vm-name-bytes",
-            "faults-per-fleet",
+            "clients-per-vm", "control-clients", "vms-per-fleet", "fds-per-session", "fds-per-vm", "plugin-reply-timeout-ms",
+            "vm-name-bytes", "faults-per-fleet",
             "command-history-per-vm", "http-clients", "http-header-bytes", "http-request-timeout-ms", "http-output-bytes",
             "page-vms", "page-text-bytes",
         ])
@@ -111,8 +112,10 @@ extension Limits {
         if let v = try positive("session-output-bytes") { l.sessionOutputBytes = v }
         if let v = try positive("pending-commands-per-session") { l.pendingCommandsPerSession = v }
         if let v = try positive("clients-per-vm") { l.clientsPerVM = v }
+        if let v = try positive("control-clients") { l.controlClients = v }
         if let v = try positive("vms-per-fleet") { l.vmsPerFleet = v }
         if let v = try positive("fds-per-session") { l.fdsPerSession = v }
+        if let v = try positive("fds-per-vm") { l.fdsPerVM = v }
         if let v = try positive("plugin-reply-timeout-ms") { l.pluginReplyTimeoutMilliseconds = UInt64(v) }
         if let v = try positive("vm-name-bytes") { l.vmNameBytes = v }
         if let v = try positive("faults-per-fleet") { l.faultsPerFleet = v }

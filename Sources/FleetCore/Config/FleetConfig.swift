@@ -36,6 +36,10 @@ public struct VMSpec: Sendable {
     /// fleet creates its config's VMs on several threads at once, and they
     /// still list (and number their vCPU threads) in config order.
     var creationSequence: Int?
+    /// Set for the config file's `vms:` entries: SIGHUP's reload manages
+    /// those, and leaves VMs made with `vm-create` or handed over with
+    /// `vm-attach-monitor` alone.
+    public var isFromConfigFile = false
 
     public init(name: String) {
         self.name = name
@@ -86,13 +90,24 @@ public struct FleetConfig: Sendable {
 
     public init() {}
 
-    public static var defaultSocketDirectory: String { "/tmp/qmpfleet-\(getuid())" }
+    /// `$XDG_RUNTIME_DIR/qmpfleet` (a directory only the user can enter)
+    /// where that is set, else `/tmp/qmpfleet-<uid>`.
+    public static var defaultSocketDirectory: String {
+        defaultSocketDirectory(runtimeDirectory: getenv("XDG_RUNTIME_DIR").map { String(cString: $0) })
+    }
 
-    /// True when `path` is inside an allowed directory (no `..` tricks).
+    static func defaultSocketDirectory(runtimeDirectory: String?) -> String {
+        if let runtimeDirectory, runtimeDirectory.hasPrefix("/") { return "\(runtimeDirectory)/qmpfleet" }
+        return "/tmp/qmpfleet-\(getuid())"
+    }
+
+    /// True when `path` is inside an allowed directory (no `..` tricks) and
+    /// not in the socket directory, where a client's file or socket could
+    /// stand in for the control socket or another VM's.
     public func isAllowedFilePath(_ path: String) -> Bool {
         guard path.hasPrefix("/"), !path.split(separator: "/").contains("..") else { return false }
-        let dirs = allowedFileDirectories + [socketDirectory]
-        return dirs.contains { dir in
+        guard !SocketDirectory.isBeneath(path, directory: socketDirectory) else { return false }
+        return allowedFileDirectories.contains { dir in
             let prefix = dir.hasSuffix("/") ? dir : dir + "/"
             return path.hasPrefix(prefix)
         }

@@ -37,8 +37,9 @@ final class ControlPlane: SessionHost {
         }
         guard let loop = router.loop else { return }
         let path = "\(router.config.socketDirectory)/fleet.qmp"
-        var options = UnixListener.Options()
-        options.mode = router.config.socketMode
+        // Whoever reaches this socket creates and destroys VMs: the
+        // fleet's own user only, whatever `socket-mode` grants VM sockets.
+        let options = router.listenerOptions(mode: ControlPlane.socketMode)
         do {
             listener = try UnixListener(loop: loop, path: path, options: options) { [weak self] connection in
                 self?.attach(connection)
@@ -48,7 +49,14 @@ final class ControlPlane: SessionHost {
         }
     }
 
+    /// The control socket's mode, always.
+    static let socketMode: mode_t = 0o600
+
     private func attach(_ connection: UnixConnection) {
+        guard sessions.count < router.config.limits.controlClients else {
+            router.logger.warning("refusing control client: \(sessions.count) attached (limit control-clients)")
+            return connection.close()
+        }
         let transport = ConnectionTransport(connection: connection)
         let session = Session(id: router.nextSessionID(), host: self, transport: transport, logger: router.logger, peerDescription: "control")
         sessions[session.id] = session
@@ -198,13 +206,26 @@ final class ControlPlane: SessionHost {
         }
     }
 
+    /// `config` keys only the config file may set: `launch` runs a program
+    /// and `upstream` names a path the fleet connects to and removes, so a
+    /// control client could run anything and remove any socket with them.
+    static let configFileOnlyKeys = ["launch", "upstream"]
+
     private static func createVM(_ args: JSONObject, on router: Router) -> CommandResult {
         let name = args["name"]?.stringValue ?? ""
         var entry = args["config"]?.objectValue ?? [:]
+        if let key = configFileOnlyKeys.first(where: { entry[$0] != nil }) {
+            return .failure(.generic("Parameter 'config.\(key)' is accepted only in the config file"))
+        }
         entry["name"] = .string(name)
         if let template = args["template"] { entry["template"] = template }
         do {
             let spec = try VMSpec.single(entry: entry, source: "vm-create", config: router.config)
+            // A proxy template's VM would share the config's QEMU (and start
+            // another one at its socket path).
+            guard spec.proxy == nil else {
+                return .failure(.generic("a proxied VM comes only from the config file"))
+            }
             if let vm = try router.createVM(spec) { return .success(vm.info) }
             return .success(router.proxies[spec.name]?.info ?? .object([:]))
         } catch {
@@ -225,7 +246,13 @@ final class ControlPlane: SessionHost {
         entry["name"] = args["name"] ?? .string("")
         var monitors: [MonitorSpec] = []
         if let fd = call.takeFileDescriptor() { monitors.append(.listeningFD(fd)) }
-        if let path = args["monitor-path"]?.stringValue { monitors.append(.path(path)) }
+        if let path = args["monitor-path"]?.stringValue {
+            guard SocketDirectory.contains(path, directory: router.config.socketDirectory) else {
+                if let fd = monitors.first, case .listeningFD(let n) = fd { Glibc.close(n) }
+                return complete(.failure(.generic("Parameter 'monitor-path' must name a socket in \(router.config.socketDirectory)")))
+            }
+            monitors.append(.path(path))
+        }
         guard !monitors.isEmpty else {
             return complete(.failure(.generic("No file descriptor supplied via SCM_RIGHTS and no 'monitor-path'")))
         }

@@ -20,15 +20,26 @@ public final class FDSets {
 
     public init() {}
 
+    /// Descriptors held now, named and in sets together: what `fds-per-vm` bounds.
+    public private(set) var count = 0
+
+    /// Whether storing one more fd (under `name` for `getfd`, which replaces
+    /// the fd already named so) stays within `limit`.
+    public func hasRoom(limit: Int, replacingNamed name: String? = nil) -> Bool {
+        if let name, named[name] != nil { return true }
+        return count < limit
+    }
+
     /// `getfd`: stores `fd` under `name`, closing any fd it replaces.
     public func setNamed(_ name: String, fd: Int32) {
-        if let old = named[name] { Glibc.close(old) }
+        if let old = named[name] { Glibc.close(old) } else { count += 1 }
         named[name] = fd
     }
 
     /// `closefd`.
     public func closeNamed(_ name: String) -> Bool {
         guard let fd = named.removeValue(forKey: name) else { return false }
+        count -= 1
         Glibc.close(fd)
         return true
     }
@@ -36,7 +47,9 @@ public final class FDSets {
     /// Takes a named fd out (ownership moves to the caller), as QEMU's
     /// `monitor_get_fd` does for "fd:NAME".
     public func takeNamed(_ name: String) -> Int32? {
-        named.removeValue(forKey: name)
+        guard let fd = named.removeValue(forKey: name) else { return nil }
+        count -= 1
+        return fd
     }
 
     /// `add-fd`: adds to set `id` (or a new set with the lowest free id).
@@ -44,6 +57,7 @@ public final class FDSets {
     public func add(fd: Int32, toSet id: Int64?, opaque: String?) -> (setID: Int64, fd: Int32) {
         let setID = id ?? nextFreeSetID()
         let entry = Entry(fd: fd, opaque: opaque)
+        count += 1
         if let i = sets.firstIndex(where: { $0.id == setID }) {
             sets[i].fds.append(entry)
         } else {
@@ -67,9 +81,11 @@ public final class FDSets {
             guard let j = sets[i].fds.firstIndex(where: { Int64($0.fd) == fd }) else { return false }
             Glibc.close(sets[i].fds[j].fd)
             sets[i].fds.remove(at: j)
+            count -= 1
             if sets[i].fds.isEmpty { sets.remove(at: i) }
         } else {
             for entry in sets[i].fds { Glibc.close(entry.fd) }
+            count -= sets[i].fds.count
             sets.remove(at: i)
         }
         return true
@@ -96,5 +112,6 @@ public final class FDSets {
         named.removeAll()
         for set in sets { for entry in set.fds { Glibc.close(entry.fd) } }
         sets.removeAll()
+        count = 0
     }
 }

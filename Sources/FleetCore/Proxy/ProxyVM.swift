@@ -89,11 +89,14 @@ public final class ProxyVM: SessionHost {
     /// Ready: start serving clients on the VM's socket.
     private func upstreamReady() {
         guard listener == nil, let loop = router.loop else { return }
-        var options = UnixListener.Options()
-        options.mode = router.config.socketMode
+        let options = router.listenerOptions(mode: router.config.socketMode)
         do {
             listener = try UnixListener(loop: loop, path: socketPath, options: options) { [weak self] connection in
                 guard let self else { return connection.close() }
+                guard self.sessions.count < self.router.config.limits.clientsPerVM else {
+                    self.logger.warning("refusing client: \(self.sessions.count) clients attached (limit clients-per-vm)")
+                    return connection.close()
+                }
                 let transport = ConnectionTransport(connection: connection)
                 let session = Session(id: self.router.nextSessionID(), host: self, transport: transport, logger: self.logger, peerDescription: "fd \(connection.fd)")
                 self.sessions[session.id] = session

@@ -67,6 +67,81 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: path))
     }
 
+    /// A socket chardev never takes over a live socket, a file that is not
+    /// a socket, the fleet's socket directory, or a path through a symlink;
+    /// QEMU 7.2 unlinks whatever is at the path and binds (checked: a live
+    /// listener's socket is replaced), so the refusal is the text its bind
+    /// would give without that unlink.
+    @Test func socketServerTakesNoPathOver() throws {
+        let dir = ChardevVM.scratch()
+        let vm = try ChardevVM()
+        func add(_ id: String, _ path: String) -> JSONValue? {
+            vm.add(id, "socket", ["addr": ["type": "unix", "data": ["path": .string(path)]], "server": true, "wait": false])?["error"]?["desc"]
+        }
+        // A live socket (another VM's, the control socket) stays, and keeps its inode.
+        let live = "\(dir)/live.sock"
+        let listening = Self.listen(at: live)
+        defer { close(listening) }
+        let inode = Self.inode(live)
+        #expect(add("s0", live) == .string("Failed to add chardev 's0': Failed to bind socket to \(live): Address already in use"))
+        #expect(Self.inode(live) == inode)
+        // A regular file is no socket to replace.
+        let file = "\(dir)/file"
+        close(open(file, O_CREAT | O_WRONLY, 0o600))
+        #expect(add("s1", file) == .string("Failed to add chardev 's1': Failed to bind socket to \(file): Address already in use"))
+        #expect(FileManager.default.fileExists(atPath: file))
+        // Descriptor names and the socket directory are refused.
+        #expect(add("s2", "fd:foo") == "Failed to add chardev 's2': Failed to bind socket to fd:foo: Permission denied")
+        #expect(add("s3", "/dev/fdset/0") == "Failed to add chardev 's3': Failed to bind socket to /dev/fdset/0: Permission denied")
+        let socketDirectory = vm.fleet.router.config.socketDirectory
+        #expect(add("s4", "\(socketDirectory)/fleet.qmp")
+                == .string("Failed to add chardev 's4': Failed to bind socket to \(socketDirectory)/fleet.qmp: Permission denied"))
+        // A symlinked directory on the way is refused, wherever it leads.
+        let link = "\(dir)/link"
+        symlink(dir, link)
+        #expect(add("s5", "\(link)/x.sock") == .string("Failed to add chardev 's5': Failed to bind socket to \(link)/x.sock: Permission denied"))
+        #expect(!FileManager.default.fileExists(atPath: "\(dir)/x.sock"))
+        // A stale socket (nobody listens) is replaced, as before.
+        let stale = "\(dir)/stale.sock"
+        close(Self.listen(at: stale))
+        #expect(vm.add("s6", "socket", ["addr": ["type": "unix", "data": ["path": .string(stale)]], "server": true, "wait": false])?["return"] == .object([:]))
+        #expect(vm.ok("query-chardev")?.arrayValue?.count == 1)
+    }
+
+    /// Close removes the socket file only while it is the one the chardev bound.
+    @Test func socketServerRemovesOnlyItsOwnFile() throws {
+        let dir = ChardevVM.scratch()
+        let vm = try ChardevVM()
+        let path = "\(dir)/s.sock"
+        #expect(vm.add("s0", "socket", ["addr": ["type": "unix", "data": ["path": .string(path)]], "server": true, "wait": false])?["return"] == .object([:]))
+        // Someone else's socket now stands at the path.
+        unlink(path)
+        let other = Self.listen(at: path)
+        defer { close(other) }
+        let inode = Self.inode(path)
+        #expect(vm.ok("chardev-remove", ["id": "s0"]) == .object([:]))
+        #expect(Self.inode(path) == inode)
+    }
+
+    static func listen(at path: String) -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        _ = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        Glibc.listen(fd, 1)
+        return fd
+    }
+
+    static func inode(_ path: String) -> UInt? {
+        var info = stat()
+        return lstat(path, &info) == 0 ? UInt(info.st_ino) : nil
+    }
+
     @Test func busyChardevAndChange() throws {
         let vm = try ChardevVM()
         _ = vm.add("c0", "ringbuf")
