@@ -442,3 +442,33 @@ def test_the_fleet_refuses_a_socket_directory_it_does_not_own_alone(problem, tmp
         assert not os.path.exists(os.path.join(target, "fleet.qmp"))
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_emulator_binds_its_own_qmp_path_outside_the_socket_directory(start_fleet):
+    """`qmpfleet-emulator -qmp unix:PATH` handed to a fleet: the fleet no
+    longer binds a path a client names, so the emulator binds PATH itself
+    (with its caller's rights, as QEMU would) and passes the descriptor.
+    The socket answers, and goes when the emulator ends."""
+    fleet = start_fleet()
+    emulator = os.path.join(os.path.dirname(conftest.required_fleet_binary()), "qmpfleet-emulator")
+    path = os.path.join(fleet.dir, "emu.qmp")
+    process = subprocess.Popen([emulator, "-name", "guest=emu", "-machine", "pc", "-nodefaults", "-display", "none",
+                                "-qmp", f"unix:{path},server=on,wait=off"],
+                               env=dict(os.environ, QMPFLEET_CONTROL=fleet.control),
+                               stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 10
+        while path not in conftest.listening_unix_paths() and time.monotonic() < deadline:
+            assert process.poll() is None, process.stderr.read().decode()
+            time.sleep(0.05)
+        assert call(client(path), "query-name") == {"return": {"name": "emu"}}
+        names = [vm["name"] for vm in call(client(fleet.control), "query-vms")["return"]]
+        assert "emu" in names
+    finally:
+        process.terminate()
+        process.wait(10)
+    deadline = time.monotonic() + 5
+    while os.path.exists(path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(path)
+    assert_alive(fleet)
