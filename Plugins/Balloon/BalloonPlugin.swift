@@ -99,7 +99,10 @@ final class BalloonPlugin: QMPPlugin {
     /// runs, until `actual` reaches the target.
     private func startGuestDriver() {
         guard config.guestDriver, guestTimer == nil else { return }
-        let step = config.rateMiBPerSecond * 1_048_576 * Int64(BalloonPlugin.guestStepMilliseconds) / 1000
+        // The config's rate may be any positive int64: a product past
+        // 2^63 is a step that settles at once, not a trap.
+        let perStep = config.rateMiBPerSecond.multipliedReportingOverflow(by: 1_048_576 * Int64(BalloonPlugin.guestStepMilliseconds))
+        let step = perStep.overflow ? Int64.max : perStep.partialValue / 1000
         guestTimer = vm.startTimer(afterMilliseconds: BalloonPlugin.guestStepMilliseconds,
                                    repeatEvery: BalloonPlugin.guestStepMilliseconds) { [weak self] in
             guard let self, self.vm.isRunning, var balloon = self.balloon else { return }

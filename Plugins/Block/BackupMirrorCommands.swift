@@ -69,7 +69,7 @@ extension BlockPlugin {
                     let dropTarget = targetIsFile
                     job.finish = { graph, _ in
                         if let bitmapName, clearOnSuccess, let b = graph.node(source)?.bitmaps.firstIndex(where: { $0.name == bitmapName }) {
-                            graph[node: source]?.bitmaps[b].dirty = []
+                            graph[node: source]?.bitmaps[b].dirty = RangeSet()
                         }
                         graph[node: target]?.allocated = len
                         if dropTarget { graph.deleteNodeIfOrphan(target) }

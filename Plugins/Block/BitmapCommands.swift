@@ -10,7 +10,7 @@ extension BlockPlugin {
             this.withBitmap(args, modifying: true) { graph, node, i in graph[node: node]?.bitmaps.remove(at: i) }
         }
         plugin.command("block-dirty-bitmap-clear") { this, args in
-            this.withBitmap(args, modifying: true) { graph, node, i in graph[node: node]?.bitmaps[i].dirty = [] }
+            this.withBitmap(args, modifying: true) { graph, node, i in graph[node: node]?.bitmaps[i].dirty = RangeSet() }
         }
         plugin.command("block-dirty-bitmap-enable") { this, args in
             this.withBitmap(args, modifying: true) { graph, node, i in graph[node: node]?.bitmaps[i].recording = true }
@@ -69,24 +69,19 @@ extension BlockPlugin {
             if graph.node(node)?.bitmaps[t].busy == true {
                 return .failure(.generic("Bitmap '\(target)' is currently in use by another operation and cannot be used"))
             }
-            var merged = graph.node(node)?.bitmaps[t].dirty ?? []
-            let granularity = graph.node(node)?.bitmaps[t].granularity ?? 65536
+            guard var merged = graph.node(node)?.bitmaps[t] else { return .failure(.generic("Bitmap '\(target)' not found")) }
             for source in args["bitmaps"]?.arrayValue ?? [] {
                 let (sourceNode, sourceName) = source.stringValue.map { (node, $0) }
                     ?? (source["node"]?.stringValue ?? "", source["name"]?.stringValue ?? "")
                 switch findBitmap(node: sourceNode, name: sourceName) {
                 case .success(let (n, i)):
                     guard let bitmap = graph.node(n)?.bitmaps[i] else { continue }
-                    for chunk in bitmap.dirty {
-                        let start = chunk * bitmap.granularity
-                        var c = start / granularity
-                        while c * granularity < start + bitmap.granularity { merged.insert(c); c += 1 }
-                    }
+                    merged.merge(bitmap)
                 case .failure(let error):
                     return .failure(error)
                 }
             }
-            graph[node: node]?.bitmaps[t].dirty = merged
+            graph[node: node]?.bitmaps[t].dirty = merged.dirty
             return .success([:])
         }
     }

@@ -40,7 +40,9 @@ extension BlockPlugin {
         } else {
             let total = step.partialValue.addingReportingOverflow(job.progressCarry)
             job.progressCarry = total.overflow ? 0 : total.partialValue % 1000
-            job.offset = total.overflow ? job.len : min(job.len, job.offset + total.partialValue / 1000)
+            // A disk resized to near 2^63 and a speed of 2^62: the sum may overflow.
+            let advanced = job.offset.addingReportingOverflow(total.overflow ? 0 : total.partialValue / 1000)
+            job.offset = total.overflow || advanced.overflow ? job.len : min(job.len, advanced.partialValue)
         }
         guard job.offset >= job.len else { return }
         if job.waitsForCompletion {

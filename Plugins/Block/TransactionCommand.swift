@@ -18,7 +18,7 @@ extension BlockPlugin {
         case "block-dirty-bitmap-remove":
             return { self.withBitmap($0, modifying: true) { graph, node, i in graph[node: node]?.bitmaps.remove(at: i) } }
         case "block-dirty-bitmap-clear":
-            return { self.withBitmap($0, modifying: true) { graph, node, i in graph[node: node]?.bitmaps[i].dirty = [] } }
+            return { self.withBitmap($0, modifying: true) { graph, node, i in graph[node: node]?.bitmaps[i].dirty = RangeSet() } }
         case "block-dirty-bitmap-enable":
             return { self.withBitmap($0, modifying: true) { graph, node, i in graph[node: node]?.bitmaps[i].recording = true } }
         case "block-dirty-bitmap-disable":

@@ -44,15 +44,20 @@ struct VNCServer {
         case "never": expiry = .never
         default:
             if time.hasPrefix("+") {
-                expiry = .at(now + VNCServer.leadingNumber(time.dropFirst()))
+                // time_t arithmetic in QEMU: "+9223372036854775807" wraps there, not traps.
+                expiry = .at(now &+ VNCServer.leadingNumber(time.dropFirst()))
             } else {
                 expiry = .at(VNCServer.leadingNumber(Substring(time)))
             }
         }
     }
 
-    private static func leadingNumber(_ text: Substring) -> Int64 {
-        Int64(text.prefix { $0.isASCII && $0.isNumber }) ?? 0
+    /// strtoull's value as the `time_t` QEMU stores it: past 2^64-1 it is
+    /// ULLONG_MAX (ERANGE), i.e. -1.
+    static func leadingNumber(_ text: Substring) -> Int64 {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty else { return 0 }
+        return Int64(bitPattern: UInt64(digits) ?? .max)
     }
 }
 

@@ -31,7 +31,7 @@ BLOCK = {"drives": [{"id": "drive0", "device": "disk0", "interface": "virtio",
                      "file": "/var/lib/qmpfleet/disk0.qcow2", "format": "qcow2", "size": "20G"},
                     {"id": "drive1", "device": "disk1", "interface": "virtio",
                      "file": "/var/lib/qmpfleet/disk1.qcow2", "format": "qcow2", "size": "8388607T"}]}
-VICTIM_PLUGINS = {"chardev": {"serial": []}, "display": {"device": "video0"}, "block": BLOCK}
+VICTIM_PLUGINS = {"chardev": {"serial": []}, "display": {"device": "video0", "vnc": {"password": True}}, "block": BLOCK}
 
 
 class Bystander(threading.Thread):
@@ -187,6 +187,42 @@ def test_out_of_int64_range_is_qapis_type_error(one_loop_fleet, qemu_vm, value):
         ours = watched(lambda: c.execute(*request))
     theirs, = qemu_replies(qemu_vm, [request], extra=["-vga", "std"])
     assert error_of(ours) == error_of(theirs)
+
+
+@pytest.mark.parametrize("time_", ["+9223372036854775807", "+99999999999999999999999", "18446744073709551615"])
+def test_expire_password_extremes(one_loop_fleet, qemu_vm, time_):
+    """time_t arithmetic in QEMU (`now + strtoull(...)`): it wraps there."""
+    fleet, watched = one_loop_fleet
+    request = ("expire_password", {"protocol": "vnc", "time": time_})
+    with vm_client(fleet) as c:
+        ours = watched(lambda: c.execute(*request))
+    vnc_dir = conftest.short_tempdir("qa-vnc-")
+    try:
+        theirs, = qemu_replies(qemu_vm, [request], extra=["-vnc", f"unix:{vnc_dir}/vnc.sock,password=on"])
+    finally:
+        shutil.rmtree(vnc_dir, ignore_errors=True)
+    assert ours == theirs == {"return": {}}
+
+
+def test_whole_disk_write_under_a_fine_bitmap(one_loop_fleet):
+    """A 512-byte-granularity bitmap on a disk of 2^63 - 2^40 bytes, then a
+    guest write of all of it and a merge from a 2^31-byte-granularity bitmap:
+    chunk sets were (size / granularity) entries, a stall of hours."""
+    fleet, watched = one_loop_fleet
+    size = 8388607 << 40
+    with vm_client(fleet) as vm, control_client(fleet) as control:
+        for name, granularity in (("fine", 512), ("coarse", 2**31)):
+            assert vm.execute("block-dirty-bitmap-add", {"node": "drive1", "name": name, "granularity": granularity}) == {"return": {}}
+
+        def write_and_merge():
+            reply = control.execute("guest-action", {"vm": "victim", "plugin": "block", "action": "write",
+                                                     "arguments": {"device": "disk1", "offset": 0, "bytes": size}})
+            assert reply == {"return": {}}
+            assert vm.execute("block-dirty-bitmap-clear", {"node": "drive1", "name": "fine"}) == {"return": {}}
+            assert vm.execute("block-dirty-bitmap-merge", {"node": "drive1", "target": "fine", "bitmaps": ["coarse"]}) == {"return": {}}
+        watched(write_and_merge)
+        device = next(d for d in vm.execute("query-block")["return"] if d["device"] == "drive1")
+        assert [b["count"] for b in device["inserted"]["dirty-bitmaps"]] == [size, size]
 
 
 # ------------------------------------------------------ control socket ----

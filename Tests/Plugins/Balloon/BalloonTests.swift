@@ -76,4 +76,17 @@ import Testing
         #expect(c.call("query-balloon")?["return"] == ["actual": 536_870_912])
         #expect(c.takeEvents().isEmpty)
     }
+
+    /// The config's rate may be any positive int64: the step saturates
+    /// (the guest reaches the target at once) instead of trapping.
+    @Test func rateAtInt64MaxSettlesInOneStep() throws {
+        let fleet = try TestFleet(yaml: """
+            vms: [{name: fast, memory: {size: 1G}, plugins: {balloon: {device: balloon0, rate-mib-per-second: 9223372036854775807}}}]
+            """)
+        let c = fleet.negotiatedClient(to: "fast")
+        _ = c.drain()
+        #expect(c.call("balloon", ["value": 536_870_912])?["return"] == .object([:]))
+        fleet.advance(by: 100)
+        #expect(c.call("query-balloon")?["return"] == ["actual": 536_870_912])
+    }
 }
