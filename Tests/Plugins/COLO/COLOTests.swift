@@ -26,7 +26,7 @@ import Testing
         #expect(client.call("xen-save-devices-state", ["filename": .string(dir + "/s")])?["return"] == [:])
         #expect(FileManager.default.contents(atPath: dir + "/s")?.prefix(4) == Data("QEVM".utf8))
         #expect(client.call("xen-load-devices-state", ["filename": .string(dir + "/s")])?["return"] == [:])
-        #expect(client.call("xen-save-devices-state", ["filename": .string(dir + "/no/such")])?["error"]?["desc"]
+        #expect(client.call("xen-save-devices-state", ["filename": .string(dir + "/no/such")])?["error"]?["desc"]?.stringValue
                 == "Unable to open \(dir)/no/such: No such file or directory")
     }
 }
