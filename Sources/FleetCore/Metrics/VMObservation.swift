@@ -30,8 +30,9 @@ final class VMObservation {
     var isWatched: Bool { !watchers.isEmpty }
 
     func record(session: UInt64?, request: QMPRequest, result: CommandResult, nanoseconds: UInt64) {
-        let record = CommandRecord(sequence: history.nextSequence(), session: session, request: request,
-                                   result: result, answered: WallClock.now(), nanoseconds: nanoseconds)
+        guard history.capacity > 0 || !watchers.isEmpty else { return }
+        let record = CommandRecord(sequence: history.nextSequence(), session: session, request: request, result: result,
+                                   answered: WallClock.now(), nanoseconds: nanoseconds, textLimit: textLimit)
         history.append(record)
         guard !watchers.isEmpty else { return }
         let text = record.pageJSON(textLimit: textLimit)

@@ -5,18 +5,32 @@ import Testing
 @Suite struct CommandHistoryTests {
     private func record(_ history: inout CommandHistory, _ name: String) {
         history.append(CommandRecord(sequence: history.nextSequence(), session: 1, request: QMPRequest(execute: name),
-                                     result: .success(.object([:])), answered: (0, 0), nanoseconds: 0))
+                                     result: .success(.object([:])), answered: (0, 0), nanoseconds: 0, textLimit: 100))
+    }
+
+    private func names(_ history: CommandHistory) -> [String] {
+        history.records.map { record -> String in
+            guard case .value(let request) = record.request else { return "?" }
+            return request["execute"]?.stringValue ?? "?"
+        }
     }
 
     @Test func keepsTheLastNOldestFirst() {
         var history = CommandHistory(capacity: 3)
         for name in ["a", "b"] { record(&history, name) }
-        #expect(history.records.map(\.request.execute) == ["a", "b"])
+        #expect(names(history) == ["a", "b"])
         for name in ["c", "d", "e"] { record(&history, name) }
-        #expect(history.records.map(\.request.execute) == ["c", "d", "e"])
+        #expect(names(history) == ["c", "d", "e"])
         #expect(history.records.map(\.sequence) == [3, 4, 5])
         record(&history, "f")
-        #expect(history.records.map(\.request.execute) == ["d", "e", "f"])
+        #expect(names(history) == ["d", "e", "f"])
+    }
+
+    @Test func largerThanStopsAtTheLimit() {
+        let big = JSONValue.array((0..<10_000).map { .object(["name": .string("command-\($0)")]) })
+        #expect(CommandRecord.isLarger(big, than: 4096))
+        #expect(!CommandRecord.isLarger(.object(["status": .string("running"), "running": .bool(true)]), than: 4096))
+        #expect(CommandRecord.isLarger(.string(String(repeating: "x", count: 5000)), than: 4096))
     }
 
     @Test func capacityZeroKeepsNothing() {
@@ -28,7 +42,13 @@ import Testing
 
     @Test func pageTextIsCutAtTheLimit() throws {
         let record = CommandRecord(sequence: 1, session: nil, request: QMPRequest(execute: "x", id: .int(4)),
-                                   result: .failure(.generic(String(repeating: "é", count: 50))), answered: (1, 500_000), nanoseconds: 1_500_000)
+                                   result: .failure(.generic(String(repeating: "é", count: 50))), answered: (1, 500_000),
+                                   nanoseconds: 1_500_000, textLimit: 40)
+        // The reply is over the limit: kept as its cut text, not as the value.
+        guard case .text = record.reply, case .value = record.request else {
+            Issue.record("a large reply must be kept cut, a small request whole")
+            return
+        }
         var parser = JSONStreamParser()
         var parsed: JSONValue?
         parser.feed(Array(record.pageJSON(textLimit: 40).utf8)) { parsed = try? $0.get() }
