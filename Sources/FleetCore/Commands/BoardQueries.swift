@@ -32,7 +32,13 @@ enum BoardQueries {
         "x-exit-preconfig": .immediate { _ in
             .failure(.generic("The command is permitted only before machine initialization"))
         },
-        "query-vm-generation-id": .immediate { _ in .failure(.generic("VM Generation ID device not found")) },
+        "query-vm-generation-id": .immediate { context in
+            // Only x86 builds have the vmgenid device; the others' stub refuses.
+            guard context.vm.spec.machine.arch == "x86_64" else {
+                return .failure(.generic("this feature or command is not currently supported"))
+            }
+            return .failure(.generic("VM Generation ID device not found"))
+        },
         "dumpdtb": .deferred { context, complete in
             // x86 boards have no flattened device tree.
             guard context.vm.spec.machine.arch == "aarch64" || context.vm.spec.machine.arch == "arm" else {

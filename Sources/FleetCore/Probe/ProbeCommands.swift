@@ -26,7 +26,11 @@ enum ProbeCommands {
         },
         "query-cpu-definitions": .immediate { _ in withData { .success($0.cpuDefinitions) } },
         "query-cpu-model-expansion": .immediate { context in
-            withData { data in CPUModelExpansion.expand(data, context.arguments) }
+            // Arm expands only fully (target/arm/arm-qmp-cmds.c).
+            if context.vm.spec.machine.arch == "aarch64", context.arguments["type"]?.stringValue != "full" {
+                return .failure(.generic("The requested expansion type is not supported"))
+            }
+            return withData { data in CPUModelExpansion.expand(data, context.arguments) }
         },
         "query-sev-capabilities": .immediate { _ in withData { QEMUReferenceData.result($0.replies["query-sev-capabilities"]) } },
         "query-sgx-capabilities": .immediate { _ in withData { QEMUReferenceData.result($0.replies["query-sgx-capabilities"]) } },

@@ -109,6 +109,8 @@ extension VM {
 
     /// `system_wakeup`.
     public func wakeup() -> CommandResult {
+        // Only ACPI boards can suspend (MachineState.wakeup: pc, q35).
+        guard hasACPIBoard else { return .failure(.generic("wake-up from suspend is not supported by this guest")) }
         guard runState == .suspended else {
             return .failure(.generic("Unable to wake up: guest is not in suspended state"))
         }
