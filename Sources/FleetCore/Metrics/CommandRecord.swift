@@ -9,21 +9,11 @@ import QMPWire
 /// (`page-text-bytes`) is kept as its cut text instead, so a VM's history
 /// never holds a `query-commands` reply whole: each record is bounded.
 struct CommandRecord {
-    /// A request or reply as kept: the value, or the cut text of a large one.
-    enum Kept {
-        case value(JSONValue)
+    /// A request or reply as kept: the value the command had anyway, or
+    /// the cut text of a large one.
+    enum Kept<Value> {
+        case value(Value)
         case text(String)
-
-        init(_ value: JSONValue, limit: Int) {
-            self = CommandRecord.isLarger(value, than: limit) ? .text(CommandRecord.cut(value.jsonText, to: limit)) : .value(value)
-        }
-
-        func text(limit: Int) -> String {
-            switch self {
-            case .value(let value): return CommandRecord.cut(value.jsonText, to: limit)
-            case .text(let text): return text
-            }
-        }
     }
 
     /// The VM's count of answered commands, from 1.
@@ -31,31 +21,55 @@ struct CommandRecord {
     /// The client's session id; nil for a command run without a client
     /// (`qmpfleet-emulator`'s command line).
     let session: UInt64?
-    let request: Kept
-    let reply: Kept
+    let request: Kept<QMPRequest>
+    let reply: Kept<CommandResult>
+    /// The request's id, which the reply echoes.
+    let id: JSONValue?
     let answered: (seconds: Int64, microseconds: Int64)
     let nanoseconds: UInt64
 
+    /// Keeps `request` and `result` as they are (no copy, no allocation)
+    /// unless one is larger than `textLimit`: that one is kept as its cut text.
     init(sequence: UInt64, session: UInt64?, request: QMPRequest, result: CommandResult,
          answered: (seconds: Int64, microseconds: Int64), nanoseconds: UInt64, textLimit: Int) {
         self.sequence = sequence
         self.session = session
-        var requestObject = JSONObject()
-        requestObject["execute"] = .string(request.execute)
-        if let arguments = request.arguments { requestObject["arguments"] = .object(arguments) }
-        if let id = request.id { requestObject["id"] = id }
-        self.request = Kept(.object(requestObject), limit: textLimit)
-        var replyObject = JSONObject()
-        switch result {
-        case .success(let value):
-            replyObject["return"] = value
-        case .failure(let error):
-            replyObject["error"] = .object(["class": .string(error.errorClass.rawValue), "desc": .string(error.desc)])
+        self.id = request.id
+        if let arguments = request.arguments, Self.isLarger(.object(arguments), than: textLimit) {
+            self.request = .text(Self.cut(Self.requestJSON(request).jsonText, to: textLimit))
+        } else {
+            self.request = .value(request)
         }
-        if let id = request.id { replyObject["id"] = id }
-        self.reply = Kept(.object(replyObject), limit: textLimit)
+        let large: Bool
+        switch result {
+        case .success(let value): large = Self.isLarger(value, than: textLimit)
+        case .failure(let error): large = error.desc.utf8.count > textLimit
+        }
+        self.reply = large ? .text(Self.cut(Self.replyJSON(result, id: request.id).jsonText, to: textLimit)) : .value(result)
         self.answered = answered
         self.nanoseconds = nanoseconds
+    }
+
+    /// The request as the client sent it: `{"execute", "arguments", "id"}`.
+    static func requestJSON(_ request: QMPRequest) -> JSONValue {
+        var object = JSONObject()
+        object["execute"] = .string(request.execute)
+        if let arguments = request.arguments { object["arguments"] = .object(arguments) }
+        if let id = request.id { object["id"] = id }
+        return .object(object)
+    }
+
+    /// The reply as the client got it: `{"return"}` or `{"error"}`, and the id.
+    static func replyJSON(_ result: CommandResult, id: JSONValue?) -> JSONValue {
+        var object = JSONObject()
+        switch result {
+        case .success(let value):
+            object["return"] = value
+        case .failure(let error):
+            object["error"] = .object(["class": .string(error.errorClass.rawValue), "desc": .string(error.desc)])
+        }
+        if let id { object["id"] = id }
+        return .object(object)
     }
 
     /// `{"seq", "client", "time", "ms", "request", "reply"}`, the request
@@ -66,8 +80,14 @@ struct CommandRecord {
         record["client"] = session.map { .uint($0) } ?? .null
         record["time"] = .double(Double(answered.seconds) + Double(answered.microseconds) / 1e6)
         record["ms"] = .double(Double(nanoseconds) / 1e6)
-        record["request"] = .string(request.text(limit: textLimit))
-        record["reply"] = .string(reply.text(limit: textLimit))
+        switch request {
+        case .value(let request): record["request"] = .string(Self.cut(Self.requestJSON(request).jsonText, to: textLimit))
+        case .text(let text): record["request"] = .string(text)
+        }
+        switch reply {
+        case .value(let result): record["reply"] = .string(Self.cut(Self.replyJSON(result, id: id).jsonText, to: textLimit))
+        case .text(let text): record["reply"] = .string(text)
+        }
         return JSONValue.object(record).jsonText
     }
 

@@ -11,7 +11,7 @@ import Testing
     private func names(_ history: CommandHistory) -> [String] {
         history.records.map { record -> String in
             guard case .value(let request) = record.request else { return "?" }
-            return request["execute"]?.stringValue ?? "?"
+            return request.execute
         }
     }
 
