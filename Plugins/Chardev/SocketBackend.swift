@@ -109,9 +109,17 @@ final class SocketBackend: ChardevBackend {
         return .success(backend)
     }
 
-    /// nil on success, else QEMU's text.
+    /// nil on success, else QEMU's text. The directory is opened (and
+    /// checked to be the one named, no symlink on the way) at each attempt
+    /// and the connect goes through it, as the server's bind does.
     private func tryConnect() -> String? {
-        guard var addr = SocketBackend.address(path) else { return "UNIX socket path '\(path)' is too long" }
+        guard SocketBackend.address(path) != nil else { return "UNIX socket path '\(path)' is too long" }
+        let file: SocketPath
+        switch SocketPath.open(path) {
+        case .failure(let error): return "Failed to connect to '\(path)': \(error.text)"
+        case .success(let opened): file = opened
+        }
+        guard var addr = SocketBackend.address(file.address) else { return "UNIX socket path '\(path)' is too long" }
         let fd = SocketBackend.newSocket()
         guard fd >= 0 else { return "Failed to create socket: \(HostFile.errorText)" }
         let rc = withUnsafePointer(to: &addr) {

@@ -101,6 +101,11 @@ import Testing
         symlink(dir, link)
         #expect(add("s5", "\(link)/x.sock") == .string("Failed to add chardev 's5': Failed to bind socket to \(link)/x.sock: Permission denied"))
         #expect(!FileManager.default.fileExists(atPath: "\(dir)/x.sock"))
+        // A client is not led through a symlinked directory to a live socket either.
+        #expect(vm.add("c0", "socket", ["addr": ["type": "unix", "data": ["path": .string("\(link)/live.sock")]], "server": false])?["error"]?["desc"]
+                == .string("Failed to add chardev 'c0': Failed to connect to '\(link)/live.sock': Permission denied"))
+        #expect(vm.add("c1", "socket", ["addr": ["type": "unix", "data": ["path": .string(live)]], "server": false])?["return"] == .object([:]))
+        _ = vm.ok("chardev-remove", ["id": "c1"])
         // A stale socket (nobody listens) is replaced, as before.
         let stale = "\(dir)/stale.sock"
         close(Self.listen(at: stale))
