@@ -18,7 +18,8 @@ public struct Limits: Sendable, Equatable {
     /// connections are closed at once.
     public var clientsPerVM: Int = 256
     /// Clients attached to the control socket at once; further connections
-    /// are closed at once, so a loop of connects cannot take every fd.
+    /// are closed at once, so a loop of connects cannot take every fd. An
+    /// emulator's session owning a handed-over VM does not count.
     public var controlClients: Int = 64
     /// VMs in one fleet.
     public var vmsPerFleet: Int = 20_000

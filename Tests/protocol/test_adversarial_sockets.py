@@ -472,3 +472,22 @@ def test_emulator_binds_its_own_qmp_path_outside_the_socket_directory(start_flee
         time.sleep(0.05)
     assert not os.path.exists(path)
     assert_alive(fleet)
+
+
+def test_sessions_owning_handed_over_vms_do_not_use_up_control_clients(start_fleet):
+    """An emulator's control session lasts as long as its VM: with more
+    libvirt domains than control-clients, each still gets its VM, and a
+    plain client past the limit is still refused."""
+    fleet = start_fleet(limits={"control-clients": 2})
+    owners = []
+    for i in range(4):
+        owner = client(fleet.control)
+        reply = call(owner, "vm-attach-monitor", {"name": f"dom{i}", "monitor-path": os.path.join(fleet.socket_dir, f"dom{i}.qmp")})
+        assert "return" in reply, reply
+        owners.append(owner)
+    held = [client(fleet.control) for _ in range(2)]
+    extra = socket.socket(socket.AF_UNIX)
+    extra.settimeout(5)
+    extra.connect(fleet.control)
+    assert extra.recv(4096) == b""
+    assert len(call(held[0], "query-vms")["return"]) == 6

@@ -49,12 +49,19 @@ final class ControlPlane: SessionHost {
         }
     }
 
+    /// Sessions that own a VM handed over with `vm-attach-monitor`.
+    private var ownerSessionCount: Int { Set(owners.values.map(\.session)).count }
+
     /// The control socket's mode, always.
     static let socketMode: mode_t = 0o600
 
     private func attach(_ connection: UnixConnection) {
-        guard sessions.count < router.config.limits.controlClients else {
-            router.logger.warning("refusing control client: \(sessions.count) attached (limit control-clients)")
+        // An emulator's session that owns a handed-over VM lasts as long as
+        // the VM (vms-per-fleet bounds those): a fleet of libvirt domains
+        // must not run out of control slots.
+        let counted = sessions.count - ownerSessionCount
+        guard counted < router.config.limits.controlClients else {
+            router.logger.warning("refusing control client: \(counted) attached (limit control-clients)")
             return connection.close()
         }
         let transport = ConnectionTransport(connection: connection)
