@@ -62,9 +62,11 @@ extension ControlPlane {
     private func queryFaults(_ complete: @escaping (CommandResult) -> Void) {
         let merge = { (parts: [[FaultReport]]) in
             var reports = parts.first ?? []
+            let position = Dictionary(reports.enumerated().map { ($1.spec.id, $0) }, uniquingKeysWith: { first, _ in first })
             for part in parts.dropFirst() {
                 for other in part {
-                    guard let i = reports.firstIndex(where: { $0.spec.id == other.spec.id }) else { continue }
+                    // A rule another shard has yet to add or remove is this shard's list's business.
+                    guard let i = position[other.spec.id] else { continue }
                     reports[i].firedByVM.merge(other.firedByVM, uniquingKeysWith: +)
                     reports[i].firedOnEndedVMs += other.firedOnEndedVMs
                 }
