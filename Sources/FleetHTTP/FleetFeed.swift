@@ -53,21 +53,21 @@ final class FleetFeed {
     private func read() {
         guard !reading else { return }
         reading = true
-        fleet.collectVMs(on: loop) { [weak self] vms in
+        fleet.collectVMs(on: loop, limit: pageVMs) { [weak self] vms, total in
             guard let self else { return }
             reading = false
-            let message = EventStream.message(event: "fleet", data: Self.json(vms, limit: pageVMs))
+            let message = EventStream.message(event: "fleet", data: Self.json(vms, total: total))
             guard message != lastMessage else { return }
             lastMessage = message
             for subscriber in Array(subscribers.values) { subscriber.send(message) }
         }
     }
 
-    /// `{"total": N, "vms": [...]}`, at most `limit` VMs listed.
-    static func json(_ vms: [VMSummary], limit: Int) -> String {
+    /// `{"total": N, "vms": [...]}`.
+    static func json(_ vms: [VMSummary], total: Int) -> String {
         var object = JSONObject()
-        object["total"] = .int(Int64(vms.count))
-        object["vms"] = .array(vms.prefix(limit).map(\.json))
+        object["total"] = .int(Int64(total))
+        object["vms"] = .array(vms.map(\.json))
         return JSONValue.object(object).jsonText
     }
 }

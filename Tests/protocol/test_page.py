@@ -37,3 +37,35 @@ def test_page_shows_a_stopped_vm_live():
                 assert row[0] == "blk0" and row[3] == "block"
                 os.makedirs(ARTIFACTS, exist_ok=True)
                 browser.screenshot(os.path.join(ARTIFACTS, "fleet-page.png"))
+
+
+def read_event(sock, name, timeout=5.0):
+    """The data of the next server-sent event called `name` on a stream."""
+    import json
+    import time
+    buffer = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        while b"\n\n" in buffer:
+            message, _, buffer = buffer.partition(b"\n\n")
+            lines = message.decode().split("\n")
+            if f"event: {name}" in lines:
+                return json.loads("\n".join(line[len("data: "):] for line in lines if line.startswith("data: ")))
+        chunk = sock.recv(65536)
+        assert chunk, "the stream closed"
+        buffer += chunk
+    raise AssertionError(f"no {name} event in {timeout}s")
+
+
+def test_fleet_feed_lists_at_most_page_vms_and_counts_the_rest():
+    from fleet_http import http_connect
+    with metrics_fleet(required_fleet_binary(), limits={"page-vms": 1}) as fleet:
+        with http_connect(fleet.http_port) as sock:
+            sock.sendall(b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")
+            fleet_list = read_event(sock, "fleet")
+        assert fleet_list["total"] == 2
+        assert [vm["name"] for vm in fleet_list["vms"]] == ["vm0"]
+        assert fleet_list["vms"][0]["state"] == "running"
+        with http_connect(fleet.http_port) as sock:
+            sock.sendall(b"GET /events?vm=nosuch HTTP/1.1\r\n\r\n")
+            assert sock.recv(100).startswith(b"HTTP/1.1 404 ")

@@ -34,15 +34,17 @@ extension Router {
         return snapshot
     }
 
-    /// This router's VMs for the fleet page (loop thread), creation order.
-    func vmSummaries() -> [VMSummary] {
-        var list = vmList.map { vm in
+    /// This router's first `limit` VMs in creation order (proxies last),
+    /// and how many it has in all (loop thread): only what the page can
+    /// list is built, however large the shard.
+    func vmSummaries(limit: Int) -> (listed: [VMSummary], total: Int) {
+        var list = vmList.prefix(limit).map { vm in
             VMSummary(name: vm.name, state: vm.runState.rawValue, clients: vm.sessions.count,
                       plugins: vm.plugins.map(\.library.name), loop: shardIndex, sequence: vm.creationSequence)
         }
-        for proxy in proxies.values {
+        for proxy in proxies.values.prefix(max(0, limit - list.count)) {
             list.append(VMSummary(name: proxy.name, state: "proxied", clients: 0, plugins: [], loop: shardIndex, sequence: Int.max))
         }
-        return list
+        return (list, vms.count + proxies.count)
     }
 }

@@ -15,10 +15,12 @@ extension FleetShards {
         }
     }
 
-    /// Every VM of the fleet in creation order, handed to `done` on `home`.
-    public func collectVMs(on home: EventLoop, then done: @escaping ([VMSummary]) -> Void) {
-        collect(on: home, { $0.vmSummaries() }) { lists in
-            done(lists.flatMap { $0 }.sorted { $0.sequence < $1.sequence })
+    /// The fleet's first `limit` VMs in creation order and its VM count,
+    /// handed to `done` on `home`.
+    public func collectVMs(on home: EventLoop, limit: Int, then done: @escaping (_ listed: [VMSummary], _ total: Int) -> Void) {
+        collect(on: home, { $0.vmSummaries(limit: limit) }) { answers in
+            let listed = answers.flatMap(\.listed).sorted { $0.sequence < $1.sequence }.prefix(limit)
+            done(Array(listed), answers.reduce(0) { $0 + $1.total })
         }
     }
 
