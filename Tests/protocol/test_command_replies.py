@@ -139,11 +139,24 @@ STATEFUL = [
 ]
 
 
-def run_stateful(path, directory):
+#: A VNC server without a listener (`-vnc none,password=on`): the password
+#: and the addresses display-update gives, as the queries report them.
+VNC = [
+    ("query-vnc-servers", None), ("query-vnc", None),
+    ("change-vnc-password", {"password": "secret"}),
+    ("display-reload", {"type": "vnc", "tls-certs": True}),
+    ("display-update", {"type": "vnc", "addresses": [{"type": "unix", "path": "@DIR@/vnc.sock"}]}),
+    ("query-vnc-servers", None), ("query-vnc", None),
+    ("client_migrate_info", {"protocol": "spice", "hostname": "h", "port": 1}),
+    ("query-spice", None),
+]
+
+
+def run_stateful(path, directory, sequence=STATEFUL):
     client = RawQMP(path)
     client.negotiate()
     results = []
-    for name, args in STATEFUL:
+    for name, args in sequence:
         if args is not None:
             args = json.loads(json.dumps(args).replace("@DIR@", directory))
         reply = client.execute(name, args)
@@ -173,3 +186,23 @@ def test_new_commands_change_state_as_qemu_7_2():
     differ = [f"{w[0]}: QEMU {w[1:]}, fleet {h[1:]}" for w, h in zip(want, have) if w != h]
     assert not differ, "\n".join(differ)
     assert created == 1048576
+
+
+def test_vnc_server_state_as_qemu_7_2():
+    if shutil.which(QEMU_PROGRAM) is None:
+        missing(f"{QEMU_PROGRAM} is not installed")
+    binary = required_fleet_binary()
+    qemu_dir, fleet_dir = short_tempdir("qa-"), short_tempdir("fa-")
+    qemu = QemuProcess("pc", paused=True, extra=["-vnc", "none,password=on"])
+    template = dict(BARE_PC, plugins=dict(PLUGINS, display={"enabled": False, "vnc": {"password": True}}))
+    fleet = FleetProcess(binary, {"pc": template}, [{"name": "vm0", "template": "pc"}])
+    try:
+        want = run_stateful(qemu.socket, qemu_dir, VNC)
+        have = run_stateful(fleet.vm_socket("vm0"), fleet_dir, VNC)
+    finally:
+        qemu.close()
+        fleet.close()
+        shutil.rmtree(qemu_dir, ignore_errors=True)
+        shutil.rmtree(fleet_dir, ignore_errors=True)
+    differ = [f"{w[0]}: QEMU {w[1:]}, fleet {h[1:]}" for w, h in zip(want, have) if w != h]
+    assert not differ, "\n".join(differ)
