@@ -42,6 +42,13 @@ struct MigrationParameters {
 
     var xbzrleCacheSize: UInt64 { values["xbzrle-cache-size"].flatMap(MigrationParameters.unsigned) ?? 0 }
 
+    /// `max-bandwidth` in bytes/s (0: no limit).
+    var maxBandwidth: UInt64 { values["max-bandwidth"].flatMap(MigrationParameters.unsigned) ?? 0 }
+    /// `max-postcopy-bandwidth` in bytes/s (0: no limit, QEMU's default).
+    var maxPostcopyBandwidth: UInt64 { values["max-postcopy-bandwidth"].flatMap(MigrationParameters.unsigned) ?? 0 }
+    /// `downtime-limit` in ms.
+    var downtimeLimit: UInt64 { values["downtime-limit"].flatMap(MigrationParameters.unsigned) ?? 300 }
+
     mutating func setXBZRLECacheSize(_ size: UInt64) { values["xbzrle-cache-size"] = .uint(size) }
 
     /// migrate-set-parameters: checked as a whole, then applied.

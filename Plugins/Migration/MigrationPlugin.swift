@@ -4,15 +4,22 @@ import QMPWire
 import Glibc
 #endif
 
-/// Migration state of a VM that never migrates (`migration.json`):
-/// parameters and capabilities that clients set and read back, the seed's
-/// XBZRLE cache-size commands (gone from QEMU 7.2, served anyway and kept
-/// equal to the `xbzrle-cache-size` parameter), query-migrate, and the Xen
-/// and COLO commands with the answers QEMU gives outside Xen and COLO.
+/// Live migration (`migration.json`): `migrate` to another simulated VM
+/// (of this fleet, another fleet or a `qmpfleet-emulator`) started with
+/// `incoming: defer`, `migrate-incoming` on that one, and everything that
+/// shapes and watches it: parameters and capabilities, query-migrate,
+/// MIGRATION and MIGRATION_PASS, migrate-continue, migrate_cancel,
+/// postcopy with migrate-pause and migrate-recover. The VM's device state
+/// (each plugin's `vm_save_state`) really travels over the socket, in the
+/// stream `MigrationStream` defines. Also the seed's XBZRLE cache-size
+/// commands (gone from QEMU 7.2, served anyway and kept equal to the
+/// `xbzrle-cache-size` parameter), and the Xen and COLO commands with the
+/// answers QEMU gives outside Xen and COLO.
 ///
 /// Config keys (`plugins: {migration: ...}`):
 /// - `xbzrle-cache-size`: the cache size at start (bytes, a power of two;
 ///   default 64 MiB as QEMU).
+/// - `stream-outbox-bytes`, `max-section-bytes`: see `MigrationLimits`.
 final class MigrationPlugin: QMPPlugin {
     static let name = "migration"
     static var schema: [UInt8] { PackageResources.schema_json }
@@ -21,10 +28,19 @@ final class MigrationPlugin: QMPPlugin {
     var parameters = MigrationParameters()
     var capabilities = MigrationCapabilities()
     var dirtyRate = DirtyRateMeasurement()
+    let limits: MigrationLimits
+    /// Started with `incoming: defer` (QEMU's `-incoming defer`).
+    let incomingDeferred: Bool
+    /// The last migration out of this VM, and the one into it.
+    var outgoing: OutgoingMigration?
+    var incoming: IncomingMigration?
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
-        try PluginConfig.checkKeys(config.objectValue ?? [:], plugin: "migration", keys: .expected(["xbzrle-cache-size"]))
+        try PluginConfig.checkKeys(config.objectValue ?? [:], plugin: "migration",
+                                   keys: .expected(["xbzrle-cache-size"] + MigrationLimits.keys))
+        limits = try MigrationLimits(config: config)
+        incomingDeferred = vm.runState == "inmigrate"
         if let size = config["xbzrle-cache-size"] {
             if case .failure(let error) = parameters.apply(["xbzrle-cache-size": size]) {
                 throw PluginError("migration: \(error.desc)")
@@ -39,8 +55,7 @@ final class MigrationPlugin: QMPPlugin {
     }
 
     static func register(_ plugin: PluginRegistry<MigrationPlugin>) {
-        // No migration ever ran: QEMU 7.2 answers an empty MigrationInfo.
-        plugin.command("query-migrate") { _, _ in .success(.object([:])) }
+        registerMigrationCommands(plugin)
         plugin.command("query-migrate-capabilities") { this, _ in .success(this.capabilities.list) }
         plugin.command("migrate-set-capabilities") { this, args in
             this.capabilities.apply(args["capabilities"]?.arrayValue ?? [])
@@ -62,6 +77,11 @@ final class MigrationPlugin: QMPPlugin {
             .failure(.generic("The feature 'colo' is not enabled"))
         }
         registerDirtyRate(plugin)
+    }
+
+    func destroy() {
+        outgoing?.cancelQuietly()
+        incoming?.shutDown()
     }
 
     /// QEMU 2.8's `qmp_migrate_set_cache_size`: the value is rounded down to

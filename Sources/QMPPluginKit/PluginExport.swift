@@ -49,6 +49,28 @@ public enum PluginExport {
             guard let instance else { return }
             (Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue() as? any QMPPlugin)?.reset()
         }
+        if P.self is any MigratablePlugin.Type {
+            d.pointee.vm_save_state = { instance, sink, opaque in
+                guard let instance, let sink,
+                      let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue() as? any MigratablePlugin else { return -1 }
+                let text = plugin.saveState().jsonText
+                text.withCString { sink(opaque, $0, text.utf8.count) }
+                return 0
+            }
+            d.pointee.vm_load_state = { instance, json, length, err, errLen in
+                guard let instance, let json,
+                      let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue() as? any MigratablePlugin else { return -1 }
+                do {
+                    let state = try JSONValue(parsing: UnsafeRawBufferPointer(start: json, count: length))
+                    try plugin.loadState(state)
+                    return 0
+                } catch let error as PluginError {
+                    return PluginExport.fail(error.message, err, errLen)
+                } catch {
+                    return PluginExport.fail("saved state is not JSON", err, errLen)
+                }
+            }
+        }
         descriptor = d
         return UnsafeRawPointer(d)
     }

@@ -116,6 +116,55 @@ public final class PluginVM {
         return .failure(.generic(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
     }
 
+    // MARK: Live migration (host functions added to ABI 1 later)
+
+    /// Whether the host has the migration functions (an older host has not).
+    public var canMigrate: Bool {
+        Int(api.pointee.struct_size) >= MemoryLayout<qmp_host_api>.offset(of: \qmp_host_api.vm_exit)! + MemoryLayout<UnsafeRawPointer>.size
+            && api.pointee.vm_exit != nil
+    }
+
+    /// Every migratable plugin's device state and the host's bookkeeping of
+    /// their devices, as one JSON object (`vm_save_device_state`).
+    public func saveDeviceState() -> Result<JSONValue, QMPError> {
+        guard canMigrate, let save = api.pointee.vm_save_device_state else { return .failure(.generic("the host cannot save device state")) }
+        final class Sink { var value: JSONValue? }
+        let sink = Sink()
+        let rc = save(handle, { opaque, json, len in
+            guard let opaque, let json else { return }
+            Unmanaged<Sink>.fromOpaque(opaque).takeUnretainedValue().value =
+                try? JSONValue(parsing: UnsafeRawBufferPointer(start: json, count: len))
+        }, Unmanaged.passUnretained(sink).toOpaque())
+        guard rc == 0, let value = sink.value else { return .failure(.generic("a plugin could not save its device state")) }
+        return .success(value)
+    }
+
+    /// Loads what `saveDeviceState` gave on the source VM.
+    public func loadDeviceState(_ state: JSONValue) -> Result<Void, QMPError> {
+        guard canMigrate, let load = api.pointee.vm_load_device_state else { return .failure(.generic("the host cannot load device state")) }
+        var error = [CChar](repeating: 0, count: 512)
+        let text = state.jsonText
+        let rc = text.withCString { load(handle, $0, text.utf8.count, &error, error.count) }
+        if rc == 0 { return .success(()) }
+        return .failure(.generic(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
+    }
+
+    /// Moves the VM to a RunState as QEMU's migration code does (STOP on
+    /// leaving running, RESUME on entering it).
+    public func setRunState(_ state: String) {
+        guard canMigrate else { return }
+        _ = api.pointee.vm_set_run_state(handle, state)
+    }
+
+    /// QEMU's `autostart`: the VM runs by itself after an incoming migration.
+    public var autostart: Bool { canMigrate && api.pointee.vm_autostart(handle) != 0 }
+
+    /// Ends the VM as an exiting QEMU process would, after the current callback.
+    public func exit() {
+        guard canMigrate else { return }
+        api.pointee.vm_exit(handle)
+    }
+
     public enum LogLevel { case debug, info, warning, error }
 
     public func log(_ level: LogLevel, _ message: String) {

@@ -31,7 +31,7 @@ enum HumanMonitorCommand {
         case ("info", nil):
             return "info: missing argument\r\n"
         case ("stop", _):
-            vm.stop()
+            vm.stopCommand()
             return ""
         case ("cont", _), ("c", _):
             if case .failure(let error) = vm.cont() { return "Error: \(error.desc)\r\n" }

@@ -9,7 +9,7 @@ enum RunStateCommands {
             return .success(["running": .bool(state.isRunning), "singlestep": false, "status": .string(state.rawValue)])
         },
         "stop": .immediate { context in
-            context.vm.stop()
+            context.vm.stopCommand()
             return .ok
         },
         "cont": .immediate { context in context.vm.cont() },

@@ -136,7 +136,7 @@ extension Limits {
 extension VMSpec {
     static let keys: Set<String> = [
         "name", "count", "first", "template", "guest-name", "uuid", "machine", "arch", "cpu", "memory", "smp", "kvm",
-        "start-paused", "no-shutdown", "no-reboot", "powerdown-delay-ms", "plugins",
+        "start-paused", "no-shutdown", "no-reboot", "powerdown-delay-ms", "plugins", "incoming",
         "backend", "upstream", "launch", "reconnect-ms", "read-only", "allow", "deny",
     ]
 
@@ -229,6 +229,11 @@ extension VMSpec {
         if let problem = spec.machine.smpProblem() { throw (try r.child("smp") ?? r).error(problem) }
         if let problem = spec.machine.memoryProblem() { throw (try r.child("memory") ?? r).error(problem) }
         if let p = try r.bool("start-paused") { spec.startPaused = p }
+        if let incoming = try r.string("incoming") {
+            // Only QEMU's `-incoming defer`: the URI comes with migrate-incoming.
+            guard incoming == "defer" else { throw r.error("expected 'defer'", key: "incoming") }
+            spec.incomingDeferred = true
+        }
         if let s = try r.bool("no-shutdown") { spec.noShutdown = s }
         if let s = try r.bool("no-reboot") { spec.noReboot = s }
         if let d = try r.int("powerdown-delay-ms") {

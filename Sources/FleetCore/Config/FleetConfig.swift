@@ -12,6 +12,9 @@ public struct VMSpec: Sendable {
     public var machine = MachineSpec()
     /// Like `-S`: start in prelaunch, wait for `cont`.
     public var startPaused = false
+    /// `incoming: defer` (QEMU's `-incoming defer`): the VM starts in
+    /// `inmigrate` and waits for `migrate-incoming`.
+    public var incomingDeferred = false
     /// Like `-no-shutdown`: a guest power-off leaves the VM in state
     /// `shutdown` instead of ending it.
     public var noShutdown = true

@@ -47,6 +47,17 @@ public final class DeviceRegistry {
         if let i = devices.firstIndex(where: { $0.qomPath == qomPath }) { devices[i].unplugPending = true }
     }
 
+    /// Replaces the devices `owner` has with `incoming` (an incoming
+    /// migration brought that plugin's devices from the source).
+    func replaceDevices(of owner: PluginLibrary, with incoming: [Device], anonymousCount sourceCount: Int) {
+        devices.removeAll { $0.owner === owner }
+        devices += incoming
+        anonymousCount = max(anonymousCount, sourceCount)
+    }
+
+    /// `/machine/peripheral-anon/device[N]`'s next N.
+    var anonymousDeviceCount: Int { anonymousCount }
+
     @discardableResult
     func remove(idOrPath: String) -> Device? {
         guard let i = devices.firstIndex(where: { $0.id == idOrPath || $0.qomPath == idOrPath }) else { return nil }

@@ -105,11 +105,7 @@ enum HostAPI {
             case .success(let fd):
                 return fd
             case .failure(let error):
-                if let err, errLen > 0 {
-                    let bytes = Array(error.desc.utf8.prefix(errLen - 1))
-                    for (i, b) in bytes.enumerated() { err[i] = CChar(bitPattern: b) }
-                    err[bytes.count] = 0
-                }
+                HostAPI.copy(error.desc, to: err, length: errLen)
                 return -1
             }
         }
@@ -134,7 +130,51 @@ enum HostAPI {
         api.fd_unwatch = { handle, watch in
             PluginInstance.from(handle)?.unwatch(watch)
         }
+        api.vm_save_device_state = { handle, sink, opaque in
+            guard let vm = PluginInstance.from(handle)?.vm, let sink,
+                  case .success(let state) = vm.saveDeviceState() else { return -1 }
+            let text = state.jsonText
+            text.withCString { sink(opaque, $0, text.utf8.count) }
+            return 0
+        }
+        api.vm_load_device_state = { handle, text, len, err, errLen in
+            guard let vm = PluginInstance.from(handle)?.vm, let text else { return -1 }
+            let result: Result<Void, QMPError>
+            do throws(JSONParseError) {
+                result = vm.loadDeviceState(try JSONValue(parsing: UnsafeRawBufferPointer(start: text, count: len)))
+            } catch {
+                result = .failure(.generic("device state is not JSON: \(error.message)"))
+            }
+            guard case .failure(let error) = result else { return 0 }
+            HostAPI.copy(error.desc, to: err, length: errLen)
+            return -1
+        }
+        api.vm_set_run_state = { handle, name in
+            guard let vm = PluginInstance.from(handle)?.vm, let name,
+                  let state = RunState(rawValue: String(cString: name)) else { return -1 }
+            vm.setMigrationRunState(state)
+            return 0
+        }
+        api.vm_autostart = { handle in
+            PluginInstance.from(handle)?.vm?.autostart == true ? 1 : 0
+        }
+        api.vm_exit = { handle in
+            guard let vm = PluginInstance.from(handle)?.vm else { return }
+            _ = vm.scheduler.schedule(afterMilliseconds: 0) { [weak vm] in
+                guard let vm, !vm.isDestroyed else { return }
+                vm.router.destroyVM(vm, afterFlush: true)
+            }
+        }
         return api
+    }
+
+    /// Writes `text` as a NUL-terminated C string into a plugin's buffer,
+    /// cut to fit.
+    fileprivate static func copy(_ text: String, to buffer: UnsafeMutablePointer<CChar>?, length: Int) {
+        guard let buffer, length > 0 else { return }
+        let bytes = Array(text.utf8.prefix(length - 1))
+        for (i, b) in bytes.enumerated() { buffer[i] = CChar(bitPattern: b) }
+        buffer[bytes.count] = 0
     }
 
     fileprivate static func takeRequest(_ token: qmp_request, what: String) -> PendingRequests.Entry? {

@@ -77,6 +77,45 @@ public final class PluginInstance {
         fn(state)
     }
 
+    // MARK: Migration
+
+    /// The plugin's `vm_save_state`: nil when it has none (it migrates
+    /// nothing of its own).
+    func saveState() -> Result<JSONValue, QMPError>? {
+        guard !destroyed, let save = library.saveState else { return nil }
+        final class Sink { var text: [UInt8]? }
+        let sink = Sink()
+        let rc = save(state, { opaque, json, len in
+            guard let opaque, let json else { return }
+            let sink = Unmanaged<Sink>.fromOpaque(opaque).takeUnretainedValue()
+            guard sink.text == nil else { return }
+            sink.text = Array(UnsafeRawBufferPointer(start: json, count: len))
+        }, Unmanaged.passUnretained(sink).toOpaque())
+        guard rc == 0, let text = sink.text else {
+            return .failure(.generic("plugin '\(library.name)' could not save its state"))
+        }
+        do throws(JSONParseError) {
+            return .success(try JSONValue(parsing: String(decoding: text, as: UTF8.self)))
+        } catch {
+            return .failure(.generic("plugin '\(library.name)' saved state that is not JSON: \(error.message)"))
+        }
+    }
+
+    /// The plugin's `vm_load_state` with what it saved on the source.
+    func loadState(_ saved: JSONValue) -> Result<Void, QMPError> {
+        guard !destroyed, let load = library.loadState else {
+            return .failure(.generic("plugin '\(library.name)' cannot load state"))
+        }
+        var error = [CChar](repeating: 0, count: 512)
+        let text = saved.jsonText
+        let rc = text.withCString { load(state, $0, text.utf8.count, &error, error.count) }
+        guard rc == 0 else {
+            let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return .failure(.generic("error while loading state for plugin '\(library.name)': \(message)"))
+        }
+        return .success(())
+    }
+
     // MARK: Requests
 
     /// Hands a request to the plugin; `complete` runs when it answers, or

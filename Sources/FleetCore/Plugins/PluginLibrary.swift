@@ -58,6 +58,28 @@ public final class PluginLibrary {
         self.guestActions = registration.guestActions
     }
 
+    /// The descriptor of a plugin built before the migration members
+    /// (`QMP_PLUGIN_DESCRIPTOR_BASE_SIZE`): still loaded, without them.
+    static let descriptorBaseSize = UInt32(MemoryLayout<qmp_plugin_descriptor>.offset(of: \qmp_plugin_descriptor.vm_save_state)!)
+
+    /// A descriptor member added after the base, or nil when the plugin was
+    /// built before it existed (its descriptor is shorter).
+    private func laterMember<T>(_ member: KeyPath<qmp_plugin_descriptor, T?>) -> T? {
+        guard let offset = MemoryLayout<qmp_plugin_descriptor>.offset(of: member),
+              Int(descriptor.pointee.struct_size) >= offset + MemoryLayout<T?>.size else { return nil }
+        return descriptor.pointee[keyPath: member]
+    }
+
+    /// `vm_save_state`, when the plugin migrates state of its own.
+    var saveState: (@convention(c) (UnsafeMutableRawPointer?, qmp_state_sink?, UnsafeMutableRawPointer?) -> Int32)? {
+        laterMember(\.vm_save_state)
+    }
+
+    /// `vm_load_state`, when the plugin migrates state of its own.
+    var loadState: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<CChar>?, Int) -> Int32)? {
+        laterMember(\.vm_load_state)
+    }
+
     /// `query-plugins`' entry.
     public var info: JSONValue {
         [

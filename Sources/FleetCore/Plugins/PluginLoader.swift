@@ -113,8 +113,8 @@ public final class PluginLoader: @unchecked Sendable {
         guard d.abi_version == QMP_PLUGIN_ABI_VERSION else {
             throw FleetError.plugin("plugin '\(label)' (\(path)): ABI version \(d.abi_version), but this host speaks version \(QMP_PLUGIN_ABI_VERSION)")
         }
-        guard d.struct_size >= UInt32(MemoryLayout<qmp_plugin_descriptor>.size) else {
-            throw FleetError.plugin("plugin '\(label)' (\(path)): descriptor size \(d.struct_size) is smaller than \(MemoryLayout<qmp_plugin_descriptor>.size)")
+        guard d.struct_size >= PluginLibrary.descriptorBaseSize else {
+            throw FleetError.plugin("plugin '\(label)' (\(path)): descriptor size \(d.struct_size) is smaller than \(PluginLibrary.descriptorBaseSize)")
         }
         let name = d.name.map { String(cString: $0) } ?? ""
         if let expectedName, name != expectedName {

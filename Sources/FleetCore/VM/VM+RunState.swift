@@ -20,6 +20,16 @@ extension VM {
         events.emit("STOP")
     }
 
+    /// The `stop` command: as `stop()`, except that a VM waiting for its
+    /// incoming migration stays put and will not start after it (qmp_stop).
+    public func stopCommand() {
+        if runState == .inmigrate {
+            autostart = false
+        } else {
+            stop()
+        }
+    }
+
     /// `cont`: QEMU refuses while a reset is needed, and from any other
     /// non-running state starts the vCPUs with RESUME.
     public func cont() -> CommandResult {
@@ -27,6 +37,11 @@ extension VM {
             return .failure(.generic("Resetting the Virtual Machine is required"))
         }
         if runState.isRunning { return .ok }
+        if runState == .inmigrate {
+            // qmp_cont: it starts once the incoming migration completes.
+            autostart = true
+            return .ok
+        }
         setRunState(.running)
         events.emit("RESUME")
         return .ok

@@ -22,6 +22,9 @@ public final class VM {
     }()
 
     public internal(set) var runState: RunState
+    /// QEMU's `autostart`: the VM runs by itself once an incoming migration
+    /// completes (no `-S`; `cont` and `stop` in `inmigrate` set and clear it).
+    public internal(set) var autostart: Bool
     /// Attached clients by session id.
     public private(set) var sessions: [UInt64: Session] = [:]
     public private(set) var events: EventBus!
@@ -65,7 +68,8 @@ public final class VM {
         self.spec = spec
         self.router = router
         self.table = table
-        self.runState = spec.startPaused ? .prelaunch : .running
+        self.runState = spec.incomingDeferred ? .inmigrate : spec.startPaused ? .prelaunch : .running
+        self.autostart = !spec.startPaused
         self.creationSequence = spec.creationSequence ?? router.nextVMSequence()
         let base = Router.vcpuThreadIDBase(sequence: creationSequence)
         let threads = (0..<spec.machine.smp.maxCPUs).map { spec.vcpuThreadIDs.indices.contains($0) ? spec.vcpuThreadIDs[$0] : base + $0 }

@@ -109,6 +109,12 @@ typedef void (*qmp_timer_fn)(void *instance, void *opaque);
 typedef void (*qmp_fd_fn)(void *instance, int fd, int events, void *opaque);
 
 /**
+ * Receives saved device state (live migration): json is UTF-8 JSON text of
+ * len bytes, valid only during the call. Called at most once per save.
+ */
+typedef void (*qmp_state_sink)(void *opaque, const char *json, size_t len);
+
+/**
  * A device driver for device_add / device_del.
  *
  * description_json is an object:
@@ -242,6 +248,48 @@ typedef struct qmp_host_api {
     /** Changes the events of a watch (e.g. add QMP_FD_WRITABLE while output is queued). */
     void (*fd_watch_update)(qmp_vm *vm, uint64_t watch, int events);
     void (*fd_unwatch)(qmp_vm *vm, uint64_t watch);
+
+    /*
+     * --- live migration (added to ABI 1 later: a plugin checks
+     * struct_size > offsetof(qmp_host_api, vm_save_device_state) first) ---
+     * What a migration plugin needs of the host to move a VM: every
+     * plugin's device state out and in, and QEMU's migration run states.
+     */
+
+    /**
+     * Saves the VM's device state: one JSON object
+     * {"version": 1, "plugins": {"<name>": <that plugin's vm_save_state>},
+     *  "host": {...the host's qdev/QOM bookkeeping of those plugins...}},
+     * given to sink. Plugins without vm_save_state migrate nothing of their
+     * own and are absent. Returns 0, or -1 (a plugin failed; nothing sunk).
+     */
+    int (*vm_save_device_state)(qmp_vm *vm, qmp_state_sink sink, void *sink_opaque);
+    /**
+     * Loads what vm_save_device_state produced on another VM (or process):
+     * each listed plugin's vm_load_state, and the host's bookkeeping of
+     * that plugin's devices and objects. A listed plugin this VM lacks, or
+     * one without vm_load_state, is an error (QEMU: an unknown section).
+     * Returns 0, or -1 with a message in err.
+     */
+    int (*vm_load_device_state)(qmp_vm *vm, const char *json, size_t len, char *err, size_t err_len);
+    /**
+     * Moves the VM to RunState state the way QEMU's migration code does:
+     * leaving "running" sends STOP (vm_stop_force_state), entering it sends
+     * RESUME (vm_start), any other change is silent (runstate_set).
+     * Returns 0, or -1 for a name that is not a RunState.
+     */
+    int (*vm_set_run_state)(qmp_vm *vm, const char *state);
+    /**
+     * QEMU's `autostart`: 1 when the VM starts by itself once an incoming
+     * migration completes (no -S, or `cont` while in "inmigrate"), else 0.
+     */
+    int (*vm_autostart)(qmp_vm *vm);
+    /**
+     * Ends the VM as a QEMU process that exits: its clients are closed and
+     * its socket goes (an incoming migration that fails ends QEMU 7.2).
+     * Takes effect after the current callback returns.
+     */
+    void (*vm_exit)(qmp_vm *vm);
 } qmp_host_api;
 
 /** What qmp_plugin_entry() returns. Static storage; the host never frees it. */
@@ -269,7 +317,29 @@ typedef struct qmp_plugin_descriptor {
      * reboot). Devices return to their power-on state; the guest boots again.
      */
     void (*reset)(void *instance);
+
+    /*
+     * --- live migration (added to ABI 1 later; the host reads these only
+     * when struct_size covers them, so older plugins still load) ---
+     */
+
+    /**
+     * Optional (may be NULL: the plugin migrates nothing of its own): the
+     * instance's device state as JSON text, given to sink once. The text is
+     * the plugin's own versioned format ({"version": N, ...} is advised): a
+     * newer plugin must load what an older one saved. Returns 0, or -1.
+     */
+    int (*vm_save_state)(void *instance, qmp_state_sink sink, void *sink_opaque);
+    /**
+     * Optional: replaces the instance's device state with what
+     * vm_save_state of the same plugin saved on the source VM. Returns 0,
+     * or -1 with a message in err (the incoming migration then fails).
+     */
+    int (*vm_load_state)(void *instance, const char *json, size_t len, char *err, size_t err_len);
 } qmp_plugin_descriptor;
+
+/** The descriptor size of plugins built before the migration members. */
+#define QMP_PLUGIN_DESCRIPTOR_BASE_SIZE offsetof(qmp_plugin_descriptor, vm_save_state)
 
 /** The one exported symbol. */
 typedef const qmp_plugin_descriptor *(*qmp_plugin_entry_fn)(void);
