@@ -1,3 +1,5 @@
+import QMPWire
+
 /// A character device: an id, its backend, an optional log file that
 /// sees everything the backend sees, and the device using it, if any.
 final class Chardev {
@@ -5,6 +7,8 @@ final class Chardev {
     var backend: any ChardevBackend
     var logFD: Int32?
     var frontend: ChardevFrontend?
+    /// The `ChardevBackend` union it was created with (for live migration).
+    var spec: JSONObject = [:]
 
     init(id: String, backend: any ChardevBackend, logFD: Int32?) {
         self.id = id

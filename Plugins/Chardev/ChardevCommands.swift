@@ -23,6 +23,7 @@ extension ChardevPlugin {
         case .failure(let error):
             return .failure(.generic("Failed to add chardev '\(id)': \(error.desc)"))
         case .success(let chardev):
+            chardev.spec = backend
             chardevs.append(chardev)
             return .success(chardev)
         }

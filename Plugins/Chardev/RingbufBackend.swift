@@ -29,6 +29,9 @@ final class RingbufBackend: ChardevBackend {
         compactIfNeeded()
     }
 
+    /// The unread bytes, left in place (live migration saves them).
+    var unread: [UInt8] { Array(storage[head...]) }
+
     /// Takes up to `size` of the oldest bytes.
     func read(_ size: Int) -> [UInt8] {
         let n = min(size, count)

@@ -1,0 +1,112 @@
+import QMPPluginKit
+import QMPWire
+
+/// The chardev plugin's part of a live migration.
+///
+/// As in QEMU, a backend is the host's, not the guest's: a chardev the
+/// target already has keeps its own backend (its own pty, socket, file).
+/// What moves is the guest side: which chardevs exist and which device
+/// uses each (serial consoles, virtio serial controllers and ports, and
+/// whether the guest has a port open), the boot state, and a ring
+/// buffer's unread bytes. A chardev only the source has is created on the
+/// target from the backend it was made with (a file is then appended to,
+/// not truncated); a listening socket cannot be (its path is the
+/// source's), and fails the migration. Chardevs only the target has go.
+/// Version 1 of the format.
+extension ChardevPlugin: MigratablePlugin {
+    static let migrationVersion: Int64 = 1
+
+    func saveState() -> JSONValue {
+        let states: [JSONValue] = chardevs.map { chardev in
+            var state: JSONObject = ["id": .string(chardev.id), "spec": .object(chardev.spec)]
+            if let frontend = chardev.frontend {
+                var f: JSONObject = ["driver": .string(frontend.driver), "open": .bool(frontend.isOpen)]
+                if let id = frontend.deviceID { f["device"] = .string(id) }
+                state["frontend"] = .object(f)
+            }
+            if let ring = chardev.backend as? RingbufBackend { state["ring"] = .string(Base64.encode(ring.unread)) }
+            return .object(state)
+        }
+        return [
+            "version": .int(ChardevPlugin.migrationVersion), "chardevs": .array(states),
+            "serials": .array(serialIDs.map { .string($0) }),
+            "controllers": .array(controllers.map { c in
+                var state: JSONObject = ["bus": .string(c.busName)]
+                if let id = c.id { state["id"] = .string(id) }
+                return .object(state)
+            }),
+            "ports": .array(ports.map { p in
+                var state: JSONObject = ["driver": .string(p.driver), "bus": .string(p.busName), "console": .bool(p.isConsole),
+                                         "guest-open": .bool(p.guestOpen)]
+                if let id = p.id { state["id"] = .string(id) }
+                if let chardev = p.chardevID { state["chardev"] = .string(chardev) }
+                return .object(state)
+            }),
+            "anonymous-controllers": .int(Int64(anonymousControllers)), "booted": .bool(hasBooted),
+        ]
+    }
+
+    func loadState(_ state: JSONValue) throws(PluginError) {
+        guard let version = state["version"]?.int64Value, (1...ChardevPlugin.migrationVersion).contains(version) else {
+            throw PluginError("chardev: unsupported state version \(state["version"]?.jsonText ?? "none")")
+        }
+        let saved = state["chardevs"]?.arrayValue ?? []
+        // Check first: nothing changes when a chardev cannot move.
+        for entry in saved {
+            guard let id = entry["id"]?.stringValue else { throw PluginError("chardev: a chardev without id") }
+            let spec = entry["spec"]?.objectValue ?? [:]
+            if chardev(id) == nil, spec["type"]?.stringValue == "socket",
+               spec["data"]?["server"]?.boolValue ?? false {
+                throw PluginError("chardev '\(id)': a listening socket cannot move; give the target its own chardev '\(id)'")
+            }
+        }
+        var kept: [Chardev] = []
+        for entry in saved {
+            let id = entry["id"]?.stringValue ?? ""
+            let chardev: Chardev
+            if let existing = self.chardev(id) {
+                chardev = existing
+            } else {
+                var spec = entry["spec"]?.objectValue ?? [:]
+                if spec["type"]?.stringValue == "file", var data = spec["data"]?.objectValue {
+                    data["append"] = true
+                    spec["data"] = .object(data)
+                }
+                switch ChardevOpener(vm: vm).open(id: id, spec) {
+                case .failure(let error): throw PluginError("chardev '\(id)': \(error.desc)")
+                case .success(let opened):
+                    opened.spec = spec
+                    chardev = opened
+                }
+            }
+            if let f = entry["frontend"] {
+                chardev.frontend = ChardevFrontend(deviceID: f["device"]?.stringValue, driver: f["driver"]?.stringValue ?? "",
+                                                   isOpen: f["open"]?.boolValue ?? false)
+            } else {
+                chardev.frontend = nil
+            }
+            if let text = entry["ring"]?.stringValue, let ring = chardev.backend as? RingbufBackend,
+               case .success(let bytes) = Base64.decode(text) {
+                _ = ring.read(ring.count)
+                ring.write(bytes)
+            }
+            kept.append(chardev)
+        }
+        for chardev in chardevs where !kept.contains(where: { $0 === chardev }) { chardev.close() }
+        chardevs = kept
+        serialIDs = (state["serials"]?.arrayValue ?? []).compactMap(\.stringValue)
+        controllers = (state["controllers"]?.arrayValue ?? []).map {
+            VirtioSerialController(id: $0["id"]?.stringValue, busName: $0["bus"]?.stringValue ?? "")
+        }
+        ports = (state["ports"]?.arrayValue ?? []).map {
+            let port = VirtioSerialPort(id: $0["id"]?.stringValue, driver: $0["driver"]?.stringValue ?? "",
+                                        busName: $0["bus"]?.stringValue ?? "", chardevID: $0["chardev"]?.stringValue,
+                                        isConsole: $0["console"]?.boolValue ?? false)
+            port.guestOpen = $0["guest-open"]?.boolValue ?? false
+            return port
+        }
+        anonymousControllers = Int(clamping: state["anonymous-controllers"]?.int64Value ?? 0)
+        // The guest has booted on the source: no second boot log here.
+        hasBooted = state["booted"]?.boolValue ?? hasBooted
+    }
+}
