@@ -59,6 +59,6 @@ extension CPUHotplugPlugin: MigratablePlugin {
         anonymousDevices = count("anonymous-devices")
         nextUnattached = count("next-unattached")
         realizedCount = count("realized-count")
-        pendingGuestWork = []
+        guest.discardAll()
     }
 }

@@ -88,6 +88,6 @@ extension MemoryPlugin: MigratablePlugin {
         var guests: [String: JSONObject] = [:]
         for (id, settings) in state["sev-guests"]?.objectValue ?? [:] { guests[id] = settings.objectValue }
         sevGuests = guests
-        pendingGuestWork = []
+        guest.discardAll()
     }
 }

@@ -21,6 +21,10 @@ public final class GuestWorkQueue {
         if vm.isRunning { work() } else { pending.append(work) }
     }
 
+    /// Forgets what waited: the device state it was for was replaced (an
+    /// incoming migration brought the source's).
+    public func discardAll() { pending.removeAll() }
+
     /// Runs what waited, in order, when `state` is "running".
     public func runStateChanged(to state: String) {
         guard state == "running", !pending.isEmpty else { return }
