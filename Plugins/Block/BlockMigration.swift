@@ -79,7 +79,7 @@ extension BlockNode {
             "write-threshold": .uint(writeThreshold), "wr-highest-offset": .int(wrHighestOffset),
             "bitmaps": .array(bitmaps.map { b in
                 ["name": .string(b.name), "granularity": .int(b.granularity), "persistent": .bool(b.persistent),
-                 "recording": .bool(b.recording), "busy": .bool(b.busy), "dirty": .array(b.dirty.sorted().map { .int($0) })]
+                 "recording": .bool(b.recording), "busy": .bool(b.busy), "dirty": .array(b.dirty.ranges.map { [.int($0.lowerBound), .int($0.upperBound)] })]
             }),
             "snapshots": .array(snapshots.map { s in
                 ["id": .string(s.id), "name": .string(s.name), "date-sec": .int(s.dateSeconds),
@@ -98,9 +98,15 @@ extension BlockNode {
         var bitmaps: [DirtyBitmap] = []
         for b in s["bitmaps"]?.arrayValue ?? [] {
             guard let name = b["name"]?.stringValue, let granularity = b["granularity"]?.int64Value, granularity > 0 else { return nil }
+            var dirty = RangeSet<Int64>()
+            for pair in b["dirty"]?.arrayValue ?? [] {
+                guard let bounds = pair.arrayValue, bounds.count == 2, let low = bounds[0].int64Value,
+                      let high = bounds[1].int64Value, low < high else { return nil }
+                dirty.insert(contentsOf: low..<high)
+            }
             bitmaps.append(DirtyBitmap(name: name, granularity: granularity, persistent: b["persistent"]?.boolValue ?? false,
                                        recording: b["recording"]?.boolValue ?? true, busy: b["busy"]?.boolValue ?? false,
-                                       dirty: Set((b["dirty"]?.arrayValue ?? []).compactMap(\.int64Value))))
+                                       dirty: dirty))
         }
         let snapshots: [InternalSnapshot] = (s["snapshots"]?.arrayValue ?? []).compactMap { x in
             guard let id = x["id"]?.stringValue, let name = x["name"]?.stringValue else { return nil }
