@@ -57,6 +57,7 @@ struct JSONDirectParser {
 
     private mutating func parseObject(depth: Int) -> JSONValue? {
         var object = JSONObject(minimumCapacity: 4)
+        var keys = DuplicateKeyCheck()
         guard let first = peek() else { return nil }
         if first == UInt8(ascii: "}") {
             index += 1
@@ -67,7 +68,7 @@ struct JSONDirectParser {
             guard peek() == UInt8(ascii: ":") else { return nil }
             index += 1
             guard let value = parseValue(depth: depth) else { return nil }
-            if object.members.contains(where: { $0.key == key }) { return nil }
+            guard keys.isNew(key, in: object) else { return nil }
             object.appendUnchecked(key, value)
             guard let next = peek() else { return nil }
             index += 1

@@ -6,7 +6,8 @@
 /// are small, and a linear scan over a few members beats hashing.
 ///
 /// Duplicate keys are not stored: `self[key] = value` replaces. The parser
-/// keeps the last of duplicate members, as QEMU's does.
+/// refuses an object with a repeated key, as QEMU's does
+/// (`DuplicateKeyCheck`).
 public struct JSONObject: Sendable {
     public private(set) var members: [(key: String, value: JSONValue)]
 

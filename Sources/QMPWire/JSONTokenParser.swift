@@ -69,22 +69,23 @@ struct JSONTokenParser {
             index += 1
             return .object(object)
         }
-        try parsePair(into: &object)
+        var keys = DuplicateKeyCheck()
+        try parsePair(into: &object, keys: &keys)
         var token = try pop()
         while token.type != .rcurly {
             guard token.type == .comma else { throw fail("expected separator in dict") }
-            try parsePair(into: &object)
+            try parsePair(into: &object, keys: &keys)
             token = try pop()
         }
         return .object(object)
     }
 
-    private mutating func parsePair(into object: inout JSONObject) throws(JSONParseError) {
+    private mutating func parsePair(into object: inout JSONObject, keys: inout DuplicateKeyCheck) throws(JSONParseError) {
         _ = try peek()
         guard case .string(let key) = try parseValue() else { throw fail("key is not a string in object") }
         guard try pop().type == .colon else { throw fail("missing : in object pair") }
         let value = try parseValue()
-        if object[key] != nil { throw fail("duplicate key") }
+        guard keys.isNew(key, in: object) else { throw fail("duplicate key") }
         object.appendUnchecked(key, value)
     }
 
