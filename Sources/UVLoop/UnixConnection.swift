@@ -14,7 +14,11 @@ import DequeModule
 /// queued writes in one gathered `sendmsg` as the socket takes; what it
 /// does not take waits for POLLOUT, which is watched only then. Writes
 /// carrying descriptors, and a turn's output past `deferredBytesLimit`, go
-/// out at once. The queue is the caller's to bound (`pendingWriteBytes`).
+/// out at once. The queue is the caller's to bound (`pendingWriteBytes`);
+/// the connection watches that it moves: a peer that takes no byte for
+/// `writeStallTimeoutMilliseconds` while output waits is reported
+/// (`onWriteStall`), however little or much is queued, and a final flush
+/// (`closeAfterFlush`) ends by `finalFlushTimeoutMilliseconds` at the latest.
 /// Loop-confined.
 ///
 /// While open, the connection is kept alive by its poll handle, so a
@@ -53,6 +57,25 @@ public final class UnixConnection: LoopHandle {
     /// `onEndOfInput`, the end of file does). Later writes are dropped.
     private var writeFailed = false
     public private(set) var isClosed = false
+    /// Bytes sent since the connection opened: what "progress" means to the
+    /// stall check.
+    public private(set) var sentByteCount: UInt64 = 0
+
+    /// How long queued output may wait with no byte taken by the peer
+    /// before `onWriteStall` (0: never). Reading slowly is progress; not
+    /// reading at all is not.
+    public var writeStallTimeoutMilliseconds: UInt64 = 0
+    /// How long `closeAfterFlush` waits for the peer to take the queue
+    /// before closing anyway (0: as long as it keeps taking bytes).
+    public var finalFlushTimeoutMilliseconds: UInt64 = 0
+    /// Runs while output waits for POLLOUT (made on first need, kept).
+    private var stallTimer: LoopTimer?
+    private var stallTimerRunning = false
+    /// `sentByteCount` and the socket's unread bytes when the stall timer
+    /// last fired.
+    private var sentAtLastStallCheck: UInt64 = 0
+    private var unreadAtLastStallCheck: Int32 = -1
+    private var finalFlushTimer: LoopTimer?
 
     /// Data as it arrives; the buffer is valid only during the call.
     public var onBytes: ((UnsafeRawBufferPointer) -> Void)?
@@ -69,6 +92,13 @@ public final class UnixConnection: LoopHandle {
     /// receiver should not write). When nil, end of file closes the
     /// connection (`onClose`).
     public var onEndOfInput: ((_ peerClosed: Bool) -> Void)?
+    /// Output has waited `writeStallTimeoutMilliseconds` with no byte
+    /// taken: the peer is not reading. The receiver decides (a session
+    /// closes); with no receiver the connection closes as if the peer left.
+    public var onWriteStall: (() -> Void)?
+    /// The output queue has just become empty: a receiver that stopped
+    /// producing while it was long can go on.
+    public var onOutputDrained: (() -> Void)?
 
     /// Wraps a connected socket; the connection owns `fd` from now on (it is
     /// closed here if wrapping fails).
@@ -280,11 +310,64 @@ public final class UnixConnection: LoopHandle {
 
     private func flush() {
         guard sendQueued() else { return failWrites() }
-        if queue.isEmpty && closeWhenFlushed {
-            close()
+        if queue.isEmpty {
+            if closeWhenFlushed {
+                close()
+                return
+            }
+            if stallTimerRunning {
+                stallTimerRunning = false
+                stallTimer?.stop()
+            }
+            updateInterest()
+            onOutputDrained?()
             return
         }
+        if writeStallTimeoutMilliseconds > 0 && !stallTimerRunning { startStallTimer() }
         updateInterest()
+    }
+
+    /// Checks every `writeStallTimeoutMilliseconds` that bytes left since
+    /// the last check; stopped when the queue empties.
+    private func startStallTimer() {
+        let timer = stallTimer ?? LoopTimer(loop: loop)
+        stallTimer = timer
+        stallTimerRunning = true
+        sentAtLastStallCheck = sentByteCount
+        unreadAtLastStallCheck = unreadByteCount
+        let period = writeStallTimeoutMilliseconds
+        timer.start(afterMilliseconds: period, repeatEvery: period) { [weak self] in self?.checkStall() }
+    }
+
+    /// Bytes the kernel holds that the peer has not read (SIOCOUTQ; for a
+    /// unix socket its buffers' size, which shrinks as the peer reads).
+    private var unreadByteCount: Int32 {
+        var count: Int32 = 0
+        let rc = withUnsafeMutablePointer(to: &count) { ioctl(fd, UInt(TIOCOUTQ), $0) }
+        return rc == 0 ? count : -1
+    }
+
+    private func checkStall() {
+        guard !isClosed, stallTimerRunning, !queue.isEmpty else { return }
+        // Progress is a byte leaving our queue or the peer reading from
+        // the socket's buffer: a unix socket lets us write again only once
+        // the peer has read most of what the kernel holds, so a reader that
+        // takes 64 KiB every 100 ms frees room in bursts, not steadily.
+        let unread = unreadByteCount
+        guard sentByteCount == sentAtLastStallCheck && unread == unreadAtLastStallCheck else {
+            sentAtLastStallCheck = sentByteCount
+            unreadAtLastStallCheck = unread
+            return
+        }
+        stallTimerRunning = false
+        stallTimer?.stop()
+        if closeWhenFlushed {
+            close()
+        } else if let onWriteStall {
+            onWriteStall()
+        } else {
+            peerClosed()
+        }
     }
 
     /// Sends queued chunks, gathered, until the queue is empty or the socket
@@ -333,6 +416,7 @@ public final class UnixConnection: LoopHandle {
     /// `sent` bytes from the head of the queue have gone out.
     private func consume(_ sent: Int) {
         pendingWriteBytes -= sent
+        sentByteCount &+= UInt64(sent)
         var left = sent
         while left > 0 {
             // Descriptors went with the first byte of their chunk that was sent.
@@ -391,14 +475,23 @@ public final class UnixConnection: LoopHandle {
         onFileDescriptors = nil
         onClose = nil
         onEndOfInput = nil
+        onWriteStall = nil
+        onOutputDrained = nil
+        stallTimer?.close()
+        stallTimer = nil
+        finalFlushTimer?.close()
+        finalFlushTimer = nil
         // Stop polling before the fd number can be reused.
         watcher?.close()
         watcher = nil
         Glibc.close(fd)
     }
 
-    /// Closes once the queued output is written (the reply to `quit`);
-    /// reads stop now, further writes are dropped, `onClose` is not called.
+    /// Closes once the queued output is written (the reply to `quit`), or
+    /// after `finalFlushTimeoutMilliseconds` whatever is left: a peer that
+    /// half-closed and never reads must not keep its descriptor and its
+    /// queue forever. Reads stop now, further writes are dropped, `onClose`
+    /// is not called.
     public func closeAfterFlush() {
         guard !isClosed else { return }
         if queue.isEmpty {
@@ -407,6 +500,11 @@ public final class UnixConnection: LoopHandle {
             closeWhenFlushed = true
             readingPaused = true
             updateInterest()
+            if finalFlushTimeoutMilliseconds > 0 && finalFlushTimer == nil {
+                let timer = LoopTimer(loop: loop)
+                finalFlushTimer = timer
+                timer.start(afterMilliseconds: finalFlushTimeoutMilliseconds) { [weak self] in self?.close() }
+            }
         }
     }
 }
