@@ -56,6 +56,23 @@ public struct Limits: Sendable, Equatable {
     /// Bytes of one request's or reply's text the fleet page shows; longer
     /// ones (`query-qmp-schema`) are cut there, marked with an ellipsis.
     public var pageTextBytes: Int = 4096
+    /// How long output queued to a client may wait with no byte taken
+    /// before the client is disconnected as not reading. Progress, not
+    /// size, decides: a client that reads its 10 MiB reply slowly is kept
+    /// (QEMU keeps it); one that stops reading is not.
+    public var sessionOutputStallMilliseconds: UInt64 = 10_000
+    /// How long a closing client (it half-closed, or `quit`) may take to
+    /// read its last replies before its connection closes anyway.
+    public var finalFlushMilliseconds: UInt64 = 5_000
+    /// How long a client may stay connected without completing
+    /// `qmp_capabilities` (an idle connection holds a descriptor and a slot
+    /// of `clients-per-vm`).
+    public var negotiationTimeoutMilliseconds: UInt64 = 30_000
+    /// Bytes of incomplete messages all parsers of the process may hold
+    /// together (each may hold `max-token-bytes` of tokens): past it, the
+    /// session that would pass it gets QEMU's "JSON token size limit
+    /// exceeded" for the message it was sending.
+    public var parserBytesPerFleet: Int = 256 << 20
 
     public init() {}
 }

@@ -75,6 +75,8 @@ public final class Router {
     }
 
     func nextSessionID() -> UInt64 { counters.nextSessionID() }
+    /// What all sessions' parsers of the fleet hold, shared by its loops.
+    public var parserMemory: ParserMemoryBudget { counters.parserMemory }
 
     /// A new VM's place in creation order: listings sort by it, and its
     /// vCPUs' host thread ids derive from it (`VM.vcpuThreadIDBase`).
@@ -224,9 +226,9 @@ public final class Router {
         if let loop {
             let monitors = spec.monitors.isEmpty ? [.path("\(config.socketDirectory)/\(spec.name).qmp")] : spec.monitors
             var opened: [UnixListener] = []
-            for monitor in monitors {
+            for (index, monitor) in monitors.enumerated() {
                 do {
-                    opened.append(try listener(for: monitor, of: vm, on: loop))
+                    opened.append(try listener(for: monitor, index: index, of: vm, on: loop))
                 } catch {
                     for listener in opened { listener.close() }
                     for created in vm.plugins { created.destroy() }
@@ -241,8 +243,8 @@ public final class Router {
         return vm
     }
 
-    private func listener(for monitor: MonitorSpec, of vm: VM, on loop: EventLoop) throws -> UnixListener {
-        let accept: (UnixConnection) -> Void = { [weak vm] connection in Router.attach(connection, to: vm) }
+    private func listener(for monitor: MonitorSpec, index: Int, of vm: VM, on loop: EventLoop) throws -> UnixListener {
+        let accept: (UnixConnection) -> Void = { [weak vm] connection in Router.attach(connection, to: vm, monitor: index) }
         switch monitor {
         case .path(let path):
             return try UnixListener(loop: loop, path: path, options: listenerOptions(mode: config.socketMode), onAccept: accept)
@@ -265,13 +267,13 @@ public final class Router {
     }
 
     /// Attaches an accepted connection to a VM as a new session.
-    static func attach(_ connection: UnixConnection, to vm: VM?) {
+    static func attach(_ connection: UnixConnection, to vm: VM?, monitor: Int = 0) {
         guard let vm else {
             connection.close()
             return
         }
         let transport = ConnectionTransport(connection: connection)
-        if let session = vm.attach(transport: transport, peer: "fd \(connection.fd)") {
+        if let session = vm.attach(transport: transport, peer: "fd \(connection.fd)", monitor: monitor) {
             transport.attach(to: session)
         }
     }

@@ -34,6 +34,12 @@ public final class TestClient: SessionTransport {
     /// Passes descriptors as SCM_RIGHTS would: the next command takes them.
     public func pass(fileDescriptors fds: [Int32]) { session?.receive(fileDescriptors: fds) }
 
+    /// The client takes what `simulatedBacklog` pretended was queued, as
+    /// a socket reports its queue drained.
+    public func readBacklog() {
+        simulatedBacklog = 0
+        session?.outputDidDrain()
+    }
     public func pauseInput() { isInputPaused = true }
     public func resumeInput() { isInputPaused = false }
     public func close() { isClosed = true }

@@ -47,6 +47,18 @@ public struct JSONStreamParser: Sendable {
     /// Bytes held for a message that is not complete yet (its tokens only).
     public var bufferedByteCount: Int { text.count }
 
+    /// Memory held for the message that is not complete yet: its token
+    /// bytes and its token list. What a fleet-wide budget counts
+    /// (`parser-bytes-per-fleet`); 0 between messages.
+    public var pendingByteCount: Int { text.count &+ tokens.count &* MemoryLayout<JSONToken>.stride }
+
+    /// Drops the incomplete message, as the token size limit does: lexing
+    /// goes on with the next byte. For a caller whose own budget ran out.
+    public mutating func abandonMessage() {
+        if state.isInToken { state = .start }
+        resetMessage()
+    }
+
     /// Drops any partial message and lexer state (a client reconnected).
     public mutating func reset() {
         state = .start
@@ -58,14 +70,25 @@ public struct JSONStreamParser: Sendable {
     }
 
     public mutating func feed(_ raw: UnsafeRawBufferPointer, _ emit: (Output) -> Void) {
-        guard let base = raw.baseAddress, raw.count > 0 else { return }
+        _ = feedMessages(raw, while: { emit($0); return true })
+    }
+
+    /// Feeds `raw` while `emit` returns true: when it returns false the
+    /// parser stops right after that message and returns how many bytes it
+    /// took; the caller feeds the rest later (nothing of it is kept here).
+    /// That is how a session stops reading at a full queue between two
+    /// messages of one read, as QEMU's monitor suspends between them.
+    public mutating func feedMessages(_ raw: UnsafeRawBufferPointer, while keepGoing: (Output) -> Bool) -> Int {
+        guard let base = raw.baseAddress, raw.count > 0 else { return 0 }
+        var stopped = false
+        func emit(_ output: Output) { if !keepGoing(output) { stopped = true } }
         let input = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: raw.count)
         let n = input.count
         // When a message ends mid-feed `text` is emptied but `shift` stays:
         // later tokens of this feed are at or past it, so still map to the input.
         shift = text.count
         var i = 0
-        while i < n {
+        while i < n && !stopped {
             let c = input[i]
             switch state {
             case .start:
@@ -168,6 +191,7 @@ public struct JSONStreamParser: Sendable {
             checkTokenSize(at: i, emit)
         }
         carry(input)
+        return i
     }
 
     /// json-lexer.c bounds a single token too (a huge string or number):

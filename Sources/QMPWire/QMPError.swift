@@ -33,4 +33,10 @@ public struct QMPError: Error, Sendable, Equatable {
     public static func commandNotFound(_ name: String) -> QMPError {
         QMPError(.commandNotFound, "The command \(name) has not been found")
     }
+
+    /// qmp_dispatch's refusal of `exec-oob` for a command without
+    /// `allow-oob` in its schema.
+    public static func commandWithoutOOB(_ name: String) -> QMPError {
+        .generic("The command \(name) does not support OOB")
+    }
 }

@@ -37,7 +37,7 @@ extension QMPRequest {
         var command: String?
         var commandKey = ""
         var arguments: JSONObject?
-        let problem: String? = QDictOrder.withWriteOrder(of: object) { order in
+        let problem: String? = withCheckOrder(of: object) { order in
             for index in order {
                 let (key, member) = object.members[index]
                 switch key {
@@ -69,5 +69,37 @@ extension QMPRequest {
         if let problem { return reject(problem) }
         guard let command else { return reject("QMP input lacks member 'execute'") }
         return .success(QMPRequest(execute: command, arguments: arguments, id: id, isOOB: commandKey == "exec-oob"))
+    }
+}
+
+extension QMPRequest {
+    /// The members `decode` must look at, in QEMU's QDict order: all of
+    /// them for objects of QMP's usual size (allocation-free), else the
+    /// four it knows and the first unknown one, found in one pass. Every
+    /// unknown member is an error and the walk stops at the first error,
+    /// so no member after that one matters; a hostile request with 500,000
+    /// members is not sorted.
+    static func withCheckOrder<R>(of object: JSONObject, _ body: (UnsafeBufferPointer<Int>) -> R) -> R {
+        let members = object.members
+        guard members.count > 32 else { return QDictOrder.withWriteOrder(of: object, body) }
+        var picked: [(bucket: UInt32, index: Int)] = []
+        var firstUnknown: (bucket: UInt32, index: Int)?
+        for (index, member) in members.enumerated() {
+            let entry = (bucket: QDictOrder.bucket(of: member.key), index: index)
+            switch member.key {
+            case "execute", "exec-oob", "arguments", "id":
+                picked.append(entry)
+            default:
+                // Earlier in QDict order: a lower bucket, or in the same
+                // bucket the later-inserted member.
+                if let first = firstUnknown, first.bucket < entry.bucket || (first.bucket == entry.bucket && first.index > entry.index) {
+                    continue
+                }
+                firstUnknown = entry
+            }
+        }
+        if let firstUnknown { picked.append(firstUnknown) }
+        let order = picked.sorted { $0.bucket != $1.bucket ? $0.bucket < $1.bucket : $0.index > $1.index }.map(\.index)
+        return order.withUnsafeBufferPointer(body)
     }
 }

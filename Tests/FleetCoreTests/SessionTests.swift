@@ -93,14 +93,43 @@ struct SessionTests {
         #expect(replies[2]["return"]?["status"] == "running")
     }
 
+    /// Events do not wait for a client: one that is twice its output
+    /// budget behind is not reading, and is cut off alone.
     @Test func slowReaderIsDisconnectedWithoutAffectingOthers() {
         let slow = fleet.connect(to: "vm0"), fast = fleet.connect(to: "vm0")
         slow.negotiate()
         fast.negotiate()
-        slow.simulatedBacklog = fleet.router.config.limits.sessionOutputBytes
+        let budget = fleet.router.config.limits.sessionOutputBytes
+        slow.simulatedBacklog = budget
         #expect(fast.call("stop")?["return"] == .object([:]))
+        #expect(!slow.isClosed, "one budget behind is not yet too far")
+        slow.simulatedBacklog = 2 * budget
+        #expect(fast.call("cont")?["return"] == .object([:]))
         #expect(slow.isClosed)
         #expect(!fast.isClosed)
         #expect(fleet.vm("vm0")?.sessions.count == 1)
+    }
+
+    /// A reply is queued whatever its size (issue 18: a 10 MiB `id` is
+    /// echoed to a client that reads it); past the budget the session runs
+    /// nothing more until the client has read, and nothing is dropped.
+    @Test func replyPastTheOutputBudgetWaitsForTheClient() {
+        let client = fleet.connect(to: "vm0")
+        client.negotiate()
+        let budget = fleet.router.config.limits.sessionOutputBytes
+        let big = String(repeating: "x", count: budget + 1)
+        client.write(#"{"execute": "query-name", "id": "\#(big)"}{"execute": "query-status", "id": 2}"#)
+        #expect(client.drain().map { $0["id"] } == [.string(big), 2])
+        #expect(!client.isClosed)
+        // Now the socket holds a budget's worth the client has not taken:
+        // the next reply goes past it, and the one after waits.
+        client.simulatedBacklog = budget + 1
+        client.write(#"{"execute": "query-status", "id": 3}{"execute": "query-status", "id": 4}"#)
+        #expect(client.drain().map { $0["id"] } == [3])
+        #expect(client.isInputPaused)
+        #expect(!client.isClosed)
+        client.readBacklog()
+        #expect(client.drain().map { $0["id"] } == [4])
+        #expect(!client.isInputPaused)
     }
 }

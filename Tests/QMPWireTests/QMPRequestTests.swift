@@ -57,4 +57,31 @@ struct QMPRequestTests {
         #expect(qmpReplies(#"{"execute": "query-status", "id": {}}"#) == ["ok {}"])
         #expect(qmpReplies(#"{"execute": "query-status", "arguments": {}, "id": 7}"#) == ["ok 7"])
     }
+
+    /// Past 32 members the check no longer sorts them all (a hostile
+    /// request may have 500,000): it must still report the member QEMU
+    /// reports, the first unknown one in QDict order, or an earlier
+    /// problem with a known one.
+    @Test(arguments: [40, 1000])
+    func largeRequestsReportWhatTheFullOrderReports(count: Int) throws {
+        for extra in [#""execute": 1"#, #""execute": "stop""#, #""exec-oob": "stop""#, #""arguments": 5"#] {
+            var members = (0..<count).map { "\"k\($0)\": 0" }
+            members.insert(extra, at: count / 3)
+            let text = "{" + members.joined(separator: ", ") + "}"
+            guard case .object(let object) = try JSONValue(parsing: text) else { Issue.record("not an object"); continue }
+            // The walk over every member in QEMU's order, as decode did it before.
+            var expected: String?
+            for index in QDictOrder.writeOrder(of: object) {
+                let (key, value) = object.members[index]
+                switch key {
+                case "execute": if value.stringValue == nil { expected = "QMP input member 'execute' must be a string" }
+                case "exec-oob": expected = "QMP input member 'exec-oob' is unexpected"
+                case "arguments": expected = "QMP input member 'arguments' must be an object"
+                default: expected = "QMP input member '\(key)' is unexpected"
+                }
+                if expected != nil { break }
+            }
+            #expect(try decodeError(text)?.error.desc == expected, "\(extra)")
+        }
+    }
 }

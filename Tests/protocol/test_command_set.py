@@ -25,12 +25,11 @@ CONFIG = os.path.join(REPO_ROOT, "config", "fleet.yaml")
 TEMPLATES = {"pc": "pc", "q35": "q35", "arm": "virt"}
 
 #: Names another change of issue 18 adds (helper `mig`: the migration state
-#: machine in Plugins/Migration; helper `wire`: yank). Missing until those
-#: land; remove them from here when they have.
+#: machine in Plugins/Migration). Missing until it lands; remove them from
+#: here when it has.
 OWNED_BY_ANOTHER_CHANGE = {
     "migrate", "migrate-incoming", "migrate_cancel", "migrate-continue", "migrate-start-postcopy",
     "migrate-pause", "migrate-recover", "MIGRATION", "MIGRATION_PASS",
-    "yank", "query-yank",
 }
 
 

@@ -12,7 +12,7 @@ enum CoreCommands {
             HumanMonitorCommand.handlers, DeviceCommands.handlers, ObjectCommands.handlers,
             QOMCommands.handlers, FDCommands.handlers, ProbeCommands.handlers,
             QOMSet.handlers, BalloonCommands.handlers, MouseQuery.handlers, PasswordCommands.handlers,
-            StatsQueries.handlers, NUMAConfiguration.handlers, SEVLaunchSecret.handlers,
+            StatsQueries.handlers, NUMAConfiguration.handlers, SEVLaunchSecret.handlers, YankCommands.handlers,
             BoardQueries.handlers, ConfidentialGuestQueries.handlers, AddClientCommand.handlers, VirtioQueries.handlers,
         ] {
             all.merge(table) { first, _ in first }

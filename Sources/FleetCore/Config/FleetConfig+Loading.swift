@@ -99,6 +99,7 @@ extension Limits {
             "vm-name-bytes", "faults-per-fleet",
             "command-history-per-vm", "http-clients", "http-header-bytes", "http-request-timeout-ms", "http-output-bytes",
             "page-vms", "page-text-bytes",
+            "session-output-stall-ms", "final-flush-ms", "negotiation-timeout-ms", "parser-bytes-per-fleet",
         ])
         var l = Limits()
         func positive(_ key: String) throws(FleetError) -> Int? {
@@ -129,6 +130,10 @@ extension Limits {
         if let v = try positive("http-output-bytes") { l.httpOutputBytes = v }
         if let v = try positive("page-vms") { l.pageVMs = v }
         if let v = try positive("page-text-bytes") { l.pageTextBytes = v }
+        if let v = try positive("session-output-stall-ms") { l.sessionOutputStallMilliseconds = UInt64(v) }
+        if let v = try positive("final-flush-ms") { l.finalFlushMilliseconds = UInt64(v) }
+        if let v = try positive("negotiation-timeout-ms") { l.negotiationTimeoutMilliseconds = UInt64(v) }
+        if let v = try positive("parser-bytes-per-fleet") { l.parserBytesPerFleet = v }
         return l
     }
 }

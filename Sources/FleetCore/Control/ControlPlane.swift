@@ -89,6 +89,8 @@ final class ControlPlane: SessionHost {
 
     var greeting: [UInt8] { router.greeting }
     var limits: Limits { router.config.limits }
+    var scheduler: any Scheduler { router.scheduler }
+    var parserMemory: ParserMemoryBudget { router.parserMemory }
 
     func checkCapabilitiesArguments(_ arguments: JSONObject?) -> Result<JSONObject, QMPError> {
         guard let (declaration, _) = schema.command("qmp_capabilities") else { return .success(arguments ?? [:]) }
@@ -163,6 +165,10 @@ final class ControlPlane: SessionHost {
     func dispatch(_ call: CommandCall, complete: @escaping (CommandResult) -> Void) {
         guard let (declaration, _) = schema.command(call.name) else {
             complete(.failure(.commandNotFound(call.name)))
+            return
+        }
+        if call.request.isOOB && !declaration.allowOOB {
+            complete(.failure(.commandWithoutOOB(call.name)))
             return
         }
         switch schema.checkArguments(of: declaration, call.request.arguments) {

@@ -144,6 +144,8 @@ public final class ProxyVM: SessionHost {
 
     public var greeting: [UInt8] { upstream?.greeting ?? router.greeting }
     public var limits: Limits { router.config.limits }
+    public var scheduler: any Scheduler { router.scheduler }
+    public var parserMemory: ParserMemoryBudget { router.parserMemory }
 
     public func checkCapabilitiesArguments(_ arguments: JSONObject?) -> Result<JSONObject, QMPError> {
         guard let view = router.coreSchemaView, let (declaration, _) = view.command("qmp_capabilities") else {

@@ -18,6 +18,12 @@ public final class ConnectionTransport: SessionTransport {
         connection.onBytes = { [weak session] bytes in session?.receive(bytes) }
         connection.onClose = { [weak session] in session?.transportDidClose() }
         connection.onEndOfInput = { [weak session] peerClosed in session?.inputDidEnd(peerClosed: peerClosed) }
+        connection.onWriteStall = { [weak session] in session?.outputDidStall() }
+        connection.onOutputDrained = { [weak session] in session?.outputDidDrain() }
+        if let limits = session.host?.limits {
+            connection.writeStallTimeoutMilliseconds = limits.sessionOutputStallMilliseconds
+            connection.finalFlushTimeoutMilliseconds = limits.finalFlushMilliseconds
+        }
     }
 
     public func send(_ bytes: [UInt8]) { connection.write(bytes) }

@@ -9,39 +9,70 @@ import Glibc
 ///
 /// It does what QEMU's `monitor/qmp.c` does for one monitor: sends the
 /// greeting, holds the client in capabilities negotiation until
-/// `qmp_capabilities`, parses its byte stream, and runs its commands strictly
-/// in order, one at a time, as a QEMU monitor without OOB does. Clients of the
-/// same VM never wait for each other: each session has its own queue.
+/// `qmp_capabilities`, parses its byte stream, and runs its in-band
+/// commands strictly in order, one at a time. Clients of the same VM never
+/// wait for each other: each session has its own queue. With the `oob`
+/// capability, an `exec-oob` request runs as soon as it is read, ahead of
+/// the in-band requests queued before it (`Session+OutOfBand.swift`).
 ///
-/// Bounds: at most `pendingCommandsPerSession` parsed requests wait; past it
-/// the session stops reading its socket (back-pressure, as QEMU suspends a
-/// monitor). Output past `sessionOutputBytes` means the client is not reading:
-/// it is disconnected, and nobody else slows down.
+/// Bounds, each as QEMU keeps them or stricter:
+/// - at most `pendingCommandsPerSession` in-band requests wait (QEMU's
+///   QMP_REQ_QUEUE_LEN_MAX, 8); at that count the session stops parsing,
+///   between two messages of one read if need be, and stops reading its
+///   socket until one completes. Nothing is dropped.
+/// - output: a reply is always queued (its size follows from the request's,
+///   which the parser bounds), but while more than `sessionOutputBytes` wait
+///   the session reads and runs nothing more, so a client that reads its
+///   10 MiB reply slowly gets all of it. Events past twice that, or a queue
+///   that does not move for `sessionOutputStallMilliseconds` (the
+///   connection watches it), mean the client is not reading: it is
+///   disconnected, and nobody else slows down.
+/// - a client must negotiate within `negotiationTimeoutMilliseconds`.
+/// - its parser's partial message counts against `parserBytesPerFleet`.
 ///
 /// Loop-confined: only the loop thread touches a session.
 public final class Session {
     /// An item of input waiting its turn: a parsed message or a parse error.
-    private typealias Input = Result<JSONValue, JSONParseError>
+    typealias Input = Result<JSONValue, JSONParseError>
 
     public let id: UInt64
     public private(set) weak var host: (any SessionHost)?
-    private let transport: any SessionTransport
-    private let logger: Logger
+    let transport: any SessionTransport
+    let logger: Logger
     private var parser: JSONStreamParser
     private var queue: Deque<Input> = []
+    /// Bytes read but not parsed yet: the rest of a read after the queue
+    /// filled. `heldStart` is where they begin.
+    private var heldInput: [UInt8] = []
+    private var heldStart = 0
+    /// An `exec-oob` request just parsed, run before anything else.
+    private var outOfBandRequest: JSONValue?
+    /// Out-of-band commands dispatched and not yet answered.
+    var outOfBandInFlight = 0
     private var commandInFlight = false
     private var pumping = false
     private var inputPaused = false
+    /// More than `outputLimit` bytes wait for the client: run nothing more
+    /// until its queue drains (`outputDidDrain`).
+    private var outputOverBudget = false
     /// The client sent all it will; the session closes once its queued
     /// commands are answered.
     private var inputEnded = false
     /// The client is gone: commands still run, replies and events are dropped.
     private var outputDiscarded = false
     private var receivedFileDescriptors: [Int32] = []
-    /// `sessionOutputBytes`, read once: every reply and event checks it.
+    /// `sessionOutputBytes` and `pendingCommandsPerSession`, read once:
+    /// every reply, event and message checks them.
     private let outputLimit: Int
     /// The loop's counters (bytes, events, dropped clients); nil for the control socket.
     private let metrics: LoopMetrics?
+    /// Twice `outputLimit`: queued bytes past which an event means the
+    /// client is not reading.
+    private let eventOutputLimit: Int
+    private let queueLimit: Int
+    /// Bytes of this parser's partial message counted in the fleet's budget.
+    private var parserBytesReserved = 0
+    private var negotiationDeadline: ScheduledAction?
 
     /// True once `qmp_capabilities` succeeded: the session is in command mode
     /// and receives events.
@@ -61,13 +92,25 @@ public final class Session {
         self.logger = logger
         self.parser = JSONStreamParser(limits: host.limits.json)
         self.outputLimit = host.limits.sessionOutputBytes
+        let (twice, overflow) = host.limits.sessionOutputBytes.multipliedReportingOverflow(by: 2)
+        self.eventOutputLimit = overflow ? Int.max : twice
+        self.queueLimit = max(1, host.limits.pendingCommandsPerSession)
         self.peerDescription = peerDescription
     }
 
-    /// Sends the greeting. Called once, right after the client connected.
+    /// Sends the greeting and starts the negotiation deadline. Called once,
+    /// right after the client connected.
     public func start() {
         guard let host else { return }
         send(host.greeting)
+        let timeout = host.limits.negotiationTimeoutMilliseconds
+        if timeout > 0 {
+            negotiationDeadline = host.scheduler.schedule(afterMilliseconds: timeout) { [weak self] in
+                guard let self, !self.isNegotiated, !self.isClosed else { return }
+                self.logger.warning("client \(self.peerDescription) did not negotiate within \(timeout) ms (limit negotiation-timeout-ms); disconnecting")
+                self.close()
+            }
+        }
     }
 
     // MARK: Input
@@ -76,8 +119,71 @@ public final class Session {
     public func receive(_ bytes: UnsafeRawBufferPointer) {
         guard !isClosed else { return }
         metrics?.bytesIn &+= UInt64(bytes.count)
-        parser.feed(bytes) { queue.append($0) }
+        if heldStart < heldInput.count {
+            // Earlier bytes still wait their turn (a transport that does
+            // not pause at once): these go after them.
+            heldInput.append(contentsOf: bytes)
+        } else {
+            let used = parse(bytes)
+            if used < bytes.count { hold(UnsafeRawBufferPointer(rebasing: bytes[used...])) }
+        }
         pump()
+    }
+
+    /// Parses until the in-band queue is full or an out-of-band request
+    /// comes; returns the bytes taken.
+    private func parse(_ bytes: UnsafeRawBufferPointer) -> Int {
+        let oob = isOOBEnabled
+        let used = parser.feedMessages(bytes, while: { output in
+            if oob, case .success(let value) = output, Self.isOutOfBand(value) {
+                outOfBandRequest = value
+                return false
+            }
+            queue.append(output)
+            return queue.count < queueLimit
+        })
+        accountParserMemory()
+        return used
+    }
+
+    private func hold(_ bytes: UnsafeRawBufferPointer) {
+        heldInput.removeAll(keepingCapacity: true)
+        heldStart = 0
+        heldInput.append(contentsOf: bytes)
+    }
+
+    /// Parses held bytes while the queue has room.
+    private func parseHeld() {
+        let used = heldInput.withUnsafeBytes { parse(UnsafeRawBufferPointer(rebasing: $0[heldStart...])) }
+        heldStart += used
+        if heldStart >= heldInput.count {
+            heldInput.removeAll(keepingCapacity: heldInput.capacity <= 1 << 16)
+            heldStart = 0
+        }
+    }
+
+    private var hasHeldInput: Bool { heldStart < heldInput.count }
+
+    /// Keeps the fleet's count of partial-message bytes up to date; a
+    /// message that would take it past `parserBytesPerFleet` is dropped
+    /// with QEMU's error for an oversized message.
+    @inline(__always)
+    private func accountParserMemory() {
+        let pending = parser.pendingByteCount
+        guard pending != parserBytesReserved, let host else { return }
+        let budget = host.parserMemory
+        if pending < parserBytesReserved {
+            budget.release(parserBytesReserved - pending)
+            parserBytesReserved = pending
+        } else if budget.reserve(pending - parserBytesReserved, limit: host.limits.parserBytesPerFleet) {
+            parserBytesReserved = pending
+        } else {
+            logger.warning("client \(peerDescription): partial message of \(pending) bytes would pass the fleet's parser budget (limit parser-bytes-per-fleet); dropped")
+            parser.abandonMessage()
+            budget.release(parserBytesReserved)
+            parserBytesReserved = 0
+            queue.append(.failure(JSONParseError("JSON token size limit exceeded")))
+        }
     }
 
     /// Descriptors the client passed (SCM_RIGHTS); the next command takes them.
@@ -105,24 +211,40 @@ public final class Session {
         pump()
     }
 
-    /// Runs queued input until a command is in flight or the queue is empty.
-    private func pump() {
+    /// Runs what can run: an out-of-band request first, then queued input
+    /// until a command is in flight, then held bytes while the queue has room.
+    func pump() {
         guard !pumping else { return }
         pumping = true
         defer { pumping = false }
-        while !commandInFlight, !isClosed, let input = queue.popFirst() {
-            handle(input)
+        while !isClosed {
+            if let request = outOfBandRequest {
+                outOfBandRequest = nil
+                runOutOfBand(request)
+            } else if !commandInFlight, !outputOverBudget, let input = queue.popFirst() {
+                handle(input)
+            } else if hasHeldInput, queue.count < queueLimit, !outputOverBudget {
+                // Nothing to run now and room in the queue: read on. An
+                // exec-oob request found there runs ahead of the queue, as
+                // QEMU runs one it reads while an in-band command is slow
+                // (with fast ones, QEMU's queue drains before its I/O thread
+                // has read the next request; so does ours).
+                parseHeld()
+            } else {
+                break
+            }
         }
-        if inputEnded && queue.isEmpty && !commandInFlight {
+        guard !isClosed else { return }
+        if inputEnded && queue.isEmpty && !hasHeldInput && !commandInFlight && outOfBandInFlight == 0 {
             closeAfterFlush()
             return
         }
         updateBackPressure()
     }
 
+    /// Reads from the socket only while there is room for what it brings.
     private func updateBackPressure() {
-        guard let limit = host?.limits.pendingCommandsPerSession else { return }
-        let shouldPause = queue.count >= limit
+        let shouldPause = queue.count >= queueLimit || hasHeldInput || outputOverBudget
         if shouldPause != inputPaused {
             inputPaused = shouldPause
             if shouldPause { transport.pauseInput() } else { transport.resumeInput() }
@@ -158,6 +280,11 @@ public final class Session {
             negotiate(request, host: host)
             return
         }
+        if request.isOOB {
+            // Read before `oob` was enabled, queued in-band; it runs as QEMU
+            // runs an exec-oob request, in its place in the queue.
+            return dispatchOutOfBand(request, host: host)
+        }
         if request.execute == "qmp_capabilities" {
             // QEMU checks the arguments first, as for any command.
             if case .failure(let error) = host.checkCapabilitiesArguments(request.arguments) {
@@ -190,6 +317,8 @@ public final class Session {
             let enabled = args["enable"]?.arrayValue ?? []
             isOOBEnabled = enabled.contains(.string("oob"))
             isNegotiated = true
+            negotiationDeadline?.cancel()
+            negotiationDeadline = nil
             send(QMPMessage.success(.object([:]), id: request.id))
         }
     }
@@ -208,25 +337,51 @@ public final class Session {
 
     // MARK: Output
 
-    /// Queues one line to the client, or disconnects it when its output
-    /// queue is past the limit (it has stopped reading).
+    /// Queues a reply (or the greeting). It is queued whatever its size;
+    /// past `outputLimit` queued bytes the session runs and reads nothing
+    /// more until the client has taken them (`outputDidDrain`).
     public func send(_ bytes: [UInt8]) {
         guard !isClosed, !outputDiscarded else { return }
-        if transport.pendingOutputBytes + bytes.count > outputLimit {
-            logger.warning("client \(peerDescription) is not reading: \(transport.pendingOutputBytes) bytes queued, disconnecting")
+        metrics?.bytesOut &+= UInt64(bytes.count)
+        transport.send(bytes)
+        if transport.pendingOutputBytes > outputLimit && !outputOverBudget {
+            outputOverBudget = true
+            updateBackPressure()
+        }
+    }
+
+    /// An event's bytes, for negotiated sessions only. Events do not wait
+    /// for the client: past twice `outputLimit` queued bytes the client is
+    /// too far behind, and is disconnected.
+    public func deliverEvent(_ bytes: [UInt8]) {
+        guard isNegotiated, !isClosed, !outputDiscarded else { return }
+        let queued = transport.pendingOutputBytes
+        if queued >= eventOutputLimit || bytes.count > eventOutputLimit - queued {
+            logger.warning("client \(peerDescription) is not reading: \(queued) bytes queued (limit session-output-bytes), disconnecting")
             metrics?.clientsDroppedNotReading &+= 1
             close()
             return
         }
+        metrics?.eventsSent &+= 1
         metrics?.bytesOut &+= UInt64(bytes.count)
         transport.send(bytes)
     }
 
-    /// An event's bytes, for negotiated sessions only.
-    public func deliverEvent(_ bytes: [UInt8]) {
-        guard isNegotiated else { return }
-        metrics?.eventsSent &+= 1
-        send(bytes)
+    /// The client has taken all queued output: go on where the budget
+    /// stopped the session.
+    public func outputDidDrain() {
+        guard outputOverBudget, !isClosed, transport.pendingOutputBytes <= outputLimit else { return }
+        outputOverBudget = false
+        pump()
+    }
+
+    /// Queued output has not moved for `sessionOutputStallMilliseconds`:
+    /// the client is not reading.
+    public func outputDidStall() {
+        guard !isClosed else { return }
+        logger.warning("client \(peerDescription) is not reading: \(transport.pendingOutputBytes) bytes queued and none taken (limit session-output-stall-ms), disconnecting")
+        metrics?.clientsDroppedNotReading &+= 1
+        close()
     }
 
     // MARK: Closing
@@ -257,6 +412,16 @@ public final class Session {
 
     private func teardown() {
         queue.removeAll()
+        heldInput = []
+        heldStart = 0
+        outOfBandRequest = nil
+        negotiationDeadline?.cancel()
+        negotiationDeadline = nil
+        if parserBytesReserved > 0 {
+            host?.parserMemory.release(parserBytesReserved)
+            parserBytesReserved = 0
+        }
+        parser.reset()
         for fd in receivedFileDescriptors { Glibc.close(fd) }
         receivedFileDescriptors.removeAll()
         host?.sessionDidClose(self)

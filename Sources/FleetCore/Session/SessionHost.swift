@@ -8,6 +8,10 @@ public protocol SessionHost: AnyObject {
     /// The greeting line a new client gets.
     var greeting: [UInt8] { get }
     var limits: Limits { get }
+    /// Runs the session's timers (the negotiation deadline).
+    var scheduler: any Scheduler { get }
+    /// The fleet-wide budget of partial messages (`parser-bytes-per-fleet`).
+    var parserMemory: ParserMemoryBudget { get }
     /// Checks `qmp_capabilities`' arguments (the same schema check as any command).
     func checkCapabilitiesArguments(_ arguments: JSONObject?) -> Result<JSONObject, QMPError>
     /// Runs one command of a negotiated session. `complete` is called exactly

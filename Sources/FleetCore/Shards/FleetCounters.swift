@@ -9,6 +9,8 @@ import Synchronization
 public final class FleetCounters: Sendable {
     private let sessions = Atomic<UInt64>(1)
     private let vms = Atomic<Int>(0)
+    /// Partial messages held by every session's parser (`parser-bytes-per-fleet`).
+    public let parserMemory = ParserMemoryBudget()
 
     public init() {}
 

@@ -30,6 +30,10 @@ public final class VM {
     public private(set) var events: EventBus!
     public let devices = DeviceRegistry()
     public let fdSets = FDSets()
+    /// What `yank` can cut loose; the monitors' chardevs from the start.
+    public let yankInstances = YankInstances()
+    /// The monitor (index in the spec's monitors) each client came through.
+    private var sessionMonitors: [UInt64: Int] = [:]
     /// User-created QOM objects (`object-add`), by id.
     public internal(set) var objects: [String: QOMObject] = [:]
     /// One instance of each of the VM's plugins, in config order.
@@ -84,6 +88,18 @@ public final class VM {
             for session in self.sessions.values { session.deliverEvent(bytes) }
             self.eventSent(bytes)
         }
+        for index in 0..<max(1, spec.monitors.count) {
+            yankInstances.register(.monitor(index)) { [unowned self] in self.closeSessions(ofMonitor: index) }
+        }
+    }
+
+    /// Yanking a monitor's chardev: QEMU shuts its socket down, so its
+    /// client leaves with no further reply (not even to the `yank`); the
+    /// monitor keeps listening.
+    private func closeSessions(ofMonitor index: Int) {
+        for session in Array(sessions.values) where (sessionMonitors[session.id] ?? 0) == index {
+            session.close()
+        }
     }
 
     /// The schema this VM answers with (core plus its plugins).
@@ -95,7 +111,7 @@ public final class VM {
 
     /// Attaches a new client; it gets the greeting at once.
     @discardableResult
-    public func attach(transport: any SessionTransport, peer: String = "") -> Session? {
+    public func attach(transport: any SessionTransport, peer: String = "", monitor: Int = 0) -> Session? {
         guard !isDestroyed else {
             transport.close()
             return nil
@@ -110,6 +126,7 @@ public final class VM {
                               metrics: router.metrics)
         router.metrics.clientsAccepted &+= 1
         sessions[session.id] = session
+        if monitor != 0 { sessionMonitors[session.id] = monitor }
         session.start()
         return session
     }
@@ -126,6 +143,7 @@ public final class VM {
 extension VM: SessionHost {
     public var greeting: [UInt8] { router.greeting }
     public var limits: Limits { router.config.limits }
+    public var parserMemory: ParserMemoryBudget { router.parserMemory }
 
     public func checkCapabilitiesArguments(_ arguments: JSONObject?) -> Result<JSONObject, QMPError> {
         guard let (declaration, _) = schema.command("qmp_capabilities") else { return .success(arguments ?? JSONObject()) }
@@ -151,6 +169,10 @@ extension VM: SessionHost {
         }
         guard let (handler, declaration) = table.lookup(call.name) else {
             complete(.failure(.commandNotFound(call.name)))
+            return
+        }
+        if call.request.isOOB && !declaration.allowOOB {
+            complete(.failure(.commandWithoutOOB(call.name)))
             return
         }
         switch schema.checkArguments(of: declaration, call.request.arguments) {
@@ -183,5 +205,6 @@ extension VM: SessionHost {
 
     public func sessionDidClose(_ session: Session) {
         sessions[session.id] = nil
+        sessionMonitors[session.id] = nil
     }
 }
