@@ -7,19 +7,21 @@ import QMPWire
 /// BLOCK_EXPORT_DELETED. They live in the block plugin because an export
 /// is of a node of the VM's block graph (QEMU looks it up there).
 ///
-/// The server's address and the exports are state the queries report; the
-/// simulated server does not listen on the address (no NBD client reads a
-/// simulated disk). Only the `nbd` export type is built in QEMU 7.2 as
-/// Debian ships it with a server; the others have no driver here.
+/// The server listens on its unix socket and serves the exports to NBD
+/// clients (NBDServer). Only the `nbd` export type is served; the others
+/// need a vhost-user, FUSE or VDUSE host side.
 struct BlockExports {
     struct Export {
         let id: String
         let type: String
         let node: String
+        /// The NBD export name (default: the node name).
+        let name: String
+        let writable: Bool
     }
 
-    /// `nbd-server-start`'s address while the server runs.
-    var serverAddress: JSONValue?
+    /// The running `nbd-server-start` server.
+    var server: NBDServer?
     var list: [Export] = []
 
     func find(_ id: String) -> Export? { list.first { $0.id == id } }
@@ -28,36 +30,50 @@ struct BlockExports {
 extension BlockPlugin {
     static func registerExports(_ plugin: PluginRegistry<BlockPlugin>) {
         plugin.command("nbd-server-start") { this, args in
-            guard this.exports.serverAddress == nil else { return .failure(.generic("NBD server already running")) }
-            this.exports.serverAddress = args["addr"] ?? .null
+            guard this.exports.server == nil else { return .failure(.generic("NBD server already running")) }
+            let started = NBDServer.start(
+                vm: this.vm, address: args["addr"] ?? .null, maxConnections: args["max-connections"]?.int64Value ?? 0,
+                lookup: { [weak this] name in this?.nbdExport(named: name) },
+                names: { [weak this] in this?.exports.list.filter { $0.type == "nbd" }.map(\.name) ?? [] })
+            switch started {
+            case .failure(let error): return .failure(error)
+            case .success(let server): this.exports.server = server
+            }
             return .success(.object([:]))
         }
         plugin.command("nbd-server-stop") { this, _ in
-            guard this.exports.serverAddress != nil else { return .failure(.generic("NBD server not running")) }
+            guard let server = this.exports.server else { return .failure(.generic("NBD server not running")) }
             // nbd_server_free: every NBD export goes first.
-            for export in this.exports.list where export.type == "nbd" { this.deleteExport(export.id) }
-            this.exports.serverAddress = nil
+            for export in this.exports.list.reversed() where export.type == "nbd" { this.deleteExport(export.id) }
+            server.stop()
+            this.exports.server = nil
             return .success(.object([:]))
         }
         plugin.command("block-export-add") { this, args in
-            this.addExport(id: args["id"]?.stringValue ?? "", type: args["type"]?.stringValue ?? "",
-                           node: args["node-name"]?.stringValue, device: nil)
+            let node = args["node-name"]?.stringValue
+            return this.addExport(id: args["id"]?.stringValue ?? "", type: args["type"]?.stringValue ?? "", node: node,
+                                  device: nil, name: args["name"]?.stringValue ?? node ?? "",
+                                  writable: args["writable"]?.boolValue ?? false)
         }
         plugin.command("nbd-server-add") { this, args in
             let device = args["device"]?.stringValue ?? ""
-            return this.addExport(id: args["name"]?.stringValue ?? device, type: "nbd", node: device, device: device)
+            let name = args["name"]?.stringValue ?? device
+            return this.addExport(id: name, type: "nbd", node: device, device: device, name: name,
+                                  writable: args["writable"]?.boolValue ?? false)
         }
         plugin.command("block-export-del") { this, args in this.removeExport(args["id"]?.stringValue ?? "") }
         plugin.command("nbd-server-remove") { this, args in this.removeExport(args["name"]?.stringValue ?? "") }
+        // Newest first: block_exports is a QLIST with inserts at the head.
         plugin.command("query-block-exports") { this, _ in
-            .success(.array(this.exports.list.map {
+            .success(.array(this.exports.list.reversed().map {
                 ["type": .string($0.type), "id": .string($0.id), "node-name": .string($0.node), "shutting-down": false]
             }))
         }
     }
 
     /// blk_exp_add: the id, the node, then the driver's own checks.
-    func addExport(id: String, type: String, node: String?, device: String?) -> Result<JSONValue, QMPError> {
+    func addExport(id: String, type: String, node: String?, device: String?, name: String,
+                   writable: Bool) -> Result<JSONValue, QMPError> {
         if exports.find(id) != nil { return .failure(.generic("Block export id '\(id)' is already in use")) }
         guard type == "nbd" else { return .failure(.generic("No driver found for the requested export type")) }
         let nodeName: String
@@ -65,8 +81,8 @@ extension BlockPlugin {
         case .failure(let error): return .failure(error)
         case .success(let found): nodeName = found
         }
-        guard exports.serverAddress != nil else { return .failure(.generic("NBD server not running")) }
-        exports.list.append(BlockExports.Export(id: id, type: type, node: nodeName))
+        guard exports.server != nil else { return .failure(.generic("NBD server not running")) }
+        exports.list.append(BlockExports.Export(id: id, type: type, node: nodeName, name: name, writable: writable))
         return .success(.object([:]))
     }
 
@@ -74,6 +90,12 @@ extension BlockPlugin {
         guard exports.find(id) != nil else { return .failure(.generic("Export '\(id)' is not found")) }
         deleteExport(id)
         return .success(.object([:]))
+    }
+
+    /// What an NBD client sees of export `name`: its node's size, and whether it takes writes.
+    func nbdExport(named name: String) -> (size: Int64, writable: Bool)? {
+        guard let export = exports.list.first(where: { $0.type == "nbd" && $0.name == name }) else { return nil }
+        return (graph.node(export.node)?.virtualSize ?? 0, export.writable)
     }
 
     func deleteExport(_ id: String) {

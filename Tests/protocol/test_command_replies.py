@@ -117,8 +117,8 @@ def test_every_command_replies_as_qemu_7_2(machine):
 #: the events each command causes must be QEMU's (the directory as @DIR@).
 STATEFUL = [
     ("blockdev-add", {"driver": "null-co", "node-name": "null0"}),
-    ("nbd-server-start", {"addr": {"type": "unix", "path": "@DIR@/nbd.sock"}}),
-    ("nbd-server-start", {"addr": {"type": "unix", "path": "@DIR@/nbd2.sock"}}),
+    ("nbd-server-start", {"addr": {"type": "unix", "data": {"path": "@DIR@/nbd.sock"}}}),
+    ("nbd-server-start", {"addr": {"type": "unix", "data": {"path": "@DIR@/nbd2.sock"}}}),
     ("block-export-add", {"type": "nbd", "id": "exp0", "node-name": "null0"}),
     ("block-export-add", {"type": "nbd", "id": "exp0", "node-name": "null0"}),
     ("nbd-server-add", {"device": "null0", "name": "n2"}),
