@@ -18,7 +18,7 @@ extension BlockPlugin {
         let secretProperties = ["loaded", "format", "keyid", "iv", "data", "file"]
         plugin.objectType(["name": "secret", "parent": "secret_common",
                            "properties": .array(secretProperties.map { ["name": .string($0), "type": "any"] })],
-                          add: { this, id, props in this.addSecret(id ?? "", props) },
+                          asyncAdd: { this, id, props, reply in this.addSecret(id ?? "", props, reply: reply) },
                           remove: { this, id in this.secrets[id] = nil; return .success(()) })
         plugin.objectType(["name": "iothread", "parent": "event-loop-base",
                            "properties": .array(iothreadDefaults.map { ["name": .string($0.name), "type": "int"] })],
@@ -26,8 +26,16 @@ extension BlockPlugin {
                           remove: { this, id in this.iothreads[id] = nil; return .success(()) })
     }
 
-    func addSecret(_ id: String, _ props: JSONObject) -> Result<Void, QMPError> {
-        SecretObject.load(id: id, props, vm: vm, lookup: { self.secrets[$0] }).map { secrets[id] = $0 }
+    func addSecret(_ id: String, _ props: JSONObject, reply: Reply) {
+        SecretObject.load(id: id, props, vm: vm, lookup: { [weak self] in self?.secrets[$0] }) { [weak self] result in
+            switch result {
+            case .success(let secret):
+                self?.secrets[id] = secret
+                reply.success()
+            case .failure(let error):
+                reply.failure(error)
+            }
+        }
     }
 
     /// `iothread_complete` and the event loop base's property checks.

@@ -16,22 +16,35 @@ struct SecretObject {
     /// The secret's value, as QEMU holds it (`rawdata`).
     let bytes: [UInt8]
 
-    /// `qcrypto_secret_complete`. `lookup` finds another secret by id.
+    /// `qcrypto_secret_complete`. `lookup` finds another secret by id. A
+    /// `file` is read on a host worker (`PluginVM.offload`): `done` runs
+    /// later on the VM's loop, with the secret or QEMU's error.
     static func load(id: String, _ props: JSONObject, vm: PluginVM,
-                     lookup: (String) -> SecretObject?) -> Result<SecretObject, QMPError> {
-        let format = props["format"]?.stringValue ?? "raw"
-        var input: [UInt8]
-        if let file = props["file"]?.stringValue {
-            if props["data"] != nil { return .failure(.generic("'file' and 'data' are mutually exclusive")) }
-            switch readFile(file, vm: vm) {
-            case .success(let contents): input = contents
-            case .failure(let error): return .failure(error)
+                     lookup: @escaping (String) -> SecretObject?, done: @escaping (Result<SecretObject, QMPError>) -> Void) {
+        guard let file = props["file"]?.stringValue else {
+            guard let data = props["data"]?.stringValue else {
+                return done(.failure(.generic("Either 'file' or 'data' must be provided")))
             }
-        } else if let data = props["data"]?.stringValue {
-            input = Array(data.utf8)
-        } else {
-            return .failure(.generic("Either 'file' or 'data' must be provided"))
+            return done(complete(id: id, props, input: Array(data.utf8), lookup: lookup))
         }
+        if props["data"] != nil { return done(.failure(.generic("'file' and 'data' are mutually exclusive"))) }
+        let fd: Int32
+        switch vm.openFile(file, flags: O_RDONLY) {
+        case .failure(let error):
+            return done(.failure(.generic("Unable to read \(file): Failed to open file \u{201C}\(file)\u{201D}: \(OpenFailure.reason(error.desc))")))
+        case .success(let opened): fd = opened
+        }
+        let contents = FileContents(fd: fd)
+        vm.offload({ contents.read(limit: maxFileSize) }, then: {
+            done(complete(id: id, props, input: contents.bytes, lookup: lookup))
+        })
+    }
+
+    /// What follows reading: decryption with `keyid`, or base64 decoding.
+    private static func complete(id: String, _ props: JSONObject, input: [UInt8],
+                                 lookup: (String) -> SecretObject?) -> Result<SecretObject, QMPError> {
+        let format = props["format"]?.stringValue ?? "raw"
+        var input = input
         if let keyid = props["keyid"]?.stringValue {
             return decrypt(input, format: format, keyid: keyid, iv: props["iv"]?.stringValue, lookup: lookup)
                 .map { SecretObject(id: id, bytes: $0) }
@@ -80,28 +93,28 @@ struct SecretObject {
         return .success(plaintext)
     }
 
-    /// The file's contents; GLib's message when it cannot be opened.
-    private static func readFile(_ path: String, vm: PluginVM) -> Result<[UInt8], QMPError> {
-        let fd: Int32
-        switch vm.openFile(path, flags: O_RDONLY) {
-        case .failure(let error):
-            return .failure(.generic("Unable to read \(path): Failed to open file \u{201C}\(path)\u{201D}: \(OpenFailure.reason(error.desc))"))
-        case .success(let opened): fd = opened
-        }
-        defer { close(fd) }
-        var contents: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        while contents.count <= maxFileSize {
-            let count = read(fd, &chunk, chunk.count)
-            if count <= 0 { break }
-            contents += chunk.prefix(count)
-        }
-        return .success(contents)
-    }
-
     /// Secrets are keys and passwords: a bound on what is read for one.
     static let maxFileSize = 1 << 20
+}
 
+/// A secret file's bytes, read by a worker and handed to the loop in the
+/// completion the host orders after it; the fd closes with the reader.
+private final class FileContents: @unchecked Sendable {
+    let fd: Int32
+    private(set) var bytes: [UInt8] = []
+
+    init(fd: Int32) { self.fd = fd }
+    deinit { close(fd) }
+
+    func read(limit: Int) {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while bytes.count <= limit {
+            let count = Glibc.read(fd, &chunk, chunk.count)
+            if count < 0 && errno == EINTR { continue }
+            if count <= 0 { break }
+            bytes += chunk.prefix(count)
+        }
+    }
 }
 
 /// QEMU's `qbase64_decode`: only the base64 alphabet (no NUL, no

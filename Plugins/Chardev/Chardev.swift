@@ -5,27 +5,27 @@ import QMPWire
 final class Chardev {
     let id: String
     var backend: any ChardevBackend
-    var logFD: Int32?
+    var log: FileWriter?
     var frontend: ChardevFrontend?
     /// The `ChardevBackend` union it was created with (for live migration).
     var spec: JSONObject = [:]
 
-    init(id: String, backend: any ChardevBackend, logFD: Int32?) {
+    init(id: String, backend: any ChardevBackend, log: FileWriter?) {
         self.id = id
         self.backend = backend
-        self.logFD = logFD
+        self.log = log
     }
 
     /// Guest output: to the backend and the log.
     func write(_ bytes: [UInt8]) {
         backend.write(bytes)
-        if let logFD { HostFile.write(logFD, bytes) }
+        log?.write(bytes)
     }
 
     func close() {
         backend.close()
-        if let logFD { HostFile.closeFD(logFD) }
-        logFD = nil
+        log?.close()
+        log = nil
     }
 }
 

@@ -38,7 +38,7 @@ struct ChardevOpener {
             log?.discard()
             return .failure(error)
         case .success(let opened):
-            return .success(Chardev(id: id, backend: opened, logFD: log?.fd))
+            return .success(Chardev(id: id, backend: opened, log: log.map { FileWriter(vm: vm, fd: $0.fd) }))
         }
     }
 
@@ -69,7 +69,7 @@ struct ChardevOpener {
             case .success(let fd): inFD = fd
             }
         }
-        return .success(FileBackend(outFD: out.fd, inFD: inFD))
+        return .success(FileBackend(vm: vm, outFD: out.fd, inFD: inFD))
     }
 
     private func openSocket(_ data: JSONObject) -> Result<any ChardevBackend, QMPError> {

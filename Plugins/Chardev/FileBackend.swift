@@ -1,28 +1,27 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import QMPPluginKit
 
 /// `file`: guest output appended to (or truncating) a host file opened
-/// through the VM; an optional `in` file is opened as QEMU opens it.
+/// through the VM, written off the loop; an optional `in` file is opened
+/// as QEMU opens it.
 final class FileBackend: ChardevBackend {
-    private var outFD: Int32
+    private var out: FileWriter?
     private var inFD: Int32?
     var filename: String { "file" }
 
-    init(outFD: Int32, inFD: Int32?) {
-        self.outFD = outFD
+    init(vm: PluginVM, outFD: Int32, inFD: Int32?) {
+        out = FileWriter(vm: vm, fd: outFD)
         self.inFD = inFD
     }
 
-    func write(_ bytes: [UInt8]) {
-        guard outFD >= 0 else { return }
-        HostFile.write(outFD, bytes)
-    }
+    func write(_ bytes: [UInt8]) { out?.write(bytes) }
 
     func close() {
-        if outFD >= 0 { Glibc.close(outFD) }
+        out?.close()
+        out = nil
         if let inFD { Glibc.close(inFD) }
-        outFD = -1
         inFD = nil
     }
 }

@@ -8,7 +8,13 @@ import Glibc
 /// guest RAM that was never written stays a hole), the headers are written,
 /// then guest memory is copied `bytes-per-step` at a time on the VM's timer
 /// so query-dump shows `completed` growing towards `total`.
-final class DumpJob {
+///
+/// `start` and `step` write, so they run on a host worker thread
+/// (`PluginVM.offload`), one at a time: the plugin starts the next only in
+/// the completion of the last, which is what makes the unchecked
+/// `Sendable` sound. The fd closes with the job (not before a worker is
+/// done with it, even when the VM ends mid-dump).
+final class DumpJob: @unchecked Sendable {
     enum Output {
         case elf(ELFCoreLayout)
         case kdump(KdumpLayout)
@@ -92,7 +98,7 @@ final class DumpJob {
         }
     }
 
-    func close() { Glibc.close(fd) }
+    deinit { Glibc.close(fd) }
 }
 
 /// Why a dump failed, in QEMU's words.

@@ -28,6 +28,8 @@ final class DumpPlugin: QMPPlugin {
     private var timer: TimerID?
     /// A dump without `detach` answers when it ends.
     private var pendingReply: Reply?
+    /// A worker is writing for the job.
+    private var writing = false
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
@@ -57,7 +59,7 @@ final class DumpPlugin: QMPPlugin {
     }
 
     func destroy() {
-        job?.close()
+        if let timer { vm.cancelTimer(timer) }
         job = nil
     }
 
@@ -119,31 +121,48 @@ final class DumpPlugin: QMPPlugin {
         return .failure(.generic("Invalid parameter 'protocol'"))
     }
 
+    /// The headers are written off the loop; a dump that cannot write them
+    /// fails as QEMU's does (DUMP_COMPLETED, then the error).
     private func start(_ job: DumpJob, detach: Bool, reply: Reply) {
         self.job = job
         status = .active
         completed = 0
         total = job.total
-        if let error = job.start() { return finish(error: error, reply: reply) }
-        if detach {
-            reply.success()
-        } else {
-            pendingReply = reply
-        }
-        timer = vm.startTimer(afterMilliseconds: config.stepMilliseconds, repeatEvery: config.stepMilliseconds) { [weak self] in
-            self?.step()
-        }
+        let outcome = Outcome<String?>(nil)
+        writing = true
+        vm.offload({ outcome.value = job.start() }, then: { [weak self] in
+            guard let self else { return }
+            self.writing = false
+            if let error = outcome.value { return self.finish(error: error, reply: reply) }
+            if detach {
+                reply.success()
+            } else {
+                self.pendingReply = reply
+            }
+            self.timer = self.vm.startTimer(afterMilliseconds: self.config.stepMilliseconds, repeatEvery: self.config.stepMilliseconds) { [weak self] in
+                self?.step()
+            }
+        })
     }
 
+    /// One step's write, off the loop; a tick that comes while the last
+    /// step is still writing (a slow disk) waits for the next.
     private func step() {
-        guard let job else { return }
-        switch job.step(bytes: config.bytesPerStep) {
-        case .failure(let error):
-            finish(error: error.text, reply: pendingReply)
-        case .success(let done):
-            completed = job.completed
-            if done { finish(error: nil, reply: pendingReply) }
-        }
+        guard let job, !writing else { return }
+        writing = true
+        let bytes = config.bytesPerStep
+        let outcome = Outcome<Result<Bool, DumpError>>(.success(false))
+        vm.offload({ outcome.value = job.step(bytes: bytes) }, then: { [weak self] in
+            guard let self, self.job === job else { return }
+            self.writing = false
+            switch outcome.value {
+            case .failure(let error):
+                self.finish(error: error.text, reply: self.pendingReply)
+            case .success(let done):
+                self.completed = job.completed
+                if done { self.finish(error: nil, reply: self.pendingReply) }
+            }
+        })
     }
 
     /// DUMP_COMPLETED goes out before the reply of a dump that was not
@@ -151,7 +170,6 @@ final class DumpPlugin: QMPPlugin {
     private func finish(error: String?, reply: Reply?) {
         if let timer { vm.cancelTimer(timer) }
         timer = nil
-        job?.close()
         job = nil
         pendingReply = nil
         status = error == nil ? .completed : .failed
@@ -182,6 +200,13 @@ final class DumpPlugin: QMPPlugin {
         guard written == text.count else { return .failure(.generic("Error writing storage keys")) }
         return .success(.object([:]))
     }
+}
+
+/// A value a worker sets and the loop reads in the completion the host
+/// orders after it.
+final class Outcome<Value>: @unchecked Sendable {
+    var value: Value
+    init(_ value: Value) { self.value = value }
 }
 
 extension String {

@@ -9,6 +9,11 @@
 #include <unistd.h>
 #include <errno.h>
 #include <string.h>
+#include <sys/syscall.h>
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#define CUV_HAVE_OPENAT2 1
+#endif
 
 /* CMSG_* are macros Swift cannot import; these inline wrappers expose them. */
 static inline size_t cuv_cmsg_space(size_t len) { return CMSG_SPACE(len); }
@@ -22,4 +27,23 @@ extern int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 static inline int cuv_accept_nonblocking(int fd) {
     return accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }
+
+/* openat2(2) (Linux 5.6): glibc has no wrapper and Swift cannot call the
+ * variadic syscall(2). -1 with errno ENOSYS where the kernel lacks it. */
+static inline int cuv_openat2(int dirfd, const char *path, int flags, unsigned mode, unsigned long long resolve) {
+#if defined(SYS_openat2) && defined(CUV_HAVE_OPENAT2)
+    struct open_how how;
+    memset(&how, 0, sizeof how);
+    how.flags = (unsigned long long)(unsigned)flags;
+    how.mode = (flags & O_CREAT) ? mode : 0;
+    how.resolve = resolve;
+    return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
+/* RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, spelled out
+ * for kernels' headers that lack them (the values are ABI). */
+static inline unsigned long long cuv_resolve_beneath_no_links(void) { return 0x08 | 0x04 | 0x02; }
 #endif

@@ -181,11 +181,7 @@ public enum PluginExport {
         guard let instance, let userData else { return }
         let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue()
         let box = Unmanaged<DriverBox>.fromOpaque(userData).takeUnretainedValue()
-        let reply = Reply(token: token)
-        switch box.add(plugin, id.map { String(cString: $0) }, PluginExport.parseObject(props, length)) {
-        case .success: reply.success()
-        case .failure(let error): reply.failure(error)
-        }
+        box.add(plugin, id.map { String(cString: $0) }, PluginExport.parseObject(props, length), Reply(token: token))
     }
 
     private static let driverRemoveTrampoline: @convention(c) (UnsafeMutableRawPointer?, qmp_request, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = { instance, token, id, userData in

@@ -46,6 +46,16 @@ public final class PluginRegistry<P: QMPPlugin> {
         objectTypes.append((description, DriverBox(P.self, add: add, remove: remove)))
     }
 
+    /// An object type whose `add` answers later (it reads a file off the
+    /// loop, as `secret` with `file=` does).
+    public func objectType(
+        _ description: JSONValue,
+        asyncAdd add: @escaping (P, String?, JSONObject, Reply) -> Void,
+        remove: @escaping (P, String) -> Result<Void, QMPError>
+    ) {
+        objectTypes.append((description, DriverBox(P.self, asyncAdd: add, remove: remove)))
+    }
+
     /// Something the simulated guest does by itself, driven from the fleet
     /// control socket's `guest-action`. `arguments` is a QAPI member map.
     public func guestAction(_ name: String, arguments: JSONValue = [:], _ body: @escaping (P, JSONObject) -> Result<JSONValue, QMPError>) {
@@ -62,13 +72,23 @@ final class HandlerBox {
 
 /// A type-erased device driver or object type.
 final class DriverBox {
-    let add: (AnyObject, String?, JSONObject) -> Result<Void, QMPError>
+    let add: (AnyObject, String?, JSONObject, Reply) -> Void
     let remove: ((AnyObject, String) -> Result<Void, QMPError>)?
     /// The description's JSON text, kept as a C string for the host.
     var descriptionText: ContiguousArray<CChar> = []
 
     init<P>(_: P.Type, add: @escaping (P, String?, JSONObject) -> Result<Void, QMPError>, remove: ((P, String) -> Result<Void, QMPError>)?) {
-        self.add = { instance, id, props in add(instance as! P, id, props) }
+        self.add = { instance, id, props, reply in
+            switch add(instance as! P, id, props) {
+            case .success: reply.success()
+            case .failure(let error): reply.failure(error)
+            }
+        }
+        self.remove = remove.map { r in { instance, id in r(instance as! P, id) } }
+    }
+
+    init<P>(_: P.Type, asyncAdd add: @escaping (P, String?, JSONObject, Reply) -> Void, remove: ((P, String) -> Result<Void, QMPError>)?) {
+        self.add = { instance, id, props, reply in add(instance as! P, id, props, reply) }
         self.remove = remove.map { r in { instance, id in r(instance as! P, id) } }
     }
 }

@@ -72,9 +72,10 @@ struct ConfigTests {
     @Test func allowedFilePaths() {
         var config = FleetConfig()
         config.allowedFileDirectories = ["/tmp"]
-        #expect(config.isAllowedFilePath("/tmp/a.ppm"))
-        #expect(!config.isAllowedFilePath("/tmp/../etc/passwd"))
-        #expect(!config.isAllowedFilePath("/etc/passwd"))
-        #expect(!config.isAllowedFilePath("relative"))
+        #expect(config.allowedFiles.isBeneathAllowedDirectory("/tmp/a.ppm"))
+        #expect(!config.allowedFiles.isBeneathAllowedDirectory("/tmp"))
+        #expect(!config.allowedFiles.isBeneathAllowedDirectory("/tmpx/a"))
+        #expect(!config.allowedFiles.isBeneathAllowedDirectory("/etc/passwd"))
+        #expect(!config.allowedFiles.isBeneathAllowedDirectory("relative"))
     }
 }

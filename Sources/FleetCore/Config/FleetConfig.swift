@@ -80,6 +80,9 @@ public struct FleetConfig: Sendable {
     /// Directories under which commands may create files by path
     /// (screendump, dumps, file chardevs); fds passed by clients are always fine.
     public var allowedFileDirectories: [String] = ["/tmp", "/var/tmp"]
+    /// Files readable wherever they are: those named on the emulator's
+    /// command line (never from a client or the config file).
+    public var trustedFiles: Set<String> = []
     public var limits = Limits()
     /// Loop threads the VMs are spread over (`loops:`); 0, the default,
     /// means one per online CPU. Each VM lives on one of them.
@@ -104,16 +107,17 @@ public struct FleetConfig: Sendable {
         return "/tmp/qmpfleet-\(getuid())"
     }
 
-    /// True when `path` is inside an allowed directory (no `..` tricks) and
-    /// not in the socket directory, where a client's file or socket could
+    /// The file policy every path a client names goes through. The socket
+    /// directory is never in it: a client's file or socket there could
     /// stand in for the control socket or another VM's.
+    public var allowedFiles: AllowedFiles {
+        AllowedFiles(directories: allowedFileDirectories, excluded: [socketDirectory], trustedFiles: trustedFiles)
+    }
+
+    /// True when `path` lies beneath an allowed directory and not in the
+    /// socket directory (lexically; opening it checks the rest).
     public func isAllowedFilePath(_ path: String) -> Bool {
-        guard path.hasPrefix("/"), !path.split(separator: "/").contains("..") else { return false }
-        guard !SocketDirectory.isBeneath(path, directory: socketDirectory) else { return false }
-        return allowedFileDirectories.contains { dir in
-            let prefix = dir.hasSuffix("/") ? dir : dir + "/"
-            return path.hasPrefix(prefix)
-        }
+        allowedFiles.isBeneathAllowedDirectory(path)
     }
 
     /// The plugin search path: configured directories, then the executable's.

@@ -63,44 +63,47 @@ enum HostAPI {
         }
 
         api.emit_event = { handle, name, data, len in
-            guard let instance = PluginInstance.from(handle), let name else { return }
+            guard let instance = PluginInstance.from(handle, "emit_event"), let name else { return }
             instance.emitEvent(String(cString: name), data: data.map { UnsafeRawBufferPointer(start: $0, count: len) })
         }
 
         api.now_ms = { handle in
-            PluginInstance.from(handle)?.vm?.scheduler.nowMilliseconds ?? 0
+            PluginInstance.from(handle, "now_ms")?.vm?.scheduler.nowMilliseconds ?? 0
         }
         api.timer_start = { handle, delay, repeatEvery, fn, opaque in
-            guard let instance = PluginInstance.from(handle), let fn else { return 0 }
+            guard let instance = PluginInstance.from(handle, "timer_start"), let fn else { return 0 }
             return instance.startTimer(delay: delay, repeatEvery: repeatEvery, fn: fn, opaque: opaque)
         }
         api.timer_cancel = { handle, timer in
-            PluginInstance.from(handle)?.cancelTimer(timer)
+            PluginInstance.from(handle, "timer_cancel")?.cancelTimer(timer)
         }
 
         api.vm_name = { handle in
-            guard let vm = PluginInstance.from(handle)?.vm else { return nil }
+            guard let vm = PluginInstance.from(handle, "vm_name")?.vm else { return nil }
             return vm.nameCString.withUnsafeBufferPointer { $0.baseAddress }
         }
         api.vm_run_state = { handle in
-            guard let state = PluginInstance.from(handle)?.vm?.runState else { return nil }
+            guard let state = PluginInstance.from(handle, "vm_run_state")?.vm?.runState else { return nil }
             return RunStateNames.cString(for: state)
         }
         api.vm_machine_json = { handle in
-            guard let vm = PluginInstance.from(handle)?.vm else { return nil }
+            guard let vm = PluginInstance.from(handle, "vm_machine_json")?.vm else { return nil }
             return vm.machineJSONText.withUnsafeBufferPointer { $0.baseAddress }
         }
         api.vm_stop = { handle, reason in
-            guard let vm = PluginInstance.from(handle)?.vm else { return }
+            guard let vm = PluginInstance.from(handle, "vm_stop")?.vm else { return }
             let state = reason.flatMap { RunState(rawValue: String(cString: $0)) } ?? .paused
             vm.stop(to: state)
         }
         api.device_deleted = { handle, id in
-            guard let vm = PluginInstance.from(handle)?.vm, let id else { return }
+            guard let vm = PluginInstance.from(handle, "device_deleted")?.vm, let id else { return }
             vm.deviceReleased(idOrPath: String(cString: id))
         }
         api.open_file = { handle, path, flags, mode, err, errLen in
-            guard let instance = PluginInstance.from(handle), let vm = instance.vm, let path else { return -1 }
+            guard let instance = PluginInstance.from(handle, "open_file"), let vm = instance.vm, let path else {
+                HostAPI.copy("open_file was refused: called from a thread other than its VM's loop thread, or for a VM that has ended", to: err, length: errLen)
+                return -1
+            }
             switch vm.openFile(String(cString: path), flags: flags, mode: mode_t(mode)) {
             case .success(let fd):
                 return fd
@@ -112,7 +115,10 @@ enum HostAPI {
         api.log = { handle, level, message in
             guard let message else { return }
             let text = String(cString: message)
-            let logger = PluginInstance.from(handle)?.logger ?? Router.processLogger
+            // Any thread may log; only the loop thread uses the VM's logger.
+            let instance = PluginHandles.instance(for: handle)
+            let onLoop = instance.map { pthread_equal($0.thread, pthread_self()) != 0 } ?? false
+            let logger = onLoop ? instance!.logger : Router.processLogger
             switch level {
             case QMP_LOG_DEBUG: logger.debug("\(text)")
             case QMP_LOG_INFO: logger.info("\(text)")
@@ -121,24 +127,29 @@ enum HostAPI {
             }
         }
         api.fd_watch = { handle, fd, events, fn, opaque in
-            guard let instance = PluginInstance.from(handle), let fn else { return 0 }
+            guard let instance = PluginInstance.from(handle, "fd_watch"), let fn else { return 0 }
             return instance.watch(fd: fd, events: events, fn: fn, opaque: opaque)
         }
         api.fd_watch_update = { handle, watch, events in
-            PluginInstance.from(handle)?.updateWatch(watch, events: events)
+            PluginInstance.from(handle, "fd_watch_update")?.updateWatch(watch, events: events)
         }
         api.fd_unwatch = { handle, watch in
-            PluginInstance.from(handle)?.unwatch(watch)
+            PluginInstance.from(handle, "fd_unwatch")?.unwatch(watch)
+        }
+        api.work_queue = { handle, work, done, opaque in
+            guard let instance = PluginInstance.from(handle, "work_queue"), let work, let done else { return -1 }
+            instance.queueWork(work, done: done, opaque: opaque)
+            return 0
         }
         api.vm_save_device_state = { handle, sink, opaque in
-            guard let vm = PluginInstance.from(handle)?.vm, let sink,
+            guard let vm = PluginInstance.from(handle, "vm_save_device_state")?.vm, let sink,
                   case .success(let state) = vm.saveDeviceState() else { return -1 }
             let text = state.jsonText
             text.withCString { sink(opaque, $0, text.utf8.count) }
             return 0
         }
         api.vm_load_device_state = { handle, text, len, err, errLen in
-            guard let vm = PluginInstance.from(handle)?.vm, let text else { return -1 }
+            guard let vm = PluginInstance.from(handle, "vm_load_device_state")?.vm, let text else { return -1 }
             let result: Result<Void, QMPError>
             do throws(JSONParseError) {
                 result = vm.loadDeviceState(try JSONValue(parsing: UnsafeRawBufferPointer(start: text, count: len)))
@@ -150,16 +161,16 @@ enum HostAPI {
             return -1
         }
         api.vm_set_run_state = { handle, name in
-            guard let vm = PluginInstance.from(handle)?.vm, let name,
+            guard let vm = PluginInstance.from(handle, "vm_set_run_state")?.vm, let name,
                   let state = RunState(rawValue: String(cString: name)) else { return -1 }
             vm.setMigrationRunState(state)
             return 0
         }
         api.vm_autostart = { handle in
-            PluginInstance.from(handle)?.vm?.autostart == true ? 1 : 0
+            PluginInstance.from(handle, "vm_autostart")?.vm?.autostart == true ? 1 : 0
         }
         api.vm_exit = { handle in
-            guard let vm = PluginInstance.from(handle)?.vm else { return }
+            guard let vm = PluginInstance.from(handle, "vm_exit")?.vm else { return }
             _ = vm.scheduler.schedule(afterMilliseconds: 0) { [weak vm] in
                 guard let vm, !vm.isDestroyed else { return }
                 vm.router.destroyVM(vm, afterFlush: true)

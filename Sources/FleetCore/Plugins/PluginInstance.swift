@@ -2,12 +2,16 @@ import Logging
 import UVLoop
 import QMPPluginABI
 import QMPWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One plugin's state on one VM.
 ///
-/// Its address is the `qmp_vm*` handle the plugin gets: every host call made
-/// with it knows both the VM and the plugin, so timers, events and pending
-/// requests are the instance's own and end with it.
+/// Its `qmp_vm*` handle (a number in `PluginHandles`) lets every host call
+/// know both the VM and the plugin, so timers, events and pending requests
+/// are the instance's own and end with it. Host calls are taken only on the
+/// thread that created it, which is its VM's loop thread.
 public final class PluginInstance {
     public let library: PluginLibrary
     public private(set) weak var vm: VM?
@@ -24,18 +28,36 @@ public final class PluginInstance {
     private var fdWatches: [UInt64: FDWatcher] = [:]
     private var nextTimer: UInt64 = 1
     private var destroyed = false
+    /// The VM's loop thread (instances are made on it): the only one whose
+    /// host calls are taken.
+    let thread = pthread_self()
+    /// The `qmp_vm*` for this instance.
+    private(set) var handle: OpaquePointer!
 
     init(library: PluginLibrary, vm: VM) {
         self.library = library
         self.vm = vm
+        handle = PluginHandles.register(self)
     }
 
-    /// The `qmp_vm*` for this instance.
-    var handle: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+    deinit { PluginHandles.release(handle) }
 
-    static func from(_ handle: OpaquePointer?) -> PluginInstance? {
-        guard let handle else { return nil }
-        return Unmanaged<PluginInstance>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+    /// The instance behind a plugin's handle, when the call may be taken:
+    /// the VM is alive and the caller is on its loop thread. A refusal is
+    /// logged with the function's name.
+    static func from(_ handle: OpaquePointer?, _ function: StaticString) -> PluginInstance? {
+        guard let instance = PluginHandles.instance(for: handle) else {
+            if handle != nil {
+                Router.processLogger.warning("a plugin called \(function) with the handle of a VM that has ended; refused")
+            }
+            return nil
+        }
+        guard pthread_equal(instance.thread, pthread_self()) != 0 else {
+            Router.processLogger.warning("plugin '\(instance.library.name)' called \(function) from a thread other than its VM's loop thread; refused")
+            return nil
+        }
+        guard !instance.destroyed else { return nil }
+        return instance
     }
 
     /// Calls the plugin's `vm_create` with its config section.
@@ -65,6 +87,9 @@ public final class PluginInstance {
         PendingRequests.shared.cancelAll(of: self)
         if let destroyFn = library.descriptor.pointee.vm_destroy { destroyFn(state) }
         state = nil
+        // From here on the handle finds nothing, even while Swift still
+        // holds the instance.
+        PluginHandles.release(handle)
     }
 
     func runStateChanged(to state: RunState) {
@@ -190,6 +215,24 @@ public final class PluginInstance {
     }
 
     var activeTimerCount: Int { timers.count }
+
+    // MARK: Work off the loop
+
+    /// `work_queue`: `work` on the loop's thread pool, then `done` back on
+    /// the loop with the plugin's state, or with NULL when the instance
+    /// ended meanwhile. Without a loop (in-process fleets) both run now.
+    func queueWork(_ work: @escaping qmp_work_fn, done: @escaping qmp_work_done_fn, opaque: UnsafeMutableRawPointer?) {
+        let carried = LoopConfined(opaque)
+        guard let loop = vm?.router.loop else {
+            work(opaque)
+            done(destroyed ? nil : state, opaque)
+            return
+        }
+        loop.offload({ work(carried.value) }, then: { [weak self] in
+            let live = self.flatMap { $0.destroyed ? nil : $0 }
+            done(live?.state, carried.value)
+        })
+    }
 
     // MARK: File descriptors
 

@@ -35,8 +35,9 @@ extension VM {
     }
 
     /// Opens a file a client named, as QEMU's `qemu_open` does for
-    /// "/dev/fdset/N", "fd:NAME" (a getfd descriptor), and plain paths only
-    /// under the allowed directories.
+    /// "/dev/fdset/N", "fd:NAME" (a getfd descriptor), and plain paths as
+    /// the fleet's `AllowedFiles` policy permits (beneath an allowed
+    /// directory, no symlinks, regular files, never blocking).
     public func openFile(_ path: String, flags: Int32, mode: mode_t) -> Result<Int32, QMPError> {
         if path.hasPrefix("fd:") {
             // "fd:NAME", as QEMU's monitor_get_fd: the named fd moves to the caller.
@@ -55,13 +56,9 @@ extension VM {
             }
             return .success(fd)
         }
-        guard router.config.isAllowedFilePath(path) else {
-            return .failure(.generic("Could not open '\(path)': Permission denied"))
+        switch router.config.allowedFiles.open(path, flags: flags, mode: mode) {
+        case .failure(let refusal): return .failure(.generic("Could not open '\(path)': \(refusal.reason)"))
+        case .success(let fd): return .success(fd)
         }
-        let fd = Glibc.open(path, flags | O_CLOEXEC, mode)
-        guard fd >= 0 else {
-            return .failure(.generic("Could not open '\(path)': \(String(cString: strerror(errno)))"))
-        }
-        return .success(fd)
     }
 }

@@ -24,7 +24,12 @@
  *
  * Threading: every call into a plugin for one VM happens on that VM's loop
  * thread, one at a time, and every host function must be called on that thread
- * from inside a callback. Instance state therefore needs no locks. A plugin
+ * from inside a callback. Instance state therefore needs no locks. The host
+ * refuses a call made from any other thread (a function that returns a
+ * value returns its failure value: 0, -1 or NULL; the others do nothing) and
+ * logs it, and it refuses a call through a handle whose VM has ended: the
+ * handle is a number the host looks up, never a pointer it follows. Work that
+ * must not run on the loop (file I/O) goes to work_queue(). A plugin
  * must not keep per-VM state in globals: the same library serves many VMs,
  * and a fleet runs its VMs on several loop threads at once, so any state a
  * library shares between VMs must be immutable or locked by the plugin. A
@@ -54,6 +59,19 @@ extern "C" {
 
 /** The ABI version this header describes. Bumped on incompatible change. */
 #define QMP_PLUGIN_ABI_VERSION 1u
+
+/**
+ * Compatible additions within a version: members appended to qmp_host_api.
+ * Revision 2 added the live-migration members (vm_save_device_state to
+ * vm_exit), revision 3 work_queue. A plugin built against a later header checks
+ * QMP_HOST_HAS(host, member) before it calls a member a revision added; one
+ * built against an earlier header never sees them.
+ */
+#define QMP_PLUGIN_ABI_REVISION 3u
+
+/** True when the host's table is long enough to hold member. */
+#define QMP_HOST_HAS(host, member) \
+    ((host)->struct_size >= offsetof(qmp_host_api, member) + sizeof((host)->member) && (host)->member != NULL)
 
 /** The symbol every plugin exports. */
 #define QMP_PLUGIN_ENTRY_SYMBOL "qmp_plugin_entry"
@@ -99,6 +117,18 @@ typedef void (*qmp_command_fn)(void *instance, qmp_request req,
 
 /** A timer callback. */
 typedef void (*qmp_timer_fn)(void *instance, void *opaque);
+
+/**
+ * Work for work_queue(): runs on a worker thread, where it may block (file
+ * I/O) but must not call any host function.
+ */
+typedef void (*qmp_work_fn)(void *opaque);
+/**
+ * Runs on the VM's loop thread once the work is done, with the plugin's
+ * instance; instance is NULL when the VM ended meanwhile (free what opaque
+ * holds, touch nothing else).
+ */
+typedef void (*qmp_work_done_fn)(void *instance, void *opaque);
 
 /** Readiness bits for fd_watch(). */
 #define QMP_FD_READABLE 1
@@ -227,7 +257,9 @@ typedef struct qmp_host_api {
 
     /**
      * Opens a file the way QEMU opens one a client names: a plain path (only
-     * under the fleet's allowed directories), "/dev/fdset/N" (dup of an fd in
+     * a regular file beneath one of the fleet's allowed directories, no
+     * symlinks, opened O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC, created 0600 at
+     * most: a FIFO or device is ENXIO, a directory EISDIR), "/dev/fdset/N" (dup of an fd in
      * that fd set) or "fd:NAME" (a descriptor passed with getfd; ownership
      * moves to the caller). Returns an fd, or -1 with QEMU's error text in err.
      */
@@ -290,6 +322,17 @@ typedef struct qmp_host_api {
      * Takes effect after the current callback returns.
      */
     void (*vm_exit)(qmp_vm *vm);
+
+    /* --- revision 3 (check QMP_HOST_HAS(host, work_queue)) --- */
+
+    /**
+     * Runs work(opaque) on a worker thread of the host's pool, then
+     * done(instance, opaque) on the VM's loop thread: for file I/O, which
+     * must never block a loop that serves other VMs. Returns 0, or -1 (then
+     * neither runs). In an in-process test fleet without a loop both run
+     * before work_queue returns.
+     */
+    int (*work_queue)(qmp_vm *vm, qmp_work_fn work, qmp_work_done_fn done, void *opaque);
 } qmp_host_api;
 
 /** What qmp_plugin_entry() returns. Static storage; the host never frees it. */
