@@ -1,0 +1,295 @@
+"""Hostile file paths (issue 16): a FIFO, a slow pipe and a symlink out of
+allowed-file-dirs given to screendump, pmemsave, dump-guest-memory, a file
+chardev and a secret's file=. Each case asserts that the fleet lives on,
+that another VM on the same loop answered query-status within 100 ms the
+whole time, and that the hostile client got QEMU 7.2's error.
+
+QEMU opens these paths blocking and would hang on a FIFO nobody opens; the
+fleet opens them O_NONBLOCK and refuses what is not a regular file, which
+gives ENXIO: the oracle is QEMU's own answer for a path whose open(2) fails
+with ENXIO (a unix socket file), compared text for text.
+"""
+import array
+import json
+import os
+import shutil
+import socket
+import stat
+import threading
+import time
+
+import pytest
+
+from conftest import QEMU_PROGRAM, FleetProcess, QemuProcess, required_fleet_binary, short_tempdir
+
+LATENCY_LIMIT_SECONDS = 0.1
+REPLY_TIMEOUT_SECONDS = 10.0
+# 200x150 PPM: 90,015 bytes, more than a pipe holds (64 KiB).
+WIDTH, HEIGHT = 200, 150
+
+
+class Client:
+    """A blocking QMP client on a unix socket: negotiated, events skipped."""
+
+    def __init__(self, path, timeout=REPLY_TIMEOUT_SECONDS):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        self.sock.connect(path)
+        self.buffer = b""
+        self.events = []
+        self.read()  # greeting
+        assert "return" in self.execute("qmp_capabilities")
+
+    def read(self):
+        while b"\n" not in self.buffer:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the fleet closed the connection")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return json.loads(line)
+
+    def execute(self, command, arguments=None, fds=()):
+        message = {"execute": command}
+        if arguments is not None:
+            message["arguments"] = arguments
+        data = json.dumps(message).encode() + b"\n"
+        if fds:
+            self.sock.sendmsg([data], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+        else:
+            self.sock.sendall(data)
+        while True:
+            reply = self.read()
+            if "event" in reply:
+                self.events.append(reply)
+                continue
+            return reply
+
+    def close(self):
+        self.sock.close()
+
+
+class Victim(threading.Thread):
+    """Asks `query-status` of another VM on the same loop, back to back,
+    and keeps the slowest answer."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.client = Client(path, timeout=5.0)
+        self.slowest = 0.0
+        self.answers = 0
+        self.failure = None
+        self.stopping = threading.Event()
+
+    def run(self):
+        try:
+            while not self.stopping.is_set():
+                start = time.monotonic()
+                reply = self.client.execute("query-status")
+                self.slowest = max(self.slowest, time.monotonic() - start)
+                assert "return" in reply, reply
+                self.answers += 1
+                time.sleep(0.005)
+        except Exception as error:  # a stalled loop times the read out
+            self.slowest = max(self.slowest, 5.0)
+            self.failure = repr(error)
+
+    def stop(self):
+        self.stopping.set()
+        self.join(10)
+        self.client.close()
+
+
+@pytest.fixture
+def files():
+    """allowed/ (the fleet's only allowed-file-dir) and outside/, a place
+    a symlink in allowed/ points to."""
+    root = short_tempdir("af-")
+    paths = {"root": root, "allowed": os.path.join(root, "allowed"), "outside": os.path.join(root, "outside")}
+    os.mkdir(paths["allowed"], 0o700)
+    os.mkdir(paths["outside"], 0o700)
+    yield paths
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def fleet(files):
+    def config(socket_dir):
+        return (f"socket-dir: {socket_dir}\n"
+                f"loops: 1\n"
+                f"allowed-file-dirs: [{files['allowed']}]\n"
+                f"vms:\n"
+                f"  - {{name: hostile, machine: pc-i440fx-7.2, memory: {{size: 128M}}, plugins: "
+                f"{{block: {{}}, chardev: {{}}, dump: {{}}, display: {{width: {WIDTH}, height: {HEIGHT}}}}}}}\n"
+                f"  - {{name: victim, machine: pc-i440fx-7.2, memory: {{size: 128M}}}}\n")
+    process = FleetProcess.on_config(required_fleet_binary(), ["hostile", "victim"], config)
+    yield process
+    # A loop stalled on a FIFO (the bug) never exits on SIGTERM.
+    process.kill()
+    process.cleanup()
+
+
+def while_victim_asks(fleet, action):
+    """Runs `action()` while the victim VM is asked query-status; returns
+    what it returned, after checking the victim's latency and the fleet."""
+    victim = Victim(fleet.vm_socket("victim"))
+    victim.start()
+    time.sleep(0.05)
+    try:
+        result = action()
+    finally:
+        time.sleep(0.05)
+        victim.stop()
+    assert fleet.process.poll() is None, "the fleet ended"
+    assert victim.failure is None, f"the victim VM stopped answering: {victim.failure}"
+    assert victim.answers > 0
+    assert victim.slowest < LATENCY_LIMIT_SECONDS, f"the victim waited {victim.slowest * 1000:.0f} ms for query-status"
+    return result
+
+
+# ------------------------------------------------- FIFOs: QEMU's ENXIO ----
+
+FIFO_CASES = {
+    "screendump": lambda p: ("screendump", {"filename": p}),
+    "pmemsave": lambda p: ("pmemsave", {"val": 0, "size": 4096, "filename": p}),
+    "dump-guest-memory": lambda p: ("dump-guest-memory", {"paging": False, "protocol": "file:" + p}),
+    "chardev-file": lambda p: ("chardev-add", {"id": "f0", "backend": {"type": "file", "data": {"out": p}}}),
+    "chardev-logfile": lambda p: ("chardev-add", {"id": "f1", "backend": {"type": "null", "data": {"logfile": p}}}),
+    "secret-file": lambda p: ("object-add", {"qom-type": "secret", "id": "s0", "file": p}),
+}
+
+
+@pytest.fixture(scope="module")
+def qemu_enxio_errors():
+    """QEMU 7.2's error for each case on a path open(2) refuses with ENXIO."""
+    if shutil.which(QEMU_PROGRAM) is None:
+        pytest.skip(f"{QEMU_PROGRAM} is not installed")
+    qemu = QemuProcess("pc", paused=True, extra=("-vga", "std"))
+    listener = socket.socket(socket.AF_UNIX)
+    path = os.path.join(qemu.dir, "target")
+    listener.bind(path)
+    try:
+        client = Client(qemu.socket)
+        errors = {}
+        for case, make in FIFO_CASES.items():
+            command, arguments = make(path)
+            reply = client.execute(command, arguments)
+            assert "error" in reply, (case, reply)
+            errors[case] = (reply["error"]["class"], reply["error"]["desc"].replace(path, "{path}"))
+        client.close()
+        return errors
+    finally:
+        listener.close()
+        qemu.close()
+
+
+@pytest.mark.parametrize("case", FIFO_CASES)
+def test_fifo_gets_qemus_error_without_stalling_the_loop(fleet, files, qemu_enxio_errors, case):
+    fifo = os.path.join(files["allowed"], "fifo")
+    os.mkfifo(fifo, 0o600)
+    client = Client(fleet.vm_socket("hostile"))
+    command, arguments = FIFO_CASES[case](fifo)
+    reply = while_victim_asks(fleet, lambda: client.execute(command, arguments))
+    assert "error" in reply, reply
+    assert (reply["error"]["class"], reply["error"]["desc"]) == (
+        qemu_enxio_errors[case][0], qemu_enxio_errors[case][1].replace("{path}", fifo))
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)  # nothing replaced it
+    assert client.execute("query-status")["return"]["status"] == "running"
+    client.close()
+
+
+# ----------------------------------------- slow pipes: written off the loop ----
+
+def slow_reader(fd, delay, into):
+    """Reads the pipe only after `delay` seconds, to its end."""
+    def run():
+        time.sleep(delay)
+        while True:
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                break
+            into.append(chunk)
+        os.close(fd)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def add_pipe_to_fdset(client):
+    """A pipe whose write end the VM gets with add-fd; the read end's fd
+    and the fd set's path."""
+    read_end, write_end = os.pipe()
+    reply = client.execute("add-fd", {}, fds=[write_end])
+    os.close(write_end)
+    assert "return" in reply, reply
+    return read_end, f"/dev/fdset/{reply['return']['fdset-id']}"
+
+
+def test_screendump_to_a_slow_pipe_is_written_off_the_loop(fleet):
+    client = Client(fleet.vm_socket("hostile"))
+    read_end, path = add_pipe_to_fdset(client)
+    received = []
+    reader = slow_reader(read_end, 1.0, received)
+    reply = while_victim_asks(fleet, lambda: client.execute("screendump", {"filename": path}))
+    assert reply == {"return": {}}, reply
+    client.execute("remove-fd", {"fdset-id": int(path.rsplit("/", 1)[1])})
+    reader.join(5)
+    image = b"".join(received)
+    header = f"P6\n{WIDTH} {HEIGHT}\n255\n".encode()
+    assert image.startswith(header) and len(image) == len(header) + WIDTH * HEIGHT * 3
+    client.close()
+
+
+def test_file_chardev_output_to_a_slow_pipe_is_written_off_the_loop(fleet):
+    client = Client(fleet.vm_socket("hostile"))
+    read_end, path = add_pipe_to_fdset(client)
+    reply = client.execute("chardev-add", {"id": "slow", "backend": {"type": "file", "data": {"out": path}}})
+    assert reply == {"return": {}}, reply
+    client.execute("remove-fd", {"fdset-id": int(path.rsplit("/", 1)[1])})
+    received = []
+    reader = slow_reader(read_end, 1.0, received)
+    control = Client(fleet.control)
+    text = "x" * 200_000
+    reply = while_victim_asks(fleet, lambda: control.execute(
+        "guest-action", {"vm": "hostile", "plugin": "chardev", "action": "console-write",
+                         "arguments": {"chardev": "slow", "text": text}}))
+    assert reply == {"return": {}}, reply
+    # The reader drains after a second; the chardev's end closes with it.
+    assert client.execute("chardev-remove", {"id": "slow"}) == {"return": {}}
+    reader.join(10)
+    assert b"".join(received).startswith(b"x" * 65536)
+    control.close()
+    client.close()
+
+
+# ------------------------------------------- symlinks out of allowed dirs ----
+
+def test_a_symlink_does_not_lead_out_of_allowed_file_dirs(fleet, files):
+    target = os.path.join(files["outside"], "target")
+    link = os.path.join(files["allowed"], "link")
+    os.symlink(target, link)
+    os.symlink(files["outside"], os.path.join(files["allowed"], "dirlink"))
+    client = Client(fleet.vm_socket("hostile"))
+    cases = [
+        (("screendump", {"filename": link}), f"failed to open file '{link}': Permission denied"),
+        (("pmemsave", {"val": 0, "size": 4096, "filename": link}), f"Could not open '{link}': Permission denied"),
+        (("pmemsave", {"val": 0, "size": 4096, "filename": files["allowed"] + "/dirlink/x"}),
+         f"Could not open '{files['allowed']}/dirlink/x': Permission denied"),
+        (("dump-guest-memory", {"paging": False, "protocol": "file:" + link}), f"Could not open '{link}': Permission denied"),
+        (("object-add", {"qom-type": "secret", "id": "s0", "file": link}),
+         f"Unable to read {link}: Failed to open file \u201c{link}\u201d: Permission denied"),
+    ]
+    for (command, arguments), desc in cases:
+        reply = while_victim_asks(fleet, lambda: client.execute(command, arguments))
+        assert reply == {"error": {"class": "GenericError", "desc": desc}}, (command, reply)
+    assert os.listdir(files["outside"]) == []
+    client.close()
+
+
+def test_files_a_client_creates_are_0600(fleet, files):
+    client = Client(fleet.vm_socket("hostile"))
+    path = os.path.join(files["allowed"], "ram.bin")
+    reply = while_victim_asks(fleet, lambda: client.execute("pmemsave", {"val": 0, "size": 4096, "filename": path}))
+    assert reply == {"return": {}}, reply
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    client.close()
