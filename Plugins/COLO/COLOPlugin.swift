@@ -28,17 +28,23 @@ final class COLOPlugin: QMPPlugin {
     static let emptyDeviceState: [UInt8] = Array("QEVM".utf8) + [0, 0, 0, 3, 0x1f]
 
     /// `qmp_xen_save_devices_state`: the file is created (0660 & umask, as
-    /// qio_channel_file_new_path does) and holds the stream.
-    func saveDevicesState(_ filename: String) -> Result<JSONValue, QMPError> {
+    /// qio_channel_file_new_path does; the fleet's policy narrows it to
+    /// 0600) and holds the stream, written off the loop (an fd set's pipe
+    /// may be full).
+    func saveDevicesState(_ filename: String, reply: Reply) {
         let fd: Int32
         switch vm.openFile(filename, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o660) {
-        case .failure(let error): return .failure(.generic("Unable to open \(filename): \(OpenFailure.reason(error.desc))"))
+        case .failure(let error): return reply.failure(.generic("Unable to open \(filename): \(OpenFailure.reason(error.desc))"))
         case .success(let opened): fd = opened
         }
-        defer { close(fd) }
-        let written = COLOPlugin.emptyDeviceState.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == COLOPlugin.emptyDeviceState.count else { return .failure(.generic("An IO error has occurred")) }
-        return .success(.object([:]))
+        let written = WriteCount()
+        vm.offload({
+            written.value = COLOPlugin.emptyDeviceState.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            close(fd)
+        }, then: {
+            guard written.value == COLOPlugin.emptyDeviceState.count else { return reply.failure(.generic("An IO error has occurred")) }
+            reply.success()
+        })
     }
 
     static func register(_ plugin: PluginRegistry<COLOPlugin>) {
@@ -53,11 +59,17 @@ final class COLOPlugin: QMPPlugin {
             }
             return .success(.object([:]))
         }
-        plugin.command("xen-save-devices-state") { this, args in
-            this.saveDevicesState(args["filename"]?.stringValue ?? "")
+        plugin.asyncCommand("xen-save-devices-state") { this, args, reply in
+            this.saveDevicesState(args["filename"]?.stringValue ?? "", reply: reply)
         }
     }
 }
 
 @_cdecl("qmp_plugin_entry")
 public func qmpPluginEntry() -> UnsafeRawPointer { PluginExport.descriptor(for: COLOPlugin.self) }
+
+/// What the worker wrote; read on the loop in the completion the host
+/// orders after the work.
+private final class WriteCount: @unchecked Sendable {
+    var value = -1
+}

@@ -76,9 +76,18 @@ final class DumpJob: @unchecked Sendable {
         return (max(0, map.blocks.count - 1), 0)
     }
 
+    /// Writes all of `bytes` at the fd's position.
+    static func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
+        DumpJob.write(bytes, to: fd, at: nil)
+    }
+
+    private func write(_ bytes: [UInt8], at offset: UInt64?) -> Bool {
+        DumpJob.write(bytes, to: fd, at: offset)
+    }
+
     /// pwrite at `offset`, or write at the current position (a pipe or
     /// socket fd cannot seek: kdump's flattened format is made for those).
-    private func write(_ bytes: [UInt8], at offset: UInt64?) -> Bool {
+    private static func write(_ bytes: [UInt8], to fd: Int32, at offset: UInt64?) -> Bool {
         bytes.withUnsafeBytes { buffer in
             var done = 0
             while done < buffer.count {

@@ -51,7 +51,7 @@ final class DumpPlugin: QMPPlugin {
         plugin.command("query-dump-guest-memory-capability") { this, _ in
             .success(["formats": .array(this.formats.map { .string($0) })])
         }
-        plugin.command("dump-skeys") { this, args in this.dumpStorageKeys(args["filename"]?.stringValue ?? "") }
+        plugin.asyncCommand("dump-skeys") { this, args, reply in this.dumpStorageKeys(args["filename"]?.stringValue ?? "", reply: reply) }
     }
 
     var result: JSONValue {
@@ -182,23 +182,27 @@ final class DumpPlugin: QMPPlugin {
     // MARK: dump-skeys
 
     /// s390's `qmp_dump_skeys`: one line per guest page, as QEMU writes
-    /// them; other targets do not have the command.
-    func dumpStorageKeys(_ filename: String) -> Result<JSONValue, QMPError> {
-        guard isS390 else { return .failure(.commandNotFound("dump-skeys")) }
+    /// them, written off the loop (a 1 GiB guest has 262,144 lines);
+    /// other targets do not have the command.
+    func dumpStorageKeys(_ filename: String, reply: Reply) {
+        guard isS390 else { return reply.failure(.commandNotFound("dump-skeys")) }
         let fd: Int32
         switch vm.openFile(filename, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o666) {
-        case .failure(let error): return .failure(error)
+        case .failure(let error): return reply.failure(error)
         case .success(let opened): fd = opened
         }
-        defer { close(fd) }
-        var text: [UInt8] = []
         let pages = ramSize / ELFCoreLayout.pageSize
-        for page in 0..<pages {
-            text.append(contentsOf: "page=\(String(page, radix: 16).leftPadded(to: 3)): key(0) => ACC=0, FP=0, REF=0, CH=0\n".utf8)
-        }
-        let written = text.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        guard written == text.count else { return .failure(.generic("Error writing storage keys")) }
-        return .success(.object([:]))
+        let outcome = Outcome<Bool>(false)
+        vm.offload({
+            var text: [UInt8] = []
+            for page in 0..<pages {
+                text.append(contentsOf: "page=\(String(page, radix: 16).leftPadded(to: 3)): key(0) => ACC=0, FP=0, REF=0, CH=0\n".utf8)
+            }
+            outcome.value = DumpJob.writeAll(text, to: fd)
+            close(fd)
+        }, then: {
+            outcome.value ? reply.success() : reply.failure(.generic("Error writing storage keys"))
+        })
     }
 }
 

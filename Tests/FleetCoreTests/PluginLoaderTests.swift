@@ -1,4 +1,4 @@
-import FleetCore
+@testable import FleetCore
 import Foundation
 import QMPFleetTesting
 import QMPWire
@@ -117,5 +117,36 @@ struct PluginLoaderTests {
         let client = fleet.connect(to: "ok")
         client.negotiate()
         #expect(client.call("x-hello")?["return"]?["count"] == 1)
+    }
+
+    /// A plugin is code the fleet runs: a library or directory another
+    /// user could change is refused, with the reason.
+    @Test func pluginsOthersCanWriteAreRefused() throws {
+        let example = try Self.exampleSource()
+        let shared = Self.makeDir()
+        try Self.buildPlugin("hello", source: example, in: shared)
+        chmod(shared, 0o777)
+        let writableFile = Self.makeDir()
+        chmod(writableFile, 0o755)
+        try Self.buildPlugin("hello", source: example, in: writableFile)
+        chmod("\(writableFile)/libqmp-hello.so", 0o664)
+        let owned = Self.makeDir()
+        chmod(owned, 0o755)
+        try Self.buildPlugin("hello", source: example, in: owned)
+
+        func loadError(_ dir: String) -> String {
+            let loader = PluginLoader(searchPath: [dir], core: try! CoreCommands.loadSchema())
+            do {
+                _ = try loader.library(named: "hello")
+                return ""
+            } catch {
+                return error.description
+            }
+        }
+        #expect(loadError(shared).contains("its directory \(shared) is writable by other users (mode 777)"))
+        #expect(loadError(writableFile).contains("the file \(writableFile)/libqmp-hello.so is writable by its group (mode 664)"))
+        #expect(loadError(shared).contains("a plugin is code the fleet runs"))
+        #expect(loadError(owned) == "")
+        #expect(PluginFileTrust.refusal(for: "\(owned)/libqmp-hello.so", uid: getuid() &+ 1) == (getuid() == 0 ? nil : "the file \(owned)/libqmp-hello.so belongs to uid \(getuid()), not to the fleet's user (uid \(getuid() &+ 1)) or root"))
     }
 }

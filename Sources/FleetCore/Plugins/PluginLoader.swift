@@ -97,6 +97,9 @@ public final class PluginLoader: @unchecked Sendable {
         Self.loadLock.lock()
         defer { Self.loadLock.unlock() }
         let label = expectedName ?? path
+        if let refusal = PluginFileTrust.refusal(for: path) {
+            throw FleetError.plugin("plugin '\(label)' (\(path)): not loaded: \(refusal); a plugin is code the fleet runs, so only the fleet's user or root may be able to change it")
+        }
         dlerror()
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
             throw FleetError.plugin("plugin '\(label)' (\(path)): \(Self.lastDLError() ?? "dlopen failed")")

@@ -1,0 +1,81 @@
+@testable import FleetCore
+import Foundation
+import QMPFleetTesting
+import QMPPluginABI
+import Testing
+
+/// The host API refuses calls a plugin makes off its VM's loop thread, and
+/// calls through the handle of a VM that has ended (no use-after-free).
+@Suite(.serialized)
+struct PluginHandlesTests {
+    static func fleetWithPlugin() throws -> (TestFleet, PluginInstance) {
+        let fleet = try TestFleet(yaml: "vms: [{name: vm0, plugins: {dump: {}}}]")
+        let instance = try #require(fleet.vm("vm0")?.plugins.first)
+        return (fleet, instance)
+    }
+
+    /// Runs `body` on a thread of its own and waits for it.
+    static func onAnotherThread<T: Sendable>(_ body: @escaping @Sendable () -> T) -> T {
+        let result = ResultBox<T>()
+        let thread = Thread {
+            result.value = body()
+            result.done.signal()
+        }
+        thread.start()
+        result.done.wait()
+        return result.value!
+    }
+
+    /// Written by the thread before it signals, read after the wait.
+    final class ResultBox<T>: @unchecked Sendable {
+        var value: T?
+        let done = DispatchSemaphore(value: 0)
+    }
+
+    struct Calls: Sendable, Equatable {
+        var name: Bool, timer: UInt64, watch: UInt64, work: Int32, open: Int32, openError: String
+    }
+
+    /// What each refusable call gives for `handle` on the calling thread.
+    static func calls(_ raw: UInt) -> Calls {
+        let handle = OpaquePointer(bitPattern: raw)
+        let api = HostAPI.table.pointee
+        var error = [CChar](repeating: 0, count: 256)
+        let fd = api.open_file(handle, "/tmp/never-created-by-plugin-handles-tests", O_WRONLY | O_CREAT, 0o600, &error, error.count)
+        api.emit_event(handle, "DUMP_COMPLETED", nil, 0)
+        api.vm_stop(handle, "paused")
+        return Calls(
+            name: api.vm_name(handle) != nil,
+            timer: api.timer_start(handle, 10, 0, { _, _ in }, nil),
+            watch: api.fd_watch(handle, 0, QMP_FD_READABLE, { _, _, _, _ in }, nil),
+            work: api.work_queue(handle, { _ in }, { _, _ in }, nil),
+            open: fd,
+            openError: String(cString: error))
+    }
+
+    @Test func callsFromAnotherThreadAreRefused() throws {
+        let (fleet, instance) = try Self.fleetWithPlugin()
+        let raw = UInt(bitPattern: instance.handle)
+        let refused = Self.onAnotherThread { Self.calls(raw) }
+        #expect(refused == Calls(name: false, timer: 0, watch: 0, work: -1, open: -1,
+                                 openError: "open_file was refused: called from a thread other than its VM's loop thread, or for a VM that has ended"))
+        #expect(access("/tmp/never-created-by-plugin-handles-tests", F_OK) != 0)
+        // Nothing of it reached the VM: still running, no timer.
+        #expect(fleet.vm("vm0")?.runState == .running)
+        #expect(instance.activeTimerCount == 0)
+        // On the VM's own thread the same handle works.
+        #expect(HostAPI.table.pointee.vm_name(instance.handle) != nil)
+    }
+
+    @Test func aHandleOfAnEndedVMIsRefused() throws {
+        let (fleet, instance) = try Self.fleetWithPlugin()
+        let raw = UInt(bitPattern: instance.handle)
+        let vm = try #require(fleet.vm("vm0"))
+        fleet.router.destroyVM(vm)
+        #expect(PluginHandles.instance(for: OpaquePointer(bitPattern: raw)) == nil)
+        let refused = Self.calls(raw)
+        #expect(refused.name == false && refused.timer == 0 && refused.work == -1 && refused.open == -1)
+        // A handle never given out finds nothing either.
+        #expect(PluginHandles.instance(for: OpaquePointer(bitPattern: UInt.max)) == nil)
+    }
+}
