@@ -64,6 +64,9 @@ struct QMPFleetEmulator {
         }
         var config = FleetConfig()
         if let dir = environment["QMPFLEET_PLUGIN_DIR"] { config.pluginDirectories = [dir] }
+        // Trusted as QEMU trusts its command line (a handed-over VM keeps
+        // the fleet's own policy: the control socket is no command line).
+        CommandLineFiles(plan).apply(to: &config)
         // It stands in for the recorded QEMU binary: same version and package.
         if let version = ReferenceQEMUVersion.recorded { config.qemuVersion = version }
         let loop = try EventLoop()
