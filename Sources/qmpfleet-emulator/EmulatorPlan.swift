@@ -47,6 +47,7 @@ struct EmulatorPlan {
         var chardevs: [String: QemuOpts] = [:]
         var objects: [(JSONObject, String)] = [], charCommands: [(JSONObject, String)] = []
         var blockdevs: [(JSONObject, String)] = [], netdevs: [(JSONObject, String)] = [], devices: [(JSONObject, String)] = []
+        var incoming: [(JSONObject, String)] = []
         for option in try QEMUOption.parse(arguments) {
             let value = option.value ?? ""
             let text = "-\(option.name)" + (option.value.map { " \($0)" } ?? "")
@@ -54,6 +55,11 @@ struct EmulatorPlan {
             case "version": printVersion = true
             case "help", "h": printHelp = true
             case "S": entry["start-paused"] = true
+            case "incoming":
+                // The VM waits in inmigrate; a URI other than `defer` is
+                // listened on at start, as QEMU does with -incoming URI.
+                entry["incoming"] = "defer"
+                if value != "defer" { incoming.append((["uri": .string(value)], text)) }
             case "no-shutdown": entry["no-shutdown"] = true
             case "no-reboot": entry["no-reboot"] = true
             case "daemonize": daemonize = true
@@ -150,7 +156,7 @@ struct EmulatorPlan {
         if !serials.isEmpty { plugins["chardev"] = ["serial": .array(serials)] }
         entry["plugins"] = .object(plugins)
         for (list, command) in [(objects, "object-add"), (charCommands, "chardev-add"), (blockdevs, "blockdev-add"),
-                                (netdevs, "netdev_add"), (devices, "device_add")] {
+                                (netdevs, "netdev_add"), (devices, "device_add"), (incoming, "migrate-incoming")] {
             commands += list.map { (command, $0.0, $0.1) }
         }
     }

@@ -385,3 +385,63 @@ def test_fd_migration_between_fleet_vms(pairs):
     # (checked: a -S source that was never continued leaves its target in prelaunch).
     assert dst.ok("query-status")["status"] == "prelaunch"
     assert src.ok("query-status")["status"] == "postmigrate"
+
+
+def listening(path, process, timeout=STEP_TIMEOUT_SECONDS):
+    from conftest import listening_unix_paths
+    deadline = time.monotonic() + timeout
+    while path not in listening_unix_paths():
+        assert process.poll() is None, "the emulator exited"
+        assert time.monotonic() < deadline, f"{path} not listening"
+        time.sleep(0.05)
+
+
+def test_into_a_qmpfleet_emulator_and_across_fleets(pairs):
+    """Out of one fleet into a `qmpfleet-emulator -incoming unix:PATH` (the
+    URI listened on at start, as QEMU does), then out of the emulator into
+    a VM of a second fleet: the stream crosses processes as it would
+    between QEMUs."""
+    import subprocess
+    pair = pairs("fleet")
+    src = pair.source
+    emulator = os.path.join(os.path.dirname(required_fleet_binary()), "qmpfleet-emulator")
+    if not os.access(emulator, os.X_OK):
+        missing(f"{emulator} is not built")
+    qmp, incoming = f"{pair.dir}/emu.qmp", f"{pair.dir}/emu-in.sock"
+    env = {k: v for k, v in os.environ.items() if k != "QMPFLEET_CONTROL"}
+    process = subprocess.Popen([emulator, "-name", "guest=emu", "-machine", "pc", "-m", "64", "-S", "-nodefaults",
+                                "-display", "none", "-incoming", f"unix:{incoming}",
+                                "-qmp", f"unix:{qmp},server=on,wait=off"],
+                               env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(f"{pair.dir}/emu.log", "wb"))
+    other = None
+    try:
+        listening(qmp, process)
+        listening(incoming, process)
+        emu = Monitor(qmp)
+        assert emu.ok("query-status")["status"] == "inmigrate"
+        emu.ok("migrate-set-capabilities", capabilities(["events"]))
+        src.ok("migrate-set-parameters", {"max-bandwidth": UNLIMITED_BANDWIDTH})
+        src.ok("cont")
+        src.ok("migrate", {"uri": f"unix:{incoming}"})
+        try:
+            emu.wait_for("MIGRATION", {"status": "completed"})
+        except AssertionError:
+            raise AssertionError(open(f"{pair.dir}/emu.log").read()[-2000:])
+        assert emu.ok("query-status")["status"] == "paused"
+        # On to a second fleet's VM waiting with incoming: defer, with the
+        # emulator's migratable plugins (a section it cannot load would fail).
+        other = FleetPair(plugins="{migration: {}, block: {}, chardev: {serial: []}, memory: {}, cpu-hotplug: {}}")
+        onward = f"unix:{other.dir}/onward.sock"
+        other.target.ok("migrate-set-capabilities", capabilities(["events"]))
+        other.target.ok("migrate-incoming", {"uri": onward})
+        emu.ok("migrate-set-parameters", {"max-bandwidth": UNLIMITED_BANDWIDTH})
+        emu.ok("migrate", {"uri": onward})
+        other.target.wait_for("MIGRATION", {"status": "completed"})
+        assert emu.ok("query-status")["status"] == "postmigrate"
+        assert other.target.ok("query-status")["status"] == "paused"
+        emu.close()
+    finally:
+        if other is not None:
+            other.close()
+        process.terminate()
+        process.wait(10)
