@@ -11,6 +11,12 @@
 // after each input is honest. The router, its command table and the loaded
 // plugins are made once, in LLVMFuzzerInitialize, before libFuzzer counts
 // the coverage of the plugin libraries.
+//
+// A stall is a finding too: one loop serves many VMs, so an input whose
+// dispatch, whose any one timer callback, or whose VM's end holds the
+// thread longer than the budget (100 ms, as issue 16 sets it; env
+// DISPATCH_FUZZ_STALL_MS to change) stops with its input saved, as a crash
+// does. Creating the VM is the harness's cost and is not counted.
 // Built by Fuzz/run against an instrumented build of QMPFleetTesting; the
 // instrumented plugins are linked next to the binary, where the fleet looks.
 import FleetCore
@@ -56,6 +62,45 @@ func dispatchFleetYAML(pluginDirectory: String, fileDirectory: String) -> (yaml:
     return (yaml, found.map(\.name))
 }
 
+/// The longest one input may hold the loop (see the header).
+let stallBudget: Duration = .milliseconds(Int(getenv("DISPATCH_FUZZ_STALL_MS").flatMap { Int(String(cString: $0)) } ?? 100))
+
+/// What one loop turn cost the thread. Wall time alone would blame an
+/// input for the machine's load (other processes take the CPU away), so a
+/// turn stalls when its own CPU time passes the budget, or when its wall
+/// time does and the thread went to sleep in it (a voluntary context
+/// switch: a blocking read, open or wait).
+struct LoopTurn {
+    var cpu: Duration
+    var wall: Duration
+    var slept: Bool
+
+    static func measure(_ body: () -> Void) -> LoopTurn {
+        func cpuNow() -> Duration {
+            var t = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+            return .seconds(t.tv_sec) + .nanoseconds(t.tv_nsec)
+        }
+        func voluntarySwitches() -> Int {
+            var usage = rusage()
+            getrusage(__rusage_who_t(1), &usage)  // RUSAGE_THREAD (a GNU name Swift does not import)
+            return usage.ru_nvcsw
+        }
+        let (cpu0, switches0, wall0) = (cpuNow(), voluntarySwitches(), ContinuousClock.now)
+        body()
+        return LoopTurn(cpu: cpuNow() - cpu0, wall: ContinuousClock.now - wall0, slept: voluntarySwitches() > switches0)
+    }
+
+    var stalled: Bool { cpu > stallBudget || (wall > stallBudget && slept) }
+}
+
+/// The first turn of the current input that went past the budget.
+nonisolated(unsafe) var firstStall: (what: String, turn: LoopTurn)?
+
+func noteStall(_ what: String, _ turn: LoopTurn) {
+    if turn.stalled && firstStall == nil { firstStall = (what, turn) }
+}
+
 /// The fleet, made once; its VM list is empty between inputs.
 nonisolated(unsafe) var dispatchFleet: TestFleet!
 /// The VM every input gets a fresh copy of.
@@ -75,6 +120,7 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMu
         guard let vm = fleet.vm("vm0") else { fatalError("vm0 did not start") }
         dispatchSpec = vm.spec
         fleet.router.destroyVM(vm)
+        fleet.clock.runAction = { action in noteStall("a timer callback", LoopTurn.measure(action)) }
         dispatchFleet = fleet
         // libFuzzer ends with exit(); LeakSanitizer's check runs from an
         // earlier atexit, so after this one: the fleet is gone by then.
@@ -88,8 +134,28 @@ public func fuzzInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMu
     return 0
 }
 
+/// A stall must happen again on a fresh VM to count: the first use of a
+/// process-wide table (the 4,246 trace events, the QMP schema) pays its
+/// one-time set-up once, and the rerun shows whether the input itself holds
+/// the loop. A stall that repeats stops the run as a finding; libFuzzer
+/// saves the input (a deadly signal).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzDispatch(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+    let input = UnsafeRawBufferPointer(start: data, count: size)
+    firstStall = nil
+    runInput(input)
+    guard firstStall != nil else { return 0 }
+    firstStall = nil
+    runInput(input)
+    if let (what, turn) = firstStall {
+        fputs("DispatchFuzz: stall: \(what) held the loop: \(turn.cpu) of CPU, \(turn.wall) in all"
+              + "\(turn.slept ? ", sleeping in it" : "") (budget \(stallBudget))\n", stderr)
+        abort()
+    }
+    return 0
+}
+
+func runInput(_ input: UnsafeRawBufferPointer) {
     let fleet: TestFleet = dispatchFleet
     let vm: VM
     do {
@@ -101,9 +167,10 @@ public func fuzzDispatch(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let wire = FuzzTransport()
     guard let session = vm.attach(transport: wire) else { fatalError("attach refused") }
     Array(#"{"execute": "qmp_capabilities"}"#.utf8).withUnsafeBytes { session.receive($0) }
-    session.receive(UnsafeRawBufferPointer(start: data, count: size))
+    // One read of up to 4 KiB is one loop turn: parsing and every command in it.
+    noteStall("the input's dispatch", LoopTurn.measure { session.receive(input) })
     // Timers (powerdown delays, throttled events, plugin timeouts, block
-    // jobs) fire too.
+    // jobs) fire too, each its own turn.
     fleet.advance(by: 60_000)
     // Everything the VM wrote must be QMP output lines.
     var parser = JSONStreamParser()
@@ -113,11 +180,12 @@ public func fuzzDispatch(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         if line["QMP"] != nil { greetings += 1 }
     } }
     if greetings != 1 { fatalError("\(greetings) greetings") }
-    session.transportDidClose()
-    // `quit` may have ended it already.
-    fleet.router.destroyVM(vm)
+    noteStall("the VM's end", LoopTurn.measure {
+        session.transportDidClose()
+        // `quit` may have ended it already.
+        fleet.router.destroyVM(vm)
+    })
     fleet.advance(by: 60_000)
-    return 0
 }
 
 /// A client socket that reads everything at once.

@@ -18,6 +18,9 @@ public final class VirtualScheduler: Scheduler {
 
     public private(set) var nowMilliseconds: UInt64 = 0
     private var items: [Item] = []
+    /// Runs each due action; a harness may wrap it: on a real loop each
+    /// timer callback is one turn, and the dispatch fuzzer times each one.
+    public var runAction: (() -> Void) -> Void = { $0() }
     private var sequence: UInt64 = 0
 
     public init() {}
@@ -45,7 +48,7 @@ public final class VirtualScheduler: Scheduler {
             let next = items.remove(at: index)
             nowMilliseconds = max(nowMilliseconds, next.due)
             next.action.markFired()
-            next.body()
+            runAction(next.body)
         }
         nowMilliseconds = target
     }

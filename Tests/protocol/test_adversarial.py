@@ -31,7 +31,8 @@ BLOCK = {"drives": [{"id": "drive0", "device": "disk0", "interface": "virtio",
                      "file": "/var/lib/qmpfleet/disk0.qcow2", "format": "qcow2", "size": "20G"},
                     {"id": "drive1", "device": "disk1", "interface": "virtio",
                      "file": "/var/lib/qmpfleet/disk1.qcow2", "format": "qcow2", "size": "8388607T"}]}
-VICTIM_PLUGINS = {"chardev": {"serial": []}, "display": {"device": "video0", "vnc": {"password": True}}, "block": BLOCK}
+VICTIM_PLUGINS = {"chardev": {"serial": []}, "display": {"device": "video0", "vnc": {"password": True}}, "block": BLOCK,
+                  "migration": {}, "trace": {}, "balloon": {}, "dump": {}}
 
 
 class Bystander(threading.Thread):
@@ -187,6 +188,51 @@ def test_out_of_int64_range_is_qapis_type_error(one_loop_fleet, qemu_vm, value):
         ours = watched(lambda: c.execute(*request))
     theirs, = qemu_replies(qemu_vm, [request], extra=["-vga", "std"])
     assert error_of(ours) == error_of(theirs)
+
+
+#: Integers at QAPI's edges where QEMU 7.2 has the command: its visitor's
+#: range texts, then each command's own range check.
+QAPI_EDGES = [
+    ("block-dirty-bitmap-add", {"node": "x", "name": "b", "granularity": 2**32}),
+    ("block-dirty-bitmap-add", {"node": "x", "name": "b", "granularity": -1}),
+    ("migrate-set-parameters", {"compress-level": 300}),
+    ("migrate-set-parameters", {"max-bandwidth": -1}),
+    ("migrate-set-parameters", {"max-bandwidth": 2**64 - 1}),
+    ("migrate-set-parameters", {"downtime-limit": INT64_MAX}),
+    ("migrate-set-parameters", {"xbzrle-cache-size": 2**64 - 1}),
+    ("migrate-set-parameters", {"cpu-throttle-initial": 2**32}),
+    ("ringbuf-read", {"device": "x", "size": 2**64 - 1}),
+    ("ringbuf-read", {"device": "x", "size": 1e308}),
+    ("balloon", {"value": -1}),
+    ("balloon", {"value": INT64_MAX}),
+    ("calc-dirty-rate", {"calc-time": INT64_MAX}),
+    ("calc-dirty-rate", {"calc-time": 1, "sample-pages": INT64_MAX}),
+    ("trace-event-get-state", {"name": "x", "vcpu": INT64_MAX}),
+    ("block_set_io_throttle", {"id": "x", "bps": INT64_MAX, "bps_rd": 0, "bps_wr": 0, "iops": 0, "iops_rd": 0, "iops_wr": 0}),
+    ("dump-guest-memory", {"paging": False, "protocol": "fd:nope", "begin": INT64_MAX, "length": INT64_MAX}),
+]
+
+
+@pytest.fixture(scope="module")
+def qemu_qapi_edges():
+    """QEMU 7.2's replies to QAPI_EDGES, from one QEMU."""
+    if shutil.which(conftest.QEMU_PROGRAM) is None:
+        conftest.missing(f"{conftest.QEMU_PROGRAM} is not installed")
+    vm = conftest.QemuProcess("pc")
+    try:
+        with RawQMP(vm.socket) as c:
+            c.negotiate()
+            return [c.execute(command, arguments) for command, arguments in QAPI_EDGES]
+    finally:
+        vm.close()
+
+
+def test_qapi_integer_edges(one_loop_fleet, qemu_qapi_edges):
+    fleet, watched = one_loop_fleet
+    with vm_client(fleet) as c:
+        ours = watched(lambda: [c.execute(command, arguments) for command, arguments in QAPI_EDGES])
+    for request, mine, theirs in zip(QAPI_EDGES, ours, qemu_qapi_edges):
+        assert mine == theirs, request
 
 
 @pytest.mark.parametrize("time_", ["+9223372036854775807", "+99999999999999999999999", "18446744073709551615"])
