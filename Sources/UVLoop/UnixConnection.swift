@@ -120,11 +120,15 @@ public final class UnixConnection: LoopHandle {
         updateInterest()
     }
 
-    /// Connects to a listening socket. The connect blocks (a unix connect
-    /// only waits while the listener's backlog is full); then non-blocking.
+    /// Connects to a listening socket without blocking: a listener whose
+    /// backlog is full gives EAGAIN at once (thrown; retry later).
     public static func connect(loop: EventLoop, path: String) throws -> UnixConnection {
         var address = try UnixAddress(path: path)
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        // Non-blocking from the start: a listener that never accepts (a
+        // full backlog) makes a blocking connect wait on the loop thread.
+        // A unix connect completes at once or fails with EAGAIN (Linux has
+        // no pending unix connect to watch for): the caller retries later.
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
         guard fd >= 0 else { throw UVError.errno("socket") }
         var rc: Int32
         repeat {

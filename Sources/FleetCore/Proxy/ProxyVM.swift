@@ -135,8 +135,7 @@ public final class ProxyVM: SessionHost {
         upstream = nil
         if let launched {
             kill(launched, SIGTERM)
-            var status: Int32 = 0
-            waitpid(launched, &status, 0)
+            ChildReaper.reap(launched, scheduler: router.scheduler, logger: logger)
         }
     }
 
