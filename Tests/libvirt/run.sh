@@ -1,31 +1,68 @@
 #!/bin/bash
 # libvirt manages a domain whose <emulator> is $EMULATOR (real QEMU 7.2 or
-# qmpfleet-emulator), through the embedded QEMU driver (no daemon):
+# qmpfleet-emulator):
 #   EMULATOR=/usr/bin/qemu-system-x86_64 Tests/libvirt/run.sh
+# MODE=embed (the default): libvirt's embedded QEMU driver, no daemon, its
+#   root in this run's temporary directory.
+# MODE=system: a real libvirtd serving qemu:///system, the way libvirt runs
+#   on every distribution (state in /var/lib/libvirt and /run/libvirt), started
+#   here in the foreground with its own socket directory, and stopped at the end.
 # With QMPFLEET_CONTROL=<socket-dir>/fleet.qmp, qmpfleet-emulator hands the
 # VM to that running fleet instead of running it in-process.
 # Each step prints one line "step: <rc> <normalised output>", so the same
 # run against both emulators can be compared line by line
 # (Tests/protocol/test_libvirt.py does that). Needs root and Debian's
-# libvirt-daemon-driver-qemu, libvirt-clients and qemu-utils; no KVM.
+# libvirt-daemon-driver-qemu, libvirt-clients and qemu-utils (and
+# libvirt-daemon for MODE=system); no KVM.
 set -uo pipefail
 EMULATOR=${EMULATOR:?set EMULATOR to the emulator binary}
+MODE=${MODE:-embed}
 W=$(mktemp -d /tmp/lv-XXXXXX)
-ROOT="$W/root"
-URI="qemu:///embed?root=$ROOT"
-# Only this run's emulator processes, by the pidfiles libvirt keeps.
-trap 'for p in "$ROOT"/run/qemu/*.pid; do [ -s "$p" ] && kill "$(cat "$p")" 2>/dev/null; done; rm -rf "$W"' EXIT
+QEMU_CONF='stdio_handler = "file"
+user = "root"
+group = "root"
+remember_owner = 0'
 
 # libvirt's QEMU driver needs its compiled-in user and group to exist.
 getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
 getent passwd libvirt-qemu >/dev/null || useradd -r -g libvirt-qemu -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
-mkdir -p "$ROOT/etc"
-cat > "$ROOT/etc/qemu.conf" <<CONF
-stdio_handler = "file"
-user = "root"
-group = "root"
-remember_owner = 0
+
+case "$MODE" in
+embed)
+    ROOT="$W/root"
+    URI="qemu:///embed?root=$ROOT"
+    PIDDIR="$ROOT/run/qemu"
+    mkdir -p "$ROOT/etc"
+    printf '%s\n' "$QEMU_CONF" > "$ROOT/etc/qemu.conf"
+    # Only this run's emulator processes, by the pidfiles libvirt keeps.
+    trap 'for p in "$PIDDIR"/*.pid; do [ -s "$p" ] && kill "$(cat "$p")" 2>/dev/null; done; rm -rf "$W"' EXIT
+    ;;
+system)
+    PIDDIR=/run/libvirt/qemu
+    # The system driver reads /etc/libvirt/qemu.conf: this run's settings go
+    # there, and whatever was there before is put back at the end.
+    CONF=/etc/libvirt/qemu.conf
+    mkdir -p /etc/libvirt "$W/sock"
+    [ -e "$CONF" ] && cp -p "$CONF" "$W/qemu.conf.saved"
+    printf '%s\n' "$QEMU_CONF" > "$CONF"
+    cat > "$W/libvirtd.conf" <<CONF
+unix_sock_dir = "$W/sock"
+auth_unix_rw = "none"
+auth_unix_ro = "none"
+log_outputs = "3:file:$W/libvirtd.log"
 CONF
+    libvirtd -f "$W/libvirtd.conf" --pid-file "$W/libvirtd.pid" >"$W/libvirtd.out" 2>&1 &
+    LIBVIRTD_PID=$!
+    trap 'for p in "$PIDDIR"/citest.pid; do [ -s "$p" ] && kill "$(cat "$p")" 2>/dev/null; done
+          kill "$LIBVIRTD_PID" 2>/dev/null; wait "$LIBVIRTD_PID" 2>/dev/null
+          if [ -e "$W/qemu.conf.saved" ]; then cp -p "$W/qemu.conf.saved" "$CONF"; else rm -f "$CONF"; fi
+          rm -rf "$W"' EXIT
+    for _ in $(seq 100); do [ -S "$W/sock/libvirt-sock" ] && break; sleep 0.1; done
+    [ -S "$W/sock/libvirt-sock" ] || { echo "libvirtd did not start:" >&2; cat "$W/libvirtd.out" >&2; exit 1; }
+    URI="qemu:///system?socket=$W/sock/libvirt-sock"
+    ;;
+*) echo "MODE must be embed or system" >&2; exit 2 ;;
+esac
 
 # A wrapper at a fresh path: libvirt caches capabilities by the binary's
 # path and ctime (a copy of QEMU itself would not find its modules).
@@ -111,6 +148,9 @@ step() {
     echo "$name: $rc $out"
 }
 
+# A domain left by an earlier run that was cut off (the system daemon keeps
+# its definitions) is removed first.
+{ V destroy citest; V undefine citest; } >/dev/null 2>&1
 step define V define "$W/dom.xml"
 step start V start citest
 step domstate V domstate citest

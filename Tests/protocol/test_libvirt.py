@@ -1,5 +1,6 @@
 """libvirt 9.0 manages a simulated VM: Tests/libvirt/run.sh drives virsh
-(embedded QEMU driver, no daemon) through define, start, suspend/resume,
+(the embedded QEMU driver, and a real libvirtd serving qemu:///system)
+through define, start, suspend/resume,
 block listing, CD-ROM eject/insert, disk hot-plug and unplug, a monitor
 command, destroy and a guest shutdown, once with real QEMU 7.2 and once
 with qmpfleet-emulator as the domain's <emulator>, and once more with the
@@ -38,8 +39,8 @@ def emulator():
     return path
 
 
-def run(emulator_path, control=None):
-    env = dict(os.environ, EMULATOR=emulator_path)
+def run(emulator_path, control=None, mode="embed"):
+    env = dict(os.environ, EMULATOR=emulator_path, MODE=mode)
     if control:
         env["QMPFLEET_CONTROL"] = control
     result = subprocess.run(["bash", SCRIPT], env=env,
@@ -66,6 +67,18 @@ def require_libvirt_and_qemu():
 def outcomes():
     require_libvirt_and_qemu()
     return run(QEMU), run(emulator())
+
+
+@pytest.fixture(scope="module")
+def system_outcomes():
+    """The same steps under a real libvirtd (qemu:///system): libvirt then
+    keeps each domain's files in /var/lib/libvirt/qemu/domain-N-NAME (the
+    master key the emulator must read among them) and starts the emulator
+    from the daemon, as on every distribution."""
+    require_libvirt_and_qemu()
+    if shutil.which("libvirtd") is None:
+        missing("libvirtd is not installed (apt-get install libvirt-daemon)")
+    return run(QEMU, mode="system"), run(emulator(), mode="system")
 
 
 def control_call(path, *commands):
@@ -128,6 +141,22 @@ def test_each_step_gives_what_qemu_gives(outcomes):
 
 def test_the_simulated_guest_unplugs_and_powers_off(outcomes):
     _, ours = outcomes
+    for name, expected in GUEST_STEPS.items():
+        assert ours[name] == expected
+
+
+def test_under_the_system_daemon_every_step_succeeds(system_outcomes):
+    _, ours = system_outcomes
+    failed = {name: outcome for name, outcome in ours.items() if not outcome.startswith("0")}
+    assert not failed
+
+
+def test_under_the_system_daemon_each_step_gives_what_qemu_gives(system_outcomes):
+    theirs, ours = system_outcomes
+    assert list(ours) == list(theirs)
+    different = {name: (ours[name], theirs[name]) for name in ours
+                 if name not in GUEST_STEPS and ours[name] != theirs[name]}
+    assert not different
     for name, expected in GUEST_STEPS.items():
         assert ours[name] == expected
 
