@@ -47,6 +47,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "The plugin set of each VM in the density scenario (YAML flow mapping).")
     var plugins: String = Bench.defaultPlugins
 
+    @Option(help: "Plugin commands of the plugin-command scenario, each pipelined and compared with query-status on the same VM.")
+    var pluginCommands: [String] = ["query-balloon", "query-block"]
+
     @Option(help: "Loop threads of each fleet started (0: one per CPU, the fleet's default).")
     var loops: Int = 0
 
@@ -67,6 +70,7 @@ struct BenchCommand: ParsableCommand {
         let chosen = Set(scenarios)
         if chosen.contains(.density) { for n in vms { rows += try bench.density(vms: n) } }
         if chosen.contains(.roundTrip) { rows += try bench.roundTrip(seconds: seconds) }
+        if chosen.contains(.pluginCommand) { rows += try bench.pluginCommands(pluginCommands) }
         if chosen.contains(.proxy) { rows += try bench.proxyOverhead(seconds: seconds) }
         if chosen.contains(.fanOut) { rows += try bench.fanOut(clients: fanOut, repeats: fanOutRepeats) }
         if chosen.contains(.latency) { rows += try bench.latency() }
@@ -78,6 +82,7 @@ struct BenchCommand: ParsableCommand {
 enum Scenario: String, CaseIterable, ExpressibleByArgument {
     case density
     case roundTrip = "round-trip"
+    case pluginCommand = "plugin-command"
     case proxy
     case fanOut = "fan-out"
     case latency
@@ -223,6 +228,35 @@ struct Bench {
             Row(scenario: "pipelined, 1000 in one write", metric: "query-status", qmpfleet: oursPipe, peer: "QEMU 7.2", peerValue: theirsPipe, unit: "req/s"),
             Row(scenario: "pipelined, 1000 in one write", metric: "query-status", qmpfleet: oursPipe, peer: "echo ceiling", peerValue: echoPipe, unit: "req/s"),
         ]
+    }
+
+    /// Plugin commands against a core command on one VM of the `pc`
+    /// template (`--plugins`): 1,000 requests in one write, the best of 3
+    /// batches per round, `rounds` rounds taken in turn with `query-status`
+    /// (core, no plugin) and the echo ceiling; each figure is the median.
+    /// A plugin command's figure is a ratio to `query-status` in the same
+    /// rounds: the cost of crossing the plugin boundary and building its
+    /// reply, with the session, parsing and sockets the same.
+    func pluginCommands(_ commands: [String]) throws -> [Row] {
+        Progress.step("plugin command: \(rounds) rounds of pipelined query-status, \(commands.joined(separator: ", ")) and echo on one VM")
+        let (fleet, dir) = try startFleet(name: "plugin", vms: 1, plugins: plugins)
+        defer { Processes.stop(fleet) }
+        let echo = try EchoServer(path: "\(root)/echo-plugin.sock")
+        defer { echo.stop() }
+        let path = "\(dir)/vm-0.qmp"
+        let lines = [queryStatus] + commands.map(request)
+        let sizes = try lines.map { try replySize(path: path, request: $0) }
+        var targets: [() throws -> Double] = lines.map { line in { try pipelined(path: path, request: line, batch: 1000, repeats: 3) } }
+        targets.append { try pipelined(path: echo.path, batch: 1000, repeats: 3) }
+        let medians = try interleavedMedians(rounds: rounds, targets)
+        let scenario = "pipelined, 1000 in one write, one pc VM"
+        var rows = [Row(scenario: scenario, metric: "query-status (core, \(sizes[0])-byte reply)", qmpfleet: medians[0],
+                        peer: "echo ceiling", peerValue: medians.last, unit: "req/s")]
+        for (index, command) in commands.enumerated() {
+            rows.append(Row(scenario: scenario, metric: "\(command) (plugin, \(sizes[index + 1])-byte reply)", qmpfleet: medians[index + 1],
+                            peer: "query-status, same VM", peerValue: medians[0], unit: "req/s"))
+        }
+        return rows
     }
 
     /// Proxy mode: one client through the fleet to a real QEMU, against the same QEMU directly.

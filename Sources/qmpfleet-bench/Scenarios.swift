@@ -63,19 +63,36 @@ func interleavedMedians(rounds: Int, _ targets: [() throws -> Double]) throws ->
     }
 }
 
-/// Requests per second when `batch` requests go in one write.
-func pipelined(path: String, batch: Int, repeats: Int) throws -> Double {
+/// One `{"execute": NAME}` line.
+func request(_ command: String) -> [UInt8] { Array(#"{"execute": "\#(command)"}"#.utf8) + [10] }
+
+/// Requests per second when `batch` copies of `line` go in one write
+/// (the best of `repeats` batches on one connection).
+func pipelined(path: String, request line: [UInt8] = queryStatus, batch: Int, repeats: Int) throws -> Double {
     let client = try BlockingClient(path: path)
     try client.negotiate()
-    let request = Array([[UInt8]](repeating: queryStatus, count: batch).joined())
+    let request = Array([[UInt8]](repeating: line, count: batch).joined())
     var best = 0.0
     for _ in 0..<repeats {
         let start = Date()
         try client.send(request)
-        for _ in 0..<batch { _ = try client.readReply() }
+        try client.skipReplies(batch)
         best = max(best, Double(batch) / Date().timeIntervalSince(start))
     }
     return best
+}
+
+/// The bytes of one reply to `line` without its `\r\n`; throws unless it
+/// is a success (a benchmark of an error reply measures the wrong path).
+func replySize(path: String, request line: [UInt8]) throws -> Int {
+    let client = try BlockingClient(path: path)
+    try client.negotiate()
+    try client.send(line)
+    let reply = try client.readReply()
+    guard reply.starts(with: Array(#"{"return""#.utf8)) else {
+        throw BenchError("not an answer to \(String(decoding: line.dropLast(), as: UTF8.self)): \(String(decoding: reply, as: UTF8.self))")
+    }
+    return reply.count - (reply.last == 10 ? 1 : 0) - (reply.dropLast().last == 13 ? 1 : 0)
 }
 
 /// Total round trips per second of `paths.count` parallel ping-pong streams.
