@@ -66,4 +66,8 @@ public final class VirtualScheduler: Scheduler {
 
     /// Actions waiting to run.
     public var pendingCount: Int { items.count }
+
+    /// Actions ever scheduled: what a test counts to see that a path made
+    /// no timer at all (one made and cancelled leaves `pendingCount` as it was).
+    public var scheduledCount: UInt64 { sequence }
 }

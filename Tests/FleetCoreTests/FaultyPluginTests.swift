@@ -65,6 +65,39 @@ struct FaultyPluginTests {
         #expect(client.call("query-status")?["return"] != nil)
     }
 
+    /// A plugin that answers before its handler returns costs no timer;
+    /// one that returns without answering has its timeout timer until it
+    /// answers, and a token answered twice or after the fact is ignored.
+    @Test func timeoutTimerOnlyForRequestsLeftUnanswered() throws {
+        let dir = PluginLoaderTests.makeDir()
+        try PluginLoaderTests.buildPlugin("faulty", source: Self.source, in: dir)
+        let fleet = try TestFleet(yaml: "limits: {plugin-reply-timeout-ms: 5000}\nvms: [{name: vm0, plugins: [faulty]}]", pluginDirectories: [dir])
+        let client = fleet.connect(to: "vm0")
+        client.negotiate()
+        let scheduled = fleet.clock.scheduledCount
+        #expect(client.call("x-twice")?["return"] == .object([:]))
+        #expect(client.call("x-badclass")?["error"]?["desc"] == "odd")
+        #expect(fleet.clock.scheduledCount == scheduled)
+        let waiting = fleet.clock.pendingCount
+        let silent = client.execute("x-silent")
+        #expect(fleet.clock.scheduledCount == scheduled + 1)
+        #expect(fleet.clock.pendingCount == waiting + 1)
+        #expect(client.reply(id: silent) == nil)
+        // Another client's x-late answers the silent request from inside its
+        // own handler, then its own: both arrive, and the timer is gone.
+        let other = fleet.connect(to: "vm0")
+        other.negotiate()
+        #expect(other.call("x-late")?["return"] == .object([:]))
+        #expect(client.reply(id: silent)?["return"] == .object([:]))
+        #expect(fleet.clock.pendingCount == waiting)
+        // Answered already: a second answer to that token changes nothing.
+        #expect(other.call("x-late")?["return"] == .object([:]))
+        #expect(client.drain().isEmpty)
+        fleet.advance(by: 10_000)
+        #expect(client.drain().isEmpty)
+        #expect(client.call("query-status")?["return"] != nil)
+    }
+
     /// Requests queued behind one in flight: past the limit the session stops
     /// reading (as QEMU suspends a monitor), and resumes as the queue drains.
     @Test func pendingCommandsPauseInputAndResume() throws {

@@ -45,21 +45,21 @@ enum HostAPI {
         api.reply = { token, text, len in
             guard let entry = HostAPI.takeRequest(token, what: "reply") else { return }
             guard let text else {
-                entry.complete(.failure(.generic("Plugin '\(entry.plugin)' replied to '\(entry.command)' without a value")))
+                PendingRequests.finish(entry, .failure(.generic("Plugin '\(entry.plugin)' replied to '\(entry.command)' without a value")))
                 return
             }
             do throws(JSONParseError) {
                 let value = try JSONValue(parsing: UnsafeRawBufferPointer(start: text, count: len))
-                entry.complete(.success(value))
+                PendingRequests.finish(entry, .success(value))
             } catch {
                 entry.instance?.logger.error("plugin replied to \(entry.command) with invalid JSON: \(error.message)")
-                entry.complete(.failure(.generic("Plugin '\(entry.plugin)' replied to '\(entry.command)' with invalid JSON")))
+                PendingRequests.finish(entry, .failure(.generic("Plugin '\(entry.plugin)' replied to '\(entry.command)' with invalid JSON")))
             }
         }
         api.reply_error = { token, errorClass, desc in
             guard let entry = HostAPI.takeRequest(token, what: "reply_error") else { return }
             let text = desc.map { String(cString: $0) } ?? "Unknown error"
-            entry.complete(.failure(QMPError(QMPErrorClass(abi: errorClass), text)))
+            PendingRequests.finish(entry, .failure(QMPError(QMPErrorClass(abi: errorClass), text)))
         }
 
         api.emit_event = { handle, name, data, len in
@@ -189,7 +189,7 @@ enum HostAPI {
     }
 
     fileprivate static func takeRequest(_ token: qmp_request, what: String) -> PendingRequests.Entry? {
-        guard let entry = PendingRequests.shared.take(token) else {
+        guard let entry = PendingRequests.current.take(token) else {
             Router.processLogger.warning("plugin called \(what) for request \(token), which is unknown, already answered or not its VM's thread's; ignored")
             return nil
         }

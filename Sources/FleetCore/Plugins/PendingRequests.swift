@@ -1,85 +1,149 @@
+import QMPPluginABI
 import QMPWire
-import UVLoop
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// Requests handed to plugins and not yet answered, by token.
+/// Requests handed to plugins and not yet answered, by token: one table per
+/// loop thread, used only on that thread.
 ///
 /// The ABI's `qmp_request` is a number, never a pointer, so a plugin that
 /// answers twice, answers late, or answers a request whose client left
-/// cannot touch freed memory: the token is simply no longer here. Each entry
-/// has a timeout, after which the client gets a GenericError and its queue
-/// moves on.
+/// cannot touch freed memory: the token is simply no longer here.
 ///
-/// One table for the process, because a token arrives from C alone. Each
-/// entry is created, answered and timed out on its VM's loop thread; the
-/// table itself is locked, since fleets on other threads (tests, several
-/// loops) share it. The lock is uncontended with one loop.
-final class PendingRequests: Sendable {
-    /// Used only on its VM's loop thread; the lock guards the table, not it.
-    struct Entry: @unchecked Sendable {
+/// A plugin answers on its VM's loop thread (the ABI says so), and `reply`
+/// carries the token alone, so the table the answer looks in is that
+/// thread's own (`current`): no lock, and no table shared between loops. A
+/// token's top bits are its table's number, so tokens of different threads
+/// never collide: one answered on another thread than its VM's finds nothing
+/// there, is ignored, and times out on its own loop.
+///
+/// Most plugins answer before their handler returns. Such an answer finds
+/// its request on the short stack of requests whose handlers are running
+/// (`running`), and nothing else is made for it. Only when a handler
+/// returns without answering does the request move to `waiting` with its
+/// timeout, after which the client gets a GenericError and its queue moves on.
+final class PendingRequests {
+    struct Entry {
+        let token: qmp_request
+        weak var instance: PluginInstance?
         let plugin: String
         let command: String
+        /// The loop's metrics, which count the plugin's reply time.
+        let metrics: LoopMetrics?
+        let started: UInt64
         let complete: (CommandResult) -> Void
-        let timeout: ScheduledAction?
-        weak var instance: PluginInstance?
-        /// The VM's loop thread: the only one that may answer.
-        let thread = pthread_self()
+        var timeout: ScheduledAction?
     }
 
-    private struct Table {
-        var entries: [UInt64: Entry] = [:]
-        var nextToken: UInt64 = 1
+    /// Bits of a token that count requests; the bits above are the table's number.
+    static let sequenceBits = 44
+    private static let sequenceMask: UInt64 = (1 << UInt64(sequenceBits)) - 1
+
+    /// Requests whose handler is running now, innermost last (a handler's
+    /// answer can start the client's next request, which nests).
+    private var running: [Entry?] = []
+    /// Requests whose handler returned without answering.
+    private var waiting: [UInt64: Entry] = [:]
+    private var tokenBase: UInt64
+    private var sequence: UInt64 = 0
+
+    private init() {
+        tokenBase = Self.newTokenBase()
+        running.reserveCapacity(4)
     }
 
-    static let shared = PendingRequests()
+    /// Requests of this table not answered yet (tests).
+    var count: Int { waiting.count + running.lazy.filter { $0 != nil }.count }
 
-    private let table = Locked(Table())
-
-    var count: Int { table.withLock { $0.entries.count } }
-
-    func add(plugin: String, command: String, instance: PluginInstance, timeoutMilliseconds: UInt64,
-             scheduler: any Scheduler, complete: @escaping (CommandResult) -> Void) -> UInt64 {
-        let token = table.withLock { t in
-            defer { t.nextToken += 1 }
-            return t.nextToken
+    /// Runs `body` with a new token for a request of `instance`.
+    /// `complete` runs once: with the plugin's answer, or with a GenericError
+    /// when it does not answer within `timeoutMilliseconds` of `body`
+    /// returning, or when the instance ends first.
+    func run(for instance: PluginInstance, command: String, timeoutMilliseconds: UInt64, scheduler: any Scheduler,
+             complete: @escaping (CommandResult) -> Void, _ body: (qmp_request) -> Void) {
+        let token = nextToken()
+        running.append(Entry(token: token, instance: instance, plugin: instance.library.name, command: command,
+                             metrics: instance.vm?.router.metrics, started: MonotonicClock.nanoseconds(),
+                             complete: complete, timeout: nil))
+        body(token)
+        guard var entry = running.removeLast() else { return }
+        entry.timeout = scheduler.schedule(afterMilliseconds: timeoutMilliseconds) { [weak self] in
+            guard let entry = self?.waiting.removeValue(forKey: token) else { return }
+            entry.instance?.logger.warning("plugin \(entry.plugin) did not answer \(entry.command) within \(timeoutMilliseconds) ms")
+            Self.finish(entry, .failure(.generic("Plugin '\(entry.plugin)' did not answer '\(entry.command)' in time")))
         }
-        let timeout = scheduler.schedule(afterMilliseconds: timeoutMilliseconds) { [weak self] in
-            guard let entry = self?.remove(token) else { return }
-            entry.instance?.logger.warning("plugin \(plugin) did not answer \(command) within \(timeoutMilliseconds) ms")
-            entry.complete(.failure(.generic("Plugin '\(plugin)' did not answer '\(command)' in time")))
-        }
-        let entry = Entry(plugin: plugin, command: command, complete: complete, timeout: timeout, instance: instance)
-        table.withLock { $0.entries[token] = entry }
-        return token
-    }
-
-    private func remove(_ token: UInt64) -> Entry? {
-        table.withLock { $0.entries.removeValue(forKey: token) }
+        waiting[token] = entry
     }
 
     /// Removes and returns the entry; nil when the token is unknown, was
-    /// already answered, or is answered from another thread than its VM's
-    /// (the caller logs that as a plugin bug; a request answered from the
-    /// wrong thread stays, and times out on its own loop).
-    func take(_ token: UInt64) -> Entry? {
-        let entry = table.withLock { t -> Entry? in
-            guard let entry = t.entries[token], pthread_equal(entry.thread, pthread_self()) != 0 else { return nil }
-            return t.entries.removeValue(forKey: token)
+    /// already answered, or belongs to another thread's table (the caller
+    /// logs that as a plugin bug).
+    func take(_ token: qmp_request) -> Entry? {
+        var index = running.endIndex
+        while index > running.startIndex {
+            index -= 1
+            if running[index]?.token == token {
+                defer { running[index] = nil }
+                return running[index]
+            }
         }
-        entry?.timeout?.cancel()
+        guard let entry = waiting.removeValue(forKey: token) else { return nil }
+        entry.timeout?.cancel()
         return entry
+    }
+
+    /// Completes a taken entry, counting the plugin's reply time.
+    static func finish(_ entry: Entry, _ result: CommandResult) {
+        entry.metrics?.pluginReplied(entry.plugin, nanoseconds: MonotonicClock.nanoseconds() &- entry.started)
+        entry.complete(result)
     }
 
     /// Fails every request of an instance that is going away.
     func cancelAll(of instance: PluginInstance) {
-        let id = ObjectIdentifier(instance)
-        let tokens = table.withLock { t in t.entries.filter { $0.value.instance.map(ObjectIdentifier.init) == id }.map(\.key) }
+        let tokens = running.compactMap { $0?.instance === instance ? $0?.token : nil }
+            + waiting.values.filter { $0.instance === instance }.map(\.token)
         for token in tokens {
-            if let entry = take(token) {
-                entry.complete(.failure(.generic("The VM is shutting down")))
-            }
+            if let entry = take(token) { Self.finish(entry, .failure(.generic("The VM is shutting down"))) }
         }
+    }
+
+    private func nextToken() -> UInt64 {
+        if sequence == Self.sequenceMask {
+            // 2^44 requests on one thread: a fresh number, so no token repeats.
+            tokenBase = Self.newTokenBase()
+            sequence = 0
+        }
+        sequence += 1
+        return tokenBase | sequence
+    }
+
+    // MARK: One table per thread
+
+    /// This thread's table, made at its first plugin request.
+    static var current: PendingRequests {
+        if let raw = pthread_getspecific(key) { return Unmanaged<PendingRequests>.fromOpaque(raw).takeUnretainedValue() }
+        let table = PendingRequests()
+        pthread_setspecific(key, Unmanaged.passRetained(table).toOpaque())
+        return table
+    }
+
+    /// Released with its thread.
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { raw in
+            if let raw { Unmanaged<PendingRequests>.fromOpaque(raw).release() }
+        }
+        return key
+    }()
+
+    private static let tableNumbers = Atomic<UInt64>(0)
+
+    /// The next table number in a token's top bits (never 0: no token is 0).
+    private static func newTokenBase() -> UInt64 {
+        let numbers = UInt64(1) << UInt64(64 - sequenceBits)
+        let number = tableNumbers.wrappingAdd(1, ordering: .relaxed).newValue % (numbers - 1) + 1
+        return number << UInt64(sequenceBits)
     }
 }

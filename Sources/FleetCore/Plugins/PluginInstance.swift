@@ -84,7 +84,7 @@ public final class PluginInstance {
         timers.removeAll()
         for watch in fdWatches.values { watch.close() }
         fdWatches.removeAll()
-        PendingRequests.shared.cancelAll(of: self)
+        PendingRequests.current.cancelAll(of: self)
         if let destroyFn = library.descriptor.pointee.vm_destroy { destroyFn(state) }
         state = nil
         // From here on the handle finds nothing, even while Swift still
@@ -143,37 +143,32 @@ public final class PluginInstance {
 
     // MARK: Requests
 
-    /// Hands a request to the plugin; `complete` runs when it answers, or
-    /// with a GenericError when it does not answer in time.
-    func newRequest(command: String, complete: @escaping (CommandResult) -> Void) -> qmp_request {
-        guard let vm else { return 0 }
-        let started = MonotonicClock.nanoseconds()
-        let metrics = vm.router.metrics
-        let plugin = library.name
-        return PendingRequests.shared.add(
-            plugin: library.name, command: command, instance: self,
-            timeoutMilliseconds: vm.limits.pluginReplyTimeoutMilliseconds,
-            scheduler: vm.scheduler) { result in
-                metrics.pluginReplied(plugin, nanoseconds: MonotonicClock.nanoseconds() &- started)
-                complete(result)
-            }
+    /// Hands a request to the plugin: `body` calls it with the request's
+    /// token. `complete` runs once, when it answers, or with a GenericError
+    /// when it does not answer in time.
+    private func request(command: String, complete: @escaping (CommandResult) -> Void, _ body: (qmp_request) -> Void) {
+        guard let vm else { return complete(.failure(.generic("The VM is shutting down"))) }
+        PendingRequests.current.run(for: self, command: command, timeoutMilliseconds: vm.limits.pluginReplyTimeoutMilliseconds,
+                                    scheduler: vm.scheduler, complete: complete, body)
     }
 
     func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, complete: @escaping (CommandResult) -> Void) {
-        let token = newRequest(command: command, complete: complete)
         let text = JSONValue.object(arguments).jsonText
-        text.withCString { handler.fn(state, token, $0, text.utf8.count, handler.userData) }
+        request(command: command, complete: complete) { token in
+            text.withCString { handler.fn(state, token, $0, text.utf8.count, handler.userData) }
+        }
     }
 
     /// Runs a device driver's or object type's `add`.
     func add(with driver: DeviceDriver, command: String, id: String?, properties: JSONObject, complete: @escaping (CommandResult) -> Void) {
-        let token = newRequest(command: command, complete: complete)
         let text = JSONValue.object(properties).jsonText
-        text.withCString { props in
-            if let id {
-                id.withCString { driver.add(state, token, $0, props, text.utf8.count, driver.userData) }
-            } else {
-                driver.add(state, token, nil, props, text.utf8.count, driver.userData)
+        request(command: command, complete: complete) { token in
+            text.withCString { props in
+                if let id {
+                    id.withCString { driver.add(state, token, $0, props, text.utf8.count, driver.userData) }
+                } else {
+                    driver.add(state, token, nil, props, text.utf8.count, driver.userData)
+                }
             }
         }
     }
@@ -184,8 +179,9 @@ public final class PluginInstance {
             complete(.failure(.generic("Device '\(id)' does not support hotplugging")))
             return
         }
-        let token = newRequest(command: command, complete: complete)
-        id.withCString { del(state, token, $0, driver.userData) }
+        request(command: command, complete: complete) { token in
+            id.withCString { del(state, token, $0, driver.userData) }
+        }
     }
 
     // MARK: Timers

@@ -45,7 +45,7 @@ struct BlockVM {
 
 import Testing
 
-/// Every block suite nests here and runs one test at a time: FleetCore's
-/// PendingRequests.shared is one loop-confined table for the process, and
-/// in-process fleets on parallel test threads race on it.
+/// Every block suite nests here and runs one test at a time. (It began
+/// when pending plugin requests were one table for the process, which
+/// parallel test threads raced on; each thread now has its own.)
 @Suite(.serialized) enum BlockSuite {}
