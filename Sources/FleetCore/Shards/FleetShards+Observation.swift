@@ -60,7 +60,7 @@ extension FleetShards {
     /// `done` on `home`'s loop.
     private func collect<Answer>(on home: EventLoop, _ work: @escaping (Router) -> Answer,
                                  then done: @escaping ([Answer]) -> Void) {
-        let gathered = LoopConfined(Gathered<Answer>(expected: loops.count, done: done))
+        let gathered = LoopConfined(Collected<Answer>(expected: loops.count, done: done))
         let work = LoopConfined(work)
         for index in loops.indices {
             run(on: index) { router in
@@ -86,24 +86,5 @@ public enum VMActivity: Sendable {
         case .event(let text): self = .event(text)
         case .ended: self = .ended
         }
-    }
-}
-
-/// Answers from every shard, gathered on the asker's loop.
-private final class Gathered<Answer> {
-    private var answers: [Answer?]
-    private var missing: Int
-    private let done: ([Answer]) -> Void
-
-    init(expected: Int, done: @escaping ([Answer]) -> Void) {
-        answers = [Answer?](repeating: nil, count: expected)
-        missing = expected
-        self.done = done
-    }
-
-    func add(_ answer: Answer, at index: Int) {
-        answers[index] = answer
-        missing -= 1
-        if missing == 0 { done(answers.compactMap { $0 }) }
     }
 }

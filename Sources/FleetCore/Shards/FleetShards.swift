@@ -197,8 +197,9 @@ public final class FleetShards: @unchecked Sendable {
     }
 }
 
-/// Answers from every shard, gathered on one loop.
-private final class Collected<Answer> {
+/// Answers from every shard, gathered on one loop (a shard's or the HTTP
+/// listener's): `gather` and `collect` share it.
+final class Collected<Answer> {
     private var answers: [Answer?]
     private var missing: Int
     private let done: ([Answer]) -> Void
