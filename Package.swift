@@ -116,6 +116,7 @@ let package = Package(
             name: "qmpfleet-bench",
             dependencies: [
                 "CEpoll",
+                "QMPWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

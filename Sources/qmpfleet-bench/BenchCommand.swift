@@ -50,6 +50,12 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Plugin commands of the plugin-command scenario, each pipelined and compared with query-status on the same VM.")
     var pluginCommands: [String] = ["query-balloon", "query-block"]
 
+    @Option(help: "Bytes of the string argument of the large-string scenario.")
+    var largeStringBytes: Int = 1 << 20
+
+    @Option(help: "VMs made by pipelined vm-create in the vm-create scenario.")
+    var vmCreateCount: Int = 10000
+
     @Option(help: "Loop threads of each fleet started (0: one per CPU, the fleet's default).")
     var loops: Int = 0
 
@@ -71,6 +77,8 @@ struct BenchCommand: ParsableCommand {
         if chosen.contains(.density) { for n in vms { rows += try bench.density(vms: n) } }
         if chosen.contains(.roundTrip) { rows += try bench.roundTrip(seconds: seconds) }
         if chosen.contains(.pluginCommand) { rows += try bench.pluginCommands(pluginCommands) }
+        if chosen.contains(.largeString) { rows += try bench.largeString(bytes: largeStringBytes) }
+        if chosen.contains(.vmCreate) { rows += try bench.vmCreate(count: vmCreateCount) }
         if chosen.contains(.proxy) { rows += try bench.proxyOverhead(seconds: seconds) }
         if chosen.contains(.fanOut) { rows += try bench.fanOut(clients: fanOut, repeats: fanOutRepeats) }
         if chosen.contains(.latency) { rows += try bench.latency() }
@@ -83,6 +91,8 @@ enum Scenario: String, CaseIterable, ExpressibleByArgument {
     case density
     case roundTrip = "round-trip"
     case pluginCommand = "plugin-command"
+    case largeString = "large-string"
+    case vmCreate = "vm-create"
     case proxy
     case fanOut = "fan-out"
     case latency
@@ -218,8 +228,9 @@ struct Bench {
             { try pipelined(path: "\(dir)/vm-0.qmp", batch: 1000, repeats: 3) },
             { try pipelined(path: qemuSocket, batch: 1000, repeats: 3) },
             { try pipelined(path: echo.path, batch: 1000, repeats: 3) },
+            { InProcessPeers.parseReplyLoop(request: queryStatus, batch: 1000) },
         ])
-        let (oursPipe, theirsPipe, echoPipe) = (pipe[0], pipe[1], pipe[2])
+        let (oursPipe, theirsPipe, echoPipe, loopPipe) = (pipe[0], pipe[1], pipe[2], pipe[3])
         return [
             Row(scenario: "round trip, 1 client", metric: "query-status ping-pong", qmpfleet: ours, peer: "QEMU 7.2", peerValue: theirs, unit: "req/s"),
             Row(scenario: "round trip, 1 client", metric: "query-status ping-pong", qmpfleet: ours, peer: "echo ceiling", peerValue: ceiling, unit: "req/s"),
@@ -227,6 +238,8 @@ struct Bench {
             Row(scenario: "round trip, 16 clients on 16 VMs", metric: "query-status ping-pong, total", qmpfleet: ours16, peer: "echo ceiling", peerValue: echo16, unit: "req/s"),
             Row(scenario: "pipelined, 1000 in one write", metric: "query-status", qmpfleet: oursPipe, peer: "QEMU 7.2", peerValue: theirsPipe, unit: "req/s"),
             Row(scenario: "pipelined, 1000 in one write", metric: "query-status", qmpfleet: oursPipe, peer: "echo ceiling", peerValue: echoPipe, unit: "req/s"),
+            Row(scenario: "pipelined, 1000 in one write", metric: "query-status", qmpfleet: oursPipe, peer: "parse → reply loop in process (QMPWire, no socket)",
+                peerValue: loopPipe, unit: "req/s"),
         ]
     }
 

@@ -93,6 +93,36 @@ final class BlockingClient: @unchecked Sendable {
         return bytes
     }
 
+    /// Reads `count` replies (lines that are not events) and counts the
+    /// errors among them, keeping the first one's text; the buffer is
+    /// compacted once per read, as in `skipReplies`.
+    func collectReplies(_ count: Int) throws -> (errors: Int, firstError: String?) {
+        var replies = 0
+        var errors = 0
+        var firstError: String?
+        while replies < count {
+            var start = 0
+            pending.withUnsafeBufferPointer { all in
+                while replies < count, let nl = all[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                    let line = all[start...nl]
+                    if !line.starts(with: Self.eventPrefix) {
+                        replies += 1
+                        if line.starts(with: Self.errorPrefix) {
+                            errors += 1
+                            if firstError == nil { firstError = String(decoding: line, as: UTF8.self) }
+                        }
+                    }
+                    start = nl + 1
+                }
+            }
+            pending.removeFirst(start)
+            if replies < count { try readMore() }
+        }
+        return (errors, firstError)
+    }
+
+    private static let errorPrefix = Array(#"{"error""#.utf8)
+
     /// Reads lines until one that is not an event; returns it.
     func readReply() throws -> [UInt8] {
         while true {

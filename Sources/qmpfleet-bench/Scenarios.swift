@@ -57,10 +57,7 @@ func interleavedMedians(rounds: Int, _ targets: [() throws -> Double]) throws ->
         for (index, measure) in targets.enumerated() { samples[index].append(try measure()) }
         Progress.update("rounds", done: round + 1, of: max(1, rounds))
     }
-    return samples.map { values in
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-    }
+    return samples.map(median)
 }
 
 /// One `{"execute": NAME}` line.

@@ -1,0 +1,83 @@
+import Foundation
+import QMPWire
+
+/// Peers measured inside the benchmark's own process, without sockets:
+/// what the same work costs in plain Swift, so a fleet figure can be read
+/// as a share of the machine's limit rather than of QEMU's.
+enum InProcessPeers {
+    /// `query-status`'s reply value, as the fleet answers a running VM.
+    private static let statusReply: JSONValue = .object(["status": .string("running"), "singlestep": .bool(false), "running": .bool(true)])
+
+    /// Requests per second of a parse → look up → reply loop over `batch`
+    /// copies of `line` in one buffer: QMPWire's stream parser, QMPRequest,
+    /// and QMPMessage's reply appended to one output buffer. The socket and
+    /// session costs of the fleet are what this leaves out. The best of
+    /// batches taken for `seconds`.
+    static func parseReplyLoop(request line: [UInt8], batch: Int, seconds: Double = 0.2) -> Double {
+        let input = Array([[UInt8]](repeating: line, count: batch).joined())
+        var parser = JSONStreamParser()
+        var output: [UInt8] = []
+        output.reserveCapacity(batch * 64)
+        var best = 0.0
+        var answered = 0
+        let start = Date()
+        while Date().timeIntervalSince(start) < seconds {
+            let t = DispatchTime.now().uptimeNanoseconds
+            parser.feed(input) { result in
+                guard case .success(let value) = result, case .success(let request) = QMPRequest.decode(value, oobEnabled: false) else { return }
+                if request.execute == "query-status" {
+                    output.append(contentsOf: QMPMessage.success(statusReply, id: request.id))
+                } else {
+                    output.append(contentsOf: QMPMessage.failure(.commandNotFound(request.execute), id: request.id))
+                }
+                answered &+= 1
+            }
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
+            best = max(best, Double(batch) / elapsed)
+            output.removeAll(keepingCapacity: true)
+        }
+        precondition(answered > 0)
+        return best
+    }
+
+    /// Bytes per second of a plain byte-at-a-time Swift scan for the end of
+    /// a JSON string (the next `"`, `\` or control byte) over `text`: the
+    /// peer of a large string argument. The best of scans taken for `seconds`.
+    static func plainStringScan(_ text: [UInt8], seconds: Double = 0.2) -> Double {
+        var best = 0.0
+        var sink = 0
+        let start = Date()
+        text.withUnsafeBufferPointer { bytes in
+            while Date().timeIntervalSince(start) < seconds {
+                let t = DispatchTime.now().uptimeNanoseconds
+                var i = 0
+                while i < bytes.count {
+                    let c = bytes[i]
+                    if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") || c < 0x20 { break }
+                    i += 1
+                }
+                sink &+= i
+                let elapsed = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
+                best = max(best, Double(bytes.count) / elapsed)
+            }
+        }
+        precondition(sink > 0)
+        return best
+    }
+
+    /// Seconds QMPWire's stream parser takes for `message` (one request),
+    /// in process: the best of parses taken for `seconds`.
+    static func parseOnce(_ message: [UInt8], seconds: Double = 0.3) -> Double {
+        var parser = JSONStreamParser(limits: JSONLimits.qemu)
+        var best = Double.infinity
+        var parsed = 0
+        let start = Date()
+        while Date().timeIntervalSince(start) < seconds {
+            let t = DispatchTime.now().uptimeNanoseconds
+            parser.feed(message) { if case .success = $0 { parsed &+= 1 } }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9)
+        }
+        precondition(parsed > 0)
+        return best
+    }
+}
