@@ -36,7 +36,7 @@ struct CommandRecord {
         self.session = session
         self.id = request.id
         if let arguments = request.arguments, Self.isLarger(.object(arguments), than: textLimit) {
-            self.request = .text(Self.cut(Self.requestJSON(request).jsonText, to: textLimit))
+            self.request = .text(Self.cut(Self.requestJSON(Self.shortened(request, to: textLimit)).jsonText, to: textLimit))
         } else {
             self.request = .value(request)
         }
@@ -45,7 +45,7 @@ struct CommandRecord {
         case .success(let value): large = Self.isLarger(value, than: textLimit)
         case .failure(let error): large = error.desc.utf8.count > textLimit
         }
-        self.reply = large ? .text(Self.cut(Self.replyJSON(result, id: request.id).jsonText, to: textLimit)) : .value(result)
+        self.reply = large ? .text(Self.cut(Self.replyJSON(Self.shortened(result, to: textLimit), id: request.id.map { Self.shortened($0, to: textLimit) }).jsonText, to: textLimit)) : .value(result)
         self.answered = answered
         self.nanoseconds = nanoseconds
     }
@@ -114,6 +114,49 @@ struct CommandRecord {
             return budget < 0
         }
         return over(value)
+    }
+
+    /// Bytes kept past the limit when a long string is shortened: the text
+    /// must go on past `limit` (so `cut` still adds its ellipsis), and a
+    /// character (grapheme) that straddles the limit must stay whole.
+    static let shortenedSlack = 64
+
+    /// `request` with every string longer than `limit + shortenedSlack`
+    /// bytes shortened to that many (whole scalars): a string's text is a
+    /// prefix of the whole string's, so the cut text is the same, but a
+    /// 1 MiB argument is not written out to keep its first kilobyte.
+    static func shortened(_ request: QMPRequest, to limit: Int) -> QMPRequest {
+        var request = request
+        if let arguments = request.arguments, case .object(let short) = shortened(.object(arguments), to: limit) {
+            request.arguments = short
+        }
+        request.id = request.id.map { shortened($0, to: limit) }
+        return request
+    }
+
+    static func shortened(_ result: CommandResult, to limit: Int) -> CommandResult {
+        result.map { shortened($0, to: limit) }
+    }
+
+    /// `value` with its long strings shortened (see `shortened(_:to:)`).
+    /// Members and elements stay: their count is bounded by the message.
+    static func shortened(_ value: JSONValue, to limit: Int) -> JSONValue {
+        let keep = limit &+ shortenedSlack
+        switch value {
+        case .string(let string) where string.utf8.count > keep:
+            let utf8 = string.utf8
+            var end = utf8.index(utf8.startIndex, offsetBy: keep)
+            while end > utf8.startIndex && UTF8.isContinuation(utf8[end]) { utf8.formIndex(before: &end) }
+            return .string(String(utf8[..<end]) ?? "")
+        case .array(let elements):
+            return .array(elements.map { shortened($0, to: limit) })
+        case .object(let object):
+            var short = JSONObject(minimumCapacity: object.count)
+            for member in object.members { short.appendUnchecked(member.key, shortened(member.value, to: limit)) }
+            return .object(short)
+        default:
+            return value
+        }
     }
 
     /// The first `limit` bytes (whole characters) and an ellipsis when longer.

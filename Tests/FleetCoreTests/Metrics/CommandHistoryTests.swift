@@ -59,4 +59,25 @@ import Testing
         #expect(json["client"] == .null)
         #expect(json["ms"]?.doubleValue == 1.5)
     }
+
+    /// A long string argument or reply is shortened before it is written
+    /// out (a 1 MiB argument cost the command its whole text): the kept
+    /// text is exactly the cut of the whole text, escapes and non-ASCII too.
+    @Test func longStringsGiveTheSameCutText() {
+        for filler in ["a", "é", "\u{1F600}", "\"", "e\u{301}"] {
+            let long = String(repeating: filler, count: 3000)
+            for limit in [1, 40, 100, 1024] {
+                let request = QMPRequest(execute: "x", arguments: ["s": .string(long), "n": .int(1)], id: .string(long))
+                let result: CommandResult = .success(.array([.string("ok"), .object(["s": .string(long)])]))
+                let record = CommandRecord(sequence: 1, session: nil, request: request, result: result, answered: (0, 0),
+                                           nanoseconds: 0, textLimit: limit)
+                guard case .text(let requestText) = record.request, case .text(let replyText) = record.reply else {
+                    Issue.record("a long request and reply are kept as text")
+                    return
+                }
+                #expect(requestText == CommandRecord.cut(CommandRecord.requestJSON(request).jsonText, to: limit), "\(filler) \(limit)")
+                #expect(replyText == CommandRecord.cut(CommandRecord.replyJSON(result, id: request.id).jsonText, to: limit), "\(filler) \(limit)")
+            }
+        }
+    }
 }
