@@ -1,3 +1,5 @@
+import QMPWire
+
 /// QEMU's `RunState`: where a VM is in its life.
 ///
 /// The names are QEMU's wire names. Only the transitions a simulated VM can
@@ -23,6 +25,16 @@ public enum RunState: String, Sendable, CaseIterable {
 
     /// `query-status`'s `running`: true only while vCPUs run.
     public var isRunning: Bool { self == .running }
+
+    /// `query-status`'s answer in this state (StatusInfo's members in
+    /// declaration order; the writer orders them as QEMU does). One stored
+    /// value per state: a session writes it once and resends those bytes
+    /// until the state changes (`QMPReplyCache`).
+    public var statusInfo: JSONValue { Self.statusInfos[self] ?? .null }
+
+    private static let statusInfos: [RunState: JSONValue] = Dictionary(uniqueKeysWithValues: allCases.map { state in
+        (state, ["running": .bool(state.isRunning), "singlestep": false, "status": .string(state.rawValue)])
+    })
 
     /// QEMU's `runstate_needs_reset()`: `cont` is refused until `system_reset`.
     public var needsReset: Bool {

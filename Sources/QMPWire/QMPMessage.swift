@@ -57,6 +57,20 @@ public enum QMPMessage {
         return w.bytes
     }
 
+    /// What ends every reply: `}` and QEMU's `\r\n`.
+    static let replyEnd = Array("}\r\n".utf8)
+
+    /// A success reply from the text of one without an id (`{"return": VALUE`,
+    /// its end cut off): `QMPReplyCache`'s path, the value written once.
+    static func success(returnText: ArraySlice<UInt8>, id: JSONValue) -> [UInt8] {
+        var w = JSONWriter(reservingCapacity: returnText.count + 32)
+        w.writeRaw(returnText)
+        w.writeRaw(#", "id": "#.utf8)
+        w.write(id)
+        w.writeRaw(replyEnd)
+        return w.bytes
+    }
+
     public static func failure(_ error: QMPError, id: JSONValue?) -> [UInt8] {
         var w = JSONWriter(reservingCapacity: 128)
         w.writeRaw("{".utf8)

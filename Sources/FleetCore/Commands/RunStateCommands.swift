@@ -3,11 +3,7 @@ import QMPWire
 /// stop, cont, system_reset, system_powerdown, system_wakeup, quit, query-status.
 enum RunStateCommands {
     nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "query-status": .immediate { context in
-            let state = context.vm.runState
-            // StatusInfo's members in declaration order; the writer orders them as QEMU does.
-            return .success(["running": .bool(state.isRunning), "singlestep": false, "status": .string(state.rawValue)])
-        },
+        "query-status": .immediate { context in .success(context.vm.runState.statusInfo) },
         "stop": .immediate { context in
             context.vm.stopCommand()
             return .ok

@@ -73,6 +73,8 @@ public final class Session {
     /// Bytes of this parser's partial message counted in the fleet's budget.
     private var parserBytesReserved = 0
     private var negotiationDeadline: ScheduledAction?
+    /// The last reply's text, resent while a command answers with the same value.
+    private var replyCache = QMPReplyCache()
 
     /// True once `qmp_capabilities` succeeded: the session is in command mode
     /// and receives events.
@@ -328,7 +330,7 @@ public final class Session {
         guard !isClosed else { return }
         if reply {
             switch result {
-            case .success(let value): send(QMPMessage.success(value, id: id))
+            case .success(let value): send(replyCache.success(value, id: id))
             case .failure(let error): send(QMPMessage.failure(error, id: id))
             }
         }
