@@ -38,6 +38,10 @@ public final class UnixConnection: LoopHandle {
     /// Queued writes gathered into one `sendmsg`, at most (its iovecs sit
     /// on the stack).
     static let gatherLimit = 64
+    /// Small writes queued behind others are appended to the last queued
+    /// chunk up to this size: 1,000 pipelined replies are then a few
+    /// chunks, not 1,000 allocations held until sent and 16 `sendmsg`s.
+    static let coalescedChunkBytes = 64 * 1024
 
     public let fd: Int32
     private let loop: EventLoop
@@ -286,7 +290,15 @@ public final class UnixConnection: LoopHandle {
             chunk.ownsDescriptors = true
         }
         let wasEmpty = queue.isEmpty
-        queue.append(chunk)
+        if chunk.fileDescriptors.isEmpty && !wasEmpty && queue[queue.count - 1].fileDescriptors.isEmpty
+            && queue[queue.count - 1].bytes.count + chunk.bytes.count <= Self.coalescedChunkBytes {
+            // A turn's replies go out as one run of bytes: appended to the
+            // last chunk (copied first if someone else holds it, as the
+            // stored reply or an event's bytes), not one iovec each.
+            queue[queue.count - 1].bytes.append(contentsOf: chunk.bytes)
+        } else {
+            queue.append(chunk)
+        }
         pendingWriteBytes += chunk.bytes.count
         // Descriptors leave at once, as the caller expects of a hand-over;
         // so does a turn's output that has grown past the deferral limit.
