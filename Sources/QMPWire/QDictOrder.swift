@@ -15,30 +15,38 @@ public enum QDictOrder {
     public static let bucketCount: UInt32 = 512
 
     /// QEMU's `tdb_hash()` (qobject/qdict.c) reduced to a bucket index.
+    /// Byte `i` is shifted by `(i * 5) % 24`, kept as a running shift so
+    /// the loop has no division (this hash runs for every member written).
     @inlinable
     public static func bucket<S: Sequence>(ofUTF8 key: S) -> UInt32 where S.Element == UInt8 {
         var length: UInt32 = 0
         var value: UInt32 = 0
-        var i: UInt32 = 0
+        var shift: UInt32 = 0
+        @inline(__always) func add(_ byte: UInt8) {
+            value &+= UInt32(byte) << shift
+            shift &+= 5
+            if shift >= 24 { shift &-= 24 }
+            length &+= 1
+        }
         for byte in key {
             if byte == 0 {
                 // QEMU stores NUL as modified UTF-8 "\xC0\x80": hash what it hashes.
-                value &+= UInt32(0xC0) << ((i &* 5) % 24)
-                value &+= UInt32(0x80) << (((i &+ 1) &* 5) % 24)
-                i &+= 2
-                length &+= 2
-                continue
+                add(0xC0)
+                add(0x80)
+            } else {
+                add(byte)
             }
-            value &+= UInt32(byte) << ((i &* 5) % 24)
-            i &+= 1
-            length &+= 1
         }
         value &+= 0x238F_13AF &* length
         return (1_103_515_243 &* value &+ 12345) % bucketCount
     }
 
+    /// The bucket of a key, from its contiguous UTF-8 when it has it (a
+    /// native string always does; iterating its `utf8` view costs more
+    /// than the hash).
+    @inlinable
     public static func bucket(of key: String) -> UInt32 {
-        bucket(ofUTF8: key.utf8)
+        key.utf8.withContiguousStorageIfAvailable { bucket(ofUTF8: $0) } ?? bucket(ofUTF8: key.utf8)
     }
 
     /// Calls `body` with the member indices of `object` in the order QEMU
@@ -53,7 +61,7 @@ public enum QDictOrder {
         return try withUnsafeTemporaryAllocation(of: (bucket: UInt32, index: Int).self, capacity: count) { keys in
             // Insertion sort: bucket ascending, then insertion index descending.
             for k in 0..<count {
-                let entry = (bucket: bucket(ofUTF8: members[k].key.utf8), index: k)
+                let entry = (bucket: bucket(of: members[k].key), index: k)
                 var j = k
                 while j > 0 && keys[j - 1].bucket >= entry.bucket {
                     keys[j] = keys[j - 1]
