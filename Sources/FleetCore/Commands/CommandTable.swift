@@ -6,7 +6,9 @@ import QMPWire
 public final class CommandTable {
     public let schema: SchemaView
     public let plugins: [PluginLibrary]
-    private let handlers: [String: CommandHandler]
+    /// Each command with a handler and a declaration: one hash lookup per
+    /// request, not one in the schema and one in the handlers.
+    private let entries: [String: (CommandHandler, CommandDeclaration)]
 
     /// - Throws: `FleetError.plugin` when two plugins declare the same name.
     /// - Parameter target: QEMU's target (`query-target`): declarations whose
@@ -24,13 +26,17 @@ public final class CommandTable {
                 handlers[name] = .plugin(plugin, fn)
             }
         }
-        self.handlers = handlers
+        var entries: [String: (CommandHandler, CommandDeclaration)] = [:]
+        entries.reserveCapacity(handlers.count)
+        for (name, handler) in handlers {
+            if let (declaration, _) = schema.command(name) { entries[name] = (handler, declaration) }
+        }
+        self.entries = entries
         self.plugins = plugins
     }
 
     /// The handler and declaration of `name`, if this VM has the command.
     func lookup(_ name: String) -> (CommandHandler, CommandDeclaration)? {
-        guard let (declaration, _) = schema.command(name), let handler = handlers[name] else { return nil }
-        return (handler, declaration)
+        entries[name]
     }
 }
