@@ -30,11 +30,15 @@ public enum RunState: String, Sendable, CaseIterable {
     /// declaration order; the writer orders them as QEMU does). One stored
     /// value per state: a session writes it once and resends those bytes
     /// until the state changes (`QMPReplyCache`).
-    public var statusInfo: JSONValue { Self.statusInfos[self] ?? .null }
+    public var statusInfo: JSONValue {
+        // A short scan of the cases compares tags; a dictionary would hash.
+        for (state, info) in Self.statusInfos where state == self { return info }
+        return .null
+    }
 
-    private static let statusInfos: [RunState: JSONValue] = Dictionary(uniqueKeysWithValues: allCases.map { state in
+    private static let statusInfos: [(RunState, JSONValue)] = allCases.map { state in
         (state, ["running": .bool(state.isRunning), "singlestep": false, "status": .string(state.rawValue)])
-    })
+    }
 
     /// QEMU's `runstate_needs_reset()`: `cont` is refused until `system_reset`.
     public var needsReset: Bool {

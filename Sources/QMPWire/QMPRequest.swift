@@ -30,6 +30,7 @@ extension QMPRequest {
         guard case .object(let object) = value else {
             return .failure(QMPRequestError(error: .generic("QMP input must be a JSON object"), id: nil))
         }
+        if let request = plainRequest(object) { return .success(request) }
         let id = object["id"]
         func reject(_ text: String) -> Result<QMPRequest, QMPRequestError> {
             .failure(QMPRequestError(error: .generic(text), id: id))
@@ -73,6 +74,35 @@ extension QMPRequest {
 }
 
 extension QMPRequest {
+    /// The request clients send, without looking at QEMU's member order:
+    /// `execute` (a string), `arguments` (an object) and `id`, nothing else.
+    /// With only these members (the parser has refused duplicate keys) no
+    /// check of `decode` can fail, so the order it walks them in cannot
+    /// matter; anything else (`exec-oob`, a wrong type, an unknown member)
+    /// returns nil and takes the ordered walk.
+    @inline(__always)
+    static func plainRequest(_ object: JSONObject) -> QMPRequest? {
+        var command: String?
+        var arguments: JSONObject?
+        var id: JSONValue?
+        for (key, member) in object.members {
+            switch key {
+            case "execute":
+                guard case .string(let name) = member else { return nil }
+                command = name
+            case "arguments":
+                guard case .object(let args) = member else { return nil }
+                arguments = args
+            case "id":
+                id = member
+            default:
+                return nil
+            }
+        }
+        guard let command else { return nil }
+        return QMPRequest(execute: command, arguments: arguments, id: id, isOOB: false)
+    }
+
     /// The members `decode` must look at, in QEMU's QDict order: all of
     /// them for objects of QMP's usual size (allocation-free), else the
     /// four it knows and the first unknown one, found in one pass. Every
