@@ -31,13 +31,15 @@ public enum RunState: String, Sendable, CaseIterable {
     /// value per state: a session writes it once and resends those bytes
     /// until the state changes (`QMPReplyCache`).
     public var statusInfo: JSONValue {
-        // A short scan of the cases compares tags; a dictionary would hash.
-        for (state, info) in Self.statusInfos where state == self { return info }
-        return .null
+        // A short scan of the cases compares tags (a dictionary would hash,
+        // and a scan of the values would retain each one).
+        guard let index = Self.states.firstIndex(of: self) else { return .null }
+        return Self.statusInfos[index]
     }
 
-    private static let statusInfos: [(RunState, JSONValue)] = allCases.map { state in
-        (state, ["running": .bool(state.isRunning), "singlestep": false, "status": .string(state.rawValue)])
+    private static let states = allCases
+    private static let statusInfos: [JSONValue] = states.map { state in
+        ["running": .bool(state.isRunning), "singlestep": false, "status": .string(state.rawValue)]
     }
 
     /// QEMU's `runstate_needs_reset()`: `cont` is refused until `system_reset`.

@@ -38,10 +38,12 @@ public final class UnixConnection: LoopHandle {
     /// Queued writes gathered into one `sendmsg`, at most (its iovecs sit
     /// on the stack).
     static let gatherLimit = 64
-    /// Small writes queued behind others are appended to the last queued
-    /// chunk up to this size: 1,000 pipelined replies are then a few
-    /// chunks, not 1,000 allocations held until sent and 16 `sendmsg`s.
+    /// Small writes queued behind `coalesceAfterChunks` others are copied
+    /// into buffers of this size: 1,000 pipelined replies are then a few
+    /// chunks, not 1,000 arrays held until sent and 16 `sendmsg`s.
     static let coalescedChunkBytes = 64 * 1024
+    /// Queued chunks from which small writes are coalesced (see `enqueue`).
+    static let coalesceAfterChunks = 4
 
     public let fd: Int32
     private let loop: EventLoop
@@ -290,12 +292,21 @@ public final class UnixConnection: LoopHandle {
             chunk.ownsDescriptors = true
         }
         let wasEmpty = queue.isEmpty
-        if chunk.fileDescriptors.isEmpty && !wasEmpty && queue[queue.count - 1].fileDescriptors.isEmpty
+        if chunk.fileDescriptors.isEmpty && !wasEmpty && queue[queue.count - 1].isCoalesced
             && queue[queue.count - 1].bytes.count + chunk.bytes.count <= Self.coalescedChunkBytes {
-            // A turn's replies go out as one run of bytes: appended to the
-            // last chunk (copied first if someone else holds it, as the
-            // stored reply or an event's bytes), not one iovec each.
+            // A burst's replies go out as one run of bytes, appended to the
+            // buffer this connection made for them, not one iovec each.
             queue[queue.count - 1].bytes.append(contentsOf: chunk.bytes)
+        } else if chunk.fileDescriptors.isEmpty && queue.count >= Self.coalesceAfterChunks
+                    && chunk.bytes.count < Self.coalescedChunkBytes / 2 {
+            // Past a few chunks a burst is under way: start a buffer of our
+            // own. Fewer chunks stay as they came, without a copy: an
+            // event's bytes are one array shared by every client.
+            var run = OutgoingChunk(bytes: [], fileDescriptors: [])
+            run.bytes.reserveCapacity(Self.coalescedChunkBytes)
+            run.bytes.append(contentsOf: chunk.bytes)
+            run.isCoalesced = true
+            queue.append(run)
         } else {
             queue.append(chunk)
         }
@@ -531,6 +542,9 @@ struct OutgoingChunk {
     var fileDescriptors: [Int32]
     /// The descriptors are our duplicates, closed once sent or dropped.
     var ownsDescriptors = false
+    /// A buffer the connection made to gather small writes into; nobody
+    /// else holds it, so appending never copies.
+    var isCoalesced = false
 
     init(bytes: [UInt8], fileDescriptors: [Int32]) {
         self.bytes = bytes
