@@ -74,6 +74,13 @@ public struct Limits: Sendable, Equatable {
     /// session that would pass it gets QEMU's "JSON token size limit
     /// exceeded" for the message it was sending.
     public var parserBytesPerFleet: Int = 256 << 20
+    /// How long one session may run its queued commands in one loop turn
+    /// before the rest waits for the next turn, after the other clients'
+    /// I/O (QEMU's monitor dispatches one request per main-loop turn). A
+    /// client that pipelines slow commands (50 `query-qmp-schema`, 70 ms
+    /// each in a debug build) otherwise holds the loop thread, and every VM
+    /// on it, for seconds; a bystander now waits about one turn.
+    public var sessionTurnMicroseconds: UInt64 = 1_000
 
     public init() {}
 }

@@ -7,6 +7,17 @@ public protocol Scheduler: AnyObject {
     var nowMilliseconds: UInt64 { get }
     /// Runs `action` once after `delay` milliseconds, on the loop thread.
     func schedule(afterMilliseconds delay: UInt64, _ action: @escaping () -> Void) -> ScheduledAction
+    /// Runs `action` on a later turn, after the loop has handled the I/O
+    /// that is ready now: the rest of a busy session's work, so that it
+    /// shares the loop with every other client.
+    func scheduleNextTurn(_ action: @escaping () -> Void) -> ScheduledAction
+}
+
+extension Scheduler {
+    /// A clock without I/O has no turns but its own: the next one is now.
+    public func scheduleNextTurn(_ action: @escaping () -> Void) -> ScheduledAction {
+        schedule(afterMilliseconds: 0, action)
+    }
 }
 
 /// A pending action; `cancel()` is idempotent and safe after it fired.

@@ -20,7 +20,18 @@ public final class TestClient: SessionTransport {
     private var parser = JSONStreamParser()
     private var nextID = 1
 
-    public init() {}
+    /// Runs the loop's next turn: what a session left for it when its
+    /// turn's time ran out (`Limits.sessionTurnMicroseconds`).
+    private let nextTurn: () -> Void
+
+    /// Loop turns a write may take before the test sees the replies.
+    static let turnsPerWrite = 100_000
+
+    /// `nextTurn` runs the loop's next turn (a `VirtualScheduler`'s
+    /// `advance(by: 0)`); without one, deferred work waits for the test.
+    public init(nextTurn: @escaping () -> Void = {}) {
+        self.nextTurn = nextTurn
+    }
 
     // MARK: SessionTransport
 
@@ -51,6 +62,13 @@ public final class TestClient: SessionTransport {
     public func write(_ text: String) {
         let bytes = Array(text.utf8)
         bytes.withUnsafeBytes { session?.receive($0) }
+        // As a real loop would: the rest of the session's work runs in the
+        // turns that follow, before the test looks at the replies.
+        var turns = 0
+        while session?.hasDeferredWork == true, turns < Self.turnsPerWrite {
+            nextTurn()
+            turns += 1
+        }
     }
 
     /// Sends `{"execute": name, "arguments": args, "id": n}` and returns the id used.

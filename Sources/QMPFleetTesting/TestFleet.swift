@@ -39,14 +39,14 @@ public final class TestFleet {
 
     /// A new client attached to VM `name` (it has received the greeting).
     public func connect(to name: String) -> TestClient {
-        let client = TestClient()
+        let client = TestClient(nextTurn: { [weak clock] in clock?.advance(by: 0) })
         if let vm = router.vms[name] { client.session = vm.attach(transport: client) }
         return client
     }
 
     /// A client of the fleet control plane.
     public func connectControl() -> TestClient {
-        let client = TestClient()
+        let client = TestClient(nextTurn: { [weak clock] in clock?.advance(by: 0) })
         client.session = router.attachControl(transport: client)
         return client
     }

@@ -14,10 +14,16 @@ import Glibc
 /// ```
 public struct JSONWriter: Sendable {
     public var bytes: [UInt8]
+    /// Past this many bytes the writer writes nothing more (the text is
+    /// then cut, not valid JSON): for a caller that keeps only a prefix
+    /// (the fleet page's 2 KiB of a 150 KB `query-qmp-schema` reply) and
+    /// should not pay for the whole.
+    public let byteLimit: Int
 
-    public init(reservingCapacity capacity: Int = 256) {
+    public init(reservingCapacity capacity: Int = 256, byteLimit: Int = .max) {
         bytes = []
-        bytes.reserveCapacity(capacity)
+        bytes.reserveCapacity(min(capacity, byteLimit))
+        self.byteLimit = byteLimit
     }
 
     public mutating func writeRaw(_ raw: some Sequence<UInt8>) {
@@ -32,6 +38,7 @@ public struct JSONWriter: Sendable {
     }
 
     public mutating func write(_ value: JSONValue) {
+        guard bytes.count <= byteLimit else { return }
         switch value {
         case .null: writeLiteral("null")
         case .bool(let b): if b { writeLiteral("true") } else { writeLiteral("false") }
@@ -44,6 +51,7 @@ public struct JSONWriter: Sendable {
             for (n, element) in elements.enumerated() {
                 if n > 0 { writeLiteral(", ") }
                 write(element)
+                if bytes.count > byteLimit { return }
             }
             bytes.append(UInt8(ascii: "]"))
         case .object(let object):
@@ -56,9 +64,11 @@ public struct JSONWriter: Sendable {
                     for (n, index) in order.enumerated() {
                         if n > 0 { writeLiteral(", ") }
                         writeMember(members[index].key, members[index].value)
+                        if bytes.count > byteLimit { return }
                     }
                 }
             }
+            guard bytes.count <= byteLimit else { return }
             bytes.append(UInt8(ascii: "}"))
         }
     }
@@ -163,6 +173,14 @@ extension JSONValue {
         var writer = JSONWriter()
         writer.write(self)
         return writer.bytes
+    }
+
+    /// The first bytes of the value's text: all of it when it is at most
+    /// `limit` bytes, else more than `limit` and much less than the whole.
+    public func jsonPrefix(atMost limit: Int) -> String {
+        var writer = JSONWriter(byteLimit: limit)
+        writer.write(self)
+        return String(decoding: writer.bytes, as: UTF8.self)
     }
 
     /// Parses one complete JSON document (plugin replies, config, tests).

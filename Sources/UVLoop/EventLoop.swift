@@ -24,6 +24,8 @@ public final class EventLoop: @unchecked Sendable {
     let controlBuffer: UnsafeMutableRawBufferPointer
     /// Connections' output of this turn, sent when the turn's callbacks are done.
     let deferredFlushes: DeferredFlushes
+    /// Work waiting for the loop's next poll for I/O (`afterNextPoll`).
+    private let nextTurn: NextTurnQueue
     /// The spare descriptor this loop's listeners shed connections with
     /// when the process is out of descriptors.
     let descriptorReserve = DescriptorReserve()
@@ -45,6 +47,7 @@ public final class EventLoop: @unchecked Sendable {
         }
         wakeup = HandleMemory.allocate(uv_async_t.self)
         deferredFlushes = DeferredFlushes(loop: raw)
+        nextTurn = NextTurnQueue(loop: raw)
         readBuffer = .allocate(byteCount: UnixConnection.readChunk, alignment: 16)
         controlBuffer = .allocate(
             byteCount: cuv_cmsg_space(MemoryLayout<Int32>.size * UnixConnection.maxFileDescriptorsPerMessage),
@@ -105,6 +108,14 @@ public final class EventLoop: @unchecked Sendable {
     public var nowMilliseconds: UInt64 {
         uv_update_time(raw)
         return uv_now(raw)
+    }
+
+    /// Loop thread only: runs `work` once the loop has polled for I/O again
+    /// (after the other connections' ready callbacks), in the order of calls:
+    /// how a busy client's rest of work yields to everybody else. Dropped
+    /// when the loop stops.
+    public func afterNextPoll(_ work: @escaping () -> Void) {
+        nextTurn.add(work)
     }
 
     /// Thread-safe: runs `work` on the loop thread soon, in the order of calls.

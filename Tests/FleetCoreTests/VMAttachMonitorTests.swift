@@ -12,9 +12,11 @@ import Testing
         let transport = TestClient()
         let session: Session?
         let socketDirectory: String
+        let fleet: TestFleet
         var next = 1
 
         init(_ fleet: TestFleet) {
+            self.fleet = fleet
             socketDirectory = fleet.router.config.socketDirectory
             session = fleet.router.attachControl(transport: transport)
             _ = call("qmp_capabilities")
@@ -26,6 +28,8 @@ import Testing
             next += 1
             let bytes = Array(JSONValue.object(request).jsonText.utf8)
             bytes.withUnsafeBytes { session?.receive($0) }
+            // The loop's next turns: what the session left when its turn ran out.
+            while session?.hasDeferredWork == true { fleet.advance(by: 0) }
             return transport.received.last { $0["id"] == request["id"] }
         }
     }

@@ -70,6 +70,25 @@ struct JSONWriterTests {
 }
 
 /// Passing QEMU's own output on unchanged (proxy mode).
+/// `jsonPrefix(atMost:)`: the whole text when it fits, else a prefix past
+/// the limit that stops soon after it (the fleet page keeps 2 KiB of replies).
+struct JSONPrefixTests {
+    @Test func aTextThatFitsIsWhole() {
+        let value: JSONValue = ["return": ["a": [1, 2, 3], "b": "x"]]
+        #expect(value.jsonPrefix(atMost: 1000) == value.jsonText)
+        #expect(value.jsonPrefix(atMost: value.jsonText.utf8.count) == value.jsonText)
+    }
+
+    @Test func aLongTextStopsSoonAfterTheLimit() {
+        let value = JSONValue.array((0..<100_000).map { .object(["name": .string("member-\($0)"), "n": .int(Int64($0))]) })
+        let whole = value.jsonText
+        let prefix = value.jsonPrefix(atMost: 2048)
+        #expect(prefix.utf8.count > 2048)
+        #expect(prefix.utf8.count < 2048 + 64)
+        #expect(whole.hasPrefix(prefix))
+    }
+}
+
 struct PreservingOrderTests {
     @Test func qemuBytesSurviveAParseAndAWrite() throws {
         let lines = [

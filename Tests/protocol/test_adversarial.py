@@ -12,6 +12,7 @@ fleet whose VMs all share one loop (`loops: 1`). For each case:
 Other helpers' topics live in test_adversarial_<topic>.py."""
 import os
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -373,3 +374,33 @@ def test_emulator_smp_extremes(smp, text):
         assert text in done.stderr
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+
+
+#: Pipelined `query-commands` requests (each ~10 KB of reply, a few ms in a
+#: debug build): all in one loop turn they held the loop for about a second.
+SLOW_PIPELINE = 300
+CRLF = b"\r\n"
+
+
+@pytest.mark.parametrize("half_close", [False, True])
+def test_pipelined_slow_commands_share_the_loop(one_loop_fleet, half_close):
+    """A client's queued commands run for at most `session-turn-us` per loop
+    turn; the rest waits until the loop has polled again, so another VM's
+    client is answered in between (QEMU's monitor, too, dispatches one request
+    per main-loop turn). A client that half-closes gets its replies still."""
+    fleet, watched = one_loop_fleet
+
+    def case():
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(30)
+            s.connect(fleet.vm_socket("victim"))
+            s.sendall(b'{"execute": "qmp_capabilities"}' + b'{"execute": "query-commands"}' * SLOW_PIPELINE)
+            if half_close:
+                s.shutdown(socket.SHUT_WR)
+            received = bytearray()
+            while received.count(CRLF) < SLOW_PIPELINE + 2:
+                chunk = s.recv(1 << 20)
+                assert chunk, f"closed after {bytes(received).count(CRLF)} lines"
+                received += chunk
+            return received.count(b'{"return": [')
+    assert watched(case) == SLOW_PIPELINE

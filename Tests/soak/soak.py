@@ -4,11 +4,19 @@ and invalid commands, hot-plug devices (device_add/del, netdev_add/del,
 chardev-add/remove, blockdev-add/del) and connect/disconnect, for
 --seconds (60 by default, $SOAK_SECONDS or the flag for longer).
 
+With `--hostile` (issue 16), at the same time and in the same fleet: the
+hostile clients of hostile.py, each on a VM of its own and the control
+socket, and PROBES probes (probes.py) on VMs of their own whose
+`query-status` round trips are the figure of what every other client
+noticed; `--vms N` fills the fleet up to N VMs.
+
 At the end: the process is alive, every reply matched its request's id (in
-order, per connection), fds are back at their baseline, RSS is within
-RSS_BOUND_KB, and it prints the end-of-run figures. Exit 0 only if all hold.
+order, per connection), no probe lost a reply, fds are back at their
+baseline, RSS is within its bound, and it prints the end-of-run figures
+(timings are figures, never a failure). Exit 0 only if all hold.
 
     python3 Tests/soak/soak.py [--seconds N] [--binary .build/debug/qmpfleet]
+    python3 Tests/soak/soak.py --hostile --vms 1000
 """
 import argparse
 import asyncio
@@ -22,6 +30,8 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "protocol"))
 import conftest  # noqa: E402  (the fleet launcher the protocol tests use)
 from process_usage import fd_count, rss_kb, settle  # noqa: E402
+import hostile  # noqa: E402
+from probes import Probes  # noqa: E402
 
 VMS = 50
 CLIENTS = 200
@@ -29,6 +39,15 @@ CLIENTS = 200
 #: start at ~35 MB in a debug build; hot-plugged objects are all removed
 #: again or bounded by what a client can add before it reconnects).
 RSS_BOUND_KB = 256 * 1024
+#: What each VM past the soak's 50 may add to the bound (a pc VM with
+#: block, net and chardev is about 150 KB in a debug build).
+RSS_PER_EXTRA_VM_KB = 1024
+#: Probes of the `--hostile` run, each on a VM of its own.
+PROBES = 10
+#: The VMs the hostile clients attack: every plugin whose commands they send.
+HOSTILE_TEMPLATE = dict(conftest.PC_TEMPLATE, plugins={
+    "chardev": {"serial": []}, "display": {"device": "video0", "vnc": {"password": True}},
+    "block": {"drives": []}, "migration": {}, "trace": {}, "balloon": {}, "dump": {}})
 #: A reply slower than this is a failure (the machine is shared; 1 ms typical).
 REPLY_TIMEOUT_SECONDS = 10.0
 TEMPLATE = dict(conftest.PC_TEMPLATE, plugins={
@@ -170,26 +189,65 @@ async def run_client(number, path, stats, deadline, seed):
     await client.close()
 
 
-async def soak(fleet, seconds, seed):
+class Run:
+    """What one soak measured besides the clients' own Stats."""
+
+    def __init__(self):
+        self.tally = hostile.Tally()
+        self.probe_samples, self.probe_failures = [], []
+        self.rss_samples = []   # (seconds into the run, KB)
+
+
+async def soak(fleet, seconds, seed, hostile_run, actors=(), clients=CLIENTS):
     pid = fleet.process.pid
-    stats = Stats()
+    stats, run = Stats(), Run()
     fds0, rss0 = fd_count(pid), rss_kb(pid)
     deadline = time.monotonic() + seconds
     peak = [rss0]
+    probes = Probes([fleet.vm_socket(f"probe{n}") for n in range(PROBES)], seconds) if hostile_run else None
 
     async def watch():
         while time.monotonic() < deadline:
-            peak[0] = max(peak[0], rss_kb(pid))
+            rss = rss_kb(pid)
+            peak[0] = max(peak[0], rss)
+            run.rss_samples.append((time.monotonic() - started, rss))
             await asyncio.sleep(0.5)
 
     started = time.monotonic()
-    tasks = [run_client(i, fleet.vm_socket(f"vm{i % VMS}"), stats, deadline, seed * 1000 + i) for i in range(CLIENTS)]
+    tasks = [run_client(i, fleet.vm_socket(f"vm{i % VMS}"), stats, deadline, seed * 1000 + i) for i in range(clients)]
+    if hostile_run:
+        probes.start()
+        tasks += [actor(fleet.vm_socket(f"hostile-{name}"), deadline, run.tally)
+                  for name, actor in hostile.ACTORS.items() if name in actors]
+        if "control" in actors:
+            tasks.append(hostile.control_extremes(fleet.control, deadline, run.tally))
     results = await asyncio.gather(watch(), *tasks, return_exceptions=True)
     elapsed = time.monotonic() - started
     failures = [r for r in results if isinstance(r, BaseException)]
-    # Let the server close what the clients closed (every client is done).
-    fds1 = settle(pid, fds0, timeout=10)
-    return stats, failures, elapsed, fds0, fds1, rss0, peak[0], rss_kb(pid)
+    if probes:
+        run.probe_samples, run.probe_failures = await asyncio.to_thread(probes.result, 60)
+    # Let the server close what the clients closed (every client is done;
+    # connections that never negotiated close at `negotiation-timeout-ms`).
+    fds1 = settle(pid, fds0, timeout=40 if hostile_run else 10)
+    return stats, run, failures, elapsed, fds0, fds1, rss0, peak[0], rss_kb(pid)
+
+
+def fleet_vms(total, hostile_run):
+    """The soak's 50 VMs, then the probes' and the hostile clients' VMs, then
+    idle ones up to `total`."""
+    vms = [{"name": "vm{n}", "template": "pc", "count": VMS}]
+    used = VMS
+    if hostile_run:
+        vms.append({"name": "probe{n}", "template": "plain", "count": PROBES})
+        vms += [{"name": f"hostile-{name}", "template": "hostile"} for name in hostile.ACTORS]
+        used += PROBES + len(hostile.ACTORS)
+    if total > used:
+        vms.append({"name": "idle{n}", "template": "pc", "count": total - used})
+    return vms
+
+
+def percentile(sorted_samples, p):
+    return sorted_samples[min(len(sorted_samples) - 1, int(len(sorted_samples) * p))] * 1000 if sorted_samples else 0.0
 
 
 def main():
@@ -197,21 +255,33 @@ def main():
     parser.add_argument("--seconds", type=float, default=float(os.environ.get("SOAK_SECONDS", 60)))
     parser.add_argument("--binary", default=os.environ.get("QMPFLEET_BIN") or conftest.fleet_binary())
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--vms", type=int, default=VMS, help="VMs in the fleet (at least the soak's 50)")
+    parser.add_argument("--hostile", action="store_true", help="hostile clients and probes at the same time")
+    parser.add_argument("--actors", default=",".join(list(hostile.ACTORS) + ["control"]),
+                        help="which hostile clients (comma-separated; default all)")
+    parser.add_argument("--clients", type=int, default=CLIENTS, help="the soak's own clients (0: probes and hostile only)")
     args = parser.parse_args()
     if not args.binary or not os.access(args.binary, os.X_OK):
         print(f"soak: no qmpfleet binary ({args.binary})", file=sys.stderr)
         return 2
-    fleet = conftest.FleetProcess(args.binary, {"pc": TEMPLATE}, [{"name": "vm{n}", "template": "pc", "count": VMS}])
+    total = max(args.vms, VMS)
+    rss_bound = RSS_BOUND_KB + RSS_PER_EXTRA_VM_KB * (total - VMS)
+    templates = {"pc": TEMPLATE, "plain": conftest.PC_TEMPLATE, "hostile": HOSTILE_TEMPLATE}
+    launched = time.monotonic()
+    fleet = conftest.FleetProcess(args.binary, templates, fleet_vms(total, args.hostile))
+    ready = time.monotonic() - launched
     try:
-        stats, failures, elapsed, fds0, fds1, rss0, peak, rss1 = asyncio.run(soak(fleet, args.seconds, args.seed))
+        stats, run, failures, elapsed, fds0, fds1, rss0, peak, rss1 = asyncio.run(
+            soak(fleet, args.seconds, args.seed, args.hostile, args.actors.split(","), args.clients))
         alive = fleet.process.poll() is None
         code, left = fleet.terminate()
     finally:
         fleet.cleanup()
     lat = sorted(stats.latencies) or [0]
-    pct = lambda p: lat[min(len(lat) - 1, int(len(lat) * p))] * 1000  # noqa: E731
+    pct = lambda p: percentile(lat, p)  # noqa: E731
     replies = sum(stats.replies.values())
-    print(f"soak: {CLIENTS} clients on {VMS} VMs for {elapsed:.1f} s (seed {args.seed})")
+    print(f"soak: {args.clients} clients on {VMS} VMs of {total} for {elapsed:.1f} s (seed {args.seed}); "
+          f"fleet ready in {ready:.2f} s")
     print(f"  requests {stats.requests}, replies {replies} ({replies / elapsed:.0f}/s), "
           f"id mismatches {len(stats.mismatches)}, connects {stats.connects}, malformed connections {stats.malformed}")
     print(f"  replies by kind: {dict(stats.replies.most_common())}")
@@ -220,7 +290,15 @@ def main():
     print("  hot-plug: " + ", ".join(f"{c} {stats.outcomes[(c, 'return')]} ok/"
                                      f"{sum(n for (k, _), n in stats.outcomes.items() if k == c)}" for c in hotplug))
     print(f"  latency per request ms: p50 {pct(0.5):.2f}, p99 {pct(0.99):.2f}, max {lat[-1] * 1000:.2f}")
-    print(f"  fds {fds0} -> {fds1}; RSS KB start {rss0}, peak {peak}, end {rss1} (bound {RSS_BOUND_KB})")
+    if args.hostile:
+        probe = sorted(run.probe_samples)
+        print(f"  probes: {PROBES} clients on VMs of their own, {len(probe)} query-status round trips, "
+              f"ms p50 {percentile(probe, 0.5):.2f}, p99 {percentile(probe, 0.99):.2f}, "
+              f"p99.9 {percentile(probe, 0.999):.2f}, max {percentile(probe, 1.0):.2f}")
+        print(f"  hostile clients: {run.tally}")
+    third = [kb for t, kb in run.rss_samples if t >= elapsed / 3]
+    growth = f", from a third of the run {third[0]} KB to its end {rss1} KB" if third else ""
+    print(f"  fds {fds0} -> {fds1}; RSS KB start {rss0}, peak {peak}, end {rss1} (bound {rss_bound}){growth}")
     print(f"  process alive at end: {alive}; SIGTERM exit {code}, socket files left {len(left)}")
     problems = []
     if failures:
@@ -233,8 +311,12 @@ def main():
         problems.append("the fleet did not survive or did not shut down cleanly")
     if fds1 > fds0:
         problems.append(f"fd growth: {fds0} -> {fds1}")
-    if peak > RSS_BOUND_KB:
-        problems.append(f"RSS {peak} KB over {RSS_BOUND_KB} KB")
+    if peak > rss_bound:
+        problems.append(f"RSS {peak} KB over {rss_bound} KB")
+    if run.probe_failures:
+        problems.append(f"{len(run.probe_failures)} probes failed, first: {run.probe_failures[0]}")
+    if args.hostile and not run.probe_samples:
+        problems.append("the probes measured nothing")
     for p in problems:
         print(f"soak: FAILED: {p}", file=sys.stderr)
     return 1 if problems else 0

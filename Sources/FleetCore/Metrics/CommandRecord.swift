@@ -36,7 +36,7 @@ struct CommandRecord {
         self.session = session
         self.id = request.id
         if let arguments = request.arguments, Self.isLarger(.object(arguments), than: textLimit) {
-            self.request = .text(Self.cut(Self.requestJSON(Self.shortened(request, to: textLimit)).jsonText, to: textLimit))
+            self.request = .text(Self.cut(Self.requestJSON(Self.shortened(request, to: textLimit)).jsonPrefix(atMost: textLimit), to: textLimit))
         } else {
             self.request = .value(request)
         }
@@ -45,7 +45,7 @@ struct CommandRecord {
         case .success(let value): large = Self.isLarger(value, than: textLimit)
         case .failure(let error): large = error.desc.utf8.count > textLimit
         }
-        self.reply = large ? .text(Self.cut(Self.replyJSON(Self.shortened(result, to: textLimit), id: request.id.map { Self.shortened($0, to: textLimit) }).jsonText, to: textLimit)) : .value(result)
+        self.reply = large ? .text(Self.cut(Self.replyJSON(Self.shortened(result, to: textLimit), id: request.id.map { Self.shortened($0, to: textLimit) }).jsonPrefix(atMost: textLimit), to: textLimit)) : .value(result)
         self.answered = answered
         self.nanoseconds = nanoseconds
     }
@@ -81,11 +81,11 @@ struct CommandRecord {
         record["time"] = .double(Double(answered.seconds) + Double(answered.microseconds) / 1e6)
         record["ms"] = .double(Double(nanoseconds) / 1e6)
         switch request {
-        case .value(let request): record["request"] = .string(Self.cut(Self.requestJSON(request).jsonText, to: textLimit))
+        case .value(let request): record["request"] = .string(Self.cut(Self.requestJSON(request).jsonPrefix(atMost: textLimit), to: textLimit))
         case .text(let text): record["request"] = .string(text)
         }
         switch reply {
-        case .value(let result): record["reply"] = .string(Self.cut(Self.replyJSON(result, id: id).jsonText, to: textLimit))
+        case .value(let result): record["reply"] = .string(Self.cut(Self.replyJSON(result, id: id).jsonPrefix(atMost: textLimit), to: textLimit))
         case .text(let text): record["reply"] = .string(text)
         }
         return JSONValue.object(record).jsonText

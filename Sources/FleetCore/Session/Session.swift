@@ -51,6 +51,12 @@ public final class Session {
     var outOfBandInFlight = 0
     private var commandInFlight = false
     private var pumping = false
+    /// The rest of this session's queued work, due on the loop's next turn
+    /// (its turn's time, `sessionTurnMicroseconds`, ran out).
+    private var continuation: ScheduledAction?
+
+    /// True while the session's queued work waits for the loop's next turn.
+    public var hasDeferredWork: Bool { continuation != nil }
     private var inputPaused = false
     /// More than `outputLimit` bytes wait for the client: run nothing more
     /// until its queue drains (`outputDidDrain`).
@@ -70,6 +76,8 @@ public final class Session {
     /// client is not reading.
     private let eventOutputLimit: Int
     private let queueLimit: Int
+    /// `sessionTurnMicroseconds` in nanoseconds.
+    private let turnNanoseconds: UInt64
     /// Bytes of this parser's partial message counted in the fleet's budget.
     private var parserBytesReserved = 0
     private var negotiationDeadline: ScheduledAction?
@@ -97,6 +105,8 @@ public final class Session {
         let (twice, overflow) = host.limits.sessionOutputBytes.multipliedReportingOverflow(by: 2)
         self.eventOutputLimit = overflow ? Int.max : twice
         self.queueLimit = max(1, host.limits.pendingCommandsPerSession)
+        let (turn, turnOverflow) = host.limits.sessionTurnMicroseconds.multipliedReportingOverflow(by: 1000)
+        self.turnNanoseconds = turnOverflow ? .max : turn
         self.peerDescription = peerDescription
     }
 
@@ -214,12 +224,26 @@ public final class Session {
     }
 
     /// Runs what can run: an out-of-band request first, then queued input
-    /// until a command is in flight, then held bytes while the queue has room.
+    /// until a command is in flight, then held bytes while the queue has room;
+    /// for at most `sessionTurnMicroseconds`, then the rest on the next turn.
     func pump() {
-        guard !pumping else { return }
+        guard !pumping, continuation == nil else { return }
         pumping = true
         defer { pumping = false }
+        let (turnEnds, past) = MonotonicClock.nanoseconds().addingReportingOverflow(turnNanoseconds)
         while !isClosed {
+            if !past, MonotonicClock.nanoseconds() > turnEnds, let host {
+                // Not reading meanwhile: what was read waits for this turn's rest.
+                if !inputPaused {
+                    inputPaused = true
+                    transport.pauseInput()
+                }
+                continuation = host.scheduler.scheduleNextTurn { [weak self] in
+                    self?.continuation = nil
+                    self?.pump()
+                }
+                return
+            }
             if let request = outOfBandRequest {
                 outOfBandRequest = nil
                 runOutOfBand(request)
@@ -419,6 +443,8 @@ public final class Session {
         outOfBandRequest = nil
         negotiationDeadline?.cancel()
         negotiationDeadline = nil
+        continuation?.cancel()
+        continuation = nil
         if parserBytesReserved > 0 {
             host?.parserMemory.release(parserBytesReserved)
             parserBytesReserved = 0

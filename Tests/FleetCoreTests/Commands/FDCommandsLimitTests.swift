@@ -13,7 +13,22 @@ import Glibc
     /// A fresh descriptor, as a client passing one would give the VM.
     func passed() -> Int32 { dup(2) }
 
-    func isOpen(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) != -1 }
+    /// A pipe's write end to pass, and its read end, which sees EOF once
+    /// the VM has closed the write end. Not the fd's number: tests run in
+    /// parallel, and another one may get the same number the moment it is free.
+    func passedPipe() -> (fd: Int32, reader: Int32) {
+        var ends: [Int32] = [0, 0]
+        _ = pipe(&ends)
+        _ = fcntl(ends[0], F_SETFL, O_NONBLOCK)
+        return (ends[1], ends[0])
+    }
+
+    /// True while some process still holds the pipe's write end open.
+    func isOpen(reader: Int32) -> Bool {
+        var byte: UInt8 = 0
+        let open = read(reader, &byte, 1) == -1 && errno == EAGAIN
+        return open
+    }
 
     @Test func getfdAndAddFdStopAtTheLimitAndCloseWhatTheyRefuse() throws {
         let fleet = try TestFleet(yaml: "limits: {fds-per-vm: 3}\nvms: [{name: vm0}]")
@@ -26,14 +41,16 @@ import Glibc
         client.pass(fileDescriptors: [passed()])
         #expect(client.call("add-fd", ["fdset-id": 1])?["return"]?["fdset-id"] == 1)
         // Full: a new name and a new fd set entry are refused, and the fd is closed.
-        var fd = passed()
-        client.pass(fileDescriptors: [fd])
+        var refused = passedPipe()
+        client.pass(fileDescriptors: [refused.fd])
         #expect(client.call("getfd", ["fdname": "c"])?["error"] == ["class": "GenericError", "desc": .string(refusal)])
-        #expect(!isOpen(fd))
-        fd = passed()
-        client.pass(fileDescriptors: [fd])
+        #expect(!isOpen(reader: refused.reader))
+        close(refused.reader)
+        refused = passedPipe()
+        client.pass(fileDescriptors: [refused.fd])
         #expect(client.call("add-fd", ["fdset-id": 1])?["error"]?["desc"] == .string(refusal))
-        #expect(!isOpen(fd))
+        #expect(!isOpen(reader: refused.reader))
+        close(refused.reader)
         // The same name again replaces (QEMU closes the old fd): no growth, allowed.
         client.pass(fileDescriptors: [passed()])
         #expect(client.call("getfd", ["fdname": "a"])?["return"] == .object([:]))
