@@ -40,17 +40,46 @@ public final class VirtualScheduler: Scheduler {
         return handle
     }
 
+    /// Work for the next turn (`scheduleNextTurn`): not a timer, so it
+    /// counts in neither `pendingCount` nor `scheduledCount`.
+    private var nextTurn: [(action: ScheduledAction, body: () -> Void)] = []
+    /// Next-turn work ever scheduled: what a test counts to see work yield.
+    public private(set) var nextTurnCount: UInt64 = 0
+
+    /// Runs `action` at the next `advance`, before any timer, as a real loop
+    /// runs it after its next poll.
+    public func scheduleNextTurn(_ action: @escaping () -> Void) -> ScheduledAction {
+        let handle = ScheduledAction(cancel: {})
+        nextTurn.append((handle, action))
+        nextTurnCount += 1
+        return handle
+    }
+
     /// Moves the clock forward, running everything that falls due, in order.
     public func advance(by milliseconds: UInt64) {
         let (sum, overflow) = nowMilliseconds.addingReportingOverflow(milliseconds)
         let target = overflow ? .max : sum
+        runNextTurns()
         while let index = firstDue(by: target) {
             let next = items.remove(at: index)
             nowMilliseconds = max(nowMilliseconds, next.due)
             next.action.markFired()
             runAction(next.body)
+            runNextTurns()
         }
         nowMilliseconds = target
+    }
+
+    /// Each turn's work, until none is left (each may queue the next).
+    private func runNextTurns() {
+        while !nextTurn.isEmpty {
+            let turn = nextTurn
+            nextTurn.removeAll()
+            for (action, body) in turn where !action.isCancelled {
+                action.markFired()
+                runAction(body)
+            }
+        }
     }
 
     /// The earliest action due by `target` (in scheduling order among equals).

@@ -13,7 +13,7 @@ struct SessionTurnTests {
     @Test func pastItsTurnASessionGoesOnInTheNextTurnsInOrder() throws {
         let fleet = try TestFleet(yaml: "limits: {session-turn-us: 1}\nvms: [{name: vm0}]")
         let client = fleet.negotiatedClient(to: "vm0")
-        let turns = fleet.clock.scheduledCount
+        let turns = fleet.clock.nextTurnCount
         client.write(#"{"execute": "query-name", "id": "first"}"#
                      + String(repeating: #"{"execute": "query-status"}"#, count: 18)
                      + #"{"execute": "query-name", "id": "last"}"#)
@@ -23,16 +23,16 @@ struct SessionTurnTests {
         #expect(replies.last?["id"] == "last")
         #expect(replies.allSatisfy { $0["return"] != nil })
         // A 1 µs turn holds one command: each of the other 19 had a turn of its own.
-        #expect(fleet.clock.scheduledCount - turns >= 19)
+        #expect(fleet.clock.nextTurnCount - turns >= 19)
     }
 
     @Test func withinItsTurnASessionRunsEverythingAtOnce() throws {
         let fleet = try TestFleet(yaml: "limits: {session-turn-us: 10000000}\nvms: [{name: vm0}]")
         let client = fleet.negotiatedClient(to: "vm0")
-        let turns = fleet.clock.scheduledCount
+        let turns = fleet.clock.nextTurnCount
         pipelined(client, 8)
         #expect(client.drain().count == 8)
-        #expect(fleet.clock.scheduledCount == turns)
+        #expect(fleet.clock.nextTurnCount == turns)
     }
 
     @Test func theTurnIsALimit() throws {
