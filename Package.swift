@@ -84,7 +84,13 @@ let package = Package(
             resources: [.embedInCode("Resources/fleet.html")],
             swiftSettings: swiftSettings
         ),
-        .target(name: "QMPPluginKit", dependencies: ["QMPPluginABI", "QMPWire"], swiftSettings: swiftSettings),
+        .target(
+            name: "QMPPluginKit",
+            dependencies: ["QMPPluginABI", "QMPWire"],
+            // The common QAPI modules plugins include (scripts/qapi-gen generates their types here).
+            resources: [.embedInCode("QAPI/common.json"), .embedInCode("QAPI/sockets.json")],
+            swiftSettings: swiftSettings
+        ),
         .target(name: "QMPFleetTesting", dependencies: ["FleetCore", "QMPWire"], swiftSettings: swiftSettings),
         // The executables' stderr logging bootstrap, one file.
         .target(name: "FleetLogging", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
@@ -125,6 +131,7 @@ let package = Package(
         .testTarget(name: "QMPWireTests", dependencies: ["QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "QAPISchemaTests", dependencies: ["QAPISchema"], swiftSettings: swiftSettings),
         .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
+        .testTarget(name: "QMPPluginKitTests", dependencies: ["QMPPluginKit", "QAPISchema", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetHTTPTests", dependencies: ["FleetHTTP", "FleetCore", "UVLoop"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "QMPFleetTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "QMPFleetEmulatorTests", dependencies: ["qmpfleet-emulator", "FleetCore", "QMPWire"], swiftSettings: swiftSettings),

@@ -93,7 +93,7 @@ public enum PluginExport {
                                                  err: UnsafeMutablePointer<CChar>?, errLen: Int) -> Int32 {
         let registry = PluginRegistry<P>()
         P.register(registry)
-        let schema = P.schema
+        let schema = QAPIIncludes.expand(P.schema)
         let rc = schema.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { api.pointee.declare_schema(ctx, $0.baseAddress, $0.count) }
         }

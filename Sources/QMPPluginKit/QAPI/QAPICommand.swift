@@ -1,0 +1,44 @@
+import QMPWire
+
+/// A command's arguments, generated from its schema declaration: the name it
+/// is bound to and its members, typed. The host has checked the request
+/// against the schema before the plugin sees it; decoding gives the handler
+/// the members without a default standing in for a missing one.
+public protocol QAPICommand: QAPIObject {
+    static var qapiName: String { get }
+}
+
+extension QAPICommand {
+    /// Decodes a request's arguments (`{}` when it had none).
+    public init(arguments: JSONObject) throws(QMPError) {
+        try self.init(qapiMembers: arguments, at: .root)
+    }
+}
+
+extension PluginRegistry {
+    /// A command that answers at once, with arguments typed by its schema.
+    public func command<C: QAPICommand>(_ command: C.Type, _ body: @escaping (P, C) -> Result<JSONValue, QMPError>) {
+        self.command(C.qapiName) { this, args in
+            Result { () throws(QMPError) in try C(arguments: args) }.flatMap { body(this, $0) }
+        }
+    }
+
+    /// A command whose handler throws its QMP error: `try` forwards a
+    /// failure, where a `Result` needed a `switch` for each step.
+    public func command<C: QAPICommand>(_ command: C.Type, throwing body: @escaping (P, C) throws(QMPError) -> JSONValue) {
+        self.command(C.qapiName) { this, args in
+            Result { () throws(QMPError) in try body(this, try C(arguments: args)) }
+        }
+    }
+
+    /// A command that answers later through `Reply`; arguments that do not
+    /// decode are answered at once.
+    public func asyncCommand<C: QAPICommand>(_ command: C.Type, _ body: @escaping (P, C, Reply) -> Void) {
+        asyncCommand(C.qapiName) { this, args, reply in
+            switch Result(catching: { () throws(QMPError) in try C(arguments: args) }) {
+            case .success(let arguments): body(this, arguments, reply)
+            case .failure(let error): reply.failure(error)
+            }
+        }
+    }
+}

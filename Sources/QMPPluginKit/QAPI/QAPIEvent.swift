@@ -1,0 +1,15 @@
+import QMPWire
+
+/// An event's data, generated from its schema declaration.
+public protocol QAPIEvent: QAPIObject {
+    static var qapiName: String { get }
+}
+
+extension PluginVM {
+    /// Emits a schema-declared event with typed data (an event without
+    /// data members is sent without `data`, as QEMU sends it).
+    public func emit<E: QAPIEvent>(_ event: E) {
+        let data = event.qapiObject
+        emit(E.qapiName, data.isEmpty ? nil : data)
+    }
+}
