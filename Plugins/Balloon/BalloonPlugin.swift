@@ -35,11 +35,11 @@ final class BalloonPlugin: QMPPlugin {
     }
 
     static func register(_ plugin: PluginRegistry<BalloonPlugin>) {
-        plugin.command("query-balloon") { this, _ in
+        plugin.command(QAPI.QueryBalloonCommand.self) { this, _ in
             guard let balloon = this.balloon else { return .failure(notActive) }
             return .success(["actual": .int(balloon.actualBytes)])
         }
-        plugin.command("balloon") { this, args in this.setTarget(args["value"]?.int64Value ?? 0) }
+        plugin.command(QAPI.BalloonCommand.self) { this, args in this.setTarget(args.value) }
         for driver in drivers {
             plugin.device(description(driver), add: { this, id, _ in this.add(id) }, remove: { this, id in this.remove(id) })
         }
@@ -108,7 +108,7 @@ final class BalloonPlugin: QMPPlugin {
             guard let self, self.vm.isRunning, var balloon = self.balloon else { return }
             if balloon.step(by: step) {
                 self.balloon = balloon
-                self.vm.emit("BALLOON_CHANGE", ["actual": .int(balloon.actualBytes)])
+                self.vm.emit(QAPI.BalloonChangeEvent(actual: balloon.actualBytes))
             }
             if balloon.isSettled, let timer = self.guestTimer {
                 self.vm.cancelTimer(timer)

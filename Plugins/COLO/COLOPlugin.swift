@@ -48,19 +48,19 @@ final class COLOPlugin: QMPPlugin {
     }
 
     static func register(_ plugin: PluginRegistry<COLOPlugin>) {
-        plugin.command("query-colo-status") { _, _ in
+        plugin.command(QAPI.QueryColoStatusCommand.self) { _, _ in
             .success(["mode": "none", "last-mode": "none", "reason": "none"])
         }
-        plugin.command("query-xen-replication-status") { _, _ in .success(["error": false]) }
-        plugin.command("xen-colo-do-checkpoint") { _, _ in .success(.object([:])) }
-        plugin.command("xen-set-replication") { _, args in
-            if args["enable"]?.boolValue == true, args["failover"] != nil {
+        plugin.command(QAPI.QueryXenReplicationStatusCommand.self) { _, _ in .success(["error": false]) }
+        plugin.command(QAPI.XenColoDoCheckpointCommand.self) { _, _ in .success(.object([:])) }
+        plugin.command(QAPI.XenSetReplicationCommand.self) { _, args in
+            if args.enable, args.failover != nil {
                 return .failure(.generic("Parameter 'failover' is only for stopping replication"))
             }
             return .success(.object([:]))
         }
-        plugin.asyncCommand("xen-save-devices-state") { this, args, reply in
-            this.saveDevicesState(args["filename"]?.stringValue ?? "", reply: reply)
+        plugin.asyncCommand(QAPI.XenSaveDevicesStateCommand.self) { this, args, reply in
+            this.saveDevicesState(args.filename, reply: reply)
         }
     }
 }

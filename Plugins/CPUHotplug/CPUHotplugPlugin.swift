@@ -80,10 +80,10 @@ final class CPUHotplugPlugin: QMPPlugin {
                               remove: { this, id in this.unplugCPU(id) })
             }
         }
-        plugin.command("query-hotpluggable-cpus") { this, _ in this.queryHotpluggableCPUs() }
-        plugin.command("query-cpus-fast") { this, _ in .success(this.queryCPUsFast()) }
-        plugin.command("cpu") { this, args in this.selectCPU(args["index"]?.int64Value ?? -1) }
-        plugin.command("cpu-add") { this, args in this.cpuAdd(args["id"]?.int64Value ?? -1) }
+        plugin.command(QAPI.QueryHotpluggableCpusCommand.self) { this, _ in this.queryHotpluggableCPUs() }
+        plugin.command(QAPI.QueryCpusFastCommand.self) { this, _ in .success(this.queryCPUsFast()) }
+        plugin.command(QAPI.CpuCommand.self) { this, args in this.selectCPU(args.index) }
+        plugin.command(QAPI.CpuAddCommand.self) { this, args in this.cpuAdd(args.id) }
     }
 
     static func driverDescription(_ family: CPUFamily, _ model: String) -> JSONValue {

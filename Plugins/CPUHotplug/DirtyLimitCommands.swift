@@ -8,10 +8,10 @@ import QMPWire
 /// as 7.2 answers under TCG and under KVM without a dirty ring.
 extension CPUHotplugPlugin {
     static func registerDirtyLimit(_ plugin: PluginRegistry<CPUHotplugPlugin>) {
-        plugin.command("set-vcpu-dirty-limit") { _, _ in
+        plugin.command(QAPI.SetVcpuDirtyLimitCommand.self) { _, _ in
             .failure(.generic("dirty page limit feature requires KVM with accelerator property 'dirty-ring-size' set'"))
         }
-        plugin.command("cancel-vcpu-dirty-limit") { _, _ in .success(.object([:])) }
-        plugin.command("query-vcpu-dirty-limit") { _, _ in .success([]) }
+        plugin.command(QAPI.CancelVcpuDirtyLimitCommand.self) { _, _ in .success(.object([:])) }
+        plugin.command(QAPI.QueryVcpuDirtyLimitCommand.self) { _, _ in .success([]) }
     }
 }

@@ -46,12 +46,12 @@ final class DumpPlugin: QMPPlugin {
     var formats: [String] { arch == "x86_64" ? ["elf", "kdump-zlib", "win-dmp"] : ["elf", "kdump-zlib"] }
 
     static func register(_ plugin: PluginRegistry<DumpPlugin>) {
-        plugin.asyncCommand("dump-guest-memory") { this, args, reply in this.dumpGuestMemory(args, reply: reply) }
-        plugin.command("query-dump") { this, _ in .success(this.result) }
-        plugin.command("query-dump-guest-memory-capability") { this, _ in
+        plugin.asyncCommand(QAPI.DumpGuestMemoryCommand.self) { this, args, reply in this.dumpGuestMemory(args, reply: reply) }
+        plugin.command(QAPI.QueryDumpCommand.self) { this, _ in .success(this.result) }
+        plugin.command(QAPI.QueryDumpGuestMemoryCapabilityCommand.self) { this, _ in
             .success(["formats": .array(this.formats.map { .string($0) })])
         }
-        plugin.asyncCommand("dump-skeys") { this, args, reply in this.dumpStorageKeys(args["filename"]?.stringValue ?? "", reply: reply) }
+        plugin.asyncCommand(QAPI.DumpSkeysCommand.self) { this, args, reply in this.dumpStorageKeys(args.filename, reply: reply) }
     }
 
     var result: JSONValue {
@@ -67,29 +67,29 @@ final class DumpPlugin: QMPPlugin {
 
     /// `qmp_dump_guest_memory`: its checks in its order; the file is opened
     /// before `dump_init` checks the filter, as QEMU does.
-    func dumpGuestMemory(_ args: JSONObject, reply: Reply) {
-        let paging = args["paging"]?.boolValue ?? false
-        let begin = args["begin"]?.int64Value, length = args["length"]?.int64Value
-        let format = args["format"]?.stringValue ?? "elf"
-        let detach = args["detach"]?.boolValue ?? false
+    func dumpGuestMemory(_ args: QAPI.DumpGuestMemoryCommand, reply: Reply) {
+        let paging = args.paging
+        let begin = args.begin, length = args.length
+        let format = args.format ?? .elf
+        let detach = args.detach ?? false
         guard status != .active else { return reply.failure(.generic("There is a dump in process, please wait.")) }
         if begin != nil && length == nil { return reply.failure(.generic("Parameter 'length' is missing")) }
         if begin == nil && length != nil { return reply.failure(.generic("Parameter 'begin' is missing")) }
         let filtered = begin != nil
-        if format.hasPrefix("kdump") && (paging || filtered) {
+        if format.rawValue.hasPrefix("kdump") && (paging || filtered) {
             return reply.failure(.generic("kdump-compressed format doesn't support paging or filter"))
         }
-        if format == "win-dmp" && (paging || filtered) {
+        if format == .winDmp && (paging || filtered) {
             return reply.failure(.generic("win-dmp format doesn't support paging or filter"))
         }
-        if format == "kdump-lzo" || format == "kdump-snappy" {
-            return reply.failure(.generic("\(format) is not available now"))
+        if format == .kdumpLzo || format == .kdumpSnappy {
+            return reply.failure(.generic("\(format.rawValue) is not available now"))
         }
-        if format == "win-dmp" && arch != "x86_64" {
+        if format == .winDmp && arch != "x86_64" {
             return reply.failure(.generic("Windows dump is only available for x86-64"))
         }
         let fd: Int32
-        switch openTarget(args["protocol"]?.stringValue ?? "") {
+        switch openTarget(args.protocol) {
         case .failure(let error): return reply.failure(error)
         case .success(let opened): fd = opened
         }
@@ -100,12 +100,12 @@ final class DumpPlugin: QMPPlugin {
             map = map.filtered(begin: UInt64(begin), length: UInt64(bitPattern: length))
         }
         if map.totalBytes == 0 { close(fd); return reply.failure(.generic("dump: no guest memory to dump")) }
-        if format == "win-dmp" {
+        if format == .winDmp {
             // No vmcoreinfo device: QEMU 7.2 finds no note and refuses.
             close(fd)
             return reply.failure(.generic("win-dump: invalid vmcoreinfo note size"))
         }
-        let output: DumpJob.Output = format == "elf"
+        let output: DumpJob.Output = format == .elf
             ? .elf(ELFCoreLayout(map: map, machine: ELFCoreLayout.elfMachine(arch: arch), vcpus: vcpus))
             : .kdump(KdumpLayout(arch: arch, pages: map.totalBytes / ELFCoreLayout.pageSize, vcpus: vcpus))
         start(DumpJob(fd: fd, output: output, total: map.totalBytes, vmName: vm.name), detach: detach, reply: reply)

@@ -48,7 +48,7 @@ final class GICPlugin: QMPPlugin {
     }
 
     static func register(_ plugin: PluginRegistry<GICPlugin>) {
-        plugin.command("query-gic-capabilities") { this, _ in .success(.array(this.capabilities.map(\.json))) }
+        plugin.command(QAPI.QueryGicCapabilitiesCommand.self) { this, _ in .success(.array(this.capabilities.map(\.json))) }
     }
 }
 

@@ -68,10 +68,10 @@ final class MemoryPlugin: QMPPlugin {
                           add: { this, id, props in this.plugDIMM(kind: kind, id: id, props) },
                           remove: { this, id in this.unplugDIMM(id) })
         }
-        plugin.command("query-memdev") { this, _ in .success(this.queryMemdev()) }
-        plugin.command("query-memory-devices") { this, _ in .success(.array(this.dimms.map(\.info))) }
-        plugin.command("query-acpi-ospm-status") { this, _ in this.queryACPIOSPMStatus() }
-        plugin.command("rtc-reset-reinjection") { this, _ in
+        plugin.command(QAPI.QueryMemdevCommand.self) { this, _ in .success(this.queryMemdev()) }
+        plugin.command(QAPI.QueryMemoryDevicesCommand.self) { this, _ in .success(.array(this.dimms.map(\.info))) }
+        plugin.command(QAPI.QueryAcpiOspmStatusCommand.self) { this, _ in this.queryACPIOSPMStatus() }
+        plugin.command(QAPI.RtcResetReinjectionCommand.self) { this, _ in
             this.layout.isX86 ? .success(.object([:])) : .failure(.commandNotFound("rtc-reset-reinjection"))
         }
         registerSEVGuest(plugin)

@@ -17,14 +17,14 @@ final class ReplayPlugin: QMPPlugin {
 
     static func register(_ plugin: PluginRegistry<ReplayPlugin>) {
         // replay_get_current_icount() is 0 outside record/replay.
-        plugin.command("query-replay") { _, _ in .success(["mode": "none", "icount": 0]) }
-        plugin.command("replay-break") { _, _ in
+        plugin.command(QAPI.QueryReplayCommand.self) { _, _ in .success(["mode": "none", "icount": 0]) }
+        plugin.command(QAPI.ReplayBreakCommand.self) { _, _ in
             .failure(.generic("setting the breakpoint is allowed only in play mode"))
         }
-        plugin.command("replay-delete-break") { _, _ in
+        plugin.command(QAPI.ReplayDeleteBreakCommand.self) { _, _ in
             .failure(.generic("replay breakpoints are allowed only in play mode"))
         }
-        plugin.command("replay-seek") { _, _ in .failure(.generic("replay must be enabled to seek")) }
+        plugin.command(QAPI.ReplaySeekCommand.self) { _, _ in .failure(.generic("replay must be enabled to seek")) }
     }
 }
 

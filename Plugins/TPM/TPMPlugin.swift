@@ -57,11 +57,11 @@ final class TPMPlugin: QMPPlugin {
     }
 
     static func register(_ plugin: PluginRegistry<TPMPlugin>) {
-        plugin.command("query-tpm") { this, _ in this.queryTPM() }
-        plugin.command("query-tpm-models") { this, _ in
+        plugin.command(QAPI.QueryTpmCommand.self) { this, _ in this.queryTPM() }
+        plugin.command(QAPI.QueryTpmModelsCommand.self) { this, _ in
             .success(.array(TPMFrontendType.models(arch: this.arch).map { .string($0.rawValue) }))
         }
-        plugin.command("query-tpm-types") { _, _ in
+        plugin.command(QAPI.QueryTpmTypesCommand.self) { _, _ in
             .success(.array(TPMBackend.Kind.allCases.map { .string($0.rawValue) }))
         }
         for type in TPMFrontendType.all {

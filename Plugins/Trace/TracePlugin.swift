@@ -21,7 +21,9 @@ final class TracePlugin: QMPPlugin {
         try PluginConfig.checkKeys(config.objectValue ?? [:], plugin: "trace", keys: .expected(["enable"]))
         for item in config["enable"]?.arrayValue ?? [] {
             guard let name = item.stringValue else { throw PluginError("trace: 'enable' must be a list of names") }
-            if case .failure(let error) = setState(name: name, enable: true, ignoreUnavailable: true, vcpu: nil) {
+            do throws(QMPError) {
+                try setState(name: name, enable: true, ignoreUnavailable: true, vcpu: nil)
+            } catch {
                 throw PluginError("trace: \(error.desc)")
             }
         }
@@ -31,25 +33,20 @@ final class TracePlugin: QMPPlugin {
     var vcpuCount: Int { Int(vm.machine["smp"]?["cpus"]?.int64Value ?? 1) }
 
     static func register(_ plugin: PluginRegistry<TracePlugin>) {
-        plugin.command("trace-event-get-state") { this, args in
-            this.getState(name: args["name"]?.stringValue ?? "", vcpu: args["vcpu"]?.int64Value)
-        }
-        plugin.command("trace-event-set-state") { this, args in
-            this.setState(name: args["name"]?.stringValue ?? "", enable: args["enable"]?.boolValue ?? false,
-                          ignoreUnavailable: args["ignore-unavailable"]?.boolValue ?? false,
-                          vcpu: args["vcpu"]?.int64Value).map { .object([:]) }
-        }
+        plugin.command(QAPI.TraceEventGetStateCommand.self, throwing: { this, args throws(QMPError) in
+            try this.getState(name: args.name, vcpu: args.vcpu)
+        })
+        plugin.command(QAPI.TraceEventSetStateCommand.self, throwing: { this, args throws(QMPError) in
+            try this.setState(name: args.name, enable: args.enable, ignoreUnavailable: args.ignoreUnavailable ?? false, vcpu: args.vcpu)
+            return .object([:])
+        })
     }
 
     /// trace/qmp.c `qmp_trace_event_get_state`.
-    func getState(name: String, vcpu: Int64?) -> Result<JSONValue, QMPError> {
+    func getState(name: String, vcpu: Int64?) throws(QMPError) -> JSONValue {
         let pattern = TraceEventPattern(name)
-        let cpu: Int?
-        switch checkVCPU(vcpu) {
-        case .failure(let error): return .failure(error)
-        case .success(let index): cpu = index
-        }
-        if let error = check(pattern, name: name, hasVCPU: cpu != nil, ignoreUnavailable: true) { return .failure(error) }
+        let cpu = try checkVCPU(vcpu)
+        if let error = check(pattern, name: name, hasVCPU: cpu != nil, ignoreUnavailable: true) { throw error }
         var list: [JSONValue] = []
         for index in matching(pattern, name: name) {
             let event = TraceEventCatalogue.events[index]
@@ -64,19 +61,15 @@ final class TracePlugin: QMPPlugin {
             }
             list.append(.object(["name": .string(event.name), "state": .string(state), "vcpu": .bool(event.isPerVCPU)]))
         }
-        return .success(.array(list))
+        return .array(list)
     }
 
     /// trace/qmp.c `qmp_trace_event_set_state`: every check passes before
     /// any state changes.
-    func setState(name: String, enable: Bool, ignoreUnavailable: Bool, vcpu: Int64?) -> Result<Void, QMPError> {
+    func setState(name: String, enable: Bool, ignoreUnavailable: Bool, vcpu: Int64?) throws(QMPError) {
         let pattern = TraceEventPattern(name)
-        let cpu: Int?
-        switch checkVCPU(vcpu) {
-        case .failure(let error): return .failure(error)
-        case .success(let index): cpu = index
-        }
-        if let error = check(pattern, name: name, hasVCPU: cpu != nil, ignoreUnavailable: ignoreUnavailable) { return .failure(error) }
+        let cpu = try checkVCPU(vcpu)
+        if let error = check(pattern, name: name, hasVCPU: cpu != nil, ignoreUnavailable: ignoreUnavailable) { throw error }
         for index in matching(pattern, name: name) {
             let event = TraceEventCatalogue.events[index]
             guard event.isAvailable, cpu == nil || event.isPerVCPU else { continue }
@@ -86,16 +79,15 @@ final class TracePlugin: QMPPlugin {
                 states.set(index, enabled: enable, vcpuCount: vcpuCount)
             }
         }
-        return .success(())
     }
 
     /// `get_cpu`: QEMU prints the index with `%u`, so -1 reads 4294967295.
-    private func checkVCPU(_ vcpu: Int64?) -> Result<Int?, QMPError> {
-        guard let vcpu else { return .success(nil) }
+    private func checkVCPU(_ vcpu: Int64?) throws(QMPError) -> Int? {
+        guard let vcpu else { return nil }
         guard vcpu >= 0, vcpu < Int64(vcpuCount) else {
-            return .failure(.generic("invalid vCPU index \(UInt32(truncatingIfNeeded: vcpu))"))
+            throw .generic("invalid vCPU index \(UInt32(truncatingIfNeeded: vcpu))")
         }
-        return .success(Int(vcpu))
+        return Int(vcpu)
     }
 
     /// `check_events`.
