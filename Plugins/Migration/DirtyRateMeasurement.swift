@@ -38,15 +38,15 @@ struct DirtyRateMeasurement {
 
     /// `qmp_calc_dirty_rate`'s checks, in QEMU 7.2's order; on success the
     /// measurement has started at `nowSeconds` (QEMU_CLOCK_REALTIME / 1000).
-    mutating func start(_ args: JSONObject, nowSeconds: Int64) -> Result<Void, QMPError> {
+    mutating func start(_ args: QAPI.CalcDirtyRateCommand, nowSeconds: Int64) -> Result<Void, QMPError> {
         guard status != .measuring else { return .failure(.generic("the dirty rate is already being measured.")) }
-        let calcTime = args["calc-time"]?.int64Value ?? 0
+        let calcTime = args.calcTime
         guard Self.calcTimeRange.contains(calcTime) else {
             return .failure(.generic("calc-time is out of range[\(Self.calcTimeRange.lowerBound), \(Self.calcTimeRange.upperBound)]."))
         }
-        let mode = args["mode"]?.stringValue ?? "page-sampling"
+        let mode = (args.mode ?? .pageSampling).rawValue
         var pages = Self.defaultSamplePages
-        if let given = args["sample-pages"]?.int64Value {
+        if let given = args.samplePages {
             guard mode != "dirty-ring" else { return .failure(.generic("either sample-pages or dirty-ring can be specified.")) }
             guard Self.samplePagesRange.contains(given) else {
                 return .failure(.generic("sample-pages is out of range[\(Self.samplePagesRange.lowerBound), \(Self.samplePagesRange.upperBound)]."))
@@ -83,11 +83,11 @@ struct DirtyRateMeasurement {
 
 extension MigrationPlugin {
     static func registerDirtyRate(_ plugin: PluginRegistry<MigrationPlugin>) {
-        plugin.command("calc-dirty-rate") { this, args in this.calcDirtyRate(args) }
-        plugin.command("query-dirty-rate") { this, _ in .success(this.dirtyRate.info) }
+        plugin.command(QAPI.CalcDirtyRateCommand.self) { this, args in this.calcDirtyRate(args) }
+        plugin.command(QAPI.QueryDirtyRateCommand.self) { this, _ in .success(this.dirtyRate.info) }
     }
 
-    func calcDirtyRate(_ args: JSONObject) -> Result<JSONValue, QMPError> {
+    func calcDirtyRate(_ args: QAPI.CalcDirtyRateCommand) -> Result<JSONValue, QMPError> {
         let now = Int64(vm.nowMilliseconds / 1000)
         if case .failure(let error) = dirtyRate.start(args, nowSeconds: now) { return .failure(error) }
         dirtyRate.timer = vm.startTimer(afterMilliseconds: UInt64(dirtyRate.calcTime) * 1000) { [weak self] in

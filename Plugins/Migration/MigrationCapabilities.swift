@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// The migration capabilities of QEMU 7.2 (`MigrationCapability`), all off
@@ -21,10 +22,10 @@ struct MigrationCapabilities {
     /// migrate-set-capabilities: every listed state, in order (QEMU's checks
     /// between capabilities pass for the combinations a VM without a
     /// migration in flight accepts).
-    mutating func apply(_ capabilities: [JSONValue]) {
+    mutating func apply(_ capabilities: [QAPI.MigrationCapabilityStatus]) {
         for item in capabilities {
-            guard let name = item["capability"]?.stringValue, let state = item["state"]?.boolValue else { continue }
-            if state { enabled.insert(name) } else { enabled.remove(name) }
+            let name = item.capability.rawValue
+            if item.state { enabled.insert(name) } else { enabled.remove(name) }
         }
     }
 }

@@ -9,28 +9,27 @@ import QMPWire
 /// (a broken network, for fault injection).
 extension MigrationPlugin {
     static func registerMigrationCommands(_ plugin: PluginRegistry<MigrationPlugin>) {
-        plugin.command("query-migrate") { this, _ in .success(.object(this.migrationInfo)) }
-        plugin.command("migrate") { this, args in
-            this.migrate(uri: args["uri"]?.stringValue ?? "", resume: args["resume"]?.boolValue ?? false).map { .object([:]) }
+        plugin.command(QAPI.QueryMigrateCommand.self) { this, _ in .success(.object(this.migrationInfo)) }
+        plugin.command(QAPI.MigrateCommand.self) { this, args in
+            this.migrate(uri: args.uri, resume: args.resume ?? false).map { .object([:]) }
         }
-        plugin.command("migrate-incoming") { this, args in
-            this.migrateIncoming(uri: args["uri"]?.stringValue ?? "").map { .object([:]) }
+        plugin.command(QAPI.MigrateIncomingCommand.self) { this, args in
+            this.migrateIncoming(uri: args.uri).map { .object([:]) }
         }
-        plugin.command("migrate_cancel") { this, _ in
+        plugin.command(QAPI.MigrateCancelCommand.self) { this, _ in
             this.outgoing?.cancel()
             return .success(.object([:]))
         }
-        plugin.command("migrate-continue") { this, args in
-            let state = args["state"]?.stringValue ?? ""
+        plugin.command(QAPI.MigrateContinueCommand.self) { this, args in
             guard let outgoing = this.outgoing else {
                 return .failure(.generic("Migration not in expected state: none"))
             }
-            return outgoing.continueFrom(state).map { .object([:]) }
+            return outgoing.continueFrom(args.state.rawValue).map { .object([:]) }
         }
-        plugin.command("migrate-start-postcopy") { this, _ in this.startPostcopy().map { .object([:]) } }
-        plugin.command("migrate-pause") { this, _ in this.pause().map { .object([:]) } }
-        plugin.command("migrate-recover") { this, args in
-            this.recover(uri: args["uri"]?.stringValue ?? "").map { .object([:]) }
+        plugin.command(QAPI.MigrateStartPostcopyCommand.self) { this, _ in this.startPostcopy().map { .object([:]) } }
+        plugin.command(QAPI.MigratePauseCommand.self) { this, _ in this.pause().map { .object([:]) } }
+        plugin.command(QAPI.MigrateRecoverCommand.self) { this, args in
+            this.recover(uri: args.uri).map { .object([:]) }
         }
         plugin.guestAction("fail-migration", arguments: ["*reason": "str"]) { this, args in
             this.failMigration(reason: args["reason"]?.stringValue ?? "Unable to write to socket: Connection reset by peer")

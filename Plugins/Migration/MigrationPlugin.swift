@@ -56,24 +56,24 @@ final class MigrationPlugin: QMPPlugin {
 
     static func register(_ plugin: PluginRegistry<MigrationPlugin>) {
         registerMigrationCommands(plugin)
-        plugin.command("query-migrate-capabilities") { this, _ in .success(this.capabilities.list) }
-        plugin.command("migrate-set-capabilities") { this, args in
-            this.capabilities.apply(args["capabilities"]?.arrayValue ?? [])
+        plugin.command(QAPI.QueryMigrateCapabilitiesCommand.self) { this, _ in .success(this.capabilities.list) }
+        plugin.command(QAPI.MigrateSetCapabilitiesCommand.self) { this, args in
+            this.capabilities.apply(args.capabilities)
             return .success(.object([:]))
         }
-        plugin.command("query-migrate-parameters") { this, _ in .success(.object(this.parameters.values)) }
+        plugin.command(QAPI.QueryMigrateParametersCommand.self) { this, _ in .success(.object(this.parameters.values)) }
         plugin.command("migrate-set-parameters") { this, args in
             this.parameters.apply(args).map { .object([:]) }
         }
-        plugin.command("migrate-set-cache-size") { this, args in
-            this.setCacheSize(args["value"]?.int64Value ?? 0).map { .object([:]) }
+        plugin.command(QAPI.MigrateSetCacheSizeCommand.self) { this, args in
+            this.setCacheSize(args.value).map { .object([:]) }
         }
-        plugin.command("query-migrate-cache-size") { this, _ in .success(.uint(this.parameters.xbzrleCacheSize)) }
-        plugin.command("xen-set-global-dirty-log") { _, _ in .success(.object([:])) }
-        plugin.command("xen-load-devices-state") { this, args in
-            this.loadDevicesState(args["filename"]?.stringValue ?? "")
+        plugin.command(QAPI.QueryMigrateCacheSizeCommand.self) { this, _ in .success(.uint(this.parameters.xbzrleCacheSize)) }
+        plugin.command(QAPI.XenSetGlobalDirtyLogCommand.self) { _, _ in .success(.object([:])) }
+        plugin.command(QAPI.XenLoadDevicesStateCommand.self) { this, args in
+            this.loadDevicesState(args.filename)
         }
-        plugin.command("x-colo-lost-heartbeat") { _, _ in
+        plugin.command(QAPI.XColoLostHeartbeatCommand.self) { _, _ in
             .failure(.generic("The feature 'colo' is not enabled"))
         }
         registerDirtyRate(plugin)

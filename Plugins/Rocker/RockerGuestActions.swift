@@ -29,15 +29,13 @@ extension RockerPlugin {
 
     /// Runs `change` on the named switch, turning a refusal into an error.
     func onSwitch(_ args: JSONObject, _ change: (RockerSwitch) throws(RockerFault) -> JSONValue) -> Result<JSONValue, QMPError> {
-        let sw: RockerSwitch
-        switch lookup(args) {
-        case .failure(let error): return .failure(error)
-        case .success(let found): sw = found
-        }
-        do {
-            return .success(try change(sw))
-        } catch {
-            return .failure(.generic(error.message(switch: sw.name)))
+        Result { () throws(QMPError) in
+            let sw = try lookup(args["name"]?.stringValue ?? "")
+            do throws(RockerFault) {
+                return try change(sw)
+            } catch {
+                throw .generic(error.message(switch: sw.name))
+            }
         }
     }
 

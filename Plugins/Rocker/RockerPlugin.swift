@@ -52,10 +52,10 @@ final class RockerPlugin: QMPPlugin {
     }
 
     static func register(_ plugin: PluginRegistry<RockerPlugin>) {
-        plugin.command("query-rocker") { this, args in this.queryRocker(args) }
-        plugin.command("query-rocker-ports") { this, args in this.queryPorts(args) }
-        plugin.command("query-rocker-of-dpa-flows") { this, args in this.queryFlows(args) }
-        plugin.command("query-rocker-of-dpa-groups") { this, args in this.queryGroups(args) }
+        plugin.command(QAPI.QueryRockerCommand.self, throwing: { this, args throws(QMPError) in try this.queryRocker(args) })
+        plugin.command(QAPI.QueryRockerPortsCommand.self, throwing: { this, args throws(QMPError) in try this.queryPorts(args) })
+        plugin.command(QAPI.QueryRockerOfDpaFlowsCommand.self, throwing: { this, args throws(QMPError) in try this.queryFlows(args) })
+        plugin.command(QAPI.QueryRockerOfDpaGroupsCommand.self, throwing: { this, args throws(QMPError) in try this.queryGroups(args) })
         plugin.device(driverDescription,
                       add: { this, id, props in this.addDevice(id: id, props) },
                       remove: { this, id in this.removeDevice(id) })
