@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// chardev-add, chardev-remove, chardev-change, chardev-send-break,
@@ -29,8 +30,8 @@ extension ChardevPlugin {
         }
     }
 
-    func chardevRemove(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let id = args["id"]?.stringValue ?? ""
+    func chardevRemove(_ args: QAPI.ChardevRemoveCommand) -> Result<JSONValue, QMPError> {
+        let id = args.id
         guard let chardev = chardev(id) else { return .failure(.generic("Chardev '\(id)' not found")) }
         guard chardev.frontend == nil else { return .failure(.generic("Chardev '\(id)' is busy")) }
         chardevs.removeAll { $0 === chardev }
@@ -61,8 +62,8 @@ extension ChardevPlugin {
         return .success(ChardevPlugin.reply(for: replacement))
     }
 
-    func chardevSendBreak(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let id = args["id"]?.stringValue ?? ""
+    func chardevSendBreak(_ args: QAPI.ChardevSendBreakCommand) -> Result<JSONValue, QMPError> {
+        let id = args.id
         guard chardev(id) != nil else { return .failure(.generic("Chardev '\(id)' not found")) }
         return .success(.object([:]))
     }

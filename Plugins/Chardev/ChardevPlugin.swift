@@ -57,13 +57,13 @@ final class ChardevPlugin: QMPPlugin {
 
     static func register(_ plugin: PluginRegistry<ChardevPlugin>) {
         plugin.command("chardev-add") { this, args in this.chardevAdd(args) }
-        plugin.command("chardev-remove") { this, args in this.chardevRemove(args) }
+        plugin.command(QAPI.ChardevRemoveCommand.self) { this, args in this.chardevRemove(args) }
         plugin.command("chardev-change") { this, args in this.chardevChange(args) }
-        plugin.command("chardev-send-break") { this, args in this.chardevSendBreak(args) }
-        plugin.command("query-chardev") { this, _ in this.queryChardev() }
-        plugin.command("query-chardev-backends") { this, _ in this.queryChardevBackends() }
-        plugin.command("ringbuf-write") { this, args in this.ringbufWrite(args) }
-        plugin.command("ringbuf-read") { this, args in this.ringbufRead(args) }
+        plugin.command(QAPI.ChardevSendBreakCommand.self) { this, args in this.chardevSendBreak(args) }
+        plugin.command(QAPI.QueryChardevCommand.self) { this, _ in this.queryChardev() }
+        plugin.command(QAPI.QueryChardevBackendsCommand.self) { this, _ in this.queryChardevBackends() }
+        plugin.command(QAPI.RingbufWriteCommand.self) { this, args in this.ringbufWrite(args) }
+        plugin.command(QAPI.RingbufReadCommand.self) { this, args in this.ringbufRead(args) }
         register(devices: plugin)
         plugin.guestAction("console-write", arguments: GuestActionArguments.consoleWrite) { this, args in this.guestConsoleWrite(args) }
         plugin.guestAction("vserport-open", arguments: GuestActionArguments.vserportOpen) { this, args in this.guestVserportOpen(args) }

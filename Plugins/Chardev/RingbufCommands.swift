@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// ringbuf-write and ringbuf-read, with QEMU's formats and errors.
@@ -9,12 +10,12 @@ extension ChardevPlugin {
         return .success(ring)
     }
 
-    func ringbufWrite(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let device = args["device"]?.stringValue ?? ""
-        let text = args["data"]?.stringValue ?? ""
+    func ringbufWrite(_ args: QAPI.RingbufWriteCommand) -> Result<JSONValue, QMPError> {
+        let device = args.device
+        let text = args.data
         return ringbuf(device).flatMap { ring in
             var bytes: [UInt8]
-            if args["format"]?.stringValue == "base64" {
+            if args.format == .base64 {
                 switch Base64.decode(text) {
                 case .failure: return .failure(.generic("Base64 data contains invalid characters"))
                 case .success(let decoded): bytes = decoded
@@ -28,13 +29,13 @@ extension ChardevPlugin {
         }
     }
 
-    func ringbufRead(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let device = args["device"]?.stringValue ?? ""
-        let size = args["size"]?.int64Value ?? 0
+    func ringbufRead(_ args: QAPI.RingbufReadCommand) -> Result<JSONValue, QMPError> {
+        let device = args.device
+        let size = args.size
         return ringbuf(device).flatMap { ring in
             guard size > 0 else { return .failure(.generic("size must be greater than zero")) }
             let bytes = ring.read(Int(min(size, Int64(Int.max))))
-            if args["format"]?.stringValue == "base64" { return .success(.string(Base64.encode(bytes))) }
+            if args.format == .base64 { return .success(.string(Base64.encode(bytes))) }
             // QEMU returns the bytes as a C string: a NUL ends it, and
             // invalid UTF-8 comes out as U+FFFD.
             return .success(.string(String(decoding: bytes.prefix { $0 != 0 }, as: UTF8.self)))

@@ -39,14 +39,14 @@ final class DisplayPlugin: QMPPlugin {
     }
 
     static func register(_ plugin: PluginRegistry<DisplayPlugin>) {
-        plugin.asyncCommand("screendump") { this, args, reply in this.screendump(args, reply: reply) }
-        plugin.command("send-key") { this, args in this.sendKey(args) }
-        plugin.command("input-send-event") { this, args in this.inputSendEvent(args) }
+        plugin.asyncCommand(QAPI.ScreendumpCommand.self) { this, args, reply in this.screendump(args, reply: reply) }
+        plugin.command(QAPI.SendKeyCommand.self) { this, args in this.sendKey(args) }
+        plugin.command(QAPI.InputSendEventCommand.self) { this, args in this.inputSendEvent(args) }
         // Taken over from the core, whose list has only the PS/2 mouse.
-        plugin.command("query-mice") { this, _ in .success(.array(this.mice())) }
+        plugin.command(QAPI.QueryMiceCommand.self) { this, _ in .success(.array(this.mice())) }
         // Taken over from the core, which has no VNC server to ask.
-        plugin.command("set_password") { this, args in this.setPassword(args) }
-        plugin.command("expire_password") { this, args in this.expirePassword(args) }
+        plugin.command(QAPI.SetPasswordCommand.self) { this, args in this.setPassword(args) }
+        plugin.command(QAPI.ExpirePasswordCommand.self) { this, args in this.expirePassword(args) }
         registerQueries(plugin)
         registerVNCDisplayCommands(plugin)
         plugin.guestAction("received-input", arguments: ["*clear": "bool"]) { this, args in
@@ -68,12 +68,12 @@ final class DisplayPlugin: QMPPlugin {
 
     // MARK: screendump
 
-    func screendump(_ args: JSONObject, reply: Reply) {
-        let filename = args["filename"]?.stringValue ?? ""
-        if let device = args["device"]?.stringValue {
-            if let error = lookupConsole(device: device, head: args["head"]?.int64Value ?? 0) { return reply.failure(error) }
+    func screendump(_ args: QAPI.ScreendumpCommand, reply: Reply) {
+        let filename = args.filename
+        if let device = args.device {
+            if let error = lookupConsole(device: device, head: args.head ?? 0) { return reply.failure(error) }
         } else {
-            if args["head"] != nil { return reply.failure(.generic("'head' must be specified together with 'device'")) }
+            if args.head != nil { return reply.failure(.generic("'head' must be specified together with 'device'")) }
             if !config.enabled { return reply.failure(.generic("There is no console to take a screendump from")) }
         }
         let fd: Int32
@@ -82,7 +82,7 @@ final class DisplayPlugin: QMPPlugin {
         case .success(let opened): fd = opened
         }
         let surface = DisplaySurface(width: config.width, height: config.height, vmName: vm.name, runState: vm.runState)
-        let image = args["format"]?.stringValue == "png" ? ImageEncoding.png(surface) : ImageEncoding.ppm(surface)
+        let image = args.format == .png ? ImageEncoding.png(surface) : ImageEncoding.ppm(surface)
         ImageFileWriter(vm: vm).write(image, to: fd) { error in
             close(fd)
             if error == 0 {
@@ -120,9 +120,9 @@ final class DisplayPlugin: QMPPlugin {
 
     /// `qmp_send_key`: every key pressed in order, then released in reverse,
     /// one event per `hold-time` (the guest sees them arrive over time).
-    func sendKey(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let keys = args["keys"]?.arrayValue ?? []
-        let delay = DisplayPlugin.keyDelay(holdTime: args["hold-time"]?.int64Value ?? 0)
+    func sendKey(_ args: QAPI.SendKeyCommand) -> Result<JSONValue, QMPError> {
+        let keys = args.keys.map(\.qapiValue)
+        let delay = DisplayPlugin.keyDelay(holdTime: args.holdTime ?? 0)
         let sequence = keys.map { ReceivedInput.key($0, down: true) } + keys.reversed().map { ReceivedInput.key($0, down: false) }
         deliver(sequence, every: delay)
         return .success(.object([:]))
@@ -138,17 +138,16 @@ final class DisplayPlugin: QMPPlugin {
 
     /// `qmp_input_send_event`: the device is looked up first, then the run
     /// state, then each event needs a handler; only then is anything sent.
-    func inputSendEvent(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        if let device = args["device"]?.stringValue {
-            if let error = lookupConsole(device: device, head: args["head"]?.int64Value ?? 0) { return .failure(error) }
+    func inputSendEvent(_ args: QAPI.InputSendEventCommand) -> Result<JSONValue, QMPError> {
+        if let device = args.device {
+            if let error = lookupConsole(device: device, head: args.head ?? 0) { return .failure(error) }
         }
         guard vm.runState == "running" || vm.runState == "suspended" else { return .failure(.generic("VM not running")) }
-        let events = args["events"]?.arrayValue ?? []
-        for event in events {
-            let kind = event["type"]?.stringValue ?? ""
+        for event in args.events {
+            let kind = event.type.rawValue
             guard hasHandler(for: kind) else { return .failure(.generic("Input handler not found for event type \(kind)")) }
         }
-        for event in events { received.append(event) }
+        for event in args.events { received.append(event.qapiValue) }
         return .success(.object([:]))
     }
 

@@ -14,8 +14,8 @@ import QMPWire
 ///   expire_password but listens nowhere, so it is the latter.
 extension DisplayPlugin {
     static func registerQueries(_ plugin: PluginRegistry<DisplayPlugin>) {
-        plugin.command("query-display-options") { this, _ in .success(this.displayOptions()) }
-        plugin.command("query-vnc") { this, _ in .success(this.vncInfo()) }
+        plugin.command(QAPI.QueryDisplayOptionsCommand.self) { this, _ in .success(this.displayOptions()) }
+        plugin.command(QAPI.QueryVncCommand.self) { this, _ in .success(this.vncInfo()) }
     }
 
     func displayOptions() -> JSONValue {

@@ -14,25 +14,25 @@ extension DisplayPlugin {
     static let noVNCDisplay = QMPError.generic("Can not find vnc display")
 
     static func registerVNCDisplayCommands(_ plugin: PluginRegistry<DisplayPlugin>) {
-        plugin.command("change-vnc-password") { this, args in
-            guard this.vnc?.setPassword(args["password"]?.stringValue ?? "") == true else {
+        plugin.command(QAPI.ChangeVncPasswordCommand.self) { this, args in
+            guard this.vnc?.setPassword(args.password) == true else {
                 return .failure(.generic("Could not set password"))
             }
             return .success(.object([:]))
         }
-        plugin.command("display-reload") { this, args in
+        plugin.command(QAPI.DisplayReloadCommand.self) { this, args in
             // Only reloading certificates looks for the display; no simulated
             // one has x509 credentials to reload.
-            guard args["tls-certs"]?.boolValue == true else { return .success(.object([:])) }
+            guard case .vnc(let vnc) = args.variant, vnc.tlsCerts == true else { return .success(.object([:])) }
             guard this.vnc != nil else { return .failure(noVNCDisplay) }
             return .failure(.generic("vnc tls is not enabled"))
         }
-        plugin.command("display-update") { this, args in
+        plugin.command(QAPI.DisplayUpdateCommand.self) { this, args in
             guard this.vnc != nil else { return .failure(noVNCDisplay) }
-            if let addresses = args["addresses"]?.arrayValue { this.vnc?.listenAddresses = addresses }
+            if case .vnc(let vnc) = args.variant, let addresses = vnc.addresses { this.vnc?.listenAddresses = addresses.map(\.qapiValue) }
             return .success(.object([:]))
         }
-        plugin.command("query-vnc-servers") { this, _ in
+        plugin.command(QAPI.QueryVncServersCommand.self) { this, _ in
             guard let vnc = this.vnc else { return .success([]) }
             let servers: [JSONValue] = vnc.listenAddresses.map { address in
                 var info = VNCDisplayAddress.basicInfo(address).objectValue ?? [:]
@@ -42,11 +42,11 @@ extension DisplayPlugin {
             return .success([["id": .string(VNCServer.displayID), "server": .array(servers), "clients": [],
                               "auth": .string(vnc.authName)]])
         }
-        plugin.command("query-spice") { _, _ in
+        plugin.command(QAPI.QuerySpiceCommand.self) { _, _ in
             .success(["enabled": false, "migrated": false, "mouse-mode": "client"])
         }
-        plugin.command("client_migrate_info") { _, args in
-            guard args["protocol"]?.stringValue == "spice" else {
+        plugin.command(QAPI.ClientMigrateInfoCommand.self) { _, args in
+            guard args.protocol == "spice" else {
                 return .failure(.generic("Parameter 'protocol' expects 'spice'"))
             }
             return .failure(DisplayPlugin.spiceNotInUse)

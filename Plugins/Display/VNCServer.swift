@@ -64,24 +64,28 @@ struct VNCServer {
 extension DisplayPlugin {
     /// `qmp_set_password`: SPICE is never in use; VNC needs its display and
     /// password auth, and keeps clients connected (the only choice it has).
-    func setPassword(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        if args["protocol"]?.stringValue == "spice" { return .failure(DisplayPlugin.spiceNotInUse) }
-        if let connected = args["connected"]?.stringValue, connected != "keep" {
+    func setPassword(_ args: QAPI.SetPasswordCommand) -> Result<JSONValue, QMPError> {
+        if args.protocol == .spice { return .failure(DisplayPlugin.spiceNotInUse) }
+        if let connected = args.connected, connected != .keep {
             return .failure(.generic("Invalid parameter 'connected'"))
         }
-        guard isVNCDisplay(args["display"]?.stringValue), vnc?.setPassword(args["password"]?.stringValue ?? "") == true else {
+        var display: String?
+        if case .vnc(let vnc)? = args.variant { display = vnc.display }
+        guard isVNCDisplay(display), vnc?.setPassword(args.password) == true else {
             return .failure(.generic("Could not set password"))
         }
         return .success(.object([:]))
     }
 
     /// `qmp_expire_password`: any time string is accepted for a display that exists.
-    func expirePassword(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        if args["protocol"]?.stringValue == "spice" { return .failure(DisplayPlugin.spiceNotInUse) }
-        guard isVNCDisplay(args["display"]?.stringValue) else {
+    func expirePassword(_ args: QAPI.ExpirePasswordCommand) -> Result<JSONValue, QMPError> {
+        if args.protocol == .spice { return .failure(DisplayPlugin.spiceNotInUse) }
+        var display: String?
+        if case .vnc(let vnc)? = args.variant { display = vnc.display }
+        guard isVNCDisplay(display) else {
             return .failure(.generic("Could not set password expire time"))
         }
-        vnc?.expire(args["time"]?.stringValue ?? "", now: Int64(Glibc.time(nil)))
+        vnc?.expire(args.time, now: Int64(Glibc.time(nil)))
         return .success(.object([:]))
     }
 

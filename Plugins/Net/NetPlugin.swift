@@ -46,11 +46,11 @@ final class NetPlugin: QMPPlugin {
         // Gratuitous ARPs (RARP) on the NICs a guest would see: nothing a
         // simulated network receives, and 7.2 checks none of the arguments
         // beyond their types (net/announce.c).
-        plugin.command("announce-self") { _, _ in .success(.object([:])) }
+        plugin.command(QAPI.AnnounceSelfCommand.self) { _, _ in .success(.object([:])) }
         plugin.command("netdev_add") { this, args in this.netdevAdd(args) }
-        plugin.command("netdev_del") { this, args in this.netdevDel(args) }
-        plugin.command("set_link") { this, args in this.setLink(args) }
-        plugin.command("query-rx-filter") { this, args in this.queryRxFilter(args) }
+        plugin.command(QAPI.NetdevDelCommand.self) { this, args in this.netdevDel(args) }
+        plugin.command(QAPI.SetLinkCommand.self) { this, args in this.setLink(args) }
+        plugin.command(QAPI.QueryRxFilterCommand.self) { this, args in this.queryRxFilter(args) }
         for model in NICModel.allCases {
             plugin.device(driverDescription(model),
                           add: { this, id, props in this.addNIC(model: model, id: id, props) },

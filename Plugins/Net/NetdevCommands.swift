@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// netdev_add, netdev_del and set_link.
@@ -26,8 +27,8 @@ extension NetPlugin {
 
     /// QEMU 7.2 lets a backend go while a NIC uses it: the NIC keeps a
     /// dangling peer until it is unplugged.
-    func netdevDel(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let id = args["id"]?.stringValue ?? ""
+    func netdevDel(_ args: QAPI.NetdevDelCommand) -> Result<JSONValue, QMPError> {
+        let id = args.id
         guard let backend = netdev(id) else { return .failure(.deviceNotFound(id)) }
         netdevs.removeAll { $0 === backend }
         if let peerID = backend.peerName, let hub = netdev(peerID) { hub.peerName = nil }
@@ -37,9 +38,9 @@ extension NetPlugin {
 
     /// Changes the link of a NIC or a backend; a backend's change reaches the
     /// NIC behind it, as in QEMU.
-    func setLink(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let name = args["name"]?.stringValue ?? ""
-        let up = args["up"]?.boolValue ?? true
+    func setLink(_ args: QAPI.SetLinkCommand) -> Result<JSONValue, QMPError> {
+        let name = args.name
+        let up = args.up
         if let nic = nic(named: name) {
             nic.linkUp = up
             return .success(.object([:]))

@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// query-rx-filter: every NIC that can report its filter, or one by name.
@@ -5,19 +6,16 @@ import QMPWire
 extension NetPlugin {
     func nic(named name: String) -> NIC? { nics.first { $0.name == name } }
 
-    func queryRxFilter(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        guard let name = args["name"]?.stringValue else {
+    func queryRxFilter(_ args: QAPI.QueryRxFilterCommand) -> Result<JSONValue, QMPError> {
+        guard let name = args.name else {
             let listed = nics.filter { $0.rxFilter != nil }
             listed.forEach { $0.rxFilterNotifyEnabled = true }
             return .success(.array(listed.map { $0.rxFilter!.info(name: $0.name) }))
         }
-        let nic: NIC
-        switch rxFilterNIC(name) {
-        case .failure(let error): return .failure(error)
-        case .success(let found): nic = found
+        return rxFilterNIC(name).map { nic in
+            nic.rxFilterNotifyEnabled = true
+            return .array([nic.rxFilter!.info(name: nic.name)])
         }
-        nic.rxFilterNotifyEnabled = true
-        return .success(.array([nic.rxFilter!.info(name: nic.name)]))
     }
 
     /// The NIC `name` if it has an rx filter, else QEMU's error for it.
