@@ -70,7 +70,9 @@ public struct Limits: Sendable, Equatable {
     /// of `clients-per-vm`).
     public var negotiationTimeoutMilliseconds: UInt64 = 30_000
     /// Bytes of incomplete messages all parsers of the process may hold
-    /// together (each may hold `max-token-bytes` of tokens): past it, the
+    /// together (each holds the partial value parsed so far and the token
+    /// being lexed, `JSONStreamParser.pendingByteCount`; a message may have
+    /// `max-token-bytes` of tokens): past it, the
     /// session that would pass it gets QEMU's "JSON token size limit
     /// exceeded" for the message it was sending.
     public var parserBytesPerFleet: Int = 256 << 20

@@ -15,21 +15,26 @@
 /// parser.feed(Array(#"cute": "cont"}"#.utf8)) { print($0) }              // the second
 /// ```
 ///
-/// Complete messages are parsed straight from the caller's buffer. Only the
-/// tokens of a message that is still incomplete when a feed ends are copied
-/// (never the whitespace between them, so a client cannot grow the buffer
-/// with blanks: `bufferedByteCount` stays within `maxTokenBytes` plus one token).
+/// Complete messages are parsed straight from the caller's buffer
+/// (`JSONDirectParser`, one pass, for the small requests clients send).
+/// Otherwise each token goes to the token parser the moment the lexer
+/// completes it, so a large message is parsed piece by piece as its reads
+/// come, and its last byte costs no more than any other: QEMU parses a
+/// message's tokens in one step at its end, which for a 6 MB message held
+/// a loop thread (and every VM on it) for seconds. No token is kept after
+/// it is parsed; the only bytes carried from one feed to the next are those
+/// of a token still being lexed (`bufferedByteCount`), never the whitespace
+/// between tokens, so a client cannot grow the buffer with blanks.
 public struct JSONStreamParser: Sendable {
     public typealias Output = Result<JSONValue, JSONParseError>
 
     private let limits: JSONLimits
     private var state = JSONLexer.State.start
-    /// Bytes of the pending message's tokens carried over from earlier feeds.
+    /// The bytes of a token still being lexed, carried over from earlier
+    /// feeds; empty otherwise. Offsets are "virtual": below `shift` they
+    /// index `text`, from `shift` on they index the current input at
+    /// `offset - shift`.
     private var text: [UInt8] = []
-    /// The pending message's tokens. Offsets are "virtual": below `shift`
-    /// they index `text`, from `shift` on they index the current input at
-    /// `offset - shift`. A token never straddles the two.
-    private var tokens: [JSONToken] = []
     /// `text.count` when the current feed began.
     private var shift = 0
     /// Where the token being lexed starts (virtual).
@@ -38,19 +43,23 @@ public struct JSONStreamParser: Sendable {
     private var brackets = 0
     /// QEMU's `token_size`: bytes of the message's tokens so far.
     private var tokenBytes = 0
+    /// QEMU's token count: tokens of the message so far.
+    private var tokenCount = 0
+    /// The pending message's value so far.
+    private var parser = JSONTokenParser()
 
     public init(limits: JSONLimits = .qemu) {
         self.limits = limits
-        tokens.reserveCapacity(32)
     }
 
-    /// Bytes held for a message that is not complete yet (its tokens only).
+    /// Raw bytes held between feeds: those of a token not complete yet.
     public var bufferedByteCount: Int { text.count }
 
-    /// Memory held for the message that is not complete yet: its token
-    /// bytes and its token list. What a fleet-wide budget counts
+    /// Memory held for the message that is not complete yet: the bytes of
+    /// its unfinished token and about what its partial value holds
+    /// (`JSONTokenParser.heldByteCount`). What a fleet-wide budget counts
     /// (`parser-bytes-per-fleet`); 0 between messages.
-    public var pendingByteCount: Int { text.count &+ tokens.count &* MemoryLayout<JSONToken>.stride }
+    public var pendingByteCount: Int { text.count &+ parser.heldByteCount }
 
     /// Drops the incomplete message, as the token size limit does: lexing
     /// goes on with the next byte. For a caller whose own budget ran out.
@@ -84,8 +93,9 @@ public struct JSONStreamParser: Sendable {
         func emit(_ output: Output) { if !keepGoing(output) { stopped = true } }
         let input = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: raw.count)
         let n = input.count
-        // When a message ends mid-feed `text` is emptied but `shift` stays:
-        // later tokens of this feed are at or past it, so still map to the input.
+        // When a carried token completes mid-feed `text` is emptied but
+        // `shift` stays: later tokens of this feed start at or past it, so
+        // still map to the input.
         shift = text.count
         var i = 0
         while i < n && !stopped {
@@ -97,7 +107,7 @@ public struct JSONStreamParser: Sendable {
                 case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"):
                     continue
                 case UInt8(ascii: "{"), UInt8(ascii: "["):
-                    if tokens.isEmpty, let (value, end) = JSONDirectParser.parseMessage(input, at: i - 1, limits: limits) {
+                    if tokenCount == 0, let (value, end) = JSONDirectParser.parseMessage(input, at: i - 1, limits: limits) {
                         i = end
                         emit(.success(value))
                         continue
@@ -215,28 +225,20 @@ public struct JSONStreamParser: Sendable {
         return j
     }
 
-    /// Keeps the pending message's tokens (and the token being lexed) for
-    /// the next feed, by copying them out of the caller's buffer.
+    /// Keeps the bytes of the token being lexed for the next feed, by
+    /// copying them out of the caller's buffer.
     private mutating func carry(_ input: UnsafeBufferPointer<UInt8>) {
-        if tokens.isEmpty && !state.isInToken {
+        guard state.isInToken else {
             if !text.isEmpty { text.removeAll(keepingCapacity: text.capacity <= 1 << 16) }
             return
         }
-        for k in tokens.indices where tokens[k].start >= shift {
-            let start = text.count
-            text.append(contentsOf: UnsafeBufferPointer(rebasing: input[(tokens[k].start - shift)..<(tokens[k].end - shift)]))
-            tokens[k].start = start
-            tokens[k].end = text.count
-        }
-        if state.isInToken {
-            if tokenStart >= shift {
-                let start = text.count
-                text.append(contentsOf: UnsafeBufferPointer(rebasing: input[(tokenStart - shift)...]))
-                tokenStart = start
-            } else {
-                // The token began in an earlier feed: its bytes end `text`.
-                text.append(contentsOf: input)
-            }
+        if tokenStart >= shift {
+            text.removeAll(keepingCapacity: text.capacity <= 1 << 16)
+            text.append(contentsOf: UnsafeBufferPointer(rebasing: input[(tokenStart - shift)...]))
+            tokenStart = 0
+        } else {
+            // The token began in an earlier feed: its bytes are `text`.
+            text.append(contentsOf: input)
         }
     }
 
@@ -244,11 +246,19 @@ public struct JSONStreamParser: Sendable {
     @inline(__always)
     private mutating func complete(_ type: JSONLexer.TokenType, _ input: UnsafeBufferPointer<UInt8>, end: Int, _ emit: (Output) -> Void) {
         state = .start
-        if tokenStart < shift {
-            // It began in an earlier feed: make it whole in `text`.
-            text.append(contentsOf: UnsafeBufferPointer(rebasing: input[..<end]))
+        if tokenStart >= shift {
+            processToken(type, UnsafeBufferPointer(rebasing: input[(tokenStart - shift)..<end]), emit)
+            return
         }
-        processToken(JSONToken(type: type, start: tokenStart, end: shift + end), input, emit)
+        // It began in an earlier feed: make it whole in `text`, parse it
+        // from there (moved out, as `processToken` changes `self`), and keep
+        // the buffer for the next one.
+        var whole: [UInt8] = []
+        swap(&whole, &text)
+        whole.append(contentsOf: UnsafeBufferPointer(rebasing: input[..<end]))
+        whole.withUnsafeBufferPointer { processToken(type, $0, emit) }
+        whole.removeAll(keepingCapacity: whole.capacity <= 1 << 16)
+        if text.isEmpty { swap(&whole, &text) }
     }
 
     /// json-lexer.c's JSON_ERROR: the bytes of the bad token, up to and
@@ -265,37 +275,33 @@ public struct JSONStreamParser: Sendable {
         finishMessage(.failure(JSONParseError("JSON parse error, stray '\(ModifiedUTF8.displayString(bytes))'")), emit)
     }
 
-    /// json-streamer.c's `json_message_process_token`.
+    /// json-streamer.c's `json_message_process_token`, with the parse of
+    /// each token at once instead of the whole message's at its end.
     @inline(__always)
-    private mutating func processToken(_ token: JSONToken, _ input: UnsafeBufferPointer<UInt8>, _ emit: (Output) -> Void) {
-        switch token.type {
+    private mutating func processToken(_ type: JSONLexer.TokenType, _ bytes: UnsafeBufferPointer<UInt8>, _ emit: (Output) -> Void) {
+        switch type {
         case .lcurly: braces += 1
         case .rcurly: braces -= 1
         case .lsquare: brackets += 1
         case .rsquare: brackets -= 1
         default: break
         }
-        let length = token.end - token.start
-        if tokenBytes + length + 1 > limits.maxTokenBytes {
+        if tokenBytes + bytes.count + 1 > limits.maxTokenBytes {
             return finishMessage(.failure(JSONParseError("JSON token size limit exceeded")), emit)
         }
-        if tokens.count + 1 > limits.maxTokenCount {
+        if tokenCount + 1 > limits.maxTokenCount {
             return finishMessage(.failure(JSONParseError("JSON token count limit exceeded")), emit)
         }
         if braces + brackets > limits.maxNesting {
             return finishMessage(.failure(JSONParseError("JSON nesting depth limit exceeded")), emit)
         }
-        tokens.append(token)
-        tokenBytes += length
+        tokenCount += 1
+        tokenBytes += bytes.count
+        parser.consume(type, bytes)
         if (braces > 0 || brackets > 0) && braces >= 0 && brackets >= 0 {
             return
         }
-        let shift = self.shift
-        let result = text.withUnsafeBufferPointer { carried in
-            var parser = JSONTokenParser(source: JSONTokenSource(carried: carried, input: input, shift: shift), tokens: tokens)
-            return parser.parse()
-        }
-        finishMessage(result, emit)
+        finishMessage(parser.finish(), emit)
     }
 
     @inline(__always)
@@ -309,29 +315,8 @@ public struct JSONStreamParser: Sendable {
         braces = 0
         brackets = 0
         tokenBytes = 0
-        if !tokens.isEmpty { tokens.removeAll(keepingCapacity: tokens.capacity <= 4096) }
+        tokenCount = 0
+        parser.reset()
         if !text.isEmpty { text.removeAll(keepingCapacity: text.capacity <= 1 << 16) }
-    }
-}
-
-/// A token: its type and where its bytes are (see `JSONStreamParser.tokens`).
-struct JSONToken: Sendable {
-    var type: JSONLexer.TokenType
-    var start: Int
-    var end: Int
-}
-
-/// Where a message's token bytes are: carried over in the parser's buffer
-/// (offsets below `shift`) or in the caller's input.
-struct JSONTokenSource {
-    let carried: UnsafeBufferPointer<UInt8>
-    let input: UnsafeBufferPointer<UInt8>
-    let shift: Int
-
-    @inline(__always)
-    func bytes(_ token: JSONToken) -> UnsafeBufferPointer<UInt8> {
-        token.start < shift
-            ? UnsafeBufferPointer(rebasing: carried[token.start..<token.end])
-            : UnsafeBufferPointer(rebasing: input[(token.start - shift)..<(token.end - shift)])
     }
 }

@@ -1,226 +1,248 @@
-/// QEMU's JSON parser (qobject/json-parser.c) over one message's tokens,
-/// with its error texts ("JSON parse error, expecting value", ...). The
-/// first error wins, as in QEMU.
+/// QEMU's JSON parser (qobject/json-parser.c) turned inside out: it is fed
+/// one token at a time, as the lexer completes it, and builds the value as
+/// the tokens come, so that a message's parse is spread over the reads that
+/// bring it.
+///
+/// ```swift
+/// var parser = JSONTokenParser()
+/// parser.consume(.lcurly, bytes)     // for each token of `{"a": 1}` ...
+/// parser.finish()                     // .success(["a": 1]) when the message ends
+/// ```
+///
+/// Why not parse the message when it is complete, as QEMU does: QEMU
+/// collects a message's tokens and parses them in one step at its last
+/// byte. An object of 500,000 distinct keys (about 6 MB, 2M tokens, inside
+/// QEMU's limits) then costs one step of seconds in a debug build, and
+/// every VM on the loop thread waits for it. Fed token by token, each read
+/// costs what its own bytes cost, and no token is kept once it is parsed.
+///
+/// What it keeps of QEMU's semantics, exactly:
+/// - the first error in token order wins (QEMU's parse_error keeps the
+///   first), and the tokens after it are ignored; the error is only
+///   reported by `finish()`, when the streamer says the message ended;
+/// - the texts and where each is raised: "expecting value" for a token that
+///   cannot start a value, "key is not a string in object" after the key's
+///   whole value was parsed (a key may be `{...}`, and its own errors come
+///   first), "missing : in object pair", "expected separator in dict/list",
+///   "duplicate key" once the member's value is complete, the literal
+///   errors of `JSONLiteral`, and "premature EOI" when the message ends
+///   before its value does;
+/// - message boundaries are not its business: the streamer
+///   (`JSONStreamParser`) counts braces and brackets as json-streamer.c
+///   does, and calls `finish()`.
+///
+/// The recursion of QEMU's parser becomes an explicit stack of open
+/// containers (`open`), so nesting costs heap memory, not thread stack; its
+/// depth is bounded by `JSONLimits.maxNesting` through the streamer.
 struct JSONTokenParser {
-    let source: JSONTokenSource
-    let tokens: [JSONToken]
-    var index = 0
-
-    init(source: JSONTokenSource, tokens: [JSONToken]) {
-        self.source = source
-        self.tokens = tokens
+    /// What an open container expects next, named after the token just seen.
+    private enum Step: UInt8 {
+        /// After `{` or `[`: the closer, or a first key or element.
+        case opened
+        /// After `,`: a key or element.
+        case comma
+        /// After a key: `:`.
+        case key
+        /// After `:`: the member's value.
+        case colon
+        /// After a key's value or an element: `,` or the closer.
+        case value
     }
 
-    mutating func parse() -> Result<JSONValue, JSONParseError> {
-        do {
-            return .success(try parseValue())
-        } catch {
-            return .failure(error)
-        }
-    }
-
-    /// QEMU's parse_error: the message is formatted into a 1024-byte
-    /// buffer (so cut to 1023 bytes) and prefixed. A long invalid keyword
-    /// shows this: QEMU 7.2 answers 1041 characters for one of 2000 letters.
-    static let messageBufferSize = 1024
-
-    private func fail(_ message: [UInt8]) -> JSONParseError {
-        JSONParseError("JSON parse error, " + ModifiedUTF8.displayString(message.prefix(Self.messageBufferSize - 1)))
-    }
-
-    private func fail(_ message: String) -> JSONParseError {
-        fail(Array(message.utf8))
-    }
-
-    private mutating func pop() throws(JSONParseError) -> JSONToken {
-        guard index < tokens.count else { throw fail("premature EOI") }
-        defer { index += 1 }
-        return tokens[index]
-    }
-
-    private func peek() throws(JSONParseError) -> JSONToken {
-        guard index < tokens.count else { throw fail("premature EOI") }
-        return tokens[index]
-    }
-
-    private mutating func parseValue() throws(JSONParseError) -> JSONValue {
-        let token = try peek()
-        switch token.type {
-        case .lcurly: return try parseObject()
-        case .lsquare: return try parseArray()
-        case .integer, .float:
-            index += 1
-            return parseNumber(token)
-        case .string:
-            index += 1
-            return .string(try parseString(token))
-        case .keyword:
-            index += 1
-            return try parseKeyword(token)
-        default:
-            throw fail("expecting value")
-        }
-    }
-
-    private mutating func parseObject() throws(JSONParseError) -> JSONValue {
-        index += 1  // {
-        var object = JSONObject(minimumCapacity: 4)
-        if try peek().type == .rcurly {
-            index += 1
-            return .object(object)
-        }
-        var keys = DuplicateKeyCheck()
-        try parsePair(into: &object, keys: &keys)
-        var token = try pop()
-        while token.type != .rcurly {
-            guard token.type == .comma else { throw fail("expected separator in dict") }
-            try parsePair(into: &object, keys: &keys)
-            token = try pop()
-        }
-        return .object(object)
-    }
-
-    private mutating func parsePair(into object: inout JSONObject, keys: inout DuplicateKeyCheck) throws(JSONParseError) {
-        _ = try peek()
-        guard case .string(let key) = try parseValue() else { throw fail("key is not a string in object") }
-        guard try pop().type == .colon else { throw fail("missing : in object pair") }
-        let value = try parseValue()
-        guard keys.isNew(key, in: object) else { throw fail("duplicate key") }
-        object.appendUnchecked(key, value)
-    }
-
-    private mutating func parseArray() throws(JSONParseError) -> JSONValue {
-        index += 1  // [
+    /// An object or array whose closer has not come yet. Its members are
+    /// built in place (mutated through the stack's subscript, so never
+    /// copied), and it owns its duplicate-key check.
+    private struct Container {
+        let isObject: Bool
+        /// What it expects next, kept here only while a container nested in
+        /// it is open (the top's is `step`).
+        var step = Step.opened
         var elements: [JSONValue] = []
-        if try peek().type == .rsquare {
-            index += 1
-            return .array(elements)
+        var object = JSONObject()
+        var keys = DuplicateKeyCheck()
+        /// The key whose value is being parsed.
+        var key = ""
+
+        init(isObject: Bool) {
+            self.isObject = isObject
+            if isObject { object = JSONObject(minimumCapacity: 4) }
         }
-        elements.append(try parseValue())
-        var token = try pop()
-        while token.type != .rsquare {
-            guard token.type == .comma else { throw fail("expected separator in list") }
-            elements.append(try parseValue())
-            token = try pop()
+
+        /// Adds the member whose key is `key`: the object's new size, or
+        /// nil when the key is a repeat. A method, so that the check can
+        /// read `object` while it updates `keys`.
+        mutating func addMember(_ value: JSONValue) -> Int? {
+            guard keys.isNew(key, in: object) else { return nil }
+            object.appendUnchecked(key, value)
+            key = ""
+            return object.count
         }
-        return .array(elements)
+
+        var value: JSONValue { isObject ? .object(object) : .array(elements) }
     }
 
-    private func parseKeyword(_ token: JSONToken) throws(JSONParseError) -> JSONValue {
-        let b = source.bytes(token)
-        if b.elementsEqual("true".utf8) { return .bool(true) }
-        if b.elementsEqual("false".utf8) { return .bool(false) }
-        if b.elementsEqual("null".utf8) { return .null }
-        throw fail(Array("invalid keyword '".utf8) + Array(b) + [UInt8(ascii: "'")])
+    /// The open containers, outermost first.
+    private var open: [Container] = []
+    /// The innermost open container's kind and step, apart from `open`:
+    /// they are read for every token, and reading them through the array
+    /// would copy the whole container (its references retained and
+    /// released) in an unoptimized build.
+    private var isObject = false
+    private var step = Step.opened
+    /// The message's value, once its last token is parsed.
+    private var result: JSONValue?
+    /// The first error; from then on tokens are only counted by the streamer.
+    private var error: JSONParseError?
+
+    /// About what the partial value holds, for the fleet's parser budget
+    /// (`parser-bytes-per-fleet`): each element or member at its stride,
+    /// each hashed key at a hash-table slot, each string past the 15 bytes
+    /// Swift keeps inline at its length plus a heap header, each container
+    /// at its stack entry plus a header. Arrays grow by doubling, so the
+    /// memory really held is at most about twice this (plus malloc's
+    /// rounding): an under-count by a constant factor, never more. It only
+    /// grows within a message; 0 after `finish()` or an error (the partial
+    /// value is dropped at once then).
+    private(set) var heldByteCount = 0
+
+    private static let heapHeader = 32
+    private static let inlineStringBytes = 15
+    private static let elementCost = MemoryLayout<JSONValue>.stride
+    private static let memberCost = MemoryLayout<(key: String, value: JSONValue)>.stride
+    /// A `KeyIndex` slot at its load factor after growth (3/8), which
+    /// also covers the old table while it is being emptied.
+    private static let hashedKeyCost = MemoryLayout<KeyIndex.Slot>.stride * 8 / 3
+    private static let containerCost = MemoryLayout<Container>.stride + heapHeader
+
+    init() {
+        open.reserveCapacity(8)
     }
 
-    /// Integers as int64, then uint64, else double, as QEMU's parse_literal.
-    private func parseNumber(_ token: JSONToken) -> JSONValue {
-        let b = source.bytes(token)
-        if token.type == .integer {
-            let negative = b.first == UInt8(ascii: "-")
-            var magnitude: UInt64 = 0
-            var overflow = false
-            for c in b.dropFirst(negative ? 1 : 0) {
-                let (m1, o1) = magnitude.multipliedReportingOverflow(by: 10)
-                let (m2, o2) = m1.addingReportingOverflow(UInt64(c - UInt8(ascii: "0")))
-                if o1 || o2 { overflow = true; break }
-                magnitude = m2
-            }
-            if !overflow {
-                if negative {
-                    if magnitude <= UInt64(Int64.max) { return .int(-Int64(magnitude)) }
-                    if magnitude == UInt64(Int64.max) + 1 { return .int(Int64.min) }
-                } else if magnitude <= UInt64(Int64.max) {
-                    return .int(Int64(magnitude))
-                } else {
-                    return .uint(magnitude)
-                }
-            }
-        }
-        return .double(Double(String(decoding: b, as: UTF8.self)) ?? .nan)
-    }
+    /// True when nothing of a message has been parsed (no value, no error,
+    /// nothing open).
+    var isEmpty: Bool { open.isEmpty && result == nil && error == nil }
 
-    /// QEMU's parse_string: escapes, surrogate pairs, and QEMU's rules for
-    /// which code points and UTF-8 sequences are valid. `b` is the whole
-    /// token, quotes included, as QEMU walks it.
-    private func parseString(_ token: JSONToken) throws(JSONParseError) -> String {
-        let b = source.bytes(token)
-        let end = b.count - 1  // the closing quote
-        // Fast path: plain ASCII without escapes.
-        var i = 1
-        while i < end && b[i] != UInt8(ascii: "\\") && b[i] < 0x80 { i += 1 }
-        if i == end { return String(decoding: UnsafeBufferPointer(rebasing: b[1..<end]), as: UTF8.self) }
-        var out: [UInt8] = []
-        out.reserveCapacity(end)
-        out.append(contentsOf: b[1..<i])
-        while i < end {
-            let c = b[i]
-            if c == UInt8(ascii: "\\") {
-                let escapeStart = i
-                let e = b[i + 1]
-                i += 2
-                switch e {
-                case UInt8(ascii: "\""): out.append(UInt8(ascii: "\""))
-                case UInt8(ascii: "'"): out.append(UInt8(ascii: "'"))
-                case UInt8(ascii: "\\"): out.append(UInt8(ascii: "\\"))
-                case UInt8(ascii: "/"): out.append(UInt8(ascii: "/"))
-                case UInt8(ascii: "b"): out.append(0x08)
-                case UInt8(ascii: "f"): out.append(0x0C)
-                case UInt8(ascii: "n"): out.append(0x0A)
-                case UInt8(ascii: "r"): out.append(0x0D)
-                case UInt8(ascii: "t"): out.append(0x09)
-                case UInt8(ascii: "u"):
-                    // QEMU advances four bytes whether or not they were hex digits.
-                    var cp = Self.hex4(b, at: i)
-                    i += 4
-                    if cp >= 0xD800 && cp <= 0xDBFF && i + 1 < b.count
-                        && b[i] == UInt8(ascii: "\\") && b[i + 1] == UInt8(ascii: "u") {
-                        let trailing = Self.hex4(b, at: i + 2)
-                        if trailing >= 0xDC00 && trailing <= 0xDFFF {
-                            cp = 0x10000 + ((cp & 0x3FF) << 10) | (trailing & 0x3FF)
-                            i += 6
-                        } else {
-                            cp = -1
-                        }
-                    }
-                    guard ModifiedUTF8.isValidCodePoint(cp) else {
-                        // "%.*s" of the escape: it may run past the closing
-                        // quote, up to the token's terminating NUL.
-                        throw fail(Array(b[escapeStart..<min(i, b.count)]) + Array(" is not a valid Unicode character".utf8))
-                    }
-                    ModifiedUTF8.append(cp, to: &out)
-                default:
-                    throw fail("invalid escape sequence in string")
-                }
-            } else if c < 0x80 {
-                out.append(c)
-                i += 1
+    /// Parses the next token of the message; `bytes` is the whole token and
+    /// need only be valid during the call.
+    mutating func consume(_ type: JSONLexer.TokenType, _ bytes: UnsafeBufferPointer<UInt8>) {
+        guard error == nil else { return }
+        guard !open.isEmpty else {
+            if result == nil {
+                beginValue(type, bytes)
             } else {
-                let (cp, length) = ModifiedUTF8.codePoint(UnsafeBufferPointer(rebasing: b[..<end]), at: i)
-                guard cp >= 0 else { throw fail("invalid UTF-8 sequence in string") }
-                ModifiedUTF8.append(cp, to: &out)
-                i += length
+                // The streamer ends a message at its value's last token, so
+                // this cannot happen; QEMU asserts it.
+                fail(.parseError("expecting value"))
             }
+            return
         }
-        return String(decoding: out, as: UTF8.self)
+        switch step {
+        case .value:
+            if type == .comma {
+                step = .comma
+            } else if type == closer {
+                close()
+            } else {
+                fail(.parseError(isObject ? "expected separator in dict" : "expected separator in list"))
+            }
+        case .key:
+            if type == .colon {
+                step = .colon
+            } else {
+                fail(.parseError("missing : in object pair"))
+            }
+        case .opened:
+            if type == closer { close() } else { beginValue(type, bytes) }
+        case .comma, .colon:
+            beginValue(type, bytes)
+        }
     }
 
-    /// Four hex digits, or -1 (QEMU's cvt4hex).
-    private static func hex4(_ b: UnsafeBufferPointer<UInt8>, at i: Int) -> Int {
-        guard i + 4 <= b.count else { return -1 }
-        var v = 0
-        for k in i..<(i + 4) {
-            let c = b[k]
-            let d: Int
-            switch c {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): d = Int(c - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): d = Int(c - UInt8(ascii: "a")) + 10
-            case UInt8(ascii: "A")...UInt8(ascii: "F"): d = Int(c - UInt8(ascii: "A")) + 10
-            default: return -1
+    /// The token that closes the innermost open container.
+    private var closer: JSONLexer.TokenType { isObject ? .rcurly : .rsquare }
+
+    /// The message ended (the streamer's counts balanced or went negative):
+    /// its value or its first error. The parser is then ready for the next.
+    mutating func finish() -> Result<JSONValue, JSONParseError> {
+        defer { reset() }
+        if let error { return .failure(error) }
+        if let result, open.isEmpty { return .success(result) }
+        return .failure(.parseError("premature EOI"))
+    }
+
+    /// Drops the partial message.
+    mutating func reset() {
+        if !open.isEmpty { open.removeAll(keepingCapacity: open.capacity <= 64) }
+        result = nil
+        error = nil
+        heldByteCount = 0
+    }
+
+    /// parse_value: a token that starts a value.
+    private mutating func beginValue(_ type: JSONLexer.TokenType, _ bytes: UnsafeBufferPointer<UInt8>) {
+        switch type {
+        case .lcurly, .lsquare:
+            if !open.isEmpty { open[open.count - 1].step = step }
+            isObject = type == .lcurly
+            step = .opened
+            open.append(Container(isObject: isObject))
+            heldByteCount &+= Self.containerCost
+        case .integer, .float:
+            add(JSONLiteral.number(bytes, isInteger: type == .integer))
+        case .string:
+            do {
+                let string = try JSONLiteral.string(bytes)
+                if string.utf8.count > Self.inlineStringBytes { heldByteCount &+= string.utf8.count &+ Self.heapHeader }
+                add(.string(string))
+            } catch {
+                fail(error)
             }
-            v = v << 4 | d
+        case .keyword:
+            do { add(try JSONLiteral.keyword(bytes)) } catch { fail(error) }
+        case .rcurly, .rsquare, .colon, .comma:
+            fail(.parseError("expecting value"))
         }
-        return v
+    }
+
+    /// The container on top is complete: it becomes a value of the one below.
+    private mutating func close() {
+        let container = open.removeLast()
+        if !open.isEmpty {
+            isObject = open[open.count - 1].isObject
+            step = open[open.count - 1].step
+        }
+        add(container.value)
+    }
+
+    /// A complete value: the message's, an element, a key, or a member's value.
+    private mutating func add(_ value: JSONValue) {
+        guard !open.isEmpty else {
+            result = value
+            return
+        }
+        let top = open.count - 1
+        guard isObject else {
+            open[top].elements.append(value)
+            step = .value
+            heldByteCount &+= Self.elementCost
+            return
+        }
+        if step == .colon {
+            guard let count = open[top].addMember(value) else { return fail(.parseError("duplicate key")) }
+            step = .value
+            heldByteCount &+= count > DuplicateKeyCheck.linearScanLimit ? Self.memberCost &+ Self.hashedKeyCost : Self.memberCost
+        } else {
+            // After `{` or `,`: the value was a key.
+            guard case .string(let key) = value else { return fail(.parseError("key is not a string in object")) }
+            open[top].key = key
+            step = .key
+        }
+    }
+
+    /// The first error: the partial value is of no more use, so its memory
+    /// goes at once, not when the message ends.
+    private mutating func fail(_ error: JSONParseError) {
+        reset()
+        self.error = error
     }
 }
