@@ -31,6 +31,13 @@ public final class UnixConnection: LoopHandle {
     public static let readChunk = 64 * 1024
     /// Reads per readiness callback, so one busy client cannot starve the others.
     static let readsPerWakeup = 8
+    /// Time one readiness callback may spend reading and handing what it read to the receiver,
+    /// past which it reads no more this turn (the poll is level-triggered:
+    /// the rest is read on the next). Eight reads of plain requests take
+    /// far less; but eight reads of one huge message's tokens, each parsed
+    /// as it comes, cost about 80 ms in a debug build, and every other VM
+    /// of the loop waits for them (issue 16's bound is 100 ms).
+    static let readTimeBudgetNanoseconds = 5_000_000
     /// Output of one turn held for the turn's end, at most; past it the
     /// queue is sent at once, so a burst of large replies never piles up
     /// unsent against the session's output limit.
@@ -183,7 +190,9 @@ public final class UnixConnection: LoopHandle {
         let buffer = loop.readBuffer
         let control = loop.controlBuffer
         defer { if untilEnd && !isClosed && !inputEnded { endOfInput() } }
-        for _ in 0..<Self.readsPerWakeup {
+        let started = Self.monotonicNanoseconds()
+        for read in 0..<Self.readsPerWakeup {
+            if read > 0 && !untilEnd && Self.monotonicNanoseconds() &- started > Self.readTimeBudgetNanoseconds { return }
             guard !isClosed, !readingPaused || untilEnd else { return }
             var fds: [Int32] = []
             var iov = iovec(iov_base: buffer.baseAddress, iov_len: buffer.count)
@@ -215,6 +224,13 @@ public final class UnixConnection: LoopHandle {
             onBytes?(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             if n < buffer.count && !untilEnd { return }
         }
+    }
+
+    @inline(__always)
+    private static func monotonicNanoseconds() -> Int {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return now.tv_sec &* 1_000_000_000 &+ now.tv_nsec
     }
 
     private static func receivedDescriptors(_ message: inout msghdr) -> [Int32] {
