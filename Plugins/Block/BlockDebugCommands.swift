@@ -7,22 +7,21 @@ import QMPWire
 /// are simulated, so the list is empty).
 extension BlockPlugin {
     static func registerDebugCommands(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command("block-latency-histogram-set") { this, args in
-            switch this.graph.backend(device: nil, id: args["id"]?.stringValue) {
+        plugin.command(QAPI.BlockLatencyHistogramSetCommand.self) { this, args in
+            switch this.graph.backend(device: nil, id: args.id) {
             case .failure(let error): return .failure(error)
             case .success: return .success(.object([:]))
             }
         }
-        plugin.command("x-blockdev-set-iothread") { this, args in
-            let name = args["node-name"]?.stringValue ?? ""
+        plugin.command(QAPI.XBlockdevSetIothreadCommand.self) { this, args in
+            let name = args.nodeName
             guard this.graph.node(name) != nil else {
                 return .failure(.generic("Failed to find node with node-name='\(name)'"))
             }
             return .success(.object([:]))
         }
-        plugin.command("x-debug-block-dirty-bitmap-sha256") { this, args in
-            let node = args["node"]?.stringValue ?? ""
-            let name = args["name"]?.stringValue ?? ""
+        plugin.command(QAPI.XDebugBlockDirtyBitmapSha256Command.self) { this, args in
+            let node = args.node, name = args.name
             guard let n = this.graph.node(node) else { return .failure(.generic("Node '\(node)' not found")) }
             guard n.bitmaps.contains(where: { $0.name == name }) else {
                 return .failure(.generic("Dirty bitmap '\(name)' not found"))
@@ -30,8 +29,8 @@ extension BlockPlugin {
             // The simulated guest never writes: a bitmap's bits are all clear.
             return .success(["sha256": "0000000000000000000000000000000000000000000000000000000000000000"])
         }
-        plugin.command("x-debug-query-block-graph") { this, _ in .success(this.graph.debugGraph) }
-        plugin.command("query-pr-managers") { _, _ in .success([]) }
+        plugin.command(QAPI.XDebugQueryBlockGraphCommand.self) { this, _ in .success(this.graph.debugGraph) }
+        plugin.command(QAPI.QueryPrManagersCommand.self) { _, _ in .success([]) }
     }
 }
 

@@ -25,7 +25,7 @@ extension BlockPlugin {
             this.guestIOError(args)
         }
         plugin.guestAction("job-error", arguments: ["job": "str", "*operation": "str"]) { this, args in
-            this.anyJob(args["job"]).flatMap { this.failJob($0, operation: args["operation"]?.stringValue ?? "write") }
+            this.anyJob(args["job"]?.stringValue ?? "").flatMap { this.failJob($0, operation: args["operation"]?.stringValue ?? "write") }
         }
     }
 

@@ -8,50 +8,54 @@ extension BlockPlugin {
         plugin.command("query-block-jobs") { this, _ in .success(.array(this.jobs.filter { $0.isActive && $0.kind.isBlockJob }.map(\.info))) }
         // Newest first: job.c inserts at the list head.
         plugin.command("query-jobs") { this, _ in .success(.array(this.jobs.reversed().map(\.jobInfo))) }
-        plugin.command("block-job-set-speed") { this, args in
-            this.blockJob(args["device"]).flatMap { job in
+        plugin.command(QAPI.BlockJobSetSpeedCommand.self) { this, args in
+            this.blockJob(args.device).flatMap { job in
                 if let error = job.check(.setSpeed) { return .failure(error) }
-                let speed = args["speed"]?.int64Value ?? 0
-                guard speed >= 0 else { return .failure(.generic("Parameter 'speed' expects a non-negative value")) }
-                job.speed = speed
+                guard args.speed >= 0 else { return .failure(.generic("Parameter 'speed' expects a non-negative value")) }
+                job.speed = args.speed
                 return .success([:])
             }
         }
-        plugin.command("block-job-cancel") { this, args in
-            this.blockJob(args["device"]).flatMap { this.cancel($0, force: args["force"]?.boolValue ?? false) }
+        plugin.command(QAPI.BlockJobCancelCommand.self) { this, args in
+            this.blockJob(args.device).flatMap { this.cancel($0, force: args.force ?? false) }
         }
-        plugin.command("job-cancel") { this, args in this.anyJob(args["id"]).flatMap { this.cancel($0, force: true) } }
-        for (prefix, lookup) in [("block-job-", true), ("job-", false)] {
-            let find = { (this: BlockPlugin, args: JSONObject) in lookup ? this.blockJob(args["device"] ?? args["id"]) : this.anyJob(args["id"]) }
-            plugin.command(prefix + "pause") { this, args in find(this, args).flatMap { this.pause($0) } }
-            plugin.command(prefix + "resume") { this, args in find(this, args).flatMap { this.resume($0) } }
-            plugin.command(prefix + "complete") { this, args in find(this, args).flatMap { this.complete($0) } }
-            plugin.command(prefix + "finalize") { this, args in
-                find(this, args).flatMap { job in
-                    if let error = job.check(.finalize) { return .failure(error) }
-                    this.finalize(job)
-                    return .success([:])
-                }
-            }
-            plugin.command(prefix + "dismiss") { this, args in
-                find(this, args).flatMap { job in
-                    if let error = job.check(.dismiss) { return .failure(error) }
-                    this.dismiss(job)
-                    return .success([:])
-                }
-            }
-        }
+        plugin.command(QAPI.JobCancelCommand.self) { this, args in this.anyJob(args.id).flatMap { this.cancel($0, force: true) } }
+        // block-job-* find a block job by its device (dismiss and finalize
+        // by id), job-* any job by id.
+        plugin.command(QAPI.BlockJobPauseCommand.self) { this, args in this.blockJob(args.device).flatMap(this.pause) }
+        plugin.command(QAPI.JobPauseCommand.self) { this, args in this.anyJob(args.id).flatMap(this.pause) }
+        plugin.command(QAPI.BlockJobResumeCommand.self) { this, args in this.blockJob(args.device).flatMap(this.resume) }
+        plugin.command(QAPI.JobResumeCommand.self) { this, args in this.anyJob(args.id).flatMap(this.resume) }
+        plugin.command(QAPI.BlockJobCompleteCommand.self) { this, args in this.blockJob(args.device).flatMap(this.complete) }
+        plugin.command(QAPI.JobCompleteCommand.self) { this, args in this.anyJob(args.id).flatMap(this.complete) }
+        plugin.command(QAPI.BlockJobFinalizeCommand.self) { this, args in this.blockJob(args.id).flatMap(this.checkedFinalize) }
+        plugin.command(QAPI.JobFinalizeCommand.self) { this, args in this.anyJob(args.id).flatMap(this.checkedFinalize) }
+        plugin.command(QAPI.BlockJobDismissCommand.self) { this, args in this.blockJob(args.id).flatMap(this.checkedDismiss) }
+        plugin.command(QAPI.JobDismissCommand.self) { this, args in this.anyJob(args.id).flatMap(this.checkedDismiss) }
+    }
+
+    /// job-finalize's verb check, then the finalization.
+    func checkedFinalize(_ job: BlockJob) -> Result<JSONValue, QMPError> {
+        if let error = job.check(.finalize) { return .failure(error) }
+        finalize(job)
+        return .success([:])
+    }
+
+    /// job-dismiss's verb check, then the dismissal.
+    func checkedDismiss(_ job: BlockJob) -> Result<JSONValue, QMPError> {
+        if let error = job.check(.dismiss) { return .failure(error) }
+        dismiss(job)
+        return .success([:])
     }
 
     /// find_block_job: DeviceNotActive when there is none.
-    func blockJob(_ id: JSONValue?) -> Result<BlockJob, QMPError> {
-        let name = id?.stringValue ?? ""
+    func blockJob(_ name: String) -> Result<BlockJob, QMPError> {
         guard let job = jobs.first(where: { $0.id == name }) else { return .failure(QMPError(.deviceNotActive, "Block job '\(name)' not found")) }
         return .success(job)
     }
 
-    func anyJob(_ id: JSONValue?) -> Result<BlockJob, QMPError> {
-        guard let job = jobs.first(where: { $0.id == id?.stringValue }) else { return .failure(.generic("Job not found")) }
+    func anyJob(_ id: String) -> Result<BlockJob, QMPError> {
+        guard let job = jobs.first(where: { $0.id == id }) else { return .failure(.generic("Job not found")) }
         return .success(job)
     }
 

@@ -6,35 +6,34 @@ import QMPWire
 /// do them, with their texts.
 extension BlockPlugin {
     static func registerMedia(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command("blockdev-open-tray") { this, args in
+        plugin.command(QAPI.BlockdevOpenTrayCommand.self) { this, args in
             // A locked tray is asked to open; that is not an error here.
-            switch this.openTray(args["device"]?.stringValue, args["id"]?.stringValue, force: args["force"]?.boolValue ?? false) {
+            switch this.openTray(args.device, args.id, force: args.force ?? false) {
             case .failure(.refused(let error)): return .failure(error)
             default: return .success([:])
             }
         }
-        plugin.command("blockdev-close-tray") { this, args in
-            this.closeTray(args["device"]?.stringValue, args["id"]?.stringValue).map { .object([:]) }
+        plugin.command(QAPI.BlockdevCloseTrayCommand.self) { this, args in
+            this.closeTray(args.device, args.id).map { .object([:]) }
         }
-        plugin.command("eject") { this, args in
-            let device = args["device"]?.stringValue, id = args["id"]?.stringValue
-            switch this.openTray(device, id, force: args["force"]?.boolValue ?? false) {
+        plugin.command(QAPI.EjectCommand.self) { this, args in
+            let device = args.device, id = args.id
+            switch this.openTray(device, id, force: args.force ?? false) {
             case .failure(.refused(let error)), .failure(.requested(let error)): return .failure(error)
             default: return this.removeMedium(device, id).map { .object([:]) }
             }
         }
-        for name in ["blockdev-remove-medium", "x-blockdev-remove-medium"] {
-            plugin.command(name) { this, args in
-                this.removeMedium(args["device"]?.stringValue, args["id"]?.stringValue).map { .object([:]) }
-            }
+        plugin.command(QAPI.BlockdevRemoveMediumCommand.self) { this, args in this.removeMedium(nil, args.id).map { .object([:]) } }
+        plugin.command(QAPI.XBlockdevRemoveMediumCommand.self) { this, args in
+            this.removeMedium(args.device, args.id).map { .object([:]) }
         }
-        for name in ["blockdev-insert-medium", "x-blockdev-insert-medium"] {
-            plugin.command(name) { this, args in
-                this.insertMedium(args["device"]?.stringValue, args["id"]?.stringValue, node: args["node-name"]?.stringValue ?? "")
-                    .map { .object([:]) }
-            }
+        plugin.command(QAPI.BlockdevInsertMediumCommand.self) { this, args in
+            this.insertMedium(nil, args.id, node: args.nodeName).map { .object([:]) }
         }
-        plugin.command("blockdev-change-medium") { this, args in this.changeMedium(args) }
+        plugin.command(QAPI.XBlockdevInsertMediumCommand.self) { this, args in
+            this.insertMedium(args.device, args.id, node: args.nodeName).map { .object([:]) }
+        }
+        plugin.command(QAPI.BlockdevChangeMediumCommand.self) { this, args in this.changeMedium(args) }
     }
 
     /// How do_open_tray ended when it did not simply succeed.
@@ -128,23 +127,23 @@ extension BlockPlugin {
     }
 
     /// Open the new image, open the tray, swap the medium, close the tray.
-    func changeMedium(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let device = args["device"]?.stringValue, id = args["id"]?.stringValue
+    func changeMedium(_ args: QAPI.BlockdevChangeMediumCommand) -> Result<JSONValue, QMPError> {
+        let device = args.device, id = args.id
         let index: Int
         switch graph.backend(device: device, id: id) {
         case .success(let i): index = i
         case .failure(let error): return .failure(error)
         }
-        let filename = args["filename"]?.stringValue ?? ""
-        let mode = args["read-only-mode"]?.stringValue ?? "retain"
+        let filename = args.filename
+        let mode = args.readOnlyMode?.rawValue ?? "retain"
         let readOnly = mode == "read-only" || (mode == "retain" && graph.backends[index].readOnly)
         var opened = graph
         let node: String
-        switch openImage(filename, format: args["format"]?.stringValue, readOnly: readOnly, in: &opened) {
+        switch openImage(filename, format: args.format, readOnly: readOnly, in: &opened) {
         case .success(let name): node = name
         case .failure(let error): return .failure(error)
         }
-        switch openTray(device, id, force: args["force"]?.boolValue ?? false) {
+        switch openTray(device, id, force: args.force ?? false) {
         case .failure(.refused(let error)), .failure(.requested(let error)): return .failure(error)
         default: break
         }
