@@ -27,13 +27,13 @@ extension BlockPlugin {
                     }
                 }
                 return this.eachSnapshotDevice(args) { node, tag in
-                    this.internalSnapshot(["device": .string(node), "name": .string(tag)])
+                    this.internalSnapshot(QAPI.BlockdevSnapshotInternal(device: node, name: tag))
                 }
             }
         }
         plugin.command("snapshot-delete") { this, args in
             this.startGenericJob(args, kind: .snapshotDelete) { this.eachSnapshotDevice(args) { node, tag in
-                this.deleteInternalSnapshot(["device": .string(node), "name": .string(tag)])
+                this.deleteInternalSnapshot(QAPI.BlockdevSnapshotDeleteInternalSyncCommand(device: node, name: tag))
             } }
         }
         plugin.command("snapshot-load") { this, args in

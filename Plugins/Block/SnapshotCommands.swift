@@ -8,25 +8,25 @@ import QMPWire
 /// internal qcow2 snapshots.
 extension BlockPlugin {
     static func registerSnapshots(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command("blockdev-snapshot-sync") { this, args in this.snapshotSync(args) }
-        plugin.command("blockdev-snapshot") { this, args in this.snapshot(args) }
-        plugin.command("blockdev-snapshot-internal-sync") { this, args in this.internalSnapshot(args) }
-        plugin.command("blockdev-snapshot-delete-internal-sync") { this, args in this.deleteInternalSnapshot(args) }
+        plugin.command("blockdev-snapshot-sync", arguments: QAPI.BlockdevSnapshotSync.self) { this, args in this.snapshotSync(args) }
+        plugin.command("blockdev-snapshot", arguments: QAPI.BlockdevSnapshot.self) { this, args in this.snapshot(args) }
+        plugin.command("blockdev-snapshot-internal-sync", arguments: QAPI.BlockdevSnapshotInternal.self) { this, args in this.internalSnapshot(args) }
+        plugin.command(QAPI.BlockdevSnapshotDeleteInternalSyncCommand.self) { this, args in this.deleteInternalSnapshot(args) }
     }
 
-    func snapshotSync(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let device = args["device"]?.stringValue, nodeName = args["node-name"]?.stringValue
+    func snapshotSync(_ args: QAPI.BlockdevSnapshotSync) -> Result<JSONValue, QMPError> {
+        let device = args.device, nodeName = args.nodeName
         return graph.lookup(device: device, node: nodeName).flatMap { active in
             if let job = jobUsing(active) { return .failure(job.busyError(node: device ?? active)) }
-            let overlayName = args["snapshot-node-name"]?.stringValue
+            let overlayName = args.snapshotNodeName
             if nodeName != nil && overlayName == nil { return .failure(.generic("New overlay node-name missing")) }
             if let overlayName, graph.node(overlayName) != nil || graph.backendIndex(named: overlayName) != nil {
                 return .failure(.generic("New overlay node-name already in use"))
             }
-            let file = args["snapshot-file"]?.stringValue ?? ""
-            let format = args["format"]?.stringValue ?? "qcow2"
+            let file = args.snapshotFile
+            let format = args.format ?? "qcow2"
             guard let old = graph.node(active) else { return .failure(.generic("Node '\(active)' not found")) }
-            if args["mode"]?.stringValue != "existing" {
+            if args.mode != .existing {
                 if file == old.filename { return .failure(.generic("Error: Trying to create an image with the same filename as the backing file")) }
                 createImage(file, format: format, virtualSize: old.virtualSize, backingFile: old.filename)
             }
@@ -40,9 +40,9 @@ extension BlockPlugin {
         }
     }
 
-    func snapshot(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        graph.lookup(args["node"]?.stringValue ?? "").flatMap { active in
-            graph.lookup(args["overlay"]?.stringValue ?? "").flatMap { overlay in
+    func snapshot(_ args: QAPI.BlockdevSnapshot) -> Result<JSONValue, QMPError> {
+        graph.lookup(args.node).flatMap { active in
+            graph.lookup(args.overlay).flatMap { overlay in
                 if let job = jobUsing(active) { return .failure(job.busyError(node: active)) }
                 if graph.backendIndex(rootedAt: overlay) != nil { return .failure(.generic("The overlay is already in use")) }
                 if graph.node(overlay)?.backing != nil { return .failure(.generic("The overlay already has a backing image")) }
@@ -67,8 +67,8 @@ extension BlockPlugin {
         return .success(())
     }
 
-    func internalSnapshot(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let device = args["device"]?.stringValue ?? "", name = args["name"]?.stringValue ?? ""
+    func internalSnapshot(_ args: QAPI.BlockdevSnapshotInternal) -> Result<JSONValue, QMPError> {
+        let device = args.device, name = args.name
         return graph.lookup(device).flatMap { node in
             if let job = jobUsing(node) { return .failure(job.busyError(node: device)) }
             guard let n = graph.node(node) else { return .failure(.generic("Node '\(node)' not found")) }
@@ -90,9 +90,9 @@ extension BlockPlugin {
         }
     }
 
-    func deleteInternalSnapshot(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let device = args["device"]?.stringValue ?? ""
-        let id = args["id"]?.stringValue, name = args["name"]?.stringValue
+    func deleteInternalSnapshot(_ args: QAPI.BlockdevSnapshotDeleteInternalSyncCommand) -> Result<JSONValue, QMPError> {
+        let device = args.device
+        let id = args.id, name = args.name
         return graph.lookup(device).flatMap { node in
             if id == nil && name == nil { return .failure(.generic("Name or id must be provided")) }
             if let job = jobUsing(node) { return .failure(job.busyError(node: device)) }

@@ -7,41 +7,35 @@ import QMPWire
 /// their events go out) only once every action has succeeded.
 extension BlockPlugin {
     static func registerTransaction(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command("transaction") { this, args in this.transaction(args["actions"]?.arrayValue ?? []) }
+        plugin.command(QAPI.TransactionCommand.self) { this, args in this.transaction(args.actions) }
     }
 
-    /// The handler of each TransactionAction type.
-    func transactionAction(_ type: String) -> ((JSONObject) -> Result<JSONValue, QMPError>)? {
-        switch type {
-        case "abort": return { _ in .failure(.generic("Transaction aborted using Abort action")) }
-        case "block-dirty-bitmap-add": return addBitmap
-        case "block-dirty-bitmap-remove":
-            return { self.withBitmap($0, modifying: true) { graph, node, i in graph[node: node]?.bitmaps.remove(at: i) } }
-        case "block-dirty-bitmap-clear":
-            return { self.withBitmap($0, modifying: true) { graph, node, i in graph[node: node]?.bitmaps[i].dirty = RangeSet() } }
-        case "block-dirty-bitmap-enable":
-            return { self.withBitmap($0, modifying: true) { graph, node, i in graph[node: node]?.bitmaps[i].recording = true } }
-        case "block-dirty-bitmap-disable":
-            return { self.withBitmap($0, modifying: true) { graph, node, i in graph[node: node]?.bitmaps[i].recording = false } }
-        case "block-dirty-bitmap-merge": return mergeBitmaps
-        case "blockdev-backup": return { self.startBackup($0, targetIsFile: false) }
-        case "drive-backup": return { self.startBackup($0, targetIsFile: true) }
-        case "blockdev-snapshot": return snapshot
-        case "blockdev-snapshot-sync": return snapshotSync
-        case "blockdev-snapshot-internal-sync": return internalSnapshot
-        default: return nil
+    /// One TransactionAction, by the handler its command has.
+    func run(_ action: QAPI.TransactionAction) -> Result<JSONValue, QMPError> {
+        switch action.variant {
+        case .abort: return .failure(.generic("Transaction aborted using Abort action"))
+        case .blockDirtyBitmapAdd(let w): return addBitmap(w.data)
+        case .blockDirtyBitmapRemove(let w): return removeBitmap(w.data)
+        case .blockDirtyBitmapClear(let w): return clearBitmap(w.data)
+        case .blockDirtyBitmapEnable(let w): return enableBitmap(w.data, true)
+        case .blockDirtyBitmapDisable(let w): return enableBitmap(w.data, false)
+        case .blockDirtyBitmapMerge(let w): return mergeBitmaps(w.data)
+        // The backup jobs still read their members from the object.
+        case .blockdevBackup(let w): return startBackup(w.data.qapiObject, targetIsFile: false)
+        case .driveBackup(let w): return startBackup(w.data.qapiObject, targetIsFile: true)
+        case .blockdevSnapshot(let w): return snapshot(w.data)
+        case .blockdevSnapshotSync(let w): return snapshotSync(w.data)
+        case .blockdevSnapshotInternalSync(let w): return internalSnapshot(w.data)
         }
     }
 
-    func transaction(_ actions: [JSONValue]) -> Result<JSONValue, QMPError> {
+    func transaction(_ actions: [QAPI.TransactionAction]) -> Result<JSONValue, QMPError> {
         let saved = graph
         let jobsBefore = jobs
         deferredJobStarts = []
         defer { deferredJobStarts = nil }
         for action in actions {
-            let type = action["type"]?.stringValue ?? ""
-            guard let handler = transactionAction(type) else { continue }
-            if case .failure(let error) = handler(action["data"]?.objectValue ?? [:]) {
+            if case .failure(let error) = run(action) {
                 var restored = saved
                 restored.adoptNameCounter(from: graph)
                 graph = restored

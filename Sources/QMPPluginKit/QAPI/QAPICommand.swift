@@ -23,6 +23,18 @@ extension PluginRegistry {
         }
     }
 
+    /// A command whose members are those of a struct the schema declares
+    /// (QEMU 7.2 declares `block-dirty-bitmap-add` with `'data':
+    /// 'BlockDirtyBitmapAdd'`; introspection, which our schemas come from,
+    /// shows the members inline): its arguments decode as that struct, so
+    /// one handler serves the command and the `transaction` action that
+    /// carries the same struct.
+    public func command<A: QAPIObject>(_ name: String, arguments: A.Type, _ body: @escaping (P, A) -> Result<JSONValue, QMPError>) {
+        self.command(name) { this, args in
+            Result { () throws(QMPError) in try A(qapiMembers: args, at: .root) }.flatMap { body(this, $0) }
+        }
+    }
+
     /// A command whose handler throws its QMP error: `try` forwards a
     /// failure, where a `Result` needed a `switch` for each step.
     public func command<C: QAPICommand>(_ command: C.Type, throwing body: @escaping (P, C) throws(QMPError) -> JSONValue) {
