@@ -29,10 +29,10 @@ struct BlockExports {
 
 extension BlockPlugin {
     static func registerExports(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command("nbd-server-start") { this, args in
+        plugin.command(QAPI.NbdServerStartCommand.self) { this, args in
             guard this.exports.server == nil else { return .failure(.generic("NBD server already running")) }
             let started = NBDServer.start(
-                vm: this.vm, address: args["addr"] ?? .null, maxConnections: args["max-connections"]?.int64Value ?? 0,
+                vm: this.vm, address: args.addr.qapiValue, maxConnections: args.maxConnections ?? 0,
                 lookup: { [weak this] name in this?.nbdExport(named: name) },
                 names: { [weak this] in this?.exports.list.filter { $0.type == "nbd" }.map(\.name) ?? [] })
             switch started {
@@ -41,7 +41,7 @@ extension BlockPlugin {
             }
             return .success(.object([:]))
         }
-        plugin.command("nbd-server-stop") { this, _ in
+        plugin.command(QAPI.NbdServerStopCommand.self) { this, _ in
             guard let server = this.exports.server else { return .failure(.generic("NBD server not running")) }
             // nbd_server_free: every NBD export goes first.
             for export in this.exports.list.reversed() where export.type == "nbd" { this.deleteExport(export.id) }
@@ -49,22 +49,21 @@ extension BlockPlugin {
             this.exports.server = nil
             return .success(.object([:]))
         }
-        plugin.command("block-export-add") { this, args in
-            let node = args["node-name"]?.stringValue
-            return this.addExport(id: args["id"]?.stringValue ?? "", type: args["type"]?.stringValue ?? "", node: node,
-                                  device: nil, name: args["name"]?.stringValue ?? node ?? "",
-                                  writable: args["writable"]?.boolValue ?? false)
+        plugin.command(QAPI.BlockExportAddCommand.self) { this, args in
+            var name: String?
+            if case .nbd(let nbd) = args.variant { name = nbd.name }
+            return this.addExport(id: args.id, type: args.type.rawValue, node: args.nodeName,
+                                  device: nil, name: name ?? args.nodeName, writable: args.writable ?? false)
         }
-        plugin.command("nbd-server-add") { this, args in
-            let device = args["device"]?.stringValue ?? ""
-            let name = args["name"]?.stringValue ?? device
-            return this.addExport(id: name, type: "nbd", node: device, device: device, name: name,
-                                  writable: args["writable"]?.boolValue ?? false)
+        plugin.command(QAPI.NbdServerAddCommand.self) { this, args in
+            let name = args.name ?? args.device
+            return this.addExport(id: name, type: "nbd", node: args.device, device: args.device, name: name,
+                                  writable: args.writable ?? false)
         }
-        plugin.command("block-export-del") { this, args in this.removeExport(args["id"]?.stringValue ?? "") }
-        plugin.command("nbd-server-remove") { this, args in this.removeExport(args["name"]?.stringValue ?? "") }
+        plugin.command(QAPI.BlockExportDelCommand.self) { this, args in this.removeExport(args.id) }
+        plugin.command(QAPI.NbdServerRemoveCommand.self) { this, args in this.removeExport(args.name) }
         // Newest first: block_exports is a QLIST with inserts at the head.
-        plugin.command("query-block-exports") { this, _ in
+        plugin.command(QAPI.QueryBlockExportsCommand.self) { this, _ in
             .success(.array(this.exports.list.reversed().map {
                 ["type": .string($0.type), "id": .string($0.id), "node-name": .string($0.node), "shutting-down": false]
             }))

@@ -6,21 +6,20 @@ import QMPWire
 extension BlockPlugin {
     static func registerNodes(_ plugin: PluginRegistry<BlockPlugin>) {
         plugin.command("blockdev-add") { this, args in this.blockdevAdd(args) }
-        for name in ["blockdev-del", "x-blockdev-del"] {
-            plugin.command(name) { this, args in this.blockdevDel(args["node-name"]?.stringValue ?? "") }
-        }
-        plugin.command("block_resize") { this, args in this.resize(args) }
-        plugin.command("change-backing-file") { this, args in this.changeBackingFile(args) }
-        plugin.command("x-blockdev-change") { this, args in this.changeChild(args) }
-        plugin.command("block_passwd") { this, args in
-            this.graph.lookup(device: args["device"]?.stringValue, node: args["node-name"]?.stringValue).flatMap { node in
-                this.graph.node(node)?.encrypted == true ? .success([:]) : .failure(.generic("Device '\(args["device"]?.stringValue ?? node)' is not encrypted"))
+        plugin.command(QAPI.BlockdevDelCommand.self) { this, args in this.blockdevDel(args.nodeName) }
+        plugin.command(QAPI.XBlockdevDelCommand.self) { this, args in this.blockdevDel(args.nodeName) }
+        plugin.command(QAPI.BlockResizeCommand.self) { this, args in this.resize(args) }
+        plugin.command(QAPI.ChangeBackingFileCommand.self) { this, args in this.changeBackingFile(args) }
+        plugin.command(QAPI.XBlockdevChangeCommand.self) { this, args in this.changeChild(args) }
+        plugin.command(QAPI.BlockPasswdCommand.self) { this, args in
+            this.graph.lookup(device: args.device, node: args.nodeName).flatMap { node in
+                this.graph.node(node)?.encrypted == true ? .success([:]) : .failure(.generic("Device '\(args.device ?? node)' is not encrypted"))
             }
         }
-        plugin.command("block-set-write-threshold") { this, args in
-            let name = args["node-name"]?.stringValue ?? ""
+        plugin.command(QAPI.BlockSetWriteThresholdCommand.self) { this, args in
+            let name = args.nodeName
             guard this.graph.node(name) != nil else { return .failure(.generic("Device '\(name)' not found")) }
-            this.graph[node: name]?.writeThreshold = UInt64(bitPattern: args["write-threshold"]?.int64Value ?? 0)
+            this.graph[node: name]?.writeThreshold = args.writeThreshold
             return .success([:])
         }
         plugin.command("block_set_io_throttle") { this, args in this.setThrottle(args) }
@@ -135,9 +134,9 @@ extension BlockPlugin {
         return .success([:])
     }
 
-    func resize(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let device = args["device"]?.stringValue, nodeName = args["node-name"]?.stringValue
-        let size = args["size"]?.int64Value ?? 0
+    func resize(_ args: QAPI.BlockResizeCommand) -> Result<JSONValue, QMPError> {
+        let device = args.device, nodeName = args.nodeName
+        let size = args.size
         return graph.lookup(device: device, node: nodeName).flatMap { name in
             guard size >= 0 else { return .failure(.generic("Parameter 'size' expects a >0 size")) }
             if jobUsing(name) != nil { return .failure(.generic("Device '\(device ?? nodeName ?? "")' is in use")) }
@@ -158,9 +157,9 @@ extension BlockPlugin {
         }
     }
 
-    func changeBackingFile(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let device = args["device"]?.stringValue ?? "", imageName = args["image-node-name"]?.stringValue ?? ""
-        let backingFile = args["backing-file"]?.stringValue ?? ""
+    func changeBackingFile(_ args: QAPI.ChangeBackingFileCommand) -> Result<JSONValue, QMPError> {
+        let device = args.device, imageName = args.imageNodeName
+        let backingFile = args.backingFile
         return graph.lookup(device).flatMap { top in
             graph.lookup(device: nil, node: imageName).flatMap { image in
                 guard graph.node(image)?.backing != nil else {
@@ -181,10 +180,10 @@ extension BlockPlugin {
 
     /// x-blockdev-change: only quorum takes children, and this simulation
     /// has none, so every change ends in QEMU's refusal.
-    func changeChild(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let parent = args["parent"]?.stringValue ?? ""
+    func changeChild(_ args: QAPI.XBlockdevChangeCommand) -> Result<JSONValue, QMPError> {
+        let parent = args.parent
         return graph.lookup(parent).flatMap { parentName in
-            let child = args["child"]?.stringValue, node = args["node"]?.stringValue
+            let child = args.child, node = args.node
             if (child == nil) == (node == nil) {
                 return .failure(.generic(child != nil ? "The parameters child and node are in conflict" : "Either child or node must be specified"))
             }
