@@ -68,10 +68,10 @@ final class BlockPlugin: QMPPlugin {
     }
 
     static func registerQueries(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command("query-block") { this, _ in .success(this.graph.queryBlock) }
-        plugin.command("query-named-block-nodes") { this, _ in .success(this.graph.queryNamedBlockNodes) }
-        plugin.command("query-blockstats") { this, args in
-            .success(this.graph.queryBlockStats(nodesOnly: args["query-nodes"]?.boolValue ?? false, nowNs: this.nowNanoseconds))
+        plugin.command(QAPI.QueryBlockCommand.self) { this, _ in .success(this.graph.queryBlock) }
+        plugin.command(QAPI.QueryNamedBlockNodesCommand.self) { this, _ in .success(this.graph.queryNamedBlockNodes) }
+        plugin.command(QAPI.QueryBlockstatsCommand.self) { this, args in
+            .success(this.graph.queryBlockStats(nodesOnly: args.queryNodes ?? false, nowNs: this.nowNanoseconds))
         }
     }
 

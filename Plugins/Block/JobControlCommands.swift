@@ -5,9 +5,9 @@ import QMPWire
 /// blockjob.c check them.
 extension BlockPlugin {
     static func registerJobControl(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command("query-block-jobs") { this, _ in .success(.array(this.jobs.filter { $0.isActive && $0.kind.isBlockJob }.map(\.info))) }
+        plugin.command(QAPI.QueryBlockJobsCommand.self) { this, _ in .success(.array(this.jobs.filter { $0.isActive && $0.kind.isBlockJob }.map(\.info))) }
         // Newest first: job.c inserts at the list head.
-        plugin.command("query-jobs") { this, _ in .success(.array(this.jobs.reversed().map(\.jobInfo))) }
+        plugin.command(QAPI.QueryJobsCommand.self) { this, _ in .success(.array(this.jobs.reversed().map(\.jobInfo))) }
         plugin.command(QAPI.BlockJobSetSpeedCommand.self) { this, args in
             this.blockJob(args.device).flatMap { job in
                 if let error = job.check(.setSpeed) { return .failure(error) }
