@@ -7,12 +7,10 @@ import QMPWire
 /// are simulated, so the list is empty).
 extension BlockPlugin {
     static func registerDebugCommands(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command(QAPI.BlockLatencyHistogramSetCommand.self) { this, args in
-            switch this.graph.backend(device: nil, id: args.id) {
-            case .failure(let error): return .failure(error)
-            case .success: return .success(.object([:]))
-            }
-        }
+        plugin.command(QAPI.BlockLatencyHistogramSetCommand.self, throwing: { this, args throws(QMPError) in
+            _ = try this.graph.backend(device: nil, id: args.id).get()
+            return .object([:])
+        })
         plugin.command(QAPI.XBlockdevSetIothreadCommand.self) { this, args in
             let name = args.nodeName
             guard this.graph.node(name) != nil else {

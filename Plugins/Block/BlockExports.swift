@@ -29,18 +29,14 @@ struct BlockExports {
 
 extension BlockPlugin {
     static func registerExports(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command(QAPI.NbdServerStartCommand.self) { this, args in
-            guard this.exports.server == nil else { return .failure(.generic("NBD server already running")) }
-            let started = NBDServer.start(
+        plugin.command(QAPI.NbdServerStartCommand.self, throwing: { this, args throws(QMPError) in
+            guard this.exports.server == nil else { throw .generic("NBD server already running") }
+            this.exports.server = try NBDServer.start(
                 vm: this.vm, address: args.addr.qapiValue, maxConnections: args.maxConnections ?? 0,
                 lookup: { [weak this] name in this?.nbdExport(named: name) },
-                names: { [weak this] in this?.exports.list.filter { $0.type == "nbd" }.map(\.name) ?? [] })
-            switch started {
-            case .failure(let error): return .failure(error)
-            case .success(let server): this.exports.server = server
-            }
-            return .success(.object([:]))
-        }
+                names: { [weak this] in this?.exports.list.filter { $0.type == "nbd" }.map(\.name) ?? [] }).get()
+            return .object([:])
+        })
         plugin.command(QAPI.NbdServerStopCommand.self) { this, _ in
             guard let server = this.exports.server else { return .failure(.generic("NBD server not running")) }
             // nbd_server_free: every NBD export goes first.

@@ -33,7 +33,7 @@ extension BlockPlugin {
         plugin.command(QAPI.XBlockdevInsertMediumCommand.self) { this, args in
             this.insertMedium(args.device, args.id, node: args.nodeName).map { .object([:]) }
         }
-        plugin.command(QAPI.BlockdevChangeMediumCommand.self) { this, args in this.changeMedium(args) }
+        plugin.command(QAPI.BlockdevChangeMediumCommand.self, throwing: { this, args throws(QMPError) in try this.changeMedium(args) })
     }
 
     /// How do_open_tray ended when it did not simply succeed.
@@ -127,31 +127,24 @@ extension BlockPlugin {
     }
 
     /// Open the new image, open the tray, swap the medium, close the tray.
-    func changeMedium(_ args: QAPI.BlockdevChangeMediumCommand) -> Result<JSONValue, QMPError> {
+    func changeMedium(_ args: QAPI.BlockdevChangeMediumCommand) throws(QMPError) -> JSONValue {
         let device = args.device, id = args.id
-        let index: Int
-        switch graph.backend(device: device, id: id) {
-        case .success(let i): index = i
-        case .failure(let error): return .failure(error)
-        }
+        let index = try graph.backend(device: device, id: id).get()
         let filename = args.filename
         let mode = args.readOnlyMode?.rawValue ?? "retain"
         let readOnly = mode == "read-only" || (mode == "retain" && graph.backends[index].readOnly)
         var opened = graph
-        let node: String
-        switch openImage(filename, format: args.format, readOnly: readOnly, in: &opened) {
-        case .success(let name): node = name
-        case .failure(let error): return .failure(error)
-        }
+        let node = try openImage(filename, format: args.format, readOnly: readOnly, in: &opened).get()
         switch openTray(device, id, force: args.force ?? false) {
-        case .failure(.refused(let error)), .failure(.requested(let error)): return .failure(error)
+        case .failure(.refused(let error)), .failure(.requested(let error)): throw error
         default: break
         }
-        if case .failure(let error) = removeMedium(device, id) { return .failure(error) }
+        try removeMedium(device, id).get()
         // The new nodes join the graph only now: a failure above leaves none behind.
         for n in opened.nodes where graph.node(n.name) == nil { graph.nodes.append(n) }
         graph.adoptNameCounter(from: opened)
-        if case .failure(let error) = insertMedium(device, id, node: node) { return .failure(error) }
-        return closeTray(device, id).map { .object([:]) }
+        try insertMedium(device, id, node: node).get()
+        try closeTray(device, id).get()
+        return .object([:])
     }
 }
