@@ -48,8 +48,9 @@ extension BlockPlugin {
             case .success(let t): target = t
             case .failure(let error): return .failure(error)
             }
-            return speed(args).flatMap { speed in
-                jobID(args, device: device).map { id in
+            let options = JobStartOptions(args)
+            return speed(options.speed).flatMap { speed in
+                jobID(options.jobID, device: device).map { id in
                     graph = scratch
                     let node = graph.node(source)
                     let len: Int64
@@ -63,7 +64,7 @@ extension BlockPlugin {
                         graph[node: source]?.bitmaps[i].busy = true
                         held.insert("bitmap:\(source)/\(name)")
                     }
-                    let job = BlockJob(id: id, kind: .backup, len: len, speed: speed, args: args, waitsForCompletion: false, nodes: held)
+                    let job = BlockJob(id: id, kind: .backup, len: len, speed: speed, options: options, waitsForCompletion: false, nodes: held)
                     let bitmapName = bitmapIndex.flatMap { node?.bitmaps[$0].name }
                     let clearOnSuccess = args["bitmap-mode"]?.stringValue.map { $0 != "never" } ?? true
                     let dropTarget = targetIsFile
@@ -100,11 +101,12 @@ extension BlockPlugin {
             if !targetIsFile, graph.backendIndex(rootedAt: target) != nil {
                 return .failure(.generic("Node '\(target)' is already in use"))
             }
-            return speed(args).flatMap { speed in
-                jobID(args, device: device).map { id in
+            let options = JobStartOptions(args)
+            return speed(options.speed).flatMap { speed in
+                jobID(options.jobID, device: device).map { id in
                     graph = scratch
                     let len = sync == "none" ? 0 : allocated(source, wholeChain: sync == "full")
-                    let job = BlockJob(id: id, kind: .mirror, len: len, speed: speed, args: args, waitsForCompletion: true, nodes: [source, target])
+                    let job = BlockJob(id: id, kind: .mirror, len: len, speed: speed, options: options, waitsForCompletion: true, nodes: [source, target])
                     let keepBacking = sync != "full"
                     let dropTarget = targetIsFile
                     job.finish = { graph, pivot in

@@ -55,16 +55,16 @@ final class BlockJob {
     /// Set by a non-forced cancel of a ready job: it completes without pivoting.
     var pivot = true
 
-    init(id: String, kind: Kind, len: Int64, speed: Int64, args: JSONObject, waitsForCompletion: Bool, nodes: Set<String>) {
+    init(id: String, kind: Kind, len: Int64, speed: Int64, options: JobStartOptions, waitsForCompletion: Bool, nodes: Set<String>) {
         self.id = id
         self.kind = kind
         self.len = len
         self.speed = speed
         self.waitsForCompletion = waitsForCompletion
         self.nodes = nodes
-        autoFinalize = args["auto-finalize"]?.boolValue ?? true
-        autoDismiss = args["auto-dismiss"]?.boolValue ?? true
-        onError = args["on-error"]?.stringValue ?? args["on-source-error"]?.stringValue ?? "report"
+        autoFinalize = options.autoFinalize ?? true
+        autoDismiss = options.autoDismiss ?? true
+        onError = options.onError ?? "report"
     }
 
     var isReady: Bool { status == "ready" || status == "standby" }

@@ -51,7 +51,7 @@ extension BlockPlugin {
         let id = args["job-id"]?.stringValue ?? ""
         guard BlockGraph.isWellFormedID(id) else { return .failure(.generic("Invalid job ID '\(id)'")) }
         if jobs.contains(where: { $0.id == id }) { return .failure(.generic("Job ID '\(id)' already in use")) }
-        let job = BlockJob(id: id, kind: kind, len: 1, speed: 0, args: ["auto-dismiss": false],
+        let job = BlockJob(id: id, kind: kind, len: 1, speed: 0, options: JobStartOptions(autoDismiss: false),
                            waitsForCompletion: false, nodes: [])
         jobs.append(job)
         setStatus(job, "created")

@@ -6,8 +6,8 @@ import QMPWire
 /// job, the job's length, and the graph change when it completes.
 extension BlockPlugin {
     static func registerJobStarts(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command("block-stream") { this, args in this.startStream(args) }
-        plugin.command("block-commit") { this, args in this.startCommit(args) }
+        plugin.command(QAPI.BlockStreamCommand.self) { this, args in this.startStream(args) }
+        plugin.command(QAPI.BlockCommitCommand.self) { this, args in this.startCommit(args) }
         plugin.command("drive-backup") { this, args in this.startBackup(args, targetIsFile: true) }
         plugin.command("blockdev-backup") { this, args in this.startBackup(args, targetIsFile: false) }
         plugin.command("drive-mirror") { this, args in this.startMirror(args, targetIsFile: true) }
@@ -25,21 +25,23 @@ extension BlockPlugin {
         }
     }
 
-    func speed(_ args: JSONObject) -> Result<Int64, QMPError> {
-        let speed = args["speed"]?.int64Value ?? 0
+    func speed(_ given: Int64?) -> Result<Int64, QMPError> {
+        let speed = given ?? 0
         return speed < 0 ? .failure(.generic("Parameter 'speed' expects a non-negative value")) : .success(speed)
     }
 
-    func startStream(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let device = args["device"]?.stringValue ?? ""
+    func startStream(_ args: QAPI.BlockStreamCommand) -> Result<JSONValue, QMPError> {
+        let device = args.device
+        let options = JobStartOptions(jobID: args.jobId, speed: args.speed, autoFinalize: args.autoFinalize,
+                                      autoDismiss: args.autoDismiss, onError: args.onError?.rawValue)
         return graph.lookup(device).flatMap { top in
             if let job = jobUsing(top) { return .failure(job.busyError(node: device)) }
-            if args["base"] != nil && args["base-node"] != nil {
+            if args.base != nil && args.baseNode != nil {
                 return .failure(.generic("'base' and 'base-node' cannot be specified at the same time"))
             }
             let chain = graph.backingChain(top)
             var base: String?
-            if let baseNode = args["base-node"]?.stringValue {
+            if let baseNode = args.baseNode {
                 switch graph.lookup(device: nil, node: baseNode) {
                 case .success(let b): base = b
                 case .failure(let error): return .failure(error)
@@ -47,17 +49,17 @@ extension BlockPlugin {
                 guard chain.dropFirst().contains(where: { $0.name == baseNode }) else {
                     return .failure(.generic("Node '\(baseNode)' is not a backing image of '\(device)'"))
                 }
-            } else if let baseFile = args["base"]?.stringValue {
+            } else if let baseFile = args.base {
                 guard let found = chain.dropFirst().first(where: { $0.filename == baseFile }) else { return .failure(.generic("Can't find '\(baseFile)' in the backing chain")) }
                 base = found.name
             }
             let intermediates = chain.dropFirst().prefix { $0.name != base }.map(\.name)
-            return speed(args).flatMap { speed in
-                jobID(args, device: device).map { id in
+            return speed(options.speed).flatMap { speed in
+                jobID(options.jobID, device: device).map { id in
                     let size = graph.node(top)?.virtualSize ?? 0
-                    let job = BlockJob(id: id, kind: .stream, len: size, speed: speed, args: args, waitsForCompletion: false,
+                    let job = BlockJob(id: id, kind: .stream, len: size, speed: speed, options: options, waitsForCompletion: false,
                                        nodes: Set([top] + intermediates))
-                    let backingFile = args["backing-file"]?.stringValue
+                    let backingFile = args.backingFile
                     job.finish = { graph, _ in
                         let copied = intermediates.compactMap { graph.node($0)?.allocated }.reduce(0, +)
                         graph[node: top]?.backing = base
@@ -74,32 +76,34 @@ extension BlockPlugin {
         }
     }
 
-    func startCommit(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let device = args["device"]?.stringValue ?? ""
+    func startCommit(_ args: QAPI.BlockCommitCommand) -> Result<JSONValue, QMPError> {
+        let device = args.device
+        let options = JobStartOptions(jobID: args.jobId, speed: args.speed, autoFinalize: args.autoFinalize,
+                                      autoDismiss: args.autoDismiss, onError: args.onError?.rawValue)
         // qmp_block_commit: an unknown device or node is DeviceNotFound.
         if case .failure = graph.lookup(device) { return .failure(.deviceNotFound(device)) }
         return rootNode(device).flatMap { root in
             let chain = graph.backingChain(root)
             var top = root
-            if let topNode = args["top-node"]?.stringValue {
+            if let topNode = args.topNode {
                 switch graph.lookup(device: nil, node: topNode) {
                 case .success(let t): top = t
                 case .failure(let error): return .failure(error)
                 }
-            } else if let topFile = args["top"]?.stringValue {
+            } else if let topFile = args.top {
                 guard let found = chain.first(where: { $0.filename == topFile }) else { return .failure(.generic("Top image file \(topFile) not found")) }
                 top = found.name
             }
             guard let topIndex = chain.firstIndex(where: { $0.name == top }) else {
-                return .failure(.generic("Top image file \(args["top-node"]?.stringValue ?? top) not found"))
+                return .failure(.generic("Top image file \(args.topNode ?? top) not found"))
             }
             var base = chain.last?.name ?? root
-            if let baseNode = args["base-node"]?.stringValue {
+            if let baseNode = args.baseNode {
                 switch graph.lookup(device: nil, node: baseNode) {
                 case .success(let b): base = b
                 case .failure(let error): return .failure(error)
                 }
-            } else if let baseFile = args["base"]?.stringValue {
+            } else if let baseFile = args.base {
                 guard let found = chain.first(where: { $0.filename == baseFile }) else { return .failure(.generic("Can't find '\(baseFile)' in the backing chain")) }
                 base = found.name
             }
@@ -110,12 +114,12 @@ extension BlockPlugin {
             let merged = chain[topIndex..<baseIndex].map(\.name)
             let active = top == root
             let overlay = topIndex > 0 ? chain[topIndex - 1].name : nil
-            return speed(args).flatMap { speed in
-                jobID(args, device: device).map { id in
+            return speed(options.speed).flatMap { speed in
+                jobID(options.jobID, device: device).map { id in
                     let len = chain[topIndex..<baseIndex].map(\.allocated).reduce(0, +)
-                    let job = BlockJob(id: id, kind: .commit, len: len, speed: speed, args: args, waitsForCompletion: active,
+                    let job = BlockJob(id: id, kind: .commit, len: len, speed: speed, options: options, waitsForCompletion: active,
                                        nodes: Set(chain[topIndex...baseIndex].map(\.name)))
-                    let backingFile = args["backing-file"]?.stringValue
+                    let backingFile = args.backingFile
                     job.finish = { graph, pivot in
                         guard pivot else { return }
                         let newValue8 = min(graph.node(base)?.virtualSize ?? 0, (graph.node(base)?.allocated ?? 0) + len)
