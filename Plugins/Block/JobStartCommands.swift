@@ -8,10 +8,10 @@ extension BlockPlugin {
     static func registerJobStarts(_ plugin: PluginRegistry<BlockPlugin>) {
         plugin.command(QAPI.BlockStreamCommand.self) { this, args in this.startStream(args) }
         plugin.command(QAPI.BlockCommitCommand.self) { this, args in this.startCommit(args) }
-        plugin.command("drive-backup") { this, args in this.startBackup(args, targetIsFile: true) }
-        plugin.command("blockdev-backup") { this, args in this.startBackup(args, targetIsFile: false) }
-        plugin.command("drive-mirror") { this, args in this.startMirror(args, targetIsFile: true) }
-        plugin.command("blockdev-mirror") { this, args in this.startMirror(args, targetIsFile: false) }
+        plugin.command("drive-backup", arguments: QAPI.DriveBackup.self) { this, args in this.startBackup(args) }
+        plugin.command("blockdev-backup", arguments: QAPI.BlockdevBackup.self) { this, args in this.startBackup(args) }
+        plugin.command(QAPI.DriveMirrorCommand.self) { this, args in this.startMirror(args) }
+        plugin.command(QAPI.BlockdevMirrorCommand.self) { this, args in this.startMirror(args) }
     }
 
     /// qmp_get_root_bs: a device's root, or a node no other node holds.

@@ -1,5 +1,3 @@
-import QMPWire
-
 /// The members every job-starting command gives its job besides its own:
 /// QEMU's job-id, speed, auto-finalize, auto-dismiss and on-error (stream,
 /// commit) or on-source-error (backup, mirror).
@@ -17,12 +15,5 @@ struct JobStartOptions {
         self.autoFinalize = autoFinalize
         self.autoDismiss = autoDismiss
         self.onError = onError
-    }
-
-    /// For backup and mirror, which still read their arguments as an object.
-    init(_ args: JSONObject) {
-        self.init(jobID: args["job-id"]?.stringValue, speed: args["speed"]?.int64Value,
-                  autoFinalize: args["auto-finalize"]?.boolValue, autoDismiss: args["auto-dismiss"]?.boolValue,
-                  onError: args["on-source-error"]?.stringValue)
     }
 }

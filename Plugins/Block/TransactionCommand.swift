@@ -20,9 +20,8 @@ extension BlockPlugin {
         case .blockDirtyBitmapEnable(let w): return enableBitmap(w.data, true)
         case .blockDirtyBitmapDisable(let w): return enableBitmap(w.data, false)
         case .blockDirtyBitmapMerge(let w): return mergeBitmaps(w.data)
-        // The backup jobs still read their members from the object.
-        case .blockdevBackup(let w): return startBackup(w.data.qapiObject, targetIsFile: false)
-        case .driveBackup(let w): return startBackup(w.data.qapiObject, targetIsFile: true)
+        case .blockdevBackup(let w): return startBackup(w.data)
+        case .driveBackup(let w): return startBackup(w.data)
         case .blockdevSnapshot(let w): return snapshot(w.data)
         case .blockdevSnapshotSync(let w): return snapshotSync(w.data)
         case .blockdevSnapshotInternalSync(let w): return internalSnapshot(w.data)
