@@ -9,35 +9,35 @@ import QMPWire
 /// with the job's error), and stay concluded until `job-dismiss`.
 extension BlockPlugin {
     static func registerGenericJobs(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command("blockdev-create") { this, args in
-            this.startGenericJob(args, kind: .create) { this.createImage(args["options"]?.objectValue ?? [:]) }
+        plugin.command(QAPI.BlockdevCreateCommand.self) { this, args in
+            this.startGenericJob(args.jobId, kind: .create) { this.createImage(args.options) }
         }
-        plugin.command("x-blockdev-amend") { this, args in
-            if case .failure(let error) = this.graph.lookup(device: nil, node: args["node-name"]?.stringValue) {
+        plugin.command(QAPI.XBlockdevAmendCommand.self) { this, args in
+            if case .failure(let error) = this.graph.lookup(device: nil, node: args.nodeName) {
                 return .failure(error)
             }
-            return this.startGenericJob(args, kind: .amend) { nil }
+            return this.startGenericJob(args.jobId, kind: .amend) { nil }
         }
-        plugin.command("snapshot-save") { this, args in
-            this.startGenericJob(args, kind: .snapshotSave) {
+        plugin.command(QAPI.SnapshotSaveCommand.self) { this, args in
+            this.startGenericJob(args.jobId, kind: .snapshotSave) {
                 // bdrv_all_can_snapshot: every writable device must take internal snapshots.
-                for name in args["devices"]?.arrayValue?.compactMap(\.stringValue) ?? [] {
+                for name in args.devices {
                     if let node = this.graph.node(name), !node.readOnly, node.driver != "qcow2" {
                         return "Device '\(name)' is writable but does not support snapshots"
                     }
                 }
-                return this.eachSnapshotDevice(args) { node, tag in
+                return this.eachSnapshotDevice(args.devices, tag: args.tag) { node, tag in
                     this.internalSnapshot(QAPI.BlockdevSnapshotInternal(device: node, name: tag))
                 }
             }
         }
-        plugin.command("snapshot-delete") { this, args in
-            this.startGenericJob(args, kind: .snapshotDelete) { this.eachSnapshotDevice(args) { node, tag in
+        plugin.command(QAPI.SnapshotDeleteCommand.self) { this, args in
+            this.startGenericJob(args.jobId, kind: .snapshotDelete) { this.eachSnapshotDevice(args.devices, tag: args.tag) { node, tag in
                 this.deleteInternalSnapshot(QAPI.BlockdevSnapshotDeleteInternalSyncCommand(device: node, name: tag))
             } }
         }
-        plugin.command("snapshot-load") { this, args in
-            this.startGenericJob(args, kind: .snapshotLoad) { this.eachSnapshotDevice(args) { node, tag in
+        plugin.command(QAPI.SnapshotLoadCommand.self) { this, args in
+            this.startGenericJob(args.jobId, kind: .snapshotLoad) { this.eachSnapshotDevice(args.devices, tag: args.tag) { node, tag in
                 guard this.graph.node(node)?.snapshots.contains(where: { $0.name == tag }) == true else {
                     return .failure(.generic("Snapshot '\(tag)' does not exist in one or more devices"))
                 }
@@ -47,8 +47,7 @@ extension BlockPlugin {
     }
 
     /// Creates the job; `work` runs in the next turn and returns the job's error, if any.
-    func startGenericJob(_ args: JSONObject, kind: BlockJob.Kind, _ work: @escaping () -> String?) -> Result<JSONValue, QMPError> {
-        let id = args["job-id"]?.stringValue ?? ""
+    func startGenericJob(_ id: String, kind: BlockJob.Kind, _ work: @escaping () -> String?) -> Result<JSONValue, QMPError> {
         guard BlockGraph.isWellFormedID(id) else { return .failure(.generic("Invalid job ID '\(id)'")) }
         if jobs.contains(where: { $0.id == id }) { return .failure(.generic("Job ID '\(id)' already in use")) }
         let job = BlockJob(id: id, kind: kind, len: 1, speed: 0, options: JobStartOptions(autoDismiss: false),
@@ -75,9 +74,7 @@ extension BlockPlugin {
     /// Runs `body` on each of `devices` (node names) in turn; the first
     /// error is the job's. A name that is no node fails as QEMU's
     /// bdrv_all_get_snapshot_devices does.
-    func eachSnapshotDevice(_ args: JSONObject, _ body: (String, String) -> Result<JSONValue, QMPError>) -> String? {
-        let tag = args["tag"]?.stringValue ?? ""
-        let devices = args["devices"]?.arrayValue?.compactMap(\.stringValue) ?? []
+    func eachSnapshotDevice(_ devices: [String], tag: String, _ body: (String, String) -> Result<JSONValue, QMPError>) -> String? {
         for name in devices where graph.node(name) == nil { return "No block device node '\(name)'" }
         for name in devices {
             if case .failure(let error) = body(name, tag) { return error.desc }
@@ -88,10 +85,10 @@ extension BlockPlugin {
     /// blockdev-create of a `file` image: the file, `size` bytes long (sparse).
     /// Other drivers format a node the graph already has, which changes nothing
     /// the simulated graph reports.
-    func createImage(_ options: JSONObject) -> String? {
-        guard options["driver"]?.stringValue == "file" else { return nil }
-        let path = options["filename"]?.stringValue ?? ""
-        let size = options["size"]?.int64Value ?? 0
+    func createImage(_ options: QAPI.Q72329) -> String? {
+        guard case .file(let file) = options.variant else { return nil }
+        let path = file.filename
+        let size = file.size
         switch vm.openFile(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644) {
         case .failure(let error): return "Could not create '\(path)': \(OpenFailure.reason(error.desc))"
         case .success(let fd):
