@@ -480,6 +480,12 @@ public final class UnixConnection: LoopHandle {
     }
 
     /// Drops the queue and lets the next poll callback report the close.
+    /// A receiver that reads its input to the end may have stopped reading
+    /// until its output drains (a session over its output budget): the
+    /// queue is gone, so it hears that it has drained, goes on (what it
+    /// writes now is dropped) and reads what is left; otherwise it would
+    /// wait for a drain that never comes, with no poll interest left to
+    /// end it, and keep the descriptor forever.
     private func failWrites() {
         dropQueue()
         if closeWhenFlushed {
@@ -487,7 +493,12 @@ public final class UnixConnection: LoopHandle {
             return
         }
         writeFailed = true
+        if stallTimerRunning {
+            stallTimerRunning = false
+            stallTimer?.stop()
+        }
         updateInterest()
+        if receiverFinishesInput { onOutputDrained?() }
     }
 
     private func dropQueue() {

@@ -83,6 +83,42 @@ struct WriteProgressTests {
         #expect(drained)
     }
 
+    /// The soak's half-closing client (issue 16): it sends its requests,
+    /// then leaves with the replies unread. The receiver (a session over
+    /// its output budget) stopped reading and waits for its queued output
+    /// to drain before it goes on; it reads its input to the end
+    /// (`onEndOfInput`). The peer's reset ends the input, and the next
+    /// write fails and drops the queue. Unless the receiver then hears that
+    /// the queue is gone, it waits for a drain that never comes and the
+    /// descriptor is kept forever (60 of them after a 60 s soak).
+    @Test func peerThatLeavesWithOutputQueuedIsHeardOf() throws {
+        let loop = try EventLoop()
+        var peerGone: Bool?
+        var heard: String?
+        let server = try UnixConnectionTests.Server(loop: loop, tag: "gone") { connection in
+            connection.onEndOfInput = { gone in peerGone = gone }
+            connection.onOutputDrained = {
+                heard = "drained, \(connection.pendingWriteBytes) bytes queued"
+                loop.stop()
+            }
+            connection.onClose = {
+                heard = "closed"
+                loop.stop()
+            }
+            connection.pauseReading()
+            connection.write(Self.payload)
+        }
+        let client = Self.rawClient(server.path)
+        var request = Array(#"{"execute": "query-status"}"#.utf8)
+        #expect(send(client, &request, request.count, 0) == request.count)
+        let leave = LoopTimer(loop: loop)
+        leave.start(afterMilliseconds: 200) { close(client) }
+        #expect(LoopHarness.run(loop, deadline: 3_000), "the receiver never heard that its peer left")
+        leave.close()
+        #expect(peerGone == true)
+        #expect(heard == "closed" || heard == "drained, 0 bytes queued")
+    }
+
     @Test func finalFlushEndsByItsDeadline() throws {
         let loop = try EventLoop()
         let server = try UnixConnectionTests.Server(loop: loop, tag: "final") { connection in

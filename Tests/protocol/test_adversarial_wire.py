@@ -155,6 +155,34 @@ def test_half_closed_client_that_never_reads_is_released(wire_fleet):
     watched(case)
 
 
+@pytest.mark.limits(**{"session-output-bytes": 65536, "final-flush-ms": 60000})
+def test_client_that_leaves_with_replies_unread_is_released(wire_fleet):
+    """Found by the hostile soak: a client sends more requests than its
+    output budget holds replies for, half-closes, then closes with the
+    replies unread. The session had stopped reading until its output
+    drained; the failed write dropped the output and the session waited for
+    a drain that never came, keeping the descriptor for good (one per such
+    client; the final flush's deadline, here a minute, never started)."""
+    fleet, watched = wire_fleet
+    pid = fleet.process.pid
+
+    def case():
+        time.sleep(0.3)
+        baseline = fd_count(pid)
+        hostile = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        hostile.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        hostile.connect(fleet.vm_socket("victim"))
+        # Small requests (all of them fit the socket's buffers), large replies.
+        requests = json.dumps({"execute": "qmp_capabilities"}) + json.dumps({"execute": "query-qmp-schema"}) * 20
+        hostile.sendall(requests.encode())
+        hostile.shutdown(socket.SHUT_WR)
+        time.sleep(0.3)
+        hostile.close()
+        released = settle(pid, baseline, timeout=5)
+        assert released <= baseline, f"descriptor kept after the client left ({released} > {baseline})"
+    watched(case)
+
+
 def test_connection_that_never_negotiates_is_closed(wire_fleet):
     fleet, watched = wire_fleet
 
