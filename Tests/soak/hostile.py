@@ -147,19 +147,39 @@ async def large_messages(path, deadline, tally):
 
 async def never_reads(path, deadline, tally):
     """Asks for query-qmp-schema (~150 KB each) and never reads: the fleet
-    must cut it off after `session-output-stall-ms` and keep nothing."""
+    must cut it off after `session-output-stall-ms` and keep nothing. A
+    plain socket with a small receive buffer (an asyncio stream would read
+    the replies into its own buffer, which is reading)."""
+    loop = asyncio.get_running_loop()
     while time.monotonic() < deadline:
-        conn = await Connection.open(path)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.setblocking(False)
         try:
-            conn.writer.write(b'{"execute": "query-qmp-schema"}' * 200)
-            # Reads nothing for as long as the fleet lets it; then sees EOF.
+            await loop.sock_connect(sock, path)
+            await loop.sock_sendall(sock, b'{"execute": "qmp_capabilities"}' + b'{"execute": "query-qmp-schema"}' * 200)
+            # Reads nothing for longer than the fleet allows (10 s by default).
             await asyncio.sleep(min(12.0, max(0.0, deadline - time.monotonic())))
             if time.monotonic() < deadline:
-                tally.add("never-reader cut off" if await conn.until_closed(deadline) else "never-reader kept")
+                tally.add("never-reader cut off" if await _closed_by_peer(sock, deadline) else "never-reader kept")
         except (ConnectionError, OSError):
             tally.add("never-reader cut off")
         finally:
-            conn.close()
+            sock.close()
+
+
+async def _closed_by_peer(sock, deadline):
+    """Takes what the kernel still holds; True when the peer closed before `deadline`."""
+    loop = asyncio.get_running_loop()
+    while time.monotonic() < deadline:
+        try:
+            if not await asyncio.wait_for(loop.sock_recv(sock, 1 << 16), max(0.01, deadline - time.monotonic())):
+                return True
+        except asyncio.TimeoutError:
+            return False
+        except ConnectionError:
+            return True
+    return False
 
 
 async def half_closes(path, deadline, tally):

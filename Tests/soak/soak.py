@@ -315,6 +315,8 @@ def main():
         problems.append(f"RSS {peak} KB over {rss_bound} KB")
     if run.probe_failures:
         problems.append(f"{len(run.probe_failures)} probes failed, first: {run.probe_failures[0]}")
+    if run.tally.counts.get("never-reader kept"):
+        problems.append("a client that never reads was kept past session-output-stall-ms")
     if args.hostile and not run.probe_samples:
         problems.append("the probes measured nothing")
     for p in problems:
