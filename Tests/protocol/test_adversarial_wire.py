@@ -131,6 +131,15 @@ def test_fleet_parser_budget(wire_fleet):
     watched(case)
 
 
+def non_reader(path):
+    """A client socket that holds little unread: what the fleet writes
+    beyond a few KiB waits in the fleet's own queue."""
+    client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    client.connect(path)
+    return client
+
+
 def test_half_closed_client_that_never_reads_is_released(wire_fleet):
     fleet, watched = wire_fleet
     pid = fleet.process.pid
@@ -138,9 +147,7 @@ def test_half_closed_client_that_never_reads_is_released(wire_fleet):
     def case():
         time.sleep(0.3)
         baseline = fd_count(pid)
-        hostile = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        hostile.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        hostile.connect(fleet.vm_socket("victim"))
+        hostile = non_reader(fleet.vm_socket("victim"))
         # More reply than the socket buffers hold (a bigger one costs a
         # debug build past the bystander bound to parse and write), then the
         # half-close.
@@ -169,9 +176,7 @@ def test_client_that_leaves_with_replies_unread_is_released(wire_fleet):
     def case():
         time.sleep(0.3)
         baseline = fd_count(pid)
-        hostile = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        hostile.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        hostile.connect(fleet.vm_socket("victim"))
+        hostile = non_reader(fleet.vm_socket("victim"))
         # Small requests (all of them fit the socket's buffers), large replies.
         requests = json.dumps({"execute": "qmp_capabilities"}) + json.dumps({"execute": "query-qmp-schema"}) * 20
         hostile.sendall(requests.encode())

@@ -92,15 +92,7 @@ class Connection:
 
     async def until_closed(self, deadline):
         """Reads nothing the actor wants; True when the fleet closed it before `deadline`."""
-        while time.monotonic() < deadline:
-            try:
-                if not await asyncio.wait_for(self.reader.read(1 << 16), max(0.01, deadline - time.monotonic())):
-                    return True
-            except asyncio.TimeoutError:
-                return False
-            except ConnectionError:
-                return True
-        return False
+        return await until_eof(lambda: self.reader.read(1 << 16), deadline)
 
     def close(self):
         self.writer.close()
@@ -161,19 +153,19 @@ async def never_reads(path, deadline, tally):
             # Reads nothing for longer than the fleet allows (10 s by default).
             await asyncio.sleep(min(12.0, max(0.0, deadline - time.monotonic())))
             if time.monotonic() < deadline:
-                tally.add("never-reader cut off" if await _closed_by_peer(sock, deadline) else "never-reader kept")
+                tally.add("never-reader cut off" if await until_eof(lambda: loop.sock_recv(sock, 1 << 16), deadline) else "never-reader kept")
         except (ConnectionError, OSError):
             tally.add("never-reader cut off")
         finally:
             sock.close()
 
 
-async def _closed_by_peer(sock, deadline):
-    """Takes what the kernel still holds; True when the peer closed before `deadline`."""
-    loop = asyncio.get_running_loop()
+async def until_eof(read, deadline):
+    """Calls `read()` (a coroutine giving bytes) until it gives none or the
+    peer resets: True when that happens before `deadline`."""
     while time.monotonic() < deadline:
         try:
-            if not await asyncio.wait_for(loop.sock_recv(sock, 1 << 16), max(0.01, deadline - time.monotonic())):
+            if not await asyncio.wait_for(read(), max(0.01, deadline - time.monotonic())):
                 return True
         except asyncio.TimeoutError:
             return False
