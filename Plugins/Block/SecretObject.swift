@@ -28,6 +28,13 @@ struct SecretObject {
             return done(complete(id: id, props, input: Array(data.utf8), lookup: lookup))
         }
         if props["data"] != nil { return done(.failure(.generic("'file' and 'data' are mutually exclusive"))) }
+        // QEMU reads the file with g_file_get_contents, which knows no fd
+        // sets or getfd names: "/dev/fdset/N" is a path that does not
+        // exist. (So no client's pipe is read here: what opens is a
+        // regular file, read on a worker.)
+        if file.hasPrefix("/dev/fdset/") || file.hasPrefix("fd:") {
+            return done(.failure(.generic("Unable to read \(file): Failed to open file \u{201C}\(file)\u{201D}: No such file or directory")))
+        }
         let fd: Int32
         switch vm.openFile(file, flags: O_RDONLY) {
         case .failure(let error):

@@ -29,22 +29,18 @@ final class COLOPlugin: QMPPlugin {
 
     /// `qmp_xen_save_devices_state`: the file is created (0660 & umask, as
     /// qio_channel_file_new_path does; the fleet's policy narrows it to
-    /// 0600) and holds the stream, written off the loop (an fd set's pipe
-    /// may be full).
+    /// 0600) and holds the stream, written through the host's `fd_transfer`
+    /// (a pipe a client passed and never drains holds no thread).
     func saveDevicesState(_ filename: String, reply: Reply) {
         let fd: Int32
         switch vm.openFile(filename, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o660) {
         case .failure(let error): return reply.failure(.generic("Unable to open \(filename): \(OpenFailure.reason(error.desc))"))
         case .success(let opened): fd = opened
         }
-        let written = WriteCount()
-        vm.offload({
-            written.value = COLOPlugin.emptyDeviceState.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-            close(fd)
-        }, then: {
-            guard written.value == COLOPlugin.emptyDeviceState.count else { return reply.failure(.generic("An IO error has occurred")) }
+        vm.write(COLOPlugin.emptyDeviceState, to: fd, closing: true) { error in
+            guard error == 0 else { return reply.failure(.generic("An IO error has occurred")) }
             reply.success()
-        })
+        }
     }
 
     static func register(_ plugin: PluginRegistry<COLOPlugin>) {
@@ -67,9 +63,3 @@ final class COLOPlugin: QMPPlugin {
 
 @_cdecl("qmp_plugin_entry")
 public func qmpPluginEntry() -> UnsafeRawPointer { PluginExport.descriptor(for: COLOPlugin.self) }
-
-/// What the worker wrote; read on the loop in the completion the host
-/// orders after the work.
-private final class WriteCount: @unchecked Sendable {
-    var value = -1
-}

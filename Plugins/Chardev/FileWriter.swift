@@ -4,8 +4,9 @@ import Glibc
 #endif
 
 /// Guest output to a host file (a `file` chardev's `out`, any chardev's
-/// `logfile`), written by host workers (`PluginVM.offload`) one batch at a
-/// time, in order: a slow disk delays the file, never the VM's loop.
+/// `logfile`), written through the host's `fd_transfer` one batch at a
+/// time, in order: a slow disk delays the file, never the VM's loop, and
+/// a pipe a client passed and never drains holds no thread.
 ///
 /// Output that arrives while a batch is being written waits, up to
 /// `pendingLimit` bytes; beyond that it is dropped, as QEMU drops output
@@ -40,15 +41,16 @@ final class FileWriter {
         let batch = pending
         pending = []
         let file = file
-        vm.offload({ HostFile.write(file.fd, batch) }, then: { [weak self] in
+        vm.write(batch, to: file.fd) { [weak self] _ in
+            withExtendedLifetime(file) {}
             guard let self else { return }
             self.writing = false
             self.flush()
-        })
+        }
     }
 }
 
-/// The descriptor a `FileWriter` owns; workers hold it while they write.
+/// The descriptor a `FileWriter` owns; a transfer holds it while it writes.
 private final class WrittenFile: @unchecked Sendable {
     let fd: Int32
     /// Loop thread only.

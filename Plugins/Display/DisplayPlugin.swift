@@ -83,8 +83,8 @@ final class DisplayPlugin: QMPPlugin {
         }
         let surface = DisplaySurface(width: config.width, height: config.height, vmName: vm.name, runState: vm.runState)
         let image = args.format == .png ? ImageEncoding.png(surface) : ImageEncoding.ppm(surface)
-        ImageFileWriter(vm: vm).write(image, to: fd) { error in
-            close(fd)
+        // A pipe a client passed and never drains holds no thread (fd_transfer).
+        vm.write(image, to: fd, closing: true) { error in
             if error == 0 {
                 reply.success()
             } else {

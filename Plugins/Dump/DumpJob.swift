@@ -9,8 +9,9 @@ import Glibc
 /// then guest memory is copied `bytes-per-step` at a time on the VM's timer
 /// so query-dump shows `completed` growing towards `total`.
 ///
-/// `start` and `step` write, so they run on a host worker thread
-/// (`PluginVM.offload`), one at a time: the plugin starts the next only in
+/// `start` (ELF) and `step` write at offsets, so they run on a host worker
+/// thread (`PluginVM.offload`; a descriptor that cannot seek fails there at
+/// once, so no pipe holds the worker), one at a time: the plugin starts the next only in
 /// the completion of the last, which is what makes the unchecked
 /// `Sendable` sound. The fd closes with the job (not before a worker is
 /// done with it, even when the VM ends mid-dump).
@@ -37,17 +38,15 @@ final class DumpJob: @unchecked Sendable {
         self.vmName = vmName
     }
 
-    /// Sizes the file and writes what precedes the memory. An error is QEMU's text.
+    /// ELF: sizes the file and writes what precedes the memory, at
+    /// offsets (kdump's header goes through the host's `fd_transfer`: the
+    /// plugin writes it). An error is QEMU's text.
     func start() -> String? {
-        switch output {
-        case .elf(let layout):
-            if ftruncate(fd, off_t(layout.fileSize)) != 0, errno != EINVAL {
-                return "dump: failed to write elf header"
-            }
-            return write(layout.headers, at: 0) ? nil : "dump: failed to write elf header"
-        case .kdump(let layout):
-            return write(layout.bytes, at: nil) ? nil : "dump: failed to write kdump header"
+        guard case .elf(let layout) = output else { return nil }
+        if ftruncate(fd, off_t(layout.fileSize)) != 0, errno != EINVAL {
+            return "dump: failed to write elf header"
         }
+        return write(layout.headers, at: 0) ? nil : "dump: failed to write elf header"
     }
 
     /// Copies one step of memory; true when the dump is complete. An error is QEMU's text.
@@ -76,27 +75,13 @@ final class DumpJob: @unchecked Sendable {
         return (max(0, map.blocks.count - 1), 0)
     }
 
-    /// Writes all of `bytes` at the fd's position.
-    static func writeAll(_ bytes: [UInt8], to fd: Int32) -> Bool {
-        DumpJob.write(bytes, to: fd, at: nil)
-    }
-
-    private func write(_ bytes: [UInt8], at offset: UInt64?) -> Bool {
-        DumpJob.write(bytes, to: fd, at: offset)
-    }
-
-    /// pwrite at `offset`, or write at the current position (a pipe or
-    /// socket fd cannot seek: kdump's flattened format is made for those).
-    private static func write(_ bytes: [UInt8], to fd: Int32, at offset: UInt64?) -> Bool {
+    /// pwrite at `offset`: a pipe or socket cannot seek, so it fails at
+    /// once (ESPIPE) instead of waiting on a reader.
+    private func write(_ bytes: [UInt8], at offset: UInt64) -> Bool {
         bytes.withUnsafeBytes { buffer in
             var done = 0
             while done < buffer.count {
-                let n: Int
-                if let offset {
-                    n = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
-                } else {
-                    n = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
-                }
+                let n = pwrite(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset) + off_t(done))
                 if n < 0 {
                     if errno == EINTR { continue }
                     return false

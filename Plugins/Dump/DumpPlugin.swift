@@ -122,18 +122,21 @@ final class DumpPlugin: QMPPlugin {
     }
 
     /// The headers are written off the loop; a dump that cannot write them
-    /// fails as QEMU's does (DUMP_COMPLETED, then the error).
+    /// fails as QEMU's does (DUMP_COMPLETED, then the error). kdump's
+    /// header is written in order (the flattened format is made for pipes
+    /// and sockets) through the host's `fd_transfer`, so a pipe a client
+    /// passed and never drains holds no thread; ELF's is written at offsets
+    /// on a worker (a descriptor that cannot seek fails at once).
     private func start(_ job: DumpJob, detach: Bool, reply: Reply) {
         self.job = job
         status = .active
         completed = 0
         total = job.total
-        let outcome = Outcome<String?>(nil)
         writing = true
-        vm.offload({ outcome.value = job.start() }, then: { [weak self] in
+        let started: (String?) -> Void = { [weak self] error in
             guard let self else { return }
             self.writing = false
-            if let error = outcome.value { return self.finish(error: error, reply: reply) }
+            if let error { return self.finish(error: error, reply: reply) }
             if detach {
                 reply.success()
             } else {
@@ -142,7 +145,16 @@ final class DumpPlugin: QMPPlugin {
             self.timer = self.vm.startTimer(afterMilliseconds: self.config.stepMilliseconds, repeatEvery: self.config.stepMilliseconds) { [weak self] in
                 self?.step()
             }
-        })
+        }
+        if case .kdump(let layout) = job.output {
+            vm.write(layout.bytes, to: job.fd) { error in
+                withExtendedLifetime(job) {}
+                started(error == 0 ? nil : "dump: failed to write kdump header")
+            }
+            return
+        }
+        let outcome = Outcome<String?>(nil)
+        vm.offload({ outcome.value = job.start() }, then: { started(outcome.value) })
     }
 
     /// One step's write, off the loop; a tick that comes while the last
@@ -192,16 +204,17 @@ final class DumpPlugin: QMPPlugin {
         case .success(let opened): fd = opened
         }
         let pages = ramSize / ELFCoreLayout.pageSize
-        let outcome = Outcome<Bool>(false)
+        let text = Outcome<[UInt8]>([])
+        // The text is made on a worker (a 1 GiB guest has 262,144 lines),
+        // then written through fd_transfer (a pipe holds no thread).
         vm.offload({
-            var text: [UInt8] = []
             for page in 0..<pages {
-                text.append(contentsOf: "page=\(String(page, radix: 16).leftPadded(to: 3)): key(0) => ACC=0, FP=0, REF=0, CH=0\n".utf8)
+                text.value.append(contentsOf: "page=\(String(page, radix: 16).leftPadded(to: 3)): key(0) => ACC=0, FP=0, REF=0, CH=0\n".utf8)
             }
-            outcome.value = DumpJob.writeAll(text, to: fd)
-            close(fd)
-        }, then: {
-            outcome.value ? reply.success() : reply.failure(.generic("Error writing storage keys"))
+        }, then: { [vm] in
+            vm.write(text.value, to: fd, closing: true) { error in
+                error == 0 ? reply.success() : reply.failure(.generic("Error writing storage keys"))
+            }
         })
     }
 }

@@ -70,8 +70,8 @@ final class MigrationPlugin: QMPPlugin {
         }
         plugin.command(QAPI.QueryMigrateCacheSizeCommand.self) { this, _ in .success(.uint(this.parameters.xbzrleCacheSize)) }
         plugin.command(QAPI.XenSetGlobalDirtyLogCommand.self) { _, _ in .success(.object([:])) }
-        plugin.command(QAPI.XenLoadDevicesStateCommand.self) { this, args in
-            this.loadDevicesState(args.filename)
+        plugin.asyncCommand(QAPI.XenLoadDevicesStateCommand.self) { this, args, reply in
+            this.loadDevicesState(args.filename, reply: reply)
         }
         plugin.command(QAPI.XColoLostHeartbeatCommand.self) { _, _ in
             .failure(.generic("The feature 'colo' is not enabled"))
@@ -99,17 +99,21 @@ final class MigrationPlugin: QMPPlugin {
 
     /// `qmp_xen_load_devices_state`: opens the file, then reads a migration
     /// stream; anything that is not one (no "QEVM" magic) is QEMU's I/O error.
-    func loadDevicesState(_ filename: String) -> Result<JSONValue, QMPError> {
+    /// The read is the host's `fd_transfer`: an fd set's pipe that nobody
+    /// writes (QEMU blocks its main loop on it) holds neither the loop nor
+    /// a pool thread, and the command answers when the bytes come.
+    func loadDevicesState(_ filename: String, reply: Reply) {
         let fd: Int32
         switch vm.openFile(filename, flags: O_RDONLY) {
-        case .failure(let error): return .failure(.generic("Unable to open \(filename): \(OpenFailure.reason(error.desc))"))
+        case .failure(let error): return reply.failure(.generic("Unable to open \(filename): \(OpenFailure.reason(error.desc))"))
         case .success(let opened): fd = opened
         }
-        defer { close(fd) }
-        var magic = [UInt8](repeating: 0, count: 4)
-        let count = read(fd, &magic, 4)
-        guard count == 4, magic == Array("QEVM".utf8) else { return .failure(.generic("An IO error has occurred")) }
-        return .success(.object([:]))
+        vm.read(upTo: 4, from: fd, closing: true) { result in
+            guard case .success(let magic) = result, magic == Array("QEVM".utf8) else {
+                return reply.failure(.generic("An IO error has occurred"))
+            }
+            reply.success()
+        }
     }
 
 }

@@ -46,4 +46,15 @@ static inline int cuv_openat2(int dirfd, const char *path, int flags, unsigned m
 /* RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS, spelled out
  * for kernels' headers that lack them (the values are ABI). */
 static inline unsigned long long cuv_resolve_beneath_no_links(void) { return 0x08 | 0x04 | 0x02; }
+/* splice(2) (pipe to pipe) with SPLICE_F_NONBLOCK (2): the kernel honours
+ * the flag per call, whatever O_NONBLOCK either description has. Through
+ * syscall(2), as glibc declares splice only under _GNU_SOURCE. */
+static inline long cuv_splice_nonblocking(int in, int out, size_t len) {
+#ifdef SYS_splice
+    return syscall(SYS_splice, in, NULL, out, NULL, len, 2u);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
 #endif

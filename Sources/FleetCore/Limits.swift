@@ -62,6 +62,12 @@ public struct Limits: Sendable, Equatable {
     /// size, decides: a client that reads its 10 MiB reply slowly is kept
     /// (QEMU keeps it); one that stops reading is not.
     public var sessionOutputStallMilliseconds: UInt64 = 10_000
+    /// How long a file transfer to or from a descriptor that is not a
+    /// regular file (a pipe a client passed with getfd/add-fd, a socket, a
+    /// device) may move no byte before the command fails with EAGAIN.
+    /// QEMU would wait for ever, blocking its main loop; the fleet waits on
+    /// the loop without blocking it (`DescriptorTransfer`), this long.
+    public var fdStallMilliseconds: UInt64 = 10_000
     /// How long a closing client (it half-closed, or `quit`) may take to
     /// read its last replies before its connection closes anyway.
     public var finalFlushMilliseconds: UInt64 = 5_000

@@ -29,6 +29,12 @@ public final class EventLoop: @unchecked Sendable {
     /// The spare descriptor this loop's listeners shed connections with
     /// when the process is out of descriptors.
     let descriptorReserve = DescriptorReserve()
+    /// The pipe `DescriptorTransfer` splices through, made when first needed.
+    private var ownSplicePipe: SplicePipe?
+    var splicePipe: SplicePipe? {
+        if ownSplicePipe == nil { ownSplicePipe = SplicePipe() }
+        return ownSplicePipe
+    }
 
     /// Work handed in by other threads. `isOpen` turns false, under the same
     /// lock `execute` sends with, before the wake-up handle starts closing, so

@@ -24,7 +24,9 @@ enum FlattenedDeviceTree {
         return header + reservations + structure + strings
     }
 
-    /// Writes the blob off the loop thread; QEMU's errors for a file it cannot write.
+    /// Writes the blob without a thread waiting on the file
+    /// (`EventLoop.writeAll`: a regular file on the pool, a pipe a client
+    /// passed on the loop as it drains); QEMU's error for a file it cannot write.
     static func dump(to path: String, vm: VM, _ complete: @escaping (CommandResult) -> Void) {
         let fd: Int32
         switch vm.openFile(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644) {
@@ -32,18 +34,16 @@ enum FlattenedDeviceTree {
         case .success(let opened): fd = opened
         }
         let bytes = blob(compatible: "linux,dummy-virt")
-        let failed = Locked<Bool>(false)
-        let write: @Sendable () -> Void = {
-            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if written != bytes.count { failed.withLock { $0 = true } }
+        let finish = { (error: Int32) in
             close(fd)
+            complete(error != 0 ? .failure(.generic("Failed to write dtb to '\(path)'")) : .ok)
         }
-        let finish = { complete(failed.withLock { $0 } ? .failure(.generic("Failed to write dtb to '\(path)'")) : .ok) }
-        if let loop = vm.router.loop {
-            loop.offload(write, then: finish)
-        } else {
-            write()
-            finish()
+        guard let loop = vm.router.loop else {
+            let region = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
+            defer { region.deallocate() }
+            bytes.withUnsafeBytes { region.copyMemory(from: $0) }
+            return finish(DescriptorTransfer.blocking(.write, fd: fd, buffer: region) < 0 ? EIO : 0)
         }
+        loop.writeAll(bytes, to: fd, stallMilliseconds: vm.limits.fdStallMilliseconds, completion: finish)
     }
 }

@@ -100,7 +100,7 @@ extension Limits {
             "command-history-per-vm", "http-clients", "http-header-bytes", "http-request-timeout-ms", "http-output-bytes",
             "page-vms", "page-text-bytes",
             "session-output-stall-ms", "final-flush-ms", "negotiation-timeout-ms", "parser-bytes-per-fleet",
-            "session-turn-us",
+            "session-turn-us", "fd-stall-ms",
         ])
         var l = Limits()
         func positive(_ key: String) throws(FleetError) -> Int? {
@@ -136,6 +136,7 @@ extension Limits {
         if let v = try positive("negotiation-timeout-ms") { l.negotiationTimeoutMilliseconds = UInt64(v) }
         if let v = try positive("parser-bytes-per-fleet") { l.parserBytesPerFleet = v }
         if let v = try positive("session-turn-us") { l.sessionTurnMicroseconds = UInt64(v) }
+        if let v = try positive("fd-stall-ms") { l.fdStallMilliseconds = UInt64(v) }
         return l
     }
 }

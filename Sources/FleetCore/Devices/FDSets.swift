@@ -92,18 +92,29 @@ public final class FDSets {
     }
 
     /// A dup of some fd of set `id` whose access mode fits `flags`, as QEMU's
-    /// `monitor_fdset_dup_fd_add` picks one.
-    public func dupFromSet(_ id: Int64, flags: Int32) -> Int32? {
-        guard let set = sets.first(where: { $0.id == id }) else { return nil }
+    /// `monitor_fdset_dup_fd_add` picks one, or the errno QEMU's open fails
+    /// with: ENOENT for no such set, EACCES for no fd of that mode, and
+    /// what `qemu_dup_flags` gets truncating it when `flags` would truncate
+    /// (`O_TRUNC`, or `O_CREAT|O_EXCL`): EINVAL for a pipe or socket, so
+    /// `screendump` of a pipe in an fd set is QEMU's "Invalid argument".
+    public func dupFromSet(_ id: Int64, flags: Int32) -> Result<Int32, FDSetRefusal> {
+        guard let set = sets.first(where: { $0.id == id }) else { return .failure(FDSetRefusal(errno: ENOENT)) }
         let wanted = flags & O_ACCMODE
         for entry in set.fds {
             let mode = fcntl(entry.fd, F_GETFL) & O_ACCMODE
-            if mode == wanted || mode == O_RDWR {
-                let dup = fcntl(entry.fd, F_DUPFD_CLOEXEC, 0)
-                if dup >= 0 { return dup }
+            guard mode == wanted || mode == O_RDWR else { continue }
+            let dup = fcntl(entry.fd, F_DUPFD_CLOEXEC, 0)
+            guard dup >= 0 else { return .failure(FDSetRefusal(errno: errno)) }
+            if flags & O_TRUNC != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
+                if ftruncate(dup, 0) != 0 {
+                    let error = errno
+                    Glibc.close(dup)
+                    return .failure(FDSetRefusal(errno: error))
+                }
             }
+            return .success(dup)
         }
-        return nil
+        return .failure(FDSetRefusal(errno: EACCES))
     }
 
     /// Closes everything (the VM ends).
@@ -114,4 +125,10 @@ public final class FDSets {
         sets.removeAll()
         count = 0
     }
+}
+
+/// Why no descriptor came from an fd set: the errno QEMU's open reports.
+public struct FDSetRefusal: Error, Sendable {
+    public let errno: Int32
+    public var reason: String { String(cString: strerror(errno)) }
 }

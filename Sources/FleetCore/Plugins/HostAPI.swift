@@ -141,6 +141,10 @@ enum HostAPI {
             instance.queueWork(work, done: done, opaque: opaque)
             return 0
         }
+        api.fd_transfer = { handle, fd, direction, buffer, length, done, opaque in
+            guard let instance = PluginInstance.from(handle, "fd_transfer"), let done else { return -1 }
+            return instance.transfer(fd: fd, direction: direction, buffer: buffer, length: length, done: done, opaque: opaque)
+        }
         api.vm_save_device_state = { handle, sink, opaque in
             guard let vm = PluginInstance.from(handle, "vm_save_device_state")?.vm, let sink,
                   case .success(let state) = vm.saveDeviceState() else { return -1 }

@@ -26,6 +26,8 @@ public final class PluginInstance {
     private(set) var state: UnsafeMutableRawPointer?
     private var timers: [UInt64: ScheduledAction] = [:]
     private var fdWatches: [UInt64: FDWatcher] = [:]
+    /// `fd_transfer`s waiting on the loop, cancelled when the VM ends.
+    private var transfers: [ObjectIdentifier: DescriptorTransfer] = [:]
     private var nextTimer: UInt64 = 1
     private var destroyed = false
     /// The VM's loop thread (instances are made on it): the only one whose
@@ -84,6 +86,9 @@ public final class PluginInstance {
         timers.removeAll()
         for watch in fdWatches.values { watch.close() }
         fdWatches.removeAll()
+        let waiting = transfers.values
+        transfers.removeAll()
+        for transfer in waiting { transfer.cancel() }
         PendingRequests.current.cancelAll(of: self)
         if let destroyFn = library.descriptor.pointee.vm_destroy { destroyFn(state) }
         state = nil
@@ -228,6 +233,34 @@ public final class PluginInstance {
             let live = self.flatMap { $0.destroyed ? nil : $0 }
             done(live?.state, carried.value)
         })
+    }
+
+    /// `fd_transfer`: `buffer` to or from `fd` without a thread waiting on
+    /// whoever is at its other end (`DescriptorTransfer`: a file on the
+    /// pool, a pipe or socket on the loop), then `done` on the loop with
+    /// the plugin's state, or NULL and -ECANCELED when the VM ended first.
+    /// Without a loop (in-process fleets) it is done in place.
+    func transfer(fd: Int32, direction: Int32, buffer: UnsafeMutableRawPointer?, length: Int,
+                  done: @escaping qmp_transfer_done_fn, opaque: UnsafeMutableRawPointer?) -> Int32 {
+        guard direction == QMP_TRANSFER_READ || direction == QMP_TRANSFER_WRITE, length >= 0,
+              length == 0 || buffer != nil, let vm else { return -1 }
+        let region = UnsafeMutableRawBufferPointer(start: length == 0 ? nil : buffer, count: length)
+        let way: DescriptorTransfer.Direction = direction == QMP_TRANSFER_WRITE ? .write : .read
+        guard let loop = vm.router.loop else {
+            done(state, DescriptorTransfer.blocking(way, fd: fd, buffer: region), opaque)
+            return 0
+        }
+        var key: ObjectIdentifier?
+        let started = loop.transfer(way, fd: fd, buffer: region, stallMilliseconds: vm.limits.fdStallMilliseconds) { [weak self] result in
+            if let key { self?.transfers[key] = nil }
+            let live = self.flatMap { $0.destroyed ? nil : $0 }
+            done(live?.state, result, opaque)
+        }
+        if let started, !started.isFinished {
+            key = ObjectIdentifier(started)
+            transfers[ObjectIdentifier(started)] = started
+        }
+        return 0
     }
 
     // MARK: File descriptors

@@ -51,10 +51,10 @@ extension VM {
             guard let id = Int64(path.dropFirst("/dev/fdset/".count)) else {
                 return .failure(.generic("Could not parse fdset \(path.dropFirst("/dev/fdset/".count))"))
             }
-            guard let fd = fdSets.dupFromSet(id, flags: flags) else {
-                return .failure(.generic("Could not open '\(path)': No such file or directory"))
+            switch fdSets.dupFromSet(id, flags: flags) {
+            case .failure(let refusal): return .failure(.generic("Could not open '\(path)': \(refusal.reason)"))
+            case .success(let fd): return .success(fd)
             }
-            return .success(fd)
         }
         switch router.config.allowedFiles.open(path, flags: flags, mode: mode) {
         case .failure(let refusal): return .failure(.generic("Could not open '\(path)': \(refusal.reason)"))

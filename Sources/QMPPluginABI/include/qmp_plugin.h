@@ -63,11 +63,11 @@ extern "C" {
 /**
  * Compatible additions within a version: members appended to qmp_host_api.
  * Revision 2 added the live-migration members (vm_save_device_state to
- * vm_exit), revision 3 work_queue. A plugin built against a later header checks
+ * vm_exit), revision 3 work_queue, revision 4 fd_transfer. A plugin built against a later header checks
  * QMP_HOST_HAS(host, member) before it calls a member a revision added; one
  * built against an earlier header never sees them.
  */
-#define QMP_PLUGIN_ABI_REVISION 3u
+#define QMP_PLUGIN_ABI_REVISION 4u
 
 /** True when the host's table is long enough to hold member. */
 #define QMP_HOST_HAS(host, member) \
@@ -129,6 +129,17 @@ typedef void (*qmp_work_fn)(void *opaque);
  * holds, touch nothing else).
  */
 typedef void (*qmp_work_done_fn)(void *instance, void *opaque);
+
+/**
+ * Runs on the VM's loop thread when an fd_transfer() ends, with the bytes
+ * moved (all of a write; a read's, up to the end of file) or -errno;
+ * instance is NULL (result -ECANCELED) when the VM ended first.
+ */
+typedef void (*qmp_transfer_done_fn)(void *instance, long result, void *opaque);
+
+/** Directions for fd_transfer(). */
+#define QMP_TRANSFER_READ 0
+#define QMP_TRANSFER_WRITE 1
 
 /** Readiness bits for fd_watch(). */
 #define QMP_FD_READABLE 1
@@ -333,6 +344,23 @@ typedef struct qmp_host_api {
      * before work_queue returns.
      */
     int (*work_queue)(qmp_vm *vm, qmp_work_fn work, qmp_work_done_fn done, void *opaque);
+
+    /* --- revision 4 (check QMP_HOST_HAS(host, fd_transfer)) --- */
+
+    /**
+     * Writes all len bytes of buf to fd, or reads up to len bytes into buf
+     * (fewer only at the end of file), then done(instance, result, opaque)
+     * on the VM's loop thread. For a descriptor a client may have passed:
+     * a pipe it never drains must hold no thread, and work_queue would hold
+     * one of the pool every VM of the process shares. A regular file or
+     * block device is moved on the pool; a pipe, FIFO, socket or device on
+     * the loop, each call non-blocking, as it becomes ready; a transfer
+     * that moves nothing for the host's fd-stall-ms ends with -EAGAIN. fd
+     * and buf stay the plugin's and must stay valid until done runs.
+     * Returns 0, or -1 (then done does not run).
+     */
+    int (*fd_transfer)(qmp_vm *vm, int fd, int direction, void *buf, size_t len,
+                       qmp_transfer_done_fn done, void *opaque);
 } qmp_host_api;
 
 /** What qmp_plugin_entry() returns. Static storage; the host never frees it. */
