@@ -10,7 +10,7 @@ import QMPWire
 extension BlockPlugin {
     static func registerGenericJobs(_ plugin: PluginRegistry<BlockPlugin>) {
         plugin.command(QAPI.BlockdevCreateCommand.self) { this, args in
-            this.startGenericJob(args.jobId, kind: .create) { this.createImage(args.options) }
+            this.startGenericJob(args.jobId, kind: .create, finishing: { done in this.createImage(args.options, done: done) })
         }
         plugin.command(QAPI.XBlockdevAmendCommand.self) { this, args in
             if case .failure(let error) = this.graph.lookup(device: nil, node: args.nodeName) {
@@ -48,6 +48,14 @@ extension BlockPlugin {
 
     /// Creates the job; `work` runs in the next turn and returns the job's error, if any.
     func startGenericJob(_ id: String, kind: BlockJob.Kind, _ work: @escaping () -> String?) -> Result<JSONValue, QMPError> {
+        startGenericJob(id, kind: kind, finishing: { done in done(work()) })
+    }
+
+    /// Creates the job; `work` starts in the next turn and calls its
+    /// completion, maybe later (file I/O off the loop), with the job's
+    /// error, if any. A job cancelled meanwhile is not concluded again.
+    func startGenericJob(_ id: String, kind: BlockJob.Kind,
+                         finishing work: @escaping (_ done: @escaping (String?) -> Void) -> Void) -> Result<JSONValue, QMPError> {
         guard BlockGraph.isWellFormedID(id) else { return .failure(.generic("Invalid job ID '\(id)'")) }
         if jobs.contains(where: { $0.id == id }) { return .failure(.generic("Job ID '\(id)' already in use")) }
         let job = BlockJob(id: id, kind: kind, len: 1, speed: 0, options: JobStartOptions(autoDismiss: false),
@@ -58,15 +66,18 @@ extension BlockPlugin {
         job.timer = vm.startTimer(afterMilliseconds: 0) { [weak self, weak job] in
             guard let self, let job, job.status == "running" else { return }
             job.timer = nil
-            job.offset = job.len
-            if let error = work() {
-                job.error = error
-                self.setStatus(job, "aborting")
-            } else {
-                self.setStatus(job, "waiting")
-                self.setStatus(job, "pending")
+            work { [weak self, weak job] error in
+                guard let self, let job, job.status == "running" else { return }
+                job.offset = job.len
+                if let error {
+                    job.error = error
+                    self.setStatus(job, "aborting")
+                } else {
+                    self.setStatus(job, "waiting")
+                    self.setStatus(job, "pending")
+                }
+                self.setStatus(job, "concluded")
             }
-            self.setStatus(job, "concluded")
         }
         return .success(.object([:]))
     }
@@ -82,19 +93,34 @@ extension BlockPlugin {
         return nil
     }
 
-    /// blockdev-create of a `file` image: the file, `size` bytes long (sparse).
-    /// Other drivers format a node the graph already has, which changes nothing
-    /// the simulated graph reports.
-    func createImage(_ options: QAPI.Q72329) -> String? {
-        guard case .file(let file) = options.variant else { return nil }
+    /// blockdev-create of a `file` image: the file, `size` bytes long
+    /// (sparse), sized on a host worker (`ftruncate` may take the disk's
+    /// time; a loop serves other VMs). Other drivers format a node the
+    /// graph already has, which changes nothing the simulated graph reports.
+    func createImage(_ options: QAPI.Q72329, done: @escaping (String?) -> Void) {
+        guard case .file(let file) = options.variant else { return done(nil) }
         let path = file.filename
         let size = file.size
         switch vm.openFile(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644) {
-        case .failure(let error): return "Could not create '\(path)': \(OpenFailure.reason(error.desc))"
+        case .failure(let error): done("Could not create '\(path)': \(OpenFailure.reason(error.desc))")
         case .success(let fd):
-            defer { close(fd) }
-            if size < 0 || ftruncate(fd, off_t(size)) != 0 { return "Could not resize file: \(String(cString: strerror(errno)))" }
-            return nil
+            let failure = ResizeOutcome()
+            vm.offload({
+                if size < 0 {
+                    failure.errno = EINVAL
+                } else if ftruncate(fd, off_t(size)) != 0 {
+                    failure.errno = errno
+                }
+                close(fd)
+            }, then: {
+                done(failure.errno == 0 ? nil : "Could not resize file: \(String(cString: strerror(failure.errno)))")
+            })
         }
     }
+}
+
+/// What the worker's ftruncate got; read on the loop in the completion
+/// the host orders after the work.
+private final class ResizeOutcome: @unchecked Sendable {
+    var errno: Int32 = 0
 }

@@ -98,16 +98,28 @@ struct Serve: ParsableCommand {
             })
         }
         let configPath = config
+        // The file is read and parsed on the thread pool (a config on a
+        // slow disk, or 20,000 VMs of YAML, would hold shard 0's VMs);
+        // the reload itself runs on the loop.
         watchers.append(try SignalWatcher(loop: loop, signal: SIGHUP) {
-            do {
-                let fresh = try FleetConfig.load(path: configPath)
-                fleet.reload(vms: fresh.vms) { added, removed, failed in
-                    logger.info("SIGHUP: reloaded \(configPath): \(added.count) VMs added, \(removed.count) removed")
-                    for (name, error) in failed { logger.error("VM \(name) not started: \(error)") }
+            let loaded = Locked<Result<FleetConfig, FleetError>?>(nil)
+            loop.offload({
+                let result: Result<FleetConfig, FleetError>
+                do throws(FleetError) { result = .success(try FleetConfig.load(path: configPath)) } catch { result = .failure(error) }
+                loaded.withLock { $0 = result }
+            }, then: {
+                switch loaded.withLock({ $0 }) {
+                case .success(let fresh):
+                    fleet.reload(vms: fresh.vms) { added, removed, failed in
+                        logger.info("SIGHUP: reloaded \(configPath): \(added.count) VMs added, \(removed.count) removed")
+                        for (name, error) in failed { logger.error("VM \(name) not started: \(error)") }
+                    }
+                case .failure(let error):
+                    logger.error("SIGHUP: \(error); the fleet is unchanged")
+                case nil:
+                    break
                 }
-            } catch {
-                logger.error("SIGHUP: \(error); the fleet is unchanged")
-            }
+            })
         })
         fleet.run()
         http?.stop()

@@ -40,4 +40,18 @@ enum LoopHarness {
 
     /// Whether `fd` is an open descriptor.
     static func isOpen(_ fd: Int32) -> Bool { fcntl(fd, F_GETFD) >= 0 }
+
+    /// The file `fd` refers to (device and inode), or nil when it is closed.
+    static func identity(_ fd: Int32) -> [UInt64]? {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { return nil }
+        return [UInt64(st.st_dev), UInt64(st.st_ino)]
+    }
+
+    /// `fd` no longer refers to the file it did (`identity` then): closed,
+    /// or its number reused meanwhile by a test running in parallel.
+    static func isClosed(_ fd: Int32, wasIdentity identity: [UInt64]?) -> Bool {
+        let now = Self.identity(fd)
+        return now == nil || now != identity
+    }
 }

@@ -122,6 +122,7 @@ struct UnixListenerTests {
         let loop = try EventLoop()
         let path = LoopHarness.socketPath("adopt")
         let inherited = Self.rawSocket(at: path, listening: true)
+        let socketIdentity = LoopHarness.identity(inherited)
         defer { unlink(path) }
         var greeting = ""
         let listener = try UnixListener(loop: loop, adoptingListeningFD: inherited) { connection in
@@ -136,7 +137,7 @@ struct UnixListenerTests {
         #expect(LoopHarness.run(loop))
         #expect(greeting == "hello")
         // Closing an adopted listener closes the fd but leaves the file (not ours).
-        #expect(!LoopHarness.isOpen(inherited))
+        #expect(LoopHarness.isClosed(inherited, wasIdentity: socketIdentity))
         #expect(LoopHarness.exists(path))
     }
 
