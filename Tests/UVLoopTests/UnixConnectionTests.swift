@@ -19,6 +19,38 @@ struct UnixConnectionTests {
         }
     }
 
+    /// A listener that never accepts, its backlog full (a proxied VM's
+    /// upstream QEMU that hangs): connect fails at once with EAGAIN, which
+    /// the proxy retries on a timer, instead of waiting on the loop thread.
+    @Test func connectToAFullBacklogFailsAtOnce() throws {
+        let loop = try EventLoop()
+        let path = LoopHarness.socketPath("fullbacklog")
+        let listener = UnixListenerTests.rawSocket(at: path, listening: true)
+        defer { close(listener); unlink(path) }
+        var waiting: [Int32] = []
+        defer { for fd in waiting { close(fd) } }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            for (i, b) in path.utf8.enumerated() { raw[i] = b }
+        }
+        while waiting.count < 1000 {
+            let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+            }
+            if rc != 0 {
+                close(fd)
+                break
+            }
+            waiting.append(fd)
+        }
+        #expect(waiting.count < 1000, "the backlog never filled")
+        let started = loop.nowMilliseconds
+        #expect(throws: UVError.self) { _ = try UnixConnection.connect(loop: loop, path: path) }
+        #expect(loop.nowMilliseconds - started < 1000)
+    }
+
     @Test func echoWithDataSplitAcrossWrites() throws {
         let loop = try EventLoop()
         let server = try Server(loop: loop, tag: "echo") { connection in

@@ -144,6 +144,7 @@ def while_victim_asks(fleet, action):
     assert fleet.process.poll() is None, "the fleet ended"
     assert victim.failure is None, f"the victim VM stopped answering: {victim.failure}"
     assert victim.answers > 0
+    print(f"bystander's slowest query-status: {victim.slowest * 1000:.1f} ms over {victim.answers} answers")
     assert victim.slowest < LATENCY_LIMIT_SECONDS, f"the victim waited {victim.slowest * 1000:.0f} ms for query-status"
     return result
 

@@ -209,6 +209,7 @@ def test_undrained_pipes_of_one_vm_leave_the_pool_to_the_others(fleet, qemu_answ
 
     try:
         reply, took = while_victim_asks(fleet, hold_the_pipes_then_save)
+        print(f"victim's pmemsave with the hostile transfers pending: {took * 1000:.1f} ms")
         assert reply == {"return": {}}, reply
         assert took < POOL_FREE_SECONDS, f"the victim's pmemsave took {took:.1f} s"
         assert os.path.getsize(os.path.join(fleet.allowed, "victim.bin")) == 1 << 20

@@ -33,7 +33,7 @@ struct PluginHandlesTests {
     }
 
     struct Calls: Sendable, Equatable {
-        var name: Bool, timer: UInt64, watch: UInt64, work: Int32, open: Int32, openError: String
+        var name: Bool, timer: UInt64, watch: UInt64, work: Int32, transfer: Int32, open: Int32, openError: String
     }
 
     /// What each refusable call gives for `handle` on the calling thread.
@@ -49,6 +49,7 @@ struct PluginHandlesTests {
             timer: api.timer_start(handle, 10, 0, { _, _ in }, nil),
             watch: api.fd_watch(handle, 0, QMP_FD_READABLE, { _, _, _, _ in }, nil),
             work: api.work_queue(handle, { _ in }, { _, _ in }, nil),
+            transfer: api.fd_transfer(handle, 1, QMP_TRANSFER_WRITE, nil, 0, { _, _, _ in }, nil),
             open: fd,
             openError: String(cString: error))
     }
@@ -57,7 +58,7 @@ struct PluginHandlesTests {
         let (fleet, instance) = try Self.fleetWithPlugin()
         let raw = UInt(bitPattern: instance.handle)
         let refused = Self.onAnotherThread { Self.calls(raw) }
-        #expect(refused == Calls(name: false, timer: 0, watch: 0, work: -1, open: -1,
+        #expect(refused == Calls(name: false, timer: 0, watch: 0, work: -1, transfer: -1, open: -1,
                                  openError: "open_file was refused: called from a thread other than its VM's loop thread, or for a VM that has ended"))
         #expect(access("/tmp/never-created-by-plugin-handles-tests", F_OK) != 0)
         // Nothing of it reached the VM: still running, no timer.
@@ -74,7 +75,7 @@ struct PluginHandlesTests {
         fleet.router.destroyVM(vm)
         #expect(PluginHandles.instance(for: OpaquePointer(bitPattern: raw)) == nil)
         let refused = Self.calls(raw)
-        #expect(refused.name == false && refused.timer == 0 && refused.work == -1 && refused.open == -1)
+        #expect(refused.name == false && refused.timer == 0 && refused.work == -1 && refused.transfer == -1 && refused.open == -1)
         // A handle never given out finds nothing either.
         #expect(PluginHandles.instance(for: OpaquePointer(bitPattern: UInt.max)) == nil)
     }
