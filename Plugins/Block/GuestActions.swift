@@ -8,49 +8,50 @@ extension BlockPlugin {
     static let defaultRequestBytes: Int64 = 4096
 
     static func registerGuestActions(_ plugin: PluginRegistry<BlockPlugin>) {
-        let io: JSONValue = ["device": "str", "*offset": "int", "*bytes": "int"]
-        plugin.guestAction("write", arguments: io) { this, args in this.guestIO(args, write: true) }
-        plugin.guestAction("read", arguments: io) { this, args in this.guestIO(args, write: false) }
-        plugin.guestAction("lock-tray", arguments: ["device": "str"]) { this, args in this.guestTray(args) { $0.locked = true } }
-        plugin.guestAction("unlock-tray", arguments: ["device": "str"]) { this, args in this.guestTray(args) { $0.locked = false } }
-        plugin.guestAction("eject-request", arguments: ["device": "str"]) { this, args in
-            this.guestBackend(args).flatMap { i in
+        plugin.guestAction(QAPI.WriteGuestAction.self) { this, args in
+            this.guestIO(device: args.device, offset: args.offset, bytes: args.bytes, write: true)
+        }
+        plugin.guestAction(QAPI.ReadGuestAction.self) { this, args in
+            this.guestIO(device: args.device, offset: args.offset, bytes: args.bytes, write: false)
+        }
+        plugin.guestAction(QAPI.LockTrayGuestAction.self) { this, args in this.guestTray(args.device) { $0.locked = true } }
+        plugin.guestAction(QAPI.UnlockTrayGuestAction.self) { this, args in this.guestTray(args.device) { $0.locked = false } }
+        plugin.guestAction(QAPI.EjectRequestGuestAction.self) { this, args in
+            this.guestBackend(args.device).flatMap { i in
                 guard this.graph.backends[i].hasTray else { return .failure(.generic("Device has no tray")) }
                 this.graph.backends[i].locked = false
                 if !this.graph.backends[i].trayOpen { this.moveTray(i, open: true) }
                 return .success([:])
             }
         }
-        plugin.guestAction("io-error", arguments: ["device": "str", "*operation": "str", "*nospace": "bool", "*action": "str"]) { this, args in
-            this.guestIOError(args)
-        }
-        plugin.guestAction("job-error", arguments: ["job": "str", "*operation": "str"]) { this, args in
-            this.anyJob(args["job"]?.stringValue ?? "").flatMap { this.failJob($0, operation: args["operation"]?.stringValue ?? "write") }
+        plugin.guestAction(QAPI.IoErrorGuestAction.self) { this, args in this.guestIOError(args) }
+        plugin.guestAction(QAPI.JobErrorGuestAction.self) { this, args in
+            this.anyJob(args.job).flatMap { this.failJob($0, operation: args.operation ?? "write") }
         }
     }
 
     /// A backend by name or by its device's id.
-    func guestBackend(_ args: JSONObject) -> Result<Int, QMPError> {
-        let name = args["device"]?.stringValue ?? ""
+    func guestBackend(_ name: String) -> Result<Int, QMPError> {
         if let i = graph.backendIndex(named: name) ?? graph.backends.firstIndex(where: { $0.device?.id == name }) { return .success(i) }
         return .failure(.deviceNotFound(name))
     }
 
-    func guestTray(_ args: JSONObject, _ change: (inout BlockBackend) -> Void) -> Result<JSONValue, QMPError> {
-        guestBackend(args).flatMap { i in
+    func guestTray(_ device: String, _ change: (inout BlockBackend) -> Void) -> Result<JSONValue, QMPError> {
+        guestBackend(device).flatMap { i in
             guard graph.backends[i].hasTray else { return .failure(.generic("Device has no tray")) }
             change(&graph.backends[i])
             return .success([:])
         }
     }
 
-    func guestIO(_ args: JSONObject, write: Bool) -> Result<JSONValue, QMPError> {
-        guestBackend(args).flatMap { i in
+    /// A guest read or write (`write` and `read` share their arguments).
+    func guestIO(device: String, offset: Int64?, bytes: Int64?, write: Bool) -> Result<JSONValue, QMPError> {
+        guestBackend(device).flatMap { i in
             guard let root = graph.backends[i].root, let node = graph.node(root), !(graph.backends[i].trayOpen) else {
                 return .failure(.generic("No medium"))
             }
-            let bytes = max(0, args["bytes"]?.int64Value ?? BlockPlugin.defaultRequestBytes)
-            let offset = max(0, args["offset"]?.int64Value ?? (write ? node.wrHighestOffset : 0))
+            let bytes = max(0, bytes ?? BlockPlugin.defaultRequestBytes)
+            let offset = max(0, offset ?? (write ? node.wrHighestOffset : 0))
             // Both are client integers up to 2^63-1: compare without adding them.
             guard bytes <= node.virtualSize, offset <= node.virtualSize - bytes else {
                 return .failure(.generic("Request beyond the end of the disk"))
@@ -91,12 +92,12 @@ extension BlockPlugin {
 
     /// A failed guest request with the device's error policy: `report`
     /// (reads), `enospc` (writes: stop on ENOSPC, else report), `stop`, `ignore`.
-    func guestIOError(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        guestBackend(args).flatMap { i in
-            let operation = args["operation"]?.stringValue ?? "write"
+    func guestIOError(_ args: QAPI.IoErrorGuestAction) -> Result<JSONValue, QMPError> {
+        guestBackend(args.device).flatMap { i in
+            let operation = args.operation ?? "write"
             guard operation == "read" || operation == "write" else { return .failure(.generic("operation must be read or write")) }
-            let nospace = args["nospace"]?.boolValue ?? false
-            let policy = args["action"]?.stringValue ?? (operation == "write" ? "enospc" : "report")
+            let nospace = args.nospace ?? false
+            let policy = args.action ?? (operation == "write" ? "enospc" : "report")
             let action = policy == "enospc" ? (nospace ? "stop" : "report") : policy
             guard ["report", "ignore", "stop"].contains(action) else { return .failure(.generic("action must be report, ignore, stop or enospc")) }
             if operation == "write" { graph.backends[i].stats.failedWrOperations += 1 } else { graph.backends[i].stats.failedRdOperations += 1 }

@@ -5,7 +5,7 @@ import QMPWire
 /// x-blockdev-change, block_passwd, write thresholds and I/O throttling.
 extension BlockPlugin {
     static func registerNodes(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command("blockdev-add") { this, args in this.blockdevAdd(args) }
+        plugin.command(QAPI.BlockdevAddCommand.self, keepingMembers: { this, args, given in this.blockdevAdd(args, options: given) })
         plugin.command(QAPI.BlockdevDelCommand.self) { this, args in this.blockdevDel(args.nodeName) }
         plugin.command(QAPI.XBlockdevDelCommand.self) { this, args in this.blockdevDel(args.nodeName) }
         plugin.command(QAPI.BlockResizeCommand.self) { this, args in this.resize(args) }
@@ -22,15 +22,17 @@ extension BlockPlugin {
             this.graph[node: name]?.writeThreshold = args.writeThreshold
             return .success([:])
         }
-        plugin.command("block_set_io_throttle") { this, args in this.setThrottle(args) }
+        plugin.command(QAPI.BlockSetIoThrottleCommand.self) { this, args in this.setThrottle(args) }
     }
 
-    func blockdevAdd(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        guard let name = args["node-name"]?.stringValue else {
+    /// `options` are the request's members as given: a node keeps them in
+    /// the client's order, as QEMU's `json:` filenames show them.
+    func blockdevAdd(_ args: QAPI.BlockdevAddCommand, options: JSONObject) -> Result<JSONValue, QMPError> {
+        guard let name = args.nodeName else {
             return .failure(.generic("'node-name' must be specified for the root node"))
         }
         var scratch = graph
-        switch addNode(args, nodeName: name, in: &scratch) {
+        switch addNode(options, nodeName: name, in: &scratch) {
         case .success:
             scratch[node: name]?.monitorOwned = true
             graph = scratch
@@ -197,12 +199,12 @@ extension BlockPlugin {
         }
     }
 
-    func setThrottle(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let device = args["device"]?.stringValue, id = args["id"]?.stringValue
+    func setThrottle(_ args: QAPI.BlockSetIoThrottleCommand) -> Result<JSONValue, QMPError> {
+        let device = args.device, id = args.id
         return graph.backend(device: device, id: id).flatMap { index in
             let backend = graph.backends[index]
             guard backend.root != nil else { return .failure(.generic("Device '\(device ?? id ?? "")' has no medium")) }
-            let group = args["group"]?.stringValue ?? backend.throttle?.group ?? (backend.name.isEmpty ? (id ?? "") : backend.name)
+            let group = args.group ?? backend.throttle?.group ?? (backend.name.isEmpty ? (id ?? "") : backend.name)
             return ThrottleSettings.parse(args, group: group).map { settings in
                 graph.backends[index].throttle = settings.isEnabled ? settings : nil
                 return .object([:])

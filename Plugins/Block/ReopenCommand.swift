@@ -18,15 +18,15 @@ import QMPWire
 /// (the `write` guest action) and bitmap changes follow the new mode.
 extension BlockPlugin {
     static func registerReopen(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command("blockdev-reopen") { this, args in this.blockdevReopen(args["options"]?.arrayValue ?? []) }
+        plugin.command(QAPI.BlockdevReopenCommand.self) { this, args in this.blockdevReopen(args.options) }
     }
 
-    func blockdevReopen(_ list: [JSONValue]) -> Result<JSONValue, QMPError> {
+    func blockdevReopen(_ list: [QAPI.BlockdevOptions]) -> Result<JSONValue, QMPError> {
         // QEMU queues every node first (these checks), then reopens them.
         var queue: [(name: String, options: JSONObject)] = []
         for entry in list {
-            let options = entry.objectValue ?? [:]
-            guard let name = options["node-name"]?.stringValue else { return .failure(.generic("node-name not specified")) }
+            let options = entry.qapiObject
+            guard let name = entry.nodeName else { return .failure(.generic("node-name not specified")) }
             guard graph.node(name) != nil else { return .failure(.generic("Failed to find node with node-name='\(name)'")) }
             queue.append((name, options))
         }

@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// I/O limits of a backend (QEMU's ThrottleConfig), checked as
@@ -19,15 +20,21 @@ struct ThrottleSettings: Equatable {
 
     var isEnabled: Bool { ThrottleSettings.rates.contains { value($0) > 0 } || ThrottleSettings.maxima.contains { value($0) > 0 } }
 
-    /// Reads block_set_io_throttle's arguments (already type-checked).
-    static func parse(_ args: JSONObject, group: String) -> Result<ThrottleSettings, QMPError> {
+    /// Reads block_set_io_throttle's typed arguments into the table keyed
+    /// by their QAPI names (`rates`, `maxima`, `lengths`), which the checks
+    /// and BlockDeviceInfo walk.
+    static func parse(_ args: QAPI.BlockSetIoThrottleCommand, group: String) -> Result<ThrottleSettings, QMPError> {
         var settings = ThrottleSettings(group: group)
-        for key in rates + maxima + lengths {
-            if let v = args[key]?.int64Value { settings.values[key] = v }
+        let given: [Int64?] = [
+            args.bps, args.bpsRd, args.bpsWr, args.iops, args.iopsRd, args.iopsWr,
+            args.bpsMax, args.bpsRdMax, args.bpsWrMax, args.iopsMax, args.iopsRdMax, args.iopsWrMax,
+            args.bpsMaxLength, args.bpsRdMaxLength, args.bpsWrMaxLength, args.iopsMaxLength, args.iopsRdMaxLength, args.iopsWrMaxLength,
+        ]
+        for (key, value) in zip(rates + maxima + lengths, given) {
+            // Burst lengths default to one second, as throttle_config_init sets them.
+            if let value { settings.values[key] = value } else if lengths.contains(key) { settings.values[key] = 1 }
         }
-        settings.iopsSize = args["iops_size"]?.int64Value ?? 0
-        // Burst lengths default to one second, as throttle_config_init sets them.
-        for key in lengths where args[key] == nil { settings.values[key] = 1 }
+        settings.iopsSize = args.iopsSize ?? 0
         if let error = settings.check() { return .failure(error) }
         return .success(settings)
     }

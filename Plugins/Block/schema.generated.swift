@@ -8497,4 +8497,169 @@ extension QAPI {
             _members["connected"] = connected.qapiValue
         }
     }
+
+    /// The arguments of guest action `write`.
+    struct WriteGuestAction: QAPIGuestAction {
+        static let qapiName = "write"
+        static let qapiArguments = "{\"device\":\"str\",\"*offset\":\"int\",\"*bytes\":\"int\"}"
+        var device: Swift.String
+        var offset: Swift.Int64?
+        var bytes: Swift.Int64?
+
+        init(device: Swift.String, offset: Swift.Int64? = nil, bytes: Swift.Int64? = nil) {
+            self.device = device
+            self.offset = offset
+            self.bytes = bytes
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.device = try _members.required("device", at: _path)
+            self.offset = try _members.optional("offset", at: _path)
+            self.bytes = try _members.optional("bytes", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["device"] = device.qapiValue
+            if let offset { _members["offset"] = offset.qapiValue }
+            if let bytes { _members["bytes"] = bytes.qapiValue }
+        }
+    }
+
+    /// The arguments of guest action `read`.
+    struct ReadGuestAction: QAPIGuestAction {
+        static let qapiName = "read"
+        static let qapiArguments = "{\"device\":\"str\",\"*offset\":\"int\",\"*bytes\":\"int\"}"
+        var device: Swift.String
+        var offset: Swift.Int64?
+        var bytes: Swift.Int64?
+
+        init(device: Swift.String, offset: Swift.Int64? = nil, bytes: Swift.Int64? = nil) {
+            self.device = device
+            self.offset = offset
+            self.bytes = bytes
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.device = try _members.required("device", at: _path)
+            self.offset = try _members.optional("offset", at: _path)
+            self.bytes = try _members.optional("bytes", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["device"] = device.qapiValue
+            if let offset { _members["offset"] = offset.qapiValue }
+            if let bytes { _members["bytes"] = bytes.qapiValue }
+        }
+    }
+
+    /// The arguments of guest action `lock-tray`.
+    struct LockTrayGuestAction: QAPIGuestAction {
+        static let qapiName = "lock-tray"
+        static let qapiArguments = "{\"device\":\"str\"}"
+        var device: Swift.String
+
+        init(device: Swift.String) {
+            self.device = device
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.device = try _members.required("device", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["device"] = device.qapiValue
+        }
+    }
+
+    /// The arguments of guest action `unlock-tray`.
+    struct UnlockTrayGuestAction: QAPIGuestAction {
+        static let qapiName = "unlock-tray"
+        static let qapiArguments = "{\"device\":\"str\"}"
+        var device: Swift.String
+
+        init(device: Swift.String) {
+            self.device = device
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.device = try _members.required("device", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["device"] = device.qapiValue
+        }
+    }
+
+    /// The arguments of guest action `eject-request`.
+    struct EjectRequestGuestAction: QAPIGuestAction {
+        static let qapiName = "eject-request"
+        static let qapiArguments = "{\"device\":\"str\"}"
+        var device: Swift.String
+
+        init(device: Swift.String) {
+            self.device = device
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.device = try _members.required("device", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["device"] = device.qapiValue
+        }
+    }
+
+    /// The arguments of guest action `io-error`.
+    struct IoErrorGuestAction: QAPIGuestAction {
+        static let qapiName = "io-error"
+        static let qapiArguments = "{\"device\":\"str\",\"*operation\":\"str\",\"*nospace\":\"bool\",\"*action\":\"str\"}"
+        var device: Swift.String
+        var operation: Swift.String?
+        var nospace: Swift.Bool?
+        var action: Swift.String?
+
+        init(device: Swift.String, operation: Swift.String? = nil, nospace: Swift.Bool? = nil, action: Swift.String? = nil) {
+            self.device = device
+            self.operation = operation
+            self.nospace = nospace
+            self.action = action
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.device = try _members.required("device", at: _path)
+            self.operation = try _members.optional("operation", at: _path)
+            self.nospace = try _members.optional("nospace", at: _path)
+            self.action = try _members.optional("action", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["device"] = device.qapiValue
+            if let operation { _members["operation"] = operation.qapiValue }
+            if let nospace { _members["nospace"] = nospace.qapiValue }
+            if let action { _members["action"] = action.qapiValue }
+        }
+    }
+
+    /// The arguments of guest action `job-error`.
+    struct JobErrorGuestAction: QAPIGuestAction {
+        static let qapiName = "job-error"
+        static let qapiArguments = "{\"job\":\"str\",\"*operation\":\"str\"}"
+        var job: Swift.String
+        var operation: Swift.String?
+
+        init(job: Swift.String, operation: Swift.String? = nil) {
+            self.job = job
+            self.operation = operation
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.job = try _members.required("job", at: _path)
+            self.operation = try _members.optional("operation", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["job"] = job.qapiValue
+            if let operation { _members["operation"] = operation.qapiValue }
+        }
+    }
 }

@@ -12,9 +12,8 @@ extension ChardevPlugin {
         return .object(reply)
     }
 
-    func chardevAdd(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let id = args["id"]?.stringValue ?? ""
-        return addChardev(id: id, backend: args["backend"]?.objectValue ?? [:]).map(ChardevPlugin.reply(for:))
+    func chardevAdd(_ args: QAPI.ChardevAddCommand) -> Result<JSONValue, QMPError> {
+        addChardev(id: args.id, backend: args.backend.qapiObject).map(ChardevPlugin.reply(for:))
     }
 
     /// Shared by chardev-add, the config and chardev-change's easy case.
@@ -42,9 +41,9 @@ extension ChardevPlugin {
     /// QEMU 7.2's `qmp_chardev_change`: a chardev no device uses is simply
     /// removed and added anew (so a failed add leaves it gone, as in QEMU);
     /// one a device uses gets the new backend only once it opened.
-    func chardevChange(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let id = args["id"]?.stringValue ?? ""
-        let backend = args["backend"]?.objectValue ?? [:]
+    func chardevChange(_ args: QAPI.ChardevChangeCommand) -> Result<JSONValue, QMPError> {
+        let id = args.id
+        let backend = args.backend.qapiObject
         guard let old = chardev(id) else { return .failure(.generic("Chardev '\(id)' does not exist")) }
         guard let frontend = old.frontend else {
             chardevs.removeAll { $0 === old }

@@ -1,25 +1,21 @@
+import QMPPluginKit
 import QMPWire
 
 /// What the simulated guest does with its character devices: print lines
 /// on a console, open and close virtio serial ports, and boot.
 extension ChardevPlugin {
-    enum GuestActionArguments {
-        static let consoleWrite: JSONValue = ["*chardev": "str", "text": "str"]
-        static let vserportOpen: JSONValue = ["port": "str", "open": "bool"]
-    }
-
     /// Writes `text` as lines (CR LF) to a chardev, the first serial
     /// console by default.
-    func guestConsoleWrite(_ args: JSONObject) -> Result<JSONValue, QMPError> {
+    func guestConsoleWrite(_ args: QAPI.ConsoleWriteGuestAction) -> Result<JSONValue, QMPError> {
         let target: Chardev
-        if let id = args["chardev"]?.stringValue {
+        if let id = args.chardev {
             guard let found = chardev(id) else { return .failure(.generic("Chardev '\(id)' not found")) }
             target = found
         } else {
             guard let first = serialConsole else { return .failure(.generic("the VM has no serial console")) }
             target = first
         }
-        let text = args["text"]?.stringValue ?? ""
+        let text = args.text
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).map { $0.hasSuffix("\r") ? String($0.dropLast()) : String($0) }
         target.write(Array((lines.joined(separator: "\r\n") + "\r\n").utf8))
         return .success(.object([:]))
@@ -28,9 +24,9 @@ extension ChardevPlugin {
     /// The guest opens or closes a virtio serial port: `frontend-open`
     /// follows (not for consoles, which are always open) and, for a port
     /// with an id, VSERPORT_CHANGE (the host throttles it per id).
-    func guestVserportOpen(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let id = args["port"]?.stringValue ?? ""
-        let open = args["open"]?.boolValue ?? false
+    func guestVserportOpen(_ args: QAPI.VserportOpenGuestAction) -> Result<JSONValue, QMPError> {
+        let id = args.port
+        let open = args.open
         guard let port = ports.first(where: { $0.id == id }) else { return .failure(.deviceNotFound(id)) }
         port.guestOpen = open
         if !port.isConsole, let chardevID = port.chardevID { chardev(chardevID)?.frontend?.isOpen = open }

@@ -56,17 +56,17 @@ final class ChardevPlugin: QMPPlugin {
     }
 
     static func register(_ plugin: PluginRegistry<ChardevPlugin>) {
-        plugin.command("chardev-add") { this, args in this.chardevAdd(args) }
+        plugin.command(QAPI.ChardevAddCommand.self) { this, args in this.chardevAdd(args) }
         plugin.command(QAPI.ChardevRemoveCommand.self) { this, args in this.chardevRemove(args) }
-        plugin.command("chardev-change") { this, args in this.chardevChange(args) }
+        plugin.command(QAPI.ChardevChangeCommand.self) { this, args in this.chardevChange(args) }
         plugin.command(QAPI.ChardevSendBreakCommand.self) { this, args in this.chardevSendBreak(args) }
         plugin.command(QAPI.QueryChardevCommand.self) { this, _ in this.queryChardev() }
         plugin.command(QAPI.QueryChardevBackendsCommand.self) { this, _ in this.queryChardevBackends() }
         plugin.command(QAPI.RingbufWriteCommand.self) { this, args in this.ringbufWrite(args) }
         plugin.command(QAPI.RingbufReadCommand.self) { this, args in this.ringbufRead(args) }
         register(devices: plugin)
-        plugin.guestAction("console-write", arguments: GuestActionArguments.consoleWrite) { this, args in this.guestConsoleWrite(args) }
-        plugin.guestAction("vserport-open", arguments: GuestActionArguments.vserportOpen) { this, args in this.guestVserportOpen(args) }
+        plugin.guestAction(QAPI.ConsoleWriteGuestAction.self) { this, args in this.guestConsoleWrite(args) }
+        plugin.guestAction(QAPI.VserportOpenGuestAction.self) { this, args in this.guestVserportOpen(args) }
     }
 
     func runStateChanged(to state: String) { bootIfStarting(state) }

@@ -1019,4 +1019,50 @@ extension QAPI {
             _members["open"] = `open`.qapiValue
         }
     }
+
+    /// The arguments of guest action `console-write`.
+    struct ConsoleWriteGuestAction: QAPIGuestAction {
+        static let qapiName = "console-write"
+        static let qapiArguments = "{\"*chardev\":\"str\",\"text\":\"str\"}"
+        var chardev: Swift.String?
+        var text: Swift.String
+
+        init(chardev: Swift.String? = nil, text: Swift.String) {
+            self.chardev = chardev
+            self.text = text
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.chardev = try _members.optional("chardev", at: _path)
+            self.text = try _members.required("text", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            if let chardev { _members["chardev"] = chardev.qapiValue }
+            _members["text"] = text.qapiValue
+        }
+    }
+
+    /// The arguments of guest action `vserport-open`.
+    struct VserportOpenGuestAction: QAPIGuestAction {
+        static let qapiName = "vserport-open"
+        static let qapiArguments = "{\"port\":\"str\",\"open\":\"bool\"}"
+        var port: Swift.String
+        var `open`: Swift.Bool
+
+        init(port: Swift.String, `open`: Swift.Bool) {
+            self.port = port
+            self.open = `open`
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.port = try _members.required("port", at: _path)
+            self.open = try _members.required("open", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["port"] = port.qapiValue
+            _members["open"] = `open`.qapiValue
+        }
+    }
 }

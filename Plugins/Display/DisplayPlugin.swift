@@ -49,8 +49,8 @@ final class DisplayPlugin: QMPPlugin {
         plugin.command(QAPI.ExpirePasswordCommand.self) { this, args in this.expirePassword(args) }
         registerQueries(plugin)
         registerVNCDisplayCommands(plugin)
-        plugin.guestAction("received-input", arguments: ["*clear": "bool"]) { this, args in
-            let events = args["clear"]?.boolValue == true ? this.received.take() : this.received.events
+        plugin.guestAction(QAPI.ReceivedInputGuestAction.self) { this, args in
+            let events = args.clear == true ? this.received.take() : this.received.events
             return .success(["events": .array(events)])
         }
     }

@@ -1397,4 +1397,23 @@ extension QAPI {
             _members["client"] = client.qapiValue
         }
     }
+
+    /// The arguments of guest action `received-input`.
+    struct ReceivedInputGuestAction: QAPIGuestAction {
+        static let qapiName = "received-input"
+        static let qapiArguments = "{\"*clear\":\"bool\"}"
+        var clear: Swift.Bool?
+
+        init(clear: Swift.Bool? = nil) {
+            self.clear = clear
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.clear = try _members.optional("clear", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            if let clear { _members["clear"] = clear.qapiValue }
+        }
+    }
 }

@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// The `_OST` (OSPM status) a memory slot last reported: ACPI's source
@@ -97,8 +98,8 @@ extension MemoryPlugin {
         guest.runStateChanged(to: state)
     }
 
-    func setUnplugResponse(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let text = args["response"]?.stringValue ?? ""
+    func setUnplugResponse(_ args: QAPI.UnplugResponseGuestAction) -> Result<JSONValue, QMPError> {
+        let text = args.response
         guard let response = UnplugResponse(rawValue: text) else {
             return .failure(.generic("Parameter 'response' does not accept value '\(text)'"))
         }

@@ -75,7 +75,7 @@ final class MemoryPlugin: QMPPlugin {
             this.layout.isX86 ? .success(.object([:])) : .failure(.commandNotFound("rtc-reset-reinjection"))
         }
         registerSEVGuest(plugin)
-        plugin.guestAction("unplug-response", arguments: ["response": "str"]) { this, args in this.setUnplugResponse(args) }
+        plugin.guestAction(QAPI.UnplugResponseGuestAction.self) { this, args in this.setUnplugResponse(args) }
     }
 }
 

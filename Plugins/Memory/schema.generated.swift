@@ -176,4 +176,23 @@ extension QAPI {
             _members["qom-path"] = qomPath.qapiValue
         }
     }
+
+    /// The arguments of guest action `unplug-response`.
+    struct UnplugResponseGuestAction: QAPIGuestAction {
+        static let qapiName = "unplug-response"
+        static let qapiArguments = "{\"response\":\"str\"}"
+        var response: Swift.String
+
+        init(response: Swift.String) {
+            self.response = response
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.response = try _members.required("response", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["response"] = response.qapiValue
+        }
+    }
 }

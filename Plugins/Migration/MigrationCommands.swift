@@ -31,8 +31,8 @@ extension MigrationPlugin {
         plugin.command(QAPI.MigrateRecoverCommand.self) { this, args in
             this.recover(uri: args.uri).map { .object([:]) }
         }
-        plugin.guestAction("fail-migration", arguments: ["*reason": "str"]) { this, args in
-            this.failMigration(reason: args["reason"]?.stringValue ?? "Unable to write to socket: Connection reset by peer")
+        plugin.guestAction(QAPI.FailMigrationGuestAction.self) { this, args in
+            this.failMigration(reason: args.reason ?? "Unable to write to socket: Connection reset by peer")
                 .map { .object([:]) }
         }
     }

@@ -62,9 +62,11 @@ final class MigrationPlugin: QMPPlugin {
             return .success(.object([:]))
         }
         plugin.command(QAPI.QueryMigrateParametersCommand.self) { this, _ in .success(.object(this.parameters.values)) }
-        plugin.command("migrate-set-parameters") { this, args in
-            this.parameters.apply(args).map { .object([:]) }
-        }
+        // The parameters are a table keyed by their QAPI names (query-migrate-
+        // parameters shows it back), so it takes the checked members as given.
+        plugin.command(QAPI.MigrateSetParametersCommand.self, keepingMembers: { this, _, given in
+            this.parameters.apply(given).map { .object([:]) }
+        })
         plugin.command(QAPI.MigrateSetCacheSizeCommand.self) { this, args in
             this.setCacheSize(args.value).map { .object([:]) }
         }

@@ -632,4 +632,23 @@ extension QAPI {
             _members["pass"] = pass.qapiValue
         }
     }
+
+    /// The arguments of guest action `fail-migration`.
+    struct FailMigrationGuestAction: QAPIGuestAction {
+        static let qapiName = "fail-migration"
+        static let qapiArguments = "{\"*reason\":\"str\"}"
+        var reason: Swift.String?
+
+        init(reason: Swift.String? = nil) {
+            self.reason = reason
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.reason = try _members.optional("reason", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            if let reason { _members["reason"] = reason.qapiValue }
+        }
+    }
 }

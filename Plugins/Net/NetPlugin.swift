@@ -30,7 +30,8 @@ final class NetPlugin: QMPPlugin {
         self.vm = vm
         let config = try NetConfig(config)
         for backend in config.netdevs {
-            if case .failure(let error) = netdevAdd(backend) { throw PluginError("net: netdev: \(error.desc)") }
+            let id = backend["id"]?.stringValue ?? "", type = backend["type"]?.stringValue ?? ""
+            if case .failure(let error) = addNetdev(id: id, type: type, backend) { throw PluginError("net: netdev: \(error.desc)") }
         }
         for card in config.nics {
             let modelName = card["model"]?.stringValue ?? NICModel.virtioNetPCI.rawValue
@@ -47,7 +48,7 @@ final class NetPlugin: QMPPlugin {
         // simulated network receives, and 7.2 checks none of the arguments
         // beyond their types (net/announce.c).
         plugin.command(QAPI.AnnounceSelfCommand.self) { _, _ in .success(.object([:])) }
-        plugin.command("netdev_add") { this, args in this.netdevAdd(args) }
+        plugin.command(QAPI.NetdevAddCommand.self, keepingMembers: { this, args, given in this.netdevAdd(args, options: given) })
         plugin.command(QAPI.NetdevDelCommand.self) { this, args in this.netdevDel(args) }
         plugin.command(QAPI.SetLinkCommand.self) { this, args in this.setLink(args) }
         plugin.command(QAPI.QueryRxFilterCommand.self) { this, args in this.queryRxFilter(args) }
@@ -56,11 +57,11 @@ final class NetPlugin: QMPPlugin {
                           add: { this, id, props in this.addNIC(model: model, id: id, props) },
                           remove: { this, id in this.removeNIC(id) })
         }
-        plugin.guestAction("rx-filter", arguments: GuestActionArguments.rxFilter) { this, args in this.guestRxFilter(args) }
-        plugin.guestAction("set-promiscuous", arguments: GuestActionArguments.setPromiscuous) { this, args in this.guestSetPromiscuous(args) }
-        plugin.guestAction("add-multicast", arguments: GuestActionArguments.addMulticast) { this, args in this.guestAddMulticast(args) }
-        plugin.guestAction("link-status", arguments: GuestActionArguments.linkStatus) { this, args in this.guestLinkStatus(args) }
-        plugin.guestAction("stream-peer", arguments: GuestActionArguments.streamPeer) { this, args in this.streamPeer(args) }
+        plugin.guestAction(QAPI.RxFilterGuestAction.self) { this, args in this.guestRxFilter(args) }
+        plugin.guestAction(QAPI.SetPromiscuousGuestAction.self) { this, args in this.guestSetPromiscuous(args) }
+        plugin.guestAction(QAPI.AddMulticastGuestAction.self) { this, args in this.guestAddMulticast(args) }
+        plugin.guestAction(QAPI.LinkStatusGuestAction.self) { this, args in this.guestLinkStatus(args) }
+        plugin.guestAction(QAPI.StreamPeerGuestAction.self) { this, args in this.streamPeer(args) }
     }
 }
 

@@ -6,13 +6,18 @@ extension NetPlugin {
     /// The live backend named `id` (deleted ones no longer answer to it).
     func netdev(_ id: String) -> Netdev? { netdevs.first { $0.id == id } }
 
-    func netdevAdd(_ args: JSONObject) -> Result<JSONValue, QMPError> {
-        let id = args["id"]?.stringValue ?? ""
-        let type = args["type"]?.stringValue ?? ""
+    /// `options` are the request's members, kept as given: `query-netdev`-
+    /// style views and the hubport's peer read them back.
+    func netdevAdd(_ args: QAPI.NetdevAddCommand, options given: JSONObject) -> Result<JSONValue, QMPError> {
+        addNetdev(id: args.id, type: args.type.rawValue, given)
+    }
+
+    /// Shared by netdev_add and the config's `netdevs`.
+    func addNetdev(id: String, type: String, _ given: JSONObject) -> Result<JSONValue, QMPError> {
         guard QEMUIdentifier.isWellFormed(id) else { return .failure(.generic("Parameter 'id' expects an identifier")) }
         guard netdev(id) == nil else { return .failure(.generic("Duplicate ID '\(id)'")) }
-        if let error = NetdevBackendCheck.check(type: type, args) { return .failure(error) }
-        var options = args
+        if let error = NetdevBackendCheck.check(type: type, given) { return .failure(error) }
+        var options = given
         _ = options.removeValue(forKey: "id")
         _ = options.removeValue(forKey: "type")
         let backend = Netdev(id: id, type: type, options: options)

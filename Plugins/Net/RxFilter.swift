@@ -6,7 +6,8 @@ import QMPWire
 struct RxFilter {
     /// `MAC_TABLE_ENTRIES` in virtio-net: unicast and multicast share it.
     static let macTableEntries = 64
-    enum Mode: String { case normal, none, all }
+    /// QAPI's `RxState` (schema.json), one type for the guest action and the reply.
+    typealias Mode = QAPI.RxState
 
     var promiscuous = true
     var unicast = Mode.normal

@@ -595,6 +595,13 @@ extension QAPI {
         }
     }
 
+    /// QAPI enum `RxState`.
+    enum RxState: Swift.String, QAPIEnum {
+        case normal = "normal"
+        case none = "none"
+        case all = "all"
+    }
+
     /// The arguments of QAPI command `set_link`.
     struct SetLinkCommand: QAPICommand {
         static let qapiName = "set_link"
@@ -803,6 +810,145 @@ extension QAPI {
 
         func encodeMembers(into _members: inout JSONObject) {
             _members["device-id"] = deviceId.qapiValue
+        }
+    }
+
+    /// The arguments of guest action `rx-filter`.
+    struct RxFilterGuestAction: QAPIGuestAction {
+        static let qapiName = "rx-filter"
+        static let qapiArguments = "{\"nic\":\"str\",\"*promiscuous\":\"bool\",\"*unicast\":\"RxState\",\"*multicast\":\"RxState\",\"*broadcast-allowed\":\"bool\",\"*main-mac\":\"str\",\"*unicast-table\":[\"str\"],\"*multicast-table\":[\"str\"],\"*vlan-table\":[\"int\"]}"
+        var nic: Swift.String
+        var promiscuous: Swift.Bool?
+        var unicast: QAPI.RxState?
+        var multicast: QAPI.RxState?
+        var broadcastAllowed: Swift.Bool?
+        var mainMac: Swift.String?
+        var unicastTable: [Swift.String]?
+        var multicastTable: [Swift.String]?
+        var vlanTable: [Swift.Int64]?
+
+        init(nic: Swift.String, promiscuous: Swift.Bool? = nil, unicast: QAPI.RxState? = nil, multicast: QAPI.RxState? = nil, broadcastAllowed: Swift.Bool? = nil, mainMac: Swift.String? = nil, unicastTable: [Swift.String]? = nil, multicastTable: [Swift.String]? = nil, vlanTable: [Swift.Int64]? = nil) {
+            self.nic = nic
+            self.promiscuous = promiscuous
+            self.unicast = unicast
+            self.multicast = multicast
+            self.broadcastAllowed = broadcastAllowed
+            self.mainMac = mainMac
+            self.unicastTable = unicastTable
+            self.multicastTable = multicastTable
+            self.vlanTable = vlanTable
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.nic = try _members.required("nic", at: _path)
+            self.promiscuous = try _members.optional("promiscuous", at: _path)
+            self.unicast = try _members.optional("unicast", at: _path)
+            self.multicast = try _members.optional("multicast", at: _path)
+            self.broadcastAllowed = try _members.optional("broadcast-allowed", at: _path)
+            self.mainMac = try _members.optional("main-mac", at: _path)
+            self.unicastTable = try _members.optional("unicast-table", at: _path)
+            self.multicastTable = try _members.optional("multicast-table", at: _path)
+            self.vlanTable = try _members.optional("vlan-table", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["nic"] = nic.qapiValue
+            if let promiscuous { _members["promiscuous"] = promiscuous.qapiValue }
+            if let unicast { _members["unicast"] = unicast.qapiValue }
+            if let multicast { _members["multicast"] = multicast.qapiValue }
+            if let broadcastAllowed { _members["broadcast-allowed"] = broadcastAllowed.qapiValue }
+            if let mainMac { _members["main-mac"] = mainMac.qapiValue }
+            if let unicastTable { _members["unicast-table"] = unicastTable.qapiValue }
+            if let multicastTable { _members["multicast-table"] = multicastTable.qapiValue }
+            if let vlanTable { _members["vlan-table"] = vlanTable.qapiValue }
+        }
+    }
+
+    /// The arguments of guest action `set-promiscuous`.
+    struct SetPromiscuousGuestAction: QAPIGuestAction {
+        static let qapiName = "set-promiscuous"
+        static let qapiArguments = "{\"nic\":\"str\",\"on\":\"bool\"}"
+        var nic: Swift.String
+        var on: Swift.Bool
+
+        init(nic: Swift.String, on: Swift.Bool) {
+            self.nic = nic
+            self.on = on
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.nic = try _members.required("nic", at: _path)
+            self.on = try _members.required("on", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["nic"] = nic.qapiValue
+            _members["on"] = on.qapiValue
+        }
+    }
+
+    /// The arguments of guest action `add-multicast`.
+    struct AddMulticastGuestAction: QAPIGuestAction {
+        static let qapiName = "add-multicast"
+        static let qapiArguments = "{\"nic\":\"str\",\"addresses\":[\"str\"]}"
+        var nic: Swift.String
+        var addresses: [Swift.String]
+
+        init(nic: Swift.String, addresses: [Swift.String]) {
+            self.nic = nic
+            self.addresses = addresses
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.nic = try _members.required("nic", at: _path)
+            self.addresses = try _members.required("addresses", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["nic"] = nic.qapiValue
+            _members["addresses"] = addresses.qapiValue
+        }
+    }
+
+    /// The arguments of guest action `link-status`.
+    struct LinkStatusGuestAction: QAPIGuestAction {
+        static let qapiName = "link-status"
+        static let qapiArguments = "{\"nic\":\"str\"}"
+        var nic: Swift.String
+
+        init(nic: Swift.String) {
+            self.nic = nic
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.nic = try _members.required("nic", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["nic"] = nic.qapiValue
+        }
+    }
+
+    /// The arguments of guest action `stream-peer`.
+    struct StreamPeerGuestAction: QAPIGuestAction {
+        static let qapiName = "stream-peer"
+        static let qapiArguments = "{\"netdev\":\"str\",\"connected\":\"bool\"}"
+        var netdev: Swift.String
+        var connected: Swift.Bool
+
+        init(netdev: Swift.String, connected: Swift.Bool) {
+            self.netdev = netdev
+            self.connected = connected
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.netdev = try _members.required("netdev", at: _path)
+            self.connected = try _members.required("connected", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["netdev"] = netdev.qapiValue
+            _members["connected"] = connected.qapiValue
         }
     }
 }

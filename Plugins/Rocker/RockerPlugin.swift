@@ -59,14 +59,13 @@ final class RockerPlugin: QMPPlugin {
         plugin.device(driverDescription,
                       add: { this, id, props in this.addDevice(id: id, props) },
                       remove: { this, id in this.removeDevice(id) })
-        typealias Args = GuestActionArguments
-        plugin.guestAction("flow-add", arguments: Args.flowAdd) { this, args in this.guestFlowAdd(args) }
-        plugin.guestAction("flow-del", arguments: Args.flowDel) { this, args in this.guestFlowDel(args) }
-        plugin.guestAction("group-add", arguments: Args.groupAdd) { this, args in this.guestGroupAdd(args) }
-        plugin.guestAction("group-del", arguments: Args.groupDel) { this, args in this.guestGroupDel(args) }
-        plugin.guestAction("traffic", arguments: Args.traffic) { this, args in this.guestTraffic(args) }
-        plugin.guestAction("port-link", arguments: Args.portLink) { this, args in this.guestPortLink(args) }
-        plugin.guestAction("port-settings", arguments: Args.portSettings) { this, args in this.guestPortSettings(args) }
+        plugin.guestAction(QAPI.FlowAddGuestAction.self) { this, args in this.guestFlowAdd(args) }
+        plugin.guestAction(QAPI.FlowDelGuestAction.self) { this, args in this.guestFlowDel(args) }
+        plugin.guestAction(QAPI.GroupAddGuestAction.self) { this, args in this.guestGroupAdd(args) }
+        plugin.guestAction(QAPI.GroupDelGuestAction.self) { this, args in this.guestGroupDel(args) }
+        plugin.guestAction(QAPI.TrafficGuestAction.self) { this, args in this.guestTraffic(args) }
+        plugin.guestAction(QAPI.PortLinkGuestAction.self) { this, args in this.guestPortLink(args) }
+        plugin.guestAction(QAPI.PortSettingsGuestAction.self) { this, args in this.guestPortSettings(args) }
     }
 }
 

@@ -16,15 +16,27 @@ enum RockerValue {
     /// A member that must fit `T` (a QAPI uintN), or nil when absent.
     static func field<T: FixedWidthInteger & UnsignedInteger>(_ object: JSONObject, _ key: String, as: T.Type) throws(RockerFault) -> T? {
         guard let value = object[key] else { return nil }
-        guard let raw = unsigned(value), let fitted = T(exactly: raw) else { throw RockerFault.invalid("'\(key)' out of range") }
+        guard let raw = unsigned(value) else { throw RockerFault.invalid("'\(key)' out of range") }
+        return try narrow(raw, key, as: T.self)
+    }
+
+    /// A typed member (generated code reads every QAPI uintN as UInt64; the
+    /// host has range-checked it) as the width the switch keeps.
+    static func narrow<T: FixedWidthInteger & UnsignedInteger>(_ value: UInt64?, _ key: String, as: T.Type) throws(RockerFault) -> T? {
+        guard let value else { return nil }
+        guard let fitted = T(exactly: value) else { throw RockerFault.invalid("'\(key)' out of range") }
         return fitted
     }
 
     static func mac(_ object: JSONObject, _ key: String) throws(RockerFault) -> MACAddress? {
         guard let value = object[key] else { return nil }
-        guard let text = value.stringValue, let mac = MACAddress(parsing: text) else {
-            throw RockerFault.invalid("'\(key)' is not a MAC address")
-        }
+        guard let text = value.stringValue else { throw RockerFault.invalid("'\(key)' is not a MAC address") }
+        return try mac(text, key)
+    }
+
+    static func mac(_ text: String?, _ key: String) throws(RockerFault) -> MACAddress? {
+        guard let text else { return nil }
+        guard let mac = MACAddress(parsing: text) else { throw RockerFault.invalid("'\(key)' is not a MAC address") }
         return mac
     }
 }

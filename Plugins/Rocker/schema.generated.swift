@@ -4,6 +4,152 @@ import QMPWire
 import QMPPluginKit
 
 extension QAPI {
+    /// QAPI struct `RockerOfDpaFlowKey`.
+    struct RockerOfDpaFlowKey: QAPIObject {
+        var priority: Swift.UInt64
+        var tblId: Swift.UInt64
+        var inPport: Swift.UInt64?
+        var tunnelId: Swift.UInt64?
+        var vlanId: Swift.UInt64?
+        var ethType: Swift.UInt64?
+        var ethSrc: Swift.String?
+        var ethDst: Swift.String?
+        var ipProto: Swift.UInt64?
+        var ipTos: Swift.UInt64?
+        var ipDst: Swift.String?
+
+        init(priority: Swift.UInt64, tblId: Swift.UInt64, inPport: Swift.UInt64? = nil, tunnelId: Swift.UInt64? = nil, vlanId: Swift.UInt64? = nil, ethType: Swift.UInt64? = nil, ethSrc: Swift.String? = nil, ethDst: Swift.String? = nil, ipProto: Swift.UInt64? = nil, ipTos: Swift.UInt64? = nil, ipDst: Swift.String? = nil) {
+            self.priority = priority
+            self.tblId = tblId
+            self.inPport = inPport
+            self.tunnelId = tunnelId
+            self.vlanId = vlanId
+            self.ethType = ethType
+            self.ethSrc = ethSrc
+            self.ethDst = ethDst
+            self.ipProto = ipProto
+            self.ipTos = ipTos
+            self.ipDst = ipDst
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.priority = try _members.required("priority", at: _path)
+            self.tblId = try _members.required("tbl-id", at: _path)
+            self.inPport = try _members.optional("in-pport", at: _path)
+            self.tunnelId = try _members.optional("tunnel-id", at: _path)
+            self.vlanId = try _members.optional("vlan-id", at: _path)
+            self.ethType = try _members.optional("eth-type", at: _path)
+            self.ethSrc = try _members.optional("eth-src", at: _path)
+            self.ethDst = try _members.optional("eth-dst", at: _path)
+            self.ipProto = try _members.optional("ip-proto", at: _path)
+            self.ipTos = try _members.optional("ip-tos", at: _path)
+            self.ipDst = try _members.optional("ip-dst", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["priority"] = priority.qapiValue
+            _members["tbl-id"] = tblId.qapiValue
+            if let inPport { _members["in-pport"] = inPport.qapiValue }
+            if let tunnelId { _members["tunnel-id"] = tunnelId.qapiValue }
+            if let vlanId { _members["vlan-id"] = vlanId.qapiValue }
+            if let ethType { _members["eth-type"] = ethType.qapiValue }
+            if let ethSrc { _members["eth-src"] = ethSrc.qapiValue }
+            if let ethDst { _members["eth-dst"] = ethDst.qapiValue }
+            if let ipProto { _members["ip-proto"] = ipProto.qapiValue }
+            if let ipTos { _members["ip-tos"] = ipTos.qapiValue }
+            if let ipDst { _members["ip-dst"] = ipDst.qapiValue }
+        }
+    }
+
+    /// QAPI struct `RockerOfDpaFlowMask`.
+    struct RockerOfDpaFlowMask: QAPIObject {
+        var inPport: Swift.UInt64?
+        var tunnelId: Swift.UInt64?
+        var vlanId: Swift.UInt64?
+        var ethSrc: Swift.String?
+        var ethDst: Swift.String?
+        var ipProto: Swift.UInt64?
+        var ipTos: Swift.UInt64?
+
+        init(inPport: Swift.UInt64? = nil, tunnelId: Swift.UInt64? = nil, vlanId: Swift.UInt64? = nil, ethSrc: Swift.String? = nil, ethDst: Swift.String? = nil, ipProto: Swift.UInt64? = nil, ipTos: Swift.UInt64? = nil) {
+            self.inPport = inPport
+            self.tunnelId = tunnelId
+            self.vlanId = vlanId
+            self.ethSrc = ethSrc
+            self.ethDst = ethDst
+            self.ipProto = ipProto
+            self.ipTos = ipTos
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.inPport = try _members.optional("in-pport", at: _path)
+            self.tunnelId = try _members.optional("tunnel-id", at: _path)
+            self.vlanId = try _members.optional("vlan-id", at: _path)
+            self.ethSrc = try _members.optional("eth-src", at: _path)
+            self.ethDst = try _members.optional("eth-dst", at: _path)
+            self.ipProto = try _members.optional("ip-proto", at: _path)
+            self.ipTos = try _members.optional("ip-tos", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            if let inPport { _members["in-pport"] = inPport.qapiValue }
+            if let tunnelId { _members["tunnel-id"] = tunnelId.qapiValue }
+            if let vlanId { _members["vlan-id"] = vlanId.qapiValue }
+            if let ethSrc { _members["eth-src"] = ethSrc.qapiValue }
+            if let ethDst { _members["eth-dst"] = ethDst.qapiValue }
+            if let ipProto { _members["ip-proto"] = ipProto.qapiValue }
+            if let ipTos { _members["ip-tos"] = ipTos.qapiValue }
+        }
+    }
+
+    /// QAPI struct `RockerOfDpaFlowAction`.
+    struct RockerOfDpaFlowAction: QAPIObject {
+        var gotoTbl: Swift.UInt64?
+        var groupId: Swift.UInt64?
+        var tunnelLport: Swift.UInt64?
+        var vlanId: Swift.UInt64?
+        var newVlanId: Swift.UInt64?
+        var outPport: Swift.UInt64?
+
+        init(gotoTbl: Swift.UInt64? = nil, groupId: Swift.UInt64? = nil, tunnelLport: Swift.UInt64? = nil, vlanId: Swift.UInt64? = nil, newVlanId: Swift.UInt64? = nil, outPport: Swift.UInt64? = nil) {
+            self.gotoTbl = gotoTbl
+            self.groupId = groupId
+            self.tunnelLport = tunnelLport
+            self.vlanId = vlanId
+            self.newVlanId = newVlanId
+            self.outPport = outPport
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.gotoTbl = try _members.optional("goto-tbl", at: _path)
+            self.groupId = try _members.optional("group-id", at: _path)
+            self.tunnelLport = try _members.optional("tunnel-lport", at: _path)
+            self.vlanId = try _members.optional("vlan-id", at: _path)
+            self.newVlanId = try _members.optional("new-vlan-id", at: _path)
+            self.outPport = try _members.optional("out-pport", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            if let gotoTbl { _members["goto-tbl"] = gotoTbl.qapiValue }
+            if let groupId { _members["group-id"] = groupId.qapiValue }
+            if let tunnelLport { _members["tunnel-lport"] = tunnelLport.qapiValue }
+            if let vlanId { _members["vlan-id"] = vlanId.qapiValue }
+            if let newVlanId { _members["new-vlan-id"] = newVlanId.qapiValue }
+            if let outPport { _members["out-pport"] = outPport.qapiValue }
+        }
+    }
+
+    /// QAPI enum `RockerPortDuplex`.
+    enum RockerPortDuplex: Swift.String, QAPIEnum {
+        case half = "half"
+        case full = "full"
+    }
+
+    /// QAPI enum `RockerPortAutoneg`.
+    enum RockerPortAutoneg: Swift.String, QAPIEnum {
+        case off = "off"
+        case on = "on"
+    }
 
     /// The arguments of QAPI command `query-rocker`.
     struct QueryRockerCommand: QAPICommand {
@@ -82,6 +228,263 @@ extension QAPI {
         func encodeMembers(into _members: inout JSONObject) {
             _members["name"] = name.qapiValue
             if let type { _members["type"] = type.qapiValue }
+        }
+    }
+
+    /// The arguments of guest action `flow-add`.
+    struct FlowAddGuestAction: QAPIGuestAction {
+        static let qapiName = "flow-add"
+        static let qapiArguments = "{\"name\":\"str\",\"cookie\":\"uint64\",\"key\":\"RockerOfDpaFlowKey\",\"*mask\":\"RockerOfDpaFlowMask\",\"*action\":\"RockerOfDpaFlowAction\"}"
+        var name: Swift.String
+        var cookie: Swift.UInt64
+        var key: QAPI.RockerOfDpaFlowKey
+        var mask: QAPI.RockerOfDpaFlowMask?
+        var action: QAPI.RockerOfDpaFlowAction?
+
+        init(name: Swift.String, cookie: Swift.UInt64, key: QAPI.RockerOfDpaFlowKey, mask: QAPI.RockerOfDpaFlowMask? = nil, action: QAPI.RockerOfDpaFlowAction? = nil) {
+            self.name = name
+            self.cookie = cookie
+            self.key = key
+            self.mask = mask
+            self.action = action
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.name = try _members.required("name", at: _path)
+            self.cookie = try _members.required("cookie", at: _path)
+            self.key = try _members.required("key", at: _path)
+            self.mask = try _members.optional("mask", at: _path)
+            self.action = try _members.optional("action", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["name"] = name.qapiValue
+            _members["cookie"] = cookie.qapiValue
+            _members["key"] = key.qapiValue
+            if let mask { _members["mask"] = mask.qapiValue }
+            if let action { _members["action"] = action.qapiValue }
+        }
+    }
+
+    /// The arguments of guest action `flow-del`.
+    struct FlowDelGuestAction: QAPIGuestAction {
+        static let qapiName = "flow-del"
+        static let qapiArguments = "{\"name\":\"str\",\"cookie\":\"uint64\"}"
+        var name: Swift.String
+        var cookie: Swift.UInt64
+
+        init(name: Swift.String, cookie: Swift.UInt64) {
+            self.name = name
+            self.cookie = cookie
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.name = try _members.required("name", at: _path)
+            self.cookie = try _members.required("cookie", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["name"] = name.qapiValue
+            _members["cookie"] = cookie.qapiValue
+        }
+    }
+
+    /// The arguments of guest action `group-add`.
+    struct GroupAddGuestAction: QAPIGuestAction {
+        static let qapiName = "group-add"
+        static let qapiArguments = "{\"name\":\"str\",\"id\":\"uint32\",\"*out-pport\":\"uint32\",\"*pop-vlan\":\"uint8\",\"*group-id\":\"uint32\",\"*set-vlan-id\":\"uint16\",\"*set-eth-src\":\"str\",\"*set-eth-dst\":\"str\",\"*ttl-check\":\"uint8\",\"*group-ids\":[\"uint32\"]}"
+        var name: Swift.String
+        var id: Swift.UInt64
+        var outPport: Swift.UInt64?
+        var popVlan: Swift.UInt64?
+        var groupId: Swift.UInt64?
+        var setVlanId: Swift.UInt64?
+        var setEthSrc: Swift.String?
+        var setEthDst: Swift.String?
+        var ttlCheck: Swift.UInt64?
+        var groupIds: [Swift.UInt64]?
+
+        init(name: Swift.String, id: Swift.UInt64, outPport: Swift.UInt64? = nil, popVlan: Swift.UInt64? = nil, groupId: Swift.UInt64? = nil, setVlanId: Swift.UInt64? = nil, setEthSrc: Swift.String? = nil, setEthDst: Swift.String? = nil, ttlCheck: Swift.UInt64? = nil, groupIds: [Swift.UInt64]? = nil) {
+            self.name = name
+            self.id = id
+            self.outPport = outPport
+            self.popVlan = popVlan
+            self.groupId = groupId
+            self.setVlanId = setVlanId
+            self.setEthSrc = setEthSrc
+            self.setEthDst = setEthDst
+            self.ttlCheck = ttlCheck
+            self.groupIds = groupIds
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.name = try _members.required("name", at: _path)
+            self.id = try _members.required("id", at: _path)
+            self.outPport = try _members.optional("out-pport", at: _path)
+            self.popVlan = try _members.optional("pop-vlan", at: _path)
+            self.groupId = try _members.optional("group-id", at: _path)
+            self.setVlanId = try _members.optional("set-vlan-id", at: _path)
+            self.setEthSrc = try _members.optional("set-eth-src", at: _path)
+            self.setEthDst = try _members.optional("set-eth-dst", at: _path)
+            self.ttlCheck = try _members.optional("ttl-check", at: _path)
+            self.groupIds = try _members.optional("group-ids", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["name"] = name.qapiValue
+            _members["id"] = id.qapiValue
+            if let outPport { _members["out-pport"] = outPport.qapiValue }
+            if let popVlan { _members["pop-vlan"] = popVlan.qapiValue }
+            if let groupId { _members["group-id"] = groupId.qapiValue }
+            if let setVlanId { _members["set-vlan-id"] = setVlanId.qapiValue }
+            if let setEthSrc { _members["set-eth-src"] = setEthSrc.qapiValue }
+            if let setEthDst { _members["set-eth-dst"] = setEthDst.qapiValue }
+            if let ttlCheck { _members["ttl-check"] = ttlCheck.qapiValue }
+            if let groupIds { _members["group-ids"] = groupIds.qapiValue }
+        }
+    }
+
+    /// The arguments of guest action `group-del`.
+    struct GroupDelGuestAction: QAPIGuestAction {
+        static let qapiName = "group-del"
+        static let qapiArguments = "{\"name\":\"str\",\"id\":\"uint32\"}"
+        var name: Swift.String
+        var id: Swift.UInt64
+
+        init(name: Swift.String, id: Swift.UInt64) {
+            self.name = name
+            self.id = id
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.name = try _members.required("name", at: _path)
+            self.id = try _members.required("id", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["name"] = name.qapiValue
+            _members["id"] = id.qapiValue
+        }
+    }
+
+    /// The arguments of guest action `traffic`.
+    struct TrafficGuestAction: QAPIGuestAction {
+        static let qapiName = "traffic"
+        static let qapiArguments = "{\"name\":\"str\",\"in-pport\":\"uint32\",\"*vlan-id\":\"uint16\",\"*eth-type\":\"uint16\",\"*eth-src\":\"str\",\"*eth-dst\":\"str\",\"*ip-proto\":\"uint8\",\"*ip-tos\":\"uint8\",\"*ip-dst\":\"str\",\"*packets\":\"uint64\"}"
+        var name: Swift.String
+        var inPport: Swift.UInt64
+        var vlanId: Swift.UInt64?
+        var ethType: Swift.UInt64?
+        var ethSrc: Swift.String?
+        var ethDst: Swift.String?
+        var ipProto: Swift.UInt64?
+        var ipTos: Swift.UInt64?
+        var ipDst: Swift.String?
+        var packets: Swift.UInt64?
+
+        init(name: Swift.String, inPport: Swift.UInt64, vlanId: Swift.UInt64? = nil, ethType: Swift.UInt64? = nil, ethSrc: Swift.String? = nil, ethDst: Swift.String? = nil, ipProto: Swift.UInt64? = nil, ipTos: Swift.UInt64? = nil, ipDst: Swift.String? = nil, packets: Swift.UInt64? = nil) {
+            self.name = name
+            self.inPport = inPport
+            self.vlanId = vlanId
+            self.ethType = ethType
+            self.ethSrc = ethSrc
+            self.ethDst = ethDst
+            self.ipProto = ipProto
+            self.ipTos = ipTos
+            self.ipDst = ipDst
+            self.packets = packets
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.name = try _members.required("name", at: _path)
+            self.inPport = try _members.required("in-pport", at: _path)
+            self.vlanId = try _members.optional("vlan-id", at: _path)
+            self.ethType = try _members.optional("eth-type", at: _path)
+            self.ethSrc = try _members.optional("eth-src", at: _path)
+            self.ethDst = try _members.optional("eth-dst", at: _path)
+            self.ipProto = try _members.optional("ip-proto", at: _path)
+            self.ipTos = try _members.optional("ip-tos", at: _path)
+            self.ipDst = try _members.optional("ip-dst", at: _path)
+            self.packets = try _members.optional("packets", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["name"] = name.qapiValue
+            _members["in-pport"] = inPport.qapiValue
+            if let vlanId { _members["vlan-id"] = vlanId.qapiValue }
+            if let ethType { _members["eth-type"] = ethType.qapiValue }
+            if let ethSrc { _members["eth-src"] = ethSrc.qapiValue }
+            if let ethDst { _members["eth-dst"] = ethDst.qapiValue }
+            if let ipProto { _members["ip-proto"] = ipProto.qapiValue }
+            if let ipTos { _members["ip-tos"] = ipTos.qapiValue }
+            if let ipDst { _members["ip-dst"] = ipDst.qapiValue }
+            if let packets { _members["packets"] = packets.qapiValue }
+        }
+    }
+
+    /// The arguments of guest action `port-link`.
+    struct PortLinkGuestAction: QAPIGuestAction {
+        static let qapiName = "port-link"
+        static let qapiArguments = "{\"name\":\"str\",\"port\":\"uint32\",\"up\":\"bool\"}"
+        var name: Swift.String
+        var port: Swift.UInt64
+        var up: Swift.Bool
+
+        init(name: Swift.String, port: Swift.UInt64, up: Swift.Bool) {
+            self.name = name
+            self.port = port
+            self.up = up
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.name = try _members.required("name", at: _path)
+            self.port = try _members.required("port", at: _path)
+            self.up = try _members.required("up", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["name"] = name.qapiValue
+            _members["port"] = port.qapiValue
+            _members["up"] = up.qapiValue
+        }
+    }
+
+    /// The arguments of guest action `port-settings`.
+    struct PortSettingsGuestAction: QAPIGuestAction {
+        static let qapiName = "port-settings"
+        static let qapiArguments = "{\"name\":\"str\",\"port\":\"uint32\",\"*enabled\":\"bool\",\"*speed\":\"uint32\",\"*duplex\":\"RockerPortDuplex\",\"*autoneg\":\"RockerPortAutoneg\"}"
+        var name: Swift.String
+        var port: Swift.UInt64
+        var enabled: Swift.Bool?
+        var speed: Swift.UInt64?
+        var duplex: QAPI.RockerPortDuplex?
+        var autoneg: QAPI.RockerPortAutoneg?
+
+        init(name: Swift.String, port: Swift.UInt64, enabled: Swift.Bool? = nil, speed: Swift.UInt64? = nil, duplex: QAPI.RockerPortDuplex? = nil, autoneg: QAPI.RockerPortAutoneg? = nil) {
+            self.name = name
+            self.port = port
+            self.enabled = enabled
+            self.speed = speed
+            self.duplex = duplex
+            self.autoneg = autoneg
+        }
+
+        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.name = try _members.required("name", at: _path)
+            self.port = try _members.required("port", at: _path)
+            self.enabled = try _members.optional("enabled", at: _path)
+            self.speed = try _members.optional("speed", at: _path)
+            self.duplex = try _members.optional("duplex", at: _path)
+            self.autoneg = try _members.optional("autoneg", at: _path)
+        }
+
+        func encodeMembers(into _members: inout JSONObject) {
+            _members["name"] = name.qapiValue
+            _members["port"] = port.qapiValue
+            if let enabled { _members["enabled"] = enabled.qapiValue }
+            if let speed { _members["speed"] = speed.qapiValue }
+            if let duplex { _members["duplex"] = duplex.qapiValue }
+            if let autoneg { _members["autoneg"] = autoneg.qapiValue }
         }
     }
 }

@@ -27,7 +27,9 @@ public final class SchemaModule: Sendable {
 
     /// - Parameters:
     ///   - expressions: a JSON array of QAPI expressions (`include`,
-    ///     `pragma` and `if` are accepted and ignored).
+    ///     `pragma` and `if` are accepted and ignored, and so is a plugin's
+    ///     `guest-action`, which is not QAPI: its member map reaches the host
+    ///     when the action is registered, and scripts/qapi-gen types it).
     ///   - dependencies: modules whose types these expressions may name.
     /// - Throws: `SchemaError` for a malformed expression, a name declared
     ///   twice, or a reference to a type neither this module nor its

@@ -31,7 +31,7 @@ struct SchemaModuleBuilder {
 
     mutating func add(_ expression: JSONValue, index: Int) throws(SchemaError) {
         guard case .object(let e) = expression else { throw fail(index, "not an object") }
-        if e["include"] != nil || e["pragma"] != nil { return }
+        if e["include"] != nil || e["pragma"] != nil || e["guest-action"] != nil { return }
         let features = featureNames(e["features"])
         if let name = e["enum"]?.stringValue {
             try declareType(name, index)

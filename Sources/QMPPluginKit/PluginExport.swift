@@ -106,7 +106,7 @@ public enum PluginExport {
         }
         for (name, arguments, box) in registry.guestActions {
             keptAlive.append(box)
-            guard api.pointee.register_guest_action(ctx, name, arguments.jsonText, commandTrampoline, Unmanaged.passUnretained(box).toOpaque()) == 0 else {
+            guard api.pointee.register_guest_action(ctx, name, arguments, commandTrampoline, Unmanaged.passUnretained(box).toOpaque()) == 0 else {
                 return fail("register_guest_action \(name) failed", err, errLen)
             }
         }

@@ -8,7 +8,8 @@ public final class PluginRegistry<P: QMPPlugin> {
     var commands: [(name: String, box: HandlerBox)] = []
     var devices: [(description: JSONValue, box: DriverBox)] = []
     var objectTypes: [(description: JSONValue, box: DriverBox)] = []
-    var guestActions: [(name: String, arguments: JSONValue, box: HandlerBox)] = []
+    /// Each guest action with its member map as JSON text, as the ABI takes it.
+    var guestActions: [(name: String, arguments: String, box: HandlerBox)] = []
 
     init() {}
 
@@ -58,8 +59,14 @@ public final class PluginRegistry<P: QMPPlugin> {
 
     /// Something the simulated guest does by itself, driven from the fleet
     /// control socket's `guest-action`. `arguments` is a QAPI member map.
+    /// A plugin with a schema declares its actions there instead
+    /// (`{"guest-action": ...}`) and binds `QAPI.<Name>GuestAction`.
     public func guestAction(_ name: String, arguments: JSONValue = [:], _ body: @escaping (P, JSONObject) -> Result<JSONValue, QMPError>) {
-        guestActions.append((name, arguments, HandlerBox { instance, args, reply in reply(body(instance as! P, args)) }))
+        guestAction(name, argumentsText: arguments.jsonText, body)
+    }
+
+    func guestAction(_ name: String, argumentsText: String, _ body: @escaping (P, JSONObject) -> Result<JSONValue, QMPError>) {
+        guestActions.append((name, argumentsText, HandlerBox { instance, args, reply in reply(body(instance as! P, args)) }))
     }
 }
 

@@ -35,6 +35,17 @@ extension PluginRegistry {
         }
     }
 
+    /// A command that keeps its options as the client gave them, besides
+    /// reading them typed: QEMU stores a `netdev_add`'s or a chardev
+    /// backend's options and shows them back later in the client's member
+    /// order, which re-encoding the typed value would not keep. `members` is
+    /// that bag, checked against the schema like the typed value.
+    public func command<C: QAPICommand>(_ command: C.Type, keepingMembers body: @escaping (P, C, JSONObject) -> Result<JSONValue, QMPError>) {
+        self.command(C.qapiName) { this, args in
+            Result { () throws(QMPError) in try C(arguments: args) }.flatMap { body(this, $0, args) }
+        }
+    }
+
     /// A command whose handler throws its QMP error: `try` forwards a
     /// failure, where a `Result` needed a `switch` for each step.
     public func command<C: QAPICommand>(_ command: C.Type, throwing body: @escaping (P, C) throws(QMPError) -> JSONValue) {
