@@ -9,12 +9,15 @@ import QMPWire
 ///
 /// The built-in part comes from QEMU 7.2's recorded answers for the board
 /// (`BoardReferenceData`); RAM blocks are moved to the VM's RAM size.
-/// Devices plugged by plugins are not PCI functions here: query-pci lists
-/// the board's own.
+/// query-pci lists the board's own functions and the PCI devices on the
+/// VM's bus (`PCIBus`, `PCIDeviceInfo`).
 enum BoardQueries {
     nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
         "query-pci": .immediate { context in
-            recorded("query-pci", context) ?? .success(.array([]))
+            guard case .success(let board)? = recorded("query-pci", context) else { return .success(.array([])) }
+            guard let bus = context.vm.pciBus,
+                  let reference = PCIReferenceData.shared?.board(of: context.vm.spec.machine.type) else { return .success(board) }
+            return .success(PCIDeviceInfo.reply(boardReply: board, bus: bus, reference: reference))
         },
         "x-query-roms": .immediate { context in recorded("x-query-roms", context) ?? text("") },
         "x-query-irq": .immediate { context in recorded("x-query-irq", context) ?? text("") },

@@ -1,7 +1,9 @@
 import QMPWire
 
 /// device_add / device_del: the host checks what qdev checks (driver, id,
-/// property names) and the plugin that owns the driver does the rest.
+/// property names), places a PCI device on the VM's root bus (`PCIBus`:
+/// its `addr` and `multifunction` are the bus's, whatever the plugin
+/// lists) and the plugin that owns the driver does the rest.
 enum DeviceCommands {
     nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
         "device_add": .deferred(add),
@@ -10,6 +12,8 @@ enum DeviceCommands {
 
     /// Members of device_add's arguments that are not device properties.
     private static let hostMembers: Set<String> = ["driver", "bus", "id"]
+    /// The properties every PCI device has (QEMU's `pci_props`) that the bus acts on.
+    private static let pciMembers: Set<String> = ["addr", "multifunction"]
 
     static func add(_ context: CommandContext, _ complete: @escaping (CommandResult) -> Void) {
         let vm = context.vm
@@ -30,23 +34,53 @@ enum DeviceCommands {
                 return
             }
         }
+        let pciBus = driver.bus == "PCI" ? vm.pciBus : nil
         var properties = JSONObject()
         for (key, value) in args where !hostMembers.contains(key) {
-            guard driver.propertyNames.contains(key) else {
+            guard driver.propertyNames.contains(key) || (pciBus != nil && pciMembers.contains(key)) else {
                 complete(.failure(.generic("Property '\(driverName).\(key)' not found")))
                 return
             }
             properties[key] = value
         }
         if let bus = args["bus"] { properties["bus"] = bus }
+        var pciAddress: PCIAddress?
+        if let pciBus, args["bus"] == nil || args["bus"]?.stringValue == pciBus.name {
+            switch place(driverName, id: id, args, on: pciBus) {
+            case .failure(let error): return complete(.failure(error))
+            case .success(let address): pciAddress = address
+            }
+        }
         let qomPath = vm.devices.nextQOMPath(for: id)
         plugin.add(with: driver, command: "device_add", id: id, properties: properties) { [weak vm] result in
-            if case .success = result, let vm {
+            guard let vm else { return complete(result) }
+            if let pciAddress { vm.pciBus?.endClaim(pciAddress) }
+            if case .success = result {
                 vm.devices.add(Device(id: id, driver: driverName, qomPath: qomPath, bus: args["bus"]?.stringValue,
-                                      properties: properties, owner: plugin.library))
+                                      properties: properties, owner: plugin.library, pciAddress: pciAddress))
             }
             complete(result)
         }
+    }
+
+    /// Reads `addr` and `multifunction` as QEMU sets those properties, then
+    /// claims the device's function on the bus (its realize's checks).
+    private static func place(_ driver: String, id: String?, _ args: JSONObject, on bus: PCIBus) -> Result<PCIAddress, QMPError> {
+        var requested: PCIAddress?
+        if let addr = args["addr"] {
+            switch PCIAddress.parse(property: addr) {
+            case .failure(let refusal): return .failure(.generic("Property '\(driver).addr' doesn't take value '\(refusal.text)'"))
+            case .success(let address): requested = address
+            }
+        }
+        var multifunction = false
+        if let text = args["multifunction"].flatMap(PCIAddress.optionText) {
+            guard let value = PCIBus.parseBool(text) else {
+                return .failure(.generic("Parameter 'multifunction' expects 'on' or 'off'"))
+            }
+            multifunction = value
+        }
+        return bus.claim(driver: driver, id: id, requested: requested, multifunction: multifunction)
     }
 
     static func delete(_ context: CommandContext, _ complete: @escaping (CommandResult) -> Void) {

@@ -1,28 +1,81 @@
 import QMPWire
 
 /// The virtio debug queries (`virtio.json`, all `unstable`):
-/// `x-query-virtio` lists the VM's virtio devices (those `device_add` or
-/// the config made, by driver name, at QEMU's `virtio-backend` child for
-/// the PCI proxies). The per-device status and queue queries need the
-/// device's virtqueues, which the simulation does not model: they answer
-/// as QEMU does for a path that is no VirtIODevice.
+/// `x-query-virtio` lists the VM's virtio devices (those `device_add` made,
+/// by driver name, at QEMU's `virtio-backend` child for the PCI proxies),
+/// newest first as QEMU's list keeps them.
+///
+/// The per-device queries answer for a PCI proxy's backend what QEMU 7.2
+/// answers for a fresh device of that driver with no guest driver
+/// (recorded, `PCIReferenceData`): no status bits or guest features, the
+/// host features of the driver's defaults, every queue empty and not set
+/// up, vhost not started. What follows the VM's state is filled in:
+/// `vm-running` (QEMU's run-state handler) and the `bus-name` a device's id
+/// gives its child bus (virtio-serial's `ID.0`). Any other path answers as
+/// QEMU does for a path that is no VirtIODevice.
 enum VirtioQueries {
     nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
         "x-query-virtio": .immediate { context in
-            .success(.array(context.vm.devices.devices.compactMap { device -> JSONValue? in
+            .success(.array(context.vm.devices.devices.reversed().compactMap { device -> JSONValue? in
                 guard device.driver.hasPrefix("virtio-") else { return nil }
-                let isProxy = device.driver.hasSuffix("-pci")
-                let name = isProxy ? String(device.driver.dropLast(4)) : device.driver.replacingOccurrences(of: "-device", with: "")
+                // virtio-balloon-pci-transitional's backend is a virtio-balloon too.
+                let proxy = device.driver.range(of: "-pci")
+                let isProxy = proxy != nil
+                let name = proxy.map { String(device.driver[..<$0.lowerBound]) } ?? device.driver.replacingOccurrences(of: "-device", with: "")
                 return ["path": .string(isProxy ? device.qomPath + "/virtio-backend" : device.qomPath), "name": .string(name)]
             }))
         },
-        "x-query-virtio-status": .immediate { context in notVirtIODevice(context) },
-        "x-query-virtio-queue-status": .immediate { context in notVirtIODevice(context) },
-        "x-query-virtio-vhost-queue-status": .immediate { context in notVirtIODevice(context) },
+        "x-query-virtio-status": .immediate { context in
+            guard let (device, record) = virtioDevice(context), var status = record["status"]?.objectValue else {
+                return notVirtIODevice(context)
+            }
+            status["vm-running"] = .bool(context.vm.runState.isRunning)
+            if let recorded = status["bus-name"]?.stringValue, recorded.hasPrefix(recordedID + ".") {
+                status["bus-name"] = .string(device.id.map { $0 + recorded.dropFirst(recordedID.count) } ?? "")
+            }
+            return .success(.object(status))
+        },
+        "x-query-virtio-queue-status": .immediate { context in
+            guard let (_, record) = virtioDevice(context) else { return notVirtIODevice(context) }
+            let queues = record["queues"]?.arrayValue ?? []
+            let queue = context.arguments["queue"]?.int64Value ?? -1
+            guard queue >= 0, queue < queues.count else { return invalidQueue(context) }
+            return .success(queues[Int(queue)])
+        },
+        "x-query-virtio-vhost-queue-status": .immediate { context in
+            guard let (_, record) = virtioDevice(context) else { return notVirtIODevice(context) }
+            return recordedReply(record["vhost-queue-status"])
+        },
         "x-query-virtio-queue-element": .immediate { context in
-            .failure(.generic("Path \(context.arguments["path"]?.stringValue ?? "") is not a VirtIO device"))
+            guard let (_, record) = virtioDevice(context) else {
+                return .failure(.generic("Path \(context.arguments["path"]?.stringValue ?? "") is not a VirtIO device"))
+            }
+            let queue = context.arguments["queue"]?.int64Value ?? -1
+            guard queue >= 0, queue < record["queues"]?.arrayValue?.count ?? 0 else { return invalidQueue(context) }
+            return recordedReply(record["queue-element"])
         },
     ]
+
+    /// The id the devices were recorded with.
+    private static let recordedID = "d0"
+
+    /// The device whose virtio backend `path` is, with its recorded answers.
+    private static func virtioDevice(_ context: CommandContext) -> (Device, JSONObject)? {
+        guard let path = context.arguments["path"]?.stringValue, path.hasSuffix("/virtio-backend"),
+              let device = context.vm.devices.devices.first(where: { $0.qomPath + "/virtio-backend" == path }),
+              let record = PCIReferenceData.shared?.board(of: context.vm.spec.machine.type)?.virtio[device.driver]
+        else { return nil }
+        return (device, record)
+    }
+
+    private static func recordedReply(_ reply: JSONValue?) -> CommandResult {
+        if let value = reply?["return"] { return .success(value) }
+        return .failure(.generic(reply?["error"]?["desc"]?.stringValue ?? ""))
+    }
+
+    private static func invalidQueue(_ context: CommandContext) -> CommandResult {
+        .failure(.generic("Invalid virtqueue number \(context.arguments["queue"]?.int64Value ?? 0)"))
+    }
 
     private static func notVirtIODevice(_ context: CommandContext) -> CommandResult {
         .failure(.generic("Path \(context.arguments["path"]?.stringValue ?? "") is not a VirtIODevice"))

@@ -13,6 +13,9 @@ public struct Device {
     public let owner: PluginLibrary
     /// device_del was requested and the guest has not released it yet.
     public var unplugPending = false
+    /// Where it sits on the VM's root PCI bus (`VM.pciBus`); nil for a
+    /// device on another bus.
+    public var pciAddress: PCIAddress? = nil
 }
 
 /// The VM's devices, as QEMU's qdev tree knows them: for duplicate ids,

@@ -92,6 +92,7 @@ extension Device {
                                  "properties": .object(properties), "unplug-pending": .bool(unplugPending)]
         if let id { state["id"] = .string(id) }
         if let bus { state["bus"] = .string(bus) }
+        if let pciAddress { state["pci-addr"] = .string(pciAddress.description) }
         return .object(state)
     }
 
@@ -101,7 +102,8 @@ extension Device {
               let qomPath = state["qom-path"]?.stringValue else { return nil }
         self.init(id: state["id"]?.stringValue, driver: driver, qomPath: qomPath, bus: state["bus"]?.stringValue,
                   properties: state["properties"]?.objectValue ?? [:], owner: owner,
-                  unplugPending: state["unplug-pending"]?.boolValue ?? false)
+                  unplugPending: state["unplug-pending"]?.boolValue ?? false,
+                  pciAddress: state["pci-addr"].flatMap { try? PCIAddress.parse(property: $0).get() })
     }
 }
 

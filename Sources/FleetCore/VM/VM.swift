@@ -29,6 +29,13 @@ public final class VM {
     public private(set) var sessions: [UInt64: Session] = [:]
     public private(set) var events: EventBus!
     public let devices = DeviceRegistry()
+    /// The board's root PCI bus, where `device_add` puts PCI devices; nil
+    /// for a machine whose board QEMU 7.2 was not recorded for (none, microvm).
+    public private(set) lazy var pciBus: PCIBus? = {
+        guard let board = BoardReferenceData.board(of: spec.machine.type),
+              let reference = PCIReferenceData.shared?.boards[board] else { return nil }
+        return PCIBus(name: board == "pc" ? "pci.0" : "pcie.0", boardFunctionTypes: reference.functionTypes, devices: devices)
+    }()
     public let fdSets = FDSets()
     /// What `yank` can cut loose; the monitors' chardevs from the start.
     public let yankInstances = YankInstances()

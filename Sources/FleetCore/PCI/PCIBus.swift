@@ -1,0 +1,110 @@
+import QMPWire
+
+/// The VM's root PCI bus (pc's `pci.0`, q35's and virt's `pcie.0`): which
+/// function of which slot each PCI device is, as QEMU 7.2's
+/// `do_pci_register_device` and `pci_init_multifunction` decide it.
+///
+/// The board's own functions (host bridge, PIIX3/ICH9, ...) occupy their
+/// recorded slots for the VM's life. A device `device_add` plugs occupies
+/// the function its `addr` names, or function 0 of the first slot whose
+/// function 0 is free; while its plugin creates it the place is claimed,
+/// so a second `device_add` cannot take it meanwhile, and a refusal frees
+/// it. The devices' places are read from the VM's `DeviceRegistry`
+/// (`Device.pciAddress`), so a device the guest released, or devices an
+/// incoming migration brought, are where the registry says with no second
+/// bookkeeping to keep in step.
+///
+/// Loop-confined, like its VM.
+public final class PCIBus {
+    /// What occupies a function: a board function or a device.
+    struct Occupant {
+        /// The QOM type QEMU names in its errors (`PIIX3`, `e1000`).
+        let type: String
+        /// The qdev id; nil prints as "(null)", as QEMU's `%s` of NULL does.
+        let id: String?
+        /// The `multifunction` property: whether other functions of its slot may exist.
+        let multifunction: Bool
+    }
+
+    /// The bus's name: what `device_add`'s `bus` names to put a device on it.
+    public let name: String
+    /// The board's functions by devfn.
+    let boardFunctions: [UInt8: Occupant]
+    private let devices: DeviceRegistry
+    /// Functions claimed by a `device_add` in progress, by devfn.
+    private var claims: [UInt8: Occupant] = [:]
+
+    init(name: String, boardFunctionTypes: [UInt8: String], devices: DeviceRegistry) {
+        self.name = name
+        // The board's function 0 devices (PIIX3, ICH9-LPC) are multifunction.
+        self.boardFunctions = boardFunctionTypes.mapValues { Occupant(type: $0, id: nil, multifunction: true) }
+        self.devices = devices
+    }
+
+    /// The occupant of `devfn`, if any.
+    func occupant(_ devfn: UInt8) -> Occupant? {
+        if let board = boardFunctions[devfn] { return board }
+        if let claim = claims[devfn] { return claim }
+        guard let device = devices.devices.first(where: { $0.pciAddress?.devfn == devfn }) else { return nil }
+        return Occupant(type: device.driver, id: device.id, multifunction: device.isMultifunction)
+    }
+
+    /// Claims a function for a hot-plugged device of type `driver`: the
+    /// one `requested` names, or function 0 of the first free slot. Fails
+    /// with QEMU 7.2's error when the place is taken, when it is a
+    /// function other than 0 of a populated slot (a hot-plugged function
+    /// after function 0 is never seen by the guest), or when a
+    /// single-function device would share its slot. A success must be
+    /// followed by `endClaim`.
+    func claim(driver: String, id: String?, requested: PCIAddress?, multifunction: Bool) -> Result<PCIAddress, QMPError> {
+        let address: PCIAddress
+        if let requested {
+            if let occupant = occupant(requested.devfn) {
+                return .failure(.generic("PCI: slot \(requested.slot) function \(requested.function) not available for \(driver), in use by \(occupant.type),id=\(occupant.id ?? "(null)")"))
+            }
+            if requested.function != 0, let first = occupant(requested.slot << 3) {
+                return .failure(.generic("PCI: slot \(requested.slot) function 0 already occupied by \(first.type), new func \(driver) cannot be exposed to guest."))
+            }
+            address = requested
+        } else {
+            guard let free = (0..<32).lazy.map({ PCIAddress(devfn: UInt8($0) << 3) }).first(where: { occupant($0.devfn) == nil }) else {
+                return .failure(.generic("PCI: no slot/function available for \(driver), all in use or reserved"))
+            }
+            address = free
+        }
+        if address.function == 0, !multifunction,
+           let other = (1..<8).first(where: { occupant(address.devfn | UInt8($0)) != nil }) {
+            let slot = String(address.slot, radix: 16)
+            return .failure(.generic("PCI: \(slot).0 indicates single function, but \(slot).\(String(other, radix: 16)) is already populated."))
+        }
+        claims[address.devfn] = Occupant(type: driver, id: id, multifunction: multifunction)
+        return .success(address)
+    }
+
+    /// Ends a claim: the device exists now (the registry holds its place)
+    /// or was refused (the place is free again).
+    func endClaim(_ address: PCIAddress) { claims[address.devfn] = nil }
+
+    /// The devices on the bus, in devfn order.
+    var pluggedDevices: [Device] {
+        devices.devices.filter { $0.pciAddress != nil }.sorted { $0.pciAddress! < $1.pciAddress! }
+    }
+}
+
+extension Device {
+    /// The `multifunction` property as QEMU's `qapi_bool_parse` reads it.
+    var isMultifunction: Bool {
+        properties["multifunction"].flatMap(PCIAddress.optionText).flatMap(PCIBus.parseBool) ?? false
+    }
+}
+
+extension PCIBus {
+    /// A bool property's text, as `qapi_bool_parse`: nil for anything else.
+    static func parseBool(_ text: String) -> Bool? {
+        switch text {
+        case "on", "yes", "true", "y": return true
+        case "off", "no", "false", "n": return false
+        default: return nil
+        }
+    }
+}
