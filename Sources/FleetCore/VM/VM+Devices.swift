@@ -22,11 +22,16 @@ extension VM {
     }
 
     /// The guest released a device (the plugin said so): it leaves every
-    /// query and DEVICE_DELETED goes out, as QEMU sends it.
+    /// query (its PCI function too) and DEVICE_DELETED goes out, as QEMU
+    /// sends it: a virtio PCI proxy's `virtio-backend` child first (a path,
+    /// no id), then the device.
     public func deviceReleased(idOrPath: String) {
         guard let device = devices.remove(idOrPath: idOrPath) else {
             logger.warning("device_deleted for unknown device \(idOrPath)")
             return
+        }
+        if device.driver.hasPrefix("virtio-"), device.driver.contains("-pci") {
+            events.emit("DEVICE_DELETED", data: ["path": .string(device.qomPath + "/virtio-backend")])
         }
         var data = JSONObject()
         if let id = device.id { data["device"] = .string(id) }

@@ -34,7 +34,8 @@ import Testing
         #expect(c.call("balloon", ["value": 0])?["error"]?["desc"] == "Parameter 'target' expects a size")
         #expect(c.call("device_del", ["id": "bal0"])?["return"] == .object([:]))
         fleet.advance(by: 50)
-        #expect(c.takeEvents().map { $0["event"] } == ["DEVICE_DELETED"])
+        #expect(c.takeEvents().map { $0["data"] } == [["path": "/machine/peripheral/bal0/virtio-backend"],
+                                                       ["device": "bal0", "path": "/machine/peripheral/bal0"]])
         #expect(c.call("query-balloon")?["error"] == notActive)
     }
 

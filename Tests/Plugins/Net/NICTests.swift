@@ -80,7 +80,9 @@ import Testing
         _ = vm.ok("device_add", ["driver": "virtio-net-pci", "id": "nic0", "netdev": "n0"])
         #expect(vm.ok("device_del", ["id": "nic0"]) == .object([:]))
         vm.fleet.advance(by: 100)
-        #expect(vm.events("DEVICE_DELETED").first?["data"]?["device"] == "nic0")
+        // The virtio backend goes first, as QEMU 7.2 reports it.
+        #expect(vm.events("DEVICE_DELETED").map { $0["data"] }
+                == [["path": "/machine/peripheral/nic0/virtio-backend"], ["device": "nic0", "path": "/machine/peripheral/nic0"]])
         #expect(vm.ok("device_add", ["driver": "e1000", "id": "nic1", "netdev": "n0"]) == .object([:]))
         #expect(vm.ok("query-rx-filter") == [])
     }
