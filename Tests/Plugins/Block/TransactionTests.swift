@@ -74,7 +74,8 @@ extension BlockSuite {
         #expect(vm.ok("device_del", ["id": "v9"]) == [:])
         #expect(vm.events().isEmpty)
         vm.advance(20)
-        #expect(vm.events().map { $0["data"] } == [["device": "v9", "path": "/machine/peripheral/v9"]])
+        #expect(vm.events().map { $0["data"] } == [["path": "/machine/peripheral/v9/virtio-backend"],
+                                                    ["device": "v9", "path": "/machine/peripheral/v9"]])
         #expect(vm.ok("query-block")?.arrayValue?.count == 1)
         #expect(vm.ok("query-named-block-nodes")?.arrayValue?.first?["node-name"] == "disk9")
     }
