@@ -68,6 +68,11 @@ public struct Limits: Sendable, Equatable {
     /// QEMU would wait for ever, blocking its main loop; the fleet waits on
     /// the loop without blocking it (`DescriptorTransfer`), this long.
     public var fdStallMilliseconds: UInt64 = 10_000
+    /// Jobs one VM may have on libuv's thread pool at once (regular-file
+    /// work: writes, ftruncate, reads); the rest wait in order. The pool's
+    /// 4 threads serve every VM, so one VM's burst of screendumps, or
+    /// files on a filesystem that hangs, leave the others a thread.
+    public var poolJobsPerVM: Int = 2
     /// How long a closing client (it half-closed, or `quit`) may take to
     /// read its last replies before its connection closes anyway.
     public var finalFlushMilliseconds: UInt64 = 5_000

@@ -55,11 +55,12 @@ public final class DescriptorTransfer {
     public func cancel() { finish(-Int(ECANCELED)) }
 
     /// Starts moving `buffer` to or from `fd`: on the pool for a file
-    /// (nil returned: it cannot be cancelled), else on `loop` (the handle
-    /// returned). An error found at once completes before this returns.
+    /// (within `share` when given; nil returned: it cannot be cancelled),
+    /// else on `loop` (the handle returned). An error found at once
+    /// completes before this returns.
     @discardableResult
     static func start(_ direction: Direction, fd: Int32, buffer: UnsafeMutableRawBufferPointer, on loop: EventLoop,
-                      stallMilliseconds: UInt64, completion: @escaping (Int) -> Void) -> DescriptorTransfer? {
+                      share: PoolShare?, stallMilliseconds: UInt64, completion: @escaping (Int) -> Void) -> DescriptorTransfer? {
         let kind: UnownedDescriptor.Kind
         switch UnownedDescriptor.classify(fd) {
         case .failure(let error):
@@ -70,10 +71,12 @@ public final class DescriptorTransfer {
         if kind == .file {
             let result = Locked(0)
             let region = SendableRegion(buffer)
-            loop.offload({
+            let work: @Sendable () -> Void = {
                 let n = blocking(direction, fd: fd, buffer: region.buffer)
                 result.withLock { $0 = n }
-            }, then: { completion(result.withLock { $0 }) })
+            }
+            let done = { completion(result.withLock { $0 }) }
+            if let share { share.offload(work, then: done) } else { loop.offload(work, then: done) }
             return nil
         }
         let descriptor: UnownedDescriptor
@@ -204,22 +207,24 @@ extension EventLoop {
     /// other end (see `DescriptorTransfer`); `completion` gets the bytes
     /// moved or -errno. Returns the transfer when it runs on the loop (it
     /// can be cancelled), nil when it went to the pool or ended at once.
+    /// A file's transfer goes to the pool within `share` when given.
     @discardableResult
     public func transfer(_ direction: DescriptorTransfer.Direction, fd: Int32, buffer: UnsafeMutableRawBufferPointer,
-                         stallMilliseconds: UInt64, completion: @escaping (Int) -> Void) -> DescriptorTransfer? {
-        DescriptorTransfer.start(direction, fd: fd, buffer: buffer, on: self, stallMilliseconds: stallMilliseconds,
-                                 completion: completion)
+                         share: PoolShare? = nil, stallMilliseconds: UInt64,
+                         completion: @escaping (Int) -> Void) -> DescriptorTransfer? {
+        DescriptorTransfer.start(direction, fd: fd, buffer: buffer, on: self, share: share,
+                                 stallMilliseconds: stallMilliseconds, completion: completion)
     }
 
     /// Writes all of `bytes` to `fd` as `transfer` does; `completion` gets
     /// 0 or an errno.
     @discardableResult
-    public func writeAll(_ bytes: [UInt8], to fd: Int32, stallMilliseconds: UInt64,
+    public func writeAll(_ bytes: [UInt8], to fd: Int32, share: PoolShare? = nil, stallMilliseconds: UInt64,
                          completion: @escaping (Int32) -> Void) -> DescriptorTransfer? {
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 1)
         bytes.withUnsafeBytes { copy.copyMemory(from: $0) }
         let region = UnsafeMutableRawBufferPointer(rebasing: copy[0..<bytes.count])
-        return transfer(.write, fd: fd, buffer: region, stallMilliseconds: stallMilliseconds) { result in
+        return transfer(.write, fd: fd, buffer: region, share: share, stallMilliseconds: stallMilliseconds) { result in
             copy.deallocate()
             completion(result < 0 ? Int32(-result) : 0)
         }

@@ -44,6 +44,6 @@ enum FlattenedDeviceTree {
             bytes.withUnsafeBytes { region.copyMemory(from: $0) }
             return finish(DescriptorTransfer.blocking(.write, fd: fd, buffer: region) < 0 ? EIO : 0)
         }
-        loop.writeAll(bytes, to: fd, stallMilliseconds: vm.limits.fdStallMilliseconds, completion: finish)
+        loop.writeAll(bytes, to: fd, share: vm.poolShare, stallMilliseconds: vm.limits.fdStallMilliseconds, completion: finish)
     }
 }

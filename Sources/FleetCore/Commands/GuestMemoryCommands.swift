@@ -63,12 +63,7 @@ enum GuestMemoryCommands {
         let finish = {
             complete(failure.withLock { $0 } == 0 ? .ok : .failure(.generic("writing memory to '\(path)' failed")))
         }
-        if let loop = context.vm.router.loop {
-            loop.offload(write, then: finish)
-        } else {
-            write()
-            finish()
-        }
+        context.vm.offload(write, then: finish)
     }
 }
 

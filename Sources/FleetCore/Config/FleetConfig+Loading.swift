@@ -100,7 +100,7 @@ extension Limits {
             "command-history-per-vm", "http-clients", "http-header-bytes", "http-request-timeout-ms", "http-output-bytes",
             "page-vms", "page-text-bytes",
             "session-output-stall-ms", "final-flush-ms", "negotiation-timeout-ms", "parser-bytes-per-fleet",
-            "session-turn-us", "fd-stall-ms",
+            "session-turn-us", "fd-stall-ms", "pool-jobs-per-vm",
         ])
         var l = Limits()
         func positive(_ key: String) throws(FleetError) -> Int? {
@@ -137,6 +137,7 @@ extension Limits {
         if let v = try positive("parser-bytes-per-fleet") { l.parserBytesPerFleet = v }
         if let v = try positive("session-turn-us") { l.sessionTurnMicroseconds = UInt64(v) }
         if let v = try positive("fd-stall-ms") { l.fdStallMilliseconds = UInt64(v) }
+        if let v = try positive("pool-jobs-per-vm") { l.poolJobsPerVM = v }
         return l
     }
 }

@@ -224,12 +224,12 @@ public final class PluginInstance {
     /// ended meanwhile. Without a loop (in-process fleets) both run now.
     func queueWork(_ work: @escaping qmp_work_fn, done: @escaping qmp_work_done_fn, opaque: UnsafeMutableRawPointer?) {
         let carried = LoopConfined(opaque)
-        guard let loop = vm?.router.loop else {
+        guard let vm, vm.router.loop != nil else {
             work(opaque)
             done(destroyed ? nil : state, opaque)
             return
         }
-        loop.offload({ work(carried.value) }, then: { [weak self] in
+        vm.offload({ work(carried.value) }, then: { [weak self] in
             let live = self.flatMap { $0.destroyed ? nil : $0 }
             done(live?.state, carried.value)
         })
@@ -251,7 +251,8 @@ public final class PluginInstance {
             return 0
         }
         var key: ObjectIdentifier?
-        let started = loop.transfer(way, fd: fd, buffer: region, stallMilliseconds: vm.limits.fdStallMilliseconds) { [weak self] result in
+        let started = loop.transfer(way, fd: fd, buffer: region, share: vm.poolShare,
+                                    stallMilliseconds: vm.limits.fdStallMilliseconds) { [weak self] result in
             if let key { self?.transfers[key] = nil }
             let live = self.flatMap { $0.destroyed ? nil : $0 }
             done(live?.state, result, opaque)

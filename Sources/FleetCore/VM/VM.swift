@@ -1,6 +1,7 @@
 import Logging
 import QAPISchema
 import QMPWire
+import UVLoop
 
 /// One simulated QEMU virtual machine.
 ///
@@ -56,6 +57,8 @@ public final class VM {
     /// The page's view of the VM: its last commands and its watchers (nil
     /// with `command-history-per-vm: 0` until someone watches).
     var observation: VMObservation?
+    /// The VM's share of libuv's thread pool (nil in-process): see `VM.offload`.
+    private(set) lazy var poolShare: PoolShare? = router.loop.map { PoolShare(loop: $0, limit: limits.poolJobsPerVM) }
     /// What guest shutdowns, reboots and panics do (`set-action`).
     public internal(set) lazy var actions = LifecycleActions(noShutdown: spec.noShutdown, noReboot: spec.noReboot)
 
