@@ -96,6 +96,20 @@ class Pending(threading.Thread):
             self.reply = {"exception": repr(error)}
 
 
+def screendump_to_a_read_write_fd(client):
+    """A regular file opened read-write in an fd set, asked for write-only."""
+    directory = short_tempdir("ap-rw-")
+    try:
+        fd = os.open(os.path.join(directory, "rw"), os.O_RDWR | os.O_CREAT, 0o600)
+        path = add_to_fdset(client, fd)
+        reply = client.execute("screendump", {"filename": path})
+        if "error" in reply:
+            reply["error"]["desc"] = reply["error"]["desc"].replace(path, "{path}")
+        return reply
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 @pytest.fixture(scope="module")
 def qemu_answers():
     """QEMU 7.2 on the same descriptors: a screendump to an fd set's pipe,
@@ -128,6 +142,7 @@ def qemu_answers():
         answers["secret"] = client.execute("object-add", {"qom-type": "secret", "id": "s0", "file": path})
         answers["secret"]["error"]["desc"] = answers["secret"]["error"]["desc"].replace(path, "{path}")
         os.close(write_end)
+        answers["read-write"] = screendump_to_a_read_write_fd(client)
         client.close()
         return answers
     finally:
@@ -281,4 +296,13 @@ def test_a_secrets_file_is_a_path_not_an_fd_set(fleet, qemu_answers):
                           "desc": qemu_answers["secret"]["error"]["desc"].replace("{path}", path)}}
     assert reply == expected
     os.close(write_end)
+    client.close()
+
+
+def test_an_fd_set_serves_only_its_access_mode(fleet, qemu_answers):
+    """QEMU's monitor_fdset_dup_fd_add takes an fd of exactly the mode
+    asked for: a read-write file does not serve screendump's write-only
+    open."""
+    client = Client(fleet.vm_socket("hostile"))
+    assert screendump_to_a_read_write_fd(client) == qemu_answers["read-write"]
     client.close()

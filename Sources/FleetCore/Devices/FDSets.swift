@@ -102,7 +102,9 @@ public final class FDSets {
         let wanted = flags & O_ACCMODE
         for entry in set.fds {
             let mode = fcntl(entry.fd, F_GETFL) & O_ACCMODE
-            guard mode == wanted || mode == O_RDWR else { continue }
+            // Exactly the mode asked for, as QEMU 7.2 (a read-write fd
+            // does not serve a write-only open: EACCES).
+            guard mode == wanted else { continue }
             let dup = fcntl(entry.fd, F_DUPFD_CLOEXEC, 0)
             guard dup >= 0 else { return .failure(FDSetRefusal(errno: errno)) }
             if flags & O_TRUNC != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
