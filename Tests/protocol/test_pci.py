@@ -105,3 +105,33 @@ def test_pci_devices_as_qemu_7_2():
     # The comparison saw the devices: each added device is in QEMU's list.
     slots = [(d["slot"], d["function"], d["qdev_id"]) for d in want[9][2]["return"][0]["devices"]]
     assert (7, 0, "n2") in slots and (30, 3, "r0") in slots and len(slots) == 12
+
+
+#: q35's pcie.0 (QEMU 7.2 -machine q35 -S): no hot-plug, whatever the arguments.
+Q35 = [
+    ("device_add", {"driver": "e1000", "id": "n0"}),
+    ("device_add", {"driver": "virtio-net-pci", "id": "n1", "bus": "pcie.0", "addr": "zz"}),
+    ("device_add", {"driver": "rocker", "id": "n0"}),
+    ("query-pci", None),
+    ("x-query-virtio", None),
+]
+
+
+def test_q35_root_bus_takes_no_hotplug_as_qemu_7_2():
+    if shutil.which(QEMU_PROGRAM) is None:
+        missing(f"{QEMU_PROGRAM} is not installed")
+    binary = required_fleet_binary()
+    qemu = QemuProcess("q35", paused=True)
+    fleet = FleetProcess(binary, {"q35": dict(BARE_PC, machine="pc-q35-7.2")}, [{"name": "vm0", "template": "q35"}])
+    try:
+        replies = []
+        for path in (qemu.socket, fleet.vm_socket("vm0")):
+            client = RawQMP(path)
+            client.negotiate()
+            replies.append([client.execute(name, args) for name, args in Q35])
+            client.close()
+    finally:
+        qemu.close()
+        fleet.close()
+    assert replies[1] == replies[0]
+    assert replies[0][0]["error"]["desc"] == "Bus 'pcie.0' does not support hotplugging"

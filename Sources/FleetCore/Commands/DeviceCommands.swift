@@ -23,6 +23,13 @@ enum DeviceCommands {
             complete(.failure(.generic("'\(driverName)' is not a valid device model name")))
             return
         }
+        let pciBus = driver.bus == "PCI" ? vm.pciBus : nil
+        let onPCIBus = pciBus.map { args["bus"] == nil || args["bus"]?.stringValue == $0.name } ?? false
+        if let pciBus, onPCIBus, !pciBus.isHotpluggable, !vm.coldPlugging {
+            // qdev_device_add checks the bus before the id and the properties.
+            complete(.failure(.generic("Bus '\(pciBus.name)' does not support hotplugging")))
+            return
+        }
         let id = args["id"]?.stringValue
         if let id {
             guard QOMName.isValid(id) else {
@@ -34,7 +41,6 @@ enum DeviceCommands {
                 return
             }
         }
-        let pciBus = driver.bus == "PCI" ? vm.pciBus : nil
         var properties = JSONObject()
         for (key, value) in args where !hostMembers.contains(key) {
             guard driver.propertyNames.contains(key) || (pciBus != nil && pciMembers.contains(key)) else {
@@ -45,8 +51,8 @@ enum DeviceCommands {
         }
         if let bus = args["bus"] { properties["bus"] = bus }
         var pciAddress: PCIAddress?
-        if let pciBus, args["bus"] == nil || args["bus"]?.stringValue == pciBus.name {
-            switch place(driverName, id: id, args, on: pciBus) {
+        if let pciBus, onPCIBus {
+            switch place(driverName, id: id, args, on: pciBus, hotplugged: !vm.coldPlugging) {
             case .failure(let error): return complete(.failure(error))
             case .success(let address): pciAddress = address
             }
@@ -65,7 +71,8 @@ enum DeviceCommands {
 
     /// Reads `addr` and `multifunction` as QEMU sets those properties, then
     /// claims the device's function on the bus (its realize's checks).
-    private static func place(_ driver: String, id: String?, _ args: JSONObject, on bus: PCIBus) -> Result<PCIAddress, QMPError> {
+    private static func place(_ driver: String, id: String?, _ args: JSONObject, on bus: PCIBus,
+                              hotplugged: Bool) -> Result<PCIAddress, QMPError> {
         var requested: PCIAddress?
         if let addr = args["addr"] {
             switch PCIAddress.parse(property: addr) {
@@ -80,7 +87,7 @@ enum DeviceCommands {
             }
             multifunction = value
         }
-        return bus.claim(driver: driver, id: id, requested: requested, multifunction: multifunction)
+        return bus.claim(driver: driver, id: id, requested: requested, multifunction: multifunction, hotplugged: hotplugged)
     }
 
     static func delete(_ context: CommandContext, _ complete: @escaping (CommandResult) -> Void) {

@@ -69,6 +69,9 @@ public struct CommandLineReplay {
                 let step = steps[next]
                 var answer: CommandResult?
                 var answeredLater = false
+                // A command line's devices exist before the machine is
+                // ready: cold-plugged, even on a bus that takes no hot-plug.
+                vm.coldPlugging = true
                 vm.execute(step.command, step.arguments) { result in
                     if answeredLater {
                         self.finish(step, result)
@@ -77,6 +80,7 @@ public struct CommandLineReplay {
                         answer = result
                     }
                 }
+                vm.coldPlugging = false
                 guard let result = answer else {
                     answeredLater = true
                     return

@@ -28,14 +28,17 @@ public final class PCIBus {
 
     /// The bus's name: what `device_add`'s `bus` names to put a device on it.
     public let name: String
+    /// Whether `device_add` may plug into it once the machine is ready.
+    public let isHotpluggable: Bool
     /// The board's functions by devfn.
     let boardFunctions: [UInt8: Occupant]
     private let devices: DeviceRegistry
     /// Functions claimed by a `device_add` in progress, by devfn.
     private var claims: [UInt8: Occupant] = [:]
 
-    init(name: String, boardFunctionTypes: [UInt8: String], devices: DeviceRegistry) {
+    init(name: String, isHotpluggable: Bool, boardFunctionTypes: [UInt8: String], devices: DeviceRegistry) {
         self.name = name
+        self.isHotpluggable = isHotpluggable
         // The board's function 0 devices (PIIX3, ICH9-LPC) are multifunction.
         self.boardFunctions = boardFunctionTypes.mapValues { Occupant(type: $0, id: nil, multifunction: true) }
         self.devices = devices
@@ -49,21 +52,27 @@ public final class PCIBus {
         return Occupant(type: device.driver, id: device.id, multifunction: device.isMultifunction)
     }
 
-    /// Claims a function for a hot-plugged device of type `driver`: the
-    /// one `requested` names, or function 0 of the first free slot. Fails
-    /// with QEMU 7.2's error when the place is taken, when it is a
-    /// function other than 0 of a populated slot (a hot-plugged function
-    /// after function 0 is never seen by the guest), or when a
-    /// single-function device would share its slot. A success must be
-    /// followed by `endClaim`.
-    func claim(driver: String, id: String?, requested: PCIAddress?, multifunction: Bool) -> Result<PCIAddress, QMPError> {
+    /// Claims a function for a device of type `driver`: the one
+    /// `requested` names, or function 0 of the first free slot. Fails with
+    /// QEMU 7.2's error when the place is taken, when it is a function
+    /// other than 0 of a populated slot (hot-plugged, the guest would never
+    /// see it; cold-plugged, only behind a multifunction function 0), or
+    /// when a single-function device would share its slot. A success must
+    /// be followed by `endClaim`.
+    func claim(driver: String, id: String?, requested: PCIAddress?, multifunction: Bool,
+               hotplugged: Bool = true) -> Result<PCIAddress, QMPError> {
         let address: PCIAddress
         if let requested {
             if let occupant = occupant(requested.devfn) {
                 return .failure(.generic("PCI: slot \(requested.slot) function \(requested.function) not available for \(driver), in use by \(occupant.type),id=\(occupant.id ?? "(null)")"))
             }
             if requested.function != 0, let first = occupant(requested.slot << 3) {
-                return .failure(.generic("PCI: slot \(requested.slot) function 0 already occupied by \(first.type), new func \(driver) cannot be exposed to guest."))
+                if hotplugged {
+                    return .failure(.generic("PCI: slot \(requested.slot) function 0 already occupied by \(first.type), new func \(driver) cannot be exposed to guest."))
+                }
+                if !first.multifunction {
+                    return .failure(.generic("PCI: single function device can't be populated in function \(requested)"))
+                }
             }
             address = requested
         } else {

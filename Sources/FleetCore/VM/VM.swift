@@ -35,8 +35,13 @@ public final class VM {
     public private(set) lazy var pciBus: PCIBus? = {
         guard let board = BoardReferenceData.board(of: spec.machine.type),
               let reference = PCIReferenceData.shared?.boards[board] else { return nil }
-        return PCIBus(name: board == "pc" ? "pci.0" : "pcie.0", boardFunctionTypes: reference.functionTypes, devices: devices)
+        // pc's pci.0 takes ACPI hot-plug; q35's and virt's pcie.0 none.
+        return board == "pc" ? PCIBus(name: "pci.0", isHotpluggable: true, boardFunctionTypes: reference.functionTypes, devices: devices)
+            : PCIBus(name: "pcie.0", isHotpluggable: false, boardFunctionTypes: reference.functionTypes, devices: devices)
     }()
+    /// Set while a command line's `-device` runs (`CommandLineReplay`): the
+    /// device is cold-plugged, as QEMU's are before the machine is ready.
+    var coldPlugging = false
     public let fdSets = FDSets()
     /// What `yank` can cut loose; the monitors' chardevs from the start.
     public let yankInstances = YankInstances()

@@ -7,7 +7,7 @@ import Testing
 @Suite struct PCIBusTests {
     static func pcBus(_ registry: DeviceRegistry) throws -> PCIBus {
         let board = try #require(PCIReferenceData.shared?.boards["pc"])
-        return PCIBus(name: "pci.0", boardFunctionTypes: board.functionTypes, devices: registry)
+        return PCIBus(name: "pci.0", isHotpluggable: true, boardFunctionTypes: board.functionTypes, devices: registry)
     }
 
     static func error(_ result: Result<PCIAddress, QMPError>) -> String? {

@@ -64,4 +64,22 @@ import Testing
         #expect(c.result("cont") == [:])
         #expect(c.result("x-query-virtio-status", ["path": "/machine/peripheral/ser0/virtio-backend"])?["vm-running"] == true)
     }
+
+    /// q35's pcie.0 takes no hot-plug; a command line's devices are
+    /// cold-plugged there (qmpfleet-emulator, vm-attach-monitor).
+    @Test func q35TakesPCIDevicesOnlyFromTheCommandLine() throws {
+        let fleet = try TestFleet(yaml: "vms: [{name: q, machine: pc-q35-7.2, memory: 128M, start-paused: true, plugins: {net: {}}}]")
+        let c = fleet.negotiatedClient(to: "q")
+        #expect(c.errorPair("device_add", ["driver": "e1000", "id": "n0"]) == ("GenericError", "Bus 'pcie.0' does not support hotplugging"))
+        #expect(c.errorPair("device_add", ["driver": "e1000", "id": "n0", "bus": "pcie.0", "addr": "zz"])
+                == ("GenericError", "Bus 'pcie.0' does not support hotplugging"))
+        let vm = try #require(fleet.vm("q"))
+        func step(_ args: JSONObject) -> CommandLineReplay.Step { .init(command: "device_add", arguments: args, option: "-device x") }
+        var outcome: String?? = .none
+        CommandLineReplay(steps: [step(["driver": "e1000", "id": "n0"]), step(["driver": "rtl8139", "id": "n1", "addr": "0x1f.4"]),
+                                  step(["driver": "e1000", "id": "n2", "addr": "1.1"])]).run(on: vm) { outcome = $0 }
+        #expect(outcome == .some("-device x: PCI: single function device can't be populated in function 1.1"))
+        #expect(Self.places(c) == ["0.0:", "1.0:n0", "31.0:", "31.2:", "31.3:", "31.4:n1"])
+    }
 }
+
