@@ -53,9 +53,14 @@ enum JSONLiteral {
     /// token, quotes included, as QEMU walks it.
     static func string(_ b: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> String {
         let end = b.count - 1  // the closing quote
-        // Fast path: plain ASCII without escapes.
-        var i = 1
-        while i < end && b[i] != UInt8(ascii: "\\") && b[i] < 0x80 { i += 1 }
+        // Fast path: plain ASCII without escapes, eight bytes at a time
+        // (a 1 MiB argument spent 42 % of its request in a byte loop here,
+        // docs/performance.md). The scan also stops at control bytes and
+        // the quote, which this path keeps as they are: step over them.
+        var i = PlainTextScan.plainRunEnd(b, from: 1, to: end, quote: b[0])
+        while i < end && b[i] != UInt8(ascii: "\\") && b[i] < 0x80 {
+            i = PlainTextScan.plainRunEnd(b, from: i + 1, to: end, quote: b[0])
+        }
         if i == end { return String(decoding: UnsafeBufferPointer(rebasing: b[1..<end]), as: UTF8.self) }
         var out: [UInt8] = []
         out.reserveCapacity(end)

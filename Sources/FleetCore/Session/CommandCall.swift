@@ -16,6 +16,11 @@ public final class CommandCall {
     private var fileDescriptors: [Int32]
     /// Set by a `drop-reply` fault: the command runs, its reply is not sent.
     var isReplyDropped = false
+    /// The session took the first completion; any later one is ignored. A
+    /// field of the call rather than a `var` its closure captures: a
+    /// captured `var` is a heap box per command, with a dynamic
+    /// exclusivity check on every access.
+    var isAnswered = false
 
     init(request: QMPRequest, session: Session?, fileDescriptors: [Int32]) {
         self.request = request

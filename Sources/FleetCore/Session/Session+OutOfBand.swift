@@ -39,10 +39,9 @@ extension Session {
         }
         let call = CommandCall(request: request, session: self, fileDescriptors: [])
         outOfBandInFlight += 1
-        var answered = false
         host.dispatch(call) { [weak self] result in
-            guard !answered else { return }
-            answered = true
+            guard !call.isAnswered else { return }
+            call.isAnswered = true
             call.closeUnusedFileDescriptors()
             guard let self else { return }
             self.outOfBandInFlight -= 1

@@ -326,10 +326,9 @@ public final class Session {
         receivedFileDescriptors.removeAll()
         let call = CommandCall(request: request, session: self, fileDescriptors: fds)
         commandInFlight = true
-        var answered = false
         host.dispatch(call) { [weak self] result in
-            guard !answered else { return }
-            answered = true
+            guard !call.isAnswered else { return }
+            call.isAnswered = true
             call.closeUnusedFileDescriptors()
             self?.finish(result, id: request.id, send: !call.isReplyDropped)
         }

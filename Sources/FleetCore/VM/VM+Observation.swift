@@ -5,14 +5,21 @@ extension VM {
     /// counted and timed in the loop's metrics and kept in the VM's history.
     /// Costs a clock read and a closure per command; text is made only
     /// while the page watches the VM.
+    ///
+    /// The closure holds what it records into (the loop's metrics, the
+    /// command table, the VM's observation as it is at dispatch), not the
+    /// VM: a weak reference to the VM cost a side table entry made, loaded
+    /// and destroyed per command, 7 % of a pipelined `query-status`
+    /// (docs/performance.md). None of them holds a completion, so no cycle.
     func observing(_ call: CommandCall, _ complete: @escaping (CommandResult) -> Void) -> (CommandResult) -> Void {
         let started = MonotonicClock.nanoseconds()
-        return { [weak self] result in
-            if let self {
-                let elapsed = MonotonicClock.nanoseconds() &- started
-                router.metrics.commandAnswered(metricsLabel(for: call, result), result, nanoseconds: elapsed)
-                observation?.record(session: call.session?.id, request: call.request, result: result, nanoseconds: elapsed)
-            }
+        let metrics = router.metrics
+        let table = table
+        let observation = observation
+        return { result in
+            let elapsed = MonotonicClock.nanoseconds() &- started
+            metrics.commandAnswered(Self.metricsLabel(for: call, result, table: table), result, nanoseconds: elapsed)
+            observation?.record(session: call.session?.id, request: call.request, result: result, nanoseconds: elapsed)
             complete(result)
         }
     }
@@ -20,7 +27,7 @@ extension VM {
     /// The command's own name, unless no table has it (CommandNotFound, or
     /// a VM that was ending): clients choose such names freely, and a label
     /// per name would grow the metrics without bound.
-    private func metricsLabel(for call: CommandCall, _ result: CommandResult) -> String {
+    private static func metricsLabel(for call: CommandCall, _ result: CommandResult, table: CommandTable) -> String {
         if case .failure = result, table.lookup(call.name) == nil { return LoopMetrics.unknownCommand }
         return call.name
     }
