@@ -62,10 +62,13 @@ let package = Package(
         ),
         .target(name: "QMPWire", swiftSettings: swiftSettings),
         .target(name: "QAPISchema", dependencies: ["QMPWire"], swiftSettings: swiftSettings),
+        // What scripts/qapi-gen's output needs at run time: the QAPI namespace,
+        // decoding and encoding, the command, event and guest-action protocols.
+        .target(name: "QAPIRuntime", dependencies: ["QMPWire"], swiftSettings: swiftSettings),
         .target(
             name: "FleetCore",
             dependencies: [
-                "CUV", "QMPPluginABI", "UVLoop", "QMPWire", "QAPISchema",
+                "CUV", "QMPPluginABI", "UVLoop", "QMPWire", "QAPISchema", "QAPIRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Yams", package: "Yams"),
@@ -86,7 +89,7 @@ let package = Package(
         ),
         .target(
             name: "QMPPluginKit",
-            dependencies: ["QMPPluginABI", "QMPWire"],
+            dependencies: ["QMPPluginABI", "QMPWire", "QAPIRuntime"],
             // The common QAPI modules plugins include (scripts/qapi-gen generates their types here).
             resources: [.embedInCode("QAPI/common.json"), .embedInCode("QAPI/sockets.json")],
             swiftSettings: swiftSettings
@@ -133,7 +136,7 @@ let package = Package(
         .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
         .testTarget(name: "QMPPluginKitTests", dependencies: ["QMPPluginKit", "QAPISchema", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetHTTPTests", dependencies: ["FleetHTTP", "FleetCore", "UVLoop"], swiftSettings: swiftSettings),
-        .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "QMPFleetTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "QMPFleetTesting", "QAPIRuntime"], swiftSettings: swiftSettings),
         .testTarget(name: "QMPFleetEmulatorTests", dependencies: ["qmpfleet-emulator", "FleetCore", "QMPWire"], swiftSettings: swiftSettings),
     ] + devicePlugins.map {
         // Plugin tests load the built .so through QMPFleetTesting; they never

@@ -16,7 +16,8 @@ import QMPWire
 ///     let vm: PluginVM
 ///     init(vm: PluginVM, config: JSONValue) throws(PluginError) { self.vm = vm }
 ///     static func register(_ plugin: PluginRegistry<HelloPlugin>) {
-///         plugin.command("hello") { this, args in .success(.string("hello, \(args["who"]!.stringValue!)")) }
+///         // QAPI.HelloCommand: scripts/qapi-gen's schema.generated.swift.
+///         plugin.command(QAPI.HelloCommand.self) { this, args in .success(.string("hello, \(args.who)")) }
 ///     }
 /// }
 /// @_cdecl("qmp_plugin_entry")

@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// `add_client` (misc.json): hands a descriptor that `getfd` named to a
@@ -8,10 +9,10 @@ import QMPWire
 /// any other protocol that names no chardev is invalid. Chardev socket
 /// clients by chardev name are not simulated: they are refused as invalid.
 enum AddClientCommand {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "add_client": .immediate { context in
-            let name = context.arguments["fdname"]?.stringValue ?? ""
-            let protocolName = context.arguments["protocol"]?.stringValue ?? ""
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.AddClientCommand.self) { context, args in
+            let name = args.fdname
+            let protocolName = args.protocol
             // The descriptor is the command's either way: closed when refused.
             guard context.vm.fdSets.closeNamed(name) else {
                 return .failure(.generic("File descriptor named '\(name)' has not been found"))

@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// `balloon` and `query-balloon` (QEMU's `machine.json`) on a VM without
@@ -5,9 +6,9 @@ import QMPWire
 /// answers both with DeviceNotActive "No balloon device has been
 /// activated", whatever the value. The balloon plugin takes both over.
 enum BalloonCommands {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "query-balloon": .immediate { _ in .failure(notActive) },
-        "balloon": .immediate { _ in .failure(notActive) },
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.QueryBalloonCommand.self) { _, _ in .failure(notActive) },
+        .immediate(QAPI.BalloonCommand.self) { _, args in .failure(notActive) },
     ]
 
     /// `have_balloon()`'s error.

@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// The board's own debug and PCI queries (QEMU's `machine.json`,
@@ -12,42 +13,42 @@ import QMPWire
 /// query-pci lists the board's own functions and the PCI devices on the
 /// VM's bus (`PCIBus`, `PCIDeviceInfo`).
 enum BoardQueries {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "query-pci": .immediate { context in
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.QueryPciCommand.self) { context, _ in
             guard case .success(let board)? = recorded("query-pci", context) else { return .success(.array([])) }
             guard let bus = context.vm.pciBus,
                   let reference = PCIReferenceData.shared?.board(of: context.vm.spec.machine.type) else { return .success(board) }
             return .success(PCIDeviceInfo.reply(boardReply: board, bus: bus, reference: reference))
         },
-        "x-query-roms": .immediate { context in recorded("x-query-roms", context) ?? text("") },
-        "x-query-irq": .immediate { context in recorded("x-query-irq", context) ?? text("") },
-        "x-query-jit": .immediate { context in recorded("x-query-jit", context) ?? text("") },
-        "x-query-opcount": .immediate { _ in text("[TCG profiler not compiled]\n") },
-        "x-query-rdma": .immediate { _ in text("") },
-        "x-query-numa": .immediate { _ in text("0 nodes\n") },
-        "x-query-profile": .immediate { _ in .failure(.generic("Internal profiler not compiled")) },
-        "x-query-usb": .immediate { _ in .failure(.generic("USB support not enabled")) },
-        "x-query-ramblock": .immediate { context in
+        .immediate(QAPI.XQueryRomsCommand.self) { context, _ in recorded("x-query-roms", context) ?? text("") },
+        .immediate(QAPI.XQueryIrqCommand.self) { context, _ in recorded("x-query-irq", context) ?? text("") },
+        .immediate(QAPI.XQueryJitCommand.self) { context, _ in recorded("x-query-jit", context) ?? text("") },
+        .immediate(QAPI.XQueryOpcountCommand.self) { _, _ in text("[TCG profiler not compiled]\n") },
+        .immediate(QAPI.XQueryRdmaCommand.self) { _, _ in text("") },
+        .immediate(QAPI.XQueryNumaCommand.self) { _, _ in text("0 nodes\n") },
+        .immediate(QAPI.XQueryProfileCommand.self) { _, _ in .failure(.generic("Internal profiler not compiled")) },
+        .immediate(QAPI.XQueryUsbCommand.self) { _, _ in .failure(.generic("USB support not enabled")) },
+        .immediate(QAPI.XQueryRamblockCommand.self) { context, _ in
             guard case .success(let reply)? = recorded("x-query-ramblock", context),
                   let table = reply["human-readable-text"]?.stringValue else { return text("") }
             return text(RAMBlockTable.resized(table, ramBytes: context.vm.spec.machine.ramBytes))
         },
-        "x-exit-preconfig": .immediate { _ in
+        .immediate(QAPI.XExitPreconfigCommand.self) { _, _ in
             .failure(.generic("The command is permitted only before machine initialization"))
         },
-        "query-vm-generation-id": .immediate { context in
+        .immediate(QAPI.QueryVmGenerationIdCommand.self) { context, _ in
             // Only x86 builds have the vmgenid device; the others' stub refuses.
             guard context.vm.spec.machine.arch == "x86_64" else {
                 return .failure(.generic("this feature or command is not currently supported"))
             }
             return .failure(.generic("VM Generation ID device not found"))
         },
-        "dumpdtb": .deferred { context, complete in
+        .deferred(QAPI.DumpdtbCommand.self) { context, args, complete in
             // x86 boards have no flattened device tree.
             guard context.vm.spec.machine.arch == "aarch64" || context.vm.spec.machine.arch == "arm" else {
                 return complete(.failure(.generic("This machine doesn't have a FDT")))
             }
-            FlattenedDeviceTree.dump(to: context.arguments["filename"]?.stringValue ?? "", vm: context.vm, complete)
+            FlattenedDeviceTree.dump(to: args.filename, vm: context.vm, complete)
         },
     ]
 

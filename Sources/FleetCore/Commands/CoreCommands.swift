@@ -1,24 +1,19 @@
+import QAPIRuntime
 import QAPISchema
 import QMPWire
 
 /// The commands every VM has, whatever its plugins: the union of the
-/// per-concern handler tables, and their QAPI declarations (the embedded
+/// per-concern bindings (each through its generated `QAPI.<Name>Command`), and their QAPI declarations (the embedded
 /// `Resources/core-schema.json`).
 enum CoreCommands {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = {
-        var all: [String: CommandHandler] = [:]
-        for table in [
-            RunStateCommands.handlers, LifecycleCommands.handlers, GuestMemoryCommands.handlers, MachineQueries.handlers, IntrospectionCommands.handlers,
-            HumanMonitorCommand.handlers, DeviceCommands.handlers, ObjectCommands.handlers,
-            QOMCommands.handlers, FDCommands.handlers, ProbeCommands.handlers,
-            QOMSet.handlers, BalloonCommands.handlers, MouseQuery.handlers, PasswordCommands.handlers,
-            StatsQueries.handlers, NUMAConfiguration.handlers, SEVLaunchSecret.handlers, YankCommands.handlers,
-            BoardQueries.handlers, ConfidentialGuestQueries.handlers, AddClientCommand.handlers, VirtioQueries.handlers,
-        ] {
-            all.merge(table) { first, _ in first }
-        }
-        return all
-    }()
+    nonisolated(unsafe) static let handlers: [String: CommandHandler] = CommandBinding.table(
+        RunStateCommands.bindings + LifecycleCommands.bindings + GuestMemoryCommands.bindings + MachineQueries.bindings
+            + IntrospectionCommands.bindings + HumanMonitorCommand.bindings + DeviceCommands.bindings + ObjectCommands.bindings
+            + QOMCommands.bindings + FDCommands.bindings + ProbeCommands.bindings + QOMSet.bindings + BalloonCommands.bindings
+            + MouseQuery.bindings + PasswordCommands.bindings + StatsQueries.bindings + NUMAConfiguration.bindings
+            + SEVLaunchSecret.bindings + YankCommands.bindings + BoardQueries.bindings + ConfidentialGuestQueries.bindings
+            + AddClientCommand.bindings + VirtioQueries.bindings
+    )
 
     /// The core schema module, parsed once per process.
     static func loadSchema() throws(FleetError) -> SchemaModule {

@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// device_add / device_del: the host checks what qdev checks (driver, id,
@@ -5,9 +6,9 @@ import QMPWire
 /// its `addr` and `multifunction` are the bus's, whatever the plugin
 /// lists) and the plugin that owns the driver does the rest.
 enum DeviceCommands {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "device_add": .deferred(add),
-        "device_del": .deferred(delete),
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .deferred(QAPI.DeviceAddCommand.self, add),
+        .deferred(QAPI.DeviceDelCommand.self, delete),
     ]
 
     /// Members of device_add's arguments that are not device properties.
@@ -15,22 +16,25 @@ enum DeviceCommands {
     /// The properties every PCI device has (QEMU's `pci_props`) that the bus acts on.
     private static let pciMembers: Set<String> = ["addr", "multifunction"]
 
-    static func add(_ context: CommandContext, _ complete: @escaping (CommandResult) -> Void) {
+    /// `device_add` takes any member besides `driver`, `bus` and `id` (QEMU
+    /// declares it without `gen`): those are the device's properties, read
+    /// from the request's members as given.
+    static func add(_ context: CommandContext, _ args: QAPI.DeviceAddCommand, _ complete: @escaping (CommandResult) -> Void) {
         let vm = context.vm
-        let args = context.arguments
-        let driverName = args["driver"]?.stringValue ?? ""
+        let members = context.arguments
+        let driverName = args.driver
         guard let (plugin, driver) = vm.pluginProviding(driver: driverName) else {
             complete(.failure(.generic("'\(driverName)' is not a valid device model name")))
             return
         }
         let pciBus = driver.bus == "PCI" ? vm.pciBus : nil
-        let onPCIBus = pciBus.map { args["bus"] == nil || args["bus"]?.stringValue == $0.name } ?? false
+        let onPCIBus = pciBus.map { args.bus == nil || args.bus == $0.name } ?? false
         if let pciBus, onPCIBus, !pciBus.isHotpluggable, !vm.coldPlugging {
             // qdev_device_add checks the bus before the id and the properties.
             complete(.failure(.generic("Bus '\(pciBus.name)' does not support hotplugging")))
             return
         }
-        let id = args["id"]?.stringValue
+        let id = args.id
         if let id {
             guard QOMName.isValid(id) else {
                 complete(.failure(.generic("Parameter 'id' expects an identifier")))
@@ -42,17 +46,17 @@ enum DeviceCommands {
             }
         }
         var properties = JSONObject()
-        for (key, value) in args where !hostMembers.contains(key) {
+        for (key, value) in members where !hostMembers.contains(key) {
             guard driver.propertyNames.contains(key) || (pciBus != nil && pciMembers.contains(key)) else {
                 complete(.failure(.generic("Property '\(driverName).\(key)' not found")))
                 return
             }
             properties[key] = value
         }
-        if let bus = args["bus"] { properties["bus"] = bus }
+        if let bus = args.bus { properties["bus"] = .string(bus) }
         var pciAddress: PCIAddress?
         if let pciBus, onPCIBus {
-            switch place(driverName, id: id, args, on: pciBus, hotplugged: !vm.coldPlugging) {
+            switch place(driverName, id: id, members, on: pciBus, hotplugged: !vm.coldPlugging) {
             case .failure(let error): return complete(.failure(error))
             case .success(let address): pciAddress = address
             }
@@ -62,7 +66,7 @@ enum DeviceCommands {
             guard let vm else { return complete(result) }
             if let pciAddress { vm.pciBus?.endClaim(pciAddress) }
             if case .success = result {
-                vm.devices.add(Device(id: id, driver: driverName, qomPath: qomPath, bus: args["bus"]?.stringValue,
+                vm.devices.add(Device(id: id, driver: driverName, qomPath: qomPath, bus: args.bus,
                                       properties: properties, owner: plugin.library, pciAddress: pciAddress))
             }
             complete(result)
@@ -71,17 +75,17 @@ enum DeviceCommands {
 
     /// Reads `addr` and `multifunction` as QEMU sets those properties, then
     /// claims the device's function on the bus (its realize's checks).
-    private static func place(_ driver: String, id: String?, _ args: JSONObject, on bus: PCIBus,
+    private static func place(_ driver: String, id: String?, _ properties: JSONObject, on bus: PCIBus,
                               hotplugged: Bool) -> Result<PCIAddress, QMPError> {
         var requested: PCIAddress?
-        if let addr = args["addr"] {
+        if let addr = properties["addr"] {
             switch PCIAddress.parse(property: addr) {
             case .failure(let refusal): return .failure(.generic("Property '\(driver).addr' doesn't take value '\(refusal.text)'"))
             case .success(let address): requested = address
             }
         }
         var multifunction = false
-        if let text = args["multifunction"].flatMap(PCIAddress.optionText) {
+        if let text = properties["multifunction"].flatMap(PCIAddress.optionText) {
             guard let value = PCIBus.parseBool(text) else {
                 return .failure(.generic("Parameter 'multifunction' expects 'on' or 'off'"))
             }
@@ -90,9 +94,9 @@ enum DeviceCommands {
         return bus.claim(driver: driver, id: id, requested: requested, multifunction: multifunction, hotplugged: hotplugged)
     }
 
-    static func delete(_ context: CommandContext, _ complete: @escaping (CommandResult) -> Void) {
+    static func delete(_ context: CommandContext, _ args: QAPI.DeviceDelCommand, _ complete: @escaping (CommandResult) -> Void) {
         let vm = context.vm
-        let id = context.arguments["id"]?.stringValue ?? ""
+        let id = args.id
         guard let device = vm.devices.device(idOrPath: id),
               let plugin = vm.plugins.first(where: { $0.library === device.owner }),
               let driver = device.owner.deviceDrivers[device.driver]

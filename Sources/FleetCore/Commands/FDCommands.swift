@@ -1,11 +1,12 @@
+import QAPIRuntime
 import QMPWire
 
 /// getfd, closefd, add-fd, remove-fd, query-fdsets: descriptors passed with
 /// SCM_RIGHTS on the VM's socket, kept per VM (monitor/fds.c).
 enum FDCommands {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "getfd": .immediate { context in
-            let name = context.arguments["fdname"]?.stringValue ?? ""
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.GetfdCommand.self) { context, args in
+            let name = args.fdname
             guard let fd = context.call.takeFileDescriptor() else {
                 return .failure(.generic("No file descriptor supplied via SCM_RIGHTS"))
             }
@@ -17,33 +18,33 @@ enum FDCommands {
             context.vm.fdSets.setNamed(name, fd: fd)
             return .ok
         },
-        "closefd": .immediate { context in
-            let name = context.arguments["fdname"]?.stringValue ?? ""
+        .immediate(QAPI.ClosefdCommand.self) { context, args in
+            let name = args.fdname
             guard context.vm.fdSets.closeNamed(name) else {
                 return .failure(.generic("File descriptor named '\(name)' not found"))
             }
             return .ok
         },
-        "add-fd": .immediate { context in
+        .immediate(QAPI.AddFdCommand.self) { context, args in
             guard let fd = context.call.takeFileDescriptor() else {
                 return .failure(.generic("No file descriptor supplied via SCM_RIGHTS"))
             }
             if let refusal = FDCommands.refusal(context, fd: fd) { return refusal }
-            let setID = context.arguments["fdset-id"]?.int64Value
-            let opaque = context.arguments["opaque"]?.stringValue
+            let setID = args.fdsetId
+            let opaque = args.opaque
             let (id, number) = context.vm.fdSets.add(fd: fd, toSet: setID, opaque: opaque)
             return .success(["fdset-id": .int(id), "fd": .int(Int64(number))])
         },
-        "remove-fd": .immediate { context in
-            let setID = context.arguments["fdset-id"]?.int64Value ?? -1
-            let fd = context.arguments["fd"]?.int64Value
+        .immediate(QAPI.RemoveFdCommand.self) { context, args in
+            let setID = args.fdsetId
+            let fd = args.fd
             guard context.vm.fdSets.remove(setID: setID, fd: fd) else {
                 let what = fd.map { "fdset-id:\(setID), fd:\($0)" } ?? "fdset-id:\(setID)"
                 return .failure(.generic("File descriptor named '\(what)' not found"))
             }
             return .ok
         },
-        "query-fdsets": .immediate { context in
+        .immediate(QAPI.QueryFdsetsCommand.self) { context, _ in
             .success(.array(context.vm.fdSets.sets.map { set in
                 [
                     "fdset-id": .int(set.id),

@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 import UVLoop
 #if canImport(Glibc)
@@ -12,16 +13,16 @@ import Glibc
 /// never ran has it), so a save writes `size` zero bytes: what QEMU writes
 /// for memory nobody touched.
 enum GuestMemoryCommands {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "query-current-machine": .immediate { context in
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.QueryCurrentMachineCommand.self) { context, _ in
             .success(["wakeup-suspend-support": .bool(context.vm.hasACPIBoard)])
         },
-        "inject-nmi": .immediate { context in
+        .immediate(QAPI.InjectNmiCommand.self) { context, _ in
             // x86 boards deliver an NMI to every vCPU; others refuse (QEMU's
             // nmi_monitor_handle finds no NMI interface).
             context.vm.hasACPIBoard ? .ok : .failure(.generic("this feature or command is not currently supported"))
         },
-        "query-memory-size-summary": .deferred { context, complete in
+        .deferred(QAPI.QueryMemorySizeSummaryCommand.self) { context, _, complete in
             let vm = context.vm
             let base = vm.spec.machine.type == "none" ? 0 : Int64(vm.spec.machine.ramBytes)
             // Plugged memory is what the memory plugin's DIMMs hold, if the VM has it.
@@ -33,20 +34,19 @@ enum GuestMemoryCommands {
                 complete(.success(["base-memory": .int(base), "plugged-memory": .int(plugged)]))
             }
         },
-        "pmemsave": .deferred { context, complete in save(context, complete) },
-        "memsave": .deferred { context, complete in
-            let index = context.arguments["cpu-index"]?.int64Value ?? 0
+        .deferred(QAPI.PmemsaveCommand.self) { context, args, complete in save(context, to: args.filename, size: args.size, complete) },
+        .deferred(QAPI.MemsaveCommand.self) { context, args, complete in
+            let index = args.cpuIndex ?? 0
             let present = context.vm.cpuInfoFast().arrayValue?.contains { $0["cpu-index"]?.int64Value == index } ?? false
             guard present else { return complete(.failure(.generic("Parameter 'cpu-index' expects a CPU number"))) }
-            save(context, complete)
+            save(context, to: args.filename, size: args.size, complete)
         },
     ]
 
     /// Writes `size` zero bytes to `filename` off the loop thread.
-    private static func save(_ context: CommandContext, _ complete: @escaping (CommandResult) -> Void) {
-        let path = context.arguments["filename"]?.stringValue ?? ""
+    private static func save(_ context: CommandContext, to path: String, size: Int64, _ complete: @escaping (CommandResult) -> Void) {
         // QEMU 7.2 crashes on a negative size; refuse it instead.
-        guard let size = context.arguments["size"]?.int64Value, size >= 0 else {
+        guard size >= 0 else {
             return complete(.failure(.generic("Parameter 'size' expects a non-negative value")))
         }
         let fd: Int32

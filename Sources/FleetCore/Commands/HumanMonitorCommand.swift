@@ -1,12 +1,13 @@
+import QAPIRuntime
 import QMPWire
 
 /// `human-monitor-command`: the HMP commands management software sends
 /// through QMP. The output is HMP's text with `\r\n` line ends, as QEMU's
 /// monitor writes it; an unknown command is not an error, just HMP's message.
 enum HumanMonitorCommand {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "human-monitor-command": .immediate { context in
-            let line = context.arguments["command-line"]?.stringValue ?? ""
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.HumanMonitorCommandCommand.self) { context, args in
+            let line = args.commandLine
             return .success(.string(run(line, on: context.vm)))
         },
     ]

@@ -1,25 +1,26 @@
+import QAPIRuntime
 import QMPWire
 
 /// What a VM says about itself: version, name, uuid, kvm, target, machines, CPUs.
 enum MachineQueries {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "query-version": .immediate { context in
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.QueryVersionCommand.self) { context, _ in
             let v = context.vm.router.config.qemuVersion
             return .success([
                 "qemu": ["major": .int(Int64(v.major)), "minor": .int(Int64(v.minor)), "micro": .int(Int64(v.micro))],
                 "package": .string(v.package),
             ])
         },
-        "query-name": .immediate { context in
+        .immediate(QAPI.QueryNameCommand.self) { context, _ in
             .success(.object(context.vm.spec.guestName.map { ["name": .string($0)] } ?? .empty))
         },
-        "query-uuid": .immediate { context in .success(["UUID": .string(context.vm.spec.uuid)]) },
-        "query-kvm": .immediate { context in
+        .immediate(QAPI.QueryUuidCommand.self) { context, _ in .success(["UUID": .string(context.vm.spec.uuid)]) },
+        .immediate(QAPI.QueryKvmCommand.self) { context, _ in
             .success(["enabled": .bool(context.vm.spec.machine.kvmEnabled), "present": true])
         },
-        "query-target": .immediate { context in .success(["arch": .string(context.vm.spec.machine.arch)]) },
-        "query-machines": .immediate { context in .success(MachineCatalog.queryMachines(for: context.vm.spec.machine)) },
-        "query-cpus-fast": .immediate { context in .success(context.vm.cpuInfoFast()) },
+        .immediate(QAPI.QueryTargetCommand.self) { context, _ in .success(["arch": .string(context.vm.spec.machine.arch)]) },
+        .immediate(QAPI.QueryMachinesCommand.self) { context, _ in .success(MachineCatalog.queryMachines(for: context.vm.spec.machine)) },
+        .immediate(QAPI.QueryCpusFastCommand.self) { context, _ in .success(context.vm.cpuInfoFast()) },
     ]
 }
 

@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// `query-mice` (QEMU's `ui.json`): the pointer devices the guest has.
@@ -8,8 +9,8 @@ import QMPWire
 /// Other machines (`none`, Arm `virt` with -nodefaults) list none. The
 /// display plugin takes this command over to add its tablet.
 enum MouseQuery {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "query-mice": .immediate { context in .success(.array(ps2Mice(context.vm.spec.machine))) },
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.QueryMiceCommand.self) { context, _ in .success(.array(ps2Mice(context.vm.spec.machine))) },
     ]
 
     /// The mouse handler index of the PS/2 mouse on pc and q35.

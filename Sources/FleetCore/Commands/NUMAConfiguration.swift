@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// `set-numa-node`: QEMU configures NUMA (nodes, distances, HMAT latency,
@@ -8,8 +9,8 @@ import QMPWire
 /// configured as QEMU's `-numa` is: in the VM's config (the memory plugin's
 /// `numa-nodes`).
 enum NUMAConfiguration {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "set-numa-node": .immediate { _ in .failure(.generic(machineCreated)) },
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.SetNumaNodeCommand.self) { _, args in .failure(.generic(machineCreated)) },
     ]
 
     static let machineCreated = "The command is permitted only before the machine has been created"

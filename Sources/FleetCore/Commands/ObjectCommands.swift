@@ -1,18 +1,19 @@
+import QAPIRuntime
 import QMPWire
 
 /// object-add / object-del for the user-creatable QOM types plugins provide
 /// (memory backends, secrets, iothreads...).
 enum ObjectCommands {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "object-add": .deferred(add),
-        "object-del": .deferred(delete),
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .deferred(QAPI.ObjectAddCommand.self, add),
+        .deferred(QAPI.ObjectDelCommand.self, delete),
     ]
 
-    static func add(_ context: CommandContext, _ complete: @escaping (CommandResult) -> Void) {
+    /// The type's properties are the request's other members, as given.
+    static func add(_ context: CommandContext, _ args: QAPI.ObjectAddCommand, _ complete: @escaping (CommandResult) -> Void) {
         let vm = context.vm
-        let args = context.arguments
-        let type = args["qom-type"]?.stringValue ?? ""
-        let id = args["id"]?.stringValue ?? ""
+        let type = args.qomType.rawValue
+        let id = args.id
         guard let (plugin, objectType) = vm.pluginProviding(objectType: type) else {
             complete(.failure(.generic("Parameter 'qom-type' does not accept value '\(type)'")))
             return
@@ -26,7 +27,7 @@ enum ObjectCommands {
             return
         }
         var properties = JSONObject()
-        for (key, value) in args where key != "qom-type" && key != "id" {
+        for (key, value) in context.arguments where key != "qom-type" && key != "id" {
             // QEMU 2.x nested properties under "props"; accept both shapes.
             if key == "props", case .object(let nested) = value {
                 for (k, v) in nested { properties[k] = v }
@@ -44,9 +45,9 @@ enum ObjectCommands {
         }
     }
 
-    static func delete(_ context: CommandContext, _ complete: @escaping (CommandResult) -> Void) {
+    static func delete(_ context: CommandContext, _ args: QAPI.ObjectDelCommand, _ complete: @escaping (CommandResult) -> Void) {
         let vm = context.vm
-        let id = context.arguments["id"]?.stringValue ?? ""
+        let id = args.id
         guard let object = vm.objects[id],
               let plugin = vm.plugins.first(where: { $0.library === object.owner }),
               let type = object.owner.objectTypes[object.type]

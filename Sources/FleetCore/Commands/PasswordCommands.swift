@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// `set_password` and `expire_password` (QEMU's `ui.json`) on a VM with no
@@ -8,16 +9,16 @@ import QMPWire
 /// 'connected'", else the VNC layer finds no display and the command fails
 /// with "Could not set password" / "Could not set password expire time".
 enum PasswordCommands {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "set_password": .immediate { context in
-            if context.arguments["protocol"]?.stringValue == "spice" { return .failure(spiceNotInUse) }
-            if let connected = context.arguments["connected"]?.stringValue, connected != "keep" {
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.SetPasswordCommand.self) { context, args in
+            if args.protocol == .spice { return .failure(spiceNotInUse) }
+            if let connected = args.connected, connected != .keep {
                 return .failure(.generic("Invalid parameter 'connected'"))
             }
             return .failure(.generic("Could not set password"))
         },
-        "expire_password": .immediate { context in
-            if context.arguments["protocol"]?.stringValue == "spice" { return .failure(spiceNotInUse) }
+        .immediate(QAPI.ExpirePasswordCommand.self) { context, args in
+            if args.protocol == .spice { return .failure(spiceNotInUse) }
             return .failure(.generic("Could not set password expire time"))
         },
     ]

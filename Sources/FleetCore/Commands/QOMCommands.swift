@@ -1,22 +1,23 @@
+import QAPIRuntime
 import QMPWire
 
 /// qom-list, qom-get and qom-list-types over the VM's QOM tree as the host
 /// knows it: the machine, its peripherals (devices) and user objects.
 enum QOMCommands {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "qom-list": .immediate { context in
-            let path = context.arguments["path"]?.stringValue ?? ""
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.QomListCommand.self) { context, args in
+            let path = args.path
             guard let children = context.vm.qomChildren(of: path) else {
                 return .failure(QMPError(.deviceNotFound, "Device '\(path)' not found"))
             }
             return .success(.array(children))
         },
-        "qom-get": .immediate { context in
-            let path = context.arguments["path"]?.stringValue ?? ""
-            let property = context.arguments["property"]?.stringValue ?? ""
+        .immediate(QAPI.QomGetCommand.self) { context, args in
+            let path = args.path
+            let property = args.property
             return context.vm.qomGet(path: path, property: property)
         },
-        "query-iothreads": .immediate { context in
+        .immediate(QAPI.QueryIothreadsCommand.self) { context, _ in
             // The VM's `iothread` objects (object-add), with QEMU's defaults
             // for what was not set; thread ids follow the vCPUs'.
             let iothreads = context.vm.objects.values.filter { $0.type == "iothread" }.sorted { $0.id < $1.id }
@@ -29,9 +30,9 @@ enum QOMCommands {
                 ]
             }))
         },
-        "qom-list-types": .immediate { context in
-            let abstract = context.arguments["abstract"]?.boolValue ?? false
-            let implements = context.arguments["implements"]?.stringValue
+        .immediate(QAPI.QomListTypesCommand.self) { context, args in
+            let abstract = args.abstract ?? false
+            let implements = args.implements
             return .success(.array(context.vm.qomTypes(implements: implements, includeAbstract: abstract)))
         },
     ]

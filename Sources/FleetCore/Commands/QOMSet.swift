@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// `qom-set` (QEMU's `qom.json`), with the rules QEMU 7.2 applies to what
@@ -12,11 +13,9 @@ import QMPWire
 /// - `type` is read-only everywhere; unknown paths are DeviceNotFound and
 ///   unknown properties "Property 'T.P' not found", as `qom-get` says.
 enum QOMSet {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "qom-set": .immediate { context in
-            let path = context.arguments["path"]?.stringValue ?? ""
-            let property = context.arguments["property"]?.stringValue ?? ""
-            return context.vm.qomSet(path: path, property: property, value: context.arguments["value"] ?? .null)
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.QomSetCommand.self) { context, args in
+            context.vm.qomSet(path: args.path, property: args.property, value: args.value)
         },
     ]
 

@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// `sev-inject-launch-secret`: injects a secret into an AMD SEV guest's
@@ -6,7 +7,7 @@ import QMPWire
 /// host without SEV), so the command gives QEMU 7.2's answer for a guest
 /// without SEV, after the schema check.
 enum SEVLaunchSecret {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "sev-inject-launch-secret": .immediate { _ in .failure(.generic("SEV not enabled for guest")) },
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.SevInjectLaunchSecretCommand.self) { _, args in .failure(.generic("SEV not enabled for guest")) },
     ]
 }

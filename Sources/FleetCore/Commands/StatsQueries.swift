@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// `query-stats` and `query-stats-schemas` (QEMU's `stats.json`).
@@ -8,9 +9,9 @@ import QMPWire
 /// commands list nothing, as QEMU 7.2 does under TCG (checked: `[]` for
 /// either target, with or without a `providers` filter).
 enum StatsQueries {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "query-stats": .immediate { _ in .success(.array(providers.map(\.results))) },
-        "query-stats-schemas": .immediate { _ in .success(.array(providers.map(\.schema))) },
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.QueryStatsCommand.self) { _, args in .success(.array(providers.map(\.results))) },
+        .immediate(QAPI.QueryStatsSchemasCommand.self) { _, args in .success(.array(providers.map(\.schema))) },
     ]
 
     /// A source of statistics with its schema (none yet, see above).

@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// The virtio debug queries (`virtio.json`, all `unstable`):
@@ -14,8 +15,8 @@ import QMPWire
 /// gives its child bus (virtio-serial's `ID.0`). Any other path answers as
 /// QEMU does for a path that is no VirtIODevice.
 enum VirtioQueries {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "x-query-virtio": .immediate { context in
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.XQueryVirtioCommand.self) { context, _ in
             .success(.array(context.vm.devices.devices.reversed().compactMap { device -> JSONValue? in
                 guard device.driver.hasPrefix("virtio-") else { return nil }
                 // virtio-balloon-pci-transitional's backend is a virtio-balloon too.
@@ -25,9 +26,9 @@ enum VirtioQueries {
                 return ["path": .string(isProxy ? device.qomPath + "/virtio-backend" : device.qomPath), "name": .string(name)]
             }))
         },
-        "x-query-virtio-status": .immediate { context in
-            guard let (device, record) = virtioDevice(context), var status = record["status"]?.objectValue else {
-                return notVirtIODevice(context)
+        .immediate(QAPI.XQueryVirtioStatusCommand.self) { context, args in
+            guard let (device, record) = virtioDevice(context, args.path), var status = record["status"]?.objectValue else {
+                return notVirtIODevice(args.path)
             }
             status["vm-running"] = .bool(context.vm.runState.isRunning)
             if let recorded = status["bus-name"]?.stringValue, recorded.hasPrefix(recordedID + ".") {
@@ -35,23 +36,23 @@ enum VirtioQueries {
             }
             return .success(.object(status))
         },
-        "x-query-virtio-queue-status": .immediate { context in
-            guard let (_, record) = virtioDevice(context) else { return notVirtIODevice(context) }
+        .immediate(QAPI.XQueryVirtioQueueStatusCommand.self) { context, args in
+            guard let (_, record) = virtioDevice(context, args.path) else { return notVirtIODevice(args.path) }
             let queues = record["queues"]?.arrayValue ?? []
-            let queue = context.arguments["queue"]?.int64Value ?? -1
-            guard queue >= 0, queue < queues.count else { return invalidQueue(context) }
+            let queue = args.queue
+            guard queue >= 0, queue < queues.count else { return invalidQueue(queue) }
             return .success(queues[Int(queue)])
         },
-        "x-query-virtio-vhost-queue-status": .immediate { context in
-            guard let (_, record) = virtioDevice(context) else { return notVirtIODevice(context) }
+        .immediate(QAPI.XQueryVirtioVhostQueueStatusCommand.self) { context, args in
+            guard let (_, record) = virtioDevice(context, args.path) else { return notVirtIODevice(args.path) }
             return recordedReply(record["vhost-queue-status"])
         },
-        "x-query-virtio-queue-element": .immediate { context in
-            guard let (_, record) = virtioDevice(context) else {
-                return .failure(.generic("Path \(context.arguments["path"]?.stringValue ?? "") is not a VirtIO device"))
+        .immediate(QAPI.XQueryVirtioQueueElementCommand.self) { context, args in
+            guard let (_, record) = virtioDevice(context, args.path) else {
+                return .failure(.generic("Path \(args.path) is not a VirtIO device"))
             }
-            let queue = context.arguments["queue"]?.int64Value ?? -1
-            guard queue >= 0, queue < record["queues"]?.arrayValue?.count ?? 0 else { return invalidQueue(context) }
+            let queue = args.queue
+            guard queue >= 0, queue < record["queues"]?.arrayValue?.count ?? 0 else { return invalidQueue(queue) }
             return recordedReply(record["queue-element"])
         },
     ]
@@ -60,8 +61,8 @@ enum VirtioQueries {
     private static let recordedID = "d0"
 
     /// The device whose virtio backend `path` is, with its recorded answers.
-    private static func virtioDevice(_ context: CommandContext) -> (Device, JSONObject)? {
-        guard let path = context.arguments["path"]?.stringValue, path.hasSuffix("/virtio-backend"),
+    private static func virtioDevice(_ context: CommandContext, _ path: String) -> (Device, JSONObject)? {
+        guard path.hasSuffix("/virtio-backend"),
               let device = context.vm.devices.devices.first(where: { $0.qomPath + "/virtio-backend" == path }),
               let record = PCIReferenceData.shared?.board(of: context.vm.spec.machine.type)?.virtio[device.driver]
         else { return nil }
@@ -73,11 +74,11 @@ enum VirtioQueries {
         return .failure(.generic(reply?["error"]?["desc"]?.stringValue ?? ""))
     }
 
-    private static func invalidQueue(_ context: CommandContext) -> CommandResult {
-        .failure(.generic("Invalid virtqueue number \(context.arguments["queue"]?.int64Value ?? 0)"))
+    private static func invalidQueue(_ queue: Int64) -> CommandResult {
+        .failure(.generic("Invalid virtqueue number \(queue)"))
     }
 
-    private static func notVirtIODevice(_ context: CommandContext) -> CommandResult {
-        .failure(.generic("Path \(context.arguments["path"]?.stringValue ?? "") is not a VirtIODevice"))
+    private static func notVirtIODevice(_ path: String) -> CommandResult {
+        .failure(.generic("Path \(path) is not a VirtIODevice"))
     }
 }

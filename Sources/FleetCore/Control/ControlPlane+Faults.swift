@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// `fault-add`, `fault-remove` and `query-faults`.
@@ -7,22 +8,16 @@ import QMPWire
 /// list at once, so ids and `faults-per-fleet` are checked against one
 /// list that every command sees in order; the other shards follow.
 extension ControlPlane {
-    func runFaultCommand(_ name: String, _ args: JSONObject, _ complete: @escaping (CommandResult) -> Void) {
-        switch name {
-        case "fault-add": addFault(args, complete)
-        case "fault-remove": removeFault(id: args["id"]?.stringValue ?? "", complete)
-        default: queryFaults(complete)
-        }
-    }
-
-    private func addFault(_ args: JSONObject, _ complete: @escaping (CommandResult) -> Void) {
+    /// `members` are the request's, as given: a fault is parsed by the one
+    /// reader the config file's `faults:` use.
+    func addFault(_ args: QAPI.Control.FaultAddCommand, members: JSONObject, _ complete: @escaping (CommandResult) -> Void) {
         let spec: FaultSpec
         do {
-            spec = try FaultSpec.parse(ConfigReader(file: "fault-add", value: .object(args)), defaultID: unusedFaultID())
+            spec = try FaultSpec.parse(ConfigReader(file: "fault-add", value: .object(members)), defaultID: unusedFaultID())
         } catch {
             return complete(.failure(.generic(error.description)))
         }
-        let named = args["id"] != nil
+        let named = args.id != nil
         guard let vm = spec.vm else { return arm(spec, named: named, complete) }
         // The VM's own router says whether it is one faults act on.
         onOwner(of: vm, { router, done in
@@ -53,13 +48,13 @@ extension ControlPlane {
         onOtherShards({ $0.addFaultRule(spec) }) { complete(.success(answer)) }
     }
 
-    private func removeFault(id: String, _ complete: @escaping (CommandResult) -> Void) {
+    func removeFault(id: String, _ complete: @escaping (CommandResult) -> Void) {
         guard router.removeFaultRule(id: id) else { return complete(.failure(.generic("Fault '\(id)' not found"))) }
         onOtherShards({ _ = $0.removeFaultRule(id: id) }) { complete(.ok) }
     }
 
     /// Every rule, in the order added, with its firings summed over the shards.
-    private func queryFaults(_ complete: @escaping (CommandResult) -> Void) {
+    func queryFaults(_ complete: @escaping (CommandResult) -> Void) {
         let merge = { (parts: [[FaultReport]]) in
             var reports = parts.first ?? []
             let position = Dictionary(reports.enumerated().map { ($1.spec.id, $0) }, uniquingKeysWith: { first, _ in first })

@@ -1,4 +1,5 @@
 import Logging
+import QAPIRuntime
 import QAPISchema
 import QMPWire
 import UVLoop
@@ -174,24 +175,31 @@ final class ControlPlane: SessionHost {
         switch schema.checkArguments(of: declaration, call.request.arguments) {
         case .failure(let error): complete(.failure(error))
         case .success(let args):
-            if call.name == "vm-attach-monitor" { return attachMonitor(args, call: call, complete) }
-            run(call.name, args, complete)
+            guard let binding = Self.bindings[call.name] else { return complete(.failure(.commandNotFound(call.name))) }
+            binding.run(self, args, call, complete)
         }
     }
 
-    private func run(_ name: String, _ args: JSONObject, _ complete: @escaping (CommandResult) -> Void) {
-        switch name {
-        case "query-commands":
-            complete(.success(.array(schema.commandNames.map { ["name": .string($0)] })))
-        case "query-vms":
-            listVMs(named: args["name"]?.stringValue, complete)
-        case "query-plugins":
-            complete(.success(.array(router.plugins.libraries.map(\.info))))
-        case "vm-create":
-            onNewVMRouter({ router, done in done(Self.createVM(args, on: router)) }, complete)
-        case "vm-destroy":
-            let vmName = args["name"]?.stringValue ?? ""
-            onOwner(of: vmName, { router, done in
+    /// The control commands, each bound through its generated
+    /// `QAPI.Control.<Name>Command` (scripts/qapi-gen from
+    /// `control-schema.json`), as the core's are through `CommandBinding`:
+    /// one table, no `switch` on the name. `qmp_capabilities` is the
+    /// session's (negotiation).
+    nonisolated(unsafe) private static let bindings: [String: ControlBinding] = ControlBinding.table([
+        .bind(QAPI.Control.QueryCommandsCommand.self) { plane, _, _, complete in
+            complete(.success(.array(plane.schema.commandNames.map { ["name": .string($0)] })))
+        },
+        .bind(QAPI.Control.QueryVmsCommand.self) { plane, args, _, complete in plane.listVMs(named: args.name, complete) },
+        .bind(QAPI.Control.QueryPluginsCommand.self) { plane, _, _, complete in
+            complete(.success(.array(plane.router.plugins.libraries.map(\.info))))
+        },
+        .bind(QAPI.Control.VmCreateCommand.self) { plane, args, _, complete in
+            plane.onNewVMRouter({ router, done in done(ControlPlane.createVM(args, on: router)) }, complete)
+        },
+        .bind(QAPI.Control.VmAttachMonitorCommand.self) { plane, args, call, complete in plane.attachMonitor(args, call: call, complete) },
+        .bind(QAPI.Control.VmDestroyCommand.self) { plane, args, _, complete in
+            let vmName = args.name
+            plane.onOwner(of: vmName, { router, done in
                 if let proxy = router.proxies[vmName] {
                     router.endProxy(proxy)
                     return done(.ok)
@@ -200,9 +208,10 @@ final class ControlPlane: SessionHost {
                 router.destroyVM(vm, afterFlush: true)
                 done(.ok)
             }, complete)
-        case "query-guest-actions":
-            let vmName = args["vm"]?.stringValue ?? ""
-            onOwner(of: vmName, { router, done in
+        },
+        .bind(QAPI.Control.QueryGuestActionsCommand.self) { plane, args, _, complete in
+            let vmName = args.vm
+            plane.onOwner(of: vmName, { router, done in
                 guard let vm = router.vms[vmName] else { return done(.failure(.generic("VM '\(vmName)' not found"))) }
                 done(.success(.array(MachineGuestActions.listing + vm.plugins.flatMap { plugin in
                     plugin.library.guestActions.values.sorted { $0.name < $1.name }.map { action in
@@ -210,28 +219,30 @@ final class ControlPlane: SessionHost {
                     }
                 })))
             }, complete)
-        case "fault-add", "fault-remove", "query-faults":
-            runFaultCommand(name, args, complete)
-        case "guest-action":
-            onOwner(of: args["vm"]?.stringValue ?? "", { router, done in Self.guestAction(args, on: router, done) }, complete)
-        default:
-            complete(.failure(.commandNotFound(name)))
-        }
-    }
+        },
+        .bindKeepingMembers(QAPI.Control.FaultAddCommand.self) { plane, args, members, complete in
+            plane.addFault(args, members: members, complete)
+        },
+        .bind(QAPI.Control.FaultRemoveCommand.self) { plane, args, _, complete in plane.removeFault(id: args.id, complete) },
+        .bind(QAPI.Control.QueryFaultsCommand.self) { plane, _, _, complete in plane.queryFaults(complete) },
+        .bind(QAPI.Control.GuestActionCommand.self) { plane, args, _, complete in
+            plane.onOwner(of: args.vm, { router, done in ControlPlane.guestAction(args, on: router, done) }, complete)
+        },
+    ])
 
     /// `config` keys only the config file may set: `launch` runs a program
     /// and `upstream` names a path the fleet connects to and removes, so a
     /// control client could run anything and remove any socket with them.
     static let configFileOnlyKeys = ["launch", "upstream"]
 
-    private static func createVM(_ args: JSONObject, on router: Router) -> CommandResult {
-        let name = args["name"]?.stringValue ?? ""
-        var entry = args["config"]?.objectValue ?? [:]
+    private static func createVM(_ args: QAPI.Control.VmCreateCommand, on router: Router) -> CommandResult {
+        let name = args.name
+        var entry = args.config?.objectValue ?? [:]
         if let key = configFileOnlyKeys.first(where: { entry[$0] != nil }) {
             return .failure(.generic("Parameter 'config.\(key)' is accepted only in the config file"))
         }
         entry["name"] = .string(name)
-        if let template = args["template"] { entry["template"] = template }
+        if let template = args.template { entry["template"] = .string(template) }
         do {
             let spec = try VMSpec.single(entry: entry, source: "vm-create", config: router.config)
             // A proxy template's VM would share the config's QEMU (and start
@@ -250,16 +261,16 @@ final class ControlPlane: SessionHost {
     /// served on the listening socket passed with the command (SCM_RIGHTS)
     /// or at `monitor-path`, its command-line devices replayed before it is
     /// returned, and owned by this control session.
-    private func attachMonitor(_ args: JSONObject, call: CommandCall, _ complete: @escaping (CommandResult) -> Void) {
+    private func attachMonitor(_ args: QAPI.Control.VmAttachMonitorCommand, call: CommandCall, _ complete: @escaping (CommandResult) -> Void) {
         guard let session = call.session else { return complete(.failure(.generic("vm-attach-monitor needs a client"))) }
-        guard let replay = CommandLineReplay(json: args["commands"]) else {
+        guard let replay = CommandLineReplay(json: args.commands.map(JSONValue.array)) else {
             return complete(.failure(.generic("Invalid parameter 'commands'")))
         }
-        var entry = args["config"]?.objectValue ?? [:]
-        entry["name"] = args["name"] ?? .string("")
+        var entry = args.config?.objectValue ?? [:]
+        entry["name"] = .string(args.name)
         var monitors: [MonitorSpec] = []
         if let fd = call.takeFileDescriptor() { monitors.append(.listeningFD(fd)) }
-        if let path = args["monitor-path"]?.stringValue {
+        if let path = args.monitorPath {
             guard SocketDirectory.contains(path, directory: router.config.socketDirectory) else {
                 if let fd = monitors.first, case .listeningFD(let n) = fd { Glibc.close(n) }
                 return complete(.failure(.generic("Parameter 'monitor-path' must name a socket in \(router.config.socketDirectory)")))
@@ -271,7 +282,7 @@ final class ControlPlane: SessionHost {
         }
         let vmName = entry["name"]?.stringValue ?? ""
         let owner = session.id
-        let vcpuThreadIDs = (args["vcpu-thread-ids"]?.arrayValue ?? []).compactMap { $0.int64Value.map(Int.init) }
+        let vcpuThreadIDs = (args.vcpuThreadIds ?? []).compactMap { Int(exactly: $0) }
         onNewVMRouter({ router, done in
             Self.attachVM(entry, monitors: monitors, vcpuThreadIDs: vcpuThreadIDs, replay: replay, on: router) { done(($0, $1)) }
         }, { [weak self] (answer: (result: CommandResult, sequence: Int?)) in
@@ -321,10 +332,10 @@ final class ControlPlane: SessionHost {
         }
     }
 
-    private static func guestAction(_ args: JSONObject, on router: Router, _ complete: @escaping (CommandResult) -> Void) {
-        let vmName = args["vm"]?.stringValue ?? ""
-        let pluginName = args["plugin"]?.stringValue ?? ""
-        let actionName = args["action"]?.stringValue ?? ""
+    private static func guestAction(_ args: QAPI.Control.GuestActionCommand, on router: Router, _ complete: @escaping (CommandResult) -> Void) {
+        let vmName = args.vm
+        let pluginName = args.plugin
+        let actionName = args.action
         guard let vm = router.vms[vmName] else { return complete(.failure(.generic("VM '\(vmName)' not found"))) }
         if pluginName == MachineGuestActions.plugin { return complete(MachineGuestActions.run(actionName, on: vm)) }
         guard let plugin = vm.plugins.first(where: { $0.library.name == pluginName }) else {
@@ -333,8 +344,8 @@ final class ControlPlane: SessionHost {
         guard let action = plugin.library.guestActions[actionName] else {
             return complete(.failure(.generic("plugin '\(pluginName)' has no guest action '\(actionName)'")))
         }
-        let given = args["arguments"]?.objectValue
-        if let arguments = args["arguments"], given == nil, !arguments.isNull {
+        let given = args.arguments_?.objectValue
+        if let arguments = args.arguments_, given == nil, !arguments.isNull {
             return complete(.failure(.generic("Invalid parameter type for 'arguments', expected: object")))
         }
         switch vm.schema.check(given, against: action.arguments, context: "arguments") {

@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// `query-cpu-model-expansion` from QEMU 7.2's recorded expansions.
@@ -10,19 +11,21 @@ import QMPWire
 /// `host` under TCG included), else the same type and model with the asked
 /// props applied on top.
 enum CPUModelExpansion {
-    static func expand(_ data: QEMUReferenceData, _ arguments: JSONObject) -> CommandResult {
-        if let exact = data.cpuModelExpansions.first(where: { $0.arguments == .object(arguments) }) {
+    /// `asked` is the request's arguments as given: the key the recorded
+    /// expansions are found by.
+    static func expand(_ data: QEMUReferenceData, _ args: QAPI.QueryCpuModelExpansionCommand, asked: JSONObject) -> CommandResult {
+        if let exact = data.cpuModelExpansions.first(where: { $0.arguments == .object(asked) }) {
             return QEMUReferenceData.result(exact.reply)
         }
-        let name = arguments["model"]?["name"]?.stringValue ?? ""
+        let name = args.model.name
         guard let definition = data.cpuDefinitions.arrayValue?.first(where: { $0["name"]?.stringValue == name }) else {
             return .failure(.generic("CPU model '\(name)' not found"))
         }
-        if case .object(let props)? = arguments["model"]?["props"],
+        if case .object(let props)? = args.model.props,
            let error = check(props, typeName: definition["typename"]?.stringValue ?? "\(name)-x86_64-cpu", data) {
             return .failure(error)
         }
-        return recorded(data, arguments)
+        return recorded(data, args, asked: asked)
     }
 
     /// Every x86 CPU class has the same properties: those QEMU 7.2 reads
@@ -38,13 +41,12 @@ enum CPUModelExpansion {
 
     /// The recorded expansion for these arguments, else for the same type
     /// and model without `props` (which QEMU applies on top).
-    static func recorded(_ data: QEMUReferenceData, _ arguments: JSONObject) -> CommandResult {
-        let asked = JSONValue.object(arguments)
-        if let exact = data.cpuModelExpansions.first(where: { $0.arguments == asked }) {
+    static func recorded(_ data: QEMUReferenceData, _ args: QAPI.QueryCpuModelExpansionCommand, asked: JSONObject) -> CommandResult {
+        if let exact = data.cpuModelExpansions.first(where: { $0.arguments == .object(asked) }) {
             return QEMUReferenceData.result(exact.reply)
         }
-        let type = arguments["type"]?.stringValue
-        let name = arguments["model"]?["name"]?.stringValue ?? ""
+        let type: String? = args.type.rawValue
+        let name = args.model.name
         guard let base = data.cpuModelExpansions.first(where: {
             $0.arguments["type"]?.stringValue == type && $0.arguments["model"]?["name"]?.stringValue == name && $0.arguments["model"]?["props"] == nil
         }) else {
@@ -55,7 +57,7 @@ enum CPUModelExpansion {
         }
         guard case .success(let value) = QEMUReferenceData.result(base.reply),
               case .object(var result) = value, case .object(var model)? = result["model"],
-              case .object(let extra)? = arguments["model"]?["props"] else {
+              case .object(let extra)? = args.model.props else {
             return QEMUReferenceData.result(base.reply)
         }
         var props = model["props"]?.objectValue ?? [:]

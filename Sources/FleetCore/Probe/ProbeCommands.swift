@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// The queries management software probes an emulator with, answered from
@@ -8,13 +9,13 @@ import QMPWire
 /// plugin; board and host devices no plugin models (VGA, PIIX4_PM, vfio-pci)
 /// are described as QEMU describes them, so probes see a complete binary.
 enum ProbeCommands {
-    nonisolated(unsafe) static let handlers: [String: CommandHandler] = [
-        "device-list-properties": .immediate { context in
-            withData { data in deviceProperties(context.vm, data, context.arguments["typename"]?.stringValue ?? "") }
+    nonisolated(unsafe) static let bindings: [CommandBinding] = [
+        .immediate(QAPI.DeviceListPropertiesCommand.self) { context, args in
+            withData { data in deviceProperties(context.vm, data, args.typename) }
         },
-        "qom-list-properties": .immediate { context in
+        .immediate(QAPI.QomListPropertiesCommand.self) { context, args in
             withData { data in
-                let name = context.arguments["typename"]?.stringValue ?? ""
+                let name = args.typename
                 let notFound = QMPError(.deviceNotFound, "Class '\(name)' not found")
                 let present = context.vm.pluginProviding(driver: name) != nil && context.vm.offersDevice(name, data)
                 // A device a plugin simulates exists only where that plugin is.
@@ -24,19 +25,19 @@ enum ProbeCommands {
                 return .failure(notFound)
             }
         },
-        "query-cpu-definitions": .immediate { _ in withData { .success($0.cpuDefinitions) } },
-        "query-cpu-model-expansion": .immediate { context in
+        .immediate(QAPI.QueryCpuDefinitionsCommand.self) { _, _ in withData { .success($0.cpuDefinitions) } },
+        .immediate(QAPI.QueryCpuModelExpansionCommand.self) { context, args in
             // Arm expands only fully (target/arm/arm-qmp-cmds.c).
-            if context.vm.spec.machine.arch == "aarch64", context.arguments["type"]?.stringValue != "full" {
+            if context.vm.spec.machine.arch == "aarch64", args.type != .full {
                 return .failure(.generic("The requested expansion type is not supported"))
             }
-            return withData { data in CPUModelExpansion.expand(data, context.arguments) }
+            return withData { data in CPUModelExpansion.expand(data, args, asked: context.arguments) }
         },
-        "query-sev-capabilities": .immediate { _ in withData { QEMUReferenceData.result($0.replies["query-sev-capabilities"]) } },
-        "query-sgx-capabilities": .immediate { _ in withData { QEMUReferenceData.result($0.replies["query-sgx-capabilities"]) } },
-        "query-command-line-options": .immediate { context in
+        .immediate(QAPI.QuerySevCapabilitiesCommand.self) { _, _ in withData { QEMUReferenceData.result($0.replies["query-sev-capabilities"]) } },
+        .immediate(QAPI.QuerySgxCapabilitiesCommand.self) { _, _ in withData { QEMUReferenceData.result($0.replies["query-sgx-capabilities"]) } },
+        .immediate(QAPI.QueryCommandLineOptionsCommand.self) { context, args in
             withData { data in
-                let option = context.arguments["option"]?.stringValue
+                let option = args.option
                 let selected = data.commandLineOptions.filter { option == nil || $0["option"]?.stringValue == option }
                 if let option, selected.isEmpty { return .failure(.generic("invalid option name: \(option)")) }
                 return .success(.array(selected))

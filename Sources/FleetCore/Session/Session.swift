@@ -1,5 +1,6 @@
 import DequeModule
 import Logging
+import QAPIRuntime
 import QMPWire
 #if canImport(Glibc)
 import Glibc
@@ -335,12 +336,15 @@ public final class Session {
     }
 
     private func negotiate(_ request: QMPRequest, host: any SessionHost) {
-        switch host.checkCapabilitiesArguments(request.arguments) {
+        // The VM's and the control socket's qmp_capabilities declare the same
+        // members; the core's generated type reads them.
+        switch host.checkCapabilitiesArguments(request.arguments).flatMap({ args in
+            Result { () throws(QMPError) in try QAPI.QmpCapabilitiesCommand(arguments: args) }
+        }) {
         case .failure(let error):
             send(QMPMessage.failure(error, id: request.id))
         case .success(let args):
-            let enabled = args["enable"]?.arrayValue ?? []
-            isOOBEnabled = enabled.contains(.string("oob"))
+            isOOBEnabled = args.enable?.contains(.oob) ?? false
             isNegotiated = true
             negotiationDeadline?.cancel()
             negotiationDeadline = nil

@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// What a VM does when its guest shuts down, reboots, panics or lets its
@@ -30,12 +31,13 @@ public struct LifecycleActions: Sendable, Equatable {
         reboot = noReboot ? .shutdown : .reset
     }
 
-    /// `set-action`'s arguments (already checked against the schema);
-    /// members not given keep their value.
-    mutating func apply(_ arguments: JSONObject) {
-        if let value = arguments["shutdown"]?.stringValue, let action = Shutdown(rawValue: value) { shutdown = action }
-        if let value = arguments["reboot"]?.stringValue, let action = Reboot(rawValue: value) { reboot = action }
-        if let value = arguments["panic"]?.stringValue, let action = Panic(rawValue: value) { panic = action }
-        if let value = arguments["watchdog"]?.stringValue, let action = Watchdog(rawValue: value) { watchdog = action }
+    /// `set-action`'s typed arguments; members not given keep their value.
+    /// (These public enums are the generated ones' values: the generated
+    /// types are internal to FleetCore.)
+    mutating func apply(_ arguments: QAPI.SetActionCommand) {
+        if let action = arguments.shutdown.flatMap({ Shutdown(rawValue: $0.rawValue) }) { shutdown = action }
+        if let action = arguments.reboot.flatMap({ Reboot(rawValue: $0.rawValue) }) { reboot = action }
+        if let action = arguments.panic.flatMap({ Panic(rawValue: $0.rawValue) }) { panic = action }
+        if let action = arguments.watchdog.flatMap({ Watchdog(rawValue: $0.rawValue) }) { watchdog = action }
     }
 }

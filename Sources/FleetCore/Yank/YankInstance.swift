@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// Something `yank` can cut loose, as QEMU 7.2's `YankInstance` names it:
@@ -20,13 +21,12 @@ public enum YankInstance: Hashable, Sendable {
         }
     }
 
-    /// From `yank`'s checked arguments (the schema has checked the shape).
-    public init?(_ value: JSONValue) {
-        switch value["type"]?.stringValue {
-        case "block-node": guard let name = value["node-name"]?.stringValue else { return nil }; self = .blockNode(name)
-        case "chardev": guard let id = value["id"]?.stringValue else { return nil }; self = .chardev(id)
-        case "migration": self = .migration
-        default: return nil
+    /// From `yank`'s typed arguments (the generated union).
+    init(_ instance: QAPI.YankInstance) {
+        switch instance.variant {
+        case .blockNode(let branch)?: self = .blockNode(branch.nodeName)
+        case .chardev(let branch)?: self = .chardev(branch.id)
+        case nil: self = .migration
         }
     }
 }

@@ -1,20 +1,5 @@
 import QMPWire
 
-/// A command's arguments, generated from its schema declaration: the name it
-/// is bound to and its members, typed. The host has checked the request
-/// against the schema before the plugin sees it; decoding gives the handler
-/// the members without a default standing in for a missing one.
-public protocol QAPICommand: QAPIObject {
-    static var qapiName: String { get }
-}
-
-extension QAPICommand {
-    /// Decodes a request's arguments (`{}` when it had none).
-    public init(arguments: JSONObject) throws(QMPError) {
-        try self.init(qapiMembers: arguments, at: .root)
-    }
-}
-
 extension PluginRegistry {
     /// A command that answers at once, with arguments typed by its schema.
     public func command<C: QAPICommand>(_ command: C.Type, _ body: @escaping (P, C) -> Result<JSONValue, QMPError>) {

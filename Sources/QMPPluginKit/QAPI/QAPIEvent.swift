@@ -1,10 +1,5 @@
 import QMPWire
 
-/// An event's data, generated from its schema declaration.
-public protocol QAPIEvent: QAPIObject {
-    static var qapiName: String { get }
-}
-
 extension PluginVM {
     /// Emits a schema-declared event with typed data (an event without
     /// data members is sent without `data`, as QEMU sends it).

@@ -1,13 +1,5 @@
 import QMPWire
 
-/// A guest action's arguments, generated from a plugin schema's
-/// `{"guest-action": NAME, "data": {...}}`: its name, the member map the host
-/// checks a call against (QAPI syntax, as JSON text) and its members, typed.
-public protocol QAPIGuestAction: QAPIObject {
-    static var qapiName: String { get }
-    static var qapiArguments: String { get }
-}
-
 extension PluginRegistry {
     /// A guest action with arguments typed by its schema declaration: the
     /// host refuses a call its member map does not allow before the handler

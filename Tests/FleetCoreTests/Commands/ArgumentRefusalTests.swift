@@ -1,6 +1,9 @@
+import QAPIRuntime
 import QMPFleetTesting
 import QMPWire
 import Testing
+
+@testable import FleetCore
 
 /// A missing and a wrong-typed argument are refused before any handler runs,
 /// with QEMU 7.2's texts, alike for a core command, a control command and a
@@ -49,5 +52,41 @@ import Testing
         #expect(refusal(c, "trace-event-get-state", ["name": 5]) == Self.generic("Invalid parameter type for 'name', expected: string"))
         #expect(refusal(c, "trace-event-get-state", [:]) == Self.generic("Parameter 'name' is missing"))
         #expect(c.call("balloon", ["value": 536_870_912])?["return"] == .object([:]))
+    }
+
+    /// A guest action's arguments (declared in the plugin's schema.json,
+    /// typed by scripts/qapi-gen) are checked the same way, named as members
+    /// of the action; before, Block's `lock-tray` read a missing device as "".
+    @Test func pluginGuestAction() {
+        let fleet = try! TestFleet(yaml: """
+            vms:
+              - {name: vm1, plugins: {block: {}}}
+            """)
+        let c = fleet.connectControl()
+        c.negotiate()
+        let call = { (arguments: JSONObject) in
+            refusal(c, "guest-action", ["vm": "vm1", "plugin": "block", "action": "lock-tray", "arguments": .object(arguments)])
+        }
+        #expect(call(["device": 1]) == Self.generic("Invalid parameter type for 'device', expected: string"))
+        #expect(call([:]) == Self.generic("Parameter 'device' is missing"))
+    }
+
+    /// The generated decoders themselves, for a value the checker never saw:
+    /// the same texts, never a default. A core command's and a control
+    /// command's types are FleetCore's (scripts/qapi-gen from core-schema.json
+    /// and control-schema.json); a plugin's types are in its library, and
+    /// QMPPluginKitTests' GeneratedDecodingTests.refusalsMatchTheChecker
+    /// shows the plugin side with the common schema plugins include.
+    @Test func generatedDecoders() {
+        func refusal<C: QAPICommand>(_: C.Type, _ arguments: JSONObject) -> String? {
+            if case .failure(let error) = C.decoding(arguments) { return error.desc }
+            return nil
+        }
+        #expect(refusal(QAPI.QomListCommand.self, ["path": 1]) == "Invalid parameter type for 'path', expected: string")
+        #expect(refusal(QAPI.QomListCommand.self, [:]) == "Parameter 'path' is missing")
+        #expect(refusal(QAPI.BalloonCommand.self, ["value": "x"]) == "Invalid parameter type for 'value', expected: integer")
+        #expect(refusal(QAPI.Control.VmDestroyCommand.self, ["name": true]) == "Invalid parameter type for 'name', expected: string")
+        #expect(refusal(QAPI.Control.VmDestroyCommand.self, [:]) == "Parameter 'name' is missing")
+        #expect(refusal(QAPI.QomListCommand.self, ["path": "/machine"]) == nil)
     }
 }
