@@ -29,8 +29,11 @@ public final class EventLoop: @unchecked Sendable {
     /// The spare descriptor this loop's listeners shed connections with
     /// when the process is out of descriptors.
     let descriptorReserve = DescriptorReserve()
-    /// The pipe `DescriptorTransfer` splices through, made when first needed.
-    private var ownSplicePipe: SplicePipe?
+    /// The pipe `DescriptorTransfer` splices through: made with the loop
+    /// (2 descriptors per loop, counted in the process's baseline, not
+    /// seen as growth when the first transfer comes), again when that
+    /// failed (no descriptors then).
+    private var ownSplicePipe: SplicePipe? = SplicePipe()
     var splicePipe: SplicePipe? {
         if ownSplicePipe == nil { ownSplicePipe = SplicePipe() }
         return ownSplicePipe

@@ -30,6 +30,8 @@ FDS_TO_PASS = 300
 #: Connections that never negotiate, held by one actor at once.
 IDLE_CONNECTIONS = 40
 READ_TIMEOUT_SECONDS = 30.0
+#: Commands one pipe holder keeps waiting on pipes it never drains at once.
+PIPES_HELD = 4
 
 #: Integer extremes in commands that trapped before issue 16 or take QAPI
 #: integers; every one must get a reply (an error or a return).
@@ -211,29 +213,43 @@ async def passes_descriptors(path, deadline, tally):
     await asyncio.to_thread(_pass_descriptors, path, deadline, tally)
 
 
+class BlockingClient:
+    """A negotiated QMP client on a blocking socket that can pass an fd
+    with a command (asyncio's streams cannot pass descriptors)."""
+
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(READ_TIMEOUT_SECONDS)
+        self.stream = None
+        self.sock.connect(path)
+        self.stream = self.sock.makefile("rb")
+        self.stream.readline()  # greeting
+        self.call("qmp_capabilities")
+
+    def call(self, command, arguments=None, fd=None):
+        message = json.dumps({"execute": command, **({"arguments": arguments} if arguments else {})}).encode()
+        ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))] if fd is not None else []
+        self.sock.sendmsg([message], ancillary)
+        while True:
+            line = self.stream.readline()
+            if not line:
+                raise ConnectionError("closed by the fleet")
+            reply = json.loads(line)
+            if "event" not in reply:
+                return reply
+
+    def close(self):
+        if self.stream:
+            self.stream.close()
+        self.sock.close()
+
+
 def _pass_descriptors(path, deadline, tally):
     read_end, write_end = os.pipe()
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(READ_TIMEOUT_SECONDS)
-    stream = None
+    client = None
     try:
-        sock.connect(path)
-        stream = sock.makefile("rb")
-
-        def call(command, arguments=None, fd=None):
-            message = json.dumps({"execute": command, **({"arguments": arguments} if arguments else {})}).encode()
-            ancillary = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))] if fd is not None else []
-            sock.sendmsg([message], ancillary)
-            while True:
-                line = stream.readline()
-                if not line:
-                    raise ConnectionError("closed by the fleet")
-                reply = json.loads(line)
-                if "event" not in reply:
-                    return reply
-
-        stream.readline()  # greeting
-        call("qmp_capabilities")
+        client = BlockingClient(path)
+        call = client.call
         while time.monotonic() < deadline:
             passed = 0
             for i in range(FDS_TO_PASS):
@@ -247,11 +263,58 @@ def _pass_descriptors(path, deadline, tally):
                 call("closefd", {"fdname": f"f{i}"})
             time.sleep(0.2)
     finally:
-        if stream:
-            stream.close()
-        sock.close()
+        if client:
+            client.close()
         os.close(read_end)
         os.close(write_end)
+
+
+async def holds_pipes(path, deadline, tally):
+    """Hands the VM pipes it fills and never drains (or never writes), then
+    waits on them: a kdump to a getfd pipe and xen-load-devices-state from
+    an fd set's pipe, PIPES_HELD at once, round after round. QEMU blocks
+    its main loop on each; the fleet may hold no loop or pool thread for
+    them (DescriptorTransfer), and answers each when fd-stall-ms pass."""
+    await asyncio.gather(*(asyncio.to_thread(_hold_pipes, path, deadline, tally, index)
+                           for index in range(PIPES_HELD)))
+
+
+def _hold_pipes(path, deadline, tally, index):
+    while time.monotonic() < deadline:
+        read_end, write_end = os.pipe()
+        client = None
+        try:
+            client = BlockingClient(path)
+            if index == 0:
+                os.set_blocking(write_end, False)
+                try:
+                    while True:
+                        os.write(write_end, b"y" * 65536)
+                except BlockingIOError:
+                    pass
+                os.set_blocking(write_end, True)
+                client.call("getfd", {"fdname": "held"}, fd=write_end)
+                reply = client.call("dump-guest-memory", {"paging": False, "protocol": "fd:held",
+                                                          "format": "kdump-zlib"})
+                tally.add(f"undrained kdump: {outcome(reply)}")
+            else:
+                added = client.call("add-fd", {}, fd=read_end)
+                if "error" in added:
+                    tally.add(f"add-fd: {outcome(added)}")
+                    time.sleep(1)
+                    continue
+                reply = client.call("xen-load-devices-state",
+                                    {"filename": f"/dev/fdset/{added['return']['fdset-id']}"})
+                tally.add(f"unwritten xen-load: {outcome(reply)}")
+                client.call("remove-fd", {"fdset-id": added["return"]["fdset-id"]})
+        except (OSError, ValueError) as error:
+            tally.add(f"pipe holder: {type(error).__name__}")
+            time.sleep(1)
+        finally:
+            if client:
+                client.close()
+            os.close(read_end)
+            os.close(write_end)
 
 
 async def control_extremes(control_path, deadline, tally):
@@ -286,4 +349,5 @@ ACTORS = {
     "half-closes": half_closes,
     "idle": idle_connections,
     "fds": passes_descriptors,
+    "pipes": holds_pipes,
 }
