@@ -149,8 +149,7 @@ def qemu_answers():
         qemu.close()
 
 
-@pytest.fixture
-def fleet():
+def start_fleet(stall_ms):
     root = short_tempdir("ap-")
     allowed = os.path.join(root, "allowed")
     os.mkdir(allowed, 0o700)
@@ -159,17 +158,35 @@ def fleet():
         return (f"socket-dir: {socket_dir}\n"
                 f"loops: 1\n"
                 f"allowed-file-dirs: [{allowed}]\n"
-                f"limits: {{fd-stall-ms: 60000}}\n"
+                f"limits: {{fd-stall-ms: {stall_ms}}}\n"
                 f"vms:\n"
                 f"  - {{name: hostile, machine: pc-i440fx-7.2, memory: {{size: 128M}}, plugins: "
                 f"{{block: {{}}, chardev: {{}}, dump: {{}}, display: {{width: 200, height: 150}}, migration: {{}}}}}}\n"
                 f"  - {{name: victim, machine: pc-i440fx-7.2, memory: {{size: 128M}}}}\n")
     process = FleetProcess.on_config(required_fleet_binary(), ["hostile", "victim"], config)
-    process.allowed = allowed
-    yield process
+    process.allowed, process.root = allowed, root
+    return process
+
+
+def stop_fleet(process):
     process.kill()
     process.cleanup()
-    shutil.rmtree(root, ignore_errors=True)
+    shutil.rmtree(process.root, ignore_errors=True)
+
+
+@pytest.fixture
+def fleet():
+    process = start_fleet(60000)
+    yield process
+    stop_fleet(process)
+
+
+@pytest.fixture
+def impatient_fleet():
+    """fd-stall-ms 300: a transfer that moves nothing that long fails."""
+    process = start_fleet(300)
+    yield process
+    stop_fleet(process)
 
 
 def test_undrained_pipes_of_one_vm_leave_the_pool_to_the_others(fleet, qemu_answers):
@@ -305,4 +322,31 @@ def test_an_fd_set_serves_only_its_access_mode(fleet, qemu_answers):
     open."""
     client = Client(fleet.vm_socket("hostile"))
     assert screendump_to_a_read_write_fd(client) == qemu_answers["read-write"]
+    client.close()
+
+
+def test_a_pipe_that_takes_nothing_fails_after_fd_stall_ms(impatient_fleet):
+    """QEMU would wait for ever; the fleet answers once fd-stall-ms pass
+    with nothing moved: the kdump with its header error after
+    DUMP_COMPLETED, xen-load-devices-state with its I/O error."""
+    client = Client(impatient_fleet.vm_socket("hostile"))
+    read_end, write_end = filled_pipe()
+    assert client.execute("getfd", {"fdname": "held"}, fds=[write_end]) == {"return": {}}
+    os.close(write_end)
+    unwritten_read, unwritten_write = os.pipe()
+    path = add_to_fdset(client, unwritten_read)
+
+    def both():
+        start = time.monotonic()
+        dump = client.execute("dump-guest-memory", {"paging": False, "protocol": "fd:held", "format": "kdump-zlib"})
+        load = client.execute("xen-load-devices-state", {"filename": path})
+        return dump, load, time.monotonic() - start
+
+    dump, load, took = while_victim_asks(impatient_fleet, both)
+    assert dump == {"error": {"class": "GenericError", "desc": "dump: failed to write kdump header"}}
+    assert [event["event"] for event in client.events] == ["DUMP_COMPLETED"]
+    assert load == {"error": {"class": "GenericError", "desc": "An IO error has occurred"}}
+    assert 0.6 <= took < 5.0, took
+    os.close(read_end)
+    os.close(unwritten_write)
     client.close()
