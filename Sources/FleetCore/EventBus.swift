@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// A VM's events: built once, serialized once, the same bytes queued to every
@@ -22,6 +23,15 @@ public final class EventBus {
         let bytes = QMPMessage.event(name, data: data, seconds: time.seconds, microseconds: time.microseconds)
         emittedCount += 1
         throttle.submit(event: name, data: data, bytes: bytes, send: deliver)
+    }
+
+    /// A core event with its data typed by the generated `QAPI.<Name>Event`
+    /// (scripts/qapi-gen from core-schema.json): its name and members are
+    /// the schema's, checked when this compiles. An event without data
+    /// members goes out without `data`, as QEMU sends it.
+    func emit<E: QAPIEvent>(_ event: E) {
+        let data = event.qapiObject
+        emit(E.qapiName, data: data.isEmpty ? nil : data)
     }
 
     public func shutdown() { throttle.cancelAll() }

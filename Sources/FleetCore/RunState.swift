@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// QEMU's `RunState`: where a VM is in its life.
@@ -65,5 +66,23 @@ public enum ShutdownCause: String, Sendable {
     /// QEMU's `guest` member: the guest asked for it.
     public var isGuest: Bool {
         self == .guestShutdown || self == .guestReset || self == .guestPanic
+    }
+
+    /// The generated enum SHUTDOWN's and RESET's data carry (the public enum
+    /// stays: the generated types are internal to FleetCore).
+    var qapi: QAPI.ShutdownCause {
+        switch self {
+        case .none: .none
+        case .hostError: .hostError
+        case .hostQMPQuit: .hostQmpQuit
+        case .hostQMPSystemReset: .hostQmpSystemReset
+        case .hostSignal: .hostSignal
+        case .hostUI: .hostUi
+        case .guestShutdown: .guestShutdown
+        case .guestReset: .guestReset
+        case .guestPanic: .guestPanic
+        case .subsystemReset: .subsystemReset
+        case .snapshotLoad: .snapshotLoad
+        }
     }
 }

@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 #if canImport(Glibc)
 import Glibc
@@ -31,12 +32,9 @@ extension VM {
             return
         }
         if device.driver.hasPrefix("virtio-"), device.driver.contains("-pci") {
-            events.emit("DEVICE_DELETED", data: ["path": .string(device.qomPath + "/virtio-backend")])
+            events.emit(QAPI.DeviceDeletedEvent(path: device.qomPath + "/virtio-backend"))
         }
-        var data = JSONObject()
-        if let id = device.id { data["device"] = .string(id) }
-        data["path"] = .string(device.qomPath)
-        events.emit("DEVICE_DELETED", data: data)
+        events.emit(QAPI.DeviceDeletedEvent(device: device.id, path: device.qomPath))
     }
 
     /// Opens a file a client named, as QEMU's `qemu_open` does for

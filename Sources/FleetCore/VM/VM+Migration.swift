@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPPluginABI
 import QMPWire
 
@@ -77,7 +78,7 @@ extension VM {
         guard state != runState else { return }
         if state == .running {
             setRunState(.running)
-            events.emit("RESUME")
+            events.emit(QAPI.ResumeEvent())
         } else if runState.isRunning {
             stop(to: state)
         } else {

@@ -1,3 +1,4 @@
+import QAPIRuntime
 import QMPWire
 
 /// The run-state machine, with QEMU 7.2's transitions and events
@@ -17,7 +18,7 @@ extension VM {
     public func stop(to state: RunState = .paused) {
         guard runState.isRunning else { return }
         setRunState(state)
-        events.emit("STOP")
+        events.emit(QAPI.StopEvent())
     }
 
     /// The `stop` command: as `stop()`, except that a VM waiting for its
@@ -43,7 +44,7 @@ extension VM {
             return .ok
         }
         setRunState(.running)
-        events.emit("RESUME")
+        events.emit(QAPI.ResumeEvent())
         return .ok
     }
 
@@ -57,7 +58,7 @@ extension VM {
         }
         guestShutdownTask?.cancel()
         guestShutdownTask = nil
-        events.emit("RESET", data: ["guest": .bool(cause.isGuest), "reason": .string(cause.rawValue)])
+        events.emit(QAPI.ResetEvent(guest: cause.isGuest, reason: cause.qapi))
         for plugin in plugins { plugin.machineReset() }
         if !runState.isRunning, runState != .inmigrate, runState != .finishMigrate {
             setRunState(.prelaunch)
@@ -67,7 +68,7 @@ extension VM {
     /// `system_powerdown`: POWERDOWN now; the simulated ACPI guest then shuts
     /// down after the configured delay, if it is running.
     public func powerdown() {
-        events.emit("POWERDOWN")
+        events.emit(QAPI.PowerdownEvent())
         guard guestShutdownTask == nil else { return }
         guestShutdownTask = scheduler.schedule(afterMilliseconds: spec.powerdownDelayMilliseconds) { [weak self] in
             guard let self else { return }
@@ -98,27 +99,27 @@ extension VM {
     public func guestPanic() {
         guard runState != .guestPanicked else { return }
         if actions.panic == .pause || (actions.panic == .shutdown && actions.shutdown == .pause) {
-            events.emit("GUEST_PANICKED", data: ["action": "pause"])
+            events.emit(QAPI.GuestPanickedEvent(action: .pause))
             stop(to: .guestPanicked)
             if runState != .guestPanicked { setRunState(.guestPanicked) }
         } else if actions.panic == .shutdown || actions.panic == .exitFailure {
-            events.emit("GUEST_PANICKED", data: ["action": "poweroff"])
+            events.emit(QAPI.GuestPanickedEvent(action: .poweroff))
             stop(to: .guestPanicked)
             shutdown(cause: .guestPanic)
         } else {
-            events.emit("GUEST_PANICKED", data: ["action": "run"])
+            events.emit(QAPI.GuestPanickedEvent(action: .run))
         }
     }
 
     func emitShutdownEvent(cause: ShutdownCause) {
-        events.emit("SHUTDOWN", data: ["guest": .bool(cause.isGuest), "reason": .string(cause.rawValue)])
+        events.emit(QAPI.ShutdownEvent(guest: cause.isGuest, reason: cause.qapi))
     }
 
     /// A guest suspend (guest action): SUSPEND, state suspended.
     public func suspend() -> CommandResult {
         guard runState.isRunning else { return .failure(.generic("VM not running")) }
         setRunState(.suspended)
-        events.emit("SUSPEND")
+        events.emit(QAPI.SuspendEvent())
         return .ok
     }
 
@@ -130,7 +131,7 @@ extension VM {
             return .failure(.generic("Unable to wake up: guest is not in suspended state"))
         }
         setRunState(.running)
-        events.emit("WAKEUP")
+        events.emit(QAPI.WakeupEvent())
         return .ok
     }
 }
