@@ -31,7 +31,12 @@ final class BalloonPlugin: QMPPlugin {
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
         self.config = try BalloonConfig(config)
-        if let id = self.config.device { plug(id) }
+        if let id = self.config.device {
+            plug(id)
+            if case .failure(let error) = vm.deviceRealized(driver: "virtio-balloon-pci", id: id) {
+                throw PluginError("balloon: device: \(error.desc)")
+            }
+        }
     }
 
     static func register(_ plugin: PluginRegistry<BalloonPlugin>) {

@@ -46,6 +46,12 @@ final class BlockPlugin: QMPPlugin {
         self.config = try BlockConfig(config)
         for drive in self.config.drives {
             if case .failure(let error) = addConfiguredDrive(drive) { throw PluginError("block: drive \(drive.id): \(error.desc)") }
+            // A virtio disk is a PCI device the host places on the bus.
+            if drive.model == .virtioBlkPCI, let device = drive.device,
+               case .failure(let error) = vm.deviceRealized(driver: BlockDeviceModel.virtioBlkPCI.rawValue, id: device,
+                                                            properties: ["drive": .string(drive.id)]) {
+                throw PluginError("block: drive \(drive.id): \(error.desc)")
+            }
         }
     }
 

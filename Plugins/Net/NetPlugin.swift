@@ -40,6 +40,9 @@ final class NetPlugin: QMPPlugin {
             _ = props.removeValue(forKey: "model")
             let id = props.removeValue(forKey: "id")?.stringValue
             if case .failure(let error) = addNIC(model: model, id: id, props) { throw PluginError("net: nic: \(error.desc)") }
+            if let id, case .failure(let error) = vm.deviceRealized(driver: model.rawValue, id: id, properties: props) {
+                throw PluginError("net: nic: \(error.desc)")
+            }
         }
     }
 

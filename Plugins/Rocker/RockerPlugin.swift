@@ -41,6 +41,9 @@ final class RockerPlugin: QMPPlugin {
                 throw PluginError(error.message(switch: sw.name))
             }
             switches.append(sw)
+            if let id = entry.deviceID, case .failure(let error) = vm.deviceRealized(driver: "rocker", id: id, properties: entry.properties) {
+                throw PluginError("rocker: -device rocker: \(error.desc)")
+            }
         }
     }
 

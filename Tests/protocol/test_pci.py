@@ -135,3 +135,49 @@ def test_q35_root_bus_takes_no_hotplug_as_qemu_7_2():
         fleet.close()
     assert replies[1] == replies[0]
     assert replies[0][0]["error"]["desc"] == "Bus 'pcie.0' does not support hotplugging"
+
+
+#: A template's devices against the same QEMU command line: cold-plugged in
+#: the order of the plugins in the config (BARE_PC's: block, net, ..., rocker,
+#: ..., balloon).
+CONFIGURED = dict(BARE_PC, plugins=dict(
+    BARE_PC["plugins"],
+    block={"drives": [{"id": "drive0", "device": "disk0", "interface": "virtio", "file": "/tmp/qmpfleet-pci.qcow2",
+                       "format": "qcow2"}]},
+    net={"netdevs": [{"id": "net0", "type": "user"}], "nics": [{"id": "nic0", "model": "e1000", "netdev": "net0", "addr": "0x9"}]},
+    balloon={"device": "balloon0"},
+    rocker={"switches": [{"id": "sw0", "name": "sw0"}]}))
+CONFIGURED_COMMAND_LINE = [
+    "-blockdev", "null-co,node-name=drive0", "-device", "virtio-blk-pci,drive=drive0,id=disk0",
+    "-netdev", "user,id=net0", "-device", "e1000,netdev=net0,id=nic0,addr=0x9",
+    "-device", "rocker,id=sw0,name=sw0", "-device", "virtio-balloon-pci,id=balloon0",
+]
+CONFIGURED_QUERIES = [
+    ("query-pci", None),
+    ("x-query-virtio", None),
+    ("x-query-virtio-status", {"path": BACKEND.format("disk0")}),
+    ("device_add", {"driver": "rtl8139", "id": "n1", "addr": "9"}),
+    ("device_add", {"driver": "rtl8139", "id": "n1"}),
+    ("query-pci", None),
+]
+
+
+def test_configured_devices_as_qemu_7_2_command_line():
+    if shutil.which(QEMU_PROGRAM) is None:
+        missing(f"{QEMU_PROGRAM} is not installed")
+    binary = required_fleet_binary()
+    qemu = QemuProcess("pc", paused=True, extra=CONFIGURED_COMMAND_LINE)
+    fleet = FleetProcess(binary, {"pc": CONFIGURED}, [{"name": "vm0", "template": "pc"}])
+    try:
+        replies = []
+        for path in (qemu.socket, fleet.vm_socket("vm0")):
+            client = RawQMP(path)
+            client.negotiate()
+            replies.append([client.execute(name, args) for name, args in CONFIGURED_QUERIES])
+            client.close()
+    finally:
+        qemu.close()
+        fleet.close()
+    differ = [f"{q[0]}:\n  QEMU  {w}\n  fleet {h}" for q, w, h in zip(CONFIGURED_QUERIES, *replies) if w != h]
+    assert not differ, "\n".join(differ)
+    assert [d["qdev_id"] for d in replies[0][0]["return"][0]["devices"] if d["qdev_id"]] == ["disk0", "sw0", "balloon0", "nic0"]

@@ -75,7 +75,7 @@ enum DeviceCommands {
 
     /// Reads `addr` and `multifunction` as QEMU sets those properties, then
     /// claims the device's function on the bus (its realize's checks).
-    private static func place(_ driver: String, id: String?, _ properties: JSONObject, on bus: PCIBus,
+    static func place(_ driver: String, id: String?, _ properties: JSONObject, on bus: PCIBus,
                               hotplugged: Bool) -> Result<PCIAddress, QMPError> {
         var requested: PCIAddress?
         if let addr = properties["addr"] {

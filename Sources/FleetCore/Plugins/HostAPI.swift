@@ -145,6 +145,23 @@ enum HostAPI {
             guard let instance = PluginInstance.from(handle, "fd_transfer"), let done else { return -1 }
             return instance.transfer(fd: fd, direction: direction, buffer: buffer, length: length, done: done, opaque: opaque)
         }
+        api.device_realized = { handle, driver, id, text, len, err, errLen in
+            guard let instance = PluginInstance.from(handle, "device_realized"), let vm = instance.vm,
+                  let driver, let id else { return -1 }
+            var properties = JSONObject()
+            if let text, len > 0 {
+                guard let parsed = try? JSONValue(parsing: UnsafeRawBufferPointer(start: text, count: len)).objectValue else {
+                    HostAPI.copy("device properties are not a JSON object", to: err, length: errLen)
+                    return -1
+                }
+                properties = parsed
+            }
+            let result = vm.realizeConfiguredDevice(driver: String(cString: driver), id: String(cString: id),
+                                                    properties: properties, owner: instance.library)
+            guard case .failure(let error) = result else { return 0 }
+            HostAPI.copy(error.desc, to: err, length: errLen)
+            return -1
+        }
         api.vm_save_device_state = { handle, sink, opaque in
             guard let vm = PluginInstance.from(handle, "vm_save_device_state")?.vm, let sink,
                   case .success(let state) = vm.saveDeviceState() else { return -1 }

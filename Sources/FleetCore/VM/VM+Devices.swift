@@ -37,6 +37,28 @@ extension VM {
         events.emit(QAPI.DeviceDeletedEvent(device: device.id, path: device.qomPath))
     }
 
+    /// A device `owner`'s config created (QEMU's command-line `-device`):
+    /// registered as `device_add` would, cold-plugged on the PCI bus when
+    /// its driver is a PCI one (`addr`, `multifunction` and `bus` read from
+    /// its properties).
+    func realizeConfiguredDevice(driver name: String, id: String, properties: JSONObject, owner: PluginLibrary) -> Result<Void, QMPError> {
+        guard let driver = owner.deviceDrivers[name] else { return .failure(.generic("'\(name)' is not a valid device model name")) }
+        guard QOMName.isValid(id) else { return .failure(.generic("Parameter 'id' expects an identifier")) }
+        guard devices.device(id: id) == nil else { return .failure(.generic("Duplicate device ID '\(id)'")) }
+        var pciAddress: PCIAddress?
+        if driver.bus == "PCI", let bus = pciBus, properties["bus"] == nil || properties["bus"]?.stringValue == bus.name {
+            switch DeviceCommands.place(name, id: id, properties, on: bus, hotplugged: false) {
+            case .failure(let error): return .failure(error)
+            case .success(let address):
+                bus.endClaim(address)
+                pciAddress = address
+            }
+        }
+        devices.add(Device(id: id, driver: name, qomPath: devices.nextQOMPath(for: id), bus: properties["bus"]?.stringValue,
+                           properties: properties, owner: owner, pciAddress: pciAddress))
+        return .success(())
+    }
+
     /// Opens a file a client named, as QEMU's `qemu_open` does for
     /// "/dev/fdset/N", "fd:NAME" (a getfd descriptor), and plain paths as
     /// the fleet's `AllowedFiles` policy permits (beneath an allowed

@@ -63,11 +63,12 @@ extern "C" {
 /**
  * Compatible additions within a version: members appended to qmp_host_api.
  * Revision 2 added the live-migration members (vm_save_device_state to
- * vm_exit), revision 3 work_queue, revision 4 fd_transfer. A plugin built against a later header checks
+ * vm_exit), revision 3 work_queue, revision 4 fd_transfer, revision 5
+ * device_realized. A plugin built against a later header checks
  * QMP_HOST_HAS(host, member) before it calls a member a revision added; one
  * built against an earlier header never sees them.
  */
-#define QMP_PLUGIN_ABI_REVISION 4u
+#define QMP_PLUGIN_ABI_REVISION 5u
 
 /** True when the host's table is long enough to hold member. */
 #define QMP_HOST_HAS(host, member) \
@@ -361,6 +362,21 @@ typedef struct qmp_host_api {
      */
     int (*fd_transfer)(qmp_vm *vm, int fd, int direction, void *buf, size_t len,
                        qmp_transfer_done_fn done, void *opaque);
+
+    /* --- revision 5 (check QMP_HOST_HAS(host, device_realized)) --- */
+
+    /**
+     * A device the plugin's config created (QEMU's command-line -device,
+     * cold-plugged) exists for the host too, as one device_add made would:
+     * it is in qom-list and x-query-virtio, device_del reaches the plugin's
+     * del() with its id, and a driver on the "PCI" bus takes its slot on
+     * the VM's root bus (props_json, a JSON object of its properties, may
+     * name "addr", "multifunction" and "bus"). Only during vm_create, for a
+     * driver the plugin registered. Returns 0, or -1 with QEMU's error in
+     * err (a duplicate id, a taken slot); the plugin then fails vm_create.
+     */
+    int (*device_realized)(qmp_vm *vm, const char *driver, const char *id,
+                           const char *props_json, size_t len, char *err, size_t err_len);
 } qmp_host_api;
 
 /** What qmp_plugin_entry() returns. Static storage; the host never frees it. */

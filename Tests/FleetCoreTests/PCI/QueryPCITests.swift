@@ -81,5 +81,38 @@ import Testing
         #expect(outcome == .some("-device x: PCI: single function device can't be populated in function 1.1"))
         #expect(Self.places(c) == ["0.0:", "1.0:n0", "31.0:", "31.2:", "31.3:", "31.4:n1"])
     }
+
+    /// A template's devices (QEMU's command-line -device) are on the bus
+    /// too, cold-plugged in the order the VM's plugins are created.
+    @Test func configuredDevicesTakeTheirSlots() throws {
+        let fleet = try TestFleet(yaml: """
+            vms: [{name: c, machine: pc, memory: 128M, start-paused: true, plugins: {
+              block: {drives: [{id: drive0, device: disk0, interface: virtio, file: /tmp/qmpfleet-pci.qcow2, format: qcow2}]},
+              net: {netdevs: [{id: net0, type: user}], nics: [{id: nic0, model: e1000, netdev: net0, addr: "0x9"}]},
+              balloon: {device: balloon0}, rocker: {switches: [{id: sw0, name: sw0}]}}}]
+            """)
+        let c = fleet.negotiatedClient(to: "c")
+        // The plugins in config order: block, net (its NIC at its addr), balloon, rocker.
+        #expect(Self.places(c).filter { !$0.hasSuffix(":") } == ["2.0:disk0", "3.0:balloon0", "4.0:sw0", "9.0:nic0"])
+        let names = c.result("qom-list", ["path": "/machine/peripheral"])?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        #expect(Set(["disk0", "nic0", "balloon0", "sw0"]).isSubset(of: Set(names)))
+        #expect(c.result("x-query-virtio")?.arrayValue?.count == 2)
+        #expect(c.errorPair("device_add", ["driver": "rtl8139", "id": "n1", "addr": "9"])
+                == ("GenericError", "PCI: slot 9 function 0 not available for rtl8139, in use by e1000,id=nic0"))
+        // A configured device is deleted like a hot-plugged one.
+        #expect(c.result("device_del", ["id": "nic0"]) == [:])
+        fleet.advance(by: 1000)
+        #expect(!Self.places(c).contains("9.0:nic0"))
+        #expect(c.result("device_add", ["driver": "rtl8139", "id": "n1", "addr": "9"]) == [:])
+    }
+
+    @Test func aConfiguredDeviceOnATakenSlotFailsTheVM() {
+        #expect(throws: (any Error).self) {
+            try TestFleet(yaml: """
+                vms: [{name: c, machine: pc, memory: 128M, plugins: {
+                  net: {nics: [{id: nic0, model: e1000, addr: "1"}]}}}]
+                """)
+        }
+    }
 }
 
