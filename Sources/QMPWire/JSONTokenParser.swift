@@ -49,6 +49,11 @@ struct JSONTokenParser {
         case value
     }
 
+    /// Set by the lexer before each token: a `.string` token is plain
+    /// ASCII with no escape, so its value is its bytes between the quotes.
+    /// False by default: a caller that does not know scans it.
+    var stringIsPlainASCII = false
+
     /// An object or array whose closer has not come yet. Its members are
     /// built in place (mutated through the stack's subscript, so never
     /// copied), and it owns its duplicate-key check.
@@ -191,7 +196,11 @@ struct JSONTokenParser {
             add(JSONLiteral.number(bytes, isInteger: type == .integer))
         case .string:
             do {
-                let string = try JSONLiteral.string(bytes)
+                // A token the lexer saw no escape and no byte >= 0x80 in
+                // (`stringIsPlainASCII`) is its bytes between the quotes.
+                let string = stringIsPlainASCII
+                    ? String(decoding: UnsafeBufferPointer(rebasing: bytes[1..<(bytes.count - 1)]), as: UTF8.self)
+                    : try JSONLiteral.string(bytes)
                 if string.utf8.count > Self.inlineStringBytes { heldByteCount &+= string.utf8.count &+ Self.heapHeader }
                 add(.string(string))
             } catch {

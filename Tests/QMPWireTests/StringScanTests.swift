@@ -32,6 +32,19 @@ struct StringScanTests {
         }
     }
 
+    /// The lexer marks each string token plain or not on its own: an escaped
+    /// or non-ASCII string next to plain ones, keys included, in one message.
+    @Test func plainAndEscapedStringsInOneMessage() {
+        let text = #"{"k\u0041": ["plain one", "esc\"aped", "caf\#u{e9}", 'single "q"', "plain two"], "key": "v"}"#
+        let expected: JSONValue = .object(["kA": .array([.string("plain one"), .string("esc\"aped"), .string("caf\u{e9}"),
+                                                         .string("single \"q\""), .string("plain two")]),
+                                           "key": .string("v")])
+        for chunk in [nil, 1, 3, 7] as [Int?] {
+            let got = parseAll(text, chunk: chunk)
+            #expect(got.count == 1 && got.first.flatMap { try? $0.get() } == expected, "chunks of \(chunk.map(String.init) ?? "all"): \(got)")
+        }
+    }
+
     /// A long plain string split across feeds, as a large argument arrives.
     @Test func longPlainStringAcrossFeeds() {
         let body = String(repeating: "abcdefgh", count: 10_000) + "xyz"
