@@ -22,8 +22,7 @@ extension NetPlugin {
     /// Creates a NIC: the backend must exist and be free, the MAC valid.
     func addNIC(model: NICModel, id: String?, _ props: JSONObject) -> Result<Void, QMPError> {
         var backend: Netdev?
-        if let value = props["netdev"] {
-            let name = NetPlugin.propertyText(value)
+        if let name = props["netdev"].flatMap(QemuOptsText.of) {
             guard let found = netdev(name) else {
                 return .failure(.generic("Property '\(model.propertyOwner).netdev' can't find value '\(name)'"))
             }
@@ -33,8 +32,7 @@ extension NetPlugin {
             backend = found
         }
         var mac: MACAddress?
-        if let value = props["mac"] {
-            let text = NetPlugin.propertyText(value)
+        if let text = props["mac"].flatMap(QemuOptsText.of) {
             guard let parsed = MACAddress(parsing: text) else {
                 return .failure(.generic("Property '\(model.propertyOwner).mac' doesn't take value '\(text)'"))
             }
@@ -67,18 +65,6 @@ extension NetPlugin {
             if !used.contains(candidate) { return candidate }
         }
         return nil
-    }
-
-    /// A property value as qdev would print it in an error.
-    static func propertyText(_ value: JSONValue) -> String {
-        switch value {
-        case .string(let s): return s
-        case .int(let i): return String(i)
-        case .uint(let u): return String(u)
-        case .double(let d): return String(d)
-        case .bool(let b): return b ? "true" : "false"
-        default: return value.jsonText
-        }
     }
 }
 

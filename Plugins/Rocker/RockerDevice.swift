@@ -32,7 +32,7 @@ extension RockerPlugin {
     /// Realizes a switch from its properties, in QEMU's order of checks.
     func realizeSwitch(id: String?, _ props: JSONObject) -> Result<RockerSwitch, QMPError> {
         var text: [String: String] = [:]
-        for (key, value) in props { text[key] = RockerPlugin.propertyText(value) }
+        for (key, value) in props { text[key] = QemuOptsText.of(value) }
         var portCount: UInt32 = 0
         if let value = text["len-ports"] {
             guard let n = Int64(value) else { return .failure(.generic("Parameter 'len-ports' expects integer")) }
@@ -80,19 +80,6 @@ extension RockerPlugin {
     func removeDevice(_ idOrPath: String) -> Result<Void, QMPError> {
         vm.unplug(idOrPath, from: switches, afterMilliseconds: RockerPlugin.guestUnplugMilliseconds) { [weak self] sw in
             self?.switches.removeAll { $0 === sw }
-        }
-    }
-
-    /// A property as QEMU 7.2's device_add sees it: every value goes
-    /// through QemuOpts as text, so 3 and "3" are the same.
-    static func propertyText(_ value: JSONValue) -> String {
-        switch value {
-        case .string(let s): return s
-        case .int(let i): return String(i)
-        case .uint(let u): return String(u)
-        case .double(let d): return String(d)
-        case .bool(let b): return b ? "on" : "off"
-        default: return value.jsonText
         }
     }
 }

@@ -18,6 +18,21 @@ import Testing
         #expect(filters.map { $0["main-mac"] } == ["52:54:00:aa:bb:cc", "52:54:00:12:34:56"])
     }
 
+    /// QEMU 7.2 (`-machine pc`) reads device_add's values through QemuOpts:
+    /// these errors are the ones it gave, and a list is dropped (added).
+    @Test func propertiesAreReadAsQemuOptsText() throws {
+        let vm = try NetVM(net: "{netdevs: [{id: n0, type: user}]}")
+        #expect(vm.error("device_add", ["driver": "e1000", "netdev": true])
+                == ("GenericError", "Property 'e1000.netdev' can't find value 'on'"))
+        #expect(vm.error("device_add", ["driver": "e1000", "mac": false])
+                == ("GenericError", "Property 'e1000.mac' doesn't take value 'off'"))
+        #expect(vm.error("device_add", ["driver": "e1000", "netdev": .double(1.0)])
+                == ("GenericError", "Property 'e1000.netdev' can't find value '1'"))
+        #expect(vm.error("device_add", ["driver": "e1000", "mac": .double(0.1)])
+                == ("GenericError", "Property 'e1000.mac' doesn't take value '0.10000000000000001'"))
+        #expect(vm.ok("device_add", ["driver": "e1000", "id": "nic0", "netdev": [1]]) == .object([:]))
+    }
+
     @Test func rxFilterMatchesQEMUAfterReset() throws {
         let vm = try NetVM(net: "{netdevs: [{id: n0, type: user}], nics: [{id: nic0, netdev: n0}]}")
         let info = vm.ok("query-rx-filter", ["name": "nic0"])?.arrayValue?.first
