@@ -34,7 +34,7 @@ extension BlockPlugin {
     static func registerDevices(_ plugin: PluginRegistry<BlockPlugin>) {
         for model in BlockDeviceModel.allCases {
             plugin.device(driverDescription(model),
-                          add: { this, id, props in this.plugDevice(model, id: id, props) },
+                          addDevice: { this, device, props in this.plugDevice(model, device, props) },
                           remove: { this, id in this.unplugDevice(id) })
         }
     }
@@ -45,12 +45,12 @@ extension BlockPlugin {
         model == .virtioBlkPCI ? "virtio-blk-device" : model.rawValue
     }
 
-    func plugDevice(_ model: BlockDeviceModel, id: String?, _ props: JSONObject) -> Result<Void, QMPError> {
+    func plugDevice(_ model: BlockDeviceModel, _ device: NewDevice, _ props: JSONObject) -> Result<Void, QMPError> {
         let owner = BlockPlugin.propertyOwner(model)
         guard let drive = props["drive"]?.stringValue else {
             guard model.hasMedia else { return .failure(.generic(model == .ideHD ? "No drive specified" : "drive property not set")) }
             var backend = BlockBackend(name: "", root: nil)
-            backend.device = AttachedDevice(id: id, model: model, path: devicePath(id: id))
+            backend.device = AttachedDevice(id: device.id, model: model, path: device.qomPath)
             backend.readOnly = model.isCDROM
             graph.backends.append(backend)
             return .success(())
@@ -62,7 +62,7 @@ extension BlockPlugin {
             if graph.backends[i].readOnly && !model.isCDROM && model != .floppy && model != .virtioBlkPCI && model != .scsiHD {
                 return .failure(.generic("Block node is read-only"))
             }
-            graph.backends[i].device = AttachedDevice(id: id, model: model, path: devicePath(id: id))
+            graph.backends[i].device = AttachedDevice(id: device.id, model: model, path: device.qomPath)
             return .success(())
         }
         guard let node = graph.node(drive) else { return .failure(.generic("Property '\(owner).drive' can't find value '\(drive)'")) }
@@ -71,7 +71,7 @@ extension BlockPlugin {
         }
         var backend = BlockBackend(name: "", root: drive)
         backend.readOnly = node.readOnly
-        backend.device = AttachedDevice(id: id, model: model, path: devicePath(id: id))
+        backend.device = AttachedDevice(id: device.id, model: model, path: device.qomPath)
         graph.backends.append(backend)
         return .success(())
     }

@@ -23,7 +23,6 @@ extension BlockPlugin: MigratablePlugin {
             "iothreads": .object(JSONObject(iothreads.keys.sorted().map { id in
                 (key: id, value: .object(JSONObject(iothreads[id]!.keys.sorted().map { (key: $0, value: .int(iothreads[id]![$0]!)) })))
             })),
-            "anonymous-devices": .int(Int64(anonymousDevices)),
         ]
     }
 
@@ -66,7 +65,6 @@ extension BlockPlugin: MigratablePlugin {
         images = newImages
         secrets = newSecrets
         iothreads = newIOThreads
-        anonymousDevices = Int(clamping: state["anonymous-devices"]?.int64Value ?? 0)
     }
 }
 

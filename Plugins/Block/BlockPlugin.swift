@@ -33,7 +33,6 @@ final class BlockPlugin: QMPPlugin {
     /// The NBD server and the block exports (BlockExports.swift).
     var exports = BlockExports()
     /// Devices added without an id get QOM paths in this sequence.
-    var anonymousDevices = 0
     /// Job starts a transaction holds back until every action has succeeded.
     var deferredJobStarts: [BlockJob]?
     /// `secret` objects by id (`BlockObjects`).

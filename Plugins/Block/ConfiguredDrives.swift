@@ -39,17 +39,21 @@ extension BlockPlugin {
         var backend = BlockBackend(name: drive.id, root: root)
         backend.readOnly = drive.readOnly
         if let model = drive.model {
-            backend.device = AttachedDevice(id: drive.device, model: model, path: devicePath(id: drive.device))
+            backend.device = AttachedDevice(id: drive.device, model: model, path: configuredDevicePath(id: drive.device, in: graph))
         }
         graph.backends.append(backend)
         self.graph = graph
         return .success(())
     }
 
-    /// The QOM path of a device: /machine/peripheral/ID, or an anonymous one.
-    func devicePath(id: String?) -> String {
+    /// The QOM path of a configured drive's device: /machine/peripheral/ID.
+    /// One without a device id is numbered among the configured drives
+    /// without one, in config order (the host does not know those devices:
+    /// device_realized takes an id; device_add's devices get their path
+    /// from the host, `NewDevice`).
+    func configuredDevicePath(id: String?, in graph: BlockGraph) -> String {
         if let id { return "/machine/peripheral/\(id)" }
-        defer { anonymousDevices += 1 }
-        return "/machine/peripheral-anon/device[\(anonymousDevices)]"
+        let earlier = graph.backends.filter { $0.device != nil && $0.device?.id == nil }.count
+        return "/machine/peripheral-anon/device[\(earlier)]"
     }
 }

@@ -1,9 +1,10 @@
+import QMPPluginKit
 import QMPWire
 
 /// `device_add`/`device_del` of CPUs with QEMU 7.2's checks and texts
 /// (`pc_cpu_pre_plug`, `spapr_core_pre_plug`, their unplug requests).
 extension CPUHotplugPlugin {
-    func plugCPU(type: String, family driverFamily: CPUFamily, id: String?, _ props: JSONObject) -> Result<Void, QMPError> {
+    func plugCPU(type: String, family driverFamily: CPUFamily, _ device: NewDevice, _ props: JSONObject) -> Result<Void, QMPError> {
         guard driverFamily == family else { return .failure(.generic("'\(type)' is not a valid device model name")) }
         guard hotplugSupported else { return .failure(.generic("Device '\(type)' can not be hotplugged on this machine")) }
         var ids: [String: Int64] = [:]
@@ -20,7 +21,7 @@ extension CPUHotplugPlugin {
         if let node = ids["node-id"], node != (slot.props["node-id"]?.int64Value ?? 0) {
             return .failure(.generic("node-id=\(node) must match numa node specified with -numa option"))
         }
-        realize(slot, as: .device(id: id), qomPath: nextQOMPath(id))
+        realize(slot, as: .device(id: device.id), qomPath: device.qomPath)
         return .success(())
     }
 
@@ -65,12 +66,6 @@ extension CPUHotplugPlugin {
         }
         guard slot.occupant == nil else { return .failure(.generic("core \(coreID) already populated")) }
         return .success(slot)
-    }
-
-    func nextQOMPath(_ id: String?) -> String {
-        if let id { return "/machine/peripheral/\(id)" }
-        defer { anonymousDevices += 1 }
-        return "/machine/peripheral-anon/device[\(anonymousDevices)]"
     }
 
     /// The unplug request. On x86 the ACPI device refuses CPUs until the

@@ -26,7 +26,7 @@ extension CPUHotplugPlugin: MigratablePlugin {
         return [
             "version": .int(CPUHotplugPlugin.migrationVersion), "model": .string(model), "slots": .array(slotStates),
             "default-cpu": .int(Int64(defaultCPU)), "guest-booted": .bool(guestBooted),
-            "anonymous-devices": .int(Int64(anonymousDevices)), "next-unattached": .int(Int64(nextUnattached)),
+            "next-unattached": .int(Int64(nextUnattached)),
             "realized-count": .int(Int64(realizedCount)),
         ]
     }
@@ -56,7 +56,6 @@ extension CPUHotplugPlugin: MigratablePlugin {
         }
         defaultCPU = count("default-cpu")
         guestBooted = state["guest-booted"]?.boolValue ?? guestBooted
-        anonymousDevices = count("anonymous-devices")
         nextUnattached = count("next-unattached")
         realizedCount = count("realized-count")
         guest.discardAll()

@@ -33,7 +33,6 @@ final class CPUHotplugPlugin: QMPPlugin {
     /// so when the OS boots, so only a VM that has run can unplug CPUs.
     var guestBooted = false
     let guest = GuestWorkQueue()
-    var anonymousDevices = 0
     /// Next free `/machine/unattached/device[N]` for `cpu-add`.
     var nextUnattached: Int
     /// CPUs realized so far, boot CPUs included: the next one's `realizedOrder`.
@@ -76,7 +75,7 @@ final class CPUHotplugPlugin: QMPPlugin {
         for family in CPUFamily.allCases {
             for model in family.models {
                 plugin.device(driverDescription(family, model),
-                              add: { this, id, props in this.plugCPU(type: family.typeName(model), family: family, id: id, props) },
+                              addDevice: { this, device, props in this.plugCPU(type: family.typeName(model), family: family, device, props) },
                               remove: { this, id in this.unplugCPU(id) })
             }
         }

@@ -31,13 +31,13 @@ extension ChardevPlugin: MigratablePlugin {
             "version": .int(ChardevPlugin.migrationVersion), "chardevs": .array(states),
             "serials": .array(serialIDs.map { .string($0) }),
             "controllers": .array(controllers.map { c in
-                var state: JSONObject = ["bus": .string(c.busName)]
+                var state: JSONObject = ["bus": .string(c.busName), "qom-path": .string(c.qomPath)]
                 if let id = c.id { state["id"] = .string(id) }
                 return .object(state)
             }),
             "ports": .array(ports.map { p in
                 var state: JSONObject = ["driver": .string(p.driver), "bus": .string(p.busName), "console": .bool(p.isConsole),
-                                         "guest-open": .bool(p.guestOpen)]
+                                         "guest-open": .bool(p.guestOpen), "qom-path": .string(p.qomPath)]
                 if let id = p.id { state["id"] = .string(id) }
                 if let chardev = p.chardevID { state["chardev"] = .string(chardev) }
                 return .object(state)
@@ -96,10 +96,10 @@ extension ChardevPlugin: MigratablePlugin {
         chardevs = kept
         serialIDs = (state["serials"]?.arrayValue ?? []).compactMap(\.stringValue)
         controllers = (state["controllers"]?.arrayValue ?? []).map {
-            VirtioSerialController(id: $0["id"]?.stringValue, busName: $0["bus"]?.stringValue ?? "")
+            VirtioSerialController(id: $0["id"]?.stringValue, qomPath: Self.migratedQOMPath($0), busName: $0["bus"]?.stringValue ?? "")
         }
         ports = (state["ports"]?.arrayValue ?? []).map {
-            let port = VirtioSerialPort(id: $0["id"]?.stringValue, driver: $0["driver"]?.stringValue ?? "",
+            let port = VirtioSerialPort(id: $0["id"]?.stringValue, qomPath: Self.migratedQOMPath($0), driver: $0["driver"]?.stringValue ?? "",
                                         busName: $0["bus"]?.stringValue ?? "", chardevID: $0["chardev"]?.stringValue,
                                         isConsole: $0["console"]?.boolValue ?? false)
             port.guestOpen = $0["guest-open"]?.boolValue ?? false
@@ -108,5 +108,12 @@ extension ChardevPlugin: MigratablePlugin {
         anonymousControllers = Int(clamping: state["anonymous-controllers"]?.int64Value ?? 0)
         // The guest has booted on the source: no second boot log here.
         hasBooted = state["booted"]?.boolValue ?? hasBooted
+    }
+}
+
+extension ChardevPlugin {
+    /// A migrated device's QOM path; a source before "qom-path" sent only the id.
+    static func migratedQOMPath(_ state: JSONValue) -> String {
+        state["qom-path"]?.stringValue ?? state["id"]?.stringValue.map { "/machine/peripheral/\($0)" } ?? ""
     }
 }

@@ -20,12 +20,12 @@ extension ChardevPlugin {
     static func register(devices plugin: PluginRegistry<ChardevPlugin>) {
         plugin.device(description(controllerDriver, parent: "virtio-pci", bus: "PCI", hotpluggable: true,
                                   properties: ["addr", "max_ports", "vectors", "ioeventfd", "multifunction", "disable-legacy", "disable-modern"]),
-                      add: { this, id, _ in this.addController(id) },
+                      addDevice: { this, device, _ in this.addController(device) },
                       remove: { this, id in this.removeController(id) })
         for driver in portDrivers {
             plugin.device(description(driver, parent: "virtio-serial-port", bus: "virtio-serial-bus", hotpluggable: true,
                                       properties: ["chardev", "name", "nr"]),
-                          add: { this, id, props in this.addPort(driver: driver, id: id, props) },
+                          addDevice: { this, device, props in this.addPort(driver: driver, device, props) },
                           remove: { this, id in this.removePort(id) })
         }
         plugin.device(description(uartDriver, parent: "isa-device", bus: "ISA", hotpluggable: false,
@@ -41,10 +41,10 @@ extension ChardevPlugin {
         return .generic("No 'ISA' bus found for device 'isa-serial'")
     }
 
-    func addController(_ id: String?) -> Result<Void, QMPError> {
-        let bus = id.map { "\($0).0" } ?? "virtio-serial\(anonymousControllers).0"
-        if id == nil { anonymousControllers += 1 }
-        controllers.append(VirtioSerialController(id: id, busName: bus))
+    func addController(_ device: NewDevice) -> Result<Void, QMPError> {
+        let bus = device.id.map { "\($0).0" } ?? "virtio-serial\(anonymousControllers).0"
+        if device.id == nil { anonymousControllers += 1 }
+        controllers.append(VirtioSerialController(id: device.id, qomPath: device.qomPath, busName: bus))
         return .success(())
     }
 
@@ -62,7 +62,7 @@ extension ChardevPlugin {
     }
 
     /// A port: its bus must exist, its chardev must exist and be free.
-    func addPort(driver: String, id: String?, _ props: JSONObject) -> Result<Void, QMPError> {
+    func addPort(driver: String, _ device: NewDevice, _ props: JSONObject) -> Result<Void, QMPError> {
         let controller: VirtioSerialController
         if let busName = props["bus"]?.stringValue {
             guard let found = controllers.first(where: { $0.busName == busName }) else {
@@ -76,8 +76,7 @@ extension ChardevPlugin {
             controller = first
         }
         var attached: Chardev?
-        if let value = props["chardev"] {
-            let name = value.stringValue ?? value.jsonText
+        if let name = props["chardev"].flatMap(QemuOptsText.of) {
             guard let chardev = chardev(name) else {
                 return .failure(.generic("Property '\(driver).chardev' can't find value '\(name)'"))
             }
@@ -87,9 +86,9 @@ extension ChardevPlugin {
             attached = chardev
         }
         let isConsole = driver == "virtconsole"
-        let port = VirtioSerialPort(id: id, driver: driver, busName: controller.busName, chardevID: attached?.id, isConsole: isConsole)
+        let port = VirtioSerialPort(id: device.id, qomPath: device.qomPath, driver: driver, busName: controller.busName, chardevID: attached?.id, isConsole: isConsole)
         // A console is open from the start; a port when the guest opens it.
-        attached?.frontend = ChardevFrontend(deviceID: id, driver: driver, isOpen: isConsole)
+        attached?.frontend = ChardevFrontend(deviceID: device.id, driver: driver, isOpen: isConsole)
         ports.append(port)
         return .success(())
     }
@@ -115,29 +114,33 @@ extension ChardevPlugin {
 /// A virtio-serial-pci controller: the bus its ports sit on.
 final class VirtioSerialController {
     let id: String?
+    /// The path the host assigned (`NewDevice`): device_del takes it too.
+    let qomPath: String
     let busName: String
-    init(id: String?, busName: String) {
+    init(id: String?, qomPath: String, busName: String) {
         self.id = id
+        self.qomPath = qomPath
         self.busName = busName
     }
-    var qomPath: String? { id.map { "/machine/peripheral/\($0)" } }
 }
 
 /// A virtserialport or virtconsole.
 final class VirtioSerialPort {
     let id: String?
+    /// The path the host assigned (`NewDevice`): device_del takes it too.
+    let qomPath: String
     let driver: String
     let busName: String
     let chardevID: String?
     let isConsole: Bool
     var guestOpen = false
 
-    init(id: String?, driver: String, busName: String, chardevID: String?, isConsole: Bool) {
+    init(id: String?, qomPath: String, driver: String, busName: String, chardevID: String?, isConsole: Bool) {
         self.id = id
+        self.qomPath = qomPath
         self.driver = driver
         self.busName = busName
         self.chardevID = chardevID
         self.isConsole = isConsole
     }
-    var qomPath: String? { id.map { "/machine/peripheral/\($0)" } }
 }

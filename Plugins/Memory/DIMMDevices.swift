@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// `device_add`/`device_del` of `pc-dimm` and `nvdimm`, with QEMU 7.2's
@@ -19,7 +20,7 @@ extension MemoryPlugin {
         dimms.first { $0.id == idOrPath || $0.qomPath == idOrPath }
     }
 
-    func plugDIMM(kind: DIMM.Kind, id: String?, _ props: JSONObject) -> Result<Void, QMPError> {
+    func plugDIMM(kind: DIMM.Kind, _ device: NewDevice, _ props: JSONObject) -> Result<Void, QMPError> {
         var reader = PropertyReader(props)
         // Properties are set before the board sees the device.
         var backend: MemoryBackend?
@@ -62,7 +63,7 @@ extension MemoryPlugin {
         if (layout.numaNodes > 0 && node >= layout.numaNodes) || (layout.numaNodes == 0 && node != 0) || node < 0 {
             return .failure(.generic("'DIMM property node has value \(node)' which exceeds the number of numa nodes: \(layout.numaNodes)"))
         }
-        let dimm = DIMM(id: id, kind: kind, qomPath: nextQOMPath(id), slot: slot, addr: addr, node: Int(node), backend: backend)
+        let dimm = DIMM(id: device.id, kind: kind, qomPath: device.qomPath, slot: slot, addr: addr, node: Int(node), backend: backend)
         backend.user = dimm.qomPath
         dimms.append(dimm)
         if kind == .dimm { guestNoticesPlug(dimm) }
@@ -86,12 +87,6 @@ extension MemoryPlugin {
             return .failure(.generic("no free slots available"))
         }
         return .success(free)
-    }
-
-    func nextQOMPath(_ id: String?) -> String {
-        if let id { return "/machine/peripheral/\(id)" }
-        defer { anonymousDevices += 1 }
-        return "/machine/peripheral-anon/device[\(anonymousDevices)]"
     }
 
     /// Starts the unplug: the guest's ACPI answers later. A second request

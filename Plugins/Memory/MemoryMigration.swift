@@ -41,7 +41,6 @@ extension MemoryPlugin: MigratablePlugin {
             "backends": .array(backendStates), "dimms": .array(dimmStates),
             "acpi-slots": .array(acpiSlots.map { ["source": .int($0.source), "status": .int($0.status)] }),
             "unplug-response": .string(unplugResponse.rawValue),
-            "anonymous-devices": .int(Int64(anonymousDevices)),
             "sev-guests": .object(JSONObject(sevGuests.keys.sorted().map { (key: $0, value: JSONValue.object(sevGuests[$0]!)) })),
         ]
     }
@@ -84,7 +83,6 @@ extension MemoryPlugin: MigratablePlugin {
                 : ACPISlotStatus()
         }
         unplugResponse = state["unplug-response"]?.stringValue.flatMap(UnplugResponse.init) ?? .accept
-        anonymousDevices = Int(clamping: state["anonymous-devices"]?.int64Value ?? 0)
         var guests: [String: JSONObject] = [:]
         for (id, settings) in state["sev-guests"]?.objectValue ?? [:] { guests[id] = settings.objectValue }
         sevGuests = guests

@@ -35,7 +35,6 @@ final class MemoryPlugin: QMPPlugin {
     var unplugResponse = UnplugResponse.accept
     /// Guest answers that wait for the VM to run.
     let guest = GuestWorkQueue()
-    var anonymousDevices = 0
     /// `sev-guest` objects by id, with their settings (`SEVGuestObject`).
     var sevGuests: [String: JSONObject] = [:]
 
@@ -65,7 +64,7 @@ final class MemoryPlugin: QMPPlugin {
         }
         for kind in DIMM.Kind.allCases {
             plugin.device(driverDescription(kind),
-                          add: { this, id, props in this.plugDIMM(kind: kind, id: id, props) },
+                          addDevice: { this, device, props in this.plugDIMM(kind: kind, device, props) },
                           remove: { this, id in this.unplugDIMM(id) })
         }
         plugin.command(QAPI.QueryMemdevCommand.self) { this, _ in .success(this.queryMemdev()) }

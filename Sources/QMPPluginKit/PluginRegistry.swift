@@ -1,3 +1,4 @@
+import Synchronization
 import QMPPluginABI
 import QMPWire
 
@@ -36,6 +37,21 @@ public final class PluginRegistry<P: QMPPlugin> {
         remove: ((P, String) -> Result<Void, QMPError>)? = nil
     ) {
         devices.append((description, DriverBox(P.self, add: add, remove: remove)))
+    }
+
+    /// A device driver whose `add` is told the QOM path the host assigned
+    /// to the new device (`NewDevice`): for a plugin that reports the path
+    /// (query-hotpluggable-cpus, query-block, DEVICE_DELETED, device_del by
+    /// path), so that it is the one qom-list shows.
+    public func device(
+        _ description: JSONValue,
+        addDevice add: @escaping (P, NewDevice, JSONObject) -> Result<Void, QMPError>,
+        remove: ((P, String) -> Result<Void, QMPError>)? = nil
+    ) {
+        let fallback = DriverBox.Counter()
+        devices.append((description, DriverBox(P.self, asyncAdd: { this, id, props, reply in
+            reply(add(this, NewDevice.named(id, by: reply, fallback: fallback), props).map { .object([:]) })
+        }, remove: remove)))
     }
 
     /// A user-creatable QOM object type for object-add/object-del.
@@ -79,6 +95,9 @@ final class HandlerBox {
 
 /// A type-erased device driver or object type.
 final class DriverBox {
+    /// Anonymous devices of one driver, for a host before ABI revision 6.
+    final class Counter: Sendable { let value = Atomic<Int>(0) }
+
     let add: (AnyObject, String?, JSONObject, Reply) -> Void
     let remove: ((AnyObject, String) -> Result<Void, QMPError>)?
     /// The description's JSON text, kept as a C string for the host.

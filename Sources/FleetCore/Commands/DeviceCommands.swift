@@ -45,6 +45,7 @@ enum DeviceCommands {
                 return
             }
         }
+        let qomPath = vm.devices.takeQOMPath(for: id)
         var properties = JSONObject()
         for (key, value) in members where !hostMembers.contains(key) {
             guard driver.propertyNames.contains(key) || (pciBus != nil && pciMembers.contains(key)) else {
@@ -61,8 +62,7 @@ enum DeviceCommands {
             case .success(let address): pciAddress = address
             }
         }
-        let qomPath = vm.devices.nextQOMPath(for: id)
-        plugin.add(with: driver, command: "device_add", id: id, properties: properties) { [weak vm] result in
+        plugin.add(with: driver, command: "device_add", id: id, qomPath: qomPath, properties: properties) { [weak vm] result in
             guard let vm else { return complete(result) }
             if let pciAddress { vm.pciBus?.endClaim(pciAddress) }
             if case .success = result {

@@ -35,14 +35,21 @@ public final class DeviceRegistry {
         devices.first { $0.id == idOrPath || $0.qomPath == idOrPath }
     }
 
-    /// The QOM path a new device would get.
-    func nextQOMPath(for id: String?) -> String {
+    /// The QOM path of a device being created. An anonymous one takes the
+    /// next number at once, as QEMU 7.2's `qdev_set_id` does (one counter
+    /// for every driver, taken before the properties are set): a device_add
+    /// that then fails still uses its number, so the next anonymous device
+    /// is device[N+1] (QEMU 7.2: usb-kbd, a usb-storage without drive, a
+    /// usb-kbd with an unknown property, usb-mouse make device[0] and
+    /// device[3]). The plugin that realizes it reads the path through
+    /// `request_qom_path`, so no plugin counts on its own.
+    func takeQOMPath(for id: String?) -> String {
         if let id { return "/machine/peripheral/\(id)" }
+        defer { anonymousCount += 1 }
         return "/machine/peripheral-anon/device[\(anonymousCount)]"
     }
 
     func add(_ device: Device) {
-        if device.id == nil { anonymousCount += 1 }
         devices.append(device)
     }
 

@@ -162,6 +162,7 @@ enum HostAPI {
             HostAPI.copy(error.desc, to: err, length: errLen)
             return -1
         }
+        api.request_qom_path = { token in PendingRequests.current.qomPath(of: token) }
         api.vm_save_device_state = { handle, sink, opaque in
             guard let vm = PluginInstance.from(handle, "vm_save_device_state")?.vm, let sink,
                   case .success(let state) = vm.saveDeviceState() else { return -1 }

@@ -35,6 +35,16 @@ final class PendingRequests {
         let started: UInt64
         let complete: (CommandResult) -> Void
         var timeout: ScheduledAction?
+        /// The QOM path of the device a driver's add() creates, for
+        /// `request_qom_path`; freed with the entry once it is answered.
+        var qomPath: CStringBox? = nil
+    }
+
+    /// A C string that lives as long as the request holding it.
+    final class CStringBox {
+        let pointer: UnsafeMutablePointer<CChar>
+        init(_ text: String) { pointer = strdup(text)! }
+        deinit { free(pointer) }
     }
 
     /// Bits of a token that count requests; the bits above are the table's number.
@@ -61,12 +71,12 @@ final class PendingRequests {
     /// `complete` runs once: with the plugin's answer, or with a GenericError
     /// when it does not answer within `timeoutMilliseconds` of `body`
     /// returning, or when the instance ends first.
-    func run(for instance: PluginInstance, command: String, timeoutMilliseconds: UInt64, scheduler: any Scheduler,
-             complete: @escaping (CommandResult) -> Void, _ body: (qmp_request) -> Void) {
+    func run(for instance: PluginInstance, command: String, qomPath: String? = nil, timeoutMilliseconds: UInt64,
+             scheduler: any Scheduler, complete: @escaping (CommandResult) -> Void, _ body: (qmp_request) -> Void) {
         let token = nextToken()
         running.append(Entry(token: token, instance: instance, plugin: instance.library.name, command: command,
                              metrics: instance.vm?.router.metrics, started: MonotonicClock.nanoseconds(),
-                             complete: complete, timeout: nil))
+                             complete: complete, timeout: nil, qomPath: qomPath.map(CStringBox.init)))
         body(token)
         guard var entry = running.removeLast() else { return }
         entry.timeout = scheduler.schedule(afterMilliseconds: timeoutMilliseconds) { [weak self] in
@@ -92,6 +102,12 @@ final class PendingRequests {
         guard let entry = waiting.removeValue(forKey: token) else { return nil }
         entry.timeout?.cancel()
         return entry
+    }
+
+    /// The QOM path given with a request not answered yet (`request_qom_path`).
+    func qomPath(of token: qmp_request) -> UnsafePointer<CChar>? {
+        if let entry = running.last(where: { $0?.token == token }) { return entry?.qomPath.map { UnsafePointer($0.pointer) } }
+        return waiting[token]?.qomPath.map { UnsafePointer($0.pointer) }
     }
 
     /// Completes a taken entry, counting the plugin's reply time.

@@ -151,9 +151,10 @@ public final class PluginInstance {
     /// Hands a request to the plugin: `body` calls it with the request's
     /// token. `complete` runs once, when it answers, or with a GenericError
     /// when it does not answer in time.
-    private func request(command: String, complete: @escaping (CommandResult) -> Void, _ body: (qmp_request) -> Void) {
+    private func request(command: String, qomPath: String? = nil, complete: @escaping (CommandResult) -> Void,
+                         _ body: (qmp_request) -> Void) {
         guard let vm else { return complete(.failure(.generic("The VM is shutting down"))) }
-        PendingRequests.current.run(for: self, command: command, timeoutMilliseconds: vm.limits.pluginReplyTimeoutMilliseconds,
+        PendingRequests.current.run(for: self, command: command, qomPath: qomPath, timeoutMilliseconds: vm.limits.pluginReplyTimeoutMilliseconds,
                                     scheduler: vm.scheduler, complete: complete, body)
     }
 
@@ -164,10 +165,12 @@ public final class PluginInstance {
         }
     }
 
-    /// Runs a device driver's or object type's `add`.
-    func add(with driver: DeviceDriver, command: String, id: String?, properties: JSONObject, complete: @escaping (CommandResult) -> Void) {
+    /// Runs a device driver's or object type's `add`. A device's `qomPath`
+    /// is the one the host assigned; the plugin reads it with `request_qom_path`.
+    func add(with driver: DeviceDriver, command: String, id: String?, qomPath: String? = nil, properties: JSONObject,
+             complete: @escaping (CommandResult) -> Void) {
         let text = JSONValue.object(properties).jsonText
-        request(command: command, complete: complete) { token in
+        request(command: command, qomPath: qomPath, complete: complete) { token in
             text.withCString { props in
                 if let id {
                     id.withCString { driver.add(state, token, $0, props, text.utf8.count, driver.userData) }

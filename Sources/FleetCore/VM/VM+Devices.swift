@@ -54,7 +54,7 @@ extension VM {
                 pciAddress = address
             }
         }
-        devices.add(Device(id: id, driver: name, qomPath: devices.nextQOMPath(for: id), bus: properties["bus"]?.stringValue,
+        devices.add(Device(id: id, driver: name, qomPath: devices.takeQOMPath(for: id), bus: properties["bus"]?.stringValue,
                            properties: properties, owner: owner, pciAddress: pciAddress))
         return .success(())
     }

@@ -64,11 +64,11 @@ extern "C" {
  * Compatible additions within a version: members appended to qmp_host_api.
  * Revision 2 added the live-migration members (vm_save_device_state to
  * vm_exit), revision 3 work_queue, revision 4 fd_transfer, revision 5
- * device_realized. A plugin built against a later header checks
+ * device_realized, revision 6 request_qom_path. A plugin built against a later header checks
  * QMP_HOST_HAS(host, member) before it calls a member a revision added; one
  * built against an earlier header never sees them.
  */
-#define QMP_PLUGIN_ABI_REVISION 5u
+#define QMP_PLUGIN_ABI_REVISION 6u
 
 /** True when the host's table is long enough to hold member. */
 #define QMP_HOST_HAS(host, member) \
@@ -377,6 +377,20 @@ typedef struct qmp_host_api {
      */
     int (*device_realized)(qmp_vm *vm, const char *driver, const char *id,
                            const char *props_json, size_t len, char *err, size_t err_len);
+
+    /* --- revision 6 (check QMP_HOST_HAS(host, request_qom_path)) --- */
+
+    /**
+     * The QOM path the host assigned to the device that the pending add()
+     * request req creates: "/machine/peripheral/ID", or without an id
+     * "/machine/peripheral-anon/device[N]". The host owns the numbering
+     * because QEMU numbers anonymous devices of every driver, of every
+     * plugin, in one sequence, and a device_add that fails after its
+     * properties were read still uses its number. NULL when req is not a
+     * device driver's add() (an object type's add(), a command) or was
+     * already answered. The string stays valid until req is answered.
+     */
+    const char *(*request_qom_path)(qmp_request req);
 } qmp_host_api;
 
 /** What qmp_plugin_entry() returns. Static storage; the host never frees it. */

@@ -1,0 +1,43 @@
+import QMPPluginABI
+
+/// The device a driver's `add` creates, as the host named it: its `id`
+/// (nil when device_add gave none) and the QOM path the host assigned.
+///
+/// The host owns QOM paths: QEMU numbers `/machine/peripheral-anon/device[N]`
+/// across every driver in one sequence, so a plugin that counted its own
+/// anonymous devices would give a path qom-list does not have as soon as
+/// another plugin's anonymous device came first. The path arrives through
+/// the ABI's `request_qom_path` (revision 6).
+public struct NewDevice: Sendable {
+    public let id: String?
+    /// `/machine/peripheral/ID` or `/machine/peripheral-anon/device[N]`.
+    public let qomPath: String
+
+    public init(id: String?, qomPath: String) {
+        self.id = id
+        self.qomPath = qomPath
+    }
+
+    /// The path the host gave the request; a host before revision 6 gives
+    /// none, and then an anonymous device is numbered by `fallback`, a
+    /// count of this driver's own devices (what plugins did before).
+    static func named(_ id: String?, by reply: Reply, fallback: DriverBox.Counter) -> NewDevice {
+        if let path = reply.assignedQOMPath { return NewDevice(id: id, qomPath: path) }
+        if let id { return NewDevice(id: id, qomPath: "/machine/peripheral/\(id)") }
+        let n = fallback.value.add(1, ordering: .relaxed).oldValue
+        return NewDevice(id: nil, qomPath: "/machine/peripheral-anon/device[\(n)]")
+    }
+}
+
+extension Reply {
+    /// The QOM path the host assigned to the device this add() request
+    /// creates; nil from a host before ABI revision 6, or for a request
+    /// that is not a device driver's add().
+    var assignedQOMPath: String? {
+        guard let api = PluginHostLink.api else { return nil }
+        let offset = MemoryLayout<qmp_host_api>.offset(of: \qmp_host_api.request_qom_path) ?? Int.max
+        guard Int(api.pointee.struct_size) >= offset + MemoryLayout<UnsafeRawPointer?>.size,
+              let fn = api.pointee.request_qom_path, let path = fn(token) else { return nil }
+        return String(cString: path)
+    }
+}

@@ -1,0 +1,32 @@
+@testable import FleetCore
+import QMPFleetTesting
+import QMPWire
+import Testing
+
+/// The host is the one owner of a device_add device's QOM path (ABI
+/// revision 6, `request_qom_path`): QEMU numbers anonymous devices of every
+/// driver in one sequence, and a device_add that fails after its properties
+/// were read still uses its number.
+@Suite struct PeripheralPathTests {
+    /// QEMU 7.2, `-machine pc -cpu qemu64 -smp 1,maxcpus=2,sockets=2,cores=1,threads=1
+    /// -m 128M,slots=2,maxmem=1G`, the same commands: qom-list
+    /// /machine/peripheral-anon has device[0] and device[2], and
+    /// query-hotpluggable-cpus gives the CPU /machine/peripheral-anon/device[2].
+    @Test func anonymousDevicesOfTwoPluginsShareQEMUsSequence() throws {
+        let fleet = try TestFleet(yaml: """
+            vms: [{name: a, machine: pc, cpu: qemu64, memory: {size: 128M, slots: 2, maxmem: 1G},
+                   smp: {cpus: 1, maxcpus: 2, sockets: 2, cores: 1, threads: 1}, plugins: {memory: {}, cpu-hotplug: {}}}]
+            """)
+        let c = fleet.negotiatedClient(to: "a")
+        #expect(c.result("object-add", ["qom-type": "memory-backend-ram", "id": "mem1", "size": 134_217_728]) == [:])
+        #expect(c.result("device_add", ["driver": "pc-dimm", "memdev": "mem1"]) == [:])
+        #expect(c.errorPair("device_add", ["driver": "pc-dimm"]) == ("GenericError", "'memdev' property must be set"))
+        #expect(c.result("device_add", ["driver": "qemu64-x86_64-cpu", "socket-id": 1, "core-id": 0, "thread-id": 0]) == [:])
+        let names = c.result("qom-list", ["path": "/machine/peripheral-anon"])?.arrayValue?.compactMap { $0["name"]?.stringValue }
+        #expect(names?.filter { $0.hasPrefix("device[") } == ["device[0]", "device[2]"])
+        let cpuPaths = c.result("query-hotpluggable-cpus")?.arrayValue?.compactMap { $0["qom-path"]?.stringValue }
+        #expect(cpuPaths?.first == "/machine/peripheral-anon/device[2]")
+        // The plugin knows its DIMM by the host's path: device_del by it reaches the DIMM.
+        #expect(c.errorPair("device_del", ["id": "/machine/peripheral-anon/device[0]"]).0 == nil)
+    }
+}
