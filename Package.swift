@@ -71,13 +71,19 @@ let package = Package(
                 "CUV", "QMPPluginABI", "UVLoop", "QMPWire", "QAPISchema", "QAPIRuntime",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
-                .product(name: "Yams", package: "Yams"),
             ],
             resources: [
                 .embedInCode("Resources/core-schema.json"), .embedInCode("Resources/control-schema.json"),
                 // 300 KB: read at run time, not compiled in (see QEMUReferenceData).
                 .copy("Resources/qemu-7.2"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The config file: YAML read into the JSON value FleetCore checks. The
+        // only target that imports Yams.
+        .target(
+            name: "FleetConfigFile",
+            dependencies: ["FleetCore", "QMPWire", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // The metrics and fleet page listener: HTTP/1.1 on a loop of its own.
@@ -94,14 +100,20 @@ let package = Package(
             resources: [.embedInCode("QAPI/common.json"), .embedInCode("QAPI/sockets.json")],
             swiftSettings: swiftSettings
         ),
-        .target(name: "QMPFleetTesting", dependencies: ["FleetCore", "QMPWire"], swiftSettings: swiftSettings),
+        .target(
+            name: "QMPFleetTesting",
+            dependencies: ["FleetCore", "FleetConfigFile", "QMPWire", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // The executables' stderr logging bootstrap, one file.
         .target(name: "FleetLogging", dependencies: [.product(name: "Logging", package: "swift-log")], swiftSettings: swiftSettings),
         .executableTarget(
             name: "qmpfleet",
             dependencies: [
                 "FleetCore",
+                "FleetConfigFile",
                 "FleetHTTP",
+                "UVLoop",
                 "FleetLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -136,7 +148,8 @@ let package = Package(
         .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
         .testTarget(name: "QMPPluginKitTests", dependencies: ["QMPPluginKit", "QAPISchema", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetHTTPTests", dependencies: ["FleetHTTP", "FleetCore", "UVLoop"], swiftSettings: swiftSettings),
-        .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "QMPFleetTesting", "QAPIRuntime"], swiftSettings: swiftSettings),
+        .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "FleetConfigFile", "QMPFleetTesting", "QAPIRuntime"], swiftSettings: swiftSettings),
+        .testTarget(name: "FleetConfigFileTests", dependencies: ["FleetConfigFile", "FleetCore", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "QMPFleetEmulatorTests", dependencies: ["qmpfleet-emulator", "FleetCore", "QMPWire"], swiftSettings: swiftSettings),
     ] + devicePlugins.map {
         // Plugin tests load the built .so through QMPFleetTesting; they never

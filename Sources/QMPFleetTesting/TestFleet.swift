@@ -1,3 +1,4 @@
+import FleetConfigFile
 import FleetCore
 import Logging
 import QMPWire

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FleetConfigFile
 import FleetCore
 import FleetHTTP
 import Logging

@@ -1,3 +1,4 @@
+import FleetConfigFile
 @testable import FleetCore
 import Testing
 

@@ -1,3 +1,4 @@
+import FleetConfigFile
 import FleetCore
 import QMPFleetTesting
 import QMPWire

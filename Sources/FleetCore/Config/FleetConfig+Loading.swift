@@ -4,17 +4,11 @@ import Glibc
 #endif
 
 extension FleetConfig {
-    /// Reads and checks a config file.
-    public static func load(path: String) throws(FleetError) -> FleetConfig {
-        guard let text = readTextFile(path) else {
-            throw FleetError.config(file: path, key: "", message: "cannot read: \(String(cString: strerror(errno)))")
-        }
-        return try parse(yaml: text, file: path)
-    }
-
-    public static func parse(yaml: String, file: String) throws(FleetError) -> FleetConfig {
-        let value = try YAMLDocument.parse(yaml, file: file)
-        return try parse(ConfigReader(file: file, value: value))
+    /// Checks a config document (the YAML file as FleetConfigFile reads it,
+    /// or any JSON value of the same shape) and builds the config from it.
+    /// `file` names the source in error texts.
+    package static func parse(document: JSONValue, file: String) throws(FleetError) -> FleetConfig {
+        try parse(ConfigReader(file: file, value: document))
     }
 
     static let topLevelKeys: Set<String> = [
@@ -75,19 +69,6 @@ extension FleetConfig {
             throw reader.error("\(config.vms.count) VMs exceed limits.vms-per-fleet (\(config.limits.vmsPerFleet))", key: "vms")
         }
         return config
-    }
-
-    private static func readTextFile(_ path: String) -> String? {
-        guard let file = fopen(path, "r") else { return nil }
-        defer { fclose(file) }
-        var bytes: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let n = fread(&buffer, 1, buffer.count, file)
-            if n <= 0 { break }
-            bytes.append(contentsOf: buffer[0..<n])
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

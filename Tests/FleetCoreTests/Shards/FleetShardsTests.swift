@@ -1,4 +1,5 @@
 import Foundation
+import FleetConfigFile
 import FleetCore
 import Logging
 import QMPWire

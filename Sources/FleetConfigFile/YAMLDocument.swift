@@ -1,9 +1,11 @@
+import FleetCore
 import QMPWire
 import Yams
 
 /// Reads a YAML file into our JSON value, so the rest of the configuration
 /// code (and each plugin's config section, which crosses the ABI as JSON)
-/// deals with one value type.
+/// deals with one value type. The only place Yams is imported: FleetCore
+/// checks the config as a `JSONValue` and never sees YAML.
 enum YAMLDocument {
     static func parse(_ text: String, file: String) throws(FleetError) -> JSONValue {
         let node: Node?
