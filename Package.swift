@@ -65,17 +65,23 @@ let package = Package(
         // What scripts/qapi-gen's output needs at run time: the QAPI namespace,
         // decoding and encoding, the command, event and guest-action protocols.
         .target(name: "QAPIRuntime", dependencies: ["QMPWire"], swiftSettings: swiftSettings),
+        // What QEMU 7.2 itself answered, recorded by scripts/record-qemu-data:
+        // 300 KB read at run time, not compiled in (see RecordedQEMUFile).
+        .target(
+            name: "QEMUReference",
+            dependencies: ["QMPWire"],
+            resources: [.copy("Resources/qemu-7.2")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "FleetCore",
             dependencies: [
-                "CUV", "QMPPluginABI", "UVLoop", "QMPWire", "QAPISchema", "QAPIRuntime",
+                "CUV", "QMPPluginABI", "UVLoop", "QMPWire", "QAPISchema", "QAPIRuntime", "QEMUReference",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             resources: [
                 .embedInCode("Resources/core-schema.json"), .embedInCode("Resources/control-schema.json"),
-                // 300 KB: read at run time, not compiled in (see QEMUReferenceData).
-                .copy("Resources/qemu-7.2"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -126,6 +132,7 @@ let package = Package(
             dependencies: [
                 "FleetCore",
                 "FleetLogging",
+                "QEMUReference",
                 "UVLoop",
                 "QMPWire",
                 .product(name: "Logging", package: "swift-log"),
@@ -149,6 +156,7 @@ let package = Package(
         .testTarget(name: "QMPPluginKitTests", dependencies: ["QMPPluginKit", "QAPISchema", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetHTTPTests", dependencies: ["FleetHTTP", "FleetCore", "UVLoop"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "FleetConfigFile", "QMPFleetTesting", "QAPIRuntime"], swiftSettings: swiftSettings),
+        .testTarget(name: "QEMUReferenceTests", dependencies: ["QEMUReference", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetConfigFileTests", dependencies: ["FleetConfigFile", "FleetCore", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "QMPFleetEmulatorTests", dependencies: ["qmpfleet-emulator", "FleetCore", "QMPWire"], swiftSettings: swiftSettings),
     ] + devicePlugins.map {

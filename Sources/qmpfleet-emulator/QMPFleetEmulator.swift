@@ -1,6 +1,7 @@
 import FleetCore
 import FleetLogging
 import Logging
+import QEMUReference
 import QMPWire
 import UVLoop
 #if canImport(Glibc)

@@ -18,7 +18,7 @@ import pytest
 import qmp_async
 from conftest import REPO_ROOT, FleetProcess, required_fleet_binary
 
-RECORDED = os.path.join(REPO_ROOT, "Sources", "FleetCore", "Resources", "qemu-7.2", "qmp-schema.json")
+RECORDED = os.path.join(REPO_ROOT, "Sources", "QEMUReference", "Resources", "qemu-7.2", "qmp-schema.json")
 SEED_COMMANDS = os.path.join(REPO_ROOT, "Tests", "protocol", "data", "seed-commands.txt")
 CONFIG = os.path.join(REPO_ROOT, "config", "fleet.yaml")
 #: Template -> the recorded QEMU machine it simulates.

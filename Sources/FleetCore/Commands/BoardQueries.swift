@@ -1,4 +1,5 @@
 import QAPIRuntime
+import QEMUReference
 import QMPWire
 
 /// The board's own debug and PCI queries (QEMU's `machine.json`,

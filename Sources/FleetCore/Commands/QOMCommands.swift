@@ -1,4 +1,5 @@
 import QAPIRuntime
+import QEMUReference
 import QMPWire
 
 /// qom-list, qom-get and qom-list-types over the VM's QOM tree as the host

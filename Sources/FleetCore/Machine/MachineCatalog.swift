@@ -1,3 +1,4 @@
+import QEMUReference
 import QMPWire
 
 /// The machine types a simulated QEMU offers (`query-machines`), in QEMU

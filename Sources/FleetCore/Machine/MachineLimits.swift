@@ -1,3 +1,4 @@
+import QEMUReference
 import QMPWire
 
 /// QEMU 7.2's checks of `-smp` and `-m` (`smp_parse`, `machine_set_mem`,

@@ -1,4 +1,4 @@
-import Foundation
+import QEMUReference
 import QMPWire
 
 /// What QEMU 7.2 shows of the PCI devices the plugins simulate, recorded by
@@ -45,13 +45,7 @@ final class PCIReferenceData: Sendable {
         self.boards = boards
     }
 
-    static let shared: PCIReferenceData? = {
-        guard let url = Bundle.module.url(forResource: "pci-devices", withExtension: "json", subdirectory: "qemu-7.2"),
-              let data = try? Data(contentsOf: url),
-              let value = try? JSONValue(parsing: String(decoding: data, as: UTF8.self))
-        else { return nil }
-        return PCIReferenceData(value)
-    }()
+    static let shared: PCIReferenceData? = RecordedQEMUFile.pciDevices.read().map(PCIReferenceData.init)
 
     /// The record of `machineType`'s board, if it is one of the recorded.
     func board(of machineType: String) -> Board? {

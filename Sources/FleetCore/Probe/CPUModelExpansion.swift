@@ -1,4 +1,5 @@
 import QAPIRuntime
+import QEMUReference
 import QMPWire
 
 /// `query-cpu-model-expansion` from QEMU 7.2's recorded expansions.

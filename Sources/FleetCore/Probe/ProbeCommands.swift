@@ -1,4 +1,5 @@
 import QAPIRuntime
+import QEMUReference
 import QMPWire
 
 /// The queries management software probes an emulator with, answered from
@@ -88,5 +89,17 @@ extension VM {
             }
         }
         return .array([])
+    }
+}
+
+extension QEMUReferenceData {
+    /// A recorded reply (`{"return": ...}` or `{"error": ...}`) as a result.
+    static func result(_ reply: JSONValue?) -> CommandResult {
+        if let value = reply?["return"] { return .success(value) }
+        if let error = reply?["error"], let desc = error["desc"]?.stringValue {
+            let errorClass = error["class"]?.stringValue.flatMap(QMPErrorClass.init(rawValue:)) ?? .genericError
+            return .failure(QMPError(errorClass, desc))
+        }
+        return .failure(.generic("no recorded QEMU 7.2 reply"))
     }
 }

@@ -1,5 +1,6 @@
 import Logging
 import QAPISchema
+import QEMUReference
 import QMPWire
 import UVLoop
 

@@ -1,4 +1,3 @@
-import Foundation
 import QMPWire
 
 /// What QEMU 7.2 itself answered to the queries management software probes
@@ -8,37 +7,36 @@ import QMPWire
 ///
 /// Static facts about the emulator binary, not VM state, so one copy serves
 /// every VM; it is read at the first probe query (a fleet that is never
-/// probed never parses it). Kept as a file resource, not compiled in: as a
-/// Swift array literal its 300 KB cost minutes of compile time.
-final class QEMUReferenceData: Sendable {
-    let deviceProperties: [String: JSONValue]
-    let objectProperties: [String: JSONValue]
-    let qomTypes: [JSONValue]
+/// probed never parses it).
+package final class QEMUReferenceData: Sendable {
+    package let deviceProperties: [String: JSONValue]
+    package let objectProperties: [String: JSONValue]
+    package let qomTypes: [JSONValue]
     /// The names in `qomTypes`: every type the x86_64 binary has.
-    let typeNames: Set<String>
+    package let typeNames: Set<String>
     /// Each type's parent, for `implements` along the parent chain.
-    let parents: [String: String]
+    package let parents: [String: String]
     /// The types implementing each QOM interface (not in the parent chain).
-    let interfaceImplementers: [String: Set<String>]
-    let cpuDefinitions: JSONValue
+    package let interfaceImplementers: [String: Set<String>]
+    package let cpuDefinitions: JSONValue
     /// `query-machines` of the x86_64 binary.
-    let machines: JSONValue?
-    let cpuModelExpansions: [(arguments: JSONValue, reply: JSONValue)]
-    let commandLineOptions: [JSONValue]
+    package let machines: JSONValue?
+    package let cpuModelExpansions: [(arguments: JSONValue, reply: JSONValue)]
+    package let commandLineOptions: [JSONValue]
     /// `query-version` of the recorded binary.
-    let version: JSONValue?
+    package let version: JSONValue?
     /// The CPU type whose recorded property values stand for every x86 CPU class's.
-    static let x86CPUPropertySource = "qemu64-x86_64-cpu"
+    package static let x86CPUPropertySource = "qemu64-x86_64-cpu"
     /// Every readable property of a boot vCPU, by CPU type (`qom-get`).
-    let cpuPropertyValues: [String: JSONObject]
+    package let cpuPropertyValues: [String: JSONObject]
     /// For other x86 models (`-cpu Haswell`): what differs from
     /// `x86CPUPropertySource`'s values (model-id, family, feature words...).
-    let cpuPropertyDifferences: [String: JSONObject]
+    package let cpuPropertyDifferences: [String: JSONObject]
 
     /// The boot vCPU's property values for CPU type `type` (such as
     /// "Haswell-x86_64-cpu"), as QEMU 7.2 reports them under TCG; nil for a
     /// model that was not recorded.
-    func bootCPUPropertyValues(type: String) -> JSONObject? {
+    package func bootCPUPropertyValues(type: String) -> JSONObject? {
         if let values = cpuPropertyValues[type] { return values }
         guard var values = cpuPropertyValues[Self.x86CPUPropertySource], let differences = cpuPropertyDifferences[type] else {
             return nil
@@ -48,7 +46,7 @@ final class QEMUReferenceData: Sendable {
     }
     /// Whether type `name` is `ancestor` or implements it, as QOM's
     /// `object_class_dynamic_cast` answers for `qom-list-types`.
-    func isA(_ name: String, _ ancestor: String) -> Bool {
+    package func isA(_ name: String, _ ancestor: String) -> Bool {
         if let implementers = interfaceImplementers[ancestor] { return implementers.contains(name) }
         var current: String? = name
         while let type = current {
@@ -59,21 +57,15 @@ final class QEMUReferenceData: Sendable {
     }
 
     /// Whole replies of argument-less commands (their errors on a TCG host).
-    let replies: [String: JSONValue]
+    package let replies: [String: JSONValue]
     /// QEMU's errors, by what provoked them.
-    let errors: [String: JSONValue]
+    package let errors: [String: JSONValue]
 
     /// Loaded at first use; nil when the resource is missing or unreadable
     /// (the probe commands then fail with a GenericError saying so).
-    static let shared: QEMUReferenceData? = {
-        guard let url = Bundle.module.url(forResource: "probe", withExtension: "json", subdirectory: "qemu-7.2"),
-              let data = try? Data(contentsOf: url),
-              let value = try? JSONValue(parsing: String(decoding: data, as: UTF8.self))
-        else { return nil }
-        return QEMUReferenceData(value)
-    }()
+    package static let shared: QEMUReferenceData? = RecordedQEMUFile.probe.read().map(QEMUReferenceData.init)
 
-    init(_ value: JSONValue) {
+    package init(_ value: JSONValue) {
         deviceProperties = value["device-properties"]?.objectValue.map { Dictionary(uniqueKeysWithValues: $0.members.map { ($0.key, $0.value) }) } ?? [:]
         objectProperties = value["object-properties"]?.objectValue.map { Dictionary(uniqueKeysWithValues: $0.members.map { ($0.key, $0.value) }) } ?? [:]
         qomTypes = value["qom-types"]?.arrayValue ?? []
@@ -102,15 +94,5 @@ final class QEMUReferenceData: Sendable {
         } ?? [:]
         replies = value["replies"]?.objectValue.map { Dictionary(uniqueKeysWithValues: $0.members.map { ($0.key, $0.value) }) } ?? [:]
         errors = value["errors"]?.objectValue.map { Dictionary(uniqueKeysWithValues: $0.members.map { ($0.key, $0.value) }) } ?? [:]
-    }
-
-    /// A recorded reply (`{"return": ...}` or `{"error": ...}`) as a result.
-    static func result(_ reply: JSONValue?) -> CommandResult {
-        if let value = reply?["return"] { return .success(value) }
-        if let error = reply?["error"], let desc = error["desc"]?.stringValue {
-            let errorClass = error["class"]?.stringValue.flatMap(QMPErrorClass.init(rawValue:)) ?? .genericError
-            return .failure(QMPError(errorClass, desc))
-        }
-        return .failure(.generic("no recorded QEMU 7.2 reply"))
     }
 }

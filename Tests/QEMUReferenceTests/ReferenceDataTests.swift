@@ -1,10 +1,22 @@
-@testable import FleetCore
+import QEMUReference
 import QMPWire
 import Testing
 
 /// What `scripts/record-qemu-data` recorded from QEMU 7.2, as the probe
 /// commands and the emulator read it.
 @Suite struct ReferenceDataTests {
+    /// The three recorded files are resources of this module, read from its
+    /// bundle wherever the build or the installation put it.
+    @Test func everyRecordedFileIsInTheModulesBundle() throws {
+        let probe = try #require(RecordedQEMUFile.probe.read())
+        #expect(probe["qom-types"]?.arrayValue?.isEmpty == false)
+        let schema = try #require(RecordedQEMUFile.qmpSchema.read())
+        #expect(schema["machines"]?["pc"]?["board"] != nil)
+        let pci = try #require(RecordedQEMUFile.pciDevices.read())
+        #expect(pci["machines"]?["q35"] != nil)
+        #expect(BoardReferenceData.shared?.reply("query-pci", machineType: "pc-i440fx-7.2") != nil)
+    }
+
     @Test func recordedVersionIsTheDebianBuilds() throws {
         let version = try #require(ReferenceQEMUVersion.recorded)
         #expect((version.major, version.minor) == (7, 2))
