@@ -155,7 +155,14 @@ let package = Package(
         .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
         .testTarget(name: "QMPPluginKitTests", dependencies: ["QMPPluginKit", "QAPISchema", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetHTTPTests", dependencies: ["FleetHTTP", "FleetCore", "UVLoop"], swiftSettings: swiftSettings),
-        .testTarget(name: "FleetCoreTests", dependencies: ["FleetCore", "FleetConfigFile", "QMPFleetTesting", "QAPIRuntime"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "FleetCoreTests",
+            dependencies: [
+                "FleetCore", "FleetConfigFile", "QMPFleetTesting", "QAPIRuntime", "QMPPluginABI", "QMPWire", "UVLoop",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "QEMUReferenceTests", dependencies: ["QEMUReference", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetConfigFileTests", dependencies: ["FleetConfigFile", "FleetCore", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "QMPFleetEmulatorTests", dependencies: ["qmpfleet-emulator", "FleetCore", "QMPWire"], swiftSettings: swiftSettings),

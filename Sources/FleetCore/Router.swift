@@ -82,16 +82,6 @@ public final class Router {
     /// vCPUs' host thread ids derive from it (`VM.vcpuThreadIDBase`).
     func nextVMSequence() -> Int { counters.nextVMSequence() }
 
-    /// The host thread id `query-cpus-fast` reports for vCPU 0 of the VM
-    /// created `sequence`th; its other vCPUs get the ids after it. Fixed at
-    /// creation, so they stay the same while other VMs come and go.
-    static func vcpuThreadIDBase(sequence: Int) -> Int {
-        Int(getpid()) + 1 + sequence * vcpuThreadIDStride
-    }
-
-    /// Thread ids set aside per VM: room for the 1,024 vCPUs of QEMU's largest x86 machine.
-    static let vcpuThreadIDStride = 1024
-
     /// The VMs in creation order (sorted when asked: creating and destroying
     /// VMs stays O(1) however large the fleet).
     public var vmList: [VM] { vms.values.sorted { $0.creationSequence < $1.creationSequence } }
@@ -212,7 +202,7 @@ public final class Router {
             return nil
         }
         let table = try table(for: spec.plugins.keys, target: spec.machine.arch)
-        let vm = VM(spec: spec, router: self, table: table)
+        let vm = VM(spec: spec, owner: self, table: table, creationSequence: spec.creationSequence ?? nextVMSequence())
         for library in table.plugins {
             let instance = PluginInstance(library: library, vm: vm)
             do {

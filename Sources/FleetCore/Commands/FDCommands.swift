@@ -62,7 +62,7 @@ enum FDCommands {
     /// `fd` is closed), else nil. QEMU 7.2 sets no bound and so has no text
     /// for it: the error names the limit.
     private static func refusal(_ context: CommandContext, fd: Int32, replacingNamed name: String? = nil) -> CommandResult? {
-        let limit = context.vm.router.config.limits.fdsPerVM
+        let limit = context.vm.owner.limits.fdsPerVM
         guard !context.vm.fdSets.hasRoom(limit: limit, replacingNamed: name) else { return nil }
         Glibc.close(fd)
         return .failure(.generic("VM '\(context.vm.name)' holds \(limit) file descriptors already (limit fds-per-vm)"))

@@ -38,7 +38,7 @@ enum FlattenedDeviceTree {
             close(fd)
             complete(error != 0 ? .failure(.generic("Failed to write dtb to '\(path)'")) : .ok)
         }
-        guard let loop = vm.router.loop else {
+        guard let loop = vm.owner.loop else {
             let region = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
             defer { region.deallocate() }
             bytes.withUnsafeBytes { region.copyMemory(from: $0) }

@@ -19,7 +19,7 @@ enum HumanMonitorCommand {
         case ("info", "status"?):
             return "VM status: \(statusText(vm.runState))\r\n"
         case ("info", "version"?):
-            let v = vm.router.config.qemuVersion
+            let v = vm.owner.qemuVersion
             return "\(v.major).\(v.minor).\(v.micro)\(v.package)\r\n"
         case ("info", "name"?):
             return vm.spec.guestName.map { "\($0)\r\n" } ?? ""

@@ -5,7 +5,7 @@ import QMPWire
 enum MachineQueries {
     nonisolated(unsafe) static let bindings: [CommandBinding] = [
         .immediate(QAPI.QueryVersionCommand.self) { context, _ in
-            let v = context.vm.router.config.qemuVersion
+            let v = context.vm.owner.qemuVersion
             return .success([
                 "qemu": ["major": .int(Int64(v.major)), "minor": .int(Int64(v.minor)), "micro": .int(Int64(v.micro))],
                 "package": .string(v.package),

@@ -132,7 +132,7 @@ extension VM {
         var result: [JSONValue] = []
         var listed = Set<String>()
         if let data = QEMUReferenceData.shared {
-            let simulated = router.plugins.simulatedDeviceTypes
+            let simulated = owner.simulatedDeviceTypes
             for type in data.qomTypes {
                 guard let name = type["name"]?.stringValue else { continue }
                 if type["abstract"]?.boolValue == true && !includeAbstract { continue }

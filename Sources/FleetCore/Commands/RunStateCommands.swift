@@ -24,7 +24,7 @@ enum RunStateCommands {
             let vm = context.vm
             vm.emitShutdownEvent(cause: .hostQMPQuit)
             complete(.ok)
-            vm.router.destroyVM(vm, afterFlush: true)
+            vm.owner.destroyVM(vm, afterFlush: true)
         },
     ]
 }

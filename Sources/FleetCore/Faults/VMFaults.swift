@@ -25,7 +25,7 @@ final class VMFaults {
                _ complete: @escaping (CommandResult) -> Void) -> ((CommandResult) -> Void)? {
         guard let fault = armed.first(where: { $0.fires(on: call.name) }) else { return complete }
         vm.logger.debug("fault '\(fault.spec.id)' fires on \(call.name)")
-        vm.router.metrics.faultsFired &+= 1
+        vm.owner.metrics.faultsFired &+= 1
         switch fault.spec.action {
         case .error(let error):
             complete(.failure(error))

@@ -195,7 +195,7 @@ enum HostAPI {
             guard let vm = PluginInstance.from(handle, "vm_exit")?.vm else { return }
             _ = vm.scheduler.schedule(afterMilliseconds: 0) { [weak vm] in
                 guard let vm, !vm.isDestroyed else { return }
-                vm.router.destroyVM(vm, afterFlush: true)
+                vm.owner.destroyVM(vm, afterFlush: true)
             }
         }
         return api

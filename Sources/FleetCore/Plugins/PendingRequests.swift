@@ -75,7 +75,7 @@ final class PendingRequests {
              scheduler: any Scheduler, complete: @escaping (CommandResult) -> Void, _ body: (qmp_request) -> Void) {
         let token = nextToken()
         running.append(Entry(token: token, instance: instance, plugin: instance.library.name, command: command,
-                             metrics: instance.vm?.router.metrics, started: MonotonicClock.nanoseconds(),
+                             metrics: instance.vm?.owner.metrics, started: MonotonicClock.nanoseconds(),
                              complete: complete, timeout: nil, qomPath: qomPath.map(CStringBox.init)))
         body(token)
         guard var entry = running.removeLast() else { return }

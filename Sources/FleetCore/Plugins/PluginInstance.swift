@@ -227,7 +227,7 @@ public final class PluginInstance {
     /// ended meanwhile. Without a loop (in-process fleets) both run now.
     func queueWork(_ work: @escaping qmp_work_fn, done: @escaping qmp_work_done_fn, opaque: UnsafeMutableRawPointer?) {
         let carried = LoopConfined(opaque)
-        guard let vm, vm.router.loop != nil else {
+        guard let vm, vm.owner.loop != nil else {
             work(opaque)
             done(destroyed ? nil : state, opaque)
             return
@@ -249,7 +249,7 @@ public final class PluginInstance {
               length == 0 || buffer != nil, let vm else { return -1 }
         let region = UnsafeMutableRawBufferPointer(start: length == 0 ? nil : buffer, count: length)
         let way: DescriptorTransfer.Direction = direction == QMP_TRANSFER_WRITE ? .write : .read
-        guard let loop = vm.router.loop else {
+        guard let loop = vm.owner.loop else {
             done(state, DescriptorTransfer.blocking(way, fd: fd, buffer: region), opaque)
             return 0
         }
@@ -271,7 +271,7 @@ public final class PluginInstance {
 
     /// Watches a plugin's fd on the VM's loop; nil without a loop (in-process fleets).
     func watch(fd: Int32, events: Int32, fn: qmp_fd_fn, opaque: UnsafeMutableRawPointer?) -> UInt64 {
-        guard !destroyed, let loop = vm?.router.loop else { return 0 }
+        guard !destroyed, let loop = vm?.owner.loop else { return 0 }
         let id = nextTimer
         nextTimer += 1
         do {

@@ -20,7 +20,7 @@ enum ProbeCommands {
                 let notFound = QMPError(.deviceNotFound, "Class '\(name)' not found")
                 let present = context.vm.pluginProviding(driver: name) != nil && context.vm.offersDevice(name, data)
                 // A device a plugin simulates exists only where that plugin is.
-                if !present && context.vm.router.plugins.simulatedDeviceTypes.contains(name) { return .failure(notFound) }
+                if !present && context.vm.owner.simulatedDeviceTypes.contains(name) { return .failure(notFound) }
                 if let properties = data.objectProperties[name] { return .success(properties) }
                 if present { return .success(context.vm.pluginDeviceProperties(name)) }
                 return .failure(notFound)
@@ -56,7 +56,7 @@ enum ProbeCommands {
     static func deviceProperties(_ vm: VM, _ data: QEMUReferenceData, _ name: String) -> CommandResult {
         guard vm.offersDevice(name, data) else {
             let isType = data.qomTypes.contains { $0["name"]?.stringValue == name }
-            if isType && !vm.router.plugins.simulatedDeviceTypes.contains(name) {
+            if isType && !vm.owner.simulatedDeviceTypes.contains(name) {
                 return .failure(.generic("Parameter 'typename' expects a non-abstract device type"))
             }
             return .failure(.deviceNotFound(name))
@@ -76,7 +76,7 @@ extension VM {
         // for another target (tpm-tis-device, Arm and POWER CPUs) is not in it.
         if spec.machine.arch == "x86_64", !data.typeNames.contains(name) { return false }
         if plugins.contains(where: { $0.library.deviceDrivers[name] != nil }) { return true }
-        if router.plugins.simulatedDeviceTypes.contains(name) { return false }
+        if owner.simulatedDeviceTypes.contains(name) { return false }
         if case .array? = data.deviceProperties[name] { return true }
         return false
     }

@@ -81,7 +81,7 @@ extension VM {
             case .success(let fd): return .success(fd)
             }
         }
-        switch router.config.allowedFiles.open(path, flags: flags, mode: mode) {
+        switch owner.allowedFiles.open(path, flags: flags, mode: mode) {
         case .failure(let refusal): return .failure(.generic("Could not open '\(path)': \(refusal.reason)"))
         case .success(let fd): return .success(fd)
         }

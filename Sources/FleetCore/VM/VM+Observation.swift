@@ -13,7 +13,7 @@ extension VM {
     /// (docs/performance.md). None of them holds a completion, so no cycle.
     func observing(_ call: CommandCall, _ complete: @escaping (CommandResult) -> Void) -> (CommandResult) -> Void {
         let started = MonotonicClock.nanoseconds()
-        let metrics = router.metrics
+        let metrics = owner.metrics
         let table = table
         let observation = observation
         return { result in
@@ -34,7 +34,7 @@ extension VM {
 
     /// An event left the VM's bus for its clients.
     func eventSent(_ bytes: [UInt8]) {
-        router.metrics.eventsEmitted &+= 1
+        owner.metrics.eventsEmitted &+= 1
         observation?.eventSent(bytes)
     }
 
@@ -42,7 +42,7 @@ extension VM {
     /// answered so far, oldest first.
     func watch(_ token: UInt64, _ watcher: @escaping (VMObservation.Activity) -> Void) -> [String] {
         if observation == nil {
-            observation = VMObservation(historyCapacity: 0, textLimit: router.config.limits.pageTextBytes)
+            observation = VMObservation(historyCapacity: 0, textLimit: owner.limits.pageTextBytes)
         }
         return observation?.watch(token, watcher) ?? []
     }

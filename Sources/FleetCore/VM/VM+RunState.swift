@@ -89,7 +89,7 @@ extension VM {
             stop(to: .shutdown)
             if runState != .shutdown { setRunState(.shutdown) }
         } else {
-            router.destroyVM(self, afterFlush: true)
+            owner.destroyVM(self, afterFlush: true)
         }
     }
 

@@ -3,6 +3,9 @@ import QAPISchema
 import QEMUReference
 import QMPWire
 import UVLoop
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One simulated QEMU virtual machine.
 ///
@@ -13,12 +16,13 @@ import UVLoop
 public final class VM {
     public let spec: VMSpec
     public var name: String { spec.name }
-    public unowned let router: Router
+    /// The shard it lives on; see `VMOwner` for why `unowned`.
+    unowned let owner: any VMOwner
     let table: CommandTable
-    /// The router's logger with the VM's name, made at the first message
+    /// The shard's logger with the VM's name, made at the first message
     /// (setting metadata re-renders it: not worth it for 10,000 VMs at start).
     private(set) lazy var logger: Logger = {
-        var logger = router.logger
+        var logger = owner.logger
         logger[metadataKey: "vm"] = .string(spec.name)
         return logger
     }()
@@ -64,14 +68,24 @@ public final class VM {
     /// with `command-history-per-vm: 0` until someone watches).
     var observation: VMObservation?
     /// The VM's share of libuv's thread pool (nil in-process): see `VM.offload`.
-    private(set) lazy var poolShare: PoolShare? = router.loop.map { PoolShare(loop: $0, limit: limits.poolJobsPerVM) }
+    private(set) lazy var poolShare: PoolShare? = owner.loop.map { PoolShare(loop: $0, limit: limits.poolJobsPerVM) }
     /// What guest shutdowns, reboots and panics do (`set-action`).
     public internal(set) lazy var actions = LifecycleActions(noShutdown: spec.noShutdown, noReboot: spec.noReboot)
 
-    /// When the router created it, among all VMs of the process (listing order).
+    /// When its shard created it, among all VMs of the process (listing order).
     let creationSequence: Int
     /// The host thread id `query-cpus-fast` reports for vCPU 0.
-    var vcpuThreadIDBase: Int { Router.vcpuThreadIDBase(sequence: creationSequence) }
+    var vcpuThreadIDBase: Int { VM.vcpuThreadIDBase(sequence: creationSequence) }
+
+    /// The host thread id `query-cpus-fast` reports for vCPU 0 of the VM
+    /// created `sequence`th; its other vCPUs get the ids after it. Fixed at
+    /// creation, so they stay the same while other VMs come and go.
+    static func vcpuThreadIDBase(sequence: Int) -> Int {
+        Int(getpid()) + 1 + sequence * vcpuThreadIDStride
+    }
+
+    /// Thread ids set aside per VM: room for the 1,024 vCPUs of QEMU's largest x86 machine.
+    static let vcpuThreadIDStride = 1024
 
     /// The host thread of vCPU `index`: a real one where the spec has it
     /// (`qmpfleet-emulator`), else one derived from the creation order.
@@ -84,23 +98,25 @@ public final class VM {
     /// The name as the C string `vm_name` hands out (stable while the VM lives).
     let nameCString: ContiguousArray<CChar>
 
-    init(spec: VMSpec, router: Router, table: CommandTable) {
+    /// - Parameter creationSequence: its place in creation order, among all
+    ///   VMs of the process (`FleetCounters.nextVMSequence`).
+    init(spec: VMSpec, owner: any VMOwner, table: CommandTable, creationSequence: Int) {
         self.spec = spec
-        self.router = router
+        self.owner = owner
         self.table = table
         self.runState = spec.incomingDeferred ? .inmigrate : spec.startPaused ? .prelaunch : .running
         self.autostart = !spec.startPaused
-        self.creationSequence = spec.creationSequence ?? router.nextVMSequence()
-        let base = Router.vcpuThreadIDBase(sequence: creationSequence)
+        self.creationSequence = creationSequence
+        let base = VM.vcpuThreadIDBase(sequence: creationSequence)
         let threads = (0..<spec.machine.smp.maxCPUs).map { spec.vcpuThreadIDs.indices.contains($0) ? spec.vcpuThreadIDs[$0] : base + $0 }
-        let machine = spec.machine.descriptionJSON(qemuVersion: router.config.qemuVersion, vcpuThreadIDs: threads)
+        let machine = spec.machine.descriptionJSON(qemuVersion: owner.qemuVersion, vcpuThreadIDs: threads)
         self.machineJSONText = ContiguousArray(machine.jsonText.utf8CString)
         self.nameCString = ContiguousArray(spec.name.utf8CString)
-        let history = router.config.limits.commandHistoryPerVM
+        let history = owner.limits.commandHistoryPerVM
         if history > 0 {
-            self.observation = VMObservation(historyCapacity: history, textLimit: router.config.limits.pageTextBytes)
+            self.observation = VMObservation(historyCapacity: history, textLimit: owner.limits.pageTextBytes)
         }
-        self.events = EventBus(scheduler: router.scheduler) { [unowned self] bytes in
+        self.events = EventBus(scheduler: owner.scheduler) { [unowned self] bytes in
             for session in self.sessions.values { session.deliverEvent(bytes) }
             self.eventSent(bytes)
         }
@@ -121,7 +137,7 @@ public final class VM {
     /// The schema this VM answers with (core plus its plugins).
     public var schema: SchemaView { table.schema }
 
-    public var scheduler: any Scheduler { router.scheduler }
+    public var scheduler: any Scheduler { owner.scheduler }
 
     // MARK: Clients
 
@@ -132,15 +148,15 @@ public final class VM {
             transport.close()
             return nil
         }
-        guard sessions.count < router.config.limits.clientsPerVM else {
+        guard sessions.count < owner.limits.clientsPerVM else {
             logger.warning("refusing client: \(sessions.count) clients attached (limit clients-per-vm)")
-            router.metrics.clientsRefusedAtLimit &+= 1
+            owner.metrics.clientsRefusedAtLimit &+= 1
             transport.close()
             return nil
         }
-        let session = Session(id: router.nextSessionID(), host: self, transport: transport, logger: logger, peerDescription: peer,
-                              metrics: router.metrics)
-        router.metrics.clientsAccepted &+= 1
+        let session = Session(id: owner.nextSessionID(), host: self, transport: transport, logger: logger, peerDescription: peer,
+                              metrics: owner.metrics)
+        owner.metrics.clientsAccepted &+= 1
         sessions[session.id] = session
         if monitor != 0 { sessionMonitors[session.id] = monitor }
         session.start()
@@ -157,9 +173,9 @@ public final class VM {
 }
 
 extension VM: SessionHost {
-    public var greeting: [UInt8] { router.greeting }
-    public var limits: Limits { router.config.limits }
-    public var parserMemory: ParserMemoryBudget { router.parserMemory }
+    public var greeting: [UInt8] { owner.greeting }
+    public var limits: Limits { owner.limits }
+    public var parserMemory: ParserMemoryBudget { owner.parserMemory }
 
     public func checkCapabilitiesArguments(_ arguments: JSONObject?) -> Result<JSONObject, QMPError> {
         guard let (declaration, _) = schema.command("qmp_capabilities") else { return .success(arguments ?? JSONObject()) }
