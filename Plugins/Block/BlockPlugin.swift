@@ -29,6 +29,9 @@ final class BlockPlugin: QMPPlugin {
     var graph = BlockGraph()
     /// Images known to the simulation by file name.
     var images: [String: ImageFile] = [:]
+    /// The probes of the images the running command may open, read on a
+    /// worker before it ran (`ImageProbes`); empty between commands.
+    var probed: [String: Result<ImageFile, QMPError>] = [:]
     var jobs: [BlockJob] = []
     /// The NBD server and the block exports (BlockExports.swift).
     var exports = BlockExports()
@@ -70,6 +73,7 @@ final class BlockPlugin: QMPPlugin {
         registerExports(plugin)
         registerGenericJobs(plugin)
         registerDebugCommands(plugin)
+        plugin.prepare(imageOpeningCommands) { this, arguments, run in this.probeImages(for: arguments, then: run) }
     }
 
     static func registerQueries(_ plugin: PluginRegistry<BlockPlugin>) {

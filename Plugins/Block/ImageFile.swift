@@ -24,12 +24,31 @@ struct ImageFile {
         return ImageFile(format: format, virtualSize: virtualSize, actualSize: actual, backingFile: backingFile)
     }
 
-    /// Probes `path` on the host: "qcow2" when it has the qcow2 magic, else "raw".
+    /// Probes `path` on the host, on the calling thread: "qcow2" when it
+    /// has the qcow2 magic, else "raw". Commands that open images probe on
+    /// a worker first (`ImageProbes`); this is what a path they did not
+    /// foresee falls back to.
     static func probe(_ path: String, vm: PluginVM) -> Result<ImageFile, QMPError> {
-        guard case .success(let fd) = vm.openFile(path, flags: O_RDONLY) else {
-            return .failure(.generic("Could not open '\(path)': No such file or directory"))
-        }
+        guard case .success(let fd) = open(path, vm: vm) else { return .failure(openFailure(path)) }
         defer { close(fd) }
+        return .success(read(fd))
+    }
+
+    /// Opens `path` for a probe through the VM's file policy (non-blocking,
+    /// a regular file only): the part of a probe that runs on the loop.
+    static func open(_ path: String, vm: PluginVM) -> Result<Int32, QMPError> {
+        vm.openFile(path, flags: O_RDONLY)
+    }
+
+    /// The error an image that cannot be opened gives.
+    static func openFailure(_ path: String) -> QMPError {
+        .generic("Could not open '\(path)': No such file or directory")
+    }
+
+    /// Reads an opened image's size, allocation and header: blocking I/O
+    /// on a file that may sit on a slow or hung filesystem, so it runs on
+    /// a worker, never on a loop thread.
+    static func read(_ fd: Int32) -> ImageFile {
         let fileSize = Int64(lseek(fd, 0, SEEK_END))
         var header = [UInt8](repeating: 0, count: 32)
         let got = pread(fd, &header, header.count, 0)
@@ -37,9 +56,9 @@ struct ImageFile {
         let actual = fstat(fd, &used) == 0 ? Int64(used.st_blocks) * 512 : fileSize
         if got == 32, header[0] == 0x51, header[1] == 0x46, header[2] == 0x49, header[3] == 0xfb {
             let size = header[24..<32].reduce(Int64(0)) { $0 << 8 | Int64($1) }
-            return .success(ImageFile(format: "qcow2", virtualSize: size, actualSize: actual))
+            return ImageFile(format: "qcow2", virtualSize: size, actualSize: actual)
         }
-        return .success(ImageFile(format: "raw", virtualSize: fileSize, actualSize: actual))
+        return ImageFile(format: "raw", virtualSize: fileSize, actualSize: actual)
     }
 }
 
@@ -49,13 +68,9 @@ extension BlockPlugin {
     func openImage(_ filename: String, format: String?, nodeName: String? = nil, readOnly: Bool,
                    in graph: inout BlockGraph) -> Result<String, QMPError> {
         let image: ImageFile
-        if let known = images[filename] {
-            image = known
-        } else {
-            switch ImageFile.probe(filename, vm: vm) {
-            case .success(let probed): image = probed
-            case .failure(let error): return .failure(error)
-            }
+        switch self.image(at: filename) {
+        case .success(let found): image = found
+        case .failure(let error): return .failure(error)
         }
         let driver = format ?? image.format
         if driver == "qcow2" && image.format != "qcow2" { return .failure(.generic("Image is not in qcow2 format")) }

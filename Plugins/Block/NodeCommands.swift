@@ -59,11 +59,9 @@ extension BlockPlugin {
                     return .failure(.generic("Failed to get \"write\" lock"))
                 }
                 let image: ImageFile
-                if let known = images[filename] { image = known } else {
-                    switch ImageFile.probe(filename, vm: vm) {
-                    case .success(let probed): image = probed
-                    case .failure(let error): return .failure(error)
-                    }
+                switch self.image(at: filename) {
+                case .success(let found): image = found
+                case .failure(let error): return .failure(error)
                 }
                 node = BlockNode(name: "", driver: driver, filename: filename, virtualSize: image.actualSize, actualSize: image.actualSize, readOnly: readOnly)
             }
@@ -81,7 +79,7 @@ extension BlockPlugin {
         case .failure(let error): return .failure(error)
         }
         guard let fileNode = graph.node(file) else { return .failure(.generic("Node '\(file)' not found")) }
-        let image = images[fileNode.filename] ?? ImageFile.probe(fileNode.filename, vm: vm).success
+        let image = self.image(at: fileNode.filename).success
             ?? .created(format: "raw", virtualSize: fileNode.virtualSize)
         if driver == "qcow2" && image.format != "qcow2" { return .failure(.generic("Image is not in qcow2 format")) }
         var node = BlockNode(name: nodeName ?? graph.generateNodeName(), driver: driver, filename: fileNode.filename,

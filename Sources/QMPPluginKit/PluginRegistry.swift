@@ -24,6 +24,21 @@ public final class PluginRegistry<P: QMPPlugin> {
         commands.append((name, HandlerBox { instance, args, reply in body(instance as! P, args, reply) }))
     }
 
+    /// Makes the named commands, registered already, wait for `prepare` to
+    /// call its continuation before their handlers run: work a handler
+    /// needs done off the loop first, whose handler then stays synchronous
+    /// (the block plugin reads image headers on a worker before
+    /// `blockdev-add` opens them). `prepare` runs on the loop thread, and
+    /// may call the continuation at once.
+    public func prepare(_ names: Set<String>, with prepare: @escaping (P, JSONObject, @escaping () -> Void) -> Void) {
+        for index in commands.indices where names.contains(commands[index].name) {
+            let handler = commands[index].box.body
+            commands[index].box = HandlerBox { instance, args, reply in
+                prepare(instance as! P, args) { handler(instance, args, reply) }
+            }
+        }
+    }
+
     /// A device driver for device_add/device_del.
     ///
     /// `description` is `{"name": ..., "parent": ..., "bus": ..., "hotpluggable": ...,

@@ -16,12 +16,13 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
 import threading
 import time
 
 import pytest
 
-from conftest import QEMU_PROGRAM, FleetProcess, QemuProcess, required_fleet_binary, short_tempdir
+from conftest import QEMU_PROGRAM, FleetProcess, QemuProcess, missing, required_fleet_binary, short_tempdir
 
 LATENCY_LIMIT_SECONDS = 0.1
 REPLY_TIMEOUT_SECONDS = 10.0
@@ -293,4 +294,56 @@ def test_files_a_client_creates_are_0600(fleet, files):
     reply = while_victim_asks(fleet, lambda: client.execute("pmemsave", {"val": 0, "size": 4096, "filename": path}))
     assert reply == {"return": {}}, reply
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    client.close()
+
+
+# ---------------------------------------------- slow files: images on FUSE ----
+
+SLOW_READ_SECONDS = 1.0
+DEBIAN_PYTHON = "/usr/bin/python3"
+
+
+@pytest.fixture
+def slow_fuse(files):
+    """allowed/fuse: a FUSE filesystem (slow_fuse.py) whose every read
+    waits a second, as a file on a hung NFS or FUSE mount would. It needs
+    Debian's python3 with python3-fusepy and fuse3 (scripts/install-deps)."""
+    have_fusepy = os.path.exists(DEBIAN_PYTHON) and subprocess.run(
+        [DEBIAN_PYTHON, "-c", "import fusepy"], capture_output=True).returncode == 0
+    if not have_fusepy or shutil.which("fusermount3") is None or not os.path.exists("/dev/fuse"):
+        missing("python3-fusepy, fuse3 and /dev/fuse are needed for a slow filesystem")
+    mountpoint = os.path.join(files["allowed"], "fuse")
+    os.mkdir(mountpoint, 0o700)
+    server = subprocess.Popen([DEBIAN_PYTHON, os.path.join(os.path.dirname(__file__), "slow_fuse.py"),
+                               mountpoint, str(SLOW_READ_SECONDS)], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while not os.path.ismount(mountpoint):
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            missing(f"could not mount FUSE here: {server.communicate()[1].decode(errors='replace')[-500:]}")
+        time.sleep(0.05)
+    yield mountpoint
+    subprocess.run(["fusermount3", "-u", "-z", mountpoint], capture_output=True)
+    server.kill()
+    server.wait()
+
+
+@pytest.mark.parametrize("image", ["slow.qcow2", "slow.raw"])
+def test_an_image_header_on_a_slow_filesystem_is_read_off_the_loop(fleet, slow_fuse, image):
+    """blockdev-add reads the image's header (QEMU's probe) on a worker:
+    the bystander VM on the same loop keeps answering while the read
+    takes a second, and the node gets what the header says. (QEMU
+    blocks its main loop for the read; the fleet's loop serves others.)"""
+    client = Client(fleet.vm_socket("hostile"))
+    path = os.path.join(slow_fuse, image)
+    started = time.monotonic()
+    reply = while_victim_asks(fleet, lambda: client.execute(
+        "blockdev-add", {"driver": "qcow2" if image.endswith("qcow2") else "raw", "node-name": "n0",
+                         "file": {"driver": "file", "filename": path, "read-only": True}, "read-only": True}))
+    assert reply == {"return": {}}, reply
+    assert time.monotonic() - started >= SLOW_READ_SECONDS  # the header was read
+    nodes = {node["node-name"]: node for node in client.execute("query-named-block-nodes")["return"]}
+    assert nodes["n0"]["drv"] == ("qcow2" if image.endswith("qcow2") else "raw")
+    if image.endswith("qcow2"):
+        assert nodes["n0"]["image"]["virtual-size"] == 1 << 30  # from the header
     client.close()
