@@ -278,6 +278,7 @@ public final class Router {
         vm.closeAllSessions(afterFlush: afterFlush)
         for plugin in vm.plugins.reversed() { plugin.destroy() }
         vm.plugins.removeAll()
+        vm.transfers.cancelAll()
         vm.fdSets.closeAll()
         vm.events.shutdown()
         vm.observation?.ended()

@@ -16,6 +16,7 @@ The loop-side read (xen-load-devices-state from an fd set's pipe nobody
 writes) is checked the same way: the loop answers the victim while the
 read waits, and the command answers when the bytes come.
 """
+import json
 import os
 import shutil
 import socket
@@ -25,6 +26,7 @@ import time
 import pytest
 
 from conftest import QEMU_PROGRAM, FleetProcess, QemuProcess, required_fleet_binary, short_tempdir
+from process_usage import fd_count, settle
 from test_adversarial_files import Client, while_victim_asks
 
 #: What VM B's file I/O may take while VM A's clients hold their pipes.
@@ -350,3 +352,57 @@ def test_a_pipe_that_takes_nothing_fails_after_fd_stall_ms(impatient_fleet):
     os.close(read_end)
     os.close(unwritten_write)
     client.close()
+
+
+# ------------------------------------ a VM's end lets go of its pipes ----
+
+@pytest.fixture
+def two_boards():
+    """hostile (pc, with the dump plugin) and board (aarch64 virt, which
+    has a device tree for dumpdtb); fd-stall-ms 60 s, so only the VM's end
+    can let a transfer go within the test."""
+    root = short_tempdir("ap-")
+
+    def config(socket_dir):
+        return (f"socket-dir: {socket_dir}\n"
+                f"loops: 1\n"
+                f"limits: {{fd-stall-ms: 60000}}\n"
+                f"vms:\n"
+                f"  - {{name: hostile, machine: pc-i440fx-7.2, memory: {{size: 128M}}, plugins: {{dump: {{}}}}}}\n"
+                f"  - {{name: board, arch: aarch64, machine: virt, memory: {{size: 128M}}}}\n")
+    process = FleetProcess.on_config(required_fleet_binary(), ["hostile", "board"], config)
+    process.root = root
+    yield process
+    stop_fleet(process)
+
+
+@pytest.mark.parametrize("vm, command", [
+    ("board", ("dumpdtb", {"filename": "fd:held"})),
+    ("hostile", ("dump-guest-memory", {"paging": False, "protocol": "fd:held", "format": "kdump-zlib"})),
+])
+def test_a_transfer_to_a_pipe_ends_with_its_vm(two_boards, vm, command):
+    """vm-destroy while a command writes to a full pipe its client passed:
+    the transfer is cancelled and the fleet holds none of the VM's
+    descriptors afterwards (QEMU has one VM per process: its pipes go
+    with it. The dump plugin's case guards what the host already did for
+    plugins' fd_transfer; dumpdtb's transfer is the core's own.)"""
+    pid = two_boards.process.pid
+    control = Client(two_boards.control)
+    client = Client(two_boards.vm_socket(vm))
+    baseline = fd_count(pid)
+    read_end, write_end = filled_pipe()
+    assert client.execute("getfd", {"fdname": "held"}, fds=[write_end]) == {"return": {}}
+    os.close(write_end)
+    name, arguments = command
+    client.sock.sendall(json.dumps({"execute": name, "arguments": arguments}).encode() + b"\n")
+    time.sleep(0.3)
+    assert fd_count(pid) > baseline  # the pipe is held while the command waits on it
+    assert control.execute("vm-destroy", {"name": vm}) == {"return": {}}
+    # The VM's client connection goes too: fewer than before it.
+    # The VM's listening socket and its client's connection go with it.
+    expected = baseline - 2
+    assert settle(pid, expected, timeout=2.0) == expected, \
+        f"{fd_count(pid) - expected} descriptors left after the VM ended"
+    os.close(read_end)
+    client.close()
+    control.close()

@@ -26,7 +26,8 @@ enum FlattenedDeviceTree {
 
     /// Writes the blob without a thread waiting on the file
     /// (`EventLoop.writeAll`: a regular file on the pool, a pipe a client
-    /// passed on the loop as it drains); QEMU's error for a file it cannot write.
+    /// passed on the loop as it drains, cancelled when the VM ends); QEMU's
+    /// error for a file it cannot write.
     static func dump(to path: String, vm: VM, _ complete: @escaping (CommandResult) -> Void) {
         let fd: Int32
         switch vm.openFile(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644) {
@@ -44,6 +45,7 @@ enum FlattenedDeviceTree {
             bytes.withUnsafeBytes { region.copyMemory(from: $0) }
             return finish(DescriptorTransfer.blocking(.write, fd: fd, buffer: region) < 0 ? EIO : 0)
         }
-        loop.writeAll(bytes, to: fd, share: vm.poolShare, stallMilliseconds: vm.limits.fdStallMilliseconds, completion: finish)
+        vm.transfers.insert(loop.writeAll(bytes, to: fd, share: vm.poolShare,
+                                          stallMilliseconds: vm.limits.fdStallMilliseconds, completion: finish))
     }
 }

@@ -27,7 +27,7 @@ public final class PluginInstance {
     private var timers: [UInt64: ScheduledAction] = [:]
     private var fdWatches: [UInt64: FDWatcher] = [:]
     /// `fd_transfer`s waiting on the loop, cancelled when the VM ends.
-    private var transfers: [ObjectIdentifier: DescriptorTransfer] = [:]
+    private let transfers = TransferSet()
     private var nextTimer: UInt64 = 1
     private var destroyed = false
     /// The VM's loop thread (instances are made on it): the only one whose
@@ -86,9 +86,7 @@ public final class PluginInstance {
         timers.removeAll()
         for watch in fdWatches.values { watch.close() }
         fdWatches.removeAll()
-        let waiting = transfers.values
-        transfers.removeAll()
-        for transfer in waiting { transfer.cancel() }
+        transfers.cancelAll()
         PendingRequests.current.cancelAll(of: self)
         if let destroyFn = library.descriptor.pointee.vm_destroy { destroyFn(state) }
         state = nil
@@ -253,17 +251,11 @@ public final class PluginInstance {
             done(state, DescriptorTransfer.blocking(way, fd: fd, buffer: region), opaque)
             return 0
         }
-        var key: ObjectIdentifier?
-        let started = loop.transfer(way, fd: fd, buffer: region, share: vm.poolShare,
-                                    stallMilliseconds: vm.limits.fdStallMilliseconds) { [weak self] result in
-            if let key { self?.transfers[key] = nil }
+        transfers.insert(loop.transfer(way, fd: fd, buffer: region, share: vm.poolShare,
+                                       stallMilliseconds: vm.limits.fdStallMilliseconds) { [weak self] result in
             let live = self.flatMap { $0.destroyed ? nil : $0 }
             done(live?.state, result, opaque)
-        }
-        if let started, !started.isFinished {
-            key = ObjectIdentifier(started)
-            transfers[ObjectIdentifier(started)] = started
-        }
+        })
         return 0
     }
 

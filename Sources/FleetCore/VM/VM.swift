@@ -69,6 +69,9 @@ public final class VM {
     var observation: VMObservation?
     /// The VM's share of libuv's thread pool (nil in-process): see `VM.offload`.
     private(set) lazy var poolShare: PoolShare? = owner.loop.map { PoolShare(loop: $0, limit: limits.poolJobsPerVM) }
+    /// Core commands' transfers to a client's pipe or socket waiting on the
+    /// loop (`dumpdtb`), cancelled when the VM ends.
+    let transfers = TransferSet()
     /// What guest shutdowns, reboots and panics do (`set-action`).
     public internal(set) lazy var actions = LifecycleActions(noShutdown: spec.noShutdown, noReboot: spec.noReboot)
 
