@@ -122,11 +122,11 @@ final class DumpPlugin: QMPPlugin {
     }
 
     /// The headers are written off the loop; a dump that cannot write them
-    /// fails as QEMU's does (DUMP_COMPLETED, then the error). kdump's
-    /// header is written in order (the flattened format is made for pipes
-    /// and sockets) through the host's `fd_transfer`, so a pipe a client
-    /// passed and never drains holds no thread; ELF's is written at offsets
-    /// on a worker (a descriptor that cannot seek fails at once).
+    /// fails as QEMU's does (DUMP_COMPLETED, then the error). What goes in
+    /// order (kdump's header, an ELF core to a pipe or socket) goes through
+    /// the host's `fd_transfer`, so a pipe a client passed and never drains
+    /// holds no thread; an ELF core to a file is written at offsets on a
+    /// worker.
     private func start(_ job: DumpJob, detach: Bool, reply: Reply) {
         self.job = job
         status = .active
@@ -146,10 +146,10 @@ final class DumpPlugin: QMPPlugin {
                 self?.step()
             }
         }
-        if case .kdump(let layout) = job.output {
-            vm.write(layout.bytes, to: job.fd) { error in
+        if let head = job.head {
+            vm.write(head.bytes, to: job.fd) { error in
                 withExtendedLifetime(job) {}
-                started(error == 0 ? nil : "dump: failed to write kdump header")
+                started(error == 0 ? nil : head.error)
             }
             return
         }
@@ -158,23 +158,37 @@ final class DumpPlugin: QMPPlugin {
     }
 
     /// One step's write, off the loop; a tick that comes while the last
-    /// step is still writing (a slow disk) waits for the next.
+    /// step is still writing (a slow disk, a pipe drained slowly) waits
+    /// for the next.
     private func step() {
         guard let job, !writing else { return }
         writing = true
+        if job.sequential, case .elf = job.output {
+            let bytes = job.memory(limit: DumpJob.sequentialWriteLimit, step: config.bytesPerStep)
+            vm.write(bytes, to: job.fd) { [weak self] error in
+                let outcome: Result<Bool, DumpError> = error == 0
+                    ? .success(job.advance(by: UInt64(bytes.count)))
+                    : .failure(DumpError("dump: failed to save memory: \(String(cString: strerror(error)))"))
+                self?.stepEnded(job, outcome)
+            }
+            return
+        }
         let bytes = config.bytesPerStep
         let outcome = Outcome<Result<Bool, DumpError>>(.success(false))
-        vm.offload({ outcome.value = job.step(bytes: bytes) }, then: { [weak self] in
-            guard let self, self.job === job else { return }
-            self.writing = false
-            switch outcome.value {
-            case .failure(let error):
-                self.finish(error: error.text, reply: self.pendingReply)
-            case .success(let done):
-                self.completed = job.completed
-                if done { self.finish(error: nil, reply: self.pendingReply) }
-            }
-        })
+        vm.offload({ outcome.value = job.step(bytes: bytes) }, then: { [weak self] in self?.stepEnded(job, outcome.value) })
+    }
+
+    /// A step's write ended: the dump goes on, completes or fails.
+    private func stepEnded(_ job: DumpJob, _ outcome: Result<Bool, DumpError>) {
+        guard self.job === job else { return }
+        writing = false
+        switch outcome {
+        case .failure(let error):
+            finish(error: error.text, reply: pendingReply)
+        case .success(let done):
+            completed = job.completed
+            if done { finish(error: nil, reply: pendingReply) }
+        }
     }
 
     /// DUMP_COMPLETED goes out before the reply of a dump that was not
