@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 extension BlockPlugin {
@@ -46,14 +47,10 @@ extension BlockPlugin {
         return .success(())
     }
 
-    /// The QOM path of a configured drive's device: /machine/peripheral/ID.
-    /// One without a device id is numbered among the configured drives
-    /// without one, in config order (the host does not know those devices:
-    /// device_realized takes an id; device_add's devices get their path
-    /// from the host, `NewDevice`).
+    /// The QOM path of a configured drive's device (`NewDevice.configured`:
+    /// one without a device id is numbered among the configured drives
+    /// without one, in config order).
     func configuredDevicePath(id: String?, in graph: BlockGraph) -> String {
-        if let id { return "/machine/peripheral/\(id)" }
-        let earlier = graph.backends.filter { $0.device != nil && $0.device?.id == nil }.count
-        return "/machine/peripheral-anon/device[\(earlier)]"
+        NewDevice.configured(id: id, anonymousBefore: graph.backends.filter { $0.device != nil && $0.device?.id == nil }.count).qomPath
     }
 }

@@ -20,7 +20,7 @@ extension NetPlugin {
     }
 
     /// Creates a NIC: the backend must exist and be free, the MAC valid.
-    func addNIC(model: NICModel, id: String?, _ props: JSONObject) -> Result<Void, QMPError> {
+    func addNIC(model: NICModel, _ device: NewDevice, _ props: JSONObject) -> Result<Void, QMPError> {
         var backend: Netdev?
         if let name = props["netdev"].flatMap(QemuOptsText.of) {
             guard let found = netdev(name) else {
@@ -41,9 +41,8 @@ extension NetPlugin {
         guard let address = mac ?? freeDefaultMAC() else {
             return .failure(.generic("No free MAC address in 52:54:00:12:34:56-ff"))
         }
-        let qomPath = peripheralPaths.path(for: id)
-        let name = id ?? "\(model.rawValue).\(nics.filter { $0.model == model }.count)"
-        let nic = NIC(id: id, name: name, model: model, mac: address, qomPath: qomPath, netdev: backend)
+        let name = device.id ?? "\(model.rawValue).\(nics.filter { $0.model == model }.count)"
+        let nic = NIC(id: device.id, name: name, model: model, mac: address, qomPath: device.qomPath, netdev: backend)
         backend?.peerName = name
         nics.append(nic)
         return .success(())

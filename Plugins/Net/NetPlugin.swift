@@ -23,8 +23,6 @@ final class NetPlugin: QMPPlugin {
     var netdevs: [Netdev] = []
     /// NICs, in creation order (QEMU's net client list order).
     var nics: [NIC] = []
-    /// QOM paths of the devices this plugin created.
-    var peripheralPaths = PeripheralPaths()
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
@@ -39,7 +37,8 @@ final class NetPlugin: QMPPlugin {
             var props = card
             _ = props.removeValue(forKey: "model")
             let id = props.removeValue(forKey: "id")?.stringValue
-            if case .failure(let error) = addNIC(model: model, id: id, props) { throw PluginError("net: nic: \(error.desc)") }
+            let device = NewDevice.configured(id: id, anonymousBefore: nics.filter { $0.id == nil }.count)
+            if case .failure(let error) = addNIC(model: model, device, props) { throw PluginError("net: nic: \(error.desc)") }
             if let id, case .failure(let error) = vm.deviceRealized(driver: model.rawValue, id: id, properties: props) {
                 throw PluginError("net: nic: \(error.desc)")
             }
@@ -57,7 +56,7 @@ final class NetPlugin: QMPPlugin {
         plugin.command(QAPI.QueryRxFilterCommand.self) { this, args in this.queryRxFilter(args) }
         for model in NICModel.allCases {
             plugin.device(driverDescription(model),
-                          add: { this, id, props in this.addNIC(model: model, id: id, props) },
+                          addDevice: { this, device, props in this.addNIC(model: model, device, props) },
                           remove: { this, id in this.removeNIC(id) })
         }
         plugin.guestAction(QAPI.RxFilterGuestAction.self) { this, args in this.guestRxFilter(args) }

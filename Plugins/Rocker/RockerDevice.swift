@@ -30,7 +30,7 @@ extension RockerPlugin {
     }
 
     /// Realizes a switch from its properties, in QEMU's order of checks.
-    func realizeSwitch(id: String?, _ props: JSONObject) -> Result<RockerSwitch, QMPError> {
+    func realizeSwitch(_ device: NewDevice, _ props: JSONObject) -> Result<RockerSwitch, QMPError> {
         var text: [String: String] = [:]
         for (key, value) in props { text[key] = QemuOptsText.of(value) }
         var portCount: UInt32 = 0
@@ -69,11 +69,11 @@ extension RockerPlugin {
         }
         if switchID == 0 { switchID = mac.littleEndianValue }
         return .success(RockerSwitch(name: name, switchID: switchID, portCount: Int(min(portCount, RockerPlugin.maxPorts)),
-                                     deviceID: id, qomPath: peripheralPaths.path(for: id)))
+                                     deviceID: device.id, qomPath: device.qomPath))
     }
 
-    func addDevice(id: String?, _ props: JSONObject) -> Result<Void, QMPError> {
-        realizeSwitch(id: id, props).map { switches.append($0) }
+    func addDevice(_ device: NewDevice, _ props: JSONObject) -> Result<Void, QMPError> {
+        realizeSwitch(device, props).map { switches.append($0) }
     }
 
     /// device_del: the guest lets go of the switch a moment later.

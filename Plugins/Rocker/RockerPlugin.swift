@@ -22,14 +22,13 @@ final class RockerPlugin: QMPPlugin {
     var switches: [RockerSwitch] = []
     /// QEMU's `sw_index`: switches that took a default MAC so far.
     var defaultMACIndex = 0
-    /// QOM paths of the devices this plugin created.
-    var peripheralPaths = PeripheralPaths()
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
         for entry in try RockerConfig(config).switches {
             let sw: RockerSwitch
-            switch realizeSwitch(id: entry.deviceID, entry.properties) {
+            let device = NewDevice.configured(id: entry.deviceID, anonymousBefore: switches.filter { $0.deviceID == nil }.count)
+            switch realizeSwitch(device, entry.properties) {
             case .failure(let error): throw PluginError("rocker: -device rocker: \(error.desc)")
             case .success(let made): sw = made
             }
@@ -60,7 +59,7 @@ final class RockerPlugin: QMPPlugin {
         plugin.command(QAPI.QueryRockerOfDpaFlowsCommand.self, throwing: { this, args throws(QMPError) in try this.queryFlows(args) })
         plugin.command(QAPI.QueryRockerOfDpaGroupsCommand.self, throwing: { this, args throws(QMPError) in try this.queryGroups(args) })
         plugin.device(driverDescription,
-                      add: { this, id, props in this.addDevice(id: id, props) },
+                      addDevice: { this, device, props in this.addDevice(device, props) },
                       remove: { this, id in this.removeDevice(id) })
         plugin.guestAction(QAPI.FlowAddGuestAction.self) { this, args in this.guestFlowAdd(args) }
         plugin.guestAction(QAPI.FlowDelGuestAction.self) { this, args in this.guestFlowDel(args) }

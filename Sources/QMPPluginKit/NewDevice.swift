@@ -18,14 +18,23 @@ public struct NewDevice: Sendable {
         self.qomPath = qomPath
     }
 
+    /// A device the plugin's config creates (QEMU's command-line `-device`):
+    /// `/machine/peripheral/ID`, or, without an id,
+    /// `/machine/peripheral-anon/device[N]` with N the number of the
+    /// plugin's configured devices without an id before it. The host keeps
+    /// no record of those (`deviceRealized` takes an id), so they are
+    /// numbered among themselves; a device_add's device gets its path from
+    /// the host instead (`plugin.device(_:addDevice:remove:)`).
+    public static func configured(id: String?, anonymousBefore n: Int) -> NewDevice {
+        NewDevice(id: id, qomPath: id.map { "/machine/peripheral/\($0)" } ?? "/machine/peripheral-anon/device[\(n)]")
+    }
+
     /// The path the host gave the request; a host before revision 6 gives
     /// none, and then an anonymous device is numbered by `fallback`, a
     /// count of this driver's own devices (what plugins did before).
     static func named(_ id: String?, by reply: Reply, fallback: DriverBox.Counter) -> NewDevice {
         if let path = reply.assignedQOMPath { return NewDevice(id: id, qomPath: path) }
-        if let id { return NewDevice(id: id, qomPath: "/machine/peripheral/\(id)") }
-        let n = fallback.value.add(1, ordering: .relaxed).oldValue
-        return NewDevice(id: nil, qomPath: "/machine/peripheral-anon/device[\(n)]")
+        return configured(id: id, anonymousBefore: id == nil ? fallback.value.add(1, ordering: .relaxed).oldValue : 0)
     }
 }
 

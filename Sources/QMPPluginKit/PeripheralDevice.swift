@@ -6,33 +6,10 @@ import QMPWire
 public protocol PeripheralDevice: AnyObject {
     /// The `id` given to device_add; nil for an anonymous device.
     var deviceID: String? { get }
-    /// Where QOM has it (see `PeripheralPaths`); device_del takes it as well as the id.
+    /// Where QOM has it (`NewDevice.qomPath`, the host's); device_del takes it as well as the id.
     var qomPath: String { get }
     /// device_del was requested; the guest has not released the device yet.
     var unplugPending: Bool { get set }
-}
-
-/// qdev's QOM paths for the devices a user creates: `/machine/peripheral/ID`,
-/// or, without an id, `/machine/peripheral-anon/device[N]` with N counting
-/// from 0 in creation order.
-///
-/// ```swift
-/// var paths = PeripheralPaths()
-/// paths.path(for: "nic0")   // "/machine/peripheral/nic0"
-/// paths.path(for: nil)      // "/machine/peripheral-anon/device[0]"
-/// paths.path(for: nil)      // "/machine/peripheral-anon/device[1]"
-/// ```
-public struct PeripheralPaths: Sendable {
-    private var anonymousCount = 0
-
-    public init() {}
-
-    /// The path of a new device with `id`; an anonymous one takes the next number.
-    public mutating func path(for id: String?) -> String {
-        if let id { return "/machine/peripheral/\(id)" }
-        defer { anonymousCount += 1 }
-        return "/machine/peripheral-anon/device[\(anonymousCount)]"
-    }
 }
 
 extension PluginVM {

@@ -29,4 +29,25 @@ import Testing
         // The plugin knows its DIMM by the host's path: device_del by it reaches the DIMM.
         #expect(c.errorPair("device_del", ["id": "/machine/peripheral-anon/device[0]"]).0 == nil)
     }
+
+    /// QEMU 7.2, `-machine pc -nodefaults`, the same commands: the e1000s and
+    /// the rocker switch are device[0], [1] and [3] (the refused rocker took
+    /// [2]); device_del by [1] and [3] is accepted, by [2] DeviceNotFound.
+    /// The net and rocker drivers read the host's path (they counted their
+    /// own devices before, and knew these as device[0] and [1]).
+    @Test func netAndRockerDevicesAreKnownByTheHostsPaths() throws {
+        let fleet = try TestFleet(yaml: "vms: [{name: a, machine: pc, plugins: {net: {}, rocker: {}}}]")
+        let c = fleet.negotiatedClient(to: "a")
+        #expect(c.result("device_add", ["driver": "e1000"]) == [:])
+        #expect(c.result("device_add", ["driver": "rocker"]) == [:])
+        #expect(c.errorPair("device_add", ["driver": "rocker", "name": "sw1", "len-ports": "x"])
+            == ("GenericError", "Parameter 'len-ports' expects integer"))
+        #expect(c.result("device_add", ["driver": "e1000"]) == [:])
+        let names = c.result("qom-list", ["path": "/machine/peripheral-anon"])?.arrayValue?.compactMap { $0["name"]?.stringValue }
+        #expect(names?.filter { $0.hasPrefix("device[") } == ["device[0]", "device[1]", "device[3]"])
+        #expect(c.errorPair("device_del", ["id": "/machine/peripheral-anon/device[1]"]).0 == nil)
+        #expect(c.errorPair("device_del", ["id": "/machine/peripheral-anon/device[3]"]).0 == nil)
+        #expect(c.errorPair("device_del", ["id": "/machine/peripheral-anon/device[2]"])
+            == ("DeviceNotFound", "Device '/machine/peripheral-anon/device[2]' not found"))
+    }
 }
