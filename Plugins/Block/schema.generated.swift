@@ -700,13 +700,6 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `OnOffAuto`.
-    enum OnOffAuto: Swift.String, QAPIEnum {
-        case auto = "auto"
-        case on = "on"
-        case off = "off"
-    }
-
     /// QAPI enum `BlockdevAioOptions`.
     enum BlockdevAioOptions: Swift.String, QAPIEnum {
         case threads = "threads"
@@ -2551,12 +2544,6 @@ extension QAPI {
     enum ActionCompletionMode: Swift.String, QAPIEnum {
         case individual = "individual"
         case grouped = "grouped"
-    }
-
-    /// QAPI enum `IoOperationType`.
-    enum IoOperationType: Swift.String, QAPIEnum {
-        case read = "read"
-        case write = "write"
     }
 
     /// QAPI enum `BlockErrorAction`.

@@ -171,27 +171,6 @@ extension QAPI {
         }
     }
 
-    /// QAPI alternate `StrOrNull`: the branch is chosen by the value's JSON type.
-    indirect enum StrOrNull: QAPIValue, Equatable {
-        case s(Swift.String)
-        case n(JSONValue)
-
-        init(qapi _value: JSONValue, at _path: QAPIPath) throws(QMPError) {
-            switch _value {
-            case .string: self = .s(try Swift.String(qapi: _value, at: _path))
-            case .null: self = .n(try JSONValue(qapi: _value, at: _path))
-            default: throw QAPIPath.alternateError(_path, "StrOrNull")
-            }
-        }
-
-        var qapiValue: JSONValue {
-            switch self {
-            case .s(let branch): return branch.qapiValue
-            case .n(let branch): return branch.qapiValue
-            }
-        }
-    }
-
     /// QAPI enum `MultiFDCompression`.
     enum MultiFDCompression: Swift.String, QAPIEnum {
         case none = "none"

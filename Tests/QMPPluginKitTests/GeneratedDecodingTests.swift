@@ -26,7 +26,9 @@ import Testing
     @Test func includeIsExpandedOnce() throws {
         let twice = QAPIIncludes.expand(Array(#"[{"include": "sockets.json"}, {"include": "common.json"}]"#.utf8))
         let names = try JSONValue(parsing: twice).arrayValue?.compactMap { $0["struct"]?.stringValue ?? $0["union"]?.stringValue ?? $0["enum"]?.stringValue }
-        #expect(names == ["String", "SocketAddressType", "InetSocketAddressBase", "InetSocketAddress", "UnixSocketAddress", "VsockSocketAddress", "SocketAddress"])
+        #expect(names == ["String", "IoOperationType", "OnOffAuto", "NetworkAddressFamily", "SocketAddressType", "InetSocketAddressBase",
+                          "InetSocketAddress", "UnixSocketAddress", "VsockSocketAddress", "InetSocketAddressWrapper", "UnixSocketAddressWrapper",
+                          "VsockSocketAddressWrapper", "StringWrapper", "SocketAddressLegacy", "SocketAddress"])
     }
 
     /// Spliced as written: re-written, members would come out in QDict order,
@@ -34,7 +36,14 @@ import Testing
     @Test func expressionsKeepTheirText() {
         let own = #"{"struct": "X", "data": {"b": "str", "a": "str"}}"#
         let text = String(decoding: QAPIIncludes.expand(Array("[\n  \(own),\n  {\"include\": \"common.json\"}\n]\n".utf8)), as: UTF8.self)
-        #expect(text == "[\(own),\n{\"struct\": \"String\", \"data\": {\"str\": \"str\"}}]\n")
+        #expect(text == """
+            [\(own),
+            {"struct": "String", "data": {"str": "str"}},
+            {"enum": "IoOperationType", "data": ["read", "write"]},
+            {"enum": "OnOffAuto", "data": ["auto", "on", "off"]},
+            {"alternate": "StrOrNull", "data": {"s": "str", "n": "null"}}]
+
+            """)
     }
 
     @Test func wellTypedArgumentsDecode() throws {

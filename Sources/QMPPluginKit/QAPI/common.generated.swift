@@ -19,4 +19,38 @@ extension QAPI {
             _members["str"] = str.qapiValue
         }
     }
+
+    /// QAPI enum `IoOperationType`.
+    public enum IoOperationType: Swift.String, QAPIEnum {
+        case read = "read"
+        case write = "write"
+    }
+
+    /// QAPI enum `OnOffAuto`.
+    public enum OnOffAuto: Swift.String, QAPIEnum {
+        case auto = "auto"
+        case on = "on"
+        case off = "off"
+    }
+
+    /// QAPI alternate `StrOrNull`: the branch is chosen by the value's JSON type.
+    public indirect enum StrOrNull: QAPIValue, Equatable {
+        case s(Swift.String)
+        case n(JSONValue)
+
+        public init(qapi _value: JSONValue, at _path: QAPIPath) throws(QMPError) {
+            switch _value {
+            case .string: self = .s(try Swift.String(qapi: _value, at: _path))
+            case .null: self = .n(try JSONValue(qapi: _value, at: _path))
+            default: throw QAPIPath.alternateError(_path, "StrOrNull")
+            }
+        }
+
+        public var qapiValue: JSONValue {
+            switch self {
+            case .s(let branch): return branch.qapiValue
+            case .n(let branch): return branch.qapiValue
+            }
+        }
+    }
 }

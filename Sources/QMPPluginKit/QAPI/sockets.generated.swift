@@ -3,6 +3,15 @@
 import QMPWire
 
 extension QAPI {
+    /// QAPI enum `NetworkAddressFamily`.
+    public enum NetworkAddressFamily: Swift.String, QAPIEnum {
+        case ipv4 = "ipv4"
+        case ipv6 = "ipv6"
+        case unix = "unix"
+        case vsock = "vsock"
+        case unknown = "unknown"
+    }
+
     /// QAPI enum `SocketAddressType`.
     public enum SocketAddressType: Swift.String, QAPIEnum {
         case inet = "inet"
@@ -120,6 +129,113 @@ extension QAPI {
         public func encodeMembers(into _members: inout JSONObject) {
             _members["cid"] = cid.qapiValue
             _members["port"] = port.qapiValue
+        }
+    }
+
+    /// QAPI struct `InetSocketAddressWrapper`.
+    public struct InetSocketAddressWrapper: QAPIObject {
+        public var data: QAPI.InetSocketAddress
+
+        public init(data: QAPI.InetSocketAddress) {
+            self.data = data
+        }
+
+        public init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.data = try _members.required("data", at: _path)
+        }
+
+        public func encodeMembers(into _members: inout JSONObject) {
+            _members["data"] = data.qapiValue
+        }
+    }
+
+    /// QAPI struct `UnixSocketAddressWrapper`.
+    public struct UnixSocketAddressWrapper: QAPIObject {
+        public var data: QAPI.UnixSocketAddress
+
+        public init(data: QAPI.UnixSocketAddress) {
+            self.data = data
+        }
+
+        public init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.data = try _members.required("data", at: _path)
+        }
+
+        public func encodeMembers(into _members: inout JSONObject) {
+            _members["data"] = data.qapiValue
+        }
+    }
+
+    /// QAPI struct `VsockSocketAddressWrapper`.
+    public struct VsockSocketAddressWrapper: QAPIObject {
+        public var data: QAPI.VsockSocketAddress
+
+        public init(data: QAPI.VsockSocketAddress) {
+            self.data = data
+        }
+
+        public init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.data = try _members.required("data", at: _path)
+        }
+
+        public func encodeMembers(into _members: inout JSONObject) {
+            _members["data"] = data.qapiValue
+        }
+    }
+
+    /// QAPI struct `StringWrapper`.
+    public struct StringWrapper: QAPIObject {
+        public var data: QAPI.String
+
+        public init(data: QAPI.String) {
+            self.data = data
+        }
+
+        public init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.data = try _members.required("data", at: _path)
+        }
+
+        public func encodeMembers(into _members: inout JSONObject) {
+            _members["data"] = data.qapiValue
+        }
+    }
+
+    /// QAPI union `SocketAddressLegacy`: the base members, then the branch `type` selects.
+    public struct SocketAddressLegacy: QAPIObject {
+        public var type: QAPI.SocketAddressType
+        /// The members of the branch `type` selects.
+        public var variant: Variant
+
+        public indirect enum Variant: Sendable, Equatable {
+            case inet(QAPI.InetSocketAddressWrapper)
+            case unix(QAPI.UnixSocketAddressWrapper)
+            case vsock(QAPI.VsockSocketAddressWrapper)
+            case fd(QAPI.StringWrapper)
+        }
+
+        public init(type: QAPI.SocketAddressType, variant: Variant) {
+            self.type = type
+            self.variant = variant
+        }
+
+        public init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.type = try _members.required("type", at: _path)
+            switch self.type {
+            case QAPI.SocketAddressType.inet: self.variant = .inet(try QAPI.InetSocketAddressWrapper(qapiMembers: _members, at: _path))
+            case QAPI.SocketAddressType.unix: self.variant = .unix(try QAPI.UnixSocketAddressWrapper(qapiMembers: _members, at: _path))
+            case QAPI.SocketAddressType.vsock: self.variant = .vsock(try QAPI.VsockSocketAddressWrapper(qapiMembers: _members, at: _path))
+            case QAPI.SocketAddressType.fd: self.variant = .fd(try QAPI.StringWrapper(qapiMembers: _members, at: _path))
+            }
+        }
+
+        public func encodeMembers(into _members: inout JSONObject) {
+            _members["type"] = type.qapiValue
+            switch variant {
+            case .inet(let branch): branch.encodeMembers(into: &_members)
+            case .unix(let branch): branch.encodeMembers(into: &_members)
+            case .vsock(let branch): branch.encodeMembers(into: &_members)
+            case .fd(let branch): branch.encodeMembers(into: &_members)
+            }
         }
     }
 
