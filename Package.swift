@@ -92,6 +92,13 @@ let package = Package(
             dependencies: ["FleetCore", "QMPWire", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
+        // Proxied VMs (`backend: proxy`): a real QEMU's one monitor shared by
+        // the fleet's clients. Handed to the fleet with FleetFrontEnds.
+        .target(
+            name: "Proxy",
+            dependencies: ["FleetCore", "QAPISchema", "QMPWire", "UVLoop", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // The metrics and fleet page listener: HTTP/1.1 on a loop of its own.
         .target(
             name: "FleetHTTP",
@@ -119,6 +126,7 @@ let package = Package(
                 "FleetCore",
                 "FleetConfigFile",
                 "FleetHTTP",
+                "Proxy",
                 "UVLoop",
                 "FleetLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -161,6 +169,11 @@ let package = Package(
                 "FleetCore", "FleetConfigFile", "QMPFleetTesting", "QAPIRuntime", "QMPPluginABI", "QMPWire", "UVLoop",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProxyTests",
+            dependencies: ["Proxy", "FleetCore", "QMPFleetTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "QEMUReferenceTests", dependencies: ["QEMUReference", "QMPWire"], swiftSettings: swiftSettings),

@@ -18,6 +18,8 @@ public final class Router {
     public let scheduler: any Scheduler
     public let loop: EventLoop?
     public let plugins: PluginLoader
+    /// The parts of the fleet that live in modules over FleetCore.
+    let frontEnds: FleetFrontEnds
     let coreSchema: SchemaModule
     /// The greeting every client gets, serialized once.
     public let greeting: [UInt8]
@@ -28,9 +30,9 @@ public final class Router {
     /// fleet writes each plugin's text once, not once per VM.
     private var configTexts: [String: (config: JSONValue, text: String)] = [:]
     /// VMs that are real QEMUs behind the fleet (proxy mode), by name.
-    public private(set) var proxies: [String: ProxyVM] = [:]
+    package private(set) var proxies: [String: any ProxiedVM] = [:]
     /// The core schema alone, for checks that need no VM (proxied clients' `qmp_capabilities`).
-    private(set) lazy var coreSchemaView: SchemaView? = try? SchemaView(modules: [coreSchema])
+    package private(set) lazy var coreSchemaView: SchemaView? = try? SchemaView(modules: [coreSchema])
     private var listeners: [String: [UnixListener]] = [:]
     private let counters: FleetCounters
     /// What this router's VMs did: counted on its loop, read at a scrape.
@@ -57,9 +59,13 @@ public final class Router {
     ///   - counters: shared by the routers of one sharded fleet.
     ///   - plugins: a loader to share with other routers (each library is
     ///     then loaded once); nil makes one for this router.
+    ///   - frontEnds: what the program built the fleet with of the modules
+    ///     over FleetCore (proxied VMs).
     public init(config: FleetConfig, logger: Logger, scheduler: any Scheduler, loop: EventLoop?,
-                counters: FleetCounters = FleetCounters(), plugins: PluginLoader? = nil) throws(FleetError) {
+                counters: FleetCounters = FleetCounters(), plugins: PluginLoader? = nil,
+                frontEnds: FleetFrontEnds = FleetFrontEnds()) throws(FleetError) {
         self.config = config
+        self.frontEnds = frontEnds
         self.logger = logger
         self.scheduler = scheduler
         self.loop = loop
@@ -74,7 +80,7 @@ public final class Router {
         self.faultRules = config.faults
     }
 
-    func nextSessionID() -> UInt64 { counters.nextSessionID() }
+    package func nextSessionID() -> UInt64 { counters.nextSessionID() }
     /// What all sessions' parsers of the fleet hold, shared by its loops.
     public var parserMemory: ParserMemoryBudget { counters.parserMemory }
 
@@ -198,7 +204,10 @@ public final class Router {
 
     private func makeVM(_ spec: VMSpec) throws(FleetError) -> VM? {
         if let upstream = spec.proxy {
-            proxies[spec.name] = try ProxyVM(name: spec.name, upstream: upstream, router: self)
+            guard let makeProxy = frontEnds.makeProxy else {
+                throw FleetError.vm("VM '\(spec.name)': proxy mode is not part of this program")
+            }
+            proxies[spec.name] = try makeProxy(spec.name, upstream, self)
             return nil
         }
         let table = try table(for: spec.plugins.keys, target: spec.machine.arch)
@@ -245,7 +254,7 @@ public final class Router {
 
     /// Options for a socket the fleet serves: its mode, and where running
     /// out of descriptors is logged.
-    func listenerOptions(mode: mode_t) -> UnixListener.Options {
+    package func listenerOptions(mode: mode_t) -> UnixListener.Options {
         var options = UnixListener.Options()
         options.mode = mode
         options.onExhaustion = reportExhaustion
@@ -370,7 +379,7 @@ extension Router {
 extension Router {
     /// Ends a proxied VM: its clients close, the fleet lets go of QEMU (and
     /// stops it if the fleet started it).
-    public func endProxy(_ proxy: ProxyVM) {
+    package func endProxy(_ proxy: any ProxiedVM) {
         proxy.end()
         proxies[proxy.name] = nil
         releaseName(proxy.name)

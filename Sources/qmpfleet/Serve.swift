@@ -3,6 +3,7 @@ import FleetConfigFile
 import FleetCore
 import FleetHTTP
 import Logging
+import Proxy
 import UVLoop
 #if canImport(Glibc)
 import Glibc
@@ -70,7 +71,8 @@ struct Serve: ParsableCommand {
         let fleet: FleetShards
         do {
             fleet = try FleetShards(config: fleetConfig, logger: logger,
-                                    loops: loopCount == 0 ? FleetShards.defaultLoopCount : loopCount)
+                                    loops: loopCount == 0 ? FleetShards.defaultLoopCount : loopCount,
+                                    frontEnds: FleetFrontEnds().withProxies())
             try fleet.start()
         } catch {
             logger.critical("\(error)")

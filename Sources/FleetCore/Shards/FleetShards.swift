@@ -39,8 +39,10 @@ public final class FleetShards: @unchecked Sendable {
         min(max(1, sysconf(Int32(_SC_NPROCESSORS_ONLN))), maxLoops)
     }
 
-    /// - Parameter loopCount: shards (threads); clamped to 1...`maxLoops`.
-    public init(config: FleetConfig, logger: Logger, loops loopCount: Int) throws {
+    /// - Parameters:
+    ///   - loopCount: shards (threads); clamped to 1...`maxLoops`.
+    ///   - frontEnds: handed to every shard's router.
+    public init(config: FleetConfig, logger: Logger, loops loopCount: Int, frontEnds: FleetFrontEnds = FleetFrontEnds()) throws {
         let count = min(max(1, loopCount), Self.maxLoops)
         self.config = config
         self.logger = logger
@@ -52,7 +54,7 @@ public final class FleetShards: @unchecked Sendable {
         for _ in 0..<count {
             let loop = try EventLoop()
             let router = try Router(config: config, logger: logger, scheduler: LoopScheduler(loop: loop), loop: loop,
-                                    counters: counters, plugins: plugins)
+                                    counters: counters, plugins: plugins, frontEnds: frontEnds)
             plugins = router.plugins
             loops.append(loop)
             routers.append(router)

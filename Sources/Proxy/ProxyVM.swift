@@ -1,3 +1,4 @@
+import FleetCore
 import Logging
 import QAPISchema
 import QMPWire
@@ -13,7 +14,7 @@ import Glibc
 /// Clients see QEMU's own greeting, replies and events, byte for byte.
 /// `qmp_capabilities` is answered here (QEMU negotiated once, with us), and
 /// the VM's policy decides what may go upstream.
-public final class ProxyVM: SessionHost {
+final class ProxyVM: SessionHost, ProxiedVM {
     public let name: String
     public let upstreamConfig: ProxyUpstream
     unowned let router: Router
@@ -124,7 +125,7 @@ public final class ProxyVM: SessionHost {
         }
     }
 
-    func end() {
+    package func end() {
         ended = true
         retry?.cancel()
         for session in Array(sessions.values) { session.closeAfterFlush() }
@@ -170,7 +171,7 @@ public final class ProxyVM: SessionHost {
     }
 
     /// `query-vms`' entry.
-    var info: JSONValue {
+    package var info: JSONValue {
         [
             "name": .string(name), "socket": .string(socketPath), "status": .string(upstreamState),
             "running": .bool(upstream?.state == .ready), "plugins": [], "clients": .int(Int64(sessions.count)),

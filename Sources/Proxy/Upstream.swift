@@ -1,3 +1,4 @@
+import FleetCore
 import Logging
 import QMPWire
 import UVLoop

@@ -1,5 +1,6 @@
-@testable import FleetCore
+import FleetCore
 import Logging
+@testable import Proxy
 import QMPFleetTesting
 import Testing
 #if canImport(Glibc)

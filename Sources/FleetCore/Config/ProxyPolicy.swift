@@ -2,24 +2,14 @@
 ///
 /// A metrics agent or a human with qmp-shell should not be able to `quit`
 /// the VM an orchestrator manages: a read-only VM takes only `query-*`
-/// commands and the allow list; the deny list applies to everyone.
+/// commands and the allow list; the deny list applies to everyone. The
+/// config sets it; the Proxy module enforces it (`refusal(of:vm:)`).
 public struct ProxyPolicy: Sendable, Equatable {
     public var readOnly = false
     public var allow: Set<String> = []
     public var deny: Set<String> = []
 
     public init() {}
-
-    /// Nil when `command` may go upstream, else the error text.
-    func refusal(of command: String, vm: String) -> String? {
-        if deny.contains(command) {
-            return "Command '\(command)' is denied by the policy of VM '\(vm)' (deny list)"
-        }
-        if readOnly && !command.hasPrefix("query-") && !allow.contains(command) {
-            return "Command '\(command)' is denied by the policy of VM '\(vm)' (read-only)"
-        }
-        return nil
-    }
 }
 
 /// How a proxied VM reaches its QEMU.
