@@ -47,7 +47,7 @@ extension BlockPlugin {
     /// Sum of data in the chain from `node` down (or only `node` for sync=top).
     func allocated(_ node: String, wholeChain: Bool) -> Int64 {
         let chain = graph.backingChain(node)
-        return (wholeChain ? chain : Array(chain.prefix(1))).map(\.allocated).reduce(0, +)
+        return (wholeChain ? chain : Array(chain.prefix(1))).map(\.allocated).clampedSum
     }
 
     func startBackup(device: String, sync mode: QAPI.MirrorSyncMode, bitmap: String?, bitmapMode: QAPI.BitmapSyncMode?,

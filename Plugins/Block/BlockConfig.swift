@@ -71,6 +71,9 @@ struct DriveConfig {
 
     static let interfaces: Set<String> = ["virtio", "ide", "scsi", "floppy", "none"]
     static let defaultSize: Int64 = 10 << 30
+    /// QEMU 7.2's BDRV_MAX_LENGTH: Int64.max aligned down to 1 GiB. Sizes
+    /// past it made the image's allocation arithmetic trap (ending every VM).
+    static let maxSize: Int64 = Int64.max & ~((1 << 30) - 1)
 
     init(_ o: JSONObject, index: Int, counters: inout [String: Int]) throws(PluginError) {
         cdrom = o["media"]?.stringValue == "cdrom"
@@ -93,8 +96,13 @@ struct DriveConfig {
         guard let size = o["size"].map(DriveConfig.size) ?? (cdrom ? 4 << 20 : DriveConfig.defaultSize) else {
             throw PluginError("block: drives[\(index)]: size is not a size")
         }
+        guard (0...DriveConfig.maxSize).contains(size) else {
+            throw PluginError("block: drives[\(index)]: size must be from 0 to \(DriveConfig.maxSize) bytes (QEMU's largest image)")
+        }
         self.size = size
-        allocated = min(o["allocated"].flatMap(DriveConfig.size) ?? 0, size)
+        let allocated = o["allocated"].flatMap(DriveConfig.size) ?? 0
+        guard allocated >= 0 else { throw PluginError("block: drives[\(index)]: allocated must not be negative") }
+        self.allocated = min(allocated, size)
         readOnly = o["readonly"]?.boolValue ?? cdrom
         backing = (o["backing"]?.arrayValue ?? []).compactMap { b in
             guard let file = b["file"]?.stringValue else { return nil }

@@ -61,11 +61,11 @@ extension BlockPlugin {
                                        nodes: Set([top] + intermediates))
                     let backingFile = args.backingFile
                     job.finish = { graph, _ in
-                        let copied = intermediates.compactMap { graph.node($0)?.allocated }.reduce(0, +)
+                        let copied = intermediates.compactMap { graph.node($0)?.allocated }.clampedSum
                         graph[node: top]?.backing = base
                         let newValue6 = base.flatMap { backingFile ?? graph.node($0)?.filename }
                         graph[node: top]?.backingFilename = newValue6
-                        let newValue7 = min(size, (graph.node(top)?.allocated ?? 0) + copied)
+                        let newValue7 = min(size, (graph.node(top)?.allocated ?? 0).clampedAdding(copied))
                         graph[node: top]?.allocated = newValue7
                         for n in intermediates { graph.deleteNodeIfOrphan(n) }
                     }
@@ -116,13 +116,13 @@ extension BlockPlugin {
             let overlay = topIndex > 0 ? chain[topIndex - 1].name : nil
             return speed(options.speed).flatMap { speed in
                 jobID(options.jobID, device: device).map { id in
-                    let len = chain[topIndex..<baseIndex].map(\.allocated).reduce(0, +)
+                    let len = chain[topIndex..<baseIndex].map(\.allocated).clampedSum
                     let job = BlockJob(id: id, kind: .commit, len: len, speed: speed, options: options, waitsForCompletion: active,
                                        nodes: Set(chain[topIndex...baseIndex].map(\.name)))
                     let backingFile = args.backingFile
                     job.finish = { graph, pivot in
                         guard pivot else { return }
-                        let newValue8 = min(graph.node(base)?.virtualSize ?? 0, (graph.node(base)?.allocated ?? 0) + len)
+                        let newValue8 = min(graph.node(base)?.virtualSize ?? 0, (graph.node(base)?.allocated ?? 0).clampedAdding(len))
                         graph[node: base]?.allocated = newValue8
                         if let overlay {
                             graph[node: overlay]?.backing = base

@@ -328,6 +328,49 @@ def test_block_guest_io_past_int64(one_loop_fleet, offset, size):
             assert error_of(reply) == ("GenericError", "Request beyond the end of the disk")
 
 
+@pytest.mark.parametrize("drive, text", [
+    ({"size": INT64_MAX, "allocated": INT64_MAX}, "size must be from 0 to 9223372035781033984 bytes"),
+    ({"size": -1}, "size must be from 0 to 9223372035781033984 bytes"),
+    ({"size": "1G", "allocated": -1}, "allocated must not be negative"),
+])
+def test_vm_create_drive_size_extremes(one_loop_fleet, drive, text):
+    """A configured drive is at most QEMU's BDRV_MAX_LENGTH (2^63 - 2^30):
+    a size of 2^63 - 1 with as much allocated made the image's size
+    arithmetic trap and ended every VM."""
+    fleet, watched = one_loop_fleet
+    plugins = {"block": {"drives": [dict(drive, id="d0", file="/var/lib/qmpfleet/big.qcow2", format="qcow2")]}}
+    with control_client(fleet) as c:
+        reply = watched(lambda: c.execute("vm-create", {"name": "big", "template": "pc", "config": {"plugins": plugins}}))
+        assert reply["error"]["class"] == "GenericError"
+        assert text in reply["error"]["desc"], reply
+
+
+def test_a_backing_chains_data_past_int64(one_loop_fleet):
+    """disk1 (2^63 - 2^40 bytes) written whole, snapshotted, its overlay
+    written whole: a full mirror's length, the data of the whole chain, is
+    past Int64 and stops at its top (the sum trapped and ended every VM)."""
+    fleet, watched = one_loop_fleet
+    size = 8388607 << 40
+
+    def fill():
+        with control_client(fleet) as c:
+            reply = c.execute("guest-action", {"vm": "victim", "plugin": "block", "action": "write",
+                                               "arguments": {"device": "disk1", "offset": 0, "bytes": size}})
+            assert reply == {"return": {}}, reply
+
+    with vm_client(fleet) as c:
+        watched(fill)
+        snapshot = os.path.join(fleet.files, "overlay.qcow2")
+        assert c.execute("blockdev-snapshot-sync", {"device": "drive1", "snapshot-file": snapshot, "format": "qcow2"}) == {"return": {}}
+        watched(fill)
+        target = os.path.join(fleet.files, "mirror.qcow2")
+        reply = watched(lambda: c.execute("drive-mirror", {"device": "drive1", "target": target, "format": "qcow2",
+                                                           "sync": "full", "job-id": "m"}))
+        assert reply == {"return": {}}, reply
+        jobs = c.execute("query-block-jobs")["return"]
+        assert [(job["device"], job["len"]) for job in jobs] == [("m", INT64_MAX)]
+
+
 def test_block_guest_io_counters_wrap(one_loop_fleet):
     """Statistics grow by client-chosen sizes: three reads of 2^62 bytes take
     rd_bytes past 2^63, where QEMU's uint64_t counter (printed as a QAPI
