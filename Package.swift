@@ -81,7 +81,7 @@ let package = Package(
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
             resources: [
-                .embedInCode("Resources/core-schema.json"), .embedInCode("Resources/control-schema.json"),
+                .embedInCode("Resources/core-schema.json"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -90,6 +90,18 @@ let package = Package(
         .target(
             name: "FleetConfigFile",
             dependencies: ["FleetCore", "QMPWire", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        // The fleet control socket (fleet.qmp): its commands, bound through the
+        // types scripts/qapi-gen makes of control-schema.json. Handed to the
+        // fleet with FleetFrontEnds.
+        .target(
+            name: "FleetControl",
+            dependencies: [
+                "FleetCore", "QAPIRuntime", "QAPISchema", "QMPWire", "UVLoop",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.embedInCode("Resources/control-schema.json")],
             swiftSettings: swiftSettings
         ),
         // Proxied VMs (`backend: proxy`): a real QEMU's one monitor shared by
@@ -115,7 +127,7 @@ let package = Package(
         ),
         .target(
             name: "QMPFleetTesting",
-            dependencies: ["FleetCore", "FleetConfigFile", "QMPWire", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FleetCore", "FleetConfigFile", "FleetControl", "QMPWire", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // The executables' stderr logging bootstrap, one file.
@@ -125,6 +137,7 @@ let package = Package(
             dependencies: [
                 "FleetCore",
                 "FleetConfigFile",
+                "FleetControl",
                 "FleetHTTP",
                 "Proxy",
                 "UVLoop",
@@ -166,9 +179,14 @@ let package = Package(
         .testTarget(
             name: "FleetCoreTests",
             dependencies: [
-                "FleetCore", "FleetConfigFile", "QMPFleetTesting", "QAPIRuntime", "QMPPluginABI", "QMPWire", "UVLoop",
+                "FleetCore", "FleetConfigFile", "FleetControl", "QMPFleetTesting", "QAPIRuntime", "QMPPluginABI", "QMPWire", "UVLoop",
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FleetControlTests",
+            dependencies: ["FleetControl", "FleetCore", "QMPFleetTesting", "QMPWire", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

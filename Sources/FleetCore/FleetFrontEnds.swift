@@ -1,6 +1,6 @@
 /// The parts of a fleet that live in modules over FleetCore, handed to each
-/// shard when it is made: FleetCore does not import them, the program that
-/// builds the fleet does. What is left out is refused where it is asked for.
+/// shard when it is made (the control socket, proxied VMs): FleetCore does
+/// not import them, the program that builds the fleet does. What is left out is refused where it is asked for.
 public struct FleetFrontEnds: Sendable {
     /// Makes a proxied VM (`backend: proxy`) on `router`'s loop; the Proxy
     /// module's `withProxies()` sets it.
@@ -8,6 +8,13 @@ public struct FleetFrontEnds: Sendable {
 
     /// Nil: a `backend: proxy` VM fails to start, saying so.
     package var makeProxy: ProxyMaker?
+
+    /// Makes the control socket on `router` (shard 0's, or an unsharded
+    /// fleet's); the FleetControl module's `withControlSocket()` sets it.
+    package typealias ControlMaker = @Sendable (_ router: Router) throws(FleetError) -> any ControlService
+
+    /// Nil: the fleet has no control socket.
+    package var makeControl: ControlMaker?
 
     public init() {}
 }

@@ -37,17 +37,18 @@ public final class Router {
     private let counters: FleetCounters
     /// What this router's VMs did: counted on its loop, read at a scrape.
     public let metrics = LoopMetrics()
-    var control: ControlPlane?
+    /// The control socket (shard 0 only), when the program built the fleet with one.
+    package var control: (any ControlService)?
     /// Faults to arm on VMs (the config's `faults:`, then `fault-add`); every
     /// router of a sharded fleet keeps the same list, each for its own VMs.
-    var faultRules: [FaultSpec]
+    package var faultRules: [FaultSpec]
     /// Firings of each rule on VMs that have ended, by rule id (bounded by the rules).
     var retiredFaultFirings: [String: Int] = [:]
     /// Set when this router is one shard of a fleet spread over several
     /// loops; names and the VM limit are then the fleet's, not this router's.
-    weak var shards: FleetShards?
+    package weak var shards: FleetShards?
     /// This router's place in `shards`.
-    var shardIndex = 0
+    package var shardIndex = 0
     /// Called once a VM has ended (`quit`, a guest power-off without
     /// `-no-shutdown`, `vm-destroy`): `qmpfleet-emulator` exits then, as QEMU does.
     public var onVMEnded: ((VM) -> Void)?
@@ -60,7 +61,7 @@ public final class Router {
     ///   - plugins: a loader to share with other routers (each library is
     ///     then loaded once); nil makes one for this router.
     ///   - frontEnds: what the program built the fleet with of the modules
-    ///     over FleetCore (proxied VMs).
+    ///     over FleetCore (the control socket, proxied VMs).
     public init(config: FleetConfig, logger: Logger, scheduler: any Scheduler, loop: EventLoop?,
                 counters: FleetCounters = FleetCounters(), plugins: PluginLoader? = nil,
                 frontEnds: FleetFrontEnds = FleetFrontEnds()) throws(FleetError) {
@@ -109,7 +110,7 @@ public final class Router {
     func prepareSockets() throws(FleetError) {
         guard loop != nil else { return }
         try SocketDirectory.prepare(config.socketDirectory, mode: config.socketMode)
-        control = try ControlPlane(router: self)
+        control = try frontEnds.makeControl?(self)
     }
 
     /// Creates `specs`' VMs; one that cannot start is logged with its
@@ -324,7 +325,7 @@ extension Router {
     /// Attaches an in-process client to the control plane (creating the
     /// plane when the fleet has no sockets).
     public func attachControl(transport: any SessionTransport) -> Session? {
-        if control == nil { control = try? ControlPlane(router: self) }
+        if control == nil { control = try? frontEnds.makeControl?(self) }
         return control?.attach(transport: transport)
     }
 }

@@ -11,7 +11,7 @@ import Glibc
 /// other bits but the read and search bits `socket-mode` needs to let that
 /// class reach the sockets (none for the default 0600), and never write.
 /// Missing, it is created so (0700 for the default).
-enum SocketDirectory {
+package enum SocketDirectory {
     /// The directory mode for sockets of `socketMode`: the owner's rwx, and
     /// r-x for the group or others where the socket mode grants them any access.
     static func mode(forSocketMode socketMode: mode_t) -> mode_t {
@@ -61,7 +61,7 @@ enum SocketDirectory {
 
     /// Whether `path` names an entry directly in `directory` (symlinks in
     /// either resolved): where `vm-attach-monitor` may put a VM's socket.
-    static func contains(_ path: String, directory: String) -> Bool {
+    package static func contains(_ path: String, directory: String) -> Bool {
         guard path.hasPrefix("/"), let slash = path.lastIndex(of: "/") else { return false }
         let name = path[path.index(after: slash)...]
         guard !name.isEmpty, name != ".", name != ".." else { return false }

@@ -1,4 +1,5 @@
 import FleetConfigFile
+import FleetControl
 import FleetCore
 import Logging
 import QMPWire
@@ -31,7 +32,8 @@ public final class TestFleet {
         var logger = Logger(label: "test-fleet")
         logger.logLevel = .warning
         clock = VirtualScheduler()
-        router = try Router(config: config, logger: logger, scheduler: clock, loop: nil)
+        router = try Router(config: config, logger: logger, scheduler: clock, loop: nil,
+                            frontEnds: FleetFrontEnds().withControlSocket())
         // A test fleet is strict: a VM that cannot start fails the test.
         if let failure = try router.start().first { throw failure.error }
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import FleetConfigFile
+import FleetControl
 import FleetCore
 import FleetHTTP
 import Logging
@@ -72,7 +73,7 @@ struct Serve: ParsableCommand {
         do {
             fleet = try FleetShards(config: fleetConfig, logger: logger,
                                     loops: loopCount == 0 ? FleetShards.defaultLoopCount : loopCount,
-                                    frontEnds: FleetFrontEnds().withProxies())
+                                    frontEnds: FleetFrontEnds().withControlSocket().withProxies())
             try fleet.start()
         } catch {
             logger.critical("\(error)")

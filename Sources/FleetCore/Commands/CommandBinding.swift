@@ -45,10 +45,3 @@ struct CommandBinding {
         return table
     }
 }
-
-extension QAPICommand {
-    /// The checked members decoded, or the error generated code found.
-    static func decoding(_ members: JSONObject) -> Result<Self, QMPError> {
-        Result { () throws(QMPError) in try Self(arguments: members) }
-    }
-}

@@ -2,12 +2,12 @@ import QMPWire
 
 /// Reads typed values out of a config object and says exactly where a bad
 /// one is: the file, the key path (`vms[3].smp.cores`) and what was expected.
-struct ConfigReader {
+package struct ConfigReader {
     let file: String
     let path: String
     let value: JSONValue
 
-    init(file: String, path: String = "", value: JSONValue) {
+    package init(file: String, path: String = "", value: JSONValue) {
         self.file = file
         self.path = path
         self.value = value

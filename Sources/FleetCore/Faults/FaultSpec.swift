@@ -64,7 +64,7 @@ public struct FaultSpec: Sendable, Equatable {
     ]
 
     /// Reads and range-checks one entry; `defaultID` names it when it has no `id`.
-    static func parse(_ r: ConfigReader, defaultID: String) throws(FleetError) -> FaultSpec {
+    package static func parse(_ r: ConfigReader, defaultID: String) throws(FleetError) -> FaultSpec {
         try r.checkKeys(keys)
         let id = try r.string("id") ?? defaultID
         guard !id.isEmpty else { throw r.error("must not be empty", key: "id") }

@@ -12,7 +12,7 @@ extension Router {
     }
 
     /// A new rule: kept for VMs created later and armed on this router's VMs now.
-    func addFaultRule(_ spec: FaultSpec) {
+    package func addFaultRule(_ spec: FaultSpec) {
         faultRules.append(spec)
         if let name = spec.vm {
             if let vm = vms[name] { arm(spec, on: vm) }
@@ -36,7 +36,7 @@ extension Router {
     }
 
     /// Drops rule `id` and disarms it on this router's VMs; true when it was here.
-    func removeFaultRule(id: String) -> Bool {
+    package func removeFaultRule(id: String) -> Bool {
         let before = faultRules.count
         faultRules.removeAll { $0.id == id }
         retiredFaultFirings[id] = nil
@@ -50,7 +50,7 @@ extension Router {
 
     /// This router's part of `query-faults`: each rule with how often it
     /// fired on this router's VMs, by VM.
-    func faultReport() -> [FaultReport] {
+    package func faultReport() -> [FaultReport] {
         var firings: [String: [String: Int]] = [:]
         for vm in vms.values {
             for fault in vm.faults?.armed ?? [] where fault.fired > 0 {
@@ -65,16 +65,22 @@ extension Router {
 
 /// One rule with how often it fired, by VM: what a router gives
 /// `query-faults`, merged over every router of a sharded fleet.
-struct FaultReport: Sendable {
-    let spec: FaultSpec
+package struct FaultReport: Sendable {
+    package let spec: FaultSpec
     /// Firings on the VMs that exist.
-    var firedByVM: [String: Int]
+    package var firedByVM: [String: Int]
     /// Firings on VMs that have ended since.
-    var firedOnEndedVMs = 0
+    package var firedOnEndedVMs = 0
+
+    package init(spec: FaultSpec, firedByVM: [String: Int], firedOnEndedVMs: Int = 0) {
+        self.spec = spec
+        self.firedByVM = firedByVM
+        self.firedOnEndedVMs = firedOnEndedVMs
+    }
 
     /// `query-faults`' entry: `fired` counts every VM, ended ones too;
     /// `fired-by-vm` the VMs that exist.
-    var info: JSONValue {
+    package var info: JSONValue {
         var o = spec.info
         let fired = firedByVM.values.reduce(firedOnEndedVMs, +)
         o["fired"] = .int(Int64(fired))

@@ -156,7 +156,7 @@ public final class PluginInstance {
                                     scheduler: vm.scheduler, complete: complete, body)
     }
 
-    func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, complete: @escaping (CommandResult) -> Void) {
+    package func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, complete: @escaping (CommandResult) -> Void) {
         let text = JSONValue.object(arguments).jsonText
         request(command: command, complete: complete) { token in
             text.withCString { handler.fn(state, token, $0, text.utf8.count, handler.userData) }

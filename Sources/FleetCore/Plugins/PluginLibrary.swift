@@ -21,7 +21,7 @@ public struct GuestAction {
     public let name: String
     /// The QAPI member map its arguments are checked against.
     public let arguments: JSONValue
-    let handler: BoundHandler
+    package let handler: BoundHandler
 }
 
 /// A plugin function with the user data it was bound with.

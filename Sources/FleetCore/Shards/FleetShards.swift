@@ -28,7 +28,7 @@ public final class FleetShards: @unchecked Sendable {
     /// `routers[i]` is touched only on `loops[i]`'s thread; that promise is
     /// why the type can be `@unchecked Sendable`.
     private let routers: [Router]
-    let directory: ShardDirectory
+    package let directory: ShardDirectory
     private let counters = FleetCounters()
     private let threadsFinished = DispatchGroup()
     private let shardsStarting: Atomic<Int>
@@ -175,7 +175,7 @@ public final class FleetShards: @unchecked Sendable {
 
     /// Runs `work` on shard `index`; the answer it gives (at once or later)
     /// is handed to `done` on shard `home`'s loop.
-    func call<Answer>(shard index: Int, from home: Int,
+    package func call<Answer>(shard index: Int, from home: Int,
                       _ work: @escaping (Router, @escaping (Answer) -> Void) -> Void,
                       then done: @escaping (Answer) -> Void) {
         let done = LoopConfined(done)
@@ -189,7 +189,7 @@ public final class FleetShards: @unchecked Sendable {
 
     /// Runs `work` on every shard; `done` gets the answers, in shard order,
     /// on shard `home`'s loop.
-    func gather<Answer>(on home: Int, _ work: @escaping (Router) -> Answer, then done: @escaping ([Answer]) -> Void) {
+    package func gather<Answer>(on home: Int, _ work: @escaping (Router) -> Answer, then done: @escaping ([Answer]) -> Void) {
         let collected = LoopConfined(Collected<Answer>(expected: routers.count, done: done))
         for index in routers.indices {
             call(shard: index, from: home, { router, answer in answer(work(router)) }) { answer in

@@ -6,7 +6,7 @@ import UVLoop
 /// unique and `vms-per-fleet` holds across every loop, and released when
 /// the VM ends. New VMs go to the shard with the fewest. Any thread may ask;
 /// the lock is held only for a dictionary operation.
-final class ShardDirectory: Sendable {
+package final class ShardDirectory: Sendable {
     private struct State {
         var owner: [String: Int] = [:]
         var counts: [Int]
@@ -21,12 +21,12 @@ final class ShardDirectory: Sendable {
     }
 
     /// The shard that owns `name`, or nil when no VM has that name.
-    func shard(of name: String) -> Int? {
+    package func shard(of name: String) -> Int? {
         state.withLock { $0.owner[name] }
     }
 
     /// The shard with the fewest VMs: where a new VM goes.
-    func leastLoaded() -> Int {
+    package func leastLoaded() -> Int {
         state.withLock { state in
             state.counts.indices.min { state.counts[$0] < state.counts[$1] } ?? 0
         }

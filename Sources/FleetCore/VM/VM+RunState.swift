@@ -111,7 +111,7 @@ extension VM {
         }
     }
 
-    func emitShutdownEvent(cause: ShutdownCause) {
+    package func emitShutdownEvent(cause: ShutdownCause) {
         events.emit(QAPI.ShutdownEvent(guest: cause.isGuest, reason: cause.qapi))
     }
 

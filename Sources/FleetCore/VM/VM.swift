@@ -76,7 +76,7 @@ public final class VM {
     public internal(set) lazy var actions = LifecycleActions(noShutdown: spec.noShutdown, noReboot: spec.noReboot)
 
     /// When its shard created it, among all VMs of the process (listing order).
-    let creationSequence: Int
+    package let creationSequence: Int
     /// The host thread id `query-cpus-fast` reports for vCPU 0.
     var vcpuThreadIDBase: Int { VM.vcpuThreadIDBase(sequence: creationSequence) }
 

@@ -3,6 +3,7 @@ import QMPFleetTesting
 import QMPWire
 import Testing
 
+@testable import FleetControl
 @testable import FleetCore
 
 /// A missing and a wrong-typed argument are refused before any handler runs,
@@ -72,9 +73,9 @@ import Testing
     }
 
     /// The generated decoders themselves, for a value the checker never saw:
-    /// the same texts, never a default. A core command's and a control
-    /// command's types are FleetCore's (scripts/qapi-gen from core-schema.json
-    /// and control-schema.json); a plugin's types are in its library, and
+    /// the same texts, never a default. A core command's types are
+    /// FleetCore's and a control command's FleetControl's (scripts/qapi-gen
+    /// from core-schema.json and control-schema.json); a plugin's types are in its library, and
     /// QMPPluginKitTests' GeneratedDecodingTests.refusalsMatchTheChecker
     /// shows the plugin side with the common schema plugins include.
     @Test func generatedDecoders() {

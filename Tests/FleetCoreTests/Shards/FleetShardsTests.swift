@@ -1,5 +1,6 @@
 import Foundation
 import FleetConfigFile
+import FleetControl
 import FleetCore
 import Logging
 import QMPWire
@@ -23,7 +24,8 @@ import UVLoop
                 \(extra)
                 vms: \(vms == 0 ? "[]" : "[{name: \"vm-{n}\", count: \(vms), plugins: {block: {}}}]")
                 """, file: "test")
-            fleet = try FleetShards(config: config, logger: Logger(label: "test"), loops: loops)
+            fleet = try FleetShards(config: config, logger: Logger(label: "test"), loops: loops,
+                                    frontEnds: FleetFrontEnds().withControlSocket())
             let started = DispatchSemaphore(value: 0)
             let box = UncheckedBox(fleet)
             let done = stopped

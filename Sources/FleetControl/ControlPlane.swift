@@ -1,3 +1,4 @@
+import FleetCore
 import Logging
 import QAPIRuntime
 import QAPISchema
@@ -10,7 +11,7 @@ import Glibc
 /// The fleet control socket, `<socket-dir>/fleet.qmp`: QMP (greeting,
 /// negotiation) with commands over the fleet rather than one VM: create and
 /// destroy VMs, list them and the plugins, and drive the simulated guests.
-final class ControlPlane: SessionHost {
+final class ControlPlane: SessionHost, ControlService {
     unowned let router: Router
     private let schema: SchemaView
     private var listener: UnixListener?
@@ -73,14 +74,14 @@ final class ControlPlane: SessionHost {
     }
 
     /// An in-process control client (QMPFleetTesting).
-    func attach(transport: any SessionTransport) -> Session {
+    package func attach(transport: any SessionTransport) -> Session {
         let session = Session(id: router.nextSessionID(), host: self, transport: transport, logger: router.logger, peerDescription: "control")
         sessions[session.id] = session
         session.start()
         return session
     }
 
-    func close() {
+    package func close() {
         listener?.close()
         listener = nil
         for session in Array(sessions.values) { session.closeAfterFlush() }
@@ -119,7 +120,7 @@ final class ControlPlane: SessionHost {
 
     /// Router: the VM `name` (the `sequence`th created) ended; its owning
     /// emulator's session (if any) closes.
-    func vmEnded(named name: String, sequence: Int) {
+    package func vmEnded(named name: String, sequence: Int) {
         guard let owner = owners[name], owner.vmSequence == sequence else { return }
         owners[name] = nil
         sessions[owner.session]?.closeAfterFlush()

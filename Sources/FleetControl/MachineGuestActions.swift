@@ -1,3 +1,4 @@
+import FleetCore
 import QMPWire
 
 /// What the simulated guest itself can do to its machine, as guest actions

@@ -1,0 +1,11 @@
+import FleetCore
+
+extension FleetFrontEnds {
+    /// These front ends with the fleet's control socket (`fleet.qmp`),
+    /// served by `ControlPlane`.
+    public func withControlSocket() -> FleetFrontEnds {
+        var frontEnds = self
+        frontEnds.makeControl = { router throws(FleetError) in try ControlPlane(router: router) }
+        return frontEnds
+    }
+}
