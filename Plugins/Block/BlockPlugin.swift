@@ -26,7 +26,14 @@ final class BlockPlugin: QMPPlugin {
 
     let vm: PluginVM
     let config: BlockConfig
-    var graph = BlockGraph()
+    var graph = BlockGraph() {
+        didSet { queryBlockText = nil }
+    }
+    /// `query-block`'s answer as text, kept until the graph changes: the
+    /// answer is a function of the graph alone, and building and writing
+    /// its 1.4 KB for a two-drive VM was most of each request's time
+    /// (docs/performance.md).
+    private var queryBlockText: CanonicalJSON?
     /// Images known to the simulation by file name.
     var images: [String: ImageFile] = [:]
     /// The probes of the images the running command may open, read on a
@@ -76,8 +83,15 @@ final class BlockPlugin: QMPPlugin {
         plugin.prepare(imageOpeningCommands) { this, arguments, run in this.probeImages(for: arguments, then: run) }
     }
 
+    var queryBlockAnswer: CanonicalJSON {
+        if let text = queryBlockText { return text }
+        let text = CanonicalJSON(graph.queryBlock)
+        queryBlockText = text
+        return text
+    }
+
     static func registerQueries(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command(QAPI.QueryBlockCommand.self) { this, _ in .success(this.graph.queryBlock) }
+        plugin.textCommand(QAPI.QueryBlockCommand.self) { this, _ in .success(this.queryBlockAnswer) }
         plugin.command(QAPI.QueryNamedBlockNodesCommand.self) { this, _ in .success(this.graph.queryNamedBlockNodes) }
         plugin.command(QAPI.QueryBlockstatsCommand.self) { this, args in
             .success(this.graph.queryBlockStats(nodesOnly: args.queryNodes ?? false, nowNs: this.nowNanoseconds))

@@ -164,7 +164,8 @@ final class ControlPlane: SessionHost, ControlService {
         shards.gather(on: router.shardIndex, entries, then: answer)
     }
 
-    func dispatch(_ call: CommandCall, complete: @escaping (CommandResult) -> Void) {
+    func dispatch(_ call: CommandCall, complete reply: @escaping (QMPReply) -> Void) {
+        let complete: (CommandResult) -> Void = { reply(QMPReply($0)) }
         guard let (declaration, _) = schema.command(call.name) else {
             complete(.failure(.commandNotFound(call.name)))
             return
@@ -351,7 +352,7 @@ final class ControlPlane: SessionHost, ControlService {
         }
         switch vm.schema.check(given, against: action.arguments, context: "arguments") {
         case .failure(let error): complete(.failure(error))
-        case .success(let checked): plugin.invoke(action.handler, command: "guest-action \(actionName)", arguments: checked, complete: complete)
+        case .success(let checked): plugin.invoke(action.handler, command: "guest-action \(actionName)", arguments: checked) { complete($0.result) }
         }
     }
 }

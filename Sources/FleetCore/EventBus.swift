@@ -25,6 +25,16 @@ public final class EventBus {
         throttle.submit(event: name, data: data, bytes: bytes, send: deliver)
     }
 
+    /// An event whose data object is already text in QEMU's form (a
+    /// plugin's): its bytes go into the event as they are. The data is
+    /// parsed only for an event whose throttle is keyed by a member.
+    public func emit(_ name: String, encodedData data: CanonicalJSON) {
+        let time = WallClock.now()
+        let bytes = QMPMessage.event(name, encodedData: data, seconds: time.seconds, microseconds: time.microseconds)
+        emittedCount += 1
+        throttle.submit(event: name, data: throttle.isKeyed(name) ? data.value.objectValue : nil, bytes: bytes, send: deliver)
+    }
+
     /// A core event with its data typed by the generated `QAPI.<Name>Event`
     /// (scripts/qapi-gen from core-schema.json): its name and members are
     /// the schema's, checked when this compiles. An event without data

@@ -46,6 +46,10 @@ public final class EventThrottle {
         self.rules = rules
     }
 
+    /// Whether `event`'s window is keyed by a member of its data (then
+    /// `submit` needs the data).
+    public func isKeyed(_ event: String) -> Bool { rules[event]?.keyMember != nil }
+
     /// Passes `bytes` (the serialized event) to `send` now, later, or never
     /// (replaced by a later one), as QEMU would.
     public func submit(event: String, data: JSONObject?, bytes: [UInt8], send: @escaping ([UInt8]) -> Void) {

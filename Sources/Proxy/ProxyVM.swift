@@ -154,7 +154,7 @@ final class ProxyVM: SessionHost, ProxiedVM {
         return view.checkArguments(of: declaration, arguments)
     }
 
-    public func dispatch(_ call: CommandCall, complete: @escaping (CommandResult) -> Void) {
+    public func dispatch(_ call: CommandCall, complete: @escaping (QMPReply) -> Void) {
         if let refusal = upstreamConfig.policy.refusal(of: call.name, vm: name) {
             complete(.failure(.generic(refusal)))
             return
@@ -163,7 +163,7 @@ final class ProxyVM: SessionHost, ProxiedVM {
             complete(.failure(.generic("The upstream QEMU is not connected")))
             return
         }
-        upstream.send(call.name, arguments: call.request.arguments, complete: complete)
+        upstream.send(call.name, arguments: call.request.arguments) { complete(QMPReply($0)) }
     }
 
     public func sessionDidClose(_ session: Session) {

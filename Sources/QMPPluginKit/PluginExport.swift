@@ -165,23 +165,34 @@ public enum PluginExport {
         }
     }
 
-    static func parseObject(_ text: UnsafePointer<CChar>?, _ length: Int) -> JSONObject {
-        guard let text, let value = try? JSONValue(parsing: UnsafeRawBufferPointer(start: text, count: length)) else { return [:] }
-        return value.objectValue ?? [:]
+    /// The object the host passed (a request's arguments, a device's
+    /// properties); nil when the text is not one. `{}` (a request without
+    /// arguments, most queries) is not parsed.
+    static func parseObject(_ text: UnsafePointer<CChar>?, _ length: Int) -> JSONObject? {
+        guard let text else { return nil }
+        let bytes = UnsafeRawBufferPointer(start: text, count: length)
+        if length == 2 && bytes[0] == UInt8(ascii: "{") && bytes[1] == UInt8(ascii: "}") { return JSONObject() }
+        return (try? JSONValue(parsing: bytes))?.objectValue
     }
+
+    /// A request whose text is not an object is a host bug: answered
+    /// with an error, never run with arguments made up.
+    static let notAnObject = QMPError.generic("The plugin received arguments that are not a JSON object")
 
     private static let commandTrampoline: qmp_command_fn = { instance, token, args, length, userData in
         guard let instance, let userData else { return }
         let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue()
         let box = Unmanaged<HandlerBox>.fromOpaque(userData).takeUnretainedValue()
-        box.body(plugin, PluginExport.parseObject(args, length), Reply(token: token))
+        guard let arguments = PluginExport.parseObject(args, length) else { return Reply(token: token).failure(notAnObject) }
+        box.body(plugin, arguments, Reply(token: token))
     }
 
     private static let driverAddTrampoline: @convention(c) (UnsafeMutableRawPointer?, qmp_request, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Void = { instance, token, id, props, length, userData in
         guard let instance, let userData else { return }
         let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue()
         let box = Unmanaged<DriverBox>.fromOpaque(userData).takeUnretainedValue()
-        box.add(plugin, id.map { String(cString: $0) }, PluginExport.parseObject(props, length), Reply(token: token))
+        guard let properties = PluginExport.parseObject(props, length) else { return Reply(token: token).failure(notAnObject) }
+        box.add(plugin, id.map { String(cString: $0) }, properties, Reply(token: token))
     }
 
     private static let driverRemoveTrampoline: @convention(c) (UnsafeMutableRawPointer?, qmp_request, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void = { instance, token, id, userData in

@@ -38,8 +38,10 @@ public final class PluginVM {
     /// Sends an event the plugin declared to every client of the VM.
     public func emit(_ event: String, _ data: JSONObject? = nil) {
         if let data {
-            let text = JSONValue.object(data).jsonText
-            text.withCString { api.pointee.emit_event(handle, event, $0, text.utf8.count) }
+            // Written as QEMU writes it, the text becomes the event as it is (`CanonicalJSON`).
+            JSONValue.object(data).jsonBytes().withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { api.pointee.emit_event(handle, event, $0.baseAddress, $0.count) }
+            }
         } else {
             api.pointee.emit_event(handle, event, nil, 0)
         }

@@ -7,10 +7,23 @@ import QMPWire
 public struct Reply: Sendable {
     let token: qmp_request
 
+    /// Answers with `value`, written as QEMU writes it: the host puts
+    /// that text into the client's reply as it is (`CanonicalJSON`).
     public func success(_ value: JSONValue = .object([:])) {
+        success(text: value.jsonBytes())
+    }
+
+    /// Answers with text the plugin kept (`CanonicalJSON(value)`), for a
+    /// query asked far more often than what it reports changes.
+    public func success(_ text: CanonicalJSON) {
+        success(text: text.bytes)
+    }
+
+    private func success(text: [UInt8]) {
         guard let api = PluginHostLink.api else { return }
-        let text = value.jsonText
-        text.withCString { api.pointee.reply(token, $0, text.utf8.count) }
+        text.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { api.pointee.reply(token, $0.baseAddress, $0.count) }
+        }
     }
 
     public func failure(_ error: QMPError) {

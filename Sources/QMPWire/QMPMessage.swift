@@ -57,6 +57,29 @@ public enum QMPMessage {
         return w.bytes
     }
 
+    /// A success reply around a `return` value that is already text in
+    /// QEMU's form: its bytes are copied in, not parsed and written again.
+    public static func success(encoded result: CanonicalJSON, id: JSONValue?) -> [UInt8] {
+        var w = JSONWriter(reservingCapacity: result.bytes.count + 48)
+        w.writeRaw(#"{"return": "#.utf8)
+        w.writeRaw(result.bytes)
+        if let id {
+            w.writeRaw(#", "id": "#.utf8)
+            w.write(id)
+        }
+        w.writeRaw(replyEnd)
+        return w.bytes
+    }
+
+    /// The line for any answer: `success`, `success(encoded:)` or `failure`.
+    public static func reply(_ reply: QMPReply, id: JSONValue?) -> [UInt8] {
+        switch reply {
+        case .success(let value): return success(value, id: id)
+        case .encoded(let text): return success(encoded: text, id: id)
+        case .failure(let error): return failure(error, id: id)
+        }
+    }
+
     /// What ends every reply: `}` and QEMU's `\r\n`.
     static let replyEnd = Array("}\r\n".utf8)
 
@@ -88,18 +111,34 @@ public enum QMPMessage {
     }
 
     public static func event(_ name: String, data: JSONObject?, seconds: Int64, microseconds: Int64) -> [UInt8] {
-        var w = JSONWriter(reservingCapacity: 128)
-        w.writeRaw(#"{"timestamp": {"seconds": "#.utf8)
-        w.write(.int(seconds))
-        w.writeRaw(#", "microseconds": "#.utf8)
-        w.write(.int(microseconds))
-        w.writeRaw(#"}, "event": "#.utf8)
-        w.write(.string(name))
+        var w = eventHead(name, seconds: seconds, microseconds: microseconds, reserving: 128)
         if let data {
             w.writeRaw(#", "data": "#.utf8)
             w.write(.object(data))
         }
         w.writeRaw("}\r\n".utf8)
         return w.bytes
+    }
+
+    /// An event whose `data` object is already text in QEMU's form (a
+    /// plugin's event), copied in as it is.
+    public static func event(_ name: String, encodedData data: CanonicalJSON, seconds: Int64, microseconds: Int64) -> [UInt8] {
+        var w = eventHead(name, seconds: seconds, microseconds: microseconds, reserving: data.bytes.count + 112)
+        w.writeRaw(#", "data": "#.utf8)
+        w.writeRaw(data.bytes)
+        w.writeRaw("}\r\n".utf8)
+        return w.bytes
+    }
+
+    /// `{"timestamp": {...}, "event": NAME`, the start of every event.
+    private static func eventHead(_ name: String, seconds: Int64, microseconds: Int64, reserving capacity: Int) -> JSONWriter {
+        var w = JSONWriter(reservingCapacity: capacity)
+        w.writeRaw(#"{"timestamp": {"seconds": "#.utf8)
+        w.write(.int(seconds))
+        w.writeRaw(#", "microseconds": "#.utf8)
+        w.write(.int(microseconds))
+        w.writeRaw(#"}, "event": "#.utf8)
+        w.write(.string(name))
+        return w
     }
 }

@@ -22,7 +22,7 @@ final class VMFaults {
     /// drops its reply), or nil when the fault answered instead of the
     /// command (an error, a closed connection).
     func apply(to call: CommandCall, of vm: VM,
-               _ complete: @escaping (CommandResult) -> Void) -> ((CommandResult) -> Void)? {
+               _ complete: @escaping (QMPReply) -> Void) -> ((QMPReply) -> Void)? {
         guard let fault = armed.first(where: { $0.fires(on: call.name) }) else { return complete }
         vm.logger.debug("fault '\(fault.spec.id)' fires on \(call.name)")
         vm.owner.metrics.faultsFired &+= 1

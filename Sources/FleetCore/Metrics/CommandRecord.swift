@@ -22,7 +22,7 @@ struct CommandRecord {
     /// (`qmpfleet-emulator`'s command line).
     let session: UInt64?
     let request: Kept<QMPRequest>
-    let reply: Kept<CommandResult>
+    let reply: Kept<QMPReply>
     /// The request's id, which the reply echoes.
     let id: JSONValue?
     let answered: (seconds: Int64, microseconds: Int64)
@@ -30,7 +30,7 @@ struct CommandRecord {
 
     /// Keeps `request` and `result` as they are (no copy, no allocation)
     /// unless one is larger than `textLimit`: that one is kept as its cut text.
-    init(sequence: UInt64, session: UInt64?, request: QMPRequest, result: CommandResult,
+    init(sequence: UInt64, session: UInt64?, request: QMPRequest, result: QMPReply,
          answered: (seconds: Int64, microseconds: Int64), nanoseconds: UInt64, textLimit: Int) {
         self.sequence = sequence
         self.session = session
@@ -40,14 +40,24 @@ struct CommandRecord {
         } else {
             self.request = .value(request)
         }
-        let large: Bool
         switch result {
-        case .success(let value): large = Self.isLarger(value, than: textLimit)
-        case .failure(let error): large = error.desc.utf8.count > textLimit
+        case .encoded(let text) where text.bytes.count > textLimit:
+            // ASCII in QEMU's form, already: the cut text is its first bytes.
+            self.reply = .text(Self.cut(String(decoding: Array(#"{"return": "#.utf8) + text.bytes.prefix(textLimit), as: UTF8.self), to: textLimit))
+        case .success(let value) where Self.isLarger(value, than: textLimit):
+            self.reply = .text(Self.cutReply(.success(value), id: request.id, to: textLimit))
+        case .failure(let error) where error.desc.utf8.count > textLimit:
+            self.reply = .text(Self.cutReply(.failure(error), id: request.id, to: textLimit))
+        default:
+            self.reply = .value(result)
         }
-        self.reply = large ? .text(Self.cut(Self.replyJSON(Self.shortened(result, to: textLimit), id: request.id.map { Self.shortened($0, to: textLimit) }).jsonPrefix(atMost: textLimit), to: textLimit)) : .value(result)
         self.answered = answered
         self.nanoseconds = nanoseconds
+    }
+
+    /// A large reply's text, cut to `limit` bytes.
+    private static func cutReply(_ result: CommandResult, id: JSONValue?, to limit: Int) -> String {
+        cut(replyJSON(shortened(result, to: limit), id: id.map { shortened($0, to: limit) }).jsonPrefix(atMost: limit), to: limit)
     }
 
     /// The request as the client sent it: `{"execute", "arguments", "id"}`.
@@ -85,7 +95,9 @@ struct CommandRecord {
         case .text(let text): record["request"] = .string(text)
         }
         switch reply {
-        case .value(let result): record["reply"] = .string(Self.cut(Self.replyJSON(result, id: id).jsonPrefix(atMost: textLimit), to: textLimit))
+        case .value(.encoded(let text)):
+            record["reply"] = .string(Self.cut(String(decoding: QMPMessage.success(encoded: text, id: id).dropLast(2), as: UTF8.self), to: textLimit))
+        case .value(let result): record["reply"] = .string(Self.cut(Self.replyJSON(result.result, id: id).jsonPrefix(atMost: textLimit), to: textLimit))
         case .text(let text): record["reply"] = .string(text)
         }
         return JSONValue.object(record).jsonText

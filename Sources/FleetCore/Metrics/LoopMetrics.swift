@@ -41,10 +41,10 @@ public final class LoopMetrics {
     public init() {}
 
     /// A VM command was answered `nanoseconds` after it was dispatched.
-    func commandAnswered(_ name: String, _ result: CommandResult, nanoseconds: UInt64) {
+    func commandAnswered(_ name: String, _ result: QMPReply, nanoseconds: UInt64) {
         let outcome: Int
         switch result {
-        case .success: outcome = 0
+        case .success, .encoded: outcome = 0
         case .failure(let error): outcome = 1 + (QMPErrorClass.allCases.firstIndex(of: error.errorClass) ?? 0)
         }
         commands[name, default: CommandStats()].record(outcome: outcome, nanoseconds: nanoseconds)

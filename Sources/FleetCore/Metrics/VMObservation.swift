@@ -29,7 +29,7 @@ final class VMObservation {
 
     var isWatched: Bool { !watchers.isEmpty }
 
-    func record(session: UInt64?, request: QMPRequest, result: CommandResult, nanoseconds: UInt64) {
+    func record(session: UInt64?, request: QMPRequest, result: QMPReply, nanoseconds: UInt64) {
         guard history.capacity > 0 || !watchers.isEmpty else { return }
         let record = CommandRecord(sequence: history.nextSequence(), session: session, request: request, result: result,
                                    answered: WallClock.now(), nanoseconds: nanoseconds, textLimit: textLimit)

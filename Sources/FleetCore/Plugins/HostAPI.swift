@@ -48,8 +48,15 @@ enum HostAPI {
                 PendingRequests.finish(entry, .failure(.generic("Plugin '\(entry.plugin)' replied to '\(entry.command)' without a value")))
                 return
             }
+            // Text already in QEMU's form (what QMPPluginKit's writer makes)
+            // goes to the client as it is; any other is parsed and rewritten.
+            let bytes = UnsafeRawBufferPointer(start: text, count: len)
+            if let canonical = CanonicalJSON(validating: bytes) {
+                PendingRequests.finish(entry, .encoded(canonical))
+                return
+            }
             do throws(JSONParseError) {
-                let value = try JSONValue(parsing: UnsafeRawBufferPointer(start: text, count: len))
+                let value = try JSONValue(parsing: bytes)
                 PendingRequests.finish(entry, .success(value))
             } catch {
                 entry.instance?.logger.error("plugin replied to \(entry.command) with invalid JSON: \(error.message)")
@@ -254,13 +261,14 @@ extension PluginInstance {
             logger.warning("plugin emitted undeclared event \(name); dropped")
             return
         }
-        var object: JSONObject?
-        if let data {
-            guard let value = try? JSONValue(parsing: data), let o = value.objectValue else {
-                logger.warning("plugin emitted \(name) with data that is not a JSON object; dropped")
-                return
-            }
-            object = o
+        guard let data else { return vm.events.emit(name, data: nil) }
+        // Data already in QEMU's form is the event's bytes as it is.
+        if data.first == UInt8(ascii: "{"), let canonical = CanonicalJSON(validating: data) {
+            return vm.events.emit(name, encodedData: canonical)
+        }
+        guard let value = try? JSONValue(parsing: data), let object = value.objectValue else {
+            logger.warning("plugin emitted \(name) with data that is not a JSON object; dropped")
+            return
         }
         vm.events.emit(name, data: object)
     }

@@ -33,7 +33,7 @@ final class PendingRequests {
         /// The loop's metrics, which count the plugin's reply time.
         let metrics: LoopMetrics?
         let started: UInt64
-        let complete: (CommandResult) -> Void
+        let complete: (QMPReply) -> Void
         var timeout: ScheduledAction?
         /// The QOM path of the device a driver's add() creates, for
         /// `request_qom_path`; freed with the entry once it is answered.
@@ -72,7 +72,7 @@ final class PendingRequests {
     /// when it does not answer within `timeoutMilliseconds` of `body`
     /// returning, or when the instance ends first.
     func run(for instance: PluginInstance, command: String, qomPath: String? = nil, timeoutMilliseconds: UInt64,
-             scheduler: any Scheduler, complete: @escaping (CommandResult) -> Void, _ body: (qmp_request) -> Void) {
+             scheduler: any Scheduler, complete: @escaping (QMPReply) -> Void, _ body: (qmp_request) -> Void) {
         let token = nextToken()
         running.append(Entry(token: token, instance: instance, plugin: instance.library.name, command: command,
                              metrics: instance.vm?.owner.metrics, started: MonotonicClock.nanoseconds(),
@@ -111,7 +111,7 @@ final class PendingRequests {
     }
 
     /// Completes a taken entry, counting the plugin's reply time.
-    static func finish(_ entry: Entry, _ result: CommandResult) {
+    static func finish(_ entry: Entry, _ result: QMPReply) {
         entry.metrics?.pluginReplied(entry.plugin, nanoseconds: MonotonicClock.nanoseconds() &- entry.started)
         entry.complete(result)
     }

@@ -149,14 +149,16 @@ public final class PluginInstance {
     /// Hands a request to the plugin: `body` calls it with the request's
     /// token. `complete` runs once, when it answers, or with a GenericError
     /// when it does not answer in time.
-    private func request(command: String, qomPath: String? = nil, complete: @escaping (CommandResult) -> Void,
+    private func request(command: String, qomPath: String? = nil, complete: @escaping (QMPReply) -> Void,
                          _ body: (qmp_request) -> Void) {
         guard let vm else { return complete(.failure(.generic("The VM is shutting down"))) }
         PendingRequests.current.run(for: self, command: command, qomPath: qomPath, timeoutMilliseconds: vm.limits.pluginReplyTimeoutMilliseconds,
                                     scheduler: vm.scheduler, complete: complete, body)
     }
 
-    package func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, complete: @escaping (CommandResult) -> Void) {
+    /// Runs a command handler (or a guest action's). Its answer may be text
+    /// in QEMU's form (`QMPReply.encoded`), for the session to write as it is.
+    package func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, complete: @escaping (QMPReply) -> Void) {
         let text = JSONValue.object(arguments).jsonText
         request(command: command, complete: complete) { token in
             text.withCString { handler.fn(state, token, $0, text.utf8.count, handler.userData) }
@@ -168,7 +170,7 @@ public final class PluginInstance {
     func add(with driver: DeviceDriver, command: String, id: String?, qomPath: String? = nil, properties: JSONObject,
              complete: @escaping (CommandResult) -> Void) {
         let text = JSONValue.object(properties).jsonText
-        request(command: command, qomPath: qomPath, complete: complete) { token in
+        request(command: command, qomPath: qomPath, complete: { complete($0.result) }) { token in
             text.withCString { props in
                 if let id {
                     id.withCString { driver.add(state, token, $0, props, text.utf8.count, driver.userData) }
@@ -185,7 +187,7 @@ public final class PluginInstance {
             complete(.failure(.generic("Device '\(id)' does not support hotplugging")))
             return
         }
-        request(command: command, complete: complete) { token in
+        request(command: command, complete: { complete($0.result) }) { token in
             id.withCString { del(state, token, $0, driver.userData) }
         }
     }

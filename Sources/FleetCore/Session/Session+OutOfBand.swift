@@ -45,12 +45,7 @@ extension Session {
             call.closeUnusedFileDescriptors()
             guard let self else { return }
             self.outOfBandInFlight -= 1
-            if !call.isReplyDropped {
-                switch result {
-                case .success(let value): self.send(QMPMessage.success(value, id: request.id))
-                case .failure(let error): self.send(QMPMessage.failure(error, id: request.id))
-                }
-            }
+            if !call.isReplyDropped { self.send(QMPMessage.reply(result, id: request.id)) }
             self.pump()
         }
     }

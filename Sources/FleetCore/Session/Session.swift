@@ -352,12 +352,13 @@ public final class Session {
         }
     }
 
-    private func finish(_ result: Result<JSONValue, QMPError>, id: JSONValue?, send reply: Bool = true) {
+    private func finish(_ answer: QMPReply, id: JSONValue?, send reply: Bool = true) {
         commandInFlight = false
         guard !isClosed else { return }
         if reply {
-            switch result {
+            switch answer {
             case .success(let value): send(replyCache.success(value, id: id))
+            case .encoded(let text): send(QMPMessage.success(encoded: text, id: id))
             case .failure(let error): send(QMPMessage.failure(error, id: id))
             }
         }

@@ -15,8 +15,9 @@ public protocol SessionHost: AnyObject {
     /// Checks `qmp_capabilities`' arguments (the same schema check as any command).
     func checkCapabilitiesArguments(_ arguments: JSONObject?) -> Result<JSONObject, QMPError>
     /// Runs one command of a negotiated session. `complete` is called exactly
-    /// once, now or later.
-    func dispatch(_ call: CommandCall, complete: @escaping (Result<JSONValue, QMPError>) -> Void)
+    /// once, now or later; a plugin's answer may come as text already in
+    /// QEMU's form (`QMPReply.encoded`), which the session writes as it is.
+    func dispatch(_ call: CommandCall, complete: @escaping (QMPReply) -> Void)
     /// The session is gone (client left, or it was closed).
     func sessionDidClose(_ session: Session)
 }

@@ -1,3 +1,5 @@
+import QMPWire
+
 /// What a VM tells its loop's metrics and its watchers (the fleet page)
 /// about the commands it answers and the events it sends.
 extension VM {
@@ -11,7 +13,7 @@ extension VM {
     /// VM: a weak reference to the VM cost a side table entry made, loaded
     /// and destroyed per command, 7 % of a pipelined `query-status`
     /// (docs/performance.md). None of them holds a completion, so no cycle.
-    func observing(_ call: CommandCall, _ complete: @escaping (CommandResult) -> Void) -> (CommandResult) -> Void {
+    func observing(_ call: CommandCall, _ complete: @escaping (QMPReply) -> Void) -> (QMPReply) -> Void {
         let started = MonotonicClock.nanoseconds()
         let metrics = owner.metrics
         let table = table
@@ -27,7 +29,7 @@ extension VM {
     /// The command's own name, unless no table has it (CommandNotFound, or
     /// a VM that was ending): clients choose such names freely, and a label
     /// per name would grow the metrics without bound.
-    private static func metricsLabel(for call: CommandCall, _ result: CommandResult, table: CommandTable) -> String {
+    private static func metricsLabel(for call: CommandCall, _ result: QMPReply, table: CommandTable) -> String {
         if case .failure = result, table.lookup(call.name) == nil { return LoopMetrics.unknownCommand }
         return call.name
     }

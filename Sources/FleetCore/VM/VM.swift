@@ -190,14 +190,14 @@ extension VM: SessionHost {
     /// `-device`, `-netdev`, ... (their JSON syntax is QMP's arguments).
     public func execute(_ name: String, _ arguments: JSONObject?, complete: @escaping (CommandResult) -> Void) {
         let call = CommandCall(request: QMPRequest(execute: name, arguments: arguments), session: nil, fileDescriptors: [])
-        dispatch(call, complete: complete)
+        dispatch(call) { complete($0.result) }
     }
 
-    public func dispatch(_ call: CommandCall, complete: @escaping (CommandResult) -> Void) {
+    public func dispatch(_ call: CommandCall, complete: @escaping (QMPReply) -> Void) {
         route(call, complete: observing(call, complete))
     }
 
-    private func route(_ call: CommandCall, complete: @escaping (CommandResult) -> Void) {
+    private func route(_ call: CommandCall, complete: @escaping (QMPReply) -> Void) {
         guard !isDestroyed else {
             complete(.failure(.generic("The VM is shutting down")))
             return
@@ -226,9 +226,9 @@ extension VM: SessionHost {
         let context = CommandContext(vm: self, call: call)
         switch handler {
         case .immediate(let body):
-            complete(body(context))
+            complete(QMPReply(body(context)))
         case .deferred(let body):
-            body(context, complete)
+            body(context) { complete(QMPReply($0)) }
         case .plugin(let library, let fn):
             guard let instance = plugins.first(where: { $0.library === library }) else {
                 complete(.failure(.commandNotFound(call.name)))

@@ -39,6 +39,19 @@ extension PluginRegistry {
         }
     }
 
+    /// A command that answers with text the plugin keeps (`CanonicalJSON`,
+    /// made with `CanonicalJSON(value)`): for a query asked far more often
+    /// than what it reports changes (libvirt polls `query-block`), so its
+    /// answer is built and written once per change instead of per request.
+    public func textCommand<C: QAPICommand>(_ command: C.Type, _ body: @escaping (P, C) -> Result<CanonicalJSON, QMPError>) {
+        commands.append((C.qapiName, HandlerBox { instance, args, reply in
+            switch Result(catching: { () throws(QMPError) in try C(arguments: args) }).flatMap({ body(instance as! P, $0) }) {
+            case .success(let text): reply.success(text)
+            case .failure(let error): reply.failure(error)
+            }
+        }))
+    }
+
     /// A command that answers later through `Reply`; arguments that do not
     /// decode are answered at once.
     public func asyncCommand<C: QAPICommand>(_ command: C.Type, _ body: @escaping (P, C, Reply) -> Void) {

@@ -69,7 +69,7 @@ import Testing
             for limit in [1, 40, 100, 1024] {
                 let request = QMPRequest(execute: "x", arguments: ["s": .string(long), "n": .int(1)], id: .string(long))
                 let result: CommandResult = .success(.array([.string("ok"), .object(["s": .string(long)])]))
-                let record = CommandRecord(sequence: 1, session: nil, request: request, result: result, answered: (0, 0),
+                let record = CommandRecord(sequence: 1, session: nil, request: request, result: QMPReply(result), answered: (0, 0),
                                            nanoseconds: 0, textLimit: limit)
                 guard case .text(let requestText) = record.request, case .text(let replyText) = record.reply else {
                     Issue.record("a long request and reply are kept as text")
@@ -77,6 +77,14 @@ import Testing
                 }
                 #expect(requestText == CommandRecord.cut(CommandRecord.requestJSON(request).jsonText, to: limit), "\(filler) \(limit)")
                 #expect(replyText == CommandRecord.cut(CommandRecord.replyJSON(result, id: request.id).jsonText, to: limit), "\(filler) \(limit)")
+                // A plugin's reply kept as its text (QMPReply.encoded) is cut the same.
+                let encoded = CommandRecord(sequence: 1, session: nil, request: request, result: .encoded(CanonicalJSON(try! result.get())),
+                                            answered: (0, 0), nanoseconds: 0, textLimit: limit)
+                guard case .text(let encodedText) = encoded.reply else {
+                    Issue.record("a long encoded reply is kept as text")
+                    return
+                }
+                #expect(encodedText == replyText, "\(filler) \(limit)")
             }
         }
     }

@@ -1,0 +1,113 @@
+@testable import FleetCore
+import Foundation
+import QMPFleetTesting
+import QMPWire
+import Testing
+
+/// What crosses the plugin boundary and how often it is converted: a
+/// plugin's reply or event text already in QEMU's form goes into the
+/// client's line as it is; any other form still reaches the client as QEMU
+/// writes it.
+@Suite(.serialized)
+struct PluginBoundaryTests {
+    /// A C plugin that answers `x-reply` with the text the test chose
+    /// for `which`, and `x-event` with an `X_EVENT` for each of `events`.
+    static func source(replies: [String: String], events: [String]) -> String {
+        func literal(_ text: String) -> String {
+            "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        let cases = replies.keys.sorted().map { which in
+            "    if (strstr(args, \(literal("\"" + which + "\"")))) { host->reply(req, \(literal(replies[which]!)), strlen(\(literal(replies[which]!)))); return; }"
+        }.joined(separator: "\n")
+        let emits = events.map { "    host->emit_event(s->vm, \"X_EVENT\", \(literal($0)), strlen(\(literal($0))));" }.joined(separator: "\n")
+        return """
+        #include <qmp_plugin.h>
+        #include <stdlib.h>
+        #include <string.h>
+        static const qmp_host_api *host;
+        static const char schema[] = "[{\\"command\\": \\"x-reply\\", \\"data\\": {\\"which\\": \\"str\\"}},"
+            " {\\"command\\": \\"x-event\\"}, {\\"event\\": \\"X_EVENT\\", \\"data\\": {\\"*a\\": \\"any\\"}}]";
+        struct state { qmp_vm *vm; };
+        static void reply_cmd(void *instance, qmp_request req, const char *args, size_t len, void *user_data) {
+            (void)instance; (void)len; (void)user_data;
+        \(cases)
+            host->reply_error(req, QMP_ERROR_GENERIC, "no such reply");
+        }
+        static void event_cmd(void *instance, qmp_request req, const char *args, size_t len, void *user_data) {
+            (void)args; (void)len; (void)user_data;
+            struct state *s = instance;
+        \(emits)
+            host->reply(req, "{}", 2);
+        }
+        static int init(const qmp_host_api *api, qmp_plugin_ctx *ctx, char *err, size_t err_len) {
+            (void)err; (void)err_len;
+            host = api;
+            if (api->declare_schema(ctx, schema, strlen(schema)) != 0) return -1;
+            if (api->bind_command(ctx, "x-reply", reply_cmd, NULL) != 0) return -1;
+            return api->bind_command(ctx, "x-event", event_cmd, NULL);
+        }
+        static int create(qmp_vm *vm, const char *config, size_t len, void **instance, char *err, size_t err_len) {
+            (void)config; (void)len; (void)err; (void)err_len;
+            struct state *s = calloc(1, sizeof(*s));
+            s->vm = vm;
+            *instance = s;
+            return 0;
+        }
+        static void destroy(void *instance) { free(instance); }
+        static const qmp_plugin_descriptor descriptor = {
+            .abi_version = QMP_PLUGIN_ABI_VERSION, .struct_size = sizeof(qmp_plugin_descriptor),
+            .name = "boundary", .version = "1", .init = init, .vm_create = create, .vm_destroy = destroy,
+        };
+        __attribute__((visibility("default"))) const qmp_plugin_descriptor *qmp_plugin_entry(void) { return &descriptor; }
+        """
+    }
+
+    /// The line the client got for request `id`, as bytes.
+    static func line(of client: TestClient, id: Int) -> String? {
+        let text = String(decoding: client.rawOutput, as: UTF8.self)
+        return text.components(separatedBy: "\r\n").first { $0.hasSuffix("\"id\": \(id)}") }
+    }
+
+    /// Two keys that share a QDict bucket: their written order is the
+    /// reverse of the order the plugin inserted them, which a parse and a
+    /// rewrite would flip back (QEMU writes the plugin's order). Only a
+    /// reply whose text is passed through keeps either order.
+    @Test func replyInQEMUsFormIsPassedThroughByteForByte() throws {
+        var seen: [UInt32: String] = [:]
+        var pair: (String, String)?
+        for n in 0..<2000 where pair == nil {
+            let key = "k\(n)"
+            if let other = seen[QDictOrder.bucket(of: key)] { pair = (other, key) }
+            seen[QDictOrder.bucket(of: key)] = key
+        }
+        let (a, b) = try #require(pair)
+        let forward = "{\"\(a)\": 1, \"\(b)\": [\"\\u00E9\", {}]}"
+        let backward = "{\"\(b)\": 1, \"\(a)\": true}"
+        let sloppy = "{ \"s\" : \"\u{E9}\\u00e9\\/\" ,\"status\":[1 ,2], \"running\": 1.0}"
+        let dir = PluginLoaderTests.makeDir()
+        try PluginLoaderTests.buildPlugin("boundary", source: Self.source(
+            replies: ["forward": forward, "backward": backward, "sloppy": sloppy], events: [forward, sloppy]), in: dir)
+        let fleet = try TestFleet(yaml: "vms: [{name: vm0, plugins: [boundary]}]", pluginDirectories: [dir])
+        let client = fleet.connect(to: "vm0")
+        client.negotiate()
+
+        let first = client.execute("x-reply", ["which": "forward"])
+        #expect(Self.line(of: client, id: first) == "{\"return\": \(forward), \"id\": \(first)}")
+        let second = client.execute("x-reply", ["which": "backward"])
+        #expect(Self.line(of: client, id: second) == "{\"return\": \(backward), \"id\": \(second)}")
+
+        // Spaces, member order, raw non-ASCII, a lowercase escape, an escaped
+        // slash and a float: parsed and written as QEMU writes them.
+        let qemuForm = try JSONValue(parsing: sloppy).jsonText
+        #expect(qemuForm.hasPrefix("{\"") && !qemuForm.contains("\u{E9}") && qemuForm != sloppy)
+        let third = client.execute("x-reply", ["which": "sloppy"])
+        #expect(Self.line(of: client, id: third) == "{\"return\": \(qemuForm), \"id\": \(third)}")
+
+        // An event's data: the same.
+        _ = client.call("x-event")
+        let events = String(decoding: client.rawOutput, as: UTF8.self).components(separatedBy: "\r\n").filter { $0.contains("X_EVENT") }
+        #expect(events.count == 2)
+        #expect(events.first?.hasSuffix("\"event\": \"X_EVENT\", \"data\": \(forward)}") == true, "\(events)")
+        #expect(events.last?.hasSuffix("\"event\": \"X_EVENT\", \"data\": \(qemuForm)}") == true, "\(events)")
+    }
+}
