@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// A character device: an id, its backend, an optional log file that
@@ -8,12 +9,13 @@ final class Chardev {
     var log: FileWriter?
     var frontend: ChardevFrontend?
     /// The `ChardevBackend` union it was created with (for live migration).
-    var spec: JSONObject = [:]
+    var spec: QAPI.ChardevBackend
 
-    init(id: String, backend: any ChardevBackend, log: FileWriter?) {
+    init(id: String, backend: any ChardevBackend, log: FileWriter?, spec: QAPI.ChardevBackend) {
         self.id = id
         self.backend = backend
         self.log = log
+        self.spec = spec
     }
 
     /// Guest output: to the backend and the log.

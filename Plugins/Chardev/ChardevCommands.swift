@@ -13,17 +13,16 @@ extension ChardevPlugin {
     }
 
     func chardevAdd(_ args: QAPI.ChardevAddCommand) -> Result<JSONValue, QMPError> {
-        addChardev(id: args.id, backend: args.backend.qapiObject).map(ChardevPlugin.reply(for:))
+        addChardev(id: args.id, backend: args.backend).map(ChardevPlugin.reply(for:))
     }
 
     /// Shared by chardev-add, the config and chardev-change's easy case.
-    func addChardev(id: String, backend: JSONObject) -> Result<Chardev, QMPError> {
+    func addChardev(id: String, backend: QAPI.ChardevBackend) -> Result<Chardev, QMPError> {
         guard chardev(id) == nil else { return .failure(.generic("Chardev with id '\(id)' already exists")) }
         switch ChardevOpener(vm: vm).open(id: id, backend) {
         case .failure(let error):
             return .failure(.generic("Failed to add chardev '\(id)': \(error.desc)"))
         case .success(let chardev):
-            chardev.spec = backend
             chardevs.append(chardev)
             return .success(chardev)
         }
@@ -43,7 +42,7 @@ extension ChardevPlugin {
     /// one a device uses gets the new backend only once it opened.
     func chardevChange(_ args: QAPI.ChardevChangeCommand) -> Result<JSONValue, QMPError> {
         let id = args.id
-        let backend = args.backend.qapiObject
+        let backend = args.backend
         guard let old = chardev(id) else { return .failure(.generic("Chardev '\(id)' does not exist")) }
         guard let frontend = old.frontend else {
             chardevs.removeAll { $0 === old }

@@ -17,13 +17,13 @@ import QMPWire
 struct ChardevConfig {
     struct Serial {
         var id: String
-        var backend: JSONObject
+        var backend: QAPI.ChardevBackend
     }
 
-    static let defaultSerial = Serial(id: "serial0", backend: ["type": "pty", "data": .object([:])])
+    static let defaultSerial = Serial(id: "serial0", backend: QAPI.ChardevBackend(type: .pty, variant: .pty(.init(data: .init()))))
 
     var serials: [Serial] = [ChardevConfig.defaultSerial]
-    var chardevs: [(id: String, backend: JSONObject)] = []
+    var chardevs: [(id: String, backend: QAPI.ChardevBackend)] = []
     var bootLog = true
 
     init(_ config: JSONValue) throws(PluginError) {
@@ -41,7 +41,7 @@ struct ChardevConfig {
             guard let id = entry["id"]?.stringValue, let backend = entry["backend"]?.objectValue else {
                 throw PluginError("chardev: chardevs[\(i)] needs 'id' and 'backend' as chardev-add takes them")
             }
-            chardevs.append((id, backend))
+            chardevs.append((id, try ChardevConfig.decode(backend, "chardev: chardevs[\(i)]")))
         }
     }
 
@@ -62,6 +62,16 @@ struct ChardevConfig {
         default:
             throw PluginError("chardev: serial '\(id)': backend must be pty, socket, file, ringbuf or null")
         }
-        return Serial(id: id, backend: ["type": .string(kind), "data": .object(data)])
+        return Serial(id: id, backend: try decode(["type": .string(kind), "data": .object(data)], "chardev: serial '\(id)'"))
+    }
+
+    /// A backend as chardev-add's generated decoder reads it; its text
+    /// names the member that is missing or of the wrong type.
+    static func decode(_ backend: JSONObject, _ place: String) throws(PluginError) -> QAPI.ChardevBackend {
+        do {
+            return try QAPI.ChardevBackend(qapiMembers: backend, at: QAPIPath.root.member("backend"))
+        } catch {
+            throw PluginError("\(place): \(error.desc)")
+        }
     }
 }

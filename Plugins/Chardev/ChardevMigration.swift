@@ -18,7 +18,7 @@ extension ChardevPlugin: MigratablePlugin {
 
     func saveState() -> JSONValue {
         let states: [JSONValue] = chardevs.map { chardev in
-            var state: JSONObject = ["id": .string(chardev.id), "spec": .object(chardev.spec)]
+            var state: JSONObject = ["id": .string(chardev.id), "spec": chardev.spec.qapiValue]
             if let frontend = chardev.frontend {
                 var f: JSONObject = ["driver": .string(frontend.driver), "open": .bool(frontend.isOpen)]
                 if let id = frontend.deviceID { f["device"] = .string(id) }
@@ -54,9 +54,7 @@ extension ChardevPlugin: MigratablePlugin {
         // Check first: nothing changes when a chardev cannot move.
         for entry in saved {
             guard let id = entry["id"]?.stringValue else { throw PluginError("chardev: a chardev without id") }
-            let spec = entry["spec"]?.objectValue ?? [:]
-            if chardev(id) == nil, spec["type"]?.stringValue == "socket",
-               spec["data"]?["server"]?.boolValue ?? false {
+            if chardev(id) == nil, case .socket(let socket) = try Self.spec(entry, id).variant, socket.data.server ?? false {
                 throw PluginError("chardev '\(id)': a listening socket cannot move; give the target its own chardev '\(id)'")
             }
         }
@@ -67,16 +65,14 @@ extension ChardevPlugin: MigratablePlugin {
             if let existing = self.chardev(id) {
                 chardev = existing
             } else {
-                var spec = entry["spec"]?.objectValue ?? [:]
-                if spec["type"]?.stringValue == "file", var data = spec["data"]?.objectValue {
-                    data["append"] = true
-                    spec["data"] = .object(data)
+                var spec = try Self.spec(entry, id)
+                if case .file(var file) = spec.variant {
+                    file.data.append = true
+                    spec.variant = .file(file)
                 }
                 switch ChardevOpener(vm: vm).open(id: id, spec) {
                 case .failure(let error): throw PluginError("chardev '\(id)': \(error.desc)")
-                case .success(let opened):
-                    opened.spec = spec
-                    chardev = opened
+                case .success(let opened): chardev = opened
                 }
             }
             if let f = entry["frontend"] {
@@ -112,6 +108,11 @@ extension ChardevPlugin: MigratablePlugin {
 }
 
 extension ChardevPlugin {
+    /// A migrated chardev's backend, as chardev-add's decoder reads it.
+    static func spec(_ entry: JSONValue, _ id: String) throws(PluginError) -> QAPI.ChardevBackend {
+        try ChardevConfig.decode(entry["spec"]?.objectValue ?? [:], "chardev '\(id)'")
+    }
+
     /// A migrated device's QOM path; a source before "qom-path" sent only the id.
     static func migratedQOMPath(_ state: JSONValue) -> String {
         state["qom-path"]?.stringValue ?? state["id"]?.stringValue.map { "/machine/peripheral/\($0)" } ?? ""

@@ -19,49 +19,48 @@ struct ChardevOpener {
     static let supportedKinds = ["pty", "file", "memory", "socket", "msmouse", "null", "qemu-vdagent", "ringbuf", "stdio",
                                  "testdev", "vc", "wctablet"]
 
-    func open(id: String, _ backend: JSONObject) -> Result<Chardev, QMPError> {
-        let kind = backend["type"]?.stringValue ?? ""
-        let data = backend["data"]?.objectValue ?? [:]
+    func open(id: String, _ backend: QAPI.ChardevBackend) -> Result<Chardev, QMPError> {
+        let kind = backend.type.rawValue
         guard ChardevOpener.supportedKinds.contains(kind) else {
             return .failure(.generic("'\(kind)' is not a valid char driver name"))
         }
         var log: CreatedFile?
-        if let logPath = data["logfile"]?.stringValue {
-            let flags = O_WRONLY | O_CREAT | ((data["logappend"]?.boolValue ?? false) ? O_APPEND : O_TRUNC)
+        let common = backend.common
+        if let logPath = common.logfile {
+            let flags = O_WRONLY | O_CREAT | ((common.logappend ?? false) ? O_APPEND : O_TRUNC)
             switch CreatedFile.open(vm, logPath, flags: flags, mode: 0o666) {
             case .failure(let error): return .failure(.generic(ChardevOpener.createText(error.desc)))
             case .success(let file): log = file
             }
         }
-        switch openBackend(kind, data) {
+        switch openBackend(backend) {
         case .failure(let error):
             log?.discard()
             return .failure(error)
         case .success(let opened):
-            return .success(Chardev(id: id, backend: opened, log: log.map { FileWriter(vm: vm, fd: $0.fd) }))
+            return .success(Chardev(id: id, backend: opened, log: log.map { FileWriter(vm: vm, fd: $0.fd) }, spec: backend))
         }
     }
 
-    private func openBackend(_ kind: String, _ data: JSONObject) -> Result<any ChardevBackend, QMPError> {
-        switch kind {
-        case "file": return openFile(data)
-        case "pty": return PtyBackend.open(vm: vm).map { $0 as any ChardevBackend }
-        case "socket": return openSocket(data)
-        case "ringbuf", "memory": return openRingbuf(kind, data)
-        default: return .success(SinkBackend(kind: kind))
+    private func openBackend(_ backend: QAPI.ChardevBackend) -> Result<any ChardevBackend, QMPError> {
+        switch backend.variant {
+        case .file(let file): return openFile(file.data)
+        case .pty: return PtyBackend.open(vm: vm).map { $0 as any ChardevBackend }
+        case .socket(let socket): return openSocket(socket.data)
+        case .ringbuf(let ring), .memory(let ring): return openRingbuf(backend.type.rawValue, ring.data)
+        default: return .success(SinkBackend(kind: backend.type.rawValue))
         }
     }
 
-    private func openFile(_ data: JSONObject) -> Result<any ChardevBackend, QMPError> {
-        let outPath = data["out"]?.stringValue ?? ""
-        let flags = O_WRONLY | O_CREAT | ((data["append"]?.boolValue ?? false) ? O_APPEND : O_TRUNC)
+    private func openFile(_ data: QAPI.ChardevFile) -> Result<any ChardevBackend, QMPError> {
+        let flags = O_WRONLY | O_CREAT | ((data.append ?? false) ? O_APPEND : O_TRUNC)
         let out: CreatedFile
-        switch CreatedFile.open(vm, outPath, flags: flags, mode: 0o666) {
+        switch CreatedFile.open(vm, data.out, flags: flags, mode: 0o666) {
         case .failure(let error): return .failure(error)
         case .success(let file): out = file
         }
         var inFD: Int32?
-        if let inPath = data["in"]?.stringValue {
+        if let inPath = data.in {
             switch vm.openFile(inPath, flags: O_RDONLY) {
             case .failure(let error):
                 out.discard()
@@ -72,14 +71,14 @@ struct ChardevOpener {
         return .success(FileBackend(vm: vm, outFD: out.fd, inFD: inFD))
     }
 
-    private func openSocket(_ data: JSONObject) -> Result<any ChardevBackend, QMPError> {
-        let addr = data["addr"]?.objectValue ?? [:]
-        guard addr["type"]?.stringValue == "unix", let path = addr["data"]?["path"]?.stringValue else {
+    private func openSocket(_ data: QAPI.ChardevSocket) -> Result<any ChardevBackend, QMPError> {
+        guard case .unix(let unix) = data.addr.variant else {
             return .failure(.generic("socket chardevs are served on unix paths only in this simulator"))
         }
+        let path = unix.data.path
         // QEMU's default for chardev-add: a server, unless told otherwise.
-        let isServer = data["server"]?.boolValue ?? true
-        let reconnect = data["reconnect"]?.int64Value ?? 0
+        let isServer = data.server ?? true
+        let reconnect = data.reconnect ?? 0
         if isServer && reconnect > 0 {
             return .failure(.generic("'reconnect' option is incompatible with socket in server listen mode"))
         }
@@ -108,8 +107,8 @@ struct ChardevOpener {
         }
     }
 
-    private func openRingbuf(_ kind: String, _ data: JSONObject) -> Result<any ChardevBackend, QMPError> {
-        let size = data["size"]?.int64Value ?? RingbufBackend.defaultSize
+    private func openRingbuf(_ kind: String, _ data: QAPI.ChardevRingbuf) -> Result<any ChardevBackend, QMPError> {
+        let size = data.size ?? RingbufBackend.defaultSize
         guard size >= 0, size & (size &- 1) == 0 else {
             return .failure(.generic("size of ringbuf chardev must be power of two"))
         }

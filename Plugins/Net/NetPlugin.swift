@@ -28,8 +28,9 @@ final class NetPlugin: QMPPlugin {
         self.vm = vm
         let config = try NetConfig(config)
         for backend in config.netdevs {
-            let id = backend["id"]?.stringValue ?? "", type = backend["type"]?.stringValue ?? ""
-            if case .failure(let error) = addNetdev(id: id, type: type, backend) { throw PluginError("net: netdev: \(error.desc)") }
+            // Read as netdev_add's generated decoder reads a request.
+            let added = Result { () throws(QMPError) in try QAPI.Netdev(qapiMembers: backend, at: .root) }.flatMap { addNetdev($0, backend) }
+            if case .failure(let error) = added { throw PluginError("net: netdev: \(error.desc)") }
         }
         for card in config.nics {
             let modelName = card["model"]?.stringValue ?? NICModel.virtioNetPCI.rawValue

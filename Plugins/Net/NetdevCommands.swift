@@ -9,19 +9,20 @@ extension NetPlugin {
     /// `options` are the request's members, kept as given: `query-netdev`-
     /// style views and the hubport's peer read them back.
     func netdevAdd(_ args: QAPI.NetdevAddCommand, options given: JSONObject) -> Result<JSONValue, QMPError> {
-        addNetdev(id: args.id, type: args.type.rawValue, given)
+        addNetdev(args.arguments, given)
     }
 
     /// Shared by netdev_add and the config's `netdevs`.
-    func addNetdev(id: String, type: String, _ given: JSONObject) -> Result<JSONValue, QMPError> {
+    func addNetdev(_ args: QAPI.Netdev, _ given: JSONObject) -> Result<JSONValue, QMPError> {
+        let id = args.id
         guard QEMUIdentifier.isWellFormed(id) else { return .failure(.generic("Parameter 'id' expects an identifier")) }
         guard netdev(id) == nil else { return .failure(.generic("Duplicate ID '\(id)'")) }
-        if let error = NetdevBackendCheck.check(type: type, given) { return .failure(error) }
+        if let error = NetdevBackendCheck.check(args) { return .failure(error) }
         var options = given
         _ = options.removeValue(forKey: "id")
         _ = options.removeValue(forKey: "type")
-        let backend = Netdev(id: id, type: type, options: options)
-        if type == "hubport", let peerID = options["netdev"]?.stringValue, let peer = netdev(peerID) {
+        let backend = Netdev(id: id, type: args.type.rawValue, options: options)
+        if case .hubport(let hub) = args.variant, let peerID = hub.netdev, let peer = netdev(peerID) {
             guard peer.peerName == nil else { return .failure(.generic("Property 'netdev' can't take value '\(peerID)', it's in use")) }
             peer.peerName = id
             backend.peerName = peerID
