@@ -5,6 +5,9 @@
  *   cc -shared -fPIC -fvisibility=hidden -I <qmpfleet>/Sources/QMPPluginABI/include \
  *      hello.c -o libqmp-hello.so
  *
+ * It is built against ABI 2 (QMP_PLUGIN_ABI_VERSION): a command handler gets
+ * the request's arguments as the client sent them.
+ *
  * It adds one command, one event and one guest action:
  *   -> {"execute": "x-hello", "arguments": {"name": "world"}}
  *   <- {"return": {"greeting": "hello, world", "count": 1}}
@@ -33,21 +36,45 @@ static const char schema[] =
     " {\"event\": \"HELLO_WAVED\", \"data\": {\"count\": \"int\"}}"
     "]";
 
-/* Finds "name":"..." in the (host-validated) arguments; enough for a demo. */
+/*
+ * Finds the string member "name" in the arguments. Built for ABI 2, the
+ * plugin gets the object as the client sent it (any spacing, any member
+ * order; the host has checked it against the schema, so "name" is a string
+ * if present), so this skips JSON whitespace instead of expecting "name": ".
+ * A name with an escape is refused by the caller; enough for a demo (a real
+ * plugin would use a JSON parser).
+ */
+static const char *skip_space(const char *p)
+{
+    while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+        p++;
+    }
+    return p;
+}
+
 static void copy_name(const char *args, char *out, size_t out_len)
 {
-    const char *p = strstr(args, "\"name\": \"");
     snprintf(out, out_len, "%s", "world");
-    if (!p) {
+    const char *p = args;
+    while ((p = strstr(p, "\"name\"")) != NULL) {
+        const char *colon = skip_space(p + strlen("\"name\""));
+        p += strlen("\"name\"");
+        if (*colon != ':') {
+            continue; /* "name" was a value, not a key */
+        }
+        const char *value = skip_space(colon + 1);
+        if (*value != '"') {
+            continue;
+        }
+        value++;
+        size_t n = 0;
+        while (value[n] && value[n] != '"' && n + 1 < out_len) {
+            n++;
+        }
+        memcpy(out, value, n);
+        out[n] = '\0';
         return;
     }
-    p += strlen("\"name\": \"");
-    size_t n = 0;
-    while (p[n] && p[n] != '"' && n + 1 < out_len) {
-        n++;
-    }
-    memcpy(out, p, n);
-    out[n] = '\0';
 }
 
 static void hello_cmd(void *instance, qmp_request req, const char *args, size_t len, void *user_data)

@@ -184,7 +184,9 @@ public enum PluginExport {
         let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue()
         let box = Unmanaged<HandlerBox>.fromOpaque(userData).takeUnretainedValue()
         guard let arguments = PluginExport.parseObject(args, length) else { return Reply(token: token).failure(notAnObject) }
-        box.body(plugin, arguments, Reply(token: token))
+        // ABI 2: the client's text, in the client's member order. Handlers
+        // see QEMU's order, as the host's text gave it (and QEMU walks it).
+        box.body(plugin, QDictOrder.inIterationOrder(.object(arguments)).objectValue ?? arguments, Reply(token: token))
     }
 
     private static let driverAddTrampoline: @convention(c) (UnsafeMutableRawPointer?, qmp_request, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Void = { instance, token, id, props, length, userData in

@@ -17,16 +17,19 @@ struct JSONDirectParser {
     let bytes: UnsafeBufferPointer<UInt8>
     var index: Int
     let maxDepth: Int
+    /// Where the message's own `arguments` member (an object) is in `bytes`.
+    var arguments: Range<Int>?
 
     /// Parses the message starting at `start` (a `{` or `[`); on success
-    /// returns the value and the index just past its closing bracket.
-    static func parseMessage(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, limits: JSONLimits) -> (JSONValue, Int)? {
+    /// returns the value, the index just past its closing bracket, and
+    /// where its `arguments` object is, if it has one.
+    static func parseMessage(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, limits: JSONLimits) -> (JSONValue, Int, Range<Int>?)? {
         var parser = JSONDirectParser(bytes: bytes, index: start, maxDepth: min(maxDepth, limits.maxNesting))
         guard let value = parser.parseContainer(depth: 1) else { return nil }
         // With every token at least one byte, these bound QEMU's token count and size.
         let length = parser.index - start
         guard length + 1 <= limits.maxTokenBytes && length <= limits.maxTokenCount else { return nil }
-        return (value, parser.index)
+        return (value, parser.index, parser.arguments)
     }
 
     @inline(__always)
@@ -67,7 +70,10 @@ struct JSONDirectParser {
             guard peek() == UInt8(ascii: "\""), let key = parseString() else { return nil }
             guard peek() == UInt8(ascii: ":") else { return nil }
             index += 1
+            skipWhitespace()
+            let valueStart = index
             guard let value = parseValue(depth: depth) else { return nil }
+            if depth == 1, case .object = value, key == "arguments" { arguments = valueStart..<index }
             guard keys.isNew(key, in: object) else { return nil }
             object.appendUnchecked(key, value)
             guard let next = peek() else { return nil }

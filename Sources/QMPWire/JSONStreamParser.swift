@@ -93,9 +93,20 @@ public struct JSONStreamParser: Sendable {
     /// That is how a session stops reading at a full queue between two
     /// messages of one read, as QEMU's monitor suspends between them.
     public mutating func feedMessages(_ raw: UnsafeRawBufferPointer, while keepGoing: (Output) -> Bool) -> Int {
+        feedMessages(raw, while: { output, _ in keepGoing(output) })
+    }
+
+    /// `feedMessages(_:while:)`, also giving each message's `arguments`
+    /// object as the bytes it arrived in (valid only during the call), when
+    /// the message took the one-pass path (`JSONDirectParser`): standard
+    /// JSON that any parser reads as the same value. nil otherwise. A
+    /// session keeps them for a plugin built for ABI 2, which parses the
+    /// client's text itself instead of a text the host writes for it.
+    public mutating func feedMessages(_ raw: UnsafeRawBufferPointer,
+                                      while keepGoing: (Output, _ arguments: UnsafeRawBufferPointer?) -> Bool) -> Int {
         guard let base = raw.baseAddress, raw.count > 0 else { return 0 }
         var stopped = false
-        func emit(_ output: Output) { if !keepGoing(output) { stopped = true } }
+        func emit(_ output: Output) { if !keepGoing(output, nil) { stopped = true } }
         let input = UnsafeBufferPointer(start: base.assumingMemoryBound(to: UInt8.self), count: raw.count)
         let n = input.count
         // When a carried token completes mid-feed `text` is emptied but
@@ -112,9 +123,9 @@ public struct JSONStreamParser: Sendable {
                 case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"):
                     continue
                 case UInt8(ascii: "{"), UInt8(ascii: "["):
-                    if tokenCount == 0, let (value, end) = JSONDirectParser.parseMessage(input, at: i - 1, limits: limits) {
+                    if tokenCount == 0, let (value, end, arguments) = JSONDirectParser.parseMessage(input, at: i - 1, limits: limits) {
                         i = end
-                        emit(.success(value))
+                        if !keepGoing(.success(value), arguments.map { UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: input[$0])) }) { stopped = true }
                         continue
                     }
                     tokenStart = shift + i - 1

@@ -88,6 +88,30 @@ public enum QDictOrder {
 }
 
 extension QDictOrder {
+    /// `value` with each object's members in the order QEMU walks its
+    /// QDict (the order it writes them in): what a parse of QEMU's own text
+    /// of the value gives, without writing that text. A plugin handed the
+    /// client's text of its arguments sees them in the order a plugin that
+    /// got the host's text saw, and QEMU's input visitor walks.
+    public static func inIterationOrder(_ value: JSONValue) -> JSONValue {
+        switch value {
+        case .array(let elements):
+            return elements.contains(where: \.isContainer) ? .array(elements.map(inIterationOrder)) : value
+        case .object(let object):
+            guard object.count > 1 || object.members.contains(where: { $0.value.isContainer }) else { return value }
+            var ordered = JSONObject(minimumCapacity: object.count)
+            withWriteOrder(of: object) { order in
+                for index in order {
+                    let member = object.members[index]
+                    ordered.appendUnchecked(member.key, inIterationOrder(member.value))
+                }
+            }
+            return .object(ordered)
+        default:
+            return value
+        }
+    }
+
     /// The inverse of `writeOrder`: given a value parsed from QEMU's output
     /// (members in the order QEMU wrote them), returns the same value with
     /// members in an insertion order that our writer turns back into exactly
@@ -115,6 +139,16 @@ extension QDictOrder {
             return .object(result)
         default:
             return value
+        }
+    }
+}
+
+extension JSONValue {
+    /// An array or an object.
+    var isContainer: Bool {
+        switch self {
+        case .array, .object: return true
+        default: return false
         }
     }
 }

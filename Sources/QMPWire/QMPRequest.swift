@@ -6,6 +6,11 @@ public struct QMPRequest: Sendable {
     public var id: JSONValue?
     /// Sent as `exec-oob` (only when the client enabled the `oob` capability).
     public var isOOB: Bool
+    /// The `arguments` object's bytes as the client sent them, followed by
+    /// a NUL (not part of the text), when the parser read the request on
+    /// its one-pass path (`JSONStreamParser.feedMessages(_:while:)` gives
+    /// them): what a plugin built for ABI 2 gets instead of the host's text.
+    public var argumentsText: [UInt8]?
 
     public init(execute: String, arguments: JSONObject? = nil, id: JSONValue? = nil, isOOB: Bool = false) {
         self.execute = execute

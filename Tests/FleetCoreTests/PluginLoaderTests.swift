@@ -61,6 +61,9 @@ struct PluginLoaderTests {
         #expect(a.takeEvents().map { $0["data"] } == [["count": 2]])
         #expect(b.takeEvents().map { $0["event"] } == ["HELLO_WAVED"])
         #expect(other.takeEvents().isEmpty)
+        // Built for ABI 2, it reads the arguments as the client wrote them.
+        a.write(#"{"execute":"x-hello","arguments":{"name":"compact"},"id":99}"#)
+        #expect(a.reply(id: 99)?["return"] == ["greeting": "hello, compact", "count": 3])
     }
 
     @Test func vmCreateAtRunTimeBehavesLikeConfig() throws {
@@ -110,7 +113,7 @@ struct PluginLoaderTests {
         #expect(createError("garbage").contains("plugin 'garbage' (\(dir)/libqmp-garbage.so)"))
         #expect(createError("garbage").contains("invalid ELF header") || createError("garbage").contains("file too short"))
         #expect(createError("nosym").contains("no qmp_plugin_entry"))
-        #expect(createError("abi").contains("ABI version 99, but this host speaks version 1"))
+        #expect(createError("abi").contains("ABI version 99, but this host speaks versions 1 to 2"))
         #expect(createError("dup").contains("command 'x-hello' is already registered by plugin 'hello'"))
         #expect(createError("failing").contains("init failed: no licence"))
         // The VM that uses a good plugin keeps working.

@@ -8,17 +8,29 @@ import Glibc
 /// function that finds the Swift object behind the handle it is given and
 /// does the work there; none of them trusts the plugin's input.
 enum HostAPI {
-    /// Allocated once and never written again: plugins keep the pointer
-    /// and read it from every loop thread of a sharded fleet.
-    nonisolated(unsafe) static let table: UnsafePointer<qmp_host_api> = {
-        let table = UnsafeMutablePointer<qmp_host_api>.allocate(capacity: 1)
-        table.initialize(to: makeTable())
-        return UnsafePointer(table)
-    }()
+    /// One table per ABI version, the same functions in each: a plugin
+    /// built for ABI 1 may check that the table says 1. Allocated once and
+    /// never written again: plugins keep the pointer and read it from every
+    /// loop thread of a sharded fleet.
+    nonisolated(unsafe) private static let tables: [UnsafePointer<qmp_host_api>] =
+        (QMP_PLUGIN_ABI_MIN_VERSION...QMP_PLUGIN_ABI_VERSION).map { version in
+            let table = UnsafeMutablePointer<qmp_host_api>.allocate(capacity: 1)
+            table.initialize(to: makeTable(abiVersion: version))
+            return UnsafePointer(table)
+        }
 
-    private static func makeTable() -> qmp_host_api {
+    /// The table for a plugin whose descriptor says `version` (one the
+    /// loader accepted).
+    static func table(forABI version: UInt32) -> UnsafePointer<qmp_host_api> {
+        tables[Int(version - QMP_PLUGIN_ABI_MIN_VERSION)]
+    }
+
+    /// The current version's table.
+    static var table: UnsafePointer<qmp_host_api> { table(forABI: QMP_PLUGIN_ABI_VERSION) }
+
+    private static func makeTable(abiVersion: UInt32) -> qmp_host_api {
         var api = qmp_host_api()
-        api.abi_version = QMP_PLUGIN_ABI_VERSION
+        api.abi_version = abiVersion
         api.struct_size = UInt32(MemoryLayout<qmp_host_api>.size)
 
         api.declare_schema = { ctx, text, len in

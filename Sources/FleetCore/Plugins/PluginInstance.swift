@@ -158,11 +158,30 @@ public final class PluginInstance {
 
     /// Runs a command handler (or a guest action's). Its answer may be text
     /// in QEMU's form (`QMPReply.encoded`), for the session to write as it is.
-    package func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, complete: @escaping (QMPReply) -> Void) {
-        let text = JSONValue.object(arguments).jsonText
+    ///
+    /// The handler gets the arguments as text: a plugin built for ABI 2 the
+    /// client's own (`argumentsText`, NUL-terminated, when the session's
+    /// parser kept it), else the host writes them in QEMU's form, as every
+    /// plugin built for ABI 1 gets them.
+    package func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, argumentsText: [UInt8]? = nil,
+                        complete: @escaping (QMPReply) -> Void) {
+        let text = library.abiVersion >= 2 ? argumentsText ?? Self.text(of: arguments) : Self.text(of: arguments)
         request(command: command, complete: complete) { token in
-            text.withCString { handler.fn(state, token, $0, text.utf8.count, handler.userData) }
+            text.withUnsafeBufferPointer { buffer in
+                buffer.withMemoryRebound(to: CChar.self) { handler.fn(state, token, $0.baseAddress, $0.count - 1, handler.userData) }
+            }
         }
+    }
+
+    /// `{}`, NUL-terminated: the arguments of most requests (queries).
+    private static let emptyObjectText: [UInt8] = Array("{}".utf8) + [0]
+
+    /// `arguments` in QEMU's form, NUL-terminated.
+    private static func text(of arguments: JSONObject) -> [UInt8] {
+        guard !arguments.isEmpty else { return emptyObjectText }
+        var text = JSONValue.object(arguments).jsonBytes()
+        text.append(0)
+        return text
     }
 
     /// Runs a device driver's or object type's `add`. A device's `qomPath`

@@ -113,8 +113,8 @@ public final class PluginLoader: @unchecked Sendable {
             throw FleetError.plugin("plugin '\(label)' (\(path)): \(QMP_PLUGIN_ENTRY_SYMBOL) returned NULL")
         }
         let d = descriptor.pointee
-        guard d.abi_version == QMP_PLUGIN_ABI_VERSION else {
-            throw FleetError.plugin("plugin '\(label)' (\(path)): ABI version \(d.abi_version), but this host speaks version \(QMP_PLUGIN_ABI_VERSION)")
+        guard (QMP_PLUGIN_ABI_MIN_VERSION...QMP_PLUGIN_ABI_VERSION).contains(d.abi_version) else {
+            throw FleetError.plugin("plugin '\(label)' (\(path)): ABI version \(d.abi_version), but this host speaks versions \(QMP_PLUGIN_ABI_MIN_VERSION) to \(QMP_PLUGIN_ABI_VERSION)")
         }
         guard d.struct_size >= PluginLibrary.descriptorBaseSize else {
             throw FleetError.plugin("plugin '\(label)' (\(path)): descriptor size \(d.struct_size) is smaller than \(PluginLibrary.descriptorBaseSize)")
@@ -131,7 +131,7 @@ public final class PluginLoader: @unchecked Sendable {
         }
         let registration = PluginRegistration(pluginName: name)
         var error = [CChar](repeating: 0, count: 512)
-        let rc = initFn(HostAPI.table, registration.opaque, &error, error.count)
+        let rc = initFn(HostAPI.table(forABI: d.abi_version), registration.opaque, &error, error.count)
         if rc != 0 {
             let text = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw FleetError.plugin("plugin '\(name)' (\(path)): init failed: \(text.isEmpty ? "returned \(rc)" : text)")

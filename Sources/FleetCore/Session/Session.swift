@@ -34,7 +34,9 @@ import Glibc
 /// Loop-confined: only the loop thread touches a session.
 public final class Session {
     /// An item of input waiting its turn: a parsed message or a parse error.
-    typealias Input = Result<JSONValue, JSONParseError>
+    /// A parsed message, with its `arguments` object's bytes as the client
+    /// sent them when the parser kept them (`QMPRequest.argumentsText`).
+    typealias Input = (message: Result<JSONValue, JSONParseError>, argumentsText: [UInt8]?)
 
     public let id: UInt64
     public private(set) weak var host: (any SessionHost)?
@@ -147,12 +149,12 @@ public final class Session {
     /// comes; returns the bytes taken.
     private func parse(_ bytes: UnsafeRawBufferPointer) -> Int {
         let oob = isOOBEnabled
-        let used = parser.feedMessages(bytes, while: { output in
+        let used = parser.feedMessages(bytes, while: { output, arguments in
             if oob, case .success(let value) = output, Self.isOutOfBand(value) {
                 outOfBandRequest = value
                 return false
             }
-            queue.append(output)
+            queue.append((output, arguments.map(Self.nulTerminated)))
             return queue.count < queueLimit
         })
         accountParserMemory()
@@ -195,7 +197,7 @@ public final class Session {
             parser.abandonMessage()
             budget.release(parserBytesReserved)
             parserBytesReserved = 0
-            queue.append(.failure(JSONParseError("JSON token size limit exceeded")))
+            queue.append((.failure(JSONParseError("JSON token size limit exceeded")), nil))
         }
     }
 
@@ -278,9 +280,18 @@ public final class Session {
         }
     }
 
+    /// A copy of `bytes` with a NUL after them (the ABI's C string).
+    private static func nulTerminated(_ bytes: UnsafeRawBufferPointer) -> [UInt8] {
+        [UInt8](unsafeUninitializedCapacity: bytes.count + 1) { buffer, count in
+            if let base = bytes.baseAddress { buffer.baseAddress!.initialize(from: base.assumingMemoryBound(to: UInt8.self), count: bytes.count) }
+            buffer[bytes.count] = 0
+            count = bytes.count + 1
+        }
+    }
+
     private func handle(_ input: Input) {
         let value: JSONValue
-        switch input {
+        switch input.message {
         case .failure(let error):
             send(QMPMessage.failure(.generic(error.message), id: nil))
             return
@@ -290,7 +301,8 @@ public final class Session {
         switch QMPRequest.decode(value, oobEnabled: isOOBEnabled) {
         case .failure(let error):
             send(QMPMessage.failure(error.error, id: error.id))
-        case .success(let request):
+        case .success(var request):
+            if request.arguments != nil { request.argumentsText = input.argumentsText }
             run(request)
         }
     }

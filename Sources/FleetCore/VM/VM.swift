@@ -234,7 +234,7 @@ extension VM: SessionHost {
                 complete(.failure(.commandNotFound(call.name)))
                 return
             }
-            instance.invoke(fn, command: call.name, arguments: call.arguments, complete: complete)
+            instance.invoke(fn, command: call.name, arguments: call.arguments, argumentsText: call.request.argumentsText, complete: complete)
         }
     }
 

@@ -1,5 +1,6 @@
 /*
- * qmp_plugin.h: the qmpfleet device-plugin ABI, version 1.
+ * qmp_plugin.h: the qmpfleet device-plugin ABI, version 2 (the host loads
+ * plugins built for version 1 too).
  *
  * This header is the only contract between the qmpfleet host and a plugin.
  * It is plain C99 so that a plugin can be written in C, Swift (see the
@@ -12,7 +13,8 @@
  * ----------
  * 1. The host dlopen()s the library and calls qmp_plugin_entry(). It returns a
  *    static descriptor; nothing else may happen in it.
- * 2. The host checks descriptor->abi_version against QMP_PLUGIN_ABI_VERSION and
+ * 2. The host checks descriptor->abi_version (QMP_PLUGIN_ABI_MIN_VERSION to
+ *    QMP_PLUGIN_ABI_VERSION; the host's table says the same version) and
  *    descriptor->struct_size, then calls init() once per process with a
  *    registration context. init() declares the plugin's QAPI schema (commands,
  *    events, types), binds command handlers, and registers device drivers, QOM
@@ -40,6 +42,12 @@
  * so; lengths are given). Strings returned by the host stay valid until the
  * callback that received them returns, unless documented otherwise.
  *
+ * Text a plugin gives the host (reply(), emit_event()) that is already in
+ * QEMU's form (no whitespace but ": " and ", ", object members in QEMU's
+ * QDict order, control and non-ASCII characters as uppercase \uXXXX and no
+ * other escapes but \" \\ \b \f \n \r \t) is copied into the client's line as
+ * it is; other valid JSON is parsed and rewritten in that form (slower).
+ *
  * Requests: a command handler gets a qmp_request token and must answer it
  * exactly once with reply() or reply_error(), either before it returns or later
  * (from a timer, for commands that complete asynchronously). A second answer is
@@ -57,8 +65,15 @@
 extern "C" {
 #endif
 
-/** The ABI version this header describes. Bumped on incompatible change. */
-#define QMP_PLUGIN_ABI_VERSION 1u
+/**
+ * The ABI version this header describes. Bumped on incompatible change.
+ * Version 2 changed what a command handler's args_json holds (see
+ * qmp_command_fn): a plugin built for version 1 gets what it always got.
+ */
+#define QMP_PLUGIN_ABI_VERSION 2u
+
+/** The oldest version the host still loads. */
+#define QMP_PLUGIN_ABI_MIN_VERSION 1u
 
 /**
  * Compatible additions within a version: members appended to qmp_host_api.
@@ -108,9 +123,15 @@ typedef enum qmp_log_level {
 /**
  * A command handler, and also a guest-action handler.
  * args_json is the request's "arguments" object (or "{}"), already checked
- * against the command's QAPI declaration by the host. user_data is what the
- * plugin gave when it bound the handler (lets one function serve several
- * commands, as language SDKs do).
+ * against the command's QAPI declaration by the host, NUL-terminated
+ * (args_len does not count the NUL). In a plugin built for ABI 2 it is the
+ * object as the client sent it (its member order and whitespace) whenever
+ * the host's parser read the request on its fast path (standard JSON that
+ * means the same to any parser: no string escapes, no floats); otherwise,
+ * and always for a guest action and in a plugin built for ABI 1, it is the
+ * host's text in QEMU's form (members in QDict order, ": " and ", ").
+ * user_data is what the plugin gave when it bound the handler (lets one
+ * function serve several commands, as language SDKs do).
  */
 typedef void (*qmp_command_fn)(void *instance, qmp_request req,
                                const char *args_json, size_t args_len,

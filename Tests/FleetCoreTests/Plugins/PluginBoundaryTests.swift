@@ -12,7 +12,10 @@ import Testing
 struct PluginBoundaryTests {
     /// A C plugin that answers `x-reply` with the text the test chose
     /// for `which`, and `x-event` with an `X_EVENT` for each of `events`.
-    static func source(replies: [String: String], events: [String]) -> String {
+    /// `x-args` answers `{"text": ARGS}`, the arguments' text as the plugin
+    /// got it. `abi` is the version the plugin declares (and wants the
+    /// host's table to have).
+    static func source(replies: [String: String] = [:], events: [String] = [], abi: String = "QMP_PLUGIN_ABI_VERSION") -> String {
         func literal(_ text: String) -> String {
             "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
@@ -22,10 +25,13 @@ struct PluginBoundaryTests {
         let emits = events.map { "    host->emit_event(s->vm, \"X_EVENT\", \(literal($0)), strlen(\(literal($0))));" }.joined(separator: "\n")
         return """
         #include <qmp_plugin.h>
+        #include <stdio.h>
         #include <stdlib.h>
         #include <string.h>
         static const qmp_host_api *host;
+        #define ABI \(abi)
         static const char schema[] = "[{\\"command\\": \\"x-reply\\", \\"data\\": {\\"which\\": \\"str\\"}},"
+            " {\\"command\\": \\"x-args\\", \\"data\\": {\\"*b\\": \\"int\\", \\"*a\\": \\"str\\", \\"*c\\": [\\"int\\"]}},"
             " {\\"command\\": \\"x-event\\"}, {\\"event\\": \\"X_EVENT\\", \\"data\\": {\\"*a\\": \\"any\\"}}]";
         struct state { qmp_vm *vm; };
         static void reply_cmd(void *instance, qmp_request req, const char *args, size_t len, void *user_data) {
@@ -39,10 +45,23 @@ struct PluginBoundaryTests {
         \(emits)
             host->reply(req, "{}", 2);
         }
+        static void args_cmd(void *instance, qmp_request req, const char *args, size_t len, void *user_data) {
+            (void)instance; (void)user_data;
+            char out[1024];
+            size_t n = (size_t)snprintf(out, sizeof out, "{\\"text\\": \\"");
+            for (size_t i = 0; i < len && n < sizeof out - 8; i++) {
+                if (args[i] == '"' || args[i] == '\\\\') out[n++] = '\\\\';
+                out[n++] = args[i];
+            }
+            if (args[len] != '\\0') { host->reply_error(req, QMP_ERROR_GENERIC, "not NUL-terminated"); return; }
+            n += (size_t)snprintf(out + n, sizeof out - n, "\\"}");
+            host->reply(req, out, n);
+        }
         static int init(const qmp_host_api *api, qmp_plugin_ctx *ctx, char *err, size_t err_len) {
-            (void)err; (void)err_len;
+            if (api->abi_version != ABI) { snprintf(err, err_len, "host table is ABI %u", api->abi_version); return -1; }
             host = api;
             if (api->declare_schema(ctx, schema, strlen(schema)) != 0) return -1;
+            if (api->bind_command(ctx, "x-args", args_cmd, NULL) != 0) return -1;
             if (api->bind_command(ctx, "x-reply", reply_cmd, NULL) != 0) return -1;
             return api->bind_command(ctx, "x-event", event_cmd, NULL);
         }
@@ -55,7 +74,7 @@ struct PluginBoundaryTests {
         }
         static void destroy(void *instance) { free(instance); }
         static const qmp_plugin_descriptor descriptor = {
-            .abi_version = QMP_PLUGIN_ABI_VERSION, .struct_size = sizeof(qmp_plugin_descriptor),
+            .abi_version = ABI, .struct_size = sizeof(qmp_plugin_descriptor),
             .name = "boundary", .version = "1", .init = init, .vm_create = create, .vm_destroy = destroy,
         };
         __attribute__((visibility("default"))) const qmp_plugin_descriptor *qmp_plugin_entry(void) { return &descriptor; }
@@ -109,5 +128,30 @@ struct PluginBoundaryTests {
         #expect(events.count == 2)
         #expect(events.first?.hasSuffix("\"event\": \"X_EVENT\", \"data\": \(forward)}") == true, "\(events)")
         #expect(events.last?.hasSuffix("\"event\": \"X_EVENT\", \"data\": \(qemuForm)}") == true, "\(events)")
+    }
+
+    /// A plugin built for ABI 2 gets a request's arguments as the client
+    /// sent them (parsed once, by the plugin); one built for ABI 1 (every
+    /// plugin before it) still loads, sees a host table of version 1, and
+    /// gets the host's text in QEMU's form, as before. Arguments the host's
+    /// parser read the long way (an escape) are the host's text for both.
+    @Test(arguments: [1, 2]) func argumentsAsSentToABI2InQEMUsFormToABI1(abi: Int) throws {
+        let dir = PluginLoaderTests.makeDir()
+        try PluginLoaderTests.buildPlugin("boundary", source: Self.source(abi: "\(abi)u"), in: dir)
+        let fleet = try TestFleet(yaml: "vms: [{name: vm0, plugins: [boundary]}]", pluginDirectories: [dir])
+        #expect(fleet.vm("vm0")?.plugins.first?.library.abiVersion == UInt32(abi))
+        let client = fleet.connect(to: "vm0")
+        client.negotiate()
+        let asSent = #"{ "b":1,"a":"x" ,"c":[1, 2]}"#
+        let rewritten = try JSONValue(parsing: asSent).jsonText
+        #expect(rewritten != asSent)
+        client.write(#"{"execute":"x-args","arguments":"# + asSent + #","id":7}"#)
+        #expect(client.reply(id: 7)?["return"]?["text"] == .string(abi >= 2 ? asSent : rewritten))
+
+        let escaped = #"{"a": "é"}"#
+        client.write(#"{"execute": "x-args", "arguments": "# + escaped + #", "id": 8}"#)
+        #expect(client.reply(id: 8)?["return"]?["text"] == .string(try JSONValue(parsing: escaped).jsonText))
+        // Without arguments: {} for both.
+        #expect(client.call("x-args")?["return"]?["text"] == "{}")
     }
 }
