@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// One OF-DPA flow entry, as the guest's driver installs it with
@@ -18,65 +19,63 @@ final class OfDpaFlow {
     let newVlanID: UInt16
     var hits: UInt64
 
-    /// A flow from the members query-rocker-of-dpa-flows shows: `cookie`,
-    /// `key` (with `priority` and `tbl-id`), `mask`, `action`, and `hits`
-    /// (config only). A key field without a mask is matched exactly, as the
-    /// Linux rocker driver asks for it.
-    init(_ object: JSONObject) throws(RockerFault) {
-        guard let cookie = RockerValue.unsigned(object["cookie"]) else { throw .invalid("flow needs a 'cookie'") }
-        self.cookie = cookie
-        let keyObject = object["key"]?.objectValue ?? [:]
-        let maskObject = object["mask"]?.objectValue ?? [:]
-        let actionObject = object["action"]?.objectValue ?? [:]
-        priority = try RockerValue.field(keyObject, "priority", as: UInt32.self) ?? 0
-        guard let table = try RockerValue.field(keyObject, "tbl-id", as: UInt32.self) else { throw .invalid("flow key needs a 'tbl-id'") }
+    /// A flow as OF_DPA_FLOW_ADD gives it (`hits`: a config's count). A
+    /// key field without a mask is matched exactly, as the Linux rocker
+    /// driver asks for it.
+    init(_ args: QAPI.FlowAddGuestAction, hits: UInt64 = 0) throws(RockerFault) {
+        cookie = args.cookie
+        let k = args.key
+        let m = args.mask ?? QAPI.RockerOfDpaFlowMask()
+        priority = try RockerValue.narrow(k.priority, "priority", as: UInt32.self) ?? 0
+        let table = try RockerValue.narrow(k.tblId, "tbl-id", as: UInt32.self) ?? 0
         guard OfDpaFlow.tables.contains(table) else { throw .notSupported("flow table \(table)") }
         tableID = table
         var key = OfDpaMatch()
         var mask = OfDpaMatch()
-        if let v = try RockerValue.field(keyObject, "in-pport", as: UInt32.self) {
+        if let v = try RockerValue.narrow(k.inPport, "in-pport", as: UInt32.self) {
             key.inPport = v
-            mask.inPport = try RockerValue.field(maskObject, "in-pport", as: UInt32.self) ?? .max
+            mask.inPport = try RockerValue.narrow(m.inPport, "in-pport", as: UInt32.self) ?? .max
         }
-        if let v = try RockerValue.field(keyObject, "tunnel-id", as: UInt32.self) {
+        if let v = try RockerValue.narrow(k.tunnelId, "tunnel-id", as: UInt32.self) {
             key.tunnelID = v
-            mask.tunnelID = try RockerValue.field(maskObject, "tunnel-id", as: UInt32.self) ?? .max
+            mask.tunnelID = try RockerValue.narrow(m.tunnelId, "tunnel-id", as: UInt32.self) ?? .max
         }
-        if let v = try RockerValue.field(keyObject, "vlan-id", as: UInt16.self) {
+        if let v = try RockerValue.narrow(k.vlanId, "vlan-id", as: UInt16.self) {
             key.vlanID = v
-            mask.vlanID = try RockerValue.field(maskObject, "vlan-id", as: UInt16.self) ?? .max
+            mask.vlanID = try RockerValue.narrow(m.vlanId, "vlan-id", as: UInt16.self) ?? .max
         }
-        key.ethType = try RockerValue.field(keyObject, "eth-type", as: UInt16.self) ?? 0
-        if let v = try RockerValue.mac(keyObject, "eth-src") {
+        key.ethType = try RockerValue.narrow(k.ethType, "eth-type", as: UInt16.self) ?? 0
+        if let v = try RockerValue.mac(k.ethSrc, "eth-src") {
             key.ethSrc = v
-            mask.ethSrc = try RockerValue.mac(maskObject, "eth-src") ?? .allOnes
+            mask.ethSrc = try RockerValue.mac(m.ethSrc, "eth-src") ?? .allOnes
         }
-        if let v = try RockerValue.mac(keyObject, "eth-dst") {
+        if let v = try RockerValue.mac(k.ethDst, "eth-dst") {
             key.ethDst = v
-            mask.ethDst = try RockerValue.mac(maskObject, "eth-dst") ?? .allOnes
+            mask.ethDst = try RockerValue.mac(m.ethDst, "eth-dst") ?? .allOnes
         }
-        if let v = try RockerValue.field(keyObject, "ip-proto", as: UInt8.self) {
+        if let v = try RockerValue.narrow(k.ipProto, "ip-proto", as: UInt8.self) {
             key.ipProto = v
-            mask.ipProto = try RockerValue.field(maskObject, "ip-proto", as: UInt8.self) ?? .max
+            mask.ipProto = try RockerValue.narrow(m.ipProto, "ip-proto", as: UInt8.self) ?? .max
         }
-        if let v = try RockerValue.field(keyObject, "ip-tos", as: UInt8.self) {
+        if let v = try RockerValue.narrow(k.ipTos, "ip-tos", as: UInt8.self) {
             key.ipTOS = v
-            mask.ipTOS = try RockerValue.field(maskObject, "ip-tos", as: UInt8.self) ?? .max
+            mask.ipTOS = try RockerValue.narrow(m.ipTos, "ip-tos", as: UInt8.self) ?? .max
         }
-        if let text = keyObject["ip-dst"]?.stringValue {
+        if let text = k.ipDst {
             guard let prefix = OfDpaMatch.parseIPv4Prefix(text) else { throw .invalid("'ip-dst' is not an IPv4 prefix") }
             key.ipv4Dst = prefix.address
             mask.ipv4Dst = prefix.mask
         }
         self.key = key
         self.mask = mask
-        gotoTable = try RockerValue.field(actionObject, "goto-tbl", as: UInt32.self) ?? 0
+        let action = args.action ?? QAPI.RockerOfDpaFlowAction()
+        gotoTable = try RockerValue.narrow(action.gotoTbl, "goto-tbl", as: UInt32.self) ?? 0
         if gotoTable != 0, !OfDpaFlow.tables.contains(gotoTable) || gotoTable <= table {
             throw .invalid("goto-tbl \(gotoTable) from table \(table)")
         }
-        groupID = try RockerValue.field(actionObject, "group-id", as: UInt32.self) ?? 0
-        newVlanID = try RockerValue.field(actionObject, "new-vlan-id", as: UInt16.self) ?? 0
-        hits = RockerValue.unsigned(object["hits"]) ?? 0
+        groupID = try RockerValue.narrow(action.groupId, "group-id", as: UInt32.self) ?? 0
+        newVlanID = try RockerValue.narrow(action.newVlanId, "new-vlan-id", as: UInt16.self) ?? 0
+        self.hits = hits
     }
 
     /// `RockerOfDpaFlow` by QEMU's `of_dpa_flow_fill` rules: a key field

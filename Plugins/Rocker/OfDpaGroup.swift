@@ -33,33 +33,33 @@ final class OfDpaGroup {
 
     /// A group as OF_DPA_GROUP_ADD gives it; `existing` resolves the groups
     /// it chains to, which QEMU requires to exist and to be L2 interfaces.
-    init(_ object: JSONObject, existing: (UInt32) -> OfDpaGroup?) throws(RockerFault) {
-        guard let id = try RockerValue.field(object, "id", as: UInt32.self) else { throw .invalid("group needs an 'id'") }
+    init(_ args: QAPI.GroupAddGuestAction, existing: (UInt32) -> OfDpaGroup?) throws(RockerFault) {
+        let id = try RockerValue.narrow(args.id, "id", as: UInt32.self) ?? 0
         self.id = id
         let what = "group \(id)"
         switch Kind(rawValue: UInt8(id >> 28)) {
         case .l2Interface:
-            guard let out = try RockerValue.field(object, "out-pport", as: UInt32.self),
-                  let pop = try RockerValue.field(object, "pop-vlan", as: UInt8.self)
+            guard let out = try RockerValue.narrow(args.outPport, "out-pport", as: UInt32.self),
+                  let pop = try RockerValue.narrow(args.popVlan, "pop-vlan", as: UInt8.self)
             else { throw .invalid("\(what) needs 'out-pport' and 'pop-vlan'") }
             outPport = out
             popVlan = pop
         case .l2Rewrite, .l3Unicast:
-            guard let next = try RockerValue.field(object, "group-id", as: UInt32.self) else { throw .invalid("\(what) needs 'group-id'") }
+            guard let next = try RockerValue.narrow(args.groupId, "group-id", as: UInt32.self) else { throw .invalid("\(what) needs 'group-id'") }
             guard let target = existing(next), target.type == Kind.l2Interface.rawValue else {
                 throw .invalid("\(what): next group \(next) is not an L2 interface group")
             }
             groupID = next
-            setVlanID = try RockerValue.field(object, "set-vlan-id", as: UInt16.self) ?? 0
-            setEthSrc = try RockerValue.mac(object, "set-eth-src") ?? .zero
-            setEthDst = try RockerValue.mac(object, "set-eth-dst") ?? .zero
-            ttlCheck = try RockerValue.field(object, "ttl-check", as: UInt8.self) ?? 0
+            setVlanID = try RockerValue.narrow(args.setVlanId, "set-vlan-id", as: UInt16.self) ?? 0
+            setEthSrc = try RockerValue.mac(args.setEthSrc, "set-eth-src") ?? .zero
+            setEthDst = try RockerValue.mac(args.setEthDst, "set-eth-dst") ?? .zero
+            ttlCheck = try RockerValue.narrow(args.ttlCheck, "ttl-check", as: UInt8.self) ?? 0
         case .l2Flood, .l2Multicast:
-            guard let members = object["group-ids"]?.arrayValue, !members.isEmpty else {
+            guard let members = args.groupIds, !members.isEmpty else {
                 throw .invalid("\(what) needs 'group-ids'")
             }
             for member in members {
-                guard let next = RockerValue.unsigned(member).flatMap(UInt32.init(exactly:)),
+                guard let next = UInt32(exactly: member),
                       let target = existing(next), target.type == Kind.l2Interface.rawValue, target.vlanID == vlanID
                 else { throw .invalid("\(what): members must be L2 interface groups of VLAN \(vlanID)") }
                 groupIDs.append(next)

@@ -17,7 +17,11 @@ import QMPWire
 ///         groups: [{id: 251658240, out-pport: 0, pop-vlan: 1}]
 /// ```
 /// `ports` entries take `enabled`, `link-up`, `speed`, `duplex`, `autoneg`
-/// for port 1, 2, ...; `len-ports` defaults to the length of `ports`.
+/// for port 1, 2, ... (port-settings' members, and the link); `len-ports`
+/// defaults to the length of `ports`. A flow has flow-add's members and
+/// `hits`, a group group-add's, both without `name`: each is read by the
+/// guest action's generated decoder, so a missing or wrong-typed member is
+/// named.
 struct RockerConfig {
     struct Switch {
         var deviceID: String?
@@ -52,5 +56,50 @@ struct RockerConfig {
 
     private static func objects(_ value: JSONValue?, _ key: String) throws(PluginError) -> [JSONObject] {
         try PluginConfig.mappings(value, plugin: "rocker", key: key)
+    }
+}
+
+extension RockerConfig {
+    /// `entry` read as guest action `T` takes it, with `extra` (the
+    /// switch's name, a port's number) added.
+    static func decode<T: QAPIObject>(_ entry: JSONObject, adding extra: JSONObject, _ place: String) throws(RockerFault) -> T {
+        var members = entry
+        for (key, value) in extra { members[key] = value }
+        do {
+            return try T(qapiMembers: members, at: .root)
+        } catch {
+            throw .invalid("\(place): \(error.desc)")
+        }
+    }
+
+    /// A config-only member (a flow's `hits`, a port's `link-up`).
+    static func member<T: QAPIValue>(_ entry: JSONObject, _ name: String, _ place: String) throws(RockerFault) -> T? {
+        do {
+            return try entry.optional(name, at: .root)
+        } catch {
+            throw .invalid("\(place): \(error.desc)")
+        }
+    }
+}
+
+extension RockerSwitch {
+    /// What the config says the guest driver set up: port settings and
+    /// links, then groups, then flows, as the guest actions would.
+    func configure(_ entry: RockerConfig.Switch) throws(RockerFault) {
+        let named: JSONObject = ["name": .string(name)]
+        for (i, settings) in entry.ports.enumerated() where i < ports.count {
+            let place = "ports[\(i)]"
+            let port: QAPI.PortSettingsGuestAction = try RockerConfig.decode(settings, adding: ["name": .string(name), "port": .int(Int64(i + 1))], place)
+            try ports[i].apply(port)
+            if let up: Bool = try RockerConfig.member(settings, "link-up", place) { ports[i].linkUp = up }
+        }
+        for (i, group) in entry.groups.enumerated() {
+            let args: QAPI.GroupAddGuestAction = try RockerConfig.decode(group, adding: named, "groups[\(i)]")
+            try addGroup(try OfDpaGroup(args) { groups[$0] })
+        }
+        for (i, flow) in entry.flows.enumerated() {
+            let args: QAPI.FlowAddGuestAction = try RockerConfig.decode(flow, adding: named, "flows[\(i)]")
+            try addFlow(try OfDpaFlow(args, hits: try RockerConfig.member(flow, "hits", "flows[\(i)]") ?? 0))
+        }
     }
 }

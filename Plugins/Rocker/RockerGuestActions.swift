@@ -16,11 +16,10 @@ extension RockerPlugin {
         }
     }
 
-    /// OF_DPA_FLOW_ADD: the flow's members are those a config's flow has,
-    /// read by the one parser both share.
+    /// OF_DPA_FLOW_ADD: a config's flow is these members too (RockerConfig).
     func guestFlowAdd(_ args: QAPI.FlowAddGuestAction) -> Result<JSONValue, QMPError> {
         onSwitch(args.name) { sw throws(RockerFault) in
-            try sw.addFlow(try OfDpaFlow(args.qapiObject))
+            try sw.addFlow(try OfDpaFlow(args))
             return .object([:])
         }
     }
@@ -33,11 +32,10 @@ extension RockerPlugin {
         }
     }
 
-    /// OF_DPA_GROUP_ADD: the group's members are those a config's group
-    /// has, read by the one parser both share.
+    /// OF_DPA_GROUP_ADD: a config's group is these members too (RockerConfig).
     func guestGroupAdd(_ args: QAPI.GroupAddGuestAction) -> Result<JSONValue, QMPError> {
         onSwitch(args.name) { sw throws(RockerFault) in
-            try sw.addGroup(try OfDpaGroup(args.qapiObject) { sw.groups[$0] })
+            try sw.addGroup(try OfDpaGroup(args) { sw.groups[$0] })
             return .object([:])
         }
     }
@@ -77,13 +75,9 @@ extension RockerPlugin {
     }
 
     /// The driver's SET_PORT_SETTINGS and port enable register.
-    /// The settings are those a config's port has, applied by the one
-    /// function both share.
+    /// A config's port is these members too (RockerConfig).
     func guestPortSettings(_ args: QAPI.PortSettingsGuestAction) -> Result<JSONValue, QMPError> {
-        var settings = args.qapiObject
-        settings["name"] = nil
-        settings["port"] = nil
-        return changePort(args.name, args.port) { port throws(RockerFault) in try port.apply(settings) }
+        changePort(args.name, args.port) { port throws(RockerFault) in try port.apply(args) }
     }
 
     private func changePort(_ name: String, _ port: UInt64, _ change: (inout RockerPort) throws(RockerFault) -> Void) -> Result<JSONValue, QMPError> {

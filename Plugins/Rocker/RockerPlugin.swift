@@ -33,9 +33,7 @@ final class RockerPlugin: QMPPlugin {
             case .success(let made): sw = made
             }
             do {
-                for (i, settings) in entry.ports.enumerated() where i < sw.ports.count { try sw.ports[i].apply(settings) }
-                for group in entry.groups { try sw.addGroup(try OfDpaGroup(group) { sw.groups[$0] }) }
-                for flow in entry.flows { try sw.addFlow(try OfDpaFlow(flow)) }
+                try sw.configure(entry)
             } catch {
                 throw PluginError(error.message(switch: sw.name))
             }

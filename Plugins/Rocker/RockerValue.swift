@@ -1,37 +1,14 @@
 import QMPPluginKit
 import QMPWire
 
-/// Reading unsigned numbers the way QEMU's visitors accept them: JSON
-/// integers from QMP, or decimal strings from `-device`-style properties.
+/// Narrowing the schema's typed members to the widths the switch keeps.
 enum RockerValue {
-    static func unsigned(_ value: JSONValue?) -> UInt64? {
-        switch value {
-        case .int(let i)?: return i >= 0 ? UInt64(i) : nil
-        case .uint(let u)?: return u
-        case .string(let s)?: return UInt64(s)
-        default: return nil
-        }
-    }
-
-    /// A member that must fit `T` (a QAPI uintN), or nil when absent.
-    static func field<T: FixedWidthInteger & UnsignedInteger>(_ object: JSONObject, _ key: String, as: T.Type) throws(RockerFault) -> T? {
-        guard let value = object[key] else { return nil }
-        guard let raw = unsigned(value) else { throw RockerFault.invalid("'\(key)' out of range") }
-        return try narrow(raw, key, as: T.self)
-    }
-
     /// A typed member (generated code reads every QAPI uintN as UInt64; the
     /// host has range-checked it) as the width the switch keeps.
     static func narrow<T: FixedWidthInteger & UnsignedInteger>(_ value: UInt64?, _ key: String, as: T.Type) throws(RockerFault) -> T? {
         guard let value else { return nil }
         guard let fitted = T(exactly: value) else { throw RockerFault.invalid("'\(key)' out of range") }
         return fitted
-    }
-
-    static func mac(_ object: JSONObject, _ key: String) throws(RockerFault) -> MACAddress? {
-        guard let value = object[key] else { return nil }
-        guard let text = value.stringValue else { throw RockerFault.invalid("'\(key)' is not a MAC address") }
-        return try mac(text, key)
     }
 
     static func mac(_ text: String?, _ key: String) throws(RockerFault) -> MACAddress? {
