@@ -69,25 +69,12 @@ class Bystander(threading.Thread):
         self.client.close()
 
 
-@pytest.fixture
-def one_loop_fleet():
-    """victim (chardev, display, block plugins) and bystander, on one loop;
-    yields the fleet and a function that runs a case under watch."""
-    binary = conftest.required_fleet_binary()
-    files = conftest.short_tempdir("qa-files-")
-    template = dict(conftest.PC_TEMPLATE)
-
-    def config(socket_dir):
-        text = conftest.fleet_yaml(socket_dir, {"pc": template},
-                                   [{"name": "victim", "template": "pc", "plugins": VICTIM_PLUGINS},
-                                    {"name": "bystander", "template": "pc"}], conftest.FLEET_QEMU_VERSION)
-        return text + f"loops: 1\nallowed-file-dirs: [{files}]\n"
-
-    fleet = conftest.FleetProcess.on_config(binary, ["victim", "bystander"], config)
-    fleet.files = files
-
+def watcher(fleet):
+    """`watched(case)` for a fleet with VMs `victim` and `bystander` on one
+    loop: runs `case()` while the bystander asks, then checks the fleet
+    lives, the bystander never waited BYSTANDER_BOUND_SECONDS, and both VMs
+    still answer; returns case's result."""
     def watched(case):
-        """Runs `case()` while the bystander asks; returns case's result."""
         bystander = Bystander(fleet.vm_socket("bystander"))
         bystander.start()
         time.sleep(0.02)
@@ -106,6 +93,28 @@ def one_loop_fleet():
                 c.negotiate()
                 assert "return" in c.execute("query-status")
         return result
+
+    return watched
+
+
+@pytest.fixture
+def one_loop_fleet():
+    """victim (chardev, display, block plugins) and bystander, on one loop;
+    yields the fleet and a function that runs a case under watch."""
+    binary = conftest.required_fleet_binary()
+    files = conftest.short_tempdir("qa-files-")
+    template = dict(conftest.PC_TEMPLATE)
+
+    def config(socket_dir):
+        text = conftest.fleet_yaml(socket_dir, {"pc": template},
+                                   [{"name": "victim", "template": "pc", "plugins": VICTIM_PLUGINS},
+                                    {"name": "bystander", "template": "pc"}], conftest.FLEET_QEMU_VERSION)
+        return text + f"loops: 1\nallowed-file-dirs: [{files}]\n"
+
+    fleet = conftest.FleetProcess.on_config(binary, ["victim", "bystander"], config)
+    fleet.files = files
+
+    watched = watcher(fleet)
 
     yield fleet, watched
     problems = fleet.shutdown_problems()

@@ -27,7 +27,7 @@ import pytest
 import conftest
 from process_usage import fd_count, settle
 from qmp_raw import RawQMP
-from test_adversarial import BYSTANDER_BOUND_SECONDS, Bystander
+from test_adversarial import watcher
 
 KEYS = 500_000
 PARSER_BUDGET = 1 << 20
@@ -52,24 +52,7 @@ def wire_fleet(request):
 
     fleet = conftest.FleetProcess.on_config(binary, ["victim", "bystander"], config)
 
-    def watched(case):
-        bystander = Bystander(fleet.vm_socket("bystander"))
-        bystander.start()
-        time.sleep(0.02)
-        try:
-            result = case()
-            time.sleep(0.02)
-        finally:
-            bystander.finish()
-        assert fleet.process.poll() is None, f"the fleet died{fleet.log_tail()}"
-        assert bystander.failure is None, f"the bystander failed: {bystander.failure}{fleet.log_tail()}"
-        assert bystander.rounds > 0
-        assert bystander.slowest < BYSTANDER_BOUND_SECONDS, f"bystander waited {bystander.slowest * 1000:.0f} ms"
-        for name in ("victim", "bystander"):
-            with RawQMP(fleet.vm_socket(name)) as c:
-                c.negotiate()
-                assert "return" in c.execute("query-status")
-        return result
+    watched = watcher(fleet)
 
     yield fleet, watched
     problems = fleet.shutdown_problems()
