@@ -2725,11 +2725,11 @@ extension QAPI {
 
     /// QAPI struct `Q72_340`.
     struct Q72340: QAPIObject {
-        var addr: QAPI.Q72365
+        var addr: QAPI.SocketAddress
         var logicalBlockSize: Swift.Int64?
         var numQueues: Swift.Int64?
 
-        init(addr: QAPI.Q72365, logicalBlockSize: Swift.Int64? = nil, numQueues: Swift.Int64? = nil) {
+        init(addr: QAPI.SocketAddress, logicalBlockSize: Swift.Int64? = nil, numQueues: Swift.Int64? = nil) {
             self.addr = addr
             self.logicalBlockSize = logicalBlockSize
             self.numQueues = numQueues
@@ -2748,168 +2748,13 @@ extension QAPI {
         }
     }
 
-    /// QAPI union `Q72_365`: the base members, then the branch `type` selects.
-    struct Q72365: QAPIObject {
-        var type: QAPI.Q72554
-        /// The members of the branch `type` selects.
-        var variant: Variant
-
-        indirect enum Variant: Sendable, Equatable {
-            case inet(QAPI.Q72536)
-            case unix(QAPI.Q72575)
-            case vsock(QAPI.Q72576)
-            case fd(QAPI.Q72574)
-        }
-
-        init(type: QAPI.Q72554, variant: Variant) {
-            self.type = type
-            self.variant = variant
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.type = try _members.required("type", at: _path)
-            switch self.type {
-            case QAPI.Q72554.inet: self.variant = .inet(try QAPI.Q72536(qapiMembers: _members, at: _path))
-            case QAPI.Q72554.unix: self.variant = .unix(try QAPI.Q72575(qapiMembers: _members, at: _path))
-            case QAPI.Q72554.vsock: self.variant = .vsock(try QAPI.Q72576(qapiMembers: _members, at: _path))
-            case QAPI.Q72554.fd: self.variant = .fd(try QAPI.Q72574(qapiMembers: _members, at: _path))
-            }
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["type"] = type.qapiValue
-            switch variant {
-            case .inet(let branch): branch.encodeMembers(into: &_members)
-            case .unix(let branch): branch.encodeMembers(into: &_members)
-            case .vsock(let branch): branch.encodeMembers(into: &_members)
-            case .fd(let branch): branch.encodeMembers(into: &_members)
-            }
-        }
-    }
-
-    /// QAPI enum `Q72_554`.
-    enum Q72554: Swift.String, QAPIEnum {
-        case inet = "inet"
-        case unix = "unix"
-        case vsock = "vsock"
-        case fd = "fd"
-    }
-
-    /// QAPI struct `Q72_536`.
-    struct Q72536: QAPIObject {
-        var host: Swift.String
-        var port: Swift.String
-        var numeric: Swift.Bool?
-        var to: Swift.Int64?
-        var ipv4: Swift.Bool?
-        var ipv6: Swift.Bool?
-        var keepAlive: Swift.Bool?
-        var mptcp: Swift.Bool?
-
-        init(host: Swift.String, port: Swift.String, numeric: Swift.Bool? = nil, to: Swift.Int64? = nil, ipv4: Swift.Bool? = nil, ipv6: Swift.Bool? = nil, keepAlive: Swift.Bool? = nil, mptcp: Swift.Bool? = nil) {
-            self.host = host
-            self.port = port
-            self.numeric = numeric
-            self.to = to
-            self.ipv4 = ipv4
-            self.ipv6 = ipv6
-            self.keepAlive = keepAlive
-            self.mptcp = mptcp
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.host = try _members.required("host", at: _path)
-            self.port = try _members.required("port", at: _path)
-            self.numeric = try _members.optional("numeric", at: _path)
-            self.to = try _members.optional("to", at: _path)
-            self.ipv4 = try _members.optional("ipv4", at: _path)
-            self.ipv6 = try _members.optional("ipv6", at: _path)
-            self.keepAlive = try _members.optional("keep-alive", at: _path)
-            self.mptcp = try _members.optional("mptcp", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["host"] = host.qapiValue
-            _members["port"] = port.qapiValue
-            if let numeric { _members["numeric"] = numeric.qapiValue }
-            if let to { _members["to"] = to.qapiValue }
-            if let ipv4 { _members["ipv4"] = ipv4.qapiValue }
-            if let ipv6 { _members["ipv6"] = ipv6.qapiValue }
-            if let keepAlive { _members["keep-alive"] = keepAlive.qapiValue }
-            if let mptcp { _members["mptcp"] = mptcp.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_575`.
-    struct Q72575: QAPIObject {
-        var path: Swift.String
-        var abstract: Swift.Bool?
-        var tight: Swift.Bool?
-
-        init(path: Swift.String, abstract: Swift.Bool? = nil, tight: Swift.Bool? = nil) {
-            self.path = path
-            self.abstract = abstract
-            self.tight = tight
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.path = try _members.required("path", at: _path)
-            self.abstract = try _members.optional("abstract", at: _path)
-            self.tight = try _members.optional("tight", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["path"] = path.qapiValue
-            if let abstract { _members["abstract"] = abstract.qapiValue }
-            if let tight { _members["tight"] = tight.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_576`.
-    struct Q72576: QAPIObject {
-        var cid: Swift.String
-        var port: Swift.String
-
-        init(cid: Swift.String, port: Swift.String) {
-            self.cid = cid
-            self.port = port
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.cid = try _members.required("cid", at: _path)
-            self.port = try _members.required("port", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["cid"] = cid.qapiValue
-            _members["port"] = port.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_574`.
-    struct Q72574: QAPIObject {
-        var str: Swift.String
-
-        init(str: Swift.String) {
-            self.str = str
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.str = try _members.required("str", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["str"] = str.qapiValue
-        }
-    }
-
     /// QAPI struct `Q72_341`.
     struct Q72341: QAPIObject {
         var mountpoint: Swift.String
         var growable: Swift.Bool?
-        var allowOther: QAPI.Q72559?
+        var allowOther: QAPI.OnOffAuto?
 
-        init(mountpoint: Swift.String, growable: Swift.Bool? = nil, allowOther: QAPI.Q72559? = nil) {
+        init(mountpoint: Swift.String, growable: Swift.Bool? = nil, allowOther: QAPI.OnOffAuto? = nil) {
             self.mountpoint = mountpoint
             self.growable = growable
             self.allowOther = allowOther
@@ -2926,13 +2771,6 @@ extension QAPI {
             if let growable { _members["growable"] = growable.qapiValue }
             if let allowOther { _members["allow-other"] = allowOther.qapiValue }
         }
-    }
-
-    /// QAPI enum `Q72_559`.
-    enum Q72559: Swift.String, QAPIEnum {
-        case off = "off"
-        case on = "on"
-        case auto = "auto"
     }
 
     /// QAPI struct `Q72_342`.
@@ -2972,113 +2810,6 @@ extension QAPI {
     enum Q72337: Swift.String, QAPIEnum {
         case safe = "safe"
         case hard = "hard"
-    }
-
-    /// QAPI union `Q72_336`: the base members, then the branch `type` selects.
-    struct Q72336: QAPIObject {
-        var type: QAPI.Q72554
-        /// The members of the branch `type` selects.
-        var variant: Variant
-
-        indirect enum Variant: Sendable, Equatable {
-            case inet(QAPI.Q72555)
-            case unix(QAPI.Q72556)
-            case vsock(QAPI.Q72557)
-            case fd(QAPI.Q72558)
-        }
-
-        init(type: QAPI.Q72554, variant: Variant) {
-            self.type = type
-            self.variant = variant
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.type = try _members.required("type", at: _path)
-            switch self.type {
-            case QAPI.Q72554.inet: self.variant = .inet(try QAPI.Q72555(qapiMembers: _members, at: _path))
-            case QAPI.Q72554.unix: self.variant = .unix(try QAPI.Q72556(qapiMembers: _members, at: _path))
-            case QAPI.Q72554.vsock: self.variant = .vsock(try QAPI.Q72557(qapiMembers: _members, at: _path))
-            case QAPI.Q72554.fd: self.variant = .fd(try QAPI.Q72558(qapiMembers: _members, at: _path))
-            }
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["type"] = type.qapiValue
-            switch variant {
-            case .inet(let branch): branch.encodeMembers(into: &_members)
-            case .unix(let branch): branch.encodeMembers(into: &_members)
-            case .vsock(let branch): branch.encodeMembers(into: &_members)
-            case .fd(let branch): branch.encodeMembers(into: &_members)
-            }
-        }
-    }
-
-    /// QAPI struct `Q72_555`.
-    struct Q72555: QAPIObject {
-        var data: QAPI.Q72536
-
-        init(data: QAPI.Q72536) {
-            self.data = data
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.data = try _members.required("data", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["data"] = data.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_556`.
-    struct Q72556: QAPIObject {
-        var data: QAPI.Q72575
-
-        init(data: QAPI.Q72575) {
-            self.data = data
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.data = try _members.required("data", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["data"] = data.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_557`.
-    struct Q72557: QAPIObject {
-        var data: QAPI.Q72576
-
-        init(data: QAPI.Q72576) {
-            self.data = data
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.data = try _members.required("data", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["data"] = data.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_558`.
-    struct Q72558: QAPIObject {
-        var data: QAPI.Q72574
-
-        init(data: QAPI.Q72574) {
-            self.data = data
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.data = try _members.required("data", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["data"] = data.qapiValue
-        }
     }
 
     /// QAPI union `Q72_329`: the base members, then the branch `driver` selects.
@@ -3350,11 +3081,11 @@ extension QAPI {
     struct Q72304: QAPIObject {
         var volume: Swift.String
         var path: Swift.String
-        var server: [QAPI.Q72365]
+        var server: [QAPI.SocketAddress]
         var debug: Swift.Int64?
         var logfile: Swift.String?
 
-        init(volume: Swift.String, path: Swift.String, server: [QAPI.Q72365], debug: Swift.Int64? = nil, logfile: Swift.String? = nil) {
+        init(volume: Swift.String, path: Swift.String, server: [QAPI.SocketAddress], debug: Swift.Int64? = nil, logfile: Swift.String? = nil) {
             self.volume = volume
             self.path = path
             self.server = server
@@ -4384,7 +4115,7 @@ extension QAPI {
 
     /// QAPI struct `Q72_310`.
     struct Q72310: QAPIObject {
-        var server: QAPI.Q72365
+        var server: QAPI.SocketAddress
         var export: Swift.String?
         var tlsCreds: Swift.String?
         var tlsHostname: Swift.String?
@@ -4392,7 +4123,7 @@ extension QAPI {
         var reconnectDelay: Swift.Int64?
         var openTimeout: Swift.Int64?
 
-        init(server: QAPI.Q72365, export: Swift.String? = nil, tlsCreds: Swift.String? = nil, tlsHostname: Swift.String? = nil, xDirtyBitmap: Swift.String? = nil, reconnectDelay: Swift.Int64? = nil, openTimeout: Swift.Int64? = nil) {
+        init(server: QAPI.SocketAddress, export: Swift.String? = nil, tlsCreds: Swift.String? = nil, tlsHostname: Swift.String? = nil, xDirtyBitmap: Swift.String? = nil, reconnectDelay: Swift.Int64? = nil, openTimeout: Swift.Int64? = nil) {
             self.server = server
             self.export = export
             self.tlsCreds = tlsCreds
@@ -5144,12 +4875,12 @@ extension QAPI {
 
     /// QAPI struct `Q72_323`.
     struct Q72323: QAPIObject {
-        var server: QAPI.Q72536
+        var server: QAPI.InetSocketAddress
         var path: Swift.String
         var user: Swift.String?
         var hostKeyCheck: QAPI.Q72537?
 
-        init(server: QAPI.Q72536, path: Swift.String, user: Swift.String? = nil, hostKeyCheck: QAPI.Q72537? = nil) {
+        init(server: QAPI.InetSocketAddress, path: Swift.String, user: Swift.String? = nil, hostKeyCheck: QAPI.Q72537? = nil) {
             self.server = server
             self.path = path
             self.user = user
@@ -7801,12 +7532,12 @@ extension QAPI {
     /// The arguments of QAPI command `nbd-server-start`.
     struct NbdServerStartCommand: QAPICommand {
         static let qapiName = "nbd-server-start"
-        var addr: QAPI.Q72336
+        var addr: QAPI.SocketAddressLegacy
         var tlsCreds: Swift.String?
         var tlsAuthz: Swift.String?
         var maxConnections: Swift.Int64?
 
-        init(addr: QAPI.Q72336, tlsCreds: Swift.String? = nil, tlsAuthz: Swift.String? = nil, maxConnections: Swift.Int64? = nil) {
+        init(addr: QAPI.SocketAddressLegacy, tlsCreds: Swift.String? = nil, tlsAuthz: Swift.String? = nil, maxConnections: Swift.Int64? = nil) {
             self.addr = addr
             self.tlsCreds = tlsCreds
             self.tlsAuthz = tlsAuthz

@@ -629,9 +629,9 @@ extension QAPI {
 
     /// QAPI struct `Q72_401`.
     struct Q72401: QAPIObject {
-        var addresses: [QAPI.Q72365]?
+        var addresses: [QAPI.SocketAddress]?
 
-        init(addresses: [QAPI.Q72365]? = nil) {
+        init(addresses: [QAPI.SocketAddress]? = nil) {
             self.addresses = addresses
         }
 
@@ -644,168 +644,13 @@ extension QAPI {
         }
     }
 
-    /// QAPI union `Q72_365`: the base members, then the branch `type` selects.
-    struct Q72365: QAPIObject {
-        var type: QAPI.Q72554
-        /// The members of the branch `type` selects.
-        var variant: Variant
-
-        indirect enum Variant: Sendable, Equatable {
-            case inet(QAPI.Q72536)
-            case unix(QAPI.Q72575)
-            case vsock(QAPI.Q72576)
-            case fd(QAPI.Q72574)
-        }
-
-        init(type: QAPI.Q72554, variant: Variant) {
-            self.type = type
-            self.variant = variant
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.type = try _members.required("type", at: _path)
-            switch self.type {
-            case QAPI.Q72554.inet: self.variant = .inet(try QAPI.Q72536(qapiMembers: _members, at: _path))
-            case QAPI.Q72554.unix: self.variant = .unix(try QAPI.Q72575(qapiMembers: _members, at: _path))
-            case QAPI.Q72554.vsock: self.variant = .vsock(try QAPI.Q72576(qapiMembers: _members, at: _path))
-            case QAPI.Q72554.fd: self.variant = .fd(try QAPI.Q72574(qapiMembers: _members, at: _path))
-            }
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["type"] = type.qapiValue
-            switch variant {
-            case .inet(let branch): branch.encodeMembers(into: &_members)
-            case .unix(let branch): branch.encodeMembers(into: &_members)
-            case .vsock(let branch): branch.encodeMembers(into: &_members)
-            case .fd(let branch): branch.encodeMembers(into: &_members)
-            }
-        }
-    }
-
-    /// QAPI enum `Q72_554`.
-    enum Q72554: Swift.String, QAPIEnum {
-        case inet = "inet"
-        case unix = "unix"
-        case vsock = "vsock"
-        case fd = "fd"
-    }
-
-    /// QAPI struct `Q72_536`.
-    struct Q72536: QAPIObject {
-        var host: Swift.String
-        var port: Swift.String
-        var numeric: Swift.Bool?
-        var to: Swift.Int64?
-        var ipv4: Swift.Bool?
-        var ipv6: Swift.Bool?
-        var keepAlive: Swift.Bool?
-        var mptcp: Swift.Bool?
-
-        init(host: Swift.String, port: Swift.String, numeric: Swift.Bool? = nil, to: Swift.Int64? = nil, ipv4: Swift.Bool? = nil, ipv6: Swift.Bool? = nil, keepAlive: Swift.Bool? = nil, mptcp: Swift.Bool? = nil) {
-            self.host = host
-            self.port = port
-            self.numeric = numeric
-            self.to = to
-            self.ipv4 = ipv4
-            self.ipv6 = ipv6
-            self.keepAlive = keepAlive
-            self.mptcp = mptcp
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.host = try _members.required("host", at: _path)
-            self.port = try _members.required("port", at: _path)
-            self.numeric = try _members.optional("numeric", at: _path)
-            self.to = try _members.optional("to", at: _path)
-            self.ipv4 = try _members.optional("ipv4", at: _path)
-            self.ipv6 = try _members.optional("ipv6", at: _path)
-            self.keepAlive = try _members.optional("keep-alive", at: _path)
-            self.mptcp = try _members.optional("mptcp", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["host"] = host.qapiValue
-            _members["port"] = port.qapiValue
-            if let numeric { _members["numeric"] = numeric.qapiValue }
-            if let to { _members["to"] = to.qapiValue }
-            if let ipv4 { _members["ipv4"] = ipv4.qapiValue }
-            if let ipv6 { _members["ipv6"] = ipv6.qapiValue }
-            if let keepAlive { _members["keep-alive"] = keepAlive.qapiValue }
-            if let mptcp { _members["mptcp"] = mptcp.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_575`.
-    struct Q72575: QAPIObject {
-        var path: Swift.String
-        var abstract: Swift.Bool?
-        var tight: Swift.Bool?
-
-        init(path: Swift.String, abstract: Swift.Bool? = nil, tight: Swift.Bool? = nil) {
-            self.path = path
-            self.abstract = abstract
-            self.tight = tight
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.path = try _members.required("path", at: _path)
-            self.abstract = try _members.optional("abstract", at: _path)
-            self.tight = try _members.optional("tight", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["path"] = path.qapiValue
-            if let abstract { _members["abstract"] = abstract.qapiValue }
-            if let tight { _members["tight"] = tight.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_576`.
-    struct Q72576: QAPIObject {
-        var cid: Swift.String
-        var port: Swift.String
-
-        init(cid: Swift.String, port: Swift.String) {
-            self.cid = cid
-            self.port = port
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.cid = try _members.required("cid", at: _path)
-            self.port = try _members.required("port", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["cid"] = cid.qapiValue
-            _members["port"] = port.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_574`.
-    struct Q72574: QAPIObject {
-        var str: Swift.String
-
-        init(str: Swift.String) {
-            self.str = str
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.str = try _members.required("str", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["str"] = str.qapiValue
-        }
-    }
-
     /// QAPI struct `Q72_379`.
     struct Q72379: QAPIObject {
         var host: Swift.String
         var port: Swift.String
-        var family: QAPI.Q72381
+        var family: QAPI.NetworkAddressFamily
 
-        init(host: Swift.String, port: Swift.String, family: QAPI.Q72381) {
+        init(host: Swift.String, port: Swift.String, family: QAPI.NetworkAddressFamily) {
             self.host = host
             self.port = port
             self.family = family
@@ -824,23 +669,14 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_381`.
-    enum Q72381: Swift.String, QAPIEnum {
-        case ipv4 = "ipv4"
-        case ipv6 = "ipv6"
-        case unix = "unix"
-        case vsock = "vsock"
-        case unknown = "unknown"
-    }
-
     /// QAPI struct `Q72_380`.
     struct Q72380: QAPIObject {
         var host: Swift.String
         var port: Swift.String
-        var family: QAPI.Q72381
+        var family: QAPI.NetworkAddressFamily
         var auth: Swift.String?
 
-        init(host: Swift.String, port: Swift.String, family: QAPI.Q72381, auth: Swift.String? = nil) {
+        init(host: Swift.String, port: Swift.String, family: QAPI.NetworkAddressFamily, auth: Swift.String? = nil) {
             self.host = host
             self.port = port
             self.family = family
@@ -866,13 +702,13 @@ extension QAPI {
     struct Q72378: QAPIObject {
         var host: Swift.String
         var port: Swift.String
-        var family: QAPI.Q72381
+        var family: QAPI.NetworkAddressFamily
         var connectionId: Swift.Int64
         var channelType: Swift.Int64
         var channelId: Swift.Int64
         var tls: Swift.Bool
 
-        init(host: Swift.String, port: Swift.String, family: QAPI.Q72381, connectionId: Swift.Int64, channelType: Swift.Int64, channelId: Swift.Int64, tls: Swift.Bool) {
+        init(host: Swift.String, port: Swift.String, family: QAPI.NetworkAddressFamily, connectionId: Swift.Int64, channelType: Swift.Int64, channelId: Swift.Int64, tls: Swift.Bool) {
             self.host = host
             self.port = port
             self.family = family
@@ -907,11 +743,11 @@ extension QAPI {
     struct Q72386: QAPIObject {
         var host: Swift.String
         var service: Swift.String
-        var family: QAPI.Q72381
+        var family: QAPI.NetworkAddressFamily
         var websocket: Swift.Bool
         var auth: Swift.String?
 
-        init(host: Swift.String, service: Swift.String, family: QAPI.Q72381, websocket: Swift.Bool, auth: Swift.String? = nil) {
+        init(host: Swift.String, service: Swift.String, family: QAPI.NetworkAddressFamily, websocket: Swift.Bool, auth: Swift.String? = nil) {
             self.host = host
             self.service = service
             self.family = family
@@ -940,10 +776,10 @@ extension QAPI {
     struct Q72387: QAPIObject {
         var host: Swift.String
         var service: Swift.String
-        var family: QAPI.Q72381
+        var family: QAPI.NetworkAddressFamily
         var websocket: Swift.Bool
 
-        init(host: Swift.String, service: Swift.String, family: QAPI.Q72381, websocket: Swift.Bool) {
+        init(host: Swift.String, service: Swift.String, family: QAPI.NetworkAddressFamily, websocket: Swift.Bool) {
             self.host = host
             self.service = service
             self.family = family
@@ -969,12 +805,12 @@ extension QAPI {
     struct Q72382: QAPIObject {
         var host: Swift.String
         var service: Swift.String
-        var family: QAPI.Q72381
+        var family: QAPI.NetworkAddressFamily
         var websocket: Swift.Bool
         var x509Dname: Swift.String?
         var saslUsername: Swift.String?
 
-        init(host: Swift.String, service: Swift.String, family: QAPI.Q72381, websocket: Swift.Bool, x509Dname: Swift.String? = nil, saslUsername: Swift.String? = nil) {
+        init(host: Swift.String, service: Swift.String, family: QAPI.NetworkAddressFamily, websocket: Swift.Bool, x509Dname: Swift.String? = nil, saslUsername: Swift.String? = nil) {
             self.host = host
             self.service = service
             self.family = family
