@@ -2752,9 +2752,9 @@ extension QAPI {
     struct Q72341: QAPIObject {
         var mountpoint: Swift.String
         var growable: Swift.Bool?
-        var allowOther: QAPI.OnOffAuto?
+        var allowOther: QAPI.FuseExportAllowOther?
 
-        init(mountpoint: Swift.String, growable: Swift.Bool? = nil, allowOther: QAPI.OnOffAuto? = nil) {
+        init(mountpoint: Swift.String, growable: Swift.Bool? = nil, allowOther: QAPI.FuseExportAllowOther? = nil) {
             self.mountpoint = mountpoint
             self.growable = growable
             self.allowOther = allowOther
@@ -2771,6 +2771,13 @@ extension QAPI {
             if let growable { _members["growable"] = growable.qapiValue }
             if let allowOther { _members["allow-other"] = allowOther.qapiValue }
         }
+    }
+
+    /// QAPI enum `FuseExportAllowOther`.
+    enum FuseExportAllowOther: Swift.String, QAPIEnum {
+        case off = "off"
+        case on = "on"
+        case auto = "auto"
     }
 
     /// QAPI struct `Q72_342`.
@@ -3790,13 +3797,13 @@ extension QAPI {
     struct Q72301: QAPIObject {
         var filename: Swift.String
         var prManager: Swift.String?
-        var locking: QAPI.Q72522?
+        var locking: QAPI.OnOffAuto?
         var aio: QAPI.Q72523?
         var aioMaxBatch: Swift.Int64?
         var dropCache: Swift.Bool?
         var xCheckCacheDropped: Swift.Bool?
 
-        init(filename: Swift.String, prManager: Swift.String? = nil, locking: QAPI.Q72522? = nil, aio: QAPI.Q72523? = nil, aioMaxBatch: Swift.Int64? = nil, dropCache: Swift.Bool? = nil, xCheckCacheDropped: Swift.Bool? = nil) {
+        init(filename: Swift.String, prManager: Swift.String? = nil, locking: QAPI.OnOffAuto? = nil, aio: QAPI.Q72523? = nil, aioMaxBatch: Swift.Int64? = nil, dropCache: Swift.Bool? = nil, xCheckCacheDropped: Swift.Bool? = nil) {
             self.filename = filename
             self.prManager = prManager
             self.locking = locking
@@ -3825,13 +3832,6 @@ extension QAPI {
             if let dropCache { _members["drop-cache"] = dropCache.qapiValue }
             if let xCheckCacheDropped { _members["x-check-cache-dropped"] = xCheckCacheDropped.qapiValue }
         }
-    }
-
-    /// QAPI enum `Q72_522`.
-    enum Q72522: Swift.String, QAPIEnum {
-        case auto = "auto"
-        case on = "on"
-        case off = "off"
     }
 
     /// QAPI enum `Q72_523`.
