@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/syscall.h>
+#include <malloc.h>
 #if __has_include(<linux/openat2.h>)
 #include <linux/openat2.h>
 #define CUV_HAVE_OPENAT2 1
@@ -57,4 +58,8 @@ static inline long cuv_splice_nonblocking(int in, int out, size_t len) {
     return -1;
 #endif
 }
+/* malloc_trim(3) and mallinfo2(3) (glibc 2.33): Swift's Glibc module
+ * leaves <malloc.h> out. */
+static inline int cuv_malloc_trim(void) { return malloc_trim(0); }
+static inline size_t cuv_malloc_free_bytes(void) { return mallinfo2().fordblks; }
 #endif

@@ -13,6 +13,9 @@ import Glibc
 /// `qmpfleet serve`: start the fleet of a config file and serve until SIGINT/SIGTERM.
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Start the fleet described by a config file.")
+    /// How often free heap memory is given back (HeapTrimmer): a trim of
+    /// a 1,000-VM hostile soak's heap took 0 to 25 ms of a pool thread.
+    static let heapTrimMilliseconds: UInt64 = 10_000
 
     @Option(name: .long, help: "The fleet config (YAML).")
     var config: String = "config/fleet.yaml"
@@ -125,6 +128,11 @@ struct Serve: ParsableCommand {
                 }
             })
         })
+        // Free memory the fleet's bursts leave inside the C heap goes back
+        // to the kernel (see HeapTrimmer).
+        _ = HeapTrimmer(loop: loop, intervalMilliseconds: Self.heapTrimMilliseconds) { took in
+            logger.debug("heap trimmed in \(took)")
+        }
         fleet.run()
         http?.stop()
         logger.info("stopped")
