@@ -65,6 +65,18 @@ let package = Package(
         // What scripts/qapi-gen's output needs at run time: the QAPI namespace,
         // decoding and encoding, the command, event and guest-action protocols.
         .target(name: "QAPIRuntime", dependencies: ["QMPWire"], swiftSettings: swiftSettings),
+        // One QMP client's session: framing, negotiation, ordering, out-of-band,
+        // output limits, over a transport; its host (a VM, a proxied VM, the
+        // control socket) owns the commands.
+        .target(
+            name: "QMPServer",
+            dependencies: [
+                "QMPWire", "UVLoop",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "DequeModule", package: "swift-collections"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // What QEMU 7.2 itself answered, recorded by scripts/record-qemu-data:
         // 300 KB read at run time, not compiled in (see RecordedQEMUFile).
         .target(
@@ -76,7 +88,7 @@ let package = Package(
         .target(
             name: "FleetCore",
             dependencies: [
-                "CUV", "QMPPluginABI", "UVLoop", "QMPWire", "QAPISchema", "QAPIRuntime", "QEMUReference",
+                "CUV", "QMPPluginABI", "UVLoop", "QMPWire", "QMPServer", "QAPISchema", "QAPIRuntime", "QEMUReference",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
@@ -98,7 +110,7 @@ let package = Package(
         .target(
             name: "FleetControl",
             dependencies: [
-                "FleetCore", "QAPIRuntime", "QAPISchema", "QMPWire", "UVLoop",
+                "FleetCore", "QAPIRuntime", "QAPISchema", "QMPServer", "QMPWire", "UVLoop",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.embedInCode("Resources/control-schema.json")],
@@ -108,7 +120,7 @@ let package = Package(
         // the fleet's clients. Handed to the fleet with FleetFrontEnds.
         .target(
             name: "Proxy",
-            dependencies: ["FleetCore", "QAPISchema", "QMPWire", "UVLoop", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FleetCore", "QAPISchema", "QMPServer", "QMPWire", "UVLoop", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         // The metrics and fleet page listener: HTTP/1.1 on a loop of its own.
@@ -127,7 +139,10 @@ let package = Package(
         ),
         .target(
             name: "QMPFleetTesting",
-            dependencies: ["FleetCore", "FleetConfigFile", "FleetControl", "QMPWire", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "FleetCore", "FleetConfigFile", "FleetControl", "QMPServer", "QMPWire", "UVLoop",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // The executables' stderr logging bootstrap, one file.
@@ -179,7 +194,7 @@ let package = Package(
         .testTarget(
             name: "FleetCoreTests",
             dependencies: [
-                "FleetCore", "FleetConfigFile", "FleetControl", "QMPFleetTesting", "QAPIRuntime", "QMPPluginABI", "QMPWire", "UVLoop",
+                "FleetCore", "FleetConfigFile", "FleetControl", "QMPFleetTesting", "QAPIRuntime", "QMPPluginABI", "QMPServer", "QMPWire", "UVLoop",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -187,6 +202,11 @@ let package = Package(
         .testTarget(
             name: "FleetControlTests",
             dependencies: ["FleetControl", "FleetCore", "QMPFleetTesting", "QMPWire", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "QMPServerTests",
+            dependencies: ["QMPServer", "QMPWire", "UVLoop", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -21,6 +21,7 @@
 // instrumented plugins are linked next to the binary, where the fleet looks.
 import FleetCore
 import QMPFleetTesting
+import QMPServer
 import QMPWire
 #if canImport(Glibc)
 import Glibc

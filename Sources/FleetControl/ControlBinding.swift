@@ -1,5 +1,6 @@
 import FleetCore
 import QAPIRuntime
+import QMPServer
 import QMPWire
 
 /// A control-socket command bound to its handler through the type

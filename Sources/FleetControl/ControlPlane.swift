@@ -2,6 +2,7 @@ import FleetCore
 import Logging
 import QAPIRuntime
 import QAPISchema
+import QMPServer
 import QMPWire
 import UVLoop
 #if canImport(Glibc)
@@ -90,13 +91,12 @@ final class ControlPlane: SessionHost, ControlService {
     // MARK: SessionHost
 
     var greeting: [UInt8] { router.greeting }
-    var limits: Limits { router.config.limits }
+    var sessionLimits: SessionLimits { router.config.limits.session }
     var scheduler: any Scheduler { router.scheduler }
     var parserMemory: ParserMemoryBudget { router.parserMemory }
 
-    func checkCapabilitiesArguments(_ arguments: JSONObject?) -> Result<JSONObject, QMPError> {
-        guard let (declaration, _) = schema.command("qmp_capabilities") else { return .success(arguments ?? [:]) }
-        return schema.checkArguments(of: declaration, arguments)
+    func negotiate(capabilities arguments: JSONObject?) -> Result<NegotiatedCapabilities, QMPError> {
+        CapabilityNegotiation.negotiate(arguments, schema: schema)
     }
 
     func sessionDidClose(_ session: Session) {

@@ -1,3 +1,4 @@
+import QMPServer
 /// The fleet's control socket (`<socket-dir>/fleet.qmp`), served by the
 /// FleetControl module on shard 0's router. The router makes it through
 /// `FleetFrontEnds.makeControl` and tells it only this.

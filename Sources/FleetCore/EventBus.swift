@@ -1,5 +1,6 @@
 import QAPIRuntime
 import QMPWire
+import UVLoop
 
 /// A VM's events: built once, serialized once, the same bytes queued to every
 /// negotiated client.

@@ -1,4 +1,5 @@
 import QMPWire
+import UVLoop
 
 /// QEMU's event rate limiting (monitor/monitor.c, `monitor_qapi_event_queue`).
 ///

@@ -1,3 +1,4 @@
+import QMPServer
 import QMPWire
 
 /// Every bound the fleet enforces, with its default, in one place.
@@ -96,4 +97,12 @@ public struct Limits: Sendable, Equatable {
     public var sessionTurnMicroseconds: UInt64 = 1_000
 
     public init() {}
+
+    /// What a client's session keeps of these.
+    public var session: SessionLimits {
+        SessionLimits(json: json, sessionOutputBytes: sessionOutputBytes, pendingCommandsPerSession: pendingCommandsPerSession,
+                      fdsPerSession: fdsPerSession, sessionOutputStallMilliseconds: sessionOutputStallMilliseconds,
+                      finalFlushMilliseconds: finalFlushMilliseconds, negotiationTimeoutMilliseconds: negotiationTimeoutMilliseconds,
+                      parserBytesPerFleet: parserBytesPerFleet, sessionTurnMicroseconds: sessionTurnMicroseconds)
+    }
 }

@@ -1,5 +1,6 @@
 import Logging
 import QAPISchema
+import QMPServer
 import QMPWire
 import UVLoop
 #if canImport(Glibc)

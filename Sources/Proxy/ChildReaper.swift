@@ -2,6 +2,7 @@ import FleetCore
 import Logging
 #if canImport(Glibc)
 import Glibc
+import UVLoop
 #endif
 
 /// Waits for a launched upstream QEMU to exit without blocking the loop:

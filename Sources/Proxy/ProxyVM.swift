@@ -1,6 +1,7 @@
 import FleetCore
 import Logging
 import QAPISchema
+import QMPServer
 import QMPWire
 import UVLoop
 #if canImport(Glibc)
@@ -143,15 +144,12 @@ final class ProxyVM: SessionHost, ProxiedVM {
     // MARK: SessionHost
 
     public var greeting: [UInt8] { upstream?.greeting ?? router.greeting }
-    public var limits: Limits { router.config.limits }
+    public var sessionLimits: SessionLimits { router.config.limits.session }
     public var scheduler: any Scheduler { router.scheduler }
     public var parserMemory: ParserMemoryBudget { router.parserMemory }
 
-    public func checkCapabilitiesArguments(_ arguments: JSONObject?) -> Result<JSONObject, QMPError> {
-        guard let view = router.coreSchemaView, let (declaration, _) = view.command("qmp_capabilities") else {
-            return .success(arguments ?? [:])
-        }
-        return view.checkArguments(of: declaration, arguments)
+    public func negotiate(capabilities arguments: JSONObject?) -> Result<NegotiatedCapabilities, QMPError> {
+        CapabilityNegotiation.negotiate(arguments, schema: router.coreSchemaView)
     }
 
     public func dispatch(_ call: CommandCall, complete: @escaping (QMPReply) -> Void) {

@@ -1,4 +1,5 @@
 import FleetCore
+import QMPServer
 import QMPWire
 
 /// A scripted QMP client attached in-process to a VM or the control plane:

@@ -1,4 +1,5 @@
 import FleetCore
+import UVLoop
 
 /// A scheduler whose clock moves only when a test says so.
 ///

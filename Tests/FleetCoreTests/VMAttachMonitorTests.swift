@@ -1,5 +1,6 @@
 import FleetCore
 import QMPFleetTesting
+import QMPServer
 import QMPWire
 import Testing
 

@@ -1,4 +1,5 @@
 import QMPPluginABI
+import QMPServer
 import QMPWire
 
 /// The answer to a command: its `return` value or a QMP error.

@@ -1,3 +1,4 @@
+import QMPServer
 import QMPWire
 
 /// The faults armed on one VM, in the order they were added. A VM without

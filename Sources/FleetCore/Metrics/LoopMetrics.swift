@@ -1,3 +1,4 @@
+import QMPServer
 import QMPWire
 
 /// What one loop's VMs did, counted on that loop's thread only.
@@ -8,7 +9,7 @@ import QMPWire
 /// atomic, no allocation. A scrape asks each loop for a `MetricsSnapshot`
 /// on that loop's own thread (`FleetShards.collectMetrics`) and adds them
 /// up elsewhere, so nothing here is ever shared.
-public final class LoopMetrics {
+public final class LoopMetrics: SessionMetrics {
     /// A command's answers by outcome (`outcomeLabels`) and its latency.
     struct CommandStats {
         var outcomes = [UInt64](repeating: 0, count: LoopMetrics.outcomeLabels.count)
@@ -28,17 +29,15 @@ public final class LoopMetrics {
 
     var commands: [String: CommandStats] = [:]
     var pluginReplies: [String: LatencyHistogram] = [:]
+    // eventsSent, bytesIn, bytesOut and clientsDroppedNotReading are
+    // SessionMetrics', counted by the sessions.
     var eventsEmitted: UInt64 = 0
-    var eventsSent: UInt64 = 0
-    var bytesIn: UInt64 = 0
-    var bytesOut: UInt64 = 0
     var clientsAccepted: UInt64 = 0
-    var clientsDroppedNotReading: UInt64 = 0
     var clientsRefusedAtLimit: UInt64 = 0
     /// Injected faults that fired on this loop's VMs (`VMFaults.apply`).
     var faultsFired: UInt64 = 0
 
-    public init() {}
+    public override init() {}
 
     /// A VM command was answered `nanoseconds` after it was dispatched.
     func commandAnswered(_ name: String, _ result: QMPReply, nanoseconds: UInt64) {

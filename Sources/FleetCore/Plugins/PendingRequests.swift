@@ -1,8 +1,10 @@
 import QMPPluginABI
+import QMPServer
 import QMPWire
 import Synchronization
 #if canImport(Glibc)
 import Glibc
+import UVLoop
 #endif
 
 /// Requests handed to plugins and not yet answered, by token: one table per

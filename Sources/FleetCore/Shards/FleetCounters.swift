@@ -1,3 +1,4 @@
+import QMPServer
 import Synchronization
 
 /// Numbers that must be unique across the whole fleet, whichever loop

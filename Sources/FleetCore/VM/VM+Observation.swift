@@ -1,3 +1,4 @@
+import QMPServer
 import QMPWire
 
 /// What a VM tells its loop's metrics and its watchers (the fleet page)

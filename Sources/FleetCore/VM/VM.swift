@@ -1,6 +1,7 @@
 import Logging
 import QAPISchema
 import QEMUReference
+import QMPServer
 import QMPWire
 import UVLoop
 #if canImport(Glibc)
@@ -178,11 +179,11 @@ public final class VM {
 extension VM: SessionHost {
     public var greeting: [UInt8] { owner.greeting }
     public var limits: Limits { owner.limits }
+    public var sessionLimits: SessionLimits { owner.limits.session }
     public var parserMemory: ParserMemoryBudget { owner.parserMemory }
 
-    public func checkCapabilitiesArguments(_ arguments: JSONObject?) -> Result<JSONObject, QMPError> {
-        guard let (declaration, _) = schema.command("qmp_capabilities") else { return .success(arguments ?? JSONObject()) }
-        return schema.checkArguments(of: declaration, arguments)
+    public func negotiate(capabilities arguments: JSONObject?) -> Result<NegotiatedCapabilities, QMPError> {
+        CapabilityNegotiation.negotiate(arguments, schema: schema)
     }
 
     /// Runs a command as a client's request would run, with no client:

@@ -1,4 +1,5 @@
 import Logging
+import QMPServer
 import QMPWire
 import UVLoop
 

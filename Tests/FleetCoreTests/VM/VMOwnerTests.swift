@@ -1,6 +1,7 @@
 @testable import FleetCore
 import Logging
 @testable import QMPFleetTesting
+import QMPServer
 import QMPWire
 import Testing
 import UVLoop

@@ -11,18 +11,18 @@ import Glibc
 /// fd sent with a command that takes none is not leaked.
 public final class CommandCall {
     public let request: QMPRequest
-    public internal(set) var arguments: JSONObject
+    public package(set) var arguments: JSONObject
     public private(set) weak var session: Session?
     private var fileDescriptors: [Int32]
     /// Set by a `drop-reply` fault: the command runs, its reply is not sent.
-    var isReplyDropped = false
+    package var isReplyDropped = false
     /// The session took the first completion; any later one is ignored. A
     /// field of the call rather than a `var` its closure captures: a
     /// captured `var` is a heap box per command, with a dynamic
     /// exclusivity check on every access.
     var isAnswered = false
 
-    init(request: QMPRequest, session: Session?, fileDescriptors: [Int32]) {
+    package init(request: QMPRequest, session: Session?, fileDescriptors: [Int32]) {
         self.request = request
         self.arguments = request.arguments ?? JSONObject()
         self.session = session

@@ -1,7 +1,7 @@
 import DequeModule
 import Logging
-import QAPIRuntime
 import QMPWire
+import UVLoop
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -74,7 +74,7 @@ public final class Session {
     /// every reply, event and message checks them.
     private let outputLimit: Int
     /// The loop's counters (bytes, events, dropped clients); nil for the control socket.
-    private let metrics: LoopMetrics?
+    private let metrics: SessionMetrics?
     /// Twice `outputLimit`: queued bytes past which an event means the
     /// client is not reading.
     private let eventOutputLimit: Int
@@ -97,18 +97,18 @@ public final class Session {
     public var peerDescription: String
 
     public init(id: UInt64, host: any SessionHost, transport: any SessionTransport, logger: Logger, peerDescription: String = "",
-                metrics: LoopMetrics? = nil) {
+                metrics: SessionMetrics? = nil) {
         self.metrics = metrics
         self.id = id
         self.host = host
         self.transport = transport
         self.logger = logger
-        self.parser = JSONStreamParser(limits: host.limits.json)
-        self.outputLimit = host.limits.sessionOutputBytes
-        let (twice, overflow) = host.limits.sessionOutputBytes.multipliedReportingOverflow(by: 2)
+        self.parser = JSONStreamParser(limits: host.sessionLimits.json)
+        self.outputLimit = host.sessionLimits.sessionOutputBytes
+        let (twice, overflow) = host.sessionLimits.sessionOutputBytes.multipliedReportingOverflow(by: 2)
         self.eventOutputLimit = overflow ? Int.max : twice
-        self.queueLimit = max(1, host.limits.pendingCommandsPerSession)
-        let (turn, turnOverflow) = host.limits.sessionTurnMicroseconds.multipliedReportingOverflow(by: 1000)
+        self.queueLimit = max(1, host.sessionLimits.pendingCommandsPerSession)
+        let (turn, turnOverflow) = host.sessionLimits.sessionTurnMicroseconds.multipliedReportingOverflow(by: 1000)
         self.turnNanoseconds = turnOverflow ? .max : turn
         self.peerDescription = peerDescription
     }
@@ -118,7 +118,7 @@ public final class Session {
     public func start() {
         guard let host else { return }
         send(host.greeting)
-        let timeout = host.limits.negotiationTimeoutMilliseconds
+        let timeout = host.sessionLimits.negotiationTimeoutMilliseconds
         if timeout > 0 {
             negotiationDeadline = host.scheduler.schedule(afterMilliseconds: timeout) { [weak self] in
                 guard let self, !self.isNegotiated, !self.isClosed else { return }
@@ -190,7 +190,7 @@ public final class Session {
         if pending < parserBytesReserved {
             budget.release(parserBytesReserved - pending)
             parserBytesReserved = pending
-        } else if budget.reserve(pending - parserBytesReserved, limit: host.limits.parserBytesPerFleet) {
+        } else if budget.reserve(pending - parserBytesReserved, limit: host.sessionLimits.parserBytesPerFleet) {
             parserBytesReserved = pending
         } else {
             logger.warning("client \(peerDescription): partial message of \(pending) bytes would pass the fleet's parser budget (limit parser-bytes-per-fleet); dropped")
@@ -203,7 +203,7 @@ public final class Session {
 
     /// Descriptors the client passed (SCM_RIGHTS); the next command takes them.
     public func receive(fileDescriptors fds: [Int32]) {
-        let limit = host?.limits.fdsPerSession ?? 0
+        let limit = host?.sessionLimits.fdsPerSession ?? 0
         for fd in fds {
             if receivedFileDescriptors.count < limit {
                 receivedFileDescriptors.append(fd)
@@ -326,7 +326,7 @@ public final class Session {
         }
         if request.execute == "qmp_capabilities" {
             // QEMU checks the arguments first, as for any command.
-            if case .failure(let error) = host.checkCapabilitiesArguments(request.arguments) {
+            if case .failure(let error) = host.negotiate(capabilities: request.arguments) {
                 send(QMPMessage.failure(error, id: request.id))
                 return
             }
@@ -348,15 +348,11 @@ public final class Session {
     }
 
     private func negotiate(_ request: QMPRequest, host: any SessionHost) {
-        // The VM's and the control socket's qmp_capabilities declare the same
-        // members; the core's generated type reads them.
-        switch host.checkCapabilitiesArguments(request.arguments).flatMap({ args in
-            Result { () throws(QMPError) in try QAPI.QmpCapabilitiesCommand(arguments: args) }
-        }) {
+        switch host.negotiate(capabilities: request.arguments) {
         case .failure(let error):
             send(QMPMessage.failure(error, id: request.id))
-        case .success(let args):
-            isOOBEnabled = args.enable?.contains(.oob) ?? false
+        case .success(let capabilities):
+            isOOBEnabled = capabilities.outOfBand
             isNegotiated = true
             negotiationDeadline?.cancel()
             negotiationDeadline = nil

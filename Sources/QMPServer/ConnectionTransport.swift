@@ -20,7 +20,7 @@ public final class ConnectionTransport: SessionTransport {
         connection.onEndOfInput = { [weak session] peerClosed in session?.inputDidEnd(peerClosed: peerClosed) }
         connection.onWriteStall = { [weak session] in session?.outputDidStall() }
         connection.onOutputDrained = { [weak session] in session?.outputDidDrain() }
-        if let limits = session.host?.limits {
+        if let limits = session.host?.sessionLimits {
             connection.writeStallTimeoutMilliseconds = limits.sessionOutputStallMilliseconds
             connection.finalFlushTimeoutMilliseconds = limits.finalFlushMilliseconds
         }

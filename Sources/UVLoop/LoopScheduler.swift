@@ -1,5 +1,3 @@
-import UVLoop
-
 /// The scheduler of a running fleet: one libuv timer per scheduled action.
 public final class LoopScheduler: Scheduler {
     private let loop: EventLoop
