@@ -310,8 +310,12 @@ def slow_fuse(files):
     Debian's python3 with python3-fusepy and fuse3 (scripts/install-deps)."""
     have_fusepy = os.path.exists(DEBIAN_PYTHON) and subprocess.run(
         [DEBIAN_PYTHON, "-c", "import fusepy"], capture_output=True).returncode == 0
-    if not have_fusepy or shutil.which("fusermount3") is None or not os.path.exists("/dev/fuse"):
-        missing("python3-fusepy, fuse3 and /dev/fuse are needed for a slow filesystem")
+    if not have_fusepy or shutil.which("fusermount3") is None:
+        missing("python3-fusepy and fuse3 are needed for a slow filesystem")
+    # The packages are install-deps' to provide; the kernel's FUSE device and
+    # the right to mount are the machine's (a container may have neither).
+    if not os.path.exists("/dev/fuse"):
+        pytest.skip("this machine has no /dev/fuse")
     mountpoint = os.path.join(files["allowed"], "fuse")
     os.mkdir(mountpoint, 0o700)
     server = subprocess.Popen([DEBIAN_PYTHON, os.path.join(os.path.dirname(__file__), "slow_fuse.py"),
@@ -320,7 +324,7 @@ def slow_fuse(files):
     while not os.path.ismount(mountpoint):
         if server.poll() is not None or time.monotonic() > deadline:
             server.kill()
-            missing(f"could not mount FUSE here: {server.communicate()[1].decode(errors='replace')[-500:]}")
+            pytest.skip(f"could not mount FUSE here: {server.communicate()[1].decode(errors='replace')[-500:]}")
         time.sleep(0.05)
     yield mountpoint
     subprocess.run(["fusermount3", "-u", "-z", mountpoint], capture_output=True)
