@@ -76,19 +76,24 @@ final class DisplayPlugin: QMPPlugin {
             if args.head != nil { return reply.failure(.generic("'head' must be specified together with 'device'")) }
             if !config.enabled { return reply.failure(.generic("There is no console to take a screendump from")) }
         }
-        let fd: Int32
-        switch vm.openFile(filename, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o666) {
-        case .failure(let error): return reply.failure(.generic("failed to open file '\(filename)': \(OpenFailure.reason(error.desc))"))
-        case .success(let opened): fd = opened
-        }
+        // The surface is taken when the command runs, as QEMU's is; the
+        // open (a hung FUSE or NFS mount ignores O_NONBLOCK) runs on a worker.
         let surface = DisplaySurface(width: config.width, height: config.height, vmName: vm.name, runState: vm.runState)
-        let image = args.format == .png ? ImageEncoding.png(surface) : ImageEncoding.ppm(surface)
-        // A pipe a client passed and never drains holds no thread (fd_transfer).
-        vm.write(image, to: fd, closing: true) { error in
-            if error == 0 {
-                reply.success()
-            } else {
-                reply.failure(.generic("failed to write image: \(String(cString: strerror(error)))"))
+        let format = args.format
+        vm.openFile(filename, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o666, for: reply) { [vm] opened in
+            switch opened {
+            case .failure(let error):
+                reply.failure(.generic("failed to open file '\(filename)': \(OpenFailure.reason(error.desc))"))
+            case .success(let fd):
+                let image = format == .png ? ImageEncoding.png(surface) : ImageEncoding.ppm(surface)
+                // A pipe a client passed and never drains holds no thread (fd_transfer).
+                vm.write(image, to: fd, closing: true) { error in
+                    if error == 0 {
+                        reply.success()
+                    } else {
+                        reply.failure(.generic("failed to write image: \(String(cString: strerror(error)))"))
+                    }
+                }
             }
         }
     }

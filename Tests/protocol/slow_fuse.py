@@ -1,51 +1,100 @@
-"""A FUSE filesystem whose reads are slow, for tests of I/O that must stay
-off the fleet's loops (a file on NFS or FUSE that hangs is a regular
-file: O_NONBLOCK does not apply to it).
+"""A FUSE filesystem whose reads, and optionally opens, are slow, for tests
+of I/O that must stay off the fleet's loops (a file on NFS or FUSE that
+hangs is a regular file: O_NONBLOCK does not apply to its reads, nor to
+its lookup and open).
 
-    /usr/bin/python3 slow_fuse.py MOUNTPOINT DELAY_SECONDS
+    /usr/bin/python3 slow_fuse.py MOUNTPOINT READ_DELAY [OPEN_DELAY]
 
-serves, read-only:
-- slow.qcow2: a qcow2 header of a 1 GiB image; every read waits DELAY_SECONDS;
-- slow.raw: 64 KiB of zeros; every read waits DELAY_SECONDS.
-Lookups, attributes and opens answer at once. Runs in the foreground
-until unmounted (fusermount3 -u) or killed. Needs fusepy (Debian's
-python3-fusepy), hence Debian's python3, not the tests' own.
+serves:
+- slow.qcow2: a qcow2 header of a 1 GiB image;
+- slow.raw: 64 KiB of zeros;
+- any file a client creates (kept in memory), writable.
+Every read waits READ_DELAY seconds; every open and create waits
+OPEN_DELAY seconds (default 0). Lookups and attributes answer at once.
+Runs in the foreground until unmounted (fusermount3 -u) or killed. Needs
+fusepy (Debian's python3-fusepy), hence Debian's python3, not the tests'
+own.
 """
 import errno
 import stat
 import struct
 import sys
+import threading
 import time
 
 from fusepy import FUSE, FuseOSError, Operations
 
 QCOW2_HEADER = struct.pack(">4sIQIIQ", b"QFI\xfb", 3, 0, 0, 16, 1 << 30).ljust(512, b"\0")
-FILES = {"/slow.qcow2": QCOW2_HEADER, "/slow.raw": bytes(65536)}
 
 
 class SlowFiles(Operations):
-    def __init__(self, delay):
-        self.delay = delay
+    def __init__(self, read_delay, open_delay):
+        self.read_delay = read_delay
+        self.open_delay = open_delay
+        self.files = {"/slow.qcow2": bytearray(QCOW2_HEADER), "/slow.raw": bytearray(65536)}
+        self.modes = {path: 0o644 for path in self.files}
+        self.lock = threading.Lock()
 
     def getattr(self, path, fh=None):
         if path == "/":
             return {"st_mode": stat.S_IFDIR | 0o755, "st_nlink": 2}
-        if path in FILES:
-            return {"st_mode": stat.S_IFREG | 0o644, "st_nlink": 1, "st_size": len(FILES[path])}
+        with self.lock:
+            if path in self.files:
+                return {"st_mode": stat.S_IFREG | self.modes[path], "st_nlink": 1, "st_size": len(self.files[path])}
         raise FuseOSError(errno.ENOENT)
 
     def readdir(self, path, fh):
-        return [".", ".."] + [name[1:] for name in FILES]
+        with self.lock:
+            return [".", ".."] + [name[1:] for name in self.files]
 
     def open(self, path, flags):
-        if path not in FILES:
-            raise FuseOSError(errno.ENOENT)
+        time.sleep(self.open_delay)
+        with self.lock:
+            if path not in self.files:
+                raise FuseOSError(errno.ENOENT)
+            if flags & 0o1000:  # O_TRUNC
+                self.files[path] = bytearray()
+        return 0
+
+    def create(self, path, mode, fi=None):
+        time.sleep(self.open_delay)
+        with self.lock:
+            self.files[path] = bytearray()
+            self.modes[path] = mode & 0o777
         return 0
 
     def read(self, path, size, offset, fh):
-        time.sleep(self.delay)
-        return FILES[path][offset:offset + size]
+        time.sleep(self.read_delay)
+        with self.lock:
+            return bytes(self.files[path][offset:offset + size])
+
+    def write(self, path, data, offset, fh):
+        with self.lock:
+            content = self.files[path]
+            if len(content) < offset:
+                content.extend(bytes(offset - len(content)))
+            content[offset:offset + len(data)] = data
+        return len(data)
+
+    def truncate(self, path, length, fh=None):
+        with self.lock:
+            content = self.files[path]
+            del content[length:]
+            content.extend(bytes(length - len(content)))
+
+    def chmod(self, path, mode):
+        with self.lock:
+            self.modes[path] = mode & 0o777
+
+    def unlink(self, path):
+        with self.lock:
+            self.files.pop(path, None)
+            self.modes.pop(path, None)
+
+    def utimens(self, path, times=None):
+        pass
 
 
 if __name__ == "__main__":
-    FUSE(SlowFiles(float(sys.argv[2])), sys.argv[1], foreground=True, ro=True, direct_io=True)
+    open_delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
+    FUSE(SlowFiles(float(sys.argv[2]), open_delay), sys.argv[1], foreground=True, direct_io=True)

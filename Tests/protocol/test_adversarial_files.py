@@ -300,14 +300,16 @@ def test_files_a_client_creates_are_0600(fleet, files):
 # ---------------------------------------------- slow files: images on FUSE ----
 
 SLOW_READ_SECONDS = 1.0
+SLOW_OPEN_SECONDS = 1.0
 DEBIAN_PYTHON = "/usr/bin/python3"
 
 
-@pytest.fixture
-def slow_fuse(files):
-    """allowed/fuse: a FUSE filesystem (slow_fuse.py) whose every read
-    waits a second, as a file on a hung NFS or FUSE mount would. It needs
-    Debian's python3 with python3-fusepy and fuse3 (scripts/install-deps)."""
+def mount_slow_fuse(files, name, read_delay, open_delay=0.0):
+    """allowed/NAME: a FUSE filesystem (slow_fuse.py) whose every read
+    waits `read_delay` seconds and every open `open_delay`, as a file on a
+    hung NFS or FUSE mount would. It needs Debian's python3 with
+    python3-fusepy and fuse3 (scripts/install-deps). Yields the mount
+    point; unmounts after."""
     have_fusepy = os.path.exists(DEBIAN_PYTHON) and subprocess.run(
         [DEBIAN_PYTHON, "-c", "import fusepy"], capture_output=True).returncode == 0
     if not have_fusepy or shutil.which("fusermount3") is None:
@@ -316,10 +318,10 @@ def slow_fuse(files):
     # the right to mount are the machine's (a container may have neither).
     if not os.path.exists("/dev/fuse"):
         pytest.skip("this machine has no /dev/fuse")
-    mountpoint = os.path.join(files["allowed"], "fuse")
+    mountpoint = os.path.join(files["allowed"], name)
     os.mkdir(mountpoint, 0o700)
     server = subprocess.Popen([DEBIAN_PYTHON, os.path.join(os.path.dirname(__file__), "slow_fuse.py"),
-                               mountpoint, str(SLOW_READ_SECONDS)], stderr=subprocess.PIPE)
+                               mountpoint, str(read_delay), str(open_delay)], stderr=subprocess.PIPE)
     deadline = time.monotonic() + 10
     while not os.path.ismount(mountpoint):
         if server.poll() is not None or time.monotonic() > deadline:
@@ -330,6 +332,19 @@ def slow_fuse(files):
     subprocess.run(["fusermount3", "-u", "-z", mountpoint], capture_output=True)
     server.kill()
     server.wait()
+
+
+@pytest.fixture
+def slow_fuse(files):
+    """allowed/fuse, whose every read waits a second."""
+    yield from mount_slow_fuse(files, "fuse", SLOW_READ_SECONDS)
+
+
+@pytest.fixture
+def slow_open_fuse(files):
+    """allowed/slowopen, whose every open and create waits a second
+    (reads are quick): the kernel ignores O_NONBLOCK for both."""
+    yield from mount_slow_fuse(files, "slowopen", 0.0, SLOW_OPEN_SECONDS)
 
 
 @pytest.mark.parametrize("image", ["slow.qcow2", "slow.raw"])
@@ -350,4 +365,33 @@ def test_an_image_header_on_a_slow_filesystem_is_read_off_the_loop(fleet, slow_f
     assert nodes["n0"]["drv"] == ("qcow2" if image.endswith("qcow2") else "raw")
     if image.endswith("qcow2"):
         assert nodes["n0"]["image"]["virtual-size"] == 1 << 30  # from the header
+    client.close()
+
+
+# ------------------------------------------ slow opens: opened off the loop ----
+
+def slow_open_cases(fuse):
+    """Each command that opens a client-named path, as a client sends it
+    for a file on the slow mount, and what QEMU 7.2 answers."""
+    return {
+        "screendump": (("screendump", {"filename": f"{fuse}/screen.ppm"}), {"return": {}}),
+    }
+
+
+SLOW_OPEN_COMMANDS = ["screendump"]
+
+
+@pytest.mark.parametrize("case", SLOW_OPEN_COMMANDS)
+def test_a_file_whose_open_is_slow_is_opened_off_the_loop(fleet, slow_open_fuse, case):
+    """The kernel ignores O_NONBLOCK for an open on FUSE or NFS: an open
+    that takes a second on the loop held a bystander's query-status for
+    1,005 ms. The open runs on a worker; the bystander answers within
+    100 ms, and the client gets QEMU's reply once the open is done."""
+    client = Client(fleet.vm_socket("hostile"))
+    (command, arguments), expected = slow_open_cases(slow_open_fuse)[case]
+    started = time.monotonic()
+    reply = while_victim_asks(fleet, lambda: client.execute(command, arguments))
+    assert reply == expected, reply
+    assert time.monotonic() - started >= SLOW_OPEN_SECONDS  # the slow open happened
+    assert client.execute("query-status")["return"]["status"] == "running"
     client.close()

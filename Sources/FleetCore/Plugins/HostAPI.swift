@@ -181,6 +181,10 @@ enum HostAPI {
             HostAPI.copy(error.desc, to: err, length: errLen)
             return -1
         }
+        api.open_file_async = { handle, token, path, flags, mode, done, opaque in
+            guard let instance = PluginInstance.from(handle, "open_file_async"), let path, let done else { return -1 }
+            return instance.openFile(String(cString: path), flags: flags, mode: mode_t(mode), request: token, done: done, opaque: opaque)
+        }
         api.request_qom_path = { token in PendingRequests.current.qomPath(of: token) }
         api.vm_save_device_state = { handle, sink, opaque in
             guard let vm = PluginInstance.from(handle, "vm_save_device_state")?.vm, let sink,

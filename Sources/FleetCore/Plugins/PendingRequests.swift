@@ -106,6 +106,12 @@ final class PendingRequests {
         return entry
     }
 
+    /// True while `token` waits for its answer on this thread (an open
+    /// that served it finds it gone when it was answered or timed out).
+    func isPending(_ token: qmp_request) -> Bool {
+        waiting[token] != nil || running.contains { $0?.token == token }
+    }
+
     /// The QOM path given with a request not answered yet (`request_qom_path`).
     func qomPath(of token: qmp_request) -> UnsafePointer<CChar>? {
         if let entry = running.last(where: { $0?.token == token }) { return entry?.qomPath.map { UnsafePointer($0.pointer) } }

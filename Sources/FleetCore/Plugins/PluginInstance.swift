@@ -280,6 +280,31 @@ public final class PluginInstance {
         return 0
     }
 
+    /// `open_file_async`: the VM's open on the pool (`VM.openFile(_:flags:mode:then:)`),
+    /// then `done` on the loop with the descriptor or QEMU's text. When the
+    /// instance ended, or `request` (0: none) is no longer pending, the
+    /// descriptor is closed and `done` gets a NULL instance, so nothing
+    /// calls into a plugin state that is gone.
+    func openFile(_ path: String, flags: Int32, mode: mode_t, request: qmp_request,
+                  done: @escaping qmp_open_done_fn, opaque: UnsafeMutableRawPointer?) -> Int32 {
+        guard let vm else { return -1 }
+        let carried = LoopConfined(opaque)
+        vm.openFile(path, flags: flags, mode: mode) { [weak self] result in
+            let live = self.flatMap { $0.destroyed ? nil : $0 }
+            let wanted = live != nil && (request == 0 || PendingRequests.current.isPending(request))
+            switch result {
+            case .success(let fd) where wanted:
+                done(live?.state, fd, nil, carried.value)
+            case .success(let fd):
+                close(fd)
+                done(nil, -1, "the open was cancelled", carried.value)
+            case .failure(let error):
+                error.desc.withCString { done(wanted ? live?.state : nil, -1, $0, carried.value) }
+            }
+        }
+        return 0
+    }
+
     // MARK: File descriptors
 
     /// Watches a plugin's fd on the VM's loop; nil without a loop (in-process fleets).

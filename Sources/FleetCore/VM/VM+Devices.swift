@@ -58,32 +58,4 @@ extension VM {
                            properties: properties, owner: owner, pciAddress: pciAddress))
         return .success(())
     }
-
-    /// Opens a file a client named, as QEMU's `qemu_open` does for
-    /// "/dev/fdset/N", "fd:NAME" (a getfd descriptor), and plain paths as
-    /// the fleet's `AllowedFiles` policy permits (beneath an allowed
-    /// directory, no symlinks, regular files, never blocking).
-    public func openFile(_ path: String, flags: Int32, mode: mode_t) -> Result<Int32, QMPError> {
-        if path.hasPrefix("fd:") {
-            // "fd:NAME", as QEMU's monitor_get_fd: the named fd moves to the caller.
-            let name = String(path.dropFirst("fd:".count))
-            guard let fd = fdSets.takeNamed(name) else {
-                return .failure(.generic("File descriptor named '\(name)' has not been found"))
-            }
-            return .success(fd)
-        }
-        if path.hasPrefix("/dev/fdset/") {
-            guard let id = Int64(path.dropFirst("/dev/fdset/".count)) else {
-                return .failure(.generic("Could not parse fdset \(path.dropFirst("/dev/fdset/".count))"))
-            }
-            switch fdSets.dupFromSet(id, flags: flags) {
-            case .failure(let refusal): return .failure(.generic("Could not open '\(path)': \(refusal.reason)"))
-            case .success(let fd): return .success(fd)
-            }
-        }
-        switch owner.allowedFiles.open(path, flags: flags, mode: mode) {
-        case .failure(let refusal): return .failure(.generic("Could not open '\(path)': \(refusal.reason)"))
-        case .success(let fd): return .success(fd)
-        }
-    }
 }

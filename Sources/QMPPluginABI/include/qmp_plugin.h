@@ -31,7 +31,8 @@
  * value returns its failure value: 0, -1 or NULL; the others do nothing) and
  * logs it, and it refuses a call through a handle whose VM has ended: the
  * handle is a number the host looks up, never a pointer it follows. Work that
- * must not run on the loop (file I/O) goes to work_queue(). A plugin
+ * must not run on the loop (file I/O) goes to work_queue(), fd_transfer()
+ * and, for a path a client named, open_file_async(). A plugin
  * must not keep per-VM state in globals: the same library serves many VMs,
  * and a fleet runs its VMs on several loop threads at once, so any state a
  * library shares between VMs must be immutable or locked by the plugin. A
@@ -79,11 +80,11 @@ extern "C" {
  * Compatible additions within a version: members appended to qmp_host_api.
  * Revision 2 added the live-migration members (vm_save_device_state to
  * vm_exit), revision 3 work_queue, revision 4 fd_transfer, revision 5
- * device_realized, revision 6 request_qom_path. A plugin built against a later header checks
+ * device_realized, revision 6 request_qom_path, revision 7 open_file_async. A plugin built against a later header checks
  * QMP_HOST_HAS(host, member) before it calls a member a revision added; one
  * built against an earlier header never sees them.
  */
-#define QMP_PLUGIN_ABI_REVISION 6u
+#define QMP_PLUGIN_ABI_REVISION 7u
 
 /** True when the host's table is long enough to hold member. */
 #define QMP_HOST_HAS(host, member) \
@@ -158,6 +159,15 @@ typedef void (*qmp_work_done_fn)(void *instance, void *opaque);
  * instance is NULL (result -ECANCELED) when the VM ended first.
  */
 typedef void (*qmp_transfer_done_fn)(void *instance, long result, void *opaque);
+
+/**
+ * Runs on the VM's loop thread when an open_file_async() ends: fd is the
+ * descriptor, now the plugin's, or -1 with QEMU's error text in err
+ * (NUL-terminated, valid during the call). instance is NULL (fd -1) when
+ * the VM or the request the open served ended first: the host has closed
+ * the descriptor; free what opaque holds and touch nothing else.
+ */
+typedef void (*qmp_open_done_fn)(void *instance, int fd, const char *err, void *opaque);
 
 /** Directions for fd_transfer(). */
 #define QMP_TRANSFER_READ 0
@@ -412,6 +422,27 @@ typedef struct qmp_host_api {
      * already answered. The string stays valid until req is answered.
      */
     const char *(*request_qom_path)(qmp_request req);
+
+    /* --- revision 7 (check QMP_HOST_HAS(host, open_file_async)) --- */
+
+    /**
+     * open_file() without blocking the loop: the kernel ignores O_NONBLOCK
+     * for the lookup and open of a file on FUSE or NFS, so a mount whose
+     * server hangs would hold every VM of the loop for as long as the
+     * open waits. The host applies open_file()'s policy (allowed
+     * directories, resolved beneath them, O_NONBLOCK | O_NOFOLLOW |
+     * O_CLOEXEC, regular files only, created 0600 at most) on a worker
+     * thread, then calls done on the VM's loop thread. req is the request
+     * the open serves (0: none): when it was answered, timed out or
+     * cancelled before the open ends, or the VM ended, the host closes the
+     * descriptor and calls done with a NULL instance. "fd:NAME" and
+     * "/dev/fdset/N" touch no path: they are taken at once, and done runs
+     * before open_file_async returns (as both always do in an in-process
+     * test fleet without a loop). Returns 0, or -1 (a refused call: then
+     * done does not run).
+     */
+    int (*open_file_async)(qmp_vm *vm, qmp_request req, const char *path, int flags, int mode,
+                           qmp_open_done_fn done, void *opaque);
 } qmp_host_api;
 
 /** What qmp_plugin_entry() returns. Static storage; the host never frees it. */

@@ -1,0 +1,42 @@
+import QMPPluginABI
+import QMPWire
+
+/// Opening a file a client named without blocking the VM's loop: the
+/// kernel ignores `O_NONBLOCK` for the lookup and open of a file on FUSE
+/// or NFS, so an open there waits as long as the server does, and every
+/// VM of the loop with it. The host's `open_file_async` runs the same
+/// policy as `openFile` on a worker thread and calls back on the loop.
+extension PluginVM {
+    /// Opens `path` as `openFile(_:flags:mode:)` does, then calls `done` on
+    /// the VM's loop thread with the descriptor (now yours) or QEMU's text.
+    /// For the request `reply` answers: when that request was answered or
+    /// timed out meanwhile, or the VM ended, the host closes the
+    /// descriptor and `done` is not called. "fd:NAME" and "/dev/fdset/N"
+    /// are taken at once (`done` runs before this returns). A host without
+    /// `open_file_async` (ABI revision < 7) opens in place.
+    public func openFile(_ path: String, flags: Int32, mode: UInt32 = 0o600, for reply: Reply?,
+                         then done: @escaping (Result<Int32, QMPError>) -> Void) {
+        let api = PluginHostLink.api!
+        let offset = MemoryLayout<qmp_host_api>.offset(of: \qmp_host_api.open_file_async) ?? Int.max
+        guard Int(api.pointee.struct_size) >= offset + MemoryLayout<qmp_open_done_fn?>.size,
+              let open = api.pointee.open_file_async else {
+            return done(openFile(path, flags: flags, mode: mode))
+        }
+        let box = Unmanaged.passRetained(OpenBox(done)).toOpaque()
+        let rc = open(handle, reply?.token ?? 0, path, flags, Int32(mode), { instance, fd, error, opaque in
+            let box = Unmanaged<OpenBox>.fromOpaque(opaque!).takeRetainedValue()
+            guard instance != nil else { return }
+            box.done(fd >= 0 ? .success(fd) : .failure(.generic(error.map { String(cString: $0) } ?? "Could not open file")))
+        }, box)
+        if rc != 0 {
+            Unmanaged<OpenBox>.fromOpaque(box).release()
+            done(.failure(.generic("Could not open '\(path)': the host refused the call")))
+        }
+    }
+}
+
+/// One `openFile(…, then:)`'s continuation, held until the host calls back.
+private final class OpenBox {
+    let done: (Result<Int32, QMPError>) -> Void
+    init(_ done: @escaping (Result<Int32, QMPError>) -> Void) { self.done = done }
+}
