@@ -20,7 +20,7 @@ import QMPWire
 /// Guest actions: `write`/`read` `{device, offset?, bytes?}`, `lock-tray`/
 /// `unlock-tray`/`eject-request` `{device}`, `io-error` `{device, operation?, nospace?}`,
 /// `job-error` `{job, operation?}`.
-final class BlockPlugin: QMPPlugin {
+final class BlockPlugin: SharedConfigurationPlugin {
     static let name = "block"
     static var schema: [UInt8] { PackageResources.schema_json }
 
@@ -50,9 +50,12 @@ final class BlockPlugin: QMPPlugin {
     /// `iothread` objects by id, with their settings.
     var iothreads: [String: [String: Int64]] = [:]
 
-    init(vm: PluginVM, config: JSONValue) throws(PluginError) {
+    /// A template's VMs share their decoded drives.
+    static func configuration(from config: JSONValue) throws(PluginError) -> BlockConfig { try BlockConfig(config) }
+
+    init(vm: PluginVM, configuration config: BlockConfig) throws(PluginError) {
         self.vm = vm
-        self.config = try BlockConfig(config)
+        self.config = config
         for drive in self.config.drives {
             if case .failure(let error) = addConfiguredDrive(drive) { throw PluginError("block: drive \(drive.id): \(error.desc)") }
             // A virtio disk is a PCI device the host places on the bus.

@@ -15,7 +15,7 @@ import QMPWire
 ///   console when the VM starts running (default true).
 ///
 /// Guest actions: `console-write` {chardev?, text}, `vserport-open` {port, open}.
-final class ChardevPlugin: QMPPlugin {
+final class ChardevPlugin: SharedConfigurationPlugin {
     static let name = "chardev"
     static var schema: [UInt8] { PackageResources.schema_json }
 
@@ -31,9 +31,11 @@ final class ChardevPlugin: QMPPlugin {
     var hasBooted = false
     var lastRunState: String?
 
-    init(vm: PluginVM, config: JSONValue) throws(PluginError) {
+    /// A template's VMs share their decoded serial ports and chardevs.
+    static func configuration(from config: JSONValue) throws(PluginError) -> ChardevConfig { try ChardevConfig(config) }
+
+    init(vm: PluginVM, configuration config: ChardevConfig) throws(PluginError) {
         self.vm = vm
-        let config = try ChardevConfig(config)
         bootLog = config.bootLog
         for serial in config.serials {
             switch addChardev(id: serial.id, backend: serial.backend) {

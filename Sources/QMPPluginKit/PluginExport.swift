@@ -145,24 +145,44 @@ public enum PluginExport {
         }
     }
 
+    /// The library's settings texts, parsed once each (`SettingsCache`).
+    static let settings = SettingsCache()
+
     private static func create<P: QMPPlugin>(_ type: P.Type, vm: OpaquePointer, config: UnsafePointer<CChar>?, length: Int,
                                              instanceOut: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,
                                              err: UnsafeMutablePointer<CChar>?, errLen: Int) -> Int32 {
-        var configValue: JSONValue = .object([:])
-        if let config {
-            do {
-                configValue = try JSONValue(parsing: UnsafeRawBufferPointer(start: config, count: length))
-            } catch {
-                return fail("config is not valid JSON: \(error.message)", err, errLen)
-            }
-        }
+        // No text: every default, as an empty section.
+        let text = config.map { UnsafeRawBufferPointer(start: $0, count: length) } ?? UnsafeRawBufferPointer(start: nil, count: 0)
         do {
-            let plugin = try P(vm: PluginVM(handle: vm), config: configValue)
+            let plugin: P
+            if let shared = type as? any SharedConfigurationPlugin.Type {
+                plugin = try makeShared(shared, vm: PluginVM(handle: vm), text: config == nil ? nil : text) as! P
+            } else {
+                var value: JSONValue = .object([:])
+                if config != nil {
+                    do {
+                        value = try settings.value(of: text)
+                    } catch {
+                        return fail("config is not valid JSON: \(error.message)", err, errLen)
+                    }
+                }
+                plugin = try P(vm: PluginVM(handle: vm), config: value)
+            }
             instanceOut?.pointee = Unmanaged.passRetained(plugin as AnyObject).toOpaque()
             return 0
         } catch {
             return fail(error.message, err, errLen)
         }
+    }
+
+    /// An instance of a plugin with shared settings: decoded once per text.
+    private static func makeShared<S: SharedConfigurationPlugin>(_ type: S.Type, vm: PluginVM,
+                                                                 text: UnsafeRawBufferPointer?) throws(PluginError) -> S {
+        guard let text else { return try S(vm: vm, configuration: S.configuration(from: .object([:]))) }
+        let configuration = try settings.configuration(of: text, as: S.Configuration.self) { value throws(PluginError) in
+            try S.configuration(from: value)
+        }
+        return try S(vm: vm, configuration: configuration)
     }
 
     /// The object the host passed (a request's arguments, a device's
