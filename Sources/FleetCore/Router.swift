@@ -30,6 +30,8 @@ public final class Router {
     /// last seen: the VMs of one `count` entry share them, so a 10,000-VM
     /// fleet writes each plugin's text once, not once per VM.
     private var configTexts: [String: (config: JSONValue, text: String)] = [:]
+    /// The last `vm-create` entry read, for the next that differs only in its name.
+    private var entries = VMEntryCache()
     /// VMs that are real QEMUs behind the fleet (proxy mode), by name.
     package private(set) var proxies: [String: any ProxiedVM] = [:]
     /// The core schema alone, for checks that need no VM (proxied clients' `qmp_capabilities`).
@@ -182,6 +184,12 @@ public final class Router {
         }
     }
 
+    /// The one VM a `vms:` entry given as JSON describes (`VMSpec.single`),
+    /// its template read once for a run of entries that differ only in `name`.
+    package func spec(of entry: JSONObject, source: String) throws(FleetError) -> VMSpec {
+        try entries.spec(of: entry, source: source, config: config)
+    }
+
     /// Claims a name for a new VM: unique in the fleet, within `vms-per-fleet`.
     private func reserveName(_ name: String) throws(FleetError) {
         guard vms[name] == nil, proxies[name] == nil else { throw FleetError.vm("VM '\(name)' already exists") }
@@ -289,7 +297,8 @@ public final class Router {
         vm.closeAllSessions(afterFlush: afterFlush)
         for plugin in vm.plugins.reversed() { plugin.destroy() }
         vm.plugins.removeAll()
-        vm.transfers.cancelAll()
+        let transfers = vm.transfers
+        transfers?.cancelAll()
         vm.fdSets.closeAll()
         vm.events.shutdown()
         vm.observation?.ended()

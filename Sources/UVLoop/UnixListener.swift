@@ -50,10 +50,17 @@ public final class UnixListener: LoopHandle {
         let staged = path + ".new"
         let bindPath = (try? UnixAddress(path: staged)) != nil ? staged : path
         var address = try UnixAddress(path: bindPath)
-        unlink(staged)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw UVError.errno("socket") }
-        guard address.withSockaddr({ bind(fd, $0, $1) }) == 0 else {
+        // A staged file is left only by a run that ended between its bind
+        // and rename: removed when the bind meets it, not before every bind
+        // (one system call fewer per VM for 10,000 VMs).
+        var bound = address.withSockaddr({ bind(fd, $0, $1) }) == 0
+        if !bound && errno == EADDRINUSE && bindPath == staged {
+            unlink(staged)
+            bound = address.withSockaddr({ bind(fd, $0, $1) }) == 0
+        }
+        guard bound else {
             let error = UVError.errno("bind(\(bindPath))")
             Glibc.close(fd)
             throw error

@@ -134,47 +134,16 @@ extension VMSpec {
     /// config file's entries are: what `vm-create` and `qmpfleet-emulator`
     /// build VMs from. `source` names the entry in error texts.
     public static func single(entry: JSONObject, source: String, config: FleetConfig) throws(FleetError) -> VMSpec {
-        var entry = entry
-        entry["count"] = nil
-        let specs = try expand(ConfigReader(file: source, path: "config", value: .object(entry)), config: config)
-        guard let spec = specs.first else { throw FleetError.vm("\(source): nothing to create") }
-        return spec
+        try VMEntry(single: entry, source: source, config: config).spec(number: 0, nameLimit: config.limits.vmNameBytes)
     }
 
     /// One `vms:` entry, expanded by `count` (`ci-{n}` with n from `first`, default 0).
     static func expand(_ r: ConfigReader, config: FleetConfig) throws(FleetError) -> [VMSpec] {
-        try r.checkKeys(keys)
-        guard let pattern = try r.string("name") else { throw r.error("missing", key: "name") }
-        var base = VMSpec(name: pattern)
-        if let template = try r.string("template") {
-            guard let t = config.templates[template] else {
-                throw r.error("no template named '\(template)' (templates: \(config.templates.keys.sorted().joined(separator: ", ")))", key: "template")
-            }
-            base = t
-        }
-        let count = try r.int("count") ?? 1
-        let first = try r.int("first") ?? 0
-        guard count >= 1 else { throw r.error("expected a count of at least 1", key: "count") }
-        // `count` sizes an array, and `first + count` must not overflow.
-        guard count <= config.limits.vmsPerFleet else {
-            throw r.error("expected a count of at most \(config.limits.vmsPerFleet) (limits.vms-per-fleet)", key: "count")
-        }
-        guard first <= Int.max - count else { throw r.error("expected first + count to be at most \(Int.max)", key: "first") }
-        guard count == 1 || pattern.contains("{n}") else {
-            throw r.error("with count > 1 the name needs a {n} placeholder", key: "name")
-        }
+        let entry = try VMEntry(r, config: config)
         var specs: [VMSpec] = []
-        specs.reserveCapacity(count)
-        let parsed = try parse(r, base: base, config: config)
-        for n in first..<(first + count) {
-            var spec = parsed
-            spec.name = pattern.replacingPlaceholder(with: n)
-            if let name = VMNameRule.problem(with: spec.name, limit: config.limits.vmNameBytes) {
-                throw r.error(name, key: "name")
-            }
-            if spec.guestName == base.guestName || spec.guestName == pattern { spec.guestName = spec.name }
-            if try r.string("uuid") == nil { spec.uuid = VMSpec.derivedUUID(for: spec.name) }
-            specs.append(spec)
+        specs.reserveCapacity(entry.count)
+        for offset in 0..<entry.count {
+            specs.append(try entry.spec(number: offset, nameLimit: config.limits.vmNameBytes))
         }
         return specs
     }
