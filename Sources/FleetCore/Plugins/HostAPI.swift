@@ -135,9 +135,7 @@ enum HostAPI {
             guard let message else { return }
             let text = String(cString: message)
             // Any thread may log; only the loop thread uses the VM's logger.
-            let instance = PluginHandles.instance(for: handle)
-            let onLoop = instance.map { pthread_equal($0.thread, pthread_self()) != 0 } ?? false
-            let logger = onLoop ? instance!.logger : Router.processLogger
+            let logger = PluginHandles.instance(for: handle)?.logger ?? Router.processLogger
             switch level {
             case QMP_LOG_DEBUG: logger.debug("\(text)")
             case QMP_LOG_INFO: logger.info("\(text)")

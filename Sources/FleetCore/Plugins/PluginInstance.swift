@@ -26,8 +26,9 @@ public final class PluginInstance {
     private(set) var state: UnsafeMutableRawPointer?
     private var timers: [UInt64: ScheduledAction] = [:]
     private var fdWatches: [UInt64: FDWatcher] = [:]
-    /// `fd_transfer`s waiting on the loop, cancelled when the VM ends.
-    private let transfers = TransferSet()
+    /// `fd_transfer`s waiting on the loop, cancelled when the VM ends;
+    /// made at the first.
+    private var transfers: TransferSet?
     private var nextTimer: UInt64 = 1
     private var destroyed = false
     /// The VM's loop thread (instances are made on it): the only one whose
@@ -48,18 +49,19 @@ public final class PluginInstance {
     /// the VM is alive and the caller is on its loop thread. A refusal is
     /// logged with the function's name.
     static func from(_ handle: OpaquePointer?, _ function: StaticString) -> PluginInstance? {
-        guard let instance = PluginHandles.instance(for: handle) else {
+        switch PluginHandles.lookup(handle) {
+        case .none:
             if handle != nil {
                 Router.processLogger.warning("a plugin called \(function) with the handle of a VM that has ended; refused")
             }
             return nil
-        }
-        guard pthread_equal(instance.thread, pthread_self()) != 0 else {
-            Router.processLogger.warning("plugin '\(instance.library.name)' called \(function) from a thread other than its VM's loop thread; refused")
+        case .otherThread(let plugin):
+            Router.processLogger.warning("plugin '\(plugin)' called \(function) from a thread other than its VM's loop thread; refused")
             return nil
+        case .instance(let instance):
+            guard !instance.destroyed else { return nil }
+            return instance
         }
-        guard !instance.destroyed else { return nil }
-        return instance
     }
 
     /// Calls the plugin's `vm_create` with its config section.
@@ -86,7 +88,8 @@ public final class PluginInstance {
         timers.removeAll()
         for watch in fdWatches.values { watch.close() }
         fdWatches.removeAll()
-        transfers.cancelAll()
+        let running = transfers
+        running?.cancelAll()
         PendingRequests.current.cancelAll(of: self)
         if let destroyFn = library.descriptor.pointee.vm_destroy { destroyFn(state) }
         state = nil

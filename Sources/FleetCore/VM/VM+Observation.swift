@@ -18,7 +18,7 @@ extension VM {
         let started = MonotonicClock.nanoseconds()
         let metrics = owner.metrics
         let table = table
-        let observation = observation
+        let observation = recordingObservation
         return { result in
             let elapsed = MonotonicClock.nanoseconds() &- started
             metrics.commandAnswered(Self.metricsLabel(for: call, result, table: table), result, nanoseconds: elapsed)
@@ -35,6 +35,17 @@ extension VM {
         return call.name
     }
 
+    /// The observation commands are recorded in, made at the first one
+    /// (none with `command-history-per-vm: 0` until someone watches).
+    private var recordingObservation: VMObservation? {
+        if observation == nil, owner.limits.commandHistoryPerVM > 0 { makeObservation() }
+        return observation
+    }
+
+    private func makeObservation() {
+        observation = VMObservation(historyCapacity: owner.limits.commandHistoryPerVM, textLimit: owner.limits.pageTextBytes)
+    }
+
     /// An event left the VM's bus for its clients.
     func eventSent(_ bytes: [UInt8]) {
         owner.metrics.eventsEmitted &+= 1
@@ -44,9 +55,7 @@ extension VM {
     /// Starts watching the VM (loop thread): returns the commands it
     /// answered so far, oldest first.
     func watch(_ token: UInt64, _ watcher: @escaping (VMObservation.Activity) -> Void) -> [String] {
-        if observation == nil {
-            observation = VMObservation(historyCapacity: 0, textLimit: owner.limits.pageTextBytes)
-        }
+        if observation == nil { makeObservation() }
         return observation?.watch(token, watcher) ?? []
     }
 }

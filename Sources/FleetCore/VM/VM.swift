@@ -34,7 +34,12 @@ public final class VM {
     public internal(set) var autostart: Bool
     /// Attached clients by session id.
     public private(set) var sessions: [UInt64: Session] = [:]
-    public private(set) var events: EventBus!
+    /// Made at the first event: most of a large fleet's VMs never send one
+    /// until a client asks for something.
+    public private(set) lazy var events = EventBus(scheduler: owner.scheduler) { [unowned self] bytes in
+        for session in self.sessions.values { session.deliverEvent(bytes) }
+        self.eventSent(bytes)
+    }
     public let devices = DeviceRegistry()
     /// The board's root PCI bus, where `device_add` puts PCI devices; nil
     /// for a machine whose board QEMU 7.2 was not recorded for (none, microvm).
@@ -48,9 +53,17 @@ public final class VM {
     /// Set while a command line's `-device` runs (`CommandLineReplay`): the
     /// device is cold-plugged, as QEMU's are before the machine is ready.
     var coldPlugging = false
-    public let fdSets = FDSets()
-    /// What `yank` can cut loose; the monitors' chardevs from the start.
-    public let yankInstances = YankInstances()
+    /// `add-fd`'s sets, made at the first.
+    public private(set) lazy var fdSets = FDSets()
+    /// What `yank` can cut loose; the monitors' chardevs from the start
+    /// (registered when the list is first needed).
+    public private(set) lazy var yankInstances: YankInstances = {
+        let instances = YankInstances()
+        for index in 0..<max(1, spec.monitors.count) {
+            instances.register(.monitor(index)) { [unowned self] in self.closeSessions(ofMonitor: index) }
+        }
+        return instances
+    }()
     /// The monitor (index in the spec's monitors) each client came through.
     private var sessionMonitors: [UInt64: Int] = [:]
     /// User-created QOM objects (`object-add`), by id.
@@ -65,14 +78,15 @@ public final class VM {
     var guestShutdownTask: ScheduledAction?
     /// Faults armed on this VM (`fault-add`, config `faults:`); nil when none.
     var faults: VMFaults?
-    /// The page's view of the VM: its last commands and its watchers (nil
-    /// with `command-history-per-vm: 0` until someone watches).
+    /// The page's view of the VM: its last commands and its watchers; made
+    /// at the first command or watcher (`recordingObservation`), so a VM
+    /// nobody talked to keeps none.
     var observation: VMObservation?
     /// The VM's share of libuv's thread pool (nil in-process): see `VM.offload`.
     private(set) lazy var poolShare: PoolShare? = owner.loop.map { PoolShare(loop: $0, limit: limits.poolJobsPerVM) }
     /// Core commands' transfers to a client's pipe or socket waiting on the
-    /// loop (`dumpdtb`), cancelled when the VM ends.
-    let transfers = TransferSet()
+    /// loop (`dumpdtb`), cancelled when the VM ends; made at the first.
+    var transfers: TransferSet?
     /// What guest shutdowns, reboots and panics do (`set-action`).
     public internal(set) lazy var actions = LifecycleActions(noShutdown: spec.noShutdown, noReboot: spec.noReboot)
 
@@ -97,8 +111,12 @@ public final class VM {
         spec.vcpuThreadIDs.indices.contains(index) ? spec.vcpuThreadIDs[index] : vcpuThreadIDBase + index
     }
     /// The machine description plugins read through `vm_machine_json`, kept
-    /// only as the C string the ABI hands out.
-    let machineJSONText: ContiguousArray<CChar>
+    /// only as the C string the ABI hands out; written at the first call.
+    private(set) lazy var machineJSONText: ContiguousArray<CChar> = {
+        let threads = (0..<spec.machine.smp.maxCPUs).map(vcpuThreadID)
+        let machine = spec.machine.descriptionJSON(qemuVersion: owner.qemuVersion, vcpuThreadIDs: threads)
+        return ContiguousArray(machine.jsonText.utf8CString)
+    }()
     /// The name as the C string `vm_name` hands out (stable while the VM lives).
     let nameCString: ContiguousArray<CChar>
 
@@ -111,22 +129,7 @@ public final class VM {
         self.runState = spec.incomingDeferred ? .inmigrate : spec.startPaused ? .prelaunch : .running
         self.autostart = !spec.startPaused
         self.creationSequence = creationSequence
-        let base = VM.vcpuThreadIDBase(sequence: creationSequence)
-        let threads = (0..<spec.machine.smp.maxCPUs).map { spec.vcpuThreadIDs.indices.contains($0) ? spec.vcpuThreadIDs[$0] : base + $0 }
-        let machine = spec.machine.descriptionJSON(qemuVersion: owner.qemuVersion, vcpuThreadIDs: threads)
-        self.machineJSONText = ContiguousArray(machine.jsonText.utf8CString)
         self.nameCString = ContiguousArray(spec.name.utf8CString)
-        let history = owner.limits.commandHistoryPerVM
-        if history > 0 {
-            self.observation = VMObservation(historyCapacity: history, textLimit: owner.limits.pageTextBytes)
-        }
-        self.events = EventBus(scheduler: owner.scheduler) { [unowned self] bytes in
-            for session in self.sessions.values { session.deliverEvent(bytes) }
-            self.eventSent(bytes)
-        }
-        for index in 0..<max(1, spec.monitors.count) {
-            yankInstances.register(.monitor(index)) { [unowned self] in self.closeSessions(ofMonitor: index) }
-        }
     }
 
     /// Yanking a monitor's chardev: QEMU shuts its socket down, so its
