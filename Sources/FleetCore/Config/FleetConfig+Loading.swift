@@ -240,6 +240,8 @@ extension VMSpec {
 extension String {
     /// `ci-{n}` → `ci-7`.
     func replacingPlaceholder(with n: Int) -> String {
+        // Most names (every `vm-create`'s) have no placeholder: one byte scan.
+        guard utf8.contains(UInt8(ascii: "{")) else { return self }
         var result = ""
         var rest = Substring(self)
         while let range = rest.firstRange(of: "{n}") {
@@ -257,7 +259,7 @@ public enum VMNameRule {
     public static func problem(with name: String, limit: Int) -> String? {
         if name.isEmpty { return "a VM name must not be empty" }
         if name.utf8.count > limit { return "VM name '\(name)' is longer than \(limit) bytes" }
-        if name == "." || name == ".." || name.contains("/") || name.utf8.contains(0) {
+        if name == "." || name == ".." || name.utf8.contains(where: { $0 == UInt8(ascii: "/") || $0 == 0 }) {
             return "VM name '\(name)' must not contain '/', NUL, or be '.' or '..'"
         }
         if name == "fleet" { return "'fleet' is reserved for the control socket" }

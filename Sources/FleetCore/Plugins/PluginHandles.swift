@@ -18,16 +18,16 @@ import Glibc
 /// the process was 6 % of starting 10,000 VMs on two loops (most of it
 /// waiting on the other loop). An entry hands its instance only to the
 /// instance's own thread, so it keeps it unowned: the instance removes its
-/// entry before it is freed, on that same thread, and no other thread ever
-/// follows the reference. (A weak reference cost each of a VM's 13
-/// instances a side table.)
+/// entry before it is freed, on that same thread, and another thread
+/// follows the reference only under the stripe's lock (to name the plugin
+/// it refuses), while the entry, and so the instance, still exists. (A
+/// weak reference cost each of a VM's 13 instances a side table.)
 enum PluginHandles {
     private struct Entry {
-        /// The instance's loop thread: the only one that may follow `instance`.
+        /// The instance's loop thread: the only one that may follow `instance`
+        /// outside its stripe's lock.
         let thread: pthread_t
         unowned(unsafe) let instance: PluginInstance
-        /// Its plugin's name, for the refusal of a call from another thread.
-        let plugin: String
     }
 
     /// What a handle leads to on the calling thread.
@@ -49,7 +49,7 @@ enum PluginHandles {
     /// A new handle for `instance` (made on its loop thread), valid until `release`.
     static func register(_ instance: PluginInstance) -> OpaquePointer {
         let number = next.add(1, ordering: .relaxed).oldValue
-        let entry = Entry(thread: instance.thread, instance: instance, plugin: instance.library.name)
+        let entry = Entry(thread: instance.thread, instance: instance)
         stripe(number).withLock { $0[number] = entry }
         return OpaquePointer(bitPattern: number)!
     }
@@ -63,10 +63,14 @@ enum PluginHandles {
     static func lookup(_ handle: OpaquePointer?) -> Lookup {
         guard let handle else { return .none }
         let number = UInt(bitPattern: handle)
-        let entry = stripe(number).withLock { $0[number] }
-        guard let entry else { return .none }
-        guard pthread_equal(entry.thread, pthread_self()) != 0 else { return .otherThread(plugin: entry.plugin) }
-        return .instance(entry.instance)
+        return stripe(number).withLock { table in
+            guard let entry = table[number] else { return .none }
+            // Under the lock the entry is there, so the instance is not yet
+            // past its deinit (which takes the lock to remove it): reading
+            // its plugin's name from another thread is safe here, and only here.
+            guard pthread_equal(entry.thread, pthread_self()) != 0 else { return .otherThread(plugin: entry.instance.library.name) }
+            return .instance(entry.instance)
+        }
     }
 
     /// The live instance behind `handle` when the caller is on its loop

@@ -15,13 +15,14 @@ import Glibc
 public final class PluginInstance {
     public let library: PluginLibrary
     public private(set) weak var vm: VM?
-    /// The VM's logger with the plugin's name, made at the first message
-    /// (setting metadata re-renders it: not worth it per instance at start).
-    private(set) lazy var logger: Logger = {
+    /// The VM's logger with the plugin's name, made for each message:
+    /// plugins log rarely, and a kept one was 57 bytes of each of a VM's
+    /// 13 instances.
+    var logger: Logger {
         var logger = vm?.logger ?? Router.processLogger
         logger[metadataKey: "plugin"] = .string(library.name)
         return logger
-    }()
+    }
     /// The plugin's `void *instance`.
     private(set) var state: UnsafeMutableRawPointer?
     private var timers: [UInt64: ScheduledAction] = [:]
