@@ -3,24 +3,21 @@ import QAPIRuntime
 import QMPServer
 import QMPWire
 
-/// A control-socket command bound to its handler through the type
-/// scripts/qapi-gen generates from `control-schema.json`
-/// (`QAPI.Control.VmCreateCommand`), as `CommandBinding` binds the core's:
-/// the name is the type's, the handler gets typed arguments, and the
-/// request was checked against the same declaration first (QEMU's texts).
-struct ControlBinding {
-    let name: String
-    /// Runs the command on the control plane with its checked members.
-    let run: (ControlPlane, JSONObject, CommandCall, @escaping (CommandResult) -> Void) -> Void
+/// What runs a control command: the plane, the checked members, the call
+/// (for its client and descriptors) and the completion.
+typealias ControlHandler = (ControlPlane, JSONObject, CommandCall, @escaping (CommandResult) -> Void) -> Void
 
+/// A control-socket command bound through its generated
+/// `QAPI.Control.<Name>Command` (scripts/qapi-gen from `control-schema.json`),
+/// as the core's are: the same `QAPIBinding`, a handler of the plane's own.
+typealias ControlBinding = QAPIBinding<ControlHandler>
+
+extension QAPIBinding where Handler == ControlHandler {
     static func bind<C: QAPICommand>(
         _: C.Type, _ body: @escaping (ControlPlane, C, CommandCall, @escaping (CommandResult) -> Void) -> Void
     ) -> ControlBinding {
         ControlBinding(name: C.qapiName) { plane, members, call, complete in
-            switch C.decoding(members) {
-            case .success(let arguments): body(plane, arguments, call, complete)
-            case .failure(let error): complete(.failure(error))
-            }
+            C.decoded(members, else: complete) { body(plane, $0, call, complete) }
         }
     }
 
@@ -30,20 +27,7 @@ struct ControlBinding {
         _: C.Type, _ body: @escaping (ControlPlane, C, JSONObject, @escaping (CommandResult) -> Void) -> Void
     ) -> ControlBinding {
         ControlBinding(name: C.qapiName) { plane, members, _, complete in
-            switch C.decoding(members) {
-            case .success(let arguments): body(plane, arguments, members, complete)
-            case .failure(let error): complete(.failure(error))
-            }
+            C.decoded(members, else: complete) { body(plane, $0, members, complete) }
         }
-    }
-
-    /// The table of `bindings`; a name bound twice stops the process at
-    /// startup instead of dropping a handler.
-    static func table(_ bindings: [ControlBinding]) -> [String: ControlBinding] {
-        var table: [String: ControlBinding] = [:]
-        for binding in bindings {
-            precondition(table.updateValue(binding, forKey: binding.name) == nil, "control command '\(binding.name)' is bound twice")
-        }
-        return table
     }
 }

@@ -14,7 +14,9 @@ import Glibc
 /// destroy VMs, list them and the plugins, and drive the simulated guests.
 final class ControlPlane: SessionHost, ControlService {
     unowned let router: Router
-    private let schema: SchemaView
+    /// The control commands and their declarations: dispatched as a VM's
+    /// are (`CommandDispatch`), with the plane's handlers.
+    private let commands: CommandDispatch<ControlHandler>
     private var listener: UnixListener?
     private var sessions: [UInt64: Session] = [:]
     /// VMs handed over by `vm-attach-monitor`, by name: the control session
@@ -34,7 +36,8 @@ final class ControlPlane: SessionHost, ControlService {
         self.router = router
         do {
             let value = try JSONValue(parsing: PackageResources.control_schema_json)
-            schema = try SchemaView(modules: [try SchemaModule(name: "control", expressions: value)])
+            let schema = try SchemaView(modules: [try SchemaModule(name: "control", expressions: value)])
+            commands = CommandDispatch(schema: schema, handlers: Self.bindings)
         } catch {
             throw FleetError.plugin("control schema: \(error)")
         }
@@ -96,7 +99,7 @@ final class ControlPlane: SessionHost, ControlService {
     var parserMemory: ParserMemoryBudget { router.parserMemory }
 
     func negotiate(capabilities arguments: JSONObject?) -> Result<NegotiatedCapabilities, QMPError> {
-        CapabilityNegotiation.negotiate(arguments, schema: schema)
+        CapabilityNegotiation.negotiate(arguments, schema: commands.schema)
     }
 
     func sessionDidClose(_ session: Session) {
@@ -176,19 +179,9 @@ final class ControlPlane: SessionHost, ControlService {
 
     func dispatch(_ call: CommandCall, complete reply: @escaping (QMPReply) -> Void) {
         let complete: (CommandResult) -> Void = { reply(QMPReply($0)) }
-        guard let (declaration, _) = schema.command(call.name) else {
-            complete(.failure(.commandNotFound(call.name)))
-            return
-        }
-        if call.request.isOOB && !declaration.allowOOB {
-            complete(.failure(.commandWithoutOOB(call.name)))
-            return
-        }
-        switch schema.checkArguments(of: declaration, call.request.arguments) {
+        switch commands.resolve(call) {
         case .failure(let error): complete(.failure(error))
-        case .success(let args):
-            guard let binding = Self.bindings[call.name] else { return complete(.failure(.commandNotFound(call.name))) }
-            binding.run(self, args, call, complete)
+        case .success(let run): run(self, call.arguments, call, complete)
         }
     }
 
@@ -197,9 +190,9 @@ final class ControlPlane: SessionHost, ControlService {
     /// `control-schema.json`), as the core's are through `CommandBinding`:
     /// one table, no `switch` on the name. `qmp_capabilities` is the
     /// session's (negotiation).
-    nonisolated(unsafe) private static let bindings: [String: ControlBinding] = ControlBinding.table([
+    nonisolated(unsafe) private static let bindings: [String: ControlHandler] = ControlBinding.table([
         .bind(QAPI.Control.QueryCommandsCommand.self) { plane, _, _, complete in
-            complete(.success(.array(plane.schema.commandNames.map { ["name": .string($0)] })))
+            complete(.success(.array(plane.commands.schema.commandNames.map { ["name": .string($0)] })))
         },
         .bind(QAPI.Control.QueryVmsCommand.self) { plane, args, _, complete in plane.listVMs(named: args.name, complete) },
         .bind(QAPI.Control.QueryPluginsCommand.self) { plane, _, _, complete in
@@ -240,7 +233,7 @@ final class ControlPlane: SessionHost, ControlService {
         .bind(QAPI.Control.GuestActionCommand.self) { plane, args, _, complete in
             plane.onOwner(of: args.vm, { router, done in ControlPlane.guestAction(args, on: router, done) }, complete)
         },
-    ])
+    ], of: "control")
 
     /// `config` keys only the config file may set: `launch` runs a program
     /// and `upstream` names a path the fleet connects to and removes, so a

@@ -4,17 +4,18 @@ import QMPWire
 /// The commands of VMs that have the same plugins: one schema view and one
 /// handler map, shared by all of them (10,000 VMs of one template share one).
 public final class CommandTable {
-    public let schema: SchemaView
+    public var schema: SchemaView { commands.schema }
     public let plugins: [PluginLibrary]
-    /// Each command with a handler and a declaration: one hash lookup per
-    /// request, not one in the schema and one in the handlers.
-    private let entries: [String: (CommandHandler, CommandDeclaration)]
+    /// Core and plugin handlers with their declarations: one hash lookup
+    /// per request, not one in the schema and one in the handlers.
+    let commands: CommandDispatch<CommandHandler>
 
     /// - Throws: `FleetError.plugin` when two plugins declare the same name.
     /// - Parameter target: QEMU's target (`query-target`): declarations whose
     ///   QAPI `if` names other targets are not this table's.
     init(core: SchemaModule, coreHandlers: [String: CommandHandler], plugins: [PluginLibrary], target: String = "x86_64") throws(FleetError) {
         let onTarget = { (condition: JSONValue) in QAPICondition.holds(condition, target: target) }
+        let schema: SchemaView
         do {
             schema = try SchemaView(modules: [core.conditioned(on: onTarget)] + plugins.map { $0.schema.conditioned(on: onTarget) })
         } catch {
@@ -26,17 +27,12 @@ public final class CommandTable {
                 handlers[name] = .plugin(plugin, fn)
             }
         }
-        var entries: [String: (CommandHandler, CommandDeclaration)] = [:]
-        entries.reserveCapacity(handlers.count)
-        for (name, handler) in handlers {
-            if let (declaration, _) = schema.command(name) { entries[name] = (handler, declaration) }
-        }
-        self.entries = entries
+        commands = CommandDispatch(schema: schema, handlers: handlers)
         self.plugins = plugins
     }
 
     /// The handler and declaration of `name`, if this VM has the command.
     func lookup(_ name: String) -> (CommandHandler, CommandDeclaration)? {
-        entries[name]
+        commands.lookup(name)
     }
 }

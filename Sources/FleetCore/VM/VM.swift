@@ -206,20 +206,13 @@ extension VM: SessionHost {
             complete(.failure(.generic("The VM is shutting down")))
             return
         }
-        guard let (handler, declaration) = table.lookup(call.name) else {
-            complete(.failure(.commandNotFound(call.name)))
-            return
-        }
-        if call.request.isOOB && !declaration.allowOOB {
-            complete(.failure(.commandWithoutOOB(call.name)))
-            return
-        }
-        switch schema.checkArguments(of: declaration, call.request.arguments) {
+        let handler: CommandHandler
+        switch table.commands.resolve(call) {
         case .failure(let error):
             complete(.failure(error))
             return
-        case .success(let arguments):
-            call.arguments = arguments
+        case .success(let found):
+            handler = found
         }
         var complete = complete
         if let faults, call.session != nil {

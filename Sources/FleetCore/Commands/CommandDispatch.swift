@@ -1,0 +1,57 @@
+import QAPISchema
+import QMPServer
+import QMPWire
+
+/// The commands of one schema bound to what runs them, and the one way a
+/// request reaches its handler, whoever serves it: look the name up (one
+/// hash lookup gives the handler and its declaration), refuse an
+/// out-of-band call of a command that does not allow it, and check the
+/// arguments against the declaration, each with QEMU's text. A VM's
+/// `CommandTable` (core and plugin handlers) and the control socket
+/// (`ControlPlane`, in FleetControl) both dispatch through it, so neither
+/// has a lookup or a `switch` on names of its own, and a control command's
+/// wrong-typed or missing member is refused by the same checker as a core
+/// or plugin command's.
+package struct CommandDispatch<Handler> {
+    package let schema: SchemaView
+    private let entries: [String: (handler: Handler, declaration: CommandDeclaration)]
+
+    /// Keeps the handlers whose command `schema` declares: a handler for a
+    /// name the schema does not have (another target's, say) cannot be
+    /// called, and a declaration without a handler (`qmp_capabilities`,
+    /// the session's) is not found.
+    package init(schema: SchemaView, handlers: [String: Handler]) {
+        var entries: [String: (handler: Handler, declaration: CommandDeclaration)] = [:]
+        entries.reserveCapacity(handlers.count)
+        for (name, handler) in handlers {
+            if let (declaration, _) = schema.command(name) { entries[name] = (handler, declaration) }
+        }
+        self.schema = schema
+        self.entries = entries
+    }
+
+    /// The handler and declaration of `name`, if it is a command here.
+    package func lookup(_ name: String) -> (Handler, CommandDeclaration)? {
+        entries[name]
+    }
+
+    /// The handler that runs `call`, with the checked arguments stored in
+    /// `call.arguments`; or the error QEMU gives for an unknown command,
+    /// an out-of-band call of an in-band one, or arguments its declaration
+    /// refuses (in that order, as QEMU's `qmp_dispatch`).
+    package func resolve(_ call: CommandCall) -> Result<Handler, QMPError> {
+        guard let (handler, declaration) = entries[call.name] else {
+            return .failure(.commandNotFound(call.name))
+        }
+        if call.request.isOOB && !declaration.allowOOB {
+            return .failure(.commandWithoutOOB(call.name))
+        }
+        switch schema.checkArguments(of: declaration, call.request.arguments) {
+        case .failure(let error):
+            return .failure(error)
+        case .success(let arguments):
+            call.arguments = arguments
+            return .success(handler)
+        }
+    }
+}
