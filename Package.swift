@@ -55,9 +55,13 @@ let package = Package(
         // sys/epoll.h for the benchmark (Swift's Glibc module leaves it out).
         .systemLibrary(name: "CEpoll"),
         .target(name: "QMPPluginABI"),
+        // Blocking descriptor I/O both UVLoop (a file's transfer on the pool)
+        // and QMPPluginKit (a worker's, on an old host) use; plugins do not
+        // link libuv, so it is not UVLoop's.
+        .target(name: "DescriptorIO", swiftSettings: swiftSettings),
         .target(
             name: "UVLoop",
-            dependencies: ["CUV", .product(name: "DequeModule", package: "swift-collections")],
+            dependencies: ["CUV", "DescriptorIO", .product(name: "DequeModule", package: "swift-collections")],
             swiftSettings: swiftSettings
         ),
         .target(name: "QMPWire", swiftSettings: swiftSettings),
@@ -88,7 +92,7 @@ let package = Package(
         .target(
             name: "FleetCore",
             dependencies: [
-                "CUV", "QMPPluginABI", "UVLoop", "QMPWire", "QMPServer", "QAPISchema", "QAPIRuntime", "QEMUReference",
+                "CUV", "QMPPluginABI", "DescriptorIO", "UVLoop", "QMPWire", "QMPServer", "QAPISchema", "QAPIRuntime", "QEMUReference",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
@@ -132,7 +136,7 @@ let package = Package(
         ),
         .target(
             name: "QMPPluginKit",
-            dependencies: ["QMPPluginABI", "QMPWire", "QAPIRuntime"],
+            dependencies: ["QMPPluginABI", "QMPWire", "QAPIRuntime", "DescriptorIO"],
             // The common QAPI modules plugins include (scripts/qapi-gen generates their types here).
             resources: [.embedInCode("QAPI/common.json"), .embedInCode("QAPI/sockets.json")],
             swiftSettings: swiftSettings
@@ -188,13 +192,13 @@ let package = Package(
         ),
         .testTarget(name: "QMPWireTests", dependencies: ["QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "QAPISchemaTests", dependencies: ["QAPISchema", "QMPWire"], swiftSettings: swiftSettings),
-        .testTarget(name: "UVLoopTests", dependencies: ["UVLoop"], swiftSettings: swiftSettings),
+        .testTarget(name: "UVLoopTests", dependencies: ["UVLoop", "DescriptorIO"], swiftSettings: swiftSettings),
         .testTarget(name: "QMPPluginKitTests", dependencies: ["QMPPluginKit", "QAPISchema", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetHTTPTests", dependencies: ["FleetHTTP", "FleetCore", "UVLoop"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FleetCoreTests",
             dependencies: [
-                "FleetCore", "FleetConfigFile", "FleetControl", "QMPFleetTesting", "QAPIRuntime", "QMPPluginABI", "QMPServer", "QMPWire", "UVLoop",
+                "FleetCore", "FleetConfigFile", "FleetControl", "QMPFleetTesting", "QAPIRuntime", "QAPISchema", "QMPPluginABI", "QMPServer", "QMPWire", "UVLoop",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

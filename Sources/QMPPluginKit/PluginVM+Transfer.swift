@@ -1,3 +1,4 @@
+import DescriptorIO
 import QMPPluginABI
 #if canImport(Glibc)
 import Glibc
@@ -50,7 +51,8 @@ extension PluginVM {
         // An older host: blocking calls on a worker.
         let outcome = TransferOutcome()
         let region = box.sendableBuffer
-        offload({ outcome.value = TransferBox.blocking(direction, fd: fd, buffer: region.buffer) }, then: {
+        let way: TransferDirection = direction == QMP_TRANSFER_WRITE ? .write : .read
+        offload({ outcome.value = BlockingTransfer.run(way, fd: fd, buffer: region.buffer) }, then: {
             let box = Unmanaged<TransferBox>.fromOpaque(opaque).takeRetainedValue()
             box.finish(outcome.value)
         })
@@ -83,22 +85,6 @@ private final class TransferBox {
     deinit {
         storage.deallocate()
         if closes >= 0 { Glibc.close(closes) }
-    }
-
-    static func blocking(_ direction: Int32, fd: Int32, buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var done = 0
-        while done < buffer.count {
-            let n = direction == QMP_TRANSFER_WRITE
-                ? Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
-                : Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return -Int(errno)
-            }
-            if n == 0 { break }
-            done += n
-        }
-        return done
     }
 }
 

@@ -1,4 +1,5 @@
 import CUV
+import DescriptorIO
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,7 +27,7 @@ import Glibc
 /// the completion runs once, on the loop thread, with the bytes moved (all
 /// of a write; a read's up to its end of file) or -errno.
 public final class DescriptorTransfer {
-    public enum Direction: Sendable { case read, write }
+    public typealias Direction = TransferDirection
 
     private let direction: Direction
     private let descriptor: UnownedDescriptor
@@ -72,7 +73,7 @@ public final class DescriptorTransfer {
             let result = Locked(0)
             let region = SendableRegion(buffer)
             let work: @Sendable () -> Void = {
-                let n = blocking(direction, fd: fd, buffer: region.buffer)
+                let n = BlockingTransfer.run(direction, fd: fd, buffer: region.buffer)
                 result.withLock { $0 = n }
             }
             let done = { completion(result.withLock { $0 }) }
@@ -157,41 +158,6 @@ public final class DescriptorTransfer {
         timer = nil
         descriptor.close()
         completion(result)
-    }
-
-    /// The same transfer done by blocking calls on the calling thread: on
-    /// the pool for a file, or where there is no loop (in-process fleets).
-    public static func blocking(_ direction: Direction, fd: Int32, buffer: UnsafeMutableRawBufferPointer) -> Int {
-        direction == .write ? blockingWriteAll(fd, buffer) : blockingRead(fd, buffer)
-    }
-
-    /// A write on the pool: all of it, or -errno.
-    private static func blockingWriteAll(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var done = 0
-        while done < buffer.count {
-            let n = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return -Int(errno)
-            }
-            done += n
-        }
-        return done
-    }
-
-    /// A read on the pool: up to the buffer's size or the file's end.
-    private static func blockingRead(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var done = 0
-        while done < buffer.count {
-            let n = Glibc.read(fd, buffer.baseAddress! + done, buffer.count - done)
-            if n < 0 {
-                if errno == EINTR { continue }
-                return -Int(errno)
-            }
-            if n == 0 { break }
-            done += n
-        }
-        return done
     }
 }
 

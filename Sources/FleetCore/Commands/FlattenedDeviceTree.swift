@@ -1,3 +1,4 @@
+import DescriptorIO
 import Glibc
 import UVLoop
 
@@ -43,7 +44,7 @@ enum FlattenedDeviceTree {
             let region = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 1)
             defer { region.deallocate() }
             bytes.withUnsafeBytes { region.copyMemory(from: $0) }
-            return finish(DescriptorTransfer.blocking(.write, fd: fd, buffer: region) < 0 ? EIO : 0)
+            return finish(BlockingTransfer.run(.write, fd: fd, buffer: region) < 0 ? EIO : 0)
         }
         vm.transfers.insert(loop.writeAll(bytes, to: fd, share: vm.poolShare,
                                           stallMilliseconds: vm.limits.fdStallMilliseconds, completion: finish))

@@ -1,3 +1,4 @@
+import DescriptorIO
 import Logging
 import UVLoop
 import QMPPluginABI
@@ -273,7 +274,7 @@ public final class PluginInstance {
         let region = UnsafeMutableRawBufferPointer(start: length == 0 ? nil : buffer, count: length)
         let way: DescriptorTransfer.Direction = direction == QMP_TRANSFER_WRITE ? .write : .read
         guard let loop = vm.owner.loop else {
-            done(state, DescriptorTransfer.blocking(way, fd: fd, buffer: region), opaque)
+            done(state, BlockingTransfer.run(way, fd: fd, buffer: region), opaque)
             return 0
         }
         transfers.insert(loop.transfer(way, fd: fd, buffer: region, share: vm.poolShare,
