@@ -49,40 +49,9 @@ public enum RunState: String, Sendable, CaseIterable {
     }
 }
 
-/// QEMU's `ShutdownCause`, carried by SHUTDOWN and RESET events.
-public enum ShutdownCause: String, Sendable {
-    case none
-    case hostError = "host-error"
-    case hostQMPQuit = "host-qmp-quit"
-    case hostQMPSystemReset = "host-qmp-system-reset"
-    case hostSignal = "host-signal"
-    case hostUI = "host-ui"
-    case guestShutdown = "guest-shutdown"
-    case guestReset = "guest-reset"
-    case guestPanic = "guest-panic"
-    case subsystemReset = "subsystem-reset"
-    case snapshotLoad = "snapshot-load"
-
-    /// QEMU's `guest` member: the guest asked for it.
-    public var isGuest: Bool {
+extension QAPI.ShutdownCause {
+    /// QEMU's `guest` member of SHUTDOWN and RESET: the guest asked for it.
+    package var isGuest: Bool {
         self == .guestShutdown || self == .guestReset || self == .guestPanic
-    }
-
-    /// The generated enum SHUTDOWN's and RESET's data carry (the public enum
-    /// stays: the generated types are internal to FleetCore).
-    var qapi: QAPI.ShutdownCause {
-        switch self {
-        case .none: .none
-        case .hostError: .hostError
-        case .hostQMPQuit: .hostQmpQuit
-        case .hostQMPSystemReset: .hostQmpSystemReset
-        case .hostSignal: .hostSignal
-        case .hostUI: .hostUi
-        case .guestShutdown: .guestShutdown
-        case .guestReset: .guestReset
-        case .guestPanic: .guestPanic
-        case .subsystemReset: .subsystemReset
-        case .snapshotLoad: .snapshotLoad
-        }
     }
 }

@@ -5,12 +5,12 @@ import QAPIRuntime
 
 extension QAPI {
     /// QAPI enum `QMPCapability`.
-    enum QMPCapability: Swift.String, QAPIEnum {
+    package enum QMPCapability: Swift.String, QAPIEnum {
         case oob = "oob"
     }
 
     /// QAPI enum `ShutdownCause`.
-    enum ShutdownCause: Swift.String, QAPIEnum {
+    package enum ShutdownCause: Swift.String, QAPIEnum {
         case none = "none"
         case hostError = "host-error"
         case hostQmpQuit = "host-qmp-quit"
@@ -25,19 +25,19 @@ extension QAPI {
     }
 
     /// QAPI enum `RebootAction`.
-    enum RebootAction: Swift.String, QAPIEnum {
+    package enum RebootAction: Swift.String, QAPIEnum {
         case reset = "reset"
         case shutdown = "shutdown"
     }
 
     /// QAPI enum `ShutdownAction`.
-    enum ShutdownAction: Swift.String, QAPIEnum {
+    package enum ShutdownAction: Swift.String, QAPIEnum {
         case poweroff = "poweroff"
         case pause = "pause"
     }
 
     /// QAPI enum `PanicAction`.
-    enum PanicAction: Swift.String, QAPIEnum {
+    package enum PanicAction: Swift.String, QAPIEnum {
         case pause = "pause"
         case shutdown = "shutdown"
         case exitFailure = "exit-failure"
@@ -45,7 +45,7 @@ extension QAPI {
     }
 
     /// QAPI enum `WatchdogAction`.
-    enum WatchdogAction: Swift.String, QAPIEnum {
+    package enum WatchdogAction: Swift.String, QAPIEnum {
         case reset = "reset"
         case shutdown = "shutdown"
         case poweroff = "poweroff"
@@ -56,29 +56,29 @@ extension QAPI {
     }
 
     /// QAPI enum `GuestPanicAction`.
-    enum GuestPanicAction: Swift.String, QAPIEnum {
+    package enum GuestPanicAction: Swift.String, QAPIEnum {
         case pause = "pause"
         case poweroff = "poweroff"
         case run = "run"
     }
 
     /// QAPI union `GuestPanicInformation`: the base members, then the branch `type` selects.
-    struct GuestPanicInformation: QAPIObject {
-        var type: QAPI.GuestPanicInformationType
+    package struct GuestPanicInformation: QAPIObject {
+        package var type: QAPI.GuestPanicInformationType
         /// The members of the branch `type` selects.
-        var variant: Variant
+        package var variant: Variant
 
-        indirect enum Variant: Sendable, Equatable {
+        package indirect enum Variant: Sendable, Equatable {
             case hyperV(QAPI.GuestPanicInformationHyperV)
             case s390(QAPI.GuestPanicInformationS390)
         }
 
-        init(type: QAPI.GuestPanicInformationType, variant: Variant) {
+        package init(type: QAPI.GuestPanicInformationType, variant: Variant) {
             self.type = type
             self.variant = variant
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.type = try _members.required("type", at: _path)
             switch self.type {
             case QAPI.GuestPanicInformationType.hyperV: self.variant = .hyperV(try QAPI.GuestPanicInformationHyperV(qapiMembers: _members, at: _path))
@@ -86,7 +86,7 @@ extension QAPI {
             }
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["type"] = type.qapiValue
             switch variant {
             case .hyperV(let branch): branch.encodeMembers(into: &_members)
@@ -96,20 +96,20 @@ extension QAPI {
     }
 
     /// QAPI enum `GuestPanicInformationType`.
-    enum GuestPanicInformationType: Swift.String, QAPIEnum {
+    package enum GuestPanicInformationType: Swift.String, QAPIEnum {
         case hyperV = "hyper-v"
         case s390 = "s390"
     }
 
     /// QAPI struct `GuestPanicInformationHyperV`.
-    struct GuestPanicInformationHyperV: QAPIObject {
-        var arg1: Swift.UInt64
-        var arg2: Swift.UInt64
-        var arg3: Swift.UInt64
-        var arg4: Swift.UInt64
-        var arg5: Swift.UInt64
+    package struct GuestPanicInformationHyperV: QAPIObject {
+        package var arg1: Swift.UInt64
+        package var arg2: Swift.UInt64
+        package var arg3: Swift.UInt64
+        package var arg4: Swift.UInt64
+        package var arg5: Swift.UInt64
 
-        init(arg1: Swift.UInt64, arg2: Swift.UInt64, arg3: Swift.UInt64, arg4: Swift.UInt64, arg5: Swift.UInt64) {
+        package init(arg1: Swift.UInt64, arg2: Swift.UInt64, arg3: Swift.UInt64, arg4: Swift.UInt64, arg5: Swift.UInt64) {
             self.arg1 = arg1
             self.arg2 = arg2
             self.arg3 = arg3
@@ -117,7 +117,7 @@ extension QAPI {
             self.arg5 = arg5
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.arg1 = try _members.required("arg1", at: _path)
             self.arg2 = try _members.required("arg2", at: _path)
             self.arg3 = try _members.required("arg3", at: _path)
@@ -125,7 +125,7 @@ extension QAPI {
             self.arg5 = try _members.required("arg5", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["arg1"] = arg1.qapiValue
             _members["arg2"] = arg2.qapiValue
             _members["arg3"] = arg3.qapiValue
@@ -135,27 +135,27 @@ extension QAPI {
     }
 
     /// QAPI struct `GuestPanicInformationS390`.
-    struct GuestPanicInformationS390: QAPIObject {
-        var core: Swift.UInt64
-        var pswMask: Swift.UInt64
-        var pswAddr: Swift.UInt64
-        var reason: QAPI.S390CrashReason
+    package struct GuestPanicInformationS390: QAPIObject {
+        package var core: Swift.UInt64
+        package var pswMask: Swift.UInt64
+        package var pswAddr: Swift.UInt64
+        package var reason: QAPI.S390CrashReason
 
-        init(core: Swift.UInt64, pswMask: Swift.UInt64, pswAddr: Swift.UInt64, reason: QAPI.S390CrashReason) {
+        package init(core: Swift.UInt64, pswMask: Swift.UInt64, pswAddr: Swift.UInt64, reason: QAPI.S390CrashReason) {
             self.core = core
             self.pswMask = pswMask
             self.pswAddr = pswAddr
             self.reason = reason
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.core = try _members.required("core", at: _path)
             self.pswMask = try _members.required("psw-mask", at: _path)
             self.pswAddr = try _members.required("psw-addr", at: _path)
             self.reason = try _members.required("reason", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["core"] = core.qapiValue
             _members["psw-mask"] = pswMask.qapiValue
             _members["psw-addr"] = pswAddr.qapiValue
@@ -164,7 +164,7 @@ extension QAPI {
     }
 
     /// QAPI enum `S390CrashReason`.
-    enum S390CrashReason: Swift.String, QAPIEnum {
+    package enum S390CrashReason: Swift.String, QAPIEnum {
         case unknown = "unknown"
         case disabledWait = "disabled-wait"
         case extintLoop = "extint-loop"
@@ -173,13 +173,13 @@ extension QAPI {
     }
 
     /// QAPI union `ObjectOptions`: the base members, then the branch `qom-type` selects.
-    struct ObjectOptions: QAPIObject {
-        var qomType: QAPI.ObjectType
-        var id: Swift.String
+    package struct ObjectOptions: QAPIObject {
+        package var qomType: QAPI.ObjectType
+        package var id: Swift.String
         /// The members of the branch `qomType` selects.
-        var variant: Variant
+        package var variant: Variant
 
-        indirect enum Variant: Sendable, Equatable {
+        package indirect enum Variant: Sendable, Equatable {
             case iothread(QAPI.IothreadProperties)
             case memoryBackendFile(QAPI.MemoryBackendFileProperties)
             case memoryBackendRam(QAPI.MemoryBackendProperties)
@@ -187,13 +187,13 @@ extension QAPI {
             case sevGuest(QAPI.SevGuestProperties)
         }
 
-        init(qomType: QAPI.ObjectType, id: Swift.String, variant: Variant) {
+        package init(qomType: QAPI.ObjectType, id: Swift.String, variant: Variant) {
             self.qomType = qomType
             self.id = id
             self.variant = variant
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.qomType = try _members.required("qom-type", at: _path)
             self.id = try _members.required("id", at: _path)
             switch self.qomType {
@@ -205,7 +205,7 @@ extension QAPI {
             }
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["qom-type"] = qomType.qapiValue
             _members["id"] = id.qapiValue
             switch variant {
@@ -219,7 +219,7 @@ extension QAPI {
     }
 
     /// QAPI enum `ObjectType`.
-    enum ObjectType: Swift.String, QAPIEnum {
+    package enum ObjectType: Swift.String, QAPIEnum {
         case iothread = "iothread"
         case memoryBackendFile = "memory-backend-file"
         case memoryBackendRam = "memory-backend-ram"
@@ -228,15 +228,15 @@ extension QAPI {
     }
 
     /// QAPI struct `IothreadProperties`.
-    struct IothreadProperties: QAPIObject {
-        var aioMaxBatch: Swift.Int64?
-        var threadPoolMin: Swift.Int64?
-        var threadPoolMax: Swift.Int64?
-        var pollMaxNs: Swift.Int64?
-        var pollGrow: Swift.Int64?
-        var pollShrink: Swift.Int64?
+    package struct IothreadProperties: QAPIObject {
+        package var aioMaxBatch: Swift.Int64?
+        package var threadPoolMin: Swift.Int64?
+        package var threadPoolMax: Swift.Int64?
+        package var pollMaxNs: Swift.Int64?
+        package var pollGrow: Swift.Int64?
+        package var pollShrink: Swift.Int64?
 
-        init(aioMaxBatch: Swift.Int64? = nil, threadPoolMin: Swift.Int64? = nil, threadPoolMax: Swift.Int64? = nil, pollMaxNs: Swift.Int64? = nil, pollGrow: Swift.Int64? = nil, pollShrink: Swift.Int64? = nil) {
+        package init(aioMaxBatch: Swift.Int64? = nil, threadPoolMin: Swift.Int64? = nil, threadPoolMax: Swift.Int64? = nil, pollMaxNs: Swift.Int64? = nil, pollGrow: Swift.Int64? = nil, pollShrink: Swift.Int64? = nil) {
             self.aioMaxBatch = aioMaxBatch
             self.threadPoolMin = threadPoolMin
             self.threadPoolMax = threadPoolMax
@@ -245,7 +245,7 @@ extension QAPI {
             self.pollShrink = pollShrink
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.aioMaxBatch = try _members.optional("aio-max-batch", at: _path)
             self.threadPoolMin = try _members.optional("thread-pool-min", at: _path)
             self.threadPoolMax = try _members.optional("thread-pool-max", at: _path)
@@ -254,7 +254,7 @@ extension QAPI {
             self.pollShrink = try _members.optional("poll-shrink", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let aioMaxBatch { _members["aio-max-batch"] = aioMaxBatch.qapiValue }
             if let threadPoolMin { _members["thread-pool-min"] = threadPoolMin.qapiValue }
             if let threadPoolMax { _members["thread-pool-max"] = threadPoolMax.qapiValue }
@@ -265,24 +265,24 @@ extension QAPI {
     }
 
     /// QAPI struct `EventLoopBaseProperties`.
-    struct EventLoopBaseProperties: QAPIObject {
-        var aioMaxBatch: Swift.Int64?
-        var threadPoolMin: Swift.Int64?
-        var threadPoolMax: Swift.Int64?
+    package struct EventLoopBaseProperties: QAPIObject {
+        package var aioMaxBatch: Swift.Int64?
+        package var threadPoolMin: Swift.Int64?
+        package var threadPoolMax: Swift.Int64?
 
-        init(aioMaxBatch: Swift.Int64? = nil, threadPoolMin: Swift.Int64? = nil, threadPoolMax: Swift.Int64? = nil) {
+        package init(aioMaxBatch: Swift.Int64? = nil, threadPoolMin: Swift.Int64? = nil, threadPoolMax: Swift.Int64? = nil) {
             self.aioMaxBatch = aioMaxBatch
             self.threadPoolMin = threadPoolMin
             self.threadPoolMax = threadPoolMax
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.aioMaxBatch = try _members.optional("aio-max-batch", at: _path)
             self.threadPoolMin = try _members.optional("thread-pool-min", at: _path)
             self.threadPoolMax = try _members.optional("thread-pool-max", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let aioMaxBatch { _members["aio-max-batch"] = aioMaxBatch.qapiValue }
             if let threadPoolMin { _members["thread-pool-min"] = threadPoolMin.qapiValue }
             if let threadPoolMax { _members["thread-pool-max"] = threadPoolMax.qapiValue }
@@ -290,24 +290,24 @@ extension QAPI {
     }
 
     /// QAPI struct `MemoryBackendFileProperties`.
-    struct MemoryBackendFileProperties: QAPIObject {
-        var dump: Swift.Bool?
-        var hostNodes: [Swift.UInt64]?
-        var merge: Swift.Bool?
-        var policy: QAPI.HostMemPolicy?
-        var prealloc: Swift.Bool?
-        var preallocThreads: Swift.UInt64?
-        var share: Swift.Bool?
-        var reserve: Swift.Bool?
-        var size: Swift.UInt64
-        var xUseCanonicalPathForRamblockId: Swift.Bool?
-        var align: Swift.UInt64?
-        var discardData: Swift.Bool?
-        var memPath: Swift.String
-        var pmem: Swift.Bool?
-        var readonly: Swift.Bool?
+    package struct MemoryBackendFileProperties: QAPIObject {
+        package var dump: Swift.Bool?
+        package var hostNodes: [Swift.UInt64]?
+        package var merge: Swift.Bool?
+        package var policy: QAPI.HostMemPolicy?
+        package var prealloc: Swift.Bool?
+        package var preallocThreads: Swift.UInt64?
+        package var share: Swift.Bool?
+        package var reserve: Swift.Bool?
+        package var size: Swift.UInt64
+        package var xUseCanonicalPathForRamblockId: Swift.Bool?
+        package var align: Swift.UInt64?
+        package var discardData: Swift.Bool?
+        package var memPath: Swift.String
+        package var pmem: Swift.Bool?
+        package var readonly: Swift.Bool?
 
-        init(dump: Swift.Bool? = nil, hostNodes: [Swift.UInt64]? = nil, merge: Swift.Bool? = nil, policy: QAPI.HostMemPolicy? = nil, prealloc: Swift.Bool? = nil, preallocThreads: Swift.UInt64? = nil, share: Swift.Bool? = nil, reserve: Swift.Bool? = nil, size: Swift.UInt64, xUseCanonicalPathForRamblockId: Swift.Bool? = nil, align: Swift.UInt64? = nil, discardData: Swift.Bool? = nil, memPath: Swift.String, pmem: Swift.Bool? = nil, readonly: Swift.Bool? = nil) {
+        package init(dump: Swift.Bool? = nil, hostNodes: [Swift.UInt64]? = nil, merge: Swift.Bool? = nil, policy: QAPI.HostMemPolicy? = nil, prealloc: Swift.Bool? = nil, preallocThreads: Swift.UInt64? = nil, share: Swift.Bool? = nil, reserve: Swift.Bool? = nil, size: Swift.UInt64, xUseCanonicalPathForRamblockId: Swift.Bool? = nil, align: Swift.UInt64? = nil, discardData: Swift.Bool? = nil, memPath: Swift.String, pmem: Swift.Bool? = nil, readonly: Swift.Bool? = nil) {
             self.dump = dump
             self.hostNodes = hostNodes
             self.merge = merge
@@ -325,7 +325,7 @@ extension QAPI {
             self.readonly = readonly
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.dump = try _members.optional("dump", at: _path)
             self.hostNodes = try _members.optional("host-nodes", at: _path)
             self.merge = try _members.optional("merge", at: _path)
@@ -343,7 +343,7 @@ extension QAPI {
             self.readonly = try _members.optional("readonly", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let dump { _members["dump"] = dump.qapiValue }
             if let hostNodes { _members["host-nodes"] = hostNodes.qapiValue }
             if let merge { _members["merge"] = merge.qapiValue }
@@ -363,19 +363,19 @@ extension QAPI {
     }
 
     /// QAPI struct `MemoryBackendProperties`.
-    struct MemoryBackendProperties: QAPIObject {
-        var dump: Swift.Bool?
-        var hostNodes: [Swift.UInt64]?
-        var merge: Swift.Bool?
-        var policy: QAPI.HostMemPolicy?
-        var prealloc: Swift.Bool?
-        var preallocThreads: Swift.UInt64?
-        var share: Swift.Bool?
-        var reserve: Swift.Bool?
-        var size: Swift.UInt64
-        var xUseCanonicalPathForRamblockId: Swift.Bool?
+    package struct MemoryBackendProperties: QAPIObject {
+        package var dump: Swift.Bool?
+        package var hostNodes: [Swift.UInt64]?
+        package var merge: Swift.Bool?
+        package var policy: QAPI.HostMemPolicy?
+        package var prealloc: Swift.Bool?
+        package var preallocThreads: Swift.UInt64?
+        package var share: Swift.Bool?
+        package var reserve: Swift.Bool?
+        package var size: Swift.UInt64
+        package var xUseCanonicalPathForRamblockId: Swift.Bool?
 
-        init(dump: Swift.Bool? = nil, hostNodes: [Swift.UInt64]? = nil, merge: Swift.Bool? = nil, policy: QAPI.HostMemPolicy? = nil, prealloc: Swift.Bool? = nil, preallocThreads: Swift.UInt64? = nil, share: Swift.Bool? = nil, reserve: Swift.Bool? = nil, size: Swift.UInt64, xUseCanonicalPathForRamblockId: Swift.Bool? = nil) {
+        package init(dump: Swift.Bool? = nil, hostNodes: [Swift.UInt64]? = nil, merge: Swift.Bool? = nil, policy: QAPI.HostMemPolicy? = nil, prealloc: Swift.Bool? = nil, preallocThreads: Swift.UInt64? = nil, share: Swift.Bool? = nil, reserve: Swift.Bool? = nil, size: Swift.UInt64, xUseCanonicalPathForRamblockId: Swift.Bool? = nil) {
             self.dump = dump
             self.hostNodes = hostNodes
             self.merge = merge
@@ -388,7 +388,7 @@ extension QAPI {
             self.xUseCanonicalPathForRamblockId = xUseCanonicalPathForRamblockId
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.dump = try _members.optional("dump", at: _path)
             self.hostNodes = try _members.optional("host-nodes", at: _path)
             self.merge = try _members.optional("merge", at: _path)
@@ -401,7 +401,7 @@ extension QAPI {
             self.xUseCanonicalPathForRamblockId = try _members.optional("x-use-canonical-path-for-ramblock-id", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let dump { _members["dump"] = dump.qapiValue }
             if let hostNodes { _members["host-nodes"] = hostNodes.qapiValue }
             if let merge { _members["merge"] = merge.qapiValue }
@@ -416,7 +416,7 @@ extension QAPI {
     }
 
     /// QAPI enum `HostMemPolicy`.
-    enum HostMemPolicy: Swift.String, QAPIEnum {
+    package enum HostMemPolicy: Swift.String, QAPIEnum {
         case `default` = "default"
         case preferred = "preferred"
         case bind = "bind"
@@ -424,15 +424,15 @@ extension QAPI {
     }
 
     /// QAPI struct `SecretProperties`.
-    struct SecretProperties: QAPIObject {
-        var loaded: Swift.Bool?
-        var format: QAPI.QCryptoSecretFormat?
-        var keyid: Swift.String?
-        var iv: Swift.String?
-        var data: Swift.String?
-        var file: Swift.String?
+    package struct SecretProperties: QAPIObject {
+        package var loaded: Swift.Bool?
+        package var format: QAPI.QCryptoSecretFormat?
+        package var keyid: Swift.String?
+        package var iv: Swift.String?
+        package var data: Swift.String?
+        package var file: Swift.String?
 
-        init(loaded: Swift.Bool? = nil, format: QAPI.QCryptoSecretFormat? = nil, keyid: Swift.String? = nil, iv: Swift.String? = nil, data: Swift.String? = nil, file: Swift.String? = nil) {
+        package init(loaded: Swift.Bool? = nil, format: QAPI.QCryptoSecretFormat? = nil, keyid: Swift.String? = nil, iv: Swift.String? = nil, data: Swift.String? = nil, file: Swift.String? = nil) {
             self.loaded = loaded
             self.format = format
             self.keyid = keyid
@@ -441,7 +441,7 @@ extension QAPI {
             self.file = file
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.loaded = try _members.optional("loaded", at: _path)
             self.format = try _members.optional("format", at: _path)
             self.keyid = try _members.optional("keyid", at: _path)
@@ -450,7 +450,7 @@ extension QAPI {
             self.file = try _members.optional("file", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let loaded { _members["loaded"] = loaded.qapiValue }
             if let format { _members["format"] = format.qapiValue }
             if let keyid { _members["keyid"] = keyid.qapiValue }
@@ -461,27 +461,27 @@ extension QAPI {
     }
 
     /// QAPI struct `SecretCommonProperties`.
-    struct SecretCommonProperties: QAPIObject {
-        var loaded: Swift.Bool?
-        var format: QAPI.QCryptoSecretFormat?
-        var keyid: Swift.String?
-        var iv: Swift.String?
+    package struct SecretCommonProperties: QAPIObject {
+        package var loaded: Swift.Bool?
+        package var format: QAPI.QCryptoSecretFormat?
+        package var keyid: Swift.String?
+        package var iv: Swift.String?
 
-        init(loaded: Swift.Bool? = nil, format: QAPI.QCryptoSecretFormat? = nil, keyid: Swift.String? = nil, iv: Swift.String? = nil) {
+        package init(loaded: Swift.Bool? = nil, format: QAPI.QCryptoSecretFormat? = nil, keyid: Swift.String? = nil, iv: Swift.String? = nil) {
             self.loaded = loaded
             self.format = format
             self.keyid = keyid
             self.iv = iv
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.loaded = try _members.optional("loaded", at: _path)
             self.format = try _members.optional("format", at: _path)
             self.keyid = try _members.optional("keyid", at: _path)
             self.iv = try _members.optional("iv", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let loaded { _members["loaded"] = loaded.qapiValue }
             if let format { _members["format"] = format.qapiValue }
             if let keyid { _members["keyid"] = keyid.qapiValue }
@@ -490,23 +490,23 @@ extension QAPI {
     }
 
     /// QAPI enum `QCryptoSecretFormat`.
-    enum QCryptoSecretFormat: Swift.String, QAPIEnum {
+    package enum QCryptoSecretFormat: Swift.String, QAPIEnum {
         case raw = "raw"
         case base64 = "base64"
     }
 
     /// QAPI struct `SevGuestProperties`.
-    struct SevGuestProperties: QAPIObject {
-        var sevDevice: Swift.String?
-        var dhCertFile: Swift.String?
-        var sessionFile: Swift.String?
-        var policy: Swift.UInt64?
-        var handle: Swift.UInt64?
-        var cbitpos: Swift.UInt64?
-        var reducedPhysBits: Swift.UInt64
-        var kernelHashes: Swift.Bool?
+    package struct SevGuestProperties: QAPIObject {
+        package var sevDevice: Swift.String?
+        package var dhCertFile: Swift.String?
+        package var sessionFile: Swift.String?
+        package var policy: Swift.UInt64?
+        package var handle: Swift.UInt64?
+        package var cbitpos: Swift.UInt64?
+        package var reducedPhysBits: Swift.UInt64
+        package var kernelHashes: Swift.Bool?
 
-        init(sevDevice: Swift.String? = nil, dhCertFile: Swift.String? = nil, sessionFile: Swift.String? = nil, policy: Swift.UInt64? = nil, handle: Swift.UInt64? = nil, cbitpos: Swift.UInt64? = nil, reducedPhysBits: Swift.UInt64, kernelHashes: Swift.Bool? = nil) {
+        package init(sevDevice: Swift.String? = nil, dhCertFile: Swift.String? = nil, sessionFile: Swift.String? = nil, policy: Swift.UInt64? = nil, handle: Swift.UInt64? = nil, cbitpos: Swift.UInt64? = nil, reducedPhysBits: Swift.UInt64, kernelHashes: Swift.Bool? = nil) {
             self.sevDevice = sevDevice
             self.dhCertFile = dhCertFile
             self.sessionFile = sessionFile
@@ -517,7 +517,7 @@ extension QAPI {
             self.kernelHashes = kernelHashes
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.sevDevice = try _members.optional("sev-device", at: _path)
             self.dhCertFile = try _members.optional("dh-cert-file", at: _path)
             self.sessionFile = try _members.optional("session-file", at: _path)
@@ -528,7 +528,7 @@ extension QAPI {
             self.kernelHashes = try _members.optional("kernel-hashes", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let sevDevice { _members["sev-device"] = sevDevice.qapiValue }
             if let dhCertFile { _members["dh-cert-file"] = dhCertFile.qapiValue }
             if let sessionFile { _members["session-file"] = sessionFile.qapiValue }
@@ -541,52 +541,52 @@ extension QAPI {
     }
 
     /// QAPI enum `CpuModelExpansionType`.
-    enum CpuModelExpansionType: Swift.String, QAPIEnum {
+    package enum CpuModelExpansionType: Swift.String, QAPIEnum {
         case `static` = "static"
         case full = "full"
     }
 
     /// QAPI struct `CpuModelInfo`.
-    struct CpuModelInfo: QAPIObject {
-        var name: Swift.String
-        var props: JSONValue?
+    package struct CpuModelInfo: QAPIObject {
+        package var name: Swift.String
+        package var props: JSONValue?
 
-        init(name: Swift.String, props: JSONValue? = nil) {
+        package init(name: Swift.String, props: JSONValue? = nil) {
             self.name = name
             self.props = props
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.name = try _members.required("name", at: _path)
             self.props = try _members.optional("props", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["name"] = name.qapiValue
             if let props { _members["props"] = props.qapiValue }
         }
     }
 
     /// QAPI union `SetPasswordOptions`: the base members, then the branch `protocol` selects.
-    struct SetPasswordOptions: QAPIObject {
-        var `protocol`: QAPI.DisplayProtocol
-        var password: Swift.String
-        var connected: QAPI.SetPasswordAction?
+    package struct SetPasswordOptions: QAPIObject {
+        package var `protocol`: QAPI.DisplayProtocol
+        package var password: Swift.String
+        package var connected: QAPI.SetPasswordAction?
         /// The members of the branch `protocol` selects (nil for a tag value without a branch).
-        var variant: Variant?
+        package var variant: Variant?
 
-        indirect enum Variant: Sendable, Equatable {
+        package indirect enum Variant: Sendable, Equatable {
             case vnc(QAPI.SetPasswordOptionsVnc)
         }
 
-        init(`protocol`: QAPI.DisplayProtocol, password: Swift.String, connected: QAPI.SetPasswordAction? = nil, variant: Variant?) {
+        package init(`protocol`: QAPI.DisplayProtocol, password: Swift.String, connected: QAPI.SetPasswordAction? = nil, variant: Variant?) {
             self.protocol = `protocol`
             self.password = password
             self.connected = connected
             self.variant = variant
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.protocol = try _members.required("protocol", at: _path)
             self.password = try _members.required("password", at: _path)
             self.connected = try _members.optional("connected", at: _path)
@@ -596,7 +596,7 @@ extension QAPI {
             }
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["protocol"] = `protocol`.qapiValue
             _members["password"] = password.qapiValue
             if let connected { _members["connected"] = connected.qapiValue }
@@ -608,53 +608,53 @@ extension QAPI {
     }
 
     /// QAPI enum `DisplayProtocol`.
-    enum DisplayProtocol: Swift.String, QAPIEnum {
+    package enum DisplayProtocol: Swift.String, QAPIEnum {
         case vnc = "vnc"
         case spice = "spice"
     }
 
     /// QAPI enum `SetPasswordAction`.
-    enum SetPasswordAction: Swift.String, QAPIEnum {
+    package enum SetPasswordAction: Swift.String, QAPIEnum {
         case keep = "keep"
         case fail = "fail"
         case disconnect = "disconnect"
     }
 
     /// QAPI struct `SetPasswordOptionsVnc`.
-    struct SetPasswordOptionsVnc: QAPIObject {
-        var display: Swift.String?
+    package struct SetPasswordOptionsVnc: QAPIObject {
+        package var display: Swift.String?
 
-        init(display: Swift.String? = nil) {
+        package init(display: Swift.String? = nil) {
             self.display = display
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.display = try _members.optional("display", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let display { _members["display"] = display.qapiValue }
         }
     }
 
     /// QAPI union `ExpirePasswordOptions`: the base members, then the branch `protocol` selects.
-    struct ExpirePasswordOptions: QAPIObject {
-        var `protocol`: QAPI.DisplayProtocol
-        var time: Swift.String
+    package struct ExpirePasswordOptions: QAPIObject {
+        package var `protocol`: QAPI.DisplayProtocol
+        package var time: Swift.String
         /// The members of the branch `protocol` selects (nil for a tag value without a branch).
-        var variant: Variant?
+        package var variant: Variant?
 
-        indirect enum Variant: Sendable, Equatable {
+        package indirect enum Variant: Sendable, Equatable {
             case vnc(QAPI.ExpirePasswordOptionsVnc)
         }
 
-        init(`protocol`: QAPI.DisplayProtocol, time: Swift.String, variant: Variant?) {
+        package init(`protocol`: QAPI.DisplayProtocol, time: Swift.String, variant: Variant?) {
             self.protocol = `protocol`
             self.time = time
             self.variant = variant
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.protocol = try _members.required("protocol", at: _path)
             self.time = try _members.required("time", at: _path)
             switch self.protocol {
@@ -663,7 +663,7 @@ extension QAPI {
             }
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["protocol"] = `protocol`.qapiValue
             _members["time"] = time.qapiValue
             switch variant {
@@ -674,40 +674,40 @@ extension QAPI {
     }
 
     /// QAPI struct `ExpirePasswordOptionsVnc`.
-    struct ExpirePasswordOptionsVnc: QAPIObject {
-        var display: Swift.String?
+    package struct ExpirePasswordOptionsVnc: QAPIObject {
+        package var display: Swift.String?
 
-        init(display: Swift.String? = nil) {
+        package init(display: Swift.String? = nil) {
             self.display = display
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.display = try _members.optional("display", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let display { _members["display"] = display.qapiValue }
         }
     }
 
     /// QAPI union `StatsFilter`: the base members, then the branch `target` selects.
-    struct StatsFilter: QAPIObject {
-        var target: QAPI.StatsTarget
-        var providers: [QAPI.StatsRequest]?
+    package struct StatsFilter: QAPIObject {
+        package var target: QAPI.StatsTarget
+        package var providers: [QAPI.StatsRequest]?
         /// The members of the branch `target` selects (nil for a tag value without a branch).
-        var variant: Variant?
+        package var variant: Variant?
 
-        indirect enum Variant: Sendable, Equatable {
+        package indirect enum Variant: Sendable, Equatable {
             case vcpu(QAPI.StatsVCPUFilter)
         }
 
-        init(target: QAPI.StatsTarget, providers: [QAPI.StatsRequest]? = nil, variant: Variant?) {
+        package init(target: QAPI.StatsTarget, providers: [QAPI.StatsRequest]? = nil, variant: Variant?) {
             self.target = target
             self.providers = providers
             self.variant = variant
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.target = try _members.required("target", at: _path)
             self.providers = try _members.optional("providers", at: _path)
             switch self.target {
@@ -716,7 +716,7 @@ extension QAPI {
             }
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["target"] = target.qapiValue
             if let providers { _members["providers"] = providers.qapiValue }
             switch variant {
@@ -727,61 +727,61 @@ extension QAPI {
     }
 
     /// QAPI enum `StatsTarget`.
-    enum StatsTarget: Swift.String, QAPIEnum {
+    package enum StatsTarget: Swift.String, QAPIEnum {
         case vm = "vm"
         case vcpu = "vcpu"
     }
 
     /// QAPI struct `StatsRequest`.
-    struct StatsRequest: QAPIObject {
-        var provider: QAPI.StatsProvider
-        var names: [Swift.String]?
+    package struct StatsRequest: QAPIObject {
+        package var provider: QAPI.StatsProvider
+        package var names: [Swift.String]?
 
-        init(provider: QAPI.StatsProvider, names: [Swift.String]? = nil) {
+        package init(provider: QAPI.StatsProvider, names: [Swift.String]? = nil) {
             self.provider = provider
             self.names = names
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.provider = try _members.required("provider", at: _path)
             self.names = try _members.optional("names", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["provider"] = provider.qapiValue
             if let names { _members["names"] = names.qapiValue }
         }
     }
 
     /// QAPI enum `StatsProvider`.
-    enum StatsProvider: Swift.String, QAPIEnum {
+    package enum StatsProvider: Swift.String, QAPIEnum {
         case kvm = "kvm"
     }
 
     /// QAPI struct `StatsVCPUFilter`.
-    struct StatsVCPUFilter: QAPIObject {
-        var vcpus: [Swift.String]?
+    package struct StatsVCPUFilter: QAPIObject {
+        package var vcpus: [Swift.String]?
 
-        init(vcpus: [Swift.String]? = nil) {
+        package init(vcpus: [Swift.String]? = nil) {
             self.vcpus = vcpus
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.vcpus = try _members.optional("vcpus", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let vcpus { _members["vcpus"] = vcpus.qapiValue }
         }
     }
 
     /// QAPI union `NumaOptions`: the base members, then the branch `type` selects.
-    struct NumaOptions: QAPIObject {
-        var type: QAPI.NumaOptionsType
+    package struct NumaOptions: QAPIObject {
+        package var type: QAPI.NumaOptionsType
         /// The members of the branch `type` selects.
-        var variant: Variant
+        package var variant: Variant
 
-        indirect enum Variant: Sendable, Equatable {
+        package indirect enum Variant: Sendable, Equatable {
             case node(QAPI.NumaNodeOptions)
             case dist(QAPI.NumaDistOptions)
             case cpu(QAPI.NumaCpuOptions)
@@ -789,12 +789,12 @@ extension QAPI {
             case hmatCache(QAPI.NumaHmatCacheOptions)
         }
 
-        init(type: QAPI.NumaOptionsType, variant: Variant) {
+        package init(type: QAPI.NumaOptionsType, variant: Variant) {
             self.type = type
             self.variant = variant
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.type = try _members.required("type", at: _path)
             switch self.type {
             case QAPI.NumaOptionsType.node: self.variant = .node(try QAPI.NumaNodeOptions(qapiMembers: _members, at: _path))
@@ -805,7 +805,7 @@ extension QAPI {
             }
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["type"] = type.qapiValue
             switch variant {
             case .node(let branch): branch.encodeMembers(into: &_members)
@@ -818,7 +818,7 @@ extension QAPI {
     }
 
     /// QAPI enum `NumaOptionsType`.
-    enum NumaOptionsType: Swift.String, QAPIEnum {
+    package enum NumaOptionsType: Swift.String, QAPIEnum {
         case node = "node"
         case dist = "dist"
         case cpu = "cpu"
@@ -827,14 +827,14 @@ extension QAPI {
     }
 
     /// QAPI struct `NumaNodeOptions`.
-    struct NumaNodeOptions: QAPIObject {
-        var nodeid: Swift.UInt64?
-        var cpus: [Swift.UInt64]?
-        var mem: Swift.UInt64?
-        var memdev: Swift.String?
-        var initiator: Swift.UInt64?
+    package struct NumaNodeOptions: QAPIObject {
+        package var nodeid: Swift.UInt64?
+        package var cpus: [Swift.UInt64]?
+        package var mem: Swift.UInt64?
+        package var memdev: Swift.String?
+        package var initiator: Swift.UInt64?
 
-        init(nodeid: Swift.UInt64? = nil, cpus: [Swift.UInt64]? = nil, mem: Swift.UInt64? = nil, memdev: Swift.String? = nil, initiator: Swift.UInt64? = nil) {
+        package init(nodeid: Swift.UInt64? = nil, cpus: [Swift.UInt64]? = nil, mem: Swift.UInt64? = nil, memdev: Swift.String? = nil, initiator: Swift.UInt64? = nil) {
             self.nodeid = nodeid
             self.cpus = cpus
             self.mem = mem
@@ -842,7 +842,7 @@ extension QAPI {
             self.initiator = initiator
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.nodeid = try _members.optional("nodeid", at: _path)
             self.cpus = try _members.optional("cpus", at: _path)
             self.mem = try _members.optional("mem", at: _path)
@@ -850,7 +850,7 @@ extension QAPI {
             self.initiator = try _members.optional("initiator", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let nodeid { _members["nodeid"] = nodeid.qapiValue }
             if let cpus { _members["cpus"] = cpus.qapiValue }
             if let mem { _members["mem"] = mem.qapiValue }
@@ -860,24 +860,24 @@ extension QAPI {
     }
 
     /// QAPI struct `NumaDistOptions`.
-    struct NumaDistOptions: QAPIObject {
-        var src: Swift.UInt64
-        var dst: Swift.UInt64
-        var val: Swift.UInt64
+    package struct NumaDistOptions: QAPIObject {
+        package var src: Swift.UInt64
+        package var dst: Swift.UInt64
+        package var val: Swift.UInt64
 
-        init(src: Swift.UInt64, dst: Swift.UInt64, val: Swift.UInt64) {
+        package init(src: Swift.UInt64, dst: Swift.UInt64, val: Swift.UInt64) {
             self.src = src
             self.dst = dst
             self.val = val
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.src = try _members.required("src", at: _path)
             self.dst = try _members.required("dst", at: _path)
             self.val = try _members.required("val", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["src"] = src.qapiValue
             _members["dst"] = dst.qapiValue
             _members["val"] = val.qapiValue
@@ -885,15 +885,15 @@ extension QAPI {
     }
 
     /// QAPI struct `NumaCpuOptions`.
-    struct NumaCpuOptions: QAPIObject {
-        var nodeId: Swift.Int64?
-        var socketId: Swift.Int64?
-        var dieId: Swift.Int64?
-        var clusterId: Swift.Int64?
-        var coreId: Swift.Int64?
-        var threadId: Swift.Int64?
+    package struct NumaCpuOptions: QAPIObject {
+        package var nodeId: Swift.Int64?
+        package var socketId: Swift.Int64?
+        package var dieId: Swift.Int64?
+        package var clusterId: Swift.Int64?
+        package var coreId: Swift.Int64?
+        package var threadId: Swift.Int64?
 
-        init(nodeId: Swift.Int64? = nil, socketId: Swift.Int64? = nil, dieId: Swift.Int64? = nil, clusterId: Swift.Int64? = nil, coreId: Swift.Int64? = nil, threadId: Swift.Int64? = nil) {
+        package init(nodeId: Swift.Int64? = nil, socketId: Swift.Int64? = nil, dieId: Swift.Int64? = nil, clusterId: Swift.Int64? = nil, coreId: Swift.Int64? = nil, threadId: Swift.Int64? = nil) {
             self.nodeId = nodeId
             self.socketId = socketId
             self.dieId = dieId
@@ -902,7 +902,7 @@ extension QAPI {
             self.threadId = threadId
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.nodeId = try _members.optional("node-id", at: _path)
             self.socketId = try _members.optional("socket-id", at: _path)
             self.dieId = try _members.optional("die-id", at: _path)
@@ -911,7 +911,7 @@ extension QAPI {
             self.threadId = try _members.optional("thread-id", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let nodeId { _members["node-id"] = nodeId.qapiValue }
             if let socketId { _members["socket-id"] = socketId.qapiValue }
             if let dieId { _members["die-id"] = dieId.qapiValue }
@@ -922,15 +922,15 @@ extension QAPI {
     }
 
     /// QAPI struct `CpuInstanceProperties`.
-    struct CpuInstanceProperties: QAPIObject {
-        var nodeId: Swift.Int64?
-        var socketId: Swift.Int64?
-        var dieId: Swift.Int64?
-        var clusterId: Swift.Int64?
-        var coreId: Swift.Int64?
-        var threadId: Swift.Int64?
+    package struct CpuInstanceProperties: QAPIObject {
+        package var nodeId: Swift.Int64?
+        package var socketId: Swift.Int64?
+        package var dieId: Swift.Int64?
+        package var clusterId: Swift.Int64?
+        package var coreId: Swift.Int64?
+        package var threadId: Swift.Int64?
 
-        init(nodeId: Swift.Int64? = nil, socketId: Swift.Int64? = nil, dieId: Swift.Int64? = nil, clusterId: Swift.Int64? = nil, coreId: Swift.Int64? = nil, threadId: Swift.Int64? = nil) {
+        package init(nodeId: Swift.Int64? = nil, socketId: Swift.Int64? = nil, dieId: Swift.Int64? = nil, clusterId: Swift.Int64? = nil, coreId: Swift.Int64? = nil, threadId: Swift.Int64? = nil) {
             self.nodeId = nodeId
             self.socketId = socketId
             self.dieId = dieId
@@ -939,7 +939,7 @@ extension QAPI {
             self.threadId = threadId
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.nodeId = try _members.optional("node-id", at: _path)
             self.socketId = try _members.optional("socket-id", at: _path)
             self.dieId = try _members.optional("die-id", at: _path)
@@ -948,7 +948,7 @@ extension QAPI {
             self.threadId = try _members.optional("thread-id", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let nodeId { _members["node-id"] = nodeId.qapiValue }
             if let socketId { _members["socket-id"] = socketId.qapiValue }
             if let dieId { _members["die-id"] = dieId.qapiValue }
@@ -959,15 +959,15 @@ extension QAPI {
     }
 
     /// QAPI struct `NumaHmatLBOptions`.
-    struct NumaHmatLBOptions: QAPIObject {
-        var initiator: Swift.UInt64
-        var target: Swift.UInt64
-        var hierarchy: QAPI.HmatLBMemoryHierarchy
-        var dataType: QAPI.HmatLBDataType
-        var latency: Swift.UInt64?
-        var bandwidth: Swift.UInt64?
+    package struct NumaHmatLBOptions: QAPIObject {
+        package var initiator: Swift.UInt64
+        package var target: Swift.UInt64
+        package var hierarchy: QAPI.HmatLBMemoryHierarchy
+        package var dataType: QAPI.HmatLBDataType
+        package var latency: Swift.UInt64?
+        package var bandwidth: Swift.UInt64?
 
-        init(initiator: Swift.UInt64, target: Swift.UInt64, hierarchy: QAPI.HmatLBMemoryHierarchy, dataType: QAPI.HmatLBDataType, latency: Swift.UInt64? = nil, bandwidth: Swift.UInt64? = nil) {
+        package init(initiator: Swift.UInt64, target: Swift.UInt64, hierarchy: QAPI.HmatLBMemoryHierarchy, dataType: QAPI.HmatLBDataType, latency: Swift.UInt64? = nil, bandwidth: Swift.UInt64? = nil) {
             self.initiator = initiator
             self.target = target
             self.hierarchy = hierarchy
@@ -976,7 +976,7 @@ extension QAPI {
             self.bandwidth = bandwidth
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.initiator = try _members.required("initiator", at: _path)
             self.target = try _members.required("target", at: _path)
             self.hierarchy = try _members.required("hierarchy", at: _path)
@@ -985,7 +985,7 @@ extension QAPI {
             self.bandwidth = try _members.optional("bandwidth", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["initiator"] = initiator.qapiValue
             _members["target"] = target.qapiValue
             _members["hierarchy"] = hierarchy.qapiValue
@@ -996,7 +996,7 @@ extension QAPI {
     }
 
     /// QAPI enum `HmatLBMemoryHierarchy`.
-    enum HmatLBMemoryHierarchy: Swift.String, QAPIEnum {
+    package enum HmatLBMemoryHierarchy: Swift.String, QAPIEnum {
         case memory = "memory"
         case firstLevel = "first-level"
         case secondLevel = "second-level"
@@ -1004,7 +1004,7 @@ extension QAPI {
     }
 
     /// QAPI enum `HmatLBDataType`.
-    enum HmatLBDataType: Swift.String, QAPIEnum {
+    package enum HmatLBDataType: Swift.String, QAPIEnum {
         case accessLatency = "access-latency"
         case readLatency = "read-latency"
         case writeLatency = "write-latency"
@@ -1014,15 +1014,15 @@ extension QAPI {
     }
 
     /// QAPI struct `NumaHmatCacheOptions`.
-    struct NumaHmatCacheOptions: QAPIObject {
-        var nodeId: Swift.UInt64
-        var size: Swift.UInt64
-        var level: Swift.UInt64
-        var associativity: QAPI.HmatCacheAssociativity
-        var policy: QAPI.HmatCacheWritePolicy
-        var line: Swift.UInt64
+    package struct NumaHmatCacheOptions: QAPIObject {
+        package var nodeId: Swift.UInt64
+        package var size: Swift.UInt64
+        package var level: Swift.UInt64
+        package var associativity: QAPI.HmatCacheAssociativity
+        package var policy: QAPI.HmatCacheWritePolicy
+        package var line: Swift.UInt64
 
-        init(nodeId: Swift.UInt64, size: Swift.UInt64, level: Swift.UInt64, associativity: QAPI.HmatCacheAssociativity, policy: QAPI.HmatCacheWritePolicy, line: Swift.UInt64) {
+        package init(nodeId: Swift.UInt64, size: Swift.UInt64, level: Swift.UInt64, associativity: QAPI.HmatCacheAssociativity, policy: QAPI.HmatCacheWritePolicy, line: Swift.UInt64) {
             self.nodeId = nodeId
             self.size = size
             self.level = level
@@ -1031,7 +1031,7 @@ extension QAPI {
             self.line = line
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.nodeId = try _members.required("node-id", at: _path)
             self.size = try _members.required("size", at: _path)
             self.level = try _members.required("level", at: _path)
@@ -1040,7 +1040,7 @@ extension QAPI {
             self.line = try _members.required("line", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["node-id"] = nodeId.qapiValue
             _members["size"] = size.qapiValue
             _members["level"] = level.qapiValue
@@ -1051,43 +1051,43 @@ extension QAPI {
     }
 
     /// QAPI enum `HmatCacheAssociativity`.
-    enum HmatCacheAssociativity: Swift.String, QAPIEnum {
+    package enum HmatCacheAssociativity: Swift.String, QAPIEnum {
         case none = "none"
         case direct = "direct"
         case complex = "complex"
     }
 
     /// QAPI enum `HmatCacheWritePolicy`.
-    enum HmatCacheWritePolicy: Swift.String, QAPIEnum {
+    package enum HmatCacheWritePolicy: Swift.String, QAPIEnum {
         case none = "none"
         case writeBack = "write-back"
         case writeThrough = "write-through"
     }
 
     /// QAPI enum `Q72_268`.
-    enum Q72268: Swift.String, QAPIEnum {
+    package enum Q72268: Swift.String, QAPIEnum {
         case pause = "pause"
         case poweroff = "poweroff"
         case run = "run"
     }
 
     /// QAPI union `Q72_269`: the base members, then the branch `type` selects.
-    struct Q72269: QAPIObject {
-        var type: QAPI.Q72508
+    package struct Q72269: QAPIObject {
+        package var type: QAPI.Q72508
         /// The members of the branch `type` selects.
-        var variant: Variant
+        package var variant: Variant
 
-        indirect enum Variant: Sendable, Equatable {
+        package indirect enum Variant: Sendable, Equatable {
             case hyperV(QAPI.Q72509)
             case s390(QAPI.Q72510)
         }
 
-        init(type: QAPI.Q72508, variant: Variant) {
+        package init(type: QAPI.Q72508, variant: Variant) {
             self.type = type
             self.variant = variant
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.type = try _members.required("type", at: _path)
             switch self.type {
             case QAPI.Q72508.hyperV: self.variant = .hyperV(try QAPI.Q72509(qapiMembers: _members, at: _path))
@@ -1095,7 +1095,7 @@ extension QAPI {
             }
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["type"] = type.qapiValue
             switch variant {
             case .hyperV(let branch): branch.encodeMembers(into: &_members)
@@ -1105,20 +1105,20 @@ extension QAPI {
     }
 
     /// QAPI enum `Q72_508`.
-    enum Q72508: Swift.String, QAPIEnum {
+    package enum Q72508: Swift.String, QAPIEnum {
         case hyperV = "hyper-v"
         case s390 = "s390"
     }
 
     /// QAPI struct `Q72_509`.
-    struct Q72509: QAPIObject {
-        var arg1: Swift.Int64
-        var arg2: Swift.Int64
-        var arg3: Swift.Int64
-        var arg4: Swift.Int64
-        var arg5: Swift.Int64
+    package struct Q72509: QAPIObject {
+        package var arg1: Swift.Int64
+        package var arg2: Swift.Int64
+        package var arg3: Swift.Int64
+        package var arg4: Swift.Int64
+        package var arg5: Swift.Int64
 
-        init(arg1: Swift.Int64, arg2: Swift.Int64, arg3: Swift.Int64, arg4: Swift.Int64, arg5: Swift.Int64) {
+        package init(arg1: Swift.Int64, arg2: Swift.Int64, arg3: Swift.Int64, arg4: Swift.Int64, arg5: Swift.Int64) {
             self.arg1 = arg1
             self.arg2 = arg2
             self.arg3 = arg3
@@ -1126,7 +1126,7 @@ extension QAPI {
             self.arg5 = arg5
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.arg1 = try _members.required("arg1", at: _path)
             self.arg2 = try _members.required("arg2", at: _path)
             self.arg3 = try _members.required("arg3", at: _path)
@@ -1134,7 +1134,7 @@ extension QAPI {
             self.arg5 = try _members.required("arg5", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["arg1"] = arg1.qapiValue
             _members["arg2"] = arg2.qapiValue
             _members["arg3"] = arg3.qapiValue
@@ -1144,27 +1144,27 @@ extension QAPI {
     }
 
     /// QAPI struct `Q72_510`.
-    struct Q72510: QAPIObject {
-        var core: Swift.Int64
-        var pswMask: Swift.Int64
-        var pswAddr: Swift.Int64
-        var reason: QAPI.Q72630
+    package struct Q72510: QAPIObject {
+        package var core: Swift.Int64
+        package var pswMask: Swift.Int64
+        package var pswAddr: Swift.Int64
+        package var reason: QAPI.Q72630
 
-        init(core: Swift.Int64, pswMask: Swift.Int64, pswAddr: Swift.Int64, reason: QAPI.Q72630) {
+        package init(core: Swift.Int64, pswMask: Swift.Int64, pswAddr: Swift.Int64, reason: QAPI.Q72630) {
             self.core = core
             self.pswMask = pswMask
             self.pswAddr = pswAddr
             self.reason = reason
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.core = try _members.required("core", at: _path)
             self.pswMask = try _members.required("psw-mask", at: _path)
             self.pswAddr = try _members.required("psw-addr", at: _path)
             self.reason = try _members.required("reason", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["core"] = core.qapiValue
             _members["psw-mask"] = pswMask.qapiValue
             _members["psw-addr"] = pswAddr.qapiValue
@@ -1173,7 +1173,7 @@ extension QAPI {
     }
 
     /// QAPI enum `Q72_630`.
-    enum Q72630: Swift.String, QAPIEnum {
+    package enum Q72630: Swift.String, QAPIEnum {
         case unknown = "unknown"
         case disabledWait = "disabled-wait"
         case extintLoop = "extint-loop"
@@ -1182,7 +1182,7 @@ extension QAPI {
     }
 
     /// QAPI enum `Q72_264`.
-    enum Q72264: Swift.String, QAPIEnum {
+    package enum Q72264: Swift.String, QAPIEnum {
         case reset = "reset"
         case shutdown = "shutdown"
         case poweroff = "poweroff"
@@ -1193,13 +1193,13 @@ extension QAPI {
     }
 
     /// QAPI enum `Q72_270`.
-    enum Q72270: Swift.String, QAPIEnum {
+    package enum Q72270: Swift.String, QAPIEnum {
         case hypervisor = "hypervisor"
         case guest = "guest"
     }
 
     /// QAPI enum `Q72_271`.
-    enum Q72271: Swift.String, QAPIEnum {
+    package enum Q72271: Swift.String, QAPIEnum {
         case ignore = "ignore"
         case inject = "inject"
         case fatal = "fatal"
@@ -1207,43 +1207,43 @@ extension QAPI {
     }
 
     /// QAPI struct `Q72_272`.
-    struct Q72272: QAPIObject {
-        var actionRequired: Swift.Bool
-        var recursive: Swift.Bool
+    package struct Q72272: QAPIObject {
+        package var actionRequired: Swift.Bool
+        package var recursive: Swift.Bool
 
-        init(actionRequired: Swift.Bool, recursive: Swift.Bool) {
+        package init(actionRequired: Swift.Bool, recursive: Swift.Bool) {
             self.actionRequired = actionRequired
             self.recursive = recursive
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.actionRequired = try _members.required("action-required", at: _path)
             self.recursive = try _members.required("recursive", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["action-required"] = actionRequired.qapiValue
             _members["recursive"] = recursive.qapiValue
         }
     }
 
     /// QAPI union `YankInstance`: the base members, then the branch `type` selects.
-    struct YankInstance: QAPIObject {
-        var type: QAPI.YankInstanceType
+    package struct YankInstance: QAPIObject {
+        package var type: QAPI.YankInstanceType
         /// The members of the branch `type` selects (nil for a tag value without a branch).
-        var variant: Variant?
+        package var variant: Variant?
 
-        indirect enum Variant: Sendable, Equatable {
+        package indirect enum Variant: Sendable, Equatable {
             case blockNode(QAPI.YankInstanceBlockNode)
             case chardev(QAPI.YankInstanceChardev)
         }
 
-        init(type: QAPI.YankInstanceType, variant: Variant?) {
+        package init(type: QAPI.YankInstanceType, variant: Variant?) {
             self.type = type
             self.variant = variant
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.type = try _members.required("type", at: _path)
             switch self.type {
             case QAPI.YankInstanceType.blockNode: self.variant = .blockNode(try QAPI.YankInstanceBlockNode(qapiMembers: _members, at: _path))
@@ -1252,7 +1252,7 @@ extension QAPI {
             }
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["type"] = type.qapiValue
             switch variant {
             case .blockNode(let branch)?: branch.encodeMembers(into: &_members)
@@ -1263,307 +1263,307 @@ extension QAPI {
     }
 
     /// QAPI enum `YankInstanceType`.
-    enum YankInstanceType: Swift.String, QAPIEnum {
+    package enum YankInstanceType: Swift.String, QAPIEnum {
         case blockNode = "block-node"
         case chardev = "chardev"
         case migration = "migration"
     }
 
     /// QAPI struct `YankInstanceBlockNode`.
-    struct YankInstanceBlockNode: QAPIObject {
-        var nodeName: Swift.String
+    package struct YankInstanceBlockNode: QAPIObject {
+        package var nodeName: Swift.String
 
-        init(nodeName: Swift.String) {
+        package init(nodeName: Swift.String) {
             self.nodeName = nodeName
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.nodeName = try _members.required("node-name", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["node-name"] = nodeName.qapiValue
         }
     }
 
     /// QAPI struct `YankInstanceChardev`.
-    struct YankInstanceChardev: QAPIObject {
-        var id: Swift.String
+    package struct YankInstanceChardev: QAPIObject {
+        package var id: Swift.String
 
-        init(id: Swift.String) {
+        package init(id: Swift.String) {
             self.id = id
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.id = try _members.required("id", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["id"] = id.qapiValue
         }
     }
 
     /// The arguments of QAPI command `qmp_capabilities`.
-    struct QmpCapabilitiesCommand: QAPICommand {
-        static let qapiName = "qmp_capabilities"
-        var enable: [QAPI.QMPCapability]?
+    package struct QmpCapabilitiesCommand: QAPICommand {
+        package static let qapiName = "qmp_capabilities"
+        package var enable: [QAPI.QMPCapability]?
 
-        init(enable: [QAPI.QMPCapability]? = nil) {
+        package init(enable: [QAPI.QMPCapability]? = nil) {
             self.enable = enable
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.enable = try _members.optional("enable", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let enable { _members["enable"] = enable.qapiValue }
         }
     }
 
     /// The arguments of QAPI command `query-version`.
-    struct QueryVersionCommand: QAPICommand {
-        static let qapiName = "query-version"
+    package struct QueryVersionCommand: QAPICommand {
+        package static let qapiName = "query-version"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-commands`.
-    struct QueryCommandsCommand: QAPICommand {
-        static let qapiName = "query-commands"
+    package struct QueryCommandsCommand: QAPICommand {
+        package static let qapiName = "query-commands"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-events`.
-    struct QueryEventsCommand: QAPICommand {
-        static let qapiName = "query-events"
+    package struct QueryEventsCommand: QAPICommand {
+        package static let qapiName = "query-events"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-qmp-schema`.
-    struct QueryQmpSchemaCommand: QAPICommand {
-        static let qapiName = "query-qmp-schema"
+    package struct QueryQmpSchemaCommand: QAPICommand {
+        package static let qapiName = "query-qmp-schema"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-name`.
-    struct QueryNameCommand: QAPICommand {
-        static let qapiName = "query-name"
+    package struct QueryNameCommand: QAPICommand {
+        package static let qapiName = "query-name"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-uuid`.
-    struct QueryUuidCommand: QAPICommand {
-        static let qapiName = "query-uuid"
+    package struct QueryUuidCommand: QAPICommand {
+        package static let qapiName = "query-uuid"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-kvm`.
-    struct QueryKvmCommand: QAPICommand {
-        static let qapiName = "query-kvm"
+    package struct QueryKvmCommand: QAPICommand {
+        package static let qapiName = "query-kvm"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-target`.
-    struct QueryTargetCommand: QAPICommand {
-        static let qapiName = "query-target"
+    package struct QueryTargetCommand: QAPICommand {
+        package static let qapiName = "query-target"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-machines`.
-    struct QueryMachinesCommand: QAPICommand {
-        static let qapiName = "query-machines"
+    package struct QueryMachinesCommand: QAPICommand {
+        package static let qapiName = "query-machines"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-cpus-fast`.
-    struct QueryCpusFastCommand: QAPICommand {
-        static let qapiName = "query-cpus-fast"
+    package struct QueryCpusFastCommand: QAPICommand {
+        package static let qapiName = "query-cpus-fast"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-status`.
-    struct QueryStatusCommand: QAPICommand {
-        static let qapiName = "query-status"
+    package struct QueryStatusCommand: QAPICommand {
+        package static let qapiName = "query-status"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `stop`.
-    struct StopCommand: QAPICommand {
-        static let qapiName = "stop"
+    package struct StopCommand: QAPICommand {
+        package static let qapiName = "stop"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `cont`.
-    struct ContCommand: QAPICommand {
-        static let qapiName = "cont"
+    package struct ContCommand: QAPICommand {
+        package static let qapiName = "cont"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `system_reset`.
-    struct SystemResetCommand: QAPICommand {
-        static let qapiName = "system_reset"
+    package struct SystemResetCommand: QAPICommand {
+        package static let qapiName = "system_reset"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `system_powerdown`.
-    struct SystemPowerdownCommand: QAPICommand {
-        static let qapiName = "system_powerdown"
+    package struct SystemPowerdownCommand: QAPICommand {
+        package static let qapiName = "system_powerdown"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `system_wakeup`.
-    struct SystemWakeupCommand: QAPICommand {
-        static let qapiName = "system_wakeup"
+    package struct SystemWakeupCommand: QAPICommand {
+        package static let qapiName = "system_wakeup"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `quit`.
-    struct QuitCommand: QAPICommand {
-        static let qapiName = "quit"
+    package struct QuitCommand: QAPICommand {
+        package static let qapiName = "quit"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-current-machine`.
-    struct QueryCurrentMachineCommand: QAPICommand {
-        static let qapiName = "query-current-machine"
+    package struct QueryCurrentMachineCommand: QAPICommand {
+        package static let qapiName = "query-current-machine"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `inject-nmi`.
-    struct InjectNmiCommand: QAPICommand {
-        static let qapiName = "inject-nmi"
+    package struct InjectNmiCommand: QAPICommand {
+        package static let qapiName = "inject-nmi"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-memory-size-summary`.
-    struct QueryMemorySizeSummaryCommand: QAPICommand {
-        static let qapiName = "query-memory-size-summary"
+    package struct QueryMemorySizeSummaryCommand: QAPICommand {
+        package static let qapiName = "query-memory-size-summary"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `memsave`.
-    struct MemsaveCommand: QAPICommand {
-        static let qapiName = "memsave"
-        var val: Swift.Int64
-        var size: Swift.Int64
-        var filename: Swift.String
-        var cpuIndex: Swift.Int64?
+    package struct MemsaveCommand: QAPICommand {
+        package static let qapiName = "memsave"
+        package var val: Swift.Int64
+        package var size: Swift.Int64
+        package var filename: Swift.String
+        package var cpuIndex: Swift.Int64?
 
-        init(val: Swift.Int64, size: Swift.Int64, filename: Swift.String, cpuIndex: Swift.Int64? = nil) {
+        package init(val: Swift.Int64, size: Swift.Int64, filename: Swift.String, cpuIndex: Swift.Int64? = nil) {
             self.val = val
             self.size = size
             self.filename = filename
             self.cpuIndex = cpuIndex
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.val = try _members.required("val", at: _path)
             self.size = try _members.required("size", at: _path)
             self.filename = try _members.required("filename", at: _path)
             self.cpuIndex = try _members.optional("cpu-index", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["val"] = val.qapiValue
             _members["size"] = size.qapiValue
             _members["filename"] = filename.qapiValue
@@ -1572,25 +1572,25 @@ extension QAPI {
     }
 
     /// The arguments of QAPI command `pmemsave`.
-    struct PmemsaveCommand: QAPICommand {
-        static let qapiName = "pmemsave"
-        var val: Swift.Int64
-        var size: Swift.Int64
-        var filename: Swift.String
+    package struct PmemsaveCommand: QAPICommand {
+        package static let qapiName = "pmemsave"
+        package var val: Swift.Int64
+        package var size: Swift.Int64
+        package var filename: Swift.String
 
-        init(val: Swift.Int64, size: Swift.Int64, filename: Swift.String) {
+        package init(val: Swift.Int64, size: Swift.Int64, filename: Swift.String) {
             self.val = val
             self.size = size
             self.filename = filename
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.val = try _members.required("val", at: _path)
             self.size = try _members.required("size", at: _path)
             self.filename = try _members.required("filename", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["val"] = val.qapiValue
             _members["size"] = size.qapiValue
             _members["filename"] = filename.qapiValue
@@ -1598,28 +1598,28 @@ extension QAPI {
     }
 
     /// The arguments of QAPI command `set-action`.
-    struct SetActionCommand: QAPICommand {
-        static let qapiName = "set-action"
-        var reboot: QAPI.RebootAction?
-        var shutdown: QAPI.ShutdownAction?
-        var panic: QAPI.PanicAction?
-        var watchdog: QAPI.WatchdogAction?
+    package struct SetActionCommand: QAPICommand {
+        package static let qapiName = "set-action"
+        package var reboot: QAPI.RebootAction?
+        package var shutdown: QAPI.ShutdownAction?
+        package var panic: QAPI.PanicAction?
+        package var watchdog: QAPI.WatchdogAction?
 
-        init(reboot: QAPI.RebootAction? = nil, shutdown: QAPI.ShutdownAction? = nil, panic: QAPI.PanicAction? = nil, watchdog: QAPI.WatchdogAction? = nil) {
+        package init(reboot: QAPI.RebootAction? = nil, shutdown: QAPI.ShutdownAction? = nil, panic: QAPI.PanicAction? = nil, watchdog: QAPI.WatchdogAction? = nil) {
             self.reboot = reboot
             self.shutdown = shutdown
             self.panic = panic
             self.watchdog = watchdog
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.reboot = try _members.optional("reboot", at: _path)
             self.shutdown = try _members.optional("shutdown", at: _path)
             self.panic = try _members.optional("panic", at: _path)
             self.watchdog = try _members.optional("watchdog", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let reboot { _members["reboot"] = reboot.qapiValue }
             if let shutdown { _members["shutdown"] = shutdown.qapiValue }
             if let panic { _members["panic"] = panic.qapiValue }
@@ -1628,67 +1628,67 @@ extension QAPI {
     }
 
     /// The arguments of QAPI command `watchdog-set-action`.
-    struct WatchdogSetActionCommand: QAPICommand {
-        static let qapiName = "watchdog-set-action"
-        var action: QAPI.WatchdogAction
+    package struct WatchdogSetActionCommand: QAPICommand {
+        package static let qapiName = "watchdog-set-action"
+        package var action: QAPI.WatchdogAction
 
-        init(action: QAPI.WatchdogAction) {
+        package init(action: QAPI.WatchdogAction) {
             self.action = action
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.action = try _members.required("action", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["action"] = action.qapiValue
         }
     }
 
     /// The arguments of QAPI command `human-monitor-command`.
-    struct HumanMonitorCommandCommand: QAPICommand {
-        static let qapiName = "human-monitor-command"
+    package struct HumanMonitorCommandCommand: QAPICommand {
+        package static let qapiName = "human-monitor-command"
         /// What `human-monitor-command` returns.
-        typealias Returns = Swift.String
-        var commandLine: Swift.String
-        var cpuIndex: Swift.Int64?
+        package typealias Returns = Swift.String
+        package var commandLine: Swift.String
+        package var cpuIndex: Swift.Int64?
 
-        init(commandLine: Swift.String, cpuIndex: Swift.Int64? = nil) {
+        package init(commandLine: Swift.String, cpuIndex: Swift.Int64? = nil) {
             self.commandLine = commandLine
             self.cpuIndex = cpuIndex
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.commandLine = try _members.required("command-line", at: _path)
             self.cpuIndex = try _members.optional("cpu-index", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["command-line"] = commandLine.qapiValue
             if let cpuIndex { _members["cpu-index"] = cpuIndex.qapiValue }
         }
     }
 
     /// The arguments of QAPI command `device_add`.
-    struct DeviceAddCommand: QAPICommand {
-        static let qapiName = "device_add"
-        var driver: Swift.String
-        var bus: Swift.String?
-        var id: Swift.String?
+    package struct DeviceAddCommand: QAPICommand {
+        package static let qapiName = "device_add"
+        package var driver: Swift.String
+        package var bus: Swift.String?
+        package var id: Swift.String?
 
-        init(driver: Swift.String, bus: Swift.String? = nil, id: Swift.String? = nil) {
+        package init(driver: Swift.String, bus: Swift.String? = nil, id: Swift.String? = nil) {
             self.driver = driver
             self.bus = bus
             self.id = id
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.driver = try _members.required("driver", at: _path)
             self.bus = try _members.optional("bus", at: _path)
             self.id = try _members.optional("id", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["driver"] = driver.qapiValue
             if let bus { _members["bus"] = bus.qapiValue }
             if let id { _members["id"] = id.qapiValue }
@@ -1696,353 +1696,353 @@ extension QAPI {
     }
 
     /// The arguments of QAPI command `device_del`.
-    struct DeviceDelCommand: QAPICommand {
-        static let qapiName = "device_del"
-        var id: Swift.String
+    package struct DeviceDelCommand: QAPICommand {
+        package static let qapiName = "device_del"
+        package var id: Swift.String
 
-        init(id: Swift.String) {
+        package init(id: Swift.String) {
             self.id = id
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.id = try _members.required("id", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["id"] = id.qapiValue
         }
     }
 
     /// The arguments of QAPI command `object-add`.
     @dynamicMemberLookup
-    struct ObjectAddCommand: QAPICommand {
-        static let qapiName = "object-add"
-        var arguments: QAPI.ObjectOptions
+    package struct ObjectAddCommand: QAPICommand {
+        package static let qapiName = "object-add"
+        package var arguments: QAPI.ObjectOptions
 
-        init(_ arguments: QAPI.ObjectOptions) { self.arguments = arguments }
+        package init(_ arguments: QAPI.ObjectOptions) { self.arguments = arguments }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.arguments = try QAPI.ObjectOptions(qapiMembers: _members, at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) { arguments.encodeMembers(into: &_members) }
+        package func encodeMembers(into _members: inout JSONObject) { arguments.encodeMembers(into: &_members) }
 
-        subscript<Member>(dynamicMember member: KeyPath<QAPI.ObjectOptions, Member>) -> Member { arguments[keyPath: member] }
+        package subscript<Member>(dynamicMember member: KeyPath<QAPI.ObjectOptions, Member>) -> Member { arguments[keyPath: member] }
     }
 
     /// The arguments of QAPI command `object-del`.
-    struct ObjectDelCommand: QAPICommand {
-        static let qapiName = "object-del"
-        var id: Swift.String
+    package struct ObjectDelCommand: QAPICommand {
+        package static let qapiName = "object-del"
+        package var id: Swift.String
 
-        init(id: Swift.String) {
+        package init(id: Swift.String) {
             self.id = id
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.id = try _members.required("id", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["id"] = id.qapiValue
         }
     }
 
     /// The arguments of QAPI command `qom-list`.
-    struct QomListCommand: QAPICommand {
-        static let qapiName = "qom-list"
-        var path: Swift.String
+    package struct QomListCommand: QAPICommand {
+        package static let qapiName = "qom-list"
+        package var path: Swift.String
 
-        init(path: Swift.String) {
+        package init(path: Swift.String) {
             self.path = path
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.path = try _members.required("path", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["path"] = path.qapiValue
         }
     }
 
     /// The arguments of QAPI command `qom-get`.
-    struct QomGetCommand: QAPICommand {
-        static let qapiName = "qom-get"
+    package struct QomGetCommand: QAPICommand {
+        package static let qapiName = "qom-get"
         /// What `qom-get` returns.
-        typealias Returns = JSONValue
-        var path: Swift.String
-        var property: Swift.String
+        package typealias Returns = JSONValue
+        package var path: Swift.String
+        package var property: Swift.String
 
-        init(path: Swift.String, property: Swift.String) {
+        package init(path: Swift.String, property: Swift.String) {
             self.path = path
             self.property = property
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.path = try _members.required("path", at: _path)
             self.property = try _members.required("property", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["path"] = path.qapiValue
             _members["property"] = property.qapiValue
         }
     }
 
     /// The arguments of QAPI command `qom-list-types`.
-    struct QomListTypesCommand: QAPICommand {
-        static let qapiName = "qom-list-types"
-        var implements: Swift.String?
-        var abstract: Swift.Bool?
+    package struct QomListTypesCommand: QAPICommand {
+        package static let qapiName = "qom-list-types"
+        package var implements: Swift.String?
+        package var abstract: Swift.Bool?
 
-        init(implements: Swift.String? = nil, abstract: Swift.Bool? = nil) {
+        package init(implements: Swift.String? = nil, abstract: Swift.Bool? = nil) {
             self.implements = implements
             self.abstract = abstract
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.implements = try _members.optional("implements", at: _path)
             self.abstract = try _members.optional("abstract", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let implements { _members["implements"] = implements.qapiValue }
             if let abstract { _members["abstract"] = abstract.qapiValue }
         }
     }
 
     /// The arguments of QAPI command `qom-list-properties`.
-    struct QomListPropertiesCommand: QAPICommand {
-        static let qapiName = "qom-list-properties"
-        var typename: Swift.String
+    package struct QomListPropertiesCommand: QAPICommand {
+        package static let qapiName = "qom-list-properties"
+        package var typename: Swift.String
 
-        init(typename: Swift.String) {
+        package init(typename: Swift.String) {
             self.typename = typename
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.typename = try _members.required("typename", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["typename"] = typename.qapiValue
         }
     }
 
     /// The arguments of QAPI command `device-list-properties`.
-    struct DeviceListPropertiesCommand: QAPICommand {
-        static let qapiName = "device-list-properties"
-        var typename: Swift.String
+    package struct DeviceListPropertiesCommand: QAPICommand {
+        package static let qapiName = "device-list-properties"
+        package var typename: Swift.String
 
-        init(typename: Swift.String) {
+        package init(typename: Swift.String) {
             self.typename = typename
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.typename = try _members.required("typename", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["typename"] = typename.qapiValue
         }
     }
 
     /// The arguments of QAPI command `query-cpu-definitions`.
-    struct QueryCpuDefinitionsCommand: QAPICommand {
-        static let qapiName = "query-cpu-definitions"
+    package struct QueryCpuDefinitionsCommand: QAPICommand {
+        package static let qapiName = "query-cpu-definitions"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-cpu-model-expansion`.
-    struct QueryCpuModelExpansionCommand: QAPICommand {
-        static let qapiName = "query-cpu-model-expansion"
-        var type: QAPI.CpuModelExpansionType
-        var model: QAPI.CpuModelInfo
+    package struct QueryCpuModelExpansionCommand: QAPICommand {
+        package static let qapiName = "query-cpu-model-expansion"
+        package var type: QAPI.CpuModelExpansionType
+        package var model: QAPI.CpuModelInfo
 
-        init(type: QAPI.CpuModelExpansionType, model: QAPI.CpuModelInfo) {
+        package init(type: QAPI.CpuModelExpansionType, model: QAPI.CpuModelInfo) {
             self.type = type
             self.model = model
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.type = try _members.required("type", at: _path)
             self.model = try _members.required("model", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["type"] = type.qapiValue
             _members["model"] = model.qapiValue
         }
     }
 
     /// The arguments of QAPI command `query-sev-capabilities`.
-    struct QuerySevCapabilitiesCommand: QAPICommand {
-        static let qapiName = "query-sev-capabilities"
+    package struct QuerySevCapabilitiesCommand: QAPICommand {
+        package static let qapiName = "query-sev-capabilities"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-sgx-capabilities`.
-    struct QuerySgxCapabilitiesCommand: QAPICommand {
-        static let qapiName = "query-sgx-capabilities"
+    package struct QuerySgxCapabilitiesCommand: QAPICommand {
+        package static let qapiName = "query-sgx-capabilities"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-iothreads`.
-    struct QueryIothreadsCommand: QAPICommand {
-        static let qapiName = "query-iothreads"
+    package struct QueryIothreadsCommand: QAPICommand {
+        package static let qapiName = "query-iothreads"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `getfd`.
-    struct GetfdCommand: QAPICommand {
-        static let qapiName = "getfd"
-        var fdname: Swift.String
+    package struct GetfdCommand: QAPICommand {
+        package static let qapiName = "getfd"
+        package var fdname: Swift.String
 
-        init(fdname: Swift.String) {
+        package init(fdname: Swift.String) {
             self.fdname = fdname
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.fdname = try _members.required("fdname", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["fdname"] = fdname.qapiValue
         }
     }
 
     /// The arguments of QAPI command `closefd`.
-    struct ClosefdCommand: QAPICommand {
-        static let qapiName = "closefd"
-        var fdname: Swift.String
+    package struct ClosefdCommand: QAPICommand {
+        package static let qapiName = "closefd"
+        package var fdname: Swift.String
 
-        init(fdname: Swift.String) {
+        package init(fdname: Swift.String) {
             self.fdname = fdname
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.fdname = try _members.required("fdname", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["fdname"] = fdname.qapiValue
         }
     }
 
     /// The arguments of QAPI command `add-fd`.
-    struct AddFdCommand: QAPICommand {
-        static let qapiName = "add-fd"
-        var fdsetId: Swift.Int64?
-        var opaque: Swift.String?
+    package struct AddFdCommand: QAPICommand {
+        package static let qapiName = "add-fd"
+        package var fdsetId: Swift.Int64?
+        package var opaque: Swift.String?
 
-        init(fdsetId: Swift.Int64? = nil, opaque: Swift.String? = nil) {
+        package init(fdsetId: Swift.Int64? = nil, opaque: Swift.String? = nil) {
             self.fdsetId = fdsetId
             self.opaque = opaque
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.fdsetId = try _members.optional("fdset-id", at: _path)
             self.opaque = try _members.optional("opaque", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let fdsetId { _members["fdset-id"] = fdsetId.qapiValue }
             if let opaque { _members["opaque"] = opaque.qapiValue }
         }
     }
 
     /// The arguments of QAPI command `remove-fd`.
-    struct RemoveFdCommand: QAPICommand {
-        static let qapiName = "remove-fd"
-        var fdsetId: Swift.Int64
-        var fd: Swift.Int64?
+    package struct RemoveFdCommand: QAPICommand {
+        package static let qapiName = "remove-fd"
+        package var fdsetId: Swift.Int64
+        package var fd: Swift.Int64?
 
-        init(fdsetId: Swift.Int64, fd: Swift.Int64? = nil) {
+        package init(fdsetId: Swift.Int64, fd: Swift.Int64? = nil) {
             self.fdsetId = fdsetId
             self.fd = fd
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.fdsetId = try _members.required("fdset-id", at: _path)
             self.fd = try _members.optional("fd", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["fdset-id"] = fdsetId.qapiValue
             if let fd { _members["fd"] = fd.qapiValue }
         }
     }
 
     /// The arguments of QAPI command `query-fdsets`.
-    struct QueryFdsetsCommand: QAPICommand {
-        static let qapiName = "query-fdsets"
+    package struct QueryFdsetsCommand: QAPICommand {
+        package static let qapiName = "query-fdsets"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-command-line-options`.
-    struct QueryCommandLineOptionsCommand: QAPICommand {
-        static let qapiName = "query-command-line-options"
-        var option: Swift.String?
+    package struct QueryCommandLineOptionsCommand: QAPICommand {
+        package static let qapiName = "query-command-line-options"
+        package var option: Swift.String?
 
-        init(option: Swift.String? = nil) {
+        package init(option: Swift.String? = nil) {
             self.option = option
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.option = try _members.optional("option", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let option { _members["option"] = option.qapiValue }
         }
     }
 
     /// The arguments of QAPI command `qom-set`.
-    struct QomSetCommand: QAPICommand {
-        static let qapiName = "qom-set"
-        var path: Swift.String
-        var property: Swift.String
-        var value: JSONValue
+    package struct QomSetCommand: QAPICommand {
+        package static let qapiName = "qom-set"
+        package var path: Swift.String
+        package var property: Swift.String
+        package var value: JSONValue
 
-        init(path: Swift.String, property: Swift.String, value: JSONValue) {
+        package init(path: Swift.String, property: Swift.String, value: JSONValue) {
             self.path = path
             self.property = property
             self.value = value
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.path = try _members.required("path", at: _path)
             self.property = try _members.required("property", at: _path)
             self.value = try _members.required("value", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["path"] = path.qapiValue
             _members["property"] = property.qapiValue
             _members["value"] = value.qapiValue
@@ -2050,151 +2050,151 @@ extension QAPI {
     }
 
     /// The arguments of QAPI command `balloon`.
-    struct BalloonCommand: QAPICommand {
-        static let qapiName = "balloon"
-        var value: Swift.Int64
+    package struct BalloonCommand: QAPICommand {
+        package static let qapiName = "balloon"
+        package var value: Swift.Int64
 
-        init(value: Swift.Int64) {
+        package init(value: Swift.Int64) {
             self.value = value
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.value = try _members.required("value", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["value"] = value.qapiValue
         }
     }
 
     /// The arguments of QAPI command `query-balloon`.
-    struct QueryBalloonCommand: QAPICommand {
-        static let qapiName = "query-balloon"
+    package struct QueryBalloonCommand: QAPICommand {
+        package static let qapiName = "query-balloon"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-mice`.
-    struct QueryMiceCommand: QAPICommand {
-        static let qapiName = "query-mice"
+    package struct QueryMiceCommand: QAPICommand {
+        package static let qapiName = "query-mice"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `set_password`.
     @dynamicMemberLookup
-    struct SetPasswordCommand: QAPICommand {
-        static let qapiName = "set_password"
-        var arguments: QAPI.SetPasswordOptions
+    package struct SetPasswordCommand: QAPICommand {
+        package static let qapiName = "set_password"
+        package var arguments: QAPI.SetPasswordOptions
 
-        init(_ arguments: QAPI.SetPasswordOptions) { self.arguments = arguments }
+        package init(_ arguments: QAPI.SetPasswordOptions) { self.arguments = arguments }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.arguments = try QAPI.SetPasswordOptions(qapiMembers: _members, at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) { arguments.encodeMembers(into: &_members) }
+        package func encodeMembers(into _members: inout JSONObject) { arguments.encodeMembers(into: &_members) }
 
-        subscript<Member>(dynamicMember member: KeyPath<QAPI.SetPasswordOptions, Member>) -> Member { arguments[keyPath: member] }
+        package subscript<Member>(dynamicMember member: KeyPath<QAPI.SetPasswordOptions, Member>) -> Member { arguments[keyPath: member] }
     }
 
     /// The arguments of QAPI command `expire_password`.
     @dynamicMemberLookup
-    struct ExpirePasswordCommand: QAPICommand {
-        static let qapiName = "expire_password"
-        var arguments: QAPI.ExpirePasswordOptions
+    package struct ExpirePasswordCommand: QAPICommand {
+        package static let qapiName = "expire_password"
+        package var arguments: QAPI.ExpirePasswordOptions
 
-        init(_ arguments: QAPI.ExpirePasswordOptions) { self.arguments = arguments }
+        package init(_ arguments: QAPI.ExpirePasswordOptions) { self.arguments = arguments }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.arguments = try QAPI.ExpirePasswordOptions(qapiMembers: _members, at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) { arguments.encodeMembers(into: &_members) }
+        package func encodeMembers(into _members: inout JSONObject) { arguments.encodeMembers(into: &_members) }
 
-        subscript<Member>(dynamicMember member: KeyPath<QAPI.ExpirePasswordOptions, Member>) -> Member { arguments[keyPath: member] }
+        package subscript<Member>(dynamicMember member: KeyPath<QAPI.ExpirePasswordOptions, Member>) -> Member { arguments[keyPath: member] }
     }
 
     /// The arguments of QAPI command `query-stats`.
     @dynamicMemberLookup
-    struct QueryStatsCommand: QAPICommand {
-        static let qapiName = "query-stats"
-        var arguments: QAPI.StatsFilter
+    package struct QueryStatsCommand: QAPICommand {
+        package static let qapiName = "query-stats"
+        package var arguments: QAPI.StatsFilter
 
-        init(_ arguments: QAPI.StatsFilter) { self.arguments = arguments }
+        package init(_ arguments: QAPI.StatsFilter) { self.arguments = arguments }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.arguments = try QAPI.StatsFilter(qapiMembers: _members, at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) { arguments.encodeMembers(into: &_members) }
+        package func encodeMembers(into _members: inout JSONObject) { arguments.encodeMembers(into: &_members) }
 
-        subscript<Member>(dynamicMember member: KeyPath<QAPI.StatsFilter, Member>) -> Member { arguments[keyPath: member] }
+        package subscript<Member>(dynamicMember member: KeyPath<QAPI.StatsFilter, Member>) -> Member { arguments[keyPath: member] }
     }
 
     /// The arguments of QAPI command `query-stats-schemas`.
-    struct QueryStatsSchemasCommand: QAPICommand {
-        static let qapiName = "query-stats-schemas"
-        var provider: QAPI.StatsProvider?
+    package struct QueryStatsSchemasCommand: QAPICommand {
+        package static let qapiName = "query-stats-schemas"
+        package var provider: QAPI.StatsProvider?
 
-        init(provider: QAPI.StatsProvider? = nil) {
+        package init(provider: QAPI.StatsProvider? = nil) {
             self.provider = provider
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.provider = try _members.optional("provider", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let provider { _members["provider"] = provider.qapiValue }
         }
     }
 
     /// The arguments of QAPI command `set-numa-node`.
     @dynamicMemberLookup
-    struct SetNumaNodeCommand: QAPICommand {
-        static let qapiName = "set-numa-node"
-        var arguments: QAPI.NumaOptions
+    package struct SetNumaNodeCommand: QAPICommand {
+        package static let qapiName = "set-numa-node"
+        package var arguments: QAPI.NumaOptions
 
-        init(_ arguments: QAPI.NumaOptions) { self.arguments = arguments }
+        package init(_ arguments: QAPI.NumaOptions) { self.arguments = arguments }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.arguments = try QAPI.NumaOptions(qapiMembers: _members, at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) { arguments.encodeMembers(into: &_members) }
+        package func encodeMembers(into _members: inout JSONObject) { arguments.encodeMembers(into: &_members) }
 
-        subscript<Member>(dynamicMember member: KeyPath<QAPI.NumaOptions, Member>) -> Member { arguments[keyPath: member] }
+        package subscript<Member>(dynamicMember member: KeyPath<QAPI.NumaOptions, Member>) -> Member { arguments[keyPath: member] }
     }
 
     /// The arguments of QAPI command `sev-inject-launch-secret`.
-    struct SevInjectLaunchSecretCommand: QAPICommand {
-        static let qapiName = "sev-inject-launch-secret"
-        var packetHeader: Swift.String
-        var secret: Swift.String
-        var gpa: Swift.UInt64?
+    package struct SevInjectLaunchSecretCommand: QAPICommand {
+        package static let qapiName = "sev-inject-launch-secret"
+        package var packetHeader: Swift.String
+        package var secret: Swift.String
+        package var gpa: Swift.UInt64?
 
-        init(packetHeader: Swift.String, secret: Swift.String, gpa: Swift.UInt64? = nil) {
+        package init(packetHeader: Swift.String, secret: Swift.String, gpa: Swift.UInt64? = nil) {
             self.packetHeader = packetHeader
             self.secret = secret
             self.gpa = gpa
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.packetHeader = try _members.required("packet-header", at: _path)
             self.secret = try _members.required("secret", at: _path)
             self.gpa = try _members.optional("gpa", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["packet-header"] = packetHeader.qapiValue
             _members["secret"] = secret.qapiValue
             if let gpa { _members["gpa"] = gpa.qapiValue }
@@ -2202,28 +2202,28 @@ extension QAPI {
     }
 
     /// The arguments of QAPI command `add_client`.
-    struct AddClientCommand: QAPICommand {
-        static let qapiName = "add_client"
-        var `protocol`: Swift.String
-        var fdname: Swift.String
-        var skipauth: Swift.Bool?
-        var tls: Swift.Bool?
+    package struct AddClientCommand: QAPICommand {
+        package static let qapiName = "add_client"
+        package var `protocol`: Swift.String
+        package var fdname: Swift.String
+        package var skipauth: Swift.Bool?
+        package var tls: Swift.Bool?
 
-        init(`protocol`: Swift.String, fdname: Swift.String, skipauth: Swift.Bool? = nil, tls: Swift.Bool? = nil) {
+        package init(`protocol`: Swift.String, fdname: Swift.String, skipauth: Swift.Bool? = nil, tls: Swift.Bool? = nil) {
             self.protocol = `protocol`
             self.fdname = fdname
             self.skipauth = skipauth
             self.tls = tls
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.protocol = try _members.required("protocol", at: _path)
             self.fdname = try _members.required("fdname", at: _path)
             self.skipauth = try _members.optional("skipauth", at: _path)
             self.tls = try _members.optional("tls", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["protocol"] = `protocol`.qapiValue
             _members["fdname"] = fdname.qapiValue
             if let skipauth { _members["skipauth"] = skipauth.qapiValue }
@@ -2232,237 +2232,237 @@ extension QAPI {
     }
 
     /// The arguments of QAPI command `query-pci`.
-    struct QueryPciCommand: QAPICommand {
-        static let qapiName = "query-pci"
+    package struct QueryPciCommand: QAPICommand {
+        package static let qapiName = "query-pci"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `x-query-roms`.
-    struct XQueryRomsCommand: QAPICommand {
-        static let qapiName = "x-query-roms"
+    package struct XQueryRomsCommand: QAPICommand {
+        package static let qapiName = "x-query-roms"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `x-query-irq`.
-    struct XQueryIrqCommand: QAPICommand {
-        static let qapiName = "x-query-irq"
+    package struct XQueryIrqCommand: QAPICommand {
+        package static let qapiName = "x-query-irq"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `x-query-jit`.
-    struct XQueryJitCommand: QAPICommand {
-        static let qapiName = "x-query-jit"
+    package struct XQueryJitCommand: QAPICommand {
+        package static let qapiName = "x-query-jit"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `x-query-opcount`.
-    struct XQueryOpcountCommand: QAPICommand {
-        static let qapiName = "x-query-opcount"
+    package struct XQueryOpcountCommand: QAPICommand {
+        package static let qapiName = "x-query-opcount"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `x-query-rdma`.
-    struct XQueryRdmaCommand: QAPICommand {
-        static let qapiName = "x-query-rdma"
+    package struct XQueryRdmaCommand: QAPICommand {
+        package static let qapiName = "x-query-rdma"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `x-query-numa`.
-    struct XQueryNumaCommand: QAPICommand {
-        static let qapiName = "x-query-numa"
+    package struct XQueryNumaCommand: QAPICommand {
+        package static let qapiName = "x-query-numa"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `x-query-profile`.
-    struct XQueryProfileCommand: QAPICommand {
-        static let qapiName = "x-query-profile"
+    package struct XQueryProfileCommand: QAPICommand {
+        package static let qapiName = "x-query-profile"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `x-query-usb`.
-    struct XQueryUsbCommand: QAPICommand {
-        static let qapiName = "x-query-usb"
+    package struct XQueryUsbCommand: QAPICommand {
+        package static let qapiName = "x-query-usb"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `x-query-ramblock`.
-    struct XQueryRamblockCommand: QAPICommand {
-        static let qapiName = "x-query-ramblock"
+    package struct XQueryRamblockCommand: QAPICommand {
+        package static let qapiName = "x-query-ramblock"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `x-exit-preconfig`.
-    struct XExitPreconfigCommand: QAPICommand {
-        static let qapiName = "x-exit-preconfig"
+    package struct XExitPreconfigCommand: QAPICommand {
+        package static let qapiName = "x-exit-preconfig"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-vm-generation-id`.
-    struct QueryVmGenerationIdCommand: QAPICommand {
-        static let qapiName = "query-vm-generation-id"
+    package struct QueryVmGenerationIdCommand: QAPICommand {
+        package static let qapiName = "query-vm-generation-id"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `dumpdtb`.
-    struct DumpdtbCommand: QAPICommand {
-        static let qapiName = "dumpdtb"
-        var filename: Swift.String
+    package struct DumpdtbCommand: QAPICommand {
+        package static let qapiName = "dumpdtb"
+        package var filename: Swift.String
 
-        init(filename: Swift.String) {
+        package init(filename: Swift.String) {
             self.filename = filename
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.filename = try _members.required("filename", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["filename"] = filename.qapiValue
         }
     }
 
     /// The arguments of QAPI command `query-sev`.
-    struct QuerySevCommand: QAPICommand {
-        static let qapiName = "query-sev"
+    package struct QuerySevCommand: QAPICommand {
+        package static let qapiName = "query-sev"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-sev-launch-measure`.
-    struct QuerySevLaunchMeasureCommand: QAPICommand {
-        static let qapiName = "query-sev-launch-measure"
+    package struct QuerySevLaunchMeasureCommand: QAPICommand {
+        package static let qapiName = "query-sev-launch-measure"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `query-sev-attestation-report`.
-    struct QuerySevAttestationReportCommand: QAPICommand {
-        static let qapiName = "query-sev-attestation-report"
-        var mnonce: Swift.String
+    package struct QuerySevAttestationReportCommand: QAPICommand {
+        package static let qapiName = "query-sev-attestation-report"
+        package var mnonce: Swift.String
 
-        init(mnonce: Swift.String) {
+        package init(mnonce: Swift.String) {
             self.mnonce = mnonce
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.mnonce = try _members.required("mnonce", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["mnonce"] = mnonce.qapiValue
         }
     }
 
     /// The arguments of QAPI command `query-sgx`.
-    struct QuerySgxCommand: QAPICommand {
-        static let qapiName = "query-sgx"
+    package struct QuerySgxCommand: QAPICommand {
+        package static let qapiName = "query-sgx"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `x-query-virtio`.
-    struct XQueryVirtioCommand: QAPICommand {
-        static let qapiName = "x-query-virtio"
+    package struct XQueryVirtioCommand: QAPICommand {
+        package static let qapiName = "x-query-virtio"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The arguments of QAPI command `x-query-virtio-queue-element`.
-    struct XQueryVirtioQueueElementCommand: QAPICommand {
-        static let qapiName = "x-query-virtio-queue-element"
-        var path: Swift.String
-        var queue: Swift.Int64
-        var index: Swift.Int64?
+    package struct XQueryVirtioQueueElementCommand: QAPICommand {
+        package static let qapiName = "x-query-virtio-queue-element"
+        package var path: Swift.String
+        package var queue: Swift.Int64
+        package var index: Swift.Int64?
 
-        init(path: Swift.String, queue: Swift.Int64, index: Swift.Int64? = nil) {
+        package init(path: Swift.String, queue: Swift.Int64, index: Swift.Int64? = nil) {
             self.path = path
             self.queue = queue
             self.index = index
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.path = try _members.required("path", at: _path)
             self.queue = try _members.required("queue", at: _path)
             self.index = try _members.optional("index", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["path"] = path.qapiValue
             _members["queue"] = queue.qapiValue
             if let index { _members["index"] = index.qapiValue }
@@ -2470,334 +2470,334 @@ extension QAPI {
     }
 
     /// The arguments of QAPI command `x-query-virtio-queue-status`.
-    struct XQueryVirtioQueueStatusCommand: QAPICommand {
-        static let qapiName = "x-query-virtio-queue-status"
-        var path: Swift.String
-        var queue: Swift.Int64
+    package struct XQueryVirtioQueueStatusCommand: QAPICommand {
+        package static let qapiName = "x-query-virtio-queue-status"
+        package var path: Swift.String
+        package var queue: Swift.Int64
 
-        init(path: Swift.String, queue: Swift.Int64) {
+        package init(path: Swift.String, queue: Swift.Int64) {
             self.path = path
             self.queue = queue
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.path = try _members.required("path", at: _path)
             self.queue = try _members.required("queue", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["path"] = path.qapiValue
             _members["queue"] = queue.qapiValue
         }
     }
 
     /// The arguments of QAPI command `x-query-virtio-status`.
-    struct XQueryVirtioStatusCommand: QAPICommand {
-        static let qapiName = "x-query-virtio-status"
-        var path: Swift.String
+    package struct XQueryVirtioStatusCommand: QAPICommand {
+        package static let qapiName = "x-query-virtio-status"
+        package var path: Swift.String
 
-        init(path: Swift.String) {
+        package init(path: Swift.String) {
             self.path = path
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.path = try _members.required("path", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["path"] = path.qapiValue
         }
     }
 
     /// The arguments of QAPI command `x-query-virtio-vhost-queue-status`.
-    struct XQueryVirtioVhostQueueStatusCommand: QAPICommand {
-        static let qapiName = "x-query-virtio-vhost-queue-status"
-        var path: Swift.String
-        var queue: Swift.Int64
+    package struct XQueryVirtioVhostQueueStatusCommand: QAPICommand {
+        package static let qapiName = "x-query-virtio-vhost-queue-status"
+        package var path: Swift.String
+        package var queue: Swift.Int64
 
-        init(path: Swift.String, queue: Swift.Int64) {
+        package init(path: Swift.String, queue: Swift.Int64) {
             self.path = path
             self.queue = queue
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.path = try _members.required("path", at: _path)
             self.queue = try _members.required("queue", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["path"] = path.qapiValue
             _members["queue"] = queue.qapiValue
         }
     }
 
     /// The arguments of QAPI command `yank`.
-    struct YankCommand: QAPICommand {
-        static let qapiName = "yank"
-        var instances: [QAPI.YankInstance]
+    package struct YankCommand: QAPICommand {
+        package static let qapiName = "yank"
+        package var instances: [QAPI.YankInstance]
 
-        init(instances: [QAPI.YankInstance]) {
+        package init(instances: [QAPI.YankInstance]) {
             self.instances = instances
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.instances = try _members.required("instances", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["instances"] = instances.qapiValue
         }
     }
 
     /// The arguments of QAPI command `query-yank`.
-    struct QueryYankCommand: QAPICommand {
-        static let qapiName = "query-yank"
+    package struct QueryYankCommand: QAPICommand {
+        package static let qapiName = "query-yank"
         /// What `query-yank` returns.
-        typealias Returns = [QAPI.YankInstance]
+        package typealias Returns = [QAPI.YankInstance]
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The data of QAPI event `SHUTDOWN`.
-    struct ShutdownEvent: QAPIEvent {
-        static let qapiName = "SHUTDOWN"
-        var guest: Swift.Bool
-        var reason: QAPI.ShutdownCause
+    package struct ShutdownEvent: QAPIEvent {
+        package static let qapiName = "SHUTDOWN"
+        package var guest: Swift.Bool
+        package var reason: QAPI.ShutdownCause
 
-        init(guest: Swift.Bool, reason: QAPI.ShutdownCause) {
+        package init(guest: Swift.Bool, reason: QAPI.ShutdownCause) {
             self.guest = guest
             self.reason = reason
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.guest = try _members.required("guest", at: _path)
             self.reason = try _members.required("reason", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["guest"] = guest.qapiValue
             _members["reason"] = reason.qapiValue
         }
     }
 
     /// The data of QAPI event `GUEST_PANICKED`.
-    struct GuestPanickedEvent: QAPIEvent {
-        static let qapiName = "GUEST_PANICKED"
-        var action: QAPI.GuestPanicAction
-        var info: QAPI.GuestPanicInformation?
+    package struct GuestPanickedEvent: QAPIEvent {
+        package static let qapiName = "GUEST_PANICKED"
+        package var action: QAPI.GuestPanicAction
+        package var info: QAPI.GuestPanicInformation?
 
-        init(action: QAPI.GuestPanicAction, info: QAPI.GuestPanicInformation? = nil) {
+        package init(action: QAPI.GuestPanicAction, info: QAPI.GuestPanicInformation? = nil) {
             self.action = action
             self.info = info
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.action = try _members.required("action", at: _path)
             self.info = try _members.optional("info", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["action"] = action.qapiValue
             if let info { _members["info"] = info.qapiValue }
         }
     }
 
     /// The data of QAPI event `POWERDOWN`.
-    struct PowerdownEvent: QAPIEvent {
-        static let qapiName = "POWERDOWN"
+    package struct PowerdownEvent: QAPIEvent {
+        package static let qapiName = "POWERDOWN"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The data of QAPI event `RESET`.
-    struct ResetEvent: QAPIEvent {
-        static let qapiName = "RESET"
-        var guest: Swift.Bool
-        var reason: QAPI.ShutdownCause
+    package struct ResetEvent: QAPIEvent {
+        package static let qapiName = "RESET"
+        package var guest: Swift.Bool
+        package var reason: QAPI.ShutdownCause
 
-        init(guest: Swift.Bool, reason: QAPI.ShutdownCause) {
+        package init(guest: Swift.Bool, reason: QAPI.ShutdownCause) {
             self.guest = guest
             self.reason = reason
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.guest = try _members.required("guest", at: _path)
             self.reason = try _members.required("reason", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["guest"] = guest.qapiValue
             _members["reason"] = reason.qapiValue
         }
     }
 
     /// The data of QAPI event `STOP`.
-    struct StopEvent: QAPIEvent {
-        static let qapiName = "STOP"
+    package struct StopEvent: QAPIEvent {
+        package static let qapiName = "STOP"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The data of QAPI event `RESUME`.
-    struct ResumeEvent: QAPIEvent {
-        static let qapiName = "RESUME"
+    package struct ResumeEvent: QAPIEvent {
+        package static let qapiName = "RESUME"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The data of QAPI event `SUSPEND`.
-    struct SuspendEvent: QAPIEvent {
-        static let qapiName = "SUSPEND"
+    package struct SuspendEvent: QAPIEvent {
+        package static let qapiName = "SUSPEND"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The data of QAPI event `SUSPEND_DISK`.
-    struct SuspendDiskEvent: QAPIEvent {
-        static let qapiName = "SUSPEND_DISK"
+    package struct SuspendDiskEvent: QAPIEvent {
+        package static let qapiName = "SUSPEND_DISK"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The data of QAPI event `WAKEUP`.
-    struct WakeupEvent: QAPIEvent {
-        static let qapiName = "WAKEUP"
+    package struct WakeupEvent: QAPIEvent {
+        package static let qapiName = "WAKEUP"
 
-        init() {}
+        package init() {}
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
 
-        func encodeMembers(into _members: inout JSONObject) {}
+        package func encodeMembers(into _members: inout JSONObject) {}
     }
 
     /// The data of QAPI event `DEVICE_DELETED`.
-    struct DeviceDeletedEvent: QAPIEvent {
-        static let qapiName = "DEVICE_DELETED"
-        var device: Swift.String?
-        var path: Swift.String
+    package struct DeviceDeletedEvent: QAPIEvent {
+        package static let qapiName = "DEVICE_DELETED"
+        package var device: Swift.String?
+        package var path: Swift.String
 
-        init(device: Swift.String? = nil, path: Swift.String) {
+        package init(device: Swift.String? = nil, path: Swift.String) {
             self.device = device
             self.path = path
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.device = try _members.optional("device", at: _path)
             self.path = try _members.required("path", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             if let device { _members["device"] = device.qapiValue }
             _members["path"] = path.qapiValue
         }
     }
 
     /// The data of QAPI event `GUEST_CRASHLOADED`.
-    struct GuestCrashloadedEvent: QAPIEvent {
-        static let qapiName = "GUEST_CRASHLOADED"
-        var action: QAPI.Q72268
-        var info: QAPI.Q72269?
+    package struct GuestCrashloadedEvent: QAPIEvent {
+        package static let qapiName = "GUEST_CRASHLOADED"
+        package var action: QAPI.Q72268
+        package var info: QAPI.Q72269?
 
-        init(action: QAPI.Q72268, info: QAPI.Q72269? = nil) {
+        package init(action: QAPI.Q72268, info: QAPI.Q72269? = nil) {
             self.action = action
             self.info = info
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.action = try _members.required("action", at: _path)
             self.info = try _members.optional("info", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["action"] = action.qapiValue
             if let info { _members["info"] = info.qapiValue }
         }
     }
 
     /// The data of QAPI event `RTC_CHANGE`.
-    struct RtcChangeEvent: QAPIEvent {
-        static let qapiName = "RTC_CHANGE"
-        var offset: Swift.Int64
-        var qomPath: Swift.String
+    package struct RtcChangeEvent: QAPIEvent {
+        package static let qapiName = "RTC_CHANGE"
+        package var offset: Swift.Int64
+        package var qomPath: Swift.String
 
-        init(offset: Swift.Int64, qomPath: Swift.String) {
+        package init(offset: Swift.Int64, qomPath: Swift.String) {
             self.offset = offset
             self.qomPath = qomPath
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.offset = try _members.required("offset", at: _path)
             self.qomPath = try _members.required("qom-path", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["offset"] = offset.qapiValue
             _members["qom-path"] = qomPath.qapiValue
         }
     }
 
     /// The data of QAPI event `WATCHDOG`.
-    struct WatchdogEvent: QAPIEvent {
-        static let qapiName = "WATCHDOG"
-        var action: QAPI.Q72264
+    package struct WatchdogEvent: QAPIEvent {
+        package static let qapiName = "WATCHDOG"
+        package var action: QAPI.Q72264
 
-        init(action: QAPI.Q72264) {
+        package init(action: QAPI.Q72264) {
             self.action = action
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.action = try _members.required("action", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["action"] = action.qapiValue
         }
     }
 
     /// The data of QAPI event `MEMORY_FAILURE`.
-    struct MemoryFailureEvent: QAPIEvent {
-        static let qapiName = "MEMORY_FAILURE"
-        var recipient: QAPI.Q72270
-        var action: QAPI.Q72271
-        var flags: QAPI.Q72272
+    package struct MemoryFailureEvent: QAPIEvent {
+        package static let qapiName = "MEMORY_FAILURE"
+        package var recipient: QAPI.Q72270
+        package var action: QAPI.Q72271
+        package var flags: QAPI.Q72272
 
-        init(recipient: QAPI.Q72270, action: QAPI.Q72271, flags: QAPI.Q72272) {
+        package init(recipient: QAPI.Q72270, action: QAPI.Q72271, flags: QAPI.Q72272) {
             self.recipient = recipient
             self.action = action
             self.flags = flags
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.recipient = try _members.required("recipient", at: _path)
             self.action = try _members.required("action", at: _path)
             self.flags = try _members.required("flags", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["recipient"] = recipient.qapiValue
             _members["action"] = action.qapiValue
             _members["flags"] = flags.qapiValue
@@ -2805,28 +2805,28 @@ extension QAPI {
     }
 
     /// The data of QAPI event `VFU_CLIENT_HANGUP`.
-    struct VfuClientHangupEvent: QAPIEvent {
-        static let qapiName = "VFU_CLIENT_HANGUP"
-        var vfuId: Swift.String
-        var vfuQomPath: Swift.String
-        var devId: Swift.String
-        var devQomPath: Swift.String
+    package struct VfuClientHangupEvent: QAPIEvent {
+        package static let qapiName = "VFU_CLIENT_HANGUP"
+        package var vfuId: Swift.String
+        package var vfuQomPath: Swift.String
+        package var devId: Swift.String
+        package var devQomPath: Swift.String
 
-        init(vfuId: Swift.String, vfuQomPath: Swift.String, devId: Swift.String, devQomPath: Swift.String) {
+        package init(vfuId: Swift.String, vfuQomPath: Swift.String, devId: Swift.String, devQomPath: Swift.String) {
             self.vfuId = vfuId
             self.vfuQomPath = vfuQomPath
             self.devId = devId
             self.devQomPath = devQomPath
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.vfuId = try _members.required("vfu-id", at: _path)
             self.vfuQomPath = try _members.required("vfu-qom-path", at: _path)
             self.devId = try _members.required("dev-id", at: _path)
             self.devQomPath = try _members.required("dev-qom-path", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["vfu-id"] = vfuId.qapiValue
             _members["vfu-qom-path"] = vfuQomPath.qapiValue
             _members["dev-id"] = devId.qapiValue
@@ -2835,28 +2835,28 @@ extension QAPI {
     }
 
     /// The data of QAPI event `RDMA_GID_STATUS_CHANGED`.
-    struct RdmaGidStatusChangedEvent: QAPIEvent {
-        static let qapiName = "RDMA_GID_STATUS_CHANGED"
-        var netdev: Swift.String
-        var gidStatus: Swift.Bool
-        var subnetPrefix: Swift.Int64
-        var interfaceId: Swift.Int64
+    package struct RdmaGidStatusChangedEvent: QAPIEvent {
+        package static let qapiName = "RDMA_GID_STATUS_CHANGED"
+        package var netdev: Swift.String
+        package var gidStatus: Swift.Bool
+        package var subnetPrefix: Swift.Int64
+        package var interfaceId: Swift.Int64
 
-        init(netdev: Swift.String, gidStatus: Swift.Bool, subnetPrefix: Swift.Int64, interfaceId: Swift.Int64) {
+        package init(netdev: Swift.String, gidStatus: Swift.Bool, subnetPrefix: Swift.Int64, interfaceId: Swift.Int64) {
             self.netdev = netdev
             self.gidStatus = gidStatus
             self.subnetPrefix = subnetPrefix
             self.interfaceId = interfaceId
         }
 
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.netdev = try _members.required("netdev", at: _path)
             self.gidStatus = try _members.required("gid-status", at: _path)
             self.subnetPrefix = try _members.required("subnet-prefix", at: _path)
             self.interfaceId = try _members.required("interface-id", at: _path)
         }
 
-        func encodeMembers(into _members: inout JSONObject) {
+        package func encodeMembers(into _members: inout JSONObject) {
             _members["netdev"] = netdev.qapiValue
             _members["gid-status"] = gidStatus.qapiValue
             _members["subnet-prefix"] = subnetPrefix.qapiValue

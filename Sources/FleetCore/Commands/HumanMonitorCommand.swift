@@ -38,7 +38,7 @@ enum HumanMonitorCommand {
             if case .failure(let error) = vm.cont() { return "Error: \(error.desc)\r\n" }
             return ""
         case ("system_reset", _):
-            vm.reset(cause: .hostQMPSystemReset)
+            vm.reset(cause: .hostQmpSystemReset)
             return ""
         case ("system_powerdown", _):
             vm.powerdown()

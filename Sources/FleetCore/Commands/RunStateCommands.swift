@@ -11,7 +11,7 @@ enum RunStateCommands {
         },
         .immediate(QAPI.ContCommand.self) { context, _ in context.vm.cont() },
         .immediate(QAPI.SystemResetCommand.self) { context, _ in
-            context.vm.reset(cause: .hostQMPSystemReset)
+            context.vm.reset(cause: .hostQmpSystemReset)
             return .ok
         },
         .immediate(QAPI.SystemPowerdownCommand.self) { context, _ in
@@ -22,7 +22,7 @@ enum RunStateCommands {
         // QEMU sends SHUTDOWN, then the reply, then closes the connection.
         .deferred(QAPI.QuitCommand.self) { context, _, complete in
             let vm = context.vm
-            vm.emitShutdownEvent(cause: .hostQMPQuit)
+            vm.emitShutdownEvent(cause: .hostQmpQuit)
             complete(.ok)
             vm.owner.destroyVM(vm, afterFlush: true)
         },

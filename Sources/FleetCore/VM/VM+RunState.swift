@@ -52,13 +52,13 @@ extension VM {
     /// goes to prelaunch (QEMU's main_loop_should_exit does this). With the
     /// reboot action `shutdown` (`-no-reboot`) a reset is a shutdown
     /// instead, `system_reset` too (qemu_system_reset_request).
-    public func reset(cause: ShutdownCause) {
+    package func reset(cause: QAPI.ShutdownCause) {
         if actions.reboot == .shutdown && cause != .subsystemReset {
             return shutdown(cause: cause)
         }
         guestShutdownTask?.cancel()
         guestShutdownTask = nil
-        events.emit(QAPI.ResetEvent(guest: cause.isGuest, reason: cause.qapi))
+        events.emit(QAPI.ResetEvent(guest: cause.isGuest, reason: cause))
         for plugin in plugins { plugin.machineReset() }
         if !runState.isRunning, runState != .inmigrate, runState != .finishMigrate {
             setRunState(.prelaunch)
@@ -82,10 +82,10 @@ extension VM {
     /// the shutdown action `pause` (`-no-shutdown`), the VM stops in state
     /// `shutdown` (STOP), or, with `poweroff`, the VM ends. `quit` and
     /// signals always end it, as QEMU's do.
-    public func shutdown(cause: ShutdownCause) {
+    package func shutdown(cause: QAPI.ShutdownCause) {
         emitShutdownEvent(cause: cause)
         let exitFailure = cause == .guestPanic && actions.panic == .exitFailure
-        if actions.shutdown == .pause && cause != .hostQMPQuit && cause != .hostSignal && !exitFailure {
+        if actions.shutdown == .pause && cause != .hostQmpQuit && cause != .hostSignal && !exitFailure {
             stop(to: .shutdown)
             if runState != .shutdown { setRunState(.shutdown) }
         } else {
@@ -111,8 +111,8 @@ extension VM {
         }
     }
 
-    package func emitShutdownEvent(cause: ShutdownCause) {
-        events.emit(QAPI.ShutdownEvent(guest: cause.isGuest, reason: cause.qapi))
+    package func emitShutdownEvent(cause: QAPI.ShutdownCause) {
+        events.emit(QAPI.ShutdownEvent(guest: cause.isGuest, reason: cause))
     }
 
     /// A guest suspend (guest action): SUSPEND, state suspended.

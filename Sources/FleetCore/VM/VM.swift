@@ -88,7 +88,7 @@ public final class VM {
     /// loop (`dumpdtb`), cancelled when the VM ends; made at the first.
     var transfers: TransferSet?
     /// What guest shutdowns, reboots and panics do (`set-action`).
-    public internal(set) lazy var actions = LifecycleActions(noShutdown: spec.noShutdown, noReboot: spec.noReboot)
+    package internal(set) lazy var actions = LifecycleActions(noShutdown: spec.noShutdown, noReboot: spec.noReboot)
 
     /// When its shard created it, among all VMs of the process (listing order).
     package let creationSequence: Int
