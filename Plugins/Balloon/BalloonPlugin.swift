@@ -67,7 +67,7 @@ final class BalloonPlugin: QMPPlugin {
 
     private func plug(_ id: String) {
         device = id
-        balloon = VirtioBalloon(ramBytes: vm.machine["ram-size"]?.int64Value ?? 0)
+        balloon = VirtioBalloon(ramBytes: Int64(clamping: vm.machine.ramSize))
     }
 
     /// `virtio_balloon_device_realize` → `qemu_add_balloon_handler`: one per VM.

@@ -47,20 +47,20 @@ final class CPUHotplugPlugin: QMPPlugin {
         self.config = try CPUHotplugConfig(config)
         // Parsed on each read (PluginVM.machine): read once.
         let machine = vm.machine
-        let machineType = machine["type"]?.stringValue ?? "pc"
-        let arch = machine["arch"]?.stringValue ?? "x86_64"
+        let machineType = machine.type
+        let arch = machine.arch
         family = CPUFamily(machineType: machineType, arch: arch)
         hotplugSupported = machineType != "none" && family != .arm
         // The plugin's own cpu-model, else the VM's (`cpu:`, `-cpu`) when it
         // is of this family, else the family's default.
         let models = family.models
-        let machineModel = machine["cpu-model"]?.stringValue.flatMap { models.contains($0) ? $0 : nil }
+        let machineModel = machine.cpuModel.flatMap { models.contains($0) ? $0 : nil }
         model = self.config.model ?? machineModel ?? family.defaultModel
         guard family.models.contains(model) else {
             throw PluginError("cpu-hotplug: unknown cpu-model '\(model)' (models: \(family.models.joined(separator: ", ")))")
         }
-        topology = CPUTopology(smp: machine["smp"])
-        let memorySlots = machine["memory-slots"]?.int64Value ?? 0
+        topology = CPUTopology(smp: machine.smp)
+        let memorySlots = machine.memorySlots
         let numa = (self.config.numaNodes ?? (memorySlots > 0 ? 1 : 0)) > 0
         slots = family == .spapr ? CPUHotplugPlugin.spaprSlots(topology, numa: numa) : CPUHotplugPlugin.x86Slots(topology, numa: numa)
         nextUnattached = CPUHotplugPlugin.pcUnattachedBoardDevices + topology.cpus

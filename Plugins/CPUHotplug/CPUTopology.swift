@@ -1,4 +1,4 @@
-import QMPWire
+import QMPPluginKit
 
 /// `-smp`: how many CPUs the VM starts with and where each possible CPU
 /// sits, in QEMU's `possible_cpu_arch_ids` order.
@@ -9,13 +9,12 @@ struct CPUTopology {
     let threads: Int
     let maxCPUs: Int
 
-    init(smp: JSONValue?) {
-        func read(_ key: String, _ fallback: Int) -> Int { max(1, Int(smp?[key]?.int64Value ?? Int64(fallback))) }
-        cpus = read("cpus", 1)
-        sockets = read("sockets", 1)
-        cores = read("cores", 1)
-        threads = read("threads", 1)
-        maxCPUs = max(cpus, read("maxcpus", cpus))
+    init(smp: PluginVM.Machine.SMP) {
+        cpus = smp.cpus
+        sockets = smp.sockets
+        cores = smp.cores
+        threads = smp.threads
+        maxCPUs = smp.maxCPUs
     }
 
     /// x86 ids of CPU `index`: threads vary fastest, then cores, then sockets.

@@ -64,8 +64,8 @@ extension CPUHotplugPlugin {
     /// too when the board has NUMA). A pseries core's vCPUs are its threads.
     func queryCPUsFast() -> JSONValue {
         let machine = vm.machine
-        let threads = machine["vcpu-thread-ids"]?.arrayValue ?? []
-        let target = machine["arch"]?.stringValue ?? "x86_64"
+        let threads = machine.vcpuThreadIDs
+        let target = machine.arch
         var cpus: [JSONValue] = []
         for slot in slots.filter({ $0.occupant != nil }).sorted(by: { $0.realizedOrder < $1.realizedOrder }) {
             for thread in 0..<slot.vcpus {
@@ -74,7 +74,7 @@ extension CPUHotplugPlugin {
                 cpus.append([
                     "cpu-index": .int(Int64(index)),
                     "qom-path": .string(family == .spapr ? "\(path)/thread[\(thread)]" : path),
-                    "thread-id": .int(index < threads.count ? threads[index].int64Value ?? 0 : 0),
+                    "thread-id": .int(index < threads.count ? threads[index] : 0),
                     "props": .object(slot.props),
                     "target": .string(target),
                 ])

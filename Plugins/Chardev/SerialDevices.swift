@@ -36,7 +36,7 @@ extension ChardevPlugin {
     /// QEMU's answer to a hot-plugged UART: PC machines have an ISA bus that
     /// refuses hotplug; other machines have none.
     var uartHotplugError: QMPError {
-        let type = vm.machine["type"]?.stringValue ?? ""
+        let type = vm.machine.type
         if type.hasPrefix("pc") || type.hasPrefix("q35") { return .generic("Bus 'isa.0' does not support hotplugging") }
         return .generic("No 'ISA' bus found for device 'isa-serial'")
     }

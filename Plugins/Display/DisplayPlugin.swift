@@ -104,7 +104,7 @@ final class DisplayPlugin: QMPPlugin {
     /// Input handlers the machine has: a PS/2 keyboard and mouse on every
     /// machine but `none`, an absolute pointer only with `tablet`.
     private func hasHandler(for kind: String) -> Bool {
-        if vm.machine["type"]?.stringValue == "none" { return false }
+        if vm.machine.type == "none" { return false }
         return kind != "abs" || config.tablet
     }
 
@@ -116,8 +116,9 @@ final class DisplayPlugin: QMPPlugin {
         if config.tablet {
             mice.append(["name": "QEMU HID Tablet", "index": 3, "current": false, "absolute": true])
         }
-        let arch = vm.machine["arch"]?.stringValue ?? "x86_64"
-        if vm.machine["type"]?.stringValue != "none", arch == "x86_64" || arch == "i386" {
+        let machine = vm.machine
+        let arch = machine.arch
+        if machine.type != "none", arch == "x86_64" || arch == "i386" {
             mice.append(["name": "QEMU PS/2 Mouse", "index": 2, "current": true, "absolute": false])
         }
         return mice

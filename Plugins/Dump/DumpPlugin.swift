@@ -36,10 +36,10 @@ final class DumpPlugin: QMPPlugin {
         self.config = try DumpConfig(config)
     }
 
-    var arch: String { vm.machine["arch"]?.stringValue ?? "x86_64" }
-    var ramSize: UInt64 { UInt64(max(0, vm.machine["ram-size"]?.int64Value ?? 0)) }
-    var vcpus: Int { Int(vm.machine["smp"]?["cpus"]?.int64Value ?? 1) }
-    var isS390: Bool { arch == "s390x" || (vm.machine["type"]?.stringValue ?? "").hasPrefix("s390") }
+    var arch: String { vm.machine.arch }
+    var ramSize: UInt64 { vm.machine.ramSize }
+    var vcpus: Int { vm.machine.smp.cpus }
+    var isS390: Bool { arch == "s390x" || vm.machine.type.hasPrefix("s390") }
 
     /// `qmp_query_dump_guest_memory_capability`: lzo and snappy are not in
     /// Debian's QEMU 7.2 build; win-dmp exists on x86_64 only.
@@ -93,7 +93,7 @@ final class DumpPlugin: QMPPlugin {
         case .failure(let error): return reply.failure(error)
         case .success(let opened): fd = opened
         }
-        var map = GuestMemoryMap(ramSize: ramSize, arch: arch, machineType: vm.machine["type"]?.stringValue ?? "")
+        var map = GuestMemoryMap(ramSize: ramSize, arch: arch, machineType: vm.machine.type)
         if let begin, let length {
             if length == 0 { close(fd); return reply.failure(.generic("Invalid parameter 'length'")) }
             if begin < 0 { close(fd); return reply.failure(.generic("Invalid parameter 'begin'")) }

@@ -24,12 +24,12 @@ final class GICPlugin: QMPPlugin {
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
-        let arch = vm.machine["arch"]?.stringValue ?? ""
+        let machine = vm.machine
+        let arch = machine.arch
         guard GICPlugin.armArchitectures.contains(arch) else {
             throw PluginError("gic: query-gic-capabilities exists only on Arm machines; VM '\(vm.name)' is \(arch.isEmpty ? "not Arm" : arch) (set arch: aarch64, or remove the gic plugin)")
         }
-        let kvm = vm.machine["kvm"]?.boolValue ?? false
-        capabilities = try GICPlugin.parse(config) ?? (kvm ? GICCapability.kvmDefault : GICCapability.tcgDefault)
+        capabilities = try GICPlugin.parse(config) ?? (machine.kvm ? GICCapability.kvmDefault : GICCapability.tcgDefault)
     }
 
     private static func parse(_ config: JSONValue) throws(PluginError) -> [GICCapability]? {

@@ -1,4 +1,4 @@
-import QMPWire
+import QMPPluginKit
 
 /// What the board says about memory: how much RAM it has, where the
 /// hot-plug window (QEMU's "device memory" region) lies, how many DIMM
@@ -34,12 +34,12 @@ struct MachineLayout {
     /// Where DIMMs go; nil when maxmem leaves no room (no `maxmem`).
     let window: Range<UInt64>?
 
-    init(machine: JSONValue, numaNodes configured: Int?) {
-        arch = machine["arch"]?.stringValue ?? "x86_64"
-        board = Board(machineType: machine["type"]?.stringValue ?? "pc", arch: arch)
-        ramBytes = UInt64(max(0, machine["ram-size"]?.int64Value ?? 0))
-        slots = Int(max(0, machine["memory-slots"]?.int64Value ?? 0))
-        maxMemoryBytes = UInt64(max(0, machine["max-memory"]?.int64Value ?? 0))
+    init(machine: PluginVM.Machine, numaNodes configured: Int?) {
+        arch = machine.arch
+        board = Board(machineType: machine.type, arch: arch)
+        ramBytes = machine.ramSize
+        slots = machine.memorySlots
+        maxMemoryBytes = machine.maxMemory
         numaNodes = configured ?? (slots > 0 && board != .none ? 1 : 0)
         window = MachineLayout.deviceMemoryWindow(board: board, ram: ramBytes, maxmem: maxMemoryBytes, slots: slots)
     }

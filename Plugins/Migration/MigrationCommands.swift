@@ -45,10 +45,7 @@ extension MigrationPlugin {
     }
 
     /// The guest RAM the migration moves: the machine's memory.
-    var migratedRAMSize: UInt64 {
-        guard let ram = vm.machine["ram-size"]?.int64Value, ram > 0 else { return 0 }
-        return UInt64(ram)
-    }
+    var migratedRAMSize: UInt64 { vm.machine.ramSize }
 
     /// qmp_migrate and migrate_prepare.
     func migrate(uri: String, resume: Bool) -> Result<Void, QMPError> {

@@ -50,8 +50,8 @@ final class MigrationPlugin: QMPPlugin {
 
     /// The guest's RAM: QEMU 2.8 refused a larger XBZRLE cache.
     var ramSize: UInt64 {
-        guard let ram = vm.machine["ram-size"]?.int64Value, ram > 0 else { return 128 << 20 }
-        return UInt64(ram)
+        let ram = vm.machine.ramSize
+        return ram > 0 ? ram : 128 << 20
     }
 
     static func register(_ plugin: PluginRegistry<MigrationPlugin>) {

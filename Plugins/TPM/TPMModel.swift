@@ -34,7 +34,7 @@ struct TPMFrontendType {
     /// Every driver the plugin registers (the host needs one table for all VMs).
     static let all = x86 + arm
 
-    /// The frontends of a target (`vm.machine["arch"]`).
+    /// The frontends of a target (`vm.machine.arch`).
     static func available(arch: String) -> [TPMFrontendType] {
         arch == "aarch64" || arch == "arm" ? arm : x86
     }

@@ -24,7 +24,7 @@ final class TPMPlugin: QMPPlugin {
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
-        arch = vm.machine["arch"]?.stringValue ?? "x86_64"
+        arch = vm.machine.arch
         let config = try TPMConfig(config)
         for entry in config.backends {
             guard !backends.contains(where: { $0.id == entry.id }) else {

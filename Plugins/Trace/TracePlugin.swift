@@ -30,7 +30,7 @@ final class TracePlugin: QMPPlugin {
     }
 
     /// The VM's vCPUs: the `vcpu` argument must name one of them.
-    var vcpuCount: Int { Int(vm.machine["smp"]?["cpus"]?.int64Value ?? 1) }
+    var vcpuCount: Int { vm.machine.smp.cpus }
 
     static func register(_ plugin: PluginRegistry<TracePlugin>) {
         plugin.command(QAPI.TraceEventGetStateCommand.self, throwing: { this, args throws(QMPError) in

@@ -21,18 +21,19 @@ public final class PluginVM {
 
     public var isRunning: Bool { runState == "running" }
 
-    /// The machine: type, arch, ram-size, memory-slots, max-memory, kvm,
-    /// vcpu-thread-ids, smp, qemu-version.
+    /// The machine, typed (`PluginVM.Machine`): type, arch, RAM, memory
+    /// slots, max memory, KVM, CPU model, vCPU thread ids, SMP topology,
+    /// QEMU version.
     ///
     /// Parsed from the host's text on each access, not kept: read what you
     /// need once (in `init`). A parsed copy kept by each plugin of each VM
     /// would cost a 10,000-VM fleet tens of MB.
-    public var machine: JSONValue {
-        guard let text = api.pointee.vm_machine_json(handle) else { return .object([:]) }
+    public var machine: Machine {
+        guard let text = api.pointee.vm_machine_json(handle) else { return Machine(description: .object([:])) }
         // Parsed from the bytes: a String of them first was a copy and a
-        // UTF-8 check more, for each of the seven plugins that read it as
-        // each VM starts.
-        return (try? JSONValue(parsing: UnsafeRawBufferPointer(start: text, count: strlen(text)))) ?? .object([:])
+        // UTF-8 check more, for each of the plugins that read it as each VM
+        // starts.
+        return Machine(description: (try? JSONValue(parsing: UnsafeRawBufferPointer(start: text, count: strlen(text)))) ?? .object([:]))
     }
 
     /// Milliseconds on the VM's clock (virtual in tests).
