@@ -4,7 +4,7 @@
 public struct FleetFrontEnds: Sendable {
     /// Makes a proxied VM (`backend: proxy`) on `router`'s loop; the Proxy
     /// module's `withProxies()` sets it.
-    package typealias ProxyMaker = @Sendable (_ name: String, _ upstream: ProxyUpstream, _ router: Router) throws(FleetError) -> any ProxiedVM
+    package typealias ProxyMaker = @Sendable (_ name: String, _ upstream: ProxyUpstream, _ owner: any ProxyOwner) throws(FleetError) -> any ProxiedVM
 
     /// Nil: a `backend: proxy` VM fails to start, saying so.
     package var makeProxy: ProxyMaker?

@@ -18,7 +18,7 @@ import Glibc
 final class ProxyVM: SessionHost, ProxiedVM {
     public let name: String
     public let upstreamConfig: ProxyUpstream
-    unowned let router: Router
+    unowned let owner: any ProxyOwner
     private let logger: Logger
     private var upstream: Upstream?
     private var listener: UnixListener?
@@ -29,15 +29,15 @@ final class ProxyVM: SessionHost, ProxiedVM {
     private var ended = false
     public let socketPath: String
 
-    init(name: String, upstream: ProxyUpstream, router: Router) throws(FleetError) {
+    init(name: String, upstream: ProxyUpstream, owner: any ProxyOwner) throws(FleetError) {
         self.name = name
         self.upstreamConfig = upstream
-        self.router = router
-        var logger = router.logger
+        self.owner = owner
+        var logger = owner.logger
         logger[metadataKey: "vm"] = .string(name)
         self.logger = logger
-        self.socketPath = "\(router.config.socketDirectory)/\(name).qmp"
-        guard router.loop != nil else { throw FleetError.vm("VM '\(name)': proxy mode needs the fleet's event loop") }
+        self.socketPath = "\(owner.socketDirectory)/\(name).qmp"
+        guard owner.loop != nil else { throw FleetError.vm("VM '\(name)': proxy mode needs the fleet's event loop") }
         if let launch = upstream.launch { try start(launch) }
         connect()
     }
@@ -64,7 +64,7 @@ final class ProxyVM: SessionHost, ProxiedVM {
 
     /// Connects (again); until the socket answers, retries on a timer.
     private func connect() {
-        guard !ended, let loop = router.loop else { return }
+        guard !ended, let loop = owner.loop else { return }
         do {
             let up = try Upstream(loop: loop, path: upstreamConfig.socketPath, logger: logger)
             up.onReady = { [weak self] in self?.upstreamReady() }
@@ -85,22 +85,22 @@ final class ProxyVM: SessionHost, ProxiedVM {
     }
 
     private func scheduleRetry(afterMilliseconds delay: UInt64) {
-        retry = router.scheduler.schedule(afterMilliseconds: delay) { [weak self] in self?.connect() }
+        retry = owner.scheduler.schedule(afterMilliseconds: delay) { [weak self] in self?.connect() }
     }
 
     /// Ready: start serving clients on the VM's socket.
     private func upstreamReady() {
-        guard listener == nil, let loop = router.loop else { return }
-        let options = router.listenerOptions(mode: router.config.socketMode)
+        guard listener == nil, let loop = owner.loop else { return }
+        let options = owner.vmListenerOptions
         do {
             listener = try UnixListener(loop: loop, path: socketPath, options: options) { [weak self] connection in
                 guard let self else { return connection.close() }
-                guard self.sessions.count < self.router.config.limits.clientsPerVM else {
+                guard self.sessions.count < self.owner.limits.clientsPerVM else {
                     self.logger.warning("refusing client: \(self.sessions.count) clients attached (limit clients-per-vm)")
                     return connection.close()
                 }
                 let transport = ConnectionTransport(connection: connection)
-                let session = Session(id: self.router.nextSessionID(), host: self, transport: transport, logger: self.logger, peerDescription: "fd \(connection.fd)")
+                let session = Session(id: self.owner.nextSessionID(), host: self, transport: transport, logger: self.logger, peerDescription: "fd \(connection.fd)")
                 self.sessions[session.id] = session
                 transport.attach(to: session)
                 session.start()
@@ -137,19 +137,19 @@ final class ProxyVM: SessionHost, ProxiedVM {
         upstream = nil
         if let launched {
             kill(launched, SIGTERM)
-            ChildReaper.reap(launched, scheduler: router.scheduler, logger: logger)
+            ChildReaper.reap(launched, scheduler: owner.scheduler, logger: logger)
         }
     }
 
     // MARK: SessionHost
 
-    public var greeting: [UInt8] { upstream?.greeting ?? router.greeting }
-    public var sessionLimits: SessionLimits { router.config.limits.session }
-    public var scheduler: any Scheduler { router.scheduler }
-    public var parserMemory: ParserMemoryBudget { router.parserMemory }
+    public var greeting: [UInt8] { upstream?.greeting ?? owner.greeting }
+    public var sessionLimits: SessionLimits { owner.limits.session }
+    public var scheduler: any Scheduler { owner.scheduler }
+    public var parserMemory: ParserMemoryBudget { owner.parserMemory }
 
     public func negotiate(capabilities arguments: JSONObject?) -> Result<NegotiatedCapabilities, QMPError> {
-        CapabilityNegotiation.negotiate(arguments, schema: router.coreSchemaView)
+        CapabilityNegotiation.negotiate(arguments, schema: owner.coreSchemaView)
     }
 
     public func dispatch(_ call: CommandCall, complete: @escaping (QMPReply) -> Void) {

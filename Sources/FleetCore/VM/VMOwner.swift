@@ -39,7 +39,7 @@ protocol VMOwner: AnyObject {
 }
 
 extension Router: VMOwner {
-    var limits: Limits { config.limits }
+    package var limits: Limits { config.limits }
     var qemuVersion: QEMUVersion { config.qemuVersion }
     var allowedFiles: AllowedFiles { config.allowedFiles }
     var simulatedDeviceTypes: Set<String> { plugins.simulatedDeviceTypes }
