@@ -27,7 +27,7 @@ extension BlockPlugin {
     }
 
     func addSecret(_ id: String, _ props: JSONObject, reply: Reply) {
-        SecretObject.load(id: id, props, vm: vm, lookup: { [weak self] in self?.secrets[$0] }) { [weak self] result in
+        SecretObject.load(id: id, props, vm: vm, for: reply, lookup: { [weak self] in self?.secrets[$0] }) { [weak self] result in
             switch result {
             case .success(let secret):
                 self?.secrets[id] = secret

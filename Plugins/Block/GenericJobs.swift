@@ -94,27 +94,30 @@ extension BlockPlugin {
     }
 
     /// blockdev-create of a `file` image: the file, `size` bytes long
-    /// (sparse), sized on a host worker (`ftruncate` may take the disk's
-    /// time; a loop serves other VMs). Other drivers format a node the
+    /// (sparse), opened and sized on host workers (`ftruncate` may take the
+    /// disk's time, an open on a hung mount as long; a loop serves other VMs). Other drivers format a node the
     /// graph already has, which changes nothing the simulated graph reports.
     func createImage(_ options: QAPI.Q72329, done: @escaping (String?) -> Void) {
         guard case .file(let file) = options.variant else { return done(nil) }
         let path = file.filename
         let size = file.size
-        switch vm.openFile(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644) {
-        case .failure(let error): done("Could not create '\(path)': \(OpenFailure.reason(error.desc))")
-        case .success(let fd):
-            let failure = ResizeOutcome()
-            vm.offload({
-                if size < 0 {
-                    failure.errno = EINVAL
-                } else if ftruncate(fd, off_t(size)) != 0 {
-                    failure.errno = errno
-                }
-                close(fd)
-            }, then: {
-                done(failure.errno == 0 ? nil : "Could not resize file: \(String(cString: strerror(failure.errno)))")
-            })
+        // The job runs after the command's reply: no request to tie the open to.
+        vm.openFile(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644, for: nil) { [vm] opened in
+            switch opened {
+            case .failure(let error): done("Could not create '\(path)': \(OpenFailure.reason(error.desc))")
+            case .success(let fd):
+                let failure = ResizeOutcome()
+                vm.offload({
+                    if size < 0 {
+                        failure.errno = EINVAL
+                    } else if ftruncate(fd, off_t(size)) != 0 {
+                        failure.errno = errno
+                    }
+                    close(fd)
+                }, then: {
+                    done(failure.errno == 0 ? nil : "Could not resize file: \(String(cString: strerror(failure.errno)))")
+                })
+            }
         }
     }
 }

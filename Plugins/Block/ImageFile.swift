@@ -24,20 +24,10 @@ struct ImageFile {
         return ImageFile(format: format, virtualSize: virtualSize, actualSize: actual, backingFile: backingFile)
     }
 
-    /// Probes `path` on the host, on the calling thread: "qcow2" when it
-    /// has the qcow2 magic, else "raw". Commands that open images probe on
-    /// a worker first (`ImageProbes`); this is what a path they did not
-    /// foresee falls back to.
-    static func probe(_ path: String, vm: PluginVM) -> Result<ImageFile, QMPError> {
-        guard case .success(let fd) = open(path, vm: vm) else { return .failure(openFailure(path)) }
-        defer { close(fd) }
-        return .success(read(fd))
-    }
-
     /// Opens `path` for a probe through the VM's file policy (non-blocking,
-    /// a regular file only): the part of a probe that runs on the loop.
-    static func open(_ path: String, vm: PluginVM) -> Result<Int32, QMPError> {
-        vm.openFile(path, flags: O_RDONLY)
+    /// a regular file only) on a host worker, then `done` on the loop.
+    static func open(_ path: String, vm: PluginVM, then done: @escaping (Result<Int32, QMPError>) -> Void) {
+        vm.openFile(path, flags: O_RDONLY, for: nil, then: done)
     }
 
     /// The error an image that cannot be opened gives.

@@ -17,9 +17,10 @@ struct SecretObject {
     let bytes: [UInt8]
 
     /// `qcrypto_secret_complete`. `lookup` finds another secret by id. A
-    /// `file` is read on a host worker (`PluginVM.offload`): `done` runs
-    /// later on the VM's loop, with the secret or QEMU's error.
-    static func load(id: String, _ props: JSONObject, vm: PluginVM,
+    /// `file` is opened and read on host workers (`PluginVM.openFile(…, for:then:)`,
+    /// `offload`): `done` runs later on the VM's loop, with the secret or
+    /// QEMU's error, and not at all when the request `reply` answers ended.
+    static func load(id: String, _ props: JSONObject, vm: PluginVM, for reply: Reply,
                      lookup: @escaping (String) -> SecretObject?, done: @escaping (Result<SecretObject, QMPError>) -> Void) {
         guard let file = props["file"]?.stringValue else {
             guard let data = props["data"]?.stringValue else {
@@ -35,16 +36,18 @@ struct SecretObject {
         if file.hasPrefix("/dev/fdset/") || file.hasPrefix("fd:") {
             return done(.failure(.generic("Unable to read \(file): Failed to open file \u{201C}\(file)\u{201D}: No such file or directory")))
         }
-        let fd: Int32
-        switch vm.openFile(file, flags: O_RDONLY) {
-        case .failure(let error):
-            return done(.failure(.generic("Unable to read \(file): Failed to open file \u{201C}\(file)\u{201D}: \(OpenFailure.reason(error.desc))")))
-        case .success(let opened): fd = opened
+        // Opened off the loop too: a hung FUSE or NFS mount ignores O_NONBLOCK.
+        vm.openFile(file, flags: O_RDONLY, for: reply) { opened in
+            switch opened {
+            case .failure(let error):
+                done(.failure(.generic("Unable to read \(file): Failed to open file \u{201C}\(file)\u{201D}: \(OpenFailure.reason(error.desc))")))
+            case .success(let fd):
+                let contents = FileContents(fd: fd)
+                vm.offload({ contents.read(limit: maxFileSize) }, then: {
+                    done(complete(id: id, props, input: contents.bytes, lookup: lookup))
+                })
+            }
         }
-        let contents = FileContents(fd: fd)
-        vm.offload({ contents.read(limit: maxFileSize) }, then: {
-            done(complete(id: id, props, input: contents.bytes, lookup: lookup))
-        })
     }
 
     /// What follows reading: decryption with `keyid`, or base64 decoding.

@@ -32,14 +32,16 @@ final class COLOPlugin: QMPPlugin {
     /// 0600) and holds the stream, written through the host's `fd_transfer`
     /// (a pipe a client passed and never drains holds no thread).
     func saveDevicesState(_ filename: String, reply: Reply) {
-        let fd: Int32
-        switch vm.openFile(filename, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o660) {
-        case .failure(let error): return reply.failure(.generic("Unable to open \(filename): \(OpenFailure.reason(error.desc))"))
-        case .success(let opened): fd = opened
-        }
-        vm.write(COLOPlugin.emptyDeviceState, to: fd, closing: true) { error in
-            guard error == 0 else { return reply.failure(.generic("An IO error has occurred")) }
-            reply.success()
+        // Opened off the loop: a hung FUSE or NFS mount ignores O_NONBLOCK.
+        vm.openFile(filename, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o660, for: reply) { [vm] opened in
+            switch opened {
+            case .failure(let error): reply.failure(.generic("Unable to open \(filename): \(OpenFailure.reason(error.desc))"))
+            case .success(let fd):
+                vm.write(COLOPlugin.emptyDeviceState, to: fd, closing: true) { error in
+                    guard error == 0 else { return reply.failure(.generic("An IO error has occurred")) }
+                    reply.success()
+                }
+            }
         }
     }
 

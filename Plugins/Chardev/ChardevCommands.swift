@@ -12,14 +12,30 @@ extension ChardevPlugin {
         return .object(reply)
     }
 
-    func chardevAdd(_ args: QAPI.ChardevAddCommand) -> Result<JSONValue, QMPError> {
-        addChardev(id: args.id, backend: args.backend).map(ChardevPlugin.reply(for:))
+    /// Files are opened off the loop; the reply comes once they are.
+    func chardevAdd(_ args: QAPI.ChardevAddCommand, reply: Reply) {
+        addChardev(id: args.id, backend: args.backend, for: reply) { reply($0.map(ChardevPlugin.reply(for:))) }
     }
 
-    /// Shared by chardev-add, the config and chardev-change's easy case.
+    /// The config's chardevs: opened at once.
     func addChardev(id: String, backend: QAPI.ChardevBackend) -> Result<Chardev, QMPError> {
         guard chardev(id) == nil else { return .failure(.generic("Chardev with id '\(id)' already exists")) }
-        switch ChardevOpener(vm: vm).open(id: id, backend) {
+        return added(id, ChardevOpener(vm: vm).open(id: id, backend))
+    }
+
+    /// chardev-add and chardev-change's easy case: opened off the loop.
+    func addChardev(id: String, backend: QAPI.ChardevBackend, for reply: Reply, then done: @escaping (Result<Chardev, QMPError>) -> Void) {
+        guard chardev(id) == nil, !opening.contains(id) else { return done(.failure(.generic("Chardev with id '\(id)' already exists"))) }
+        opening.insert(id)
+        ChardevOpener(vm: vm).open(id: id, backend, for: reply) { [weak self] opened in
+            guard let self else { return }
+            self.opening.remove(id)
+            done(self.added(id, opened))
+        }
+    }
+
+    private func added(_ id: String, _ opened: Result<Chardev, QMPError>) -> Result<Chardev, QMPError> {
+        switch opened {
         case .failure(let error):
             return .failure(.generic("Failed to add chardev '\(id)': \(error.desc)"))
         case .success(let chardev):
@@ -40,24 +56,34 @@ extension ChardevPlugin {
     /// QEMU 7.2's `qmp_chardev_change`: a chardev no device uses is simply
     /// removed and added anew (so a failed add leaves it gone, as in QEMU);
     /// one a device uses gets the new backend only once it opened.
-    func chardevChange(_ args: QAPI.ChardevChangeCommand) -> Result<JSONValue, QMPError> {
+    func chardevChange(_ args: QAPI.ChardevChangeCommand, reply: Reply) {
         let id = args.id
         let backend = args.backend
-        guard let old = chardev(id) else { return .failure(.generic("Chardev '\(id)' does not exist")) }
-        guard let frontend = old.frontend else {
+        guard let old = chardev(id), !opening.contains(id) else { return reply.failure(.generic("Chardev '\(id)' does not exist")) }
+        guard old.frontend != nil else {
             chardevs.removeAll { $0 === old }
             old.close()
-            return addChardev(id: id, backend: backend).map(ChardevPlugin.reply(for:))
+            return addChardev(id: id, backend: backend, for: reply) { reply($0.map(ChardevPlugin.reply(for:))) }
         }
-        let replacement: Chardev
-        switch ChardevOpener(vm: vm).open(id: id, backend) {
-        case .failure(let error): return .failure(error)
-        case .success(let opened): replacement = opened
+        opening.insert(id)
+        ChardevOpener(vm: vm).open(id: id, backend, for: reply) { [weak self] opened in
+            guard let self else { return }
+            self.opening.remove(id)
+            switch opened {
+            case .failure(let error): reply.failure(error)
+            case .success(let replacement):
+                old.close()
+                // Removed meanwhile (another client's device_del and
+                // chardev-remove): as if the change had come first.
+                guard let i = self.chardevs.firstIndex(where: { $0 === old }) else {
+                    replacement.close()
+                    return reply.success(ChardevPlugin.reply(for: replacement))
+                }
+                replacement.frontend = old.frontend
+                self.chardevs[i] = replacement
+                reply.success(ChardevPlugin.reply(for: replacement))
+            }
         }
-        old.close()
-        replacement.frontend = frontend
-        if let i = chardevs.firstIndex(where: { $0 === old }) { chardevs[i] = replacement }
-        return .success(ChardevPlugin.reply(for: replacement))
     }
 
     func chardevSendBreak(_ args: QAPI.ChardevSendBreakCommand) -> Result<JSONValue, QMPError> {

@@ -19,56 +19,54 @@ struct ChardevOpener {
     static let supportedKinds = ["pty", "file", "memory", "socket", "msmouse", "null", "qemu-vdagent", "ringbuf", "stdio",
                                  "testdev", "vc", "wctablet"]
 
+    /// Opens the chardev at once: for the config and an incoming migration.
     func open(id: String, _ backend: QAPI.ChardevBackend) -> Result<Chardev, QMPError> {
+        var result: Result<Chardev, QMPError> = .failure(.generic("Could not open chardev '\(id)'"))
+        open(id: id, backend, with: .now(vm)) { result = $0 }
+        return result
+    }
+
+    /// Opens the chardev for a client's command: its files off the loop,
+    /// then `done` on the loop (not called when the request or VM ended).
+    func open(id: String, _ backend: QAPI.ChardevBackend, for reply: Reply, then done: @escaping (Result<Chardev, QMPError>) -> Void) {
+        open(id: id, backend, with: .offLoop(vm, for: reply), then: done)
+    }
+
+    private func open(id: String, _ backend: QAPI.ChardevBackend, with opener: ChardevFiles.Opener,
+                      then done: @escaping (Result<Chardev, QMPError>) -> Void) {
         let kind = backend.type.rawValue
         guard ChardevOpener.supportedKinds.contains(kind) else {
-            return .failure(.generic("'\(kind)' is not a valid char driver name"))
+            return done(.failure(.generic("'\(kind)' is not a valid char driver name")))
         }
-        var log: CreatedFile?
-        let common = backend.common
-        if let logPath = common.logfile {
-            let flags = O_WRONLY | O_CREAT | ((common.logappend ?? false) ? O_APPEND : O_TRUNC)
-            switch CreatedFile.open(vm, logPath, flags: flags, mode: 0o666) {
-            case .failure(let error): return .failure(.generic(ChardevOpener.createText(error.desc)))
-            case .success(let file): log = file
+        ChardevFiles.open(for: backend, with: opener) { [vm] opened in
+            switch opened {
+            case .failure(let error): done(.failure(error))
+            case .success(let files): done(ChardevOpener(vm: vm).build(id: id, backend, files))
             }
-        }
-        switch openBackend(backend) {
-        case .failure(let error):
-            log?.discard()
-            return .failure(error)
-        case .success(let opened):
-            return .success(Chardev(id: id, backend: opened, log: log.map { FileWriter(vm: vm, fd: $0.fd) }, spec: backend))
         }
     }
 
-    private func openBackend(_ backend: QAPI.ChardevBackend) -> Result<any ChardevBackend, QMPError> {
+    /// The backend over the files already open; on failure they are discarded.
+    private func build(id: String, _ backend: QAPI.ChardevBackend, _ files: ChardevFiles) -> Result<Chardev, QMPError> {
+        switch openBackend(backend, files) {
+        case .failure(let error):
+            files.discard()
+            return .failure(error)
+        case .success(let opened):
+            return .success(Chardev(id: id, backend: opened, log: files.log.map { FileWriter(vm: vm, fd: $0.fd) }, spec: backend))
+        }
+    }
+
+    private func openBackend(_ backend: QAPI.ChardevBackend, _ files: ChardevFiles) -> Result<any ChardevBackend, QMPError> {
         switch backend.variant {
-        case .file(let file): return openFile(file.data)
+        case .file:
+            guard let out = files.out else { return .failure(.generic("chardev: file backend without its file")) }
+            return .success(FileBackend(vm: vm, outFD: out.fd, inFD: files.input))
         case .pty: return PtyBackend.open(vm: vm).map { $0 as any ChardevBackend }
         case .socket(let socket): return openSocket(socket.data)
         case .ringbuf(let ring), .memory(let ring): return openRingbuf(backend.type.rawValue, ring.data)
         default: return .success(SinkBackend(kind: backend.type.rawValue))
         }
-    }
-
-    private func openFile(_ data: QAPI.ChardevFile) -> Result<any ChardevBackend, QMPError> {
-        let flags = O_WRONLY | O_CREAT | ((data.append ?? false) ? O_APPEND : O_TRUNC)
-        let out: CreatedFile
-        switch CreatedFile.open(vm, data.out, flags: flags, mode: 0o666) {
-        case .failure(let error): return .failure(error)
-        case .success(let file): out = file
-        }
-        var inFD: Int32?
-        if let inPath = data.in {
-            switch vm.openFile(inPath, flags: O_RDONLY) {
-            case .failure(let error):
-                out.discard()
-                return .failure(error)
-            case .success(let fd): inFD = fd
-            }
-        }
-        return .success(FileBackend(vm: vm, outFD: out.fd, inFD: inFD))
     }
 
     private func openSocket(_ data: QAPI.ChardevSocket) -> Result<any ChardevBackend, QMPError> {

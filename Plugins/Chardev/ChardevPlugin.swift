@@ -30,6 +30,9 @@ final class ChardevPlugin: SharedConfigurationPlugin {
     let bootLog: Bool
     var hasBooted = false
     var lastRunState: String?
+    /// Ids whose chardev-add or chardev-change is opening files off the
+    /// loop: taken already, as in QEMU, where the open does not yield.
+    var opening: Set<String> = []
 
     /// A template's VMs share their decoded serial ports and chardevs.
     static func configuration(from config: JSONValue) throws(PluginError) -> ChardevConfig { try ChardevConfig(config) }
@@ -58,9 +61,9 @@ final class ChardevPlugin: SharedConfigurationPlugin {
     }
 
     static func register(_ plugin: PluginRegistry<ChardevPlugin>) {
-        plugin.command(QAPI.ChardevAddCommand.self) { this, args in this.chardevAdd(args) }
+        plugin.asyncCommand(QAPI.ChardevAddCommand.self) { this, args, reply in this.chardevAdd(args, reply: reply) }
         plugin.command(QAPI.ChardevRemoveCommand.self) { this, args in this.chardevRemove(args) }
-        plugin.command(QAPI.ChardevChangeCommand.self) { this, args in this.chardevChange(args) }
+        plugin.asyncCommand(QAPI.ChardevChangeCommand.self) { this, args, reply in this.chardevChange(args, reply: reply) }
         plugin.command(QAPI.ChardevSendBreakCommand.self) { this, args in this.chardevSendBreak(args) }
         plugin.command(QAPI.QueryChardevCommand.self) { this, _ in this.queryChardev() }
         plugin.command(QAPI.QueryChardevBackendsCommand.self) { this, _ in this.queryChardevBackends() }

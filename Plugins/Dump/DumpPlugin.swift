@@ -30,6 +30,8 @@ final class DumpPlugin: QMPPlugin {
     private var pendingReply: Reply?
     /// A worker is writing for the job.
     private var writing = false
+    /// A dump's file is being opened (off the loop).
+    private var opening = false
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
         self.vm = vm
@@ -71,8 +73,9 @@ final class DumpPlugin: QMPPlugin {
         let paging = args.paging
         let begin = args.begin, length = args.length
         let format = args.format ?? .elf
-        let detach = args.detach ?? false
-        guard status != .active else { return reply.failure(.generic("There is a dump in process, please wait.")) }
+        // A dump whose file is still being opened is in process too: QEMU
+        // opens it synchronously, so no second dump can start meanwhile.
+        guard status != .active, !opening else { return reply.failure(.generic("There is a dump in process, please wait.")) }
         if begin != nil && length == nil { return reply.failure(.generic("Parameter 'length' is missing")) }
         if begin == nil && length != nil { return reply.failure(.generic("Parameter 'begin' is missing")) }
         let filtered = begin != nil
@@ -88,11 +91,21 @@ final class DumpPlugin: QMPPlugin {
         if format == .winDmp && arch != "x86_64" {
             return reply.failure(.generic("Windows dump is only available for x86-64"))
         }
-        let fd: Int32
-        switch openTarget(args.protocol) {
-        case .failure(let error): return reply.failure(error)
-        case .success(let opened): fd = opened
+        opening = true
+        openTarget(args.protocol, for: reply) { [weak self] opened in
+            guard let self else { return }
+            self.opening = false
+            switch opened {
+            case .failure(let error): reply.failure(error)
+            case .success(let fd): self.dumpGuestMemory(args, to: fd, format: format, reply: reply)
+            }
         }
+    }
+
+    /// The rest of `qmp_dump_guest_memory` once the file is open: `dump_init`'s checks, then the job.
+    private func dumpGuestMemory(_ args: QAPI.DumpGuestMemoryCommand, to fd: Int32, format: QAPI.DumpGuestMemoryFormat, reply: Reply) {
+        let begin = args.begin, length = args.length
+        let detach = args.detach ?? false
         var map = GuestMemoryMap(ramSize: ramSize, arch: arch, machineType: vm.machine.type)
         if let begin, let length {
             if length == 0 { close(fd); return reply.failure(.generic("Invalid parameter 'length'")) }
@@ -113,12 +126,15 @@ final class DumpPlugin: QMPPlugin {
 
     /// The `protocol` argument: "file:PATH" (created mode 0400, as QEMU's
     /// S_IRUSR) or "fd:NAME" (a descriptor passed with getfd).
-    private func openTarget(_ target: String) -> Result<Int32, QMPError> {
-        if target.hasPrefix("fd:") { return vm.openFile(target, flags: O_WRONLY) }
+    /// The file is opened off the loop (`openFile(…, for:then:)`): a hung
+    /// FUSE or NFS mount ignores O_NONBLOCK.
+    private func openTarget(_ target: String, for reply: Reply, then done: @escaping (Result<Int32, QMPError>) -> Void) {
+        if target.hasPrefix("fd:") { return vm.openFile(target, flags: O_WRONLY, for: reply, then: done) }
         if target.hasPrefix("file:") {
-            return vm.openFile(String(target.dropFirst("file:".count)), flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o400)
+            return vm.openFile(String(target.dropFirst("file:".count)), flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o400,
+                               for: reply, then: done)
         }
-        return .failure(.generic("Invalid parameter 'protocol'"))
+        done(.failure(.generic("Invalid parameter 'protocol'")))
     }
 
     /// The headers are written off the loop; a dump that cannot write them
@@ -212,11 +228,15 @@ final class DumpPlugin: QMPPlugin {
     /// other targets do not have the command.
     func dumpStorageKeys(_ filename: String, reply: Reply) {
         guard isS390 else { return reply.failure(.commandNotFound("dump-skeys")) }
-        let fd: Int32
-        switch vm.openFile(filename, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o666) {
-        case .failure(let error): return reply.failure(error)
-        case .success(let opened): fd = opened
+        vm.openFile(filename, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o666, for: reply) { [weak self] opened in
+            switch opened {
+            case .failure(let error): reply.failure(error)
+            case .success(let fd): self?.writeStorageKeys(to: fd, reply: reply)
+            }
         }
+    }
+
+    private func writeStorageKeys(to fd: Int32, reply: Reply) {
         let pages = ramSize / ELFCoreLayout.pageSize
         let text = Outcome<[UInt8]>([])
         // The text is made on a worker (a 1 GiB guest has 262,144 lines),

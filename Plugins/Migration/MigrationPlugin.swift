@@ -105,16 +105,18 @@ final class MigrationPlugin: QMPPlugin {
     /// writes (QEMU blocks its main loop on it) holds neither the loop nor
     /// a pool thread, and the command answers when the bytes come.
     func loadDevicesState(_ filename: String, reply: Reply) {
-        let fd: Int32
-        switch vm.openFile(filename, flags: O_RDONLY) {
-        case .failure(let error): return reply.failure(.generic("Unable to open \(filename): \(OpenFailure.reason(error.desc))"))
-        case .success(let opened): fd = opened
-        }
-        vm.read(upTo: 4, from: fd, closing: true) { result in
-            guard case .success(let magic) = result, magic == Array("QEVM".utf8) else {
-                return reply.failure(.generic("An IO error has occurred"))
+        // Opened off the loop: a hung FUSE or NFS mount ignores O_NONBLOCK.
+        vm.openFile(filename, flags: O_RDONLY, for: reply) { [vm] opened in
+            switch opened {
+            case .failure(let error): reply.failure(.generic("Unable to open \(filename): \(OpenFailure.reason(error.desc))"))
+            case .success(let fd):
+                vm.read(upTo: 4, from: fd, closing: true) { result in
+                    guard case .success(let magic) = result, magic == Array("QEVM".utf8) else {
+                        return reply.failure(.generic("An IO error has occurred"))
+                    }
+                    reply.success()
+                }
             }
-            reply.success()
         }
     }
 

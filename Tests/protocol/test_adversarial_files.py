@@ -13,6 +13,7 @@ with ENXIO (a unix socket file), compared text for text.
 import array
 import json
 import os
+import re
 import shutil
 import socket
 import stat
@@ -122,9 +123,11 @@ def fleet(files):
                 f"allowed-file-dirs: [{files['allowed']}]\n"
                 f"vms:\n"
                 f"  - {{name: hostile, machine: pc-i440fx-7.2, memory: {{size: 128M}}, plugins: "
-                f"{{block: {{}}, chardev: {{}}, dump: {{}}, display: {{width: {WIDTH}, height: {HEIGHT}}}}}}}\n"
-                f"  - {{name: victim, machine: pc-i440fx-7.2, memory: {{size: 128M}}}}\n")
-    process = FleetProcess.on_config(required_fleet_binary(), ["hostile", "victim"], config)
+                f"{{block: {{}}, chardev: {{}}, dump: {{}}, colo: {{}}, migration: {{}}, "
+                f"display: {{width: {WIDTH}, height: {HEIGHT}}}}}}}\n"
+                f"  - {{name: victim, machine: pc-i440fx-7.2, memory: {{size: 128M}}}}\n"
+                f"  - {{name: board, arch: aarch64, machine: virt, memory: {{size: 128M}}}}\n")
+    process = FleetProcess.on_config(required_fleet_binary(), ["hostile", "victim", "board"], config)
     yield process
     # A loop stalled on a FIFO (the bug) never exits on SIGTERM.
     process.kill()
@@ -372,13 +375,28 @@ def test_an_image_header_on_a_slow_filesystem_is_read_off_the_loop(fleet, slow_f
 
 def slow_open_cases(fuse):
     """Each command that opens a client-named path, as a client sends it
-    for a file on the slow mount, and what QEMU 7.2 answers."""
+    for a file on the slow mount: (VM, command, arguments), and what QEMU
+    7.2 answers (checked with qemu-system-x86_64 -machine pc and
+    qemu-system-aarch64 -machine virt on a plain directory)."""
+    ok = {"return": {}}
     return {
-        "screendump": (("screendump", {"filename": f"{fuse}/screen.ppm"}), {"return": {}}),
+        "screendump": (("hostile", "screendump", {"filename": f"{fuse}/screen.ppm"}), ok),
+        "pmemsave": (("hostile", "pmemsave", {"val": 0, "size": 4096, "filename": f"{fuse}/pmem"}), ok),
+        "memsave": (("hostile", "memsave", {"val": 0, "size": 4096, "filename": f"{fuse}/mem"}), ok),
+        "dump-guest-memory": (("hostile", "dump-guest-memory", {"paging": False, "protocol": f"file:{fuse}/core",
+                                                               "begin": 0, "length": 65536}), ok),
+        "chardev-file": (("hostile", "chardev-add", {"id": "f0", "backend": {"type": "file", "data": {"out": f"{fuse}/out"}}}), ok),
+        "chardev-logfile": (("hostile", "chardev-add", {"id": "f1", "backend": {"type": "null", "data": {"logfile": f"{fuse}/log"}}}), ok),
+        "secret-file": (("hostile", "object-add", {"qom-type": "secret", "id": "s0", "file": f"{fuse}/secret"}), ok),
+        "xen-save-devices-state": (("hostile", "xen-save-devices-state", {"filename": f"{fuse}/xen"}), ok),
+        "blockdev-add": (("hostile", "blockdev-add", {"driver": "raw", "node-name": "n0", "read-only": True,
+                                                      "file": {"driver": "file", "filename": f"{fuse}/slow.raw", "read-only": True}}), ok),
+        "dumpdtb": (("board", "dumpdtb", {"filename": f"{fuse}/board.dtb"}), ok),
     }
 
 
-SLOW_OPEN_COMMANDS = ["screendump"]
+SLOW_OPEN_COMMANDS = ["screendump", "pmemsave", "memsave", "dump-guest-memory", "chardev-file", "chardev-logfile",
+                      "secret-file", "xen-save-devices-state", "blockdev-add", "dumpdtb"]
 
 
 @pytest.mark.parametrize("case", SLOW_OPEN_COMMANDS)
@@ -387,11 +405,136 @@ def test_a_file_whose_open_is_slow_is_opened_off_the_loop(fleet, slow_open_fuse,
     that takes a second on the loop held a bystander's query-status for
     1,005 ms. The open runs on a worker; the bystander answers within
     100 ms, and the client gets QEMU's reply once the open is done."""
-    client = Client(fleet.vm_socket("hostile"))
-    (command, arguments), expected = slow_open_cases(slow_open_fuse)[case]
+    if case == "secret-file":
+        with open(os.path.join(slow_open_fuse, "secret"), "w") as secret:  # the test's own open waits too
+            secret.write("s3cret")
+    (vm, command, arguments), expected = slow_open_cases(slow_open_fuse)[case]
+    client = Client(fleet.vm_socket(vm))
     started = time.monotonic()
     reply = while_victim_asks(fleet, lambda: client.execute(command, arguments))
     assert reply == expected, reply
     assert time.monotonic() - started >= SLOW_OPEN_SECONDS  # the slow open happened
-    assert client.execute("query-status")["return"]["status"] == "running"
+    assert client.execute("query-status")["return"]["status"] in ("running", "prelaunch")
+    client.close()
+
+
+def test_blockdev_create_opens_its_file_off_the_loop(fleet, slow_open_fuse):
+    """blockdev-create answers at once and creates the file in its job, as
+    QEMU 7.2 does (created, running, then waiting, pending, concluded);
+    the job's open takes a second on a worker, not on the loop."""
+    client = Client(fleet.vm_socket("hostile"))
+    path = os.path.join(slow_open_fuse, "image")
+
+    def create():
+        reply = client.execute("blockdev-create", {"job-id": "c0", "options": {"driver": "file", "filename": path, "size": 1 << 20}})
+        assert reply == {"return": {}}, reply
+        deadline = time.monotonic() + REPLY_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            jobs = client.execute("query-jobs")["return"]
+            if jobs and jobs[0]["status"] == "concluded":
+                return jobs
+            time.sleep(0.05)
+        raise AssertionError("the job did not conclude")
+
+    started = time.monotonic()
+    jobs = while_victim_asks(fleet, create)
+    assert jobs == [{"current-progress": 1, "status": "concluded", "total-progress": 1, "type": "create", "id": "c0"}]
+    assert time.monotonic() - started >= SLOW_OPEN_SECONDS
+    assert [e["data"]["status"] for e in client.events if e["event"] == "JOB_STATUS_CHANGE"] == [
+        "created", "running", "waiting", "pending", "concluded"]
+    assert os.path.getsize(path) == 1 << 20
+    client.close()
+
+
+def files_held(pid, directory):
+    """The files beneath `directory` the process has open."""
+    held = []
+    for name in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            target = os.readlink(f"/proc/{pid}/fd/{name}")
+        except FileNotFoundError:
+            continue
+        if target.startswith(directory + "/"):
+            held.append(target)
+    return held
+
+
+def test_a_vm_destroyed_during_a_pending_open_leaks_no_descriptor(fleet, slow_open_fuse):
+    """vm-destroy while a screendump's open waits on the slow mount: the
+    control socket is answered at once (the loop is not in the open), and
+    when the open ends the host closes what it opened (the VM is gone):
+    the fleet holds no file of the mount afterwards."""
+    pid = fleet.process.pid
+    control = Client(fleet.control)
+    client = Client(fleet.vm_socket("hostile"))
+    client.sock.sendall(json.dumps({"execute": "screendump", "arguments": {"filename": f"{slow_open_fuse}/late.ppm"}}).encode() + b"\n")
+    time.sleep(0.3)
+    started = time.monotonic()
+    assert control.execute("vm-destroy", {"name": "hostile"}) == {"return": {}}
+    assert time.monotonic() - started < LATENCY_LIMIT_SECONDS * 5  # not after the open
+    client.close()
+    time.sleep(SLOW_OPEN_SECONDS)  # the open ends on its worker, with a descriptor nobody wants
+    held = files_held(pid, slow_open_fuse)
+    deadline = time.monotonic() + 2.0
+    while held and time.monotonic() < deadline:
+        time.sleep(0.05)
+        held = files_held(pid, slow_open_fuse)
+    assert held == [], f"the fleet still holds {held} after the VM ended"
+    assert os.path.exists(f"{slow_open_fuse}/late.ppm")  # the open did happen
+    assert "hostile" not in [vm["name"] for vm in control.execute("query-vms")["return"]]
+    control.close()
+
+
+# ------------------------------------------------- dumpdtb's error text ----
+
+DUMPDTB_CASES = {
+    "missing-directory": lambda root: os.path.join(root, "missing", "board.dtb"),
+    "a-directory": lambda root: made_directory(os.path.join(root, "sub")),
+}
+
+
+def made_directory(path):
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def glib_temporary_names(text):
+    """QEMU 7.2's dumpdtb writes through g_file_set_contents, which first
+    creates PATH.XXXXXX (six random letters or digits) and names it in
+    its errors: the letters are chance, the rest is QEMU's."""
+    return re.sub(r"\.[A-Za-z0-9]{6}\u201d", ".XXXXXX\u201d", text)
+
+
+@pytest.fixture(scope="module")
+def qemu_dumpdtb_errors():
+    """qemu-system-aarch64 -machine virt's dumpdtb error for each case."""
+    if shutil.which("qemu-system-aarch64") is None:
+        pytest.skip("qemu-system-aarch64 is not installed")
+    qemu = QemuProcess("virt", paused=True, arch="aarch64")
+    try:
+        client = Client(qemu.socket)
+        errors = {}
+        for case, make in DUMPDTB_CASES.items():
+            path = make(qemu.dir)
+            reply = client.execute("dumpdtb", {"filename": path})
+            assert "error" in reply, (case, reply)
+            errors[case] = (reply["error"]["class"], glib_temporary_names(reply["error"]["desc"]).replace(path, "{path}"))
+        client.close()
+        return errors
+    finally:
+        qemu.close()
+
+
+@pytest.mark.parametrize("case", DUMPDTB_CASES)
+def test_dumpdtb_that_cannot_write_gets_qemus_error(fleet, files, qemu_dumpdtb_errors, case):
+    """QEMU 7.2 says "Error saving FDT to file PATH: " and GLib's text
+    about its temporary file ("Failed to create file ...", or for a
+    directory at PATH "Failed to rename file ..."), not the fleet's old
+    "Failed to write dtb to '...'"."""
+    client = Client(fleet.vm_socket("board"))
+    path = DUMPDTB_CASES[case](files["allowed"])
+    reply = client.execute("dumpdtb", {"filename": path})
+    assert "error" in reply, reply
+    assert (reply["error"]["class"], glib_temporary_names(reply["error"]["desc"])) == (
+        qemu_dumpdtb_errors[case][0], qemu_dumpdtb_errors[case][1].replace("{path}", path))
     client.close()

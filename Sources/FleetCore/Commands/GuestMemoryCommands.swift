@@ -49,21 +49,29 @@ enum GuestMemoryCommands {
         guard size >= 0 else {
             return complete(.failure(.generic("Parameter 'size' expects a non-negative value")))
         }
-        let fd: Int32
-        switch context.vm.openFile(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o666) {
-        case .failure(let error): return complete(.failure(error))
-        case .success(let opened): fd = opened
+        let vm = context.vm
+        // Opened on the pool too: a hung FUSE or NFS mount ignores O_NONBLOCK.
+        vm.openFile(path, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o666) { [weak vm] opened in
+            let fd: Int32
+            switch opened {
+            case .failure(let error): return complete(.failure(error))
+            case .success(let opened): fd = opened
+            }
+            let failure = Locked<Int32>(0)
+            let write: @Sendable () -> Void = {
+                // Zero bytes: a sparse file of the right length reads as written ones.
+                if ftruncate(fd, off_t(size)) != 0 { failure.withLock { $0 = errno } }
+                close(fd)
+            }
+            let finish = {
+                complete(failure.withLock { $0 } == 0 ? .ok : .failure(.generic("writing memory to '\(path)' failed")))
+            }
+            guard let vm else {
+                close(fd)
+                return complete(.failure(.generic("The VM is shutting down")))
+            }
+            vm.offload(write, then: finish)
         }
-        let failure = Locked<Int32>(0)
-        let write: @Sendable () -> Void = {
-            // Zero bytes: a sparse file of the right length reads as written ones.
-            if ftruncate(fd, off_t(size)) != 0 { failure.withLock { $0 = errno } }
-            close(fd)
-        }
-        let finish = {
-            complete(failure.withLock { $0 } == 0 ? .ok : .failure(.generic("writing memory to '\(path)' failed")))
-        }
-        context.vm.offload(write, then: finish)
     }
 }
 
