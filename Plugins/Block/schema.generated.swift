@@ -2684,12 +2684,12 @@ extension QAPI {
     /// QAPI alternate `Q72_290`: the branch is chosen by the value's JSON type.
     indirect enum Q72290: QAPIValue, Equatable {
         case b0(Swift.String)
-        case b1(QAPI.Q7237)
+        case b1(QAPI.BlockDirtyBitmap)
 
         init(qapi _value: JSONValue, at _path: QAPIPath) throws(QMPError) {
             switch _value {
             case .string: self = .b0(try Swift.String(qapi: _value, at: _path))
-            case .object: self = .b1(try QAPI.Q7237(qapi: _value, at: _path))
+            case .object: self = .b1(try QAPI.BlockDirtyBitmap(qapi: _value, at: _path))
             default: throw QAPIPath.alternateError(_path, "Q72_290")
             }
         }
@@ -2699,27 +2699,6 @@ extension QAPI {
             case .b0(let branch): return branch.qapiValue
             case .b1(let branch): return branch.qapiValue
             }
-        }
-    }
-
-    /// QAPI struct `Q72_37`.
-    struct Q7237: QAPIObject {
-        var node: Swift.String
-        var name: Swift.String
-
-        init(node: Swift.String, name: Swift.String) {
-            self.node = node
-            self.name = name
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.node = try _members.required("node", at: _path)
-            self.name = try _members.required("name", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["node"] = node.qapiValue
-            _members["name"] = name.qapiValue
         }
     }
 
@@ -2821,7 +2800,7 @@ extension QAPI {
 
     /// QAPI union `Q72_329`: the base members, then the branch `driver` selects.
     struct Q72329: QAPIObject {
-        var driver: QAPI.Q72291
+        var driver: QAPI.BlockdevDriver
         /// The members of the branch `driver` selects.
         var variant: Variant
 
@@ -2870,7 +2849,7 @@ extension QAPI {
             case vvfat(QAPI.Q720)
         }
 
-        init(driver: QAPI.Q72291, variant: Variant) {
+        init(driver: QAPI.BlockdevDriver, variant: Variant) {
             self.driver = driver
             self.variant = variant
         }
@@ -2878,48 +2857,48 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.driver = try _members.required("driver", at: _path)
             switch self.driver {
-            case QAPI.Q72291.file: self.variant = .file(try QAPI.Q72538(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.gluster: self.variant = .gluster(try QAPI.Q72539(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.luks: self.variant = .luks(try QAPI.Q72540(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nfs: self.variant = .nfs(try QAPI.Q72541(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.parallels: self.variant = .parallels(try QAPI.Q72542(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.qcow: self.variant = .qcow(try QAPI.Q72543(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.qcow2: self.variant = .qcow2(try QAPI.Q72544(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.qed: self.variant = .qed(try QAPI.Q72545(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.rbd: self.variant = .rbd(try QAPI.Q72546(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.ssh: self.variant = .ssh(try QAPI.Q72547(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vdi: self.variant = .vdi(try QAPI.Q72548(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vhdx: self.variant = .vhdx(try QAPI.Q72549(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vmdk: self.variant = .vmdk(try QAPI.Q72550(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vpc: self.variant = .vpc(try QAPI.Q72551(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.blkdebug: self.variant = .blkdebug(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.blklogwrites: self.variant = .blklogwrites(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.blkreplay: self.variant = .blkreplay(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.blkverify: self.variant = .blkverify(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.bochs: self.variant = .bochs(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.cloop: self.variant = .cloop(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.compress: self.variant = .compress(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.copyBeforeWrite: self.variant = .copyBeforeWrite(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.copyOnRead: self.variant = .copyOnRead(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.dmg: self.variant = .dmg(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.snapshotAccess: self.variant = .snapshotAccess(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.ftp: self.variant = .ftp(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.ftps: self.variant = .ftps(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.hostCdrom: self.variant = .hostCdrom(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.hostDevice: self.variant = .hostDevice(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.http: self.variant = .http(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.https: self.variant = .https(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.iscsi: self.variant = .iscsi(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nbd: self.variant = .nbd(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nullAio: self.variant = .nullAio(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nullCo: self.variant = .nullCo(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nvme: self.variant = .nvme(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.preallocate: self.variant = .preallocate(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.quorum: self.variant = .quorum(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.raw: self.variant = .raw(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.replication: self.variant = .replication(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.throttle: self.variant = .throttle(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vvfat: self.variant = .vvfat(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.file: self.variant = .file(try QAPI.Q72538(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.gluster: self.variant = .gluster(try QAPI.Q72539(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.luks: self.variant = .luks(try QAPI.Q72540(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nfs: self.variant = .nfs(try QAPI.Q72541(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.parallels: self.variant = .parallels(try QAPI.Q72542(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qcow: self.variant = .qcow(try QAPI.Q72543(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qcow2: self.variant = .qcow2(try QAPI.Q72544(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qed: self.variant = .qed(try QAPI.Q72545(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.rbd: self.variant = .rbd(try QAPI.Q72546(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ssh: self.variant = .ssh(try QAPI.Q72547(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vdi: self.variant = .vdi(try QAPI.Q72548(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vhdx: self.variant = .vhdx(try QAPI.Q72549(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vmdk: self.variant = .vmdk(try QAPI.Q72550(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vpc: self.variant = .vpc(try QAPI.Q72551(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkdebug: self.variant = .blkdebug(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blklogwrites: self.variant = .blklogwrites(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkreplay: self.variant = .blkreplay(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkverify: self.variant = .blkverify(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.bochs: self.variant = .bochs(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.cloop: self.variant = .cloop(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.compress: self.variant = .compress(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.copyBeforeWrite: self.variant = .copyBeforeWrite(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.copyOnRead: self.variant = .copyOnRead(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.dmg: self.variant = .dmg(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.snapshotAccess: self.variant = .snapshotAccess(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ftp: self.variant = .ftp(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ftps: self.variant = .ftps(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.hostCdrom: self.variant = .hostCdrom(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.hostDevice: self.variant = .hostDevice(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.http: self.variant = .http(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.https: self.variant = .https(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.iscsi: self.variant = .iscsi(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nbd: self.variant = .nbd(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nullAio: self.variant = .nullAio(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nullCo: self.variant = .nullCo(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nvme: self.variant = .nvme(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.preallocate: self.variant = .preallocate(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.quorum: self.variant = .quorum(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.raw: self.variant = .raw(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.replication: self.variant = .replication(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.throttle: self.variant = .throttle(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vvfat: self.variant = .vvfat(try QAPI.Q720(qapiMembers: _members, at: _path))
             }
         }
 
@@ -2972,52 +2951,6 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_291`.
-    enum Q72291: Swift.String, QAPIEnum {
-        case blkdebug = "blkdebug"
-        case blklogwrites = "blklogwrites"
-        case blkreplay = "blkreplay"
-        case blkverify = "blkverify"
-        case bochs = "bochs"
-        case cloop = "cloop"
-        case compress = "compress"
-        case copyBeforeWrite = "copy-before-write"
-        case copyOnRead = "copy-on-read"
-        case dmg = "dmg"
-        case file = "file"
-        case snapshotAccess = "snapshot-access"
-        case ftp = "ftp"
-        case ftps = "ftps"
-        case gluster = "gluster"
-        case hostCdrom = "host_cdrom"
-        case hostDevice = "host_device"
-        case http = "http"
-        case https = "https"
-        case iscsi = "iscsi"
-        case luks = "luks"
-        case nbd = "nbd"
-        case nfs = "nfs"
-        case nullAio = "null-aio"
-        case nullCo = "null-co"
-        case nvme = "nvme"
-        case parallels = "parallels"
-        case preallocate = "preallocate"
-        case qcow = "qcow"
-        case qcow2 = "qcow2"
-        case qed = "qed"
-        case quorum = "quorum"
-        case raw = "raw"
-        case rbd = "rbd"
-        case replication = "replication"
-        case ssh = "ssh"
-        case throttle = "throttle"
-        case vdi = "vdi"
-        case vhdx = "vhdx"
-        case vmdk = "vmdk"
-        case vpc = "vpc"
-        case vvfat = "vvfat"
-    }
-
     /// QAPI struct `Q72_538`.
     struct Q72538: QAPIObject {
         var filename: Swift.String
@@ -3061,11 +2994,11 @@ extension QAPI {
 
     /// QAPI struct `Q72_539`.
     struct Q72539: QAPIObject {
-        var location: QAPI.Q72304
+        var location: QAPI.BlockdevOptionsGluster
         var size: Swift.Int64
         var preallocation: QAPI.Q72650?
 
-        init(location: QAPI.Q72304, size: Swift.Int64, preallocation: QAPI.Q72650? = nil) {
+        init(location: QAPI.BlockdevOptionsGluster, size: Swift.Int64, preallocation: QAPI.Q72650? = nil) {
             self.location = location
             self.size = size
             self.preallocation = preallocation
@@ -3084,53 +3017,20 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_304`.
-    struct Q72304: QAPIObject {
-        var volume: Swift.String
-        var path: Swift.String
-        var server: [QAPI.SocketAddress]
-        var debug: Swift.Int64?
-        var logfile: Swift.String?
-
-        init(volume: Swift.String, path: Swift.String, server: [QAPI.SocketAddress], debug: Swift.Int64? = nil, logfile: Swift.String? = nil) {
-            self.volume = volume
-            self.path = path
-            self.server = server
-            self.debug = debug
-            self.logfile = logfile
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.volume = try _members.required("volume", at: _path)
-            self.path = try _members.required("path", at: _path)
-            self.server = try _members.required("server", at: _path)
-            self.debug = try _members.optional("debug", at: _path)
-            self.logfile = try _members.optional("logfile", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["volume"] = volume.qapiValue
-            _members["path"] = path.qapiValue
-            _members["server"] = server.qapiValue
-            if let debug { _members["debug"] = debug.qapiValue }
-            if let logfile { _members["logfile"] = logfile.qapiValue }
-        }
-    }
-
     /// QAPI struct `Q72_540`.
     struct Q72540: QAPIObject {
         var keySecret: Swift.String?
-        var cipherAlg: QAPI.Q72651?
-        var cipherMode: QAPI.Q72652?
-        var ivgenAlg: QAPI.Q72653?
-        var ivgenHashAlg: QAPI.Q72654?
-        var hashAlg: QAPI.Q72654?
+        var cipherAlg: QAPI.QCryptoCipherAlgorithm?
+        var cipherMode: QAPI.QCryptoCipherMode?
+        var ivgenAlg: QAPI.QCryptoIVGenAlgorithm?
+        var ivgenHashAlg: QAPI.QCryptoHashAlgorithm?
+        var hashAlg: QAPI.QCryptoHashAlgorithm?
         var iterTime: Swift.Int64?
         var file: QAPI.Q72518
         var size: Swift.Int64
         var preallocation: QAPI.Q72650?
 
-        init(keySecret: Swift.String? = nil, cipherAlg: QAPI.Q72651? = nil, cipherMode: QAPI.Q72652? = nil, ivgenAlg: QAPI.Q72653? = nil, ivgenHashAlg: QAPI.Q72654? = nil, hashAlg: QAPI.Q72654? = nil, iterTime: Swift.Int64? = nil, file: QAPI.Q72518, size: Swift.Int64, preallocation: QAPI.Q72650? = nil) {
+        init(keySecret: Swift.String? = nil, cipherAlg: QAPI.QCryptoCipherAlgorithm? = nil, cipherMode: QAPI.QCryptoCipherMode? = nil, ivgenAlg: QAPI.QCryptoIVGenAlgorithm? = nil, ivgenHashAlg: QAPI.QCryptoHashAlgorithm? = nil, hashAlg: QAPI.QCryptoHashAlgorithm? = nil, iterTime: Swift.Int64? = nil, file: QAPI.Q72518, size: Swift.Int64, preallocation: QAPI.Q72650? = nil) {
             self.keySecret = keySecret
             self.cipherAlg = cipherAlg
             self.cipherMode = cipherMode
@@ -3170,8 +3070,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_651`.
-    enum Q72651: Swift.String, QAPIEnum {
+    /// QAPI enum `QCryptoCipherAlgorithm`.
+    enum QCryptoCipherAlgorithm: Swift.String, QAPIEnum {
         case aes128 = "aes-128"
         case aes192 = "aes-192"
         case aes256 = "aes-256"
@@ -3186,23 +3086,23 @@ extension QAPI {
         case twofish256 = "twofish-256"
     }
 
-    /// QAPI enum `Q72_652`.
-    enum Q72652: Swift.String, QAPIEnum {
+    /// QAPI enum `QCryptoCipherMode`.
+    enum QCryptoCipherMode: Swift.String, QAPIEnum {
         case ecb = "ecb"
         case cbc = "cbc"
         case xts = "xts"
         case ctr = "ctr"
     }
 
-    /// QAPI enum `Q72_653`.
-    enum Q72653: Swift.String, QAPIEnum {
+    /// QAPI enum `QCryptoIVGenAlgorithm`.
+    enum QCryptoIVGenAlgorithm: Swift.String, QAPIEnum {
         case plain = "plain"
         case plain64 = "plain64"
         case essiv = "essiv"
     }
 
-    /// QAPI enum `Q72_654`.
-    enum Q72654: Swift.String, QAPIEnum {
+    /// QAPI enum `QCryptoHashAlgorithm`.
+    enum QCryptoHashAlgorithm: Swift.String, QAPIEnum {
         case md5 = "md5"
         case sha1 = "sha1"
         case sha224 = "sha224"
@@ -3235,14 +3135,14 @@ extension QAPI {
 
     /// QAPI union `Q72_49`: the base members, then the branch `driver` selects.
     struct Q7249: QAPIObject {
-        var driver: QAPI.Q72291
+        var driver: QAPI.BlockdevDriver
         var nodeName: Swift.String?
-        var discard: QAPI.Q72292?
-        var cache: QAPI.Q72293?
+        var discard: QAPI.BlockdevDiscardOptions?
+        var cache: QAPI.BlockdevCacheOptions?
         var readOnly: Swift.Bool?
         var autoReadOnly: Swift.Bool?
         var forceShare: Swift.Bool?
-        var detectZeroes: QAPI.Q72283?
+        var detectZeroes: QAPI.BlockdevDetectZeroesOptions?
         /// The members of the branch `driver` selects.
         var variant: Variant
 
@@ -3258,20 +3158,20 @@ extension QAPI {
             case copyOnRead(QAPI.Q72300)
             case dmg(QAPI.Q72298)
             case file(QAPI.Q72301)
-            case ftp(QAPI.Q72302)
-            case ftps(QAPI.Q72303)
-            case gluster(QAPI.Q72304)
+            case ftp(QAPI.BlockdevOptionsCurlFtp)
+            case ftps(QAPI.BlockdevOptionsCurlFtps)
+            case gluster(QAPI.BlockdevOptionsGluster)
             case hostCdrom(QAPI.Q72301)
             case hostDevice(QAPI.Q72301)
-            case http(QAPI.Q72305)
-            case https(QAPI.Q72306)
+            case http(QAPI.BlockdevOptionsCurlHttp)
+            case https(QAPI.BlockdevOptionsCurlHttps)
             case iscsi(QAPI.Q72308)
             case luks(QAPI.Q72309)
             case nbd(QAPI.Q72310)
             case nfs(QAPI.Q72311)
-            case nullAio(QAPI.Q72312)
-            case nullCo(QAPI.Q72312)
-            case nvme(QAPI.Q72313)
+            case nullAio(QAPI.BlockdevOptionsNull)
+            case nullCo(QAPI.BlockdevOptionsNull)
+            case nvme(QAPI.BlockdevOptionsNVMe)
             case parallels(QAPI.Q72298)
             case preallocate(QAPI.Q72315)
             case qcow2(QAPI.Q72316)
@@ -3288,10 +3188,10 @@ extension QAPI {
             case vhdx(QAPI.Q72298)
             case vmdk(QAPI.Q72318)
             case vpc(QAPI.Q72298)
-            case vvfat(QAPI.Q72328)
+            case vvfat(QAPI.BlockdevOptionsVVFAT)
         }
 
-        init(driver: QAPI.Q72291, nodeName: Swift.String? = nil, discard: QAPI.Q72292? = nil, cache: QAPI.Q72293? = nil, readOnly: Swift.Bool? = nil, autoReadOnly: Swift.Bool? = nil, forceShare: Swift.Bool? = nil, detectZeroes: QAPI.Q72283? = nil, variant: Variant) {
+        init(driver: QAPI.BlockdevDriver, nodeName: Swift.String? = nil, discard: QAPI.BlockdevDiscardOptions? = nil, cache: QAPI.BlockdevCacheOptions? = nil, readOnly: Swift.Bool? = nil, autoReadOnly: Swift.Bool? = nil, forceShare: Swift.Bool? = nil, detectZeroes: QAPI.BlockdevDetectZeroesOptions? = nil, variant: Variant) {
             self.driver = driver
             self.nodeName = nodeName
             self.discard = discard
@@ -3313,48 +3213,48 @@ extension QAPI {
             self.forceShare = try _members.optional("force-share", at: _path)
             self.detectZeroes = try _members.optional("detect-zeroes", at: _path)
             switch self.driver {
-            case QAPI.Q72291.blkdebug: self.variant = .blkdebug(try QAPI.Q72294(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.blklogwrites: self.variant = .blklogwrites(try QAPI.Q72295(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.blkverify: self.variant = .blkverify(try QAPI.Q72296(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.blkreplay: self.variant = .blkreplay(try QAPI.Q72297(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.bochs: self.variant = .bochs(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.cloop: self.variant = .cloop(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.compress: self.variant = .compress(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.copyBeforeWrite: self.variant = .copyBeforeWrite(try QAPI.Q72299(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.copyOnRead: self.variant = .copyOnRead(try QAPI.Q72300(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.dmg: self.variant = .dmg(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.file: self.variant = .file(try QAPI.Q72301(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.ftp: self.variant = .ftp(try QAPI.Q72302(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.ftps: self.variant = .ftps(try QAPI.Q72303(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.gluster: self.variant = .gluster(try QAPI.Q72304(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.hostCdrom: self.variant = .hostCdrom(try QAPI.Q72301(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.hostDevice: self.variant = .hostDevice(try QAPI.Q72301(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.http: self.variant = .http(try QAPI.Q72305(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.https: self.variant = .https(try QAPI.Q72306(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.iscsi: self.variant = .iscsi(try QAPI.Q72308(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.luks: self.variant = .luks(try QAPI.Q72309(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nbd: self.variant = .nbd(try QAPI.Q72310(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nfs: self.variant = .nfs(try QAPI.Q72311(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nullAio: self.variant = .nullAio(try QAPI.Q72312(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nullCo: self.variant = .nullCo(try QAPI.Q72312(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nvme: self.variant = .nvme(try QAPI.Q72313(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.parallels: self.variant = .parallels(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.preallocate: self.variant = .preallocate(try QAPI.Q72315(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.qcow2: self.variant = .qcow2(try QAPI.Q72316(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.qcow: self.variant = .qcow(try QAPI.Q72317(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.qed: self.variant = .qed(try QAPI.Q72318(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.quorum: self.variant = .quorum(try QAPI.Q72319(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.raw: self.variant = .raw(try QAPI.Q72320(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.rbd: self.variant = .rbd(try QAPI.Q72321(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.replication: self.variant = .replication(try QAPI.Q72322(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.snapshotAccess: self.variant = .snapshotAccess(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.ssh: self.variant = .ssh(try QAPI.Q72323(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.throttle: self.variant = .throttle(try QAPI.Q72324(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vdi: self.variant = .vdi(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vhdx: self.variant = .vhdx(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vmdk: self.variant = .vmdk(try QAPI.Q72318(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vpc: self.variant = .vpc(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vvfat: self.variant = .vvfat(try QAPI.Q72328(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkdebug: self.variant = .blkdebug(try QAPI.Q72294(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blklogwrites: self.variant = .blklogwrites(try QAPI.Q72295(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkverify: self.variant = .blkverify(try QAPI.Q72296(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkreplay: self.variant = .blkreplay(try QAPI.Q72297(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.bochs: self.variant = .bochs(try QAPI.Q72298(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.cloop: self.variant = .cloop(try QAPI.Q72298(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.compress: self.variant = .compress(try QAPI.Q72298(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.copyBeforeWrite: self.variant = .copyBeforeWrite(try QAPI.Q72299(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.copyOnRead: self.variant = .copyOnRead(try QAPI.Q72300(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.dmg: self.variant = .dmg(try QAPI.Q72298(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.file: self.variant = .file(try QAPI.Q72301(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ftp: self.variant = .ftp(try QAPI.BlockdevOptionsCurlFtp(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ftps: self.variant = .ftps(try QAPI.BlockdevOptionsCurlFtps(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.gluster: self.variant = .gluster(try QAPI.BlockdevOptionsGluster(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.hostCdrom: self.variant = .hostCdrom(try QAPI.Q72301(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.hostDevice: self.variant = .hostDevice(try QAPI.Q72301(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.http: self.variant = .http(try QAPI.BlockdevOptionsCurlHttp(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.https: self.variant = .https(try QAPI.BlockdevOptionsCurlHttps(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.iscsi: self.variant = .iscsi(try QAPI.Q72308(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.luks: self.variant = .luks(try QAPI.Q72309(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nbd: self.variant = .nbd(try QAPI.Q72310(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nfs: self.variant = .nfs(try QAPI.Q72311(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nullAio: self.variant = .nullAio(try QAPI.BlockdevOptionsNull(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nullCo: self.variant = .nullCo(try QAPI.BlockdevOptionsNull(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nvme: self.variant = .nvme(try QAPI.BlockdevOptionsNVMe(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.parallels: self.variant = .parallels(try QAPI.Q72298(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.preallocate: self.variant = .preallocate(try QAPI.Q72315(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qcow2: self.variant = .qcow2(try QAPI.Q72316(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qcow: self.variant = .qcow(try QAPI.Q72317(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qed: self.variant = .qed(try QAPI.Q72318(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.quorum: self.variant = .quorum(try QAPI.Q72319(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.raw: self.variant = .raw(try QAPI.Q72320(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.rbd: self.variant = .rbd(try QAPI.Q72321(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.replication: self.variant = .replication(try QAPI.Q72322(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.snapshotAccess: self.variant = .snapshotAccess(try QAPI.Q72298(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ssh: self.variant = .ssh(try QAPI.Q72323(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.throttle: self.variant = .throttle(try QAPI.Q72324(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vdi: self.variant = .vdi(try QAPI.Q72298(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vhdx: self.variant = .vhdx(try QAPI.Q72298(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vmdk: self.variant = .vmdk(try QAPI.Q72318(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vpc: self.variant = .vpc(try QAPI.Q72298(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vvfat: self.variant = .vvfat(try QAPI.BlockdevOptionsVVFAT(qapiMembers: _members, at: _path))
             }
         }
 
@@ -3414,40 +3314,6 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_292`.
-    enum Q72292: Swift.String, QAPIEnum {
-        case ignore = "ignore"
-        case unmap = "unmap"
-    }
-
-    /// QAPI struct `Q72_293`.
-    struct Q72293: QAPIObject {
-        var direct: Swift.Bool?
-        var noFlush: Swift.Bool?
-
-        init(direct: Swift.Bool? = nil, noFlush: Swift.Bool? = nil) {
-            self.direct = direct
-            self.noFlush = noFlush
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.direct = try _members.optional("direct", at: _path)
-            self.noFlush = try _members.optional("no-flush", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            if let direct { _members["direct"] = direct.qapiValue }
-            if let noFlush { _members["no-flush"] = noFlush.qapiValue }
-        }
-    }
-
-    /// QAPI enum `Q72_283`.
-    enum Q72283: Swift.String, QAPIEnum {
-        case off = "off"
-        case on = "on"
-        case unmap = "unmap"
-    }
-
     /// QAPI struct `Q72_294`.
     struct Q72294: QAPIObject {
         var image: QAPI.Q72518
@@ -3460,10 +3326,10 @@ extension QAPI {
         var maxDiscard: Swift.Int64?
         var injectError: [QAPI.Q72519]?
         var setState: [QAPI.Q72520]?
-        var takeChildPerms: [QAPI.Q72517]?
-        var unshareChildPerms: [QAPI.Q72517]?
+        var takeChildPerms: [QAPI.BlkdebugIOType]?
+        var unshareChildPerms: [QAPI.BlkdebugIOType]?
 
-        init(image: QAPI.Q72518, config: Swift.String? = nil, align: Swift.Int64? = nil, maxTransfer: Swift.Int64? = nil, optWriteZero: Swift.Int64? = nil, maxWriteZero: Swift.Int64? = nil, optDiscard: Swift.Int64? = nil, maxDiscard: Swift.Int64? = nil, injectError: [QAPI.Q72519]? = nil, setState: [QAPI.Q72520]? = nil, takeChildPerms: [QAPI.Q72517]? = nil, unshareChildPerms: [QAPI.Q72517]? = nil) {
+        init(image: QAPI.Q72518, config: Swift.String? = nil, align: Swift.Int64? = nil, maxTransfer: Swift.Int64? = nil, optWriteZero: Swift.Int64? = nil, maxWriteZero: Swift.Int64? = nil, optDiscard: Swift.Int64? = nil, maxDiscard: Swift.Int64? = nil, injectError: [QAPI.Q72519]? = nil, setState: [QAPI.Q72520]? = nil, takeChildPerms: [QAPI.BlkdebugIOType]? = nil, unshareChildPerms: [QAPI.BlkdebugIOType]? = nil) {
             self.image = image
             self.config = config
             self.align = align
@@ -3511,15 +3377,15 @@ extension QAPI {
 
     /// QAPI struct `Q72_519`.
     struct Q72519: QAPIObject {
-        var event: QAPI.Q72636
+        var event: QAPI.BlkdebugEvent
         var state: Swift.Int64?
-        var iotype: QAPI.Q72637?
+        var iotype: QAPI.BlkdebugIOType2?
         var errno: Swift.Int64?
         var sector: Swift.Int64?
         var once: Swift.Bool?
         var immediately: Swift.Bool?
 
-        init(event: QAPI.Q72636, state: Swift.Int64? = nil, iotype: QAPI.Q72637? = nil, errno: Swift.Int64? = nil, sector: Swift.Int64? = nil, once: Swift.Bool? = nil, immediately: Swift.Bool? = nil) {
+        init(event: QAPI.BlkdebugEvent, state: Swift.Int64? = nil, iotype: QAPI.BlkdebugIOType2? = nil, errno: Swift.Int64? = nil, sector: Swift.Int64? = nil, once: Swift.Bool? = nil, immediately: Swift.Bool? = nil) {
             self.event = event
             self.state = state
             self.iotype = iotype
@@ -3550,75 +3416,13 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_636`.
-    enum Q72636: Swift.String, QAPIEnum {
-        case l1Update = "l1_update"
-        case l1GrowAllocTable = "l1_grow_alloc_table"
-        case l1GrowWriteTable = "l1_grow_write_table"
-        case l1GrowActivateTable = "l1_grow_activate_table"
-        case l2Load = "l2_load"
-        case l2Update = "l2_update"
-        case l2UpdateCompressed = "l2_update_compressed"
-        case l2AllocCowRead = "l2_alloc_cow_read"
-        case l2AllocWrite = "l2_alloc_write"
-        case readAio = "read_aio"
-        case readBackingAio = "read_backing_aio"
-        case readCompressed = "read_compressed"
-        case writeAio = "write_aio"
-        case writeCompressed = "write_compressed"
-        case vmstateLoad = "vmstate_load"
-        case vmstateSave = "vmstate_save"
-        case cowRead = "cow_read"
-        case cowWrite = "cow_write"
-        case reftableLoad = "reftable_load"
-        case reftableGrow = "reftable_grow"
-        case reftableUpdate = "reftable_update"
-        case refblockLoad = "refblock_load"
-        case refblockUpdate = "refblock_update"
-        case refblockUpdatePart = "refblock_update_part"
-        case refblockAlloc = "refblock_alloc"
-        case refblockAllocHookup = "refblock_alloc_hookup"
-        case refblockAllocWrite = "refblock_alloc_write"
-        case refblockAllocWriteBlocks = "refblock_alloc_write_blocks"
-        case refblockAllocWriteTable = "refblock_alloc_write_table"
-        case refblockAllocSwitchTable = "refblock_alloc_switch_table"
-        case clusterAlloc = "cluster_alloc"
-        case clusterAllocBytes = "cluster_alloc_bytes"
-        case clusterFree = "cluster_free"
-        case flushToOs = "flush_to_os"
-        case flushToDisk = "flush_to_disk"
-        case pwritevRmwHead = "pwritev_rmw_head"
-        case pwritevRmwAfterHead = "pwritev_rmw_after_head"
-        case pwritevRmwTail = "pwritev_rmw_tail"
-        case pwritevRmwAfterTail = "pwritev_rmw_after_tail"
-        case pwritev = "pwritev"
-        case pwritevZero = "pwritev_zero"
-        case pwritevDone = "pwritev_done"
-        case emptyImagePrepare = "empty_image_prepare"
-        case l1ShrinkWriteTable = "l1_shrink_write_table"
-        case l1ShrinkFreeL2Clusters = "l1_shrink_free_l2_clusters"
-        case corWrite = "cor_write"
-        case clusterAllocSpace = "cluster_alloc_space"
-        case none = "none"
-    }
-
-    /// QAPI enum `Q72_637`.
-    enum Q72637: Swift.String, QAPIEnum {
-        case read = "read"
-        case write = "write"
-        case writeZeroes = "write-zeroes"
-        case discard = "discard"
-        case flush = "flush"
-        case blockStatus = "block-status"
-    }
-
     /// QAPI struct `Q72_520`.
     struct Q72520: QAPIObject {
-        var event: QAPI.Q72636
+        var event: QAPI.BlkdebugEvent
         var state: Swift.Int64?
         var newState: Swift.Int64
 
-        init(event: QAPI.Q72636, state: Swift.Int64? = nil, newState: Swift.Int64) {
+        init(event: QAPI.BlkdebugEvent, state: Swift.Int64? = nil, newState: Swift.Int64) {
             self.event = event
             self.state = state
             self.newState = newState
@@ -3635,14 +3439,6 @@ extension QAPI {
             if let state { _members["state"] = state.qapiValue }
             _members["new_state"] = newState.qapiValue
         }
-    }
-
-    /// QAPI enum `Q72_517`.
-    enum Q72517: Swift.String, QAPIEnum {
-        case consistentRead = "consistent-read"
-        case write = "write"
-        case writeUnchanged = "write-unchanged"
-        case resize = "resize"
     }
 
     /// QAPI struct `Q72_295`.
@@ -3737,11 +3533,11 @@ extension QAPI {
     struct Q72299: QAPIObject {
         var file: QAPI.Q72518
         var target: QAPI.Q72518
-        var bitmap: QAPI.Q7237?
-        var onCbwError: QAPI.Q72521?
+        var bitmap: QAPI.BlockDirtyBitmap?
+        var onCbwError: QAPI.OnCbwError?
         var cbwTimeout: Swift.Int64?
 
-        init(file: QAPI.Q72518, target: QAPI.Q72518, bitmap: QAPI.Q7237? = nil, onCbwError: QAPI.Q72521? = nil, cbwTimeout: Swift.Int64? = nil) {
+        init(file: QAPI.Q72518, target: QAPI.Q72518, bitmap: QAPI.BlockDirtyBitmap? = nil, onCbwError: QAPI.OnCbwError? = nil, cbwTimeout: Swift.Int64? = nil) {
             self.file = file
             self.target = target
             self.bitmap = bitmap
@@ -3764,12 +3560,6 @@ extension QAPI {
             if let onCbwError { _members["on-cbw-error"] = onCbwError.qapiValue }
             if let cbwTimeout { _members["cbw-timeout"] = cbwTimeout.qapiValue }
         }
-    }
-
-    /// QAPI enum `Q72_521`.
-    enum Q72521: Swift.String, QAPIEnum {
-        case breakGuestWrite = "break-guest-write"
-        case breakSnapshot = "break-snapshot"
     }
 
     /// QAPI struct `Q72_300`.
@@ -3798,12 +3588,12 @@ extension QAPI {
         var filename: Swift.String
         var prManager: Swift.String?
         var locking: QAPI.OnOffAuto?
-        var aio: QAPI.Q72523?
+        var aio: QAPI.BlockdevAioOptions?
         var aioMaxBatch: Swift.Int64?
         var dropCache: Swift.Bool?
         var xCheckCacheDropped: Swift.Bool?
 
-        init(filename: Swift.String, prManager: Swift.String? = nil, locking: QAPI.OnOffAuto? = nil, aio: QAPI.Q72523? = nil, aioMaxBatch: Swift.Int64? = nil, dropCache: Swift.Bool? = nil, xCheckCacheDropped: Swift.Bool? = nil) {
+        init(filename: Swift.String, prManager: Swift.String? = nil, locking: QAPI.OnOffAuto? = nil, aio: QAPI.BlockdevAioOptions? = nil, aioMaxBatch: Swift.Int64? = nil, dropCache: Swift.Bool? = nil, xCheckCacheDropped: Swift.Bool? = nil) {
             self.filename = filename
             self.prManager = prManager
             self.locking = locking
@@ -3834,214 +3624,19 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_523`.
-    enum Q72523: Swift.String, QAPIEnum {
-        case threads = "threads"
-        case native = "native"
-        case ioUring = "io_uring"
-    }
-
-    /// QAPI struct `Q72_302`.
-    struct Q72302: QAPIObject {
-        var url: Swift.String
-        var readahead: Swift.Int64?
-        var timeout: Swift.Int64?
-        var username: Swift.String?
-        var passwordSecret: Swift.String?
-        var proxyUsername: Swift.String?
-        var proxyPasswordSecret: Swift.String?
-
-        init(url: Swift.String, readahead: Swift.Int64? = nil, timeout: Swift.Int64? = nil, username: Swift.String? = nil, passwordSecret: Swift.String? = nil, proxyUsername: Swift.String? = nil, proxyPasswordSecret: Swift.String? = nil) {
-            self.url = url
-            self.readahead = readahead
-            self.timeout = timeout
-            self.username = username
-            self.passwordSecret = passwordSecret
-            self.proxyUsername = proxyUsername
-            self.proxyPasswordSecret = proxyPasswordSecret
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.url = try _members.required("url", at: _path)
-            self.readahead = try _members.optional("readahead", at: _path)
-            self.timeout = try _members.optional("timeout", at: _path)
-            self.username = try _members.optional("username", at: _path)
-            self.passwordSecret = try _members.optional("password-secret", at: _path)
-            self.proxyUsername = try _members.optional("proxy-username", at: _path)
-            self.proxyPasswordSecret = try _members.optional("proxy-password-secret", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["url"] = url.qapiValue
-            if let readahead { _members["readahead"] = readahead.qapiValue }
-            if let timeout { _members["timeout"] = timeout.qapiValue }
-            if let username { _members["username"] = username.qapiValue }
-            if let passwordSecret { _members["password-secret"] = passwordSecret.qapiValue }
-            if let proxyUsername { _members["proxy-username"] = proxyUsername.qapiValue }
-            if let proxyPasswordSecret { _members["proxy-password-secret"] = proxyPasswordSecret.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_303`.
-    struct Q72303: QAPIObject {
-        var url: Swift.String
-        var readahead: Swift.Int64?
-        var timeout: Swift.Int64?
-        var username: Swift.String?
-        var passwordSecret: Swift.String?
-        var proxyUsername: Swift.String?
-        var proxyPasswordSecret: Swift.String?
-        var sslverify: Swift.Bool?
-
-        init(url: Swift.String, readahead: Swift.Int64? = nil, timeout: Swift.Int64? = nil, username: Swift.String? = nil, passwordSecret: Swift.String? = nil, proxyUsername: Swift.String? = nil, proxyPasswordSecret: Swift.String? = nil, sslverify: Swift.Bool? = nil) {
-            self.url = url
-            self.readahead = readahead
-            self.timeout = timeout
-            self.username = username
-            self.passwordSecret = passwordSecret
-            self.proxyUsername = proxyUsername
-            self.proxyPasswordSecret = proxyPasswordSecret
-            self.sslverify = sslverify
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.url = try _members.required("url", at: _path)
-            self.readahead = try _members.optional("readahead", at: _path)
-            self.timeout = try _members.optional("timeout", at: _path)
-            self.username = try _members.optional("username", at: _path)
-            self.passwordSecret = try _members.optional("password-secret", at: _path)
-            self.proxyUsername = try _members.optional("proxy-username", at: _path)
-            self.proxyPasswordSecret = try _members.optional("proxy-password-secret", at: _path)
-            self.sslverify = try _members.optional("sslverify", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["url"] = url.qapiValue
-            if let readahead { _members["readahead"] = readahead.qapiValue }
-            if let timeout { _members["timeout"] = timeout.qapiValue }
-            if let username { _members["username"] = username.qapiValue }
-            if let passwordSecret { _members["password-secret"] = passwordSecret.qapiValue }
-            if let proxyUsername { _members["proxy-username"] = proxyUsername.qapiValue }
-            if let proxyPasswordSecret { _members["proxy-password-secret"] = proxyPasswordSecret.qapiValue }
-            if let sslverify { _members["sslverify"] = sslverify.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_305`.
-    struct Q72305: QAPIObject {
-        var url: Swift.String
-        var readahead: Swift.Int64?
-        var timeout: Swift.Int64?
-        var username: Swift.String?
-        var passwordSecret: Swift.String?
-        var proxyUsername: Swift.String?
-        var proxyPasswordSecret: Swift.String?
-        var cookie: Swift.String?
-        var cookieSecret: Swift.String?
-
-        init(url: Swift.String, readahead: Swift.Int64? = nil, timeout: Swift.Int64? = nil, username: Swift.String? = nil, passwordSecret: Swift.String? = nil, proxyUsername: Swift.String? = nil, proxyPasswordSecret: Swift.String? = nil, cookie: Swift.String? = nil, cookieSecret: Swift.String? = nil) {
-            self.url = url
-            self.readahead = readahead
-            self.timeout = timeout
-            self.username = username
-            self.passwordSecret = passwordSecret
-            self.proxyUsername = proxyUsername
-            self.proxyPasswordSecret = proxyPasswordSecret
-            self.cookie = cookie
-            self.cookieSecret = cookieSecret
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.url = try _members.required("url", at: _path)
-            self.readahead = try _members.optional("readahead", at: _path)
-            self.timeout = try _members.optional("timeout", at: _path)
-            self.username = try _members.optional("username", at: _path)
-            self.passwordSecret = try _members.optional("password-secret", at: _path)
-            self.proxyUsername = try _members.optional("proxy-username", at: _path)
-            self.proxyPasswordSecret = try _members.optional("proxy-password-secret", at: _path)
-            self.cookie = try _members.optional("cookie", at: _path)
-            self.cookieSecret = try _members.optional("cookie-secret", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["url"] = url.qapiValue
-            if let readahead { _members["readahead"] = readahead.qapiValue }
-            if let timeout { _members["timeout"] = timeout.qapiValue }
-            if let username { _members["username"] = username.qapiValue }
-            if let passwordSecret { _members["password-secret"] = passwordSecret.qapiValue }
-            if let proxyUsername { _members["proxy-username"] = proxyUsername.qapiValue }
-            if let proxyPasswordSecret { _members["proxy-password-secret"] = proxyPasswordSecret.qapiValue }
-            if let cookie { _members["cookie"] = cookie.qapiValue }
-            if let cookieSecret { _members["cookie-secret"] = cookieSecret.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_306`.
-    struct Q72306: QAPIObject {
-        var url: Swift.String
-        var readahead: Swift.Int64?
-        var timeout: Swift.Int64?
-        var username: Swift.String?
-        var passwordSecret: Swift.String?
-        var proxyUsername: Swift.String?
-        var proxyPasswordSecret: Swift.String?
-        var cookie: Swift.String?
-        var sslverify: Swift.Bool?
-        var cookieSecret: Swift.String?
-
-        init(url: Swift.String, readahead: Swift.Int64? = nil, timeout: Swift.Int64? = nil, username: Swift.String? = nil, passwordSecret: Swift.String? = nil, proxyUsername: Swift.String? = nil, proxyPasswordSecret: Swift.String? = nil, cookie: Swift.String? = nil, sslverify: Swift.Bool? = nil, cookieSecret: Swift.String? = nil) {
-            self.url = url
-            self.readahead = readahead
-            self.timeout = timeout
-            self.username = username
-            self.passwordSecret = passwordSecret
-            self.proxyUsername = proxyUsername
-            self.proxyPasswordSecret = proxyPasswordSecret
-            self.cookie = cookie
-            self.sslverify = sslverify
-            self.cookieSecret = cookieSecret
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.url = try _members.required("url", at: _path)
-            self.readahead = try _members.optional("readahead", at: _path)
-            self.timeout = try _members.optional("timeout", at: _path)
-            self.username = try _members.optional("username", at: _path)
-            self.passwordSecret = try _members.optional("password-secret", at: _path)
-            self.proxyUsername = try _members.optional("proxy-username", at: _path)
-            self.proxyPasswordSecret = try _members.optional("proxy-password-secret", at: _path)
-            self.cookie = try _members.optional("cookie", at: _path)
-            self.sslverify = try _members.optional("sslverify", at: _path)
-            self.cookieSecret = try _members.optional("cookie-secret", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["url"] = url.qapiValue
-            if let readahead { _members["readahead"] = readahead.qapiValue }
-            if let timeout { _members["timeout"] = timeout.qapiValue }
-            if let username { _members["username"] = username.qapiValue }
-            if let passwordSecret { _members["password-secret"] = passwordSecret.qapiValue }
-            if let proxyUsername { _members["proxy-username"] = proxyUsername.qapiValue }
-            if let proxyPasswordSecret { _members["proxy-password-secret"] = proxyPasswordSecret.qapiValue }
-            if let cookie { _members["cookie"] = cookie.qapiValue }
-            if let sslverify { _members["sslverify"] = sslverify.qapiValue }
-            if let cookieSecret { _members["cookie-secret"] = cookieSecret.qapiValue }
-        }
-    }
-
     /// QAPI struct `Q72_308`.
     struct Q72308: QAPIObject {
-        var transport: QAPI.Q72524
+        var transport: QAPI.IscsiTransport
         var portal: Swift.String
         var target: Swift.String
         var lun: Swift.Int64?
         var user: Swift.String?
         var passwordSecret: Swift.String?
         var initiatorName: Swift.String?
-        var headerDigest: QAPI.Q72525?
+        var headerDigest: QAPI.IscsiHeaderDigest?
         var timeout: Swift.Int64?
 
-        init(transport: QAPI.Q72524, portal: Swift.String, target: Swift.String, lun: Swift.Int64? = nil, user: Swift.String? = nil, passwordSecret: Swift.String? = nil, initiatorName: Swift.String? = nil, headerDigest: QAPI.Q72525? = nil, timeout: Swift.Int64? = nil) {
+        init(transport: QAPI.IscsiTransport, portal: Swift.String, target: Swift.String, lun: Swift.Int64? = nil, user: Swift.String? = nil, passwordSecret: Swift.String? = nil, initiatorName: Swift.String? = nil, headerDigest: QAPI.IscsiHeaderDigest? = nil, timeout: Swift.Int64? = nil) {
             self.transport = transport
             self.portal = portal
             self.target = target
@@ -4076,20 +3671,6 @@ extension QAPI {
             if let headerDigest { _members["header-digest"] = headerDigest.qapiValue }
             if let timeout { _members["timeout"] = timeout.qapiValue }
         }
-    }
-
-    /// QAPI enum `Q72_524`.
-    enum Q72524: Swift.String, QAPIEnum {
-        case tcp = "tcp"
-        case iser = "iser"
-    }
-
-    /// QAPI enum `Q72_525`.
-    enum Q72525: Swift.String, QAPIEnum {
-        case crc32c = "crc32c"
-        case none = "none"
-        case crc32cNone = "crc32c-none"
-        case noneCrc32c = "none-crc32c"
     }
 
     /// QAPI struct `Q72_309`.
@@ -4201,10 +3782,10 @@ extension QAPI {
 
     /// QAPI struct `Q72_526`.
     struct Q72526: QAPIObject {
-        var type: QAPI.Q72638
+        var type: QAPI.NFSTransport
         var host: Swift.String
 
-        init(type: QAPI.Q72638, host: Swift.String) {
+        init(type: QAPI.NFSTransport, host: Swift.String) {
             self.type = type
             self.host = host
         }
@@ -4217,57 +3798,6 @@ extension QAPI {
         func encodeMembers(into _members: inout JSONObject) {
             _members["type"] = type.qapiValue
             _members["host"] = host.qapiValue
-        }
-    }
-
-    /// QAPI enum `Q72_638`.
-    enum Q72638: Swift.String, QAPIEnum {
-        case inet = "inet"
-    }
-
-    /// QAPI struct `Q72_312`.
-    struct Q72312: QAPIObject {
-        var size: Swift.Int64?
-        var latencyNs: Swift.Int64?
-        var readZeroes: Swift.Bool?
-
-        init(size: Swift.Int64? = nil, latencyNs: Swift.Int64? = nil, readZeroes: Swift.Bool? = nil) {
-            self.size = size
-            self.latencyNs = latencyNs
-            self.readZeroes = readZeroes
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.size = try _members.optional("size", at: _path)
-            self.latencyNs = try _members.optional("latency-ns", at: _path)
-            self.readZeroes = try _members.optional("read-zeroes", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            if let size { _members["size"] = size.qapiValue }
-            if let latencyNs { _members["latency-ns"] = latencyNs.qapiValue }
-            if let readZeroes { _members["read-zeroes"] = readZeroes.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_313`.
-    struct Q72313: QAPIObject {
-        var device: Swift.String
-        var namespace: Swift.Int64
-
-        init(device: Swift.String, namespace: Swift.Int64) {
-            self.device = device
-            self.namespace = namespace
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.device = try _members.required("device", at: _path)
-            self.namespace = try _members.required("namespace", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["device"] = device.qapiValue
-            _members["namespace"] = namespace.qapiValue
         }
     }
 
@@ -4392,12 +3922,12 @@ extension QAPI {
     /// QAPI alternate `Q72_528`: the branch is chosen by the value's JSON type.
     indirect enum Q72528: QAPIValue, Equatable {
         case b0(QAPI.Q72639)
-        case b1(QAPI.Q72640)
+        case b1(QAPI.Qcow2OverlapCheckMode)
 
         init(qapi _value: JSONValue, at _path: QAPIPath) throws(QMPError) {
             switch _value {
             case .object: self = .b0(try QAPI.Q72639(qapi: _value, at: _path))
-            case .string: self = .b1(try QAPI.Q72640(qapi: _value, at: _path))
+            case .string: self = .b1(try QAPI.Qcow2OverlapCheckMode(qapi: _value, at: _path))
             default: throw QAPIPath.alternateError(_path, "Q72_528")
             }
         }
@@ -4412,7 +3942,7 @@ extension QAPI {
 
     /// QAPI struct `Q72_639`.
     struct Q72639: QAPIObject {
-        var template: QAPI.Q72640?
+        var template: QAPI.Qcow2OverlapCheckMode?
         var mainHeader: Swift.Bool?
         var activeL1: Swift.Bool?
         var activeL2: Swift.Bool?
@@ -4423,7 +3953,7 @@ extension QAPI {
         var inactiveL2: Swift.Bool?
         var bitmapDirectory: Swift.Bool?
 
-        init(template: QAPI.Q72640? = nil, mainHeader: Swift.Bool? = nil, activeL1: Swift.Bool? = nil, activeL2: Swift.Bool? = nil, refcountTable: Swift.Bool? = nil, refcountBlock: Swift.Bool? = nil, snapshotTable: Swift.Bool? = nil, inactiveL1: Swift.Bool? = nil, inactiveL2: Swift.Bool? = nil, bitmapDirectory: Swift.Bool? = nil) {
+        init(template: QAPI.Qcow2OverlapCheckMode? = nil, mainHeader: Swift.Bool? = nil, activeL1: Swift.Bool? = nil, activeL2: Swift.Bool? = nil, refcountTable: Swift.Bool? = nil, refcountBlock: Swift.Bool? = nil, snapshotTable: Swift.Bool? = nil, inactiveL1: Swift.Bool? = nil, inactiveL2: Swift.Bool? = nil, bitmapDirectory: Swift.Bool? = nil) {
             self.template = template
             self.mainHeader = mainHeader
             self.activeL1 = activeL1
@@ -4463,17 +3993,9 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_640`.
-    enum Q72640: Swift.String, QAPIEnum {
-        case none = "none"
-        case constant = "constant"
-        case cached = "cached"
-        case all = "all"
-    }
-
     /// QAPI union `Q72_529`: the base members, then the branch `format` selects.
     struct Q72529: QAPIObject {
-        var format: QAPI.Q72641
+        var format: QAPI.BlockdevQcow2EncryptionFormat
         /// The members of the branch `format` selects.
         var variant: Variant
 
@@ -4482,7 +4004,7 @@ extension QAPI {
             case luks(QAPI.Q72643)
         }
 
-        init(format: QAPI.Q72641, variant: Variant) {
+        init(format: QAPI.BlockdevQcow2EncryptionFormat, variant: Variant) {
             self.format = format
             self.variant = variant
         }
@@ -4490,8 +4012,8 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.format = try _members.required("format", at: _path)
             switch self.format {
-            case QAPI.Q72641.aes: self.variant = .aes(try QAPI.Q72642(qapiMembers: _members, at: _path))
-            case QAPI.Q72641.luks: self.variant = .luks(try QAPI.Q72643(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevQcow2EncryptionFormat.aes: self.variant = .aes(try QAPI.Q72642(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevQcow2EncryptionFormat.luks: self.variant = .luks(try QAPI.Q72643(qapiMembers: _members, at: _path))
             }
         }
 
@@ -4502,12 +4024,6 @@ extension QAPI {
             case .luks(let branch): branch.encodeMembers(into: &_members)
             }
         }
-    }
-
-    /// QAPI enum `Q72_641`.
-    enum Q72641: Swift.String, QAPIEnum {
-        case aes = "aes"
-        case luks = "luks"
     }
 
     /// QAPI struct `Q72_642`.
@@ -4571,7 +4087,7 @@ extension QAPI {
 
     /// QAPI union `Q72_530`: the base members, then the branch `format` selects.
     struct Q72530: QAPIObject {
-        var format: QAPI.Q72644
+        var format: QAPI.BlockdevQcowEncryptionFormat
         /// The members of the branch `format` selects.
         var variant: Variant
 
@@ -4579,7 +4095,7 @@ extension QAPI {
             case aes(QAPI.Q72642)
         }
 
-        init(format: QAPI.Q72644, variant: Variant) {
+        init(format: QAPI.BlockdevQcowEncryptionFormat, variant: Variant) {
             self.format = format
             self.variant = variant
         }
@@ -4587,7 +4103,7 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.format = try _members.required("format", at: _path)
             switch self.format {
-            case QAPI.Q72644.aes: self.variant = .aes(try QAPI.Q72642(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevQcowEncryptionFormat.aes: self.variant = .aes(try QAPI.Q72642(qapiMembers: _members, at: _path))
             }
         }
 
@@ -4597,11 +4113,6 @@ extension QAPI {
             case .aes(let branch): branch.encodeMembers(into: &_members)
             }
         }
-    }
-
-    /// QAPI enum `Q72_644`.
-    enum Q72644: Swift.String, QAPIEnum {
-        case aes = "aes"
     }
 
     /// QAPI struct `Q72_318`.
@@ -4631,9 +4142,9 @@ extension QAPI {
         var children: [QAPI.Q72518]
         var voteThreshold: Swift.Int64
         var rewriteCorrupted: Swift.Bool?
-        var readPattern: QAPI.Q72531?
+        var readPattern: QAPI.QuorumReadPattern?
 
-        init(blkverify: Swift.Bool? = nil, children: [QAPI.Q72518], voteThreshold: Swift.Int64, rewriteCorrupted: Swift.Bool? = nil, readPattern: QAPI.Q72531? = nil) {
+        init(blkverify: Swift.Bool? = nil, children: [QAPI.Q72518], voteThreshold: Swift.Int64, rewriteCorrupted: Swift.Bool? = nil, readPattern: QAPI.QuorumReadPattern? = nil) {
             self.blkverify = blkverify
             self.children = children
             self.voteThreshold = voteThreshold
@@ -4656,12 +4167,6 @@ extension QAPI {
             if let rewriteCorrupted { _members["rewrite-corrupted"] = rewriteCorrupted.qapiValue }
             if let readPattern { _members["read-pattern"] = readPattern.qapiValue }
         }
-    }
-
-    /// QAPI enum `Q72_531`.
-    enum Q72531: Swift.String, QAPIEnum {
-        case quorum = "quorum"
-        case fifo = "fifo"
     }
 
     /// QAPI struct `Q72_320`.
@@ -4698,11 +4203,11 @@ extension QAPI {
         var snapshot: Swift.String?
         var encrypt: QAPI.Q72532?
         var user: Swift.String?
-        var authClientRequired: [QAPI.Q72533]?
+        var authClientRequired: [QAPI.RbdAuthMode]?
         var keySecret: Swift.String?
         var server: [QAPI.Q72534]?
 
-        init(pool: Swift.String, namespace: Swift.String? = nil, image: Swift.String, conf: Swift.String? = nil, snapshot: Swift.String? = nil, encrypt: QAPI.Q72532? = nil, user: Swift.String? = nil, authClientRequired: [QAPI.Q72533]? = nil, keySecret: Swift.String? = nil, server: [QAPI.Q72534]? = nil) {
+        init(pool: Swift.String, namespace: Swift.String? = nil, image: Swift.String, conf: Swift.String? = nil, snapshot: Swift.String? = nil, encrypt: QAPI.Q72532? = nil, user: Swift.String? = nil, authClientRequired: [QAPI.RbdAuthMode]? = nil, keySecret: Swift.String? = nil, server: [QAPI.Q72534]? = nil) {
             self.pool = pool
             self.namespace = namespace
             self.image = image
@@ -4744,7 +4249,7 @@ extension QAPI {
 
     /// QAPI union `Q72_532`: the base members, then the branch `format` selects.
     struct Q72532: QAPIObject {
-        var format: QAPI.Q72645
+        var format: QAPI.RbdImageEncryptionFormat
         /// The members of the branch `format` selects.
         var variant: Variant
 
@@ -4753,7 +4258,7 @@ extension QAPI {
             case luks2(QAPI.Q72647)
         }
 
-        init(format: QAPI.Q72645, variant: Variant) {
+        init(format: QAPI.RbdImageEncryptionFormat, variant: Variant) {
             self.format = format
             self.variant = variant
         }
@@ -4761,8 +4266,8 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.format = try _members.required("format", at: _path)
             switch self.format {
-            case QAPI.Q72645.luks: self.variant = .luks(try QAPI.Q72646(qapiMembers: _members, at: _path))
-            case QAPI.Q72645.luks2: self.variant = .luks2(try QAPI.Q72647(qapiMembers: _members, at: _path))
+            case QAPI.RbdImageEncryptionFormat.luks: self.variant = .luks(try QAPI.Q72646(qapiMembers: _members, at: _path))
+            case QAPI.RbdImageEncryptionFormat.luks2: self.variant = .luks2(try QAPI.Q72647(qapiMembers: _members, at: _path))
             }
         }
 
@@ -4773,12 +4278,6 @@ extension QAPI {
             case .luks2(let branch): branch.encodeMembers(into: &_members)
             }
         }
-    }
-
-    /// QAPI enum `Q72_645`.
-    enum Q72645: Swift.String, QAPIEnum {
-        case luks = "luks"
-        case luks2 = "luks2"
     }
 
     /// QAPI struct `Q72_646`.
@@ -4815,12 +4314,6 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_533`.
-    enum Q72533: Swift.String, QAPIEnum {
-        case cephx = "cephx"
-        case none = "none"
-    }
-
     /// QAPI struct `Q72_534`.
     struct Q72534: QAPIObject {
         var host: Swift.String
@@ -4845,10 +4338,10 @@ extension QAPI {
     /// QAPI struct `Q72_322`.
     struct Q72322: QAPIObject {
         var file: QAPI.Q72518
-        var mode: QAPI.Q72535
+        var mode: QAPI.ReplicationMode
         var topId: Swift.String?
 
-        init(file: QAPI.Q72518, mode: QAPI.Q72535, topId: Swift.String? = nil) {
+        init(file: QAPI.Q72518, mode: QAPI.ReplicationMode, topId: Swift.String? = nil) {
             self.file = file
             self.mode = mode
             self.topId = topId
@@ -4865,12 +4358,6 @@ extension QAPI {
             _members["mode"] = mode.qapiValue
             if let topId { _members["top-id"] = topId.qapiValue }
         }
-    }
-
-    /// QAPI enum `Q72_535`.
-    enum Q72535: Swift.String, QAPIEnum {
-        case primary = "primary"
-        case secondary = "secondary"
     }
 
     /// QAPI struct `Q72_323`.
@@ -4904,7 +4391,7 @@ extension QAPI {
 
     /// QAPI union `Q72_537`: the base members, then the branch `mode` selects.
     struct Q72537: QAPIObject {
-        var mode: QAPI.Q72648
+        var mode: QAPI.SshHostKeyCheckMode
         /// The members of the branch `mode` selects.
         var variant: Variant
 
@@ -4914,7 +4401,7 @@ extension QAPI {
             case knownHosts(QAPI.Q720)
         }
 
-        init(mode: QAPI.Q72648, variant: Variant) {
+        init(mode: QAPI.SshHostKeyCheckMode, variant: Variant) {
             self.mode = mode
             self.variant = variant
         }
@@ -4922,9 +4409,9 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.mode = try _members.required("mode", at: _path)
             switch self.mode {
-            case QAPI.Q72648.hash: self.variant = .hash(try QAPI.Q72649(qapiMembers: _members, at: _path))
-            case QAPI.Q72648.none: self.variant = .none(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72648.knownHosts: self.variant = .knownHosts(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.SshHostKeyCheckMode.hash: self.variant = .hash(try QAPI.Q72649(qapiMembers: _members, at: _path))
+            case QAPI.SshHostKeyCheckMode.none: self.variant = .none(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.SshHostKeyCheckMode.knownHosts: self.variant = .knownHosts(try QAPI.Q720(qapiMembers: _members, at: _path))
             }
         }
 
@@ -4938,19 +4425,12 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_648`.
-    enum Q72648: Swift.String, QAPIEnum {
-        case none = "none"
-        case hash = "hash"
-        case knownHosts = "known_hosts"
-    }
-
     /// QAPI struct `Q72_649`.
     struct Q72649: QAPIObject {
-        var type: QAPI.Q72692
+        var type: QAPI.SshHostKeyCheckHashType
         var hash: Swift.String
 
-        init(type: QAPI.Q72692, hash: Swift.String) {
+        init(type: QAPI.SshHostKeyCheckHashType, hash: Swift.String) {
             self.type = type
             self.hash = hash
         }
@@ -4964,13 +4444,6 @@ extension QAPI {
             _members["type"] = type.qapiValue
             _members["hash"] = hash.qapiValue
         }
-    }
-
-    /// QAPI enum `Q72_692`.
-    enum Q72692: Swift.String, QAPIEnum {
-        case md5 = "md5"
-        case sha1 = "sha1"
-        case sha256 = "sha256"
     }
 
     /// QAPI struct `Q72_0`.
@@ -5001,39 +4474,6 @@ extension QAPI {
         func encodeMembers(into _members: inout JSONObject) {
             _members["throttle-group"] = throttleGroup.qapiValue
             _members["file"] = file.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_328`.
-    struct Q72328: QAPIObject {
-        var dir: Swift.String
-        var fatType: Swift.Int64?
-        var floppy: Swift.Bool?
-        var label: Swift.String?
-        var rw: Swift.Bool?
-
-        init(dir: Swift.String, fatType: Swift.Int64? = nil, floppy: Swift.Bool? = nil, label: Swift.String? = nil, rw: Swift.Bool? = nil) {
-            self.dir = dir
-            self.fatType = fatType
-            self.floppy = floppy
-            self.label = label
-            self.rw = rw
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.dir = try _members.required("dir", at: _path)
-            self.fatType = try _members.optional("fat-type", at: _path)
-            self.floppy = try _members.optional("floppy", at: _path)
-            self.label = try _members.optional("label", at: _path)
-            self.rw = try _members.optional("rw", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["dir"] = dir.qapiValue
-            if let fatType { _members["fat-type"] = fatType.qapiValue }
-            if let floppy { _members["floppy"] = floppy.qapiValue }
-            if let label { _members["label"] = label.qapiValue }
-            if let rw { _members["rw"] = rw.qapiValue }
         }
     }
 
@@ -5154,14 +4594,14 @@ extension QAPI {
     /// QAPI struct `Q72_694`.
     struct Q72694: QAPIObject {
         var keySecret: Swift.String?
-        var cipherAlg: QAPI.Q72651?
-        var cipherMode: QAPI.Q72652?
-        var ivgenAlg: QAPI.Q72653?
-        var ivgenHashAlg: QAPI.Q72654?
-        var hashAlg: QAPI.Q72654?
+        var cipherAlg: QAPI.QCryptoCipherAlgorithm?
+        var cipherMode: QAPI.QCryptoCipherMode?
+        var ivgenAlg: QAPI.QCryptoIVGenAlgorithm?
+        var ivgenHashAlg: QAPI.QCryptoHashAlgorithm?
+        var hashAlg: QAPI.QCryptoHashAlgorithm?
         var iterTime: Swift.Int64?
 
-        init(keySecret: Swift.String? = nil, cipherAlg: QAPI.Q72651? = nil, cipherMode: QAPI.Q72652? = nil, ivgenAlg: QAPI.Q72653? = nil, ivgenHashAlg: QAPI.Q72654? = nil, hashAlg: QAPI.Q72654? = nil, iterTime: Swift.Int64? = nil) {
+        init(keySecret: Swift.String? = nil, cipherAlg: QAPI.QCryptoCipherAlgorithm? = nil, cipherMode: QAPI.QCryptoCipherMode? = nil, ivgenAlg: QAPI.QCryptoIVGenAlgorithm? = nil, ivgenHashAlg: QAPI.QCryptoHashAlgorithm? = nil, hashAlg: QAPI.QCryptoHashAlgorithm? = nil, iterTime: Swift.Int64? = nil) {
             self.keySecret = keySecret
             self.cipherAlg = cipherAlg
             self.cipherMode = cipherMode
@@ -5201,15 +4641,15 @@ extension QAPI {
         var size: Swift.Int64
         var version: QAPI.Q72656?
         var backingFile: Swift.String?
-        var backingFmt: QAPI.Q72291?
+        var backingFmt: QAPI.BlockdevDriver?
         var encrypt: QAPI.Q72655?
         var clusterSize: Swift.Int64?
         var preallocation: QAPI.Q72650?
         var lazyRefcounts: Swift.Bool?
         var refcountBits: Swift.Int64?
-        var compressionType: QAPI.Q72657?
+        var compressionType: QAPI.Qcow2CompressionType?
 
-        init(file: QAPI.Q72518, dataFile: QAPI.Q72518? = nil, dataFileRaw: Swift.Bool? = nil, extendedL2: Swift.Bool? = nil, size: Swift.Int64, version: QAPI.Q72656? = nil, backingFile: Swift.String? = nil, backingFmt: QAPI.Q72291? = nil, encrypt: QAPI.Q72655? = nil, clusterSize: Swift.Int64? = nil, preallocation: QAPI.Q72650? = nil, lazyRefcounts: Swift.Bool? = nil, refcountBits: Swift.Int64? = nil, compressionType: QAPI.Q72657? = nil) {
+        init(file: QAPI.Q72518, dataFile: QAPI.Q72518? = nil, dataFileRaw: Swift.Bool? = nil, extendedL2: Swift.Bool? = nil, size: Swift.Int64, version: QAPI.Q72656? = nil, backingFile: Swift.String? = nil, backingFmt: QAPI.BlockdevDriver? = nil, encrypt: QAPI.Q72655? = nil, clusterSize: Swift.Int64? = nil, preallocation: QAPI.Q72650? = nil, lazyRefcounts: Swift.Bool? = nil, refcountBits: Swift.Int64? = nil, compressionType: QAPI.Qcow2CompressionType? = nil) {
             self.file = file
             self.dataFile = dataFile
             self.dataFileRaw = dataFileRaw
@@ -5267,8 +4707,8 @@ extension QAPI {
         case v3 = "v3"
     }
 
-    /// QAPI enum `Q72_657`.
-    enum Q72657: Swift.String, QAPIEnum {
+    /// QAPI enum `Qcow2CompressionType`.
+    enum Qcow2CompressionType: Swift.String, QAPIEnum {
         case zlib = "zlib"
         case zstd = "zstd"
     }
@@ -5278,11 +4718,11 @@ extension QAPI {
         var file: QAPI.Q72518
         var size: Swift.Int64
         var backingFile: Swift.String?
-        var backingFmt: QAPI.Q72291?
+        var backingFmt: QAPI.BlockdevDriver?
         var clusterSize: Swift.Int64?
         var tableSize: Swift.Int64?
 
-        init(file: QAPI.Q72518, size: Swift.Int64, backingFile: Swift.String? = nil, backingFmt: QAPI.Q72291? = nil, clusterSize: Swift.Int64? = nil, tableSize: Swift.Int64? = nil) {
+        init(file: QAPI.Q72518, size: Swift.Int64, backingFile: Swift.String? = nil, backingFmt: QAPI.BlockdevDriver? = nil, clusterSize: Swift.Int64? = nil, tableSize: Swift.Int64? = nil) {
             self.file = file
             self.size = size
             self.backingFile = backingFile
@@ -5341,7 +4781,7 @@ extension QAPI {
 
     /// QAPI union `Q72_658`: the base members, then the branch `format` selects.
     struct Q72658: QAPIObject {
-        var format: QAPI.Q72645
+        var format: QAPI.RbdImageEncryptionFormat
         /// The members of the branch `format` selects.
         var variant: Variant
 
@@ -5350,7 +4790,7 @@ extension QAPI {
             case luks2(QAPI.Q72696)
         }
 
-        init(format: QAPI.Q72645, variant: Variant) {
+        init(format: QAPI.RbdImageEncryptionFormat, variant: Variant) {
             self.format = format
             self.variant = variant
         }
@@ -5358,8 +4798,8 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.format = try _members.required("format", at: _path)
             switch self.format {
-            case QAPI.Q72645.luks: self.variant = .luks(try QAPI.Q72695(qapiMembers: _members, at: _path))
-            case QAPI.Q72645.luks2: self.variant = .luks2(try QAPI.Q72696(qapiMembers: _members, at: _path))
+            case QAPI.RbdImageEncryptionFormat.luks: self.variant = .luks(try QAPI.Q72695(qapiMembers: _members, at: _path))
+            case QAPI.RbdImageEncryptionFormat.luks2: self.variant = .luks2(try QAPI.Q72696(qapiMembers: _members, at: _path))
             }
         }
 
@@ -5375,9 +4815,9 @@ extension QAPI {
     /// QAPI struct `Q72_695`.
     struct Q72695: QAPIObject {
         var keySecret: Swift.String
-        var cipherAlg: QAPI.Q72651?
+        var cipherAlg: QAPI.QCryptoCipherAlgorithm?
 
-        init(keySecret: Swift.String, cipherAlg: QAPI.Q72651? = nil) {
+        init(keySecret: Swift.String, cipherAlg: QAPI.QCryptoCipherAlgorithm? = nil) {
             self.keySecret = keySecret
             self.cipherAlg = cipherAlg
         }
@@ -5396,9 +4836,9 @@ extension QAPI {
     /// QAPI struct `Q72_696`.
     struct Q72696: QAPIObject {
         var keySecret: Swift.String
-        var cipherAlg: QAPI.Q72651?
+        var cipherAlg: QAPI.QCryptoCipherAlgorithm?
 
-        init(keySecret: Swift.String, cipherAlg: QAPI.Q72651? = nil) {
+        init(keySecret: Swift.String, cipherAlg: QAPI.QCryptoCipherAlgorithm? = nil) {
             self.keySecret = keySecret
             self.cipherAlg = cipherAlg
         }
@@ -5606,7 +5046,7 @@ extension QAPI {
 
     /// QAPI union `Q72_330`: the base members, then the branch `driver` selects.
     struct Q72330: QAPIObject {
-        var driver: QAPI.Q72291
+        var driver: QAPI.BlockdevDriver
         /// The members of the branch `driver` selects.
         var variant: Variant
 
@@ -5655,7 +5095,7 @@ extension QAPI {
             case vvfat(QAPI.Q720)
         }
 
-        init(driver: QAPI.Q72291, variant: Variant) {
+        init(driver: QAPI.BlockdevDriver, variant: Variant) {
             self.driver = driver
             self.variant = variant
         }
@@ -5663,48 +5103,48 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.driver = try _members.required("driver", at: _path)
             switch self.driver {
-            case QAPI.Q72291.luks: self.variant = .luks(try QAPI.Q72552(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.qcow2: self.variant = .qcow2(try QAPI.Q72553(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.blkdebug: self.variant = .blkdebug(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.blklogwrites: self.variant = .blklogwrites(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.blkreplay: self.variant = .blkreplay(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.blkverify: self.variant = .blkverify(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.bochs: self.variant = .bochs(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.cloop: self.variant = .cloop(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.compress: self.variant = .compress(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.copyBeforeWrite: self.variant = .copyBeforeWrite(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.copyOnRead: self.variant = .copyOnRead(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.dmg: self.variant = .dmg(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.file: self.variant = .file(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.snapshotAccess: self.variant = .snapshotAccess(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.ftp: self.variant = .ftp(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.ftps: self.variant = .ftps(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.gluster: self.variant = .gluster(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.hostCdrom: self.variant = .hostCdrom(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.hostDevice: self.variant = .hostDevice(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.http: self.variant = .http(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.https: self.variant = .https(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.iscsi: self.variant = .iscsi(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nbd: self.variant = .nbd(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nfs: self.variant = .nfs(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nullAio: self.variant = .nullAio(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nullCo: self.variant = .nullCo(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.nvme: self.variant = .nvme(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.parallels: self.variant = .parallels(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.preallocate: self.variant = .preallocate(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.qcow: self.variant = .qcow(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.qed: self.variant = .qed(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.quorum: self.variant = .quorum(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.raw: self.variant = .raw(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.rbd: self.variant = .rbd(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.replication: self.variant = .replication(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.ssh: self.variant = .ssh(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.throttle: self.variant = .throttle(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vdi: self.variant = .vdi(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vhdx: self.variant = .vhdx(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vmdk: self.variant = .vmdk(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vpc: self.variant = .vpc(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.Q72291.vvfat: self.variant = .vvfat(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.luks: self.variant = .luks(try QAPI.Q72552(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qcow2: self.variant = .qcow2(try QAPI.Q72553(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkdebug: self.variant = .blkdebug(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blklogwrites: self.variant = .blklogwrites(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkreplay: self.variant = .blkreplay(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkverify: self.variant = .blkverify(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.bochs: self.variant = .bochs(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.cloop: self.variant = .cloop(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.compress: self.variant = .compress(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.copyBeforeWrite: self.variant = .copyBeforeWrite(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.copyOnRead: self.variant = .copyOnRead(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.dmg: self.variant = .dmg(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.file: self.variant = .file(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.snapshotAccess: self.variant = .snapshotAccess(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ftp: self.variant = .ftp(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ftps: self.variant = .ftps(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.gluster: self.variant = .gluster(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.hostCdrom: self.variant = .hostCdrom(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.hostDevice: self.variant = .hostDevice(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.http: self.variant = .http(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.https: self.variant = .https(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.iscsi: self.variant = .iscsi(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nbd: self.variant = .nbd(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nfs: self.variant = .nfs(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nullAio: self.variant = .nullAio(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nullCo: self.variant = .nullCo(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nvme: self.variant = .nvme(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.parallels: self.variant = .parallels(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.preallocate: self.variant = .preallocate(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qcow: self.variant = .qcow(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qed: self.variant = .qed(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.quorum: self.variant = .quorum(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.raw: self.variant = .raw(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.rbd: self.variant = .rbd(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.replication: self.variant = .replication(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ssh: self.variant = .ssh(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.throttle: self.variant = .throttle(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vdi: self.variant = .vdi(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vhdx: self.variant = .vhdx(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vmdk: self.variant = .vmdk(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vpc: self.variant = .vpc(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vvfat: self.variant = .vvfat(try QAPI.Q720(qapiMembers: _members, at: _path))
             }
         }
 

@@ -772,8 +772,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_387`.
-    struct Q72387: QAPIObject {
+    /// QAPI struct `VncBasicInfo`.
+    struct VncBasicInfo: QAPIObject {
         var host: Swift.String
         var service: Swift.String
         var family: QAPI.NetworkAddressFamily
@@ -1172,9 +1172,9 @@ extension QAPI {
     struct VncConnectedEvent: QAPIEvent {
         static let qapiName = "VNC_CONNECTED"
         var server: QAPI.Q72386
-        var client: QAPI.Q72387
+        var client: QAPI.VncBasicInfo
 
-        init(server: QAPI.Q72386, client: QAPI.Q72387) {
+        init(server: QAPI.Q72386, client: QAPI.VncBasicInfo) {
             self.server = server
             self.client = client
         }
