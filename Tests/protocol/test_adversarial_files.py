@@ -392,15 +392,18 @@ def slow_open_cases(fuse):
         "blockdev-add": (("hostile", "blockdev-add", {"driver": "raw", "node-name": "n0", "read-only": True,
                                                       "file": {"driver": "file", "filename": f"{fuse}/slow.raw", "read-only": True}}), ok),
         "dumpdtb": (("board", "dumpdtb", {"filename": f"{fuse}/board.dtb"}), ok),
+        "snapshot-target": (("hostile", "blockdev-snapshot-sync", {"node-name": "base", "snapshot-file": f"{fuse}/slow.qcow2",
+                                                                   "snapshot-node-name": "snap", "mode": "existing",
+                                                                   "format": "qcow2"}), ok),
     }
 
 
 SLOW_OPEN_COMMANDS = ["screendump", "pmemsave", "memsave", "dump-guest-memory", "chardev-file", "chardev-logfile",
-                      "secret-file", "xen-save-devices-state", "blockdev-add", "dumpdtb"]
+                      "secret-file", "xen-save-devices-state", "blockdev-add", "dumpdtb", "snapshot-target"]
 
 
 @pytest.mark.parametrize("case", SLOW_OPEN_COMMANDS)
-def test_a_file_whose_open_is_slow_is_opened_off_the_loop(fleet, slow_open_fuse, case):
+def test_a_file_whose_open_is_slow_is_opened_off_the_loop(fleet, files, slow_open_fuse, case):
     """The kernel ignores O_NONBLOCK for an open on FUSE or NFS: an open
     that takes a second on the loop held a bystander's query-status for
     1,005 ms. The open runs on a worker; the bystander answers within
@@ -410,6 +413,12 @@ def test_a_file_whose_open_is_slow_is_opened_off_the_loop(fleet, slow_open_fuse,
             secret.write("s3cret")
     (vm, command, arguments), expected = slow_open_cases(slow_open_fuse)[case]
     client = Client(fleet.vm_socket(vm))
+    if case == "snapshot-target":  # a node to snapshot, on a quick file
+        base = os.path.join(files["allowed"], "base.raw")
+        with open(base, "wb") as image:
+            image.truncate(1 << 20)
+        assert client.execute("blockdev-add", {"driver": "raw", "node-name": "base",
+                                               "file": {"driver": "file", "filename": base}}) == {"return": {}}
     started = time.monotonic()
     reply = while_victim_asks(fleet, lambda: client.execute(command, arguments))
     assert reply == expected, reply
