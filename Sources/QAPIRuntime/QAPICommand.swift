@@ -9,7 +9,9 @@ public protocol QAPICommand: QAPIObject {
 }
 
 extension QAPICommand {
-    /// Decodes a request's arguments (`{}` when it had none).
+    /// Decodes a request's arguments (`{}` when it had none). Inlinable, so
+    /// a binding's call is specialized for its command (see `decoding`).
+    @inlinable
     public init(arguments: JSONObject) throws(QMPError) {
         try self.init(qapiMembers: arguments, at: .root)
     }

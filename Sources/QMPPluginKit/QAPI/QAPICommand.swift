@@ -1,10 +1,13 @@
 import QMPWire
 
+/// These run unspecialized in the kit (a plugin calls them generically), so
+/// they decode with `do`/`catch`: a `Result<C, QMPError>` there is a
+/// generic metadata lookup per request (docs/performance.md).
 extension PluginRegistry {
     /// A command that answers at once, with arguments typed by its schema.
     public func command<C: QAPICommand>(_ command: C.Type, _ body: @escaping (P, C) -> Result<JSONValue, QMPError>) {
         self.command(C.qapiName) { this, args in
-            Result { () throws(QMPError) in try C(arguments: args) }.flatMap { body(this, $0) }
+            do throws(QMPError) { return body(this, try C(arguments: args)) } catch { return .failure(error) }
         }
     }
 
@@ -16,7 +19,7 @@ extension PluginRegistry {
     /// carries the same struct.
     public func command<A: QAPIObject>(_ name: String, arguments: A.Type, _ body: @escaping (P, A) -> Result<JSONValue, QMPError>) {
         self.command(name) { this, args in
-            Result { () throws(QMPError) in try A(qapiMembers: args, at: .root) }.flatMap { body(this, $0) }
+            do throws(QMPError) { return body(this, try A(qapiMembers: args, at: .root)) } catch { return .failure(error) }
         }
     }
 
@@ -27,7 +30,7 @@ extension PluginRegistry {
     /// that bag, checked against the schema like the typed value.
     public func command<C: QAPICommand>(_ command: C.Type, keepingMembers body: @escaping (P, C, JSONObject) -> Result<JSONValue, QMPError>) {
         self.command(C.qapiName) { this, args in
-            Result { () throws(QMPError) in try C(arguments: args) }.flatMap { body(this, $0, args) }
+            do throws(QMPError) { return body(this, try C(arguments: args), args) } catch { return .failure(error) }
         }
     }
 
@@ -35,7 +38,7 @@ extension PluginRegistry {
     /// failure, where a `Result` needed a `switch` for each step.
     public func command<C: QAPICommand>(_ command: C.Type, throwing body: @escaping (P, C) throws(QMPError) -> JSONValue) {
         self.command(C.qapiName) { this, args in
-            Result { () throws(QMPError) in try body(this, try C(arguments: args)) }
+            do throws(QMPError) { return .success(try body(this, try C(arguments: args))) } catch { return .failure(error) }
         }
     }
 
@@ -45,9 +48,13 @@ extension PluginRegistry {
     /// answer is built and written once per change instead of per request.
     public func textCommand<C: QAPICommand>(_ command: C.Type, _ body: @escaping (P, C) -> Result<CanonicalJSON, QMPError>) {
         commands.append((C.qapiName, HandlerBox { instance, args, reply in
-            switch Result(catching: { () throws(QMPError) in try C(arguments: args) }).flatMap({ body(instance as! P, $0) }) {
-            case .success(let text): reply.success(text)
-            case .failure(let error): reply.failure(error)
+            do throws(QMPError) {
+                switch body(instance as! P, try C(arguments: args)) {
+                case .success(let text): reply.success(text)
+                case .failure(let error): reply.failure(error)
+                }
+            } catch {
+                reply.failure(error)
             }
         }))
     }
@@ -56,10 +63,7 @@ extension PluginRegistry {
     /// decode are answered at once.
     public func asyncCommand<C: QAPICommand>(_ command: C.Type, _ body: @escaping (P, C, Reply) -> Void) {
         asyncCommand(C.qapiName) { this, args, reply in
-            switch Result(catching: { () throws(QMPError) in try C(arguments: args) }) {
-            case .success(let arguments): body(this, arguments, reply)
-            case .failure(let error): reply.failure(error)
-            }
+            do throws(QMPError) { body(this, try C(arguments: args), reply) } catch { reply.failure(error) }
         }
     }
 }
