@@ -11,16 +11,25 @@ import Glibc
 /// fd sent with a command that takes none is not leaked.
 public final class CommandCall {
     public let request: QMPRequest
-    public package(set) var arguments: JSONObject
-    public private(set) weak var session: Session?
-    private var fileDescriptors: [Int32]
+    @exclusivity(unchecked) public package(set) var arguments: JSONObject
+    /// The client. Held strongly: a call lives until it is answered (a
+    /// plugin's pending request at most until its timeout), and a weak
+    /// reference here was made, loaded and destroyed per command (about
+    /// 3 % of a pipelined `query-status`, docs/performance.md). A session
+    /// that closed meanwhile ignores the answer.
+    public let session: Session?
+    /// CLOCK_MONOTONIC when the session took the request from its queue
+    /// (its turn's clock reading, so timing a command costs one more read,
+    /// not two); 0 for a call made without a session.
+    package var started: UInt64 = 0
+    @exclusivity(unchecked) private var fileDescriptors: [Int32]
     /// Set by a `drop-reply` fault: the command runs, its reply is not sent.
-    package var isReplyDropped = false
+    @exclusivity(unchecked) package var isReplyDropped = false
     /// The session took the first completion; any later one is ignored. A
     /// field of the call rather than a `var` its closure captures: a
     /// captured `var` is a heap box per command, with a dynamic
     /// exclusivity check on every access.
-    var isAnswered = false
+    @exclusivity(unchecked) var isAnswered = false
 
     package init(request: QMPRequest, session: Session?, fileDescriptors: [Int32]) {
         self.request = request

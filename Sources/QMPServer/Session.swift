@@ -31,6 +31,12 @@ import Glibc
 /// - a client must negotiate within `negotiationTimeoutMilliseconds`.
 /// - its parser's partial message counts against `parserBytesPerFleet`.
 ///
+/// The fields every request touches are `@exclusivity(unchecked)`: the
+/// dynamic exclusivity checks on them were 10 % of a pipelined
+/// `query-status` (docs/performance.md). One thread uses them, and no
+/// access to one of them is held across a call that could reach it again
+/// (the parser's closure touches the queue, never the parser).
+///
 /// Loop-confined: only the loop thread touches a session.
 public final class Session {
     /// An item of input waiting its turn: a parsed message or a parse error.
@@ -42,34 +48,34 @@ public final class Session {
     public private(set) weak var host: (any SessionHost)?
     let transport: any SessionTransport
     let logger: Logger
-    private var parser: JSONStreamParser
-    private var queue: Deque<Input> = []
+    @exclusivity(unchecked) private var parser: JSONStreamParser
+    @exclusivity(unchecked) private var queue: Deque<Input> = []
     /// Bytes read but not parsed yet: the rest of a read after the queue
     /// filled. `heldStart` is where they begin.
-    private var heldInput: [UInt8] = []
-    private var heldStart = 0
+    @exclusivity(unchecked) private var heldInput: [UInt8] = []
+    @exclusivity(unchecked) private var heldStart = 0
     /// An `exec-oob` request just parsed, run before anything else.
-    private var outOfBandRequest: JSONValue?
+    @exclusivity(unchecked) private var outOfBandRequest: JSONValue?
     /// Out-of-band commands dispatched and not yet answered.
     var outOfBandInFlight = 0
-    private var commandInFlight = false
-    private var pumping = false
+    @exclusivity(unchecked) private var commandInFlight = false
+    @exclusivity(unchecked) private var pumping = false
     /// The rest of this session's queued work, due on the loop's next turn
     /// (its turn's time, `sessionTurnMicroseconds`, ran out).
-    private var continuation: ScheduledAction?
+    @exclusivity(unchecked) private var continuation: ScheduledAction?
 
     /// True while the session's queued work waits for the loop's next turn.
     public var hasDeferredWork: Bool { continuation != nil }
-    private var inputPaused = false
+    @exclusivity(unchecked) private var inputPaused = false
     /// More than `outputLimit` bytes wait for the client: run nothing more
     /// until its queue drains (`outputDidDrain`).
-    private var outputOverBudget = false
+    @exclusivity(unchecked) private var outputOverBudget = false
     /// The client sent all it will; the session closes once its queued
     /// commands are answered.
     private var inputEnded = false
     /// The client is gone: commands still run, replies and events are dropped.
-    private var outputDiscarded = false
-    private var receivedFileDescriptors: [Int32] = []
+    @exclusivity(unchecked) private var outputDiscarded = false
+    @exclusivity(unchecked) private var receivedFileDescriptors: [Int32] = []
     /// `sessionOutputBytes` and `pendingCommandsPerSession`, read once:
     /// every reply, event and message checks them.
     private let outputLimit: Int
@@ -85,14 +91,14 @@ public final class Session {
     private var parserBytesReserved = 0
     private var negotiationDeadline: ScheduledAction?
     /// The last reply's text, resent while a command answers with the same value.
-    private var replyCache = QMPReplyCache()
+    @exclusivity(unchecked) private var replyCache = QMPReplyCache()
 
     /// True once `qmp_capabilities` succeeded: the session is in command mode
     /// and receives events.
-    public private(set) var isNegotiated = false
+    @exclusivity(unchecked) public private(set) var isNegotiated = false
     /// The client enabled the `oob` capability.
     public private(set) var isOOBEnabled = false
-    public private(set) var isClosed = false
+    @exclusivity(unchecked) public private(set) var isClosed = false
     /// A label for logs and `query-vms`.
     public var peerDescription: String
 
@@ -233,9 +239,15 @@ public final class Session {
         guard !pumping, continuation == nil else { return }
         pumping = true
         defer { pumping = false }
-        let (turnEnds, past) = MonotonicClock.nanoseconds().addingReportingOverflow(turnNanoseconds)
+        var now = MonotonicClock.nanoseconds()
+        let (turnEnds, past) = now.addingReportingOverflow(turnNanoseconds)
+        var first = true
         while !isClosed {
-            if !past, MonotonicClock.nanoseconds() > turnEnds, let host {
+            // One reading per step: the turn's budget, and the start of the
+            // command this step runs (`CommandCall.started`).
+            if !first { now = MonotonicClock.nanoseconds() }
+            first = false
+            if !past, now > turnEnds, let host {
                 // Not reading meanwhile: what was read waits for this turn's rest.
                 if !inputPaused {
                     inputPaused = true
@@ -251,7 +263,7 @@ public final class Session {
                 outOfBandRequest = nil
                 runOutOfBand(request)
             } else if !commandInFlight, !outputOverBudget, let input = queue.popFirst() {
-                handle(input)
+                handle(input, at: now)
             } else if hasHeldInput, queue.count < queueLimit, !outputOverBudget {
                 // Nothing to run now and room in the queue: read on. An
                 // exec-oob request found there runs ahead of the queue, as
@@ -289,7 +301,7 @@ public final class Session {
         }
     }
 
-    private func handle(_ input: Input) {
+    private func handle(_ input: Input, at now: UInt64) {
         let value: JSONValue
         switch input.message {
         case .failure(let error):
@@ -303,11 +315,11 @@ public final class Session {
             send(QMPMessage.failure(error.error, id: error.id))
         case .success(var request):
             if request.arguments != nil { request.argumentsText = input.argumentsText }
-            run(request)
+            run(request, at: now)
         }
     }
 
-    private func run(_ request: QMPRequest) {
+    private func run(_ request: QMPRequest, at now: UInt64) {
         guard let host else { return }
         if !isNegotiated {
             guard request.execute == "qmp_capabilities" else {
@@ -338,12 +350,14 @@ public final class Session {
         let fds = receivedFileDescriptors
         receivedFileDescriptors.removeAll()
         let call = CommandCall(request: request, session: self, fileDescriptors: fds)
+        call.started = now
         commandInFlight = true
-        host.dispatch(call) { [weak self] result in
+        // Holds the session, as `call` does: see `CommandCall.session`.
+        host.dispatch(call) { result in
             guard !call.isAnswered else { return }
             call.isAnswered = true
             call.closeUnusedFileDescriptors()
-            self?.finish(result, id: request.id, send: !call.isReplyDropped)
+            call.session?.finish(result, id: request.id, send: !call.isReplyDropped)
         }
     }
 

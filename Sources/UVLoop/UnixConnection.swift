@@ -19,7 +19,10 @@ import DequeModule
 /// `writeStallTimeoutMilliseconds` while output waits is reported
 /// (`onWriteStall`), however little or much is queued, and a final flush
 /// (`closeAfterFlush`) ends by `finalFlushTimeoutMilliseconds` at the latest.
-/// Loop-confined.
+/// Loop-confined. The output queue's fields are `@exclusivity(unchecked)`:
+/// every reply goes through them, one thread uses them, and no access to
+/// one is held across a callback (their dynamic checks were part of the
+/// 10 % a pipelined `query-status` spent on them, docs/performance.md).
 ///
 /// While open, the connection is kept alive by its poll handle, so a
 /// caller need not hold it; `close()` ends that.
@@ -55,24 +58,24 @@ public final class UnixConnection: LoopHandle {
     public let fd: Int32
     private let loop: EventLoop
     private var watcher: FDWatcher?
-    private var queue: Deque<OutgoingChunk> = []
+    @exclusivity(unchecked) private var queue: Deque<OutgoingChunk> = []
     /// Bytes of `queue.first` already sent.
-    private var headOffset = 0
-    public private(set) var pendingWriteBytes = 0
+    @exclusivity(unchecked) private var headOffset = 0
+    @exclusivity(unchecked) public private(set) var pendingWriteBytes = 0
     private var readingPaused = false
     /// The peer shut down its sending side (or closed): nothing more to read.
     private var inputEnded = false
-    private var closeWhenFlushed = false
+    @exclusivity(unchecked) private var closeWhenFlushed = false
     /// Waiting in the loop's `DeferredFlushes` for the turn's end.
-    private var flushDeferredScheduled = false
+    @exclusivity(unchecked) private var flushDeferredScheduled = false
     /// A send failed: the poll callback reports the close, so that `write`
     /// never calls `onClose` under its caller's feet (or, with
     /// `onEndOfInput`, the end of file does). Later writes are dropped.
-    private var writeFailed = false
-    public private(set) var isClosed = false
+    @exclusivity(unchecked) private var writeFailed = false
+    @exclusivity(unchecked) public private(set) var isClosed = false
     /// Bytes sent since the connection opened: what "progress" means to the
     /// stall check.
-    public private(set) var sentByteCount: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var sentByteCount: UInt64 = 0
 
     /// How long queued output may wait with no byte taken by the peer
     /// before `onWriteStall` (0: never). Reading slowly is progress; not

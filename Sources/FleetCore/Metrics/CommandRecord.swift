@@ -25,13 +25,16 @@ struct CommandRecord {
     let reply: Kept<QMPReply>
     /// The request's id, which the reply echoes.
     let id: JSONValue?
-    let answered: (seconds: Int64, microseconds: Int64)
+    /// When it was answered, on CLOCK_MONOTONIC (the reading its latency
+    /// was taken with): made wall time only when the page reads it, which
+    /// saves a `CLOCK_REALTIME` read per command.
+    let answeredAt: UInt64
     let nanoseconds: UInt64
 
     /// Keeps `request` and `result` as they are (no copy, no allocation)
     /// unless one is larger than `textLimit`: that one is kept as its cut text.
     init(sequence: UInt64, session: UInt64?, request: QMPRequest, result: QMPReply,
-         answered: (seconds: Int64, microseconds: Int64), nanoseconds: UInt64, textLimit: Int) {
+         answeredAt: UInt64, nanoseconds: UInt64, textLimit: Int) {
         self.sequence = sequence
         self.session = session
         self.id = request.id
@@ -51,7 +54,7 @@ struct CommandRecord {
         default:
             self.reply = .value(result)
         }
-        self.answered = answered
+        self.answeredAt = answeredAt
         self.nanoseconds = nanoseconds
     }
 
@@ -88,7 +91,7 @@ struct CommandRecord {
         var record = JSONObject()
         record["seq"] = .uint(sequence)
         record["client"] = session.map { .uint($0) } ?? .null
-        record["time"] = .double(Double(answered.seconds) + Double(answered.microseconds) / 1e6)
+        record["time"] = .double(WallClock.seconds(atMonotonic: answeredAt))
         record["ms"] = .double(Double(nanoseconds) / 1e6)
         switch request {
         case .value(let request): record["request"] = .string(Self.cut(Self.requestJSON(request).jsonPrefix(atMost: textLimit), to: textLimit))

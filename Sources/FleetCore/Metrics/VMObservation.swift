@@ -4,7 +4,8 @@ import QMPWire
 /// watchers to tell, as it happens, of each command answered and each
 /// event sent.
 ///
-/// Loop-confined to the VM's loop. Watchers get text (JSON made here, on
+/// Loop-confined to the VM's loop (so `history` and `watchers` skip the
+/// dynamic exclusivity checks that cost every command, docs/performance.md). Watchers get text (JSON made here, on
 /// the VM's loop, only while someone watches) through a closure that
 /// hands it to their own loop.
 final class VMObservation {
@@ -18,8 +19,8 @@ final class VMObservation {
         case ended
     }
 
-    private(set) var history: CommandHistory
-    private var watchers: [UInt64: (Activity) -> Void] = [:]
+    @exclusivity(unchecked) private(set) var history: CommandHistory
+    @exclusivity(unchecked) private var watchers: [UInt64: (Activity) -> Void] = [:]
     let textLimit: Int
 
     init(historyCapacity: Int, textLimit: Int) {
@@ -29,10 +30,10 @@ final class VMObservation {
 
     var isWatched: Bool { !watchers.isEmpty }
 
-    func record(session: UInt64?, request: QMPRequest, result: QMPReply, nanoseconds: UInt64) {
+    func record(session: UInt64?, request: QMPRequest, result: QMPReply, answeredAt: UInt64, nanoseconds: UInt64) {
         guard history.capacity > 0 || !watchers.isEmpty else { return }
         let record = CommandRecord(sequence: history.nextSequence(), session: session, request: request, result: result,
-                                   answered: WallClock.now(), nanoseconds: nanoseconds, textLimit: textLimit)
+                                   answeredAt: answeredAt, nanoseconds: nanoseconds, textLimit: textLimit)
         history.append(record)
         guard !watchers.isEmpty else { return }
         let text = record.pageJSON(textLimit: textLimit)

@@ -6,8 +6,9 @@ import QMPWire
 extension VM {
     /// Wraps a command's completion so that, when it runs, the command is
     /// counted and timed in the loop's metrics and kept in the VM's history.
-    /// Costs a clock read and a closure per command; text is made only
-    /// while the page watches the VM.
+    /// Costs a clock read and a closure per command (the start is the
+    /// session's reading, `CommandCall.started`); text is made only while
+    /// the page watches the VM.
     ///
     /// The closure holds what it records into (the loop's metrics, the
     /// command table, the VM's observation as it is at dispatch), not the
@@ -15,14 +16,15 @@ extension VM {
     /// and destroyed per command, 7 % of a pipelined `query-status`
     /// (docs/performance.md). None of them holds a completion, so no cycle.
     func observing(_ call: CommandCall, _ complete: @escaping (QMPReply) -> Void) -> (QMPReply) -> Void {
-        let started = MonotonicClock.nanoseconds()
+        let started = call.started != 0 ? call.started : MonotonicClock.nanoseconds()
         let metrics = owner.metrics
         let table = table
         let observation = recordingObservation
         return { result in
-            let elapsed = MonotonicClock.nanoseconds() &- started
+            let answered = MonotonicClock.nanoseconds()
+            let elapsed = answered &- started
             metrics.commandAnswered(Self.metricsLabel(for: call, result, table: table), result, nanoseconds: elapsed)
-            observation?.record(session: call.session?.id, request: call.request, result: result, nanoseconds: elapsed)
+            observation?.record(session: call.session?.id, request: call.request, result: result, answeredAt: answered, nanoseconds: elapsed)
             complete(result)
         }
     }

@@ -1,11 +1,12 @@
 @testable import FleetCore
+import QMPServer
 import QMPWire
 import Testing
 
 @Suite struct CommandHistoryTests {
     private func record(_ history: inout CommandHistory, _ name: String) {
         history.append(CommandRecord(sequence: history.nextSequence(), session: 1, request: QMPRequest(execute: name),
-                                     result: .success(.object([:])), answered: (0, 0), nanoseconds: 0, textLimit: 100))
+                                     result: .success(.object([:])), answeredAt: 0, nanoseconds: 0, textLimit: 100))
     }
 
     private func names(_ history: CommandHistory) -> [String] {
@@ -42,7 +43,7 @@ import Testing
 
     @Test func pageTextIsCutAtTheLimit() throws {
         let record = CommandRecord(sequence: 1, session: nil, request: QMPRequest(execute: "x", id: .int(4)),
-                                   result: .failure(.generic(String(repeating: "é", count: 50))), answered: (1, 500_000),
+                                   result: .failure(.generic(String(repeating: "é", count: 50))), answeredAt: 0,
                                    nanoseconds: 1_500_000, textLimit: 40)
         // The reply is over the limit: kept as its cut text, not as the value.
         guard case .text = record.reply, case .value = record.request else {
@@ -69,7 +70,7 @@ import Testing
             for limit in [1, 40, 100, 1024] {
                 let request = QMPRequest(execute: "x", arguments: ["s": .string(long), "n": .int(1)], id: .string(long))
                 let result: CommandResult = .success(.array([.string("ok"), .object(["s": .string(long)])]))
-                let record = CommandRecord(sequence: 1, session: nil, request: request, result: QMPReply(result), answered: (0, 0),
+                let record = CommandRecord(sequence: 1, session: nil, request: request, result: QMPReply(result), answeredAt: 0,
                                            nanoseconds: 0, textLimit: limit)
                 guard case .text(let requestText) = record.request, case .text(let replyText) = record.reply else {
                     Issue.record("a long request and reply are kept as text")
@@ -79,7 +80,7 @@ import Testing
                 #expect(replyText == CommandRecord.cut(CommandRecord.replyJSON(result, id: request.id).jsonText, to: limit), "\(filler) \(limit)")
                 // A plugin's reply kept as its text (QMPReply.encoded) is cut the same.
                 let encoded = CommandRecord(sequence: 1, session: nil, request: request, result: .encoded(CanonicalJSON(try! result.get())),
-                                            answered: (0, 0), nanoseconds: 0, textLimit: limit)
+                                            answeredAt: 0, nanoseconds: 0, textLimit: limit)
                 guard case .text(let encodedText) = encoded.reply else {
                     Issue.record("a long encoded reply is kept as text")
                     return
@@ -87,5 +88,20 @@ import Testing
                 #expect(encodedText == replyText, "\(filler) \(limit)")
             }
         }
+    }
+
+    /// A record keeps the monotonic reading its latency was taken with; the
+    /// page's "time" is that reading as Unix time, made when read.
+    @Test func pageTimeIsTheAnswerInWallTime() throws {
+        let twoSecondsAgo = MonotonicClock.nanoseconds() - 2_000_000_000
+        let record = CommandRecord(sequence: 1, session: 1, request: QMPRequest(execute: "x"), result: .success(.object([:])),
+                                   answeredAt: twoSecondsAgo, nanoseconds: 0, textLimit: 100)
+        var parser = JSONStreamParser()
+        var parsed: JSONValue?
+        parser.feed(Array(record.pageJSON(textLimit: 100).utf8)) { parsed = try? $0.get() }
+        let time = try #require(parsed?["time"]?.doubleValue)
+        let now = WallClock.now()
+        let expected = Double(now.seconds) + Double(now.microseconds) / 1e6 - 2
+        #expect(abs(time - expected) < 0.5)
     }
 }
