@@ -25,7 +25,13 @@ final class BalloonPlugin: QMPPlugin {
     let config: BalloonConfig
     /// The plugged balloon's id (or QOM path) and state.
     var device: String?
-    var balloon: VirtioBalloon?
+    var balloon: VirtioBalloon? {
+        didSet { queryBalloonText = nil }
+    }
+    /// `query-balloon`'s answer while the balloon stays as it is: libvirt
+    /// polls it far more often than the guest driver moves it, so it is
+    /// written once per change (as the block plugin keeps `query-block`'s).
+    private var queryBalloonText: CanonicalJSON?
     var guestTimer: TimerID?
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {
@@ -40,14 +46,20 @@ final class BalloonPlugin: QMPPlugin {
     }
 
     static func register(_ plugin: PluginRegistry<BalloonPlugin>) {
-        plugin.command(QAPI.QueryBalloonCommand.self) { this, _ in
-            guard let balloon = this.balloon else { return .failure(notActive) }
-            return .success(["actual": .int(balloon.actualBytes)])
-        }
+        plugin.textCommand(QAPI.QueryBalloonCommand.self) { this, _ in this.queryBalloonAnswer }
         plugin.command(QAPI.BalloonCommand.self) { this, args in this.setTarget(args.value) }
         for driver in drivers {
             plugin.device(description(driver), add: { this, id, _ in this.add(id) }, remove: { this, id in this.remove(id) })
         }
+    }
+
+    /// `qmp_query_balloon`: `{"actual": ...}`, or `have_balloon()`'s error.
+    var queryBalloonAnswer: Result<CanonicalJSON, QMPError> {
+        guard let balloon else { return .failure(BalloonPlugin.notActive) }
+        if let text = queryBalloonText { return .success(text) }
+        let text = CanonicalJSON(["actual": .int(balloon.actualBytes)])
+        queryBalloonText = text
+        return .success(text)
     }
 
     /// `have_balloon()`'s error.

@@ -37,7 +37,8 @@ public struct MetricsSnapshot: Sendable, Equatable {
     /// dictionaries' retains).
     init(_ metrics: LoopMetrics) {
         commands = metrics.commands.mapValues { Command(outcomes: $0.outcomes, latency: $0.latency) }
-        pluginReplies = metrics.pluginReplies
+        // A plugin with instances but no answer yet has no series, as before.
+        pluginReplies = metrics.pluginReplies.compactMapValues { $0.latency.count > 0 ? $0.latency : nil }
         eventsEmitted = metrics.eventsEmitted
         eventsSent = metrics.eventsSent
         bytesIn = metrics.bytesIn

@@ -71,7 +71,7 @@ enum HostAPI {
                 let value = try JSONValue(parsing: bytes)
                 PendingRequests.finish(entry, .success(value))
             } catch {
-                entry.instance?.logger.error("plugin replied to \(entry.command) with invalid JSON: \(error.message)")
+                entry.instance.logger.error("plugin replied to \(entry.command) with invalid JSON: \(error.message)")
                 PendingRequests.finish(entry, .failure(.generic("Plugin '\(entry.plugin)' replied to '\(entry.command)' with invalid JSON")))
             }
         }

@@ -29,11 +29,15 @@ import UVLoop
 final class PendingRequests {
     struct Entry {
         let token: qmp_request
-        weak var instance: PluginInstance?
+        /// Strong: an instance cancels its entries when it ends
+        /// (`cancelAll(of:)`), so none outlives it for long; a weak
+        /// reference was made, copied and destroyed per request (about 5 %
+        /// of a pipelined plugin query, docs/performance.md).
+        let instance: PluginInstance
         let plugin: String
         let command: String
-        /// The loop's metrics, which count the plugin's reply time.
-        let metrics: LoopMetrics?
+        /// Where the loop's metrics count this plugin's reply time.
+        let replyTimes: LoopMetrics.PluginReplyTimes?
         let started: UInt64
         let complete: (QMPReply) -> Void
         var timeout: ScheduledAction?
@@ -77,13 +81,13 @@ final class PendingRequests {
              scheduler: any Scheduler, complete: @escaping (QMPReply) -> Void, _ body: (qmp_request) -> Void) {
         let token = nextToken()
         running.append(Entry(token: token, instance: instance, plugin: instance.library.name, command: command,
-                             metrics: instance.vm?.owner.metrics, started: MonotonicClock.nanoseconds(),
+                             replyTimes: instance.replyTimes, started: MonotonicClock.nanoseconds(),
                              complete: complete, timeout: nil, qomPath: qomPath.map(CStringBox.init)))
         body(token)
         guard var entry = running.removeLast() else { return }
         entry.timeout = scheduler.schedule(afterMilliseconds: timeoutMilliseconds) { [weak self] in
             guard let entry = self?.waiting.removeValue(forKey: token) else { return }
-            entry.instance?.logger.warning("plugin \(entry.plugin) did not answer \(entry.command) within \(timeoutMilliseconds) ms")
+            entry.instance.logger.warning("plugin \(entry.plugin) did not answer \(entry.command) within \(timeoutMilliseconds) ms")
             Self.finish(entry, .failure(.generic("Plugin '\(entry.plugin)' did not answer '\(entry.command)' in time")))
         }
         waiting[token] = entry
@@ -120,7 +124,7 @@ final class PendingRequests {
 
     /// Completes a taken entry, counting the plugin's reply time.
     static func finish(_ entry: Entry, _ result: QMPReply) {
-        entry.metrics?.pluginReplied(entry.plugin, nanoseconds: MonotonicClock.nanoseconds() &- entry.started)
+        entry.replyTimes?.latency.record(nanoseconds: MonotonicClock.nanoseconds() &- entry.started)
         entry.complete(result)
     }
 

@@ -58,10 +58,14 @@ public final class PluginInstance {
     let thread = pthread_self()
     /// The `qmp_vm*` for this instance.
     private(set) var handle: OpaquePointer!
+    /// Where its loop's metrics count this plugin's reply times, found once
+    /// here rather than by the plugin's name per reply.
+    let replyTimes: LoopMetrics.PluginReplyTimes
 
     init(library: PluginLibrary, vm: VM) {
         self.library = library
         self.vm = vm
+        replyTimes = vm.owner.metrics.pluginReplyTimes(library.name)
         handle = PluginHandles.register(self)
     }
 

@@ -73,4 +73,17 @@ import Testing
         #expect(total.vmsByState["running"] == 3)
         #expect(total.loops == 2)
     }
+
+    /// Each plugin instance holds its plugin's reply-time slot from its
+    /// creation; a plugin that has not answered yet still has no series.
+    @Test func pluginReplyTimesAreSeriesOnceAnswered() {
+        let metrics = LoopMetrics()
+        let block = metrics.pluginReplyTimes("block")
+        #expect(metrics.pluginReplyTimes("block") === block)
+        _ = metrics.pluginReplyTimes("balloon")
+        block.latency.record(nanoseconds: 30_000)
+        let snapshot = MetricsSnapshot(metrics)
+        #expect(Array(snapshot.pluginReplies.keys) == ["block"])
+        #expect(snapshot.pluginReplies["block"]?.count == 1)
+    }
 }
