@@ -62,4 +62,11 @@ static inline long cuv_splice_nonblocking(int in, int out, size_t len) {
  * leaves <malloc.h> out. */
 static inline int cuv_malloc_trim(void) { return malloc_trim(0); }
 static inline size_t cuv_malloc_free_bytes(void) { return mallinfo2().fordblks; }
+/* mallopt(3): free memory glibc keeps at a heap's top (M_TRIM_THRESHOLD),
+ * and the size from which an allocation is a mapping of its own
+ * (M_MMAP_THRESHOLD). */
+static inline void cuv_malloc_thresholds(int trim, int mmap) {
+    mallopt(M_TRIM_THRESHOLD, trim);
+    mallopt(M_MMAP_THRESHOLD, mmap);
+}
 #endif

@@ -39,6 +39,24 @@ public final class HeapTrimmer {
         timer.start(afterMilliseconds: intervalMilliseconds, repeatEvery: intervalMilliseconds) { self.trim() }
     }
 
+    /// Bytes of free memory glibc keeps at a heap's top rather than give
+    /// back at once (`keepFreedMemory`).
+    public static let keptAtTop = 8 << 20
+    /// Allocations from this size on are mappings of their own.
+    public static let ownMappingFrom = 4 << 20
+
+    /// Lets glibc keep what a large message's buffers free for the next
+    /// one, since the trimmer gives it back later: by default glibc returns
+    /// a heap's top (and any block over its mmap threshold) to the kernel
+    /// on `free`, so a 1 MiB string's growing parser buffer was new pages
+    /// every time, and page faults, `brk` and the copies into fresh memory
+    /// were 60 % of the request (2.0 ms; 0.55 ms with these, docs/performance.md).
+    /// At most `keptAtTop` per heap waits for the trimmer. Call once,
+    /// before the loops start (the settings are the process's).
+    public static func keepFreedMemory() {
+        cuv_malloc_thresholds(Int32(keptAtTop), Int32(ownMappingFrom))
+    }
+
     /// Stops trimming (a trim on the pool ends by itself).
     public func stop() { timer.close() }
 

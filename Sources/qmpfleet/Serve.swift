@@ -129,7 +129,9 @@ struct Serve: ParsableCommand {
             })
         })
         // Free memory the fleet's bursts leave inside the C heap goes back
-        // to the kernel (see HeapTrimmer).
+        // to the kernel (see HeapTrimmer), by the trimmer rather than at
+        // every free of a large message's buffers.
+        HeapTrimmer.keepFreedMemory()
         _ = HeapTrimmer(loop: loop, intervalMilliseconds: Self.heapTrimMilliseconds) { took in
             logger.debug("heap trimmed in \(took)")
         }
