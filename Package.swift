@@ -89,10 +89,21 @@ let package = Package(
             resources: [.copy("Resources/qemu-7.2")],
             swiftSettings: swiftSettings
         ),
+        // The plugin host: dlopen and the checks of a library, the host
+        // function table, pending requests, handles and instances. It sees
+        // a VM only as `PluginHostVM`; FleetCore imports it, never the reverse.
+        .target(
+            name: "PluginHost",
+            dependencies: [
+                "QMPPluginABI", "DescriptorIO", "UVLoop", "QMPWire", "QMPServer", "QAPISchema",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "FleetCore",
             dependencies: [
-                "CUV", "QMPPluginABI", "DescriptorIO", "UVLoop", "QMPWire", "QMPServer", "QAPISchema", "QAPIRuntime", "QEMUReference",
+                "CUV", "QMPPluginABI", "DescriptorIO", "UVLoop", "QMPWire", "QMPServer", "QAPISchema", "QAPIRuntime", "QEMUReference", "PluginHost",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
@@ -198,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "FleetCoreTests",
             dependencies: [
-                "FleetCore", "FleetConfigFile", "FleetControl", "QMPFleetTesting", "QAPIRuntime", "QAPISchema", "QMPPluginABI", "QMPServer", "QMPWire", "UVLoop",
+                "FleetCore", "FleetConfigFile", "FleetControl", "QMPFleetTesting", "QAPIRuntime", "QAPISchema", "QMPPluginABI", "QMPServer", "QMPWire", "UVLoop", "PluginHost",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

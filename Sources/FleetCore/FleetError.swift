@@ -1,3 +1,5 @@
+import PluginHost
+
 /// Why the fleet could not do something at the host level (not a QMP error
 /// a client gets, although the control socket passes these texts on).
 public enum FleetError: Error, Sendable, CustomStringConvertible, Equatable {
@@ -9,6 +11,9 @@ public enum FleetError: Error, Sendable, CustomStringConvertible, Equatable {
     case vm(String)
     /// A socket or file operation failed.
     case io(String)
+
+    /// A plugin's load or instantiation error, its text as it is.
+    package init(_ error: PluginLoadError) { self = .plugin(error.description) }
 
     public var description: String {
         switch self {

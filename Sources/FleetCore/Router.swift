@@ -1,4 +1,5 @@
 import Logging
+import PluginHost
 import QAPISchema
 import QMPServer
 import QMPWire
@@ -55,9 +56,6 @@ public final class Router {
     /// Called once a VM has ended (`quit`, a guest power-off without
     /// `-no-shutdown`, `vm-destroy`): `qmpfleet-emulator` exits then, as QEMU does.
     public var onVMEnded: ((VM) -> Void)?
-
-    /// A logger for code that has no VM at hand (plugin calls with a bad handle).
-    nonisolated(unsafe) public static var processLogger = Logger(label: "qmpfleet")
 
     /// - Parameters:
     ///   - counters: shared by the routers of one sharded fleet.
@@ -162,7 +160,9 @@ public final class Router {
         let key = [target] + pluginNames
         if let table = tables[key] { return table }
         var libraries: [PluginLibrary] = []
-        for name in pluginNames { libraries.append(try plugins.library(named: name)) }
+        for name in pluginNames {
+            do throws(PluginLoadError) { libraries.append(try plugins.library(named: name)) } catch { throw FleetError(error) }
+        }
         let table = try CommandTable(core: coreSchema, coreHandlers: CoreCommands.handlers, plugins: libraries, target: target)
         tables[key] = table
         return table
@@ -224,11 +224,11 @@ public final class Router {
         let vm = VM(spec: spec, owner: self, table: table, creationSequence: spec.creationSequence ?? nextVMSequence())
         for library in table.plugins {
             let instance = PluginInstance(library: library, vm: vm)
-            do {
+            do throws(PluginLoadError) {
                 try instance.create(configText: configText(spec.plugins[library.name] ?? .object([:]), plugin: library.name))
             } catch {
                 for created in vm.plugins { created.destroy() }
-                throw error
+                throw FleetError(error)
             }
             vm.plugins.append(instance)
         }

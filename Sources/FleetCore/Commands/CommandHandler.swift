@@ -1,3 +1,4 @@
+import PluginHost
 import QMPPluginABI
 import QMPServer
 import QMPWire

@@ -1,3 +1,4 @@
+import PluginHost
 import QAPIRuntime
 import QMPWire
 

@@ -1,3 +1,4 @@
+import PluginHost
 import QMPWire
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import PluginHost
 import QMPWire
 
 /// A device that `device_add` (or the VM's config) created.

@@ -1,3 +1,4 @@
+import PluginHost
 import QMPServer
 import QMPWire
 
@@ -34,8 +35,10 @@ public final class LoopMetrics: SessionMetrics {
     /// its plugin's (`pluginReplyTimes(_:)`, looked up when it is made), so
     /// a reply is counted without hashing the plugin's name (2 % of a
     /// pipelined plugin query, docs/performance.md).
-    final class PluginReplyTimes {
+    final class PluginReplyTimes: PluginReplyTimer {
         @exclusivity(unchecked) var latency = LatencyHistogram()
+
+        func record(nanoseconds: UInt64) { latency.record(nanoseconds: nanoseconds) }
     }
 
     @exclusivity(unchecked) var pluginReplies: [String: PluginReplyTimes] = [:]

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import PluginHost
 import Synchronization
 import UVLoop
 

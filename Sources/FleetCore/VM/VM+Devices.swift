@@ -1,3 +1,4 @@
+import PluginHost
 import QAPIRuntime
 import QMPWire
 #if canImport(Glibc)
@@ -41,7 +42,7 @@ extension VM {
     /// registered as `device_add` would, cold-plugged on the PCI bus when
     /// its driver is a PCI one (`addr`, `multifunction` and `bus` read from
     /// its properties).
-    func realizeConfiguredDevice(driver name: String, id: String, properties: JSONObject, owner: PluginLibrary) -> Result<Void, QMPError> {
+    package func realizeConfiguredDevice(driver name: String, id: String, properties: JSONObject, owner: PluginLibrary) -> Result<Void, QMPError> {
         guard let driver = owner.deviceDrivers[name] else { return .failure(.generic("'\(name)' is not a valid device model name")) }
         guard QOMName.isValid(id) else { return .failure(.generic("Parameter 'id' expects an identifier")) }
         guard devices.device(id: id) == nil else { return .failure(.generic("Duplicate device ID '\(id)'")) }

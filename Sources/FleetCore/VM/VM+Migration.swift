@@ -1,3 +1,4 @@
+import PluginHost
 import QAPIRuntime
 import QMPPluginABI
 import QMPWire
@@ -18,7 +19,7 @@ extension VM {
     static let deviceStateVersion: Int64 = 1
 
     /// `{"version": 1, "plugins": {name: state}, "host": {...}}`, or why not.
-    func saveDeviceState() -> Result<JSONValue, QMPError> {
+    package func saveDeviceState() -> Result<JSONValue, QMPError> {
         var states = JSONObject()
         var devices: [JSONValue] = []
         var objects: [JSONValue] = []
@@ -43,7 +44,7 @@ extension VM {
     /// Loads what `saveDeviceState` produced on the source. Checked whole
     /// before anything changes: every section must name a plugin this VM
     /// has that can load state (QEMU's "Unknown savevm section").
-    func loadDeviceState(_ saved: JSONValue) -> Result<Void, QMPError> {
+    package func loadDeviceState(_ saved: JSONValue) -> Result<Void, QMPError> {
         guard let version = saved["version"]?.int64Value, (1...VM.deviceStateVersion).contains(version),
               let states = saved["plugins"]?.objectValue else {
             return .failure(.generic("unsupported device state (version \(saved["version"]?.jsonText ?? "none"))"))

@@ -6,7 +6,7 @@ import UVLoop
 extension VM {
     /// `work` on the pool within the VM's share, then `completion` on the
     /// loop thread; without a loop (in-process fleets) both run now.
-    func offload(_ work: @escaping @Sendable () -> Void, then completion: @escaping () -> Void) {
+    package func offload(_ work: @escaping @Sendable () -> Void, then completion: @escaping () -> Void) {
         guard let share = poolShare else {
             work()
             completion()

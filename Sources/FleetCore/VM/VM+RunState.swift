@@ -9,7 +9,7 @@ extension VM {
     func setRunState(_ state: RunState) {
         guard state != runState else { return }
         runState = state
-        for plugin in plugins { plugin.runStateChanged(to: state) }
+        for plugin in plugins { plugin.runStateChanged(to: state.rawValue) }
     }
 
     /// `stop`, or a stop QEMU makes itself (`io-error` from a disk with

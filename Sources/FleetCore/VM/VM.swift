@@ -1,4 +1,5 @@
 import Logging
+import PluginHost
 import QAPISchema
 import QEMUReference
 import QMPServer
@@ -22,7 +23,7 @@ public final class VM {
     let table: CommandTable
     /// The shard's logger with the VM's name, made at the first message
     /// (setting metadata re-renders it: not worth it for 10,000 VMs at start).
-    private(set) lazy var logger: Logger = {
+    package private(set) lazy var logger: Logger = {
         var logger = owner.logger
         logger[metadataKey: "vm"] = .string(spec.name)
         return logger
@@ -83,7 +84,7 @@ public final class VM {
     /// nobody talked to keeps none.
     var observation: VMObservation?
     /// The VM's share of libuv's thread pool (nil in-process): see `VM.offload`.
-    private(set) lazy var poolShare: PoolShare? = owner.loop.map { PoolShare(loop: $0, limit: limits.poolJobsPerVM) }
+    package private(set) lazy var poolShare: PoolShare? = owner.loop.map { PoolShare(loop: $0, limit: limits.poolJobsPerVM) }
     /// Core commands' transfers to a client's pipe or socket waiting on the
     /// loop (`dumpdtb`), cancelled when the VM ends; made at the first.
     var transfers: TransferSet?
@@ -112,13 +113,13 @@ public final class VM {
     }
     /// The machine description plugins read through `vm_machine_json`, kept
     /// only as the C string the ABI hands out; written at the first call.
-    private(set) lazy var machineJSONText: ContiguousArray<CChar> = {
+    package private(set) lazy var machineJSONText: ContiguousArray<CChar> = {
         let threads = (0..<spec.machine.smp.maxCPUs).map(vcpuThreadID)
         let machine = spec.machine.descriptionJSON(qemuVersion: owner.qemuVersion, vcpuThreadIDs: threads)
         return ContiguousArray(machine.jsonText.utf8CString)
     }()
     /// The name as the C string `vm_name` hands out (stable while the VM lives).
-    let nameCString: ContiguousArray<CChar>
+    package let nameCString: ContiguousArray<CChar>
 
     /// - Parameter creationSequence: its place in creation order, among all
     ///   VMs of the process (`FleetCounters.nextVMSequence`).

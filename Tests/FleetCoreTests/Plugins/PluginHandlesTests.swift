@@ -1,4 +1,5 @@
 @testable import FleetCore
+@testable import PluginHost
 import Foundation
 import QMPFleetTesting
 import QMPPluginABI

@@ -15,12 +15,12 @@ import Glibc
 /// thread that created it, which is its VM's loop thread.
 public final class PluginInstance {
     public let library: PluginLibrary
-    public private(set) weak var vm: VM?
+    package private(set) weak var vm: (any PluginHostVM)?
     /// The VM's logger with the plugin's name, made for each message:
     /// plugins log rarely, and a kept one was 57 bytes of each of a VM's
     /// 13 instances.
     var logger: Logger {
-        var logger = vm?.logger ?? Router.processLogger
+        var logger = vm?.logger ?? PluginHostLogger.process
         logger[metadataKey: "plugin"] = .string(library.name)
         return logger
     }
@@ -60,12 +60,12 @@ public final class PluginInstance {
     private(set) var handle: OpaquePointer!
     /// Where its loop's metrics count this plugin's reply times, found once
     /// here rather than by the plugin's name per reply.
-    let replyTimes: LoopMetrics.PluginReplyTimes
+    let replyTimes: any PluginReplyTimer
 
-    init(library: PluginLibrary, vm: VM) {
+    package init(library: PluginLibrary, vm: any PluginHostVM) {
         self.library = library
         self.vm = vm
-        replyTimes = vm.owner.metrics.pluginReplyTimes(library.name)
+        replyTimes = vm.pluginReplyTimer(for: library.name)
         handle = PluginHandles.register(self)
     }
 
@@ -78,11 +78,11 @@ public final class PluginInstance {
         switch PluginHandles.lookup(handle) {
         case .none:
             if handle != nil {
-                Router.processLogger.warning("a plugin called \(function) with the handle of a VM that has ended; refused")
+                PluginHostLogger.process.warning("a plugin called \(function) with the handle of a VM that has ended; refused")
             }
             return nil
         case .otherThread(let plugin):
-            Router.processLogger.warning("plugin '\(plugin)' called \(function) from a thread other than its VM's loop thread; refused")
+            PluginHostLogger.process.warning("plugin '\(plugin)' called \(function) from a thread other than its VM's loop thread; refused")
             return nil
         case .instance(let instance):
             guard !instance.destroyed else { return nil }
@@ -92,7 +92,7 @@ public final class PluginInstance {
 
     /// Calls the plugin's `vm_create` with its config section.
     /// - Parameter text: the plugin's settings as JSON text, as they cross the ABI.
-    func create(configText text: String) throws(FleetError) {
+    package func create(configText text: String) throws(PluginLoadError) {
         guard let create = library.descriptor.pointee.vm_create else { return }
         var error = [CChar](repeating: 0, count: 512)
         var instance: UnsafeMutableRawPointer?
@@ -101,13 +101,13 @@ public final class PluginInstance {
         }
         guard rc == 0 else {
             let message = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw FleetError.plugin("plugin '\(library.name)' (\(library.path)) failed to create VM '\(vm?.name ?? "?")': \(message.isEmpty ? "vm_create returned \(rc)" : message)")
+            throw PluginLoadError("plugin '\(library.name)' (\(library.path)) failed to create VM '\(vm?.name ?? "?")': \(message.isEmpty ? "vm_create returned \(rc)" : message)")
         }
         state = instance
     }
 
     /// Ends the instance: its timers and pending requests first, then `vm_destroy`.
-    func destroy() {
+    package func destroy() {
         guard !destroyed else { return }
         destroyed = true
         if let work {
@@ -125,12 +125,13 @@ public final class PluginInstance {
         PluginHandles.release(handle)
     }
 
-    func runStateChanged(to state: RunState) {
+    /// Tells the plugin its VM's run state is now `name`.
+    package func runStateChanged(to name: String) {
         guard !destroyed, let fn = library.descriptor.pointee.run_state_changed else { return }
-        state.rawValue.withCString { fn(self.state, $0) }
+        name.withCString { fn(self.state, $0) }
     }
 
-    func machineReset() {
+    package func machineReset() {
         guard !destroyed, let fn = library.descriptor.pointee.reset else { return }
         fn(state)
     }
@@ -139,7 +140,7 @@ public final class PluginInstance {
 
     /// The plugin's `vm_save_state`: nil when it has none (it migrates
     /// nothing of its own).
-    func saveState() -> Result<JSONValue, QMPError>? {
+    package func saveState() -> Result<JSONValue, QMPError>? {
         guard !destroyed, let save = library.saveState else { return nil }
         final class Sink { var text: [UInt8]? }
         let sink = Sink()
@@ -160,7 +161,7 @@ public final class PluginInstance {
     }
 
     /// The plugin's `vm_load_state` with what it saved on the source.
-    func loadState(_ saved: JSONValue) -> Result<Void, QMPError> {
+    package func loadState(_ saved: JSONValue) -> Result<Void, QMPError> {
         guard !destroyed, let load = library.loadState else {
             return .failure(.generic("plugin '\(library.name)' cannot load state"))
         }
@@ -182,7 +183,7 @@ public final class PluginInstance {
     private func request(command: String, qomPath: String? = nil, complete: @escaping (QMPReply) -> Void,
                          _ body: (qmp_request) -> Void) {
         guard let vm else { return complete(.failure(.generic("The VM is shutting down"))) }
-        PendingRequests.current.run(for: self, command: command, qomPath: qomPath, timeoutMilliseconds: vm.limits.pluginReplyTimeoutMilliseconds,
+        PendingRequests.current.run(for: self, command: command, qomPath: qomPath, timeoutMilliseconds: vm.pluginReplyTimeoutMilliseconds,
                                     scheduler: vm.scheduler, complete: complete, body)
     }
 
@@ -216,8 +217,8 @@ public final class PluginInstance {
 
     /// Runs a device driver's or object type's `add`. A device's `qomPath`
     /// is the one the host assigned; the plugin reads it with `request_qom_path`.
-    func add(with driver: DeviceDriver, command: String, id: String?, qomPath: String? = nil, properties: JSONObject,
-             complete: @escaping (CommandResult) -> Void) {
+    package func add(with driver: DeviceDriver, command: String, id: String?, qomPath: String? = nil, properties: JSONObject,
+                     complete: @escaping (Result<JSONValue, QMPError>) -> Void) {
         let text = JSONValue.object(properties).jsonText
         request(command: command, qomPath: qomPath, complete: { complete($0.result) }) { token in
             text.withCString { props in
@@ -231,7 +232,7 @@ public final class PluginInstance {
     }
 
     /// Runs a driver's `del`; without one, the device cannot be unplugged.
-    func delete(with driver: DeviceDriver, command: String, id: String, complete: @escaping (CommandResult) -> Void) {
+    package func delete(with driver: DeviceDriver, command: String, id: String, complete: @escaping (Result<JSONValue, QMPError>) -> Void) {
         guard let del = driver.del else {
             complete(.failure(.generic("Device '\(id)' does not support hotplugging")))
             return
@@ -275,7 +276,7 @@ public final class PluginInstance {
     /// ended meanwhile. Without a loop (in-process fleets) both run now.
     func queueWork(_ work: @escaping qmp_work_fn, done: @escaping qmp_work_done_fn, opaque: UnsafeMutableRawPointer?) {
         let carried = LoopConfined(opaque)
-        guard let vm, vm.owner.loop != nil else {
+        guard let vm, vm.loop != nil else {
             work(opaque)
             done(destroyed ? nil : state, opaque)
             return
@@ -297,12 +298,12 @@ public final class PluginInstance {
               length == 0 || buffer != nil, let vm else { return -1 }
         let region = UnsafeMutableRawBufferPointer(start: length == 0 ? nil : buffer, count: length)
         let way: DescriptorTransfer.Direction = direction == QMP_TRANSFER_WRITE ? .write : .read
-        guard let loop = vm.owner.loop else {
+        guard let loop = vm.loop else {
             done(state, BlockingTransfer.run(way, fd: fd, buffer: region), opaque)
             return 0
         }
         loopWork.transfers.insert(loop.transfer(way, fd: fd, buffer: region, share: vm.poolShare,
-                                       stallMilliseconds: vm.limits.fdStallMilliseconds) { [weak self] result in
+                                       stallMilliseconds: vm.fdStallMilliseconds) { [weak self] result in
             let live = self.flatMap { $0.destroyed ? nil : $0 }
             done(live?.state, result, opaque)
         })
@@ -338,7 +339,7 @@ public final class PluginInstance {
 
     /// Watches a plugin's fd on the VM's loop; nil without a loop (in-process fleets).
     func watch(fd: Int32, events: Int32, fn: qmp_fd_fn, opaque: UnsafeMutableRawPointer?) -> UInt64 {
-        guard !destroyed, let loop = vm?.owner.loop else { return 0 }
+        guard !destroyed, let loop = vm?.loop else { return 0 }
         let id = loopWork.takeID()
         do {
             let watcher = try FDWatcher(loop: loop, fd: fd) { [weak self] ready, failed in

@@ -6,7 +6,7 @@
 /// over (a session's completion, a router) are not thread-safe; they are
 /// safe to carry because they are unwrapped only on the loop they belong to.
 /// Every use of this box must keep that promise.
-struct LoopConfined<Value>: @unchecked Sendable {
-    let value: Value
-    init(_ value: Value) { self.value = value }
+package struct LoopConfined<Value>: @unchecked Sendable {
+    package let value: Value
+    package init(_ value: Value) { self.value = value }
 }

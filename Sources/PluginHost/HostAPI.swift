@@ -102,17 +102,14 @@ enum HostAPI {
             return vm.nameCString.withUnsafeBufferPointer { $0.baseAddress }
         }
         api.vm_run_state = { handle in
-            guard let state = PluginInstance.from(handle, "vm_run_state")?.vm?.runState else { return nil }
-            return RunStateNames.cString(for: state)
+            PluginInstance.from(handle, "vm_run_state")?.vm?.runStateCString
         }
         api.vm_machine_json = { handle in
             guard let vm = PluginInstance.from(handle, "vm_machine_json")?.vm else { return nil }
             return vm.machineJSONText.withUnsafeBufferPointer { $0.baseAddress }
         }
         api.vm_stop = { handle, reason in
-            guard let vm = PluginInstance.from(handle, "vm_stop")?.vm else { return }
-            let state = reason.flatMap { RunState(rawValue: String(cString: $0)) } ?? .paused
-            vm.stop(to: state)
+            PluginInstance.from(handle, "vm_stop")?.vm?.pluginStop(reason: reason.map { String(cString: $0) })
         }
         api.device_deleted = { handle, id in
             guard let vm = PluginInstance.from(handle, "device_deleted")?.vm, let id else { return }
@@ -135,7 +132,7 @@ enum HostAPI {
             guard let message else { return }
             let text = String(cString: message)
             // Any thread may log; only the loop thread uses the VM's logger.
-            let logger = PluginHandles.instance(for: handle)?.logger ?? Router.processLogger
+            let logger = PluginHandles.instance(for: handle)?.logger ?? PluginHostLogger.process
             switch level {
             case QMP_LOG_DEBUG: logger.debug("\(text)")
             case QMP_LOG_INFO: logger.info("\(text)")
@@ -205,19 +202,14 @@ enum HostAPI {
         }
         api.vm_set_run_state = { handle, name in
             guard let vm = PluginInstance.from(handle, "vm_set_run_state")?.vm, let name,
-                  let state = RunState(rawValue: String(cString: name)) else { return -1 }
-            vm.setMigrationRunState(state)
+                  vm.pluginSetRunState(named: String(cString: name)) else { return -1 }
             return 0
         }
         api.vm_autostart = { handle in
             PluginInstance.from(handle, "vm_autostart")?.vm?.autostart == true ? 1 : 0
         }
         api.vm_exit = { handle in
-            guard let vm = PluginInstance.from(handle, "vm_exit")?.vm else { return }
-            _ = vm.scheduler.schedule(afterMilliseconds: 0) { [weak vm] in
-                guard let vm, !vm.isDestroyed else { return }
-                vm.owner.destroyVM(vm, afterFlush: true)
-            }
+            PluginInstance.from(handle, "vm_exit")?.vm?.pluginRequestedExit()
         }
         return api
     }
@@ -233,24 +225,10 @@ enum HostAPI {
 
     fileprivate static func takeRequest(_ token: qmp_request, what: String) -> PendingRequests.Entry? {
         guard let entry = PendingRequests.current.take(token) else {
-            Router.processLogger.warning("plugin called \(what) for request \(token), which is unknown, already answered or not its VM's thread's; ignored")
+            PluginHostLogger.process.warning("plugin called \(what) for request \(token), which is unknown, already answered or not its VM's thread's; ignored")
             return nil
         }
         return entry
-    }
-}
-
-/// Static C strings for run-state names, so `vm_run_state` can return a
-/// pointer that never dangles.
-enum RunStateNames {
-    nonisolated(unsafe) private static let storage: [RunState: UnsafeMutablePointer<CChar>] = {
-        var map: [RunState: UnsafeMutablePointer<CChar>] = [:]
-        for state in RunState.allCases { map[state] = strdup(state.rawValue) }
-        return map
-    }()
-
-    static func cString(for state: RunState) -> UnsafePointer<CChar>? {
-        storage[state].map { UnsafePointer($0) }
     }
 }
 
@@ -275,15 +253,15 @@ extension PluginInstance {
             logger.warning("plugin emitted undeclared event \(name); dropped")
             return
         }
-        guard let data else { return vm.events.emit(name, data: nil) }
+        guard let data else { return vm.emitPluginEvent(name, data: nil) }
         // Data already in QEMU's form is the event's bytes as it is.
         if data.first == UInt8(ascii: "{"), let canonical = CanonicalJSON(validating: data) {
-            return vm.events.emit(name, encodedData: canonical)
+            return vm.emitPluginEvent(name, encodedData: canonical)
         }
         guard let value = try? JSONValue(parsing: data), let object = value.objectValue else {
             logger.warning("plugin emitted \(name) with data that is not a JSON object; dropped")
             return
         }
-        vm.events.emit(name, data: object)
+        vm.emitPluginEvent(name, data: object)
     }
 }

@@ -8,9 +8,9 @@ public struct DeviceDriver {
     /// The plugin's description object (name, parent, bus, hotpluggable, properties).
     public let description: JSONObject
     public let propertyNames: Set<String>
-    let add: @convention(c) (UnsafeMutableRawPointer?, qmp_request, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Void
-    let del: (@convention(c) (UnsafeMutableRawPointer?, qmp_request, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void)?
-    let userData: UnsafeMutableRawPointer?
+    package let add: @convention(c) (UnsafeMutableRawPointer?, qmp_request, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Void
+    package let del: (@convention(c) (UnsafeMutableRawPointer?, qmp_request, UnsafePointer<CChar>?, UnsafeMutableRawPointer?) -> Void)?
+    package let userData: UnsafeMutableRawPointer?
 
     public var isHotpluggable: Bool { description["hotpluggable"]?.boolValue ?? true }
     public var bus: String? { description["bus"]?.stringValue }
@@ -26,8 +26,8 @@ public struct GuestAction {
 
 /// A plugin function with the user data it was bound with.
 public struct BoundHandler {
-    let fn: qmp_command_fn
-    let userData: UnsafeMutableRawPointer?
+    package let fn: qmp_command_fn
+    package let userData: UnsafeMutableRawPointer?
 }
 
 /// A loaded plugin: what it declared during `init()`. One per process, shared
@@ -71,12 +71,12 @@ public final class PluginLibrary {
     }
 
     /// `vm_save_state`, when the plugin migrates state of its own.
-    var saveState: (@convention(c) (UnsafeMutableRawPointer?, qmp_state_sink?, UnsafeMutableRawPointer?) -> Int32)? {
+    package var saveState: (@convention(c) (UnsafeMutableRawPointer?, qmp_state_sink?, UnsafeMutableRawPointer?) -> Int32)? {
         laterMember(\.vm_save_state)
     }
 
     /// `vm_load_state`, when the plugin migrates state of its own.
-    var loadState: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<CChar>?, Int) -> Int32)? {
+    package var loadState: (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<CChar>?, Int) -> Int32)? {
         laterMember(\.vm_load_state)
     }
 

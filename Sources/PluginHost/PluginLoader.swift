@@ -23,9 +23,9 @@ import Glibc
 public final class PluginLoader: @unchecked Sendable {
     public let searchPath: [String]
     /// The core schema plugins' schemas are checked against.
-    let core: SchemaModule
+    package let core: SchemaModule
     private var loaded: [String: PluginLibrary] = [:]
-    private var failures: [String: FleetError] = [:]
+    private var failures: [String: PluginLoadError] = [:]
 
     public init(searchPath: [String], core: SchemaModule) {
         self.searchPath = searchPath
@@ -61,13 +61,13 @@ public final class PluginLoader: @unchecked Sendable {
     }
 
     /// The plugin `name`, loading it on first use.
-    public func library(named name: String) throws(FleetError) -> PluginLibrary {
+    public func library(named name: String) throws(PluginLoadError) -> PluginLibrary {
         Self.loadLock.lock()
         defer { Self.loadLock.unlock() }
         if let library = loaded[name] { return library }
         if let failure = failures[name] { throw failure }
         guard isValidPluginName(name) else {
-            throw FleetError.plugin("plugin '\(name)': not a valid plugin name")
+            throw PluginLoadError("plugin '\(name)': not a valid plugin name")
         }
         var found: String?
         for directory in searchPath where found == nil {
@@ -75,11 +75,11 @@ public final class PluginLoader: @unchecked Sendable {
             if access(candidate, F_OK) == 0 { found = candidate }
         }
         guard let path = found else {
-            let error = FleetError.plugin("plugin '\(name)': \(Self.fileName(for: name)) not found in \(searchPath.joined(separator: ":"))")
+            let error = PluginLoadError("plugin '\(name)': \(Self.fileName(for: name)) not found in \(searchPath.joined(separator: ":"))")
             failures[name] = error
             throw error
         }
-        do throws(FleetError) {
+        do throws(PluginLoadError) {
             let library = try load(path: path, expectedName: name)
             loaded[name] = library
             return library
@@ -90,7 +90,7 @@ public final class PluginLoader: @unchecked Sendable {
     }
 
     /// Loads a plugin from an explicit path (tests, `vm-create` with a path).
-    public func load(path: String, expectedName: String? = nil) throws(FleetError) -> PluginLibrary {
+    public func load(path: String, expectedName: String? = nil) throws(PluginLoadError) -> PluginLibrary {
         // One load at a time in the process: a library's entry point and
         // init set its own globals (the Swift SDK's do), and routers on
         // other threads (tests, several loops) may load the same library.
@@ -98,58 +98,58 @@ public final class PluginLoader: @unchecked Sendable {
         defer { Self.loadLock.unlock() }
         let label = expectedName ?? path
         if let refusal = PluginFileTrust.refusal(for: path) {
-            throw FleetError.plugin("plugin '\(label)' (\(path)): not loaded: \(refusal); a plugin is code the fleet runs, so only the fleet's user or root may be able to change it")
+            throw PluginLoadError("plugin '\(label)' (\(path)): not loaded: \(refusal); a plugin is code the fleet runs, so only the fleet's user or root may be able to change it")
         }
         dlerror()
         guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
-            throw FleetError.plugin("plugin '\(label)' (\(path)): \(Self.lastDLError() ?? "dlopen failed")")
+            throw PluginLoadError("plugin '\(label)' (\(path)): \(Self.lastDLError() ?? "dlopen failed")")
         }
         dlerror()
         guard let symbol = dlsym(handle, QMP_PLUGIN_ENTRY_SYMBOL) else {
-            throw FleetError.plugin("plugin '\(label)' (\(path)): no \(QMP_PLUGIN_ENTRY_SYMBOL): \(Self.lastDLError() ?? "symbol missing")")
+            throw PluginLoadError("plugin '\(label)' (\(path)): no \(QMP_PLUGIN_ENTRY_SYMBOL): \(Self.lastDLError() ?? "symbol missing")")
         }
         let entry = unsafeBitCast(symbol, to: qmp_plugin_entry_fn.self)
         guard let descriptor = entry() else {
-            throw FleetError.plugin("plugin '\(label)' (\(path)): \(QMP_PLUGIN_ENTRY_SYMBOL) returned NULL")
+            throw PluginLoadError("plugin '\(label)' (\(path)): \(QMP_PLUGIN_ENTRY_SYMBOL) returned NULL")
         }
         let d = descriptor.pointee
         guard (QMP_PLUGIN_ABI_MIN_VERSION...QMP_PLUGIN_ABI_VERSION).contains(d.abi_version) else {
-            throw FleetError.plugin("plugin '\(label)' (\(path)): ABI version \(d.abi_version), but this host speaks versions \(QMP_PLUGIN_ABI_MIN_VERSION) to \(QMP_PLUGIN_ABI_VERSION)")
+            throw PluginLoadError("plugin '\(label)' (\(path)): ABI version \(d.abi_version), but this host speaks versions \(QMP_PLUGIN_ABI_MIN_VERSION) to \(QMP_PLUGIN_ABI_VERSION)")
         }
         guard d.struct_size >= PluginLibrary.descriptorBaseSize else {
-            throw FleetError.plugin("plugin '\(label)' (\(path)): descriptor size \(d.struct_size) is smaller than \(PluginLibrary.descriptorBaseSize)")
+            throw PluginLoadError("plugin '\(label)' (\(path)): descriptor size \(d.struct_size) is smaller than \(PluginLibrary.descriptorBaseSize)")
         }
         let name = d.name.map { String(cString: $0) } ?? ""
         if let expectedName, name != expectedName {
-            throw FleetError.plugin("plugin '\(expectedName)' (\(path)): the library calls itself '\(name)'")
+            throw PluginLoadError("plugin '\(expectedName)' (\(path)): the library calls itself '\(name)'")
         }
         if let other = loaded[name] {
-            throw FleetError.plugin("plugin '\(name)' (\(path)): a plugin of that name is already loaded from \(other.path)")
+            throw PluginLoadError("plugin '\(name)' (\(path)): a plugin of that name is already loaded from \(other.path)")
         }
         guard let initFn = d.`init` else {
-            throw FleetError.plugin("plugin '\(name)' (\(path)): the descriptor has no init function")
+            throw PluginLoadError("plugin '\(name)' (\(path)): the descriptor has no init function")
         }
         let registration = PluginRegistration(pluginName: name)
         var error = [CChar](repeating: 0, count: 512)
         let rc = initFn(HostAPI.table(forABI: d.abi_version), registration.opaque, &error, error.count)
         if rc != 0 {
             let text = String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw FleetError.plugin("plugin '\(name)' (\(path)): init failed: \(text.isEmpty ? "returned \(rc)" : text)")
+            throw PluginLoadError("plugin '\(name)' (\(path)): init failed: \(text.isEmpty ? "returned \(rc)" : text)")
         }
         if !registration.problems.isEmpty {
-            throw FleetError.plugin("plugin '\(name)' (\(path)): \(registration.problems.joined(separator: "; "))")
+            throw PluginLoadError("plugin '\(name)' (\(path)): \(registration.problems.joined(separator: "; "))")
         }
         let schema: SchemaModule
         do {
             schema = try SchemaModule(name: name, expressions: .array(registration.schemaExpressions), dependencies: [core])
         } catch {
-            throw FleetError.plugin("plugin '\(name)' (\(path)): schema: \(error.message)")
+            throw PluginLoadError("plugin '\(name)' (\(path)): schema: \(error.message)")
         }
         for command in registration.commandHandlers.keys where schema.command(command) == nil {
-            throw FleetError.plugin("plugin '\(name)' (\(path)): handler bound to undeclared command '\(command)'")
+            throw PluginLoadError("plugin '\(name)' (\(path)): handler bound to undeclared command '\(command)'")
         }
         for command in schema.commandNames where registration.commandHandlers[command] == nil {
-            throw FleetError.plugin("plugin '\(name)' (\(path)): command '\(command)' is declared but has no handler")
+            throw PluginLoadError("plugin '\(name)' (\(path)): command '\(command)' is declared but has no handler")
         }
         try checkNamesAreFree(registration, schema: schema, plugin: name, path: path)
         let library = PluginLibrary(path: path, descriptor: descriptor, registration: registration, schema: schema)
@@ -161,23 +161,23 @@ public final class PluginLoader: @unchecked Sendable {
     /// Command, event, driver and object-type names are unique across the
     /// core and every loaded plugin, except that a plugin may take over a
     /// core command it declares exactly as the core does (see `SchemaView`).
-    private func checkNamesAreFree(_ registration: PluginRegistration, schema: SchemaModule, plugin: String, path: String) throws(FleetError) {
+    private func checkNamesAreFree(_ registration: PluginRegistration, schema: SchemaModule, plugin: String, path: String) throws(PluginLoadError) {
         for command in schema.commandNames {
             if let coreDeclaration = core.command(command), coreDeclaration != schema.command(command) {
-                throw FleetError.plugin("plugin '\(plugin)' (\(path)): command '\(command)' is already a core command, declared differently")
+                throw PluginLoadError("plugin '\(plugin)' (\(path)): command '\(command)' is already a core command, declared differently")
             }
             if let owner = loaded.values.first(where: { $0.schema.command(command) != nil }) {
-                throw FleetError.plugin("plugin '\(plugin)' (\(path)): command '\(command)' is already registered by plugin '\(owner.name)'")
+                throw PluginLoadError("plugin '\(plugin)' (\(path)): command '\(command)' is already registered by plugin '\(owner.name)'")
             }
         }
         for driver in registration.deviceDrivers.keys {
             if let owner = loaded.values.first(where: { $0.deviceDrivers[driver] != nil }) {
-                throw FleetError.plugin("plugin '\(plugin)' (\(path)): device driver '\(driver)' is already registered by plugin '\(owner.name)'")
+                throw PluginLoadError("plugin '\(plugin)' (\(path)): device driver '\(driver)' is already registered by plugin '\(owner.name)'")
             }
         }
         for type in registration.objectTypes.keys {
             if let owner = loaded.values.first(where: { $0.objectTypes[type] != nil }) {
-                throw FleetError.plugin("plugin '\(plugin)' (\(path)): object type '\(type)' is already registered by plugin '\(owner.name)'")
+                throw PluginLoadError("plugin '\(plugin)' (\(path)): object type '\(type)' is already registered by plugin '\(owner.name)'")
             }
         }
     }

@@ -37,7 +37,7 @@ final class PendingRequests {
         let plugin: String
         let command: String
         /// Where the loop's metrics count this plugin's reply time.
-        let replyTimes: LoopMetrics.PluginReplyTimes?
+        let replyTimes: (any PluginReplyTimer)?
         let started: UInt64
         let complete: (QMPReply) -> Void
         var timeout: ScheduledAction?
@@ -124,7 +124,7 @@ final class PendingRequests {
 
     /// Completes a taken entry, counting the plugin's reply time.
     static func finish(_ entry: Entry, _ result: QMPReply) {
-        entry.replyTimes?.latency.record(nanoseconds: MonotonicClock.nanoseconds() &- entry.started)
+        entry.replyTimes?.record(nanoseconds: MonotonicClock.nanoseconds() &- entry.started)
         entry.complete(result)
     }
 
