@@ -4,8 +4,8 @@ import QMPWire
 
 /// `fault-add`, `fault-remove` and `query-faults`.
 ///
-/// Every router keeps the same list of fault rules and arms each on its own
-/// VMs, on its own loop. The control plane's router (shard 0) changes its
+/// Every shard keeps the same list of fault rules and arms each on its own
+/// VMs, on its own loop. The control plane's shard (shard 0) changes its
 /// list at once, so ids and `faults-per-fleet` are checked against one
 /// list that every command sees in order; the other shards follow.
 extension ControlPlane {
@@ -20,10 +20,10 @@ extension ControlPlane {
         }
         let named = args.id != nil
         guard let vm = spec.vm else { return arm(spec, named: named, complete) }
-        // The VM's own router says whether it is one faults act on.
-        onOwner(of: vm, { router, done in
-            if router.vms[vm] != nil { return done(.ok) }
-            if router.proxies[vm] != nil {
+        // The VM's own shard says whether it is one faults act on.
+        onOwner(of: vm, { shard, done in
+            if shard.vms[vm] != nil { return done(.ok) }
+            if shard.proxies[vm] != nil {
                 return done(.failure(.generic("VM '\(vm)' is a proxied QEMU: faults act on simulated VMs")))
             }
             done(.failure(.generic("VM '\(vm)' not found")))
@@ -34,24 +34,24 @@ extension ControlPlane {
     }
 
     /// Checks the id and the limit against the list every fault command
-    /// sees in order (this router's), then arms the fault everywhere.
+    /// sees in order (this shard's), then arms the fault everywhere.
     private func arm(_ spec: FaultSpec, named: Bool, _ complete: @escaping (CommandResult) -> Void) {
         var spec = spec
         if !named { spec.id = unusedFaultID() }  // now: another fault-add may have come first
-        guard !router.faultRules.contains(where: { $0.id == spec.id }) else {
+        guard !owner.faultRules.contains(where: { $0.id == spec.id }) else {
             return complete(.failure(.generic("Fault '\(spec.id)' already exists")))
         }
-        guard router.faultRules.count < router.config.limits.faultsPerFleet else {
-            return complete(.failure(.generic("the fleet has \(router.faultRules.count) faults (limit faults-per-fleet)")))
+        guard owner.faultRules.count < owner.config.limits.faultsPerFleet else {
+            return complete(.failure(.generic("the fleet has \(owner.faultRules.count) faults (limit faults-per-fleet)")))
         }
-        router.addFaultRule(spec)
+        owner.addFaultRule(spec)
         let answer = FaultReport(spec: spec, firedByVM: [:]).info
-        onOtherShards({ $0.addFaultRule(spec) }) { complete(.success(answer)) }
+        owner.onOtherShards({ $0.addFaultRule(spec) }) { complete(.success(answer)) }
     }
 
     func removeFault(id: String, _ complete: @escaping (CommandResult) -> Void) {
-        guard router.removeFaultRule(id: id) else { return complete(.failure(.generic("Fault '\(id)' not found"))) }
-        onOtherShards({ _ = $0.removeFaultRule(id: id) }) { complete(.ok) }
+        guard owner.removeFaultRule(id: id) else { return complete(.failure(.generic("Fault '\(id)' not found"))) }
+        owner.onOtherShards({ _ = $0.removeFaultRule(id: id) }) { complete(.ok) }
     }
 
     /// Every rule, in the order added, with its firings summed over the shards.
@@ -69,20 +69,12 @@ extension ControlPlane {
             }
             complete(.success(.array(reports.map(\.info))))
         }
-        guard let shards = router.shards else { return merge([router.faultReport()]) }
-        shards.gather(on: router.shardIndex, { $0.faultReport() }, then: merge)
-    }
-
-    /// Runs `work` on every router but this one, then `done` here.
-    private func onOtherShards(_ work: @escaping (Router) -> Void, then done: @escaping () -> Void) {
-        guard let shards = router.shards else { return done() }
-        let home = router.shardIndex
-        shards.gather(on: home, { router in if router.shardIndex != home { work(router) } }, then: { _ in done() })
+        owner.onEveryShard({ $0.faultReport() }, then: merge)
     }
 
     /// `fault-<n>` with the first n no rule has.
     private func unusedFaultID() -> String {
-        let taken = Set(router.faultRules.map(\.id))
+        let taken = Set(owner.faultRules.map(\.id))
         var n = taken.count
         while taken.contains("fault-\(n)") { n += 1 }
         return "fault-\(n)"

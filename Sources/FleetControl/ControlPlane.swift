@@ -13,7 +13,8 @@ import Glibc
 /// negotiation) with commands over the fleet rather than one VM: create and
 /// destroy VMs, list them and the plugins, and drive the simulated guests.
 final class ControlPlane: SessionHost, ControlService {
-    unowned let router: Router
+    /// The shard it lives on; see `ControlOwner` for why `unowned`.
+    unowned let owner: any ControlOwner
     /// The control commands and their declarations: dispatched as a VM's
     /// are (`CommandDispatch`), with the plane's handlers.
     private let commands: CommandDispatch<ControlHandler>
@@ -32,8 +33,8 @@ final class ControlPlane: SessionHost, ControlService {
         let vmSequence: Int
     }
 
-    init(router: Router) throws(FleetError) {
-        self.router = router
+    init(owner: any ControlOwner) throws(FleetError) {
+        self.owner = owner
         do {
             let value = try JSONValue(parsing: PackageResources.control_schema_json)
             let schema = try SchemaView(modules: [try SchemaModule(name: "control", expressions: value)])
@@ -41,11 +42,11 @@ final class ControlPlane: SessionHost, ControlService {
         } catch {
             throw FleetError.plugin("control schema: \(error)")
         }
-        guard let loop = router.loop else { return }
-        let path = "\(router.config.socketDirectory)/fleet.qmp"
+        guard let loop = owner.loop else { return }
+        let path = "\(owner.config.socketDirectory)/fleet.qmp"
         // Whoever reaches this socket creates and destroys VMs: the
         // fleet's own user only, whatever `socket-mode` grants VM sockets.
-        let options = router.listenerOptions(mode: ControlPlane.socketMode)
+        let options = owner.listenerOptions(mode: ControlPlane.socketMode)
         do {
             listener = try UnixListener(loop: loop, path: path, options: options) { [weak self] connection in
                 self?.attach(connection)
@@ -66,12 +67,12 @@ final class ControlPlane: SessionHost, ControlService {
         // the VM (vms-per-fleet bounds those): a fleet of libvirt domains
         // must not run out of control slots.
         let counted = sessions.count - ownerSessionCount
-        guard counted < router.config.limits.controlClients else {
-            router.logger.warning("refusing control client: \(counted) attached (limit control-clients)")
+        guard counted < owner.config.limits.controlClients else {
+            owner.logger.warning("refusing control client: \(counted) attached (limit control-clients)")
             return connection.close()
         }
         let transport = ConnectionTransport(connection: connection)
-        let session = Session(id: router.nextSessionID(), host: self, transport: transport, logger: router.logger, peerDescription: "control")
+        let session = Session(id: owner.nextSessionID(), host: self, transport: transport, logger: owner.logger, peerDescription: "control")
         sessions[session.id] = session
         transport.attach(to: session)
         session.start()
@@ -79,7 +80,7 @@ final class ControlPlane: SessionHost, ControlService {
 
     /// An in-process control client (QMPFleetTesting).
     package func attach(transport: any SessionTransport) -> Session {
-        let session = Session(id: router.nextSessionID(), host: self, transport: transport, logger: router.logger, peerDescription: "control")
+        let session = Session(id: owner.nextSessionID(), host: self, transport: transport, logger: owner.logger, peerDescription: "control")
         sessions[session.id] = session
         session.start()
         return session
@@ -93,10 +94,10 @@ final class ControlPlane: SessionHost, ControlService {
 
     // MARK: SessionHost
 
-    var greeting: [UInt8] { router.greeting }
-    var sessionLimits: SessionLimits { router.config.limits.session }
-    var scheduler: any Scheduler { router.scheduler }
-    var parserMemory: ParserMemoryBudget { router.parserMemory }
+    var greeting: [UInt8] { owner.greeting }
+    var sessionLimits: SessionLimits { owner.config.limits.session }
+    var scheduler: any Scheduler { owner.scheduler }
+    var parserMemory: ParserMemoryBudget { owner.parserMemory }
 
     func negotiate(capabilities arguments: JSONObject?) -> Result<NegotiatedCapabilities, QMPError> {
         CapabilityNegotiation.negotiate(arguments, schema: commands.schema)
@@ -112,10 +113,10 @@ final class ControlPlane: SessionHost, ControlService {
 
     /// Ends a VM `vm-attach-monitor` created once its emulator is gone.
     private func destroyHandedOverVM(named name: String, sequence: Int) {
-        onOwner(of: name, { router, done in
-            if let vm = router.vms[name], vm.creationSequence == sequence {
+        onOwner(of: name, { shard, done in
+            if let vm = shard.vms[name], vm.creationSequence == sequence {
                 vm.emitShutdownEvent(cause: .hostSignal)
-                router.destroyVM(vm, afterFlush: true)
+                shard.destroyVM(vm, afterFlush: true)
             }
             done(.ok)
         }, { _ in })
@@ -129,52 +130,27 @@ final class ControlPlane: SessionHost, ControlService {
         sessions[owner.session]?.closeAfterFlush()
     }
 
-    // MARK: Reaching a VM's router
+    // MARK: Reaching a VM's shard
 
-    /// Runs `work` with the router that owns VM `name` on that router's
-    /// loop; `complete` gets its answer back on this loop. Unsharded, or
-    /// when the VM is on this plane's own shard, that is this router, at
-    /// once: handing work to its own loop cost two wake-ups and a loop turn
-    /// per request (10,000 pipelined `vm-create`s: a reply `sendmsg` each).
-    func onOwner(of name: String, _ work: @escaping (Router, @escaping (CommandResult) -> Void) -> Void,
-                         _ complete: @escaping (CommandResult) -> Void) {
-        guard let shards = router.shards else { return work(router, complete) }
-        guard let index = shards.directory.shard(of: name) else {
-            return complete(.failure(.generic("VM '\(name)' not found")))
-        }
-        onShard(index, work, complete)
+    /// Runs `work` with the shard that owns VM `name` on that shard's
+    /// loop; `complete` gets its answer back on this loop (at once when
+    /// the VM is on this plane's own shard, `ControlOwner.onShard(owningVM:)`).
+    func onOwner(of name: String, _ work: @escaping (any ControlOwner, @escaping (CommandResult) -> Void) -> Void,
+                 _ complete: @escaping (CommandResult) -> Void) {
+        owner.onShard(owningVM: name, work, notFound: .failure(.generic("VM '\(name)' not found")), then: complete)
     }
 
-    /// Runs `work` on the router where a new VM goes (the least loaded
-    /// shard) and hands its answer back on this loop.
-    private func onNewVMRouter<Answer>(_ work: @escaping (Router, @escaping (Answer) -> Void) -> Void,
-                                       _ complete: @escaping (Answer) -> Void) {
-        guard let shards = router.shards else { return work(router, complete) }
-        onShard(shards.directory.leastLoaded(), work, complete)
-    }
-
-    /// `work` on shard `index`'s router, its answer back on this loop; at
-    /// once when that shard is this plane's own.
-    private func onShard<Answer>(_ index: Int, _ work: @escaping (Router, @escaping (Answer) -> Void) -> Void,
-                            _ complete: @escaping (Answer) -> Void) {
-        guard let shards = router.shards, index != router.shardIndex else { return work(router, complete) }
-        shards.call(shard: index, from: router.shardIndex, work, then: complete)
-    }
-
-    /// `query-vms`' entries from every router, in creation order (proxied
+    /// `query-vms`' entries from every shard, in creation order (proxied
     /// VMs after, by name).
     private func listVMs(named only: String?, _ complete: @escaping (CommandResult) -> Void) {
-        let entries = { (router: Router) -> (simulated: [(Int, JSONValue)], proxied: [(String, JSONValue)]) in
-            (router.vms.values.filter { only == nil || $0.name == only }.map { ($0.creationSequence, $0.info) },
-             router.proxies.values.filter { only == nil || $0.name == only }.map { ($0.name, $0.info) })
-        }
-        let answer = { (parts: [(simulated: [(Int, JSONValue)], proxied: [(String, JSONValue)])]) in
+        owner.onEveryShard({ shard -> (simulated: [(Int, JSONValue)], proxied: [(String, JSONValue)]) in
+            (shard.vms.values.filter { only == nil || $0.name == only }.map { ($0.creationSequence, $0.info) },
+             shard.proxies.values.filter { only == nil || $0.name == only }.map { ($0.name, $0.info) })
+        }, then: { parts in
             let simulated = parts.flatMap(\.simulated).sorted { $0.0 < $1.0 }.map(\.1)
             let proxied = parts.flatMap(\.proxied).sorted { $0.0 < $1.0 }.map(\.1)
             complete(.success(.array(simulated + proxied)))
-        }
-        guard let shards = router.shards else { return answer([entries(router)]) }
-        shards.gather(on: router.shardIndex, entries, then: answer)
+        })
     }
 
     func dispatch(_ call: CommandCall, complete reply: @escaping (QMPReply) -> Void) {
@@ -196,28 +172,28 @@ final class ControlPlane: SessionHost, ControlService {
         },
         .bind(QAPI.Control.QueryVmsCommand.self) { plane, args, _, complete in plane.listVMs(named: args.name, complete) },
         .bind(QAPI.Control.QueryPluginsCommand.self) { plane, _, _, complete in
-            complete(.success(.array(plane.router.plugins.libraries.map(\.info))))
+            complete(.success(.array(plane.owner.pluginLibraries.map(\.info))))
         },
         .bind(QAPI.Control.VmCreateCommand.self) { plane, args, _, complete in
-            plane.onNewVMRouter({ router, done in done(ControlPlane.createVM(args, on: router)) }, complete)
+            plane.owner.onShardForNewVM({ shard, done in done(ControlPlane.createVM(args, on: shard)) }, then: complete)
         },
         .bind(QAPI.Control.VmAttachMonitorCommand.self) { plane, args, call, complete in plane.attachMonitor(args, call: call, complete) },
         .bind(QAPI.Control.VmDestroyCommand.self) { plane, args, _, complete in
             let vmName = args.name
-            plane.onOwner(of: vmName, { router, done in
-                if let proxy = router.proxies[vmName] {
-                    router.endProxy(proxy)
+            plane.onOwner(of: vmName, { shard, done in
+                if let proxy = shard.proxies[vmName] {
+                    shard.endProxy(proxy)
                     return done(.ok)
                 }
-                guard let vm = router.vms[vmName] else { return done(.failure(.generic("VM '\(vmName)' not found"))) }
-                router.destroyVM(vm, afterFlush: true)
+                guard let vm = shard.vms[vmName] else { return done(.failure(.generic("VM '\(vmName)' not found"))) }
+                shard.destroyVM(vm, afterFlush: true)
                 done(.ok)
             }, complete)
         },
         .bind(QAPI.Control.QueryGuestActionsCommand.self) { plane, args, _, complete in
             let vmName = args.vm
-            plane.onOwner(of: vmName, { router, done in
-                guard let vm = router.vms[vmName] else { return done(.failure(.generic("VM '\(vmName)' not found"))) }
+            plane.onOwner(of: vmName, { shard, done in
+                guard let vm = shard.vms[vmName] else { return done(.failure(.generic("VM '\(vmName)' not found"))) }
                 done(.success(.array(MachineGuestActions.listing + vm.plugins.flatMap { plugin in
                     plugin.library.guestActions.values.sorted { $0.name < $1.name }.map { action in
                         ["plugin": .string(plugin.library.name), "action": .string(action.name), "arguments": action.arguments] as JSONValue
@@ -231,7 +207,7 @@ final class ControlPlane: SessionHost, ControlService {
         .bind(QAPI.Control.FaultRemoveCommand.self) { plane, args, _, complete in plane.removeFault(id: args.id, complete) },
         .bind(QAPI.Control.QueryFaultsCommand.self) { plane, _, _, complete in plane.queryFaults(complete) },
         .bind(QAPI.Control.GuestActionCommand.self) { plane, args, _, complete in
-            plane.onOwner(of: args.vm, { router, done in ControlPlane.guestAction(args, on: router, done) }, complete)
+            plane.onOwner(of: args.vm, { shard, done in ControlPlane.guestAction(args, on: shard, done) }, complete)
         },
     ], of: "control")
 
@@ -240,7 +216,7 @@ final class ControlPlane: SessionHost, ControlService {
     /// control client could run anything and remove any socket with them.
     static let configFileOnlyKeys = ["launch", "upstream"]
 
-    private static func createVM(_ args: QAPI.Control.VmCreateCommand, on router: Router) -> CommandResult {
+    private static func createVM(_ args: QAPI.Control.VmCreateCommand, on shard: any ControlOwner) -> CommandResult {
         let name = args.name
         var entry = args.config?.objectValue ?? [:]
         if let key = configFileOnlyKeys.first(where: { entry[$0] != nil }) {
@@ -249,14 +225,14 @@ final class ControlPlane: SessionHost, ControlService {
         entry["name"] = .string(name)
         if let template = args.template { entry["template"] = .string(template) }
         do {
-            let spec = try router.spec(of: entry, source: "vm-create")
+            let spec = try shard.spec(of: entry, source: "vm-create")
             // A proxy template's VM would share the config's QEMU (and start
             // another one at its socket path).
             guard spec.proxy == nil else {
                 return .failure(.generic("a proxied VM comes only from the config file"))
             }
-            if let vm = try router.createVM(spec) { return .success(vm.info) }
-            return .success(router.proxies[spec.name]?.info ?? .object([:]))
+            if let vm = try shard.createVM(spec) { return .success(vm.info) }
+            return .success(shard.proxies[spec.name]?.info ?? .object([:]))
         } catch {
             return .failure(.generic(error.description))
         }
@@ -276,9 +252,9 @@ final class ControlPlane: SessionHost, ControlService {
         var monitors: [MonitorSpec] = []
         if let fd = call.takeFileDescriptor() { monitors.append(.listeningFD(fd)) }
         if let path = args.monitorPath {
-            guard SocketDirectory.contains(path, directory: router.config.socketDirectory) else {
+            guard SocketDirectory.contains(path, directory: owner.config.socketDirectory) else {
                 if let fd = monitors.first, case .listeningFD(let n) = fd { Glibc.close(n) }
-                return complete(.failure(.generic("Parameter 'monitor-path' must name a socket in \(router.config.socketDirectory)")))
+                return complete(.failure(.generic("Parameter 'monitor-path' must name a socket in \(owner.config.socketDirectory)")))
             }
             monitors.append(.path(path))
         }
@@ -286,18 +262,18 @@ final class ControlPlane: SessionHost, ControlService {
             return complete(.failure(.generic("No file descriptor supplied via SCM_RIGHTS and no 'monitor-path'")))
         }
         let vmName = entry["name"]?.stringValue ?? ""
-        let owner = session.id
+        let ownerSession = session.id
         let vcpuThreadIDs = (args.vcpuThreadIds ?? []).compactMap { Int(exactly: $0) }
-        onNewVMRouter({ router, done in
-            Self.attachVM(entry, monitors: monitors, vcpuThreadIDs: vcpuThreadIDs, replay: replay, on: router) { done(($0, $1)) }
-        }, { [weak self] (answer: (result: CommandResult, sequence: Int?)) in
+        owner.onShardForNewVM({ shard, done in
+            Self.attachVM(entry, monitors: monitors, vcpuThreadIDs: vcpuThreadIDs, replay: replay, on: shard) { done(($0, $1)) }
+        }, then: { [weak self] (answer: (result: CommandResult, sequence: Int?)) in
             let (result, sequence) = answer
             // The VM is owned once it is up: a VM that failed to start must
             // not close the emulator's session before it hears why. An
             // emulator that left while its VM was starting takes it along.
             if let self, let sequence {
-                if self.sessions[owner] != nil {
-                    self.owners[vmName] = Owner(session: owner, vmSequence: sequence)
+                if self.sessions[ownerSession] != nil {
+                    self.owners[vmName] = Owner(session: ownerSession, vmSequence: sequence)
                 } else {
                     self.destroyHandedOverVM(named: vmName, sequence: sequence)
                 }
@@ -306,26 +282,26 @@ final class ControlPlane: SessionHost, ControlService {
         })
     }
 
-    /// Creates the VM of `vm-attach-monitor` on `router` and replays its
+    /// Creates the VM of `vm-attach-monitor` on `shard` and replays its
     /// command line; answers with the VM and its chardevs.
     /// Answers with the VM's creation sequence when it is up.
     private static func attachVM(_ entry: JSONObject, monitors: [MonitorSpec], vcpuThreadIDs: [Int], replay: CommandLineReplay,
-                                 on router: Router, _ complete: @escaping (CommandResult, Int?) -> Void) {
+                                 on shard: any ControlOwner, _ complete: @escaping (CommandResult, Int?) -> Void) {
         let vm: VM
         do {
-            var spec = try VMSpec.single(entry: entry, source: "vm-attach-monitor", config: router.config)
+            var spec = try VMSpec.single(entry: entry, source: "vm-attach-monitor", config: shard.config)
             guard spec.proxy == nil else { throw FleetError.vm("a proxied VM cannot be attached") }
             spec.monitors = monitors
             spec.vcpuThreadIDs = vcpuThreadIDs
-            guard let created = try router.createVM(spec) else { throw FleetError.vm("no VM created") }
+            guard let created = try shard.createVM(spec) else { throw FleetError.vm("no VM created") }
             vm = created
         } catch {
             for case .listeningFD(let fd) in monitors { Glibc.close(fd) }
             return complete(.failure(.generic("\(error)")), nil)
         }
-        replay.run(on: vm, skipped: { router.logger.warning("\($0)") }) { failure in
+        replay.run(on: vm, skipped: { shard.logger.warning("\($0)") }) { failure in
             if let failure {
-                router.destroyVM(vm)
+                shard.destroyVM(vm, afterFlush: false)
                 return complete(.failure(.generic(failure)), nil)
             }
             guard !vm.isDestroyed else { return complete(.failure(.generic("VM '\(vm.name)' ended while starting")), nil) }
@@ -337,11 +313,11 @@ final class ControlPlane: SessionHost, ControlService {
         }
     }
 
-    private static func guestAction(_ args: QAPI.Control.GuestActionCommand, on router: Router, _ complete: @escaping (CommandResult) -> Void) {
+    private static func guestAction(_ args: QAPI.Control.GuestActionCommand, on shard: any ControlOwner, _ complete: @escaping (CommandResult) -> Void) {
         let vmName = args.vm
         let pluginName = args.plugin
         let actionName = args.action
-        guard let vm = router.vms[vmName] else { return complete(.failure(.generic("VM '\(vmName)' not found"))) }
+        guard let vm = shard.vms[vmName] else { return complete(.failure(.generic("VM '\(vmName)' not found"))) }
         if pluginName == MachineGuestActions.plugin { return complete(MachineGuestActions.run(actionName, on: vm)) }
         guard let plugin = vm.plugins.first(where: { $0.library.name == pluginName }) else {
             return complete(.failure(.generic("VM '\(vmName)' has no plugin '\(pluginName)'")))

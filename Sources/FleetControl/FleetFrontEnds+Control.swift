@@ -5,7 +5,7 @@ extension FleetFrontEnds {
     /// served by `ControlPlane`.
     public func withControlSocket() -> FleetFrontEnds {
         var frontEnds = self
-        frontEnds.makeControl = { router throws(FleetError) in try ControlPlane(router: router) }
+        frontEnds.makeControl = { owner throws(FleetError) in try ControlPlane(owner: owner) }
         return frontEnds
     }
 }

@@ -9,9 +9,9 @@ public struct FleetFrontEnds: Sendable {
     /// Nil: a `backend: proxy` VM fails to start, saying so.
     package var makeProxy: ProxyMaker?
 
-    /// Makes the control socket on `router` (shard 0's, or an unsharded
-    /// fleet's); the FleetControl module's `withControlSocket()` sets it.
-    package typealias ControlMaker = @Sendable (_ router: Router) throws(FleetError) -> any ControlService
+    /// Makes the control socket on `owner` (shard 0's router, or an
+    /// unsharded fleet's); the FleetControl module's `withControlSocket()` sets it.
+    package typealias ControlMaker = @Sendable (_ owner: any ControlOwner) throws(FleetError) -> any ControlService
 
     /// Nil: the fleet has no control socket.
     package var makeControl: ControlMaker?
