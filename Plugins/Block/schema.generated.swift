@@ -2656,10 +2656,10 @@ extension QAPI {
     struct Q72339: QAPIObject {
         var name: Swift.String?
         var description: Swift.String?
-        var bitmaps: [QAPI.Q72290]?
+        var bitmaps: [QAPI.BlockDirtyBitmapMergeSource]?
         var allocationDepth: Swift.Bool?
 
-        init(name: Swift.String? = nil, description: Swift.String? = nil, bitmaps: [QAPI.Q72290]? = nil, allocationDepth: Swift.Bool? = nil) {
+        init(name: Swift.String? = nil, description: Swift.String? = nil, bitmaps: [QAPI.BlockDirtyBitmapMergeSource]? = nil, allocationDepth: Swift.Bool? = nil) {
             self.name = name
             self.description = description
             self.bitmaps = bitmaps
@@ -2678,27 +2678,6 @@ extension QAPI {
             if let description { _members["description"] = description.qapiValue }
             if let bitmaps { _members["bitmaps"] = bitmaps.qapiValue }
             if let allocationDepth { _members["allocation-depth"] = allocationDepth.qapiValue }
-        }
-    }
-
-    /// QAPI alternate `Q72_290`: the branch is chosen by the value's JSON type.
-    indirect enum Q72290: QAPIValue, Equatable {
-        case b0(Swift.String)
-        case b1(QAPI.BlockDirtyBitmap)
-
-        init(qapi _value: JSONValue, at _path: QAPIPath) throws(QMPError) {
-            switch _value {
-            case .string: self = .b0(try Swift.String(qapi: _value, at: _path))
-            case .object: self = .b1(try QAPI.BlockDirtyBitmap(qapi: _value, at: _path))
-            default: throw QAPIPath.alternateError(_path, "Q72_290")
-            }
-        }
-
-        var qapiValue: JSONValue {
-            switch self {
-            case .b0(let branch): return branch.qapiValue
-            case .b1(let branch): return branch.qapiValue
-            }
         }
     }
 
@@ -2819,34 +2798,34 @@ extension QAPI {
             case vhdx(QAPI.Q72549)
             case vmdk(QAPI.Q72550)
             case vpc(QAPI.Q72551)
-            case blkdebug(QAPI.Q720)
-            case blklogwrites(QAPI.Q720)
-            case blkreplay(QAPI.Q720)
-            case blkverify(QAPI.Q720)
-            case bochs(QAPI.Q720)
-            case cloop(QAPI.Q720)
-            case compress(QAPI.Q720)
-            case copyBeforeWrite(QAPI.Q720)
-            case copyOnRead(QAPI.Q720)
-            case dmg(QAPI.Q720)
-            case snapshotAccess(QAPI.Q720)
-            case ftp(QAPI.Q720)
-            case ftps(QAPI.Q720)
-            case hostCdrom(QAPI.Q720)
-            case hostDevice(QAPI.Q720)
-            case http(QAPI.Q720)
-            case https(QAPI.Q720)
-            case iscsi(QAPI.Q720)
-            case nbd(QAPI.Q720)
-            case nullAio(QAPI.Q720)
-            case nullCo(QAPI.Q720)
-            case nvme(QAPI.Q720)
-            case preallocate(QAPI.Q720)
-            case quorum(QAPI.Q720)
-            case raw(QAPI.Q720)
-            case replication(QAPI.Q720)
-            case throttle(QAPI.Q720)
-            case vvfat(QAPI.Q720)
+            case blkdebug(QAPI.BlockEmptyStruct)
+            case blklogwrites(QAPI.BlockEmptyStruct)
+            case blkreplay(QAPI.BlockEmptyStruct)
+            case blkverify(QAPI.BlockEmptyStruct)
+            case bochs(QAPI.BlockEmptyStruct)
+            case cloop(QAPI.BlockEmptyStruct)
+            case compress(QAPI.BlockEmptyStruct)
+            case copyBeforeWrite(QAPI.BlockEmptyStruct)
+            case copyOnRead(QAPI.BlockEmptyStruct)
+            case dmg(QAPI.BlockEmptyStruct)
+            case snapshotAccess(QAPI.BlockEmptyStruct)
+            case ftp(QAPI.BlockEmptyStruct)
+            case ftps(QAPI.BlockEmptyStruct)
+            case hostCdrom(QAPI.BlockEmptyStruct)
+            case hostDevice(QAPI.BlockEmptyStruct)
+            case http(QAPI.BlockEmptyStruct)
+            case https(QAPI.BlockEmptyStruct)
+            case iscsi(QAPI.BlockEmptyStruct)
+            case nbd(QAPI.BlockEmptyStruct)
+            case nullAio(QAPI.BlockEmptyStruct)
+            case nullCo(QAPI.BlockEmptyStruct)
+            case nvme(QAPI.BlockEmptyStruct)
+            case preallocate(QAPI.BlockEmptyStruct)
+            case quorum(QAPI.BlockEmptyStruct)
+            case raw(QAPI.BlockEmptyStruct)
+            case replication(QAPI.BlockEmptyStruct)
+            case throttle(QAPI.BlockEmptyStruct)
+            case vvfat(QAPI.BlockEmptyStruct)
         }
 
         init(driver: QAPI.BlockdevDriver, variant: Variant) {
@@ -2871,34 +2850,34 @@ extension QAPI {
             case QAPI.BlockdevDriver.vhdx: self.variant = .vhdx(try QAPI.Q72549(qapiMembers: _members, at: _path))
             case QAPI.BlockdevDriver.vmdk: self.variant = .vmdk(try QAPI.Q72550(qapiMembers: _members, at: _path))
             case QAPI.BlockdevDriver.vpc: self.variant = .vpc(try QAPI.Q72551(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.blkdebug: self.variant = .blkdebug(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.blklogwrites: self.variant = .blklogwrites(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.blkreplay: self.variant = .blkreplay(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.blkverify: self.variant = .blkverify(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.bochs: self.variant = .bochs(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.cloop: self.variant = .cloop(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.compress: self.variant = .compress(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.copyBeforeWrite: self.variant = .copyBeforeWrite(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.copyOnRead: self.variant = .copyOnRead(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.dmg: self.variant = .dmg(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.snapshotAccess: self.variant = .snapshotAccess(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.ftp: self.variant = .ftp(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.ftps: self.variant = .ftps(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.hostCdrom: self.variant = .hostCdrom(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.hostDevice: self.variant = .hostDevice(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.http: self.variant = .http(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.https: self.variant = .https(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.iscsi: self.variant = .iscsi(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nbd: self.variant = .nbd(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nullAio: self.variant = .nullAio(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nullCo: self.variant = .nullCo(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nvme: self.variant = .nvme(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.preallocate: self.variant = .preallocate(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.quorum: self.variant = .quorum(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.raw: self.variant = .raw(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.replication: self.variant = .replication(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.throttle: self.variant = .throttle(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vvfat: self.variant = .vvfat(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkdebug: self.variant = .blkdebug(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blklogwrites: self.variant = .blklogwrites(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkreplay: self.variant = .blkreplay(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkverify: self.variant = .blkverify(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.bochs: self.variant = .bochs(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.cloop: self.variant = .cloop(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.compress: self.variant = .compress(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.copyBeforeWrite: self.variant = .copyBeforeWrite(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.copyOnRead: self.variant = .copyOnRead(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.dmg: self.variant = .dmg(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.snapshotAccess: self.variant = .snapshotAccess(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ftp: self.variant = .ftp(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ftps: self.variant = .ftps(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.hostCdrom: self.variant = .hostCdrom(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.hostDevice: self.variant = .hostDevice(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.http: self.variant = .http(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.https: self.variant = .https(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.iscsi: self.variant = .iscsi(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nbd: self.variant = .nbd(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nullAio: self.variant = .nullAio(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nullCo: self.variant = .nullCo(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nvme: self.variant = .nvme(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.preallocate: self.variant = .preallocate(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.quorum: self.variant = .quorum(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.raw: self.variant = .raw(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.replication: self.variant = .replication(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.throttle: self.variant = .throttle(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vvfat: self.variant = .vvfat(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
             }
         }
 
@@ -3026,11 +3005,11 @@ extension QAPI {
         var ivgenHashAlg: QAPI.QCryptoHashAlgorithm?
         var hashAlg: QAPI.QCryptoHashAlgorithm?
         var iterTime: Swift.Int64?
-        var file: QAPI.Q72518
+        var file: QAPI.BlockdevRef
         var size: Swift.Int64
         var preallocation: QAPI.Q72650?
 
-        init(keySecret: Swift.String? = nil, cipherAlg: QAPI.QCryptoCipherAlgorithm? = nil, cipherMode: QAPI.QCryptoCipherMode? = nil, ivgenAlg: QAPI.QCryptoIVGenAlgorithm? = nil, ivgenHashAlg: QAPI.QCryptoHashAlgorithm? = nil, hashAlg: QAPI.QCryptoHashAlgorithm? = nil, iterTime: Swift.Int64? = nil, file: QAPI.Q72518, size: Swift.Int64, preallocation: QAPI.Q72650? = nil) {
+        init(keySecret: Swift.String? = nil, cipherAlg: QAPI.QCryptoCipherAlgorithm? = nil, cipherMode: QAPI.QCryptoCipherMode? = nil, ivgenAlg: QAPI.QCryptoIVGenAlgorithm? = nil, ivgenHashAlg: QAPI.QCryptoHashAlgorithm? = nil, hashAlg: QAPI.QCryptoHashAlgorithm? = nil, iterTime: Swift.Int64? = nil, file: QAPI.BlockdevRef, size: Swift.Int64, preallocation: QAPI.Q72650? = nil) {
             self.keySecret = keySecret
             self.cipherAlg = cipherAlg
             self.cipherMode = cipherMode
@@ -3112,1377 +3091,12 @@ extension QAPI {
         case ripemd160 = "ripemd160"
     }
 
-    /// QAPI alternate `Q72_518`: the branch is chosen by the value's JSON type.
-    indirect enum Q72518: QAPIValue, Equatable {
-        case b0(QAPI.Q7249)
-        case b1(Swift.String)
-
-        init(qapi _value: JSONValue, at _path: QAPIPath) throws(QMPError) {
-            switch _value {
-            case .object: self = .b0(try QAPI.Q7249(qapi: _value, at: _path))
-            case .string: self = .b1(try Swift.String(qapi: _value, at: _path))
-            default: throw QAPIPath.alternateError(_path, "Q72_518")
-            }
-        }
-
-        var qapiValue: JSONValue {
-            switch self {
-            case .b0(let branch): return branch.qapiValue
-            case .b1(let branch): return branch.qapiValue
-            }
-        }
-    }
-
-    /// QAPI union `Q72_49`: the base members, then the branch `driver` selects.
-    struct Q7249: QAPIObject {
-        var driver: QAPI.BlockdevDriver
-        var nodeName: Swift.String?
-        var discard: QAPI.BlockdevDiscardOptions?
-        var cache: QAPI.BlockdevCacheOptions?
-        var readOnly: Swift.Bool?
-        var autoReadOnly: Swift.Bool?
-        var forceShare: Swift.Bool?
-        var detectZeroes: QAPI.BlockdevDetectZeroesOptions?
-        /// The members of the branch `driver` selects.
-        var variant: Variant
-
-        indirect enum Variant: Sendable, Equatable {
-            case blkdebug(QAPI.Q72294)
-            case blklogwrites(QAPI.Q72295)
-            case blkverify(QAPI.Q72296)
-            case blkreplay(QAPI.Q72297)
-            case bochs(QAPI.Q72298)
-            case cloop(QAPI.Q72298)
-            case compress(QAPI.Q72298)
-            case copyBeforeWrite(QAPI.Q72299)
-            case copyOnRead(QAPI.Q72300)
-            case dmg(QAPI.Q72298)
-            case file(QAPI.Q72301)
-            case ftp(QAPI.BlockdevOptionsCurlFtp)
-            case ftps(QAPI.BlockdevOptionsCurlFtps)
-            case gluster(QAPI.BlockdevOptionsGluster)
-            case hostCdrom(QAPI.Q72301)
-            case hostDevice(QAPI.Q72301)
-            case http(QAPI.BlockdevOptionsCurlHttp)
-            case https(QAPI.BlockdevOptionsCurlHttps)
-            case iscsi(QAPI.Q72308)
-            case luks(QAPI.Q72309)
-            case nbd(QAPI.Q72310)
-            case nfs(QAPI.Q72311)
-            case nullAio(QAPI.BlockdevOptionsNull)
-            case nullCo(QAPI.BlockdevOptionsNull)
-            case nvme(QAPI.BlockdevOptionsNVMe)
-            case parallels(QAPI.Q72298)
-            case preallocate(QAPI.Q72315)
-            case qcow2(QAPI.Q72316)
-            case qcow(QAPI.Q72317)
-            case qed(QAPI.Q72318)
-            case quorum(QAPI.Q72319)
-            case raw(QAPI.Q72320)
-            case rbd(QAPI.Q72321)
-            case replication(QAPI.Q72322)
-            case snapshotAccess(QAPI.Q72298)
-            case ssh(QAPI.Q72323)
-            case throttle(QAPI.Q72324)
-            case vdi(QAPI.Q72298)
-            case vhdx(QAPI.Q72298)
-            case vmdk(QAPI.Q72318)
-            case vpc(QAPI.Q72298)
-            case vvfat(QAPI.BlockdevOptionsVVFAT)
-        }
-
-        init(driver: QAPI.BlockdevDriver, nodeName: Swift.String? = nil, discard: QAPI.BlockdevDiscardOptions? = nil, cache: QAPI.BlockdevCacheOptions? = nil, readOnly: Swift.Bool? = nil, autoReadOnly: Swift.Bool? = nil, forceShare: Swift.Bool? = nil, detectZeroes: QAPI.BlockdevDetectZeroesOptions? = nil, variant: Variant) {
-            self.driver = driver
-            self.nodeName = nodeName
-            self.discard = discard
-            self.cache = cache
-            self.readOnly = readOnly
-            self.autoReadOnly = autoReadOnly
-            self.forceShare = forceShare
-            self.detectZeroes = detectZeroes
-            self.variant = variant
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.driver = try _members.required("driver", at: _path)
-            self.nodeName = try _members.optional("node-name", at: _path)
-            self.discard = try _members.optional("discard", at: _path)
-            self.cache = try _members.optional("cache", at: _path)
-            self.readOnly = try _members.optional("read-only", at: _path)
-            self.autoReadOnly = try _members.optional("auto-read-only", at: _path)
-            self.forceShare = try _members.optional("force-share", at: _path)
-            self.detectZeroes = try _members.optional("detect-zeroes", at: _path)
-            switch self.driver {
-            case QAPI.BlockdevDriver.blkdebug: self.variant = .blkdebug(try QAPI.Q72294(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.blklogwrites: self.variant = .blklogwrites(try QAPI.Q72295(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.blkverify: self.variant = .blkverify(try QAPI.Q72296(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.blkreplay: self.variant = .blkreplay(try QAPI.Q72297(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.bochs: self.variant = .bochs(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.cloop: self.variant = .cloop(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.compress: self.variant = .compress(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.copyBeforeWrite: self.variant = .copyBeforeWrite(try QAPI.Q72299(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.copyOnRead: self.variant = .copyOnRead(try QAPI.Q72300(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.dmg: self.variant = .dmg(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.file: self.variant = .file(try QAPI.Q72301(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.ftp: self.variant = .ftp(try QAPI.BlockdevOptionsCurlFtp(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.ftps: self.variant = .ftps(try QAPI.BlockdevOptionsCurlFtps(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.gluster: self.variant = .gluster(try QAPI.BlockdevOptionsGluster(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.hostCdrom: self.variant = .hostCdrom(try QAPI.Q72301(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.hostDevice: self.variant = .hostDevice(try QAPI.Q72301(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.http: self.variant = .http(try QAPI.BlockdevOptionsCurlHttp(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.https: self.variant = .https(try QAPI.BlockdevOptionsCurlHttps(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.iscsi: self.variant = .iscsi(try QAPI.Q72308(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.luks: self.variant = .luks(try QAPI.Q72309(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nbd: self.variant = .nbd(try QAPI.Q72310(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nfs: self.variant = .nfs(try QAPI.Q72311(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nullAio: self.variant = .nullAio(try QAPI.BlockdevOptionsNull(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nullCo: self.variant = .nullCo(try QAPI.BlockdevOptionsNull(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nvme: self.variant = .nvme(try QAPI.BlockdevOptionsNVMe(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.parallels: self.variant = .parallels(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.preallocate: self.variant = .preallocate(try QAPI.Q72315(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.qcow2: self.variant = .qcow2(try QAPI.Q72316(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.qcow: self.variant = .qcow(try QAPI.Q72317(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.qed: self.variant = .qed(try QAPI.Q72318(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.quorum: self.variant = .quorum(try QAPI.Q72319(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.raw: self.variant = .raw(try QAPI.Q72320(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.rbd: self.variant = .rbd(try QAPI.Q72321(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.replication: self.variant = .replication(try QAPI.Q72322(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.snapshotAccess: self.variant = .snapshotAccess(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.ssh: self.variant = .ssh(try QAPI.Q72323(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.throttle: self.variant = .throttle(try QAPI.Q72324(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vdi: self.variant = .vdi(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vhdx: self.variant = .vhdx(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vmdk: self.variant = .vmdk(try QAPI.Q72318(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vpc: self.variant = .vpc(try QAPI.Q72298(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vvfat: self.variant = .vvfat(try QAPI.BlockdevOptionsVVFAT(qapiMembers: _members, at: _path))
-            }
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["driver"] = driver.qapiValue
-            if let nodeName { _members["node-name"] = nodeName.qapiValue }
-            if let discard { _members["discard"] = discard.qapiValue }
-            if let cache { _members["cache"] = cache.qapiValue }
-            if let readOnly { _members["read-only"] = readOnly.qapiValue }
-            if let autoReadOnly { _members["auto-read-only"] = autoReadOnly.qapiValue }
-            if let forceShare { _members["force-share"] = forceShare.qapiValue }
-            if let detectZeroes { _members["detect-zeroes"] = detectZeroes.qapiValue }
-            switch variant {
-            case .blkdebug(let branch): branch.encodeMembers(into: &_members)
-            case .blklogwrites(let branch): branch.encodeMembers(into: &_members)
-            case .blkverify(let branch): branch.encodeMembers(into: &_members)
-            case .blkreplay(let branch): branch.encodeMembers(into: &_members)
-            case .bochs(let branch): branch.encodeMembers(into: &_members)
-            case .cloop(let branch): branch.encodeMembers(into: &_members)
-            case .compress(let branch): branch.encodeMembers(into: &_members)
-            case .copyBeforeWrite(let branch): branch.encodeMembers(into: &_members)
-            case .copyOnRead(let branch): branch.encodeMembers(into: &_members)
-            case .dmg(let branch): branch.encodeMembers(into: &_members)
-            case .file(let branch): branch.encodeMembers(into: &_members)
-            case .ftp(let branch): branch.encodeMembers(into: &_members)
-            case .ftps(let branch): branch.encodeMembers(into: &_members)
-            case .gluster(let branch): branch.encodeMembers(into: &_members)
-            case .hostCdrom(let branch): branch.encodeMembers(into: &_members)
-            case .hostDevice(let branch): branch.encodeMembers(into: &_members)
-            case .http(let branch): branch.encodeMembers(into: &_members)
-            case .https(let branch): branch.encodeMembers(into: &_members)
-            case .iscsi(let branch): branch.encodeMembers(into: &_members)
-            case .luks(let branch): branch.encodeMembers(into: &_members)
-            case .nbd(let branch): branch.encodeMembers(into: &_members)
-            case .nfs(let branch): branch.encodeMembers(into: &_members)
-            case .nullAio(let branch): branch.encodeMembers(into: &_members)
-            case .nullCo(let branch): branch.encodeMembers(into: &_members)
-            case .nvme(let branch): branch.encodeMembers(into: &_members)
-            case .parallels(let branch): branch.encodeMembers(into: &_members)
-            case .preallocate(let branch): branch.encodeMembers(into: &_members)
-            case .qcow2(let branch): branch.encodeMembers(into: &_members)
-            case .qcow(let branch): branch.encodeMembers(into: &_members)
-            case .qed(let branch): branch.encodeMembers(into: &_members)
-            case .quorum(let branch): branch.encodeMembers(into: &_members)
-            case .raw(let branch): branch.encodeMembers(into: &_members)
-            case .rbd(let branch): branch.encodeMembers(into: &_members)
-            case .replication(let branch): branch.encodeMembers(into: &_members)
-            case .snapshotAccess(let branch): branch.encodeMembers(into: &_members)
-            case .ssh(let branch): branch.encodeMembers(into: &_members)
-            case .throttle(let branch): branch.encodeMembers(into: &_members)
-            case .vdi(let branch): branch.encodeMembers(into: &_members)
-            case .vhdx(let branch): branch.encodeMembers(into: &_members)
-            case .vmdk(let branch): branch.encodeMembers(into: &_members)
-            case .vpc(let branch): branch.encodeMembers(into: &_members)
-            case .vvfat(let branch): branch.encodeMembers(into: &_members)
-            }
-        }
-    }
-
-    /// QAPI struct `Q72_294`.
-    struct Q72294: QAPIObject {
-        var image: QAPI.Q72518
-        var config: Swift.String?
-        var align: Swift.Int64?
-        var maxTransfer: Swift.Int64?
-        var optWriteZero: Swift.Int64?
-        var maxWriteZero: Swift.Int64?
-        var optDiscard: Swift.Int64?
-        var maxDiscard: Swift.Int64?
-        var injectError: [QAPI.Q72519]?
-        var setState: [QAPI.Q72520]?
-        var takeChildPerms: [QAPI.BlkdebugIOType]?
-        var unshareChildPerms: [QAPI.BlkdebugIOType]?
-
-        init(image: QAPI.Q72518, config: Swift.String? = nil, align: Swift.Int64? = nil, maxTransfer: Swift.Int64? = nil, optWriteZero: Swift.Int64? = nil, maxWriteZero: Swift.Int64? = nil, optDiscard: Swift.Int64? = nil, maxDiscard: Swift.Int64? = nil, injectError: [QAPI.Q72519]? = nil, setState: [QAPI.Q72520]? = nil, takeChildPerms: [QAPI.BlkdebugIOType]? = nil, unshareChildPerms: [QAPI.BlkdebugIOType]? = nil) {
-            self.image = image
-            self.config = config
-            self.align = align
-            self.maxTransfer = maxTransfer
-            self.optWriteZero = optWriteZero
-            self.maxWriteZero = maxWriteZero
-            self.optDiscard = optDiscard
-            self.maxDiscard = maxDiscard
-            self.injectError = injectError
-            self.setState = setState
-            self.takeChildPerms = takeChildPerms
-            self.unshareChildPerms = unshareChildPerms
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.image = try _members.required("image", at: _path)
-            self.config = try _members.optional("config", at: _path)
-            self.align = try _members.optional("align", at: _path)
-            self.maxTransfer = try _members.optional("max-transfer", at: _path)
-            self.optWriteZero = try _members.optional("opt-write-zero", at: _path)
-            self.maxWriteZero = try _members.optional("max-write-zero", at: _path)
-            self.optDiscard = try _members.optional("opt-discard", at: _path)
-            self.maxDiscard = try _members.optional("max-discard", at: _path)
-            self.injectError = try _members.optional("inject-error", at: _path)
-            self.setState = try _members.optional("set-state", at: _path)
-            self.takeChildPerms = try _members.optional("take-child-perms", at: _path)
-            self.unshareChildPerms = try _members.optional("unshare-child-perms", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["image"] = image.qapiValue
-            if let config { _members["config"] = config.qapiValue }
-            if let align { _members["align"] = align.qapiValue }
-            if let maxTransfer { _members["max-transfer"] = maxTransfer.qapiValue }
-            if let optWriteZero { _members["opt-write-zero"] = optWriteZero.qapiValue }
-            if let maxWriteZero { _members["max-write-zero"] = maxWriteZero.qapiValue }
-            if let optDiscard { _members["opt-discard"] = optDiscard.qapiValue }
-            if let maxDiscard { _members["max-discard"] = maxDiscard.qapiValue }
-            if let injectError { _members["inject-error"] = injectError.qapiValue }
-            if let setState { _members["set-state"] = setState.qapiValue }
-            if let takeChildPerms { _members["take-child-perms"] = takeChildPerms.qapiValue }
-            if let unshareChildPerms { _members["unshare-child-perms"] = unshareChildPerms.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_519`.
-    struct Q72519: QAPIObject {
-        var event: QAPI.BlkdebugEvent
-        var state: Swift.Int64?
-        var iotype: QAPI.BlkdebugIOType2?
-        var errno: Swift.Int64?
-        var sector: Swift.Int64?
-        var once: Swift.Bool?
-        var immediately: Swift.Bool?
-
-        init(event: QAPI.BlkdebugEvent, state: Swift.Int64? = nil, iotype: QAPI.BlkdebugIOType2? = nil, errno: Swift.Int64? = nil, sector: Swift.Int64? = nil, once: Swift.Bool? = nil, immediately: Swift.Bool? = nil) {
-            self.event = event
-            self.state = state
-            self.iotype = iotype
-            self.errno = errno
-            self.sector = sector
-            self.once = once
-            self.immediately = immediately
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.event = try _members.required("event", at: _path)
-            self.state = try _members.optional("state", at: _path)
-            self.iotype = try _members.optional("iotype", at: _path)
-            self.errno = try _members.optional("errno", at: _path)
-            self.sector = try _members.optional("sector", at: _path)
-            self.once = try _members.optional("once", at: _path)
-            self.immediately = try _members.optional("immediately", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["event"] = event.qapiValue
-            if let state { _members["state"] = state.qapiValue }
-            if let iotype { _members["iotype"] = iotype.qapiValue }
-            if let errno { _members["errno"] = errno.qapiValue }
-            if let sector { _members["sector"] = sector.qapiValue }
-            if let once { _members["once"] = once.qapiValue }
-            if let immediately { _members["immediately"] = immediately.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_520`.
-    struct Q72520: QAPIObject {
-        var event: QAPI.BlkdebugEvent
-        var state: Swift.Int64?
-        var newState: Swift.Int64
-
-        init(event: QAPI.BlkdebugEvent, state: Swift.Int64? = nil, newState: Swift.Int64) {
-            self.event = event
-            self.state = state
-            self.newState = newState
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.event = try _members.required("event", at: _path)
-            self.state = try _members.optional("state", at: _path)
-            self.newState = try _members.required("new_state", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["event"] = event.qapiValue
-            if let state { _members["state"] = state.qapiValue }
-            _members["new_state"] = newState.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_295`.
-    struct Q72295: QAPIObject {
-        var file: QAPI.Q72518
-        var log: QAPI.Q72518
-        var logSectorSize: Swift.Int64?
-        var logAppend: Swift.Bool?
-        var logSuperUpdateInterval: Swift.Int64?
-
-        init(file: QAPI.Q72518, log: QAPI.Q72518, logSectorSize: Swift.Int64? = nil, logAppend: Swift.Bool? = nil, logSuperUpdateInterval: Swift.Int64? = nil) {
-            self.file = file
-            self.log = log
-            self.logSectorSize = logSectorSize
-            self.logAppend = logAppend
-            self.logSuperUpdateInterval = logSuperUpdateInterval
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.file = try _members.required("file", at: _path)
-            self.log = try _members.required("log", at: _path)
-            self.logSectorSize = try _members.optional("log-sector-size", at: _path)
-            self.logAppend = try _members.optional("log-append", at: _path)
-            self.logSuperUpdateInterval = try _members.optional("log-super-update-interval", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["file"] = file.qapiValue
-            _members["log"] = log.qapiValue
-            if let logSectorSize { _members["log-sector-size"] = logSectorSize.qapiValue }
-            if let logAppend { _members["log-append"] = logAppend.qapiValue }
-            if let logSuperUpdateInterval { _members["log-super-update-interval"] = logSuperUpdateInterval.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_296`.
-    struct Q72296: QAPIObject {
-        var test: QAPI.Q72518
-        var raw: QAPI.Q72518
-
-        init(test: QAPI.Q72518, raw: QAPI.Q72518) {
-            self.test = test
-            self.raw = raw
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.test = try _members.required("test", at: _path)
-            self.raw = try _members.required("raw", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["test"] = test.qapiValue
-            _members["raw"] = raw.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_297`.
-    struct Q72297: QAPIObject {
-        var image: QAPI.Q72518
-
-        init(image: QAPI.Q72518) {
-            self.image = image
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.image = try _members.required("image", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["image"] = image.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_298`.
-    struct Q72298: QAPIObject {
-        var file: QAPI.Q72518
-
-        init(file: QAPI.Q72518) {
-            self.file = file
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.file = try _members.required("file", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["file"] = file.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_299`.
-    struct Q72299: QAPIObject {
-        var file: QAPI.Q72518
-        var target: QAPI.Q72518
-        var bitmap: QAPI.BlockDirtyBitmap?
-        var onCbwError: QAPI.OnCbwError?
-        var cbwTimeout: Swift.Int64?
-
-        init(file: QAPI.Q72518, target: QAPI.Q72518, bitmap: QAPI.BlockDirtyBitmap? = nil, onCbwError: QAPI.OnCbwError? = nil, cbwTimeout: Swift.Int64? = nil) {
-            self.file = file
-            self.target = target
-            self.bitmap = bitmap
-            self.onCbwError = onCbwError
-            self.cbwTimeout = cbwTimeout
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.file = try _members.required("file", at: _path)
-            self.target = try _members.required("target", at: _path)
-            self.bitmap = try _members.optional("bitmap", at: _path)
-            self.onCbwError = try _members.optional("on-cbw-error", at: _path)
-            self.cbwTimeout = try _members.optional("cbw-timeout", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["file"] = file.qapiValue
-            _members["target"] = target.qapiValue
-            if let bitmap { _members["bitmap"] = bitmap.qapiValue }
-            if let onCbwError { _members["on-cbw-error"] = onCbwError.qapiValue }
-            if let cbwTimeout { _members["cbw-timeout"] = cbwTimeout.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_300`.
-    struct Q72300: QAPIObject {
-        var file: QAPI.Q72518
-        var bottom: Swift.String?
-
-        init(file: QAPI.Q72518, bottom: Swift.String? = nil) {
-            self.file = file
-            self.bottom = bottom
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.file = try _members.required("file", at: _path)
-            self.bottom = try _members.optional("bottom", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["file"] = file.qapiValue
-            if let bottom { _members["bottom"] = bottom.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_301`.
-    struct Q72301: QAPIObject {
-        var filename: Swift.String
-        var prManager: Swift.String?
-        var locking: QAPI.OnOffAuto?
-        var aio: QAPI.BlockdevAioOptions?
-        var aioMaxBatch: Swift.Int64?
-        var dropCache: Swift.Bool?
-        var xCheckCacheDropped: Swift.Bool?
-
-        init(filename: Swift.String, prManager: Swift.String? = nil, locking: QAPI.OnOffAuto? = nil, aio: QAPI.BlockdevAioOptions? = nil, aioMaxBatch: Swift.Int64? = nil, dropCache: Swift.Bool? = nil, xCheckCacheDropped: Swift.Bool? = nil) {
-            self.filename = filename
-            self.prManager = prManager
-            self.locking = locking
-            self.aio = aio
-            self.aioMaxBatch = aioMaxBatch
-            self.dropCache = dropCache
-            self.xCheckCacheDropped = xCheckCacheDropped
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.filename = try _members.required("filename", at: _path)
-            self.prManager = try _members.optional("pr-manager", at: _path)
-            self.locking = try _members.optional("locking", at: _path)
-            self.aio = try _members.optional("aio", at: _path)
-            self.aioMaxBatch = try _members.optional("aio-max-batch", at: _path)
-            self.dropCache = try _members.optional("drop-cache", at: _path)
-            self.xCheckCacheDropped = try _members.optional("x-check-cache-dropped", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["filename"] = filename.qapiValue
-            if let prManager { _members["pr-manager"] = prManager.qapiValue }
-            if let locking { _members["locking"] = locking.qapiValue }
-            if let aio { _members["aio"] = aio.qapiValue }
-            if let aioMaxBatch { _members["aio-max-batch"] = aioMaxBatch.qapiValue }
-            if let dropCache { _members["drop-cache"] = dropCache.qapiValue }
-            if let xCheckCacheDropped { _members["x-check-cache-dropped"] = xCheckCacheDropped.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_308`.
-    struct Q72308: QAPIObject {
-        var transport: QAPI.IscsiTransport
-        var portal: Swift.String
-        var target: Swift.String
-        var lun: Swift.Int64?
-        var user: Swift.String?
-        var passwordSecret: Swift.String?
-        var initiatorName: Swift.String?
-        var headerDigest: QAPI.IscsiHeaderDigest?
-        var timeout: Swift.Int64?
-
-        init(transport: QAPI.IscsiTransport, portal: Swift.String, target: Swift.String, lun: Swift.Int64? = nil, user: Swift.String? = nil, passwordSecret: Swift.String? = nil, initiatorName: Swift.String? = nil, headerDigest: QAPI.IscsiHeaderDigest? = nil, timeout: Swift.Int64? = nil) {
-            self.transport = transport
-            self.portal = portal
-            self.target = target
-            self.lun = lun
-            self.user = user
-            self.passwordSecret = passwordSecret
-            self.initiatorName = initiatorName
-            self.headerDigest = headerDigest
-            self.timeout = timeout
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.transport = try _members.required("transport", at: _path)
-            self.portal = try _members.required("portal", at: _path)
-            self.target = try _members.required("target", at: _path)
-            self.lun = try _members.optional("lun", at: _path)
-            self.user = try _members.optional("user", at: _path)
-            self.passwordSecret = try _members.optional("password-secret", at: _path)
-            self.initiatorName = try _members.optional("initiator-name", at: _path)
-            self.headerDigest = try _members.optional("header-digest", at: _path)
-            self.timeout = try _members.optional("timeout", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["transport"] = transport.qapiValue
-            _members["portal"] = portal.qapiValue
-            _members["target"] = target.qapiValue
-            if let lun { _members["lun"] = lun.qapiValue }
-            if let user { _members["user"] = user.qapiValue }
-            if let passwordSecret { _members["password-secret"] = passwordSecret.qapiValue }
-            if let initiatorName { _members["initiator-name"] = initiatorName.qapiValue }
-            if let headerDigest { _members["header-digest"] = headerDigest.qapiValue }
-            if let timeout { _members["timeout"] = timeout.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_309`.
-    struct Q72309: QAPIObject {
-        var file: QAPI.Q72518
-        var keySecret: Swift.String?
-
-        init(file: QAPI.Q72518, keySecret: Swift.String? = nil) {
-            self.file = file
-            self.keySecret = keySecret
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.file = try _members.required("file", at: _path)
-            self.keySecret = try _members.optional("key-secret", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["file"] = file.qapiValue
-            if let keySecret { _members["key-secret"] = keySecret.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_310`.
-    struct Q72310: QAPIObject {
-        var server: QAPI.SocketAddress
-        var export: Swift.String?
-        var tlsCreds: Swift.String?
-        var tlsHostname: Swift.String?
-        var xDirtyBitmap: Swift.String?
-        var reconnectDelay: Swift.Int64?
-        var openTimeout: Swift.Int64?
-
-        init(server: QAPI.SocketAddress, export: Swift.String? = nil, tlsCreds: Swift.String? = nil, tlsHostname: Swift.String? = nil, xDirtyBitmap: Swift.String? = nil, reconnectDelay: Swift.Int64? = nil, openTimeout: Swift.Int64? = nil) {
-            self.server = server
-            self.export = export
-            self.tlsCreds = tlsCreds
-            self.tlsHostname = tlsHostname
-            self.xDirtyBitmap = xDirtyBitmap
-            self.reconnectDelay = reconnectDelay
-            self.openTimeout = openTimeout
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.server = try _members.required("server", at: _path)
-            self.export = try _members.optional("export", at: _path)
-            self.tlsCreds = try _members.optional("tls-creds", at: _path)
-            self.tlsHostname = try _members.optional("tls-hostname", at: _path)
-            self.xDirtyBitmap = try _members.optional("x-dirty-bitmap", at: _path)
-            self.reconnectDelay = try _members.optional("reconnect-delay", at: _path)
-            self.openTimeout = try _members.optional("open-timeout", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["server"] = server.qapiValue
-            if let export { _members["export"] = export.qapiValue }
-            if let tlsCreds { _members["tls-creds"] = tlsCreds.qapiValue }
-            if let tlsHostname { _members["tls-hostname"] = tlsHostname.qapiValue }
-            if let xDirtyBitmap { _members["x-dirty-bitmap"] = xDirtyBitmap.qapiValue }
-            if let reconnectDelay { _members["reconnect-delay"] = reconnectDelay.qapiValue }
-            if let openTimeout { _members["open-timeout"] = openTimeout.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_311`.
-    struct Q72311: QAPIObject {
-        var server: QAPI.Q72526
-        var path: Swift.String
-        var user: Swift.Int64?
-        var group: Swift.Int64?
-        var tcpSynCount: Swift.Int64?
-        var readaheadSize: Swift.Int64?
-        var pageCacheSize: Swift.Int64?
-        var debug: Swift.Int64?
-
-        init(server: QAPI.Q72526, path: Swift.String, user: Swift.Int64? = nil, group: Swift.Int64? = nil, tcpSynCount: Swift.Int64? = nil, readaheadSize: Swift.Int64? = nil, pageCacheSize: Swift.Int64? = nil, debug: Swift.Int64? = nil) {
-            self.server = server
-            self.path = path
-            self.user = user
-            self.group = group
-            self.tcpSynCount = tcpSynCount
-            self.readaheadSize = readaheadSize
-            self.pageCacheSize = pageCacheSize
-            self.debug = debug
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.server = try _members.required("server", at: _path)
-            self.path = try _members.required("path", at: _path)
-            self.user = try _members.optional("user", at: _path)
-            self.group = try _members.optional("group", at: _path)
-            self.tcpSynCount = try _members.optional("tcp-syn-count", at: _path)
-            self.readaheadSize = try _members.optional("readahead-size", at: _path)
-            self.pageCacheSize = try _members.optional("page-cache-size", at: _path)
-            self.debug = try _members.optional("debug", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["server"] = server.qapiValue
-            _members["path"] = path.qapiValue
-            if let user { _members["user"] = user.qapiValue }
-            if let group { _members["group"] = group.qapiValue }
-            if let tcpSynCount { _members["tcp-syn-count"] = tcpSynCount.qapiValue }
-            if let readaheadSize { _members["readahead-size"] = readaheadSize.qapiValue }
-            if let pageCacheSize { _members["page-cache-size"] = pageCacheSize.qapiValue }
-            if let debug { _members["debug"] = debug.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_526`.
-    struct Q72526: QAPIObject {
-        var type: QAPI.NFSTransport
-        var host: Swift.String
-
-        init(type: QAPI.NFSTransport, host: Swift.String) {
-            self.type = type
-            self.host = host
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.type = try _members.required("type", at: _path)
-            self.host = try _members.required("host", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["type"] = type.qapiValue
-            _members["host"] = host.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_315`.
-    struct Q72315: QAPIObject {
-        var file: QAPI.Q72518
-        var preallocAlign: Swift.Int64?
-        var preallocSize: Swift.Int64?
-
-        init(file: QAPI.Q72518, preallocAlign: Swift.Int64? = nil, preallocSize: Swift.Int64? = nil) {
-            self.file = file
-            self.preallocAlign = preallocAlign
-            self.preallocSize = preallocSize
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.file = try _members.required("file", at: _path)
-            self.preallocAlign = try _members.optional("prealloc-align", at: _path)
-            self.preallocSize = try _members.optional("prealloc-size", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["file"] = file.qapiValue
-            if let preallocAlign { _members["prealloc-align"] = preallocAlign.qapiValue }
-            if let preallocSize { _members["prealloc-size"] = preallocSize.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_316`.
-    struct Q72316: QAPIObject {
-        var file: QAPI.Q72518
-        var backing: QAPI.Q72527?
-        var lazyRefcounts: Swift.Bool?
-        var passDiscardRequest: Swift.Bool?
-        var passDiscardSnapshot: Swift.Bool?
-        var passDiscardOther: Swift.Bool?
-        var overlapCheck: QAPI.Q72528?
-        var cacheSize: Swift.Int64?
-        var l2CacheSize: Swift.Int64?
-        var l2CacheEntrySize: Swift.Int64?
-        var refcountCacheSize: Swift.Int64?
-        var cacheCleanInterval: Swift.Int64?
-        var encrypt: QAPI.Q72529?
-        var dataFile: QAPI.Q72518?
-
-        init(file: QAPI.Q72518, backing: QAPI.Q72527? = nil, lazyRefcounts: Swift.Bool? = nil, passDiscardRequest: Swift.Bool? = nil, passDiscardSnapshot: Swift.Bool? = nil, passDiscardOther: Swift.Bool? = nil, overlapCheck: QAPI.Q72528? = nil, cacheSize: Swift.Int64? = nil, l2CacheSize: Swift.Int64? = nil, l2CacheEntrySize: Swift.Int64? = nil, refcountCacheSize: Swift.Int64? = nil, cacheCleanInterval: Swift.Int64? = nil, encrypt: QAPI.Q72529? = nil, dataFile: QAPI.Q72518? = nil) {
-            self.file = file
-            self.backing = backing
-            self.lazyRefcounts = lazyRefcounts
-            self.passDiscardRequest = passDiscardRequest
-            self.passDiscardSnapshot = passDiscardSnapshot
-            self.passDiscardOther = passDiscardOther
-            self.overlapCheck = overlapCheck
-            self.cacheSize = cacheSize
-            self.l2CacheSize = l2CacheSize
-            self.l2CacheEntrySize = l2CacheEntrySize
-            self.refcountCacheSize = refcountCacheSize
-            self.cacheCleanInterval = cacheCleanInterval
-            self.encrypt = encrypt
-            self.dataFile = dataFile
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.file = try _members.required("file", at: _path)
-            self.backing = try _members.optional("backing", at: _path)
-            self.lazyRefcounts = try _members.optional("lazy-refcounts", at: _path)
-            self.passDiscardRequest = try _members.optional("pass-discard-request", at: _path)
-            self.passDiscardSnapshot = try _members.optional("pass-discard-snapshot", at: _path)
-            self.passDiscardOther = try _members.optional("pass-discard-other", at: _path)
-            self.overlapCheck = try _members.optional("overlap-check", at: _path)
-            self.cacheSize = try _members.optional("cache-size", at: _path)
-            self.l2CacheSize = try _members.optional("l2-cache-size", at: _path)
-            self.l2CacheEntrySize = try _members.optional("l2-cache-entry-size", at: _path)
-            self.refcountCacheSize = try _members.optional("refcount-cache-size", at: _path)
-            self.cacheCleanInterval = try _members.optional("cache-clean-interval", at: _path)
-            self.encrypt = try _members.optional("encrypt", at: _path)
-            self.dataFile = try _members.optional("data-file", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["file"] = file.qapiValue
-            if let backing { _members["backing"] = backing.qapiValue }
-            if let lazyRefcounts { _members["lazy-refcounts"] = lazyRefcounts.qapiValue }
-            if let passDiscardRequest { _members["pass-discard-request"] = passDiscardRequest.qapiValue }
-            if let passDiscardSnapshot { _members["pass-discard-snapshot"] = passDiscardSnapshot.qapiValue }
-            if let passDiscardOther { _members["pass-discard-other"] = passDiscardOther.qapiValue }
-            if let overlapCheck { _members["overlap-check"] = overlapCheck.qapiValue }
-            if let cacheSize { _members["cache-size"] = cacheSize.qapiValue }
-            if let l2CacheSize { _members["l2-cache-size"] = l2CacheSize.qapiValue }
-            if let l2CacheEntrySize { _members["l2-cache-entry-size"] = l2CacheEntrySize.qapiValue }
-            if let refcountCacheSize { _members["refcount-cache-size"] = refcountCacheSize.qapiValue }
-            if let cacheCleanInterval { _members["cache-clean-interval"] = cacheCleanInterval.qapiValue }
-            if let encrypt { _members["encrypt"] = encrypt.qapiValue }
-            if let dataFile { _members["data-file"] = dataFile.qapiValue }
-        }
-    }
-
-    /// QAPI alternate `Q72_527`: the branch is chosen by the value's JSON type.
-    indirect enum Q72527: QAPIValue, Equatable {
-        case b0(QAPI.Q7249)
-        case b1(Swift.String)
-        case b2(JSONValue)
-
-        init(qapi _value: JSONValue, at _path: QAPIPath) throws(QMPError) {
-            switch _value {
-            case .object: self = .b0(try QAPI.Q7249(qapi: _value, at: _path))
-            case .string: self = .b1(try Swift.String(qapi: _value, at: _path))
-            case .null: self = .b2(try JSONValue(qapi: _value, at: _path))
-            default: throw QAPIPath.alternateError(_path, "Q72_527")
-            }
-        }
-
-        var qapiValue: JSONValue {
-            switch self {
-            case .b0(let branch): return branch.qapiValue
-            case .b1(let branch): return branch.qapiValue
-            case .b2(let branch): return branch.qapiValue
-            }
-        }
-    }
-
-    /// QAPI alternate `Q72_528`: the branch is chosen by the value's JSON type.
-    indirect enum Q72528: QAPIValue, Equatable {
-        case b0(QAPI.Q72639)
-        case b1(QAPI.Qcow2OverlapCheckMode)
-
-        init(qapi _value: JSONValue, at _path: QAPIPath) throws(QMPError) {
-            switch _value {
-            case .object: self = .b0(try QAPI.Q72639(qapi: _value, at: _path))
-            case .string: self = .b1(try QAPI.Qcow2OverlapCheckMode(qapi: _value, at: _path))
-            default: throw QAPIPath.alternateError(_path, "Q72_528")
-            }
-        }
-
-        var qapiValue: JSONValue {
-            switch self {
-            case .b0(let branch): return branch.qapiValue
-            case .b1(let branch): return branch.qapiValue
-            }
-        }
-    }
-
-    /// QAPI struct `Q72_639`.
-    struct Q72639: QAPIObject {
-        var template: QAPI.Qcow2OverlapCheckMode?
-        var mainHeader: Swift.Bool?
-        var activeL1: Swift.Bool?
-        var activeL2: Swift.Bool?
-        var refcountTable: Swift.Bool?
-        var refcountBlock: Swift.Bool?
-        var snapshotTable: Swift.Bool?
-        var inactiveL1: Swift.Bool?
-        var inactiveL2: Swift.Bool?
-        var bitmapDirectory: Swift.Bool?
-
-        init(template: QAPI.Qcow2OverlapCheckMode? = nil, mainHeader: Swift.Bool? = nil, activeL1: Swift.Bool? = nil, activeL2: Swift.Bool? = nil, refcountTable: Swift.Bool? = nil, refcountBlock: Swift.Bool? = nil, snapshotTable: Swift.Bool? = nil, inactiveL1: Swift.Bool? = nil, inactiveL2: Swift.Bool? = nil, bitmapDirectory: Swift.Bool? = nil) {
-            self.template = template
-            self.mainHeader = mainHeader
-            self.activeL1 = activeL1
-            self.activeL2 = activeL2
-            self.refcountTable = refcountTable
-            self.refcountBlock = refcountBlock
-            self.snapshotTable = snapshotTable
-            self.inactiveL1 = inactiveL1
-            self.inactiveL2 = inactiveL2
-            self.bitmapDirectory = bitmapDirectory
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.template = try _members.optional("template", at: _path)
-            self.mainHeader = try _members.optional("main-header", at: _path)
-            self.activeL1 = try _members.optional("active-l1", at: _path)
-            self.activeL2 = try _members.optional("active-l2", at: _path)
-            self.refcountTable = try _members.optional("refcount-table", at: _path)
-            self.refcountBlock = try _members.optional("refcount-block", at: _path)
-            self.snapshotTable = try _members.optional("snapshot-table", at: _path)
-            self.inactiveL1 = try _members.optional("inactive-l1", at: _path)
-            self.inactiveL2 = try _members.optional("inactive-l2", at: _path)
-            self.bitmapDirectory = try _members.optional("bitmap-directory", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            if let template { _members["template"] = template.qapiValue }
-            if let mainHeader { _members["main-header"] = mainHeader.qapiValue }
-            if let activeL1 { _members["active-l1"] = activeL1.qapiValue }
-            if let activeL2 { _members["active-l2"] = activeL2.qapiValue }
-            if let refcountTable { _members["refcount-table"] = refcountTable.qapiValue }
-            if let refcountBlock { _members["refcount-block"] = refcountBlock.qapiValue }
-            if let snapshotTable { _members["snapshot-table"] = snapshotTable.qapiValue }
-            if let inactiveL1 { _members["inactive-l1"] = inactiveL1.qapiValue }
-            if let inactiveL2 { _members["inactive-l2"] = inactiveL2.qapiValue }
-            if let bitmapDirectory { _members["bitmap-directory"] = bitmapDirectory.qapiValue }
-        }
-    }
-
-    /// QAPI union `Q72_529`: the base members, then the branch `format` selects.
-    struct Q72529: QAPIObject {
-        var format: QAPI.BlockdevQcow2EncryptionFormat
-        /// The members of the branch `format` selects.
-        var variant: Variant
-
-        indirect enum Variant: Sendable, Equatable {
-            case aes(QAPI.Q72642)
-            case luks(QAPI.Q72643)
-        }
-
-        init(format: QAPI.BlockdevQcow2EncryptionFormat, variant: Variant) {
-            self.format = format
-            self.variant = variant
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.format = try _members.required("format", at: _path)
-            switch self.format {
-            case QAPI.BlockdevQcow2EncryptionFormat.aes: self.variant = .aes(try QAPI.Q72642(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevQcow2EncryptionFormat.luks: self.variant = .luks(try QAPI.Q72643(qapiMembers: _members, at: _path))
-            }
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["format"] = format.qapiValue
-            switch variant {
-            case .aes(let branch): branch.encodeMembers(into: &_members)
-            case .luks(let branch): branch.encodeMembers(into: &_members)
-            }
-        }
-    }
-
-    /// QAPI struct `Q72_642`.
-    struct Q72642: QAPIObject {
-        var keySecret: Swift.String?
-
-        init(keySecret: Swift.String? = nil) {
-            self.keySecret = keySecret
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.keySecret = try _members.optional("key-secret", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            if let keySecret { _members["key-secret"] = keySecret.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_643`.
-    struct Q72643: QAPIObject {
-        var keySecret: Swift.String?
-
-        init(keySecret: Swift.String? = nil) {
-            self.keySecret = keySecret
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.keySecret = try _members.optional("key-secret", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            if let keySecret { _members["key-secret"] = keySecret.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_317`.
-    struct Q72317: QAPIObject {
-        var file: QAPI.Q72518
-        var backing: QAPI.Q72527?
-        var encrypt: QAPI.Q72530?
-
-        init(file: QAPI.Q72518, backing: QAPI.Q72527? = nil, encrypt: QAPI.Q72530? = nil) {
-            self.file = file
-            self.backing = backing
-            self.encrypt = encrypt
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.file = try _members.required("file", at: _path)
-            self.backing = try _members.optional("backing", at: _path)
-            self.encrypt = try _members.optional("encrypt", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["file"] = file.qapiValue
-            if let backing { _members["backing"] = backing.qapiValue }
-            if let encrypt { _members["encrypt"] = encrypt.qapiValue }
-        }
-    }
-
-    /// QAPI union `Q72_530`: the base members, then the branch `format` selects.
-    struct Q72530: QAPIObject {
-        var format: QAPI.BlockdevQcowEncryptionFormat
-        /// The members of the branch `format` selects.
-        var variant: Variant
-
-        indirect enum Variant: Sendable, Equatable {
-            case aes(QAPI.Q72642)
-        }
-
-        init(format: QAPI.BlockdevQcowEncryptionFormat, variant: Variant) {
-            self.format = format
-            self.variant = variant
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.format = try _members.required("format", at: _path)
-            switch self.format {
-            case QAPI.BlockdevQcowEncryptionFormat.aes: self.variant = .aes(try QAPI.Q72642(qapiMembers: _members, at: _path))
-            }
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["format"] = format.qapiValue
-            switch variant {
-            case .aes(let branch): branch.encodeMembers(into: &_members)
-            }
-        }
-    }
-
-    /// QAPI struct `Q72_318`.
-    struct Q72318: QAPIObject {
-        var file: QAPI.Q72518
-        var backing: QAPI.Q72527?
-
-        init(file: QAPI.Q72518, backing: QAPI.Q72527? = nil) {
-            self.file = file
-            self.backing = backing
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.file = try _members.required("file", at: _path)
-            self.backing = try _members.optional("backing", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["file"] = file.qapiValue
-            if let backing { _members["backing"] = backing.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_319`.
-    struct Q72319: QAPIObject {
-        var blkverify: Swift.Bool?
-        var children: [QAPI.Q72518]
-        var voteThreshold: Swift.Int64
-        var rewriteCorrupted: Swift.Bool?
-        var readPattern: QAPI.QuorumReadPattern?
-
-        init(blkverify: Swift.Bool? = nil, children: [QAPI.Q72518], voteThreshold: Swift.Int64, rewriteCorrupted: Swift.Bool? = nil, readPattern: QAPI.QuorumReadPattern? = nil) {
-            self.blkverify = blkverify
-            self.children = children
-            self.voteThreshold = voteThreshold
-            self.rewriteCorrupted = rewriteCorrupted
-            self.readPattern = readPattern
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.blkverify = try _members.optional("blkverify", at: _path)
-            self.children = try _members.required("children", at: _path)
-            self.voteThreshold = try _members.required("vote-threshold", at: _path)
-            self.rewriteCorrupted = try _members.optional("rewrite-corrupted", at: _path)
-            self.readPattern = try _members.optional("read-pattern", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            if let blkverify { _members["blkverify"] = blkverify.qapiValue }
-            _members["children"] = children.qapiValue
-            _members["vote-threshold"] = voteThreshold.qapiValue
-            if let rewriteCorrupted { _members["rewrite-corrupted"] = rewriteCorrupted.qapiValue }
-            if let readPattern { _members["read-pattern"] = readPattern.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_320`.
-    struct Q72320: QAPIObject {
-        var file: QAPI.Q72518
-        var offset: Swift.Int64?
-        var size: Swift.Int64?
-
-        init(file: QAPI.Q72518, offset: Swift.Int64? = nil, size: Swift.Int64? = nil) {
-            self.file = file
-            self.offset = offset
-            self.size = size
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.file = try _members.required("file", at: _path)
-            self.offset = try _members.optional("offset", at: _path)
-            self.size = try _members.optional("size", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["file"] = file.qapiValue
-            if let offset { _members["offset"] = offset.qapiValue }
-            if let size { _members["size"] = size.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_321`.
-    struct Q72321: QAPIObject {
-        var pool: Swift.String
-        var namespace: Swift.String?
-        var image: Swift.String
-        var conf: Swift.String?
-        var snapshot: Swift.String?
-        var encrypt: QAPI.Q72532?
-        var user: Swift.String?
-        var authClientRequired: [QAPI.RbdAuthMode]?
-        var keySecret: Swift.String?
-        var server: [QAPI.Q72534]?
-
-        init(pool: Swift.String, namespace: Swift.String? = nil, image: Swift.String, conf: Swift.String? = nil, snapshot: Swift.String? = nil, encrypt: QAPI.Q72532? = nil, user: Swift.String? = nil, authClientRequired: [QAPI.RbdAuthMode]? = nil, keySecret: Swift.String? = nil, server: [QAPI.Q72534]? = nil) {
-            self.pool = pool
-            self.namespace = namespace
-            self.image = image
-            self.conf = conf
-            self.snapshot = snapshot
-            self.encrypt = encrypt
-            self.user = user
-            self.authClientRequired = authClientRequired
-            self.keySecret = keySecret
-            self.server = server
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.pool = try _members.required("pool", at: _path)
-            self.namespace = try _members.optional("namespace", at: _path)
-            self.image = try _members.required("image", at: _path)
-            self.conf = try _members.optional("conf", at: _path)
-            self.snapshot = try _members.optional("snapshot", at: _path)
-            self.encrypt = try _members.optional("encrypt", at: _path)
-            self.user = try _members.optional("user", at: _path)
-            self.authClientRequired = try _members.optional("auth-client-required", at: _path)
-            self.keySecret = try _members.optional("key-secret", at: _path)
-            self.server = try _members.optional("server", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["pool"] = pool.qapiValue
-            if let namespace { _members["namespace"] = namespace.qapiValue }
-            _members["image"] = image.qapiValue
-            if let conf { _members["conf"] = conf.qapiValue }
-            if let snapshot { _members["snapshot"] = snapshot.qapiValue }
-            if let encrypt { _members["encrypt"] = encrypt.qapiValue }
-            if let user { _members["user"] = user.qapiValue }
-            if let authClientRequired { _members["auth-client-required"] = authClientRequired.qapiValue }
-            if let keySecret { _members["key-secret"] = keySecret.qapiValue }
-            if let server { _members["server"] = server.qapiValue }
-        }
-    }
-
-    /// QAPI union `Q72_532`: the base members, then the branch `format` selects.
-    struct Q72532: QAPIObject {
-        var format: QAPI.RbdImageEncryptionFormat
-        /// The members of the branch `format` selects.
-        var variant: Variant
-
-        indirect enum Variant: Sendable, Equatable {
-            case luks(QAPI.Q72646)
-            case luks2(QAPI.Q72647)
-        }
-
-        init(format: QAPI.RbdImageEncryptionFormat, variant: Variant) {
-            self.format = format
-            self.variant = variant
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.format = try _members.required("format", at: _path)
-            switch self.format {
-            case QAPI.RbdImageEncryptionFormat.luks: self.variant = .luks(try QAPI.Q72646(qapiMembers: _members, at: _path))
-            case QAPI.RbdImageEncryptionFormat.luks2: self.variant = .luks2(try QAPI.Q72647(qapiMembers: _members, at: _path))
-            }
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["format"] = format.qapiValue
-            switch variant {
-            case .luks(let branch): branch.encodeMembers(into: &_members)
-            case .luks2(let branch): branch.encodeMembers(into: &_members)
-            }
-        }
-    }
-
-    /// QAPI struct `Q72_646`.
-    struct Q72646: QAPIObject {
-        var keySecret: Swift.String
-
-        init(keySecret: Swift.String) {
-            self.keySecret = keySecret
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.keySecret = try _members.required("key-secret", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["key-secret"] = keySecret.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_647`.
-    struct Q72647: QAPIObject {
-        var keySecret: Swift.String
-
-        init(keySecret: Swift.String) {
-            self.keySecret = keySecret
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.keySecret = try _members.required("key-secret", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["key-secret"] = keySecret.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_534`.
-    struct Q72534: QAPIObject {
-        var host: Swift.String
-        var port: Swift.String
-
-        init(host: Swift.String, port: Swift.String) {
-            self.host = host
-            self.port = port
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.host = try _members.required("host", at: _path)
-            self.port = try _members.required("port", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["host"] = host.qapiValue
-            _members["port"] = port.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_322`.
-    struct Q72322: QAPIObject {
-        var file: QAPI.Q72518
-        var mode: QAPI.ReplicationMode
-        var topId: Swift.String?
-
-        init(file: QAPI.Q72518, mode: QAPI.ReplicationMode, topId: Swift.String? = nil) {
-            self.file = file
-            self.mode = mode
-            self.topId = topId
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.file = try _members.required("file", at: _path)
-            self.mode = try _members.required("mode", at: _path)
-            self.topId = try _members.optional("top-id", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["file"] = file.qapiValue
-            _members["mode"] = mode.qapiValue
-            if let topId { _members["top-id"] = topId.qapiValue }
-        }
-    }
-
-    /// QAPI struct `Q72_323`.
-    struct Q72323: QAPIObject {
-        var server: QAPI.InetSocketAddress
-        var path: Swift.String
-        var user: Swift.String?
-        var hostKeyCheck: QAPI.Q72537?
-
-        init(server: QAPI.InetSocketAddress, path: Swift.String, user: Swift.String? = nil, hostKeyCheck: QAPI.Q72537? = nil) {
-            self.server = server
-            self.path = path
-            self.user = user
-            self.hostKeyCheck = hostKeyCheck
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.server = try _members.required("server", at: _path)
-            self.path = try _members.required("path", at: _path)
-            self.user = try _members.optional("user", at: _path)
-            self.hostKeyCheck = try _members.optional("host-key-check", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["server"] = server.qapiValue
-            _members["path"] = path.qapiValue
-            if let user { _members["user"] = user.qapiValue }
-            if let hostKeyCheck { _members["host-key-check"] = hostKeyCheck.qapiValue }
-        }
-    }
-
-    /// QAPI union `Q72_537`: the base members, then the branch `mode` selects.
-    struct Q72537: QAPIObject {
-        var mode: QAPI.SshHostKeyCheckMode
-        /// The members of the branch `mode` selects.
-        var variant: Variant
-
-        indirect enum Variant: Sendable, Equatable {
-            case hash(QAPI.Q72649)
-            case none(QAPI.Q720)
-            case knownHosts(QAPI.Q720)
-        }
-
-        init(mode: QAPI.SshHostKeyCheckMode, variant: Variant) {
-            self.mode = mode
-            self.variant = variant
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.mode = try _members.required("mode", at: _path)
-            switch self.mode {
-            case QAPI.SshHostKeyCheckMode.hash: self.variant = .hash(try QAPI.Q72649(qapiMembers: _members, at: _path))
-            case QAPI.SshHostKeyCheckMode.none: self.variant = .none(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.SshHostKeyCheckMode.knownHosts: self.variant = .knownHosts(try QAPI.Q720(qapiMembers: _members, at: _path))
-            }
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["mode"] = mode.qapiValue
-            switch variant {
-            case .hash(let branch): branch.encodeMembers(into: &_members)
-            case .none(let branch): branch.encodeMembers(into: &_members)
-            case .knownHosts(let branch): branch.encodeMembers(into: &_members)
-            }
-        }
-    }
-
-    /// QAPI struct `Q72_649`.
-    struct Q72649: QAPIObject {
-        var type: QAPI.SshHostKeyCheckHashType
-        var hash: Swift.String
-
-        init(type: QAPI.SshHostKeyCheckHashType, hash: Swift.String) {
-            self.type = type
-            self.hash = hash
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.type = try _members.required("type", at: _path)
-            self.hash = try _members.required("hash", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["type"] = type.qapiValue
-            _members["hash"] = hash.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_0`.
-    struct Q720: QAPIObject {
-
-        init() {}
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {}
-
-        func encodeMembers(into _members: inout JSONObject) {}
-    }
-
-    /// QAPI struct `Q72_324`.
-    struct Q72324: QAPIObject {
-        var throttleGroup: Swift.String
-        var file: QAPI.Q72518
-
-        init(throttleGroup: Swift.String, file: QAPI.Q72518) {
-            self.throttleGroup = throttleGroup
-            self.file = file
-        }
-
-        init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.throttleGroup = try _members.required("throttle-group", at: _path)
-            self.file = try _members.required("file", at: _path)
-        }
-
-        func encodeMembers(into _members: inout JSONObject) {
-            _members["throttle-group"] = throttleGroup.qapiValue
-            _members["file"] = file.qapiValue
-        }
-    }
-
     /// QAPI struct `Q72_541`.
     struct Q72541: QAPIObject {
-        var location: QAPI.Q72311
+        var location: QAPI.BlockdevOptionsNfs
         var size: Swift.Int64
 
-        init(location: QAPI.Q72311, size: Swift.Int64) {
+        init(location: QAPI.BlockdevOptionsNfs, size: Swift.Int64) {
             self.location = location
             self.size = size
         }
@@ -4500,11 +3114,11 @@ extension QAPI {
 
     /// QAPI struct `Q72_542`.
     struct Q72542: QAPIObject {
-        var file: QAPI.Q72518
+        var file: QAPI.BlockdevRef
         var size: Swift.Int64
         var clusterSize: Swift.Int64?
 
-        init(file: QAPI.Q72518, size: Swift.Int64, clusterSize: Swift.Int64? = nil) {
+        init(file: QAPI.BlockdevRef, size: Swift.Int64, clusterSize: Swift.Int64? = nil) {
             self.file = file
             self.size = size
             self.clusterSize = clusterSize
@@ -4525,12 +3139,12 @@ extension QAPI {
 
     /// QAPI struct `Q72_543`.
     struct Q72543: QAPIObject {
-        var file: QAPI.Q72518
+        var file: QAPI.BlockdevRef
         var size: Swift.Int64
         var backingFile: Swift.String?
         var encrypt: QAPI.Q72655?
 
-        init(file: QAPI.Q72518, size: Swift.Int64, backingFile: Swift.String? = nil, encrypt: QAPI.Q72655? = nil) {
+        init(file: QAPI.BlockdevRef, size: Swift.Int64, backingFile: Swift.String? = nil, encrypt: QAPI.Q72655? = nil) {
             self.file = file
             self.size = size
             self.backingFile = backingFile
@@ -4559,7 +3173,7 @@ extension QAPI {
         var variant: Variant
 
         indirect enum Variant: Sendable, Equatable {
-            case qcow(QAPI.Q72642)
+            case qcow(QAPI.QCryptoBlockOptionsQCow)
             case luks(QAPI.Q72694)
         }
 
@@ -4571,7 +3185,7 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.format = try _members.required("format", at: _path)
             switch self.format {
-            case QAPI.Q72693.qcow: self.variant = .qcow(try QAPI.Q72642(qapiMembers: _members, at: _path))
+            case QAPI.Q72693.qcow: self.variant = .qcow(try QAPI.QCryptoBlockOptionsQCow(qapiMembers: _members, at: _path))
             case QAPI.Q72693.luks: self.variant = .luks(try QAPI.Q72694(qapiMembers: _members, at: _path))
             }
         }
@@ -4634,8 +3248,8 @@ extension QAPI {
 
     /// QAPI struct `Q72_544`.
     struct Q72544: QAPIObject {
-        var file: QAPI.Q72518
-        var dataFile: QAPI.Q72518?
+        var file: QAPI.BlockdevRef
+        var dataFile: QAPI.BlockdevRef?
         var dataFileRaw: Swift.Bool?
         var extendedL2: Swift.Bool?
         var size: Swift.Int64
@@ -4649,7 +3263,7 @@ extension QAPI {
         var refcountBits: Swift.Int64?
         var compressionType: QAPI.Qcow2CompressionType?
 
-        init(file: QAPI.Q72518, dataFile: QAPI.Q72518? = nil, dataFileRaw: Swift.Bool? = nil, extendedL2: Swift.Bool? = nil, size: Swift.Int64, version: QAPI.Q72656? = nil, backingFile: Swift.String? = nil, backingFmt: QAPI.BlockdevDriver? = nil, encrypt: QAPI.Q72655? = nil, clusterSize: Swift.Int64? = nil, preallocation: QAPI.Q72650? = nil, lazyRefcounts: Swift.Bool? = nil, refcountBits: Swift.Int64? = nil, compressionType: QAPI.Qcow2CompressionType? = nil) {
+        init(file: QAPI.BlockdevRef, dataFile: QAPI.BlockdevRef? = nil, dataFileRaw: Swift.Bool? = nil, extendedL2: Swift.Bool? = nil, size: Swift.Int64, version: QAPI.Q72656? = nil, backingFile: Swift.String? = nil, backingFmt: QAPI.BlockdevDriver? = nil, encrypt: QAPI.Q72655? = nil, clusterSize: Swift.Int64? = nil, preallocation: QAPI.Q72650? = nil, lazyRefcounts: Swift.Bool? = nil, refcountBits: Swift.Int64? = nil, compressionType: QAPI.Qcow2CompressionType? = nil) {
             self.file = file
             self.dataFile = dataFile
             self.dataFileRaw = dataFileRaw
@@ -4715,14 +3329,14 @@ extension QAPI {
 
     /// QAPI struct `Q72_545`.
     struct Q72545: QAPIObject {
-        var file: QAPI.Q72518
+        var file: QAPI.BlockdevRef
         var size: Swift.Int64
         var backingFile: Swift.String?
         var backingFmt: QAPI.BlockdevDriver?
         var clusterSize: Swift.Int64?
         var tableSize: Swift.Int64?
 
-        init(file: QAPI.Q72518, size: Swift.Int64, backingFile: Swift.String? = nil, backingFmt: QAPI.BlockdevDriver? = nil, clusterSize: Swift.Int64? = nil, tableSize: Swift.Int64? = nil) {
+        init(file: QAPI.BlockdevRef, size: Swift.Int64, backingFile: Swift.String? = nil, backingFmt: QAPI.BlockdevDriver? = nil, clusterSize: Swift.Int64? = nil, tableSize: Swift.Int64? = nil) {
             self.file = file
             self.size = size
             self.backingFile = backingFile
@@ -4752,12 +3366,12 @@ extension QAPI {
 
     /// QAPI struct `Q72_546`.
     struct Q72546: QAPIObject {
-        var location: QAPI.Q72321
+        var location: QAPI.BlockdevOptionsRbd
         var size: Swift.Int64
         var clusterSize: Swift.Int64?
         var encrypt: QAPI.Q72658?
 
-        init(location: QAPI.Q72321, size: Swift.Int64, clusterSize: Swift.Int64? = nil, encrypt: QAPI.Q72658? = nil) {
+        init(location: QAPI.BlockdevOptionsRbd, size: Swift.Int64, clusterSize: Swift.Int64? = nil, encrypt: QAPI.Q72658? = nil) {
             self.location = location
             self.size = size
             self.clusterSize = clusterSize
@@ -4856,10 +3470,10 @@ extension QAPI {
 
     /// QAPI struct `Q72_547`.
     struct Q72547: QAPIObject {
-        var location: QAPI.Q72323
+        var location: QAPI.BlockdevOptionsSsh
         var size: Swift.Int64
 
-        init(location: QAPI.Q72323, size: Swift.Int64) {
+        init(location: QAPI.BlockdevOptionsSsh, size: Swift.Int64) {
             self.location = location
             self.size = size
         }
@@ -4877,11 +3491,11 @@ extension QAPI {
 
     /// QAPI struct `Q72_548`.
     struct Q72548: QAPIObject {
-        var file: QAPI.Q72518
+        var file: QAPI.BlockdevRef
         var size: Swift.Int64
         var preallocation: QAPI.Q72650?
 
-        init(file: QAPI.Q72518, size: Swift.Int64, preallocation: QAPI.Q72650? = nil) {
+        init(file: QAPI.BlockdevRef, size: Swift.Int64, preallocation: QAPI.Q72650? = nil) {
             self.file = file
             self.size = size
             self.preallocation = preallocation
@@ -4902,14 +3516,14 @@ extension QAPI {
 
     /// QAPI struct `Q72_549`.
     struct Q72549: QAPIObject {
-        var file: QAPI.Q72518
+        var file: QAPI.BlockdevRef
         var size: Swift.Int64
         var logSize: Swift.Int64?
         var blockSize: Swift.Int64?
         var subformat: QAPI.Q72659?
         var blockStateZero: Swift.Bool?
 
-        init(file: QAPI.Q72518, size: Swift.Int64, logSize: Swift.Int64? = nil, blockSize: Swift.Int64? = nil, subformat: QAPI.Q72659? = nil, blockStateZero: Swift.Bool? = nil) {
+        init(file: QAPI.BlockdevRef, size: Swift.Int64, logSize: Swift.Int64? = nil, blockSize: Swift.Int64? = nil, subformat: QAPI.Q72659? = nil, blockStateZero: Swift.Bool? = nil) {
             self.file = file
             self.size = size
             self.logSize = logSize
@@ -4945,9 +3559,9 @@ extension QAPI {
 
     /// QAPI struct `Q72_550`.
     struct Q72550: QAPIObject {
-        var file: QAPI.Q72518
+        var file: QAPI.BlockdevRef
         var size: Swift.Int64
-        var extents: [QAPI.Q72518]?
+        var extents: [QAPI.BlockdevRef]?
         var subformat: QAPI.Q72660?
         var backingFile: Swift.String?
         var adapterType: QAPI.Q72661?
@@ -4955,7 +3569,7 @@ extension QAPI {
         var toolsversion: Swift.String?
         var zeroedGrain: Swift.Bool?
 
-        init(file: QAPI.Q72518, size: Swift.Int64, extents: [QAPI.Q72518]? = nil, subformat: QAPI.Q72660? = nil, backingFile: Swift.String? = nil, adapterType: QAPI.Q72661? = nil, hwversion: Swift.String? = nil, toolsversion: Swift.String? = nil, zeroedGrain: Swift.Bool? = nil) {
+        init(file: QAPI.BlockdevRef, size: Swift.Int64, extents: [QAPI.BlockdevRef]? = nil, subformat: QAPI.Q72660? = nil, backingFile: Swift.String? = nil, adapterType: QAPI.Q72661? = nil, hwversion: Swift.String? = nil, toolsversion: Swift.String? = nil, zeroedGrain: Swift.Bool? = nil) {
             self.file = file
             self.size = size
             self.extents = extents
@@ -5011,12 +3625,12 @@ extension QAPI {
 
     /// QAPI struct `Q72_551`.
     struct Q72551: QAPIObject {
-        var file: QAPI.Q72518
+        var file: QAPI.BlockdevRef
         var size: Swift.Int64
         var subformat: QAPI.Q72662?
         var forceSize: Swift.Bool?
 
-        init(file: QAPI.Q72518, size: Swift.Int64, subformat: QAPI.Q72662? = nil, forceSize: Swift.Bool? = nil) {
+        init(file: QAPI.BlockdevRef, size: Swift.Int64, subformat: QAPI.Q72662? = nil, forceSize: Swift.Bool? = nil) {
             self.file = file
             self.size = size
             self.subformat = subformat
@@ -5053,46 +3667,46 @@ extension QAPI {
         indirect enum Variant: Sendable, Equatable {
             case luks(QAPI.Q72552)
             case qcow2(QAPI.Q72553)
-            case blkdebug(QAPI.Q720)
-            case blklogwrites(QAPI.Q720)
-            case blkreplay(QAPI.Q720)
-            case blkverify(QAPI.Q720)
-            case bochs(QAPI.Q720)
-            case cloop(QAPI.Q720)
-            case compress(QAPI.Q720)
-            case copyBeforeWrite(QAPI.Q720)
-            case copyOnRead(QAPI.Q720)
-            case dmg(QAPI.Q720)
-            case file(QAPI.Q720)
-            case snapshotAccess(QAPI.Q720)
-            case ftp(QAPI.Q720)
-            case ftps(QAPI.Q720)
-            case gluster(QAPI.Q720)
-            case hostCdrom(QAPI.Q720)
-            case hostDevice(QAPI.Q720)
-            case http(QAPI.Q720)
-            case https(QAPI.Q720)
-            case iscsi(QAPI.Q720)
-            case nbd(QAPI.Q720)
-            case nfs(QAPI.Q720)
-            case nullAio(QAPI.Q720)
-            case nullCo(QAPI.Q720)
-            case nvme(QAPI.Q720)
-            case parallels(QAPI.Q720)
-            case preallocate(QAPI.Q720)
-            case qcow(QAPI.Q720)
-            case qed(QAPI.Q720)
-            case quorum(QAPI.Q720)
-            case raw(QAPI.Q720)
-            case rbd(QAPI.Q720)
-            case replication(QAPI.Q720)
-            case ssh(QAPI.Q720)
-            case throttle(QAPI.Q720)
-            case vdi(QAPI.Q720)
-            case vhdx(QAPI.Q720)
-            case vmdk(QAPI.Q720)
-            case vpc(QAPI.Q720)
-            case vvfat(QAPI.Q720)
+            case blkdebug(QAPI.BlockEmptyStruct)
+            case blklogwrites(QAPI.BlockEmptyStruct)
+            case blkreplay(QAPI.BlockEmptyStruct)
+            case blkverify(QAPI.BlockEmptyStruct)
+            case bochs(QAPI.BlockEmptyStruct)
+            case cloop(QAPI.BlockEmptyStruct)
+            case compress(QAPI.BlockEmptyStruct)
+            case copyBeforeWrite(QAPI.BlockEmptyStruct)
+            case copyOnRead(QAPI.BlockEmptyStruct)
+            case dmg(QAPI.BlockEmptyStruct)
+            case file(QAPI.BlockEmptyStruct)
+            case snapshotAccess(QAPI.BlockEmptyStruct)
+            case ftp(QAPI.BlockEmptyStruct)
+            case ftps(QAPI.BlockEmptyStruct)
+            case gluster(QAPI.BlockEmptyStruct)
+            case hostCdrom(QAPI.BlockEmptyStruct)
+            case hostDevice(QAPI.BlockEmptyStruct)
+            case http(QAPI.BlockEmptyStruct)
+            case https(QAPI.BlockEmptyStruct)
+            case iscsi(QAPI.BlockEmptyStruct)
+            case nbd(QAPI.BlockEmptyStruct)
+            case nfs(QAPI.BlockEmptyStruct)
+            case nullAio(QAPI.BlockEmptyStruct)
+            case nullCo(QAPI.BlockEmptyStruct)
+            case nvme(QAPI.BlockEmptyStruct)
+            case parallels(QAPI.BlockEmptyStruct)
+            case preallocate(QAPI.BlockEmptyStruct)
+            case qcow(QAPI.BlockEmptyStruct)
+            case qed(QAPI.BlockEmptyStruct)
+            case quorum(QAPI.BlockEmptyStruct)
+            case raw(QAPI.BlockEmptyStruct)
+            case rbd(QAPI.BlockEmptyStruct)
+            case replication(QAPI.BlockEmptyStruct)
+            case ssh(QAPI.BlockEmptyStruct)
+            case throttle(QAPI.BlockEmptyStruct)
+            case vdi(QAPI.BlockEmptyStruct)
+            case vhdx(QAPI.BlockEmptyStruct)
+            case vmdk(QAPI.BlockEmptyStruct)
+            case vpc(QAPI.BlockEmptyStruct)
+            case vvfat(QAPI.BlockEmptyStruct)
         }
 
         init(driver: QAPI.BlockdevDriver, variant: Variant) {
@@ -5105,46 +3719,46 @@ extension QAPI {
             switch self.driver {
             case QAPI.BlockdevDriver.luks: self.variant = .luks(try QAPI.Q72552(qapiMembers: _members, at: _path))
             case QAPI.BlockdevDriver.qcow2: self.variant = .qcow2(try QAPI.Q72553(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.blkdebug: self.variant = .blkdebug(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.blklogwrites: self.variant = .blklogwrites(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.blkreplay: self.variant = .blkreplay(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.blkverify: self.variant = .blkverify(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.bochs: self.variant = .bochs(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.cloop: self.variant = .cloop(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.compress: self.variant = .compress(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.copyBeforeWrite: self.variant = .copyBeforeWrite(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.copyOnRead: self.variant = .copyOnRead(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.dmg: self.variant = .dmg(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.file: self.variant = .file(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.snapshotAccess: self.variant = .snapshotAccess(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.ftp: self.variant = .ftp(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.ftps: self.variant = .ftps(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.gluster: self.variant = .gluster(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.hostCdrom: self.variant = .hostCdrom(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.hostDevice: self.variant = .hostDevice(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.http: self.variant = .http(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.https: self.variant = .https(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.iscsi: self.variant = .iscsi(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nbd: self.variant = .nbd(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nfs: self.variant = .nfs(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nullAio: self.variant = .nullAio(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nullCo: self.variant = .nullCo(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nvme: self.variant = .nvme(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.parallels: self.variant = .parallels(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.preallocate: self.variant = .preallocate(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.qcow: self.variant = .qcow(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.qed: self.variant = .qed(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.quorum: self.variant = .quorum(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.raw: self.variant = .raw(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.rbd: self.variant = .rbd(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.replication: self.variant = .replication(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.ssh: self.variant = .ssh(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.throttle: self.variant = .throttle(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vdi: self.variant = .vdi(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vhdx: self.variant = .vhdx(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vmdk: self.variant = .vmdk(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vpc: self.variant = .vpc(try QAPI.Q720(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vvfat: self.variant = .vvfat(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkdebug: self.variant = .blkdebug(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blklogwrites: self.variant = .blklogwrites(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkreplay: self.variant = .blkreplay(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.blkverify: self.variant = .blkverify(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.bochs: self.variant = .bochs(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.cloop: self.variant = .cloop(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.compress: self.variant = .compress(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.copyBeforeWrite: self.variant = .copyBeforeWrite(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.copyOnRead: self.variant = .copyOnRead(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.dmg: self.variant = .dmg(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.file: self.variant = .file(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.snapshotAccess: self.variant = .snapshotAccess(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ftp: self.variant = .ftp(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ftps: self.variant = .ftps(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.gluster: self.variant = .gluster(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.hostCdrom: self.variant = .hostCdrom(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.hostDevice: self.variant = .hostDevice(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.http: self.variant = .http(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.https: self.variant = .https(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.iscsi: self.variant = .iscsi(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nbd: self.variant = .nbd(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nfs: self.variant = .nfs(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nullAio: self.variant = .nullAio(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nullCo: self.variant = .nullCo(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nvme: self.variant = .nvme(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.parallels: self.variant = .parallels(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.preallocate: self.variant = .preallocate(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qcow: self.variant = .qcow(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qed: self.variant = .qed(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.quorum: self.variant = .quorum(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.raw: self.variant = .raw(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.rbd: self.variant = .rbd(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.replication: self.variant = .replication(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ssh: self.variant = .ssh(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.throttle: self.variant = .throttle(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vdi: self.variant = .vdi(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vhdx: self.variant = .vhdx(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vmdk: self.variant = .vmdk(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vpc: self.variant = .vpc(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vvfat: self.variant = .vvfat(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
             }
         }
 
@@ -5265,7 +3879,7 @@ extension QAPI {
 
         indirect enum Variant: Sendable, Equatable {
             case luks(QAPI.Q72697)
-            case qcow(QAPI.Q720)
+            case qcow(QAPI.BlockEmptyStruct)
         }
 
         init(format: QAPI.Q72693, variant: Variant) {
@@ -5277,7 +3891,7 @@ extension QAPI {
             self.format = try _members.required("format", at: _path)
             switch self.format {
             case QAPI.Q72693.luks: self.variant = .luks(try QAPI.Q72697(qapiMembers: _members, at: _path))
-            case QAPI.Q72693.qcow: self.variant = .qcow(try QAPI.Q720(qapiMembers: _members, at: _path))
+            case QAPI.Q72693.qcow: self.variant = .qcow(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
             }
         }
 

@@ -801,8 +801,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_382`.
-    struct Q72382: QAPIObject {
+    /// QAPI struct `VncClientInfo`.
+    struct VncClientInfo: QAPIObject {
         var host: Swift.String
         var service: Swift.String
         var family: QAPI.NetworkAddressFamily
@@ -1194,9 +1194,9 @@ extension QAPI {
     struct VncDisconnectedEvent: QAPIEvent {
         static let qapiName = "VNC_DISCONNECTED"
         var server: QAPI.Q72386
-        var client: QAPI.Q72382
+        var client: QAPI.VncClientInfo
 
-        init(server: QAPI.Q72386, client: QAPI.Q72382) {
+        init(server: QAPI.Q72386, client: QAPI.VncClientInfo) {
             self.server = server
             self.client = client
         }
@@ -1216,9 +1216,9 @@ extension QAPI {
     struct VncInitializedEvent: QAPIEvent {
         static let qapiName = "VNC_INITIALIZED"
         var server: QAPI.Q72386
-        var client: QAPI.Q72382
+        var client: QAPI.VncClientInfo
 
-        init(server: QAPI.Q72386, client: QAPI.Q72382) {
+        init(server: QAPI.Q72386, client: QAPI.VncClientInfo) {
             self.server = server
             self.client = client
         }
