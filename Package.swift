@@ -229,6 +229,11 @@ let package = Package(
             dependencies: ["Proxy", "FleetCore", "QMPFleetTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
+        .testTarget(
+            name: "PluginHostTests",
+            dependencies: ["PluginHost", "QAPISchema", "QMPWire", "UVLoop", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "QEMUReferenceTests", dependencies: ["QEMUReference", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetConfigFileTests", dependencies: ["FleetConfigFile", "FleetCore", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "QMPFleetEmulatorTests", dependencies: ["qmpfleet-emulator", "FleetCore", "QMPWire"], swiftSettings: swiftSettings),
