@@ -253,7 +253,10 @@ public final class Router {
     }
 
     private func listener(for monitor: MonitorSpec, index: Int, of vm: VM, on loop: EventLoop) throws -> UnixListener {
-        let accept: (UnixConnection) -> Void = { [weak vm] connection in Router.attach(connection, to: vm, monitor: index) }
+        // Holds the VM (a weak capture would give it a side table, and its
+        // every retain the slow path): the listener is closed and dropped
+        // when the VM ends (`destroyVM`), and `attach` refuses an ended VM.
+        let accept: (UnixConnection) -> Void = { connection in Router.attach(connection, to: vm, monitor: index) }
         switch monitor {
         case .path(let path):
             return try UnixListener(loop: loop, path: path, options: listenerOptions(mode: config.socketMode), onAccept: accept)

@@ -63,7 +63,7 @@ enum HostAPI {
             // Text already in QEMU's form (what QMPPluginKit's writer makes)
             // goes to the client as it is; any other is parsed and rewritten.
             let bytes = UnsafeRawBufferPointer(start: text, count: len)
-            if let canonical = CanonicalJSON(validating: bytes) {
+            if let canonical = entry.instance.canonicalReply(bytes) {
                 PendingRequests.finish(entry, .encoded(canonical))
                 return
             }

@@ -27,6 +27,10 @@ import UVLoop
 /// returns without answering does the request move to `waiting` with its
 /// timeout, after which the client gets a GenericError and its queue moves on.
 final class PendingRequests {
+    /// One request. Its fields are what no other object has: the plugin's
+    /// name and reply-time histogram are the instance's, so an entry moved
+    /// onto and off the running stack retains four references, not seven
+    /// (their copies were 5 % of a pipelined plugin query, docs/performance.md).
     struct Entry {
         let token: qmp_request
         /// Strong: an instance cancels its entries when it ends
@@ -34,16 +38,20 @@ final class PendingRequests {
         /// reference was made, copied and destroyed per request (about 5 %
         /// of a pipelined plugin query, docs/performance.md).
         let instance: PluginInstance
-        let plugin: String
         let command: String
-        /// Where the loop's metrics count this plugin's reply time.
-        let replyTimes: (any PluginReplyTimer)?
+        /// The client's command this request runs (nil for a device's add,
+        /// a fault's or a guest action's): its start is the request's, and
+        /// the reading that times the plugin's answer is its answer's
+        /// (`CommandCall.answered`), so a plugin command costs one clock read.
+        let call: CommandCall?
         let started: UInt64
         let complete: (QMPReply) -> Void
         var timeout: ScheduledAction?
         /// The QOM path of the device a driver's add() creates, for
         /// `request_qom_path`; freed with the entry once it is answered.
         var qomPath: CStringBox? = nil
+
+        var plugin: String { instance.library.name }
     }
 
     /// A C string that lives as long as the request holding it.
@@ -59,11 +67,13 @@ final class PendingRequests {
 
     /// Requests whose handler is running now, innermost last (a handler's
     /// answer can start the client's next request, which nests).
-    private var running: [Entry?] = []
+    /// Loop-confined, and no access is held across a plugin call, so the
+    /// dynamic exclusivity checks (3 % of a pipelined plugin query) are off.
+    @exclusivity(unchecked) private var running: [Entry?] = []
     /// Requests whose handler returned without answering.
-    private var waiting: [UInt64: Entry] = [:]
-    private var tokenBase: UInt64
-    private var sequence: UInt64 = 0
+    @exclusivity(unchecked) private var waiting: [UInt64: Entry] = [:]
+    @exclusivity(unchecked) private var tokenBase: UInt64
+    @exclusivity(unchecked) private var sequence: UInt64 = 0
 
     private init() {
         tokenBase = Self.newTokenBase()
@@ -75,17 +85,26 @@ final class PendingRequests {
 
     /// Runs `body` with a new token for a request of `instance`.
     /// `complete` runs once: with the plugin's answer, or with a GenericError
-    /// when it does not answer within `timeoutMilliseconds` of `body`
+    /// when it does not answer within `plugin-reply-timeout-ms` of `body`
     /// returning, or when the instance ends first.
-    func run(for instance: PluginInstance, command: String, qomPath: String? = nil, timeoutMilliseconds: UInt64,
-             scheduler: any Scheduler, complete: @escaping (QMPReply) -> Void, _ body: (qmp_request) -> Void) {
+    /// `call` is the client's command the request runs, if any: the
+    /// request starts when it did (`CommandCall.started`).
+    /// The timeout is started on the instance's VM's scheduler, only when
+    /// `body` returned without an answer.
+    func run(for instance: PluginInstance, command: String, call: CommandCall? = nil, qomPath: String? = nil,
+             complete: @escaping (QMPReply) -> Void, _ body: (qmp_request) -> Void) {
         let token = nextToken()
-        running.append(Entry(token: token, instance: instance, plugin: instance.library.name, command: command,
-                             replyTimes: instance.replyTimes, started: MonotonicClock.nanoseconds(),
+        let started = call.map { $0.started } ?? 0
+        running.append(Entry(token: token, instance: instance, command: command, call: call,
+                             started: started != 0 ? started : MonotonicClock.nanoseconds(),
                              complete: complete, timeout: nil, qomPath: qomPath.map(CStringBox.init)))
         body(token)
         guard var entry = running.removeLast() else { return }
-        entry.timeout = scheduler.schedule(afterMilliseconds: timeoutMilliseconds) { [weak self] in
+        guard let vm = instance.vm else {
+            return Self.finish(entry, .failure(.generic("The VM is shutting down")))
+        }
+        let timeoutMilliseconds = vm.pluginReplyTimeoutMilliseconds
+        entry.timeout = vm.scheduler.schedule(afterMilliseconds: timeoutMilliseconds) { [weak self] in
             guard let entry = self?.waiting.removeValue(forKey: token) else { return }
             entry.instance.logger.warning("plugin \(entry.plugin) did not answer \(entry.command) within \(timeoutMilliseconds) ms")
             Self.finish(entry, .failure(.generic("Plugin '\(entry.plugin)' did not answer '\(entry.command)' in time")))
@@ -101,8 +120,8 @@ final class PendingRequests {
         while index > running.startIndex {
             index -= 1
             if running[index]?.token == token {
-                defer { running[index] = nil }
-                return running[index]
+                // Moved out, not copied: no retain and release of its references.
+                return running[index].take()
             }
         }
         guard let entry = waiting.removeValue(forKey: token) else { return nil }
@@ -124,7 +143,9 @@ final class PendingRequests {
 
     /// Completes a taken entry, counting the plugin's reply time.
     static func finish(_ entry: Entry, _ result: QMPReply) {
-        entry.replyTimes?.record(nanoseconds: MonotonicClock.nanoseconds() &- entry.started)
+        let answered = MonotonicClock.nanoseconds()
+        entry.instance.replyTimes.record(nanoseconds: answered &- entry.started)
+        entry.call?.answered = answered
         entry.complete(result)
     }
 

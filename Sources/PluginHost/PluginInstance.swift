@@ -2,6 +2,7 @@ import DescriptorIO
 import Logging
 import UVLoop
 import QMPPluginABI
+import QMPServer
 import QMPWire
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,12 @@ import Glibc
 /// thread that created it, which is its VM's loop thread.
 public final class PluginInstance {
     public let library: PluginLibrary
-    package private(set) weak var vm: (any PluginHostVM)?
+    /// Its VM until the instance is destroyed (`destroy()` lets it go).
+    /// Strong, not `weak`: a weak reference gives the VM a side table for
+    /// good, and every retain and release of a VM then takes the slow path
+    /// (docs/performance.md). The VM holds its instances until it ends and
+    /// destroys them, which breaks the cycle.
+    @exclusivity(unchecked) package private(set) var vm: (any PluginHostVM)?
     /// The VM's logger with the plugin's name, made for each message:
     /// plugins log rarely, and a kept one was 57 bytes of each of a VM's
     /// 13 instances.
@@ -25,7 +31,7 @@ public final class PluginInstance {
         return logger
     }
     /// The plugin's `void *instance`.
-    private(set) var state: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) private(set) var state: UnsafeMutableRawPointer?
     /// What the plugin started on the loop, made at its first timer, fd
     /// watch or transfer: most instances start none, and keeping the
     /// tables in each of a VM's 13 instances cost it 0.4 KiB.
@@ -52,7 +58,9 @@ public final class PluginInstance {
         work = made
         return made
     }
-    private var destroyed = false
+    /// Loop-confined, as `vm`, `state` and `keptReply`: read by every
+    /// request, so without dynamic exclusivity checks.
+    @exclusivity(unchecked) private var destroyed = false
     /// The VM's loop thread (instances are made on it): the only one whose
     /// host calls are taken.
     let thread = pthread_self()
@@ -123,6 +131,7 @@ public final class PluginInstance {
         // From here on the handle finds nothing, even while Swift still
         // holds the instance.
         PluginHandles.release(handle)
+        vm = nil
     }
 
     /// Tells the plugin its VM's run state is now `name`.
@@ -177,14 +186,35 @@ public final class PluginInstance {
 
     // MARK: Requests
 
+    /// The last reply text of this plugin that was in QEMU's form and at
+    /// most `QMPReplyCache.maxBytes`: a query answered again with the same
+    /// text (a kept `query-balloon` or `query-block`) is recognised by one
+    /// `memcmp` instead of the one-pass check and a copy, and the very same
+    /// storage goes to the session, whose reply cache then reuses the line
+    /// it wrote (`QMPReplyCache.success(encoded:id:)`). Equal bytes are
+    /// the test, not anything the plugin says, so a plugin that changes
+    /// its text in place cannot get stale bytes sent, and the ABI is unchanged.
+    @exclusivity(unchecked) private var keptReply: CanonicalJSON?
+
+    /// `text` as `CanonicalJSON` when it is in QEMU's form (the kept copy
+    /// when it is the same bytes), nil when the host must parse and rewrite it.
+    func canonicalReply(_ text: UnsafeRawBufferPointer) -> CanonicalJSON? {
+        if let kept = keptReply, kept.bytes.count == text.count, let base = text.baseAddress,
+           kept.bytes.withUnsafeBytes({ memcmp($0.baseAddress!, base, text.count) == 0 }) {
+            return kept
+        }
+        guard let canonical = CanonicalJSON(validating: text) else { return nil }
+        if text.count <= QMPReplyCache.maxBytes { keptReply = canonical }
+        return canonical
+    }
+
     /// Hands a request to the plugin: `body` calls it with the request's
     /// token. `complete` runs once, when it answers, or with a GenericError
     /// when it does not answer in time.
-    private func request(command: String, qomPath: String? = nil, complete: @escaping (QMPReply) -> Void,
+    private func request(command: String, call: CommandCall? = nil, qomPath: String? = nil, complete: @escaping (QMPReply) -> Void,
                          _ body: (qmp_request) -> Void) {
-        guard let vm else { return complete(.failure(.generic("The VM is shutting down"))) }
-        PendingRequests.current.run(for: self, command: command, qomPath: qomPath, timeoutMilliseconds: vm.pluginReplyTimeoutMilliseconds,
-                                    scheduler: vm.scheduler, complete: complete, body)
+        guard vm != nil else { return complete(.failure(.generic("The VM is shutting down"))) }
+        PendingRequests.current.run(for: self, command: command, call: call, qomPath: qomPath, complete: complete, body)
     }
 
     /// Runs a command handler (or a guest action's). Its answer may be text
@@ -194,10 +224,13 @@ public final class PluginInstance {
     /// client's own (`argumentsText`, NUL-terminated, when the session's
     /// parser kept it), else the host writes them in QEMU's form, as every
     /// plugin built for ABI 1 gets them.
+    ///
+    /// `call` is the client's command it runs, when there is one: the
+    /// plugin's reply time is taken from its start (`PendingRequests.run`).
     package func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, argumentsText: [UInt8]? = nil,
-                        complete: @escaping (QMPReply) -> Void) {
+                        call: CommandCall? = nil, complete: @escaping (QMPReply) -> Void) {
         let text = library.abiVersion >= 2 ? argumentsText ?? Self.text(of: arguments) : Self.text(of: arguments)
-        request(command: command, complete: complete) { token in
+        request(command: command, call: call, complete: complete) { token in
             text.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) { handler.fn(state, token, $0.baseAddress, $0.count - 1, handler.userData) }
             }

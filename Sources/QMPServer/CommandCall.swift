@@ -21,7 +21,14 @@ public final class CommandCall {
     /// CLOCK_MONOTONIC when the session took the request from its queue
     /// (its turn's clock reading, so timing a command costs one more read,
     /// not two); 0 for a call made without a session.
-    package var started: UInt64 = 0
+    @exclusivity(unchecked) package var started: UInt64 = 0
+    /// CLOCK_MONOTONIC when its host answered it (the reading that timed
+    /// it), 0 until then or when the host took none: the session's next
+    /// step starts from it instead of reading the clock again.
+    @exclusivity(unchecked) package var answered: UInt64 = 0
+    /// Where its host counts this command (FleetCore's `CommandSlots`),
+    /// set when the host's table found it; -1 until then.
+    @exclusivity(unchecked) package var metricsSlot = -1
     @exclusivity(unchecked) private var fileDescriptors: [Int32]
     /// Set by a `drop-reply` fault: the command runs, its reply is not sent.
     @exclusivity(unchecked) package var isReplyDropped = false

@@ -11,15 +11,20 @@ public final class ConnectionTransport: SessionTransport {
 
     /// Wires the connection's input to `session` and its close to the
     /// session's teardown.
+    ///
+    /// The callbacks hold the session strongly: a weak reference would give
+    /// it a side table, and every retain and release of it (several per
+    /// request) would take the slow path (docs/performance.md). The cycle
+    /// (connection, callback, session, transport) ends when the connection
+    /// closes, which drops its callbacks: the session's own close, the
+    /// peer's, or the end of a final flush.
     public func attach(to session: Session) {
-        connection.onFileDescriptors = { [weak session] fds in
-            if let session { session.receive(fileDescriptors: fds) } else { for fd in fds { Glibc.close(fd) } }
-        }
-        connection.onBytes = { [weak session] bytes in session?.receive(bytes) }
-        connection.onClose = { [weak session] in session?.transportDidClose() }
-        connection.onEndOfInput = { [weak session] peerClosed in session?.inputDidEnd(peerClosed: peerClosed) }
-        connection.onWriteStall = { [weak session] in session?.outputDidStall() }
-        connection.onOutputDrained = { [weak session] in session?.outputDidDrain() }
+        connection.onFileDescriptors = { fds in session.receive(fileDescriptors: fds) }
+        connection.onBytes = { bytes in session.receive(bytes) }
+        connection.onClose = { session.transportDidClose() }
+        connection.onEndOfInput = { peerClosed in session.inputDidEnd(peerClosed: peerClosed) }
+        connection.onWriteStall = { session.outputDidStall() }
+        connection.onOutputDrained = { session.outputDidDrain() }
         if let limits = session.host?.sessionLimits {
             connection.writeStallTimeoutMilliseconds = limits.sessionOutputStallMilliseconds
             connection.finalFlushTimeoutMilliseconds = limits.finalFlushMilliseconds

@@ -39,14 +39,16 @@ extension Session {
         }
         let call = CommandCall(request: request, session: self, fileDescriptors: [])
         outOfBandInFlight += 1
-        host.dispatch(call) { [weak self] result in
+        // The call holds the session strongly (`CommandCall.session`): no
+        // weak reference, so no side table on the session.
+        host.dispatch(call) { result in
             guard !call.isAnswered else { return }
             call.isAnswered = true
             call.closeUnusedFileDescriptors()
-            guard let self else { return }
-            self.outOfBandInFlight -= 1
-            if !call.isReplyDropped { self.send(QMPMessage.reply(result, id: request.id)) }
-            self.pump()
+            guard let session = call.session else { return }
+            session.outOfBandInFlight -= 1
+            if !call.isReplyDropped { session.send(QMPMessage.reply(result, id: call.request.id)) }
+            session.pump()
         }
     }
 }

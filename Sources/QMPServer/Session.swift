@@ -45,7 +45,13 @@ public final class Session {
     typealias Input = (message: Result<JSONValue, JSONParseError>, argumentsText: [UInt8]?)
 
     public let id: UInt64
-    public private(set) weak var host: (any SessionHost)?
+    /// What the session is attached to. Strong until the session closes
+    /// (`teardown` lets it go), not `weak`: a weak reference gives its
+    /// object a side table for good, and every retain and release of a VM
+    /// then takes the slow path (most of the 28 % retain/release of a
+    /// pipelined `query-status`, docs/performance.md). The host holds its
+    /// sessions until they close, so the pair is a cycle only while open.
+    @exclusivity(unchecked) public private(set) var host: (any SessionHost)?
     let transport: any SessionTransport
     let logger: Logger
     @exclusivity(unchecked) private var parser: JSONStreamParser
@@ -57,7 +63,7 @@ public final class Session {
     /// An `exec-oob` request just parsed, run before anything else.
     @exclusivity(unchecked) private var outOfBandRequest: JSONValue?
     /// Out-of-band commands dispatched and not yet answered.
-    var outOfBandInFlight = 0
+    @exclusivity(unchecked) var outOfBandInFlight = 0
     @exclusivity(unchecked) private var commandInFlight = false
     @exclusivity(unchecked) private var pumping = false
     /// The rest of this session's queued work, due on the loop's next turn
@@ -72,7 +78,7 @@ public final class Session {
     @exclusivity(unchecked) private var outputOverBudget = false
     /// The client sent all it will; the session closes once its queued
     /// commands are answered.
-    private var inputEnded = false
+    @exclusivity(unchecked) private var inputEnded = false
     /// The client is gone: commands still run, replies and events are dropped.
     @exclusivity(unchecked) private var outputDiscarded = false
     @exclusivity(unchecked) private var receivedFileDescriptors: [Int32] = []
@@ -88,8 +94,11 @@ public final class Session {
     /// `sessionTurnMicroseconds` in nanoseconds.
     private let turnNanoseconds: UInt64
     /// Bytes of this parser's partial message counted in the fleet's budget.
-    private var parserBytesReserved = 0
+    @exclusivity(unchecked) private var parserBytesReserved = 0
     private var negotiationDeadline: ScheduledAction?
+    /// CLOCK_MONOTONIC when the command that just finished was answered
+    /// (`CommandCall.answered`), for the step after it; 0 when none.
+    @exclusivity(unchecked) private var answeredReading: UInt64 = 0
     /// The last reply's text, resent while a command answers with the same value.
     @exclusivity(unchecked) private var replyCache = QMPReplyCache()
 
@@ -97,7 +106,7 @@ public final class Session {
     /// and receives events.
     @exclusivity(unchecked) public private(set) var isNegotiated = false
     /// The client enabled the `oob` capability.
-    public private(set) var isOOBEnabled = false
+    @exclusivity(unchecked) public private(set) var isOOBEnabled = false
     @exclusivity(unchecked) public private(set) var isClosed = false
     /// A label for logs and `query-vms`.
     public var peerDescription: String
@@ -126,8 +135,10 @@ public final class Session {
         send(host.greeting)
         let timeout = host.sessionLimits.negotiationTimeoutMilliseconds
         if timeout > 0 {
-            negotiationDeadline = host.scheduler.schedule(afterMilliseconds: timeout) { [weak self] in
-                guard let self, !self.isNegotiated, !self.isClosed else { return }
+            // Strong, as every closure that holds a session (no side table,
+            // see `host`): the deadline is cancelled at negotiation and at close.
+            negotiationDeadline = host.scheduler.schedule(afterMilliseconds: timeout) { [self] in
+                guard !self.isNegotiated, !self.isClosed else { return }
                 self.logger.warning("client \(self.peerDescription) did not negotiate within \(timeout) ms (limit negotiation-timeout-ms); disconnecting")
                 self.close()
             }
@@ -209,6 +220,10 @@ public final class Session {
 
     /// Descriptors the client passed (SCM_RIGHTS); the next command takes them.
     public func receive(fileDescriptors fds: [Int32]) {
+        guard !isClosed else {
+            for fd in fds { Glibc.close(fd) }
+            return
+        }
         let limit = host?.sessionLimits.fdsPerSession ?? 0
         for fd in fds {
             if receivedFileDescriptors.count < limit {
@@ -245,17 +260,23 @@ public final class Session {
         while !isClosed {
             // One reading per step: the turn's budget, and the start of the
             // command this step runs (`CommandCall.started`).
-            if !first { now = MonotonicClock.nanoseconds() }
+            if !first {
+                // The last command's answer, when it was answered in this
+                // step (its host read the clock then); else a reading now.
+                now = answeredReading != 0 ? answeredReading : MonotonicClock.nanoseconds()
+            }
             first = false
+            answeredReading = 0
             if !past, now > turnEnds, let host {
                 // Not reading meanwhile: what was read waits for this turn's rest.
                 if !inputPaused {
                     inputPaused = true
                     transport.pauseInput()
                 }
-                continuation = host.scheduler.scheduleNextTurn { [weak self] in
-                    self?.continuation = nil
-                    self?.pump()
+                // Strong (see `host`); cancelled at close.
+                continuation = host.scheduler.scheduleNextTurn { [self] in
+                    self.continuation = nil
+                    self.pump()
                 }
                 return
             }
@@ -353,11 +374,13 @@ public final class Session {
         call.started = now
         commandInFlight = true
         // Holds the session, as `call` does: see `CommandCall.session`.
+        // Captures the call alone (the request is in it: a captured copy
+        // of the request was one more retain of each of its members).
         host.dispatch(call) { result in
             guard !call.isAnswered else { return }
             call.isAnswered = true
             call.closeUnusedFileDescriptors()
-            call.session?.finish(result, id: request.id, send: !call.isReplyDropped)
+            call.session?.finish(result, of: call)
         }
     }
 
@@ -374,13 +397,17 @@ public final class Session {
         }
     }
 
-    private func finish(_ answer: QMPReply, id: JSONValue?, send reply: Bool = true) {
+    private func finish(_ answer: QMPReply, of call: CommandCall) {
         commandInFlight = false
+        // The host's reading of the answer is the next step's start
+        // (`pump`): one clock read per command, not two.
+        answeredReading = call.answered
         guard !isClosed else { return }
-        if reply {
+        if !call.isReplyDropped {
+            let id = call.request.id
             switch answer {
             case .success(let value): send(replyCache.success(value, id: id))
-            case .encoded(let text): send(QMPMessage.success(encoded: text, id: id))
+            case .encoded(let text): send(replyCache.success(encoded: text, id: id))
             case .failure(let error): send(QMPMessage.failure(error, id: id))
             }
         }
@@ -479,5 +506,6 @@ public final class Session {
         for fd in receivedFileDescriptors { Glibc.close(fd) }
         receivedFileDescriptors.removeAll()
         host?.sessionDidClose(self)
+        host = nil
     }
 }

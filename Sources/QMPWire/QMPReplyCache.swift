@@ -22,6 +22,8 @@ public struct QMPReplyCache {
     public static let maxBytes = 4096
 
     private var value: JSONValue = .null
+    /// Or the plugin's text it was written from (`success(encoded:id:)`).
+    private var text: CanonicalJSON?
     private var identity: UnsafeRawPointer?
     /// The reply without an id: `{"return": VALUE}\r\n`.
     private var reply: [UInt8] = []
@@ -31,11 +33,12 @@ public struct QMPReplyCache {
     /// `QMPMessage.success(value, id: id)`, from the stored text when
     /// `value` is the stored value.
     public mutating func success(_ value: JSONValue, id: JSONValue?) -> [UInt8] {
-        guard let key = Self.identity(of: value) else { return QMPMessage.success(value, id: id) }
+        guard let key = value.storageIdentity else { return QMPMessage.success(value, id: id) }
         if key != identity {
             let written = QMPMessage.success(value, id: nil)
             guard written.count <= Self.maxBytes else { return id == nil ? written : QMPMessage.success(value, id: id) }
             self.value = value
+            text = nil
             identity = key
             reply = written
         }
@@ -43,10 +46,36 @@ public struct QMPReplyCache {
         return QMPMessage.success(returnText: reply.dropLast(QMPMessage.replyEnd.count), id: id)
     }
 
+    /// `QMPMessage.success(encoded: text, id: id)`, from the stored line
+    /// when `text` is the stored text: a plugin's answer that the host
+    /// found equal to the one it checked before hands the same storage
+    /// (`PluginInstance.canonicalReply`), so a query whose state did not
+    /// change costs no copy into a new line. The same rule as for values:
+    /// the cache holds the text, so an address match can only be that text.
+    public mutating func success(encoded text: CanonicalJSON, id: JSONValue?) -> [UInt8] {
+        guard let key = text.bytes.withUnsafeBufferPointer({ $0.isEmpty ? nil : UnsafeRawPointer($0.baseAddress) }) else {
+            return QMPMessage.success(encoded: text, id: id)
+        }
+        if key != identity {
+            let written = QMPMessage.success(encoded: text, id: nil)
+            guard written.count <= Self.maxBytes else { return id == nil ? written : QMPMessage.success(encoded: text, id: id) }
+            value = .null
+            self.text = text
+            identity = key
+            reply = written
+        }
+        guard let id else { return reply }
+        return QMPMessage.success(returnText: reply.dropLast(QMPMessage.replyEnd.count), id: id)
+    }
+}
+
+extension JSONValue {
     /// The address of an object's or array's storage; nil for scalars and
-    /// empty containers (which share one empty storage and cost little to write).
-    private static func identity(of value: JSONValue) -> UnsafeRawPointer? {
-        switch value {
+    /// empty containers (which share one empty storage and cost little to
+    /// write). While a holder keeps the value, no other live value has
+    /// that address: what `QMPReplyCache` keys on, and `VMObservation`.
+    public var storageIdentity: UnsafeRawPointer? {
+        switch self {
         case .object(let object):
             return object.members.withUnsafeBufferPointer { $0.isEmpty ? nil : UnsafeRawPointer($0.baseAddress) }
         case .array(let elements):

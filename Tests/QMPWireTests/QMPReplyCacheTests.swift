@@ -29,4 +29,27 @@ struct QMPReplyCacheTests {
         #expect(cache.success(big, id: nil) == QMPMessage.success(big, id: nil))
         #expect(cache.success(big, id: 3) == QMPMessage.success(big, id: 3))
     }
+
+    /// A plugin's text (`.encoded`): every line is what QMPMessage writes
+    /// for it, and while the text is the same storage the stored line is
+    /// handed again, not written again (no copy per reply).
+    @Test func encodedTextIsWrittenOnceWhileItIsTheSameText() throws {
+        var cache = QMPReplyCache()
+        let text = try #require(CanonicalJSON(validating: #"{"actual": 1073741824}"#))
+        let equalCopy = try #require(CanonicalJSON(validating: #"{"actual": 1073741824}"#))
+        let other = try #require(CanonicalJSON(validating: #"{"actual": 536870912}"#))
+        let info: JSONValue = ["status": "running"]
+        for (value, id) in [(text, nil), (text, 1), (equalCopy, nil), (other, "x"), (text, nil)] as [(CanonicalJSON, JSONValue?)] {
+            #expect(cache.success(encoded: value, id: id) == QMPMessage.success(encoded: value, id: id))
+            // A value between two texts: each form stays what QMPMessage writes.
+            #expect(cache.success(info, id: id) == QMPMessage.success(info, id: id))
+        }
+        let first = cache.success(encoded: text, id: nil)
+        let second = cache.success(encoded: text, id: nil)
+        #expect(first == second)
+        #expect(first.withUnsafeBufferPointer { $0.baseAddress } == second.withUnsafeBufferPointer { $0.baseAddress })
+        let copied = cache.success(encoded: equalCopy, id: nil)
+        #expect(copied == first)
+        #expect(copied.withUnsafeBufferPointer { $0.baseAddress } != first.withUnsafeBufferPointer { $0.baseAddress })
+    }
 }

@@ -14,17 +14,37 @@ import QMPWire
 /// or plugin command's.
 package struct CommandDispatch<Handler> {
     package let schema: SchemaView
-    private let entries: [String: (handler: Handler, declaration: CommandDeclaration)]
+    /// Each command's handler, declaration and metrics number
+    /// (`CommandCall.metricsSlot`; -1 where nobody counts them).
+    private let entries: [String: Entry]
+
+    /// One command, as one reference: a lookup retains it alone, where a
+    /// tuple's copy retained each of the declaration's members (a pipelined
+    /// `query-status`'s retains and releases in `VM.route`, docs/performance.md).
+    private final class Entry {
+        let handler: Handler
+        let declaration: CommandDeclaration
+        let slot: Int
+
+        init(_ handler: Handler, _ declaration: CommandDeclaration, _ slot: Int) {
+            self.handler = handler
+            self.declaration = declaration
+            self.slot = slot
+        }
+    }
 
     /// Keeps the handlers whose command `schema` declares: a handler for a
     /// name the schema does not have (another target's, say) cannot be
     /// called, and a declaration without a handler (`qmp_capabilities`,
     /// the session's) is not found.
-    package init(schema: SchemaView, handlers: [String: Handler]) {
-        var entries: [String: (handler: Handler, declaration: CommandDeclaration)] = [:]
+    ///
+    /// `slot` numbers a command for its counters (a VM's: `CommandSlots`),
+    /// so a request's one lookup finds them too.
+    package init(schema: SchemaView, handlers: [String: Handler], slot: (String) -> Int = { _ in -1 }) {
+        var entries: [String: Entry] = [:]
         entries.reserveCapacity(handlers.count)
         for (name, handler) in handlers {
-            if let (declaration, _) = schema.command(name) { entries[name] = (handler, declaration) }
+            if let (declaration, _) = schema.command(name) { entries[name] = Entry(handler, declaration, slot(name)) }
         }
         self.schema = schema
         self.entries = entries
@@ -32,26 +52,28 @@ package struct CommandDispatch<Handler> {
 
     /// The handler and declaration of `name`, if it is a command here.
     package func lookup(_ name: String) -> (Handler, CommandDeclaration)? {
-        entries[name]
+        entries[name].map { ($0.handler, $0.declaration) }
     }
 
     /// The handler that runs `call`, with the checked arguments stored in
     /// `call.arguments`; or the error QEMU gives for an unknown command,
     /// an out-of-band call of an in-band one, or arguments its declaration
-    /// refuses (in that order, as QEMU's `qmp_dispatch`).
+    /// refuses (in that order, as QEMU's `qmp_dispatch`). A command found
+    /// has its metrics number in `call.metricsSlot`, whatever the outcome.
     package func resolve(_ call: CommandCall) -> Result<Handler, QMPError> {
-        guard let (handler, declaration) = entries[call.name] else {
+        guard let entry = entries[call.name] else {
             return .failure(.commandNotFound(call.name))
         }
-        if call.request.isOOB && !declaration.allowOOB {
+        call.metricsSlot = entry.slot
+        if call.request.isOOB && !entry.declaration.allowOOB {
             return .failure(.commandWithoutOOB(call.name))
         }
-        switch schema.checkArguments(of: declaration, call.request.arguments) {
+        switch schema.checkArguments(of: entry.declaration, call.request.arguments) {
         case .failure(let error):
             return .failure(error)
         case .success(let arguments):
             call.arguments = arguments
-            return .success(handler)
+            return .success(entry.handler)
         }
     }
 }

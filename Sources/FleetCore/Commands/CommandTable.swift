@@ -28,7 +28,7 @@ public final class CommandTable {
                 handlers[name] = .plugin(plugin, fn)
             }
         }
-        commands = CommandDispatch(schema: schema, handlers: handlers)
+        commands = CommandDispatch(schema: schema, handlers: handlers, slot: CommandSlots.slot)
         self.plugins = plugins
     }
 

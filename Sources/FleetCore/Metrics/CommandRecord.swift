@@ -33,8 +33,11 @@ struct CommandRecord {
 
     /// Keeps `request` and `result` as they are (no copy, no allocation)
     /// unless one is larger than `textLimit`: that one is kept as its cut text.
+    /// `replyIsSmall`: the caller knows a `.success` value is within
+    /// `textLimit` (`VMObservation` remembers the last one it measured),
+    /// so it is not walked again.
     init(sequence: UInt64, session: UInt64?, request: QMPRequest, result: QMPReply,
-         answeredAt: UInt64, nanoseconds: UInt64, textLimit: Int) {
+         answeredAt: UInt64, nanoseconds: UInt64, textLimit: Int, replyIsSmall: Bool = false) {
         self.sequence = sequence
         self.session = session
         self.id = request.id
@@ -47,7 +50,7 @@ struct CommandRecord {
         case .encoded(let text) where text.bytes.count > textLimit:
             // ASCII in QEMU's form, already: the cut text is its first bytes.
             self.reply = .text(Self.cut(String(decoding: Array(#"{"return": "#.utf8) + text.bytes.prefix(textLimit), as: UTF8.self), to: textLimit))
-        case .success(let value) where Self.isLarger(value, than: textLimit):
+        case .success(let value) where !replyIsSmall && Self.isLarger(value, than: textLimit):
             self.reply = .text(Self.cutReply(.success(value), id: request.id, to: textLimit))
         case .failure(let error) where error.desc.utf8.count > textLimit:
             self.reply = .text(Self.cutReply(.failure(error), id: request.id, to: textLimit))

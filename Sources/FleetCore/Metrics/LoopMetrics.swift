@@ -30,7 +30,18 @@ public final class LoopMetrics: SessionMetrics {
     /// names freely, and each label would be a series for good.
     public static let unknownCommand = "(unknown)"
 
-    @exclusivity(unchecked) var commands: [String: CommandStats] = [:]
+    /// Each command's counters at its `CommandSlots` number (nil: none yet).
+    @exclusivity(unchecked) private(set) var commandsBySlot: [CommandStats?] = []
+
+    /// Each command's counters by name (what a scrape reads).
+    var commands: [String: CommandStats] {
+        let names = CommandSlots.names
+        var commands: [String: CommandStats] = [:]
+        for (slot, stats) in commandsBySlot.enumerated() {
+            if let stats { commands[names[slot]] = stats }
+        }
+        return commands
+    }
     /// One plugin's reply times on this loop. Each plugin instance holds
     /// its plugin's (`pluginReplyTimes(_:)`, looked up when it is made), so
     /// a reply is counted without hashing the plugin's name (2 % of a
@@ -54,12 +65,21 @@ public final class LoopMetrics: SessionMetrics {
 
     /// A VM command was answered `nanoseconds` after it was dispatched.
     func commandAnswered(_ name: String, _ result: QMPReply, nanoseconds: UInt64) {
+        commandAnswered(slot: CommandSlots.slot(name), result, nanoseconds: nanoseconds)
+    }
+
+    /// The same, for the command numbered `slot` (`CommandSlots`): no hash.
+    func commandAnswered(slot: Int, _ result: QMPReply, nanoseconds: UInt64) {
         let outcome: Int
         switch result {
         case .success, .encoded: outcome = 0
         case .failure(let error): outcome = 1 + (QMPErrorClass.allCases.firstIndex(of: error.errorClass) ?? 0)
         }
-        commands[name, default: CommandStats()].record(outcome: outcome, nanoseconds: nanoseconds)
+        if slot >= commandsBySlot.count {
+            commandsBySlot.append(contentsOf: repeatElement(nil, count: slot + 1 - commandsBySlot.count))
+        }
+        if commandsBySlot[slot] == nil { commandsBySlot[slot] = CommandStats() }
+        commandsBySlot[slot]!.record(outcome: outcome, nanoseconds: nanoseconds)
     }
 
     /// Where `plugin`'s answers (and timeouts) are timed on this loop.

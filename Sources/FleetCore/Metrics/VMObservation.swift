@@ -30,12 +30,29 @@ final class VMObservation {
 
     var isWatched: Bool { !watchers.isEmpty }
 
+    /// The last `.success` value found within `textLimit`, held so that its
+    /// storage's address names it alone (`JSONValue.storageIdentity`): a
+    /// constant query's reply (`query-status`'s stored value) is measured
+    /// once, not walked per command (2 % of a pipelined `query-status`).
+    @exclusivity(unchecked) private var smallReply: JSONValue = .null
+    @exclusivity(unchecked) private var smallReplyIdentity: UnsafeRawPointer?
+
     func record(session: UInt64?, request: QMPRequest, result: QMPReply, answeredAt: UInt64, nanoseconds: UInt64) {
         guard history.capacity > 0 || !watchers.isEmpty else { return }
+        var replyIsSmall = false
+        if case .success(let value) = result, let identity = value.storageIdentity {
+            if identity == smallReplyIdentity {
+                replyIsSmall = true
+            } else if !CommandRecord.isLarger(value, than: textLimit) {
+                smallReply = value
+                smallReplyIdentity = identity
+                replyIsSmall = true
+            }
+        }
         let record = CommandRecord(sequence: history.nextSequence(), session: session, request: request, result: result,
-                                   answeredAt: answeredAt, nanoseconds: nanoseconds, textLimit: textLimit)
+                                   answeredAt: answeredAt, nanoseconds: nanoseconds, textLimit: textLimit, replyIsSmall: replyIsSmall)
+        guard !watchers.isEmpty else { return history.append(record) }
         history.append(record)
-        guard !watchers.isEmpty else { return }
         let text = record.pageJSON(textLimit: textLimit)
         for watcher in watchers.values { watcher(.command(text)) }
     }

@@ -7,8 +7,9 @@ extension VM {
     /// Wraps a command's completion so that, when it runs, the command is
     /// counted and timed in the loop's metrics and kept in the VM's history.
     /// Costs a clock read and a closure per command (the start is the
-    /// session's reading, `CommandCall.started`); text is made only while
-    /// the page watches the VM.
+    /// session's reading, `CommandCall.started`; the answer's reading is
+    /// kept in `CommandCall.answered`, where the session's next step
+    /// starts from it); text is made only while the page watches the VM.
     ///
     /// The closure holds what it records into (the loop's metrics, the
     /// command table, the VM's observation as it is at dispatch), not the
@@ -17,24 +18,28 @@ extension VM {
     /// (docs/performance.md). None of them holds a completion, so no cycle.
     func observing(_ call: CommandCall, _ complete: @escaping (QMPReply) -> Void) -> (QMPReply) -> Void {
         let started = call.started != 0 ? call.started : MonotonicClock.nanoseconds()
-        let metrics = owner.metrics
+        let metrics = metrics
         let table = table
         let observation = recordingObservation
         return { result in
-            let answered = MonotonicClock.nanoseconds()
+            // A plugin's answer was read already (`PendingRequests.finish`).
+            let answered = call.answered != 0 ? call.answered : MonotonicClock.nanoseconds()
+            call.answered = answered
             let elapsed = answered &- started
-            metrics.commandAnswered(Self.metricsLabel(for: call, result, table: table), result, nanoseconds: elapsed)
+            metrics.commandAnswered(slot: Self.metricsSlot(for: call, result, table: table), result, nanoseconds: elapsed)
             observation?.record(session: call.session?.id, request: call.request, result: result, answeredAt: answered, nanoseconds: elapsed)
             complete(result)
         }
     }
 
-    /// The command's own name, unless no table has it (CommandNotFound, or
-    /// a VM that was ending): clients choose such names freely, and a label
-    /// per name would grow the metrics without bound.
-    private static func metricsLabel(for call: CommandCall, _ result: QMPReply, table: CommandTable) -> String {
-        if case .failure = result, table.lookup(call.name) == nil { return LoopMetrics.unknownCommand }
-        return call.name
+    /// The command's own counters (the slot its table's entry carries),
+    /// unless no table has it (CommandNotFound, or a VM that was ending):
+    /// clients choose such names freely, and a label per name would grow
+    /// the metrics without bound.
+    private static func metricsSlot(for call: CommandCall, _ result: QMPReply, table: CommandTable) -> Int {
+        if call.metricsSlot >= 0 { return call.metricsSlot }
+        if case .failure = result, table.lookup(call.name) == nil { return CommandSlots.unknown }
+        return CommandSlots.slot(call.name)
     }
 
     /// The observation commands are recorded in, made at the first one

@@ -1,4 +1,5 @@
 @testable import FleetCore
+@testable import PluginHost
 import Foundation
 import QMPFleetTesting
 import QMPWire
@@ -15,13 +16,15 @@ struct PluginBoundaryTests {
     /// `x-args` answers `{"text": ARGS}`, the arguments' text as the plugin
     /// got it. `abi` is the version the plugin declares (and wants the
     /// host's table to have).
-    static func source(replies: [String: String] = [:], events: [String] = [], abi: String = "QMP_PLUGIN_ABI_VERSION") -> String {
+    /// `extraCases`: C statements before the reply cases (a test's own answers).
+    static func source(replies: [String: String] = [:], events: [String] = [], abi: String = "QMP_PLUGIN_ABI_VERSION",
+                       extraCases: String = "") -> String {
         func literal(_ text: String) -> String {
             "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         }
         let cases = replies.keys.sorted().map { which in
             "    if (strstr(args, \(literal("\"" + which + "\"")))) { host->reply(req, \(literal(replies[which]!)), strlen(\(literal(replies[which]!)))); return; }"
-        }.joined(separator: "\n")
+        }.joined(separator: "\n") + (extraCases.isEmpty ? "" : "\n" + extraCases)
         let emits = events.map { "    host->emit_event(s->vm, \"X_EVENT\", \(literal($0)), strlen(\(literal($0))));" }.joined(separator: "\n")
         return """
         #include <qmp_plugin.h>
@@ -153,5 +156,56 @@ struct PluginBoundaryTests {
         #expect(client.reply(id: 8)?["return"]?["text"] == .string(try JSONValue(parsing: escaped).jsonText))
         // Without arguments: {} for both.
         #expect(client.call("x-args")?["return"]?["text"] == "{}")
+    }
+
+    /// A reply the plugin gives again is recognised by its bytes: the host
+    /// hands the text it kept (the same storage, so the session's reply
+    /// cache reuses its line), and a plugin that rewrites its buffer in
+    /// place (same address, same length, new bytes) has each new text sent.
+    @Test func aRepeatedReplyIsTheKeptTextAndAChangedOneIsSent() throws {
+        let dir = PluginLoaderTests.makeDir()
+        // `counter` answers {"n": 1}, {"n": 2}, ... from one static buffer.
+        let counter = #"    if (strstr(args, "\"counter\"")) { static char buf[] = "{\"n\": 0}"; buf[6]++; host->reply(req, buf, strlen(buf)); return; }"#
+        try PluginLoaderTests.buildPlugin("boundary", source: Self.source(replies: ["same": #"{"a": [1, 2]}"#], extraCases: counter), in: dir)
+        let fleet = try TestFleet(yaml: "vms: [{name: vm0, plugins: [boundary]}]", pluginDirectories: [dir])
+        let client = fleet.connect(to: "vm0")
+        client.negotiate()
+        for n in 1...3 {
+            let id = client.execute("x-reply", ["which": "counter"])
+            #expect(Self.line(of: client, id: id) == "{\"return\": {\"n\": \(n)}, \"id\": \(id)}")
+            let same = client.execute("x-reply", ["which": "same"])
+            #expect(Self.line(of: client, id: same) == "{\"return\": {\"a\": [1, 2]}, \"id\": \(same)}")
+        }
+        client.write(#"{"execute": "x-reply", "arguments": {"which": "same"}}"#)
+        client.write(#"{"execute": "x-reply", "arguments": {"which": "same"}}"#)
+        let lines = String(decoding: client.rawOutput, as: UTF8.self).components(separatedBy: "\r\n")
+        #expect(lines.filter { $0 == #"{"return": {"a": [1, 2]}}"# }.count == 2)
+
+        let instance = try #require(fleet.vm("vm0")?.plugins.first)
+        let text = Array(#"{"b": "kept"}"#.utf8)
+        let first = try #require(text.withUnsafeBytes { instance.canonicalReply($0) })
+        let again = try #require(text.withUnsafeBytes { instance.canonicalReply($0) })
+        #expect(first.bytes == text && again.bytes == text)
+        #expect(first.bytes.withUnsafeBufferPointer { $0.baseAddress } == again.bytes.withUnsafeBufferPointer { $0.baseAddress })
+        // Not QEMU's form: not kept, parsed and rewritten by the caller.
+        #expect(Array("{ }".utf8).withUnsafeBytes { instance.canonicalReply($0) } == nil)
+    }
+
+    /// The VM and its plugin instances hold each other, and a session its
+    /// VM, strongly while they live (no weak references: no side tables);
+    /// ending the VM breaks every one of those cycles, so it is freed.
+    @Test func anEndedVMIsFreedWithItsClientStillConnected() throws {
+        let dir = PluginLoaderTests.makeDir()
+        try PluginLoaderTests.buildPlugin("boundary", source: Self.source(replies: ["same": "{}"]), in: dir)
+        let fleet = try TestFleet(yaml: "vms: [{name: vm0, plugins: [boundary]}]", pluginDirectories: [dir])
+        let client = fleet.connect(to: "vm0")
+        client.negotiate()
+        #expect(client.call("x-reply", ["which": "same"])?["return"] == .object([:]))
+        weak var vm = fleet.vm("vm0")
+        weak var instance = fleet.vm("vm0")?.plugins.first
+        #expect(vm != nil && instance != nil)
+        fleet.router.destroyVM(try #require(fleet.vm("vm0")))
+        #expect(vm == nil)
+        #expect(instance == nil)
     }
 }
