@@ -92,7 +92,9 @@ final class DumpPlugin: QMPPlugin {
             return reply.failure(.generic("Windows dump is only available for x86-64"))
         }
         opening = true
-        openTarget(args.protocol, for: reply) { [weak self] opened in
+        // A request that timed out while its file opened gets no `done`:
+        // the dump did not start, so the next one may.
+        openTarget(args.protocol, for: reply, cancelled: { [weak self] in self?.opening = false }) { [weak self] opened in
             guard let self else { return }
             self.opening = false
             switch opened {
@@ -128,11 +130,12 @@ final class DumpPlugin: QMPPlugin {
     /// S_IRUSR) or "fd:NAME" (a descriptor passed with getfd).
     /// The file is opened off the loop (`openFile(…, for:then:)`): a hung
     /// FUSE or NFS mount ignores O_NONBLOCK.
-    private func openTarget(_ target: String, for reply: Reply, then done: @escaping (Result<Int32, QMPError>) -> Void) {
-        if target.hasPrefix("fd:") { return vm.openFile(target, flags: O_WRONLY, for: reply, then: done) }
+    private func openTarget(_ target: String, for reply: Reply, cancelled: @escaping () -> Void,
+                            then done: @escaping (Result<Int32, QMPError>) -> Void) {
+        if target.hasPrefix("fd:") { return vm.openFile(target, flags: O_WRONLY, for: reply, cancelled: cancelled, then: done) }
         if target.hasPrefix("file:") {
             return vm.openFile(String(target.dropFirst("file:".count)), flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o400,
-                               for: reply, then: done)
+                               for: reply, cancelled: cancelled, then: done)
         }
         done(.failure(.generic("Invalid parameter 'protocol'")))
     }

@@ -14,7 +14,13 @@ extension PluginVM {
     /// descriptor and `done` is not called. "fd:NAME" and "/dev/fdset/N"
     /// are taken at once (`done` runs before this returns). A host without
     /// `open_file_async` (ABI revision < 7) opens in place.
+    ///
+    /// `cancelled` runs instead of `done` then, on the loop, so a plugin
+    /// that marked something busy for the open (a dump in process, a
+    /// chardev id being added) clears it: left set, it refused every later
+    /// command of its kind for the VM's life.
     public func openFile(_ path: String, flags: Int32, mode: UInt32 = 0o600, for reply: Reply?,
+                         cancelled: (() -> Void)? = nil,
                          then done: @escaping (Result<Int32, QMPError>) -> Void) {
         let api = PluginHostLink.api!
         let offset = MemoryLayout<qmp_host_api>.offset(of: \qmp_host_api.open_file_async) ?? Int.max
@@ -22,10 +28,13 @@ extension PluginVM {
               let open = api.pointee.open_file_async else {
             return done(openFile(path, flags: flags, mode: mode))
         }
-        let box = Unmanaged.passRetained(OpenBox(done)).toOpaque()
+        let box = Unmanaged.passRetained(OpenBox(done, cancelled: cancelled)).toOpaque()
         let rc = open(handle, reply?.token ?? 0, path, flags, Int32(mode), { instance, fd, error, opaque in
             let box = Unmanaged<OpenBox>.fromOpaque(opaque!).takeRetainedValue()
-            guard instance != nil else { return }
+            guard instance != nil else {
+                box.cancelled?()
+                return
+            }
             box.done(fd >= 0 ? .success(fd) : .failure(.generic(error.map { String(cString: $0) } ?? "Could not open file")))
         }, box)
         if rc != 0 {
@@ -38,5 +47,9 @@ extension PluginVM {
 /// One `openFile(…, then:)`'s continuation, held until the host calls back.
 private final class OpenBox {
     let done: (Result<Int32, QMPError>) -> Void
-    init(_ done: @escaping (Result<Int32, QMPError>) -> Void) { self.done = done }
+    let cancelled: (() -> Void)?
+    init(_ done: @escaping (Result<Int32, QMPError>) -> Void, cancelled: (() -> Void)?) {
+        self.done = done
+        self.cancelled = cancelled
+    }
 }
