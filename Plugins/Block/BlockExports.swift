@@ -22,6 +22,8 @@ struct BlockExports {
 
     /// The running `nbd-server-start` server.
     var server: NBDServer?
+    /// An `nbd-server-start` is binding its socket off the loop.
+    var starting = false
     var list: [Export] = []
 
     func find(_ id: String) -> Export? { list.first { $0.id == id } }
@@ -29,21 +31,32 @@ struct BlockExports {
 
 extension BlockPlugin {
     static func registerExports(_ plugin: PluginRegistry<BlockPlugin>) {
-        plugin.command(QAPI.NbdServerStartCommand.self, throwing: { this, args throws(QMPError) in
-            guard this.exports.server == nil else { throw .generic("NBD server already running") }
-            this.exports.server = try NBDServer.start(
+        // The socket is bound off the loop (NBDServer.start): meanwhile the
+        // server counts as running, as QEMU's bind does not yield.
+        plugin.asyncCommand(QAPI.NbdServerStartCommand.self) { this, args, reply in
+            guard this.exports.server == nil, !this.exports.starting else { return reply.failure(.generic("NBD server already running")) }
+            this.exports.starting = true
+            NBDServer.start(
                 vm: this.vm, address: args.addr.qapiValue, maxConnections: args.maxConnections ?? 0,
                 lookup: { [weak this] name in this?.nbdExport(named: name) },
-                names: { [weak this] in this?.exports.list.filter { $0.type == "nbd" }.map(\.name) ?? [] }).get()
-            return .object([:])
-        })
-        plugin.command(QAPI.NbdServerStopCommand.self) { this, _ in
-            guard let server = this.exports.server else { return .failure(.generic("NBD server not running")) }
+                names: { [weak this] in this?.exports.list.filter { $0.type == "nbd" }.map(\.name) ?? [] }) { [weak this] started in
+                guard let this else { return }
+                this.exports.starting = false
+                switch started {
+                case .failure(let error): reply.failure(error)
+                case .success(let server):
+                    this.exports.server = server
+                    reply.success(.object([:]))
+                }
+            }
+        }
+        // Answers once the socket file is removed, off the loop.
+        plugin.asyncCommand(QAPI.NbdServerStopCommand.self) { this, _, reply in
+            guard let server = this.exports.server else { return reply.failure(.generic("NBD server not running")) }
             // nbd_server_free: every NBD export goes first.
             for export in this.exports.list.reversed() where export.type == "nbd" { this.deleteExport(export.id) }
-            server.stop()
             this.exports.server = nil
-            return .success(.object([:]))
+            server.stop { reply.success(.object([:])) }
         }
         plugin.command(QAPI.BlockExportAddCommand.self) { this, args in
             var name: String?

@@ -47,55 +47,43 @@ final class NBDServer {
     deinit { stop() }
 
     /// Binds and listens on `address` (a SocketAddressLegacy:
-    /// `{"type": "unix", "data": {"path": ...}}`); QEMU's texts for a path
-    /// it cannot bind.
+    /// `{"type": "unix", "data": {"path": ...}}`), then `done` on the loop
+    /// with the server or QEMU's texts for a path it cannot bind. The
+    /// path's check, its bind and lookup run on workers: each waits on a
+    /// hung FUSE or NFS mount, which would hold every VM of the loop.
+    /// `done` is not called when the VM ended meanwhile (then what was
+    /// bound is closed, its file left stale).
     static func start(vm: PluginVM, address: JSONValue, maxConnections: Int64,
                       lookup: @escaping (String) -> (size: Int64, writable: Bool)?,
-                      names: @escaping () -> [String]) -> Result<NBDServer, QMPError> {
+                      names: @escaping () -> [String],
+                      then done: @escaping (Result<NBDServer, QMPError>) -> Void) {
         guard address["type"]?.stringValue == "unix", let path = address["data"]?["path"]?.stringValue else {
-            return .failure(.generic("the NBD server is served on unix paths only in this simulator"))
+            return done(.failure(.generic("the NBD server is served on unix paths only in this simulator")))
         }
-        func failure(_ reason: String) -> Result<NBDServer, QMPError> {
-            .failure(.generic("Failed to bind socket to \(path): \(reason)"))
+        let pathOnly: Int32 = 0o10000000  // O_PATH
+        // Not tied to the request: `done` must come while the VM lives, to end the start.
+        vm.openFile(path, flags: pathOnly | O_NOFOLLOW, for: nil) { checked in
+            if let denied = deniedReason(checked) { return done(.failure(.generic("Failed to bind socket to \(path): \(denied)"))) }
+            guard path.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {
+                return done(.failure(.generic("UNIX socket path '\(path)' is too long")))
+            }
+            let setup = NBDListenSetup(path: path)
+            vm.offload({ setup.run() }, then: {
+                guard let made = setup.take() else {
+                    return done(.failure(.generic(setup.failure ?? "Failed to bind socket to \(path)")))
+                }
+                let limit = maxConnections > 0 ? Int(min(maxConnections, Int64(defaultClientLimit))) : defaultClientLimit
+                let server = NBDServer(vm: vm, path: path, fd: made.fd, bound: made.bound, clientLimit: limit, lookup: lookup, names: names)
+                server.listenWatch = vm.watch(fd: made.fd) { [weak server] _ in server?.accept() }
+                done(.success(server))
+            })
         }
-        if let denied = deniedPath(vm, path) { return failure(denied) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        guard bytes.count < MemoryLayout.size(ofValue: addr.sun_path) else {
-            return .failure(.generic("UNIX socket path '\(path)' is too long"))
-        }
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-        }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { return .failure(.generic("Failed to create socket: \(String(cString: strerror(errno)))")) }
-        let result = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard result == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            return failure(reason)
-        }
-        var info = stat()
-        guard lstat(path, &info) == 0, listen(fd, 5) == 0 else {
-            let reason = String(cString: strerror(errno))
-            close(fd)
-            return .failure(.generic("Failed to listen on socket: \(reason)"))
-        }
-        let limit = maxConnections > 0 ? Int(min(maxConnections, Int64(defaultClientLimit))) : defaultClientLimit
-        let server = NBDServer(vm: vm, path: path, fd: fd, bound: (UInt(info.st_dev), UInt(info.st_ino)),
-                               clientLimit: limit, lookup: lookup, names: names)
-        server.listenWatch = vm.watch(fd: fd) { [weak server] _ in server?.accept() }
-        return .success(server)
     }
 
-    /// A path outside the VM's allowed directories: the reason, else nil
-    /// (a path not there yet passes; what is there fails the bind itself).
-    private static func deniedPath(_ vm: PluginVM, _ path: String) -> String? {
-        let pathOnly: Int32 = 0o10000000  // O_PATH
-        switch vm.openFile(path, flags: pathOnly | O_NOFOLLOW) {
+    /// Why the VM's file policy refuses the path, from its lookup (a path
+    /// not there yet passes; what is there fails the bind itself), else nil.
+    private static func deniedReason(_ checked: Result<Int32, QMPError>) -> String? {
+        switch checked {
         case .success(let fd):
             close(fd)
             return nil
@@ -123,17 +111,76 @@ final class NBDServer {
         connections[ObjectIdentifier(connection)] = nil
     }
 
-    /// Closes every client and the listener; removes the socket file if it
-    /// is still the one bound here.
-    func stop() {
+    /// Closes every client and the listener, then `done` once the socket
+    /// file is removed if it is still the one bound here (on a worker: the
+    /// lookup waits on a hung mount; `done` is not called when the VM
+    /// ended meanwhile).
+    func stop(then done: @escaping () -> Void = {}) {
         for connection in connections.values { connection.shutdown() }
         connections = [:]
         if let listenWatch { vm.unwatch(listenWatch) }
         listenWatch = nil
-        guard listenFD >= 0 else { return }
+        guard listenFD >= 0 else { return done() }
         close(listenFD)
         listenFD = -1
+        let (path, bound) = (path, bound)
+        vm.offload({
+            var info = stat()
+            if lstat(path, &info) == 0, UInt(info.st_dev) == bound.device, UInt(info.st_ino) == bound.inode { unlink(path) }
+        }, then: done)
+    }
+}
+
+/// The NBD server's socket, bound and listening on a worker: `bind` and
+/// the lookup after it wait on the path's filesystem. The loop takes the
+/// result once `run()` has run (the host's work queue orders the two).
+private final class NBDListenSetup: @unchecked Sendable {
+    let path: String
+    private var fd: Int32 = -1
+    private var bound: (device: UInt, inode: UInt) = (0, 0)
+    /// QEMU's text, when it failed.
+    private(set) var failure: String?
+
+    init(path: String) { self.path = path }
+
+    /// A descriptor nobody took (the VM ended) is closed.
+    deinit { if fd >= 0 { close(fd) } }
+
+    /// Blocking: on a worker only.
+    func run() {
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        let bytes = Array(path.utf8)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
+            for (i, b) in bytes.enumerated() { raw[i] = b }
+        }
+        let socketFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard socketFD >= 0 else {
+            failure = "Failed to create socket: \(String(cString: strerror(errno)))"
+            return
+        }
+        let result = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socketFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard result == 0 else {
+            failure = "Failed to bind socket to \(path): \(String(cString: strerror(errno)))"
+            close(socketFD)
+            return
+        }
         var info = stat()
-        if lstat(path, &info) == 0, UInt(info.st_dev) == bound.device, UInt(info.st_ino) == bound.inode { unlink(path) }
+        guard lstat(path, &info) == 0, listen(socketFD, 5) == 0 else {
+            failure = "Failed to listen on socket: \(String(cString: strerror(errno)))"
+            close(socketFD)
+            return
+        }
+        fd = socketFD
+        bound = (UInt(info.st_dev), UInt(info.st_ino))
+    }
+
+    /// The listening descriptor and the bound inode, now the caller's.
+    func take() -> (fd: Int32, bound: (device: UInt, inode: UInt))? {
+        guard fd >= 0 else { return nil }
+        defer { fd = -1 }
+        return (fd, bound)
     }
 }

@@ -24,10 +24,14 @@ final class Chardev {
         log?.write(bytes)
     }
 
-    func close() {
-        backend.close()
+    func close() { close(then: {}) }
+
+    /// Closes, then `done` once the backend's host files are gone (for
+    /// chardev-remove's reply: QEMU's has the socket file removed).
+    func close(then done: @escaping () -> Void) {
         log?.close()
         log = nil
+        backend.close(then: done)
     }
 }
 

@@ -11,10 +11,17 @@ protocol ChardevBackend: AnyObject {
     /// Bytes the guest writes to the device.
     func write(_ bytes: [UInt8])
     func close()
+    /// Closes, then `done` once what the close removes from the host is
+    /// gone (a listening socket's file, removed on a worker).
+    func close(then done: @escaping () -> Void)
 }
 
 extension ChardevBackend {
     var ptyPath: String? { nil }
+    func close(then done: @escaping () -> Void) {
+        close()
+        done()
+    }
 }
 
 /// Backends that swallow output: `null`, and the QEMU backends whose other

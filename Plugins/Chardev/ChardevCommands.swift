@@ -44,13 +44,14 @@ extension ChardevPlugin {
         }
     }
 
-    func chardevRemove(_ args: QAPI.ChardevRemoveCommand) -> Result<JSONValue, QMPError> {
+    /// Answers once a listening socket's file is removed (on a worker), as
+    /// QEMU's reply comes after its unlink.
+    func chardevRemove(_ args: QAPI.ChardevRemoveCommand, reply: Reply) {
         let id = args.id
-        guard let chardev = chardev(id) else { return .failure(.generic("Chardev '\(id)' not found")) }
-        guard chardev.frontend == nil else { return .failure(.generic("Chardev '\(id)' is busy")) }
+        guard let chardev = chardev(id) else { return reply.failure(.generic("Chardev '\(id)' not found")) }
+        guard chardev.frontend == nil else { return reply.failure(.generic("Chardev '\(id)' is busy")) }
         chardevs.removeAll { $0 === chardev }
-        chardev.close()
-        return .success(.object([:]))
+        chardev.close { reply.success(.object([:])) }
     }
 
     /// QEMU 7.2's `qmp_chardev_change`: a chardev no device uses is simply
@@ -62,8 +63,14 @@ extension ChardevPlugin {
         guard let old = chardev(id), !opening.contains(id) else { return reply.failure(.generic("Chardev '\(id)' does not exist")) }
         guard old.frontend != nil else {
             chardevs.removeAll { $0 === old }
-            old.close()
-            return addChardev(id: id, backend: backend, for: reply) { reply($0.map(ChardevPlugin.reply(for:))) }
+            // The id stays taken while the old socket file goes.
+            opening.insert(id)
+            old.close { [weak self] in
+                guard let self else { return }
+                self.opening.remove(id)
+                self.addChardev(id: id, backend: backend, for: reply) { reply($0.map(ChardevPlugin.reply(for:))) }
+            }
+            return
         }
         opening.insert(id)
         ChardevOpener(vm: vm).open(id: id, backend, for: reply) { [weak self] opened in

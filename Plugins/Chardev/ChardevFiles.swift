@@ -4,48 +4,76 @@ import Glibc
 import QMPPluginKit
 import QMPWire
 
-/// The files a chardev's backend writes and reads (its log file, a file
-/// backend's `out` and `in`), opened before the backend is built, in
-/// QEMU's order (`qemu_char_open`: the log file first).
+/// What a chardev's backend holds on the host before it is built: its log
+/// file, a file backend's `out` and `in`, a unix socket backend's socket,
+/// made in QEMU's order (`qemu_char_open`: the log file first).
 ///
-/// `chardev-add` and `chardev-change` open them off the loop (`Opener.offLoop`:
-/// the kernel ignores O_NONBLOCK for an open on a hung FUSE or NFS mount,
-/// which would hold every VM of the loop); a chardev the config or an
-/// incoming migration makes opens them in place (`Opener.now`).
+/// `chardev-add` and `chardev-change` make them off the loop
+/// (`Opener.offLoop`: the kernel ignores O_NONBLOCK for a lookup or an open
+/// on a hung FUSE or NFS mount, which would hold every VM of the loop); a
+/// chardev the config or an incoming migration makes opens them in place
+/// (`Opener.now`).
 struct ChardevFiles {
     var log: CreatedFile?
     var out: CreatedFile?
     var input: Int32?
+    var socket: SocketSetup?
 
-    /// Closes what was opened and removes what this attempt created.
-    func discard() {
-        log?.discard()
-        out?.discard()
-        if let input { Glibc.close(input) }
+    /// Closes what was opened and removes what this attempt created (the
+    /// removal with `opener`: off the loop for a client's command), then
+    /// `done`.
+    func discard(with opener: Opener, then done: @escaping () -> Void = {}) {
+        for fd in [log?.fd, out?.fd, input].compactMap({ $0 }) { Glibc.close(fd) }
+        let created = [log, out].compactMap { $0 }.filter(\.isNew).map(\.path)
+        let socketFile = socket?.take()
+        if let socketFile { Glibc.close(socketFile.fd) }
+        let bound = socketFile?.file
+        guard !created.isEmpty || bound != nil else { return done() }
+        opener.run({
+            for path in created { unlink(path) }
+            bound?.remove()
+        }, then: done)
     }
 
-    /// How one file is opened: `done` gets it, or QEMU's "Could not open" text.
+    /// How the files are made: in place, or off the loop for a request.
     struct Opener {
-        let open: (_ path: String, _ flags: Int32, _ mode: UInt32, _ done: @escaping (Result<CreatedFile, QMPError>) -> Void) -> Void
+        let vm: PluginVM
+        /// The request the opens serve; nil for `now`.
+        let reply: Reply?
 
         /// On the calling thread, at once.
-        static func now(_ vm: PluginVM) -> Opener {
-            Opener { path, flags, mode, done in done(CreatedFile.open(vm, path, flags: flags, mode: mode)) }
+        static func now(_ vm: PluginVM) -> Opener { Opener(vm: vm, reply: nil) }
+
+        /// On workers, for the request `reply` answers; each step's `done`
+        /// runs on the loop, and not at all when the request (for opens)
+        /// or the VM ended.
+        static func offLoop(_ vm: PluginVM, for reply: Reply) -> Opener { Opener(vm: vm, reply: reply) }
+
+        /// `work` (blocking calls on client-named paths), then `done`.
+        func run(_ work: @escaping @Sendable () -> Void, then done: @escaping () -> Void) {
+            guard reply != nil else {
+                work()
+                return done()
+            }
+            vm.offload(work, then: done)
         }
 
-        /// On a worker, for the request `reply` answers: whether the file
-        /// was there is looked up there too (a lookup waits on a hung mount
-        /// as an open does). `done` runs on the loop, and not at all when
-        /// the request or the VM ended.
-        static func offLoop(_ vm: PluginVM, for reply: Reply) -> Opener {
-            Opener { path, flags, mode, done in
-                let existed = ExistedBox()
-                vm.offload({ existed.value = HostFile.exists(path) }, then: {
-                    vm.openFile(path, flags: flags, mode: mode, for: reply) { opened in
-                        done(opened.map { CreatedFile(path: path, fd: $0, isNew: !existed.value) })
-                    }
-                })
-            }
+        /// Opens `path` through the VM's file policy: the descriptor or QEMU's text.
+        func open(_ path: String, flags: Int32, mode: UInt32, then done: @escaping (Result<Int32, QMPError>) -> Void) {
+            guard let reply else { return done(vm.openFile(path, flags: flags, mode: mode)) }
+            vm.openFile(path, flags: flags, mode: mode, for: reply, then: done)
+        }
+
+        /// A file the chardev writes or reads; whether it was there is
+        /// looked up first, the same way (a lookup waits on a hung mount
+        /// as an open does), so a failed command removes only what it made.
+        func create(_ path: String, flags: Int32, mode: UInt32, then done: @escaping (Result<CreatedFile, QMPError>) -> Void) {
+            let existed = ExistedBox()
+            run({ existed.value = HostFile.exists(path) }, then: {
+                self.open(path, flags: flags, mode: mode) { opened in
+                    done(opened.map { CreatedFile(path: path, fd: $0, isNew: !existed.value) })
+                }
+            })
         }
     }
 
@@ -56,7 +84,7 @@ struct ChardevFiles {
         let common = backend.common
         guard let logPath = common.logfile else { return openBackendFiles(backend, ChardevFiles(), opener, done) }
         let flags = O_WRONLY | O_CREAT | ((common.logappend ?? false) ? O_APPEND : O_TRUNC)
-        opener.open(logPath, flags, 0o666) { opened in
+        opener.create(logPath, flags: flags, mode: 0o666) { opened in
             switch opened {
             case .failure(let error): done(.failure(.generic(ChardevOpener.createText(error.desc))))
             case .success(let log): openBackendFiles(backend, ChardevFiles(log: log), opener, done)
@@ -64,27 +92,42 @@ struct ChardevFiles {
         }
     }
 
-    /// A file backend's `out`, then its `in`.
+    /// A file backend's `out`, then its `in`; a socket backend's socket.
     private static func openBackendFiles(_ backend: QAPI.ChardevBackend, _ files: ChardevFiles, _ opener: Opener,
                                          _ done: @escaping (Result<ChardevFiles, QMPError>) -> Void) {
-        guard case .file(let file) = backend.variant else { return done(.success(files)) }
-        let flags = O_WRONLY | O_CREAT | ((file.data.append ?? false) ? O_APPEND : O_TRUNC)
-        opener.open(file.data.out, flags, 0o666) { opened in
+        let failed: (QMPError) -> Void = { error in files.discard(with: opener) { done(.failure(error)) } }
+        switch backend.variant {
+        case .file(let file): openFileBackend(file.data, files, opener, failed: failed, done)
+        case .socket(let socket):
+            SocketSetup.prepare(socket.data, opener) { prepared in
+                switch prepared {
+                case .failure(let error): failed(error)
+                case .success(let setup):
+                    var files = files
+                    files.socket = setup
+                    done(.success(files))
+                }
+            }
+        default: done(.success(files))
+        }
+    }
+
+    private static func openFileBackend(_ file: QAPI.ChardevFile, _ files: ChardevFiles, _ opener: Opener,
+                                        failed: @escaping (QMPError) -> Void,
+                                        _ done: @escaping (Result<ChardevFiles, QMPError>) -> Void) {
+        let flags = O_WRONLY | O_CREAT | ((file.append ?? false) ? O_APPEND : O_TRUNC)
+        opener.create(file.out, flags: flags, mode: 0o666) { opened in
             var files = files
             switch opened {
-            case .failure(let error):
-                files.discard()
-                return done(.failure(error))
+            case .failure(let error): return failed(error)
             case .success(let out): files.out = out
             }
-            guard let inPath = file.data.in else { return done(.success(files)) }
-            opener.open(inPath, O_RDONLY, 0o600) { opened in
+            guard let inPath = file.in else { return done(.success(files)) }
+            opener.open(inPath, flags: O_RDONLY, mode: 0o600) { opened in
                 switch opened {
-                case .failure(let error):
-                    files.discard()
-                    done(.failure(error))
+                case .failure(let error): files.discard(with: opener) { done(.failure(error)) }
                 case .success(let input):
-                    files.input = input.fd
+                    files.input = input
                     done(.success(files))
                 }
             }

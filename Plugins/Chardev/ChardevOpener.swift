@@ -41,67 +41,28 @@ struct ChardevOpener {
         ChardevFiles.open(for: backend, with: opener) { [vm] opened in
             switch opened {
             case .failure(let error): done(.failure(error))
-            case .success(let files): done(ChardevOpener(vm: vm).build(id: id, backend, files))
+            case .success(let files):
+                switch ChardevOpener(vm: vm).openBackend(backend, files) {
+                case .failure(let error): files.discard(with: opener) { done(.failure(error)) }
+                case .success(let made):
+                    done(.success(Chardev(id: id, backend: made, log: files.log.map { FileWriter(vm: vm, fd: $0.fd) }, spec: backend)))
+                }
             }
         }
     }
 
-    /// The backend over the files already open; on failure they are discarded.
-    private func build(id: String, _ backend: QAPI.ChardevBackend, _ files: ChardevFiles) -> Result<Chardev, QMPError> {
-        switch openBackend(backend, files) {
-        case .failure(let error):
-            files.discard()
-            return .failure(error)
-        case .success(let opened):
-            return .success(Chardev(id: id, backend: opened, log: files.log.map { FileWriter(vm: vm, fd: $0.fd) }, spec: backend))
-        }
-    }
-
+    /// The backend over the files already open (on failure the caller discards them).
     private func openBackend(_ backend: QAPI.ChardevBackend, _ files: ChardevFiles) -> Result<any ChardevBackend, QMPError> {
         switch backend.variant {
         case .file:
             guard let out = files.out else { return .failure(.generic("chardev: file backend without its file")) }
             return .success(FileBackend(vm: vm, outFD: out.fd, inFD: files.input))
         case .pty: return PtyBackend.open(vm: vm).map { $0 as any ChardevBackend }
-        case .socket(let socket): return openSocket(socket.data)
+        case .socket(let socket):
+            guard let setup = files.socket else { return .failure(.generic("chardev: socket backend without its socket")) }
+            return SocketBackend.make(vm: vm, setup, reconnect: socket.data.reconnect ?? 0).map { $0 as any ChardevBackend }
         case .ringbuf(let ring), .memory(let ring): return openRingbuf(backend.type.rawValue, ring.data)
         default: return .success(SinkBackend(kind: backend.type.rawValue))
-        }
-    }
-
-    private func openSocket(_ data: QAPI.ChardevSocket) -> Result<any ChardevBackend, QMPError> {
-        guard case .unix(let unix) = data.addr.variant else {
-            return .failure(.generic("socket chardevs are served on unix paths only in this simulator"))
-        }
-        let path = unix.data.path
-        // QEMU's default for chardev-add: a server, unless told otherwise.
-        let isServer = data.server ?? true
-        let reconnect = data.reconnect ?? 0
-        if isServer && reconnect > 0 {
-            return .failure(.generic("'reconnect' option is incompatible with socket in server listen mode"))
-        }
-        if let denied = SocketPath.isDescriptorName(path) ? SocketPathError.denied.text : deniedPath(path) {
-            return .failure(.generic(isServer ? "Failed to bind socket to \(path): \(denied)" : "Failed to connect to '\(path)': \(denied)"))
-        }
-        let result = isServer ? SocketBackend.listen(vm: vm, path: path) : SocketBackend.connect(vm: vm, path: path, reconnect: reconnect)
-        return result.map { $0 as any ChardevBackend }
-    }
-
-    /// A socket path outside the directories the VM may create files in
-    /// (the socket directory is never one): the reason, else nil. Probed
-    /// through the VM's own file policy without creating anything; only a
-    /// path that is not there yet (ENOENT) or opens passes, any other
-    /// failure denies.
-    private func deniedPath(_ path: String) -> String? {
-        switch vm.openFile(path, flags: ChardevOpener.pathOnly | O_NOFOLLOW) {
-        case .success(let fd):
-            HostFile.closeFD(fd)
-            return nil
-        case .failure(let error):
-            let missing = String(cString: strerror(ENOENT))
-            if error.desc.hasSuffix(": \(missing)") { return nil }
-            let reason = error.desc.ranges(of: "': ").last.map { String(error.desc[$0.upperBound...]) }
-            return reason ?? String(cString: strerror(EACCES))
         }
     }
 

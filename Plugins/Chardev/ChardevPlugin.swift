@@ -62,7 +62,7 @@ final class ChardevPlugin: SharedConfigurationPlugin {
 
     static func register(_ plugin: PluginRegistry<ChardevPlugin>) {
         plugin.asyncCommand(QAPI.ChardevAddCommand.self) { this, args, reply in this.chardevAdd(args, reply: reply) }
-        plugin.command(QAPI.ChardevRemoveCommand.self) { this, args in this.chardevRemove(args) }
+        plugin.asyncCommand(QAPI.ChardevRemoveCommand.self) { this, args, reply in this.chardevRemove(args, reply: reply) }
         plugin.asyncCommand(QAPI.ChardevChangeCommand.self) { this, args, reply in this.chardevChange(args, reply: reply) }
         plugin.command(QAPI.ChardevSendBreakCommand.self) { this, args in this.chardevSendBreak(args) }
         plugin.command(QAPI.QueryChardevCommand.self) { this, _ in this.queryChardev() }

@@ -25,11 +25,6 @@ enum HostFile {
         return lstat(path, &st) == 0
     }
 
-    static func isSocket(_ path: String) -> Bool {
-        var st = stat()
-        return lstat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFSOCK
-    }
-
     static var errorText: String { String(cString: strerror(errno)) }
 
     static func setNonBlocking(_ fd: Int32) {
@@ -38,25 +33,13 @@ enum HostFile {
     }
 }
 
-/// A file a command created: removed again when the command fails later,
-/// so a failed chardev-add leaves nothing behind. A file that existed
-/// before is never removed.
+/// A file a command created: removed again when the command fails later
+/// (`ChardevFiles.discard`), so a failed chardev-add leaves nothing
+/// behind. A file that existed before is never removed.
 struct CreatedFile {
     let path: String
     let fd: Int32
     let isNew: Bool
-
-    /// Opens through the VM (allowed directories, /dev/fdset/N).
-    static func open(_ vm: PluginVM, _ path: String, flags: Int32, mode: UInt32) -> Result<CreatedFile, QMPError> {
-        let existed = HostFile.exists(path)
-        return vm.openFile(path, flags: flags, mode: mode).map { CreatedFile(path: path, fd: $0, isNew: !existed) }
-    }
-
-    /// Closes and, if this command created it, removes it.
-    func discard() {
-        Glibc.close(fd)
-        if isNew { unlink(path) }
-    }
 }
 
 extension HostFile {

@@ -8,6 +8,10 @@ import QMPWire
 /// as QEMU serves it) or a real client connection, non-blocking and driven
 /// by the VM's fd watches. Guest output goes to the connected peer, and is
 /// dropped while there is none, as in QEMU.
+///
+/// What touches the path (bind, connect, a reconnecting client's attempts,
+/// removing the socket file) runs on workers (`SocketSetup`, `vm.offload`):
+/// a lookup on a hung FUSE or NFS mount would hold the loop.
 final class SocketBackend: ChardevBackend {
     /// `sun_path`'s size on Linux, terminator included.
     static let maximumPathBytes = 108
@@ -25,6 +29,8 @@ final class SocketBackend: ChardevBackend {
     private var listenWatch: FDWatchID?
     private var peerWatch: FDWatchID?
     private var reconnectTimer: TimerID?
+    /// A reconnect attempt is on a worker.
+    private var connecting = false
     private var isClosed = false
 
     var isConnected: Bool { peerFD >= 0 }
@@ -58,80 +64,24 @@ final class SocketBackend: ChardevBackend {
         socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     }
 
-    /// Binds and listens on `path`. Unlike QEMU (see `SocketPath`), a
-    /// socket a server answers on, or anything but a socket, is left alone
-    /// and the bind fails; only a stale socket is replaced.
-    static func listen(vm: PluginVM, path: String) -> Result<SocketBackend, QMPError> {
-        guard address(path) != nil else { return .failure(.generic("UNIX socket path '\(path)' is too long")) }
-        func failure(_ reason: String) -> Result<SocketBackend, QMPError> {
-            .failure(.generic("Failed to bind socket to \(path): \(reason)"))
-        }
-        let file: SocketPath
-        switch SocketPath.open(path) {
-        case .failure(let error): return failure(error.text)
-        case .success(let opened): file = opened
-        }
-        if case .failure(let error) = file.clear() { return failure(error.text) }
-        guard var addr = address(file.address) else { return failure(SocketPathError.errno(ENAMETOOLONG).text) }
-        let fd = newSocket()
-        guard fd >= 0 else { return .failure(.generic("Failed to create socket: \(HostFile.errorText)")) }
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0 else {
-            let text = HostFile.errorText
-            Glibc.close(fd)
-            return failure(text)
-        }
-        file.recordBound()
-        guard Glibc.listen(fd, listenBacklog) == 0 else {
-            let text = HostFile.errorText
-            Glibc.close(fd)
-            file.remove()
-            return .failure(.generic("Failed to listen on socket: \(text)"))
-        }
-        let backend = SocketBackend(vm: vm, path: path, isServer: true, reconnectSeconds: 0)
-        backend.listenFD = fd
-        backend.socketFile = file
-        backend.listenWatch = vm.watch(fd: fd) { [weak backend] _ in backend?.acceptPeer() }
-        return .success(backend)
-    }
-
-    /// Connects to `path`. With `reconnect`, a failed connect is retried
-    /// later instead of failing, as QEMU's reconnecting client does.
-    static func connect(vm: PluginVM, path: String, reconnect: Int64) -> Result<SocketBackend, QMPError> {
-        guard address(path) != nil else { return .failure(.generic("UNIX socket path '\(path)' is too long")) }
-        let backend = SocketBackend(vm: vm, path: path, isServer: false, reconnectSeconds: reconnect)
-        if let error = backend.tryConnect() {
-            guard reconnect > 0 else { return .failure(.generic(error)) }
+    /// The backend over a socket `setup` made: a server listening, a client
+    /// connected, or a reconnecting client whose first attempt failed (it
+    /// tries again later, as QEMU's does).
+    static func make(vm: PluginVM, _ setup: SocketSetup, reconnect: Int64) -> Result<SocketBackend, QMPError> {
+        let made = setup.take()
+        let backend = SocketBackend(vm: vm, path: setup.path, isServer: setup.isServer, reconnectSeconds: reconnect)
+        if setup.isServer {
+            guard let made else { return .failure(.generic(setup.failure ?? "Failed to bind socket to \(setup.path)")) }
+            backend.listenFD = made.fd
+            backend.socketFile = made.file
+            backend.listenWatch = vm.watch(fd: made.fd) { [weak backend] _ in backend?.acceptPeer() }
+        } else if let made {
+            backend.attachPeer(made.fd)
+        } else {
+            guard reconnect > 0 else { return .failure(.generic(setup.failure ?? "Failed to connect to '\(setup.path)'")) }
             backend.scheduleReconnect()
         }
         return .success(backend)
-    }
-
-    /// nil on success, else QEMU's text. The directory is opened (and
-    /// checked to be the one named, no symlink on the way) at each attempt
-    /// and the connect goes through it, as the server's bind does.
-    private func tryConnect() -> String? {
-        guard SocketBackend.address(path) != nil else { return "UNIX socket path '\(path)' is too long" }
-        let file: SocketPath
-        switch SocketPath.open(path) {
-        case .failure(let error): return "Failed to connect to '\(path)': \(error.text)"
-        case .success(let opened): file = opened
-        }
-        guard var addr = SocketBackend.address(file.address) else { return "UNIX socket path '\(path)' is too long" }
-        let fd = SocketBackend.newSocket()
-        guard fd >= 0 else { return "Failed to create socket: \(HostFile.errorText)" }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard rc == 0 || errno == EINPROGRESS else {
-            let text = HostFile.errorText
-            Glibc.close(fd)
-            return "Failed to connect to '\(path)': \(text)"
-        }
-        attachPeer(fd)
-        return nil
     }
 
     /// `reconnect` is any QAPI `int` QEMU accepts (up to 2^63-1 seconds):
@@ -143,12 +93,25 @@ final class SocketBackend: ChardevBackend {
     }
 
     private func scheduleReconnect() {
-        guard reconnectSeconds > 0, !isClosed, reconnectTimer == nil else { return }
+        guard reconnectSeconds > 0, !isClosed, !connecting, reconnectTimer == nil else { return }
         reconnectTimer = vm.startTimer(afterMilliseconds: reconnectMilliseconds) { [weak self] in
             guard let self else { return }
             self.reconnectTimer = nil
-            if self.tryConnect() != nil { self.scheduleReconnect() }
+            self.reconnect()
         }
+    }
+
+    /// One attempt on a worker; a failed one is tried again later. A
+    /// connection made after the chardev closed is closed (`SocketSetup`).
+    private func reconnect() {
+        let attempt = SocketSetup(path: path, isServer: false)
+        connecting = true
+        vm.offload({ attempt.run() }, then: { [weak self] in
+            guard let self else { return }
+            self.connecting = false
+            guard !self.isClosed, !self.isConnected, let made = attempt.take() else { return self.scheduleReconnect() }
+            self.attachPeer(made.fd)
+        })
     }
 
     private func acceptPeer() {
@@ -191,7 +154,11 @@ final class SocketBackend: ChardevBackend {
         HostFile.write(peerFD, bytes)
     }
 
-    func close() {
+    func close() { close(then: {}) }
+
+    /// Closes, then `done` once a server's socket file is removed (on a
+    /// worker; `done` is not called when the VM ended meanwhile).
+    func close(then done: @escaping () -> Void) {
         isClosed = true
         if let reconnectTimer { vm.cancelTimer(reconnectTimer) }
         reconnectTimer = nil
@@ -200,7 +167,8 @@ final class SocketBackend: ChardevBackend {
         listenWatch = nil
         if listenFD >= 0 { Glibc.close(listenFD) }
         listenFD = -1
-        socketFile?.remove()
+        guard let file = socketFile else { return done() }
         socketFile = nil
+        vm.offload({ file.remove() }, then: done)
     }
 }

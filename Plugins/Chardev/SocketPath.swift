@@ -14,7 +14,11 @@ import QMPWire
 /// answers on is never replaced (the bind fails with EADDRINUSE, as it
 /// would had QEMU not unlinked), nothing but a stale socket is removed,
 /// and close removes the file only while it is still the inode bound here.
-final class SocketPath {
+///
+/// Used by one thread at a time: made and bound on a worker, kept by the
+/// backend on the loop, removed on a worker (each lookup may wait on a
+/// hung mount), each hand-over ordered by the host's work queue.
+final class SocketPath: @unchecked Sendable {
     let path: String
     private let directory: Int32
     private let name: String

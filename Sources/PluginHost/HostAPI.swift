@@ -151,7 +151,7 @@ enum HostAPI {
             PluginInstance.from(handle, "fd_unwatch")?.unwatch(watch)
         }
         api.work_queue = { handle, work, done, opaque in
-            guard let instance = PluginInstance.from(handle, "work_queue"), let work, let done else { return -1 }
+            guard let instance = PluginInstance.from(handle, "work_queue", duringDestroy: true), let work, let done else { return -1 }
             instance.queueWork(work, done: done, opaque: opaque)
             return 0
         }

@@ -61,6 +61,10 @@ public final class PluginInstance {
     /// Loop-confined, as `vm`, `state` and `keptReply`: read by every
     /// request, so without dynamic exclusivity checks.
     @exclusivity(unchecked) private var destroyed = false
+    /// Inside the plugin's `vm_destroy`: `work_queue` is still honoured
+    /// there, for cleanup that must not block the loop (removing a socket
+    /// file a hung mount holds); its `done` gets NULL.
+    private var inDestroyCall = false
     /// The VM's loop thread (instances are made on it): the only one whose
     /// host calls are taken.
     let thread = pthread_self()
@@ -82,7 +86,7 @@ public final class PluginInstance {
     /// The instance behind a plugin's handle, when the call may be taken:
     /// the VM is alive and the caller is on its loop thread. A refusal is
     /// logged with the function's name.
-    static func from(_ handle: OpaquePointer?, _ function: StaticString) -> PluginInstance? {
+    static func from(_ handle: OpaquePointer?, _ function: StaticString, duringDestroy: Bool = false) -> PluginInstance? {
         switch PluginHandles.lookup(handle) {
         case .none:
             if handle != nil {
@@ -93,7 +97,7 @@ public final class PluginInstance {
             PluginHostLogger.process.warning("plugin '\(plugin)' called \(function) from a thread other than its VM's loop thread; refused")
             return nil
         case .instance(let instance):
-            guard !instance.destroyed else { return nil }
+            guard !instance.destroyed || (duringDestroy && instance.inDestroyCall) else { return nil }
             return instance
         }
     }
@@ -126,7 +130,11 @@ public final class PluginInstance {
             work.transfers.cancelAll()
         }
         PendingRequests.current.cancelAll(of: self)
-        if let destroyFn = library.descriptor.pointee.vm_destroy { destroyFn(state) }
+        if let destroyFn = library.descriptor.pointee.vm_destroy {
+            inDestroyCall = true
+            destroyFn(state)
+            inDestroyCall = false
+        }
         state = nil
         // From here on the handle finds nothing, even while Swift still
         // holds the instance.

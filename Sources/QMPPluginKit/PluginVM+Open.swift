@@ -12,7 +12,9 @@ extension PluginVM {
     /// For the request `reply` answers: when that request was answered or
     /// timed out meanwhile, or the VM ended, the host closes the
     /// descriptor and `done` is not called. "fd:NAME" and "/dev/fdset/N"
-    /// are taken at once (`done` runs before this returns). A host without
+    /// are taken at once (`done` runs before this returns), but for an fd
+    /// set's descriptor the open truncates, which is truncated on a worker
+    /// (an `ftruncate` waits on a hung mount as an open does). A host without
     /// `open_file_async` (ABI revision < 7) opens in place.
     ///
     /// `cancelled` runs instead of `done` then, on the loop, so a plugin

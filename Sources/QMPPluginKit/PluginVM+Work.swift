@@ -6,8 +6,9 @@ import QMPPluginABI
 extension PluginVM {
     /// Runs `work` on a host worker thread, then `done` on the VM's loop
     /// thread. `work` must not touch the plugin's state or call the host;
-    /// `done` is not called when the VM ended meanwhile. A host without
-    /// `work_queue` (ABI revision 1) runs both in place.
+    /// `done` is not called when the VM ended meanwhile. From `destroy()`
+    /// the work still runs off the loop (cleanup), and `done` never. A
+    /// host without `work_queue` (ABI revision 1) runs both in place.
     public func offload(_ work: @escaping @Sendable () -> Void, then done: @escaping () -> Void) {
         let api = PluginHostLink.api!
         let offset = MemoryLayout<qmp_host_api>.offset(of: \qmp_host_api.work_queue) ?? Int.max

@@ -3,14 +3,17 @@ of I/O that must stay off the fleet's loops (a file on NFS or FUSE that
 hangs is a regular file: O_NONBLOCK does not apply to its reads, nor to
 its lookup and open).
 
-    /usr/bin/python3 slow_fuse.py MOUNTPOINT READ_DELAY [OPEN_DELAY]
+    /usr/bin/python3 slow_fuse.py MOUNTPOINT READ_DELAY [OPEN_DELAY [LOOKUP_DELAY]]
 
 serves:
 - slow.qcow2: a qcow2 header of a 1 GiB image;
 - slow.raw: 64 KiB of zeros;
-- any file a client creates (kept in memory), writable.
-Every read waits READ_DELAY seconds; every open and create waits
-OPEN_DELAY seconds (default 0). Lookups and attributes answer at once.
+- any file a client creates (kept in memory), writable, and any socket a
+  client binds (mknod).
+Every read waits READ_DELAY seconds; every open, create, truncate, unlink
+and mknod waits OPEN_DELAY seconds (default 0); every lookup of a name in
+it (its attributes) waits LOOKUP_DELAY seconds (default 0), and with a
+lookup delay the kernel caches no name or attribute, so each lookup asks.
 Runs in the foreground until unmounted (fusermount3 -u) or killed. Needs
 fusepy (Debian's python3-fusepy), hence Debian's python3, not the tests'
 own.
@@ -28,19 +31,21 @@ QCOW2_HEADER = struct.pack(">4sIQIIQ", b"QFI\xfb", 3, 0, 0, 16, 1 << 30).ljust(5
 
 
 class SlowFiles(Operations):
-    def __init__(self, read_delay, open_delay):
+    def __init__(self, read_delay, open_delay, lookup_delay=0.0):
         self.read_delay = read_delay
         self.open_delay = open_delay
+        self.lookup_delay = lookup_delay
         self.files = {"/slow.qcow2": bytearray(QCOW2_HEADER), "/slow.raw": bytearray(65536)}
-        self.modes = {path: 0o644 for path in self.files}
+        self.modes = {path: stat.S_IFREG | 0o644 for path in self.files}
         self.lock = threading.Lock()
 
     def getattr(self, path, fh=None):
         if path == "/":
             return {"st_mode": stat.S_IFDIR | 0o755, "st_nlink": 2}
+        time.sleep(self.lookup_delay)
         with self.lock:
             if path in self.files:
-                return {"st_mode": stat.S_IFREG | self.modes[path], "st_nlink": 1, "st_size": len(self.files[path])}
+                return {"st_mode": self.modes[path], "st_nlink": 1, "st_size": len(self.files[path])}
         raise FuseOSError(errno.ENOENT)
 
     def readdir(self, path, fh):
@@ -60,7 +65,14 @@ class SlowFiles(Operations):
         time.sleep(self.open_delay)
         with self.lock:
             self.files[path] = bytearray()
-            self.modes[path] = mode & 0o777
+            self.modes[path] = stat.S_IFREG | (mode & 0o777)
+        return 0
+
+    def mknod(self, path, mode, dev):
+        time.sleep(self.open_delay)
+        with self.lock:
+            self.files[path] = bytearray()
+            self.modes[path] = mode
         return 0
 
     def read(self, path, size, offset, fh):
@@ -77,6 +89,7 @@ class SlowFiles(Operations):
         return len(data)
 
     def truncate(self, path, length, fh=None):
+        time.sleep(self.open_delay)
         with self.lock:
             content = self.files[path]
             del content[length:]
@@ -84,9 +97,10 @@ class SlowFiles(Operations):
 
     def chmod(self, path, mode):
         with self.lock:
-            self.modes[path] = mode & 0o777
+            self.modes[path] = (self.modes[path] & ~0o777) | (mode & 0o777)
 
     def unlink(self, path):
+        time.sleep(self.open_delay)
         with self.lock:
             self.files.pop(path, None)
             self.modes.pop(path, None)
@@ -97,4 +111,7 @@ class SlowFiles(Operations):
 
 if __name__ == "__main__":
     open_delay = float(sys.argv[3]) if len(sys.argv) > 3 else 0.0
-    FUSE(SlowFiles(float(sys.argv[2]), open_delay), sys.argv[1], foreground=True, direct_io=True)
+    lookup_delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
+    # With a lookup delay nothing is cached: each lookup reaches getattr.
+    caching = {"entry_timeout": 0, "attr_timeout": 0, "negative_timeout": 0} if lookup_delay > 0 else {}
+    FUSE(SlowFiles(float(sys.argv[2]), open_delay, lookup_delay), sys.argv[1], foreground=True, direct_io=True, **caching)

@@ -307,10 +307,11 @@ SLOW_OPEN_SECONDS = 1.0
 DEBIAN_PYTHON = "/usr/bin/python3"
 
 
-def mount_slow_fuse(files, name, read_delay, open_delay=0.0):
+def mount_slow_fuse(files, name, read_delay, open_delay=0.0, lookup_delay=0.0):
     """allowed/NAME: a FUSE filesystem (slow_fuse.py) whose every read
-    waits `read_delay` seconds and every open `open_delay`, as a file on a
-    hung NFS or FUSE mount would. It needs Debian's python3 with
+    waits `read_delay` seconds, every open, create, truncate and unlink
+    `open_delay`, and every lookup `lookup_delay`, as a file on a hung NFS
+    or FUSE mount would. It needs Debian's python3 with
     python3-fusepy and fuse3 (scripts/install-deps). Yields the mount
     point; unmounts after."""
     have_fusepy = os.path.exists(DEBIAN_PYTHON) and subprocess.run(
@@ -324,7 +325,7 @@ def mount_slow_fuse(files, name, read_delay, open_delay=0.0):
     mountpoint = os.path.join(files["allowed"], name)
     os.mkdir(mountpoint, 0o700)
     server = subprocess.Popen([DEBIAN_PYTHON, os.path.join(os.path.dirname(__file__), "slow_fuse.py"),
-                               mountpoint, str(read_delay), str(open_delay)], stderr=subprocess.PIPE)
+                               mountpoint, str(read_delay), str(open_delay), str(lookup_delay)], stderr=subprocess.PIPE)
     deadline = time.monotonic() + 10
     while not os.path.ismount(mountpoint):
         if server.poll() is not None or time.monotonic() > deadline:
@@ -345,8 +346,9 @@ def slow_fuse(files):
 
 @pytest.fixture
 def slow_open_fuse(files):
-    """allowed/slowopen, whose every open and create waits a second
-    (reads are quick): the kernel ignores O_NONBLOCK for both."""
+    """allowed/slowopen, whose every open, create, truncate and unlink
+    waits a second (reads and lookups are quick): the kernel ignores
+    O_NONBLOCK for all."""
     yield from mount_slow_fuse(files, "slowopen", 0.0, SLOW_OPEN_SECONDS)
 
 
@@ -546,4 +548,161 @@ def test_dumpdtb_that_cannot_write_gets_qemus_error(fleet, files, qemu_dumpdtb_e
     assert "error" in reply, reply
     assert (reply["error"]["class"], glib_temporary_names(reply["error"]["desc"])) == (
         qemu_dumpdtb_errors[case][0], qemu_dumpdtb_errors[case][1].replace("{path}", path))
+    client.close()
+
+
+# ------------------------- slow lookups: socket paths and what they unlink ----
+
+SLOW_LOOKUP_SECONDS = 1.0
+
+
+@pytest.fixture
+def slow_lookup_fuse(files):
+    """allowed/slowlookup, whose every lookup of a name (its attributes)
+    waits a second, uncached: what stat, lstat, a socket's bind, connect
+    and probe, and unlink all wait for on a hung mount. O_NONBLOCK does not
+    apply to any of them."""
+    yield from mount_slow_fuse(files, "slowlookup", 0.0, 0.0, SLOW_LOOKUP_SECONDS)
+
+
+def unix_socket(path, server=None, reconnect=None):
+    data = {"addr": {"type": "unix", "data": {"path": path}}}
+    if server is not None:
+        data["server"] = server
+        data["wait"] = False if server else None
+        data = {k: v for k, v in data.items() if v is not None}
+    if reconnect is not None:
+        data["reconnect"] = reconnect
+    return {"type": "socket", "data": data}
+
+
+def socket_cases(directory):
+    """Commands that look a unix socket path up (bind, probe, connect,
+    unlink), as a client sends them for `directory`, in order."""
+    return [
+        ("server", "chardev-add", {"id": "s0", "backend": unix_socket(f"{directory}/server.sock", server=True)}),
+        ("server-remove", "chardev-remove", {"id": "s0"}),
+        ("client-missing", "chardev-add", {"id": "c0", "backend": unix_socket(f"{directory}/nobody.sock", server=False)}),
+        ("client-reconnect", "chardev-add", {"id": "c1", "backend": unix_socket(f"{directory}/later.sock", server=False,
+                                                                                   reconnect=1)}),
+        ("nbd-start", "nbd-server-start", {"addr": {"type": "unix", "data": {"path": f"{directory}/nbd.sock"}}}),
+        ("nbd-stop", "nbd-server-stop", None),
+    ]
+
+
+@pytest.fixture(scope="module")
+def qemu_socket_replies():
+    """QEMU 7.2's reply to each of `socket_cases` on a plain directory,
+    the directory written {dir}."""
+    if shutil.which(QEMU_PROGRAM) is None:
+        pytest.skip(f"{QEMU_PROGRAM} is not installed")
+    qemu = QemuProcess("pc", paused=True)
+    try:
+        client = Client(qemu.socket)
+        replies = {case: json.loads(json.dumps(client.execute(command, arguments)).replace(qemu.dir, "{dir}"))
+                   for case, command, arguments in socket_cases(qemu.dir)}
+        client.close()
+        return replies
+    finally:
+        qemu.close()
+
+
+def test_socket_paths_are_looked_up_off_the_loop(fleet, slow_lookup_fuse, qemu_socket_replies):
+    """chardev-add's unix server (its policy check, probe of what is there,
+    bind) and client (connect, and a reconnecting client's attempts),
+    chardev-remove's unlink, nbd-server-start's bind and nbd-server-stop's
+    unlink each look the path up: on a mount whose lookups take a second
+    each held a bystander VM's query-status for a second or more. Each runs
+    on a worker now; the client gets QEMU's reply once it ends."""
+    client = Client(fleet.vm_socket("hostile"))
+    for case, command, arguments in socket_cases(slow_lookup_fuse):
+        started = time.monotonic()
+        reply = while_victim_asks(fleet, lambda: client.execute(command, arguments))
+        expected = json.loads(json.dumps(qemu_socket_replies[case]).replace("{dir}", slow_lookup_fuse))
+        assert reply == expected, (case, reply)
+        if case != "nbd-stop":  # closing the listener first: its unlink's lookup may hit the kernel's cache
+            assert time.monotonic() - started >= SLOW_LOOKUP_SECONDS, case  # the slow lookup happened
+        if case == "server":
+            peer = socket.socket(socket.AF_UNIX)
+            peer.connect(f"{slow_lookup_fuse}/server.sock")
+            peer.close()
+        if case == "server-remove":
+            assert not os.path.exists(f"{slow_lookup_fuse}/server.sock")
+    # The reconnecting client tries again every second, each a slow lookup.
+    while_victim_asks(fleet, lambda: time.sleep(2.5))
+    assert not os.path.exists(f"{slow_lookup_fuse}/nbd.sock")
+    assert client.execute("query-status")["return"]["status"] in ("running", "prelaunch")
+    client.close()
+
+
+# ------------------------- a failed chardev-add removes its files off the loop ----
+
+def failed_chardev_cases(directory, missing_input):
+    """chardev-add that creates a file, then fails: the file a file
+    backend's `out` made before its `in` failed, a log file made before
+    its ringbuf backend was refused."""
+    return {
+        "file-in": ("chardev-add", {"id": "f2", "backend": {"type": "file", "data": {
+            "out": f"{directory}/made-out", "in": missing_input}}}),
+        "ringbuf-logfile": ("chardev-add", {"id": "r0", "backend": {"type": "ringbuf", "data": {
+            "size": 3, "logfile": f"{directory}/made-log"}}}),
+    }
+
+
+@pytest.fixture(scope="module")
+def qemu_failed_chardev_replies():
+    if shutil.which(QEMU_PROGRAM) is None:
+        pytest.skip(f"{QEMU_PROGRAM} is not installed")
+    qemu = QemuProcess("pc", paused=True)
+    try:
+        client = Client(qemu.socket)
+        replies = {case: json.loads(json.dumps(client.execute(command, arguments)).replace(qemu.dir, "{dir}"))
+                   for case, (command, arguments) in failed_chardev_cases(qemu.dir, f"{qemu.dir}/missing").items()}
+        client.close()
+        return replies
+    finally:
+        qemu.close()
+
+
+@pytest.mark.parametrize("case", ["file-in", "ringbuf-logfile"])
+def test_a_failed_chardev_add_removes_its_file_off_the_loop(fleet, files, slow_open_fuse, qemu_failed_chardev_replies, case):
+    """The fleet removes a file a failed chardev-add created (QEMU leaves
+    it); on a mount whose unlink takes a second that unlink held the
+    bystander for a second. It runs on a worker now, and the client gets
+    QEMU's error once the file is gone."""
+    missing_input = os.path.join(files["allowed"], "missing")
+    command, arguments = failed_chardev_cases(slow_open_fuse, missing_input)[case]
+    client = Client(fleet.vm_socket("hostile"))
+    reply = while_victim_asks(fleet, lambda: client.execute(command, arguments))
+    expected = json.loads(json.dumps(qemu_failed_chardev_replies[case]).replace("{dir}/missing", missing_input)
+                          .replace("{dir}", slow_open_fuse))
+    assert reply == expected, reply
+    assert os.listdir(slow_open_fuse) == ["slow.qcow2", "slow.raw"] or sorted(os.listdir(slow_open_fuse)) == ["slow.qcow2", "slow.raw"]
+    client.close()
+
+
+# ------------------------------------- an fd set's descriptor truncated off the loop ----
+
+def test_an_fd_sets_file_is_truncated_off_the_loop(fleet, slow_open_fuse):
+    """screendump to /dev/fdset/N truncates the set's descriptor first, as
+    QEMU 7.2's qemu_open does (O_TRUNC): a file the client opened on a
+    mount whose truncate takes a second held the bystander for a second.
+    The truncate runs on a worker; QEMU's reply is {"return": {}}."""
+    client = Client(fleet.vm_socket("hostile"))
+    target = os.path.join(slow_open_fuse, "screen-fdset.ppm")
+    with open(target, "wb") as old:  # the test's own opens wait too
+        old.write(b"old contents, to be truncated")
+    fd = os.open(target, os.O_WRONLY)  # at offset 0, shared with the fleet's dup
+    reply = client.execute("add-fd", {}, fds=[fd])
+    os.close(fd)
+    assert "return" in reply, reply
+    path = f"/dev/fdset/{reply['return']['fdset-id']}"
+    started = time.monotonic()
+    reply = while_victim_asks(fleet, lambda: client.execute("screendump", {"filename": path}))
+    assert reply == {"return": {}}, reply
+    assert time.monotonic() - started >= SLOW_OPEN_SECONDS  # the slow truncate happened
+    deadline = time.monotonic() + REPLY_TIMEOUT_SECONDS
+    while not open(target, "rb").read().startswith(b"P6") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert open(target, "rb").read().startswith(b"P6\n200 150\n255\n")
     client.close()

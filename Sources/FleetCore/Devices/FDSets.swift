@@ -97,7 +97,10 @@ public final class FDSets {
     /// what `qemu_dup_flags` gets truncating it when `flags` would truncate
     /// (`O_TRUNC`, or `O_CREAT|O_EXCL`): EINVAL for a pipe or socket, so
     /// `screendump` of a pipe in an fd set is QEMU's "Invalid argument".
-    public func dupFromSet(_ id: Int64, flags: Int32) -> Result<Int32, FDSetRefusal> {
+    /// With `truncating` false the dup is not truncated here: the caller
+    /// truncates it off the loop (`truncates(_:)` says whether it must),
+    /// as `ftruncate` of a file on a hung FUSE or NFS mount waits with it.
+    public func dupFromSet(_ id: Int64, flags: Int32, truncating: Bool = true) -> Result<Int32, FDSetRefusal> {
         guard let set = sets.first(where: { $0.id == id }) else { return .failure(FDSetRefusal(errno: ENOENT)) }
         let wanted = flags & O_ACCMODE
         for entry in set.fds {
@@ -107,16 +110,27 @@ public final class FDSets {
             guard mode == wanted else { continue }
             let dup = fcntl(entry.fd, F_DUPFD_CLOEXEC, 0)
             guard dup >= 0 else { return .failure(FDSetRefusal(errno: errno)) }
-            if flags & O_TRUNC != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL {
-                if ftruncate(dup, 0) != 0 {
-                    let error = errno
-                    Glibc.close(dup)
-                    return .failure(FDSetRefusal(errno: error))
-                }
+            if truncating, let refusal = Self.truncate(dup, for: flags) {
+                Glibc.close(dup)
+                return .failure(refusal)
             }
             return .success(dup)
         }
         return .failure(FDSetRefusal(errno: EACCES))
+    }
+
+    /// Whether an open with `flags` truncates what an fd set gives, as
+    /// QEMU 7.2's `qemu_dup_flags` does (`O_TRUNC`, or `O_CREAT|O_EXCL`).
+    public static func truncates(_ flags: Int32) -> Bool {
+        flags & O_TRUNC != 0 || flags & (O_CREAT | O_EXCL) == O_CREAT | O_EXCL
+    }
+
+    /// Truncates a dup as an open with `flags` would: nil when done or not
+    /// needed, else the errno QEMU's open fails with (EINVAL for a pipe).
+    /// A blocking call on a file of a slow mount: the caller's thread waits.
+    public static func truncate(_ fd: Int32, for flags: Int32) -> FDSetRefusal? {
+        guard truncates(flags) else { return nil }
+        return ftruncate(fd, 0) == 0 ? nil : FDSetRefusal(errno: errno)
     }
 
     /// Closes everything (the VM ends).

@@ -26,16 +26,48 @@ extension VM {
 
     /// Opens `path` without blocking the loop: a plain path on the pool
     /// (within the VM's `PoolShare`), then `completion` on the loop; "fd:"
-    /// and "/dev/fdset/" names at once, before this returns. When the VM
-    /// ended meanwhile the descriptor is closed and `completion` gets
-    /// QEMU's "shutting down" failure, so a caller answers exactly once.
-    /// Without a loop (in-process fleets) it all runs now.
+    /// and "/dev/fdset/" names at once, before this returns, except an fd
+    /// set's descriptor the open truncates (`O_TRUNC`): its `ftruncate`
+    /// runs on the pool too, as it waits on a file of a hung FUSE or NFS
+    /// mount the client opened. When the VM ended meanwhile the
+    /// descriptor is closed and `completion` gets QEMU's "shutting down"
+    /// failure, so a caller answers exactly once. Without a loop
+    /// (in-process fleets) it all runs now.
     public func openFile(_ path: String, flags: Int32, mode: mode_t, then completion: @escaping (Result<Int32, QMPError>) -> Void) {
+        if path.hasPrefix("/dev/fdset/"), FDSets.truncates(flags) {
+            return openTruncatedSetDescriptor(path, flags: flags, then: completion)
+        }
         if let descriptor = openDescriptor(path, flags: flags) { return completion(descriptor) }
         let policy = owner.allowedFiles
+        offloadOpen(path, { Self.openPlain(path, flags: flags, mode: mode, policy: policy) }, then: completion)
+    }
+
+    /// An fd set's descriptor for an open that truncates: picked on the
+    /// loop (QEMU's errors for no set or no fd of that mode at once), then
+    /// truncated on the pool.
+    private func openTruncatedSetDescriptor(_ path: String, flags: Int32,
+                                            then completion: @escaping (Result<Int32, QMPError>) -> Void) {
+        let dup: Int32
+        switch openDescriptor(path, flags: flags, truncating: false) {
+        case .success(let fd)?: dup = fd
+        case let other?: return completion(other)
+        case nil: return completion(.failure(.generic("Could not open '\(path)'")))
+        }
+        offloadOpen(path, {
+            guard let refusal = FDSets.truncate(dup, for: flags) else { return .success(dup) }
+            close(dup)
+            return .failure(.generic("Could not open '\(path)': \(refusal.reason)"))
+        }, then: completion)
+    }
+
+    /// Runs `open` on the pool, then `completion` on the loop with what it
+    /// gave, or QEMU's "shutting down" failure (the descriptor closed)
+    /// when the VM ended meanwhile.
+    private func offloadOpen(_ path: String, _ open: @escaping @Sendable () -> Result<Int32, QMPError>,
+                             then completion: @escaping (Result<Int32, QMPError>) -> Void) {
         let outcome = Locked<Result<Int32, QMPError>>(.failure(.generic("Could not open '\(path)'")))
         offload({
-            let result = Self.openPlain(path, flags: flags, mode: mode, policy: policy)
+            let result = open()
             outcome.withLock { $0 = result }
         }, then: { [weak self] in
             let result = outcome.withLock { $0 }
@@ -50,7 +82,7 @@ extension VM {
     /// "fd:NAME" (a getfd descriptor, which moves to the caller, as
     /// QEMU's `monitor_get_fd`) and "/dev/fdset/N" (a dup, as `qemu_open`);
     /// nil for a plain path.
-    private func openDescriptor(_ path: String, flags: Int32) -> Result<Int32, QMPError>? {
+    private func openDescriptor(_ path: String, flags: Int32, truncating: Bool = true) -> Result<Int32, QMPError>? {
         if path.hasPrefix("fd:") {
             let name = String(path.dropFirst("fd:".count))
             guard let fd = fdSets.takeNamed(name) else {
@@ -62,7 +94,7 @@ extension VM {
             guard let id = Int64(path.dropFirst("/dev/fdset/".count)) else {
                 return .failure(.generic("Could not parse fdset \(path.dropFirst("/dev/fdset/".count))"))
             }
-            switch fdSets.dupFromSet(id, flags: flags) {
+            switch fdSets.dupFromSet(id, flags: flags, truncating: truncating) {
             case .failure(let refusal): return .failure(.generic("Could not open '\(path)': \(refusal.reason)"))
             case .success(let fd): return .success(fd)
             }

@@ -373,7 +373,9 @@ typedef struct qmp_host_api {
      * done(instance, opaque) on the VM's loop thread: for file I/O, which
      * must never block a loop that serves other VMs. Returns 0, or -1 (then
      * neither runs). In an in-process test fleet without a loop both run
-     * before work_queue returns.
+     * before work_queue returns. It may be called from vm_destroy too, for
+     * cleanup on a path a client named (removing a socket file): the work
+     * runs, and done gets a NULL instance.
      */
     int (*work_queue)(qmp_vm *vm, qmp_work_fn work, qmp_work_done_fn done, void *opaque);
 
@@ -438,7 +440,10 @@ typedef struct qmp_host_api {
      * descriptor and calls done with a NULL instance. "fd:NAME" and
      * "/dev/fdset/N" touch no path: they are taken at once, and done runs
      * before open_file_async returns (as both always do in an in-process
-     * test fleet without a loop). Returns 0, or -1 (a refused call: then
+     * test fleet without a loop), except an fd set's descriptor the open
+     * truncates (O_TRUNC, or O_CREAT | O_EXCL, as qemu_open): ftruncate
+     * waits on a file of a hung mount as an open does, so it is truncated
+     * on a worker and done runs later. Returns 0, or -1 (a refused call: then
      * done does not run).
      */
     int (*open_file_async)(qmp_vm *vm, qmp_request req, const char *path, int flags, int mode,
