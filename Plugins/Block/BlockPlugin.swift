@@ -39,6 +39,9 @@ final class BlockPlugin: SharedConfigurationPlugin {
     /// The probes of the images the running command may open, read on a
     /// worker before it ran (`ImageProbes`); empty between commands.
     var probed: [String: Result<ImageFile, QMPError>] = [:]
+    /// Host paths the running command needed and found unprobed (a
+    /// backing file an image's header names): probed, then it runs again.
+    var unprobed: [String] = []
     var jobs: [BlockJob] = []
     /// The NBD server and the block exports (BlockExports.swift).
     var exports = BlockExports()
@@ -83,7 +86,9 @@ final class BlockPlugin: SharedConfigurationPlugin {
         registerExports(plugin)
         registerGenericJobs(plugin)
         registerDebugCommands(plugin)
-        plugin.prepare(imageOpeningCommands) { this, arguments, run in this.probeImages(for: arguments, then: run) }
+        plugin.prepare(imageOpeningCommands, answering: { this, arguments, reply, run in
+            this.probeImages(for: arguments, reply: reply, run: run)
+        })
     }
 
     var queryBlockAnswer: CanonicalJSON {

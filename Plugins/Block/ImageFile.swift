@@ -37,18 +37,36 @@ struct ImageFile {
 
     /// Reads an opened image's size, allocation and header: blocking I/O
     /// on a file that may sit on a slow or hung filesystem, so it runs on
-    /// a worker, never on a loop thread.
-    static func read(_ fd: Int32) -> ImageFile {
+    /// a worker, never on a loop thread. A qcow2 header's backing file
+    /// (offset and length at bytes 8 and 16) is read too, a relative name
+    /// taken from the image's directory, as QEMU's `bdrv_get_full_backing_filename`.
+    static func read(_ fd: Int32, path: String) -> ImageFile {
         let fileSize = Int64(lseek(fd, 0, SEEK_END))
         var header = [UInt8](repeating: 0, count: 32)
         let got = pread(fd, &header, header.count, 0)
         var used = stat()
         let actual = fstat(fd, &used) == 0 ? Int64(used.st_blocks) * 512 : fileSize
-        if got == 32, header[0] == 0x51, header[1] == 0x46, header[2] == 0x49, header[3] == 0xfb {
-            let size = header[24..<32].reduce(Int64(0)) { $0 << 8 | Int64($1) }
-            return ImageFile(format: "qcow2", virtualSize: size, actualSize: actual)
+        guard got == 32, header[0] == 0x51, header[1] == 0x46, header[2] == 0x49, header[3] == 0xfb else {
+            return ImageFile(format: "raw", virtualSize: fileSize, actualSize: actual)
         }
-        return ImageFile(format: "raw", virtualSize: fileSize, actualSize: actual)
+        func bigEndian(_ range: Range<Int>) -> UInt64 { header[range].reduce(UInt64(0)) { $0 << 8 | UInt64($1) } }
+        let size = Int64(bitPattern: bigEndian(24..<32))
+        return ImageFile(format: "qcow2", virtualSize: size, actualSize: actual,
+                         backingFile: backingName(fd, offset: bigEndian(8..<16), length: bigEndian(16..<20), of: path))
+    }
+
+    /// The longest backing file name a qcow2 header may give (QEMU: 1023).
+    static let maximumBackingNameBytes: UInt64 = 1023
+
+    /// A qcow2 image's backing file, from the name its header points at;
+    /// nil for none, or one QEMU would refuse as corrupt.
+    private static func backingName(_ fd: Int32, offset: UInt64, length: UInt64, of path: String) -> String? {
+        guard offset > 0, length > 0, length <= maximumBackingNameBytes, offset <= UInt64(Int64.max) - length else { return nil }
+        var name = [UInt8](repeating: 0, count: Int(length))
+        guard pread(fd, &name, name.count, off_t(offset)) == name.count else { return nil }
+        let text = String(decoding: name, as: UTF8.self)
+        guard !text.hasPrefix("/"), let slash = path.lastIndex(of: "/") else { return text }
+        return String(path[...slash]) + text
     }
 }
 

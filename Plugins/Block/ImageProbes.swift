@@ -15,8 +15,15 @@ import Glibc
 /// paths their arguments name, open them on workers (the host's
 /// `open_file_async`: its policy, a regular file only, so a FIFO fails),
 /// read their headers on a worker, and only then run, on the loop,
-/// against what was read. The command's handler stays synchronous: it finds its probes in
-/// `probed`, which holds them only while it runs.
+/// against what was read. The command's handler stays synchronous: it
+/// finds its probes in `probed`, which holds them only while it runs.
+///
+/// A path the arguments do not name (the backing file a qcow2 header
+/// names) is found only as the handler runs: `image(at:)` notes it in
+/// `unprobed` and fails. When the handler then fails, its answer is held
+/// back, what it changed is put back, the paths are probed off the loop
+/// and the handler runs again with them, so the client gets QEMU's answer
+/// for those files, not an open failure that QEMU would not give.
 extension BlockPlugin {
     /// The commands that may open an image named in their arguments.
     static let imageOpeningCommands: Set<String> = [
@@ -27,54 +34,87 @@ extension BlockPlugin {
     /// Argument members that name an image file.
     private static let pathMembers: Set<String> = ["filename", "target", "snapshot-file"]
 
+    /// Runs of a handler for paths it found unprobed, beyond the first: a
+    /// backing chain discovered one file per run.
+    static let probeRounds = 16
+
     /// The image for `filename`: one the simulation knows, or the probe
-    /// made for the running command. A path no command foresaw is not
-    /// opened on the loop (a hung mount would stall every VM of it): it
-    /// fails as a file that cannot be opened, and the miss is logged, as
-    /// a bug of `imagePaths`.
+    /// made for the running command. A host path not probed is not opened
+    /// on the loop (a hung mount would stall every VM of it): it fails as
+    /// a file that cannot be opened, noted in `unprobed` for the command
+    /// to run again once it is probed.
     func image(at filename: String) -> Result<ImageFile, QMPError> {
         if let known = images[filename] { return .success(known) }
         if let probe = probed[filename] { return probe }
         // Not a host path (a null-co:// node's, "fd:"): the policy refuses it without a lookup.
         guard filename.hasPrefix("/"), !filename.hasPrefix("/dev/fdset/") else { return .failure(ImageFile.openFailure(filename)) }
-        vm.log(.error, "block: image '\(filename)' was not probed before the command ran; refused rather than opened on the loop")
+        if !unprobed.contains(filename) { unprobed.append(filename) }
         return .failure(ImageFile.openFailure(filename))
     }
 
     /// Opens the images `arguments` may open and reads their headers, both
     /// on workers (the kernel ignores O_NONBLOCK for an open on FUSE or
-    /// NFS, and for reads of a regular file), then runs `command` on the
-    /// loop with the probes at hand. Without a path to probe, `command`
-    /// runs at once.
-    func probeImages(for arguments: JSONObject, then command: @escaping () -> Void) {
+    /// NFS, and for reads of a regular file), then runs the command on the
+    /// loop with the probes at hand (again after probing what it found
+    /// unprobed). Without a path to probe, it runs at once.
+    func probeImages(for arguments: JSONObject, reply: Reply, run: @escaping (Reply) -> Void) {
         let paths = imagePaths(in: .object(arguments))
-        guard !paths.isEmpty else { return command() }
+        guard !paths.isEmpty else { return runProbed([:], reply: reply, run: run, round: 0) }
+        probe(paths) { [weak self] probes in self?.runProbed(probes, reply: reply, run: run, round: 0) }
+    }
+
+    /// Runs the handler with `probes`; when it failed for want of a probe,
+    /// undoes what it changed, probes what it wanted and runs it again.
+    private func runProbed(_ probes: [String: Result<ImageFile, QMPError>], reply: Reply,
+                           run: @escaping (Reply) -> Void, round: Int) {
+        let saved = (graph: graph, images: images, jobs: jobs)
+        let held = HeldAnswer()
+        probed = probes
+        unprobed = []
+        run(reply.intercepted { answer in
+            // A handler that answers later has no probes to miss: send it.
+            guard held.isRunning else { return reply.send(answer) }
+            held.answer = answer
+        })
+        held.isRunning = false
+        let wanted = unprobed.filter { probes[$0] == nil }
+        probed = [:]
+        unprobed = []
+        guard let answer = held.answer else { return }
+        guard answer.isFailure, !wanted.isEmpty, round < Self.probeRounds else { return reply.send(answer) }
+        (graph, images, jobs) = saved
+        probe(wanted) { [weak self] more in
+            self?.runProbed(probes.merging(more) { old, _ in old }, reply: reply, run: run, round: round + 1)
+        }
+    }
+
+    /// Opens `paths` (on workers, through the host's policy), reads their
+    /// headers on a worker, then `done` on the loop with each one's probe
+    /// (QEMU's open failure for one that did not open). Not called when
+    /// the VM ended.
+    private func probe(_ paths: [String], then done: @escaping ([String: Result<ImageFile, QMPError>]) -> Void) {
         let opens = ProbeOpens(count: paths.count)
         for (index, path) in paths.enumerated() {
-            // The command has not run: no request to tie the open to. A
-            // request that timed out meanwhile is answered to nobody.
+            // Not tied to the request: a request that timed out meanwhile
+            // is answered to nobody.
             ImageFile.open(path, vm: vm) { [weak self] opened in
                 if case .success(let fd) = opened { opens.fds[index] = fd }
                 opens.remaining -= 1
                 guard opens.remaining == 0, let self else { return }
-                self.readProbes(paths, opens.fds, then: command)
+                self.readProbes(paths, opens.fds, then: done)
             }
         }
     }
 
-    /// The second half of `probeImages`: the opened images' headers read
-    /// on a worker, then `command` with them in `probed`.
-    private func readProbes(_ paths: [String], _ fds: [Int32?], then command: @escaping () -> Void) {
+    /// The second half of `probe`: the opened images' headers read on a worker.
+    private func readProbes(_ paths: [String], _ fds: [Int32?], then done: @escaping ([String: Result<ImageFile, QMPError>]) -> Void) {
         let opened = zip(paths, fds).compactMap { path, fd in fd.map { (path: path, fd: $0) } }
-        let reads = ProbeReads(fds: opened.map(\.fd))
-        vm.offload({ reads.run() }, then: { [weak self] in
-            guard let self else { return }
+        let reads = ProbeReads(opened)
+        vm.offload({ reads.run() }, then: {
             var probes: [String: Result<ImageFile, QMPError>] = [:]
             for path in paths { probes[path] = .failure(ImageFile.openFailure(path)) }
             for (index, entry) in opened.enumerated() { probes[entry.path] = .success(reads.images[index]) }
-            self.probed = probes
-            command()
-            self.probed = [:]
+            done(probes)
         })
     }
 
@@ -105,8 +145,14 @@ extension BlockPlugin {
     }
 }
 
-/// The descriptors `probeImages`'s opens gave, by path index; loop only
-/// (each open's completion runs there).
+/// A handler's answer while it runs under `runProbed`; loop only.
+private final class HeldAnswer {
+    var isRunning = true
+    var answer: Reply.Answer?
+}
+
+/// The descriptors `probe`'s opens gave, by path index; loop only (each
+/// open's completion runs there).
 private final class ProbeOpens {
     var fds: [Int32?]
     var remaining: Int
@@ -116,18 +162,18 @@ private final class ProbeOpens {
     }
 }
 
-/// The worker's side of `probeImages`: reads each opened image, then
-/// closes it. The loop reads `images` in the completion the host orders
-/// after `run`, which makes the unchecked `Sendable` sound.
+/// The worker's side of `probe`: reads each opened image, then closes it.
+/// The loop reads `images` in the completion the host orders after `run`,
+/// which makes the unchecked `Sendable` sound.
 private final class ProbeReads: @unchecked Sendable {
-    let fds: [Int32]
+    let opened: [(path: String, fd: Int32)]
     private(set) var images: [ImageFile] = []
 
-    init(fds: [Int32]) { self.fds = fds }
+    init(_ opened: [(path: String, fd: Int32)]) { self.opened = opened }
 
     func run() {
-        images = fds.map(ImageFile.read)
+        images = opened.map { ImageFile.read($0.fd, path: $0.path) }
     }
 
-    deinit { for fd in fds { close(fd) } }
+    deinit { for entry in opened { close(entry.fd) } }
 }

@@ -99,7 +99,7 @@ extension BlockPlugin {
                 if let backingFile = image.backingFile {
                     switch openImage(backingFile, format: nil, readOnly: true, in: &graph) {
                     case .success(let backing): node.backing = backing
-                    case .failure(let error): return .failure(error)
+                    case .failure(let error): return .failure(.generic("Could not open backing file: \(error.desc)"))
                     }
                 }
             }

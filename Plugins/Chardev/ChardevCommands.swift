@@ -17,10 +17,11 @@ extension ChardevPlugin {
         addChardev(id: args.id, backend: args.backend, for: reply) { reply($0.map(ChardevPlugin.reply(for:))) }
     }
 
-    /// The config's chardevs: opened at once.
+    /// The config's chardevs: made at once, their files and socket opened
+    /// off the loop (`ChardevOpener.openDeferred`).
     func addChardev(id: String, backend: QAPI.ChardevBackend) -> Result<Chardev, QMPError> {
         guard chardev(id) == nil else { return .failure(.generic("Chardev with id '\(id)' already exists")) }
-        return added(id, ChardevOpener(vm: vm).open(id: id, backend))
+        return added(id, ChardevOpener(vm: vm).openDeferred(id: id, backend))
     }
 
     /// chardev-add and chardev-change's easy case: opened off the loop.

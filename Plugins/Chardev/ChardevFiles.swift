@@ -8,20 +8,19 @@ import QMPWire
 /// file, a file backend's `out` and `in`, a unix socket backend's socket,
 /// made in QEMU's order (`qemu_char_open`: the log file first).
 ///
-/// `chardev-add` and `chardev-change` make them off the loop
-/// (`Opener.offLoop`: the kernel ignores O_NONBLOCK for a lookup or an open
-/// on a hung FUSE or NFS mount, which would hold every VM of the loop); a
-/// chardev the config or an incoming migration makes opens them in place
-/// (`Opener.now`).
+/// They are made off the loop (`Opener`: the kernel ignores O_NONBLOCK for
+/// a lookup or an open on a hung FUSE or NFS mount, which would hold every
+/// VM of the loop), for `chardev-add` and `chardev-change` (tied to the
+/// request) and for the chardevs the config or an incoming migration makes
+/// (`PendingBackend` stands in meanwhile).
 struct ChardevFiles {
     var log: CreatedFile?
     var out: CreatedFile?
     var input: Int32?
     var socket: SocketSetup?
 
-    /// Closes what was opened and removes what this attempt created (the
-    /// removal with `opener`: off the loop for a client's command), then
-    /// `done`.
+    /// Closes what was opened and removes what this attempt created (on a
+    /// worker), then `done`.
     func discard(with opener: Opener, then done: @escaping () -> Void = {}) {
         for fd in [log?.fd, out?.fd, input].compactMap({ $0 }) { Glibc.close(fd) }
         let created = [log, out].compactMap { $0 }.filter(\.isNew).map(\.path)
@@ -35,32 +34,22 @@ struct ChardevFiles {
         }, then: done)
     }
 
-    /// How the files are made: in place, or off the loop for a request.
+    /// How the files are made: on workers, each step's `done` on the loop.
     struct Opener {
         let vm: PluginVM
-        /// The request the opens serve; nil for `now`.
+        /// The request the opens serve (nil: none); when it ended, or the
+        /// VM did, `done` is not called.
         let reply: Reply?
 
-        /// On the calling thread, at once.
-        static func now(_ vm: PluginVM) -> Opener { Opener(vm: vm, reply: nil) }
-
-        /// On workers, for the request `reply` answers; each step's `done`
-        /// runs on the loop, and not at all when the request (for opens)
-        /// or the VM ended.
-        static func offLoop(_ vm: PluginVM, for reply: Reply) -> Opener { Opener(vm: vm, reply: reply) }
+        static func offLoop(_ vm: PluginVM, for reply: Reply?) -> Opener { Opener(vm: vm, reply: reply) }
 
         /// `work` (blocking calls on client-named paths), then `done`.
         func run(_ work: @escaping @Sendable () -> Void, then done: @escaping () -> Void) {
-            guard reply != nil else {
-                work()
-                return done()
-            }
             vm.offload(work, then: done)
         }
 
         /// Opens `path` through the VM's file policy: the descriptor or QEMU's text.
         func open(_ path: String, flags: Int32, mode: UInt32, then done: @escaping (Result<Int32, QMPError>) -> Void) {
-            guard let reply else { return done(vm.openFile(path, flags: flags, mode: mode)) }
             vm.openFile(path, flags: flags, mode: mode, for: reply, then: done)
         }
 

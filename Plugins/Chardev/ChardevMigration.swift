@@ -10,8 +10,10 @@ import QMPWire
 /// whether the guest has a port open), the boot state, and a ring
 /// buffer's unread bytes. A chardev only the source has is created on the
 /// target from the backend it was made with (a file is then appended to,
-/// not truncated); a listening socket cannot be (its path is the
-/// source's), and fails the migration. Chardevs only the target has go.
+/// not truncated; its files and a client socket open off the loop, an
+/// open that fails there is logged, `PendingBackend`); a listening socket
+/// cannot be (its path is the source's), and fails the migration.
+/// Chardevs only the target has go.
 /// Version 1 of the format.
 extension ChardevPlugin: MigratablePlugin {
     static let migrationVersion: Int64 = 1
@@ -70,7 +72,7 @@ extension ChardevPlugin: MigratablePlugin {
                     file.data.append = true
                     spec.variant = .file(file)
                 }
-                switch ChardevOpener(vm: vm).open(id: id, spec) {
+                switch ChardevOpener(vm: vm).openDeferred(id: id, spec) {
                 case .failure(let error): throw PluginError("chardev '\(id)': \(error.desc)")
                 case .success(let opened): chardev = opened
                 }

@@ -19,15 +19,28 @@ struct ChardevOpener {
     static let supportedKinds = ["pty", "file", "memory", "socket", "msmouse", "null", "qemu-vdagent", "ringbuf", "stdio",
                                  "testdev", "vc", "wctablet"]
 
-    /// Opens the chardev at once: for the config and an incoming migration.
-    func open(id: String, _ backend: QAPI.ChardevBackend) -> Result<Chardev, QMPError> {
-        var result: Result<Chardev, QMPError> = .failure(.generic("Could not open chardev '\(id)'"))
-        open(id: id, backend, with: .now(vm)) { result = $0 }
-        return result
+    /// The chardev the config or an incoming migration makes: at once,
+    /// with what fails before any host path is touched (a ringbuf's size,
+    /// a server that reconnects) refused at once too; what it opens is
+    /// opened off the loop meanwhile (`PendingBackend`), and a failure
+    /// there logged.
+    func openDeferred(id: String, _ backend: QAPI.ChardevBackend) -> Result<Chardev, QMPError> {
+        var immediate: Result<Chardev, QMPError>?
+        var pending: (chardev: Chardev, backend: PendingBackend)?
+        open(id: id, backend, with: .offLoop(vm, for: nil)) { [vm] opened in
+            guard let pending else { return immediate = opened }
+            pending.backend.resolve(pending.chardev, with: opened, vm: vm)
+        }
+        if let immediate { return immediate }
+        let placeholder = PendingBackend(kind: backend.type.rawValue)
+        let chardev = Chardev(id: id, backend: placeholder, log: nil, spec: backend)
+        pending = (chardev, placeholder)
+        return .success(chardev)
     }
 
-    /// Opens the chardev for a client's command: its files off the loop,
-    /// then `done` on the loop (not called when the request or VM ended).
+    /// Opens the chardev for a client's command: its files and socket off
+    /// the loop, then `done` on the loop (not called when the request or
+    /// VM ended).
     func open(id: String, _ backend: QAPI.ChardevBackend, for reply: Reply, then done: @escaping (Result<Chardev, QMPError>) -> Void) {
         open(id: id, backend, with: .offLoop(vm, for: reply), then: done)
     }

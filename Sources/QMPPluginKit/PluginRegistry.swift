@@ -31,10 +31,21 @@ public final class PluginRegistry<P: QMPPlugin> {
     /// `blockdev-add` opens them). `prepare` runs on the loop thread, and
     /// may call the continuation at once.
     public func prepare(_ names: Set<String>, with prepare: @escaping (P, JSONObject, @escaping () -> Void) -> Void) {
+        self.prepare(names, answering: { instance, args, reply, run in prepare(instance, args) { run(reply) } })
+    }
+
+    /// Makes the named commands, registered already, run through
+    /// `prepare`, which gets the request's reply and `run`, the handler
+    /// answering to a reply `prepare` picks: the request's own, or one it
+    /// `intercepted` to look at the answer first, and then `send` it or,
+    /// after more work off the loop, `run` again (the block plugin probes
+    /// an image the handler found unprobed, then runs it anew). `prepare`
+    /// runs on the loop thread.
+    public func prepare(_ names: Set<String>, answering prepare: @escaping (P, JSONObject, Reply, _ run: @escaping (Reply) -> Void) -> Void) {
         for index in commands.indices where names.contains(commands[index].name) {
             let handler = commands[index].box.body
             commands[index].box = HandlerBox { instance, args, reply in
-                prepare(instance as! P, args) { handler(instance, args, reply) }
+                prepare(instance as! P, args, reply) { chosen in handler(instance, args, chosen) }
             }
         }
     }

@@ -6,6 +6,47 @@ import QMPWire
 /// second answer, and answers for you with an error after its timeout.
 public struct Reply: Sendable {
     let token: qmp_request
+    /// Where an intercepted reply's answer goes instead of the host.
+    let interceptor: Interceptor?
+
+    init(token: qmp_request) {
+        self.token = token
+        interceptor = nil
+    }
+
+    /// A reply for the same request whose answer goes to `body` (on the
+    /// loop thread), not to the client: for a plugin that looks at a
+    /// handler's answer before it is sent, and may run the handler again
+    /// once more work is done off the loop (`PluginRegistry.prepare(_:answering:)`).
+    /// It still stands for the request: `openFile(…, for:)` follows that.
+    public func intercepted(_ body: @escaping (Answer) -> Void) -> Reply {
+        Reply(token: token, interceptor: Interceptor(body))
+    }
+
+    private init(token: qmp_request, interceptor: Interceptor) {
+        self.token = token
+        self.interceptor = interceptor
+    }
+
+    /// An answer an intercepted reply took, to be sent later with `send(_:)`.
+    public struct Answer: Sendable {
+        let text: [UInt8]?
+        public let error: QMPError?
+        public var isFailure: Bool { error != nil }
+    }
+
+    /// Sends an answer an intercepted reply took.
+    public func send(_ answer: Answer) {
+        if let error = answer.error { return failure(error) }
+        success(text: answer.text ?? Array("{}".utf8))
+    }
+
+    /// The body of an intercepted reply. Loop-confined: a reply is answered
+    /// on its VM's loop thread.
+    final class Interceptor: @unchecked Sendable {
+        let body: (Answer) -> Void
+        init(_ body: @escaping (Answer) -> Void) { self.body = body }
+    }
 
     /// Answers with `value`, written as QEMU writes it: the host puts
     /// that text into the client's reply as it is (`CanonicalJSON`).
@@ -20,6 +61,7 @@ public struct Reply: Sendable {
     }
 
     private func success(text: [UInt8]) {
+        if let interceptor { return interceptor.body(Answer(text: text, error: nil)) }
         guard let api = PluginHostLink.api else { return }
         text.withUnsafeBufferPointer { buffer in
             buffer.withMemoryRebound(to: CChar.self) { api.pointee.reply(token, $0.baseAddress, $0.count) }
@@ -27,6 +69,7 @@ public struct Reply: Sendable {
     }
 
     public func failure(_ error: QMPError) {
+        if let interceptor { return interceptor.body(Answer(text: nil, error: error)) }
         guard let api = PluginHostLink.api else { return }
         error.desc.withCString { api.pointee.reply_error(token, error.errorClass.abiValue, $0) }
     }

@@ -8,6 +8,8 @@ its lookup and open).
 serves:
 - slow.qcow2: a qcow2 header of a 1 GiB image;
 - slow.raw: 64 KiB of zeros;
+- backed.qcow2: a qcow2 header of a 1 GiB image whose backing file is
+  slow.raw (a name relative to the image, as qemu-img -b writes it);
 - any file a client creates (kept in memory), writable, and any socket a
   client binds (mknod).
 Every read waits READ_DELAY seconds; every open, create, truncate, unlink
@@ -28,6 +30,9 @@ import time
 from fusepy import FUSE, FuseOSError, Operations
 
 QCOW2_HEADER = struct.pack(">4sIQIIQ", b"QFI\xfb", 3, 0, 0, 16, 1 << 30).ljust(512, b"\0")
+BACKING_NAME = b"slow.raw"
+BACKED_QCOW2_HEADER = (struct.pack(">4sIQIIQ", b"QFI\xfb", 3, 256, len(BACKING_NAME), 16, 1 << 30).ljust(256, b"\0")
+                       + BACKING_NAME).ljust(512, b"\0")
 
 
 class SlowFiles(Operations):
@@ -35,7 +40,8 @@ class SlowFiles(Operations):
         self.read_delay = read_delay
         self.open_delay = open_delay
         self.lookup_delay = lookup_delay
-        self.files = {"/slow.qcow2": bytearray(QCOW2_HEADER), "/slow.raw": bytearray(65536)}
+        self.files = {"/slow.qcow2": bytearray(QCOW2_HEADER), "/slow.raw": bytearray(65536),
+                      "/backed.qcow2": bytearray(BACKED_QCOW2_HEADER)}
         self.modes = {path: stat.S_IFREG | 0o644 for path in self.files}
         self.lock = threading.Lock()
 

@@ -590,21 +590,26 @@ def socket_cases(directory):
     ]
 
 
-@pytest.fixture(scope="module")
-def qemu_socket_replies():
-    """QEMU 7.2's reply to each of `socket_cases` on a plain directory,
-    the directory written {dir}."""
+def qemu_replies(cases):
+    """QEMU 7.2's reply to each of `cases(directory)` ((case, command,
+    arguments) in order) sent for a plain directory, the directory written
+    {dir}."""
     if shutil.which(QEMU_PROGRAM) is None:
         pytest.skip(f"{QEMU_PROGRAM} is not installed")
     qemu = QemuProcess("pc", paused=True)
     try:
         client = Client(qemu.socket)
         replies = {case: json.loads(json.dumps(client.execute(command, arguments)).replace(qemu.dir, "{dir}"))
-                   for case, command, arguments in socket_cases(qemu.dir)}
+                   for case, command, arguments in cases(qemu.dir)}
         client.close()
         return replies
     finally:
         qemu.close()
+
+
+@pytest.fixture(scope="module")
+def qemu_socket_replies():
+    return qemu_replies(socket_cases)
 
 
 def test_socket_paths_are_looked_up_off_the_loop(fleet, slow_lookup_fuse, qemu_socket_replies):
@@ -651,17 +656,8 @@ def failed_chardev_cases(directory, missing_input):
 
 @pytest.fixture(scope="module")
 def qemu_failed_chardev_replies():
-    if shutil.which(QEMU_PROGRAM) is None:
-        pytest.skip(f"{QEMU_PROGRAM} is not installed")
-    qemu = QemuProcess("pc", paused=True)
-    try:
-        client = Client(qemu.socket)
-        replies = {case: json.loads(json.dumps(client.execute(command, arguments)).replace(qemu.dir, "{dir}"))
-                   for case, (command, arguments) in failed_chardev_cases(qemu.dir, f"{qemu.dir}/missing").items()}
-        client.close()
-        return replies
-    finally:
-        qemu.close()
+    return qemu_replies(lambda directory: [(case, command, arguments) for case, (command, arguments)
+                                           in failed_chardev_cases(directory, f"{directory}/missing").items()])
 
 
 @pytest.mark.parametrize("case", ["file-in", "ringbuf-logfile"])
@@ -677,7 +673,7 @@ def test_a_failed_chardev_add_removes_its_file_off_the_loop(fleet, files, slow_o
     expected = json.loads(json.dumps(qemu_failed_chardev_replies[case]).replace("{dir}/missing", missing_input)
                           .replace("{dir}", slow_open_fuse))
     assert reply == expected, reply
-    assert os.listdir(slow_open_fuse) == ["slow.qcow2", "slow.raw"] or sorted(os.listdir(slow_open_fuse)) == ["slow.qcow2", "slow.raw"]
+    assert sorted(os.listdir(slow_open_fuse)) == ["backed.qcow2", "slow.qcow2", "slow.raw"]  # the made file is gone
     client.close()
 
 
@@ -706,3 +702,121 @@ def test_an_fd_sets_file_is_truncated_off_the_loop(fleet, slow_open_fuse):
         time.sleep(0.1)
     assert open(target, "rb").read().startswith(b"P6\n200 150\n255\n")
     client.close()
+
+
+# ------------------- a backing file only an image's header names: probed ----
+
+def qcow2_over(path):
+    return {"driver": "qcow2", "node-name": "b0", "read-only": True,
+            "file": {"driver": "file", "filename": path, "read-only": True}}
+
+
+def backing_of(client, node):
+    nodes = {n["node-name"]: n for n in client.execute("query-named-block-nodes")["return"]}
+    return nodes[node].get("backing_file")
+
+
+@pytest.fixture(scope="module")
+def qemu_backing_replies():
+    """QEMU 7.2 opening a qcow2 whose header names a backing file (relative,
+    as qemu-img -b writes it), and one whose backing file is gone: the
+    replies, and the first node's backing_file, the directory written {dir}."""
+    for program in (QEMU_PROGRAM, "qemu-img"):
+        if shutil.which(program) is None:
+            pytest.skip(f"{program} is not installed")
+    qemu = QemuProcess("pc", paused=True)
+    try:
+        # The names slow_fuse.py serves.
+        made = [["qemu-img", "create", "-q", "-f", "raw", "slow.raw", "64K"],
+                ["qemu-img", "create", "-q", "-f", "qcow2", "-b", "slow.raw", "-F", "raw", "backed.qcow2", "1G"],
+                ["qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", f"{qemu.dir}/gone.raw", "-F", "raw", "orphan.qcow2", "1G"]]
+        for command in made:
+            subprocess.run(command, cwd=qemu.dir, check=True)
+        client = Client(qemu.socket)
+        backed = client.execute("blockdev-add", qcow2_over(f"{qemu.dir}/backed.qcow2"))
+        backing = backing_of(client, "b0")
+        orphan = client.execute("blockdev-add", dict(qcow2_over(f"{qemu.dir}/orphan.qcow2"), **{"node-name": "o0"}))
+        client.close()
+        return json.loads(json.dumps({"backed": backed, "backing": backing, "orphan": orphan}).replace(qemu.dir, "{dir}"))
+    finally:
+        qemu.close()
+
+
+def test_a_backing_file_the_header_names_is_probed_off_the_loop(fleet, files, slow_fuse, qemu_backing_replies):
+    """No argument names the backing file of a qcow2 image: only its header
+    does, read on a worker. The handler finds the file unprobed; its answer
+    is held back, the file is probed off the loop (its read takes a second
+    on this mount), and the handler runs again: QEMU's reply and backing
+    node, the bystander answered within 100 ms throughout. (Before: the
+    header's backing file was not read at all; a refusal of the unforeseen
+    path would have been an open failure QEMU does not give.)"""
+    client = Client(fleet.vm_socket("hostile"))
+    started = time.monotonic()
+    reply = while_victim_asks(fleet, lambda: client.execute("blockdev-add", qcow2_over(f"{slow_fuse}/backed.qcow2")))
+    assert reply == qemu_backing_replies["backed"], reply
+    assert time.monotonic() - started >= 2 * SLOW_READ_SECONDS  # both headers were read
+    assert backing_of(client, "b0") == qemu_backing_replies["backing"].replace("{dir}", slow_fuse)
+    orphan = os.path.join(files["allowed"], "orphan.qcow2")
+    subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-u", "-b", f"{files['allowed']}/gone.raw", "-F", "raw",
+                    orphan, "1G"], check=True)
+    reply = while_victim_asks(fleet, lambda: client.execute("blockdev-add", dict(qcow2_over(orphan), **{"node-name": "o0"})))
+    assert reply == json.loads(json.dumps(qemu_backing_replies["orphan"]).replace("{dir}", files["allowed"])), reply
+    client.close()
+
+
+# ------------- chardevs the config or an incoming migration makes: opened off the loop ----
+
+HOSTILE_PLUGINS = {"block": {}, "chardev": {}, "dump": {}, "colo": {}, "migration": {},
+                   "display": {"width": WIDTH, "height": HEIGHT}}
+
+
+def wait_for(predicate, what, timeout=REPLY_TIMEOUT_SECONDS):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, f"no {what} after {timeout} s"
+        time.sleep(0.05)
+
+
+def test_a_config_chardev_file_is_opened_off_the_loop(fleet, slow_open_fuse):
+    """vm-create with a serial console writing to a file on a mount whose
+    creates take a second: the VM's config opened it on the loop, holding
+    the bystander a second. The chardev now exists at once and its file
+    opens on a worker; the boot log reaches the file."""
+    control = Client(fleet.control)
+    console = os.path.join(slow_open_fuse, "console.log")
+    config = {"machine": "pc-i440fx-7.2", "memory": {"size": "128M"},
+              "plugins": {"chardev": {"serial": [{"id": "serial0", "backend": "file", "path": console}]}}}
+    reply = while_victim_asks(fleet, lambda: control.execute("vm-create", {"name": "late", "config": config}))
+    assert "return" in reply, reply
+    client = Client(fleet.vm_socket("late"))
+    assert [c["label"] for c in client.execute("query-chardev")["return"]] == ["serial0"]
+    while_victim_asks(fleet, lambda: wait_for(lambda: b"login:" in open(console, "rb").read(), "boot log in the file"))
+    client.close()
+    control.close()
+
+
+def test_an_incoming_migrations_chardev_file_is_opened_off_the_loop(fleet, files, slow_open_fuse):
+    """A file chardev only the source has is made on the target from its
+    spec as the migration lands (appending): on a mount whose opens take a
+    second the target's loop opened it there. It opens on a worker now;
+    the migration completes as QEMU's does and the target lists the chardev."""
+    control = Client(fleet.control)
+    source = Client(fleet.vm_socket("hostile"))
+    out = os.path.join(slow_open_fuse, "migrated.log")
+    assert source.execute("chardev-add", {"id": "m0", "backend": {"type": "file", "data": {"out": out}}}) == {"return": {}}
+    config = {"machine": "pc-i440fx-7.2", "memory": {"size": "128M"}, "incoming": "defer", "plugins": HOSTILE_PLUGINS}
+    assert "return" in control.execute("vm-create", {"name": "target", "config": config})
+    target = Client(fleet.vm_socket("target"))
+    uri = f"unix:{files['root']}/migrate.sock"
+
+    def migrate():
+        assert target.execute("migrate-incoming", {"uri": uri}) == {"return": {}}
+        assert source.execute("migrate", {"uri": uri}) == {"return": {}}
+        wait_for(lambda: source.execute("query-migrate")["return"].get("status") in ("completed", "failed"), "migration end")
+        wait_for(lambda: target.execute("query-status")["return"]["status"] != "inmigrate", "target out of inmigrate")
+
+    while_victim_asks(fleet, migrate)
+    assert source.execute("query-migrate")["return"]["status"] == "completed"
+    assert "m0" in [c["label"] for c in target.execute("query-chardev")["return"]]
+    for client in (target, source, control):
+        client.close()
