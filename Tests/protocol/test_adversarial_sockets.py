@@ -491,3 +491,40 @@ def test_sessions_owning_handed_over_vms_do_not_use_up_control_clients(start_fle
     extra.connect(fleet.control)
     assert extra.recv(4096) == b""
     assert len(call(held[0], "query-vms")["return"]) == 6
+
+
+def test_ending_a_proxied_vm_whose_qemu_ignores_sigterm_does_not_stall_the_loop(start_fleet):
+    """vm-destroy of a proxied VM whose launched program ignores SIGTERM
+    (issue 16, "a proxied VM's end waits on waitpid"): the end is reaped
+    on the loop's timers with WNOHANG and killed after the grace
+    (c85fa9c), so the control socket answers at once and a VM on the same
+    loop keeps answering query-status; a waitpid on the loop would hold
+    both until the program ends."""
+    if shutil.which(conftest.QEMU_PROGRAM) is None:
+        conftest.missing(f"{conftest.QEMU_PROGRAM} is not installed")
+    upstream_dir = conftest.short_tempdir("pu-")
+    upstream, pid_file = os.path.join(upstream_dir, "up.sock"), os.path.join(upstream_dir, "qemu.pid")
+    script = (f"trap '' TERM; {conftest.QEMU_PROGRAM} -machine none -nodefaults -display none "
+              f"-qmp unix:{upstream},server=on,wait=off & echo $! > {pid_file}; wait")
+    fleet = start_fleet(names=("vm0", "other", "real"),
+                        vms=[{"name": "vm0"}, {"name": "other"},
+                             {"name": "real", "backend": "proxy", "upstream": upstream, "launch": ["/bin/sh", "-c", script]}])
+    try:
+        assert "return" in call(client(fleet.vm_socket("real")), "query-status")
+        control = client(fleet.control)
+        with Neighbour(fleet.vm_socket("other")) as neighbour:
+            started = time.monotonic()
+            assert call(control, "vm-destroy", {"name": "real"}) == {"return": {}}
+            answered = time.monotonic() - started
+            time.sleep(1.0)  # the launched shell still ignores SIGTERM
+        neighbour.check()
+        assert answered < NEIGHBOUR_BOUND_SECONDS, f"vm-destroy took {answered * 1000:.0f} ms"
+        assert "real" not in [vm["name"] for vm in call(control, "query-vms")["return"]]
+        assert_alive(fleet)
+    finally:
+        try:
+            with open(pid_file) as f:
+                os.kill(int(f.read().strip()), signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+        shutil.rmtree(upstream_dir, ignore_errors=True)
