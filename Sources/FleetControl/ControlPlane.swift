@@ -25,6 +25,10 @@ final class ControlPlane: SessionHost, ControlService {
     /// session closes (the process died) and the session is closed when the
     /// VM ends (so the process exits, as QEMU's does).
     private var owners: [String: Owner] = [:]
+    /// Names a `vm-create` taken alongside others claimed before its
+    /// handler runs, with the shard each was claimed on
+    /// (`ControlPlane+Alongside.swift`).
+    var claimedNames: [String: VMClaim] = [:]
 
     /// Who owns a handed-over VM, and which VM of that name it is (a name
     /// can come back as a new VM once the old one ended).
@@ -174,9 +178,7 @@ final class ControlPlane: SessionHost, ControlService {
         .bind(QAPI.Control.QueryPluginsCommand.self) { plane, _, _, complete in
             complete(.success(.array(plane.owner.pluginLibraries.map(\.info))))
         },
-        .bind(QAPI.Control.VmCreateCommand.self) { plane, args, _, complete in
-            plane.owner.onShardForNewVM({ shard, done in done(ControlPlane.createVM(args, on: shard)) }, then: complete)
-        },
+        .bind(QAPI.Control.VmCreateCommand.self) { plane, args, _, complete in plane.create(args, complete) },
         .bind(QAPI.Control.VmAttachMonitorCommand.self) { plane, args, call, complete in plane.attachMonitor(args, call: call, complete) },
         .bind(QAPI.Control.VmDestroyCommand.self) { plane, args, _, complete in
             let vmName = args.name
@@ -216,24 +218,38 @@ final class ControlPlane: SessionHost, ControlService {
     /// control client could run anything and remove any socket with them.
     static let configFileOnlyKeys = ["launch", "upstream"]
 
-    private static func createVM(_ args: QAPI.Control.VmCreateCommand, on shard: any ControlOwner) -> CommandResult {
+    /// `vm-create`: on the shard its name was claimed on in request order
+    /// (`claim`), or, when it cannot be claimed (unsharded, the name is
+    /// taken, the fleet is full), the ordinary way, which gives the error.
+    private func create(_ args: QAPI.Control.VmCreateCommand, _ complete: @escaping (CommandResult) -> Void) {
+        guard let claim = claimedNames.removeValue(forKey: args.name) ?? claim(args.name) else {
+            return owner.onShardForNewVM({ shard, done in done(ControlPlane.createVM(args, on: shard)) }, then: complete)
+        }
+        owner.onShard(claimed: claim, { shard, done in done(ControlPlane.createVM(args, on: shard, claim: claim)) }, then: complete)
+    }
+
+    /// - Parameter claim: the name claimed for `shard` (`claim`); given
+    ///   back when no VM is made.
+    private static func createVM(_ args: QAPI.Control.VmCreateCommand, on shard: any ControlOwner, claim: VMClaim? = nil) -> CommandResult {
         let name = args.name
         var entry = args.config?.objectValue ?? [:]
-        if let key = configFileOnlyKeys.first(where: { entry[$0] != nil }) {
-            return .failure(.generic("Parameter 'config.\(key)' is accepted only in the config file"))
-        }
-        entry["name"] = .string(name)
-        if let template = args.template { entry["template"] = .string(template) }
-        do {
+        // `createVM` gives a claimed name back itself when it fails.
+        var claimed = claim != nil
+        do throws(FleetError) {
+            if let key = configFileOnlyKeys.first(where: { entry[$0] != nil }) {
+                throw FleetError.vm("Parameter 'config.\(key)' is accepted only in the config file")
+            }
+            entry["name"] = .string(name)
+            if let template = args.template { entry["template"] = .string(template) }
             let spec = try shard.spec(of: entry, source: "vm-create")
             // A proxy template's VM would share the config's QEMU (and start
             // another one at its socket path).
-            guard spec.proxy == nil else {
-                return .failure(.generic("a proxied VM comes only from the config file"))
-            }
-            if let vm = try shard.createVM(spec) { return .success(vm.info) }
+            guard spec.proxy == nil else { throw FleetError.vm("a proxied VM comes only from the config file") }
+            claimed = false
+            if let vm = try shard.createVM(spec, claim: claim) { return .success(vm.info) }
             return .success(shard.proxies[spec.name]?.info ?? .object([:]))
         } catch {
+            if claimed { shard.releaseClaim(of: name) }
             return .failure(.generic(error.description))
         }
     }

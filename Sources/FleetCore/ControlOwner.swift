@@ -47,6 +47,11 @@ package protocol ControlOwner: AnyObject {
     func spec(of entry: JSONObject, source: String) throws(FleetError) -> VMSpec
     /// Creates and starts a VM; nil for a proxied one (in `proxies` then).
     func createVM(_ spec: VMSpec) throws(FleetError) -> VM?
+    /// Creates a VM whose name and creation place were claimed for this
+    /// shard (`claimNewVM`); one that is not made gives the name back.
+    func createVM(_ spec: VMSpec, claim: VMClaim?) throws(FleetError) -> VM?
+    /// Gives back a name claimed for this shard whose VM will not be made.
+    func releaseClaim(of name: String)
     func destroyVM(_ vm: VM, afterFlush: Bool)
     func endProxy(_ proxy: any ProxiedVM)
 
@@ -69,6 +74,16 @@ package protocol ControlOwner: AnyObject {
     /// its answer back on this loop.
     func onShardForNewVM<Answer>(_ work: @escaping (any ControlOwner, @escaping (Answer) -> Void) -> Void,
                                  then complete: @escaping (Answer) -> Void)
+    /// The fleet has more than this shard: a VM may be made on another loop.
+    var isSharded: Bool { get }
+    /// Claims `name` for a new VM on the least loaded shard, with its place
+    /// in creation order, at once and in the caller's order; nil when
+    /// unsharded, or the name is taken, or the fleet is full
+    /// (`FleetShards.claimNewVM`).
+    func claimNewVM(named name: String) -> VMClaim?
+    /// Runs `work` on the shard `claim` names, its answer back on this loop.
+    func onShard<Answer>(claimed claim: VMClaim, _ work: @escaping (any ControlOwner, @escaping (Answer) -> Void) -> Void,
+                         then complete: @escaping (Answer) -> Void)
     /// `work` on every shard (this one included), each on its own loop;
     /// `done` here with the answers in shard order.
     func onEveryShard<Answer>(_ work: @escaping (any ControlOwner) -> Answer, then done: @escaping ([Answer]) -> Void)
@@ -100,6 +115,17 @@ extension Router: ControlOwner {
                              then complete: @escaping (Answer) -> Void) {
         guard let shards, index != shardIndex else { return work(self, complete) }
         shards.call(shard: index, from: shardIndex, { router, done in work(router, done) }, then: complete)
+    }
+
+    package var isSharded: Bool { shards != nil }
+
+    package func claimNewVM(named name: String) -> VMClaim? {
+        shards?.claimNewVM(named: name)
+    }
+
+    package func onShard<Answer>(claimed claim: VMClaim, _ work: @escaping (any ControlOwner, @escaping (Answer) -> Void) -> Void,
+                                 then complete: @escaping (Answer) -> Void) {
+        run(onShard: claim.shard, work, then: complete)
     }
 
     package func onEveryShard<Answer>(_ work: @escaping (any ControlOwner) -> Answer, then done: @escaping ([Answer]) -> Void) {

@@ -22,6 +22,15 @@ public struct Limits: Sendable, Equatable {
     /// are closed at once, so a loop of connects cannot take every fd. An
     /// emulator's session owning a handed-over VM does not count.
     public var controlClients: Int = 64
+    /// Requests of one control client in flight at once: a `vm-create`
+    /// starts while earlier ones are still being made on other loops, so
+    /// both loops work (FleetControl's `ControlPlane+Alongside.swift`).
+    /// Replies keep request order; 1 runs them one at a time, as QEMU's
+    /// monitor. Each in flight holds its request and reply until those
+    /// before it are answered.
+    public var controlRequestsInFlight: Int = 64
+    /// The largest `control-requests-in-flight` the config may set.
+    public static let maxControlRequestsInFlight = 4096
     /// VMs in one fleet.
     public var vmsPerFleet: Int = 20_000
     /// File descriptors one client may have passed and not yet consumed.

@@ -169,13 +169,34 @@ public final class Router {
     }
 
     /// Creates and starts one VM: its plugins' instances, then its socket.
+    /// - Parameter claim: the name and creation place already claimed for
+    ///   this shard (`FleetShards.claimNewVM`); a VM that is not made gives
+    ///   the name back.
     /// - Returns: the VM, or nil for a proxied VM (see `proxies`).
     @discardableResult
     public func createVM(_ spec: VMSpec) throws(FleetError) -> VM? {
-        if let problem = VMNameRule.problem(with: spec.name, limit: config.limits.vmNameBytes) {
-            throw FleetError.vm(problem)
+        try createVM(spec, claim: nil)
+    }
+
+    @discardableResult
+    package func createVM(_ spec: VMSpec, claim: VMClaim?) throws(FleetError) -> VM? {
+        var spec = spec
+        do throws(FleetError) {
+            if let problem = VMNameRule.problem(with: spec.name, limit: config.limits.vmNameBytes) {
+                throw FleetError.vm(problem)
+            }
+            // A claimed name is no other VM's: the directory holds a live
+            // VM's name until it ends.
+            if let claim {
+                precondition(claim.shard == shardIndex, "VM '\(spec.name)' claimed for shard \(claim.shard), made on \(shardIndex)")
+                spec.creationSequence = claim.sequence
+            } else {
+                try reserveName(spec.name)
+            }
+        } catch {
+            if claim != nil { releaseName(spec.name) }
+            throw error
         }
-        try reserveName(spec.name)
         do {
             return try makeVM(spec)
         } catch {
@@ -203,6 +224,13 @@ public final class Router {
     /// A VM's name is free again (it ended, or never started).
     private func releaseName(_ name: String) {
         shards?.directory.release(name)
+    }
+
+    /// Gives back a name claimed for a VM of this shard that will not be
+    /// made (`createVM(_:claim:)` was not reached).
+    package func releaseClaim(of name: String) {
+        guard vms[name] == nil, proxies[name] == nil else { return }
+        releaseName(name)
     }
 
     private func configText(_ config: JSONValue, plugin: String) -> String {

@@ -65,6 +65,19 @@ public final class Session {
     /// Out-of-band commands dispatched and not yet answered.
     @exclusivity(unchecked) var outOfBandInFlight = 0
     @exclusivity(unchecked) private var commandInFlight = false
+    /// In-band requests that may be in flight at once: the host's
+    /// `requestsInFlightLimit`, 1 (QEMU's one at a time) for a VM.
+    private let inFlightLimit: Int
+    /// With `inFlightLimit` above 1, the requests in flight, oldest first:
+    /// each keeps its reply until those before it are sent, so replies
+    /// leave in request order whatever order they are ready in.
+    @exclusivity(unchecked) private var replySlots: Deque<ReplySlot> = []
+    /// The host declined to start the queue's first request beside those in
+    /// flight; it is not asked again until one of them answers.
+    private var alongsideDeclined = false
+    /// A request the host would not take beside others is in flight:
+    /// nothing starts until it is answered.
+    private var exclusiveInFlight = false
     @exclusivity(unchecked) private var pumping = false
     /// The rest of this session's queued work, due on the loop's next turn
     /// (its turn's time, `sessionTurnMicroseconds`, ran out).
@@ -123,6 +136,7 @@ public final class Session {
         let (twice, overflow) = host.sessionLimits.sessionOutputBytes.multipliedReportingOverflow(by: 2)
         self.eventOutputLimit = overflow ? Int.max : twice
         self.queueLimit = max(1, host.sessionLimits.pendingCommandsPerSession)
+        self.inFlightLimit = max(1, host.requestsInFlightLimit)
         let (turn, turnOverflow) = host.sessionLimits.sessionTurnMicroseconds.multipliedReportingOverflow(by: 1000)
         self.turnNanoseconds = turnOverflow ? .max : turn
         self.peerDescription = peerDescription
@@ -285,6 +299,11 @@ public final class Session {
                 runOutOfBand(request)
             } else if !commandInFlight, !outputOverBudget, let input = queue.popFirst() {
                 handle(input, at: now)
+            } else if inFlightLimit > 1, !exclusiveInFlight, !alongsideDeclined, !outputOverBudget, !queue.isEmpty,
+                      replySlots.count < inFlightLimit {
+                // Something is in flight: the next request starts beside it
+                // if the host knows the two independent.
+                if !startAlongside(at: now) { alongsideDeclined = true }
             } else if hasHeldInput, queue.count < queueLimit, !outputOverBudget {
                 // Nothing to run now and room in the queue: read on. An
                 // exec-oob request found there runs ahead of the queue, as
@@ -373,6 +392,7 @@ public final class Session {
         let call = CommandCall(request: request, session: self, fileDescriptors: fds)
         call.started = now
         commandInFlight = true
+        if inFlightLimit > 1 { return runFirst(call, host: host) }
         // Holds the session, as `call` does: see `CommandCall.session`.
         // Captures the call alone (the request is in it: a captured copy
         // of the request was one more retain of each of its members).
@@ -403,14 +423,88 @@ public final class Session {
         // (`pump`): one clock read per command, not two.
         answeredReading = call.answered
         guard !isClosed else { return }
-        if !call.isReplyDropped {
-            let id = call.request.id
-            switch answer {
-            case .success(let value): send(replyCache.success(value, id: id))
-            case .encoded(let text): send(replyCache.success(encoded: text, id: id))
-            case .failure(let error): send(QMPMessage.failure(error, id: id))
-            }
+        if !call.isReplyDropped { send(line(answer, id: call.request.id)) }
+        pump()
+    }
+
+    /// The reply line of `answer`.
+    @inline(__always)
+    private func line(_ answer: QMPReply, id: JSONValue?) -> [UInt8] {
+        switch answer {
+        case .success(let value): replyCache.success(value, id: id)
+        case .encoded(let text): replyCache.success(encoded: text, id: id)
+        case .failure(let error): QMPMessage.failure(error, id: id)
         }
+    }
+
+    // MARK: Requests in flight together (`inFlightLimit` above 1)
+
+    /// Starts the queue's first request beside those in flight, if it is a
+    /// command the host takes alongside them (`dispatchAlongside`). A parse
+    /// error, a bad request, negotiation, or a request that came with
+    /// descriptors is never started so: it waits until nothing is in
+    /// flight, then runs (or is answered) in its place.
+    private func startAlongside(at now: UInt64) -> Bool {
+        guard let host, isNegotiated, receivedFileDescriptors.isEmpty, let input = queue.first,
+              case .success(let value) = input.message,
+              case .success(var request) = QMPRequest.decode(value, oobEnabled: isOOBEnabled),
+              !request.isOOB, request.execute != "qmp_capabilities" else { return false }
+        if request.arguments != nil { request.argumentsText = input.argumentsText }
+        let call = CommandCall(request: request, session: self, fileDescriptors: [])
+        call.started = now
+        queue.removeFirst()
+        let slot = startSlot()
+        guard host.dispatchAlongside(call, complete: completion(of: call, into: slot)) else {
+            // Declined, nothing done: it waits at the head of the queue.
+            replySlots.removeLast()
+            queue.prepend(input)
+            return false
+        }
+        return true
+    }
+
+    /// Runs `call` with nothing in flight: as one others may start beside
+    /// if the host takes it so, else alone.
+    private func runFirst(_ call: CommandCall, host: any SessionHost) {
+        let slot = startSlot()
+        if !host.dispatchAlongside(call, complete: completion(of: call, into: slot)) {
+            exclusiveInFlight = true
+            host.dispatch(call, complete: completion(of: call, into: slot))
+        }
+    }
+
+    /// A place for the reply of a request starting now, after those in flight.
+    private func startSlot() -> ReplySlot {
+        let slot = ReplySlot()
+        replySlots.append(slot)
+        commandInFlight = true
+        return slot
+    }
+
+    /// The completion of a call whose reply goes into `slot`. Holds the
+    /// session, as `call` does (see `CommandCall.session`).
+    private func completion(of call: CommandCall, into slot: ReplySlot) -> (QMPReply) -> Void {
+        { result in
+            guard !call.isAnswered else { return }
+            call.isAnswered = true
+            call.closeUnusedFileDescriptors()
+            call.session?.finish(result, of: call, into: slot)
+        }
+    }
+
+    /// A request in flight answered: its reply waits in its slot, and the
+    /// replies ready at the head leave in order.
+    private func finish(_ answer: QMPReply, of call: CommandCall, into slot: ReplySlot) {
+        slot.isAnswered = true
+        alongsideDeclined = false
+        guard !isClosed else { return }
+        if !call.isReplyDropped { slot.line = line(answer, id: call.request.id) }
+        while let head = replySlots.first, head.isAnswered {
+            replySlots.removeFirst()
+            if let bytes = head.line { send(bytes) }
+        }
+        commandInFlight = !replySlots.isEmpty
+        if !commandInFlight { exclusiveInFlight = false }
         pump()
     }
 
@@ -491,6 +585,8 @@ public final class Session {
 
     private func teardown() {
         queue.removeAll()
+        replySlots.removeAll()
+        exclusiveInFlight = false
         heldInput = []
         heldStart = 0
         outOfBandRequest = nil

@@ -22,6 +22,26 @@ public protocol SessionHost: AnyObject {
     /// once, now or later; a plugin's answer may come as text already in
     /// QEMU's form (`QMPReply.encoded`), which the session writes as it is.
     func dispatch(_ call: CommandCall, complete: @escaping (QMPReply) -> Void)
+    /// How many in-band requests of one session may be in flight at once.
+    /// 1 for a VM, as a QEMU monitor runs one at a time; the control socket
+    /// lets independent `vm-create`s overlap (`control-requests-in-flight`),
+    /// so one VM made on another loop does not leave its own loop idle.
+    /// Replies still leave in request order (`ReplySlot`).
+    var requestsInFlightLimit: Int { get }
+    /// Runs `call` as a request others may run beside (with
+    /// `requestsInFlightLimit` above 1), if the host knows it independent
+    /// of any other request so taken: its outcome the same as had each
+    /// waited its turn. `complete` as for `dispatch`. Returns false, having
+    /// done nothing and called nothing, when it is not such a request: it
+    /// then runs by `dispatch` once nothing is in flight, and nothing
+    /// starts beside it.
+    func dispatchAlongside(_ call: CommandCall, complete: @escaping (QMPReply) -> Void) -> Bool
     /// The session is gone (client left, or it was closed).
     func sessionDidClose(_ session: Session)
+}
+
+extension SessionHost {
+    /// One request at a time, as QEMU's monitor.
+    public var requestsInFlightLimit: Int { 1 }
+    public func dispatchAlongside(_ call: CommandCall, complete: @escaping (QMPReply) -> Void) -> Bool { false }
 }

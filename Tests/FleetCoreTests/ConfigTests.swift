@@ -70,6 +70,16 @@ struct ConfigTests {
         #expect(throws: FleetError.self) { try FleetConfig.parse(yaml: "limits: {fds-per-vm: 0}\nvms: []", file: "f") }
     }
 
+    @Test func controlRequestsInFlightIsRangeChecked() throws {
+        #expect(Limits().controlRequestsInFlight == 64)
+        let config = try FleetConfig.parse(yaml: "limits: {control-requests-in-flight: 1}\nvms: []", file: "f")
+        #expect(config.limits.controlRequestsInFlight == 1)
+        for bad in ["0", "-1", "4097", "1e9", "x"] {
+            #expect(throws: FleetError.self) { try FleetConfig.parse(yaml: "limits: {control-requests-in-flight: \(bad)}\nvms: []", file: "f") }
+        }
+        #expect(try FleetConfig.parse(yaml: "limits: {control-requests-in-flight: 4096}\nvms: []", file: "f").limits.controlRequestsInFlight == 4096)
+    }
+
     @Test func allowedFilePaths() {
         var config = FleetConfig()
         config.allowedFileDirectories = ["/tmp"]

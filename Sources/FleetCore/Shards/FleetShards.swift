@@ -30,7 +30,7 @@ public final class FleetShards: @unchecked Sendable {
     /// why the type can be `@unchecked Sendable`.
     private let routers: [Router]
     package let directory: ShardDirectory
-    private let counters = FleetCounters()
+    let counters = FleetCounters()
     private let threadsFinished = DispatchGroup()
     private let shardsStarting: Atomic<Int>
     private let startTime = DispatchTime.now()

@@ -49,6 +49,22 @@ package final class ShardDirectory: Sendable {
         if let problem { throw problem }
     }
 
+    /// Claims `name` for the shard with the fewest VMs, counting the names
+    /// claimed there whose VMs are still being made (`FleetShards.claimNewVM`),
+    /// so VMs in flight together spread over the loops.
+    /// - Returns: the shard, or nil when the name is taken or the fleet is
+    ///   full (the caller then makes the VM the ordinary way, which gives
+    ///   the error).
+    func reserveOnLeastLoaded(_ name: String) -> Int? {
+        state.withLock { state in
+            guard state.owner[name] == nil, state.owner.count < limit,
+                  let shard = state.counts.indices.min(by: { state.counts[$0] < state.counts[$1] }) else { return nil }
+            state.owner[name] = shard
+            state.counts[shard] += 1
+            return shard
+        }
+    }
+
     /// Frees `name` (its VM ended or failed to start).
     func release(_ name: String) {
         state.withLock { state in
