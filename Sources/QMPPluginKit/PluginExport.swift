@@ -147,6 +147,9 @@ public enum PluginExport {
 
     /// The library's settings texts, parsed once each (`SettingsCache`).
     static let settings = SettingsCache()
+    /// The library's machine descriptions, parsed once per kind of machine
+    /// (`MachineDescriptionCache`).
+    static let machines = MachineDescriptionCache()
 
     private static func create<P: QMPPlugin>(_ type: P.Type, vm: OpaquePointer, config: UnsafePointer<CChar>?, length: Int,
                                              instanceOut: UnsafeMutablePointer<UnsafeMutableRawPointer?>?,

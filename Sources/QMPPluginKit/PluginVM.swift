@@ -25,15 +25,19 @@ public final class PluginVM {
     /// slots, max memory, KVM, CPU model, vCPU thread ids, SMP topology,
     /// QEMU version.
     ///
-    /// Parsed from the host's text on each access, not kept: read what you
-    /// need once (in `init`). A parsed copy kept by each plugin of each VM
-    /// would cost a 10,000-VM fleet tens of MB.
+    /// Read from the host's text on each access, not kept: read what you
+    /// need once (in `init`). A copy kept by each plugin of each VM would
+    /// cost a 10,000-VM fleet tens of MB. The text is parsed whole once per
+    /// kind of machine (`MachineDescriptionCache`); each VM's own reading
+    /// is its vCPU thread ids.
     public var machine: Machine {
         guard let text = api.pointee.vm_machine_json(handle) else { return Machine(description: .object([:])) }
-        // Parsed from the bytes: a String of them first was a copy and a
+        // Read from the bytes: a String of them first was a copy and a
         // UTF-8 check more, for each of the plugins that read it as each VM
         // starts.
-        return Machine(description: (try? JSONValue(parsing: UnsafeRawBufferPointer(start: text, count: strlen(text)))) ?? .object([:]))
+        return PluginExport.machines.machine(of: UnsafeRawBufferPointer(start: text, count: strlen(text))) { bytes in
+            Machine(description: (try? JSONValue(parsing: bytes)) ?? .object([:]))
+        }
     }
 
     /// Milliseconds on the VM's clock (virtual in tests).
