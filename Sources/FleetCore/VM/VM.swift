@@ -119,11 +119,11 @@ public final class VM {
         spec.vcpuThreadIDs.indices.contains(index) ? spec.vcpuThreadIDs[index] : vcpuThreadIDBase + index
     }
     /// The machine description plugins read through `vm_machine_json`, kept
-    /// only as the C string the ABI hands out; written at the first call.
+    /// only as the C string the ABI hands out; written at the first call,
+    /// from the text of its kind of machine (`MachineDescriptionText`).
     package private(set) lazy var machineJSONText: ContiguousArray<CChar> = {
         let threads = (0..<spec.machine.smp.maxCPUs).map(vcpuThreadID)
-        let machine = spec.machine.descriptionJSON(qemuVersion: owner.qemuVersion, vcpuThreadIDs: threads)
-        return ContiguousArray(machine.jsonText.utf8CString)
+        return MachineDescriptionText.cString(for: spec.machine, qemuVersion: owner.qemuVersion, vcpuThreadIDs: threads)
     }()
     /// The name as the C string `vm_name` hands out (stable while the VM lives).
     package let nameCString: ContiguousArray<CChar>
