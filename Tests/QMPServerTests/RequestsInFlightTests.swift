@@ -3,28 +3,9 @@ import QMPWire
 import Testing
 import UVLoop
 
-/// Timers that never run: these tests have no deadlines to reach.
-private final class IdleScheduler: Scheduler {
-    var nowMilliseconds: UInt64 = 0
-    func schedule(afterMilliseconds delay: UInt64, _ action: @escaping () -> Void) -> ScheduledAction {
-        ScheduledAction(cancel: {})
-    }
-}
-
-/// The ids of what the session writes, line by line.
-private final class IDTransport: SessionTransport {
-    var lines: [JSONValue] = []
+extension LineTransport {
+    /// The ids of the replies, in the order written.
     var ids: [JSONValue] { lines.compactMap { $0["id"] } }
-    func send(_ bytes: [UInt8]) {
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\r\n") {
-            if let value = try? JSONValue(parsing: String(line)), value["QMP"] == nil { lines.append(value) }
-        }
-    }
-    var pendingOutputBytes: Int { 0 }
-    func pauseInput() {}
-    func resumeInput() {}
-    func close() {}
-    func closeAfterFlush() {}
 }
 
 /// A host that takes `create` alongside other requests (up to `limit` in
@@ -35,7 +16,7 @@ private final class HeldHost: SessionHost {
     let sessionLimits = SessionLimits(json: .qemu, sessionOutputBytes: 1 << 20, pendingCommandsPerSession: 8, fdsPerSession: 4,
                                       sessionOutputStallMilliseconds: 1000, finalFlushMilliseconds: 1000,
                                       negotiationTimeoutMilliseconds: 0, parserBytesPerFleet: 1 << 20, sessionTurnMicroseconds: 1_000_000)
-    let clock = IdleScheduler()
+    let clock = ManualScheduler()
     var scheduler: any Scheduler { clock }
     let parserMemory = ParserMemoryBudget()
     let limit: Int
@@ -82,8 +63,8 @@ private final class HeldHost: SessionHost {
 /// has more than one of a session's requests in flight; the session keeps
 /// the replies in request order and honours the limit.
 @Suite struct RequestsInFlightTests {
-    private func session(_ host: HeldHost) -> (Session, IDTransport) {
-        let transport = IDTransport()
+    private func session(_ host: HeldHost) -> (Session, LineTransport) {
+        let transport = LineTransport()
         let session = Session(id: 1, host: host, transport: transport, logger: .init(label: "test"))
         session.start()
         Array(#"{"execute": "qmp_capabilities", "id": 0}"#.utf8).withUnsafeBytes { session.receive($0) }

@@ -4,7 +4,7 @@ import Testing
 import UVLoop
 
 /// Timers that run only when told to.
-private final class ManualScheduler: Scheduler {
+final class ManualScheduler: Scheduler {
     var nowMilliseconds: UInt64 = 0
     var due: [() -> Void] = []
     func schedule(afterMilliseconds delay: UInt64, _ action: @escaping () -> Void) -> ScheduledAction {
@@ -14,7 +14,7 @@ private final class ManualScheduler: Scheduler {
 }
 
 /// Collects what the session writes, line by line.
-private final class LineTransport: SessionTransport {
+final class LineTransport: SessionTransport {
     var lines: [JSONValue] = []
     func send(_ bytes: [UInt8]) {
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\r\n") {
