@@ -20,6 +20,7 @@
 // Built by Fuzz/run against an instrumented build of QMPFleetTesting; the
 // instrumented plugins are linked next to the binary, where the fleet looks.
 import FleetCore
+import PluginHost
 import QMPFleetTesting
 import QMPServer
 import QMPWire
