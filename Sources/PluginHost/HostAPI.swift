@@ -120,7 +120,7 @@ enum HostAPI {
                 HostAPI.copy("open_file was refused: called from a thread other than its VM's loop thread, or for a VM that has ended", to: err, length: errLen)
                 return -1
             }
-            switch vm.openFile(String(cString: path), flags: flags, mode: mode_t(mode)) {
+            switch vm.openFile(String(cString: path), flags: flags, mode: mode_t(truncatingIfNeeded: mode)) {
             case .success(let fd):
                 return fd
             case .failure(let error):
@@ -178,7 +178,7 @@ enum HostAPI {
         }
         api.open_file_async = { handle, token, path, flags, mode, done, opaque in
             guard let instance = PluginInstance.from(handle, "open_file_async"), let path, let done else { return -1 }
-            return instance.openFile(String(cString: path), flags: flags, mode: mode_t(mode), request: token, done: done, opaque: opaque)
+            return instance.openFile(String(cString: path), flags: flags, mode: mode_t(truncatingIfNeeded: mode), request: token, done: done, opaque: opaque)
         }
         api.request_qom_path = { token in PendingRequests.current.qomPath(of: token) }
         api.vm_save_device_state = { handle, sink, opaque in

@@ -80,4 +80,20 @@ struct PluginHandlesTests {
         // A handle never given out finds nothing either.
         #expect(PluginHandles.instance(for: OpaquePointer(bitPattern: UInt.max)) == nil)
     }
+
+    /// A negative `mode` (an `int` in the ABI, a `mode_t` to open(2)) is
+    /// the bits C would pass, not a trap that ends every VM of the process.
+    @Test func aNegativeModeDoesNotTrap() throws {
+        let (fleet, instance) = try Self.fleetWithPlugin()
+        defer { withExtendedLifetime(fleet) {} }
+        let api = HostAPI.table.pointee
+        var error = [CChar](repeating: 0, count: 256)
+        let path = "/tmp/qmpfleet-negative-mode-\(getpid())"
+        defer { unlink(path) }
+        let fd = api.open_file(instance.handle, path, O_WRONLY | O_CREAT, -1, &error, error.count)
+        if fd >= 0 { close(fd) }
+        let rc = api.open_file_async(instance.handle, 0, path, O_WRONLY | O_CREAT, -1,
+                                     { _, fd, _, _ in if fd >= 0 { close(fd) } }, nil)
+        #expect(rc == 0)
+    }
 }
