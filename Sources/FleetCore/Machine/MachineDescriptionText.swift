@@ -39,16 +39,17 @@ enum MachineDescriptionText {
         guard let (prefix, suffix) = kept ?? split(machine, qemuVersion: qemuVersion) else {
             return ContiguousArray(machine.descriptionJSON(qemuVersion: qemuVersion, vcpuThreadIDs: vcpuThreadIDs).jsonText.utf8CString)
         }
-        var text = ContiguousArray<CChar>()
-        text.reserveCapacity(prefix.count + suffix.count + 12 * vcpuThreadIDs.count + 1)
-        for byte in prefix { text.append(CChar(bitPattern: byte)) }
-        for (n, id) in vcpuThreadIDs.enumerated() {
-            if n > 0 { text.append(CChar(UInt8(ascii: ","))); text.append(CChar(UInt8(ascii: " "))) }
-            for byte in String(id).utf8 { text.append(CChar(bitPattern: byte)) }
+        let ids = Array(vcpuThreadIDs.map(String.init).joined(separator: ", ").utf8)
+        // Exactly its size: 10,000 VMs keep one each.
+        let count = prefix.count + ids.count + suffix.count + 1
+        return ContiguousArray(unsafeUninitializedCapacity: count) { buffer, initialized in
+            var at = 0
+            for part in [prefix, ids, suffix] {
+                for byte in part { buffer[at] = CChar(bitPattern: byte); at += 1 }
+            }
+            buffer[at] = 0
+            initialized = count
         }
-        for byte in suffix { text.append(CChar(bitPattern: byte)) }
-        text.append(0)
-        return text
     }
 
     /// The text without ids, cut around its empty array, and kept.
