@@ -18,6 +18,13 @@ public struct Limits: Sendable, Equatable {
     /// Clients attached to one VM at once (simulated or proxied); further
     /// connections are closed at once.
     public var clientsPerVM: Int = 256
+    /// Commands of one proxied VM sent to its upstream QEMU and not yet
+    /// answered (the one in flight and those waiting behind it). Each holds
+    /// its client's session until answered, and an upstream that stops
+    /// answering would otherwise let clients that send one command and
+    /// disconnect grow memory without bound; past it a command gets a
+    /// GenericError at once (QEMU has no proxy, so no equivalent).
+    public var proxyQueuedCommands: Int = 1024
     /// Clients attached to the control socket at once; further connections
     /// are closed at once, so a loop of connects cannot take every fd. An
     /// emulator's session owning a handed-over VM does not count.

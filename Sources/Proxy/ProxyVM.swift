@@ -66,7 +66,7 @@ final class ProxyVM: SessionHost, ProxiedVM {
     private func connect() {
         guard !ended, let loop = owner.loop else { return }
         do {
-            let up = try Upstream(loop: loop, path: upstreamConfig.socketPath, logger: logger)
+            let up = try Upstream(loop: loop, path: upstreamConfig.socketPath, queueLimit: owner.limits.proxyQueuedCommands, logger: logger)
             up.onReady = { [weak self] in self?.upstreamReady() }
             up.onEvent = { [weak self] bytes in
                 guard let self else { return }

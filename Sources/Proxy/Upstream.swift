@@ -26,6 +26,8 @@ final class Upstream {
     private var queue: [(id: Int64, Pending)] = []
     private var inFlight: (id: Int64, Pending)?
     private var nextID: Int64 = 1
+    /// `limits.proxy-queued-commands`: requests in flight and queued together.
+    private let queueLimit: Int
     private let logger: Logger
 
     var onReady: (() -> Void)?
@@ -33,8 +35,9 @@ final class Upstream {
     var onEvent: (([UInt8]) -> Void)?
     var onClose: (() -> Void)?
 
-    init(loop: EventLoop, path: String, logger: Logger) throws {
+    init(loop: EventLoop, path: String, queueLimit: Int, logger: Logger) throws {
         self.logger = logger
+        self.queueLimit = queueLimit
         connection = try UnixConnection.connect(loop: loop, path: path)
         connection.onBytes = { [weak self] bytes in self?.receive(bytes) }
         connection.onClose = { [weak self] in self?.closed() }
@@ -43,6 +46,12 @@ final class Upstream {
     func send(_ name: String, arguments: JSONObject?, complete: @escaping (CommandResult) -> Void) {
         guard state != .closed else {
             complete(.failure(.generic("The upstream QEMU is not connected")))
+            return
+        }
+        // Each waiting request keeps its client's session alive: an upstream
+        // that stops answering must not let them pile up without bound.
+        guard queue.count + (inFlight == nil ? 0 : 1) < queueLimit else {
+            complete(.failure(.generic("The upstream QEMU is not answering: \(queueLimit) commands are waiting for it (limit proxy-queued-commands)")))
             return
         }
         let id = nextID

@@ -13,7 +13,9 @@ public final class CommandCall {
     public let request: QMPRequest
     @exclusivity(unchecked) public package(set) var arguments: JSONObject
     /// The client. Held strongly: a call lives until it is answered (a
-    /// plugin's pending request at most until its timeout), and a weak
+    /// plugin's pending request at most until its timeout; a proxied VM's
+    /// command while its upstream QEMU answers, with no timeout, the calls
+    /// waiting for it bounded by `limits.proxy-queued-commands`), and a weak
     /// reference here was made, loaded and destroyed per command (about
     /// 3 % of a pipelined `query-status`, docs/performance.md). A session
     /// that closed meanwhile ignores the answer.

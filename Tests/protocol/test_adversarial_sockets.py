@@ -337,6 +337,68 @@ def test_proxied_vm_client_limit(start_fleet, qemu_vm):
     assert_alive(fleet)
 
 
+class SilentUpstream:
+    """A QEMU monitor that sends QEMU 7.2's greeting, answers
+    `qmp_capabilities`, then never answers anything else; `received`
+    counts the commands it was sent after that."""
+
+    GREETING = {"QMP": {"version": {"qemu": {"micro": 0, "minor": 2, "major": 7}, "package": ""},
+                        "capabilities": ["oob"]}}
+
+    def __init__(self, path):
+        self.path = path
+        self.received = 0
+        self.listener = socket.socket(socket.AF_UNIX)
+        self.listener.bind(path)
+        self.listener.listen(4)
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        conn, _ = self.listener.accept()
+        conn.sendall(json.dumps(self.GREETING).encode() + b"\r\n")
+        lines = conn.makefile("rb")
+        for line in lines:
+            if json.loads(line).get("execute") == "qmp_capabilities":
+                conn.sendall(b'{"return": {}}\r\n')
+            else:
+                self.received += 1
+
+
+def test_proxied_vm_queued_commands_limit(start_fleet):
+    """An upstream QEMU that stops answering: the commands waiting for it
+    (each holding its client's session) stop at `proxy-queued-commands`;
+    past it a command gets a GenericError at once (QEMU has no proxy, so no
+    QEMU text) and the client's connection stays usable."""
+    limit = 3
+    root = conftest.short_tempdir("pq-")
+    upstream = SilentUpstream(os.path.join(root, "up.sock"))
+    fleet = start_fleet(names=("other", "real"), limits={"proxy-queued-commands": limit},
+                        vms=[{"name": "other"}, {"name": "real", "backend": "proxy", "upstream": upstream.path}])
+    waiting = []
+    for _ in range(limit):
+        c = client(fleet.vm_socket("real"))
+        c.send({"execute": "query-status"})
+        waiting.append(c)
+    deadline = time.monotonic() + 10
+    while upstream.received < 1 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)
+    assert upstream.received == 1, "the proxy sends one command at a time"
+    for c in waiting:
+        assert c.pending_bytes(wait=0.1) == b"", "a queued command was answered"
+    refused = client(fleet.vm_socket("real"))
+    expected = {"error": {"class": "GenericError", "desc": f"The upstream QEMU is not answering: {limit} commands "
+                                                           "are waiting for it (limit proxy-queued-commands)"}}
+    started = time.monotonic()
+    assert call(refused, "query-status") == expected
+    assert time.monotonic() - started < 2
+    assert call(refused, "query-name") == expected, "the refused client's connection is still usable"
+    other = client(fleet.vm_socket("other"))
+    assert "return" in call(other, "query-status")
+    assert_alive(fleet)
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def test_out_of_descriptors_the_listener_sheds_instead_of_spinning(start_fleet):
     def low_nofile():
         resource.setrlimit(resource.RLIMIT_NOFILE, (EXHAUSTION_NOFILE, EXHAUSTION_NOFILE))
