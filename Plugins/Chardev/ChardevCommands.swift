@@ -28,7 +28,9 @@ extension ChardevPlugin {
     func addChardev(id: String, backend: QAPI.ChardevBackend, for reply: Reply, then done: @escaping (Result<Chardev, QMPError>) -> Void) {
         guard chardev(id) == nil, !opening.contains(id) else { return done(.failure(.generic("Chardev with id '\(id)' already exists"))) }
         opening.insert(id)
-        ChardevOpener(vm: vm).open(id: id, backend, for: reply) { [weak self] opened in
+        ChardevOpener(vm: vm).open(id: id, backend, for: reply, cancelled: { [weak self] in
+            self?.opening.remove(id)
+        }) { [weak self] opened in
             guard let self else { return }
             self.opening.remove(id)
             done(self.added(id, opened))
@@ -74,7 +76,9 @@ extension ChardevPlugin {
             return
         }
         opening.insert(id)
-        ChardevOpener(vm: vm).open(id: id, backend, for: reply) { [weak self] opened in
+        ChardevOpener(vm: vm).open(id: id, backend, for: reply, cancelled: { [weak self] in
+            self?.opening.remove(id)
+        }) { [weak self] opened in
             guard let self else { return }
             self.opening.remove(id)
             switch opened {

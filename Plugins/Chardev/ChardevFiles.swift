@@ -40,26 +40,40 @@ struct ChardevFiles {
         /// The request the opens serve (nil: none); when it ended, or the
         /// VM did, `done` is not called.
         let reply: Reply?
+        /// Runs on the loop instead, when the host dropped an open because
+        /// the request was answered meanwhile (its timeout) or the VM
+        /// ended: the command clears what it marked busy (an id being
+        /// added), or it would refuse that id for the VM's life.
+        let cancelled: (() -> Void)?
 
-        static func offLoop(_ vm: PluginVM, for reply: Reply?) -> Opener { Opener(vm: vm, reply: reply) }
+        static func offLoop(_ vm: PluginVM, for reply: Reply?, cancelled: (() -> Void)? = nil) -> Opener {
+            Opener(vm: vm, reply: reply, cancelled: cancelled)
+        }
 
         /// `work` (blocking calls on client-named paths), then `done`.
         func run(_ work: @escaping @Sendable () -> Void, then done: @escaping () -> Void) {
             vm.offload(work, then: done)
         }
 
-        /// Opens `path` through the VM's file policy: the descriptor or QEMU's text.
-        func open(_ path: String, flags: Int32, mode: UInt32, then done: @escaping (Result<Int32, QMPError>) -> Void) {
-            vm.openFile(path, flags: flags, mode: mode, for: reply, then: done)
+        /// Opens `path` through the VM's file policy: the descriptor or QEMU's
+        /// text. `held` is what the chain opened before this step: were the
+        /// open dropped, nobody would close it, so it is discarded then.
+        func open(_ path: String, flags: Int32, mode: UInt32, discarding held: ChardevFiles,
+                  then done: @escaping (Result<Int32, QMPError>) -> Void) {
+            vm.openFile(path, flags: flags, mode: mode, for: reply, cancelled: {
+                held.discard(with: self)
+                self.cancelled?()
+            }, then: done)
         }
 
         /// A file the chardev writes or reads; whether it was there is
         /// looked up first, the same way (a lookup waits on a hung mount
         /// as an open does), so a failed command removes only what it made.
-        func create(_ path: String, flags: Int32, mode: UInt32, then done: @escaping (Result<CreatedFile, QMPError>) -> Void) {
+        func create(_ path: String, flags: Int32, mode: UInt32, discarding held: ChardevFiles,
+                    then done: @escaping (Result<CreatedFile, QMPError>) -> Void) {
             let existed = ExistedBox()
             run({ existed.value = HostFile.exists(path) }, then: {
-                self.open(path, flags: flags, mode: mode) { opened in
+                self.open(path, flags: flags, mode: mode, discarding: held) { opened in
                     done(opened.map { CreatedFile(path: path, fd: $0, isNew: !existed.value) })
                 }
             })
@@ -73,7 +87,7 @@ struct ChardevFiles {
         let common = backend.common
         guard let logPath = common.logfile else { return openBackendFiles(backend, ChardevFiles(), opener, done) }
         let flags = O_WRONLY | O_CREAT | ((common.logappend ?? false) ? O_APPEND : O_TRUNC)
-        opener.create(logPath, flags: flags, mode: 0o666) { opened in
+        opener.create(logPath, flags: flags, mode: 0o666, discarding: ChardevFiles()) { opened in
             switch opened {
             case .failure(let error): done(.failure(.generic(ChardevOpener.createText(error.desc))))
             case .success(let log): openBackendFiles(backend, ChardevFiles(log: log), opener, done)
@@ -88,7 +102,7 @@ struct ChardevFiles {
         switch backend.variant {
         case .file(let file): openFileBackend(file.data, files, opener, failed: failed, done)
         case .socket(let socket):
-            SocketSetup.prepare(socket.data, opener) { prepared in
+            SocketSetup.prepare(socket.data, opener, discarding: files) { prepared in
                 switch prepared {
                 case .failure(let error): failed(error)
                 case .success(let setup):
@@ -105,14 +119,14 @@ struct ChardevFiles {
                                         failed: @escaping (QMPError) -> Void,
                                         _ done: @escaping (Result<ChardevFiles, QMPError>) -> Void) {
         let flags = O_WRONLY | O_CREAT | ((file.append ?? false) ? O_APPEND : O_TRUNC)
-        opener.create(file.out, flags: flags, mode: 0o666) { opened in
+        opener.create(file.out, flags: flags, mode: 0o666, discarding: files) { opened in
             var files = files
             switch opened {
             case .failure(let error): return failed(error)
             case .success(let out): files.out = out
             }
             guard let inPath = file.in else { return done(.success(files)) }
-            opener.open(inPath, flags: O_RDONLY, mode: 0o600) { opened in
+            opener.open(inPath, flags: O_RDONLY, mode: 0o600, discarding: files) { opened in
                 switch opened {
                 case .failure(let error): files.discard(with: opener) { done(.failure(error)) }
                 case .success(let input):

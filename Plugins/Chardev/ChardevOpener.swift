@@ -39,10 +39,11 @@ struct ChardevOpener {
     }
 
     /// Opens the chardev for a client's command: its files and socket off
-    /// the loop, then `done` on the loop (not called when the request or
-    /// VM ended).
-    func open(id: String, _ backend: QAPI.ChardevBackend, for reply: Reply, then done: @escaping (Result<Chardev, QMPError>) -> Void) {
-        open(id: id, backend, with: .offLoop(vm, for: reply), then: done)
+    /// the loop, then `done` on the loop; when the request or the VM ended
+    /// meanwhile, what was opened is discarded and `cancelled` runs instead.
+    func open(id: String, _ backend: QAPI.ChardevBackend, for reply: Reply, cancelled: @escaping () -> Void,
+              then done: @escaping (Result<Chardev, QMPError>) -> Void) {
+        open(id: id, backend, with: .offLoop(vm, for: reply, cancelled: cancelled), then: done)
     }
 
     private func open(id: String, _ backend: QAPI.ChardevBackend, with opener: ChardevFiles.Opener,

@@ -123,8 +123,9 @@ extension SocketSetup {
     /// path's check against the VM's file policy, then the socket made,
     /// each with `opener` (off the loop for a client's command). A
     /// reconnecting client whose first attempt failed still gets its
-    /// setup: it tries again later.
-    static func prepare(_ data: QAPI.ChardevSocket, _ opener: ChardevFiles.Opener,
+    /// setup: it tries again later. `held` is what the chardev opened
+    /// before (its log file), discarded should the path's check be dropped.
+    static func prepare(_ data: QAPI.ChardevSocket, _ opener: ChardevFiles.Opener, discarding held: ChardevFiles,
                         then done: @escaping (Result<SocketSetup, QMPError>) -> Void) {
         guard case .unix(let unix) = data.addr.variant else {
             return done(.failure(.generic("socket chardevs are served on unix paths only in this simulator")))
@@ -140,7 +141,7 @@ extension SocketSetup {
             done(.failure(.generic(isServer ? "Failed to bind socket to \(path): \(reason)" : "Failed to connect to '\(path)': \(reason)")))
         }
         if SocketPath.isDescriptorName(path) { return refuse(SocketPathError.denied.text) }
-        opener.open(path, flags: ChardevOpener.pathOnly | O_NOFOLLOW, mode: 0) { checked in
+        opener.open(path, flags: ChardevOpener.pathOnly | O_NOFOLLOW, mode: 0, discarding: held) { checked in
             if let denied = deniedReason(checked) { return refuse(denied) }
             let setup = SocketSetup(path: path, isServer: isServer)
             opener.run({ setup.run() }, then: {

@@ -30,7 +30,7 @@ def fleet(files):  # noqa: F811
                 f"allowed-file-dirs: [{files['allowed']}]\n"
                 f"limits: {{plugin-reply-timeout-ms: {REPLY_TIMEOUT_MS}}}\n"
                 f"vms:\n"
-                f"  - {{name: vm, machine: pc-i440fx-7.2, memory: {{size: 128M}}, plugins: {{dump: {{}}}}}}\n")
+                f"  - {{name: vm, machine: pc-i440fx-7.2, memory: {{size: 128M}}, plugins: {{dump: {{}}, chardev: {{}}}}}}\n")
     process = FleetProcess.on_config(required_fleet_binary(), ["vm"], config)
     yield process
     process.kill()
@@ -45,5 +45,35 @@ def test_a_dump_whose_open_timed_out_does_not_stay_in_process(fleet, files, slow
     time.sleep(SLOW_OPEN_SECONDS + 0.5)  # the open ends, for nobody
     quick = os.path.join(files["allowed"], "core")
     reply = client.execute("dump-guest-memory", {"paging": False, "protocol": f"file:{quick}", "begin": 0, "length": 65536})
+    assert reply == {"return": {}}, reply
+    client.close()
+
+
+def open_descriptors_to(pid, path):
+    """The fleet's descriptors whose file is `path`."""
+    found = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            if os.readlink(f"/proc/{pid}/fd/{fd}") == path:
+                found.append(fd)
+        except OSError:
+            pass
+    return found
+
+
+def test_a_chardev_whose_open_timed_out_frees_its_id_and_files(fleet, files, slow_open_fuse):
+    """chardev-add with a log file (opened at once) and an `out` on the slow
+    mount: the request times out while `out` opens. The id must not stay
+    taken ('already exists' for the VM's life) and the log's descriptor
+    must not stay open in the fleet."""
+    client = Client(fleet.vm_socket("vm"))
+    log = os.path.join(files["allowed"], "c0.log")
+    backend = {"type": "file", "data": {"out": f"{slow_open_fuse}/out", "logfile": log}}
+    reply = client.execute("chardev-add", {"id": "c0", "backend": backend})
+    assert reply == {"error": {"class": "GenericError", "desc": "Plugin 'chardev' did not answer 'chardev-add' in time"}}, reply
+    time.sleep(SLOW_OPEN_SECONDS + 0.5)  # the open ends, for nobody
+    assert open_descriptors_to(fleet.process.pid, log) == []
+    quick = {"type": "file", "data": {"out": os.path.join(files["allowed"], "c0.out")}}
+    reply = client.execute("chardev-add", {"id": "c0", "backend": quick})
     assert reply == {"return": {}}, reply
     client.close()
