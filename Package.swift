@@ -209,7 +209,7 @@ let package = Package(
         .testTarget(
             name: "FleetCoreTests",
             dependencies: [
-                "FleetCore", "FleetConfigFile", "FleetControl", "QMPFleetTesting", "QAPIRuntime", "QAPISchema", "QMPPluginABI", "QMPServer", "QMPWire", "UVLoop", "PluginHost",
+                "FleetCore", "FleetConfigFile", "FleetControl", "QMPFleetTesting", "QAPIRuntime", "QAPISchema", "QMPPluginABI", "QMPServer", "QMPWire", "UVLoop", "PluginHost", "QEMUReference",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

@@ -70,7 +70,6 @@ struct JSONTokenParser {
 
         init(isObject: Bool) {
             self.isObject = isObject
-            if isObject { object = JSONObject(minimumCapacity: 4) }
         }
 
         /// Adds the member whose key is `key`: the object's new size, or
@@ -78,6 +77,8 @@ struct JSONTokenParser {
         /// read `object` while it updates `keys`.
         mutating func addMember(_ value: JSONValue) -> Int? {
             guard keys.isNew(key, in: object) else { return nil }
+            // Room for 4 at the first member, so that `{}` keeps no storage.
+            if object.isEmpty { object = JSONObject(minimumCapacity: 4) }
             object.appendUnchecked(key, value)
             key = ""
             return object.count

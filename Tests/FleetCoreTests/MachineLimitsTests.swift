@@ -1,4 +1,5 @@
 @testable import FleetCore
+import QEMUReference
 import Testing
 
 /// MachineSpec's -smp and -m checks against QEMU 7.2's texts (measured with
@@ -34,6 +35,18 @@ import Testing
         var unknown = Self.machine("pseries", smp: (1, 513, 1, 1, 513))
         unknown.arch = "ppc64"
         #expect(unknown.smpProblem() == "Invalid SMP CPUs 513. The max CPUs supported by machine 'pseries' is 512")
+    }
+
+    /// `cpuMax` reads the built-in catalog before QEMU's recorded
+    /// `query-machines` (whose parse a fleet's start would pay): for every
+    /// x86 type the catalog lists, the two must say the same.
+    @Test func theCatalogsCPUMaxIsQEMUs() throws {
+        let recorded = try #require(QEMUReferenceData.shared?.machines?.arrayValue)
+        for entry in MachineCatalog.x86 {
+            let machine = try #require(recorded.first { $0["name"]?.stringValue == entry.name }, "\(entry.name)")
+            #expect(machine["cpu-max"]?.int64Value == Int64(entry.cpuMax), "\(entry.name)")
+            #expect(machine["alias"]?.stringValue == entry.alias, "\(entry.name)")
+        }
     }
 
     @Test func cpusAboveMaxCPUs() {

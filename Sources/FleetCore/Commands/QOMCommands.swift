@@ -60,7 +60,7 @@ extension VM {
         case "/machine/unattached":
             return [typeProperty]
         default:
-            if let device = devices.devices.first(where: { $0.qomPath == path }) {
+            if let device = devices.devices.first(where: { $0.hasQOMPath(path) }) {
                 return [typeProperty] + device.properties.keys.map { ["name": .string($0), "type": "str"] }
             }
             if path.hasPrefix("/objects/"), let object = objects[String(path.dropFirst("/objects/".count))] {
@@ -99,7 +99,7 @@ extension VM {
     func qomGet(path: String, property: String) -> CommandResult {
         let properties: JSONObject
         let type: String
-        if let device = devices.devices.first(where: { $0.qomPath == path || $0.id == path }) {
+        if let device = devices.devices.first(where: { $0.hasQOMPath(path) || $0.id == path }) {
             properties = device.properties
             type = device.driver
         } else if path.hasPrefix("/objects/"), let object = objects[String(path.dropFirst("/objects/".count))] {

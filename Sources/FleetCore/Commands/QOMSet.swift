@@ -43,7 +43,7 @@ enum QOMSet {
 
 extension VM {
     func qomSet(path: String, property: String, value: JSONValue) -> CommandResult {
-        if let device = devices.devices.first(where: { $0.qomPath == path || $0.id == path }) {
+        if let device = devices.devices.first(where: { $0.hasQOMPath(path) || $0.id == path }) {
             if property == "type" { return .failure(.generic("Property '\(device.driver).type' is not writable")) }
             guard device.properties[property] != nil || device.owner.deviceDrivers[device.driver]?.propertyNames.contains(property) == true else {
                 return .failure(.generic("Property '\(device.driver).\(property)' not found"))

@@ -38,13 +38,17 @@ extension MachineSpec {
     /// for a type neither list knows, the largest of QEMU 7.2's x86_64 and
     /// aarch64 binaries (512, aarch64 `virt`).
     var cpuMax: Int {
+        // The built-in catalog first: it has QEMU 7.2's own values for the
+        // types it lists (MachineLimitsTests holds it to the recorded list),
+        // and the recorded list is half a megabyte of JSON a fleet would
+        // otherwise parse, and keep (2 MB), to check its config's -smp.
+        if let entry = MachineCatalog.entries(for: arch).first(where: { $0.name == type || $0.alias == type }) {
+            return entry.cpuMax
+        }
         if arch == "x86_64", let recorded = QEMUReferenceData.shared?.machines?.arrayValue,
            let entry = recorded.first(where: { $0["name"]?.stringValue == type || $0["alias"]?.stringValue == type }),
            let max = entry["cpu-max"]?.int64Value {
             return Int(max)
-        }
-        if let entry = MachineCatalog.entries(for: arch).first(where: { $0.name == type || $0.alias == type }) {
-            return entry.cpuMax
         }
         return MachineSpec.unknownMachineCPUMax
     }

@@ -55,7 +55,10 @@ extension VM {
                 pciAddress = address
             }
         }
-        devices.add(Device(id: id, driver: name, qomPath: devices.takeQOMPath(for: id), bus: properties["bus"]?.stringValue,
+        // The driver's name as the plugin registered it: one string for
+        // every VM, where the one read from the plugin's call is each VM's own.
+        let shared = owner.deviceDrivers.index(forKey: name).map { owner.deviceDrivers.keys[$0] } ?? name
+        devices.add(Device(id: id, driver: shared, qomPath: devices.takeQOMPath(for: id), bus: properties["bus"]?.stringValue,
                            properties: properties, owner: owner, pciAddress: pciAddress))
         return .success(())
     }

@@ -170,8 +170,8 @@ public final class VM {
             transport.close()
             return nil
         }
-        let session = Session(id: owner.nextSessionID(), host: self, transport: transport, logger: logger, peerDescription: peer,
-                              metrics: owner.metrics)
+        let session = Session(id: owner.nextSessionID(), host: self, transport: transport, makeLogger: { [unowned self] in self.logger },
+                              peerDescription: peer, metrics: owner.metrics)
         owner.metrics.clientsAccepted &+= 1
         sessions[session.id] = session
         if monitor != 0 { sessionMonitors[session.id] = monitor }

@@ -96,4 +96,28 @@ struct PluginHandlesTests {
                                      { _, fd, _, _ in if fd >= 0 { close(fd) } }, nil)
         #expect(rc == 0)
     }
+
+    /// A stripe's slots: found by number, emptied once, and a page whose
+    /// slots were all given out and released is given back.
+    @Test func handleSlotsGiveBackAPageOnceAllItsHandlesEnded() throws {
+        let (fleet, instance) = try Self.fleetWithPlugin()
+        _ = fleet
+        var slots = HandleSlots()
+        let size = HandleSlots.pageSize
+        for slot in 0..<size + 1 { slots.insert(instance, at: slot) }
+        #expect(slots.count == Int(size) + 1 && slots.pageCount == 2)
+        #expect(slots[5] === instance && slots[size] === instance)
+        // Never given out: nothing, however large the number.
+        #expect(slots[size + 1] == nil && slots[.max] == nil)
+        slots.remove(at: 5)
+        slots.remove(at: 5)
+        #expect(slots[5] == nil && slots.count == Int(size))
+        for slot in 0..<size where slot != 5 { slots.remove(at: slot) }
+        // The first page is all used and all released: gone. The second
+        // still has slots to give out, and one live.
+        #expect(slots.count == 1 && slots.pageCount == 1)
+        #expect(slots[0] == nil && slots[size] === instance)
+        slots.remove(at: size)
+        #expect(slots.count == 0 && slots.pageCount == 1)
+    }
 }
