@@ -164,7 +164,7 @@ enum HostAPI {
                   let driver, let id else { return -1 }
             var properties = JSONObject()
             if let text, len > 0 {
-                guard let parsed = try? JSONValue(parsing: UnsafeRawBufferPointer(start: text, count: len)).objectValue else {
+                guard let parsed = RealizedProperties.object(of: UnsafeRawBufferPointer(start: text, count: len)) else {
                     HostAPI.copy("device properties are not a JSON object", to: err, length: errLen)
                     return -1
                 }

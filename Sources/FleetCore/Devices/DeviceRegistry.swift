@@ -11,7 +11,9 @@ public struct Device {
     /// device's): a named device's is written when asked for, not kept
     /// (10,000 VMs of 6 configured devices kept 1.9 MB of them).
     private let otherPath: String?
-    public let bus: String?
+    /// Its `bus` property (device_add and a config's device both keep it
+    /// there): read from them, not kept twice.
+    public var bus: String? { properties["bus"]?.stringValue }
     /// The properties it was created with (for `qom-get`).
     public let properties: JSONObject
     /// The plugin that owns it.
@@ -28,7 +30,10 @@ public struct Device {
         self.driver = driver
         let named = id.map { qomPath.utf8.count == 20 + $0.utf8.count && qomPath.hasPrefix("/machine/peripheral/") && qomPath.hasSuffix($0) } ?? false
         otherPath = named ? nil : qomPath
-        self.bus = bus
+        // Both makers put `bus` in the properties; a migration source's
+        // device may have it apart only.
+        var properties = properties
+        if let bus, properties["bus"] == nil { properties["bus"] = .string(bus) }
         self.properties = properties
         self.owner = owner
         self.unplugPending = unplugPending

@@ -70,4 +70,19 @@ import Testing
         #expect(c.result("qom-get", ["path": "/machine/peripheral/balloon0", "property": "type"]) == "virtio-balloon-pci")
         #expect(c.errorPair("device_del", ["id": "/machine/peripheral/balloon0"]).0 == nil)
     }
+
+    /// The VMs of a template realize the same devices with the same
+    /// properties: their entries share one parsed object, and keep `bus`
+    /// only there.
+    @Test func configuredDevicesOfATemplateShareTheirProperties() throws {
+        let fleet = try TestFleet(yaml: """
+            vms: [{name: "t{n}", count: 2, machine: pc, plugins: {net: {netdevs: [{id: n0, type: user}],
+                   nics: [{id: nic0, model: virtio-net-pci, netdev: n0, bus: pci.0}]}}}]
+            """)
+        let a = try #require(fleet.vm("t0")?.devices.device(id: "nic0"))
+        let b = try #require(fleet.vm("t1")?.devices.device(id: "nic0"))
+        #expect(a.properties["netdev"]?.stringValue == "n0" && a.bus == "pci.0" && b.bus == "pci.0")
+        let storage = { (d: Device) in d.properties.members.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } }
+        #expect(storage(a) == storage(b) && storage(a) != 0)
+    }
 }

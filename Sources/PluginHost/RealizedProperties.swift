@@ -1,0 +1,33 @@
+import Synchronization
+import QMPWire
+
+/// The properties texts of devices plugins realize from their config
+/// (`device_realized`), each parsed once: the VMs of a template realize
+/// the same devices with the same properties (`{"drive": "drive0"}`), and
+/// each VM's own parse of them kept 10,000 VMs 3.8 MB apart. The device
+/// entries share the parsed object (a copy-on-write array); one a command
+/// changes gets its own.
+///
+/// Loop threads realize devices at once, so it is locked, held only to
+/// compare a text and copy out a value. A few short texts are kept, the
+/// most recent first, as `SettingsCache` keeps plugins' settings.
+enum RealizedProperties {
+    /// Texts kept, and the longest kept: a fleet has few templates, and a
+    /// long text is not a template's.
+    static let capacity = 16
+    static let longestText = 512
+
+    private static let recent = Mutex<[(text: [UInt8], object: JSONObject)]>([])
+
+    /// The object `bytes` holds; nil when they are not a JSON object.
+    static func object(of bytes: UnsafeRawBufferPointer) -> JSONObject? {
+        guard bytes.count <= longestText else { return try? JSONValue(parsing: bytes).objectValue }
+        if let hit = recent.withLock({ $0.first { $0.text.elementsEqual(bytes) }?.object }) { return hit }
+        guard let parsed = try? JSONValue(parsing: bytes).objectValue else { return nil }
+        recent.withLock { recent in
+            recent.insert((Array(bytes), parsed), at: 0)
+            if recent.count > capacity { recent.removeLast() }
+        }
+        return parsed
+    }
+}
