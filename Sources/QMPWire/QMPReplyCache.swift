@@ -34,16 +34,7 @@ public struct QMPReplyCache {
     /// `value` is the stored value.
     public mutating func success(_ value: JSONValue, id: JSONValue?) -> [UInt8] {
         guard let key = value.storageIdentity else { return QMPMessage.success(value, id: id) }
-        if key != identity {
-            let written = QMPMessage.success(value, id: nil)
-            guard written.count <= Self.maxBytes else { return id == nil ? written : QMPMessage.success(value, id: id) }
-            self.value = value
-            text = nil
-            identity = key
-            reply = written
-        }
-        guard let id else { return reply }
-        return QMPMessage.success(returnText: reply.dropLast(QMPMessage.replyEnd.count), id: id)
+        return cached(key, id: id, holding: value, nil) { QMPMessage.success(value, id: $0) }
     }
 
     /// `QMPMessage.success(encoded: text, id: id)`, from the stored line
@@ -56,10 +47,20 @@ public struct QMPReplyCache {
         guard let key = text.bytes.withUnsafeBufferPointer({ $0.isEmpty ? nil : UnsafeRawPointer($0.baseAddress) }) else {
             return QMPMessage.success(encoded: text, id: id)
         }
+        return cached(key, id: id, holding: .null, text) { QMPMessage.success(encoded: text, id: $0) }
+    }
+
+    /// The reply whose storage is at `key`: the stored line (with `id` put
+    /// in) while `key` is the stored one, else `write`'s line, kept with
+    /// what it was written from (`value` or `text`, so the address stays
+    /// theirs) when it is at most `maxBytes`.
+    @inline(__always)
+    private mutating func cached(_ key: UnsafeRawPointer, id: JSONValue?, holding value: JSONValue, _ text: CanonicalJSON?,
+                                 write: (_ id: JSONValue?) -> [UInt8]) -> [UInt8] {
         if key != identity {
-            let written = QMPMessage.success(encoded: text, id: nil)
-            guard written.count <= Self.maxBytes else { return id == nil ? written : QMPMessage.success(encoded: text, id: id) }
-            value = .null
+            let written = write(nil)
+            guard written.count <= Self.maxBytes else { return id == nil ? written : write(id) }
+            self.value = value
             self.text = text
             identity = key
             reply = written
