@@ -8,6 +8,9 @@ final class Chardev {
     var backend: any ChardevBackend
     var log: FileWriter?
     var frontend: ChardevFrontend?
+    /// Set while a mux chardev is over this one (`MuxBackend`): the mux is
+    /// its user, as a device would be.
+    var muxedBy: MuxClaim?
     /// The `ChardevBackend` union it was created with (for live migration).
     var spec: QAPI.ChardevBackend
 
@@ -23,6 +26,12 @@ final class Chardev {
         backend.write(bytes)
         log?.write(bytes)
     }
+
+    /// In use by a device or a mux: another mux or device cannot take it.
+    var isInUse: Bool { frontend != nil || muxedBy != nil }
+
+    /// QEMU's `qemu_chr_is_busy`: in use, or a mux (always busy in 7.2).
+    var isBusy: Bool { isInUse || backend is MuxBackend }
 
     func close() { close(then: {}) }
 

@@ -26,12 +26,11 @@ extension ChardevBackend {
 
 /// Backends that swallow output: `null`, and the QEMU backends whose other
 /// end is a UI we do not have (msmouse, wctablet, testdev, vc, stdio,
-/// qemu-vdagent).
+/// qemu-vdagent, spicevmc, dbus).
 final class SinkBackend: ChardevBackend {
-    /// The backend kinds served as sinks.
-    static let kinds: Set<String> = ["null", "msmouse", "wctablet", "testdev", "vc", "stdio", "qemu-vdagent"]
     let filename: String
-    init(kind: String) { filename = kind }
+    /// `filename` is what `query-chardev` shows, the kind unless QEMU shows more.
+    init(kind: String, filename: String? = nil) { self.filename = filename ?? kind }
     func write(_ bytes: [UInt8]) {}
     func close() {}
 }

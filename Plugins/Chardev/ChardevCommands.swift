@@ -6,6 +6,15 @@ import QMPWire
 extension ChardevPlugin {
     func chardev(_ id: String) -> Chardev? { chardevs.first { $0.id == id } }
 
+    /// An opener that finds a mux's base among the VM's chardevs.
+    var opener: ChardevOpener { ChardevOpener(vm: vm, find: { [weak self] in self?.chardev($0) }) }
+
+    /// QEMU looks the backend's class up first, which loads the module
+    /// that provides it (`ChardevKinds`), whatever happens next.
+    func loadModule(for backend: QAPI.ChardevBackend) {
+        if let module = ChardevKinds.modules[backend.type.rawValue] { loadedModules.insert(module) }
+    }
+
     static func reply(for chardev: Chardev) -> JSONValue {
         var reply: JSONObject = [:]
         if let pty = chardev.backend.ptyPath { reply["pty"] = .string(pty) }
@@ -14,21 +23,23 @@ extension ChardevPlugin {
 
     /// Files are opened off the loop; the reply comes once they are.
     func chardevAdd(_ args: QAPI.ChardevAddCommand, reply: Reply) {
+        loadModule(for: args.backend)
         addChardev(id: args.id, backend: args.backend, for: reply) { reply($0.map(ChardevPlugin.reply(for:))) }
     }
 
     /// The config's chardevs: made at once, their files and socket opened
     /// off the loop (`ChardevOpener.openDeferred`).
     func addChardev(id: String, backend: QAPI.ChardevBackend) -> Result<Chardev, QMPError> {
+        loadModule(for: backend)
         guard chardev(id) == nil else { return .failure(.generic("Chardev with id '\(id)' already exists")) }
-        return added(id, ChardevOpener(vm: vm).openDeferred(id: id, backend))
+        return added(id, opener.openDeferred(id: id, backend))
     }
 
     /// chardev-add and chardev-change's easy case: opened off the loop.
     func addChardev(id: String, backend: QAPI.ChardevBackend, for reply: Reply, then done: @escaping (Result<Chardev, QMPError>) -> Void) {
         guard chardev(id) == nil, !opening.contains(id) else { return done(.failure(.generic("Chardev with id '\(id)' already exists"))) }
         opening.insert(id)
-        ChardevOpener(vm: vm).open(id: id, backend, for: reply, cancelled: { [weak self] in
+        opener.open(id: id, backend, for: reply, cancelled: { [weak self] in
             self?.opening.remove(id)
         }) { [weak self] opened in
             guard let self else { return }
@@ -52,7 +63,7 @@ extension ChardevPlugin {
     func chardevRemove(_ args: QAPI.ChardevRemoveCommand, reply: Reply) {
         let id = args.id
         guard let chardev = chardev(id) else { return reply.failure(.generic("Chardev '\(id)' not found")) }
-        guard chardev.frontend == nil else { return reply.failure(.generic("Chardev '\(id)' is busy")) }
+        guard !chardev.isBusy else { return reply.failure(.generic("Chardev '\(id)' is busy")) }
         chardevs.removeAll { $0 === chardev }
         chardev.close { reply.success(.object([:])) }
     }
@@ -64,6 +75,10 @@ extension ChardevPlugin {
         let id = args.id
         let backend = args.backend
         guard let old = chardev(id), !opening.contains(id) else { return reply.failure(.generic("Chardev '\(id)' does not exist")) }
+        guard !(old.backend is MuxBackend) else { return reply.failure(.generic("Mux device hotswap not supported yet")) }
+        loadModule(for: backend)
+        // A mux over it is a user that cannot take another backend.
+        guard old.muxedBy == nil else { return reply.failure(.generic("Chardev user does not support chardev hotswap")) }
         guard old.frontend != nil else {
             chardevs.removeAll { $0 === old }
             // The id stays taken while the old socket file goes.
@@ -76,7 +91,7 @@ extension ChardevPlugin {
             return
         }
         opening.insert(id)
-        ChardevOpener(vm: vm).open(id: id, backend, for: reply, cancelled: { [weak self] in
+        opener.open(id: id, backend, for: reply, cancelled: { [weak self] in
             self?.opening.remove(id)
         }) { [weak self] opened in
             guard let self else { return }
@@ -111,6 +126,6 @@ extension ChardevPlugin {
     }
 
     func queryChardevBackends() -> Result<JSONValue, QMPError> {
-        .success(.array(ChardevOpener.supportedKinds.map { ["name": .string($0)] }))
+        .success(.array(ChardevKinds.listed(loaded: loadedModules).map { ["name": .string($0)] }))
     }
 }

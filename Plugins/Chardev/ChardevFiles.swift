@@ -18,11 +18,15 @@ struct ChardevFiles {
     var out: CreatedFile?
     var input: Int32?
     var socket: SocketSetup?
+    /// A `udp` backend's connected socket.
+    var datagram: Int32?
+    /// A `braille` backend's connection to brltty.
+    var braille: Int32?
 
     /// Closes what was opened and removes what this attempt created (on a
     /// worker), then `done`.
     func discard(with opener: Opener, then done: @escaping () -> Void = {}) {
-        for fd in [log?.fd, out?.fd, input].compactMap({ $0 }) { Glibc.close(fd) }
+        for fd in [log?.fd, out?.fd, input, datagram, braille].compactMap({ $0 }) { Glibc.close(fd) }
         let created = [log, out].compactMap { $0 }.filter(\.isNew).map(\.path)
         let socketFile = socket?.take()
         if let socketFile { Glibc.close(socketFile.fd) }
@@ -101,6 +105,20 @@ struct ChardevFiles {
         let failed: (QMPError) -> Void = { error in files.discard(with: opener) { done(.failure(error)) } }
         switch backend.variant {
         case .file(let file): openFileBackend(file.data, files, opener, failed: failed, done)
+        case .serial(let serial): openSerial(serial.data.device, files, opener, failed: failed, done)
+        case .parallel(let parallel): openParallel(parallel.data.device, files, opener, failed: failed, done)
+        case .pipe(let pipe): openPipe(pipe.data.device, files, opener, failed: failed, done)
+        case .udp(let udp):
+            switch DatagramSetup.prepare(udp.data) {
+            case .failure(let error): failed(error)
+            case .success(let setup):
+                opener.run({ setup.run() }, then: {
+                    guard let fd = setup.take() else { return failed(.generic(setup.failure ?? "udp: no socket")) }
+                    var files = files
+                    files.datagram = fd
+                    done(.success(files))
+                })
+            }
         case .socket(let socket):
             SocketSetup.prepare(socket.data, opener, discarding: files) { prepared in
                 switch prepared {
@@ -111,6 +129,17 @@ struct ChardevFiles {
                     done(.success(files))
                 }
             }
+        case .braille:
+            let connection = BrailleConnection()
+            opener.run({ connection.result = BrailleBackend.connect() }, then: {
+                switch connection.result {
+                case .failure(let refusal): failed(.generic(refusal.text))
+                case .success(let fd):
+                    var files = files
+                    files.braille = fd
+                    done(.success(files))
+                }
+            })
         default: done(.success(files))
         }
     }
@@ -136,6 +165,86 @@ struct ChardevFiles {
             }
         }
     }
+}
+
+extension ChardevFiles {
+    /// `serial`: the device opened read-write and non-blocking, then set
+    /// up as QEMU sets up a tty (`HostDeviceSetup.initSerial`, on a
+    /// worker). Unlike QEMU, `O_NOCTTY`: a terminal never becomes the
+    /// fleet's controlling terminal.
+    fileprivate static func openSerial(_ device: String, _ files: ChardevFiles, _ opener: Opener,
+                                       failed: @escaping (QMPError) -> Void,
+                                       _ done: @escaping (Result<ChardevFiles, QMPError>) -> Void) {
+        opener.open(device, flags: O_RDWR | O_NONBLOCK | O_NOCTTY, mode: 0, discarding: files) { opened in
+            guard case .success(let fd) = opened else {
+                if case .failure(let error) = opened { failed(error) }
+                return
+            }
+            var files = files
+            files.out = CreatedFile(path: device, fd: fd, isNew: false)
+            opener.run({ HostDeviceSetup.initSerial(fd) }, then: { done(.success(files)) })
+        }
+    }
+
+    /// `parallel`: the device opened read-write, then claimed (on a
+    /// worker); anything but a parallel port is refused with QEMU's text.
+    fileprivate static func openParallel(_ device: String, _ files: ChardevFiles, _ opener: Opener,
+                                         failed: @escaping (QMPError) -> Void,
+                                         _ done: @escaping (Result<ChardevFiles, QMPError>) -> Void) {
+        opener.open(device, flags: O_RDWR | O_NOCTTY, mode: 0, discarding: files) { opened in
+            guard case .success(let fd) = opened else {
+                if case .failure(let error) = opened { failed(error) }
+                return
+            }
+            let claim = ClaimBox()
+            opener.run({ claim.refusal = HostDeviceSetup.claimParallel(fd) }, then: {
+                if let refusal = claim.refusal {
+                    Glibc.close(fd)
+                    return failed(.generic(refusal))
+                }
+                var files = files
+                files.out = CreatedFile(path: device, fd: fd, isNew: false)
+                done(.success(files))
+            })
+        }
+    }
+
+    /// `pipe`: QEMU's `qemu_chr_open_pipe`: PATH.in and PATH.out, each
+    /// read-write; when either cannot be opened, PATH itself for both
+    /// directions, and its error is the one reported.
+    fileprivate static func openPipe(_ path: String, _ files: ChardevFiles, _ opener: Opener,
+                                     failed: @escaping (QMPError) -> Void,
+                                     _ done: @escaping (Result<ChardevFiles, QMPError>) -> Void) {
+        let onePath = {
+            opener.open(path, flags: O_RDWR | O_NOCTTY, mode: 0, discarding: files) { opened in
+                switch opened {
+                case .failure(let error): failed(error)
+                case .success(let fd):
+                    var files = files
+                    files.out = CreatedFile(path: path, fd: fd, isNew: false)
+                    done(.success(files))
+                }
+            }
+        }
+        opener.open("\(path).in", flags: O_RDWR | O_NOCTTY, mode: 0, discarding: files) { input in
+            guard case .success(let inFD) = input else { return onePath() }
+            var held = files
+            held.input = inFD
+            opener.open("\(path).out", flags: O_RDWR | O_NOCTTY, mode: 0, discarding: held) { output in
+                guard case .success(let outFD) = output else {
+                    Glibc.close(inFD)
+                    return onePath()
+                }
+                held.out = CreatedFile(path: "\(path).out", fd: outFD, isNew: false)
+                done(.success(held))
+            }
+        }
+    }
+}
+
+/// A parallel port's claim, made on a worker and read on the loop after it.
+private final class ClaimBox: @unchecked Sendable {
+    var refusal: String?
 }
 
 /// Whether a file was there, set on a worker and read on the loop after it.

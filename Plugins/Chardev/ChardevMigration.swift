@@ -72,7 +72,10 @@ extension ChardevPlugin: MigratablePlugin {
                     file.data.append = true
                     spec.variant = .file(file)
                 }
-                switch ChardevOpener(vm: vm).openDeferred(id: id, spec) {
+                // A mux's base comes before it in the saved order.
+                let kept = kept
+                let opener = ChardevOpener(vm: vm, find: { [weak self] base in kept.first { $0.id == base } ?? self?.chardev(base) })
+                switch opener.openDeferred(id: id, spec) {
                 case .failure(let error): throw PluginError("chardev '\(id)': \(error.desc)")
                 case .success(let opened): chardev = opened
                 }

@@ -10,14 +10,20 @@ import QMPWire
 /// is the bare reason (callers add "Failed to add chardev ..." as QEMU does).
 struct ChardevOpener {
     let vm: PluginVM
+    /// The VM's chardevs by id, for a mux's base (looked up when the mux
+    /// is made, on the loop, after its log file opened, as in QEMU).
+    var find: (String) -> Chardev? = { _ in nil }
 
     /// Linux O_PATH (not exported by Glibc's Swift overlay): open for a
     /// lookup only, which creates nothing.
     static let pathOnly: Int32 = 0o10000000
 
-    /// The backend kinds served, in `query-chardev-backends` order.
-    static let supportedKinds = ["pty", "file", "memory", "socket", "msmouse", "null", "qemu-vdagent", "ringbuf", "stdio",
-                                 "testdev", "vc", "wctablet"]
+    /// The channel types QEMU 7.2's spice accepts for `spicevmc`
+    /// (`spice_server_char_device_recognized_subtypes` on this machine).
+    static let spiceChannelTypes: Set<String> = ["vdagent", "smartcard", "usbredir"]
+
+    /// brltty's socket, which QEMU's `braille` backend (brlapi) connects to.
+    static let brailleSocket = "/var/lib/BrlAPI/0"
 
     /// The chardev the config or an incoming migration makes: at once,
     /// with what fails before any host path is touched (a ringbuf's size,
@@ -49,14 +55,14 @@ struct ChardevOpener {
     private func open(id: String, _ backend: QAPI.ChardevBackend, with opener: ChardevFiles.Opener,
                       then done: @escaping (Result<Chardev, QMPError>) -> Void) {
         let kind = backend.type.rawValue
-        guard ChardevOpener.supportedKinds.contains(kind) else {
+        guard ChardevKinds.isServed(kind) else {
             return done(.failure(.generic("'\(kind)' is not a valid char driver name")))
         }
-        ChardevFiles.open(for: backend, with: opener) { [vm] opened in
+        ChardevFiles.open(for: backend, with: opener) { [self] opened in
             switch opened {
             case .failure(let error): done(.failure(error))
             case .success(let files):
-                switch ChardevOpener(vm: vm).openBackend(backend, files) {
+                switch openBackend(backend, files) {
                 case .failure(let error): files.discard(with: opener) { done(.failure(error)) }
                 case .success(let made):
                     done(.success(Chardev(id: id, backend: made, log: files.log.map { FileWriter(vm: vm, fd: $0.fd) }, spec: backend)))
@@ -76,7 +82,35 @@ struct ChardevOpener {
             guard let setup = files.socket else { return .failure(.generic("chardev: socket backend without its socket")) }
             return SocketBackend.make(vm: vm, setup, reconnect: socket.data.reconnect ?? 0).map { $0 as any ChardevBackend }
         case .ringbuf(let ring), .memory(let ring): return openRingbuf(backend.type.rawValue, ring.data)
-        default: return .success(SinkBackend(kind: backend.type.rawValue))
+        case .serial, .parallel, .pipe:
+            guard let out = files.out else { return .failure(.generic("chardev: \(backend.type.rawValue) backend without its device")) }
+            return .success(HostDeviceBackend(kind: backend.type.rawValue, vm: vm, outFD: out.fd, inFD: files.input))
+        case .udp:
+            guard let fd = files.datagram else { return .failure(.generic("chardev: udp backend without its socket")) }
+            return .success(DatagramBackend(fd: fd))
+        case .mux(let mux):
+            let name = mux.data.chardev
+            guard let base = find(name) else { return .failure(.generic("mux: base chardev \(name) not found")) }
+            guard !base.isInUse else { return .failure(.generic("Device '\(name)' is in use")) }
+            return .success(MuxBackend(base: base))
+        case .spicevmc(let channel):
+            // QEMU registers the channel with spice later; without a spice
+            // display it is a chardev nothing reads.
+            let type = channel.data.type
+            guard ChardevOpener.spiceChannelTypes.contains(type) else { return .failure(.generic("unsupported type name: \(type)")) }
+            return .success(SinkBackend(kind: "spicevmc"))
+        case .spiceport:
+            // A VM of the fleet has no spice display, as QEMU without -spice.
+            return .failure(.generic("spice not enabled"))
+        case .dbus:
+            // QEMU's dbus chardev is a socket chardev waiting for the D-Bus
+            // display to hand it a descriptor; none ever comes here.
+            return .success(SinkBackend(kind: "dbus", filename: "disconnected:fd:,server=on"))
+        case .braille:
+            guard let fd = files.braille else { return .failure(.generic("chardev: braille backend without its connection")) }
+            return .success(BrailleBackend(fd: fd))
+        case .null, .msmouse, .wctablet, .testdev, .console, .stdio, .qemuVdagent, .vc:
+            return .success(SinkBackend(kind: backend.type.rawValue))
         }
     }
 

@@ -2,7 +2,9 @@ import QMPPluginKit
 import QMPWire
 
 /// Character devices, as QEMU's `char.json` serves them: real backends
-/// (null, file, pty, unix socket, ringbuf/memory), chardev-add/-remove/
+/// (null, file, pty, unix socket, ringbuf/memory, udp, pipe, serial,
+/// parallel, mux; dbus, spicevmc, spiceport and braille as QEMU 7.2 without
+/// a display answers them), chardev-add/-remove/
 /// -change, query-chardev(-backends), ringbuf-write/-read, the devices that
 /// use chardevs, the VM's serial consoles with a simulated boot log, and
 /// VSERPORT_CHANGE.
@@ -33,6 +35,9 @@ final class ChardevPlugin: SharedConfigurationPlugin {
     /// Ids whose chardev-add or chardev-change is opening files off the
     /// loop: taken already, as in QEMU, where the open does not yield.
     var opening: Set<String> = []
+    /// The QEMU modules this VM has loaded (`ChardevKinds`): their backend
+    /// kinds are listed from then on.
+    var loadedModules: Set<String> = []
 
     /// A template's VMs share their decoded serial ports and chardevs.
     static func configuration(from config: JSONValue) throws(PluginError) -> ChardevConfig { try ChardevConfig(config) }

@@ -80,7 +80,7 @@ extension ChardevPlugin {
             guard let chardev = chardev(name) else {
                 return .failure(.generic("Property '\(driver).chardev' can't find value '\(name)'"))
             }
-            guard chardev.frontend == nil else {
+            guard !chardev.isInUse else {
                 return .failure(.generic("Property '\(driver).chardev' can't take value '\(name)': Device '\(name)' is in use"))
             }
             attached = chardev

@@ -67,6 +67,14 @@ public struct AllowedFiles: Sendable {
             case .success(let opened): fd = opened
             case .failure(let refusal): return .failure(refusal)
             }
+        } else if path == Self.nullDevice {
+            fd = Glibc.open(path, wanted & ~O_CREAT, 0)
+            if fd < 0 { return .failure(Refusal(errno)) }
+            guard Self.isNullDevice(fd) else {
+                Glibc.close(fd)
+                return .failure(Refusal(EACCES))
+            }
+            return .success(fd)
         } else if trustedFiles.contains(path), flags & O_ACCMODE == O_RDONLY, flags & O_CREAT == 0 {
             // As QEMU opens it: symlinks followed (libvirt may link its files).
             fd = Glibc.open(path, (wanted & ~O_NOFOLLOW), 0)
@@ -79,6 +87,22 @@ public struct AllowedFiles: Sendable {
             return .failure(refusal)
         }
         return .success(fd)
+    }
+
+    /// The one device any client may name, wherever the allowed directories
+    /// are: writes to it vanish and reads end, so it gives a tenant nothing
+    /// of the host. Clients name it where QEMU takes a device (a `serial`
+    /// or `parallel` chardev on /dev/null); any other device stays refused.
+    public static let nullDevice = "/dev/null"
+
+    /// Linux's `makedev(1, 3)`: the null device's number.
+    static let nullDeviceNumber: dev_t = 0x103
+
+    /// True when `fd` is the kernel's null device (character device 1:3),
+    /// not something else mounted or bound at its path.
+    static func isNullDevice(_ fd: Int32) -> Bool {
+        var st = stat()
+        return fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == nullDeviceNumber
     }
 
     /// The allowed directory `path` lies in (the deepest one) and the

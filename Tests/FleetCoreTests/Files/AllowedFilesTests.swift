@@ -91,6 +91,17 @@ struct AllowedFilesTests {
         #expect(policy.open(scratch.allowed + "/missing", flags: O_RDONLY, mode: 0) == .failure(.init(ENOENT)))
     }
 
+    /// /dev/null opens wherever the allowed directories are (a serial
+    /// chardev on it, as QEMU takes one); other devices stay refused.
+    @Test func theNullDeviceAloneOpens() throws {
+        let policy = Scratch().policy
+        let fd = try policy.open("/dev/null", flags: O_RDWR, mode: 0).get()
+        #expect(AllowedFiles.isNullDevice(fd))
+        close(fd)
+        #expect(policy.open("/dev/zero", flags: O_RDWR, mode: 0) == .failure(.init(EACCES)))
+        #expect(policy.open("/dev/tty", flags: O_RDWR, mode: 0) == .failure(.init(EACCES)))
+    }
+
     @Test func trustedFilesAreReadableOnlyWhereTheyAre() throws {
         let scratch = Scratch()
         let secret = scratch.outside + "/secret"

@@ -1,0 +1,47 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import QMPPluginKit
+
+/// `braille`: QEMU's Baum display, which talks to brltty through brlapi.
+/// Its open connects to brltty's socket first (`brlapi__openConnection`),
+/// so on a host without brltty it fails with that connect's error, as
+/// QEMU does here ("brlapi__openConnection: connect: No such file or
+/// directory"). The connect is real and made on a worker; when brltty
+/// answers, the chardev holds the connection and, with no braille
+/// protocol spoken here, shows nothing on the display.
+final class BrailleBackend: ChardevBackend {
+    private var fd: Int32
+    var filename: String { "braille" }
+
+    init(fd: Int32) { self.fd = fd }
+
+    func write(_ bytes: [UInt8]) {}
+
+    func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+    }
+
+    /// Connects to brltty's socket: the descriptor, or QEMU's text.
+    /// Blocking: on a worker only.
+    static func connect(_ path: String = ChardevOpener.brailleSocket) -> Result<Int32, SocketRefusal> {
+        guard var addr = SocketBackend.address(path) else { return .failure(SocketRefusal("brlapi__openConnection: connect: File name too long")) }
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return .failure(SocketRefusal("brlapi__openConnection: socket: \(HostFile.errorText)")) }
+        let rc = withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard rc == 0 else {
+            let text = HostFile.errorText
+            Glibc.close(fd)
+            return .failure(SocketRefusal("brlapi__openConnection: connect: \(text)"))
+        }
+        return .success(fd)
+    }
+}
+
+/// A braille connection made on a worker, taken on the loop after it.
+final class BrailleConnection: @unchecked Sendable {
+    var result: Result<Int32, SocketRefusal> = .failure(SocketRefusal("brlapi__openConnection: not attempted"))
+}

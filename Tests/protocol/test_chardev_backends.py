@@ -1,0 +1,97 @@
+"""The chardev backends QEMU 7.2 has beyond the first twelve (udp, pipe,
+serial, parallel, mux, dbus, spicevmc, spiceport, braille): the same
+sequence sent to the built qmpfleet and to real QEMU 7.2, every reply
+compared. Paths lie in one scratch directory under /tmp (the fleet's
+default allowed-file-dirs) that both use."""
+import os
+import shutil
+import socket
+import tempfile
+
+from conftest import QemuProcess
+from test_netchar_support import Fleet, comparable, connect, raw, run
+
+
+def chardev(id, kind, data=None):
+    return ("chardev-add", {"id": id, "backend": {"type": kind, "data": data or {}}})
+
+
+def inet(host, port, **extra):
+    return {"type": "inet", "data": {"host": host, "port": port, **extra}}
+
+
+def sequence(scratch, port):
+    return [
+        ("query-chardev-backends", None),
+        chardev("u1", "udp", {"remote": inet("127.0.0.1", port)}),
+        chardev("u2", "udp", {"remote": {"type": "unix", "data": {"path": f"{scratch}/u.sock"}}}),
+        chardev("u3", "udp", {"remote": inet("127.0.0.1", "")}),
+        chardev("u4", "udp", {"remote": inet("127.0.0.1", port, ipv4=False, ipv6=False)}),
+        chardev("u5", "udp", {"remote": inet("::1", port, ipv4=True)}),
+        chardev("u6", "udp", {"remote": inet("127.0.0.1", "abc")}),
+        chardev("u7", "udp", {"remote": inet("127.0.0.1", port), "local": inet("10.9.9.9", "0")}),
+        chardev("u8", "udp", {"remote": inet("127.0.0.1", port), "local": inet("127.0.0.1", "0")}),
+        chardev("u9", "udp", {"remote": inet("no.such.host.invalid", port)}),
+        chardev("p1", "pipe", {"device": f"{scratch}/missing"}),
+        chardev("p2", "pipe", {"device": f"{scratch}/p"}),
+        chardev("p3", "pipe", {"device": f"{scratch}/plain"}),
+        chardev("s1", "serial", {"device": "/dev/null"}),
+        chardev("s2", "serial", {"device": f"{scratch}/tty"}),
+        chardev("m0", "mux", {"chardev": "nope"}),
+        chardev("m1", "mux", {"chardev": "s1"}),
+        chardev("m2", "mux", {"chardev": "s1"}),
+        chardev("m3", "mux", {"chardev": "m1"}),
+        ("chardev-remove", {"id": "s1"}),
+        ("chardev-remove", {"id": "m3"}),
+        ("chardev-change", {"id": "m1", "backend": {"type": "null", "data": {}}}),
+        ("chardev-change", {"id": "s1", "backend": {"type": "null", "data": {}}}),
+        ("query-chardev-backends", None),
+        chardev("d1", "dbus", {"name": "org.qemu"}),
+        ("query-chardev-backends", None),
+        chardev("sv1", "spicevmc", {"type": "vdagent"}),
+        chardev("sv2", "spicevmc", {"type": "port"}),
+        chardev("sp", "spiceport", {"fqdn": "org.qemu"}),
+        chardev("br", "braille"),
+        ("query-chardev-backends", None),
+        ("chardev-remove", {"id": "u1"}),
+        ("chardev-remove", {"id": "d1"}),
+        ("chardev-remove", {"id": "p2"}),
+        # Last: QEMU 7.2's failed parallel open also closes its fd 0.
+        chardev("pa", "parallel", {"device": "/dev/null"}),
+    ]
+
+
+async def replies_and_chardevs(path, steps):
+    client = await connect(path)
+    out = [comparable(await raw(client, command, arguments)) for command, arguments in steps]
+    # QEMU lists chardevs in its hash table's order, the fleet in creation
+    # order; QEMU's own monitor is not the VM's.
+    listed = (await raw(client, "query-chardev"))["return"]
+    await client.disconnect()
+    return out, sorted((c for c in listed if c["label"] != "compat_monitor0"), key=lambda c: c["label"])
+
+
+def test_backends_match_qemu():
+    scratch = tempfile.mkdtemp(prefix="chardev-backends-", dir="/tmp")
+    peer = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        peer.bind(("127.0.0.1", 0))
+        for name in ("p.in", "p.out", "plain"):
+            open(os.path.join(scratch, name), "wb").close()
+        steps = sequence(scratch, str(peer.getsockname()[1]))
+        server = QemuProcess("pc", paused=True)
+        try:
+            theirs = run(replies_and_chardevs(server.socket, steps))
+        finally:
+            server.close()
+        fleet = Fleet("{name: vm0, machine: pc, plugins: {chardev: {serial: []}}}")
+        try:
+            ours = run(replies_and_chardevs(fleet.socket, steps))
+        finally:
+            fleet.close()
+        for (command, arguments), want, have in zip(steps, theirs[0], ours[0], strict=True):
+            assert have == want, (command, arguments, have, want)
+        assert ours[1] == theirs[1]
+    finally:
+        peer.close()
+        shutil.rmtree(scratch, ignore_errors=True)
