@@ -97,7 +97,7 @@ extension BlockPlugin {
     /// (sparse), opened and sized on host workers (`ftruncate` may take the
     /// disk's time, an open on a hung mount as long; a loop serves other VMs). Other drivers format a node the
     /// graph already has, which changes nothing the simulated graph reports.
-    func createImage(_ options: QAPI.Q72329, done: @escaping (String?) -> Void) {
+    func createImage(_ options: QAPI.BlockdevCreateOptions, done: @escaping (String?) -> Void) {
         guard case .file(let file) = options.variant else { return done(nil) }
         let path = file.filename
         let size = file.size

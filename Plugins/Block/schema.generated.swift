@@ -2581,9 +2581,9 @@ extension QAPI {
         case null = "null"
     }
 
-    /// QAPI union `Q72_81`: the base members, then the branch `type` selects.
-    struct Q7281: QAPIObject {
-        var type: QAPI.Q72338
+    /// QAPI union `BlockExportOptions`: the base members, then the branch `type` selects.
+    struct BlockExportOptions: QAPIObject {
+        var type: QAPI.BlockExportType
         var id: Swift.String
         var fixedIothread: Swift.Bool?
         var iothread: Swift.String?
@@ -2594,13 +2594,13 @@ extension QAPI {
         var variant: Variant
 
         indirect enum Variant: Sendable, Equatable {
-            case nbd(QAPI.Q72339)
-            case vhostUserBlk(QAPI.Q72340)
-            case fuse(QAPI.Q72341)
-            case vduseBlk(QAPI.Q72342)
+            case nbd(QAPI.BlockExportOptionsNbd)
+            case vhostUserBlk(QAPI.BlockExportOptionsVhostUserBlk)
+            case fuse(QAPI.BlockExportOptionsFuse)
+            case vduseBlk(QAPI.BlockExportOptionsVduseBlk)
         }
 
-        init(type: QAPI.Q72338, id: Swift.String, fixedIothread: Swift.Bool? = nil, iothread: Swift.String? = nil, nodeName: Swift.String, writable: Swift.Bool? = nil, writethrough: Swift.Bool? = nil, variant: Variant) {
+        init(type: QAPI.BlockExportType, id: Swift.String, fixedIothread: Swift.Bool? = nil, iothread: Swift.String? = nil, nodeName: Swift.String, writable: Swift.Bool? = nil, writethrough: Swift.Bool? = nil, variant: Variant) {
             self.type = type
             self.id = id
             self.fixedIothread = fixedIothread
@@ -2620,10 +2620,10 @@ extension QAPI {
             self.writable = try _members.optional("writable", at: _path)
             self.writethrough = try _members.optional("writethrough", at: _path)
             switch self.type {
-            case QAPI.Q72338.nbd: self.variant = .nbd(try QAPI.Q72339(qapiMembers: _members, at: _path))
-            case QAPI.Q72338.vhostUserBlk: self.variant = .vhostUserBlk(try QAPI.Q72340(qapiMembers: _members, at: _path))
-            case QAPI.Q72338.fuse: self.variant = .fuse(try QAPI.Q72341(qapiMembers: _members, at: _path))
-            case QAPI.Q72338.vduseBlk: self.variant = .vduseBlk(try QAPI.Q72342(qapiMembers: _members, at: _path))
+            case QAPI.BlockExportType.nbd: self.variant = .nbd(try QAPI.BlockExportOptionsNbd(qapiMembers: _members, at: _path))
+            case QAPI.BlockExportType.vhostUserBlk: self.variant = .vhostUserBlk(try QAPI.BlockExportOptionsVhostUserBlk(qapiMembers: _members, at: _path))
+            case QAPI.BlockExportType.fuse: self.variant = .fuse(try QAPI.BlockExportOptionsFuse(qapiMembers: _members, at: _path))
+            case QAPI.BlockExportType.vduseBlk: self.variant = .vduseBlk(try QAPI.BlockExportOptionsVduseBlk(qapiMembers: _members, at: _path))
             }
         }
 
@@ -2644,16 +2644,16 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_338`.
-    enum Q72338: Swift.String, QAPIEnum {
+    /// QAPI enum `BlockExportType`.
+    enum BlockExportType: Swift.String, QAPIEnum {
         case nbd = "nbd"
         case vhostUserBlk = "vhost-user-blk"
         case fuse = "fuse"
         case vduseBlk = "vduse-blk"
     }
 
-    /// QAPI struct `Q72_339`.
-    struct Q72339: QAPIObject {
+    /// QAPI struct `BlockExportOptionsNbd`.
+    struct BlockExportOptionsNbd: QAPIObject {
         var name: Swift.String?
         var description: Swift.String?
         var bitmaps: [QAPI.BlockDirtyBitmapMergeSource]?
@@ -2681,8 +2681,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_340`.
-    struct Q72340: QAPIObject {
+    /// QAPI struct `BlockExportOptionsVhostUserBlk`.
+    struct BlockExportOptionsVhostUserBlk: QAPIObject {
         var addr: QAPI.SocketAddress
         var logicalBlockSize: Swift.Int64?
         var numQueues: Swift.Int64?
@@ -2706,8 +2706,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_341`.
-    struct Q72341: QAPIObject {
+    /// QAPI struct `BlockExportOptionsFuse`.
+    struct BlockExportOptionsFuse: QAPIObject {
         var mountpoint: Swift.String
         var growable: Swift.Bool?
         var allowOther: QAPI.FuseExportAllowOther?
@@ -2738,8 +2738,8 @@ extension QAPI {
         case auto = "auto"
     }
 
-    /// QAPI struct `Q72_342`.
-    struct Q72342: QAPIObject {
+    /// QAPI struct `BlockExportOptionsVduseBlk`.
+    struct BlockExportOptionsVduseBlk: QAPIObject {
         var name: Swift.String
         var numQueues: Swift.Int64?
         var queueSize: Swift.Int64?
@@ -2771,33 +2771,33 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_337`.
-    enum Q72337: Swift.String, QAPIEnum {
+    /// QAPI enum `BlockExportRemoveMode`.
+    enum BlockExportRemoveMode: Swift.String, QAPIEnum {
         case safe = "safe"
         case hard = "hard"
     }
 
-    /// QAPI union `Q72_329`: the base members, then the branch `driver` selects.
-    struct Q72329: QAPIObject {
+    /// QAPI union `BlockdevCreateOptions`: the base members, then the branch `driver` selects.
+    struct BlockdevCreateOptions: QAPIObject {
         var driver: QAPI.BlockdevDriver
         /// The members of the branch `driver` selects.
         var variant: Variant
 
         indirect enum Variant: Sendable, Equatable {
-            case file(QAPI.Q72538)
-            case gluster(QAPI.Q72539)
-            case luks(QAPI.Q72540)
-            case nfs(QAPI.Q72541)
-            case parallels(QAPI.Q72542)
-            case qcow(QAPI.Q72543)
-            case qcow2(QAPI.Q72544)
-            case qed(QAPI.Q72545)
-            case rbd(QAPI.Q72546)
-            case ssh(QAPI.Q72547)
-            case vdi(QAPI.Q72548)
-            case vhdx(QAPI.Q72549)
-            case vmdk(QAPI.Q72550)
-            case vpc(QAPI.Q72551)
+            case file(QAPI.BlockdevCreateOptionsFile)
+            case gluster(QAPI.BlockdevCreateOptionsGluster)
+            case luks(QAPI.BlockdevCreateOptionsLUKS)
+            case nfs(QAPI.BlockdevCreateOptionsNfs)
+            case parallels(QAPI.BlockdevCreateOptionsParallels)
+            case qcow(QAPI.BlockdevCreateOptionsQcow)
+            case qcow2(QAPI.BlockdevCreateOptionsQcow2)
+            case qed(QAPI.BlockdevCreateOptionsQed)
+            case rbd(QAPI.BlockdevCreateOptionsRbd)
+            case ssh(QAPI.BlockdevCreateOptionsSsh)
+            case vdi(QAPI.BlockdevCreateOptionsVdi)
+            case vhdx(QAPI.BlockdevCreateOptionsVhdx)
+            case vmdk(QAPI.BlockdevCreateOptionsVmdk)
+            case vpc(QAPI.BlockdevCreateOptionsVpc)
             case blkdebug(QAPI.BlockEmptyStruct)
             case blklogwrites(QAPI.BlockEmptyStruct)
             case blkreplay(QAPI.BlockEmptyStruct)
@@ -2836,20 +2836,20 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.driver = try _members.required("driver", at: _path)
             switch self.driver {
-            case QAPI.BlockdevDriver.file: self.variant = .file(try QAPI.Q72538(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.gluster: self.variant = .gluster(try QAPI.Q72539(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.luks: self.variant = .luks(try QAPI.Q72540(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.nfs: self.variant = .nfs(try QAPI.Q72541(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.parallels: self.variant = .parallels(try QAPI.Q72542(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.qcow: self.variant = .qcow(try QAPI.Q72543(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.qcow2: self.variant = .qcow2(try QAPI.Q72544(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.qed: self.variant = .qed(try QAPI.Q72545(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.rbd: self.variant = .rbd(try QAPI.Q72546(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.ssh: self.variant = .ssh(try QAPI.Q72547(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vdi: self.variant = .vdi(try QAPI.Q72548(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vhdx: self.variant = .vhdx(try QAPI.Q72549(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vmdk: self.variant = .vmdk(try QAPI.Q72550(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.vpc: self.variant = .vpc(try QAPI.Q72551(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.file: self.variant = .file(try QAPI.BlockdevCreateOptionsFile(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.gluster: self.variant = .gluster(try QAPI.BlockdevCreateOptionsGluster(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.luks: self.variant = .luks(try QAPI.BlockdevCreateOptionsLUKS(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.nfs: self.variant = .nfs(try QAPI.BlockdevCreateOptionsNfs(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.parallels: self.variant = .parallels(try QAPI.BlockdevCreateOptionsParallels(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qcow: self.variant = .qcow(try QAPI.BlockdevCreateOptionsQcow(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qcow2: self.variant = .qcow2(try QAPI.BlockdevCreateOptionsQcow2(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qed: self.variant = .qed(try QAPI.BlockdevCreateOptionsQed(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.rbd: self.variant = .rbd(try QAPI.BlockdevCreateOptionsRbd(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.ssh: self.variant = .ssh(try QAPI.BlockdevCreateOptionsSsh(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vdi: self.variant = .vdi(try QAPI.BlockdevCreateOptionsVdi(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vhdx: self.variant = .vhdx(try QAPI.BlockdevCreateOptionsVhdx(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vmdk: self.variant = .vmdk(try QAPI.BlockdevCreateOptionsVmdk(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.vpc: self.variant = .vpc(try QAPI.BlockdevCreateOptionsVpc(qapiMembers: _members, at: _path))
             case QAPI.BlockdevDriver.blkdebug: self.variant = .blkdebug(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
             case QAPI.BlockdevDriver.blklogwrites: self.variant = .blklogwrites(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
             case QAPI.BlockdevDriver.blkreplay: self.variant = .blkreplay(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
@@ -2930,15 +2930,15 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_538`.
-    struct Q72538: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsFile`.
+    struct BlockdevCreateOptionsFile: QAPIObject {
         var filename: Swift.String
         var size: Swift.Int64
-        var preallocation: QAPI.Q72650?
+        var preallocation: QAPI.PreallocMode?
         var nocow: Swift.Bool?
         var extentSizeHint: Swift.Int64?
 
-        init(filename: Swift.String, size: Swift.Int64, preallocation: QAPI.Q72650? = nil, nocow: Swift.Bool? = nil, extentSizeHint: Swift.Int64? = nil) {
+        init(filename: Swift.String, size: Swift.Int64, preallocation: QAPI.PreallocMode? = nil, nocow: Swift.Bool? = nil, extentSizeHint: Swift.Int64? = nil) {
             self.filename = filename
             self.size = size
             self.preallocation = preallocation
@@ -2963,21 +2963,21 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_650`.
-    enum Q72650: Swift.String, QAPIEnum {
+    /// QAPI enum `PreallocMode`.
+    enum PreallocMode: Swift.String, QAPIEnum {
         case off = "off"
         case metadata = "metadata"
         case falloc = "falloc"
         case full = "full"
     }
 
-    /// QAPI struct `Q72_539`.
-    struct Q72539: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsGluster`.
+    struct BlockdevCreateOptionsGluster: QAPIObject {
         var location: QAPI.BlockdevOptionsGluster
         var size: Swift.Int64
-        var preallocation: QAPI.Q72650?
+        var preallocation: QAPI.PreallocMode?
 
-        init(location: QAPI.BlockdevOptionsGluster, size: Swift.Int64, preallocation: QAPI.Q72650? = nil) {
+        init(location: QAPI.BlockdevOptionsGluster, size: Swift.Int64, preallocation: QAPI.PreallocMode? = nil) {
             self.location = location
             self.size = size
             self.preallocation = preallocation
@@ -2996,8 +2996,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_540`.
-    struct Q72540: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsLUKS`.
+    struct BlockdevCreateOptionsLUKS: QAPIObject {
         var keySecret: Swift.String?
         var cipherAlg: QAPI.QCryptoCipherAlgorithm?
         var cipherMode: QAPI.QCryptoCipherMode?
@@ -3007,9 +3007,9 @@ extension QAPI {
         var iterTime: Swift.Int64?
         var file: QAPI.BlockdevRef
         var size: Swift.Int64
-        var preallocation: QAPI.Q72650?
+        var preallocation: QAPI.PreallocMode?
 
-        init(keySecret: Swift.String? = nil, cipherAlg: QAPI.QCryptoCipherAlgorithm? = nil, cipherMode: QAPI.QCryptoCipherMode? = nil, ivgenAlg: QAPI.QCryptoIVGenAlgorithm? = nil, ivgenHashAlg: QAPI.QCryptoHashAlgorithm? = nil, hashAlg: QAPI.QCryptoHashAlgorithm? = nil, iterTime: Swift.Int64? = nil, file: QAPI.BlockdevRef, size: Swift.Int64, preallocation: QAPI.Q72650? = nil) {
+        init(keySecret: Swift.String? = nil, cipherAlg: QAPI.QCryptoCipherAlgorithm? = nil, cipherMode: QAPI.QCryptoCipherMode? = nil, ivgenAlg: QAPI.QCryptoIVGenAlgorithm? = nil, ivgenHashAlg: QAPI.QCryptoHashAlgorithm? = nil, hashAlg: QAPI.QCryptoHashAlgorithm? = nil, iterTime: Swift.Int64? = nil, file: QAPI.BlockdevRef, size: Swift.Int64, preallocation: QAPI.PreallocMode? = nil) {
             self.keySecret = keySecret
             self.cipherAlg = cipherAlg
             self.cipherMode = cipherMode
@@ -3091,8 +3091,8 @@ extension QAPI {
         case ripemd160 = "ripemd160"
     }
 
-    /// QAPI struct `Q72_541`.
-    struct Q72541: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsNfs`.
+    struct BlockdevCreateOptionsNfs: QAPIObject {
         var location: QAPI.BlockdevOptionsNfs
         var size: Swift.Int64
 
@@ -3112,8 +3112,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_542`.
-    struct Q72542: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsParallels`.
+    struct BlockdevCreateOptionsParallels: QAPIObject {
         var file: QAPI.BlockdevRef
         var size: Swift.Int64
         var clusterSize: Swift.Int64?
@@ -3137,14 +3137,14 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_543`.
-    struct Q72543: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsQcow`.
+    struct BlockdevCreateOptionsQcow: QAPIObject {
         var file: QAPI.BlockdevRef
         var size: Swift.Int64
         var backingFile: Swift.String?
-        var encrypt: QAPI.Q72655?
+        var encrypt: QAPI.QCryptoBlockCreateOptions?
 
-        init(file: QAPI.BlockdevRef, size: Swift.Int64, backingFile: Swift.String? = nil, encrypt: QAPI.Q72655? = nil) {
+        init(file: QAPI.BlockdevRef, size: Swift.Int64, backingFile: Swift.String? = nil, encrypt: QAPI.QCryptoBlockCreateOptions? = nil) {
             self.file = file
             self.size = size
             self.backingFile = backingFile
@@ -3166,18 +3166,18 @@ extension QAPI {
         }
     }
 
-    /// QAPI union `Q72_655`: the base members, then the branch `format` selects.
-    struct Q72655: QAPIObject {
-        var format: QAPI.Q72693
+    /// QAPI union `QCryptoBlockCreateOptions`: the base members, then the branch `format` selects.
+    struct QCryptoBlockCreateOptions: QAPIObject {
+        var format: QAPI.QCryptoBlockFormat
         /// The members of the branch `format` selects.
         var variant: Variant
 
         indirect enum Variant: Sendable, Equatable {
             case qcow(QAPI.QCryptoBlockOptionsQCow)
-            case luks(QAPI.Q72694)
+            case luks(QAPI.QCryptoBlockCreateOptionsLUKS)
         }
 
-        init(format: QAPI.Q72693, variant: Variant) {
+        init(format: QAPI.QCryptoBlockFormat, variant: Variant) {
             self.format = format
             self.variant = variant
         }
@@ -3185,8 +3185,8 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.format = try _members.required("format", at: _path)
             switch self.format {
-            case QAPI.Q72693.qcow: self.variant = .qcow(try QAPI.QCryptoBlockOptionsQCow(qapiMembers: _members, at: _path))
-            case QAPI.Q72693.luks: self.variant = .luks(try QAPI.Q72694(qapiMembers: _members, at: _path))
+            case QAPI.QCryptoBlockFormat.qcow: self.variant = .qcow(try QAPI.QCryptoBlockOptionsQCow(qapiMembers: _members, at: _path))
+            case QAPI.QCryptoBlockFormat.luks: self.variant = .luks(try QAPI.QCryptoBlockCreateOptionsLUKS(qapiMembers: _members, at: _path))
             }
         }
 
@@ -3199,14 +3199,14 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_693`.
-    enum Q72693: Swift.String, QAPIEnum {
+    /// QAPI enum `QCryptoBlockFormat`.
+    enum QCryptoBlockFormat: Swift.String, QAPIEnum {
         case qcow = "qcow"
         case luks = "luks"
     }
 
-    /// QAPI struct `Q72_694`.
-    struct Q72694: QAPIObject {
+    /// QAPI struct `QCryptoBlockCreateOptionsLUKS`.
+    struct QCryptoBlockCreateOptionsLUKS: QAPIObject {
         var keySecret: Swift.String?
         var cipherAlg: QAPI.QCryptoCipherAlgorithm?
         var cipherMode: QAPI.QCryptoCipherMode?
@@ -3246,24 +3246,24 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_544`.
-    struct Q72544: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsQcow2`.
+    struct BlockdevCreateOptionsQcow2: QAPIObject {
         var file: QAPI.BlockdevRef
         var dataFile: QAPI.BlockdevRef?
         var dataFileRaw: Swift.Bool?
         var extendedL2: Swift.Bool?
         var size: Swift.Int64
-        var version: QAPI.Q72656?
+        var version: QAPI.BlockdevQcow2Version?
         var backingFile: Swift.String?
         var backingFmt: QAPI.BlockdevDriver?
-        var encrypt: QAPI.Q72655?
+        var encrypt: QAPI.QCryptoBlockCreateOptions?
         var clusterSize: Swift.Int64?
-        var preallocation: QAPI.Q72650?
+        var preallocation: QAPI.PreallocMode?
         var lazyRefcounts: Swift.Bool?
         var refcountBits: Swift.Int64?
         var compressionType: QAPI.Qcow2CompressionType?
 
-        init(file: QAPI.BlockdevRef, dataFile: QAPI.BlockdevRef? = nil, dataFileRaw: Swift.Bool? = nil, extendedL2: Swift.Bool? = nil, size: Swift.Int64, version: QAPI.Q72656? = nil, backingFile: Swift.String? = nil, backingFmt: QAPI.BlockdevDriver? = nil, encrypt: QAPI.Q72655? = nil, clusterSize: Swift.Int64? = nil, preallocation: QAPI.Q72650? = nil, lazyRefcounts: Swift.Bool? = nil, refcountBits: Swift.Int64? = nil, compressionType: QAPI.Qcow2CompressionType? = nil) {
+        init(file: QAPI.BlockdevRef, dataFile: QAPI.BlockdevRef? = nil, dataFileRaw: Swift.Bool? = nil, extendedL2: Swift.Bool? = nil, size: Swift.Int64, version: QAPI.BlockdevQcow2Version? = nil, backingFile: Swift.String? = nil, backingFmt: QAPI.BlockdevDriver? = nil, encrypt: QAPI.QCryptoBlockCreateOptions? = nil, clusterSize: Swift.Int64? = nil, preallocation: QAPI.PreallocMode? = nil, lazyRefcounts: Swift.Bool? = nil, refcountBits: Swift.Int64? = nil, compressionType: QAPI.Qcow2CompressionType? = nil) {
             self.file = file
             self.dataFile = dataFile
             self.dataFileRaw = dataFileRaw
@@ -3315,8 +3315,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_656`.
-    enum Q72656: Swift.String, QAPIEnum {
+    /// QAPI enum `BlockdevQcow2Version`.
+    enum BlockdevQcow2Version: Swift.String, QAPIEnum {
         case v2 = "v2"
         case v3 = "v3"
     }
@@ -3327,8 +3327,8 @@ extension QAPI {
         case zstd = "zstd"
     }
 
-    /// QAPI struct `Q72_545`.
-    struct Q72545: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsQed`.
+    struct BlockdevCreateOptionsQed: QAPIObject {
         var file: QAPI.BlockdevRef
         var size: Swift.Int64
         var backingFile: Swift.String?
@@ -3364,14 +3364,14 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_546`.
-    struct Q72546: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsRbd`.
+    struct BlockdevCreateOptionsRbd: QAPIObject {
         var location: QAPI.BlockdevOptionsRbd
         var size: Swift.Int64
         var clusterSize: Swift.Int64?
-        var encrypt: QAPI.Q72658?
+        var encrypt: QAPI.RbdEncryptionCreateOptions?
 
-        init(location: QAPI.BlockdevOptionsRbd, size: Swift.Int64, clusterSize: Swift.Int64? = nil, encrypt: QAPI.Q72658? = nil) {
+        init(location: QAPI.BlockdevOptionsRbd, size: Swift.Int64, clusterSize: Swift.Int64? = nil, encrypt: QAPI.RbdEncryptionCreateOptions? = nil) {
             self.location = location
             self.size = size
             self.clusterSize = clusterSize
@@ -3393,15 +3393,15 @@ extension QAPI {
         }
     }
 
-    /// QAPI union `Q72_658`: the base members, then the branch `format` selects.
-    struct Q72658: QAPIObject {
+    /// QAPI union `RbdEncryptionCreateOptions`: the base members, then the branch `format` selects.
+    struct RbdEncryptionCreateOptions: QAPIObject {
         var format: QAPI.RbdImageEncryptionFormat
         /// The members of the branch `format` selects.
         var variant: Variant
 
         indirect enum Variant: Sendable, Equatable {
-            case luks(QAPI.Q72695)
-            case luks2(QAPI.Q72696)
+            case luks(QAPI.RbdEncryptionCreateOptionsLUKS)
+            case luks2(QAPI.RbdEncryptionCreateOptionsLUKS2)
         }
 
         init(format: QAPI.RbdImageEncryptionFormat, variant: Variant) {
@@ -3412,8 +3412,8 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.format = try _members.required("format", at: _path)
             switch self.format {
-            case QAPI.RbdImageEncryptionFormat.luks: self.variant = .luks(try QAPI.Q72695(qapiMembers: _members, at: _path))
-            case QAPI.RbdImageEncryptionFormat.luks2: self.variant = .luks2(try QAPI.Q72696(qapiMembers: _members, at: _path))
+            case QAPI.RbdImageEncryptionFormat.luks: self.variant = .luks(try QAPI.RbdEncryptionCreateOptionsLUKS(qapiMembers: _members, at: _path))
+            case QAPI.RbdImageEncryptionFormat.luks2: self.variant = .luks2(try QAPI.RbdEncryptionCreateOptionsLUKS2(qapiMembers: _members, at: _path))
             }
         }
 
@@ -3426,8 +3426,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_695`.
-    struct Q72695: QAPIObject {
+    /// QAPI struct `RbdEncryptionCreateOptionsLUKS`.
+    struct RbdEncryptionCreateOptionsLUKS: QAPIObject {
         var keySecret: Swift.String
         var cipherAlg: QAPI.QCryptoCipherAlgorithm?
 
@@ -3447,8 +3447,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_696`.
-    struct Q72696: QAPIObject {
+    /// QAPI struct `RbdEncryptionCreateOptionsLUKS2`.
+    struct RbdEncryptionCreateOptionsLUKS2: QAPIObject {
         var keySecret: Swift.String
         var cipherAlg: QAPI.QCryptoCipherAlgorithm?
 
@@ -3468,8 +3468,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_547`.
-    struct Q72547: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsSsh`.
+    struct BlockdevCreateOptionsSsh: QAPIObject {
         var location: QAPI.BlockdevOptionsSsh
         var size: Swift.Int64
 
@@ -3489,13 +3489,13 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_548`.
-    struct Q72548: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsVdi`.
+    struct BlockdevCreateOptionsVdi: QAPIObject {
         var file: QAPI.BlockdevRef
         var size: Swift.Int64
-        var preallocation: QAPI.Q72650?
+        var preallocation: QAPI.PreallocMode?
 
-        init(file: QAPI.BlockdevRef, size: Swift.Int64, preallocation: QAPI.Q72650? = nil) {
+        init(file: QAPI.BlockdevRef, size: Swift.Int64, preallocation: QAPI.PreallocMode? = nil) {
             self.file = file
             self.size = size
             self.preallocation = preallocation
@@ -3514,16 +3514,16 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_549`.
-    struct Q72549: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsVhdx`.
+    struct BlockdevCreateOptionsVhdx: QAPIObject {
         var file: QAPI.BlockdevRef
         var size: Swift.Int64
         var logSize: Swift.Int64?
         var blockSize: Swift.Int64?
-        var subformat: QAPI.Q72659?
+        var subformat: QAPI.BlockdevVhdxSubformat?
         var blockStateZero: Swift.Bool?
 
-        init(file: QAPI.BlockdevRef, size: Swift.Int64, logSize: Swift.Int64? = nil, blockSize: Swift.Int64? = nil, subformat: QAPI.Q72659? = nil, blockStateZero: Swift.Bool? = nil) {
+        init(file: QAPI.BlockdevRef, size: Swift.Int64, logSize: Swift.Int64? = nil, blockSize: Swift.Int64? = nil, subformat: QAPI.BlockdevVhdxSubformat? = nil, blockStateZero: Swift.Bool? = nil) {
             self.file = file
             self.size = size
             self.logSize = logSize
@@ -3551,25 +3551,25 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_659`.
-    enum Q72659: Swift.String, QAPIEnum {
+    /// QAPI enum `BlockdevVhdxSubformat`.
+    enum BlockdevVhdxSubformat: Swift.String, QAPIEnum {
         case dynamic = "dynamic"
         case fixed = "fixed"
     }
 
-    /// QAPI struct `Q72_550`.
-    struct Q72550: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsVmdk`.
+    struct BlockdevCreateOptionsVmdk: QAPIObject {
         var file: QAPI.BlockdevRef
         var size: Swift.Int64
         var extents: [QAPI.BlockdevRef]?
-        var subformat: QAPI.Q72660?
+        var subformat: QAPI.BlockdevVmdkSubformat?
         var backingFile: Swift.String?
-        var adapterType: QAPI.Q72661?
+        var adapterType: QAPI.BlockdevVmdkAdapterType?
         var hwversion: Swift.String?
         var toolsversion: Swift.String?
         var zeroedGrain: Swift.Bool?
 
-        init(file: QAPI.BlockdevRef, size: Swift.Int64, extents: [QAPI.BlockdevRef]? = nil, subformat: QAPI.Q72660? = nil, backingFile: Swift.String? = nil, adapterType: QAPI.Q72661? = nil, hwversion: Swift.String? = nil, toolsversion: Swift.String? = nil, zeroedGrain: Swift.Bool? = nil) {
+        init(file: QAPI.BlockdevRef, size: Swift.Int64, extents: [QAPI.BlockdevRef]? = nil, subformat: QAPI.BlockdevVmdkSubformat? = nil, backingFile: Swift.String? = nil, adapterType: QAPI.BlockdevVmdkAdapterType? = nil, hwversion: Swift.String? = nil, toolsversion: Swift.String? = nil, zeroedGrain: Swift.Bool? = nil) {
             self.file = file
             self.size = size
             self.extents = extents
@@ -3606,8 +3606,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_660`.
-    enum Q72660: Swift.String, QAPIEnum {
+    /// QAPI enum `BlockdevVmdkSubformat`.
+    enum BlockdevVmdkSubformat: Swift.String, QAPIEnum {
         case monolithicSparse = "monolithicSparse"
         case monolithicFlat = "monolithicFlat"
         case twoGbMaxExtentSparse = "twoGbMaxExtentSparse"
@@ -3615,22 +3615,22 @@ extension QAPI {
         case streamOptimized = "streamOptimized"
     }
 
-    /// QAPI enum `Q72_661`.
-    enum Q72661: Swift.String, QAPIEnum {
+    /// QAPI enum `BlockdevVmdkAdapterType`.
+    enum BlockdevVmdkAdapterType: Swift.String, QAPIEnum {
         case ide = "ide"
         case buslogic = "buslogic"
         case lsilogic = "lsilogic"
         case legacyESX = "legacyESX"
     }
 
-    /// QAPI struct `Q72_551`.
-    struct Q72551: QAPIObject {
+    /// QAPI struct `BlockdevCreateOptionsVpc`.
+    struct BlockdevCreateOptionsVpc: QAPIObject {
         var file: QAPI.BlockdevRef
         var size: Swift.Int64
-        var subformat: QAPI.Q72662?
+        var subformat: QAPI.BlockdevVpcSubformat?
         var forceSize: Swift.Bool?
 
-        init(file: QAPI.BlockdevRef, size: Swift.Int64, subformat: QAPI.Q72662? = nil, forceSize: Swift.Bool? = nil) {
+        init(file: QAPI.BlockdevRef, size: Swift.Int64, subformat: QAPI.BlockdevVpcSubformat? = nil, forceSize: Swift.Bool? = nil) {
             self.file = file
             self.size = size
             self.subformat = subformat
@@ -3652,21 +3652,21 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_662`.
-    enum Q72662: Swift.String, QAPIEnum {
+    /// QAPI enum `BlockdevVpcSubformat`.
+    enum BlockdevVpcSubformat: Swift.String, QAPIEnum {
         case dynamic = "dynamic"
         case fixed = "fixed"
     }
 
-    /// QAPI union `Q72_330`: the base members, then the branch `driver` selects.
-    struct Q72330: QAPIObject {
+    /// QAPI union `BlockdevAmendOptions`: the base members, then the branch `driver` selects.
+    struct BlockdevAmendOptions: QAPIObject {
         var driver: QAPI.BlockdevDriver
         /// The members of the branch `driver` selects.
         var variant: Variant
 
         indirect enum Variant: Sendable, Equatable {
-            case luks(QAPI.Q72552)
-            case qcow2(QAPI.Q72553)
+            case luks(QAPI.BlockdevAmendOptionsLUKS)
+            case qcow2(QAPI.BlockdevAmendOptionsQcow2)
             case blkdebug(QAPI.BlockEmptyStruct)
             case blklogwrites(QAPI.BlockEmptyStruct)
             case blkreplay(QAPI.BlockEmptyStruct)
@@ -3717,8 +3717,8 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.driver = try _members.required("driver", at: _path)
             switch self.driver {
-            case QAPI.BlockdevDriver.luks: self.variant = .luks(try QAPI.Q72552(qapiMembers: _members, at: _path))
-            case QAPI.BlockdevDriver.qcow2: self.variant = .qcow2(try QAPI.Q72553(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.luks: self.variant = .luks(try QAPI.BlockdevAmendOptionsLUKS(qapiMembers: _members, at: _path))
+            case QAPI.BlockdevDriver.qcow2: self.variant = .qcow2(try QAPI.BlockdevAmendOptionsQcow2(qapiMembers: _members, at: _path))
             case QAPI.BlockdevDriver.blkdebug: self.variant = .blkdebug(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
             case QAPI.BlockdevDriver.blklogwrites: self.variant = .blklogwrites(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
             case QAPI.BlockdevDriver.blkreplay: self.variant = .blkreplay(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
@@ -3811,16 +3811,16 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_552`.
-    struct Q72552: QAPIObject {
-        var state: QAPI.Q72663
+    /// QAPI struct `BlockdevAmendOptionsLUKS`.
+    struct BlockdevAmendOptionsLUKS: QAPIObject {
+        var state: QAPI.QCryptoBlockLUKSKeyslotState
         var newSecret: Swift.String?
         var oldSecret: Swift.String?
         var keyslot: Swift.Int64?
         var iterTime: Swift.Int64?
         var secret: Swift.String?
 
-        init(state: QAPI.Q72663, newSecret: Swift.String? = nil, oldSecret: Swift.String? = nil, keyslot: Swift.Int64? = nil, iterTime: Swift.Int64? = nil, secret: Swift.String? = nil) {
+        init(state: QAPI.QCryptoBlockLUKSKeyslotState, newSecret: Swift.String? = nil, oldSecret: Swift.String? = nil, keyslot: Swift.Int64? = nil, iterTime: Swift.Int64? = nil, secret: Swift.String? = nil) {
             self.state = state
             self.newSecret = newSecret
             self.oldSecret = oldSecret
@@ -3848,17 +3848,17 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_663`.
-    enum Q72663: Swift.String, QAPIEnum {
+    /// QAPI enum `QCryptoBlockLUKSKeyslotState`.
+    enum QCryptoBlockLUKSKeyslotState: Swift.String, QAPIEnum {
         case active = "active"
         case inactive = "inactive"
     }
 
-    /// QAPI struct `Q72_553`.
-    struct Q72553: QAPIObject {
-        var encrypt: QAPI.Q72664?
+    /// QAPI struct `BlockdevAmendOptionsQcow2`.
+    struct BlockdevAmendOptionsQcow2: QAPIObject {
+        var encrypt: QAPI.QCryptoBlockAmendOptions?
 
-        init(encrypt: QAPI.Q72664? = nil) {
+        init(encrypt: QAPI.QCryptoBlockAmendOptions? = nil) {
             self.encrypt = encrypt
         }
 
@@ -3871,18 +3871,18 @@ extension QAPI {
         }
     }
 
-    /// QAPI union `Q72_664`: the base members, then the branch `format` selects.
-    struct Q72664: QAPIObject {
-        var format: QAPI.Q72693
+    /// QAPI union `QCryptoBlockAmendOptions`: the base members, then the branch `format` selects.
+    struct QCryptoBlockAmendOptions: QAPIObject {
+        var format: QAPI.QCryptoBlockFormat
         /// The members of the branch `format` selects.
         var variant: Variant
 
         indirect enum Variant: Sendable, Equatable {
-            case luks(QAPI.Q72697)
+            case luks(QAPI.QCryptoBlockAmendOptionsLUKS)
             case qcow(QAPI.BlockEmptyStruct)
         }
 
-        init(format: QAPI.Q72693, variant: Variant) {
+        init(format: QAPI.QCryptoBlockFormat, variant: Variant) {
             self.format = format
             self.variant = variant
         }
@@ -3890,8 +3890,8 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.format = try _members.required("format", at: _path)
             switch self.format {
-            case QAPI.Q72693.luks: self.variant = .luks(try QAPI.Q72697(qapiMembers: _members, at: _path))
-            case QAPI.Q72693.qcow: self.variant = .qcow(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
+            case QAPI.QCryptoBlockFormat.luks: self.variant = .luks(try QAPI.QCryptoBlockAmendOptionsLUKS(qapiMembers: _members, at: _path))
+            case QAPI.QCryptoBlockFormat.qcow: self.variant = .qcow(try QAPI.BlockEmptyStruct(qapiMembers: _members, at: _path))
             }
         }
 
@@ -3904,16 +3904,16 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_697`.
-    struct Q72697: QAPIObject {
-        var state: QAPI.Q72663
+    /// QAPI struct `QCryptoBlockAmendOptionsLUKS`.
+    struct QCryptoBlockAmendOptionsLUKS: QAPIObject {
+        var state: QAPI.QCryptoBlockLUKSKeyslotState
         var newSecret: Swift.String?
         var oldSecret: Swift.String?
         var keyslot: Swift.Int64?
         var iterTime: Swift.Int64?
         var secret: Swift.String?
 
-        init(state: QAPI.Q72663, newSecret: Swift.String? = nil, oldSecret: Swift.String? = nil, keyslot: Swift.Int64? = nil, iterTime: Swift.Int64? = nil, secret: Swift.String? = nil) {
+        init(state: QAPI.QCryptoBlockLUKSKeyslotState, newSecret: Swift.String? = nil, oldSecret: Swift.String? = nil, keyslot: Swift.Int64? = nil, iterTime: Swift.Int64? = nil, secret: Swift.String? = nil) {
             self.state = state
             self.newSecret = newSecret
             self.oldSecret = oldSecret
@@ -3962,8 +3962,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_335`.
-    enum Q72335: Swift.String, QAPIEnum {
+    /// QAPI enum `QuorumOpType`.
+    enum QuorumOpType: Swift.String, QAPIEnum {
         case read = "read"
         case write = "write"
         case flush = "flush"
@@ -5481,26 +5481,26 @@ extension QAPI {
     @dynamicMemberLookup
     struct BlockExportAddCommand: QAPICommand {
         static let qapiName = "block-export-add"
-        var arguments: QAPI.Q7281
+        var arguments: QAPI.BlockExportOptions
 
-        init(_ arguments: QAPI.Q7281) { self.arguments = arguments }
+        init(_ arguments: QAPI.BlockExportOptions) { self.arguments = arguments }
 
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.arguments = try QAPI.Q7281(qapiMembers: _members, at: _path)
+            self.arguments = try QAPI.BlockExportOptions(qapiMembers: _members, at: _path)
         }
 
         func encodeMembers(into _members: inout JSONObject) { arguments.encodeMembers(into: &_members) }
 
-        subscript<Member>(dynamicMember member: KeyPath<QAPI.Q7281, Member>) -> Member { arguments[keyPath: member] }
+        subscript<Member>(dynamicMember member: KeyPath<QAPI.BlockExportOptions, Member>) -> Member { arguments[keyPath: member] }
     }
 
     /// The arguments of QAPI command `block-export-del`.
     struct BlockExportDelCommand: QAPICommand {
         static let qapiName = "block-export-del"
         var id: Swift.String
-        var mode: QAPI.Q72337?
+        var mode: QAPI.BlockExportRemoveMode?
 
-        init(id: Swift.String, mode: QAPI.Q72337? = nil) {
+        init(id: Swift.String, mode: QAPI.BlockExportRemoveMode? = nil) {
             self.id = id
             self.mode = mode
         }
@@ -5565,9 +5565,9 @@ extension QAPI {
     struct NbdServerRemoveCommand: QAPICommand {
         static let qapiName = "nbd-server-remove"
         var name: Swift.String
-        var mode: QAPI.Q72337?
+        var mode: QAPI.BlockExportRemoveMode?
 
-        init(name: Swift.String, mode: QAPI.Q72337? = nil) {
+        init(name: Swift.String, mode: QAPI.BlockExportRemoveMode? = nil) {
             self.name = name
             self.mode = mode
         }
@@ -5662,9 +5662,9 @@ extension QAPI {
     struct BlockdevCreateCommand: QAPICommand {
         static let qapiName = "blockdev-create"
         var jobId: Swift.String
-        var options: QAPI.Q72329
+        var options: QAPI.BlockdevCreateOptions
 
-        init(jobId: Swift.String, options: QAPI.Q72329) {
+        init(jobId: Swift.String, options: QAPI.BlockdevCreateOptions) {
             self.jobId = jobId
             self.options = options
         }
@@ -5685,10 +5685,10 @@ extension QAPI {
         static let qapiName = "x-blockdev-amend"
         var jobId: Swift.String
         var nodeName: Swift.String
-        var options: QAPI.Q72330
+        var options: QAPI.BlockdevAmendOptions
         var force: Swift.Bool?
 
-        init(jobId: Swift.String, nodeName: Swift.String, options: QAPI.Q72330, force: Swift.Bool? = nil) {
+        init(jobId: Swift.String, nodeName: Swift.String, options: QAPI.BlockdevAmendOptions, force: Swift.Bool? = nil) {
             self.jobId = jobId
             self.nodeName = nodeName
             self.options = options
@@ -6217,13 +6217,13 @@ extension QAPI {
     /// The data of QAPI event `QUORUM_REPORT_BAD`.
     struct QuorumReportBadEvent: QAPIEvent {
         static let qapiName = "QUORUM_REPORT_BAD"
-        var type: QAPI.Q72335
+        var type: QAPI.QuorumOpType
         var error: Swift.String?
         var nodeName: Swift.String
         var sectorNum: Swift.Int64
         var sectorsCount: Swift.Int64
 
-        init(type: QAPI.Q72335, error: Swift.String? = nil, nodeName: Swift.String, sectorNum: Swift.Int64, sectorsCount: Swift.Int64) {
+        init(type: QAPI.QuorumOpType, error: Swift.String? = nil, nodeName: Swift.String, sectorNum: Swift.Int64, sectorsCount: Swift.Int64) {
             self.type = type
             self.error = error
             self.nodeName = nodeName

@@ -540,17 +540,17 @@ extension QAPI {
         }
     }
 
-    /// QAPI union `Q72_138`: the base members, then the branch `type` selects.
-    struct Q72138: QAPIObject {
-        var type: QAPI.Q72398
+    /// QAPI union `DisplayReloadOptions`: the base members, then the branch `type` selects.
+    struct DisplayReloadOptions: QAPIObject {
+        var type: QAPI.DisplayReloadType
         /// The members of the branch `type` selects.
         var variant: Variant
 
         indirect enum Variant: Sendable, Equatable {
-            case vnc(QAPI.Q72399)
+            case vnc(QAPI.DisplayReloadOptionsVNC)
         }
 
-        init(type: QAPI.Q72398, variant: Variant) {
+        init(type: QAPI.DisplayReloadType, variant: Variant) {
             self.type = type
             self.variant = variant
         }
@@ -558,7 +558,7 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.type = try _members.required("type", at: _path)
             switch self.type {
-            case QAPI.Q72398.vnc: self.variant = .vnc(try QAPI.Q72399(qapiMembers: _members, at: _path))
+            case QAPI.DisplayReloadType.vnc: self.variant = .vnc(try QAPI.DisplayReloadOptionsVNC(qapiMembers: _members, at: _path))
             }
         }
 
@@ -570,13 +570,13 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_398`.
-    enum Q72398: Swift.String, QAPIEnum {
+    /// QAPI enum `DisplayReloadType`.
+    enum DisplayReloadType: Swift.String, QAPIEnum {
         case vnc = "vnc"
     }
 
-    /// QAPI struct `Q72_399`.
-    struct Q72399: QAPIObject {
+    /// QAPI struct `DisplayReloadOptionsVNC`.
+    struct DisplayReloadOptionsVNC: QAPIObject {
         var tlsCerts: Swift.Bool?
 
         init(tlsCerts: Swift.Bool? = nil) {
@@ -592,17 +592,17 @@ extension QAPI {
         }
     }
 
-    /// QAPI union `Q72_139`: the base members, then the branch `type` selects.
-    struct Q72139: QAPIObject {
-        var type: QAPI.Q72400
+    /// QAPI union `DisplayUpdateOptions`: the base members, then the branch `type` selects.
+    struct DisplayUpdateOptions: QAPIObject {
+        var type: QAPI.DisplayUpdateType
         /// The members of the branch `type` selects.
         var variant: Variant
 
         indirect enum Variant: Sendable, Equatable {
-            case vnc(QAPI.Q72401)
+            case vnc(QAPI.DisplayUpdateOptionsVNC)
         }
 
-        init(type: QAPI.Q72400, variant: Variant) {
+        init(type: QAPI.DisplayUpdateType, variant: Variant) {
             self.type = type
             self.variant = variant
         }
@@ -610,7 +610,7 @@ extension QAPI {
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
             self.type = try _members.required("type", at: _path)
             switch self.type {
-            case QAPI.Q72400.vnc: self.variant = .vnc(try QAPI.Q72401(qapiMembers: _members, at: _path))
+            case QAPI.DisplayUpdateType.vnc: self.variant = .vnc(try QAPI.DisplayUpdateOptionsVNC(qapiMembers: _members, at: _path))
             }
         }
 
@@ -622,13 +622,13 @@ extension QAPI {
         }
     }
 
-    /// QAPI enum `Q72_400`.
-    enum Q72400: Swift.String, QAPIEnum {
+    /// QAPI enum `DisplayUpdateType`.
+    enum DisplayUpdateType: Swift.String, QAPIEnum {
         case vnc = "vnc"
     }
 
-    /// QAPI struct `Q72_401`.
-    struct Q72401: QAPIObject {
+    /// QAPI struct `DisplayUpdateOptionsVNC`.
+    struct DisplayUpdateOptionsVNC: QAPIObject {
         var addresses: [QAPI.SocketAddress]?
 
         init(addresses: [QAPI.SocketAddress]? = nil) {
@@ -644,8 +644,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_379`.
-    struct Q72379: QAPIObject {
+    /// QAPI struct `SpiceBasicInfo`.
+    struct SpiceBasicInfo: QAPIObject {
         var host: Swift.String
         var port: Swift.String
         var family: QAPI.NetworkAddressFamily
@@ -669,8 +669,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_380`.
-    struct Q72380: QAPIObject {
+    /// QAPI struct `SpiceServerInfo`.
+    struct SpiceServerInfo: QAPIObject {
         var host: Swift.String
         var port: Swift.String
         var family: QAPI.NetworkAddressFamily
@@ -698,8 +698,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_378`.
-    struct Q72378: QAPIObject {
+    /// QAPI struct `SpiceChannel`.
+    struct SpiceChannel: QAPIObject {
         var host: Swift.String
         var port: Swift.String
         var family: QAPI.NetworkAddressFamily
@@ -739,8 +739,8 @@ extension QAPI {
         }
     }
 
-    /// QAPI struct `Q72_386`.
-    struct Q72386: QAPIObject {
+    /// QAPI struct `VncServerInfo`.
+    struct VncServerInfo: QAPIObject {
         var host: Swift.String
         var service: Swift.String
         var family: QAPI.NetworkAddressFamily
@@ -1039,34 +1039,34 @@ extension QAPI {
     @dynamicMemberLookup
     struct DisplayReloadCommand: QAPICommand {
         static let qapiName = "display-reload"
-        var arguments: QAPI.Q72138
+        var arguments: QAPI.DisplayReloadOptions
 
-        init(_ arguments: QAPI.Q72138) { self.arguments = arguments }
+        init(_ arguments: QAPI.DisplayReloadOptions) { self.arguments = arguments }
 
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.arguments = try QAPI.Q72138(qapiMembers: _members, at: _path)
+            self.arguments = try QAPI.DisplayReloadOptions(qapiMembers: _members, at: _path)
         }
 
         func encodeMembers(into _members: inout JSONObject) { arguments.encodeMembers(into: &_members) }
 
-        subscript<Member>(dynamicMember member: KeyPath<QAPI.Q72138, Member>) -> Member { arguments[keyPath: member] }
+        subscript<Member>(dynamicMember member: KeyPath<QAPI.DisplayReloadOptions, Member>) -> Member { arguments[keyPath: member] }
     }
 
     /// The arguments of QAPI command `display-update`.
     @dynamicMemberLookup
     struct DisplayUpdateCommand: QAPICommand {
         static let qapiName = "display-update"
-        var arguments: QAPI.Q72139
+        var arguments: QAPI.DisplayUpdateOptions
 
-        init(_ arguments: QAPI.Q72139) { self.arguments = arguments }
+        init(_ arguments: QAPI.DisplayUpdateOptions) { self.arguments = arguments }
 
         init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.arguments = try QAPI.Q72139(qapiMembers: _members, at: _path)
+            self.arguments = try QAPI.DisplayUpdateOptions(qapiMembers: _members, at: _path)
         }
 
         func encodeMembers(into _members: inout JSONObject) { arguments.encodeMembers(into: &_members) }
 
-        subscript<Member>(dynamicMember member: KeyPath<QAPI.Q72139, Member>) -> Member { arguments[keyPath: member] }
+        subscript<Member>(dynamicMember member: KeyPath<QAPI.DisplayUpdateOptions, Member>) -> Member { arguments[keyPath: member] }
     }
 
     /// The arguments of QAPI command `query-spice`.
@@ -1094,10 +1094,10 @@ extension QAPI {
     /// The data of QAPI event `SPICE_CONNECTED`.
     struct SpiceConnectedEvent: QAPIEvent {
         static let qapiName = "SPICE_CONNECTED"
-        var server: QAPI.Q72379
-        var client: QAPI.Q72379
+        var server: QAPI.SpiceBasicInfo
+        var client: QAPI.SpiceBasicInfo
 
-        init(server: QAPI.Q72379, client: QAPI.Q72379) {
+        init(server: QAPI.SpiceBasicInfo, client: QAPI.SpiceBasicInfo) {
             self.server = server
             self.client = client
         }
@@ -1116,10 +1116,10 @@ extension QAPI {
     /// The data of QAPI event `SPICE_DISCONNECTED`.
     struct SpiceDisconnectedEvent: QAPIEvent {
         static let qapiName = "SPICE_DISCONNECTED"
-        var server: QAPI.Q72379
-        var client: QAPI.Q72379
+        var server: QAPI.SpiceBasicInfo
+        var client: QAPI.SpiceBasicInfo
 
-        init(server: QAPI.Q72379, client: QAPI.Q72379) {
+        init(server: QAPI.SpiceBasicInfo, client: QAPI.SpiceBasicInfo) {
             self.server = server
             self.client = client
         }
@@ -1138,10 +1138,10 @@ extension QAPI {
     /// The data of QAPI event `SPICE_INITIALIZED`.
     struct SpiceInitializedEvent: QAPIEvent {
         static let qapiName = "SPICE_INITIALIZED"
-        var server: QAPI.Q72380
-        var client: QAPI.Q72378
+        var server: QAPI.SpiceServerInfo
+        var client: QAPI.SpiceChannel
 
-        init(server: QAPI.Q72380, client: QAPI.Q72378) {
+        init(server: QAPI.SpiceServerInfo, client: QAPI.SpiceChannel) {
             self.server = server
             self.client = client
         }
@@ -1171,10 +1171,10 @@ extension QAPI {
     /// The data of QAPI event `VNC_CONNECTED`.
     struct VncConnectedEvent: QAPIEvent {
         static let qapiName = "VNC_CONNECTED"
-        var server: QAPI.Q72386
+        var server: QAPI.VncServerInfo
         var client: QAPI.VncBasicInfo
 
-        init(server: QAPI.Q72386, client: QAPI.VncBasicInfo) {
+        init(server: QAPI.VncServerInfo, client: QAPI.VncBasicInfo) {
             self.server = server
             self.client = client
         }
@@ -1193,10 +1193,10 @@ extension QAPI {
     /// The data of QAPI event `VNC_DISCONNECTED`.
     struct VncDisconnectedEvent: QAPIEvent {
         static let qapiName = "VNC_DISCONNECTED"
-        var server: QAPI.Q72386
+        var server: QAPI.VncServerInfo
         var client: QAPI.VncClientInfo
 
-        init(server: QAPI.Q72386, client: QAPI.VncClientInfo) {
+        init(server: QAPI.VncServerInfo, client: QAPI.VncClientInfo) {
             self.server = server
             self.client = client
         }
@@ -1215,10 +1215,10 @@ extension QAPI {
     /// The data of QAPI event `VNC_INITIALIZED`.
     struct VncInitializedEvent: QAPIEvent {
         static let qapiName = "VNC_INITIALIZED"
-        var server: QAPI.Q72386
+        var server: QAPI.VncServerInfo
         var client: QAPI.VncClientInfo
 
-        init(server: QAPI.Q72386, client: QAPI.VncClientInfo) {
+        init(server: QAPI.VncServerInfo, client: QAPI.VncClientInfo) {
             self.server = server
             self.client = client
         }

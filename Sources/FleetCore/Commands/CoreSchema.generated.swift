@@ -1192,22 +1192,22 @@ extension QAPI {
         case injectNmi = "inject-nmi"
     }
 
-    /// QAPI enum `Q72_270`.
-    package enum Q72270: Swift.String, QAPIEnum {
+    /// QAPI enum `MemoryFailureRecipient`.
+    package enum MemoryFailureRecipient: Swift.String, QAPIEnum {
         case hypervisor = "hypervisor"
         case guest = "guest"
     }
 
-    /// QAPI enum `Q72_271`.
-    package enum Q72271: Swift.String, QAPIEnum {
+    /// QAPI enum `MemoryFailureAction`.
+    package enum MemoryFailureAction: Swift.String, QAPIEnum {
         case ignore = "ignore"
         case inject = "inject"
         case fatal = "fatal"
         case reset = "reset"
     }
 
-    /// QAPI struct `Q72_272`.
-    package struct Q72272: QAPIObject {
+    /// QAPI struct `MemoryFailureFlags`.
+    package struct MemoryFailureFlags: QAPIObject {
         package var actionRequired: Swift.Bool
         package var recursive: Swift.Bool
 
@@ -2781,11 +2781,11 @@ extension QAPI {
     /// The data of QAPI event `MEMORY_FAILURE`.
     package struct MemoryFailureEvent: QAPIEvent {
         package static let qapiName = "MEMORY_FAILURE"
-        package var recipient: QAPI.Q72270
-        package var action: QAPI.Q72271
-        package var flags: QAPI.Q72272
+        package var recipient: QAPI.MemoryFailureRecipient
+        package var action: QAPI.MemoryFailureAction
+        package var flags: QAPI.MemoryFailureFlags
 
-        package init(recipient: QAPI.Q72270, action: QAPI.Q72271, flags: QAPI.Q72272) {
+        package init(recipient: QAPI.MemoryFailureRecipient, action: QAPI.MemoryFailureAction, flags: QAPI.MemoryFailureFlags) {
             self.recipient = recipient
             self.action = action
             self.flags = flags
