@@ -3941,27 +3941,6 @@ extension QAPI {
         }
     }
 
-    /// QAPI alternate `Q72_334`: the branch is chosen by the value's JSON type.
-    indirect enum Q72334: QAPIValue, Equatable {
-        case b0(Swift.String)
-        case b1(JSONValue)
-
-        init(qapi _value: JSONValue, at _path: QAPIPath) throws(QMPError) {
-            switch _value {
-            case .string: self = .b0(try Swift.String(qapi: _value, at: _path))
-            case .null: self = .b1(try JSONValue(qapi: _value, at: _path))
-            default: throw QAPIPath.alternateError(_path, "Q72_334")
-            }
-        }
-
-        var qapiValue: JSONValue {
-            switch self {
-            case .b0(let branch): return branch.qapiValue
-            case .b1(let branch): return branch.qapiValue
-            }
-        }
-    }
-
     /// QAPI enum `QuorumOpType`.
     enum QuorumOpType: Swift.String, QAPIEnum {
         case read = "read"
@@ -5714,10 +5693,10 @@ extension QAPI {
     struct XBlockdevSetIothreadCommand: QAPICommand {
         static let qapiName = "x-blockdev-set-iothread"
         var nodeName: Swift.String
-        var iothread: QAPI.Q72334
+        var iothread: QAPI.StrOrNull
         var force: Swift.Bool?
 
-        init(nodeName: Swift.String, iothread: QAPI.Q72334, force: Swift.Bool? = nil) {
+        init(nodeName: Swift.String, iothread: QAPI.StrOrNull, force: Swift.Bool? = nil) {
             self.nodeName = nodeName
             self.iothread = iothread
             self.force = force

@@ -1064,134 +1064,6 @@ extension QAPI {
         case writeThrough = "write-through"
     }
 
-    /// QAPI enum `Q72_268`.
-    package enum Q72268: Swift.String, QAPIEnum {
-        case pause = "pause"
-        case poweroff = "poweroff"
-        case run = "run"
-    }
-
-    /// QAPI union `Q72_269`: the base members, then the branch `type` selects.
-    package struct Q72269: QAPIObject {
-        package var type: QAPI.Q72508
-        /// The members of the branch `type` selects.
-        package var variant: Variant
-
-        package indirect enum Variant: Sendable, Equatable {
-            case hyperV(QAPI.Q72509)
-            case s390(QAPI.Q72510)
-        }
-
-        package init(type: QAPI.Q72508, variant: Variant) {
-            self.type = type
-            self.variant = variant
-        }
-
-        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.type = try _members.required("type", at: _path)
-            switch self.type {
-            case QAPI.Q72508.hyperV: self.variant = .hyperV(try QAPI.Q72509(qapiMembers: _members, at: _path))
-            case QAPI.Q72508.s390: self.variant = .s390(try QAPI.Q72510(qapiMembers: _members, at: _path))
-            }
-        }
-
-        package func encodeMembers(into _members: inout JSONObject) {
-            _members["type"] = type.qapiValue
-            switch variant {
-            case .hyperV(let branch): branch.encodeMembers(into: &_members)
-            case .s390(let branch): branch.encodeMembers(into: &_members)
-            }
-        }
-    }
-
-    /// QAPI enum `Q72_508`.
-    package enum Q72508: Swift.String, QAPIEnum {
-        case hyperV = "hyper-v"
-        case s390 = "s390"
-    }
-
-    /// QAPI struct `Q72_509`.
-    package struct Q72509: QAPIObject {
-        package var arg1: Swift.Int64
-        package var arg2: Swift.Int64
-        package var arg3: Swift.Int64
-        package var arg4: Swift.Int64
-        package var arg5: Swift.Int64
-
-        package init(arg1: Swift.Int64, arg2: Swift.Int64, arg3: Swift.Int64, arg4: Swift.Int64, arg5: Swift.Int64) {
-            self.arg1 = arg1
-            self.arg2 = arg2
-            self.arg3 = arg3
-            self.arg4 = arg4
-            self.arg5 = arg5
-        }
-
-        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.arg1 = try _members.required("arg1", at: _path)
-            self.arg2 = try _members.required("arg2", at: _path)
-            self.arg3 = try _members.required("arg3", at: _path)
-            self.arg4 = try _members.required("arg4", at: _path)
-            self.arg5 = try _members.required("arg5", at: _path)
-        }
-
-        package func encodeMembers(into _members: inout JSONObject) {
-            _members["arg1"] = arg1.qapiValue
-            _members["arg2"] = arg2.qapiValue
-            _members["arg3"] = arg3.qapiValue
-            _members["arg4"] = arg4.qapiValue
-            _members["arg5"] = arg5.qapiValue
-        }
-    }
-
-    /// QAPI struct `Q72_510`.
-    package struct Q72510: QAPIObject {
-        package var core: Swift.Int64
-        package var pswMask: Swift.Int64
-        package var pswAddr: Swift.Int64
-        package var reason: QAPI.Q72630
-
-        package init(core: Swift.Int64, pswMask: Swift.Int64, pswAddr: Swift.Int64, reason: QAPI.Q72630) {
-            self.core = core
-            self.pswMask = pswMask
-            self.pswAddr = pswAddr
-            self.reason = reason
-        }
-
-        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
-            self.core = try _members.required("core", at: _path)
-            self.pswMask = try _members.required("psw-mask", at: _path)
-            self.pswAddr = try _members.required("psw-addr", at: _path)
-            self.reason = try _members.required("reason", at: _path)
-        }
-
-        package func encodeMembers(into _members: inout JSONObject) {
-            _members["core"] = core.qapiValue
-            _members["psw-mask"] = pswMask.qapiValue
-            _members["psw-addr"] = pswAddr.qapiValue
-            _members["reason"] = reason.qapiValue
-        }
-    }
-
-    /// QAPI enum `Q72_630`.
-    package enum Q72630: Swift.String, QAPIEnum {
-        case unknown = "unknown"
-        case disabledWait = "disabled-wait"
-        case extintLoop = "extint-loop"
-        case pgmintLoop = "pgmint-loop"
-        case opintLoop = "opint-loop"
-    }
-
-    /// QAPI enum `Q72_264`.
-    package enum Q72264: Swift.String, QAPIEnum {
-        case reset = "reset"
-        case shutdown = "shutdown"
-        case poweroff = "poweroff"
-        case pause = "pause"
-        case debug = "debug"
-        case none = "none"
-        case injectNmi = "inject-nmi"
-    }
-
     /// QAPI enum `MemoryFailureRecipient`.
     package enum MemoryFailureRecipient: Swift.String, QAPIEnum {
         case hypervisor = "hypervisor"
@@ -2719,10 +2591,10 @@ extension QAPI {
     /// The data of QAPI event `GUEST_CRASHLOADED`.
     package struct GuestCrashloadedEvent: QAPIEvent {
         package static let qapiName = "GUEST_CRASHLOADED"
-        package var action: QAPI.Q72268
-        package var info: QAPI.Q72269?
+        package var action: QAPI.GuestPanicAction
+        package var info: QAPI.GuestPanicInformation?
 
-        package init(action: QAPI.Q72268, info: QAPI.Q72269? = nil) {
+        package init(action: QAPI.GuestPanicAction, info: QAPI.GuestPanicInformation? = nil) {
             self.action = action
             self.info = info
         }
@@ -2763,9 +2635,9 @@ extension QAPI {
     /// The data of QAPI event `WATCHDOG`.
     package struct WatchdogEvent: QAPIEvent {
         package static let qapiName = "WATCHDOG"
-        package var action: QAPI.Q72264
+        package var action: QAPI.WatchdogAction
 
-        package init(action: QAPI.Q72264) {
+        package init(action: QAPI.WatchdogAction) {
             self.action = action
         }
 
