@@ -13,9 +13,7 @@ extension LineTransport {
 /// test decides the order in which they complete. `sync` answers at once.
 private final class HeldHost: SessionHost {
     let greeting = QMPMessage.greeting(version: QEMUVersion(major: 7, minor: 2, micro: 0))
-    let sessionLimits = SessionLimits(json: .qemu, sessionOutputBytes: 1 << 20, pendingCommandsPerSession: 8, fdsPerSession: 4,
-                                      sessionOutputStallMilliseconds: 1000, finalFlushMilliseconds: 1000,
-                                      negotiationTimeoutMilliseconds: 0, parserBytesPerFleet: 1 << 20, sessionTurnMicroseconds: 1_000_000)
+    let sessionLimits = SessionLimits.testHost(negotiationTimeoutMilliseconds: 0, sessionTurnMicroseconds: 1_000_000)
     let clock = ManualScheduler()
     var scheduler: any Scheduler { clock }
     let parserMemory = ParserMemoryBudget()

@@ -32,9 +32,7 @@ final class LineTransport: SessionTransport {
 /// name, and reads `qmp_capabilities` by hand (only `enable: ["oob"]`).
 private final class EchoHost: SessionHost {
     let greeting = QMPMessage.greeting(version: QEMUVersion(major: 7, minor: 2, micro: 0))
-    var sessionLimits = SessionLimits(json: .qemu, sessionOutputBytes: 1 << 20, pendingCommandsPerSession: 8, fdsPerSession: 4,
-                                      sessionOutputStallMilliseconds: 1000, finalFlushMilliseconds: 1000,
-                                      negotiationTimeoutMilliseconds: 1000, parserBytesPerFleet: 1 << 20, sessionTurnMicroseconds: 1000)
+    var sessionLimits = SessionLimits.testHost()
     let clock = ManualScheduler()
     var scheduler: any Scheduler { clock }
     let parserMemory = ParserMemoryBudget()
