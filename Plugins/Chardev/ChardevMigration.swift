@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import QMPPluginKit
 import QMPWire
 
@@ -45,7 +48,56 @@ extension ChardevPlugin: MigratablePlugin {
                 return .object(state)
             }),
             "anonymous-controllers": .int(Int64(anonymousControllers)), "booted": .bool(hasBooted),
+            "rng-backends": .array(savedRngBackends()),
+            "rng-devices": .array(rngDevices.map { d in
+                var state: JSONObject = ["qom-path": .string(d.qomPath)]
+                if let id = d.id { state["id"] = .string(id) }
+                if let backend = d.backend { state["backend"] = .string(backend.id) }
+                return .object(state)
+            }),
         ]
+    }
+
+    /// Every rng backend, those object-del'd that a device still reads included.
+    private func savedRngBackends() -> [JSONValue] {
+        var backends = Array(rngBackends.values)
+        for device in rngDevices {
+            if let backend = device.backend, !backends.contains(where: { $0 === backend }) { backends.append(backend) }
+        }
+        return backends.sorted { $0.id < $1.id }.map { b in
+            var state: JSONObject = ["id": .string(b.id), "type": .string(b.type), "deleted": .bool(b.isDeleted)]
+            if let filename = b.filename { state["filename"] = .string(filename) }
+            if let chardev = b.chardev { state["chardev"] = .string(chardev.id) }
+            return .object(state)
+        }
+    }
+
+    /// The rng backends and devices: an `rng-random` reopens its file on
+    /// the target (off the loop), an `rng-egd` takes the target's chardev
+    /// of the same id, which moved with the chardevs above.
+    private func loadRng(_ state: JSONValue) {
+        var loaded: [String: RngBackend] = [:]
+        for entry in state["rng-backends"]?.arrayValue ?? [] {
+            guard let id = entry["id"]?.stringValue, let type = entry["type"]?.stringValue else { continue }
+            let backend = RngBackend(id: id, type: type, filename: entry["filename"]?.stringValue,
+                                     chardev: entry["chardev"]?.stringValue.flatMap { chardev($0) })
+            backend.isDeleted = entry["deleted"]?.boolValue ?? false
+            if let path = backend.filename {
+                vm.openFile(path, flags: O_RDONLY, for: nil) { [vm] opened in
+                    switch opened {
+                    case .success(let fd): backend.attach(fd)
+                    case .failure(let error): vm.log(.error, "rng-random '\(id)': \(error.desc)")
+                    }
+                }
+            }
+            loaded[id] = backend
+        }
+        rngDevices = (state["rng-devices"]?.arrayValue ?? []).map {
+            let backend = $0["backend"]?.stringValue.flatMap { loaded[$0] }
+            backend?.users += 1
+            return VirtioRNGDevice(id: $0["id"]?.stringValue, qomPath: Self.migratedQOMPath($0), backend: backend)
+        }
+        rngBackends = loaded.filter { !$0.value.isDeleted }
     }
 
     func loadState(_ state: JSONValue) throws(PluginError) {
@@ -60,6 +112,9 @@ extension ChardevPlugin: MigratablePlugin {
                 throw PluginError("chardev '\(id)': a listening socket cannot move; give the target its own chardev '\(id)'")
             }
         }
+        // The target's own rng backends go before its chardevs' users are set.
+        for backend in rngBackends.values { backend.release() }
+        for device in rngDevices { device.backend?.release() }
         var kept: [Chardev] = []
         for entry in saved {
             let id = entry["id"]?.stringValue ?? ""
@@ -109,6 +164,7 @@ extension ChardevPlugin: MigratablePlugin {
         anonymousControllers = Int(clamping: state["anonymous-controllers"]?.int64Value ?? 0)
         // The guest has booted on the source: no second boot log here.
         hasBooted = state["booted"]?.boolValue ?? hasBooted
+        loadRng(state)
     }
 }
 

@@ -6,7 +6,9 @@ import QMPWire
 /// parallel, mux; dbus, spicevmc, spiceport and braille as QEMU 7.2 without
 /// a display answers them), chardev-add/-remove/
 /// -change, query-chardev(-backends), ringbuf-write/-read, the devices that
-/// use chardevs, the VM's serial consoles with a simulated boot log, and
+/// use chardevs, the entropy objects (`rng-random`, `rng-builtin`,
+/// `rng-egd`, which uses a chardev) and the `virtio-rng-pci` device that
+/// reads them, the VM's serial consoles with a simulated boot log, and
 /// VSERPORT_CHANGE.
 ///
 /// Config keys (`plugins: {chardev: ...}`), see `ChardevConfig`:
@@ -38,6 +40,10 @@ final class ChardevPlugin: SharedConfigurationPlugin {
     /// The QEMU modules this VM has loaded (`ChardevKinds`): their backend
     /// kinds are listed from then on.
     var loadedModules: Set<String> = []
+    /// The rng backend objects in /objects, by id (`RngBackends.swift`).
+    var rngBackends: [String: RngBackend] = [:]
+    /// The virtio-rng-pci devices, in creation order.
+    var rngDevices: [VirtioRNGDevice] = []
 
     /// A template's VMs share their decoded serial ports and chardevs.
     static func configuration(from config: JSONValue) throws(PluginError) -> ChardevConfig { try ChardevConfig(config) }
@@ -75,6 +81,8 @@ final class ChardevPlugin: SharedConfigurationPlugin {
         plugin.command(QAPI.RingbufWriteCommand.self) { this, args in this.ringbufWrite(args) }
         plugin.command(QAPI.RingbufReadCommand.self) { this, args in this.ringbufRead(args) }
         register(devices: plugin)
+        register(rngDevice: plugin)
+        registerRngBackends(plugin)
         plugin.guestAction(QAPI.ConsoleWriteGuestAction.self) { this, args in this.guestConsoleWrite(args) }
         plugin.guestAction(QAPI.VserportOpenGuestAction.self) { this, args in this.guestVserportOpen(args) }
     }
@@ -83,6 +91,10 @@ final class ChardevPlugin: SharedConfigurationPlugin {
 
     /// Releases every fd, pty and socket path.
     func destroy() {
+        for backend in rngBackends.values { backend.release() }
+        for device in rngDevices { device.backend?.release() }
+        rngBackends.removeAll()
+        rngDevices.removeAll()
         for chardev in chardevs { chardev.close() }
         chardevs.removeAll()
     }

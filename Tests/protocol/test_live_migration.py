@@ -331,6 +331,10 @@ def test_device_state_moves_to_the_target(pairs):
     src.ok("device_add", dict({"driver": free["type"], "id": "cpu1"}, **free["props"]))
     src.ok("block_set_io_throttle", {"device": "drive0", "bps": 1000000, "bps_rd": 0, "bps_wr": 0, "iops": 0, "iops_rd": 0,
                                      "iops_wr": 0})
+    # An entropy device reading an rng-egd object over a chardev.
+    src.ok("chardev-add", {"id": "egd0", "backend": {"type": "null", "data": {}}})
+    src.ok("object-add", {"qom-type": "rng-egd", "id": "rng0", "chardev": "egd0"})
+    src.ok("device_add", {"driver": "virtio-rng-pci", "id": "vrng0", "rng": "rng0"})
     src.ok("cont")   # the guest boots: its boot log waits unread in serial0's ring
     before = {q: src.ok(q) for q in STATE_QUERIES}
     assert before["query-memory-devices"] and len(before["query-cpus-fast"]) == 2
@@ -356,7 +360,13 @@ def test_device_state_moves_to_the_target(pairs):
     assert console.rstrip().endswith("login:"), console[-200:]
     # The host's qdev bookkeeping moved too: the target's QOM tree has the hot-plugged devices.
     peripherals = {p["name"] for p in dst.ok("qom-list", {"path": "/machine/peripheral"})}
-    assert {"dimm1", "cpu1"} <= peripherals, peripherals
+    assert {"dimm1", "cpu1", "vrng0"} <= peripherals, peripherals
+    # The entropy device still reads its backend, which still holds its chardev.
+    assert dst.execute("chardev-remove", {"id": "egd0"})["error"]["desc"] == "Chardev 'egd0' is busy"
+    dst.ok("device_del", {"id": "vrng0"})
+    dst.wait_for("DEVICE_DELETED", {"device": "vrng0", "path": "/machine/peripheral/vrng0"})
+    dst.ok("object-del", {"id": "rng0"})
+    dst.ok("chardev-remove", {"id": "egd0"})
     assert src.ok("query-status")["status"] == "postmigrate"
     assert dst.ok("query-status")["status"] == "paused"
     dst.ok("cont")

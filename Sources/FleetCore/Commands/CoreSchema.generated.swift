@@ -183,6 +183,9 @@ extension QAPI {
             case iothread(QAPI.IothreadProperties)
             case memoryBackendFile(QAPI.MemoryBackendFileProperties)
             case memoryBackendRam(QAPI.MemoryBackendProperties)
+            case rngBuiltin(QAPI.RngProperties)
+            case rngEgd(QAPI.RngEgdProperties)
+            case rngRandom(QAPI.RngRandomProperties)
             case secret(QAPI.SecretProperties)
             case sevGuest(QAPI.SevGuestProperties)
         }
@@ -200,6 +203,9 @@ extension QAPI {
             case QAPI.ObjectType.iothread: self.variant = .iothread(try QAPI.IothreadProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.memoryBackendFile: self.variant = .memoryBackendFile(try QAPI.MemoryBackendFileProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.memoryBackendRam: self.variant = .memoryBackendRam(try QAPI.MemoryBackendProperties(qapiMembers: _members, at: _path))
+            case QAPI.ObjectType.rngBuiltin: self.variant = .rngBuiltin(try QAPI.RngProperties(qapiMembers: _members, at: _path))
+            case QAPI.ObjectType.rngEgd: self.variant = .rngEgd(try QAPI.RngEgdProperties(qapiMembers: _members, at: _path))
+            case QAPI.ObjectType.rngRandom: self.variant = .rngRandom(try QAPI.RngRandomProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.secret: self.variant = .secret(try QAPI.SecretProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.sevGuest: self.variant = .sevGuest(try QAPI.SevGuestProperties(qapiMembers: _members, at: _path))
             }
@@ -212,6 +218,9 @@ extension QAPI {
             case .iothread(let branch): branch.encodeMembers(into: &_members)
             case .memoryBackendFile(let branch): branch.encodeMembers(into: &_members)
             case .memoryBackendRam(let branch): branch.encodeMembers(into: &_members)
+            case .rngBuiltin(let branch): branch.encodeMembers(into: &_members)
+            case .rngEgd(let branch): branch.encodeMembers(into: &_members)
+            case .rngRandom(let branch): branch.encodeMembers(into: &_members)
             case .secret(let branch): branch.encodeMembers(into: &_members)
             case .sevGuest(let branch): branch.encodeMembers(into: &_members)
             }
@@ -223,6 +232,9 @@ extension QAPI {
         case iothread = "iothread"
         case memoryBackendFile = "memory-backend-file"
         case memoryBackendRam = "memory-backend-ram"
+        case rngBuiltin = "rng-builtin"
+        case rngEgd = "rng-egd"
+        case rngRandom = "rng-random"
         case secret = "secret"
         case sevGuest = "sev-guest"
     }
@@ -421,6 +433,65 @@ extension QAPI {
         case preferred = "preferred"
         case bind = "bind"
         case interleave = "interleave"
+    }
+
+    /// QAPI struct `RngProperties`.
+    package struct RngProperties: QAPIObject {
+        package var opened: Swift.Bool?
+
+        package init(opened: Swift.Bool? = nil) {
+            self.opened = opened
+        }
+
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.opened = try _members.optional("opened", at: _path)
+        }
+
+        package func encodeMembers(into _members: inout JSONObject) {
+            if let opened { _members["opened"] = opened.qapiValue }
+        }
+    }
+
+    /// QAPI struct `RngEgdProperties`.
+    package struct RngEgdProperties: QAPIObject {
+        package var opened: Swift.Bool?
+        package var chardev: Swift.String
+
+        package init(opened: Swift.Bool? = nil, chardev: Swift.String) {
+            self.opened = opened
+            self.chardev = chardev
+        }
+
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.opened = try _members.optional("opened", at: _path)
+            self.chardev = try _members.required("chardev", at: _path)
+        }
+
+        package func encodeMembers(into _members: inout JSONObject) {
+            if let opened { _members["opened"] = opened.qapiValue }
+            _members["chardev"] = chardev.qapiValue
+        }
+    }
+
+    /// QAPI struct `RngRandomProperties`.
+    package struct RngRandomProperties: QAPIObject {
+        package var opened: Swift.Bool?
+        package var filename: Swift.String?
+
+        package init(opened: Swift.Bool? = nil, filename: Swift.String? = nil) {
+            self.opened = opened
+            self.filename = filename
+        }
+
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.opened = try _members.optional("opened", at: _path)
+            self.filename = try _members.optional("filename", at: _path)
+        }
+
+        package func encodeMembers(into _members: inout JSONObject) {
+            if let opened { _members["opened"] = opened.qapiValue }
+            if let filename { _members["filename"] = filename.qapiValue }
+        }
     }
 
     /// QAPI struct `SecretProperties`.

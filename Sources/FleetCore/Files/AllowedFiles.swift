@@ -67,10 +67,10 @@ public struct AllowedFiles: Sendable {
             case .success(let opened): fd = opened
             case .failure(let refusal): return .failure(refusal)
             }
-        } else if path == Self.nullDevice {
+        } else if Self.harmlessDevices[path] != nil {
             fd = Glibc.open(path, wanted & ~O_CREAT, 0)
             if fd < 0 { return .failure(Refusal(errno)) }
-            guard Self.isNullDevice(fd) else {
+            guard Self.isHarmlessDevice(fd, path) else {
                 Glibc.close(fd)
                 return .failure(Refusal(EACCES))
             }
@@ -89,20 +89,21 @@ public struct AllowedFiles: Sendable {
         return .success(fd)
     }
 
-    /// The one device any client may name, wherever the allowed directories
-    /// are: writes to it vanish and reads end, so it gives a tenant nothing
-    /// of the host. Clients name it where QEMU takes a device (a `serial`
-    /// or `parallel` chardev on /dev/null); any other device stays refused.
-    public static let nullDevice = "/dev/null"
+    /// The devices any client may name, wherever the allowed directories
+    /// are, with their device numbers (Linux's `makedev(1, N)`): writes to
+    /// /dev/null vanish and its reads end, the random devices give random
+    /// bytes, so none gives a tenant anything of the host. Clients name
+    /// them where QEMU takes a device (a `serial` chardev on /dev/null, an
+    /// `rng-random` object's default /dev/urandom); any other device stays
+    /// refused.
+    static let harmlessDevices: [String: dev_t] = ["/dev/null": 0x103, "/dev/random": 0x108, "/dev/urandom": 0x109]
 
-    /// Linux's `makedev(1, 3)`: the null device's number.
-    static let nullDeviceNumber: dev_t = 0x103
-
-    /// True when `fd` is the kernel's null device (character device 1:3),
-    /// not something else mounted or bound at its path.
-    static func isNullDevice(_ fd: Int32) -> Bool {
+    /// True when `fd` is the character device `path` names in
+    /// `harmlessDevices`, not something else mounted or bound there.
+    static func isHarmlessDevice(_ fd: Int32, _ path: String) -> Bool {
         var st = stat()
-        return fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == nullDeviceNumber
+        guard let number = harmlessDevices[path] else { return false }
+        return fstat(fd, &st) == 0 && st.st_mode & S_IFMT == S_IFCHR && st.st_rdev == number
     }
 
     /// The allowed directory `path` lies in (the deepest one) and the

@@ -91,13 +91,17 @@ struct AllowedFilesTests {
         #expect(policy.open(scratch.allowed + "/missing", flags: O_RDONLY, mode: 0) == .failure(.init(ENOENT)))
     }
 
-    /// /dev/null opens wherever the allowed directories are (a serial
-    /// chardev on it, as QEMU takes one); other devices stay refused.
-    @Test func theNullDeviceAloneOpens() throws {
+    /// /dev/null and the random devices open wherever the allowed
+    /// directories are (a serial chardev on /dev/null, an rng-random
+    /// object on /dev/urandom, as QEMU takes them); other devices stay refused.
+    @Test func harmlessDevicesAloneOpen() throws {
         let policy = Scratch().policy
-        let fd = try policy.open("/dev/null", flags: O_RDWR, mode: 0).get()
-        #expect(AllowedFiles.isNullDevice(fd))
-        close(fd)
+        for path in ["/dev/null", "/dev/urandom", "/dev/random"] {
+            let fd = try policy.open(path, flags: O_RDONLY, mode: 0).get()
+            #expect(AllowedFiles.isHarmlessDevice(fd, path))
+            #expect(!AllowedFiles.isHarmlessDevice(fd, "/dev/zero"))
+            close(fd)
+        }
         #expect(policy.open("/dev/zero", flags: O_RDWR, mode: 0) == .failure(.init(EACCES)))
         #expect(policy.open("/dev/tty", flags: O_RDWR, mode: 0) == .failure(.init(EACCES)))
     }

@@ -1,0 +1,81 @@
+"""The entropy objects libvirt uses (rng-random, rng-builtin, rng-egd) and
+virtio-rng-pci: the same sequence sent to the built qmpfleet and to real
+QEMU 7.2, every reply compared, and the device's query-pci entry."""
+import os
+import shutil
+import tempfile
+
+from conftest import QemuProcess
+from test_netchar_support import Fleet, comparable, connect, raw, run
+
+
+def obj(type, id, **props):
+    return ("object-add", {"qom-type": type, "id": id, **props})
+
+
+def device(id, **props):
+    return ("device_add", {"driver": "virtio-rng-pci", "id": id, **props})
+
+
+def sequence(scratch):
+    return [
+        obj("rng-random", "r0"),
+        obj("rng-random", "r1", filename=f"{scratch}/entropy"),
+        obj("rng-random", "r2", filename=f"{scratch}/none"),
+        obj("rng-random", "r3", filename=f"{scratch}/entropy", opened=True),
+        obj("rng-builtin", "b0"),
+        obj("rng-builtin", "b1", filename="x"),
+        obj("rng-egd", "e0"),
+        obj("rng-egd", "e0", chardev="nope"),
+        ("chardev-add", {"id": "c1", "backend": {"type": "null", "data": {}}}),
+        obj("rng-egd", "e1", chardev="c1"),
+        obj("rng-egd", "e2", chardev="c1"),
+        ("chardev-remove", {"id": "c1"}),
+        device("v0", rng="nope"),
+        device("v0", rng="c1"),
+        device("v0", rng="b0", period=0),
+        device("v0", rng="b0", period="99999999999"),
+        device("v0", rng="b0", **{"max-bytes": -1}),
+        device("v0", rng="b0", **{"max-bytes": "abc"}),
+        device("v0", rng="r1"),
+        device("v1", rng="e1", period=1000, **{"max-bytes": 1024}),
+        device("v2"),
+        ("object-del", {"id": "e1"}),
+        ("chardev-remove", {"id": "c1"}),
+        ("object-del", {"id": "r0"}),
+        ("object-del", {"id": "r0"}),
+    ]
+
+
+async def replies_and_entries(path, steps):
+    client = await connect(path)
+    out = [comparable(await raw(client, command, arguments)) for command, arguments in steps]
+    pci = (await raw(client, "query-pci"))["return"]
+    chardevs = (await raw(client, "query-chardev"))["return"]
+    await client.disconnect()
+    entries = sorted((e for bus in pci for e in bus["devices"] if e["qdev_id"]), key=lambda e: e["qdev_id"])
+    return out, entries, [c for c in chardevs if c["label"] == "c1"]
+
+
+def test_rng_matches_qemu():
+    scratch = tempfile.mkdtemp(prefix="rng-", dir="/tmp")
+    try:
+        with open(os.path.join(scratch, "entropy"), "wb") as f:
+            f.write(b"\x01\x02\x03")
+        steps = sequence(scratch)
+        server = QemuProcess("pc", paused=True)
+        try:
+            theirs = run(replies_and_entries(server.socket, steps))
+        finally:
+            server.close()
+        fleet = Fleet("{name: vm0, machine: pc, plugins: {chardev: {serial: []}}}")
+        try:
+            ours = run(replies_and_entries(fleet.socket, steps))
+        finally:
+            fleet.close()
+        for (command, arguments), want, have in zip(steps, theirs[0], ours[0], strict=True):
+            assert have == want, (command, arguments, have, want)
+        assert ours[1] == theirs[1]
+        assert ours[2] == theirs[2]
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
