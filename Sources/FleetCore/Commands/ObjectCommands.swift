@@ -23,7 +23,11 @@ enum ObjectCommands {
             complete(.failure(.generic("Parameter 'id' expects an identifier")))
             return
         }
-        guard vm.objects[id] == nil else {
+        // A command line's own RAM object (libvirt's `-object
+        // memory-backend-ram,id=pc.ram` for `-machine memory-backend=pc.ram`)
+        // takes the place of the board's default one.
+        let isBoardRAM = vm.boardRAMBackend?.id == id && !vm.coldPlugging
+        guard vm.objects[id] == nil, !isBoardRAM else {
             complete(.failure(.generic("attempt to add duplicate property '\(id)' to object (type 'container')")))
             return
         }
@@ -49,6 +53,10 @@ enum ObjectCommands {
     static func delete(_ context: CommandContext, _ args: QAPI.ObjectDelCommand, _ complete: @escaping (CommandResult) -> Void) {
         let vm = context.vm
         let id = args.id
+        if vm.boardRAMBackend?.id == id {
+            complete(.failure(.generic("object '\(id)' is in use, can not be deleted")))
+            return
+        }
         guard let object = vm.objects[id],
               let plugin = vm.plugins.first(where: { $0.library === object.owner }),
               let type = object.owner.objectTypes[object.type]

@@ -42,6 +42,10 @@ enum QOMCommands {
 extension VM {
     private var machineTypeName: String { "\(spec.machine.type)-machine" }
 
+    /// The board's default RAM backend object (`/objects/pc.ram`), if it
+    /// has one (a command line's object of that id replaces it).
+    var boardRAMBackend: BoardRAMBackend? { BoardRAMBackend(spec.machine) }
+
     /// The children and properties at `path`, as `ObjectPropertyInfo`s.
     func qomChildren(of path: String) -> [JSONValue]? {
         func child(_ name: String, _ type: String) -> JSONValue { ["name": .string(name), "type": .string("child<\(type)>")] }
@@ -56,7 +60,9 @@ extension VM {
         case "/machine/peripheral-anon":
             return devices.devices.filter { $0.id == nil }.map { d in child(String(d.qomPath.split(separator: "/").last ?? ""), d.driver) } + [typeProperty]
         case "/objects":
-            return objects.keys.sorted().map { child($0, objects[$0]!.type) } + [typeProperty]
+            var listed = objects.mapValues(\.type)
+            if let ram = boardRAMBackend, listed[ram.id] == nil { listed[ram.id] = BoardRAMBackend.type }
+            return listed.keys.sorted().map { child($0, listed[$0]!) } + [typeProperty]
         case "/machine/unattached":
             return [typeProperty]
         default:
@@ -66,6 +72,7 @@ extension VM {
             if path.hasPrefix("/objects/"), let object = objects[String(path.dropFirst("/objects/".count))] {
                 return [typeProperty] + object.properties.keys.map { ["name": .string($0), "type": "str"] }
             }
+            if let ram = boardRAMBackend, path == "/objects/\(ram.id)" { return ram.properties }
             if isBootCPU(path), let properties = QEMUReferenceData.shared?.objectProperties[bootCPUType]?.arrayValue
                 ?? QEMUReferenceData.shared?.objectProperties[Self.defaultBootCPUType]?.arrayValue {
                 return properties
@@ -105,6 +112,9 @@ extension VM {
         } else if path.hasPrefix("/objects/"), let object = objects[String(path.dropFirst("/objects/".count))] {
             properties = object.properties
             type = object.type
+        } else if let ram = boardRAMBackend, path == "/objects/\(ram.id)" {
+            properties = ram.values
+            type = BoardRAMBackend.type
         } else if path == "/machine" {
             properties = [:]
             type = machineTypeName
