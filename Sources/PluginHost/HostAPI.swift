@@ -55,30 +55,14 @@ enum HostAPI {
         }
 
         api.reply = { token, text, len in
-            guard let entry = HostAPI.takeRequest(token, what: "reply") else { return }
-            guard let text else {
-                PendingRequests.finish(entry, .failure(.generic("Plugin '\(entry.plugin)' replied to '\(entry.command)' without a value")))
-                return
-            }
-            // Text already in QEMU's form (what QMPPluginKit's writer makes)
-            // goes to the client as it is; any other is parsed and rewritten.
-            let bytes = UnsafeRawBufferPointer(start: text, count: len)
-            if let canonical = entry.instance.canonicalReply(bytes) {
-                PendingRequests.finish(entry, .encoded(canonical))
-                return
-            }
-            do throws(JSONParseError) {
-                let value = try JSONValue(parsing: bytes)
-                PendingRequests.finish(entry, .success(value))
-            } catch {
-                entry.instance.logger.error("plugin replied to \(entry.command) with invalid JSON: \(error.message)")
-                PendingRequests.finish(entry, .failure(.generic("Plugin '\(entry.plugin)' replied to '\(entry.command)' with invalid JSON")))
+            HostAPI.answer(token, what: "reply") { instance, command in
+                HostAPI.reply(text.map { UnsafeRawBufferPointer(start: $0, count: len) }, of: instance, to: command)
             }
         }
         api.reply_error = { token, errorClass, desc in
-            guard let entry = HostAPI.takeRequest(token, what: "reply_error") else { return }
-            let text = desc.map { String(cString: $0) } ?? "Unknown error"
-            PendingRequests.finish(entry, .failure(QMPError(QMPErrorClass(abi: errorClass), text)))
+            HostAPI.answer(token, what: "reply_error") { _, _ in
+                QMPReply.failure(QMPError(QMPErrorClass(abi: errorClass), desc.map { String(cString: $0) } ?? "Unknown error"))
+            }
         }
 
         api.emit_event = { handle, name, data, len in
@@ -223,12 +207,30 @@ enum HostAPI {
         buffer[bytes.count] = 0
     }
 
-    fileprivate static func takeRequest(_ token: qmp_request, what: String) -> PendingRequests.Entry? {
-        guard let entry = PendingRequests.current.take(token) else {
-            PluginHostLogger.process.warning("plugin called \(what) for request \(token), which is unknown, already answered or not its VM's thread's; ignored")
-            return nil
+    /// Gives request `token` the answer `make` builds (a plugin's `reply`
+    /// or `reply_error`), or logs a token that is unknown, answered already
+    /// or not this thread's.
+    fileprivate static func answer(_ token: qmp_request, what: StaticString,
+                                   _ make: (_ instance: PluginInstance, _ command: String) -> QMPReply) {
+        guard !PendingRequests.current.answer(token, make) else { return }
+        PluginHostLogger.process.warning("plugin called \(what) for request \(token), which is unknown, already answered or not its VM's thread's; ignored")
+    }
+
+    /// A plugin's reply text as the client's answer. Text already in QEMU's
+    /// form (what QMPPluginKit's writer makes) goes to the client as it is
+    /// (the instance's kept copy when it is the same bytes again); any other
+    /// is parsed and rewritten.
+    fileprivate static func reply(_ text: UnsafeRawBufferPointer?, of instance: PluginInstance, to command: String) -> QMPReply {
+        guard let text else {
+            return .failure(.generic("Plugin '\(instance.library.name)' replied to '\(command)' without a value"))
         }
-        return entry
+        if let canonical = instance.canonicalReply(text) { return .encoded(canonical) }
+        do throws(JSONParseError) {
+            return .success(try JSONValue(parsing: text))
+        } catch {
+            instance.logger.error("plugin replied to \(command) with invalid JSON: \(error.message)")
+            return .failure(.generic("Plugin '\(instance.library.name)' replied to '\(command)' with invalid JSON"))
+        }
     }
 }
 

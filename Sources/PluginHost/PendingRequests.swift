@@ -21,22 +21,23 @@ import UVLoop
 /// never collide: one answered on another thread than its VM's finds nothing
 /// there, is ignored, and times out on its own loop.
 ///
-/// Most plugins answer before their handler returns. Such an answer finds
-/// its request on the short stack of requests whose handlers are running
-/// (`running`), and nothing else is made for it. Only when a handler
-/// returns without answering does the request move to `waiting` with its
-/// timeout, after which the client gets a GenericError and its queue moves on.
+/// Most plugins answer before their handler returns. Such a request is a
+/// `Running` slot on the short stack of handlers running now, which holds
+/// no reference: the answer is kept in the slot, and `run` completes the
+/// request with it once the handler returns, from what it has on its own
+/// stack. So a synchronous answer costs no entry, no retain of the
+/// instance, the call or the completion, and nothing runs inside the
+/// plugin's `reply` but taking its text (the client's next request starts
+/// after the handler returned, not nested in it). Only when a handler
+/// returns without answering does the request become an `Entry` in
+/// `waiting`, with its timeout, after which the client gets a GenericError
+/// and its queue moves on.
 final class PendingRequests {
-    /// One request. Its fields are what no other object has: the plugin's
-    /// name and reply-time histogram are the instance's, so an entry moved
-    /// onto and off the running stack retains four references, not seven
-    /// (their copies were 5 % of a pipelined plugin query, docs/performance.md).
+    /// A request whose handler returned without answering.
     struct Entry {
         let token: qmp_request
         /// Strong: an instance cancels its entries when it ends
-        /// (`cancelAll(of:)`), so none outlives it for long; a weak
-        /// reference was made, copied and destroyed per request (about 5 %
-        /// of a pipelined plugin query, docs/performance.md).
+        /// (`cancelAll(of:)`), so none outlives it for long.
         let instance: PluginInstance
         let command: String
         /// The client's command this request runs (nil for a device's add,
@@ -49,9 +50,25 @@ final class PendingRequests {
         var timeout: ScheduledAction?
         /// The QOM path of the device a driver's add() creates, for
         /// `request_qom_path`; freed with the entry once it is answered.
-        var qomPath: CStringBox? = nil
+        var qomPath: CStringBox?
 
         var plugin: String { instance.library.name }
+    }
+
+    /// A request whose handler is running now. It holds no reference but
+    /// the ones a request needs only rarely (a QOM path, an answer): `run`,
+    /// which pushed it and pops it, holds the instance, the call and the
+    /// completion on its stack for as long as the slot exists.
+    struct Running {
+        let token: qmp_request
+        /// Whose request it is. `unowned(unsafe)`: the caller of `run` holds
+        /// the instance for the whole call, and the slot is gone when `run`
+        /// returns, so no retain and release per request is needed.
+        unowned(unsafe) let instance: PluginInstance
+        let command: String
+        var qomPath: CStringBox?
+        /// The plugin's answer, once it gave one (a second is refused).
+        var answer: QMPReply?
     }
 
     /// A C string that lives as long as the request holding it.
@@ -65,11 +82,11 @@ final class PendingRequests {
     static let sequenceBits = 44
     private static let sequenceMask: UInt64 = (1 << UInt64(sequenceBits)) - 1
 
-    /// Requests whose handler is running now, innermost last (a handler's
-    /// answer can start the client's next request, which nests).
+    /// Requests whose handler is running now, innermost last (a handler
+    /// may start another plugin request: a device's add from a command).
     /// Loop-confined, and no access is held across a plugin call, so the
     /// dynamic exclusivity checks (3 % of a pipelined plugin query) are off.
-    @exclusivity(unchecked) private var running: [Entry?] = []
+    @exclusivity(unchecked) private var running: [Running] = []
     /// Requests whose handler returned without answering.
     @exclusivity(unchecked) private var waiting: [UInt64: Entry] = [:]
     @exclusivity(unchecked) private var tokenBase: UInt64
@@ -81,11 +98,12 @@ final class PendingRequests {
     }
 
     /// Requests of this table not answered yet (tests).
-    var count: Int { waiting.count + running.lazy.filter { $0 != nil }.count }
+    var count: Int { waiting.count + running.lazy.filter { $0.answer == nil }.count }
 
     /// Runs `body` with a new token for a request of `instance`.
-    /// `complete` runs once: with the plugin's answer, or with a GenericError
-    /// when it does not answer within `plugin-reply-timeout-ms` of `body`
+    /// `complete` runs once: with the plugin's answer (after `body`
+    /// returned, when it answered within it), or with a GenericError when
+    /// it does not answer within `plugin-reply-timeout-ms` of `body`
     /// returning, or when the instance ends first.
     /// `call` is the client's command the request runs, if any: the
     /// request starts when it did (`CommandCall.started`).
@@ -94,67 +112,88 @@ final class PendingRequests {
     func run(for instance: PluginInstance, command: String, call: CommandCall? = nil, qomPath: String? = nil,
              complete: @escaping (QMPReply) -> Void, _ body: (qmp_request) -> Void) {
         let token = nextToken()
-        let started = call.map { $0.started } ?? 0
-        running.append(Entry(token: token, instance: instance, command: command, call: call,
-                             started: started != 0 ? started : MonotonicClock.nanoseconds(),
-                             complete: complete, timeout: nil, qomPath: qomPath.map(CStringBox.init)))
+        let started = call?.started ?? 0
+        let begun = started != 0 ? started : MonotonicClock.nanoseconds()
+        running.append(Running(token: token, instance: instance, command: command, qomPath: qomPath.map(CStringBox.init)))
         body(token)
-        guard var entry = running.removeLast() else { return }
+        let slot = running.removeLast()
+        if let answer = slot.answer {
+            return Self.finish(instance, call: call, started: begun, complete, answer)
+        }
         guard let vm = instance.vm else {
-            return Self.finish(entry, .failure(.generic("The VM is shutting down")))
+            return Self.finish(instance, call: call, started: begun, complete, .failure(.generic("The VM is shutting down")))
         }
         let timeoutMilliseconds = vm.pluginReplyTimeoutMilliseconds
-        entry.timeout = vm.scheduler.schedule(afterMilliseconds: timeoutMilliseconds) { [weak self] in
+        let timeout = vm.scheduler.schedule(afterMilliseconds: timeoutMilliseconds) { [weak self] in
             guard let entry = self?.waiting.removeValue(forKey: token) else { return }
             entry.instance.logger.warning("plugin \(entry.plugin) did not answer \(entry.command) within \(timeoutMilliseconds) ms")
             Self.finish(entry, .failure(.generic("Plugin '\(entry.plugin)' did not answer '\(entry.command)' in time")))
         }
-        waiting[token] = entry
+        waiting[token] = Entry(token: token, instance: instance, command: command, call: call, started: begun,
+                               complete: complete, timeout: timeout, qomPath: slot.qomPath)
     }
 
-    /// Removes and returns the entry; nil when the token is unknown, was
-    /// already answered, or belongs to another thread's table (the caller
-    /// logs that as a plugin bug).
-    func take(_ token: qmp_request) -> Entry? {
+    /// Answers request `token` with what `answer` makes of the instance and
+    /// the command it ran (called once): kept in its running slot while its
+    /// handler runs, else the waiting request is completed now. False when
+    /// the token is unknown, was already answered, or belongs to another
+    /// thread's table (the caller logs that as a plugin bug).
+    func answer(_ token: qmp_request, _ answer: (_ instance: PluginInstance, _ command: String) -> QMPReply) -> Bool {
         var index = running.endIndex
         while index > running.startIndex {
             index -= 1
-            if running[index]?.token == token {
-                // Moved out, not copied: no retain and release of its references.
-                return running[index].take()
-            }
+            guard running[index].token == token else { continue }
+            guard running[index].answer == nil else { return false }
+            running[index].answer = answer(running[index].instance, running[index].command)
+            return true
         }
-        guard let entry = waiting.removeValue(forKey: token) else { return nil }
+        guard let entry = waiting.removeValue(forKey: token) else { return false }
         entry.timeout?.cancel()
-        return entry
+        Self.finish(entry, answer(entry.instance, entry.command))
+        return true
     }
 
     /// True while `token` waits for its answer on this thread (an open
     /// that served it finds it gone when it was answered or timed out).
     func isPending(_ token: qmp_request) -> Bool {
-        waiting[token] != nil || running.contains { $0?.token == token }
+        waiting[token] != nil || running.contains { $0.token == token && $0.answer == nil }
     }
 
     /// The QOM path given with a request not answered yet (`request_qom_path`).
     func qomPath(of token: qmp_request) -> UnsafePointer<CChar>? {
-        if let entry = running.last(where: { $0?.token == token }) { return entry?.qomPath.map { UnsafePointer($0.pointer) } }
+        if let slot = running.last(where: { $0.token == token }) {
+            return slot.answer == nil ? slot.qomPath.map { UnsafePointer($0.pointer) } : nil
+        }
         return waiting[token]?.qomPath.map { UnsafePointer($0.pointer) }
     }
 
-    /// Completes a taken entry, counting the plugin's reply time.
+    /// Completes a request that waited, counting the plugin's reply time.
     static func finish(_ entry: Entry, _ result: QMPReply) {
-        let answered = MonotonicClock.nanoseconds()
-        entry.instance.replyTimes.record(nanoseconds: answered &- entry.started)
-        entry.call?.answered = answered
-        entry.complete(result)
+        finish(entry.instance, call: entry.call, started: entry.started, entry.complete, result)
     }
 
-    /// Fails every request of an instance that is going away.
+    /// Completes a request, counting the plugin's reply time: the one clock
+    /// reading also times the client's command (`CommandCall.answered`).
+    private static func finish(_ instance: PluginInstance, call: CommandCall?, started: UInt64,
+                               _ complete: (QMPReply) -> Void, _ result: QMPReply) {
+        let answered = MonotonicClock.nanoseconds()
+        instance.replyTimes.record(nanoseconds: answered &- started)
+        call?.answered = answered
+        complete(result)
+    }
+
+    /// Fails every request of an instance that is going away: one whose
+    /// handler is running gets the failure as its answer (`run` completes
+    /// it when the handler returns), one that waits is completed now.
     func cancelAll(of instance: PluginInstance) {
-        let tokens = running.compactMap { $0?.instance === instance ? $0?.token : nil }
-            + waiting.values.filter { $0.instance === instance }.map(\.token)
+        for index in running.indices where running[index].instance === instance && running[index].answer == nil {
+            running[index].answer = .failure(.generic("The VM is shutting down"))
+        }
+        let tokens = waiting.values.filter { $0.instance === instance }.map(\.token)
         for token in tokens {
-            if let entry = take(token) { Self.finish(entry, .failure(.generic("The VM is shutting down"))) }
+            guard let entry = waiting.removeValue(forKey: token) else { continue }
+            entry.timeout?.cancel()
+            Self.finish(entry, .failure(.generic("The VM is shutting down")))
         }
     }
 

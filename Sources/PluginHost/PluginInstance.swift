@@ -237,7 +237,22 @@ public final class PluginInstance {
     /// plugin's reply time is taken from its start (`PendingRequests.run`).
     package func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, argumentsText: [UInt8]? = nil,
                         call: CommandCall? = nil, complete: @escaping (QMPReply) -> Void) {
-        let text = library.abiVersion >= 2 ? argumentsText ?? Self.text(of: arguments) : Self.text(of: arguments)
+        if let argumentsText, library.abiVersion >= 2 {
+            return request(command: command, call: call, complete: complete) { token in
+                argumentsText.withUnsafeBufferPointer { buffer in
+                    buffer.withMemoryRebound(to: CChar.self) { handler.fn(state, token, $0.baseAddress, $0.count - 1, handler.userData) }
+                }
+            }
+        }
+        guard !arguments.isEmpty else {
+            // `{}`, the arguments of most requests (queries): a constant C
+            // string, nothing made per request.
+            return request(command: command, call: call, complete: complete) { token in
+                handler.fn(state, token, Self.emptyObjectText, 2, handler.userData)
+            }
+        }
+        var text = JSONValue.object(arguments).jsonBytes()
+        text.append(0)
         request(command: command, call: call, complete: complete) { token in
             text.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) { handler.fn(state, token, $0.baseAddress, $0.count - 1, handler.userData) }
@@ -245,15 +260,9 @@ public final class PluginInstance {
         }
     }
 
-    /// `{}`, NUL-terminated: the arguments of most requests (queries).
-    private static let emptyObjectText: [UInt8] = Array("{}".utf8) + [0]
-
-    /// `arguments` in QEMU's form, NUL-terminated.
-    private static func text(of arguments: JSONObject) -> [UInt8] {
-        guard !arguments.isEmpty else { return emptyObjectText }
-        var text = JSONValue.object(arguments).jsonBytes()
-        text.append(0)
-        return text
+    /// `{}`, NUL-terminated, in the image's constant data.
+    private static var emptyObjectText: UnsafePointer<CChar> {
+        UnsafeRawPointer(("{}" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
     }
 
     /// Runs a device driver's or object type's `add`. A device's `qomPath`

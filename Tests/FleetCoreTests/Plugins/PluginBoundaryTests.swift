@@ -191,6 +191,27 @@ struct PluginBoundaryTests {
         #expect(Array("{ }".utf8).withUnsafeBytes { instance.canonicalReply($0) } == nil)
     }
 
+    /// An answer given inside the handler is kept until the handler
+    /// returns, then sent: an event the handler emits after calling `reply`
+    /// still goes out before the reply, as QEMU sends the events of a
+    /// command before its reply. A second answer inside the same handler is
+    /// ignored, and the request is answered once.
+    @Test func anAnswerInsideTheHandlerIsSentWhenItReturns() throws {
+        let dir = PluginLoaderTests.makeDir()
+        let replyThenEmit = #"    if (strstr(args, "\"then-event\"")) { struct state *s = instance; host->reply(req, "{\"r\": 1}", 8); host->emit_event(s->vm, "X_EVENT", "{\"a\": 1}", 8); host->reply(req, "{}", 2); return; }"#
+        try PluginLoaderTests.buildPlugin("boundary", source: Self.source(extraCases: replyThenEmit), in: dir)
+        let fleet = try TestFleet(yaml: "vms: [{name: vm0, plugins: [boundary]}]", pluginDirectories: [dir])
+        let client = fleet.connect(to: "vm0")
+        client.negotiate()
+        let id = client.execute("x-reply", ["which": "then-event"])
+        let lines = String(decoding: client.rawOutput, as: UTF8.self).components(separatedBy: "\r\n")
+        let event = try #require(lines.firstIndex { $0.contains("\"event\": \"X_EVENT\", \"data\": {\"a\": 1}}") })
+        let reply = try #require(lines.firstIndex { $0 == "{\"return\": {\"r\": 1}, \"id\": \(id)}" })
+        #expect(event < reply)
+        #expect(lines.filter { $0.hasSuffix("\"id\": \(id)}") }.count == 1)
+        #expect(client.call("query-status")?["return"] != nil)
+    }
+
     /// The VM and its plugin instances hold each other, and a session its
     /// VM, strongly while they live (no weak references: no side tables);
     /// ending the VM breaks every one of those cycles, so it is freed.
