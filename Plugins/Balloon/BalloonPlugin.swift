@@ -25,13 +25,15 @@ final class BalloonPlugin: QMPPlugin {
     let config: BalloonConfig
     /// The plugged balloon's id (or QOM path) and state.
     var device: String?
-    var balloon: VirtioBalloon? {
+    /// Loop-confined, as the whole instance, and read by every
+    /// `query-balloon`: without dynamic exclusivity checks.
+    @exclusivity(unchecked) var balloon: VirtioBalloon? {
         didSet { queryBalloonText = nil }
     }
     /// `query-balloon`'s answer while the balloon stays as it is: libvirt
     /// polls it far more often than the guest driver moves it, so it is
     /// written once per change (as the block plugin keeps `query-block`'s).
-    private var queryBalloonText: CanonicalJSON?
+    @exclusivity(unchecked) private var queryBalloonText: CanonicalJSON?
     var guestTimer: TimerID?
 
     init(vm: PluginVM, config: JSONValue) throws(PluginError) {

@@ -202,14 +202,24 @@ public enum PluginExport {
     /// with an error, never run with arguments made up.
     static let notAnObject = QMPError.generic("The plugin received arguments that are not a JSON object")
 
+    /// Borrows the plugin instance and the handler the host passes back
+    /// (`_withUnsafeGuaranteedRef`: both live as long as the library, or
+    /// the instance's VM, and the host holds them for the call), so a
+    /// request costs no retain and release of either.
     private static let commandTrampoline: qmp_command_fn = { instance, token, args, length, userData in
         guard let instance, let userData else { return }
-        let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue()
-        let box = Unmanaged<HandlerBox>.fromOpaque(userData).takeUnretainedValue()
-        guard let arguments = PluginExport.parseObject(args, length) else { return Reply(token: token).failure(notAnObject) }
-        // ABI 2: the client's text, in the client's member order. Handlers
-        // see QEMU's order, as the host's text gave it (and QEMU walks it).
-        box.body(plugin, QDictOrder.inIterationOrder(.object(arguments)).objectValue ?? arguments, Reply(token: token))
+        Unmanaged<AnyObject>.fromOpaque(instance)._withUnsafeGuaranteedRef { plugin in
+            Unmanaged<HandlerBox>.fromOpaque(userData)._withUnsafeGuaranteedRef { box in
+                // `{}` (a request without arguments, most queries): nothing to parse or order.
+                if length == 2, let args, args[0] == CChar(UInt8(ascii: "{")), args[1] == CChar(UInt8(ascii: "}")) {
+                    return box.body(plugin, JSONObject(), Reply(token: token))
+                }
+                guard let arguments = PluginExport.parseObject(args, length) else { return Reply(token: token).failure(notAnObject) }
+                // ABI 2: the client's text, in the client's member order. Handlers
+                // see QEMU's order, as the host's text gave it (and QEMU walks it).
+                box.body(plugin, QDictOrder.inIterationOrder(.object(arguments)).objectValue ?? arguments, Reply(token: token))
+            }
+        }
     }
 
     private static let driverAddTrampoline: @convention(c) (UnsafeMutableRawPointer?, qmp_request, UnsafePointer<CChar>?, UnsafePointer<CChar>?, Int, UnsafeMutableRawPointer?) -> Void = { instance, token, id, props, length, userData in

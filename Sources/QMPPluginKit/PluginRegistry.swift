@@ -16,12 +16,12 @@ public final class PluginRegistry<P: QMPPlugin> {
 
     /// A command that answers at once.
     public func command(_ name: String, _ body: @escaping (P, JSONObject) -> Result<JSONValue, QMPError>) {
-        commands.append((name, HandlerBox { instance, args, reply in reply(body(instance as! P, args)) }))
+        commands.append((name, HandlerBox { instance, args, reply in reply(body(unsafeDowncast(instance, to: P.self), args)) }))
     }
 
     /// A command that answers later through `Reply`.
     public func asyncCommand(_ name: String, _ body: @escaping (P, JSONObject, Reply) -> Void) {
-        commands.append((name, HandlerBox { instance, args, reply in body(instance as! P, args, reply) }))
+        commands.append((name, HandlerBox { instance, args, reply in body(unsafeDowncast(instance, to: P.self), args, reply) }))
     }
 
     /// Makes the named commands, registered already, wait for `prepare` to
@@ -45,7 +45,7 @@ public final class PluginRegistry<P: QMPPlugin> {
         for index in commands.indices where names.contains(commands[index].name) {
             let handler = commands[index].box.body
             commands[index].box = HandlerBox { instance, args, reply in
-                prepare(instance as! P, args, reply) { chosen in handler(instance, args, chosen) }
+                prepare(unsafeDowncast(instance, to: P.self), args, reply) { chosen in handler(instance, args, chosen) }
             }
         }
     }
@@ -108,12 +108,15 @@ public final class PluginRegistry<P: QMPPlugin> {
     }
 
     func guestAction(_ name: String, argumentsText: String, _ body: @escaping (P, JSONObject) -> Result<JSONValue, QMPError>) {
-        guestActions.append((name, argumentsText, HandlerBox { instance, args, reply in reply(body(instance as! P, args)) }))
+        guestActions.append((name, argumentsText, HandlerBox { instance, args, reply in reply(body(unsafeDowncast(instance, to: P.self), args)) }))
     }
 }
 
 /// A type-erased handler, kept alive for the life of the process (the host
-/// holds its address as user data).
+/// holds its address as user data). Its body gets an instance this
+/// library's `vm_create` made (the host passes back only those), so the
+/// registry's handlers take it as `P` by `unsafeDowncast` (checked in debug
+/// builds): an `as!` was a dynamic cast per request.
 final class HandlerBox {
     let body: (AnyObject, JSONObject, Reply) -> Void
     init(_ body: @escaping (AnyObject, JSONObject, Reply) -> Void) { self.body = body }

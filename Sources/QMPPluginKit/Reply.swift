@@ -96,5 +96,8 @@ extension QMPErrorClass {
 
 /// The host's function table, stored once per plugin image at `init()`.
 enum PluginHostLink {
-    nonisolated(unsafe) static var api: UnsafePointer<qmp_host_api>?
+    /// Written once, before any VM's request (`PluginExport`'s `init`), and
+    /// only read after: read per answer, so without a dynamic exclusivity
+    /// check.
+    @exclusivity(unchecked) nonisolated(unsafe) static var api: UnsafePointer<qmp_host_api>?
 }

@@ -49,7 +49,7 @@ extension PluginRegistry {
     public func textCommand<C: QAPICommand>(_ command: C.Type, _ body: @escaping (P, C) -> Result<CanonicalJSON, QMPError>) {
         commands.append((C.qapiName, HandlerBox { instance, args, reply in
             do throws(QMPError) {
-                switch body(instance as! P, try C(arguments: args)) {
+                switch body(unsafeDowncast(instance, to: P.self), try C(arguments: args)) {
                 case .success(let text): reply.success(text)
                 case .failure(let error): reply.failure(error)
                 }

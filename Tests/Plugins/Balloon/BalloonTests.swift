@@ -78,6 +78,34 @@ import Testing
         #expect(c.takeEvents().isEmpty)
     }
 
+    /// `query-balloon` is answered from kept text while the balloon stays
+    /// (the plugin's text, the host's kept reply, the session's cached
+    /// line), and every change is in the very next answer: pipelined
+    /// requests between two guest steps get the same line, byte for byte,
+    /// and the first request after a step, an unplug or a plug, the new one.
+    @Test func aChangedBalloonIsInTheNextAnswerNeverAKeptOne() {
+        let c = client("cold")
+        func answers(_ count: Int) -> [String] {
+            let before = c.rawOutput.count
+            c.write(String(repeating: #"{"execute": "query-balloon"}"#, count: count))
+            _ = c.drain()
+            return String(decoding: c.rawOutput[before...], as: UTF8.self).components(separatedBy: "\r\n").filter { !$0.isEmpty }
+        }
+        func line(_ actual: Int64) -> String { "{\"return\": {\"actual\": \(actual)}}" }
+        #expect(answers(3) == Array(repeating: line(1_073_741_824), count: 3))
+        #expect(c.call("balloon", ["value": 536_870_912])?["return"] == .object([:]))
+        // 1280 MiB/s: 128 MiB per 100 ms step.
+        for actual: Int64 in [939_524_096, 805_306_368, 671_088_640, 536_870_912] {
+            fleet.advance(by: 100)
+            #expect(answers(2) == [line(actual), line(actual)])
+        }
+        #expect(c.call("device_del", ["id": "balloon0"])?["return"] == .object([:]))
+        fleet.advance(by: 50)
+        #expect(answers(1) == [#"{"error": {"class": "DeviceNotActive", "desc": "No balloon device has been activated"}}"#])
+        #expect(c.call("device_add", ["driver": "virtio-balloon-pci", "id": "bal1"])?["return"] == .object([:]))
+        #expect(answers(2) == [line(1_073_741_824), line(1_073_741_824)])
+    }
+
     /// The config's rate may be any positive int64: the step saturates
     /// (the guest reaches the target at once) instead of trapping.
     @Test func rateAtInt64MaxSettlesInOneStep() throws {
