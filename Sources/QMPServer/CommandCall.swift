@@ -23,14 +23,30 @@ public final class CommandCall {
     /// CLOCK_MONOTONIC when the session took the request from its queue
     /// (its turn's clock reading, so timing a command costs one more read,
     /// not two); 0 for a call made without a session.
-    @exclusivity(unchecked) package var started: UInt64 = 0
+    package var started: UInt64 {
+        get { startedReading }
+        set { startedReading = newValue }
+    }
     /// CLOCK_MONOTONIC when its host answered it (the reading that timed
     /// it), 0 until then or when the host took none: the session's next
     /// step starts from it instead of reading the clock again.
-    @exclusivity(unchecked) package var answered: UInt64 = 0
+    package var answered: UInt64 {
+        get { answeredReading }
+        set { answeredReading = newValue }
+    }
     /// Where its host counts this command (FleetCore's `CommandSlots`),
     /// set when the host's table found it; -1 until then.
-    @exclusivity(unchecked) package var metricsSlot = -1
+    package var metricsSlot: Int {
+        get { slot }
+        set { slot = newValue }
+    }
+    // The storage of the three above. Another module's access to a stored
+    // property does not see `@exclusivity(unchecked)` and checks each
+    // access dynamically (`swift_beginAccess` in PluginHost's and
+    // FleetCore's code, per command); accessors compiled here do not.
+    @exclusivity(unchecked) private var startedReading: UInt64 = 0
+    @exclusivity(unchecked) private var answeredReading: UInt64 = 0
+    @exclusivity(unchecked) private var slot = -1
     @exclusivity(unchecked) private var fileDescriptors: [Int32]
     /// Set by a `drop-reply` fault: the command runs, its reply is not sent.
     @exclusivity(unchecked) package var isReplyDropped = false

@@ -19,8 +19,11 @@ public enum CommandHandler {
     case immediate((CommandContext) -> CommandResult)
     /// A core command that answers later, through its completion.
     case deferred((CommandContext, @escaping (CommandResult) -> Void) -> Void)
-    /// A plugin's handler, run on the VM's instance of that plugin.
-    case plugin(PluginLibrary, BoundHandler)
+    /// A plugin's handler, run on the VM's instance of that plugin:
+    /// `instance` is the library's place in its table's `plugins`, which is
+    /// its instance's in the VM's (`VM.plugins`, made in that order), so the
+    /// instance is found without a search.
+    case plugin(PluginLibrary, BoundHandler, instance: Int)
 }
 
 extension JSONObject {

@@ -23,9 +23,9 @@ public final class CommandTable {
             throw FleetError.plugin("plugins \(plugins.map(\.name)) cannot be combined: \(error.message)")
         }
         var handlers = coreHandlers
-        for plugin in plugins {
+        for (index, plugin) in plugins.enumerated() {
             for (name, fn) in plugin.commandHandlers {
-                handlers[name] = .plugin(plugin, fn)
+                handlers[name] = .plugin(plugin, fn, instance: index)
             }
         }
         commands = CommandDispatch(schema: schema, handlers: handlers, slot: CommandSlots.slot)

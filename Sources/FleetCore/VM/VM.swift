@@ -235,8 +235,9 @@ extension VM: SessionHost {
             complete(QMPReply(body(context)))
         case .deferred(let body):
             body(context) { complete(QMPReply($0)) }
-        case .plugin(let library, let fn):
-            guard let instance = plugins.first(where: { $0.library === library }) else {
+        case .plugin(let library, let fn, let index):
+            guard let instance = plugins.indices.contains(index) && plugins[index].library === library
+                    ? plugins[index] : plugins.first(where: { $0.library === library }) else {
                 complete(.failure(.commandNotFound(call.name)))
                 return
             }
