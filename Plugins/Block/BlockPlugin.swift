@@ -52,6 +52,10 @@ final class BlockPlugin: SharedConfigurationPlugin {
     var secrets: [String: SecretObject] = [:]
     /// `iothread` objects by id, with their settings.
     var iothreads: [String: [String: Int64]] = [:]
+    /// TLS credentials objects by id (`TLSCredentials.swift`).
+    var tlsCredentials: [String: TLSCredentials] = [:]
+    /// `authz-simple` and `authz-list` objects' ids (`AuthzObjects.swift`).
+    var authzObjects: Set<String> = []
 
     /// A template's VMs share their decoded drives.
     static func configuration(from config: JSONValue) throws(PluginError) -> BlockConfig { try BlockConfig(config) }
@@ -76,6 +80,8 @@ final class BlockPlugin: SharedConfigurationPlugin {
         registerNodes(plugin)
         registerReopen(plugin)
         registerObjects(plugin)
+        registerTLSCredentials(plugin)
+        registerAuthz(plugin)
         registerBitmaps(plugin)
         registerSnapshots(plugin)
         registerJobStarts(plugin)

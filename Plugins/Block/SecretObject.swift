@@ -109,7 +109,7 @@ struct SecretObject {
 
 /// A secret file's bytes, read by a worker and handed to the loop in the
 /// completion the host orders after it; the fd closes with the reader.
-private final class FileContents: @unchecked Sendable {
+final class FileContents: @unchecked Sendable {
     let fd: Int32
     private(set) var bytes: [UInt8] = []
 

@@ -180,6 +180,8 @@ extension QAPI {
         package var variant: Variant
 
         package indirect enum Variant: Sendable, Equatable {
+            case authzList(QAPI.AuthZListProperties)
+            case authzSimple(QAPI.AuthZSimpleProperties)
             case iothread(QAPI.IothreadProperties)
             case memoryBackendFile(QAPI.MemoryBackendFileProperties)
             case memoryBackendRam(QAPI.MemoryBackendProperties)
@@ -188,6 +190,9 @@ extension QAPI {
             case rngRandom(QAPI.RngRandomProperties)
             case secret(QAPI.SecretProperties)
             case sevGuest(QAPI.SevGuestProperties)
+            case tlsCredsAnon(QAPI.TlsCredsAnonProperties)
+            case tlsCredsPsk(QAPI.TlsCredsPskProperties)
+            case tlsCredsX509(QAPI.TlsCredsX509Properties)
         }
 
         package init(qomType: QAPI.ObjectType, id: Swift.String, variant: Variant) {
@@ -200,6 +205,8 @@ extension QAPI {
             self.qomType = try _members.required("qom-type", at: _path)
             self.id = try _members.required("id", at: _path)
             switch self.qomType {
+            case QAPI.ObjectType.authzList: self.variant = .authzList(try QAPI.AuthZListProperties(qapiMembers: _members, at: _path))
+            case QAPI.ObjectType.authzSimple: self.variant = .authzSimple(try QAPI.AuthZSimpleProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.iothread: self.variant = .iothread(try QAPI.IothreadProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.memoryBackendFile: self.variant = .memoryBackendFile(try QAPI.MemoryBackendFileProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.memoryBackendRam: self.variant = .memoryBackendRam(try QAPI.MemoryBackendProperties(qapiMembers: _members, at: _path))
@@ -208,6 +215,9 @@ extension QAPI {
             case QAPI.ObjectType.rngRandom: self.variant = .rngRandom(try QAPI.RngRandomProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.secret: self.variant = .secret(try QAPI.SecretProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.sevGuest: self.variant = .sevGuest(try QAPI.SevGuestProperties(qapiMembers: _members, at: _path))
+            case QAPI.ObjectType.tlsCredsAnon: self.variant = .tlsCredsAnon(try QAPI.TlsCredsAnonProperties(qapiMembers: _members, at: _path))
+            case QAPI.ObjectType.tlsCredsPsk: self.variant = .tlsCredsPsk(try QAPI.TlsCredsPskProperties(qapiMembers: _members, at: _path))
+            case QAPI.ObjectType.tlsCredsX509: self.variant = .tlsCredsX509(try QAPI.TlsCredsX509Properties(qapiMembers: _members, at: _path))
             }
         }
 
@@ -215,6 +225,8 @@ extension QAPI {
             _members["qom-type"] = qomType.qapiValue
             _members["id"] = id.qapiValue
             switch variant {
+            case .authzList(let branch): branch.encodeMembers(into: &_members)
+            case .authzSimple(let branch): branch.encodeMembers(into: &_members)
             case .iothread(let branch): branch.encodeMembers(into: &_members)
             case .memoryBackendFile(let branch): branch.encodeMembers(into: &_members)
             case .memoryBackendRam(let branch): branch.encodeMembers(into: &_members)
@@ -223,12 +235,17 @@ extension QAPI {
             case .rngRandom(let branch): branch.encodeMembers(into: &_members)
             case .secret(let branch): branch.encodeMembers(into: &_members)
             case .sevGuest(let branch): branch.encodeMembers(into: &_members)
+            case .tlsCredsAnon(let branch): branch.encodeMembers(into: &_members)
+            case .tlsCredsPsk(let branch): branch.encodeMembers(into: &_members)
+            case .tlsCredsX509(let branch): branch.encodeMembers(into: &_members)
             }
         }
     }
 
     /// QAPI enum `ObjectType`.
     package enum ObjectType: Swift.String, QAPIEnum {
+        case authzList = "authz-list"
+        case authzSimple = "authz-simple"
         case iothread = "iothread"
         case memoryBackendFile = "memory-backend-file"
         case memoryBackendRam = "memory-backend-ram"
@@ -237,6 +254,84 @@ extension QAPI {
         case rngRandom = "rng-random"
         case secret = "secret"
         case sevGuest = "sev-guest"
+        case tlsCredsAnon = "tls-creds-anon"
+        case tlsCredsPsk = "tls-creds-psk"
+        case tlsCredsX509 = "tls-creds-x509"
+    }
+
+    /// QAPI struct `AuthZListProperties`.
+    package struct AuthZListProperties: QAPIObject {
+        package var policy: QAPI.QAuthZListPolicy?
+        package var rules: [QAPI.QAuthZListRule]?
+
+        package init(policy: QAPI.QAuthZListPolicy? = nil, rules: [QAPI.QAuthZListRule]? = nil) {
+            self.policy = policy
+            self.rules = rules
+        }
+
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.policy = try _members.optional("policy", at: _path)
+            self.rules = try _members.optional("rules", at: _path)
+        }
+
+        package func encodeMembers(into _members: inout JSONObject) {
+            if let policy { _members["policy"] = policy.qapiValue }
+            if let rules { _members["rules"] = rules.qapiValue }
+        }
+    }
+
+    /// QAPI enum `QAuthZListPolicy`.
+    package enum QAuthZListPolicy: Swift.String, QAPIEnum {
+        case deny = "deny"
+        case allow = "allow"
+    }
+
+    /// QAPI struct `QAuthZListRule`.
+    package struct QAuthZListRule: QAPIObject {
+        package var match: Swift.String
+        package var policy: QAPI.QAuthZListPolicy
+        package var format: QAPI.QAuthZListFormat?
+
+        package init(match: Swift.String, policy: QAPI.QAuthZListPolicy, format: QAPI.QAuthZListFormat? = nil) {
+            self.match = match
+            self.policy = policy
+            self.format = format
+        }
+
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.match = try _members.required("match", at: _path)
+            self.policy = try _members.required("policy", at: _path)
+            self.format = try _members.optional("format", at: _path)
+        }
+
+        package func encodeMembers(into _members: inout JSONObject) {
+            _members["match"] = match.qapiValue
+            _members["policy"] = policy.qapiValue
+            if let format { _members["format"] = format.qapiValue }
+        }
+    }
+
+    /// QAPI enum `QAuthZListFormat`.
+    package enum QAuthZListFormat: Swift.String, QAPIEnum {
+        case exact = "exact"
+        case glob = "glob"
+    }
+
+    /// QAPI struct `AuthZSimpleProperties`.
+    package struct AuthZSimpleProperties: QAPIObject {
+        package var identity: Swift.String
+
+        package init(identity: Swift.String) {
+            self.identity = identity
+        }
+
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.identity = try _members.required("identity", at: _path)
+        }
+
+        package func encodeMembers(into _members: inout JSONObject) {
+            _members["identity"] = identity.qapiValue
+        }
     }
 
     /// QAPI struct `IothreadProperties`.
@@ -608,6 +703,152 @@ extension QAPI {
             if let cbitpos { _members["cbitpos"] = cbitpos.qapiValue }
             _members["reduced-phys-bits"] = reducedPhysBits.qapiValue
             if let kernelHashes { _members["kernel-hashes"] = kernelHashes.qapiValue }
+        }
+    }
+
+    /// QAPI struct `TlsCredsAnonProperties`.
+    package struct TlsCredsAnonProperties: QAPIObject {
+        package var verifyPeer: Swift.Bool?
+        package var dir: Swift.String?
+        package var endpoint: QAPI.QCryptoTLSCredsEndpoint?
+        package var priority: Swift.String?
+        package var loaded: Swift.Bool?
+
+        package init(verifyPeer: Swift.Bool? = nil, dir: Swift.String? = nil, endpoint: QAPI.QCryptoTLSCredsEndpoint? = nil, priority: Swift.String? = nil, loaded: Swift.Bool? = nil) {
+            self.verifyPeer = verifyPeer
+            self.dir = dir
+            self.endpoint = endpoint
+            self.priority = priority
+            self.loaded = loaded
+        }
+
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.verifyPeer = try _members.optional("verify-peer", at: _path)
+            self.dir = try _members.optional("dir", at: _path)
+            self.endpoint = try _members.optional("endpoint", at: _path)
+            self.priority = try _members.optional("priority", at: _path)
+            self.loaded = try _members.optional("loaded", at: _path)
+        }
+
+        package func encodeMembers(into _members: inout JSONObject) {
+            if let verifyPeer { _members["verify-peer"] = verifyPeer.qapiValue }
+            if let dir { _members["dir"] = dir.qapiValue }
+            if let endpoint { _members["endpoint"] = endpoint.qapiValue }
+            if let priority { _members["priority"] = priority.qapiValue }
+            if let loaded { _members["loaded"] = loaded.qapiValue }
+        }
+    }
+
+    /// QAPI struct `TlsCredsProperties`.
+    package struct TlsCredsProperties: QAPIObject {
+        package var verifyPeer: Swift.Bool?
+        package var dir: Swift.String?
+        package var endpoint: QAPI.QCryptoTLSCredsEndpoint?
+        package var priority: Swift.String?
+
+        package init(verifyPeer: Swift.Bool? = nil, dir: Swift.String? = nil, endpoint: QAPI.QCryptoTLSCredsEndpoint? = nil, priority: Swift.String? = nil) {
+            self.verifyPeer = verifyPeer
+            self.dir = dir
+            self.endpoint = endpoint
+            self.priority = priority
+        }
+
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.verifyPeer = try _members.optional("verify-peer", at: _path)
+            self.dir = try _members.optional("dir", at: _path)
+            self.endpoint = try _members.optional("endpoint", at: _path)
+            self.priority = try _members.optional("priority", at: _path)
+        }
+
+        package func encodeMembers(into _members: inout JSONObject) {
+            if let verifyPeer { _members["verify-peer"] = verifyPeer.qapiValue }
+            if let dir { _members["dir"] = dir.qapiValue }
+            if let endpoint { _members["endpoint"] = endpoint.qapiValue }
+            if let priority { _members["priority"] = priority.qapiValue }
+        }
+    }
+
+    /// QAPI enum `QCryptoTLSCredsEndpoint`.
+    package enum QCryptoTLSCredsEndpoint: Swift.String, QAPIEnum {
+        case client = "client"
+        case server = "server"
+    }
+
+    /// QAPI struct `TlsCredsPskProperties`.
+    package struct TlsCredsPskProperties: QAPIObject {
+        package var verifyPeer: Swift.Bool?
+        package var dir: Swift.String?
+        package var endpoint: QAPI.QCryptoTLSCredsEndpoint?
+        package var priority: Swift.String?
+        package var loaded: Swift.Bool?
+        package var username: Swift.String?
+
+        package init(verifyPeer: Swift.Bool? = nil, dir: Swift.String? = nil, endpoint: QAPI.QCryptoTLSCredsEndpoint? = nil, priority: Swift.String? = nil, loaded: Swift.Bool? = nil, username: Swift.String? = nil) {
+            self.verifyPeer = verifyPeer
+            self.dir = dir
+            self.endpoint = endpoint
+            self.priority = priority
+            self.loaded = loaded
+            self.username = username
+        }
+
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.verifyPeer = try _members.optional("verify-peer", at: _path)
+            self.dir = try _members.optional("dir", at: _path)
+            self.endpoint = try _members.optional("endpoint", at: _path)
+            self.priority = try _members.optional("priority", at: _path)
+            self.loaded = try _members.optional("loaded", at: _path)
+            self.username = try _members.optional("username", at: _path)
+        }
+
+        package func encodeMembers(into _members: inout JSONObject) {
+            if let verifyPeer { _members["verify-peer"] = verifyPeer.qapiValue }
+            if let dir { _members["dir"] = dir.qapiValue }
+            if let endpoint { _members["endpoint"] = endpoint.qapiValue }
+            if let priority { _members["priority"] = priority.qapiValue }
+            if let loaded { _members["loaded"] = loaded.qapiValue }
+            if let username { _members["username"] = username.qapiValue }
+        }
+    }
+
+    /// QAPI struct `TlsCredsX509Properties`.
+    package struct TlsCredsX509Properties: QAPIObject {
+        package var verifyPeer: Swift.Bool?
+        package var dir: Swift.String?
+        package var endpoint: QAPI.QCryptoTLSCredsEndpoint?
+        package var priority: Swift.String?
+        package var loaded: Swift.Bool?
+        package var sanityCheck: Swift.Bool?
+        package var passwordid: Swift.String?
+
+        package init(verifyPeer: Swift.Bool? = nil, dir: Swift.String? = nil, endpoint: QAPI.QCryptoTLSCredsEndpoint? = nil, priority: Swift.String? = nil, loaded: Swift.Bool? = nil, sanityCheck: Swift.Bool? = nil, passwordid: Swift.String? = nil) {
+            self.verifyPeer = verifyPeer
+            self.dir = dir
+            self.endpoint = endpoint
+            self.priority = priority
+            self.loaded = loaded
+            self.sanityCheck = sanityCheck
+            self.passwordid = passwordid
+        }
+
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.verifyPeer = try _members.optional("verify-peer", at: _path)
+            self.dir = try _members.optional("dir", at: _path)
+            self.endpoint = try _members.optional("endpoint", at: _path)
+            self.priority = try _members.optional("priority", at: _path)
+            self.loaded = try _members.optional("loaded", at: _path)
+            self.sanityCheck = try _members.optional("sanity-check", at: _path)
+            self.passwordid = try _members.optional("passwordid", at: _path)
+        }
+
+        package func encodeMembers(into _members: inout JSONObject) {
+            if let verifyPeer { _members["verify-peer"] = verifyPeer.qapiValue }
+            if let dir { _members["dir"] = dir.qapiValue }
+            if let endpoint { _members["endpoint"] = endpoint.qapiValue }
+            if let priority { _members["priority"] = priority.qapiValue }
+            if let loaded { _members["loaded"] = loaded.qapiValue }
+            if let sanityCheck { _members["sanity-check"] = sanityCheck.qapiValue }
+            if let passwordid { _members["passwordid"] = passwordid.qapiValue }
         }
     }
 
