@@ -76,14 +76,14 @@ struct ChardevOpener {
         switch backend.variant {
         case .file:
             guard let out = files.out else { return .failure(.generic("chardev: file backend without its file")) }
-            return .success(FileBackend(vm: vm, outFD: out.fd, inFD: files.input))
+            return .success(HostDeviceBackend(kind: "file", vm: vm, outFD: out.fd, inFD: files.input))
         case .pty: return PtyBackend.open(vm: vm).map { $0 as any ChardevBackend }
         case .socket(let socket):
             guard let setup = files.socket else { return .failure(.generic("chardev: socket backend without its socket")) }
             return SocketBackend.make(vm: vm, setup, reconnect: socket.data.reconnect ?? 0).map { $0 as any ChardevBackend }
         case .ringbuf(let ring), .memory(let ring): return openRingbuf(backend.type.rawValue, ring.data)
         case .serial, .parallel, .pipe:
-            guard let out = files.out else { return .failure(.generic("chardev: \(backend.type.rawValue) backend without its device")) }
+            guard let out = files.out else { return .failure(.generic("chardev: \(backend.type.rawValue) backend without its file")) }
             return .success(HostDeviceBackend(kind: backend.type.rawValue, vm: vm, outFD: out.fd, inFD: files.input))
         case .udp:
             guard let fd = files.datagram else { return .failure(.generic("chardev: udp backend without its socket")) }

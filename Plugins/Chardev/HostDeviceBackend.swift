@@ -3,20 +3,22 @@ import Glibc
 #endif
 import QMPPluginKit
 
-/// `serial`, `pipe` and `parallel`: a host device or file the client
-/// named, opened read-write off the loop (QEMU's `char-fd` backends).
+/// `file`, `serial`, `pipe` and `parallel`: QEMU's `char-fd` backends, a
+/// host file or device the client named, opened off the loop (`file`'s
+/// `out` appended to or truncated, an optional `in`; the others read-write).
 /// Guest output goes through a `FileWriter` (the host's `fd_transfer`: a
-/// tty or a FIFO nobody reads holds no thread and never the loop); what
-/// the other end writes has no reader in a simulated guest, so the input
-/// descriptor is only held, as QEMU holds it, until the chardev goes.
-/// `query-chardev` shows the kind, as QEMU does for these.
+/// slow disk delays the file, never the loop, and a tty nobody reads holds
+/// no thread); what the other end writes has no reader in a simulated
+/// guest, so the input descriptor is only held, as QEMU holds it, until
+/// the chardev goes. `query-chardev` shows the kind, as QEMU does for these.
 final class HostDeviceBackend: ChardevBackend {
     let filename: String
     private var out: FileWriter?
     private var inFD: Int32?
 
     /// `inFD` nil: one descriptor for both directions (a serial device, a
-    /// pipe opened as one path), owned by the writer.
+    /// pipe opened as one path) or none to read (a file without `in`),
+    /// the output one owned by the writer.
     init(kind: String, vm: PluginVM, outFD: Int32, inFD: Int32?) {
         filename = kind
         out = FileWriter(vm: vm, fd: outFD)

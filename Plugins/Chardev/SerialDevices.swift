@@ -97,12 +97,21 @@ extension ChardevPlugin {
         guard let port = ports.first(where: { $0.id == idOrPath || $0.qomPath == idOrPath }) else {
             return .failure(.deviceNotFound(idOrPath))
         }
-        vm.startTimer(afterMilliseconds: ChardevPlugin.guestUnplugMilliseconds) { [weak self] in
-            guard let self, self.ports.contains(where: { $0 === port }) else { return }
-            self.releasePort(port)
-            self.vm.deviceDeleted(idOrPath)
+        unplugWhenGuestLetsGo(idOrPath) { this in
+            guard this.ports.contains(where: { $0 === port }) else { return false }
+            this.releasePort(port)
+            return true
         }
         return .success(())
+    }
+
+    /// A device_del's end: once the simulated guest lets go, `release`
+    /// frees the device (false: it went meanwhile) and DEVICE_DELETED follows.
+    func unplugWhenGuestLetsGo(_ idOrPath: String, release: @escaping (ChardevPlugin) -> Bool) {
+        vm.startTimer(afterMilliseconds: ChardevPlugin.guestUnplugMilliseconds) { [weak self] in
+            guard let self, release(self) else { return }
+            self.vm.deviceDeleted(idOrPath)
+        }
     }
 
     private func releasePort(_ port: VirtioSerialPort) {

@@ -78,10 +78,10 @@ extension ChardevPlugin {
         guard let device = rngDevices.first(where: { $0.id == idOrPath || $0.qomPath == idOrPath }) else {
             return .failure(.deviceNotFound(idOrPath))
         }
-        vm.startTimer(afterMilliseconds: ChardevPlugin.guestUnplugMilliseconds) { [weak self] in
-            guard let self, self.rngDevices.contains(where: { $0 === device }) else { return }
-            self.releaseRNGDevice(device)
-            self.vm.deviceDeleted(idOrPath)
+        unplugWhenGuestLetsGo(idOrPath) { this in
+            guard this.rngDevices.contains(where: { $0 === device }) else { return false }
+            this.releaseRNGDevice(device)
+            return true
         }
         return .success(())
     }

@@ -8,8 +8,7 @@ import shutil
 import socket
 import tempfile
 
-from conftest import QemuProcess
-from test_netchar_support import Fleet, comparable, connect, raw, run
+from test_netchar_support import compare_with_qemu, replies_then
 
 
 def chardev(id, kind, data=None):
@@ -62,12 +61,9 @@ def sequence(scratch, port):
 
 
 async def replies_and_chardevs(path, steps):
-    client = await connect(path)
-    out = [comparable(await raw(client, command, arguments)) for command, arguments in steps]
+    out, (listed,) = await replies_then(path, steps, "query-chardev")
     # QEMU lists chardevs in its hash table's order, the fleet in creation
     # order; QEMU's own monitor is not the VM's.
-    listed = (await raw(client, "query-chardev"))["return"]
-    await client.disconnect()
     return out, sorted((c for c in listed if c["label"] != "compat_monitor0"), key=lambda c: c["label"])
 
 
@@ -79,19 +75,7 @@ def test_backends_match_qemu():
         for name in ("p.in", "p.out", "plain"):
             open(os.path.join(scratch, name), "wb").close()
         steps = sequence(scratch, str(peer.getsockname()[1]))
-        server = QemuProcess("pc", paused=True)
-        try:
-            theirs = run(replies_and_chardevs(server.socket, steps))
-        finally:
-            server.close()
-        fleet = Fleet("{name: vm0, machine: pc, plugins: {chardev: {serial: []}}}")
-        try:
-            ours = run(replies_and_chardevs(fleet.socket, steps))
-        finally:
-            fleet.close()
-        for (command, arguments), want, have in zip(steps, theirs[0], ours[0], strict=True):
-            assert have == want, (command, arguments, have, want)
-        assert ours[1] == theirs[1]
+        compare_with_qemu("{name: vm0, machine: pc, plugins: {chardev: {serial: []}}}", steps, replies_and_chardevs)
     finally:
         peer.close()
         shutil.rmtree(scratch, ignore_errors=True)

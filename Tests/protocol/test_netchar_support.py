@@ -7,7 +7,7 @@ import asyncio
 from qemu.qmp import QMPClient, Message
 
 import qmp_async
-from conftest import FleetProcess, required_fleet_binary
+from conftest import FleetProcess, QemuProcess, required_fleet_binary
 
 
 class Fleet(FleetProcess):
@@ -64,10 +64,17 @@ def run(coro):
 async def replies(path, sequence):
     """comparable() of the reply to each (command, arguments) of `sequence`,
     sent in order on one new connection to `path`."""
+    return (await replies_then(path, sequence))[0]
+
+
+async def replies_then(path, sequence, *queries):
+    """replies() of `sequence`, then the `return` of each command in
+    `queries` (no arguments) sent after it on the same connection."""
     client = await connect(path)
     out = [comparable(await raw(client, command, arguments)) for command, arguments in sequence]
+    after = [(await raw(client, query))["return"] for query in queries]
     await client.disconnect()
-    return out
+    return out, after
 
 
 def replies_of(server, sequence):
@@ -83,3 +90,21 @@ def assert_same_replies(sequence, expected, got):
     """Each reply in `got` equals the one in `expected`; a mismatch names its command."""
     for (command, arguments), want, have in zip(sequence, expected, got, strict=True):
         assert have == want, (command, arguments, have, want)
+
+
+def compare_with_qemu(vm_yaml, steps, collect):
+    """Runs `collect(path, steps)` (a coroutine giving (replies, *more)) on
+    QEMU 7.2 (`pc`, paused) and on a fleet VM `vm_yaml`; each reply must
+    equal QEMU's, a mismatch naming its command, and so must the rest."""
+    server = QemuProcess("pc", paused=True)
+    try:
+        theirs = run(collect(server.socket, steps))
+    finally:
+        server.close()
+    fleet = Fleet(vm_yaml)
+    try:
+        ours = run(collect(fleet.socket, steps))
+    finally:
+        fleet.close()
+    assert_same_replies(steps, theirs[0], ours[0])
+    assert ours[1:] == theirs[1:]

@@ -5,8 +5,7 @@ import os
 import shutil
 import tempfile
 
-from conftest import QemuProcess
-from test_netchar_support import Fleet, comparable, connect, raw, run
+from test_netchar_support import compare_with_qemu, replies_then
 
 
 def obj(type, id, **props):
@@ -48,11 +47,7 @@ def sequence(scratch):
 
 
 async def replies_and_entries(path, steps):
-    client = await connect(path)
-    out = [comparable(await raw(client, command, arguments)) for command, arguments in steps]
-    pci = (await raw(client, "query-pci"))["return"]
-    chardevs = (await raw(client, "query-chardev"))["return"]
-    await client.disconnect()
+    out, (pci, chardevs) = await replies_then(path, steps, "query-pci", "query-chardev")
     entries = sorted((e for bus in pci for e in bus["devices"] if e["qdev_id"]), key=lambda e: e["qdev_id"])
     return out, entries, [c for c in chardevs if c["label"] == "c1"]
 
@@ -63,19 +58,6 @@ def test_rng_matches_qemu():
         with open(os.path.join(scratch, "entropy"), "wb") as f:
             f.write(b"\x01\x02\x03")
         steps = sequence(scratch)
-        server = QemuProcess("pc", paused=True)
-        try:
-            theirs = run(replies_and_entries(server.socket, steps))
-        finally:
-            server.close()
-        fleet = Fleet("{name: vm0, machine: pc, plugins: {chardev: {serial: []}}}")
-        try:
-            ours = run(replies_and_entries(fleet.socket, steps))
-        finally:
-            fleet.close()
-        for (command, arguments), want, have in zip(steps, theirs[0], ours[0], strict=True):
-            assert have == want, (command, arguments, have, want)
-        assert ours[1] == theirs[1]
-        assert ours[2] == theirs[2]
+        compare_with_qemu("{name: vm0, machine: pc, plugins: {chardev: {serial: []}}}", steps, replies_and_entries)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
