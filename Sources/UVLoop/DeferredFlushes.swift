@@ -2,7 +2,9 @@ import CUV
 
 /// The connections with output written during this turn of the loop, sent
 /// once the turn's callbacks are done: one `sendmsg` per connection per turn
-/// however many replies and events it got.
+/// however many replies and events it got. (The replies to what a
+/// connection just read leave at the end of that read instead, in one
+/// `sendmsg` too: `UnixConnection.flushAfterRead`.)
 ///
 /// That is what makes a pipelined burst cheap (a thousand replies to one
 /// read leave in a few gathered sends, not a thousand) and halves the sends
