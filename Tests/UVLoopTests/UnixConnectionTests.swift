@@ -143,6 +143,37 @@ struct UnixConnectionTests {
         #expect(client.pendingWriteBytes == 0)
     }
 
+    /// The replies to what one read brought leave at the end of that read,
+    /// not at the turn's end: by the next read of the same wake-up they
+    /// have been sent. (Our `recvmsg` of a request wakes the client blocked
+    /// on its reply; sent at once, the reply is there when it looks.)
+    @Test func aReadsRepliesLeaveBeforeTheNextRead() throws {
+        let loop = try EventLoop()
+        var pendingAtEachRead: [Int] = []
+        var received = 0
+        // One read fills the buffer, the second takes the rest: both in one
+        // readiness callback, one turn.
+        let total = UnixConnection.readChunk + 100
+        let server = try Server(loop: loop, tag: "readflush") { connection in
+            connection.onBytes = { bytes in
+                pendingAtEachRead.append(connection.pendingWriteBytes)
+                received += bytes.count
+                connection.write(Array("reply\n".utf8))
+            }
+        }
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        var replies: [UInt8] = []
+        client.onBytes = { bytes in
+            replies += bytes
+            if replies.count == 12 { loop.stop() }
+        }
+        client.write([UInt8](repeating: 0x20, count: total))
+        #expect(LoopHarness.run(loop))
+        #expect(received == total)
+        #expect(pendingAtEachRead == [0, 0])
+        #expect(String(decoding: replies, as: UTF8.self) == "reply\nreply\n")
+    }
+
     @Test func passedPipeDescriptorWorksOnTheReceivingSide() throws {
         let loop = try EventLoop()
         var order: [String] = []
