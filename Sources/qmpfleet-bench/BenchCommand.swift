@@ -212,18 +212,30 @@ struct Bench {
         defer { echo.stop() }
         try Processes.waitForSocket(qemuSocket)
         for i in 0..<16 { try Processes.waitForSocket("\(root)/q-rt-\(i).sock") }
+        // The fleet's and the echo server's CPU per request next to their
+        // rates: the same clients, so what differs is the server's cost and
+        // the wake-ups it gives its clients.
+        let fleetCPU = { CPUTime.process(fleet.processIdentifier) }
+        let echoCPU = { echo.settledCPUNanoseconds() }
+        var costs = (fleet1: [PingPongCost](), echo1: [PingPongCost](), fleet16: [PingPongCost](), echo16: [PingPongCost]())
         let one = try interleavedMedians(rounds: rounds, [
-            { try pingPong(path: "\(dir)/vm-0.qmp", seconds: seconds) },
+            { let c = try pingPongCost(paths: ["\(dir)/vm-0.qmp"], seconds: seconds, serverCPU: fleetCPU); costs.fleet1.append(c); return c.rate },
             { try pingPong(path: qemuSocket, seconds: seconds) },
-            { try pingPong(path: echo.path, seconds: seconds) },
+            { let c = try pingPongCost(paths: [echo.path], seconds: seconds, serverCPU: echoCPU); costs.echo1.append(c); return c.rate },
         ])
         let (ours, theirs, ceiling) = (one[0], one[1], one[2])
         let sixteen = try interleavedMedians(rounds: rounds, [
-            { try parallelPingPong(paths: (0..<16).map { "\(dir)/vm-\($0).qmp" }, seconds: seconds) },
+            { let c = try pingPongCost(paths: (0..<16).map { "\(dir)/vm-\($0).qmp" }, seconds: seconds, serverCPU: fleetCPU); costs.fleet16.append(c); return c.rate },
             { try parallelPingPong(paths: (0..<16).map { "\(root)/q-rt-\($0).sock" }, seconds: seconds) },
-            { try parallelPingPong(paths: [String](repeating: echo.path, count: 16), seconds: seconds) },
+            { let c = try pingPongCost(paths: [String](repeating: echo.path, count: 16), seconds: seconds, serverCPU: echoCPU); costs.echo16.append(c); return c.rate },
         ])
         let (ours16, theirs16, echo16) = (sixteen[0], sixteen[1], sixteen[2])
+        let cpuRows = [("round trip, 1 client", costs.fleet1, costs.echo1), ("round trip, 16 clients on 16 VMs", costs.fleet16, costs.echo16)].flatMap { scenario, ours, echo in
+            [Row(scenario: scenario, metric: "CPU per request, server (every thread)", qmpfleet: median(ours.compactMap(\.serverMicroseconds)),
+                 peer: "echo server", peerValue: median(echo.compactMap(\.serverMicroseconds)), unit: "µs"),
+             Row(scenario: scenario, metric: "CPU per request, the clients (same code)", qmpfleet: median(ours.map(\.clientMicroseconds)),
+                 peer: "echo's clients", peerValue: median(echo.map(\.clientMicroseconds)), unit: "µs")]
+        }
         let pipe = try interleavedMedians(rounds: rounds, [
             { try pipelined(path: "\(dir)/vm-0.qmp", batch: 1000, repeats: 3) },
             { try pipelined(path: qemuSocket, batch: 1000, repeats: 3) },
@@ -236,6 +248,7 @@ struct Bench {
             Row(scenario: "round trip, 1 client", metric: "query-status ping-pong", qmpfleet: ours, peer: "echo ceiling", peerValue: ceiling, unit: "req/s"),
             Row(scenario: "round trip, 16 clients on 16 VMs", metric: "query-status ping-pong, total", qmpfleet: ours16, peer: "16 QEMU 7.2", peerValue: theirs16, unit: "req/s"),
             Row(scenario: "round trip, 16 clients on 16 VMs", metric: "query-status ping-pong, total", qmpfleet: ours16, peer: "echo ceiling", peerValue: echo16, unit: "req/s"),
+        ] + cpuRows + [
             Row(scenario: "pipelined, 1000 in one write", metric: "query-status", qmpfleet: oursPipe, peer: "QEMU 7.2", peerValue: theirsPipe, unit: "req/s"),
             Row(scenario: "pipelined, 1000 in one write", metric: "query-status", qmpfleet: oursPipe, peer: "echo ceiling", peerValue: echoPipe, unit: "req/s"),
             Row(scenario: "pipelined, 1000 in one write", metric: "query-status", qmpfleet: oursPipe, peer: "parse → reply loop in process (QMPWire, no socket)",

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Starting and measuring the peers: qmpfleet, real QEMU, and the echo ceiling.
 enum Processes {
@@ -72,6 +73,9 @@ enum Processes {
 final class EchoServer: @unchecked Sendable {
     let path: String
     private let listener: Int32
+    /// CPU time of the connection threads that have ended, and how many run.
+    private let endedCPU = Atomic<UInt64>(0)
+    private let running = Atomic<Int>(0)
 
     init(path: String) throws {
         self.path = path
@@ -87,11 +91,16 @@ final class EchoServer: @unchecked Sendable {
         }
         guard rc == 0, listen(listener, 128) == 0 else { throw BenchError("echo bind/listen failed") }
         let fd = listener
-        Thread.detachNewThread {
+        Thread.detachNewThread { [self] in
             while true {
                 let client = accept(fd, nil, nil)
                 if client < 0 { return }
-                Thread.detachNewThread {
+                running.add(1, ordering: .relaxed)
+                Thread.detachNewThread { [self] in
+                    defer {
+                        endedCPU.add(CPUTime.thread(), ordering: .relaxed)
+                        running.subtract(1, ordering: .relaxed)
+                    }
                     // Greeting and the negotiation reply, as a QMP server would send.
                     let greeting = Array(#"{"QMP": {}}"#.utf8) + [13, 10]
                     _ = greeting.withUnsafeBytes { write(client, $0.baseAddress, $0.count) }
@@ -105,6 +114,15 @@ final class EchoServer: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// The CPU time of every connection thread so far, once those of
+    /// clients that left have ended (at most `timeout` seconds' wait): read
+    /// between measurements, it covers whole connections.
+    func settledCPUNanoseconds(timeout: TimeInterval = 2) -> UInt64 {
+        let deadline = Date().addingTimeInterval(timeout)
+        while running.load(ordering: .relaxed) > 0 && Date() < deadline { usleep(1000) }
+        return endedCPU.load(ordering: .relaxed)
     }
 
     func stop() {

@@ -10,9 +10,9 @@ final class StopFlag: Sendable {
     func set() { flag.store(true, ordering: .relaxed) }
 }
 
-/// Per-thread result slots: each thread writes only its own index.
-struct ResultSlots: @unchecked Sendable {
-    let buffer: UnsafeMutableBufferPointer<Double>
+/// What parallel ping-pong threads hand back, each one run.
+final class PingPongRuns: Sendable {
+    let runs = Mutex<[PingPongRun]>([])
 }
 
 /// One row of the results table: a scenario, our figure, the peer's, and their ratio.
@@ -34,9 +34,24 @@ let queryStatus = Array(#"{"execute": "query-status"}"#.utf8) + [10]
 
 /// Round trips per second of one ping-pong stream for `seconds`.
 func pingPong(path: String, seconds: Double) throws -> Double {
+    try pingPongRun(path: path, seconds: seconds).rate
+}
+
+/// One ping-pong stream: round trips, their seconds and the CPU time the
+/// client's thread spent on them.
+struct PingPongRun {
+    var requests = 0
+    var seconds = 0.0
+    var clientCPUNanoseconds: UInt64 = 0
+    var rate: Double { seconds > 0 ? Double(requests) / seconds : 0 }
+}
+
+/// One ping-pong stream for `seconds` on the calling thread.
+func pingPongRun(path: String, seconds: Double) throws -> PingPongRun {
     let client = try BlockingClient(path: path)
     try client.negotiate()
     var count = 0
+    let cpu = CPUTime.thread()
     let start = Date()
     while Date().timeIntervalSince(start) < seconds {
         for _ in 0..<100 {
@@ -45,7 +60,36 @@ func pingPong(path: String, seconds: Double) throws -> Double {
         }
         count += 100
     }
-    return Double(count) / Date().timeIntervalSince(start)
+    return PingPongRun(requests: count, seconds: Date().timeIntervalSince(start), clientCPUNanoseconds: CPUTime.thread() &- cpu)
+}
+
+/// `paths.count` ping-pong streams in parallel, one thread each (one path:
+/// on the calling thread); `serverCPU`, when given, reads the server's CPU
+/// time (nanoseconds) before and after.
+func pingPongCost(paths: [String], seconds: Double, serverCPU: (() -> UInt64)?) throws -> PingPongCost {
+    let before = serverCPU?()
+    let runs: [PingPongRun]
+    if paths.count == 1 {
+        runs = [try pingPongRun(path: paths[0], seconds: seconds)]
+    } else {
+        let results = PingPongRuns()
+        let group = DispatchGroup()
+        for path in paths {
+            group.enter()
+            Thread.detachNewThread {
+                let run = (try? pingPongRun(path: path, seconds: seconds)) ?? PingPongRun()
+                results.runs.withLock { $0.append(run) }
+                group.leave()
+            }
+        }
+        group.wait()
+        runs = results.runs.withLock { $0 }
+    }
+    let requests = runs.reduce(0) { $0 + $1.requests }
+    let perRequest = { (nanoseconds: UInt64) in requests > 0 ? Double(nanoseconds) / Double(requests) / 1000 : .nan }
+    return PingPongCost(rate: runs.reduce(0) { $0 + $1.rate },
+                        serverMicroseconds: before.flatMap { start in serverCPU.map { perRequest($0() &- start) } },
+                        clientMicroseconds: perRequest(runs.reduce(0) { $0 &+ $1.clientCPUNanoseconds }))
 }
 
 /// The median of `rounds` measurements of each target, taken in turn
@@ -94,19 +138,7 @@ func replySize(path: String, request line: [UInt8]) throws -> Int {
 
 /// Total round trips per second of `paths.count` parallel ping-pong streams.
 func parallelPingPong(paths: [String], seconds: Double) throws -> Double {
-    let results = ResultSlots(buffer: .allocate(capacity: paths.count))
-    results.buffer.initialize(repeating: 0)
-    defer { results.buffer.deallocate() }
-    let group = DispatchGroup()
-    for (i, path) in paths.enumerated() {
-        group.enter()
-        Thread.detachNewThread {
-            results.buffer[i] = (try? pingPong(path: path, seconds: seconds)) ?? 0
-            group.leave()
-        }
-    }
-    group.wait()
-    return results.buffer.reduce(0, +)
+    try pingPongCost(paths: paths, seconds: seconds, serverCPU: nil).rate
 }
 
 /// Fan-out times over `repeats` stop/cont pairs (microseconds): until every
