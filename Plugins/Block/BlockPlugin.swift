@@ -56,6 +56,8 @@ final class BlockPlugin: SharedConfigurationPlugin {
     var tlsCredentials: [String: TLSCredentials] = [:]
     /// `authz-simple` and `authz-list` objects' ids (`AuthzObjects.swift`).
     var authzObjects: Set<String> = []
+    /// `throttle-group` objects' settings by id (`ThrottleGroupObject.swift`).
+    var throttleGroups: [String: ThrottleSettings] = [:]
 
     /// A template's VMs share their decoded drives.
     static func configuration(from config: JSONValue) throws(PluginError) -> BlockConfig { try BlockConfig(config) }
@@ -82,6 +84,7 @@ final class BlockPlugin: SharedConfigurationPlugin {
         registerObjects(plugin)
         registerTLSCredentials(plugin)
         registerAuthz(plugin)
+        registerThrottleGroups(plugin)
         registerBitmaps(plugin)
         registerSnapshots(plugin)
         registerJobStarts(plugin)

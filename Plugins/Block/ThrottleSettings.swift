@@ -41,7 +41,8 @@ struct ThrottleSettings: Equatable {
 
     /// `throttle_is_valid`, in its order; negative values wrap to huge
     /// unsigned ones there, so they fail the range check.
-    private func check() -> QMPError? {
+    /// `throttle_is_valid`'s checks, in its order, with its texts.
+    func check() -> QMPError? {
         func both(_ total: String, _ read: String, _ write: String) -> Bool { value(total) != 0 && (value(read) != 0 || value(write) != 0) }
         if both("bps", "bps_rd", "bps_wr") || both("iops", "iops_rd", "iops_wr")
             || both("bps_max", "bps_rd_max", "bps_wr_max") || both("iops_max", "iops_rd_max", "iops_wr_max") {

@@ -190,6 +190,7 @@ extension QAPI {
             case rngRandom(QAPI.RngRandomProperties)
             case secret(QAPI.SecretProperties)
             case sevGuest(QAPI.SevGuestProperties)
+            case throttleGroup(QAPI.ThrottleGroupProperties)
             case tlsCredsAnon(QAPI.TlsCredsAnonProperties)
             case tlsCredsPsk(QAPI.TlsCredsPskProperties)
             case tlsCredsX509(QAPI.TlsCredsX509Properties)
@@ -215,6 +216,7 @@ extension QAPI {
             case QAPI.ObjectType.rngRandom: self.variant = .rngRandom(try QAPI.RngRandomProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.secret: self.variant = .secret(try QAPI.SecretProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.sevGuest: self.variant = .sevGuest(try QAPI.SevGuestProperties(qapiMembers: _members, at: _path))
+            case QAPI.ObjectType.throttleGroup: self.variant = .throttleGroup(try QAPI.ThrottleGroupProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.tlsCredsAnon: self.variant = .tlsCredsAnon(try QAPI.TlsCredsAnonProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.tlsCredsPsk: self.variant = .tlsCredsPsk(try QAPI.TlsCredsPskProperties(qapiMembers: _members, at: _path))
             case QAPI.ObjectType.tlsCredsX509: self.variant = .tlsCredsX509(try QAPI.TlsCredsX509Properties(qapiMembers: _members, at: _path))
@@ -235,6 +237,7 @@ extension QAPI {
             case .rngRandom(let branch): branch.encodeMembers(into: &_members)
             case .secret(let branch): branch.encodeMembers(into: &_members)
             case .sevGuest(let branch): branch.encodeMembers(into: &_members)
+            case .throttleGroup(let branch): branch.encodeMembers(into: &_members)
             case .tlsCredsAnon(let branch): branch.encodeMembers(into: &_members)
             case .tlsCredsPsk(let branch): branch.encodeMembers(into: &_members)
             case .tlsCredsX509(let branch): branch.encodeMembers(into: &_members)
@@ -254,6 +257,7 @@ extension QAPI {
         case rngRandom = "rng-random"
         case secret = "secret"
         case sevGuest = "sev-guest"
+        case throttleGroup = "throttle-group"
         case tlsCredsAnon = "tls-creds-anon"
         case tlsCredsPsk = "tls-creds-psk"
         case tlsCredsX509 = "tls-creds-x509"
@@ -703,6 +707,188 @@ extension QAPI {
             if let cbitpos { _members["cbitpos"] = cbitpos.qapiValue }
             _members["reduced-phys-bits"] = reducedPhysBits.qapiValue
             if let kernelHashes { _members["kernel-hashes"] = kernelHashes.qapiValue }
+        }
+    }
+
+    /// QAPI struct `ThrottleGroupProperties`.
+    package struct ThrottleGroupProperties: QAPIObject {
+        package var limits: QAPI.ThrottleLimits?
+        package var xIopsTotal: Swift.Int64?
+        package var xIopsTotalMax: Swift.Int64?
+        package var xIopsTotalMaxLength: Swift.Int64?
+        package var xIopsRead: Swift.Int64?
+        package var xIopsReadMax: Swift.Int64?
+        package var xIopsReadMaxLength: Swift.Int64?
+        package var xIopsWrite: Swift.Int64?
+        package var xIopsWriteMax: Swift.Int64?
+        package var xIopsWriteMaxLength: Swift.Int64?
+        package var xBpsTotal: Swift.Int64?
+        package var xBpsTotalMax: Swift.Int64?
+        package var xBpsTotalMaxLength: Swift.Int64?
+        package var xBpsRead: Swift.Int64?
+        package var xBpsReadMax: Swift.Int64?
+        package var xBpsReadMaxLength: Swift.Int64?
+        package var xBpsWrite: Swift.Int64?
+        package var xBpsWriteMax: Swift.Int64?
+        package var xBpsWriteMaxLength: Swift.Int64?
+        package var xIopsSize: Swift.Int64?
+
+        package init(limits: QAPI.ThrottleLimits? = nil, xIopsTotal: Swift.Int64? = nil, xIopsTotalMax: Swift.Int64? = nil, xIopsTotalMaxLength: Swift.Int64? = nil, xIopsRead: Swift.Int64? = nil, xIopsReadMax: Swift.Int64? = nil, xIopsReadMaxLength: Swift.Int64? = nil, xIopsWrite: Swift.Int64? = nil, xIopsWriteMax: Swift.Int64? = nil, xIopsWriteMaxLength: Swift.Int64? = nil, xBpsTotal: Swift.Int64? = nil, xBpsTotalMax: Swift.Int64? = nil, xBpsTotalMaxLength: Swift.Int64? = nil, xBpsRead: Swift.Int64? = nil, xBpsReadMax: Swift.Int64? = nil, xBpsReadMaxLength: Swift.Int64? = nil, xBpsWrite: Swift.Int64? = nil, xBpsWriteMax: Swift.Int64? = nil, xBpsWriteMaxLength: Swift.Int64? = nil, xIopsSize: Swift.Int64? = nil) {
+            self.limits = limits
+            self.xIopsTotal = xIopsTotal
+            self.xIopsTotalMax = xIopsTotalMax
+            self.xIopsTotalMaxLength = xIopsTotalMaxLength
+            self.xIopsRead = xIopsRead
+            self.xIopsReadMax = xIopsReadMax
+            self.xIopsReadMaxLength = xIopsReadMaxLength
+            self.xIopsWrite = xIopsWrite
+            self.xIopsWriteMax = xIopsWriteMax
+            self.xIopsWriteMaxLength = xIopsWriteMaxLength
+            self.xBpsTotal = xBpsTotal
+            self.xBpsTotalMax = xBpsTotalMax
+            self.xBpsTotalMaxLength = xBpsTotalMaxLength
+            self.xBpsRead = xBpsRead
+            self.xBpsReadMax = xBpsReadMax
+            self.xBpsReadMaxLength = xBpsReadMaxLength
+            self.xBpsWrite = xBpsWrite
+            self.xBpsWriteMax = xBpsWriteMax
+            self.xBpsWriteMaxLength = xBpsWriteMaxLength
+            self.xIopsSize = xIopsSize
+        }
+
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.limits = try _members.optional("limits", at: _path)
+            self.xIopsTotal = try _members.optional("x-iops-total", at: _path)
+            self.xIopsTotalMax = try _members.optional("x-iops-total-max", at: _path)
+            self.xIopsTotalMaxLength = try _members.optional("x-iops-total-max-length", at: _path)
+            self.xIopsRead = try _members.optional("x-iops-read", at: _path)
+            self.xIopsReadMax = try _members.optional("x-iops-read-max", at: _path)
+            self.xIopsReadMaxLength = try _members.optional("x-iops-read-max-length", at: _path)
+            self.xIopsWrite = try _members.optional("x-iops-write", at: _path)
+            self.xIopsWriteMax = try _members.optional("x-iops-write-max", at: _path)
+            self.xIopsWriteMaxLength = try _members.optional("x-iops-write-max-length", at: _path)
+            self.xBpsTotal = try _members.optional("x-bps-total", at: _path)
+            self.xBpsTotalMax = try _members.optional("x-bps-total-max", at: _path)
+            self.xBpsTotalMaxLength = try _members.optional("x-bps-total-max-length", at: _path)
+            self.xBpsRead = try _members.optional("x-bps-read", at: _path)
+            self.xBpsReadMax = try _members.optional("x-bps-read-max", at: _path)
+            self.xBpsReadMaxLength = try _members.optional("x-bps-read-max-length", at: _path)
+            self.xBpsWrite = try _members.optional("x-bps-write", at: _path)
+            self.xBpsWriteMax = try _members.optional("x-bps-write-max", at: _path)
+            self.xBpsWriteMaxLength = try _members.optional("x-bps-write-max-length", at: _path)
+            self.xIopsSize = try _members.optional("x-iops-size", at: _path)
+        }
+
+        package func encodeMembers(into _members: inout JSONObject) {
+            if let limits { _members["limits"] = limits.qapiValue }
+            if let xIopsTotal { _members["x-iops-total"] = xIopsTotal.qapiValue }
+            if let xIopsTotalMax { _members["x-iops-total-max"] = xIopsTotalMax.qapiValue }
+            if let xIopsTotalMaxLength { _members["x-iops-total-max-length"] = xIopsTotalMaxLength.qapiValue }
+            if let xIopsRead { _members["x-iops-read"] = xIopsRead.qapiValue }
+            if let xIopsReadMax { _members["x-iops-read-max"] = xIopsReadMax.qapiValue }
+            if let xIopsReadMaxLength { _members["x-iops-read-max-length"] = xIopsReadMaxLength.qapiValue }
+            if let xIopsWrite { _members["x-iops-write"] = xIopsWrite.qapiValue }
+            if let xIopsWriteMax { _members["x-iops-write-max"] = xIopsWriteMax.qapiValue }
+            if let xIopsWriteMaxLength { _members["x-iops-write-max-length"] = xIopsWriteMaxLength.qapiValue }
+            if let xBpsTotal { _members["x-bps-total"] = xBpsTotal.qapiValue }
+            if let xBpsTotalMax { _members["x-bps-total-max"] = xBpsTotalMax.qapiValue }
+            if let xBpsTotalMaxLength { _members["x-bps-total-max-length"] = xBpsTotalMaxLength.qapiValue }
+            if let xBpsRead { _members["x-bps-read"] = xBpsRead.qapiValue }
+            if let xBpsReadMax { _members["x-bps-read-max"] = xBpsReadMax.qapiValue }
+            if let xBpsReadMaxLength { _members["x-bps-read-max-length"] = xBpsReadMaxLength.qapiValue }
+            if let xBpsWrite { _members["x-bps-write"] = xBpsWrite.qapiValue }
+            if let xBpsWriteMax { _members["x-bps-write-max"] = xBpsWriteMax.qapiValue }
+            if let xBpsWriteMaxLength { _members["x-bps-write-max-length"] = xBpsWriteMaxLength.qapiValue }
+            if let xIopsSize { _members["x-iops-size"] = xIopsSize.qapiValue }
+        }
+    }
+
+    /// QAPI struct `ThrottleLimits`.
+    package struct ThrottleLimits: QAPIObject {
+        package var iopsTotal: Swift.Int64?
+        package var iopsTotalMax: Swift.Int64?
+        package var iopsTotalMaxLength: Swift.Int64?
+        package var iopsRead: Swift.Int64?
+        package var iopsReadMax: Swift.Int64?
+        package var iopsReadMaxLength: Swift.Int64?
+        package var iopsWrite: Swift.Int64?
+        package var iopsWriteMax: Swift.Int64?
+        package var iopsWriteMaxLength: Swift.Int64?
+        package var bpsTotal: Swift.Int64?
+        package var bpsTotalMax: Swift.Int64?
+        package var bpsTotalMaxLength: Swift.Int64?
+        package var bpsRead: Swift.Int64?
+        package var bpsReadMax: Swift.Int64?
+        package var bpsReadMaxLength: Swift.Int64?
+        package var bpsWrite: Swift.Int64?
+        package var bpsWriteMax: Swift.Int64?
+        package var bpsWriteMaxLength: Swift.Int64?
+        package var iopsSize: Swift.Int64?
+
+        package init(iopsTotal: Swift.Int64? = nil, iopsTotalMax: Swift.Int64? = nil, iopsTotalMaxLength: Swift.Int64? = nil, iopsRead: Swift.Int64? = nil, iopsReadMax: Swift.Int64? = nil, iopsReadMaxLength: Swift.Int64? = nil, iopsWrite: Swift.Int64? = nil, iopsWriteMax: Swift.Int64? = nil, iopsWriteMaxLength: Swift.Int64? = nil, bpsTotal: Swift.Int64? = nil, bpsTotalMax: Swift.Int64? = nil, bpsTotalMaxLength: Swift.Int64? = nil, bpsRead: Swift.Int64? = nil, bpsReadMax: Swift.Int64? = nil, bpsReadMaxLength: Swift.Int64? = nil, bpsWrite: Swift.Int64? = nil, bpsWriteMax: Swift.Int64? = nil, bpsWriteMaxLength: Swift.Int64? = nil, iopsSize: Swift.Int64? = nil) {
+            self.iopsTotal = iopsTotal
+            self.iopsTotalMax = iopsTotalMax
+            self.iopsTotalMaxLength = iopsTotalMaxLength
+            self.iopsRead = iopsRead
+            self.iopsReadMax = iopsReadMax
+            self.iopsReadMaxLength = iopsReadMaxLength
+            self.iopsWrite = iopsWrite
+            self.iopsWriteMax = iopsWriteMax
+            self.iopsWriteMaxLength = iopsWriteMaxLength
+            self.bpsTotal = bpsTotal
+            self.bpsTotalMax = bpsTotalMax
+            self.bpsTotalMaxLength = bpsTotalMaxLength
+            self.bpsRead = bpsRead
+            self.bpsReadMax = bpsReadMax
+            self.bpsReadMaxLength = bpsReadMaxLength
+            self.bpsWrite = bpsWrite
+            self.bpsWriteMax = bpsWriteMax
+            self.bpsWriteMaxLength = bpsWriteMaxLength
+            self.iopsSize = iopsSize
+        }
+
+        package init(qapiMembers _members: JSONObject, at _path: QAPIPath) throws(QMPError) {
+            self.iopsTotal = try _members.optional("iops-total", at: _path)
+            self.iopsTotalMax = try _members.optional("iops-total-max", at: _path)
+            self.iopsTotalMaxLength = try _members.optional("iops-total-max-length", at: _path)
+            self.iopsRead = try _members.optional("iops-read", at: _path)
+            self.iopsReadMax = try _members.optional("iops-read-max", at: _path)
+            self.iopsReadMaxLength = try _members.optional("iops-read-max-length", at: _path)
+            self.iopsWrite = try _members.optional("iops-write", at: _path)
+            self.iopsWriteMax = try _members.optional("iops-write-max", at: _path)
+            self.iopsWriteMaxLength = try _members.optional("iops-write-max-length", at: _path)
+            self.bpsTotal = try _members.optional("bps-total", at: _path)
+            self.bpsTotalMax = try _members.optional("bps-total-max", at: _path)
+            self.bpsTotalMaxLength = try _members.optional("bps-total-max-length", at: _path)
+            self.bpsRead = try _members.optional("bps-read", at: _path)
+            self.bpsReadMax = try _members.optional("bps-read-max", at: _path)
+            self.bpsReadMaxLength = try _members.optional("bps-read-max-length", at: _path)
+            self.bpsWrite = try _members.optional("bps-write", at: _path)
+            self.bpsWriteMax = try _members.optional("bps-write-max", at: _path)
+            self.bpsWriteMaxLength = try _members.optional("bps-write-max-length", at: _path)
+            self.iopsSize = try _members.optional("iops-size", at: _path)
+        }
+
+        package func encodeMembers(into _members: inout JSONObject) {
+            if let iopsTotal { _members["iops-total"] = iopsTotal.qapiValue }
+            if let iopsTotalMax { _members["iops-total-max"] = iopsTotalMax.qapiValue }
+            if let iopsTotalMaxLength { _members["iops-total-max-length"] = iopsTotalMaxLength.qapiValue }
+            if let iopsRead { _members["iops-read"] = iopsRead.qapiValue }
+            if let iopsReadMax { _members["iops-read-max"] = iopsReadMax.qapiValue }
+            if let iopsReadMaxLength { _members["iops-read-max-length"] = iopsReadMaxLength.qapiValue }
+            if let iopsWrite { _members["iops-write"] = iopsWrite.qapiValue }
+            if let iopsWriteMax { _members["iops-write-max"] = iopsWriteMax.qapiValue }
+            if let iopsWriteMaxLength { _members["iops-write-max-length"] = iopsWriteMaxLength.qapiValue }
+            if let bpsTotal { _members["bps-total"] = bpsTotal.qapiValue }
+            if let bpsTotalMax { _members["bps-total-max"] = bpsTotalMax.qapiValue }
+            if let bpsTotalMaxLength { _members["bps-total-max-length"] = bpsTotalMaxLength.qapiValue }
+            if let bpsRead { _members["bps-read"] = bpsRead.qapiValue }
+            if let bpsReadMax { _members["bps-read-max"] = bpsReadMax.qapiValue }
+            if let bpsReadMaxLength { _members["bps-read-max-length"] = bpsReadMaxLength.qapiValue }
+            if let bpsWrite { _members["bps-write"] = bpsWrite.qapiValue }
+            if let bpsWriteMax { _members["bps-write-max"] = bpsWriteMax.qapiValue }
+            if let bpsWriteMaxLength { _members["bps-write-max-length"] = bpsWriteMaxLength.qapiValue }
+            if let iopsSize { _members["iops-size"] = iopsSize.qapiValue }
         }
     }
 

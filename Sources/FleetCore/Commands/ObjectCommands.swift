@@ -45,8 +45,15 @@ enum ObjectCommands {
             properties[key] = value
         }
         plugin.add(with: objectType, command: "object-add", id: id, properties: properties) { [weak vm] result in
-            if case .success = result { vm?.objects[id] = QOMObject(id: id, type: type, properties: properties, owner: plugin.library) }
-            complete(result)
+            guard case .success(let reported) = result else { return complete(result) }
+            // A type may answer with the values QEMU's qom-get reads of the
+            // new object (its defaults, what it derived from the members):
+            // they are its properties from then on. The client gets {}, as
+            // from QEMU.
+            var values = properties
+            for (key, value) in reported.objectValue ?? [:] { values[key] = value }
+            vm?.objects[id] = QOMObject(id: id, type: type, properties: values, owner: plugin.library)
+            complete(.success(.object([:])))
         }
     }
 
