@@ -74,10 +74,12 @@ extension ChardevPlugin {
                           asyncAdd: { this, id, props, reply in this.addRandom(id ?? "", props, reply: reply) },
                           remove: { this, id in this.deleteRngBackend(id) })
         plugin.objectType(description(RngBackend.builtinType, []),
-                          add: { this, id, props in this.addRngBackend(RngBackend(id: id ?? "", type: RngBackend.builtinType), props) },
+                          asyncAdd: { this, id, props, reply in
+                              reply.answer(this.addRngBackend(RngBackend(id: id ?? "", type: RngBackend.builtinType), props))
+                          },
                           remove: { this, id in this.deleteRngBackend(id) })
         plugin.objectType(description(RngBackend.egdType, ["chardev"]),
-                          add: { this, id, props in this.addEGD(id ?? "", props) },
+                          asyncAdd: { this, id, props, reply in reply.answer(this.addEGD(id ?? "", props)) },
                           remove: { this, id in this.deleteRngBackend(id) })
     }
 
@@ -86,13 +88,18 @@ extension ChardevPlugin {
         props["opened"] == nil ? nil : .generic("Property '\(type).opened' is not writable")
     }
 
-    private func addRngBackend(_ backend: RngBackend, _ props: JSONObject) -> Result<Void, QMPError> {
+    /// The backend's values as QEMU's qom-get reads them once it is
+    /// complete (`opened` true, an rng-random's default `filename`).
+    private func addRngBackend(_ backend: RngBackend, _ props: JSONObject) -> Result<JSONObject, QMPError> {
         if let refusal = Self.openedRefusal(backend.type, props) {
             backend.release()
             return .failure(refusal)
         }
         rngBackends[backend.id] = backend
-        return .success(())
+        var values: JSONObject = ["opened": true]
+        if let filename = backend.filename { values["filename"] = .string(filename) }
+        if let chardev = backend.chardev { values["chardev"] = .string(chardev.id) }
+        return .success(values)
     }
 
     /// `rng_random_opened`: the file opened read-only, off the loop.
@@ -108,14 +115,13 @@ extension ChardevPlugin {
                     Glibc.close(fd)
                     return reply.failure(.generic("attempt to add duplicate property '\(id)' to object (type 'container')"))
                 }
-                self.rngBackends[id] = RngBackend(id: id, type: RngBackend.randomType, filename: path, fd: fd)
-                reply.success()
+                reply.answer(self.addRngBackend(RngBackend(id: id, type: RngBackend.randomType, filename: path, fd: fd), [:]))
             }
         }
     }
 
     /// `rng-egd`: its chardev must exist (set) and be free (completion).
-    func addEGD(_ id: String, _ props: JSONObject) -> Result<Void, QMPError> {
+    func addEGD(_ id: String, _ props: JSONObject) -> Result<JSONObject, QMPError> {
         if let refusal = Self.openedRefusal(RngBackend.egdType, props) { return .failure(refusal) }
         let name = props["chardev"]?.stringValue ?? ""
         guard let chardev = chardev(name) else { return .failure(.deviceNotFound(name)) }
@@ -130,5 +136,15 @@ extension ChardevPlugin {
         backend.isDeleted = true
         if backend.users == 0 { backend.release() }
         return .success(())
+    }
+}
+
+extension Reply {
+    /// An object type's answer: the new object's values, or the refusal.
+    func answer(_ result: Result<JSONObject, QMPError>) {
+        switch result {
+        case .success(let values): success(.object(values))
+        case .failure(let error): failure(error)
+        }
     }
 }

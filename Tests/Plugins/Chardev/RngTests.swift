@@ -14,6 +14,8 @@ import Testing
             return vm.client.call("object-add", args)
         }
         #expect(object("rng-random", "r0")?["return"] == .object([:]))
+        #expect(vm.ok("qom-get", ["path": "/objects/r0", "property": "filename"]) == "/dev/urandom")
+        #expect(vm.ok("qom-get", ["path": "/objects/r0", "property": "opened"]) == true)
         FileManager.default.createFile(atPath: "\(dir)/entropy", contents: Data([1, 2, 3]))
         #expect(object("rng-random", "r1", ["filename": .string("\(dir)/entropy")])?["return"] == .object([:]))
         #expect(object("rng-random", "r2", ["filename": .string("\(dir)/none")])?["error"]
