@@ -31,11 +31,14 @@ extension ChardevPlugin {
                                               ("disable-legacy", "OnOffAuto"), ("disable-modern", "bool")]
         plugin.device(["name": .string(rngDriver), "parent": "virtio-rng-pci-base", "bus": "PCI", "hotpluggable": true,
                        "properties": .array(properties.map { ["name": .string($0.0), "type": .string($0.1)] })],
-                      addDevice: { this, device, props in this.addRNGDevice(device, props) },
+                      addReporting: { this, device, props in this.addRNGDevice(device, props) },
                       remove: { this, id in this.removeRNGDevice(id) })
     }
 
-    func addRNGDevice(_ device: NewDevice, _ props: JSONObject) -> Result<Void, QMPError> {
+    /// The device, and its values as QEMU's qom-get reads them: `rng` the
+    /// backend's canonical path (or its own default backend's), `period`
+    /// and `max-bytes`.
+    func addRNGDevice(_ device: NewDevice, _ props: JSONObject) -> Result<JSONObject, QMPError> {
         var backend: RngBackend?
         var period = Int64(Self.rngDefaultPeriod)
         var maxBytes = UInt64(Int64.max)
@@ -70,7 +73,8 @@ extension ChardevPlugin {
         }
         backend?.users += 1
         rngDevices.append(VirtioRNGDevice(id: device.id, qomPath: device.qomPath, backend: backend))
-        return .success(())
+        let rng = backend.map { "/objects/\($0.id)" } ?? "\(device.qomPath)/virtio-backend/default-backend"
+        return .success(["rng": .string(rng), "period": .int(period), "max-bytes": .uint(maxBytes)])
     }
 
     /// Unplugged once the guest lets go, as the virtio serial devices are.

@@ -80,6 +80,21 @@ public final class PluginRegistry<P: QMPPlugin> {
         }, remove: remove)))
     }
 
+    /// A device driver as `device(_:addDevice:remove:)`, whose `add` also
+    /// answers the new device's property values as QEMU's `qom-get` reads
+    /// them (defaults, a link's canonical path): the host keeps them as the
+    /// device's properties, and the client's `device_add` gets `{}`.
+    public func device(
+        _ description: JSONValue,
+        addReporting add: @escaping (P, NewDevice, JSONObject) -> Result<JSONObject, QMPError>,
+        remove: ((P, String) -> Result<Void, QMPError>)? = nil
+    ) {
+        let fallback = DriverBox.Counter()
+        devices.append((description, DriverBox(P.self, asyncAdd: { this, id, props, reply in
+            reply(add(this, NewDevice.named(id, by: reply, fallback: fallback), props).map { .object($0) })
+        }, remove: remove)))
+    }
+
     /// A user-creatable QOM object type for object-add/object-del.
     public func objectType(
         _ description: JSONValue,

@@ -65,11 +65,15 @@ enum DeviceCommands {
         plugin.add(with: driver, command: "device_add", id: id, qomPath: qomPath, properties: properties) { [weak vm] result in
             guard let vm else { return complete(result) }
             if let pciAddress { vm.pciBus?.endClaim(pciAddress) }
-            if case .success = result {
-                vm.devices.add(Device(id: id, driver: driverName, qomPath: qomPath, bus: args.bus,
-                                      properties: properties, owner: plugin.library, pciAddress: pciAddress))
-            }
-            complete(result)
+            guard case .success(let reported) = result else { return complete(result) }
+            // A driver may answer with the values QEMU's qom-get reads of
+            // the new device (defaults, a link's canonical path): they are
+            // its properties from then on. The client gets {}, as from QEMU.
+            var values = properties
+            for (key, value) in reported.objectValue ?? [:] { values[key] = value }
+            vm.devices.add(Device(id: id, driver: driverName, qomPath: qomPath, bus: args.bus,
+                                  properties: values, owner: plugin.library, pciAddress: pciAddress))
+            complete(.success(.object([:])))
         }
     }
 
