@@ -46,23 +46,25 @@ extension VM {
     /// has one (a command line's object of that id replaces it).
     var boardRAMBackend: BoardRAMBackend? { BoardRAMBackend(spec.machine) }
 
-    /// The children and properties at `path`, as `ObjectPropertyInfo`s.
+    /// The children and properties at `path`, as `ObjectPropertyInfo`s;
+    /// `type` first, as QEMU 7.2 lists it (the children after it are in
+    /// QEMU's hash table order there, not reproduced here).
     func qomChildren(of path: String) -> [JSONValue]? {
         func child(_ name: String, _ type: String) -> JSONValue { ["name": .string(name), "type": .string("child<\(type)>")] }
         let typeProperty: JSONValue = ["name": "type", "type": "string"]
         switch path {
         case "/":
-            return [child("machine", machineTypeName), child("objects", "container"), child("chardevs", "container"), typeProperty]
+            return [typeProperty, child("objects", "container"), child("machine", machineTypeName), child("chardevs", "container")]
         case "/machine":
-            return [child("peripheral", "container"), child("peripheral-anon", "container"), child("unattached", "container"), typeProperty]
+            return [typeProperty, child("peripheral", "container"), child("peripheral-anon", "container"), child("unattached", "container")]
         case "/machine/peripheral":
-            return devices.devices.compactMap { d in d.id.map { child($0, d.driver) } } + [typeProperty]
+            return [typeProperty] + devices.devices.compactMap { d in d.id.map { child($0, d.driver) } }
         case "/machine/peripheral-anon":
-            return devices.devices.filter { $0.id == nil }.map { d in child(String(d.qomPath.split(separator: "/").last ?? ""), d.driver) } + [typeProperty]
+            return [typeProperty] + devices.devices.filter { $0.id == nil }.map { d in child(String(d.qomPath.split(separator: "/").last ?? ""), d.driver) }
         case "/objects":
             var listed = objects.mapValues(\.type)
             if let ram = boardRAMBackend, listed[ram.id] == nil { listed[ram.id] = BoardRAMBackend.type }
-            return listed.keys.sorted().map { child($0, listed[$0]!) } + [typeProperty]
+            return [typeProperty] + listed.keys.sorted().map { child($0, listed[$0]!) }
         case "/machine/unattached":
             return [typeProperty]
         default:

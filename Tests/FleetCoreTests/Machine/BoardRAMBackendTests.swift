@@ -9,8 +9,8 @@ import Testing
     @Test func pcRAMIsAnObjectNoClientMade() throws {
         let fleet = try TestFleet(yaml: "vms: [{name: a, machine: pc, memory: {size: 128M}, plugins: {memory: {}}}]")
         let c = fleet.negotiatedClient(to: "a")
-        #expect(c.result("qom-list", ["path": "/objects"]) == [["name": "pc.ram", "type": "child<memory-backend-ram>"],
-                                                             ["name": "type", "type": "string"]])
+        #expect(c.result("qom-list", ["path": "/objects"]) == [["name": "type", "type": "string"],
+                                                             ["name": "pc.ram", "type": "child<memory-backend-ram>"]])
         #expect(c.result("qom-get", ["path": "/objects/pc.ram", "property": "size"]) == .uint(134_217_728))
         #expect(c.result("qom-get", ["path": "/objects/pc.ram", "property": "type"]) == "memory-backend-ram")
         let names = c.result("qom-list", ["path": "/objects/pc.ram"])?.arrayValue?.compactMap { $0["name"]?.stringValue }
@@ -23,7 +23,7 @@ import Testing
     @Test func virtHasItsOwnAndNoneHasNone() throws {
         let fleet = try TestFleet(yaml: "vms: [{name: a, machine: virt, arch: aarch64}, {name: b, machine: none}]")
         let a = fleet.negotiatedClient(to: "a")
-        #expect(a.result("qom-list", ["path": "/objects"])?.arrayValue?.first?["name"] == "mach-virt.ram")
+        #expect(a.result("qom-list", ["path": "/objects"])?.arrayValue?.last?["name"] == "mach-virt.ram")
         let b = fleet.negotiatedClient(to: "b")
         #expect(b.result("qom-list", ["path": "/objects"]) == [["name": "type", "type": "string"]])
     }
