@@ -237,27 +237,27 @@ public final class PluginInstance {
     /// plugin's reply time is taken from its start (`PendingRequests.run`).
     package func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, argumentsText: [UInt8]? = nil,
                         call: CommandCall? = nil, complete: @escaping (QMPReply) -> Void) {
-        if let argumentsText, library.abiVersion >= 2 {
-            return request(command: command, call: call, complete: complete) { token in
-                argumentsText.withUnsafeBufferPointer { buffer in
-                    buffer.withMemoryRebound(to: CChar.self) { handler.fn(state, token, $0.baseAddress, $0.count - 1, handler.userData) }
-                }
-            }
-        }
-        guard !arguments.isEmpty else {
+        let asSent = library.abiVersion >= 2 ? argumentsText : nil
+        guard asSent != nil || !arguments.isEmpty else {
             // `{}`, the arguments of most requests (queries): a constant C
             // string, nothing made per request.
             return request(command: command, call: call, complete: complete) { token in
                 handler.fn(state, token, Self.emptyObjectText, 2, handler.userData)
             }
         }
-        var text = JSONValue.object(arguments).jsonBytes()
-        text.append(0)
+        let text = asSent ?? Self.text(of: arguments)
         request(command: command, call: call, complete: complete) { token in
             text.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) { handler.fn(state, token, $0.baseAddress, $0.count - 1, handler.userData) }
             }
         }
+    }
+
+    /// `arguments` in QEMU's form, NUL-terminated.
+    private static func text(of arguments: JSONObject) -> [UInt8] {
+        var text = JSONValue.object(arguments).jsonBytes()
+        text.append(0)
+        return text
     }
 
     /// `{}`, NUL-terminated, in the image's constant data.
