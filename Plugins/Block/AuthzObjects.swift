@@ -16,7 +16,12 @@ extension BlockPlugin {
         for type in authzTypes {
             plugin.objectType(["name": .string(type.name), "parent": "authz",
                                "properties": .array(type.properties.map { ["name": .string($0), "type": "str"] })],
-                              add: { this, id, _ in this.authzObjects.insert(id ?? ""); return .success(()) },
+                              asyncAdd: { this, id, props, reply in
+                                  this.authzObjects.insert(id ?? "")
+                                  // An authz-list's unset members as QEMU's qom-get reads them.
+                                  reply.success(type.name == "authz-list"
+                                      ? ["policy": props["policy"] ?? "deny", "rules": props["rules"] ?? .array([])] : [:])
+                              },
                               remove: { this, id in this.authzObjects.remove(id); return .success(()) })
         }
     }

@@ -59,10 +59,7 @@ extension BlockPlugin {
         let server = props["endpoint"]?.stringValue == "server"
         let dir = props["dir"]?.stringValue
         let files = TLSCredentials.files(type, server: server)
-        guard !files.isEmpty else {
-            tlsCredentials[id] = TLSCredentials(id: id, type: type)
-            return reply.success()
-        }
+        guard !files.isEmpty else { return credentialsLoaded(type, id, props, reply: reply) }
         guard let dir else { return reply.failure(.generic("Missing 'dir' property value")) }
         checkCredentialFiles(files[...], dir: dir, reply: reply) { [weak self] opened in
             guard let self else { return opened.values.forEach { Glibc.close($0) } }
@@ -102,10 +99,7 @@ extension BlockPlugin {
         default: key = ""
         }
         for (name, fd) in opened where name != key { Glibc.close(fd) }
-        guard let fd = opened[key] else {
-            tlsCredentials[id] = TLSCredentials(id: id, type: type)
-            return reply.success()
-        }
+        guard let fd = opened[key] else { return credentialsLoaded(type, id, props, reply: reply) }
         let contents = FileContents(fd: fd)
         vm.offload({ contents.read(limit: SecretObject.maxFileSize) }, then: { [weak self] in
             let text = String(decoding: contents.bytes, as: UTF8.self)
@@ -118,8 +112,15 @@ extension BlockPlugin {
                 let found = text.split(whereSeparator: \.isNewline).contains { $0.hasPrefix("\(username):") }
                 guard found else { return reply.failure(.generic("Username \(username) not found in PSK file \(path)")) }
             }
-            self?.tlsCredentials[id] = TLSCredentials(id: id, type: type)
-            reply.success()
+            self?.credentialsLoaded(type, id, props, reply: reply)
         })
+    }
+
+    /// Keeps the credentials and answers their values as QEMU's qom-get
+    /// reads them (`loaded` true; an unset `dir` or `priority` is "").
+    private func credentialsLoaded(_ type: String, _ id: String, _ props: JSONObject, reply: Reply) {
+        tlsCredentials[id] = TLSCredentials(id: id, type: type)
+        reply.success(["endpoint": props["endpoint"] ?? "client", "verify-peer": props["verify-peer"] ?? true,
+                       "dir": props["dir"] ?? "", "priority": props["priority"] ?? "", "loaded": true])
     }
 }
