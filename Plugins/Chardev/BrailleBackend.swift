@@ -26,7 +26,7 @@ final class BrailleBackend: ChardevBackend {
     /// Connects to brltty's socket: the descriptor, or QEMU's text.
     /// Blocking: on a worker only.
     static func connect(_ path: String = ChardevOpener.brailleSocket) -> Result<Int32, SocketRefusal> {
-        guard var addr = SocketBackend.address(path) else { return .failure(SocketRefusal("brlapi__openConnection: connect: File name too long")) }
+        guard var addr = ClientSocketPath.address(path) else { return .failure(SocketRefusal("brlapi__openConnection: connect: File name too long")) }
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return .failure(SocketRefusal("brlapi__openConnection: socket: \(HostFile.errorText)")) }
         let rc = withUnsafePointer(to: &addr) {

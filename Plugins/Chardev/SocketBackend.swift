@@ -13,14 +13,12 @@ import QMPWire
 /// removing the socket file) runs on workers (`SocketSetup`, `vm.offload`):
 /// a lookup on a hung FUSE or NFS mount would hold the loop.
 final class SocketBackend: ChardevBackend {
-    /// `sun_path`'s size on Linux, terminator included.
-    static let maximumPathBytes = 108
     static let listenBacklog: Int32 = 1
 
     private let vm: PluginVM
     let path: String
     /// A server's socket file, removed on close only if still ours.
-    private var socketFile: SocketPath?
+    private var socketFile: ClientSocketPath?
     let isServer: Bool
     /// Seconds between reconnect attempts of a client; 0: none.
     let reconnectSeconds: Int64
@@ -46,22 +44,6 @@ final class SocketBackend: ChardevBackend {
         self.path = path
         self.isServer = isServer
         self.reconnectSeconds = reconnectSeconds
-    }
-
-    static func address(_ path: String) -> sockaddr_un? {
-        let bytes = Array(path.utf8)
-        guard bytes.count < maximumPathBytes else { return nil }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() { raw[i] = b }
-            raw[bytes.count] = 0
-        }
-        return addr
-    }
-
-    static func newSocket() -> Int32 {
-        socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
     }
 
     /// The backend over a socket `setup` made: a server listening, a client

@@ -5,7 +5,8 @@ import QMPPluginKit
 import QMPWire
 
 /// A unix socket chardev's socket, made on a worker: a server's bound and
-/// listening, a client's connected (non-blocking: connecting).
+/// listening (QMPPluginKit's `ClientSocketPath`, as the NBD server's), a
+/// client's connected (non-blocking: connecting) through its directory too.
 ///
 /// Everything that names the path waits on its filesystem: the directory's
 /// lookup, the probe of a socket already there (`fstatat`, a `connect`),
@@ -20,7 +21,7 @@ final class SocketSetup: @unchecked Sendable {
     let path: String
     let isServer: Bool
     private var fd: Int32 = -1
-    private var file: SocketPath?
+    private var file: ClientSocketPath?
     /// Why it failed, in QEMU's words (nil: it did not).
     private(set) var failure: String?
 
@@ -36,66 +37,39 @@ final class SocketSetup: @unchecked Sendable {
 
     /// Binds and listens, or connects. Blocking: on a worker only.
     func run() {
-        let made = isServer ? Self.listen(path) : Self.connect(path).map { fd -> (Int32, SocketPath?) in (fd, nil) }
-        switch made {
-        case .success(let made): (fd, file) = made
-        case .failure(let refusal): failure = refusal.text
+        guard isServer else {
+            switch Self.connect(path) {
+            case .success(let connected): fd = connected
+            case .failure(let refusal): failure = refusal.text
+            }
+            return
+        }
+        switch ClientSocketPath.listen(path, backlog: SocketBackend.listenBacklog) {
+        case .success(let made): (fd, file) = (made.fd, made.socket)
+        case .failure(let error): failure = error.desc
         }
     }
 
     /// The descriptor (and a server's socket file), now the caller's; nil
     /// when `run()` failed.
-    func take() -> (fd: Int32, file: SocketPath?)? {
+    func take() -> (fd: Int32, file: ClientSocketPath?)? {
         guard fd >= 0 else { return nil }
         defer { (fd, file) = (-1, nil) }
         return (fd, file)
-    }
-
-    /// Binds and listens on `path`. Unlike QEMU (see `SocketPath`), a
-    /// socket a server answers on, or anything but a socket, is left alone
-    /// and the bind fails; only a stale socket is replaced.
-    private static func listen(_ path: String) -> Result<(Int32, SocketPath?), SocketRefusal> {
-        guard SocketBackend.address(path) != nil else { return .failure(SocketRefusal("UNIX socket path '\(path)' is too long")) }
-        func failure(_ reason: String) -> Result<(Int32, SocketPath?), SocketRefusal> { .failure(SocketRefusal("Failed to bind socket to \(path): \(reason)")) }
-        let file: SocketPath
-        switch SocketPath.open(path) {
-        case .failure(let error): return failure(error.text)
-        case .success(let opened): file = opened
-        }
-        if case .failure(let error) = file.clear() { return failure(error.text) }
-        guard var addr = SocketBackend.address(file.address) else { return failure(SocketPathError.errno(ENAMETOOLONG).text) }
-        let fd = SocketBackend.newSocket()
-        guard fd >= 0 else { return .failure(SocketRefusal("Failed to create socket: \(HostFile.errorText)")) }
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        guard bound == 0 else {
-            let text = HostFile.errorText
-            Glibc.close(fd)
-            return failure(text)
-        }
-        file.recordBound()
-        guard Glibc.listen(fd, SocketBackend.listenBacklog) == 0 else {
-            let text = HostFile.errorText
-            Glibc.close(fd)
-            file.remove()
-            return .failure(SocketRefusal("Failed to listen on socket: \(text)"))
-        }
-        return .success((fd, file))
     }
 
     /// Connects to `path` through its directory, opened (and checked to be
     /// the one named, no symlink on the way) at each attempt, as the
     /// server's bind goes.
     static func connect(_ path: String) -> Result<Int32, SocketRefusal> {
-        guard SocketBackend.address(path) != nil else { return .failure(SocketRefusal("UNIX socket path '\(path)' is too long")) }
-        let file: SocketPath
-        switch SocketPath.open(path) {
+        guard ClientSocketPath.address(path) != nil else { return .failure(SocketRefusal("UNIX socket path '\(path)' is too long")) }
+        let file: ClientSocketPath
+        switch ClientSocketPath.open(path) {
         case .failure(let error): return .failure(SocketRefusal("Failed to connect to '\(path)': \(error.text)"))
         case .success(let opened): file = opened
         }
-        guard var addr = SocketBackend.address(file.address) else { return .failure(SocketRefusal("UNIX socket path '\(path)' is too long")) }
-        let fd = SocketBackend.newSocket()
+        guard var addr = ClientSocketPath.address(file.address) else { return .failure(SocketRefusal("UNIX socket path '\(path)' is too long")) }
+        let fd = ClientSocketPath.newSocket()
         guard fd >= 0 else { return .failure(SocketRefusal("Failed to create socket: \(HostFile.errorText)")) }
         // The address names the directory's descriptor: keep it open until then.
         let rc = withExtendedLifetime(file) {
@@ -140,31 +114,16 @@ extension SocketSetup {
         let refuse: (String) -> Void = { reason in
             done(.failure(.generic(isServer ? "Failed to bind socket to \(path): \(reason)" : "Failed to connect to '\(path)': \(reason)")))
         }
-        if SocketPath.isDescriptorName(path) { return refuse(SocketPathError.denied.text) }
-        opener.open(path, flags: ChardevOpener.pathOnly | O_NOFOLLOW, mode: 0, discarding: held) { checked in
-            if let denied = deniedReason(checked) { return refuse(denied) }
+        ClientSocketPath.check(path, vm: opener.vm, for: opener.reply, cancelled: {
+            held.discard(with: opener)
+            opener.cancelled?()
+        }) { denied in
+            if let denied { return refuse(denied) }
             let setup = SocketSetup(path: path, isServer: isServer)
             opener.run({ setup.run() }, then: {
                 if let failure = setup.failure, isServer || reconnect <= 0 { return done(.failure(.generic(failure))) }
                 done(.success(setup))
             })
-        }
-    }
-
-    /// Why the policy refuses a socket path (the socket directory is never
-    /// allowed), from its lookup without creating anything: only a path
-    /// that is not there yet (ENOENT) or opens passes, any other failure
-    /// denies. The lookup's descriptor is closed.
-    private static func deniedReason(_ checked: Result<Int32, QMPError>) -> String? {
-        switch checked {
-        case .success(let fd):
-            Glibc.close(fd)
-            return nil
-        case .failure(let error):
-            let missing = String(cString: strerror(ENOENT))
-            if error.desc.hasSuffix(": \(missing)") { return nil }
-            let reason = error.desc.ranges(of: "': ").last.map { String(error.desc[$0.upperBound...]) }
-            return reason ?? String(cString: strerror(EACCES))
         }
     }
 }

@@ -8,6 +8,7 @@ null-co node of 64 MiB). Compared: the export's size, what a read returns
 import json
 import os
 import shutil
+import socket as socketlib
 import subprocess
 
 import pytest
@@ -89,3 +90,47 @@ def test_nbd_server_stays_inside_the_allowed_directories():
         client.close()
     finally:
         fleet.close()
+
+
+def stale_socket(path):
+    """A socket file nobody listens on any more (its server closed without unlinking)."""
+    listener = socketlib.socket(socketlib.AF_UNIX, socketlib.SOCK_STREAM)
+    listener.bind(path)
+    listener.close()
+
+
+def start_on_stale_socket(qmp_path, directory):
+    path = os.path.join(directory, "stale.sock")
+    stale_socket(path)
+    client = RawQMP(qmp_path)
+    client.negotiate()
+    seen = {"start": client.execute("nbd-server-start", {"addr": {"type": "unix", "data": {"path": path}}})}
+    code, _, _ = tool("qemu-nbd", "--list", "-k", path)
+    seen["listens"] = code == 0
+    seen["stop"] = client.execute("nbd-server-stop")
+    seen["socket left"] = os.path.exists(path)
+    client.close()
+    return seen
+
+
+def test_nbd_server_replaces_a_stale_socket_as_qemu_7_2():
+    """QEMU unlinks what is at the path before it binds; the fleet does so
+    only for a stale socket (QMPPluginKit's ClientSocketPath, as for a
+    chardev's), which is what QEMU's bind then takes over."""
+    for program in (QEMU_PROGRAM, "qemu-nbd"):
+        if shutil.which(program) is None:
+            missing(f"{program} is not installed (scripts/install-deps)")
+    binary = required_fleet_binary()
+    qemu_dir, fleet_dir = short_tempdir("qs-"), short_tempdir("fs-")
+    qemu = QemuProcess("pc", paused=True)
+    fleet = FleetProcess(binary, {"pc": BARE_PC}, [{"name": "vm0", "template": "pc"}])
+    try:
+        want = start_on_stale_socket(qemu.socket, qemu_dir)
+        have = start_on_stale_socket(fleet.vm_socket("vm0"), fleet_dir)
+    finally:
+        qemu.close()
+        fleet.close()
+        shutil.rmtree(qemu_dir, ignore_errors=True)
+        shutil.rmtree(fleet_dir, ignore_errors=True)
+    assert want == {"start": {"return": {}}, "listens": True, "stop": {"return": {}}, "socket left": False}
+    assert have == want
