@@ -74,10 +74,7 @@ public final class PluginRegistry<P: QMPPlugin> {
         addDevice add: @escaping (P, NewDevice, JSONObject) -> Result<Void, QMPError>,
         remove: ((P, String) -> Result<Void, QMPError>)? = nil
     ) {
-        let fallback = DriverBox.Counter()
-        devices.append((description, DriverBox(P.self, asyncAdd: { this, id, props, reply in
-            reply(add(this, NewDevice.named(id, by: reply, fallback: fallback), props).map { .object([:]) })
-        }, remove: remove)))
+        device(description, addReporting: { this, device, props in add(this, device, props).map { [:] } }, remove: remove)
     }
 
     /// A device driver as `device(_:addDevice:remove:)`, whose `add` also
