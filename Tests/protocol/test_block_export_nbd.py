@@ -25,6 +25,22 @@ def tool(*args):
     return result.returncode, result.stdout, result.stderr
 
 
+def against_qemu_and_fleet(steps):
+    """`steps(qmp_path, directory)` against a paused QEMU pc and a simulated
+    pc, each with a short directory of its own: (QEMU's result, the fleet's)."""
+    binary = required_fleet_binary()
+    qemu_dir, fleet_dir = short_tempdir("qn-"), short_tempdir("fn-")
+    qemu = QemuProcess("pc", paused=True)
+    fleet = FleetProcess(binary, {"pc": BARE_PC}, [{"name": "vm0", "template": "pc"}])
+    try:
+        return steps(qemu.socket, qemu_dir), steps(fleet.vm_socket("vm0"), fleet_dir)
+    finally:
+        qemu.close()
+        fleet.close()
+        shutil.rmtree(qemu_dir, ignore_errors=True)
+        shutil.rmtree(fleet_dir, ignore_errors=True)
+
+
 def exercise(qmp_path, directory):
     socket = os.path.join(directory, "nbd.sock")
     url = f"nbd+unix:///{{}}?socket={socket}"
@@ -58,18 +74,7 @@ def test_nbd_clients_see_exports_as_from_qemu_7_2():
     for program in (QEMU_PROGRAM, "qemu-img", "qemu-io", "qemu-nbd"):
         if shutil.which(program) is None:
             missing(f"{program} is not installed (scripts/install-deps)")
-    binary = required_fleet_binary()
-    qemu_dir, fleet_dir = short_tempdir("qn-"), short_tempdir("fn-")
-    qemu = QemuProcess("pc", paused=True)
-    fleet = FleetProcess(binary, {"pc": BARE_PC}, [{"name": "vm0", "template": "pc"}])
-    try:
-        want = exercise(qemu.socket, qemu_dir)
-        have = exercise(fleet.vm_socket("vm0"), fleet_dir)
-    finally:
-        qemu.close()
-        fleet.close()
-        shutil.rmtree(qemu_dir, ignore_errors=True)
-        shutil.rmtree(fleet_dir, ignore_errors=True)
+    want, have = against_qemu_and_fleet(exercise)
     assert want["info"] == (0, SIZE)
     assert have == want
 
@@ -120,17 +125,6 @@ def test_nbd_server_replaces_a_stale_socket_as_qemu_7_2():
     for program in (QEMU_PROGRAM, "qemu-nbd"):
         if shutil.which(program) is None:
             missing(f"{program} is not installed (scripts/install-deps)")
-    binary = required_fleet_binary()
-    qemu_dir, fleet_dir = short_tempdir("qs-"), short_tempdir("fs-")
-    qemu = QemuProcess("pc", paused=True)
-    fleet = FleetProcess(binary, {"pc": BARE_PC}, [{"name": "vm0", "template": "pc"}])
-    try:
-        want = start_on_stale_socket(qemu.socket, qemu_dir)
-        have = start_on_stale_socket(fleet.vm_socket("vm0"), fleet_dir)
-    finally:
-        qemu.close()
-        fleet.close()
-        shutil.rmtree(qemu_dir, ignore_errors=True)
-        shutil.rmtree(fleet_dir, ignore_errors=True)
+    want, have = against_qemu_and_fleet(start_on_stale_socket)
     assert want == {"start": {"return": {}}, "listens": True, "stop": {"return": {}}, "socket left": False}
     assert have == want
