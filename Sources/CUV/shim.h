@@ -58,6 +58,19 @@ static inline long cuv_splice_nonblocking(int in, int out, size_t len) {
     return -1;
 #endif
 }
+/* renameat2(2) with RENAME_NOREPLACE (1): the rename fails with EEXIST
+ * instead of replacing what is there, so a new socket needs no lstat of its
+ * path first. Through syscall(2), as glibc declares renameat2 only under
+ * _GNU_SOURCE. -1 with errno ENOSYS where the kernel lacks it (EINVAL where
+ * the file system does). */
+static inline int cuv_rename_noreplace(const char *from, const char *to) {
+#ifdef SYS_renameat2
+    return (int)syscall(SYS_renameat2, AT_FDCWD, from, AT_FDCWD, to, 1u);
+#else
+    errno = ENOSYS;
+    return -1;
+#endif
+}
 /* malloc_trim(3) and mallinfo2(3) (glibc 2.33): Swift's Glibc module
  * leaves <malloc.h> out. */
 static inline int cuv_malloc_trim(void) { return malloc_trim(0); }

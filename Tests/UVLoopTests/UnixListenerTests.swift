@@ -51,6 +51,25 @@ struct UnixListenerTests {
         shared.close()
     }
 
+    /// The mode is set on the socket before its bind; a umask that takes
+    /// bits of it off still ends with the requested mode.
+    @Test func socketFileGetsTheRequestedModeWhenTheUmaskTakesBitsOff() throws {
+        let loop = try EventLoop()
+        let old = umask(0o077)
+        defer { umask(old) }
+        let path = LoopHarness.socketPath("umask")
+        var options = UnixListener.Options()
+        options.mode = 0o660
+        let shared = try UnixListener(loop: loop, path: path, options: options) { _ in }
+        #expect(LoopHarness.mode(of: path) == 0o660)
+        shared.close()
+        let own = try UnixListener(loop: loop, path: path) { _ in }
+        #expect(LoopHarness.mode(of: path) == 0o600)
+        #expect(!LoopHarness.exists(path + ".new"))
+        own.close()
+        #expect(!LoopHarness.exists(path))
+    }
+
     @Test func closeRemovesOnlyTheFileItCreated() throws {
         let loop = try EventLoop()
         let path = LoopHarness.socketPath("unlink")
@@ -100,6 +119,7 @@ struct UnixListenerTests {
         #expect(error?.code == -EEXIST)
         #expect(error?.operation.contains("not a socket") == true)
         #expect(LoopHarness.mode(of: path) == 0o644)
+        #expect(!LoopHarness.exists(path + ".new"))
     }
 
     @Test func socketALiveServerAnswersOnIsRefused() throws {
@@ -110,6 +130,26 @@ struct UnixListenerTests {
         let error = #expect(throws: UVError.self) { try UnixListener(loop: loop, path: path) { _ in } }
         #expect(error?.code == -EADDRINUSE)
         #expect(LoopHarness.exists(path))
+        #expect(!LoopHarness.exists(path + ".new"))
+    }
+
+    /// A path with no room for the staged name's suffix is bound in place;
+    /// what is there is looked at when the bind meets it.
+    @Test func pathBoundInPlaceReplacesAStaleSocketAndRefusesALiveOne() throws {
+        let loop = try EventLoop()
+        let base = LoopHarness.socketPath("inplace")
+        let path = base + String(repeating: "x", count: max(0, 105 - base.utf8.count))
+        #expect(path.utf8.count == 105)
+        close(Self.rawSocket(at: path, listening: false))
+        let listener = try UnixListener(loop: loop, path: path) { _ in }
+        #expect(LoopHarness.mode(of: path) == 0o600)
+        let live = Self.rawSocket(at: path + "l", listening: true)
+        defer { close(live); unlink(path + "l") }
+        let error = #expect(throws: UVError.self) { try UnixListener(loop: loop, path: path + "l") { _ in } }
+        #expect(error?.code == -EADDRINUSE)
+        #expect(LoopHarness.exists(path + "l"))
+        listener.close()
+        #expect(!LoopHarness.exists(path))
     }
 
     @Test func tooLongPathIsRefused() throws {
