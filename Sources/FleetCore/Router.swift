@@ -250,6 +250,7 @@ public final class Router {
         }
         let table = try table(for: spec.plugins.keys, target: spec.machine.arch)
         let vm = VM(spec: spec, owner: self, table: table, creationSequence: spec.creationSequence ?? nextVMSequence())
+        vm.plugins.reserveCapacity(table.plugins.count)
         for library in table.plugins {
             let instance = PluginInstance(library: library, vm: vm)
             do throws(PluginLoadError) {
@@ -260,6 +261,7 @@ public final class Router {
             }
             vm.plugins.append(instance)
         }
+        vm.devices.fitToSize()
         if let loop {
             let monitors = spec.monitors.isEmpty ? [.path("\(config.socketDirectory)/\(spec.name).qmp")] : spec.monitors
             var opened: [UnixListener] = []

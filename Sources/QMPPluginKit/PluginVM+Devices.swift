@@ -16,10 +16,16 @@ extension PluginVM {
         let offset = MemoryLayout<qmp_host_api>.offset(of: \qmp_host_api.device_realized) ?? Int.max
         guard Int(api.pointee.struct_size) >= offset + MemoryLayout<UnsafeRawPointer?>.size,
               let realized = api.pointee.device_realized else { return .success(()) }
-        var error = [CChar](repeating: 0, count: 512)
         let text = JSONValue.object(properties).jsonText
-        let rc = text.withCString { props in realized(handle, driver, id, props, text.utf8.count, &error, error.count) }
-        guard rc != 0 else { return .success(()) }
-        return .failure(.generic(String(decoding: error.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)))
+        // The error buffer on the stack, not a heap array per device.
+        let failure: String? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { error in
+            error.initialize(repeating: 0)
+            let rc = text.withCString { props in realized(handle, driver, id, props, text.utf8.count, error.baseAddress, error.count) }
+            guard rc != 0 else { return nil }
+            error[error.count - 1] = 0
+            return String(cString: error.baseAddress!)
+        }
+        guard let failure else { return .success(()) }
+        return .failure(.generic(failure))
     }
 }

@@ -83,6 +83,18 @@ public final class DeviceRegistry {
         devices.append(device)
     }
 
+    /// Gives back the room the list grew past its devices. Appending
+    /// doubles an array's room, so a VM whose config realized 5 or 6
+    /// devices kept room for 8: 216 bytes of each of 10,000 VMs. Called
+    /// once the VM's plugins have realized their configured devices.
+    func fitToSize() {
+        guard devices.capacity > devices.count else { return }
+        var fitted: [Device] = []
+        fitted.reserveCapacity(devices.count)
+        fitted.append(contentsOf: devices)
+        devices = fitted
+    }
+
     func markUnplugPending(_ qomPath: String) {
         if let i = devices.firstIndex(where: { $0.hasQOMPath(qomPath) }) { devices[i].unplugPending = true }
     }

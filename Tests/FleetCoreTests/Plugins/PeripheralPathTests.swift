@@ -85,4 +85,20 @@ import Testing
         let storage = { (d: Device) in d.properties.members.withUnsafeBufferPointer { UInt(bitPattern: $0.baseAddress) } }
         #expect(storage(a) == storage(b) && storage(a) != 0)
     }
+
+    /// A VM keeps room for the devices its config realized, not for the
+    /// 8 that appending 5 of them one by one makes room for; a device_add
+    /// later still finds room (the list grows again).
+    @Test func configuredDevicesKeepNoSpareRoom() throws {
+        let fleet = try TestFleet(yaml: """
+            vms: [{name: "t0", machine: pc, plugins: {net: {
+                   netdevs: [{id: n0, type: user}, {id: n1, type: user}, {id: n2, type: user}, {id: n3, type: user}, {id: n4, type: user}],
+                   nics: [{id: nic0, model: virtio-net-pci, netdev: n0}, {id: nic1, model: e1000, netdev: n1},
+                          {id: nic2, model: e1000, netdev: n2}, {id: nic3, model: e1000, netdev: n3},
+                          {id: nic4, model: rtl8139, netdev: n4}]}}}]
+            """)
+        let vm = try #require(fleet.vm("t0"))
+        #expect(vm.devices.devices.map { $0.id } == ["nic0", "nic1", "nic2", "nic3", "nic4"])
+        #expect(vm.devices.devices.capacity < 8, "room for \(vm.devices.devices.capacity) devices")
+    }
 }
