@@ -77,8 +77,11 @@ extension ChardevPlugin {
         guard let old = chardev(id), !opening.contains(id) else { return reply.failure(.generic("Chardev '\(id)' does not exist")) }
         guard !(old.backend is MuxBackend) else { return reply.failure(.generic("Mux device hotswap not supported yet")) }
         loadModule(for: backend)
-        // A mux over it is a user that cannot take another backend.
-        guard old.muxedBy == nil else { return reply.failure(.generic("Chardev user does not support chardev hotswap")) }
+        // A mux over it, or an rng-egd object reading it, is a user that
+        // cannot take another backend (QEMU 7.2: no `chr_be_change`).
+        guard old.muxedBy == nil, old.frontend?.driver != RngBackend.egdType else {
+            return reply.failure(.generic("Chardev user does not support chardev hotswap"))
+        }
         guard old.frontend != nil else {
             chardevs.removeAll { $0 === old }
             // The id stays taken while the old socket file goes.

@@ -61,6 +61,19 @@ import Testing
         #expect(vm.ok("query-pci")?.arrayValue?.first?["devices"]?.arrayValue?.contains { $0["qdev_id"] == "v0" } == false)
     }
 
+    /// QEMU 7.2 refuses chardev-change of the chardev an rng-egd reads (its
+    /// use has no hotswap); swapped, the new chardev kept the object's use
+    /// after object-del, busy for the VM's life.
+    @Test func egdChardevIsNotHotswapped() throws {
+        let vm = try ChardevVM()
+        _ = vm.add("c1", "null")
+        _ = vm.client.call("object-add", ["qom-type": "rng-egd", "id": "e1", "chardev": "c1"])
+        #expect(vm.error("chardev-change", ["id": "c1", "backend": ["type": "null", "data": [:]]])
+                == ("GenericError", "Chardev user does not support chardev hotswap"))
+        #expect(vm.ok("object-del", ["id": "e1"]) == .object([:]))
+        #expect(vm.ok("chardev-remove", ["id": "c1"]) == .object([:]))
+    }
+
     /// QEMU 7.2: object-del of a backend a device reads succeeds, but the
     /// object lives on, holding its chardev, until the device goes.
     @Test func deletedBackendLivesWhileADeviceReadsIt() throws {
