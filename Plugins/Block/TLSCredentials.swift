@@ -73,7 +73,9 @@ extension BlockPlugin {
                                       opened: [String: Int32] = [:], done: @escaping ([String: Int32]) -> Void) {
         guard let file = files.first else { return done(opened) }
         let path = "\(dir)/\(file.name)"
-        vm.openFile(path, flags: O_RDONLY, for: reply) { [weak self] result in
+        // Dropped (the request timed out or the VM ended while this file
+        // opened): nothing takes the files opened before it, so they close.
+        vm.openFile(path, flags: O_RDONLY, for: reply, cancelled: { opened.values.forEach { Glibc.close($0) } }) { [weak self] result in
             var opened = opened
             switch result {
             case .success(let fd): opened[file.name] = fd

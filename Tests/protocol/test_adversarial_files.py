@@ -496,6 +496,33 @@ def test_a_vm_destroyed_during_a_pending_open_leaks_no_descriptor(fleet, slow_op
     control.close()
 
 
+def test_a_vm_destroyed_while_tls_credentials_open_leaks_no_descriptor(fleet, slow_open_fuse):
+    """tls-creds-x509 opens its dir's files one after another; vm-destroy
+    while a later one's open waits on the slow mount: the files opened
+    before it are closed too (they were held by the dropped chain), so the
+    fleet holds no file of the mount afterwards."""
+    for name in ("ca-cert.pem", "server-cert.pem", "server-key.pem"):
+        with open(os.path.join(slow_open_fuse, name), "w") as pem:  # the test's own opens wait too
+            pem.write("-----BEGIN CERTIFICATE-----\n")
+    pid = fleet.process.pid
+    control = Client(fleet.control)
+    client = Client(fleet.vm_socket("hostile"))
+    client.sock.sendall(json.dumps({"execute": "object-add", "arguments": {
+        "qom-type": "tls-creds-x509", "id": "x0", "endpoint": "server", "dir": slow_open_fuse}}).encode() + b"\n")
+    time.sleep(SLOW_OPEN_SECONDS * 1.5)  # ca-cert.pem is open, server-cert.pem's open waits
+    assert files_held(pid, slow_open_fuse) == [f"{slow_open_fuse}/ca-cert.pem"]
+    assert control.execute("vm-destroy", {"name": "hostile"}) == {"return": {}}
+    client.close()
+    time.sleep(SLOW_OPEN_SECONDS)  # the pending open ends on its worker
+    held = files_held(pid, slow_open_fuse)
+    deadline = time.monotonic() + 2.0
+    while held and time.monotonic() < deadline:
+        time.sleep(0.05)
+        held = files_held(pid, slow_open_fuse)
+    assert held == [], f"the fleet still holds {held} after the VM ended"
+    control.close()
+
+
 # ------------------------------------------------- dumpdtb's error text ----
 
 DUMPDTB_CASES = {
