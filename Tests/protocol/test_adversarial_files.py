@@ -523,6 +523,30 @@ def test_a_vm_destroyed_while_tls_credentials_open_leaks_no_descriptor(fleet, sl
     control.close()
 
 
+def test_an_object_id_is_taken_while_its_add_opens_files(fleet, slow_open_fuse):
+    """object-add of tls-creds-x509 opens its CA file off the loop (a
+    second here); another client's object-add of the same id meanwhile is
+    a duplicate, as in QEMU, whose object-add does not yield. It was
+    accepted: the chardev plugin's rng-builtin and the block plugin's
+    credentials both held an object of that id, /objects showed one."""
+    with open(os.path.join(slow_open_fuse, "ca-cert.pem"), "w") as pem:  # the test's own open waits too
+        pem.write("-----BEGIN CERTIFICATE-----\n")
+    first = Client(fleet.vm_socket("hostile"))
+    second = Client(fleet.vm_socket("hostile"))
+    first.sock.sendall(json.dumps({"execute": "object-add", "arguments": {
+        "qom-type": "tls-creds-x509", "id": "o0", "dir": slow_open_fuse}}).encode() + b"\n")
+    time.sleep(SLOW_OPEN_SECONDS / 3)  # ca-cert.pem's open waits on its worker
+    assert second.execute("object-add", {"qom-type": "rng-builtin", "id": "o0"}) == {"error": {
+        "class": "GenericError", "desc": "attempt to add duplicate property 'o0' to object (type 'container')"}}
+    assert first.read() == {"return": {}}
+    assert second.execute("qom-get", {"path": "/objects/o0", "property": "loaded"}) == {"return": True}
+    # The id is free again once its add ended.
+    assert second.execute("object-del", {"id": "o0"}) == {"return": {}}
+    assert second.execute("object-add", {"qom-type": "rng-builtin", "id": "o0"}) == {"return": {}}
+    first.close()
+    second.close()
+
+
 # ------------------------------------------------- dumpdtb's error text ----
 
 DUMPDTB_CASES = {

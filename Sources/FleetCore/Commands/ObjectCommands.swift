@@ -27,7 +27,7 @@ enum ObjectCommands {
         // memory-backend-ram,id=pc.ram` for `-machine memory-backend=pc.ram`)
         // takes the place of the board's default one.
         let isBoardRAM = vm.boardRAMBackend?.id == id && !vm.coldPlugging
-        guard vm.objects[id] == nil, !isBoardRAM else {
+        guard vm.objects[id] == nil, !vm.objectIDsBeingAdded.contains(id), !isBoardRAM else {
             complete(.failure(.generic("attempt to add duplicate property '\(id)' to object (type 'container')")))
             return
         }
@@ -44,7 +44,9 @@ enum ObjectCommands {
             }
             properties[key] = value
         }
+        vm.objectIDsBeingAdded.insert(id)
         plugin.add(with: objectType, command: "object-add", id: id, properties: properties) { [weak vm] result in
+            vm?.objectIDsBeingAdded.remove(id)
             guard case .success(let reported) = result else { return complete(result) }
             // A type may answer with the values QEMU's qom-get reads of the
             // new object (its defaults, what it derived from the members):

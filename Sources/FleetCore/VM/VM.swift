@@ -72,6 +72,10 @@ public final class VM {
     private var sessionMonitors: [UInt64: Int] = [:]
     /// User-created QOM objects (`object-add`), by id.
     public internal(set) var objects: [String: QOMObject] = [:]
+    /// Ids whose `object-add` a plugin is still completing (a file opened
+    /// off the loop): taken already, as in QEMU, whose object-add does not
+    /// yield, so another client's add of the id is a duplicate meanwhile.
+    var objectIDsBeingAdded: Set<String> = []
     /// One instance of each of the VM's plugins, in config order.
     @exclusivity(unchecked) public internal(set) var plugins: [PluginInstance] = []
     /// Where the VM's socket listens (nil in-process).
