@@ -470,6 +470,16 @@ def files_held(pid, directory):
     return held
 
 
+def assert_nothing_held(pid, directory):
+    """Within two seconds the process holds no file beneath `directory`."""
+    held = files_held(pid, directory)
+    deadline = time.monotonic() + 2.0
+    while held and time.monotonic() < deadline:
+        time.sleep(0.05)
+        held = files_held(pid, directory)
+    assert held == [], f"the fleet still holds {held} after the VM ended"
+
+
 def test_a_vm_destroyed_during_a_pending_open_leaks_no_descriptor(fleet, slow_open_fuse):
     """vm-destroy while a screendump's open waits on the slow mount: the
     control socket is answered at once (the loop is not in the open), and
@@ -485,12 +495,7 @@ def test_a_vm_destroyed_during_a_pending_open_leaks_no_descriptor(fleet, slow_op
     assert time.monotonic() - started < LATENCY_LIMIT_SECONDS * 5  # not after the open
     client.close()
     time.sleep(SLOW_OPEN_SECONDS)  # the open ends on its worker, with a descriptor nobody wants
-    held = files_held(pid, slow_open_fuse)
-    deadline = time.monotonic() + 2.0
-    while held and time.monotonic() < deadline:
-        time.sleep(0.05)
-        held = files_held(pid, slow_open_fuse)
-    assert held == [], f"the fleet still holds {held} after the VM ended"
+    assert_nothing_held(pid, slow_open_fuse)
     assert os.path.exists(f"{slow_open_fuse}/late.ppm")  # the open did happen
     assert "hostile" not in [vm["name"] for vm in control.execute("query-vms")["return"]]
     control.close()
@@ -514,12 +519,7 @@ def test_a_vm_destroyed_while_tls_credentials_open_leaks_no_descriptor(fleet, sl
     assert control.execute("vm-destroy", {"name": "hostile"}) == {"return": {}}
     client.close()
     time.sleep(SLOW_OPEN_SECONDS)  # the pending open ends on its worker
-    held = files_held(pid, slow_open_fuse)
-    deadline = time.monotonic() + 2.0
-    while held and time.monotonic() < deadline:
-        time.sleep(0.05)
-        held = files_held(pid, slow_open_fuse)
-    assert held == [], f"the fleet still holds {held} after the VM ended"
+    assert_nothing_held(pid, slow_open_fuse)
     control.close()
 
 
