@@ -39,9 +39,8 @@ struct ThrottleSettings: Equatable {
         return .success(settings)
     }
 
-    /// `throttle_is_valid`, in its order; negative values wrap to huge
-    /// unsigned ones there, so they fail the range check.
-    /// `throttle_is_valid`'s checks, in its order, with its texts.
+    /// `throttle_is_valid`'s checks, in its order, with its texts; negative
+    /// values wrap to huge unsigned ones there, so they fail the range check.
     func check() -> QMPError? {
         func both(_ total: String, _ read: String, _ write: String) -> Bool { value(total) != 0 && (value(read) != 0 || value(write) != 0) }
         if both("bps", "bps_rd", "bps_wr") || both("iops", "iops_rd", "iops_wr")
