@@ -39,10 +39,15 @@ import Glibc
 ///
 /// Loop-confined: only the loop thread touches a session.
 public final class Session {
-    /// An item of input waiting its turn: a parsed message or a parse error.
-    /// A parsed message, with its `arguments` object's bytes as the client
-    /// sent them when the parser kept them (`QMPRequest.argumentsText`).
-    typealias Input = (message: Result<JSONValue, JSONParseError>, argumentsText: [UInt8]?)
+    /// An item of input waiting its turn: a request the scanner recognised
+    /// in the read buffer (`QMPRequestScanner`: no `JSONValue` made), or a
+    /// parsed message or a parse error, with its `arguments` object's bytes
+    /// as the client sent them when the parser kept them
+    /// (`QMPRequest.argumentsText`).
+    enum Input {
+        case request(QMPRequest)
+        case message(Result<JSONValue, JSONParseError>, argumentsText: [UInt8]?)
+    }
 
     public let id: UInt64
     /// What the session is attached to. Strong until the session closes
@@ -190,12 +195,17 @@ public final class Session {
     /// comes; returns the bytes taken.
     private func parse(_ bytes: UnsafeRawBufferPointer) -> Int {
         let oob = isOOBEnabled
-        let used = parser.feedMessages(bytes, while: { output, arguments in
+        // A recognised request is never `exec-oob` (the scanner takes only
+        // `execute`): it queues in-band as any other.
+        let used = parser.feedRequests(bytes, request: { scanned in
+            queue.append(.request(scanned.request()))
+            return queue.count < queueLimit
+        }, message: { output, arguments in
             if oob, case .success(let value) = output, Self.isOutOfBand(value) {
                 outOfBandRequest = value
                 return false
             }
-            queue.append((output, arguments.map(Self.nulTerminated)))
+            queue.append(.message(output, argumentsText: arguments.map(Self.nulTerminated)))
             return queue.count < queueLimit
         })
         accountParserMemory()
@@ -238,7 +248,7 @@ public final class Session {
             parser.abandonMessage()
             budget.release(parserBytesReserved)
             parserBytesReserved = 0
-            queue.append((.failure(JSONParseError("JSON token size limit exceeded")), nil))
+            queue.append(.message(.failure(JSONParseError("JSON token size limit exceeded")), argumentsText: nil))
         }
     }
 
@@ -352,20 +362,29 @@ public final class Session {
     }
 
     private func handle(_ input: Input, at now: UInt64) {
-        let value: JSONValue
-        switch input.message {
-        case .failure(let error):
-            send(QMPMessage.failure(.generic(error.message), id: nil))
-            return
-        case .success(let v):
-            value = v
-        }
-        switch QMPRequest.decode(value, oobEnabled: isOOBEnabled) {
+        switch decoded(input) {
+        case .success(let request):
+            run(request, at: now)
         case .failure(let error):
             send(QMPMessage.failure(error.error, id: error.id))
-        case .success(var request):
-            if request.arguments != nil { request.argumentsText = input.argumentsText }
-            run(request, at: now)
+        }
+    }
+
+    /// The request `input` is, or the error QEMU answers for it: a parse
+    /// error (no id), or what `QMPRequest.decode` refuses.
+    private func decoded(_ input: Input) -> Result<QMPRequest, QMPRequestError> {
+        switch input {
+        case .request(let request):
+            return .success(request)
+        case .message(.failure(let error), _):
+            return .failure(QMPRequestError(error: .generic(error.message), id: nil))
+        case .message(.success(let value), let argumentsText):
+            var result = QMPRequest.decode(value, oobEnabled: isOOBEnabled)
+            if case .success(var request) = result, request.arguments != nil {
+                request.argumentsText = argumentsText
+                result = .success(request)
+            }
+            return result
         }
     }
 
@@ -456,10 +475,8 @@ public final class Session {
     /// flight, then runs (or is answered) in its place.
     private func startAlongside(at now: UInt64) -> Bool {
         guard let host, isNegotiated, receivedFileDescriptors.isEmpty, let input = queue.first,
-              case .success(let value) = input.message,
-              case .success(var request) = QMPRequest.decode(value, oobEnabled: isOOBEnabled),
+              case .success(let request) = decoded(input),
               !request.isOOB, request.execute != "qmp_capabilities" else { return false }
-        if request.arguments != nil { request.argumentsText = input.argumentsText }
         let call = CommandCall(request: request, session: self, fileDescriptors: [])
         call.started = now
         queue.removeFirst()

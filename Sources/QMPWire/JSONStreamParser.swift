@@ -104,6 +104,25 @@ public struct JSONStreamParser: Sendable {
     /// client's text itself instead of a text the host writes for it.
     public mutating func feedMessages(_ raw: UnsafeRawBufferPointer,
                                       while keepGoing: (Output, _ arguments: UnsafeRawBufferPointer?) -> Bool) -> Int {
+        feed(raw, scanningRequests: false, request: { _ in true }, message: keepGoing)
+    }
+
+    /// `feedMessages(_:while:)` for a QMP session: a message that starts
+    /// where no other is pending and that `QMPRequestScanner` recognises
+    /// (`{"execute": "query-status", "id": 7}`) goes to `request` as it
+    /// lies in the buffer, with no `JSONValue` made; every other message,
+    /// and every error, to `message` exactly as `feedMessages` gives it.
+    /// Either returning false stops the feed after that message.
+    public mutating func feedRequests(_ raw: UnsafeRawBufferPointer,
+                                      request: (ScannedRequest) -> Bool,
+                                      message: (Output, _ arguments: UnsafeRawBufferPointer?) -> Bool) -> Int {
+        feed(raw, scanningRequests: true, request: request, message: message)
+    }
+
+    @inline(__always)
+    private mutating func feed(_ raw: UnsafeRawBufferPointer, scanningRequests: Bool,
+                               request: (ScannedRequest) -> Bool,
+                               message keepGoing: (Output, _ arguments: UnsafeRawBufferPointer?) -> Bool) -> Int {
         guard let base = raw.baseAddress, raw.count > 0 else { return 0 }
         var stopped = false
         func emit(_ output: Output) { if !keepGoing(output, nil) { stopped = true } }
@@ -123,6 +142,12 @@ public struct JSONStreamParser: Sendable {
                 case UInt8(ascii: " "), UInt8(ascii: "\n"), UInt8(ascii: "\r"), UInt8(ascii: "\t"):
                     continue
                 case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    if scanningRequests, tokenCount == 0, c == UInt8(ascii: "{"),
+                       let scanned = QMPRequestScanner.scan(input, at: i - 1, limits: limits) {
+                        i = scanned.end
+                        if !request(scanned) { stopped = true }
+                        continue
+                    }
                     if tokenCount == 0, let (value, end, arguments) = JSONDirectParser.parseMessage(input, at: i - 1, limits: limits) {
                         i = end
                         if !keepGoing(.success(value), arguments.map { UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: input[$0])) }) { stopped = true }

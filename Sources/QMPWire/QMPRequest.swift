@@ -25,6 +25,11 @@ public struct QMPRequest: Sendable {
 public struct QMPRequestError: Error, Sendable {
     public var error: QMPError
     public var id: JSONValue?
+
+    public init(error: QMPError, id: JSONValue? = nil) {
+        self.error = error
+        self.id = id
+    }
 }
 
 extension QMPRequest {

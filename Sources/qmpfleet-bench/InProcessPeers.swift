@@ -40,6 +40,70 @@ enum InProcessPeers {
         return best
     }
 
+    /// A command table's entry, as FleetCore's `CommandDispatch` keeps
+    /// one per name (a class: the lookup hands a reference).
+    private final class Entry: Sendable {
+        let reply: JSONValue
+        init(reply: JSONValue) { self.reply = reply }
+    }
+
+    /// A table of the size of the `pc` VM's (QEMU 7.2 has about 230
+    /// commands), keyed by name as `CommandDispatch.entries` is.
+    private static let commandTable: [String: Entry] = {
+        var table: [String: Entry] = [:]
+        for n in 0..<229 { table["x-command-\(n)"] = Entry(reply: .object([:])) }
+        table["query-status"] = Entry(reply: statusReply)
+        return table
+    }()
+
+    /// Requests per second of the fleet's own per-request path over
+    /// `batch` copies of `line` in one buffer, in process: the framing a
+    /// `Session` calls (`JSONStreamParser.feedRequests`, whose
+    /// `QMPRequestScanner` recognises the request in the buffer), a name
+    /// lookup in a `[String: entry]` table of the `pc` VM's size (as
+    /// `CommandDispatch`'s), and the session's reply cache
+    /// (`QMPReplyCache`, which keeps `query-status`'s line) appended to one
+    /// output buffer. A request the scanner leaves goes the full way, as
+    /// in the session. Left out: the session's queue and turn clock, the
+    /// `CommandCall` and its closures, argument check, metrics, history,
+    /// the socket. The best of batches taken for `seconds`.
+    static func fleetPathLoop(request line: [UInt8], batch: Int, seconds: Double = 0.2) -> Double {
+        let input = Array([[UInt8]](repeating: line, count: batch).joined())
+        var parser = JSONStreamParser()
+        var cache = QMPReplyCache()
+        var output: [UInt8] = []
+        output.reserveCapacity(batch * 128)
+        var best = 0.0
+        var answered = 0
+        func answer(_ name: String, id: JSONValue?) {
+            if let entry = commandTable[name] {
+                output.append(contentsOf: cache.success(entry.reply, id: id))
+            } else {
+                output.append(contentsOf: QMPMessage.failure(.commandNotFound(name), id: id))
+            }
+            answered &+= 1
+        }
+        let start = Date()
+        while Date().timeIntervalSince(start) < seconds {
+            let t = DispatchTime.now().uptimeNanoseconds
+            _ = input.withUnsafeBytes { raw in
+                parser.feedRequests(raw, request: { scanned in
+                    answer(scanned.name, id: scanned.idValue)
+                    return true
+                }, message: { result, _ in
+                    guard case .success(let value) = result, case .success(let request) = QMPRequest.decode(value, oobEnabled: false) else { return true }
+                    answer(request.execute, id: request.id)
+                    return true
+                })
+            }
+            let elapsed = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
+            best = max(best, Double(batch) / elapsed)
+            output.removeAll(keepingCapacity: true)
+        }
+        precondition(answered > 0)
+        return best
+    }
+
     /// Bytes per second of a plain byte-at-a-time Swift scan for the end of
     /// a JSON string (the next `"`, `\` or control byte) over `text`: the
     /// peer of a large string argument. The best of scans taken for `seconds`.

@@ -1,0 +1,156 @@
+/// Recognises the requests clients send most, `{"execute": NAME}` with an
+/// optional `"id"` and an optional empty `"arguments": {}`, straight in the
+/// read buffer: no `JSONValue`, no `JSONObject`, no allocation. A session
+/// hands what it recognises to its command table by name
+/// (`JSONStreamParser.feedRequests`), where a `query-status` otherwise cost
+/// an object of three members, its decode and its copies.
+///
+/// It recognises only what QEMU 7.2 (and the full parser,
+/// `JSONStreamParser` then `QMPRequest.decode`) reads as the same request
+/// ending at the same byte, and whose `id` QEMU echoes byte for byte:
+/// - members `execute`, `id` and `arguments`, each at most once, in any
+///   order, with any JSON whitespace (space, tab, CR, LF) between tokens;
+/// - keys and NAME double-quoted ASCII (0x20...0x7F) without escapes;
+/// - `id` an integer `-?(0|[1-9][0-9]*)` of at most 18 digits, not `-0`
+///   (QEMU echoes `-0` as `0`), or a double-quoted string of bytes
+///   0x20...0x7E without `"` or `\` (QEMU writes DEL as `\u007F`). QEMU
+///   echoes `1.0` as `1`, `1e3` as `1000`, 20-digit integers as doubles:
+///   those, like `null` or a single-quoted string, take the full path;
+/// - `arguments` the empty object `{}` (blanks inside allowed);
+/// - complete in the buffer, within the message limits.
+///
+/// Anything else (another member, a duplicate, `exec-oob`, an escape, a
+/// byte past 0x7F, nesting, an incomplete message) is "not recognised",
+/// `nil`, and the full parser reads the same bytes: every reply and error
+/// stays what it was (`QMPRequestScannerTests`, `Fuzz/ScannerFuzz.swift`
+/// compare the two on the same input).
+public enum QMPRequestScanner {
+    /// The request starting at `start` (a `{`), or nil when it is not one
+    /// of the shapes above.
+    public static func scan(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, limits: JSONLimits) -> ScannedRequest? {
+        let n = bytes.count
+        guard start < n, bytes[start] == UInt8(ascii: "{") else { return nil }
+        var execute: Range<Int>?
+        var id: Range<Int>?
+        var idInteger: Int64 = 0
+        var arguments: Range<Int>?
+        var i = skipBlanks(bytes, from: start + 1)
+        while true {
+            guard i < n, bytes[i] == UInt8(ascii: "\""),
+                  let key = plainString(bytes, at: i, allowDelete: false) else { return nil }
+            let member = Member(bytes, key.text)
+            i = skipBlanks(bytes, from: key.end)
+            guard i < n, bytes[i] == UInt8(ascii: ":") else { return nil }
+            i = skipBlanks(bytes, from: i + 1)
+            guard i < n else { return nil }
+            switch member {
+            case .execute:
+                guard execute == nil, bytes[i] == UInt8(ascii: "\""),
+                      let name = plainString(bytes, at: i, allowDelete: true) else { return nil }
+                execute = name.text
+                i = name.end
+            case .id:
+                guard id == nil else { return nil }
+                if bytes[i] == UInt8(ascii: "\"") {
+                    guard let text = plainString(bytes, at: i, allowDelete: false) else { return nil }
+                    id = i..<text.end
+                    i = text.end
+                } else {
+                    guard let number = integer(bytes, at: i) else { return nil }
+                    id = i..<number.end
+                    idInteger = number.value
+                    i = number.end
+                }
+            case .arguments:
+                guard arguments == nil, bytes[i] == UInt8(ascii: "{") else { return nil }
+                let close = skipBlanks(bytes, from: i + 1)
+                guard close < n, bytes[close] == UInt8(ascii: "}") else { return nil }
+                arguments = i..<(close + 1)
+                i = close + 1
+            case .other:
+                return nil
+            }
+            i = skipBlanks(bytes, from: i)
+            guard i < n else { return nil }
+            if bytes[i] == UInt8(ascii: "}") {
+                i += 1
+                break
+            }
+            guard bytes[i] == UInt8(ascii: ",") else { return nil }
+            i = skipBlanks(bytes, from: i + 1)
+        }
+        guard let execute else { return nil }
+        // Each token is at least a byte: these bound QEMU's token size and
+        // count (as `JSONDirectParser`), and `{}` inside is one level more.
+        let length = i - start
+        guard length + 1 <= limits.maxTokenBytes, length <= limits.maxTokenCount,
+              (arguments == nil ? 1 : 2) <= limits.maxNesting else { return nil }
+        return ScannedRequest(bytes: bytes, execute: execute, id: id, idInteger: idInteger, arguments: arguments, end: i)
+    }
+
+    /// The three members a recognised request may have.
+    private enum Member {
+        case execute, id, arguments, other
+
+        @inline(__always)
+        init(_ bytes: UnsafeBufferPointer<UInt8>, _ key: Range<Int>) {
+            switch key.count {
+            case 2: self = QMPRequestScanner.matches(bytes, key, "id") ? .id : .other
+            case 7: self = QMPRequestScanner.matches(bytes, key, "execute") ? .execute : .other
+            case 9: self = QMPRequestScanner.matches(bytes, key, "arguments") ? .arguments : .other
+            default: self = .other
+            }
+        }
+    }
+
+    @inline(__always)
+    static func matches(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ word: StaticString) -> Bool {
+        let w = word.utf8Start
+        for k in 0..<range.count where bytes[range.lowerBound + k] != w[k] { return false }
+        return true
+    }
+
+    /// QEMU's JSON whitespace: space, tab, CR, LF.
+    @inline(__always)
+    static func skipBlanks(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var i = start
+        while i < bytes.count {
+            let c = bytes[i]
+            guard c == UInt8(ascii: " ") || c == UInt8(ascii: "\n") || c == UInt8(ascii: "\r") || c == UInt8(ascii: "\t") else { break }
+            i += 1
+        }
+        return i
+    }
+
+    /// The string at `start` (its opening `"`): its text's range and the
+    /// index past its closing quote, when every byte is plain ASCII
+    /// (0x20...0x7F, or ...0x7E without `allowDelete`) other than `"` and `\`.
+    @inline(__always)
+    static func plainString(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, allowDelete: Bool) -> (text: Range<Int>, end: Int)? {
+        let end = PlainTextScan.plainRunEnd(bytes, from: start + 1, to: bytes.count, quote: UInt8(ascii: "\""), stopAtDelete: !allowDelete)
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "\"") else { return nil }
+        return ((start + 1)..<end, end + 1)
+    }
+
+    /// `-?(0|[1-9][0-9]*)`, at most 18 digits (so it fits in Int64), not
+    /// `-0`, ended by a byte that ends QEMU's integer token without making
+    /// it a float or an error (a `.`, `e`, `E` or digit would).
+    @inline(__always)
+    static func integer(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> (value: Int64, end: Int)? {
+        var j = start
+        let negative = bytes[j] == UInt8(ascii: "-")
+        if negative { j += 1 }
+        let digits = j
+        var magnitude: Int64 = 0
+        while j < bytes.count, JSONLexer.isDigit(bytes[j]) {
+            guard j - digits < 18 else { return nil }
+            magnitude = magnitude &* 10 &+ Int64(bytes[j] &- UInt8(ascii: "0"))
+            j += 1
+        }
+        guard j > digits, j < bytes.count else { return nil }
+        if bytes[digits] == UInt8(ascii: "0") && (j - digits > 1 || negative) { return nil }
+        let next = bytes[j]
+        guard next != UInt8(ascii: "."), next != UInt8(ascii: "e"), next != UInt8(ascii: "E") else { return nil }
+        return (negative ? -magnitude : magnitude, j)
+    }
+}
