@@ -6,9 +6,8 @@ import UVLoop
 /// A host that keeps each call's request as the session handed it.
 private final class RecordingHost: SessionHost {
     let greeting = QMPMessage.greeting(version: QEMUVersion(major: 7, minor: 2, micro: 0))
-    var sessionLimits = SessionLimits(json: .qemu, sessionOutputBytes: 1 << 20, pendingCommandsPerSession: 8, fdsPerSession: 4,
-                                      sessionOutputStallMilliseconds: 1000, finalFlushMilliseconds: 1000,
-                                      negotiationTimeoutMilliseconds: 1000, parserBytesPerFleet: 1 << 20, sessionTurnMicroseconds: 1_000_000)
+    // A turn long enough that one read's requests all run in it.
+    var sessionLimits = SessionLimits.testHost(sessionTurnMicroseconds: 1_000_000)
     let clock = ManualScheduler()
     var scheduler: any Scheduler { clock }
     let parserMemory = ParserMemoryBudget()
