@@ -153,23 +153,8 @@ struct JSONDirectParser {
     /// QEMU's integer token without making it a float or an error.
     @inline(__always)
     private mutating func parseInteger() -> JSONValue? {
-        var j = index
-        let negative = bytes[j] == UInt8(ascii: "-")
-        if negative { j += 1 }
-        let digitsStart = j
-        var magnitude: UInt64 = 0
-        while j < bytes.count, JSONLexer.isDigit(bytes[j]) {
-            // 18 digits always fit; longer numbers take the QEMU path.
-            guard j - digitsStart < 18 else { return nil }
-            magnitude = magnitude &* 10 &+ UInt64(bytes[j] &- UInt8(ascii: "0"))
-            j += 1
-        }
-        guard j > digitsStart, j < bytes.count else { return nil }
-        if bytes[digitsStart] == UInt8(ascii: "0") && j - digitsStart > 1 { return nil }
-        let next = bytes[j]
-        if next == UInt8(ascii: ".") || next == UInt8(ascii: "e") || next == UInt8(ascii: "E") { return nil }
-        index = j
-        let value = Int64(magnitude)
-        return .int(negative ? -value : value)
+        guard let (value, end) = QMPRequestScanner.integer(bytes, at: index, negativeZero: true) else { return nil }
+        index = end
+        return .int(value)
     }
 }

@@ -132,11 +132,13 @@ public enum QMPRequestScanner {
         return ((start + 1)..<end, end + 1)
     }
 
-    /// `-?(0|[1-9][0-9]*)`, at most 18 digits (so it fits in Int64), not
-    /// `-0`, ended by a byte that ends QEMU's integer token without making
-    /// it a float or an error (a `.`, `e`, `E` or digit would).
+    /// `-?(0|[1-9][0-9]*)`, at most 18 digits (so it fits in Int64), ended
+    /// by a byte that ends QEMU's integer token without making it a float
+    /// or an error (a `.`, `e`, `E` or digit would); `-0` only with
+    /// `negativeZero` (QEMU echoes it as `0`, so an id cannot be one; a
+    /// value may, `JSONDirectParser`).
     @inline(__always)
-    static func integer(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int) -> (value: Int64, end: Int)? {
+    static func integer(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, negativeZero: Bool = false) -> (value: Int64, end: Int)? {
         var j = start
         let negative = bytes[j] == UInt8(ascii: "-")
         if negative { j += 1 }
@@ -148,7 +150,7 @@ public enum QMPRequestScanner {
             j += 1
         }
         guard j > digits, j < bytes.count else { return nil }
-        if bytes[digits] == UInt8(ascii: "0") && (j - digits > 1 || negative) { return nil }
+        if bytes[digits] == UInt8(ascii: "0") && (j - digits > 1 || (negative && !negativeZero)) { return nil }
         let next = bytes[j]
         guard next != UInt8(ascii: "."), next != UInt8(ascii: "e"), next != UInt8(ascii: "E") else { return nil }
         return (negative ? -magnitude : magnitude, j)
