@@ -18,6 +18,14 @@ public struct Limits: Sendable, Equatable {
     /// Clients attached to one VM at once (simulated or proxied); further
     /// connections are closed at once.
     public var clientsPerVM: Int = 256
+    /// Clients of one VM whose output the VM's own loop writes. Each client
+    /// past these has its writes (replies and events, in order) made by
+    /// the fleet's loops in turn, the VM's own among them, while its
+    /// session stays on the VM's loop: one event to 1,000 clients then
+    /// costs each of two loops half the sends (`CrossLoopTransport`). Such
+    /// a client holds one more descriptor (the writer's duplicate). With
+    /// one loop, or 0 here meaning every client, see docs/security.md.
+    public var clientsWrittenByVMLoop: Int = 64
     /// Commands of one proxied VM sent to its upstream QEMU and not yet
     /// answered (the one in flight and those waiting behind it). Each holds
     /// its client's session until answered, and an upstream that stops

@@ -314,10 +314,29 @@ public final class Router {
             connection.close()
             return
         }
+        if let readerLoop = vm.owner.loop, let writerLoop = vm.owner.writerLoop(forClient: vm.sessions.count),
+           let transport = CrossLoopTransport(connection: connection, readerLoop: readerLoop, writerLoop: writerLoop,
+                                              limits: vm.sessionLimits) {
+            if let session = vm.attach(transport: transport, peer: "fd \(connection.fd)", monitor: monitor) {
+                transport.attach(to: session)
+            }
+            return
+        }
         let transport = ConnectionTransport(connection: connection)
         if let session = vm.attach(transport: transport, peer: "fd \(connection.fd)", monitor: monitor) {
             transport.attach(to: session)
         }
+    }
+
+    /// The loop that writes to a VM's client that finds `index` clients
+    /// attached, when not the VM's own: past `clients-written-by-vm-loop`,
+    /// the fleet's loops in turn starting with the VM's own, so with two
+    /// loops every second client's writes go to the other core.
+    func writerLoop(forClient index: Int) -> EventLoop? {
+        let threshold = config.limits.clientsWrittenByVMLoop
+        guard index >= threshold, let shards, shards.loops.count > 1 else { return nil }
+        let target = (shardIndex + (index - threshold) % shards.loops.count) % shards.loops.count
+        return target == shardIndex ? nil : shards.loops[target]
     }
 
     /// Ends a VM: its clients are closed (after their queued output when

@@ -25,6 +25,9 @@ final class DeferredFlushes: LoopHandle {
     /// storage from turn to turn and a flush that writes elsewhere appends
     /// to the other one.
     private var flushing: [UnixConnection] = []
+    /// Other loops' shares of this turn's writes (`WriteHandoff`), handed
+    /// over before this loop's own sends so both loops send at once.
+    private var handoffs: [WriteHandoff] = []
 
     init(loop raw: UnsafeMutablePointer<uv_loop_t>) {
         let check = HandleMemory.allocate(uv_check_t.self)
@@ -55,11 +58,23 @@ final class DeferredFlushes: LoopHandle {
         pending.append(connection)
     }
 
+    /// `handoff` has writes for its loop, handed over at the end of this turn.
+    func add(_ handoff: WriteHandoff) {
+        handoffs.append(handoff)
+    }
+
     private func flushAll() {
+        if !handoffs.isEmpty { sendHandoffs() }
         guard !pending.isEmpty else { return }
         swap(&pending, &flushing)
         for connection in flushing { connection.flushDeferred() }
         flushing.removeAll(keepingCapacity: true)
+    }
+
+    private func sendHandoffs() {
+        let due = handoffs
+        handoffs.removeAll(keepingCapacity: true)
+        for handoff in due { handoff.send() }
     }
 
     /// Sends what is pending, then stops; idempotent.
@@ -70,5 +85,6 @@ final class DeferredFlushes: LoopHandle {
         check = nil
         prepare = nil
         pending.removeAll()
+        handoffs.removeAll()
     }
 }

@@ -24,6 +24,11 @@ public final class EventLoop: @unchecked Sendable {
     let controlBuffer: UnsafeMutableRawBufferPointer
     /// Connections' output of this turn, sent when the turn's callbacks are done.
     let deferredFlushes: DeferredFlushes
+    /// Writes this loop hands to each other loop (`CrossLoopWriter`), by
+    /// target; made at the first. Each holds its target: the map is
+    /// emptied when the loop stops, so two loops that write for each
+    /// other do not keep each other alive after.
+    private var handoffs: [ObjectIdentifier: WriteHandoff] = [:]
     /// Work waiting for the loop's next poll for I/O (`afterNextPoll`).
     private let nextTurn: NextTurnQueue
     /// The spare descriptor this loop's listeners shed connections with
@@ -110,6 +115,7 @@ public final class EventLoop: @unchecked Sendable {
         guard !stopping else { return }
         stopping = true
         closeAllHandles()
+        handoffs.removeAll()
         uv_stop(raw)
     }
 
@@ -125,6 +131,15 @@ public final class EventLoop: @unchecked Sendable {
     /// when the loop stops.
     public func afterNextPoll(_ work: @escaping () -> Void) {
         nextTurn.add(work)
+    }
+
+    /// Loop thread only: where this turn's writes for `target`'s
+    /// `CrossLoopWriter`s gather.
+    func handoff(to target: EventLoop) -> WriteHandoff {
+        if let handoff = handoffs[ObjectIdentifier(target)] { return handoff }
+        let handoff = WriteHandoff(target: target, flushes: deferredFlushes)
+        handoffs[ObjectIdentifier(target)] = handoff
+        return handoff
     }
 
     /// Thread-safe: runs `work` on the loop thread soon, in the order of calls.

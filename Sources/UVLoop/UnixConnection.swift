@@ -82,6 +82,10 @@ public final class UnixConnection: LoopHandle {
     /// Bytes sent since the connection opened: what "progress" means to the
     /// stall check.
     @exclusivity(unchecked) public private(set) var sentByteCount: UInt64 = 0
+    /// The queue's bytes as another loop counts them, for a connection that
+    /// writes for a session living there (`CrossLoopWriter`): lowered here
+    /// as bytes leave or are dropped; nil for every other connection.
+    var sharedPendingCount: SharedByteCount?
 
     /// How long queued output may wait with no byte taken by the peer
     /// before `onWriteStall` (0: never). Reading slowly is progress; not
@@ -124,9 +128,21 @@ public final class UnixConnection: LoopHandle {
 
     /// Wraps a connected socket; the connection owns `fd` from now on (it is
     /// closed here if wrapping fails).
-    public init(loop: EventLoop, fd: Int32) throws {
+    public convenience init(loop: EventLoop, fd: Int32) throws {
+        try self.init(loop: loop, fd: fd, writeOnly: false)
+    }
+
+    /// - Parameter writeOnly: the connection never reads (another loop's
+    ///   connection on a duplicate of the socket does, `CrossLoopWriter`):
+    ///   its input counts as ended from the start, so a failed write is
+    ///   heard by the reader's end of file, not here.
+    init(loop: EventLoop, fd: Int32, writeOnly: Bool) throws {
         self.fd = fd
         self.loop = loop
+        if writeOnly {
+            readingPaused = true
+            inputEnded = true
+        }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
         do {
@@ -310,7 +326,10 @@ public final class UnixConnection: LoopHandle {
     }
 
     private func enqueue(_ chunk: OutgoingChunk) {
-        guard !isClosed, !writeFailed, !closeWhenFlushed, !chunk.bytes.isEmpty else { return }
+        guard !isClosed, !writeFailed, !closeWhenFlushed, !chunk.bytes.isEmpty else {
+            sharedPendingCount?.subtract(chunk.bytes.count)
+            return
+        }
         var chunk = chunk
         if !chunk.fileDescriptors.isEmpty {
             // The caller may close its descriptors as soon as we return.
@@ -494,6 +513,7 @@ public final class UnixConnection: LoopHandle {
     /// `sent` bytes from the head of the queue have gone out.
     private func consume(_ sent: Int) {
         pendingWriteBytes -= sent
+        sharedPendingCount?.subtract(sent)
         sentByteCount &+= UInt64(sent)
         var left = sent
         while left > 0 {
@@ -540,6 +560,7 @@ public final class UnixConnection: LoopHandle {
         for index in queue.indices { queue[index].releaseDescriptors() }
         queue.removeAll()
         headOffset = 0
+        sharedPendingCount?.subtract(pendingWriteBytes)
         pendingWriteBytes = 0
     }
 

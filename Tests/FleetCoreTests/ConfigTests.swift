@@ -31,6 +31,7 @@ struct ConfigTests {
         ("vms: [{name: ci, count: 2}]", "{n} placeholder"),
         ("socket-mode: rw", "'socket-mode': expected an octal mode"),
         ("limits: {clients-per-vm: 0}", "'limits.clients-per-vm': expected a positive integer"),
+        ("limits: {clients-written-by-vm-loop: -1}", "'limits.clients-written-by-vm-loop': expected an integer of 0 or more"),
         ("vms: [{name: a, smp: {cpus: 4, maxcpus: 2}}]",
          "Invalid CPU topology: product of the hierarchy must match maxcpus: sockets (1) * dies (1) * cores (1) * threads (1) != maxcpus (2)"),
         ("vms: [{name: a, smp: {cpus: 4, cores: 2, maxcpus: 2}}]",

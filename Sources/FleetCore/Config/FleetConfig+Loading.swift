@@ -76,7 +76,7 @@ extension Limits {
     static func parse(_ r: ConfigReader) throws(FleetError) -> Limits {
         try r.checkKeys([
             "max-nesting", "max-token-bytes", "max-token-count", "session-output-bytes", "pending-commands-per-session",
-            "clients-per-vm", "proxy-queued-commands", "control-clients", "control-requests-in-flight", "vms-per-fleet", "fds-per-session", "fds-per-vm", "plugin-reply-timeout-ms",
+            "clients-per-vm", "clients-written-by-vm-loop", "proxy-queued-commands", "control-clients", "control-requests-in-flight", "vms-per-fleet", "fds-per-session", "fds-per-vm", "plugin-reply-timeout-ms",
             "vm-name-bytes", "faults-per-fleet",
             "command-history-per-vm", "http-clients", "http-header-bytes", "http-request-timeout-ms", "http-output-bytes",
             "page-vms", "page-text-bytes",
@@ -95,6 +95,10 @@ extension Limits {
         if let v = try positive("session-output-bytes") { l.sessionOutputBytes = v }
         if let v = try positive("pending-commands-per-session") { l.pendingCommandsPerSession = v }
         if let v = try positive("clients-per-vm") { l.clientsPerVM = v }
+        if let v = try r.int("clients-written-by-vm-loop") {
+            guard v >= 0 else { throw r.error("expected an integer of 0 or more", key: "clients-written-by-vm-loop") }
+            l.clientsWrittenByVMLoop = v
+        }
         if let v = try positive("proxy-queued-commands") { l.proxyQueuedCommands = v }
         if let v = try positive("control-clients") { l.controlClients = v }
         if let v = try r.int("control-requests-in-flight") {
