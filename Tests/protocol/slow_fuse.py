@@ -43,24 +43,24 @@ class SlowFiles(Operations):
         self.files = {"/slow.qcow2": bytearray(QCOW2_HEADER), "/slow.raw": bytearray(65536),
                       "/backed.qcow2": bytearray(BACKED_QCOW2_HEADER)}
         self.modes = {path: stat.S_IFREG | 0o644 for path in self.files}
-        self.lock = threading.Lock()
+        self.mutex = threading.Lock()
 
     def getattr(self, path, fh=None):
         if path == "/":
             return {"st_mode": stat.S_IFDIR | 0o755, "st_nlink": 2}
         time.sleep(self.lookup_delay)
-        with self.lock:
+        with self.mutex:
             if path in self.files:
                 return {"st_mode": self.modes[path], "st_nlink": 1, "st_size": len(self.files[path])}
         raise FuseOSError(errno.ENOENT)
 
     def readdir(self, path, fh):
-        with self.lock:
+        with self.mutex:
             return [".", ".."] + [name[1:] for name in self.files]
 
     def open(self, path, flags):
         time.sleep(self.open_delay)
-        with self.lock:
+        with self.mutex:
             if path not in self.files:
                 raise FuseOSError(errno.ENOENT)
             if flags & 0o1000:  # O_TRUNC
@@ -69,25 +69,25 @@ class SlowFiles(Operations):
 
     def create(self, path, mode, fi=None):
         time.sleep(self.open_delay)
-        with self.lock:
+        with self.mutex:
             self.files[path] = bytearray()
             self.modes[path] = stat.S_IFREG | (mode & 0o777)
         return 0
 
     def mknod(self, path, mode, dev):
         time.sleep(self.open_delay)
-        with self.lock:
+        with self.mutex:
             self.files[path] = bytearray()
             self.modes[path] = mode
         return 0
 
     def read(self, path, size, offset, fh):
         time.sleep(self.read_delay)
-        with self.lock:
+        with self.mutex:
             return bytes(self.files[path][offset:offset + size])
 
     def write(self, path, data, offset, fh):
-        with self.lock:
+        with self.mutex:
             content = self.files[path]
             if len(content) < offset:
                 content.extend(bytes(offset - len(content)))
@@ -96,18 +96,18 @@ class SlowFiles(Operations):
 
     def truncate(self, path, length, fh=None):
         time.sleep(self.open_delay)
-        with self.lock:
+        with self.mutex:
             content = self.files[path]
             del content[length:]
             content.extend(bytes(length - len(content)))
 
     def chmod(self, path, mode):
-        with self.lock:
+        with self.mutex:
             self.modes[path] = (self.modes[path] & ~0o777) | (mode & 0o777)
 
     def unlink(self, path):
         time.sleep(self.open_delay)
-        with self.lock:
+        with self.mutex:
             self.files.pop(path, None)
             self.modes.pop(path, None)
 
@@ -120,4 +120,10 @@ if __name__ == "__main__":
     lookup_delay = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
     # With a lookup delay nothing is cached: each lookup reaches getattr.
     caching = {"entry_timeout": 0, "attr_timeout": 0, "negative_timeout": 0} if lookup_delay > 0 else {}
-    FUSE(SlowFiles(float(sys.argv[2]), open_delay, lookup_delay), sys.argv[1], foreground=True, direct_io=True, **caching)
+    # hard_remove: libfuse's high-level layer otherwise renames a file that is
+    # still open to .fuse_hiddenNNN instead of unlinking it (and this
+    # filesystem has no rename, so the unlink fails). The kernel sends
+    # RELEASE asynchronously after close(), so an unlink right after a close
+    # (a failed chardev-add removing the file it made) raced it.
+    FUSE(SlowFiles(float(sys.argv[2]), open_delay, lookup_delay), sys.argv[1], foreground=True, direct_io=True,
+         hard_remove=True, **caching)
