@@ -260,6 +260,9 @@ def main():
     parser.add_argument("--actors", default=",".join(list(hostile.ACTORS) + ["control"]),
                         help="which hostile clients (comma-separated; default all)")
     parser.add_argument("--clients", type=int, default=CLIENTS, help="the soak's own clients (0: probes and hostile only)")
+    parser.add_argument("--clients-written-by-vm-loop", type=int, default=None, metavar="N",
+                        help="the fleet's limit of that name (0: every second client of every VM, hostile ones "
+                             "too, has its writes made by the other loop: CrossLoopTransport under the soak)")
     args = parser.parse_args()
     if not args.binary or not os.access(args.binary, os.X_OK):
         print(f"soak: no qmpfleet binary ({args.binary})", file=sys.stderr)
@@ -268,7 +271,13 @@ def main():
     rss_bound = RSS_BOUND_KB + RSS_PER_EXTRA_VM_KB * (total - VMS)
     templates = {"pc": TEMPLATE, "plain": conftest.PC_TEMPLATE, "hostile": HOSTILE_TEMPLATE}
     launched = time.monotonic()
-    fleet = conftest.FleetProcess(args.binary, templates, fleet_vms(total, args.hostile))
+    vms = fleet_vms(total, args.hostile)
+    limit = args.clients_written_by_vm_loop
+    fleet = conftest.FleetProcess.on_config(
+        args.binary, conftest.vm_names(vms),
+        lambda socket_dir: conftest.fleet_yaml(socket_dir, templates, vms, conftest.FLEET_QEMU_VERSION)
+        + (f"limits: {{clients-written-by-vm-loop: {limit}}}\n" if limit is not None else ""),
+        extra_args=["--loops", "2"] if limit is not None else [])
     ready = time.monotonic() - launched
     try:
         stats, run, failures, elapsed, fds0, fds1, rss0, peak, rss1 = asyncio.run(
