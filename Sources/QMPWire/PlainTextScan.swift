@@ -7,10 +7,11 @@ enum PlainTextScan {
     private static let ones: UInt64 = 0x0101_0101_0101_0101
     private static let highs: UInt64 = 0x8080_8080_8080_8080
 
-    /// Any byte of `x` equal to zero (the classic SWAR test).
+    /// Bit 7 of each byte of `x` that is zero (the classic SWAR test),
+    /// and possibly of bytes above such a byte; none when no byte is zero.
     @inline(__always)
-    private static func hasZeroByte(_ x: UInt64) -> Bool {
-        (x &- ones) & ~x & highs != 0
+    private static func zeroBytes(_ x: UInt64) -> UInt64 {
+        (x &- ones) & ~x & highs
     }
 
     /// The index in `start..<end` of the first byte that is not plain, or `end`.
@@ -25,12 +26,16 @@ enum PlainTextScan {
             let spaces = ones &* 0x20
             let deletes = ones &* 0x7F
             while end - j >= 8 {
-                let x = raw.loadUnaligned(fromByteOffset: j, as: UInt64.self)
+                // Read as little-endian, so byte k of the text is byte k of the word.
+                let x = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: j, as: UInt64.self))
                 // A byte >= 0x80, < 0x20 (x - 0x20 borrows into bit 7), a quote or a backslash.
-                if x & highs != 0 || (x &- spaces) & ~x & highs != 0
-                    || hasZeroByte(x ^ quotes) || hasZeroByte(x ^ backslashes)
-                    || (stopAtDelete && hasZeroByte(x ^ deletes)) {
-                    break
+                var stops = x & highs | (x &- spaces) & ~x & highs | zeroBytes(x ^ quotes) | zeroBytes(x ^ backslashes)
+                if stopAtDelete { stops |= zeroBytes(x ^ deletes) }
+                if stops != 0 {
+                    // A mask's false positives lie only above a byte it
+                    // flags rightly (a borrow runs upward): the lowest
+                    // flagged byte is the first one that is not plain.
+                    return j + stops.trailingZeroBitCount >> 3
                 }
                 j += 8
             }

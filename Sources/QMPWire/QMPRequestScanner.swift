@@ -28,30 +28,31 @@ public enum QMPRequestScanner {
     /// The request starting at `start` (a `{`), or nil when it is not one
     /// of the shapes above.
     public static func scan(_ bytes: UnsafeBufferPointer<UInt8>, at start: Int, limits: JSONLimits) -> ScannedRequest? {
+        guard let p = bytes.baseAddress else { return nil }
         let n = bytes.count
-        guard start < n, bytes[start] == UInt8(ascii: "{") else { return nil }
-        var execute: Range<Int>?
+        guard start < n, p[start] == UInt8(ascii: "{") else { return nil }
+        var execute = 0..<0
+        var hasExecute = false
         var id: Range<Int>?
         var idInteger: Int64 = 0
         var arguments: Range<Int>?
         var i = skipBlanks(bytes, from: start + 1)
         while true {
-            guard i < n, bytes[i] == UInt8(ascii: "\""),
-                  let key = plainString(bytes, at: i, allowDelete: false) else { return nil }
-            let member = Member(bytes, key.text)
-            i = skipBlanks(bytes, from: key.end)
-            guard i < n, bytes[i] == UInt8(ascii: ":") else { return nil }
+            guard i < n, p[i] == UInt8(ascii: "\""), let (member, keyEnd) = Member.at(p, i, n) else { return nil }
+            i = skipBlanks(bytes, from: keyEnd)
+            guard i < n, p[i] == UInt8(ascii: ":") else { return nil }
             i = skipBlanks(bytes, from: i + 1)
             guard i < n else { return nil }
             switch member {
             case .execute:
-                guard execute == nil, bytes[i] == UInt8(ascii: "\""),
+                guard !hasExecute, p[i] == UInt8(ascii: "\""),
                       let name = plainString(bytes, at: i, allowDelete: true) else { return nil }
                 execute = name.text
+                hasExecute = true
                 i = name.end
             case .id:
                 guard id == nil else { return nil }
-                if bytes[i] == UInt8(ascii: "\"") {
+                if p[i] == UInt8(ascii: "\"") {
                     guard let text = plainString(bytes, at: i, allowDelete: false) else { return nil }
                     id = i..<text.end
                     i = text.end
@@ -62,24 +63,22 @@ public enum QMPRequestScanner {
                     i = number.end
                 }
             case .arguments:
-                guard arguments == nil, bytes[i] == UInt8(ascii: "{") else { return nil }
+                guard arguments == nil, p[i] == UInt8(ascii: "{") else { return nil }
                 let close = skipBlanks(bytes, from: i + 1)
-                guard close < n, bytes[close] == UInt8(ascii: "}") else { return nil }
+                guard close < n, p[close] == UInt8(ascii: "}") else { return nil }
                 arguments = i..<(close + 1)
                 i = close + 1
-            case .other:
-                return nil
             }
             i = skipBlanks(bytes, from: i)
             guard i < n else { return nil }
-            if bytes[i] == UInt8(ascii: "}") {
+            if p[i] == UInt8(ascii: "}") {
                 i += 1
                 break
             }
-            guard bytes[i] == UInt8(ascii: ",") else { return nil }
+            guard p[i] == UInt8(ascii: ",") else { return nil }
             i = skipBlanks(bytes, from: i + 1)
         }
-        guard let execute else { return nil }
+        guard hasExecute else { return nil }
         // Each token is at least a byte: these bound QEMU's token size and
         // count (as `JSONDirectParser`), and `{}` inside is one level more.
         let length = i - start
@@ -90,24 +89,35 @@ public enum QMPRequestScanner {
 
     /// The three members a recognised request may have.
     private enum Member {
-        case execute, id, arguments, other
+        case execute, id, arguments
 
+        /// `"execute"`, `"id"` or `"arguments"` as whole words at `i` (its
+        /// opening quote), and the index past the closing quote; nil for any
+        /// other key, which a recognised request cannot have (a key spelt
+        /// with an escape, `"exe\u0063ute"`, is the full parser's too).
+        /// Compared as one or two loads, not byte by byte: the keys are
+        /// where a request's scan spends its first bytes.
         @inline(__always)
-        init(_ bytes: UnsafeBufferPointer<UInt8>, _ key: Range<Int>) {
-            switch key.count {
-            case 2: self = QMPRequestScanner.matches(bytes, key, "id") ? .id : .other
-            case 7: self = QMPRequestScanner.matches(bytes, key, "execute") ? .execute : .other
-            case 9: self = QMPRequestScanner.matches(bytes, key, "arguments") ? .arguments : .other
-            default: self = .other
+        static func at(_ p: UnsafePointer<UInt8>, _ i: Int, _ n: Int) -> (Member, Int)? {
+            let raw = UnsafeRawPointer(p + i)
+            let left = n - i
+            if left >= 9, raw.loadUnaligned(as: UInt64.self) == Self.execute8, p[i + 8] == UInt8(ascii: "\"") {
+                return (.execute, i + 9)
             }
+            if left >= 4, raw.loadUnaligned(as: UInt32.self) == Self.id4 { return (.id, i + 4) }
+            if left >= 11, raw.loadUnaligned(as: UInt64.self) == Self.arguments8,
+               raw.loadUnaligned(fromByteOffset: 7, as: UInt32.self) == Self.argumentsTail4 {
+                return (.arguments, i + 11)
+            }
+            return nil
         }
-    }
 
-    @inline(__always)
-    static func matches(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ word: StaticString) -> Bool {
-        let w = word.utf8Start
-        for k in 0..<range.count where bytes[range.lowerBound + k] != w[k] { return false }
-        return true
+        /// The keys' bytes as a load gives them (written little-endian:
+        /// `UInt64(littleEndian:)` makes them the same bytes on any machine).
+        private static var execute8: UInt64 { UInt64(littleEndian: 0x6574_7563_6578_6522) }     // "execute
+        private static var id4: UInt32 { UInt32(littleEndian: 0x2264_6922) }                    // "id"
+        private static var arguments8: UInt64 { UInt64(littleEndian: 0x6e65_6d75_6772_6122) }   // "argumen
+        private static var argumentsTail4: UInt32 { UInt32(littleEndian: 0x2273_746e) }         // nts"
     }
 
     /// QEMU's JSON whitespace: space, tab, CR, LF.

@@ -86,6 +86,9 @@ struct QMPRequestScannerTests {
         #"{"execute": "stop", "execute": "cont"}"#, #"{"execute": "stop", "id": 1, "id": 2}"#,
         #"{"execute": "stop", "arguments": {}, "arguments": {}}"#, #"{"execute": "stop", "control": {}}"#,
         #"{"exec-oob": "yank", "id": 1}"#, #"{"execute": "stop", "exec-oob": "yank"}"#,
+        // Keys that only begin or end like the three (the scanner compares words).
+        #"{"executeX": "stop"}"#, #"{"execut": "stop"}"#, #"{"execute": "stop", "ids": 1}"#, #"{"execute": "stop", "i": 1}"#,
+        #"{"execute": "stop", "argumentsX": {}}"#, #"{"execute": "stop", "argumentz": {}}"#, #"{"xexecute": "stop"}"#,
         // Arguments that are not the empty object; nesting.
         #"{"execute": "stop", "arguments": {"a": 1}}"#, #"{"execute": "stop", "arguments": []}"#,
         #"{"execute": "stop", "arguments": null}"#, #"{"execute": "stop", "arguments": {{}}}"#,

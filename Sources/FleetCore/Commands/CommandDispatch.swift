@@ -14,9 +14,13 @@ import QMPWire
 /// or plugin command's.
 package struct CommandDispatch<Handler> {
     package let schema: SchemaView
+    /// Each command's number, found by the name's bytes (a cheap hash,
+    /// not a `String`'s SipHash: docs/performance.md, session 9).
+    private let names: CommandNameTable
     /// Each command's handler, declaration and metrics number
-    /// (`CommandCall.metricsSlot`; -1 where nobody counts them).
-    private let entries: [String: Entry]
+    /// (`CommandCall.metricsSlot`; -1 where nobody counts them), by its
+    /// number in `names`.
+    private let entries: [Entry]
 
     /// One command, as one reference: a lookup retains it alone, where a
     /// tuple's copy retained each of the declaration's members (a pipelined
@@ -41,18 +45,24 @@ package struct CommandDispatch<Handler> {
     /// `slot` numbers a command for its counters (a VM's: `CommandSlots`),
     /// so a request's one lookup finds them too.
     package init(schema: SchemaView, handlers: [String: Handler], slot: (String) -> Int = { _ in -1 }) {
-        var entries: [String: Entry] = [:]
+        var names: [String] = []
+        var entries: [Entry] = []
+        names.reserveCapacity(handlers.count)
         entries.reserveCapacity(handlers.count)
         for (name, handler) in handlers {
-            if let (declaration, _) = schema.command(name) { entries[name] = Entry(handler, declaration, slot(name)) }
+            if let (declaration, _) = schema.command(name) {
+                names.append(name)
+                entries.append(Entry(handler, declaration, slot(name)))
+            }
         }
         self.schema = schema
+        self.names = CommandNameTable(names)
         self.entries = entries
     }
 
     /// The handler and declaration of `name`, if it is a command here.
     package func lookup(_ name: String) -> (Handler, CommandDeclaration)? {
-        entries[name].map { ($0.handler, $0.declaration) }
+        names[name].map { (entries[$0].handler, entries[$0].declaration) }
     }
 
     /// The handler that runs `call`, with the checked arguments stored in
@@ -61,9 +71,10 @@ package struct CommandDispatch<Handler> {
     /// refuses (in that order, as QEMU's `qmp_dispatch`). A command found
     /// has its metrics number in `call.metricsSlot`, whatever the outcome.
     package func resolve(_ call: CommandCall) -> Result<Handler, QMPError> {
-        guard let entry = entries[call.name] else {
+        guard let number = names[call.name] else {
             return .failure(.commandNotFound(call.name))
         }
+        let entry = entries[number]
         call.metricsSlot = entry.slot
         if call.request.isOOB && !entry.declaration.allowOOB {
             return .failure(.commandWithoutOOB(call.name))
