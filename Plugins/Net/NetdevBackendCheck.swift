@@ -17,6 +17,10 @@ enum NetdevBackendCheck {
         case .dgram(let options): return dgram(options)
         case .user(let options): return user(options)
         case .vde: return .generic("Could not open vde: No such file or directory")
+        // QEMU runs qemu-bridge-helper, which attaches a tap only to a bridge
+        // /etc/qemu/bridge.conf allows; a simulated VM joins no host bridge,
+        // so it answers as QEMU on a host that allows none (the default).
+        case .bridge: return .generic("bridge helper failed")
         case .vhostVdpa(let options):
             if options.vhostdev == nil && options.vhostfd == nil {
                 return .generic("vhost-vdpa: neither vhostdev= nor vhostfd= was specified")

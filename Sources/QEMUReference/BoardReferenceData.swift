@@ -32,6 +32,16 @@ package final class BoardReferenceData: Sendable {
         return nil
     }
 
+    /// `/machine` of `machineType`'s board as QEMU 7.2 showed it
+    /// (`machines.<m>.board.qom-machine`): `qom-list` without and with
+    /// hot-pluggable memory (which adds a child and reorders the list), and
+    /// `qom-get` of each property but children and the clock.
+    package func machineProperties(machineType: String) -> (list: [JSONValue], listWithDeviceMemory: [JSONValue], values: JSONObject)? {
+        guard let board = BoardReferenceData.board(of: machineType), let recorded = boards[board]?["qom-machine"],
+              let list = recorded["list"]?.arrayValue, let values = recorded["values"]?.objectValue else { return nil }
+        return (list, recorded["list-device-memory"]?.arrayValue ?? list, values)
+    }
+
     /// QEMU's reply to `query` on `machineType`'s board, if recorded.
     package func reply(_ query: String, machineType: String) -> JSONValue? {
         guard let board = BoardReferenceData.board(of: machineType) else { return nil }

@@ -55,6 +55,7 @@ enum ObjectCommands {
             var values = properties
             for (key, value) in reported.objectValue ?? [:] { values[key] = value }
             vm?.objects[id] = QOMObject(id: id, type: type, properties: values, owner: plugin.library)
+            vm?.objectAdded(id)
             complete(.success(.object([:])))
         }
     }
@@ -74,7 +75,10 @@ enum ObjectCommands {
             return
         }
         plugin.delete(with: type, command: "object-del", id: id) { [weak vm] result in
-            if case .success = result { vm?.objects[id] = nil }
+            if case .success = result {
+                vm?.objects[id] = nil
+                vm?.objectRemoved(id)
+            }
             complete(result)
         }
     }

@@ -56,15 +56,14 @@ extension VM {
         case "/":
             return [typeProperty, child("objects", "container"), child("machine", machineTypeName), child("chardevs", "container")]
         case "/machine":
-            return [typeProperty, child("peripheral", "container"), child("peripheral-anon", "container"), child("unattached", "container")]
-        case "/machine/peripheral":
-            return [typeProperty] + devices.devices.compactMap { d in d.id.map { child($0, d.driver) } }
-        case "/machine/peripheral-anon":
-            return [typeProperty] + devices.devices.filter { $0.id == nil }.map { d in child(String(d.qomPath.split(separator: "/").last ?? ""), d.driver) }
+            return machinePropertyList
+                ?? [typeProperty, child("peripheral", "container"), child("peripheral-anon", "container"), child("unattached", "container")]
+        case "/machine/peripheral", "/machine/peripheral-anon":
+            return [typeProperty] + devices.qomChildren(named: path == "/machine/peripheral").map { child($0.childName, $0.driver) }
         case "/objects":
-            var listed = objects.mapValues(\.type)
-            if let ram = boardRAMBackend, listed[ram.id] == nil { listed[ram.id] = BoardRAMBackend.type }
-            return [typeProperty] + listed.keys.sorted().map { child($0, listed[$0]!) }
+            return [typeProperty] + objectChildNames.compactMap { id in
+                objects[id].map { child(id, $0.type) } ?? (id == boardRAMBackend?.id ? child(id, BoardRAMBackend.type) : nil)
+            }
         case "/machine/unattached":
             return [typeProperty]
         default:
@@ -118,6 +117,7 @@ extension VM {
             properties = ram.values
             type = BoardRAMBackend.type
         } else if path == "/machine" {
+            if property != "type", let value = machineProperty(property) { return .success(value) }
             properties = [:]
             type = machineTypeName
         } else if isBootCPU(path) {

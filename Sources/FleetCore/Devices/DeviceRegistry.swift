@@ -40,6 +40,12 @@ public struct Device {
         self.pciAddress = pciAddress
     }
 
+    /// Its name in its container: the id, or an anonymous one's `device[N]`.
+    var childName: String {
+        if let id { return id }
+        return String(qomPath.split(separator: "/").last ?? "")
+    }
+
     /// Whether `path` is its QOM path (no path written for the question).
     func hasQOMPath(_ path: String) -> Bool {
         if let otherPath { return otherPath == path }
@@ -53,6 +59,9 @@ public struct Device {
 public final class DeviceRegistry {
     public private(set) var devices: [Device] = []
     private var anonymousCount = 0
+    /// `qom-list`'s order of `/machine/peripheral` and `.../peripheral-anon`.
+    private var peripheralOrder = QOMChildOrder()
+    private var anonymousOrder = QOMChildOrder()
 
     public init() {}
 
@@ -81,6 +90,16 @@ public final class DeviceRegistry {
 
     func add(_ device: Device) {
         devices.append(device)
+        if let id = device.id { peripheralOrder.added(id) } else { anonymousOrder.added(device.childName) }
+    }
+
+    /// The children of `/machine/peripheral` (named devices) or of
+    /// `/machine/peripheral-anon`, in the order QEMU 7.2's `qom-list` gives.
+    func qomChildren(named: Bool) -> [Device] {
+        let live = devices.filter { ($0.id != nil) == named }
+        let order = (named ? peripheralOrder : anonymousOrder).listed(live.lazy.map(\.childName))
+        let byName = Dictionary(live.map { ($0.childName, $0) }, uniquingKeysWith: { first, _ in first })
+        return order.compactMap { byName[$0] }
     }
 
     /// Gives back the room the list grew past its devices. Appending
@@ -105,6 +124,9 @@ public final class DeviceRegistry {
         devices.removeAll { $0.owner === owner }
         devices += incoming
         anonymousCount = max(anonymousCount, sourceCount)
+        // As a target QEMU made them: from its command line, none removed.
+        peripheralOrder = QOMChildOrder()
+        anonymousOrder = QOMChildOrder()
     }
 
     /// `/machine/peripheral-anon/device[N]`'s next N.
@@ -113,6 +135,10 @@ public final class DeviceRegistry {
     @discardableResult
     func remove(idOrPath: String) -> Device? {
         guard let i = devices.firstIndex(where: { $0.id == idOrPath || $0.hasQOMPath(idOrPath) }) else { return nil }
+        let device = devices[i]
+        let named = device.id != nil
+        let before = devices.lazy.filter { ($0.id != nil) == named }.map(\.childName)
+        if named { peripheralOrder.removed(device.childName, from: before) } else { anonymousOrder.removed(device.childName, from: before) }
         return devices.remove(at: i)
     }
 }

@@ -63,10 +63,14 @@ extension VM {
             let devices = (host["devices"]?.arrayValue ?? []).compactMap { Device(migrationState: $0, owner: library) }
             let anonymous = Int(clamping: host["anonymous-devices"]?.int64Value ?? 0)
             self.devices.replaceDevices(of: library, with: devices, anonymousCount: anonymous)
-            for (id, object) in objects where object.owner === library { objects[id] = nil }
+            for (id, object) in objects where object.owner === library {
+                objects[id] = nil
+                objectRemoved(id)
+            }
             for value in host["objects"]?.arrayValue ?? [] {
                 guard let object = QOMObject(migrationState: value, owner: library) else { continue }
                 objects[object.id] = object
+                objectAdded(object.id)
             }
         }
         return .success(())
