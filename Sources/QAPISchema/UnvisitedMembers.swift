@@ -9,7 +9,7 @@ import QMPWire
 /// "Parameter 'b' is unexpected". `GHashTableOrder` replays GLib 2.74's
 /// table exactly, here with `g_str_hash`.
 struct UnvisitedMembers {
-    private var table = GHashTableOrder<String>(hash: UnvisitedMembers.strHash)
+    private var table = GHashTableOrder<String>(hash: GHashTableOrder<String>.strHash)
 
     /// The keys of `object`, inserted as `qdict_iter` yields them.
     init(_ object: JSONObject) {
@@ -23,13 +23,4 @@ struct UnvisitedMembers {
 
     /// A declared member consumed the key (`qobject_input_try_get_object`).
     mutating func remove(_ key: String) { table.remove(key) }
-
-    /// GLib's `g_str_hash` (djb2 over signed chars).
-    static func strHash(_ key: String) -> UInt32 {
-        var h: UInt32 = 5381
-        for byte in key.utf8 {
-            h = (h &<< 5) &+ h &+ UInt32(bitPattern: Int32(Int8(bitPattern: byte)))
-        }
-        return h
-    }
 }

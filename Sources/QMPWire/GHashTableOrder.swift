@@ -6,7 +6,8 @@
 /// quadratic probing, tombstones on removal, and GLib's in-place resize
 /// (which places colliding keys differently from a fresh table) when it
 /// grows or shrinks. Users: the unexpected member QEMU's input visitor names
-/// (`g_str_hash` keys, QAPISchema) and a rocker switch's OF-DPA flows and
+/// (`g_str_hash` keys, QAPISchema), the order of a QOM object's children
+/// (FleetCore's `QOMPropertyTable`) and a rocker switch's OF-DPA flows and
 /// groups (integer keys).
 public struct GHashTableOrder<Key: Hashable> {
     private static var unused: UInt32 { 0 }
@@ -159,5 +160,17 @@ public struct GHashTableOrder<Key: Hashable> {
             keys.removeLast(oldSize - newSize)
         }
         occupiedCount = nodeCount
+    }
+}
+
+extension GHashTableOrder where Key == String {
+    /// GLib's `g_str_hash` (djb2 over signed chars): the hash of QEMU's
+    /// string-keyed tables (QOM properties, the input visitor's members).
+    public static func strHash(_ key: String) -> UInt32 {
+        var h: UInt32 = 5381
+        for byte in key.utf8 {
+            h = (h &<< 5) &+ h &+ UInt32(bitPattern: Int32(Int8(bitPattern: byte)))
+        }
+        return h
     }
 }

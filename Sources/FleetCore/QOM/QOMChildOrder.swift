@@ -1,7 +1,7 @@
 /// The order in which `qom-list` lists one QOM container's children
 /// (`/machine/peripheral`, `/machine/peripheral-anon`), as
 /// QEMU 7.2 lists them: `type`, then the children in the reverse of their
-/// property table's visiting order (`GHashTableLayout`).
+/// property table's visiting order (`QOMPropertyTable`).
 ///
 /// Until a child leaves, that table is the live children inserted in the
 /// order they came, so nothing is kept and the table is rebuilt when a
@@ -12,7 +12,7 @@
 /// Loop-confined, owned by the VM's device registry (one word while no
 /// child has left).
 struct QOMChildOrder {
-    private var table: GHashTableLayout?
+    private var table: QOMPropertyTable?
 
     /// A child named `name` was added (after the others).
     mutating func added(_ name: String) {
@@ -22,7 +22,7 @@ struct QOMChildOrder {
     /// The child `name` left; `children` are the children before it left,
     /// in the order they were added (it among them).
     mutating func removed(_ name: String, from children: some Sequence<String>) {
-        let table = self.table ?? GHashTableLayout(inserting: children)
+        let table = self.table ?? QOMPropertyTable(inserting: children)
         table.remove(name)
         self.table = table
     }
@@ -30,6 +30,6 @@ struct QOMChildOrder {
     /// The children's names as `qom-list` lists them; `children` are the
     /// live ones in the order they were added.
     func listed(_ children: some Sequence<String>) -> [String] {
-        (table ?? GHashTableLayout(inserting: children)).iterationOrder.reversed()
+        (table ?? QOMPropertyTable(inserting: children)).listed
     }
 }

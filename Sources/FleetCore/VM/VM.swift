@@ -74,7 +74,7 @@ public final class VM {
     public internal(set) var objects: [String: QOMObject] = [:]
     /// `/objects`' property table, for `qom-list`'s order: made at the
     /// first object added (`VM+QOMObjects.swift`).
-    var objectTable: GHashTableLayout?
+    var objectTable: QOMPropertyTable?
     /// Ids whose `object-add` a plugin is still completing (a file opened
     /// off the loop): taken already, as in QEMU, whose object-add does not
     /// yield, so another client's add of the id is a duplicate meanwhile.
