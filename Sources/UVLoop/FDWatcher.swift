@@ -22,7 +22,13 @@ public final class FDWatcher: LoopHandle {
     public let fd: Int32
     /// The object this watcher works for (a connection, a listener): when
     /// the loop closes everything, closing it closes its fd and file too.
-    weak var user: (any LoopHandle)?
+    /// `unowned`, not `weak`: every user's callback holds it strongly until
+    /// it closes the watcher, so it is alive whenever the loop can walk to
+    /// an open watcher; and a weak reference would give every connection a
+    /// side table for good, which puts each of its retains and releases on
+    /// the slow path (an event to 1,000 clients retains each connection
+    /// several times: docs/performance.md, "One event to 1,000 clients").
+    unowned var user: (any LoopHandle)?
 
     public init(loop: EventLoop, fd: Int32, _ callback: @escaping (_ events: Events, _ failed: Bool) -> Void) throws {
         self.fd = fd
