@@ -30,6 +30,14 @@ let pluginData: [String: [String]] = [
     "Trace": ["trace-events.txt"],
 ]
 
+/// Every device plugin's library exports `qmp_plugin_entry` and nothing
+/// else (`Plugins/exports.map`): the host looks up no other symbol, and the
+/// kit's ~1,100 exported names cost each plugin ~100 KB of mapped symbol
+/// tables (docs/performance.md, "Memory of 10,000 VMs (session 9)").
+let pluginLinkerSettings: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "--version-script=\(Context.packageDirectory)/Plugins/exports.map"]),
+]
+
 let swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
 ]
@@ -252,7 +260,8 @@ let package = Package(
             dependencies: ["QMPPluginKit", "QMPWire"],
             path: "Plugins/\($0.folder)",
             resources: (["schema.json"] + (pluginData[$0.folder] ?? [])).map { .embedInCode($0) },
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            linkerSettings: pluginLinkerSettings
         )
     }
 )
