@@ -10,6 +10,12 @@ import QMPWire
 /// unless the client named one; `SO_REUSEADDR` as QEMU sets it), then the
 /// socket connected to the remote, so the kernel sends to no other peer
 /// and delivers datagrams from no other. Error texts are QEMU's.
+///
+/// Unlike QEMU, it sends to loopback only (docs/security.md: the fleet's
+/// traffic stays on loopback and unix sockets): a host must be a number or
+/// `localhost` (`LoopbackOnly`), so no name is looked up in DNS, and the
+/// remote address it resolves to must be a loopback one. A local address
+/// is only bound, so any number will do there.
 final class DatagramSetup: @unchecked Sendable {
     /// What QEMU reads of an address: `socket_dgram` checks only that the
     /// remote is inet; a local address of another type is read through
@@ -89,6 +95,7 @@ final class DatagramSetup: @unchecked Sendable {
         }
         let host = (remote.host ?? "").isEmpty ? "localhost" : remote.host!
         guard let port = remote.port, !port.isEmpty else { return .failure(SocketRefusal("remote port not specified")) }
+        guard LoopbackOnly.resolvesLocally(host) else { return .failure(LoopbackOnly.refusal(host)) }
         var hints = addrinfo()
         hints.ai_flags = AI_CANONNAME | AI_V4MAPPED | AI_ADDRCONFIG
         hints.ai_family = family
@@ -99,12 +106,14 @@ final class DatagramSetup: @unchecked Sendable {
         case .success(let found): peer = found
         }
         defer { freeaddrinfo(peer) }
+        guard LoopbackOnly.isLoopback(peer.pointee.ai_addr) else { return .failure(LoopbackOnly.refusal(host)) }
         var localHints = addrinfo()
         localHints.ai_flags = AI_PASSIVE
         localHints.ai_family = peer.pointee.ai_family
         localHints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
         let localHost = local?.host.flatMap { $0.isEmpty ? nil : $0 }
         let localPort = local?.port.flatMap { $0.isEmpty ? nil : $0 } ?? "0"
+        if let localHost, !LoopbackOnly.resolvesLocally(localHost) { return .failure(LoopbackOnly.refusal(localHost)) }
         let bound: UnsafeMutablePointer<addrinfo>
         switch Self.resolve(localHost, localPort, localHints) {
         case .failure(let refusal): return .failure(refusal)

@@ -8,7 +8,7 @@ import shutil
 import socket
 import tempfile
 
-from test_netchar_support import compare_with_qemu, replies_then
+from test_netchar_support import Fleet, compare_with_qemu, replies_of, replies_then
 
 
 def chardev(id, kind, data=None):
@@ -30,7 +30,6 @@ def sequence(scratch, port):
         chardev("u6", "udp", {"remote": inet("127.0.0.1", "abc")}),
         chardev("u7", "udp", {"remote": inet("127.0.0.1", port), "local": inet("10.9.9.9", "0")}),
         chardev("u8", "udp", {"remote": inet("127.0.0.1", port), "local": inet("127.0.0.1", "0")}),
-        chardev("u9", "udp", {"remote": inet("no.such.host.invalid", port)}),
         chardev("p1", "pipe", {"device": f"{scratch}/missing"}),
         chardev("p2", "pipe", {"device": f"{scratch}/p"}),
         chardev("p3", "pipe", {"device": f"{scratch}/plain"}),
@@ -79,3 +78,26 @@ def test_backends_match_qemu():
     finally:
         peer.close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def test_udp_sends_to_loopback_only():
+    """Where QEMU 7.2 resolves any name and sends to any host, the fleet
+    sends to loopback only (docs/security.md): another host's address, or
+    a name other than localhost (its lookup would be DNS traffic), is
+    refused before anything is resolved or sent."""
+    refusal = "udp chardevs send to loopback addresses only in this simulator"
+    steps = [
+        chardev("u1", "udp", {"remote": inet("192.0.2.1", "4555")}),
+        chardev("u2", "udp", {"remote": inet("no.such.host.invalid", "4555")}),
+        chardev("u3", "udp", {"remote": inet("127.0.0.1", "4555"), "local": inet("example.invalid", "0")}),
+        chardev("u4", "udp", {"remote": inet("localhost", "4555")}),
+        ("query-chardev", None),
+    ]
+    got = replies_of(Fleet("{name: vm0, machine: pc, plugins: {chardev: {serial: []}}}"), steps)
+    assert got[:3] == [
+        ("error", "GenericError", f"Failed to add chardev 'u1': {refusal}: '192.0.2.1' is not one"),
+        ("error", "GenericError", f"Failed to add chardev 'u2': {refusal}: 'no.such.host.invalid' is not one"),
+        ("error", "GenericError", f"Failed to add chardev 'u3': {refusal}: 'example.invalid' is not one"),
+    ]
+    assert got[3] == ("return", {})
+    assert [c["label"] for c in got[4][1]] == ["u4"]

@@ -63,6 +63,31 @@ import Testing
         #expect(vm.ok("query-chardev") == [])
     }
 
+    /// The fleet sends to loopback only (docs/security.md): a `udp`
+    /// chardev whose remote is another host, or a name other than
+    /// `localhost` (whose lookup would itself be DNS traffic), is refused
+    /// before anything is resolved or sent; a local address is bound only,
+    /// but named by number too. QEMU 7.2 sends wherever it is told.
+    @Test func udpSendsToLoopbackOnly() throws {
+        let vm = try ChardevVM()
+        func inet(_ host: String, _ port: String = "4555") -> JSONValue { ["type": "inet", "data": ["host": .string(host), "port": .string(port)]] }
+        func udp(_ id: String, _ data: JSONObject) -> JSONValue? { vm.add(id, "udp", data)?["error"]?["desc"] }
+        let refusal = "udp chardevs send to loopback addresses only in this simulator"
+        #expect(udp("u1", ["remote": inet("192.0.2.1")]) == .string("Failed to add chardev 'u1': \(refusal): '192.0.2.1' is not one"))
+        #expect(udp("u2", ["remote": inet("2001:db8::1")]) == .string("Failed to add chardev 'u2': \(refusal): '2001:db8::1' is not one"))
+        #expect(udp("u3", ["remote": inet("no.such.host.invalid")])
+                == .string("Failed to add chardev 'u3': \(refusal): 'no.such.host.invalid' is not one"))
+        #expect(udp("u4", ["remote": inet("127.0.0.1"), "local": inet("example.invalid", "0")])
+                == .string("Failed to add chardev 'u4': \(refusal): 'example.invalid' is not one"))
+        #expect(udp("u5", ["remote": inet("0.0.0.0")]) == .string("Failed to add chardev 'u5': \(refusal): '0.0.0.0' is not one"))
+        #expect(vm.ok("query-chardev") == [])
+        // Loopback by number or as localhost (an empty host is localhost).
+        #expect(vm.add("u6", "udp", ["remote": inet("127.0.0.2")])?["return"] == .object([:]))
+        #expect(vm.add("u7", "udp", ["remote": inet("localhost")])?["return"] == .object([:]))
+        #expect(vm.add("u8", "udp", ["remote": inet("")])?["return"] == .object([:]))
+        #expect(vm.add("u9", "udp", ["remote": inet("127.0.0.1"), "local": inet("0.0.0.0", "0")])?["return"] == .object([:]))
+    }
+
     @Test func pipeOpensInAndOutOrThePathItself() throws {
         let dir = ChardevVM.scratch()
         let vm = try ChardevVM()
