@@ -94,24 +94,7 @@ extension ChardevPlugin {
     }
 
     func removePort(_ idOrPath: String) -> Result<Void, QMPError> {
-        guard let port = ports.first(where: { $0.id == idOrPath || $0.qomPath == idOrPath }) else {
-            return .failure(.deviceNotFound(idOrPath))
-        }
-        unplugWhenGuestLetsGo(idOrPath) { this in
-            guard this.ports.contains(where: { $0 === port }) else { return false }
-            this.releasePort(port)
-            return true
-        }
-        return .success(())
-    }
-
-    /// A device_del's end: once the simulated guest lets go, `release`
-    /// frees the device (false: it went meanwhile) and DEVICE_DELETED follows.
-    func unplugWhenGuestLetsGo(_ idOrPath: String, release: @escaping (ChardevPlugin) -> Bool) {
-        vm.startTimer(afterMilliseconds: ChardevPlugin.guestUnplugMilliseconds) { [weak self] in
-            guard let self, release(self) else { return }
-            self.vm.deviceDeleted(idOrPath)
-        }
+        unplugWhenGuestLetsGo(idOrPath, from: \.ports) { this, port in this.releasePort(port) }
     }
 
     private func releasePort(_ port: VirtioSerialPort) {
@@ -134,7 +117,7 @@ final class VirtioSerialController {
 }
 
 /// A virtserialport or virtconsole.
-final class VirtioSerialPort {
+final class VirtioSerialPort: GuestUnpluggedDevice {
     let id: String?
     /// The path the host assigned (`NewDevice`): device_del takes it too.
     let qomPath: String

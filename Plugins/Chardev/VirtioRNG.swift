@@ -7,7 +7,7 @@ import QMPWire
 /// `query-pci` from QEMU's recorded entry; this checks its properties in
 /// QEMU's order (each as it is set, then `virtio_rng_device_realize`'s
 /// checks) and keeps the backend referenced while the device exists.
-final class VirtioRNGDevice {
+final class VirtioRNGDevice: GuestUnpluggedDevice {
     let id: String?
     let qomPath: String
     /// The backend it reads; nil for its own default `rng-builtin`.
@@ -79,15 +79,7 @@ extension ChardevPlugin {
 
     /// Unplugged once the guest lets go, as the virtio serial devices are.
     func removeRNGDevice(_ idOrPath: String) -> Result<Void, QMPError> {
-        guard let device = rngDevices.first(where: { $0.id == idOrPath || $0.qomPath == idOrPath }) else {
-            return .failure(.deviceNotFound(idOrPath))
-        }
-        unplugWhenGuestLetsGo(idOrPath) { this in
-            guard this.rngDevices.contains(where: { $0 === device }) else { return false }
-            this.releaseRNGDevice(device)
-            return true
-        }
-        return .success(())
+        unplugWhenGuestLetsGo(idOrPath, from: \.rngDevices) { this, device in this.releaseRNGDevice(device) }
     }
 
     func releaseRNGDevice(_ device: VirtioRNGDevice) {
