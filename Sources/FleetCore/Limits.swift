@@ -54,6 +54,13 @@ public struct Limits: Sendable, Equatable {
     /// both are refused, so one client passing an fd again and again cannot
     /// use up the process's descriptors (QEMU 7.2 has no such bound).
     public var fdsPerVM: Int = 256
+    /// QOM objects one VM's clients may have made (`object-add`, those a
+    /// plugin is still completing included): past it `object-add` is
+    /// refused. Each object costs memory and some hold a descriptor (an
+    /// `rng-random`'s /dev/urandom, opened anywhere), so without a bound
+    /// one client could use up the process's descriptors and every VM's
+    /// opens and accepts would fail (QEMU 7.2 has no such bound).
+    public var objectsPerVM: Int = 1024
     /// How long a plugin may leave a command unanswered before the client
     /// gets a GenericError and the session moves on.
     public var pluginReplyTimeoutMilliseconds: UInt64 = 30_000

@@ -68,6 +68,9 @@ struct ConfigTests {
         #expect(config.limits.fdsPerVM == 5)
         #expect(Limits().controlClients == 64)
         #expect(Limits().fdsPerVM == 256)
+        #expect(try FleetConfig.parse(yaml: "limits: {objects-per-vm: 7}\nvms: []", file: "f").limits.objectsPerVM == 7)
+        #expect(Limits().objectsPerVM == 1024)
+        #expect(throws: FleetError.self) { try FleetConfig.parse(yaml: "limits: {objects-per-vm: 0}\nvms: []", file: "f") }
         #expect(throws: FleetError.self) { try FleetConfig.parse(yaml: "limits: {fds-per-vm: 0}\nvms: []", file: "f") }
     }
 

@@ -31,6 +31,12 @@ enum ObjectCommands {
             complete(.failure(.generic("attempt to add duplicate property '\(id)' to object (type 'container')")))
             return
         }
+        // QEMU 7.2 sets no bound and so has no text for it: the error names the limit.
+        let limit = vm.owner.limits.objectsPerVM
+        guard vm.objects.count + vm.objectIDsBeingAdded.count < limit else {
+            complete(.failure(.generic("VM '\(vm.name)' holds \(limit) objects already (limit objects-per-vm)")))
+            return
+        }
         var properties = JSONObject()
         for (key, value) in context.arguments where key != "qom-type" && key != "id" {
             // QEMU 2.x nested properties under "props"; accept both shapes.

@@ -1,4 +1,5 @@
 import Foundation
+import QMPFleetTesting
 import QMPWire
 import Testing
 
@@ -34,6 +35,27 @@ import Testing
         #expect(vm.ok("chardev-remove", ["id": "c1"]) == .object([:]))
         let objects = vm.ok("qom-list", ["path": "/objects"])?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
         #expect(Set(objects).isSuperset(of: ["r0", "r1", "b0"]))
+    }
+
+    /// `objects-per-vm` bounds what one VM's clients can hold: an
+    /// `rng-random` opens /dev/urandom anywhere, so without it one client's
+    /// object-adds could use up the process's descriptors. Refused before
+    /// anything is opened; an object-del makes room again.
+    @Test func objectsPerVMBoundsObjectAdd() throws {
+        let fleet = try TestFleet(yaml: """
+            limits: {objects-per-vm: 2}
+            vms: [{name: vm0, machine: pc, plugins: {chardev: {serial: []}}}]
+            """)
+        let client = fleet.negotiatedClient(to: "vm0")
+        func add(_ id: String) -> JSONValue? { client.call("object-add", ["qom-type": "rng-random", "id": .string(id)]) }
+        #expect(add("r0")?["return"] == .object([:]))
+        #expect(add("r1")?["return"] == .object([:]))
+        #expect(add("r2")?["error"] == ["class": "GenericError", "desc": "VM 'vm0' holds 2 objects already (limit objects-per-vm)"])
+        #expect(add("r1")?["error"]?["desc"] == "attempt to add duplicate property 'r1' to object (type 'container')")
+        #expect(client.call("object-del", ["id": "r0"])?["return"] == .object([:]))
+        #expect(add("r2")?["return"] == .object([:]))
+        let objects = client.call("qom-list", ["path": "/objects"])?["return"]?.arrayValue?.compactMap { $0["name"]?.stringValue } ?? []
+        #expect(Set(objects).isSuperset(of: ["r1", "r2"]) && !objects.contains("r0"))
     }
 
     @Test func virtioRNGDevice() throws {
