@@ -21,9 +21,15 @@ extension ChardevPlugin {
         return .object(reply)
     }
 
-    /// Files are opened off the loop; the reply comes once they are.
+    /// Files are opened off the loop; the reply comes once they are. Past
+    /// `chardevsPerVM` (those opening included) a new id is refused before
+    /// anything is opened; a duplicate id still gets QEMU's own text.
     func chardevAdd(_ args: QAPI.ChardevAddCommand, reply: Reply) {
         loadModule(for: args.backend)
+        let id = args.id
+        guard chardev(id) != nil || opening.contains(id) || chardevs.count + opening.count < Self.chardevsPerVM else {
+            return reply.failure(.generic("Failed to add chardev '\(id)': the VM holds \(Self.chardevsPerVM) chardevs already (the chardev plugin's limit)"))
+        }
         addChardev(id: args.id, backend: args.backend, for: reply) { reply($0.map(ChardevPlugin.reply(for:))) }
     }
 

@@ -34,6 +34,11 @@ final class ChardevPlugin: SharedConfigurationPlugin {
     let bootLog: Bool
     var hasBooted = false
     var lastRunState: String?
+    /// Chardevs one VM's clients may have (`chardev-add`): most hold a
+    /// descriptor (a file, a socket, a udp socket, a host device), so
+    /// without a bound one client could use up the process's descriptors
+    /// and every VM's opens and accepts would fail. QEMU 7.2 has none.
+    static let chardevsPerVM = 1024
     /// Ids whose chardev-add or chardev-change is opening files off the
     /// loop: taken already, as in QEMU, where the open does not yield.
     var opening: Set<String> = []

@@ -88,6 +88,19 @@ import Testing
         #expect(vm.add("u9", "udp", ["remote": inet("127.0.0.1"), "local": inet("0.0.0.0", "0")])?["return"] == .object([:]))
     }
 
+    /// A VM's chardevs are bounded (most hold a descriptor): past 1,024 a
+    /// new id is refused before anything is opened, a duplicate still gets
+    /// QEMU's text, and a chardev-remove makes room again.
+    @Test func chardevsPerVMBoundsChardevAdd() throws {
+        let vm = try ChardevVM(chardev: "{serial: []}")
+        for n in 0..<1024 { #expect(vm.add("n\(n)", "null")?["return"] == .object([:])) }
+        #expect(vm.add("extra", "null")?["error"]?["desc"]
+                == "Failed to add chardev 'extra': the VM holds 1024 chardevs already (the chardev plugin's limit)")
+        #expect(vm.add("n5", "null")?["error"]?["desc"] == "Chardev with id 'n5' already exists")
+        #expect(vm.ok("chardev-remove", ["id": "n0"]) == .object([:]))
+        #expect(vm.add("extra", "null")?["return"] == .object([:]))
+    }
+
     @Test func pipeOpensInAndOutOrThePathItself() throws {
         let dir = ChardevVM.scratch()
         let vm = try ChardevVM()
