@@ -23,11 +23,15 @@ final class BrailleBackend: ChardevBackend {
         fd = -1
     }
 
-    /// Connects to brltty's socket: the descriptor, or QEMU's text.
-    /// Blocking: on a worker only.
+    /// Connects to brltty's socket: the descriptor, or QEMU's text. On a
+    /// worker (the path's lookup may wait on its filesystem), but never
+    /// waiting on brltty: non-blocking, so a brltty whose backlog is full
+    /// gives EAGAIN at once ("Resource temporarily unavailable") where a
+    /// blocking connect held one of libuv's four pool threads until brltty
+    /// accepted, for as long as that took (QEMU 7.2's blocks its main loop).
     static func connect(_ path: String = ChardevOpener.brailleSocket) -> Result<Int32, SocketRefusal> {
         guard var addr = ClientSocketPath.address(path) else { return .failure(SocketRefusal("brlapi__openConnection: connect: File name too long")) }
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = ClientSocketPath.newSocket()
         guard fd >= 0 else { return .failure(SocketRefusal("brlapi__openConnection: socket: \(HostFile.errorText)")) }
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }

@@ -231,7 +231,9 @@ class FleetProcess:
         fleet._serve(binary, names, config, extra_args)
         return fleet
 
-    def _serve(self, binary, names, config, extra_args=()):
+    def _serve(self, binary, names, config, extra_args=(), prefix=()):
+        """`prefix`: a command the fleet runs under (`unshare -m ...`), which
+        must exec it in the same process."""
         self.dir = short_tempdir("qf-")
         self.socket_dir = os.path.join(self.dir, "s")
         self.config = os.path.join(self.dir, "fleet.yaml")
@@ -242,7 +244,7 @@ class FleetProcess:
         self.control = os.path.join(self.socket_dir, "fleet.qmp")
         longest = max([self.control] + [self.vm_socket(n) for n in self.names], key=len)
         assert len(longest) < SOCKET_PATH_LIMIT, f"socket path too long: {longest}"
-        args = [binary, "serve", "--config", self.config, "--socket-dir", self.socket_dir,
+        args = [*prefix, binary, "serve", "--config", self.config, "--socket-dir", self.socket_dir,
                 "--plugin-dir", os.path.dirname(binary), *extra_args]
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log)

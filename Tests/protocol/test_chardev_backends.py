@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 
 from test_netchar_support import Fleet, compare_with_qemu, replies_of, replies_then
 
@@ -101,3 +102,42 @@ def test_udp_sends_to_loopback_only():
     ]
     assert got[3] == ("return", {})
     assert [c["label"] for c in got[4][1]] == ["u4"]
+
+
+def test_braille_connect_never_waits_on_brltty():
+    """A `braille` chardev connects to brltty's socket (/var/lib/BrlAPI/0) on
+    a worker. With brltty's backlog full, a blocking connect held one of
+    libuv's four pool threads until brltty accepted (here: never; the client
+    heard only the plugin's reply timeout). Non-blocking, the add fails at
+    once. The fleet runs in a mount namespace of its own, where a scratch
+    directory is /var/lib, so the host's /var/lib is untouched."""
+    scratch = tempfile.mkdtemp(prefix="brlapi-", dir="/tmp")
+    os.mkdir(os.path.join(scratch, "BrlAPI"))
+    brltty = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    waiting = []
+    try:
+        brltty.bind(os.path.join(scratch, "BrlAPI", "0"))
+        brltty.listen(0)
+        # Fill the backlog: connects queue until one would block.
+        while True:
+            peer = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            peer.setblocking(False)
+            waiting.append(peer)
+            try:
+                peer.connect(os.path.join(scratch, "BrlAPI", "0"))
+            except BlockingIOError:
+                break
+        prefix = ["unshare", "-m", "sh", "-c", f'mount --bind {scratch} /var/lib && exec "$@"', "sh"]
+        fleet = Fleet("{name: vm0, machine: pc, plugins: {chardev: {serial: []}}}", prefix=prefix)
+        started = time.monotonic()
+        got = replies_of(fleet, [chardev("b1", "braille"), ("query-chardev", None)])
+        assert time.monotonic() - started < 10
+        assert got == [
+            ("error", "GenericError", "Failed to add chardev 'b1': brlapi__openConnection: connect: Resource temporarily unavailable"),
+            ("return", []),
+        ]
+    finally:
+        for peer in waiting:
+            peer.close()
+        brltty.close()
+        shutil.rmtree(scratch, ignore_errors=True)

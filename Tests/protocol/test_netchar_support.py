@@ -14,9 +14,9 @@ class Fleet(FleetProcess):
     """qmpfleet serving one VM, `vm0`, with the given YAML VM entry; `close`
     fails the test when it does not exit 0 or leaves a socket behind."""
 
-    def __init__(self, vm_yaml):
+    def __init__(self, vm_yaml, prefix=()):
         self._serve(required_fleet_binary(), ["vm0"],
-                    lambda socket_dir: f"socket-dir: {socket_dir}\nvms:\n  - {vm_yaml}\n")
+                    lambda socket_dir: f"socket-dir: {socket_dir}\nvms:\n  - {vm_yaml}\n", prefix=prefix)
         self.socket = self.vm_socket("vm0")
 
 
