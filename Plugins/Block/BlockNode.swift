@@ -40,6 +40,24 @@ struct BlockNode {
     static let protocolDrivers: Set<String> = ["file", "host_device", "host_cdrom", "null-co", "null-aio", "nbd", "iscsi"]
 
     var isFormat: Bool { !BlockNode.protocolDrivers.contains(driver) }
+    /// The drivers that read zeroes (or garbage) and write nowhere.
+    static let nullDrivers: Set<String> = ["null-co", "null-aio"]
+
+    /// A null node's filename as QEMU's null_refresh_filename makes it:
+    /// `null-co://` when no option changes what it reads, else the `json:`
+    /// of its driver and strong options (`size`, `read-zeroes`), written as
+    /// QEMU writes a QDict.
+    static func nullFilename(_ driver: String, _ options: JSONObject) -> String {
+        var strong: JSONObject = ["driver": .string(driver)]
+        for key in ["size", "read-zeroes"] { if let value = options[key] { strong[key] = value } }
+        return strong.count == 1 ? "\(driver)://" : "json:" + JSONValue.object(strong).jsonText
+    }
+
+    /// A length as bdrv_getlength gives it: whole 512-byte sectors, rounded up.
+    static func sectorAligned(_ size: Int64) -> Int64 {
+        let (sum, overflow) = size.addingReportingOverflow(511)
+        return (overflow ? Int64.max : sum) & ~511
+    }
     var supportsBacking: Bool { BlockNode.cowDrivers.contains(driver) }
     var clusterSize: Int64? { driver == "qcow2" ? 65536 : nil }
 

@@ -6,9 +6,13 @@ import QMPWire
 extension BlockGraph {
     /// ImageInfo of a node, with its backing chain nested.
     func imageInfo(_ node: BlockNode, depth: Int = 0) -> JSONValue {
+        let isNull = BlockNode.nullDrivers.contains(node.driver)
         var info: JSONObject = ["filename": .string(node.filename), "format": .string(node.driver == "file" || node.driver == "host_device" ? "file" : node.driver),
-                                "dirty-flag": false, "actual-size": .int(node.actualSize),
-                                "virtual-size": .int(node.isFormat ? node.virtualSize : node.actualSize)]
+                                "actual-size": .int(node.actualSize),
+                                "virtual-size": .int(node.isFormat || isNull ? node.virtualSize : node.actualSize)]
+        // bdrv_get_info fails on a null node (and a raw node passes it to its file), so QEMU reports no dirty flag.
+        let file = node.driver == "raw" ? node.file.flatMap { self.node($0) } : nil
+        if !isNull && !(file.map { BlockNode.nullDrivers.contains($0.driver) } ?? false) { info["dirty-flag"] = false }
         if let cluster = node.clusterSize { info["cluster-size"] = .int(cluster) }
         if node.encrypted { info["encrypted"] = true }
         if let backing = node.backing.flatMap({ self.node($0) }) {

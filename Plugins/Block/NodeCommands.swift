@@ -50,9 +50,12 @@ extension BlockPlugin {
         if let nodeName, let error = graph.checkNewNodeName(nodeName) { return .failure(error) }
         if BlockNode.protocolDrivers.contains(driver) || driver == "host_cdrom" {
             var node: BlockNode
-            if driver.hasPrefix("null") {
+            if BlockNode.nullDrivers.contains(driver) {
                 let size = options["size"]?.int64Value ?? (1 << 30)
-                node = BlockNode(name: "", driver: driver, filename: "\(driver)://", virtualSize: size, actualSize: 0, readOnly: readOnly)
+                // QEMU 7.2 aborts on a negative size (parse_option_size); refuse it with its words instead.
+                guard size >= 0 else { return .failure(.generic("Parameter 'size' expects a non-negative number below 2^64")) }
+                node = BlockNode(name: "", driver: driver, filename: BlockNode.nullFilename(driver, options),
+                                 virtualSize: BlockNode.sectorAligned(size), actualSize: 0, readOnly: readOnly)
             } else {
                 let filename = options["filename"]?.stringValue ?? ""
                 if !readOnly, graph.nodes.contains(where: { !$0.isFormat && $0.filename == filename }) {
@@ -142,6 +145,9 @@ extension BlockPlugin {
             if jobUsing(name) != nil { return .failure(.generic("Device '\(device ?? nodeName ?? "")' is in use")) }
             guard let node = graph.node(name) else { return .failure(.generic("Node '\(name)' not found")) }
             if node.readOnly { return .failure(.generic("Image is read-only")) }
+            // bdrv_co_truncate: the null drivers have no truncate (a raw node passes it to its file, which refuses).
+            let resized = node.driver == "raw" ? node.file.flatMap { graph.node($0) } ?? node : node
+            if BlockNode.nullDrivers.contains(resized.driver) { return .failure(.generic("Image format driver does not support resize")) }
             if node.driver == "qcow2" {
                 if size % 512 != 0 { return .failure(.generic("The new size must be a multiple of 512")) }
                 if size < node.virtualSize && !node.snapshots.isEmpty { return .failure(.generic("Can't resize an image which has snapshots")) }

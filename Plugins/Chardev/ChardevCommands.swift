@@ -60,6 +60,7 @@ extension ChardevPlugin {
             return .failure(.generic("Failed to add chardev '\(id)': \(error.desc)"))
         case .success(let chardev):
             chardevs.append(chardev)
+            order.insert(id)
             return .success(chardev)
         }
     }
@@ -71,6 +72,7 @@ extension ChardevPlugin {
         guard let chardev = chardev(id) else { return reply.failure(.generic("Chardev '\(id)' not found")) }
         guard !chardev.isBusy else { return reply.failure(.generic("Chardev '\(id)' is busy")) }
         chardevs.removeAll { $0 === chardev }
+        order.remove(id)
         chardev.close { reply.success(.object([:])) }
     }
 
@@ -90,6 +92,7 @@ extension ChardevPlugin {
         }
         guard old.frontend != nil else {
             chardevs.removeAll { $0 === old }
+            order.remove(id)
             // The id stays taken while the old socket file goes.
             opening.insert(id)
             old.close { [weak self] in
@@ -117,6 +120,8 @@ extension ChardevPlugin {
                 }
                 replacement.frontend = old.frontend
                 self.chardevs[i] = replacement
+                self.order.remove(id)
+                self.order.insert(id)
                 reply.success(ChardevPlugin.reply(for: replacement))
             }
         }
@@ -129,8 +134,10 @@ extension ChardevPlugin {
     }
 
     func queryChardev() -> Result<JSONValue, QMPError> {
-        .success(.array(chardevs.map { c in
-            ["label": .string(c.id), "filename": .string(c.backend.filename), "frontend-open": .bool(c.frontend?.isOpen ?? false)]
+        .success(.array(order.listed.compactMap { id in
+            chardev(id).map { c in
+                ["label": .string(c.id), "filename": .string(c.backend.filename), "frontend-open": .bool(c.frontend?.isOpen ?? false)]
+            }
         }))
     }
 

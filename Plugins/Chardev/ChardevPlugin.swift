@@ -24,8 +24,12 @@ final class ChardevPlugin: SharedConfigurationPlugin {
     static var schema: [UInt8] { PackageResources.schema_json }
 
     let vm: PluginVM
-    /// In creation order (what query-chardev lists).
+    /// In creation order.
     var chardevs: [Chardev] = []
+    /// The order query-chardev lists them in: QEMU's hash table of ids,
+    /// made when the configured ones are (`init`), then kept through every
+    /// add and removal.
+    var order = ChardevOrder(configured: [])
     /// The serial consoles' chardev ids, in config order.
     var serialIDs: [String] = []
     var controllers: [VirtioSerialController] = []
@@ -72,6 +76,7 @@ final class ChardevPlugin: SharedConfigurationPlugin {
                 throw PluginError("chardev: \(error.desc)")
             }
         }
+        order = ChardevOrder(configured: chardevs.map(\.id))
         lastRunState = vm.runState
         if vm.isRunning { bootIfStarting("running") }
     }

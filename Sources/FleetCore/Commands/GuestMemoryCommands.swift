@@ -37,8 +37,7 @@ enum GuestMemoryCommands {
         .deferred(QAPI.PmemsaveCommand.self) { context, args, complete in save(context, to: args.filename, size: args.size, complete) },
         .deferred(QAPI.MemsaveCommand.self) { context, args, complete in
             let index = args.cpuIndex ?? 0
-            let present = context.vm.cpuInfoFast().arrayValue?.contains { $0["cpu-index"]?.int64Value == index } ?? false
-            guard present else { return complete(.failure(.generic("Parameter 'cpu-index' expects a CPU number"))) }
+            guard context.vm.hasCPU(index: index) else { return complete(.failure(.generic("Parameter 'cpu-index' expects a CPU number"))) }
             save(context, to: args.filename, size: args.size, complete)
         },
     ]

@@ -46,4 +46,10 @@ extension VM {
         }
         return .array(cpus)
     }
+
+    /// Whether `index` is a present vCPU's `cpu-index` (what QEMU's
+    /// `qemu_get_cpu` finds for `memsave` and `human-monitor-command`).
+    func hasCPU(index: Int64) -> Bool {
+        cpuInfoFast().arrayValue?.contains { $0["cpu-index"]?.int64Value == index } ?? false
+    }
 }
