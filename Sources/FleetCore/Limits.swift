@@ -20,7 +20,8 @@ public struct Limits: Sendable, Equatable {
     public var clientsPerVM: Int = 256
     /// Clients of one VM whose output the VM's own loop writes. Each client
     /// past these has its writes (replies and events, in order) made by
-    /// the fleet's loops in turn, the VM's own among them, while its
+    /// the loop that writes the fewest of the VM's clients, the VM's own
+    /// among them (`ClientWriterLoops`), while its
     /// session stays on the VM's loop: one event to 1,000 clients then
     /// costs each of two loops half the sends (`CrossLoopTransport`). Such
     /// a client holds one more descriptor (the writer's duplicate). With

@@ -314,10 +314,11 @@ public final class Router {
             connection.close()
             return
         }
-        if let readerLoop = vm.owner.loop, let writerLoop = vm.owner.writerLoop(forClient: vm.sessions.count),
-           let transport = CrossLoopTransport(connection: connection, readerLoop: readerLoop, writerLoop: writerLoop,
+        if let readerLoop = vm.owner.loop, let writer = vm.owner.writerLoop(forNewClientOf: vm),
+           let transport = CrossLoopTransport(connection: connection, readerLoop: readerLoop, writerLoop: writer.loop,
                                               limits: vm.sessionLimits) {
             if let session = vm.attach(transport: transport, peer: "fd \(connection.fd)", monitor: monitor) {
+                vm.clientWriterLoops.add(session: session.id, loop: writer.index)
                 transport.attach(to: session)
             }
             return
@@ -328,15 +329,16 @@ public final class Router {
         }
     }
 
-    /// The loop that writes to a VM's client that finds `index` clients
-    /// attached, when not the VM's own: past `clients-written-by-vm-loop`,
-    /// the fleet's loops in turn starting with the VM's own, so with two
-    /// loops every second client's writes go to the other core.
-    func writerLoop(forClient index: Int) -> EventLoop? {
-        let threshold = config.limits.clientsWrittenByVMLoop
-        guard index >= threshold, let shards, shards.loops.count > 1 else { return nil }
-        let target = (shardIndex + (index - threshold) % shards.loops.count) % shards.loops.count
-        return target == shardIndex ? nil : shards.loops[target]
+    /// The loop that writes to a new client of `vm`, when not the VM's own:
+    /// past `clients-written-by-vm-loop`, the loop that writes the fewest of
+    /// its clients (`ClientWriterLoops`), so with two loops every second
+    /// client's writes go to the other core.
+    func writerLoop(forNewClientOf vm: VM) -> (index: Int, loop: EventLoop)? {
+        guard let shards else { return nil }
+        let loops = shards.loops
+        guard let index = vm.clientWriterLoops.choose(own: shardIndex, loopCount: loops.count, attached: vm.sessions.count,
+                                                      threshold: config.limits.clientsWrittenByVMLoop) else { return nil }
+        return (index, loops[index])
     }
 
     /// Ends a VM: its clients are closed (after their queued output when

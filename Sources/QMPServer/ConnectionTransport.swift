@@ -32,6 +32,7 @@ public final class ConnectionTransport: SessionTransport {
     }
 
     public func send(_ bytes: [UInt8]) { connection.write(bytes) }
+    public func sendEvent(_ bytes: [UInt8]) { connection.writeShared(bytes) }
     public var pendingOutputBytes: Int { connection.pendingWriteBytes }
     public func pauseInput() { connection.pauseReading() }
     public func resumeInput() { connection.resumeReading() }

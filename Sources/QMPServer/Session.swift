@@ -564,7 +564,7 @@ public final class Session {
         }
         metrics?.eventsSent &+= 1
         metrics?.bytesOut &+= UInt64(bytes.count)
-        transport.send(bytes)
+        transport.sendEvent(bytes)
     }
 
     /// The client has taken all queued output: go on where the budget

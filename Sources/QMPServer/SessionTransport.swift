@@ -6,6 +6,10 @@
 public protocol SessionTransport: AnyObject {
     /// Queues bytes to the client, in order.
     func send(_ bytes: [UInt8])
+    /// Queues an event's bytes, the same array every client of the VM gets,
+    /// in order with `send`: a transport that can share one copy among its
+    /// loop's clients does (`ConnectionTransport`); the others `send` it.
+    func sendEvent(_ bytes: [UInt8])
     /// Bytes queued and not yet taken by the client.
     var pendingOutputBytes: Int { get }
     /// Stops delivering input until `resumeInput()`.
@@ -15,4 +19,8 @@ public protocol SessionTransport: AnyObject {
     func close()
     /// Closes the connection once queued output is written.
     func closeAfterFlush()
+}
+
+extension SessionTransport {
+    public func sendEvent(_ bytes: [UInt8]) { send(bytes) }
 }

@@ -114,11 +114,13 @@ public final class CrossLoopWriter: @unchecked Sendable {
     /// Runs one turn's hand-off, in order.
     static func perform(_ batch: [WriteHandoff.Item]) {
         for item in batch {
-            for writer in item.writers { writer.perform(item.kind, item.bytes) }
+            // An event for several clients: one copy in this loop's buffer.
+            let shared = item.writers.count > 1
+            for writer in item.writers { writer.perform(item.kind, item.bytes, shared: shared) }
         }
     }
 
-    private func perform(_ kind: WriteHandoff.Kind, _ bytes: [UInt8]) {
+    private func perform(_ kind: WriteHandoff.Kind, _ bytes: [UInt8], shared: Bool) {
         switch kind {
         case .write:
             guard let connection = open() else {
@@ -126,7 +128,7 @@ public final class CrossLoopWriter: @unchecked Sendable {
                 noticeDrainIfWanted()
                 return
             }
-            connection.write(bytes)
+            if shared { connection.writeShared(bytes) } else { connection.write(bytes) }
             // Dropped (the connection closed or failed): nothing will drain.
             if connection.pendingWriteBytes == 0 { noticeDrainIfWanted() }
         case .close:

@@ -24,6 +24,8 @@ public final class EventLoop: @unchecked Sendable {
     let controlBuffer: UnsafeMutableRawBufferPointer
     /// Connections' output of this turn, sent when the turn's callbacks are done.
     let deferredFlushes: DeferredFlushes
+    /// This turn's events, copied once for all the connections that send them.
+    let turnEvents = TurnEventBuffer()
     /// Writes this loop hands to each other loop (`CrossLoopWriter`), by
     /// target; made at the first. Each holds its target: the map is
     /// emptied when the loop stops, so two loops that write for each

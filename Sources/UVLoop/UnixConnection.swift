@@ -64,6 +64,11 @@ public final class UnixConnection: LoopHandle {
     /// Bytes of `queue.first` already sent.
     @exclusivity(unchecked) private var headOffset = 0
     @exclusivity(unchecked) public private(set) var pendingWriteBytes = 0
+    /// This turn's events for this client while nothing else is queued: a
+    /// range of the loop's `TurnEventBuffer`, sent from there
+    /// (`writeShared`). Counted in `pendingWriteBytes`; never set while
+    /// `queue` holds anything, so it always comes first.
+    @exclusivity(unchecked) private var heldEvents: Range<Int>?
     private var readingPaused = false
     /// The peer shut down its sending side (or closed): nothing more to read.
     private var inputEnded = false
@@ -325,11 +330,47 @@ public final class UnixConnection: LoopHandle {
         enqueue(OutgoingChunk(bytes: bytes, fileDescriptors: fileDescriptors))
     }
 
+    /// Sends `bytes`, an event that many of this loop's connections write
+    /// this turn, in order with other writes. While nothing else is
+    /// queued, the connection only notes where the event is in the loop's
+    /// `TurnEventBuffer` (copied there once for all of them; consecutive
+    /// events make one range) and its flush sends that range from there:
+    /// no queue slot, no retain of the array.
+    public func writeShared(_ bytes: [UInt8]) {
+        guard queue.isEmpty, !isClosed, !writeFailed, !closeWhenFlushed,
+              let range = loop.turnEvents.range(of: bytes) else { return write(bytes) }
+        let wasEmpty: Bool
+        if let held = heldEvents {
+            guard held.upperBound == range.lowerBound else {
+                queueHeldEvents()
+                return write(bytes)
+            }
+            heldEvents = held.lowerBound..<range.upperBound
+            wasEmpty = false
+        } else {
+            loop.turnEvents.hold()
+            heldEvents = range
+            wasEmpty = true
+        }
+        pendingWriteBytes += range.count
+        scheduleFlush(wasEmpty: wasEmpty, carriesDescriptors: false)
+    }
+
+    /// Moves the held events into the queue (a copy of their bytes), so
+    /// that a write which is not one of them goes after them.
+    private func queueHeldEvents() {
+        guard let held = heldEvents else { return }
+        heldEvents = nil
+        queue.append(OutgoingChunk(bytes: loop.turnEvents.copy(held), fileDescriptors: []))
+        loop.turnEvents.release()
+    }
+
     private func enqueue(_ chunk: OutgoingChunk) {
         guard !isClosed, !writeFailed, !closeWhenFlushed, !chunk.bytes.isEmpty else {
             sharedPendingCount?.subtract(chunk.bytes.count)
             return
         }
+        queueHeldEvents()
         var chunk = chunk
         if !chunk.fileDescriptors.isEmpty {
             // The caller may close its descriptors as soon as we return.
@@ -356,12 +397,16 @@ public final class UnixConnection: LoopHandle {
             queue.append(chunk)
         }
         pendingWriteBytes += chunk.bytes.count
-        // Descriptors leave at once, as the caller expects of a hand-over;
-        // so does a turn's output that has grown past the deferral limit.
-        // Otherwise a queue that was empty waits for the turn's end (or goes
-        // at once if the loop no longer flushes); a queue that was not is
-        // already waiting for the turn's end or for POLLOUT.
-        if !chunk.fileDescriptors.isEmpty || pendingWriteBytes >= Self.deferredBytesLimit {
+        scheduleFlush(wasEmpty: wasEmpty, carriesDescriptors: !chunk.fileDescriptors.isEmpty)
+    }
+
+    /// When what was just written leaves. Descriptors leave at once, as the
+    /// caller expects of a hand-over; so does a turn's output that has grown
+    /// past the deferral limit. Otherwise a queue that was empty waits for
+    /// the turn's end (or goes at once if the loop no longer flushes); a
+    /// queue that was not is already waiting for the turn's end or for POLLOUT.
+    private func scheduleFlush(wasEmpty: Bool, carriesDescriptors: Bool) {
+        if carriesDescriptors || pendingWriteBytes >= Self.deferredBytesLimit {
             flush()
         } else if wasEmpty && !turnOutputWaiting {
             if loop.deferredFlushes.isOpen {
@@ -406,7 +451,7 @@ public final class UnixConnection: LoopHandle {
     }
 
     private func flush() {
-        guard sendQueued() else { return failWrites() }
+        guard sendHeldEvents(), sendQueued() else { return failWrites() }
         if queue.isEmpty {
             if closeWhenFlushed {
                 close()
@@ -467,6 +512,23 @@ public final class UnixConnection: LoopHandle {
         }
     }
 
+    /// Sends the held events from the loop's buffer; what the socket does
+    /// not take is copied into the queue (the buffer empties when the turn's
+    /// holders are done). Returns false on an error other than a full socket.
+    private func sendHeldEvents() -> Bool {
+        guard let held = heldEvents else { return true }
+        let sent = loop.turnEvents.send(held, on: fd)
+        if sent < 0 && !Self.isTransient(errno) { return false }
+        let taken = max(sent, 0)
+        countSent(taken)
+        heldEvents = nil
+        if taken < held.count {
+            queue.append(OutgoingChunk(bytes: loop.turnEvents.copy(held.lowerBound + taken..<held.upperBound), fileDescriptors: []))
+        }
+        loop.turnEvents.release()
+        return true
+    }
+
     /// Sends queued chunks, gathered, until the queue is empty or the socket
     /// stops taking them. Returns false on an error other than a full socket.
     private func sendQueued() -> Bool {
@@ -512,9 +574,7 @@ public final class UnixConnection: LoopHandle {
 
     /// `sent` bytes from the head of the queue have gone out.
     private func consume(_ sent: Int) {
-        pendingWriteBytes -= sent
-        sharedPendingCount?.subtract(sent)
-        sentByteCount &+= UInt64(sent)
+        countSent(sent)
         var left = sent
         while left > 0 {
             // Descriptors went with the first byte of their chunk that was sent.
@@ -528,6 +588,12 @@ public final class UnixConnection: LoopHandle {
             queue.removeFirst()
             headOffset = 0
         }
+    }
+
+    private func countSent(_ sent: Int) {
+        pendingWriteBytes -= sent
+        sharedPendingCount?.subtract(sent)
+        sentByteCount &+= UInt64(sent)
     }
 
     private static func isTransient(_ error: Int32) -> Bool {
@@ -557,6 +623,10 @@ public final class UnixConnection: LoopHandle {
     }
 
     private func dropQueue() {
+        if heldEvents != nil {
+            heldEvents = nil
+            loop.turnEvents.release()
+        }
         for index in queue.indices { queue[index].releaseDescriptors() }
         queue.removeAll()
         headOffset = 0
@@ -578,7 +648,7 @@ public final class UnixConnection: LoopHandle {
     /// is not called. Idempotent.
     public func close() {
         guard !isClosed else { return }
-        if !writeFailed { _ = sendQueued() }
+        if !writeFailed { _ = sendHeldEvents() && sendQueued() }
         isClosed = true
         dropQueue()
         onBytes = nil
@@ -604,6 +674,7 @@ public final class UnixConnection: LoopHandle {
     /// is not called.
     public func closeAfterFlush() {
         guard !isClosed else { return }
+        queueHeldEvents()
         if queue.isEmpty {
             close()
         } else {

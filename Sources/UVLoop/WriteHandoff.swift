@@ -27,7 +27,7 @@ final class WriteHandoff {
     }
 
     func add(_ kind: Kind, _ bytes: [UInt8], for writer: CrossLoopWriter) {
-        if kind == .write, let last = items.indices.last, items[last].kind == .write, Self.sameStorage(items[last].bytes, bytes) {
+        if kind == .write, let last = items.indices.last, items[last].kind == .write, TurnEventBuffer.sameStorage(items[last].bytes, bytes) {
             items[last].writers.append(writer)
         } else {
             items.append(Item(kind: kind, bytes: bytes, writers: [writer]))
@@ -48,12 +48,5 @@ final class WriteHandoff {
         let batch = items
         items = []
         target.execute { CrossLoopWriter.perform(batch) }
-    }
-
-    /// The same array (one event's bytes queued to many clients), not
-    /// merely equal bytes: cheap to tell, and both are alive, so equal
-    /// addresses mean one buffer.
-    private static func sameStorage(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        a.count == b.count && a.withUnsafeBufferPointer { pa in b.withUnsafeBufferPointer { pb in pa.baseAddress == pb.baseAddress } }
     }
 }

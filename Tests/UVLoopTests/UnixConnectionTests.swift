@@ -143,6 +143,90 @@ struct UnixConnectionTests {
         #expect(client.pendingWriteBytes == 0)
     }
 
+    /// An event written with `writeShared` (one array, many connections,
+    /// copied once into the loop's buffer) reaches every connection in
+    /// order with its other writes: a reply between two events, an event
+    /// too large for the loop's buffer, a connection that got only the
+    /// second event.
+    @Test func sharedEventsArriveInOrderWithOtherWrites() throws {
+        let loop = try EventLoop()
+        let server = try Server(loop: loop, tag: "shared")
+        let first = Array("{\"event\": \"STOP\"}\r\n".utf8)
+        let reply = Array("{\"return\": {}}\r\n".utf8)
+        let second = Array("{\"event\": \"RESUME\"}\r\n".utf8)
+        let big = [UInt8](repeating: 0x62, count: 300 * 1024)
+        let expected = [first + second + big, first + reply + second + big, second + big]
+        let total = expected.reduce(0) { $0 + $1.count }
+        var received = [[UInt8]](repeating: [], count: expected.count)
+        var receivedBytes = 0
+        var clients: [UnixConnection] = []
+        for index in expected.indices {
+            let client = try UnixConnection.connect(loop: loop, path: server.path)
+            client.onBytes = { bytes in
+                received[index] += bytes
+                receivedBytes += bytes.count
+                if receivedBytes == total { loop.stop() }
+            }
+            clients.append(client)
+        }
+        var pendingAfterWrites: [Int] = []
+        let driver = LoopTimer(loop: loop)
+        driver.start(afterMilliseconds: 1, repeatEvery: 1) {
+            guard server.connections.count == expected.count else { return }
+            driver.stop()
+            let peers = server.connections
+            for peer in peers.dropLast() { peer.writeShared(first) }
+            peers[1].write(reply)
+            for peer in peers { peer.writeShared(second) }
+            pendingAfterWrites = peers.map(\.pendingWriteBytes)
+            for peer in peers { peer.writeShared(big) }
+        }
+        #expect(LoopHarness.run(loop))
+        // Held until the turn's end, and counted as queued meanwhile.
+        #expect(pendingAfterWrites == [first.count + second.count, first.count + reply.count + second.count, second.count])
+        // Accepted in any order: each client got one connection's bytes whole.
+        #expect(Set(received) == Set(expected))
+        #expect(server.connections.allSatisfy { $0.pendingWriteBytes == 0 })
+        for client in clients { client.close() }
+    }
+
+    /// A shared event the socket does not take whole waits in the
+    /// connection's own queue (a copy of what is left), so the loop's buffer
+    /// can empty at the turn's end; everything arrives once the peer reads.
+    @Test func sharedEventsTheSocketDoesNotTakeWaitInTheQueue() throws {
+        let loop = try EventLoop()
+        let server = try Server(loop: loop, tag: "shared-full")
+        let client = try UnixConnection.connect(loop: loop, path: server.path)
+        client.pauseReading()
+        let events = (0..<64).map { [UInt8](repeating: UInt8($0), count: 16 * 1024) }
+        let total = events.reduce(0) { $0 + $1.count }
+        var collected: [UInt8] = []
+        client.onBytes = { bytes in
+            collected += bytes
+            if collected.count == total { loop.stop() }
+        }
+        var next = 0
+        var queuedAtEnd = 0
+        let driver = LoopTimer(loop: loop)
+        driver.start(afterMilliseconds: 1, repeatEvery: 1) {
+            guard let peer = server.connections.first else { return }
+            // Two events a turn: consecutive ones make one range.
+            for _ in 0..<2 where next < events.count {
+                peer.writeShared(events[next])
+                next += 1
+            }
+            guard next == events.count else { return }
+            driver.stop()
+            queuedAtEnd = peer.pendingWriteBytes
+            client.resumeReading()
+        }
+        #expect(LoopHarness.run(loop))
+        #expect(queuedAtEnd > 0)
+        #expect(collected == Array(events.joined()))
+        #expect(server.connections.first?.pendingWriteBytes == 0)
+        client.close()
+    }
+
     /// The replies to what one read brought leave at the end of that read,
     /// not at the turn's end: by the next read of the same wake-up they
     /// have been sent. (Our `recvmsg` of a request wakes the client blocked

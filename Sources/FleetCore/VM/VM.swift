@@ -38,6 +38,8 @@ public final class VM {
     public internal(set) var autostart: Bool
     /// Attached clients by session id.
     public private(set) var sessions: [UInt64: Session] = [:]
+    /// Which other loop writes which client, past `clients-written-by-vm-loop`.
+    var clientWriterLoops = ClientWriterLoops()
     /// Made at the first event: most of a large fleet's VMs never send one
     /// until a client asks for something.
     public private(set) lazy var events = EventBus(scheduler: owner.scheduler) { [unowned self] bytes in
@@ -192,6 +194,7 @@ public final class VM {
             if afterFlush { session.closeAfterFlush() } else { session.close() }
         }
         sessions.removeAll()
+        clientWriterLoops.removeAll()
     }
 }
 
@@ -256,5 +259,6 @@ extension VM: SessionHost {
     public func sessionDidClose(_ session: Session) {
         sessions[session.id] = nil
         sessionMonitors[session.id] = nil
+        clientWriterLoops.remove(session: session.id)
     }
 }

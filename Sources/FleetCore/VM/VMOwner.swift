@@ -28,10 +28,10 @@ protocol VMOwner: AnyObject {
     var parserMemory: ParserMemoryBudget { get }
     /// What the shard's VMs did, counted on its loop.
     var metrics: LoopMetrics { get }
-    /// The loop that writes to a client that finds `index` clients attached
-    /// to its VM, when another than the VM's own (`CrossLoopTransport`);
-    /// nil: the VM's loop writes.
-    func writerLoop(forClient index: Int) -> EventLoop?
+    /// The loop that writes to a new client of `vm`, and its index among
+    /// the fleet's, when another than the VM's own (`CrossLoopTransport`,
+    /// `ClientWriterLoops`); nil: the VM's loop writes.
+    func writerLoop(forNewClientOf vm: VM) -> (index: Int, loop: EventLoop)?
     /// A session id unique in the fleet.
     func nextSessionID() -> UInt64
     /// The device types the loaded plugins simulate: the recorded QEMU types

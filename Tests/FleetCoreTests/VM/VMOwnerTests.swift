@@ -24,7 +24,7 @@ private final class RecordingOwner: VMOwner {
         return lastSessionID
     }
     let simulatedDeviceTypes: Set<String> = []
-    func writerLoop(forClient index: Int) -> EventLoop? { nil }
+    func writerLoop(forNewClientOf vm: VM) -> (index: Int, loop: EventLoop)? { nil }
     var ended: [(name: String, afterFlush: Bool)] = []
     func destroyVM(_ vm: VM, afterFlush: Bool) { ended.append((vm.name, afterFlush)) }
 }
