@@ -32,16 +32,10 @@ struct BlockGraph {
 
     /// Checks a client-chosen node-name as bdrv_assign_node_name does.
     func checkNewNodeName(_ name: String) -> QMPError? {
-        guard BlockGraph.isWellFormedID(name) else { return .generic("Invalid node-name: '\(name)'") }
+        guard QEMUIdentifier.isWellFormed(name) else { return .generic("Invalid node-name: '\(name)'") }
         if backends.contains(where: { $0.name == name }) { return .generic("node-name=\(name) is conflicting with a device id") }
         if node(name) != nil { return .generic("Duplicate nodes with node-name='\(name)'") }
         return nil
-    }
-
-    /// QEMU's id_wellformed: a letter, then letters, digits, '-', '.', '_'.
-    static func isWellFormedID(_ id: String) -> Bool {
-        guard let first = id.unicodeScalars.first, first.properties.isAlphabetic, first.isASCII else { return false }
-        return id.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-._".unicodeScalars.contains($0)) }
     }
 
     /// The chain below `name`, top first, through backing links.

@@ -56,7 +56,7 @@ extension BlockPlugin {
     /// error, if any. A job cancelled meanwhile is not concluded again.
     func startGenericJob(_ id: String, kind: BlockJob.Kind,
                          finishing work: @escaping (_ done: @escaping (String?) -> Void) -> Void) -> Result<JSONValue, QMPError> {
-        guard BlockGraph.isWellFormedID(id) else { return .failure(.generic("Invalid job ID '\(id)'")) }
+        guard QEMUIdentifier.isWellFormed(id) else { return .failure(.generic("Invalid job ID '\(id)'")) }
         if jobs.contains(where: { $0.id == id }) { return .failure(.generic("Job ID '\(id)' already in use")) }
         let job = BlockJob(id: id, kind: kind, len: 1, speed: 0, options: JobStartOptions(autoDismiss: false),
                            waitsForCompletion: false, nodes: [])

@@ -112,7 +112,7 @@ extension BlockPlugin {
     /// A job ID of the caller's or the device's, unique among jobs.
     func jobID(_ given: String?, device: String) -> Result<String, QMPError> {
         let id = given ?? device
-        if given != nil && !BlockGraph.isWellFormedID(id) { return .failure(.generic("Invalid job ID '\(id)'")) }
+        if given != nil && !QEMUIdentifier.isWellFormed(id) { return .failure(.generic("Invalid job ID '\(id)'")) }
         if jobs.contains(where: { $0.id == id }) { return .failure(.generic("Job ID '\(id)' already in use")) }
         return .success(id)
     }

@@ -57,13 +57,3 @@ enum NetdevBackendCheck {
         return nil
     }
 }
-
-/// QEMU's `id_wellformed`: a letter, then letters, digits, '-', '.', '_'.
-enum QEMUIdentifier {
-    static func isWellFormed(_ id: String) -> Bool {
-        guard let first = id.unicodeScalars.first, first.isASCII, first.properties.isAlphabetic else { return false }
-        return id.unicodeScalars.allSatisfy {
-            $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-._".unicodeScalars.contains($0))
-        }
-    }
-}

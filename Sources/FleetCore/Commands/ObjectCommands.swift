@@ -19,7 +19,7 @@ enum ObjectCommands {
             complete(.failure(.generic("Parameter 'qom-type' does not accept value '\(type)'")))
             return
         }
-        guard QOMName.isValid(id) else {
+        guard QEMUIdentifier.isWellFormed(id) else {
             complete(.failure(.generic("Parameter 'id' expects an identifier")))
             return
         }

@@ -44,7 +44,7 @@ extension VM {
     /// its properties).
     package func realizeConfiguredDevice(driver name: String, id: String, properties: JSONObject, owner: PluginLibrary) -> Result<Void, QMPError> {
         guard let driver = owner.deviceDrivers[name] else { return .failure(.generic("'\(name)' is not a valid device model name")) }
-        guard QOMName.isValid(id) else { return .failure(.generic("Parameter 'id' expects an identifier")) }
+        guard QEMUIdentifier.isWellFormed(id) else { return .failure(.generic("Parameter 'id' expects an identifier")) }
         guard devices.device(id: id) == nil else { return .failure(.generic("Duplicate device ID '\(id)'")) }
         var pciAddress: PCIAddress?
         if driver.bus == "PCI", let bus = pciBus, properties["bus"] == nil || properties["bus"]?.stringValue == bus.name {
