@@ -12,6 +12,8 @@ public enum PluginExport {
     /// once here rather than for each instance (the conformance lookup
     /// was 0.8 % of making 10,000 VMs).
     nonisolated(unsafe) static var sharedPluginType: (any SharedConfigurationPlugin.Type)?
+    /// The host's calls on an instance, bound to `pluginType` (`InstanceCalls`).
+    nonisolated(unsafe) static var instanceCalls: InstanceCalls?
     nonisolated(unsafe) static var descriptor: UnsafeMutablePointer<qmp_plugin_descriptor>?
     /// Everything bound at init, kept alive for the process.
     nonisolated(unsafe) static var keptAlive: [AnyObject] = []
@@ -40,34 +42,32 @@ public enum PluginExport {
             guard let vm, let type = PluginExport.pluginType else { return -1 }
             return PluginExport.create(type, vm: vm, config: config, length: len, instanceOut: instanceOut, err: err, errLen: errLen)
         }
+        let calls = InstanceCalls(type)
+        instanceCalls = calls
         d.pointee.vm_destroy = { instance in
-            guard let instance else { return }
-            let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeRetainedValue() as? any QMPPlugin
-            plugin?.destroy()
+            guard let instance, let calls = PluginExport.instanceCalls else { return }
+            calls.destroy(Unmanaged<AnyObject>.fromOpaque(instance).takeRetainedValue())
         }
         d.pointee.run_state_changed = { instance, state in
-            guard let instance, let state else { return }
-            let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue() as? any QMPPlugin
-            plugin?.runStateChanged(to: String(cString: state))
+            guard let instance, let state, let calls = PluginExport.instanceCalls else { return }
+            calls.runStateChanged(Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue(), String(cString: state))
         }
         d.pointee.reset = { instance in
-            guard let instance else { return }
-            (Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue() as? any QMPPlugin)?.reset()
+            guard let instance, let calls = PluginExport.instanceCalls else { return }
+            calls.reset(Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue())
         }
-        if P.self is any MigratablePlugin.Type {
+        if calls.migration != nil {
             d.pointee.vm_save_state = { instance, sink, opaque in
-                guard let instance, let sink,
-                      let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue() as? any MigratablePlugin else { return -1 }
-                let text = plugin.saveState().jsonText
+                guard let instance, let sink, let migration = PluginExport.instanceCalls?.migration else { return -1 }
+                let text = migration.saveState(Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue()).jsonText
                 text.withCString { sink(opaque, $0, text.utf8.count) }
                 return 0
             }
             d.pointee.vm_load_state = { instance, json, length, err, errLen in
-                guard let instance, let json,
-                      let plugin = Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue() as? any MigratablePlugin else { return -1 }
+                guard let instance, let json, let migration = PluginExport.instanceCalls?.migration else { return -1 }
                 do {
                     let state = try JSONValue(parsing: UnsafeRawBufferPointer(start: json, count: length))
-                    try plugin.loadState(state)
+                    try migration.loadState(Unmanaged<AnyObject>.fromOpaque(instance).takeUnretainedValue(), state)
                     return 0
                 } catch let error as PluginError {
                     return PluginExport.fail(error.message, err, errLen)
@@ -164,7 +164,9 @@ public enum PluginExport {
         do {
             let plugin: P
             if let shared = sharedPluginType {
-                plugin = try makeShared(shared, vm: PluginVM(handle: vm), text: config == nil ? nil : text) as! P
+                // The shared type is `P` itself: no dynamic cast to get it back.
+                plugin = unsafeDowncast(try makeShared(shared, vm: PluginVM(handle: vm), text: config == nil ? nil : text) as AnyObject,
+                                        to: P.self)
             } else {
                 var value: JSONValue = .object([:])
                 if config != nil {
