@@ -33,12 +33,12 @@ public final class PCIBus {
     /// The board's functions' QOM types by devfn: the recorded table
     /// itself, shared by every VM of the board (a table of occupants per
     /// VM was 0.6 KiB of each VM of a 10,000-VM fleet).
-    let boardFunctionTypes: [UInt8: String]
+    let boardFunctionTypes: PCIFunctionTable
     private let devices: DeviceRegistry
     /// Functions claimed by a `device_add` in progress, by devfn.
     private var claims: [UInt8: Occupant] = [:]
 
-    init(name: String, isHotpluggable: Bool, boardFunctionTypes: [UInt8: String], devices: DeviceRegistry) {
+    init(name: String, isHotpluggable: Bool, boardFunctionTypes: PCIFunctionTable, devices: DeviceRegistry) {
         self.name = name
         self.isHotpluggable = isHotpluggable
         self.boardFunctionTypes = boardFunctionTypes
@@ -49,7 +49,8 @@ public final class PCIBus {
     func occupant(_ devfn: UInt8) -> Occupant? {
         // The board's function 0 devices (PIIX3, ICH9-LPC) are multifunction.
         if let type = boardFunctionTypes[devfn] { return Occupant(type: type, id: nil, multifunction: true) }
-        if let claim = claims[devfn] { return claim }
+        // Claims exist only while a device_add runs: most look-ups skip the hash.
+        if !claims.isEmpty, let claim = claims[devfn] { return claim }
         guard let device = devices.devices.first(where: { $0.pciAddress?.devfn == devfn }) else { return nil }
         return Occupant(type: device.driver, id: device.id, multifunction: device.isMultifunction)
     }

@@ -13,7 +13,7 @@ final class PCIReferenceData: Sendable {
     /// One board's record.
     struct Board: Sendable {
         /// devfn -> QOM type of the board's own functions.
-        let functionTypes: [UInt8: String]
+        let functionTypes: PCIFunctionTable
         /// Driver -> QEMU's query-pci entry for it (qdev_id "d0").
         let entries: [String: JSONObject]
         /// Driver -> `{"status", "queues", "vhost-queue-status", "queue-element"}`.
@@ -25,7 +25,7 @@ final class PCIReferenceData: Sendable {
     init(_ value: JSONValue) {
         var boards: [String: Board] = [:]
         for (name, machine) in value["machines"]?.objectValue ?? [:] {
-            var types: [UInt8: String] = [:]
+            var types = PCIFunctionTable()
             for function in machine["board-functions"]?.arrayValue ?? [] {
                 guard let slot = function["slot"]?.int64Value, let fn = function["function"]?.int64Value,
                       let type = function["type"]?.stringValue,
