@@ -14,7 +14,7 @@ import QMPWire
 ///
 /// Guest actions: `rx-filter`, `set-promiscuous`, `add-multicast`,
 /// `link-status`, and `stream-peer` (the far end of a stream backend).
-final class NetPlugin: QMPPlugin {
+final class NetPlugin: SharedConfigurationPlugin {
     static let name = "net"
     static var schema: [UInt8] { PackageResources.schema_json }
 
@@ -24,23 +24,21 @@ final class NetPlugin: QMPPlugin {
     /// NICs, in creation order (QEMU's net client list order).
     var nics: [NIC] = []
 
-    init(vm: PluginVM, config: JSONValue) throws(PluginError) {
+    /// A template's VMs share their decoded backends and cards.
+    static func configuration(from config: JSONValue) throws(PluginError) -> NetConfig { try NetConfig(config) }
+
+    init(vm: PluginVM, configuration config: NetConfig) throws(PluginError) {
         self.vm = vm
-        let config = try NetConfig(config)
         for backend in config.netdevs {
-            // Read as netdev_add's generated decoder reads a request.
-            let added = Result { () throws(QMPError) in try QAPI.Netdev(qapiMembers: backend, at: .root) }.flatMap { addNetdev($0, backend) }
-            if case .failure(let error) = added { throw PluginError("net: netdev: \(error.desc)") }
+            if case .failure(let error) = backend.decoded.flatMap({ addNetdev($0, backend.members) }) {
+                throw PluginError("net: netdev: \(error.desc)")
+            }
         }
         for card in config.nics {
-            let modelName = card["model"]?.stringValue ?? NICModel.virtioNetPCI.rawValue
-            guard let model = NICModel(rawValue: modelName) else { throw PluginError("net: unknown NIC model '\(modelName)'") }
-            var props = card
-            _ = props.removeValue(forKey: "model")
-            let id = props.removeValue(forKey: "id")?.stringValue
-            let device = NewDevice.configured(id: id, anonymousBefore: nics.filter { $0.id == nil }.count)
-            if case .failure(let error) = addNIC(model: model, device, props) { throw PluginError("net: nic: \(error.desc)") }
-            if let id, case .failure(let error) = vm.deviceRealized(driver: model.rawValue, id: id, properties: props) {
+            let model = try card.model.get()
+            let device = NewDevice.configured(id: card.id, anonymousBefore: nics.filter { $0.id == nil }.count)
+            if case .failure(let error) = addNIC(model: model, device, card.properties) { throw PluginError("net: nic: \(error.desc)") }
+            if let id = card.id, case .failure(let error) = vm.deviceRealized(driver: model.rawValue, id: id, properties: card.properties) {
                 throw PluginError("net: nic: \(error.desc)")
             }
         }
