@@ -43,6 +43,6 @@ extension ChardevPlugin {
         defer { lastRunState = state }
         guard bootLog, state == "running", !hasBooted || lastRunState == "prelaunch" else { return }
         hasBooted = true
-        serialConsole?.write(Array(BootLog.text(hostname: vm.name).utf8))
+        serialConsole?.write(BootLog.bytes(hostname: vm.name))
     }
 }
