@@ -20,6 +20,8 @@ final class NIC {
     var rxFilterNotifyEnabled = true
     /// device_del was requested; the guest has not released it yet.
     var unplugPending = false
+    /// Its place among the VM's net clients (`Netdev.created`).
+    var created = 0
 
     init(id: String?, name: String, model: NICModel, mac: MACAddress, qomPath: String, netdev: Netdev?) {
         self.id = id

@@ -44,6 +44,8 @@ extension NetPlugin {
         let name = device.id ?? "\(model.rawValue).\(nics.filter { $0.model == model }.count)"
         let nic = NIC(id: device.id, name: name, model: model, mac: address, qomPath: device.qomPath, netdev: backend)
         backend?.peerName = name
+        nic.created = nextClientNumber
+        nextClientNumber += 1
         nics.append(nic)
         return .success(())
     }

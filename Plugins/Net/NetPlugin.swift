@@ -23,6 +23,9 @@ final class NetPlugin: SharedConfigurationPlugin {
     var netdevs: [Netdev] = []
     /// NICs, in creation order (QEMU's net client list order).
     var nics: [NIC] = []
+    /// The next net client's number: QEMU keeps backends and NICs in one
+    /// list, in creation order (`info network`).
+    var nextClientNumber = 0
 
     /// A template's VMs share their decoded backends and cards.
     static func configuration(from config: JSONValue) throws(PluginError) -> NetConfig { try NetConfig(config) }
@@ -53,6 +56,7 @@ final class NetPlugin: SharedConfigurationPlugin {
         plugin.command(QAPI.NetdevDelCommand.self) { this, args in this.netdevDel(args) }
         plugin.command(QAPI.SetLinkCommand.self) { this, args in this.setLink(args) }
         plugin.command(QAPI.QueryRxFilterCommand.self) { this, args in this.queryRxFilter(args) }
+        plugin.hmpInfo("network") { this in this.infoNetwork() }
         for model in NICModel.allCases {
             plugin.device(driverDescription(model),
                           addDevice: { this, device, props in this.addNIC(model: model, device, props) },

@@ -16,6 +16,9 @@ final class Netdev {
     /// netdev_del ran while a NIC still used it: QEMU keeps the backend
     /// alive behind the NIC (it is gone from every lookup) until the NIC goes.
     var isDeleted = false
+    /// Its place among the VM's net clients, backends and NICs alike
+    /// (`NetPlugin.nextClientNumber`): the order `info network` lists them in.
+    var created = 0
 
     init(id: String, type: String, options: JSONObject) {
         self.id = id

@@ -27,6 +27,8 @@ extension NetPlugin {
             peer.peerName = id
             backend.peerName = peerID
         }
+        backend.created = nextClientNumber
+        nextClientNumber += 1
         netdevs.append(backend)
         return .success(.object([:]))
     }

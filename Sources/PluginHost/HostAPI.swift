@@ -53,6 +53,10 @@ enum HostAPI {
             guard let registration = PluginRegistration.from(ctx), let name, let fn else { return -1 }
             return registration.register(guestAction: String(cString: name), arguments: arguments.map { String(cString: $0) }, fn: fn, userData: userData)
         }
+        api.register_hmp_info = { ctx, name, fn, userData in
+            guard let registration = PluginRegistration.from(ctx), let name, let fn else { return -1 }
+            return registration.register(hmpInfo: String(cString: name), fn: fn, userData: userData)
+        }
 
         api.reply = { token, text, len in
             HostAPI.answer(token, what: "reply") { instance, command in

@@ -43,6 +43,8 @@ public final class PluginLibrary {
     /// QOM object types (object-add), same shape as device drivers.
     public let objectTypes: [String: DeviceDriver]
     public let guestActions: [String: GuestAction]
+    /// The HMP `info` commands the plugin prints (`register_hmp_info`), by name.
+    public let hmpInfo: [String: BoundHandler]
     let descriptor: UnsafePointer<qmp_plugin_descriptor>
 
     init(path: String, descriptor: UnsafePointer<qmp_plugin_descriptor>, registration: PluginRegistration, schema: SchemaModule) {
@@ -56,6 +58,7 @@ public final class PluginLibrary {
         self.deviceDrivers = registration.deviceDrivers
         self.objectTypes = registration.objectTypes
         self.guestActions = registration.guestActions
+        self.hmpInfo = registration.hmpInfo
     }
 
     /// The descriptor of a plugin built before the migration members

@@ -12,6 +12,7 @@ final class PluginRegistration {
     var deviceDrivers: [String: DeviceDriver] = [:]
     var objectTypes: [String: DeviceDriver] = [:]
     var guestActions: [String: GuestAction] = [:]
+    var hmpInfo: [String: BoundHandler] = [:]
     /// Problems found while registering, reported as one load error.
     var problems: [String] = []
 
@@ -85,6 +86,15 @@ final class PluginRegistration {
             return -1
         }
         objectTypes[name] = DeviceDriver(name: name, description: description, propertyNames: properties, add: add, del: objectType.del, userData: objectType.user_data)
+        return 0
+    }
+
+    func register(hmpInfo name: String, fn: qmp_command_fn, userData: UnsafeMutableRawPointer?) -> Int32 {
+        guard hmpInfo[name] == nil else {
+            problems.append("HMP 'info \(name)' is registered twice")
+            return -1
+        }
+        hmpInfo[name] = BoundHandler(fn: fn, userData: userData)
         return 0
     }
 

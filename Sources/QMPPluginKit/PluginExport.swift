@@ -115,6 +115,16 @@ public enum PluginExport {
                 return fail("register_guest_action \(name) failed", err, errLen)
             }
         }
+        // A host before revision 8 has no HMP info from plugins: its `info NAME` stays unknown.
+        let hmpOffset = MemoryLayout<qmp_host_api>.offset(of: \qmp_host_api.register_hmp_info) ?? Int.max
+        if Int(api.pointee.struct_size) >= hmpOffset + MemoryLayout<Int>.size, let registerHMPInfo = api.pointee.register_hmp_info {
+            for (name, box) in registry.hmpInfo {
+                keptAlive.append(box)
+                guard registerHMPInfo(ctx, name, commandTrampoline, Unmanaged.passUnretained(box).toOpaque()) == 0 else {
+                    return fail("register_hmp_info \(name) failed", err, errLen)
+                }
+            }
+        }
         for (description, box) in registry.devices {
             guard register(description, box, api: api, ctx: ctx, object: false) == 0 else {
                 return fail("register_device_driver failed", err, errLen)

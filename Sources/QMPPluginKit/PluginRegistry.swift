@@ -11,6 +11,7 @@ public final class PluginRegistry<P: QMPPlugin> {
     var objectTypes: [(description: JSONValue, box: DriverBox)] = []
     /// Each guest action with its member map as JSON text, as the ABI takes it.
     var guestActions: [(name: String, arguments: String, box: HandlerBox)] = []
+    var hmpInfo: [(name: String, box: HandlerBox)] = []
 
     init() {}
 
@@ -117,6 +118,12 @@ public final class PluginRegistry<P: QMPPlugin> {
     /// (`{"guest-action": ...}`) and binds `QAPI.<Name>GuestAction`.
     public func guestAction(_ name: String, arguments: JSONValue = [:], _ body: @escaping (P, JSONObject) -> Result<JSONValue, QMPError>) {
         guestAction(name, argumentsText: arguments.jsonText, body)
+    }
+
+    /// An HMP `info` command this plugin prints (`info network`), for
+    /// human-monitor-command: `body` gives the text, lines ending in "\n".
+    public func hmpInfo(_ name: String, _ body: @escaping (P) -> String) {
+        hmpInfo.append((name, HandlerBox { instance, _, reply in reply(.success(.string(body(unsafeDowncast(instance, to: P.self))))) }))
     }
 
     func guestAction(_ name: String, argumentsText: String, _ body: @escaping (P, JSONObject) -> Result<JSONValue, QMPError>) {

@@ -167,3 +167,22 @@ def test_chardevs_are_listed_in_qemus_order_through_adds_and_removes(pair):
         want, have = (pty_free(listed(client)) for client in pair)
         assert have == want, (command, arguments)
     compare(pair, "info chardev")
+
+
+def test_info_network_follows_netdevs_and_nics(pair):
+    """The net plugin prints it (register_hmp_info): hubs first, then NICs
+    with their backends and lone backends in creation order."""
+    compare(pair, "info network")
+    steps = [("netdev_add", {"id": "u2", "type": "user", "net": "192.168.5.7/24", "restrict": True}),
+             ("netdev_add", {"id": "u3", "type": "user", "net": "172.16.0.0"}),
+             ("netdev_add", {"id": "h1", "type": "hubport", "hubid": 0}),
+             ("device_add", {"driver": "e1000", "id": "nic9", "netdev": "u2"}),
+             ("device_add", {"driver": "rtl8139"}),
+             ("netdev_add", {"id": "u4", "type": "user"}),
+             ("device_add", {"driver": "virtio-net-pci", "id": "nic7", "netdev": "u4", "mac": "02:00:00:AA:bb:01"}),
+             ("netdev_del", {"id": "u4"}),
+             ("netdev_del", {"id": "u3"})]
+    for command, arguments in steps:
+        both(pair, command, arguments)
+        compare(pair, "info network")
+    compare(pair, "info network x")

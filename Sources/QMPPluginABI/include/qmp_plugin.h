@@ -80,11 +80,12 @@ extern "C" {
  * Compatible additions within a version: members appended to qmp_host_api.
  * Revision 2 added the live-migration members (vm_save_device_state to
  * vm_exit), revision 3 work_queue, revision 4 fd_transfer, revision 5
- * device_realized, revision 6 request_qom_path, revision 7 open_file_async. A plugin built against a later header checks
+ * device_realized, revision 6 request_qom_path, revision 7 open_file_async,
+ * revision 8 register_hmp_info. A plugin built against a later header checks
  * QMP_HOST_HAS(host, member) before it calls a member a revision added; one
  * built against an earlier header never sees them.
  */
-#define QMP_PLUGIN_ABI_REVISION 7u
+#define QMP_PLUGIN_ABI_REVISION 8u
 
 /** True when the host's table is long enough to hold member. */
 #define QMP_HOST_HAS(host, member) \
@@ -448,6 +449,19 @@ typedef struct qmp_host_api {
      */
     int (*open_file_async)(qmp_vm *vm, qmp_request req, const char *path, int flags, int mode,
                            qmp_open_done_fn done, void *opaque);
+
+    /* --- revision 8 (check QMP_HOST_HAS(host, register_hmp_info)) --- */
+
+    /**
+     * An HMP `info` command the plugin prints (`info network`: QEMU prints
+     * it by walking its net clients, which are the plugin's), for
+     * human-monitor-command. Only during init(), with its ctx. fn is called
+     * as a command handler, with "{}", on the VM's instance; it answers
+     * with reply() and a JSON string, the text (lines end in "\n"; the host
+     * makes them the monitor's "\r\n"). Not a QMP command: clients cannot
+     * call it by name. Returns 0, or -1 (no name, no fn, registered twice).
+     */
+    int (*register_hmp_info)(qmp_plugin_ctx *ctx, const char *name, qmp_command_fn fn, void *user_data);
 } qmp_host_api;
 
 /** What qmp_plugin_entry() returns. Static storage; the host never frees it. */

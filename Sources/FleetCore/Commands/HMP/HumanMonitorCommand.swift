@@ -1,3 +1,4 @@
+import PluginHost
 import QAPIRuntime
 import QMPWire
 
@@ -11,6 +12,8 @@ import QMPWire
 /// request would (`VM.execute`: the core's or a plugin's handler) and print
 /// its reply as QEMU's `hmp_info_*` prints the same QAPI value
 /// (`HMPInfoQuery`), so what they show is the VM's state, whoever owns it.
+/// What no query carries (`info network`) a plugin prints itself, as it
+/// registered (`register_hmp_info`).
 enum HumanMonitorCommand {
     nonisolated(unsafe) static let bindings: [CommandBinding] = [
         .deferred(QAPI.HumanMonitorCommandCommand.self) { context, args, complete in
@@ -34,6 +37,17 @@ enum HumanMonitorCommand {
             switch query.parse(arguments, cpu: cpu) {
             case .failure(let refusal): complete(monitorText(refusal.message))
             case .success(let parsed): query.print(vm, parsed) { complete(monitorText($0)) }
+            }
+            return
+        }
+        if let plugin = vm.plugins.first(where: { $0.library.hmpInfo[sub] != nil }), let handler = plugin.library.hmpInfo[sub] {
+            // A plugin's own (`info network`: the net clients are the net plugin's).
+            guard arguments.isEmpty else { return complete(monitorText(HMPInfoQuery.extraneous(sub))) }
+            plugin.invoke(handler, command: "info \(sub)", arguments: [:]) { reply in
+                switch reply.result {
+                case .success(let text): complete(monitorText(text.stringValue ?? ""))
+                case .failure(let error): complete(monitorText("Error: \(error.desc)\n"))
+                }
             }
             return
         }
