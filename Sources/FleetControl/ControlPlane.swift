@@ -165,6 +165,11 @@ final class ControlPlane: SessionHost, ControlService {
         }
     }
 
+    /// By the table `dispatch` resolves in (`CommandDispatch.command(named:)`).
+    func command(named bytes: UnsafeBufferPointer<UInt8>) -> (number: Int, name: String)? {
+        commands.command(named: bytes)
+    }
+
     /// The control commands, each bound through its generated
     /// `QAPI.Control.<Name>Command` (scripts/qapi-gen from
     /// `control-schema.json`), as the core's are through `CommandBinding`:

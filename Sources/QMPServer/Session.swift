@@ -198,7 +198,7 @@ public final class Session {
         // A recognised request is never `exec-oob` (the scanner takes only
         // `execute`): it queues in-band as any other.
         let used = parser.feedRequests(bytes, request: { scanned in
-            queue.append(.request(scanned.request()))
+            queue.append(.request(scanned.request(knownAs: host?.command(named: scanned.nameBytes))))
             return queue.count < queueLimit
         }, message: { output, arguments in
             if oob, case .success(let value) = output, Self.isOutOfBand(value) {

@@ -38,10 +38,21 @@ public protocol SessionHost: AnyObject {
     func dispatchAlongside(_ call: CommandCall, complete: @escaping (QMPReply) -> Void) -> Bool
     /// The session is gone (client left, or it was closed).
     func sessionDidClose(_ session: Session)
+    /// The number and stored name of the command whose name is `bytes` in
+    /// the table `dispatch` finds commands in, or nil. A session asks for
+    /// each request it recognised in its read buffer (`ScannedRequest`):
+    /// the name is then a copy of the table's, not decoded and checked as
+    /// UTF-8 again, and `dispatch` takes the number back from
+    /// `QMPRequest.commandNumber` instead of looking the name up a second
+    /// time. A host without a table of its own (a proxied VM) has the
+    /// default, nil.
+    func command(named bytes: UnsafeBufferPointer<UInt8>) -> (number: Int, name: String)?
 }
 
 extension SessionHost {
     /// One request at a time, as QEMU's monitor.
     public var requestsInFlightLimit: Int { 1 }
     public func dispatchAlongside(_ call: CommandCall, complete: @escaping (QMPReply) -> Void) -> Bool { false }
+    /// No table: the session decodes the name, `dispatch` looks it up.
+    public func command(named bytes: UnsafeBufferPointer<UInt8>) -> (number: Int, name: String)? { nil }
 }

@@ -64,6 +64,28 @@ public struct CommandNameTable: Sendable {
         return name.withUTF8 { find($0) }
     }
 
+    /// The number and the stored name of the name whose UTF-8 bytes are
+    /// `name`: what a session takes for a request it recognised in its
+    /// read buffer, so the name is not decoded and checked as UTF-8 again
+    /// (a copy of the stored `String`), and its number rides with the
+    /// request (`number(of:hint:)`).
+    @inline(__always)
+    public func entry(bytes name: UnsafeBufferPointer<UInt8>) -> (number: Int, name: String)? {
+        guard let number = find(name) else { return nil }
+        return (number, names[number])
+    }
+
+    /// The number of `name`, or `hint` when it is that name's number here:
+    /// a request whose name was found by its bytes when it was read
+    /// (`entry(bytes:)`) is not looked up a second time when it runs. Any
+    /// other hint (nil, another table's number) is checked and ignored, so
+    /// a wrong one costs a lookup, never another command.
+    @inline(__always)
+    public func number(of name: String, hint: Int?) -> Int? {
+        if let hint, hint >= 0, hint < names.count, names[hint] == name { return hint }
+        return self[name]
+    }
+
     private mutating func insert(_ name: String) {
         let bytes = Array(name.utf8)
         precondition(!bytes.isEmpty && bytes.count <= Int(Int32.max), "a command name is 1...Int32.max bytes")

@@ -11,6 +11,12 @@ public struct QMPRequest: Sendable {
     /// its one-pass path (`JSONStreamParser.feedMessages(_:while:)` gives
     /// them): what a plugin built for ABI 2 gets instead of the host's text.
     public var argumentsText: [UInt8]?
+    /// `execute`'s number in the command table of the host the session
+    /// read it for (`CommandNameTable.entry(bytes:)`, through the host),
+    /// so that host's dispatch need not look the name up again
+    /// (`CommandNameTable.number(of:hint:)`, which checks it); nil when the
+    /// request was decoded the full way or the host did not know the name.
+    public var commandNumber: Int?
 
     public init(execute: String, arguments: JSONObject? = nil, id: JSONValue? = nil, isOOB: Bool = false) {
         self.execute = execute

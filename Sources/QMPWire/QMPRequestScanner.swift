@@ -36,56 +36,91 @@ public enum QMPRequestScanner {
         var id: Range<Int>?
         var idInteger: Int64 = 0
         var arguments: Range<Int>?
-        var i = skipBlanks(bytes, from: start + 1)
+        var i = start &+ 1
+        // Just past a member's value: what follows is `,` or `}`.
+        var afterValue = false
+        if let nameQuote = leadingExecute(p, at: start, n), let name = plainString(bytes, at: nameQuote, allowDelete: true) {
+            // The first member read in one line; the loop goes on after it.
+            execute = name.text
+            hasExecute = true
+            i = name.end
+            afterValue = true
+        }
         while true {
-            guard i < n, p[i] == UInt8(ascii: "\""), let (member, keyEnd) = Member.at(p, i, n) else { return nil }
-            i = skipBlanks(bytes, from: keyEnd)
-            guard i < n, p[i] == UInt8(ascii: ":") else { return nil }
-            i = skipBlanks(bytes, from: i + 1)
-            guard i < n else { return nil }
-            switch member {
-            case .execute:
-                guard !hasExecute, p[i] == UInt8(ascii: "\""),
-                      let name = plainString(bytes, at: i, allowDelete: true) else { return nil }
-                execute = name.text
-                hasExecute = true
-                i = name.end
-            case .id:
-                guard id == nil else { return nil }
-                if p[i] == UInt8(ascii: "\"") {
-                    guard let text = plainString(bytes, at: i, allowDelete: false) else { return nil }
-                    id = i..<text.end
-                    i = text.end
-                } else {
-                    guard let number = integer(bytes, at: i) else { return nil }
-                    id = i..<number.end
-                    idInteger = number.value
-                    i = number.end
+            if !afterValue {
+                i = skipBlanks(bytes, from: i)
+                guard i < n, p[i] == UInt8(ascii: "\""), let (member, keyEnd) = Member.at(p, i, n) else { return nil }
+                i = skipBlanks(bytes, from: keyEnd)
+                guard i < n, p[i] == UInt8(ascii: ":") else { return nil }
+                i = skipBlanks(bytes, from: i &+ 1)
+                guard i < n else { return nil }
+                switch member {
+                case .execute:
+                    guard !hasExecute, p[i] == UInt8(ascii: "\""),
+                          let name = plainString(bytes, at: i, allowDelete: true) else { return nil }
+                    execute = name.text
+                    hasExecute = true
+                    i = name.end
+                case .id:
+                    guard id == nil else { return nil }
+                    if p[i] == UInt8(ascii: "\"") {
+                        guard let text = plainString(bytes, at: i, allowDelete: false) else { return nil }
+                        id = i..<text.end
+                        i = text.end
+                    } else {
+                        guard let number = integer(bytes, at: i) else { return nil }
+                        id = i..<number.end
+                        idInteger = number.value
+                        i = number.end
+                    }
+                case .arguments:
+                    guard arguments == nil, p[i] == UInt8(ascii: "{") else { return nil }
+                    let close = skipBlanks(bytes, from: i &+ 1)
+                    guard close < n, p[close] == UInt8(ascii: "}") else { return nil }
+                    arguments = i..<(close &+ 1)
+                    i = close &+ 1
                 }
-            case .arguments:
-                guard arguments == nil, p[i] == UInt8(ascii: "{") else { return nil }
-                let close = skipBlanks(bytes, from: i + 1)
-                guard close < n, p[close] == UInt8(ascii: "}") else { return nil }
-                arguments = i..<(close + 1)
-                i = close + 1
             }
+            afterValue = false
             i = skipBlanks(bytes, from: i)
             guard i < n else { return nil }
             if p[i] == UInt8(ascii: "}") {
-                i += 1
+                i &+= 1
                 break
             }
             guard p[i] == UInt8(ascii: ",") else { return nil }
-            i = skipBlanks(bytes, from: i + 1)
+            i &+= 1
         }
         guard hasExecute else { return nil }
         // Each token is at least a byte: these bound QEMU's token size and
         // count (as `JSONDirectParser`), and `{}` inside is one level more.
-        let length = i - start
-        guard length + 1 <= limits.maxTokenBytes, length <= limits.maxTokenCount,
+        let length = i &- start
+        guard length < limits.maxTokenBytes, length <= limits.maxTokenCount,
               (arguments == nil ? 1 : 2) <= limits.maxNesting else { return nil }
         return ScannedRequest(bytes: bytes, execute: execute, id: id, idInteger: idInteger, arguments: arguments, end: i)
     }
+
+    /// The index of NAME's opening quote when the request begins
+    /// `{"execute": "` or `{"execute":"`, as nearly every client's does
+    /// (qemu.qmp, libvirt, qmp-shell): two loads instead of the member
+    /// loop's blank skips, key match and colon. Exactly the bytes the loop
+    /// reads as the same tokens, so the loop may take it from there.
+    @inline(__always)
+    static func leadingExecute(_ p: UnsafePointer<UInt8>, at start: Int, _ n: Int) -> Int? {
+        // The prefix, a name byte, its closing quote and a `,` or `}`.
+        guard n &- start >= 16 else { return nil }
+        let raw = UnsafeRawPointer(p + start)
+        guard raw.loadUnaligned(as: UInt64.self) == openExecute8 else { return nil }
+        let tail = raw.loadUnaligned(fromByteOffset: 8, as: UInt32.self)
+        if tail == executeColonQuote4 { return start &+ 11 }
+        if tail == executeColonSpace4, p[start &+ 12] == UInt8(ascii: "\"") { return start &+ 12 }
+        return nil
+    }
+
+    /// `leadingExecute`'s words as a load gives them (see `Member`'s).
+    private static var openExecute8: UInt64 { UInt64(littleEndian: 0x7475_6365_7865_227B) }       // {"execut
+    private static var executeColonQuote4: UInt32 { UInt32(littleEndian: 0x223A_2265) }           // e":"
+    private static var executeColonSpace4: UInt32 { UInt32(littleEndian: 0x203A_2265) }           // e":<space>
 
     /// The three members a recognised request may have.
     private enum Member {

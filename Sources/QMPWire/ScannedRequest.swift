@@ -19,7 +19,13 @@ public struct ScannedRequest {
 
     /// The command name (a small string, inline up to 15 bytes: no allocation).
     public var name: String {
-        String(decoding: UnsafeBufferPointer(rebasing: bytes[execute]), as: UTF8.self)
+        String(decoding: nameBytes, as: UTF8.self)
+    }
+
+    /// The command name's bytes (plain ASCII), for a look-up by bytes
+    /// (`CommandNameTable.entry(bytes:)`).
+    public var nameBytes: UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(rebasing: bytes[execute])
     }
 
     /// The bytes of the `id` as QEMU writes it back in the reply.
@@ -37,8 +43,13 @@ public struct ScannedRequest {
     /// The request `QMPRequest.decode` makes of the same bytes, with its
     /// `argumentsText` (the `{}` as sent, then a NUL) as a session keeps it
     /// for a plugin built for ABI 2.
-    public func request() -> QMPRequest {
-        var request = QMPRequest(execute: name, arguments: arguments == nil ? nil : JSONObject(), id: idValue)
+    ///
+    /// - Parameter command: the name's number and stored `String` in the
+    ///   command table of the host that will run it (`SessionHost.command(named:)`),
+    ///   when it has one: the name is taken from there, not decoded again.
+    public func request(knownAs command: (number: Int, name: String)? = nil) -> QMPRequest {
+        var request = QMPRequest(execute: command?.name ?? name, arguments: arguments == nil ? nil : JSONObject(), id: idValue)
+        request.commandNumber = command?.number
         if let arguments {
             request.argumentsText = [UInt8](unsafeUninitializedCapacity: arguments.count + 1) { buffer, count in
                 for (k, index) in arguments.enumerated() { buffer[k] = bytes[index] }

@@ -47,12 +47,6 @@ enum InProcessPeers {
         init(reply: JSONValue) { self.reply = reply }
     }
 
-    /// A table of the size of the `pc` VM's (QEMU 7.2 has about 230
-    /// commands), keyed by name as `CommandDispatch`'s is (a
-    /// `CommandNameTable`, looked up by the name's bytes).
-    private static let commandNames = CommandNameTable((0..<229).map { "x-command-\($0)" } + ["query-status"])
-    private static let commandEntries = (0..<229).map { _ in Entry(reply: .object([:])) } + [Entry(reply: statusReply)]
-
     /// What `fleetPathLoop`'s requests change, held as a `Session` holds
     /// its parser, reply cache and output: fields of a class whose
     /// exclusivity is not checked at run time. Captured `var`s of a
@@ -63,9 +57,23 @@ enum InProcessPeers {
         @exclusivity(unchecked) var cache = QMPReplyCache()
         @exclusivity(unchecked) var output: [UInt8] = []
         @exclusivity(unchecked) var answered = 0
+        /// A table of the size of the `pc` VM's (QEMU 7.2 has about 230
+        /// commands), kept as a VM keeps its own (an instance's, not a
+        /// global's, which cost a `swift_once` per use) and looked up as
+        /// `CommandDispatch`'s is (a `CommandNameTable`).
+        let commandNames = CommandNameTable((0..<229).map { "x-command-\($0)" } + ["query-status"])
+        let commandEntries = (0..<229).map { _ in Entry(reply: .object([:])) } + [Entry(reply: statusReply)]
 
-        func answer(_ name: String, id: JSONValue?) {
-            if let number = commandNames[name] {
+        /// A recognised request's name as a session takes it from its
+        /// host (`SessionHost.command(named:)`: the stored name and number).
+        func command(named bytes: UnsafeBufferPointer<UInt8>) -> (number: Int, name: String)? {
+            commandNames.entry(bytes: bytes)
+        }
+
+        /// The request run as `CommandDispatch.resolve` finds it: by the
+        /// number it came with, checked, or else by name.
+        func answer(_ name: String, number hint: Int? = nil, id: JSONValue?) {
+            if let number = commandNames.number(of: name, hint: hint) {
                 output.append(contentsOf: cache.success(commandEntries[number].reply, id: id))
             } else {
                 output.append(contentsOf: QMPMessage.failure(.commandNotFound(name), id: id))
@@ -78,8 +86,9 @@ enum InProcessPeers {
     /// `batch` copies of `line` in one buffer, in process: the framing a
     /// `Session` calls (`JSONStreamParser.feedRequests`, whose
     /// `QMPRequestScanner` recognises the request in the buffer), the
-    /// name's `String` as the session queues it, its lookup in a
-    /// `CommandNameTable` of the `pc` VM's size (as `CommandDispatch`'s),
+    /// name found by its bytes in a `CommandNameTable` of the `pc` VM's
+    /// size as the session asks its host, the number checked as
+    /// `CommandDispatch.resolve` takes it,
     /// and the session's reply cache (`QMPReplyCache`, which keeps
     /// `query-status`'s line) appended to one output buffer. A request the
     /// scanner leaves goes the full way, as in the session. Left out: the
@@ -96,7 +105,11 @@ enum InProcessPeers {
             let t = DispatchTime.now().uptimeNanoseconds
             _ = input.withUnsafeBytes { raw in
                 state.parser.feedRequests(raw, request: { scanned in
-                    state.answer(scanned.name, id: scanned.idValue)
+                    if let (number, name) = state.command(named: scanned.nameBytes) {
+                        state.answer(name, number: number, id: scanned.idValue)
+                    } else {
+                        state.answer(scanned.name, id: scanned.idValue)
+                    }
                     return true
                 }, message: { result, _ in
                     guard case .success(let value) = result, case .success(let request) = QMPRequest.decode(value, oobEnabled: false) else { return true }

@@ -12,6 +12,9 @@ private final class RecordingHost: SessionHost {
     var scheduler: any Scheduler { clock }
     let parserMemory = ParserMemoryBudget()
     var calls: [QMPRequest] = []
+    /// When set, the host's command table (`command(named:)`); else the
+    /// protocol's default (none).
+    var table: CommandNameTable?
 
     func negotiate(capabilities arguments: JSONObject?) -> Result<NegotiatedCapabilities, QMPError> {
         .success(NegotiatedCapabilities(outOfBand: arguments?["enable"] != nil))
@@ -23,6 +26,10 @@ private final class RecordingHost: SessionHost {
     }
 
     func sessionDidClose(_ session: Session) {}
+
+    func command(named bytes: UnsafeBufferPointer<UInt8>) -> (number: Int, name: String)? {
+        table?.entry(bytes: bytes)
+    }
 }
 
 /// Requests the scanner recognises (`QMPRequestScanner`) and those it
@@ -32,8 +39,9 @@ private final class RecordingHost: SessionHost {
 @Suite struct ScannedRequestSessionTests {
     /// Sends `text` in one read to a negotiated session; returns the reply
     /// lines and the requests the host ran.
-    private func run(_ text: String, oob: Bool = false) -> (lines: [String], calls: [QMPRequest]) {
+    private func run(_ text: String, oob: Bool = false, table: CommandNameTable? = nil) -> (lines: [String], calls: [QMPRequest]) {
         let host = RecordingHost()
+        host.table = table
         let transport = RawTransport()
         let session = Session(id: 1, host: host, transport: transport, logger: .init(label: "test"))
         session.start()
@@ -81,6 +89,24 @@ private final class RecordingHost: SessionHost {
             #"{"return": {"ran": "query-status"}, "id": "c"}"#,
         ])
         #expect(calls.count == 4)
+    }
+
+    /// A recognised request whose name the host's table has comes with
+    /// the table's number (`SessionHost.command(named:)`), so the host's
+    /// dispatch need not look it up again; one the table lacks, or one the
+    /// full parser read, comes with none, and its name as sent.
+    @Test func aRecognisedRequestCarriesTheHostsNumberForItsName() {
+        let table = CommandNameTable(["stop", "query-status", "cont"])
+        let text = #"{"execute": "query-status", "id": 1}{"execute":"cont"}{"execute": "query-statu"}"#
+            + #"{"execute": "stop", "arguments": {"a": 1}}{"execute": "qmp_capabilities"}"#
+        let (lines, calls) = run(text, table: table)
+        #expect(calls.map(\.execute) == ["query-status", "cont", "query-statu", "stop"])
+        #expect(calls.map(\.commandNumber) == [1, 2, nil, nil])
+        #expect(lines.count == 5)
+        // Without a table (the default), no number, the same requests.
+        let (plainLines, plainCalls) = run(text)
+        #expect(plainCalls.map(\.execute) == calls.map(\.execute) && plainCalls.allSatisfy { $0.commandNumber == nil })
+        #expect(plainLines == lines)
     }
 
     @Test func anOutOfBandRequestStillOvertakesWhenEnabled() {

@@ -47,6 +47,31 @@ struct CommandNameTableTests {
         }
     }
 
+    @Test func entryGivesTheStoredNameWithItsNumber() {
+        let table = CommandNameTable(Self.names)
+        for (number, name) in Self.names.enumerated() {
+            let entry = Array(name.utf8).withUnsafeBufferPointer { table.entry(bytes: $0) }
+            #expect(entry?.number == number && entry?.name == name, "\(name)")
+        }
+        #expect(Array("query-statu".utf8).withUnsafeBufferPointer { table.entry(bytes: $0) } == nil)
+    }
+
+    /// A hint is taken only when it is the name's own number; any other
+    /// (another name's, out of range, negative) costs a lookup, never
+    /// another command.
+    @Test func aHintIsCheckedAgainstTheName() {
+        let table = CommandNameTable(Self.names)
+        let status = Self.names.firstIndex(of: "query-status")!
+        let stop = Self.names.firstIndex(of: "stop")!
+        #expect(table.number(of: "query-status", hint: status) == status)
+        #expect(table.number(of: "query-status", hint: nil) == status)
+        for wrong in [stop, -1, Self.names.count, Int.max, Int.min] {
+            #expect(table.number(of: "query-status", hint: wrong) == status, "\(wrong)")
+        }
+        #expect(table.number(of: "query-statuss", hint: status) == nil)
+        #expect(table.number(of: "", hint: 0) == nil)
+    }
+
     @Test func anEmptyTableFindsNothing() {
         let table = CommandNameTable([String]())
         #expect(table.count == 0 && table["stop"] == nil && table[""] == nil)

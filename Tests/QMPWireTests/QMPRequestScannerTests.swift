@@ -40,6 +40,14 @@ struct QMPRequestScannerTests {
         (#"{"execute": ""}"#, "", nil, nil),
         (#"{"execute": "no-such-command"}"#, "no-such-command", nil, nil),
         ("{\r\n\t\"execute\"\t:\n\"cont\" ,\r\"id\" : 5 \n}", "cont", "5", nil),
+        // Around the one-line start (`{"execute": "` or `{"execute":"`,
+        // then the member loop): its shortest inputs, other blanks, and
+        // members after it.
+        (#"{"execute":"a"}"#, "a", nil, nil), (#"{"execute": "a"}"#, "a", nil, nil),
+        (#"{"execute":"ab"}"#, "ab", nil, nil), (#"{"execute":  "stop"}"#, "stop", nil, nil),
+        ("{\"execute\":\t\"stop\"}", "stop", nil, nil), (#"{"execute" : "stop"}"#, "stop", nil, nil),
+        (#"{"execute":"stop" ,"id":"x"}"#, "stop", #""x""#, nil),
+        (#"{"execute": "query-status","arguments":{},"id":7}"#, "query-status", "7", "{}"),
     ] as [(String, String, String?, String?)])
     func recognisesTheCommonShapes(text: String, name: String, id: String?, arguments: String?) throws {
         let scanned = try #require(Self.scan(text))
@@ -96,6 +104,10 @@ struct QMPRequestScannerTests {
         #"{"id": 1}"#, "{}", #"{"execute": 1}"#, #"{"execute": null}"#, #"["execute", "stop"]"#,
         // Malformed: trailing comma, missing colon, stray bytes.
         #"{"execute": "stop",}"#, #"{"execute" "stop"}"#, #"{"execute": "stop" x}"#, #"{,"execute": "stop"}"#,
+        // The one-line start, then something it must not take.
+        #"{"execute":"st\u006fp"}"#, #"{"execute":"stop","execute":"cont"}"#, #"{"execute":"stop","id":1,"execute":"x"}"#,
+        #"{"execute":"stop"]"#, #"{"execute": "stop"x}"#, #"{"execute":"stop",}"#, #"{"execute": 'stop'}"#,
+        "{\"execute\": \"st\u{e9}p\"}", #"{"execute":"stop""#,
     ])
     func leavesEverythingElseToTheFullParser(text: String) {
         #expect(Self.scan(text) == nil, "\(text)")

@@ -60,6 +60,13 @@ package struct CommandDispatch<Handler> {
         self.entries = entries
     }
 
+    /// The number and stored name of the command named by `bytes`
+    /// (`SessionHost.command(named:)`): `resolve` takes the number back
+    /// from the request.
+    package func command(named bytes: UnsafeBufferPointer<UInt8>) -> (number: Int, name: String)? {
+        names.entry(bytes: bytes)
+    }
+
     /// The handler and declaration of `name`, if it is a command here.
     package func lookup(_ name: String) -> (Handler, CommandDeclaration)? {
         names[name].map { (entries[$0].handler, entries[$0].declaration) }
@@ -71,7 +78,7 @@ package struct CommandDispatch<Handler> {
     /// refuses (in that order, as QEMU's `qmp_dispatch`). A command found
     /// has its metrics number in `call.metricsSlot`, whatever the outcome.
     package func resolve(_ call: CommandCall) -> Result<Handler, QMPError> {
-        guard let number = names[call.name] else {
+        guard let number = names.number(of: call.name, hint: call.request.commandNumber) else {
             return .failure(.commandNotFound(call.name))
         }
         let entry = entries[number]

@@ -220,6 +220,11 @@ extension VM: SessionHost {
         route(call, complete: observing(call, complete))
     }
 
+    /// By the table `route` resolves in (`CommandDispatch.command(named:)`).
+    public func command(named bytes: UnsafeBufferPointer<UInt8>) -> (number: Int, name: String)? {
+        table.commands.command(named: bytes)
+    }
+
     private func route(_ call: CommandCall, complete: @escaping (QMPReply) -> Void) {
         guard !isDestroyed else {
             complete(.failure(.generic("The VM is shutting down")))
