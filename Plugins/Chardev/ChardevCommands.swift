@@ -59,8 +59,8 @@ extension ChardevPlugin {
         case .failure(let error):
             return .failure(.generic("Failed to add chardev '\(id)': \(error.desc)"))
         case .success(let chardev):
+            order.insert(id, held: chardevs.map(\.id))
             chardevs.append(chardev)
-            order.insert(id)
             return .success(chardev)
         }
     }
@@ -71,8 +71,8 @@ extension ChardevPlugin {
         let id = args.id
         guard let chardev = chardev(id) else { return reply.failure(.generic("Chardev '\(id)' not found")) }
         guard !chardev.isBusy else { return reply.failure(.generic("Chardev '\(id)' is busy")) }
+        order.remove(id, held: chardevs.map(\.id))
         chardevs.removeAll { $0 === chardev }
-        order.remove(id)
         chardev.close { reply.success(.object([:])) }
     }
 
@@ -91,8 +91,8 @@ extension ChardevPlugin {
             return reply.failure(.generic("Chardev user does not support chardev hotswap"))
         }
         guard old.frontend != nil else {
+            order.remove(id, held: chardevs.map(\.id))
             chardevs.removeAll { $0 === old }
-            order.remove(id)
             // The id stays taken while the old socket file goes.
             opening.insert(id)
             old.close { [weak self] in
@@ -120,8 +120,8 @@ extension ChardevPlugin {
                 }
                 replacement.frontend = old.frontend
                 self.chardevs[i] = replacement
-                self.order.remove(id)
-                self.order.insert(id)
+                self.order.remove(id, held: self.chardevs.map(\.id))
+                self.order.insert(id, held: self.chardevs.map(\.id))
                 reply.success(ChardevPlugin.reply(for: replacement))
             }
         }
@@ -134,7 +134,7 @@ extension ChardevPlugin {
     }
 
     func queryChardev() -> Result<JSONValue, QMPError> {
-        .success(.array(order.listed.compactMap { id in
+        .success(.array(order.listed(held: chardevs.map(\.id)).compactMap { id in
             chardev(id).map { c in
                 ["label": .string(c.id), "filename": .string(c.backend.filename), "frontend-open": .bool(c.frontend?.isOpen ?? false)]
             }

@@ -151,7 +151,7 @@ extension ChardevPlugin: MigratablePlugin {
         for chardev in chardevs where !kept.contains(where: { $0 === chardev }) { chardev.close() }
         chardevs = kept
         // The target made them afresh, in the source's creation order.
-        order = ChardevOrder(configured: kept.map(\.id))
+        order = ChardevOrder()
         serialIDs = (state["serials"]?.arrayValue ?? []).compactMap(\.stringValue)
         controllers = (state["controllers"]?.arrayValue ?? []).map {
             VirtioSerialController(id: $0["id"]?.stringValue, qomPath: Self.migratedQOMPath($0), busName: $0["bus"]?.stringValue ?? "")

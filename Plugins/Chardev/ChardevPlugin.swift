@@ -27,9 +27,8 @@ final class ChardevPlugin: SharedConfigurationPlugin {
     /// In creation order.
     var chardevs: [Chardev] = []
     /// The order query-chardev lists them in: QEMU's hash table of ids,
-    /// made when the configured ones are (`init`), then kept through every
-    /// add and removal.
-    var order = ChardevOrder(configured: [])
+    /// kept through every add and removal once the first one happens.
+    var order = ChardevOrder()
     /// The serial consoles' chardev ids, in config order.
     var serialIDs: [String] = []
     var controllers: [VirtioSerialController] = []
@@ -76,7 +75,6 @@ final class ChardevPlugin: SharedConfigurationPlugin {
                 throw PluginError("chardev: \(error.desc)")
             }
         }
-        order = ChardevOrder(configured: chardevs.map(\.id))
         lastRunState = vm.runState
         if vm.isRunning { bootIfStarting("running") }
     }
