@@ -60,7 +60,7 @@ final class SocketSetup: @unchecked Sendable {
 
     /// Connects to `path` through its directory, opened (and checked to be
     /// the one named, no symlink on the way) at each attempt, as the
-    /// server's bind goes.
+    /// server's bind goes (`ClientSocketPath.connect`).
     static func connect(_ path: String) -> Result<Int32, SocketRefusal> {
         guard ClientSocketPath.address(path) != nil else { return .failure(SocketRefusal("UNIX socket path '\(path)' is too long")) }
         let file: ClientSocketPath
@@ -68,16 +68,9 @@ final class SocketSetup: @unchecked Sendable {
         case .failure(let error): return .failure(SocketRefusal("Failed to connect to '\(path)': \(error.text)"))
         case .success(let opened): file = opened
         }
-        guard var addr = ClientSocketPath.address(file.address) else { return .failure(SocketRefusal("UNIX socket path '\(path)' is too long")) }
         let fd = ClientSocketPath.newSocket()
         guard fd >= 0 else { return .failure(SocketRefusal("Failed to create socket: \(HostFile.errorText)")) }
-        // The address names the directory's descriptor: keep it open until then.
-        let rc = withExtendedLifetime(file) {
-            withUnsafePointer(to: &addr) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-            }
-        }
-        guard rc == 0 || errno == EINPROGRESS else {
+        guard file.connect(fd) == 0 || errno == EINPROGRESS else {
             let text = HostFile.errorText
             Glibc.close(fd)
             return .failure(SocketRefusal("Failed to connect to '\(path)': \(text)"))

@@ -96,12 +96,66 @@ public final class ClientSocketPath: @unchecked Sendable {
         return String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
-    /// The address to bind or connect to: through the open directory
-    /// (`/proc/self/fd/N/name`), so the directory cannot be swapped after
-    /// the check; the path itself where that does not fit `sun_path`.
-    public var address: String {
-        let viaDirectory = "/proc/self/fd/\(directory)/\(name)"
-        return viaDirectory.utf8.count < Self.maximumPathBytes ? viaDirectory : path
+    /// Connects `fd` (non-blocking) to the socket at the path: 0, or -1
+    /// with errno set (EINPROGRESS while it completes). The name is opened
+    /// through the open directory without following a symlink, and the
+    /// connect goes to that inode (`/proc/self/fd/K`, which always fits
+    /// `sun_path`), so neither the directory nor the name can be swapped
+    /// after the check, however long the path. Anything but a socket there
+    /// is refused as `connect` refuses it (ECONNREFUSED).
+    public func connect(_ fd: Int32) -> Int32 {
+        let node = openat(directory, name, Self.pathOnly | O_NOFOLLOW | O_CLOEXEC)
+        guard node >= 0 else { return -1 }
+        defer { Glibc.close(node) }
+        var info = stat()
+        guard fstat(node, &info) == 0 else { return -1 }
+        guard (info.st_mode & S_IFMT) == S_IFSOCK else {
+            errno = ECONNREFUSED
+            return -1
+        }
+        guard var addr = Self.address("/proc/self/fd/\(node)") else {
+            errno = ENAMETOOLONG
+            return -1
+        }
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+    }
+
+    /// Binds `fd` at the path, through the open directory so it cannot be
+    /// swapped after the check: at `/proc/self/fd/N/name` where that fits
+    /// `sun_path`. A longer name (a path of about 85 bytes or more) is
+    /// bound in a private directory made inside the directory, under a
+    /// short name, then linked to its name there (`linkat`, which never
+    /// replaces what appeared meanwhile: EEXIST is EADDRINUSE) and the
+    /// private directory removed: the plain path would follow whatever a
+    /// client swapped in after the check. 0, or -1 with errno set.
+    private func bind(_ fd: Int32) -> Int32 {
+        if let addr = Self.address("/proc/self/fd/\(directory)/\(name)") { return Self.bind(fd, addr) }
+        let staging = ".qmpfleet-bind-\(String(UInt64.random(in: 0...UInt64.max), radix: 16))"
+        guard mkdirat(directory, staging, 0o700) == 0 else { return -1 }
+        defer { unlinkat(directory, staging, AT_REMOVEDIR) }
+        let stagingDirectory = openat(directory, staging, Self.pathOnly | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard stagingDirectory >= 0 else { return -1 }
+        defer { Glibc.close(stagingDirectory) }
+        guard let addr = Self.address("/proc/self/fd/\(stagingDirectory)/s") else {
+            errno = ENAMETOOLONG
+            return -1
+        }
+        guard Self.bind(fd, addr) == 0 else { return -1 }
+        defer { unlinkat(stagingDirectory, "s", 0) }
+        guard linkat(stagingDirectory, "s", directory, name, 0) == 0 else {
+            if errno == EEXIST { errno = EADDRINUSE }
+            return -1
+        }
+        return 0
+    }
+
+    private static func bind(_ fd: Int32, _ address: sockaddr_un) -> Int32 {
+        var addr = address
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
     }
 
     /// Makes the name free to bind: nothing there, or a stale socket (which
@@ -127,11 +181,7 @@ public final class ClientSocketPath: @unchecked Sendable {
         let probe = Self.newSocket()
         guard probe >= 0 else { return .failure(.errno(errno)) }
         defer { Glibc.close(probe) }
-        guard var addr = Self.address(address) else { return .failure(.errno(ENAMETOOLONG)) }
-        let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(probe, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        }
-        if rc == 0 { return .success(true) }
+        if connect(probe) == 0 { return .success(true) }
         switch errno {
         case ECONNREFUSED, ENOENT: return .success(false)
         case EAGAIN, EINPROGRESS: return .success(true)
@@ -172,26 +222,32 @@ public final class ClientSocketPath: @unchecked Sendable {
         case .failure(let error): return failure(error.text)
         case .success(let opened): file = opened
         }
-        if case .failure(let error) = file.clear() { return failure(error.text) }
-        guard var addr = address(file.address) else { return failure(ClientSocketPathError.errno(ENAMETOOLONG).text) }
-        let fd = newSocket()
-        guard fd >= 0 else { return .failure(.generic("Failed to create socket: \(String(cString: strerror(errno)))")) }
-        let bound = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        return file.listen(backlog: backlog)
+    }
+
+    /// Binds and listens at the path this was opened for, replacing only a
+    /// stale socket there, with QEMU's texts for what fails. Blocking: on a
+    /// worker only.
+    public func listen(backlog: Int32) -> Result<(fd: Int32, socket: ClientSocketPath), QMPError> {
+        func failure(_ reason: String) -> Result<(fd: Int32, socket: ClientSocketPath), QMPError> {
+            .failure(.generic("Failed to bind socket to \(path): \(reason)"))
         }
-        guard bound == 0 else {
+        if case .failure(let error) = clear() { return failure(error.text) }
+        let fd = Self.newSocket()
+        guard fd >= 0 else { return .failure(.generic("Failed to create socket: \(String(cString: strerror(errno)))")) }
+        guard bind(fd) == 0 else {
             let text = String(cString: strerror(errno))
             Glibc.close(fd)
             return failure(text)
         }
-        file.recordBound()
+        recordBound()
         guard Glibc.listen(fd, backlog) == 0 else {
             let text = String(cString: strerror(errno))
             Glibc.close(fd)
-            file.remove()
+            remove()
             return .failure(.generic("Failed to listen on socket: \(text)"))
         }
-        return .success((fd, file))
+        return .success((fd, self))
     }
 
     /// Why the VM's file policy refuses `path` as a socket path (nil: it
