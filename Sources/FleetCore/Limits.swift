@@ -62,6 +62,15 @@ public struct Limits: Sendable, Equatable {
     /// one client could use up the process's descriptors and every VM's
     /// opens and accepts would fail (QEMU 7.2 has no such bound).
     public var objectsPerVM: Int = 1024
+    /// Devices one VM's clients may have added with `device_add` (those a
+    /// plugin is still realizing included; the configured ones count but
+    /// are never refused): past it `device_add` is refused before the
+    /// plugin is asked. A PCI device needs a slot of the root bus and a CPU
+    /// one of `maxcpus`, but a device on another bus (a virtserialport, a
+    /// scsi-hd) needs nothing the board runs out of, so without a bound
+    /// one client could make its VM, and the process, hold unbounded
+    /// memory (QEMU 7.2 has no such bound).
+    public var devicesPerVM: Int = 1024
     /// How long a plugin may leave a command unanswered before the client
     /// gets a GenericError and the session moves on.
     public var pluginReplyTimeoutMilliseconds: UInt64 = 30_000

@@ -71,6 +71,9 @@ struct ConfigTests {
         #expect(try FleetConfig.parse(yaml: "limits: {objects-per-vm: 7}\nvms: []", file: "f").limits.objectsPerVM == 7)
         #expect(Limits().objectsPerVM == 1024)
         #expect(throws: FleetError.self) { try FleetConfig.parse(yaml: "limits: {objects-per-vm: 0}\nvms: []", file: "f") }
+        #expect(try FleetConfig.parse(yaml: "limits: {devices-per-vm: 9}\nvms: []", file: "f").limits.devicesPerVM == 9)
+        #expect(Limits().devicesPerVM == 1024)
+        #expect(throws: FleetError.self) { try FleetConfig.parse(yaml: "limits: {devices-per-vm: -1}\nvms: []", file: "f") }
         #expect(throws: FleetError.self) { try FleetConfig.parse(yaml: "limits: {fds-per-vm: 0}\nvms: []", file: "f") }
     }
 

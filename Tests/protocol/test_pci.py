@@ -16,6 +16,7 @@ import time
 from conftest import FleetProcess, QemuProcess, QEMU_PROGRAM, missing, required_fleet_binary, short_tempdir
 from qmp_raw import RawQMP
 from test_command_replies import BARE_PC
+from test_device_buses import replies_of_qemu_and_fleet, same_replies
 
 BACKEND = "/machine/peripheral/{}/virtio-backend"
 
@@ -118,23 +119,8 @@ Q35 = [
 
 
 def test_q35_root_bus_takes_no_hotplug_as_qemu_7_2():
-    if shutil.which(QEMU_PROGRAM) is None:
-        missing(f"{QEMU_PROGRAM} is not installed")
-    binary = required_fleet_binary()
-    qemu = QemuProcess("q35", paused=True)
-    fleet = FleetProcess(binary, {"q35": dict(BARE_PC, machine="pc-q35-7.2")}, [{"name": "vm0", "template": "q35"}])
-    try:
-        replies = []
-        for path in (qemu.socket, fleet.vm_socket("vm0")):
-            client = RawQMP(path)
-            client.negotiate()
-            replies.append([client.execute(name, args) for name, args in Q35])
-            client.close()
-    finally:
-        qemu.close()
-        fleet.close()
-    assert replies[1] == replies[0]
-    assert replies[0][0]["error"]["desc"] == "Bus 'pcie.0' does not support hotplugging"
+    replies = same_replies("q35", Q35)
+    assert replies[0]["error"]["desc"] == "Bus 'pcie.0' does not support hotplugging"
 
 
 #: A template's devices against the same QEMU command line: cold-plugged in
@@ -163,21 +149,7 @@ CONFIGURED_QUERIES = [
 
 
 def test_configured_devices_as_qemu_7_2_command_line():
-    if shutil.which(QEMU_PROGRAM) is None:
-        missing(f"{QEMU_PROGRAM} is not installed")
-    binary = required_fleet_binary()
-    qemu = QemuProcess("pc", paused=True, extra=CONFIGURED_COMMAND_LINE)
-    fleet = FleetProcess(binary, {"pc": CONFIGURED}, [{"name": "vm0", "template": "pc"}])
-    try:
-        replies = []
-        for path in (qemu.socket, fleet.vm_socket("vm0")):
-            client = RawQMP(path)
-            client.negotiate()
-            replies.append([client.execute(name, args) for name, args in CONFIGURED_QUERIES])
-            client.close()
-    finally:
-        qemu.close()
-        fleet.close()
+    replies = replies_of_qemu_and_fleet("pc", CONFIGURED_QUERIES, template=CONFIGURED, qemu_args=CONFIGURED_COMMAND_LINE)
     differ = [f"{q[0]}:\n  QEMU  {w}\n  fleet {h}" for q, w, h in zip(CONFIGURED_QUERIES, *replies) if w != h]
     assert not differ, "\n".join(differ)
     assert [d["qdev_id"] for d in replies[0][0]["return"][0]["devices"] if d["qdev_id"]] == ["disk0", "sw0", "balloon0", "nic0"]

@@ -23,27 +23,36 @@ enum DeviceCommands {
         let vm = context.vm
         let members = context.arguments
         let driverName = args.driver
+        let id = args.id
+        // QEMU reads the arguments as QemuOpts first, whose id must be well formed.
+        if let id, !QEMUIdentifier.isWellFormed(id) {
+            complete(.failure(.generic("Parameter 'id' expects an identifier")))
+            return
+        }
         guard let (plugin, driver) = vm.pluginProviding(driver: driverName) else {
             complete(.failure(.generic("'\(driverName)' is not a valid device model name")))
+            return
+        }
+        // qdev_device_add checks the bus before the id is taken and the properties.
+        if let type = driver.bus, BoardBuses.placedTypes.contains(type), !vm.coldPlugging {
+            complete(.failure(BoardBuses.of(machineType: vm.spec.machine.type).hotplugRefusal(driver: driverName, type: type, bus: args.bus)))
             return
         }
         let pciBus = driver.bus == "PCI" ? vm.pciBus : nil
         let onPCIBus = pciBus.map { args.bus == nil || args.bus == $0.name } ?? false
         if let pciBus, onPCIBus, !pciBus.isHotpluggable, !vm.coldPlugging {
-            // qdev_device_add checks the bus before the id and the properties.
             complete(.failure(.generic("Bus '\(pciBus.name)' does not support hotplugging")))
             return
         }
-        let id = args.id
-        if let id {
-            guard QEMUIdentifier.isWellFormed(id) else {
-                complete(.failure(.generic("Parameter 'id' expects an identifier")))
-                return
-            }
-            guard vm.devices.device(id: id) == nil else {
-                complete(.failure(.generic("Duplicate device ID '\(id)'")))
-                return
-            }
+        if let id, vm.devices.device(id: id) != nil {
+            complete(.failure(.generic("Duplicate device ID '\(id)'")))
+            return
+        }
+        // QEMU 7.2 sets no bound and so has no text for it: the error names the limit.
+        let limit = vm.owner.limits.devicesPerVM
+        guard vm.devices.devices.count + vm.devicesBeingAdded < limit else {
+            complete(.failure(.generic("VM '\(vm.name)' holds \(limit) devices already (limit devices-per-vm)")))
+            return
         }
         let qomPath = vm.devices.takeQOMPath(for: id)
         var properties = JSONObject()
@@ -62,8 +71,10 @@ enum DeviceCommands {
             case .success(let address): pciAddress = address
             }
         }
+        vm.devicesBeingAdded += 1
         plugin.add(with: driver, command: "device_add", id: id, qomPath: qomPath, properties: properties) { [weak vm] result in
             guard let vm else { return complete(result) }
+            vm.devicesBeingAdded -= 1
             if let pciAddress { vm.pciBus?.endClaim(pciAddress) }
             guard case .success(let reported) = result else { return complete(result) }
             // A driver may answer with the values QEMU's qom-get reads of

@@ -76,7 +76,7 @@ extension Limits {
     static func parse(_ r: ConfigReader) throws(FleetError) -> Limits {
         try r.checkKeys([
             "max-nesting", "max-token-bytes", "max-token-count", "session-output-bytes", "pending-commands-per-session",
-            "clients-per-vm", "clients-written-by-vm-loop", "proxy-queued-commands", "control-clients", "control-requests-in-flight", "vms-per-fleet", "fds-per-session", "fds-per-vm", "objects-per-vm", "plugin-reply-timeout-ms",
+            "clients-per-vm", "clients-written-by-vm-loop", "proxy-queued-commands", "control-clients", "control-requests-in-flight", "vms-per-fleet", "fds-per-session", "fds-per-vm", "objects-per-vm", "devices-per-vm", "plugin-reply-timeout-ms",
             "vm-name-bytes", "faults-per-fleet",
             "command-history-per-vm", "http-clients", "http-header-bytes", "http-request-timeout-ms", "http-output-bytes",
             "page-vms", "page-text-bytes",
@@ -111,6 +111,7 @@ extension Limits {
         if let v = try positive("fds-per-session") { l.fdsPerSession = v }
         if let v = try positive("fds-per-vm") { l.fdsPerVM = v }
         if let v = try positive("objects-per-vm") { l.objectsPerVM = v }
+        if let v = try positive("devices-per-vm") { l.devicesPerVM = v }
         if let v = try positive("plugin-reply-timeout-ms") { l.pluginReplyTimeoutMilliseconds = UInt64(v) }
         if let v = try positive("vm-name-bytes") { l.vmNameBytes = v }
         if let v = try positive("faults-per-fleet") { l.faultsPerFleet = v }

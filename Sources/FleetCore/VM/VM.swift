@@ -81,6 +81,9 @@ public final class VM {
     /// off the loop): taken already, as in QEMU, whose object-add does not
     /// yield, so another client's add of the id is a duplicate meanwhile.
     var objectIDsBeingAdded: Set<String> = []
+    /// `device_add`s a plugin has not answered yet: they count toward
+    /// `devices-per-vm`, so clients adding at once cannot pass it.
+    var devicesBeingAdded = 0
     /// One instance of each of the VM's plugins, in config order.
     @exclusivity(unchecked) public internal(set) var plugins: [PluginInstance] = []
     /// Where the VM's socket listens (nil in-process).

@@ -69,14 +69,14 @@ extension BlockSuite {
         #expect(block["device"] == "")
         #expect(block["qdev"] == "/machine/peripheral/v9/virtio-backend")
         #expect(block["inserted"]?["node-name"] == "disk9")
-        #expect(vm.ok("device_add", ["driver": "ide-cd", "id": "cd9"]) == [:])
-        #expect(vm.ok("query-block")?.arrayValue?.last?["tray_open"] == false)
+        // pc's IDE buses take no hot-plug (QEMU 7.2's text): no backend appears.
+        #expect(vm.error("device_add", ["driver": "ide-cd", "id": "cd9"]) == ("GenericError", "Bus 'ide.1' does not support hotplugging"))
         #expect(vm.ok("device_del", ["id": "v9"]) == [:])
         #expect(vm.events().isEmpty)
         vm.advance(20)
         #expect(vm.events().map { $0["data"] } == [["path": "/machine/peripheral/v9/virtio-backend"],
                                                     ["device": "v9", "path": "/machine/peripheral/v9"]])
-        #expect(vm.ok("query-block")?.arrayValue?.count == 1)
+        #expect(vm.ok("query-block")?.arrayValue?.count == 0)
         #expect(vm.ok("query-named-block-nodes")?.arrayValue?.first?["node-name"] == "disk9")
     }
 

@@ -1,0 +1,73 @@
+"""device_add of devices that go on a board's IDE or floppy bus, against
+real QEMU 7.2 (`qemu-system-x86_64 -machine pc|q35 -nodefaults -S`):
+neither board's IDE buses (pc's PIIX `ide.0`/`ide.1`, q35's AHCI `ide.0` to
+`ide.5`) nor pc's `floppy-bus.0` take hot-plug, so QEMU refuses each with
+"Bus 'ide.1' does not support hotplugging" (the bus it would have picked)
+before it looks at the id or the properties; a bus of another type or name
+is refused as qdev refuses it. Replies are compared one for one, then the
+QOM tree, which must show no device on either.
+"""
+import shutil
+
+import pytest
+
+from conftest import FleetProcess, QemuProcess, QEMU_PROGRAM, missing, required_fleet_binary
+from qmp_raw import RawQMP
+from test_command_replies import BARE_PC
+
+REQUESTS = [
+    ("device_add", {"driver": "ide-cd", "id": "cd1"}),
+    ("device_add", {"driver": "ide-hd", "id": "hd1"}),
+    ("device_add", {"driver": "ide-hd", "id": "hd2", "nosuch": 1}),
+    ("device_add", {"driver": "ide-cd", "id": "cd2", "bus": "ide.0"}),
+    ("device_add", {"driver": "ide-cd", "id": "cd3", "bus": "ide.9"}),
+    ("device_add", {"driver": "ide-cd", "id": "1bad", "bus": "ide.0"}),
+    ("device_add", {"driver": "ide-hd", "bus": "isa.0"}),
+    ("device_add", {"driver": "ide-hd", "bus": "floppy-bus.0"}),
+    ("device_add", {"driver": "floppy", "id": "f1"}),
+    ("device_add", {"driver": "floppy", "bus": "ide.0"}),
+    ("device_add", {"driver": "e1000", "id": "2bad"}),
+    ("qom-list", {"path": "/machine/peripheral"}),
+    ("qom-list", {"path": "/machine/peripheral-anon"}),
+]
+
+
+def replies_of_qemu_and_fleet(machine, requests, template=None, qemu_args=()):
+    """Each request's reply from a paused QEMU 7.2 of `machine` (pc or q35,
+    with `qemu_args`) and from a simulated VM of `template` (the bare board
+    by default): (QEMU's replies, the fleet's)."""
+    if shutil.which(QEMU_PROGRAM) is None:
+        missing(f"{QEMU_PROGRAM} is not installed")
+    binary = required_fleet_binary()
+    if template is None:
+        template = BARE_PC if machine == "pc" else dict(BARE_PC, machine="pc-q35-7.2")
+    qemu = QemuProcess(machine, paused=True, extra=qemu_args)
+    fleet = FleetProcess(binary, {machine: template}, [{"name": "vm0", "template": machine}])
+    try:
+        replies = []
+        for path in (qemu.socket, fleet.vm_socket("vm0")):
+            client = RawQMP(path)
+            client.negotiate()
+            replies.append([client.execute(name, args) for name, args in requests])
+            client.close()
+    finally:
+        qemu.close()
+        fleet.close()
+    return replies[0], replies[1]
+
+
+def same_replies(machine, requests):
+    """QEMU's replies, once the fleet's are found equal one for one."""
+    want, have = replies_of_qemu_and_fleet(machine, requests)
+    for request, expected, got in zip(requests, want, have):
+        assert got == expected, request
+    return want
+
+
+@pytest.mark.parametrize("machine", ["pc", "q35"])
+def test_ide_and_floppy_hotplug_refused_as_qemu_7_2(machine):
+    requests = REQUESTS + [("device_add", {"driver": "ide-hd", "bus": "pci.0" if machine == "pc" else "pcie.0"})]
+    replies = same_replies(machine, requests)
+    picked = "ide.1" if machine == "pc" else "ide.5"
+    assert replies[0]["error"]["desc"] == f"Bus '{picked}' does not support hotplugging"
+
