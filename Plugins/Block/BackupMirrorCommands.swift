@@ -24,8 +24,10 @@ extension BlockPlugin {
         case .image(let path, let format, let nodeName, let mode):
             let format = format ?? graph.node(source)?.driver ?? "raw"
             let size = graph.node(source)?.virtualSize ?? 0
-            if mode != .existing {
-                createImage(path, format: format, virtualSize: size)
+            // The image is created only when its nodes can be made.
+            if let refusal = scratch.refusalOfNewNodes(2) { return .failure(refusal) }
+            if mode != .existing, case .failure(let refusal) = createImage(path, format: format, virtualSize: size) {
+                return .failure(refusal)
             }
             return openImage(path, format: format, nodeName: nodeName, readOnly: false, in: &scratch)
         }

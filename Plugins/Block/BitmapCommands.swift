@@ -37,6 +37,9 @@ extension BlockPlugin {
             }
             let persistent = args.persistent ?? false
             if n.bitmaps.contains(where: { $0.name == name }) { return .failure(.generic("Bitmap already exists: \(name)")) }
+            guard graph.nodes.reduce(0, { $0 + $1.bitmaps.count }) < BlockLimits.bitmapsPerVM else {
+                return .failure(BlockLimits.refusal(BlockLimits.bitmapsPerVM, "dirty bitmaps"))
+            }
             if persistent && n.driver != "qcow2" {
                 return .failure(.generic("Can't store persistent bitmaps to \(graph.backends.first { $0.root == node }?.name ?? node)"))
             }

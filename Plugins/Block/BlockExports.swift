@@ -90,6 +90,7 @@ extension BlockPlugin {
         case .success(let found): nodeName = found
         }
         guard exports.server != nil else { return .failure(.generic("NBD server not running")) }
+        guard exports.list.count < BlockLimits.exportsPerVM else { return .failure(BlockLimits.refusal(BlockLimits.exportsPerVM, "block exports")) }
         exports.list.append(BlockExports.Export(id: id, type: type, node: nodeName, name: name, writable: writable))
         return .success(.object([:]))
     }

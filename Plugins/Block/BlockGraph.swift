@@ -38,6 +38,11 @@ struct BlockGraph {
         return nil
     }
 
+    /// The refusal of `count` more nodes past `BlockLimits.nodesPerVM`.
+    func refusalOfNewNodes(_ count: Int) -> QMPError? {
+        nodes.count + count <= BlockLimits.nodesPerVM ? nil : BlockLimits.refusal(BlockLimits.nodesPerVM, "block nodes")
+    }
+
     /// The chain below `name`, top first, through backing links.
     func backingChain(_ name: String) -> [BlockNode] {
         var chain: [BlockNode] = []

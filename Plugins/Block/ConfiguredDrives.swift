@@ -8,7 +8,9 @@ extension BlockPlugin {
         var graph = self.graph
         var below: String?
         for layer in drive.backing.reversed() {
-            if images[layer.file] == nil { createImage(layer.file, format: layer.format, virtualSize: drive.size) }
+            if images[layer.file] == nil, case .failure(let error) = createImage(layer.file, format: layer.format, virtualSize: drive.size) {
+                return .failure(error)
+            }
             switch openImage(layer.file, format: layer.format, readOnly: true, in: &graph) {
             case .success(let name):
                 graph[node: name]?.backing = below

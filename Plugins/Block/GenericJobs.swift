@@ -58,6 +58,7 @@ extension BlockPlugin {
                          finishing work: @escaping (_ done: @escaping (String?) -> Void) -> Void) -> Result<JSONValue, QMPError> {
         guard QEMUIdentifier.isWellFormed(id) else { return .failure(.generic("Invalid job ID '\(id)'")) }
         if jobs.contains(where: { $0.id == id }) { return .failure(.generic("Job ID '\(id)' already in use")) }
+        if let refusal = refusalOfNewJob { return .failure(refusal) }
         let job = BlockJob(id: id, kind: kind, len: 1, speed: 0, options: JobStartOptions(autoDismiss: false),
                            waitsForCompletion: false, nodes: [])
         jobs.append(job)

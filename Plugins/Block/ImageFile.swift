@@ -83,6 +83,8 @@ extension BlockPlugin {
         let driver = format ?? image.format
         if driver == "qcow2" && image.format != "qcow2" { return .failure(.generic("Image is not in qcow2 format")) }
         if let nodeName, let error = graph.checkNewNodeName(nodeName) { return .failure(error) }
+        // A protocol node and a format node.
+        if let refusal = graph.refusalOfNewNodes(2) { return .failure(refusal) }
         let fileName = graph.generateNodeName()
         graph.nodes.append(BlockNode(name: fileName, driver: "file", filename: filename, virtualSize: image.actualSize,
                                      actualSize: image.actualSize, readOnly: readOnly))
@@ -95,8 +97,13 @@ extension BlockPlugin {
         return .success(name)
     }
 
-    /// Records an image the simulation created, so it can be opened later.
-    func createImage(_ filename: String, format: String, virtualSize: Int64, backingFile: String? = nil) {
+    /// Records an image the simulation created, so it can be opened later;
+    /// refused past `BlockLimits.imagesPerVM` images (one it knows is replaced).
+    func createImage(_ filename: String, format: String, virtualSize: Int64, backingFile: String? = nil) -> Result<Void, QMPError> {
+        guard images[filename] != nil || images.count < BlockLimits.imagesPerVM else {
+            return .failure(BlockLimits.refusal(BlockLimits.imagesPerVM, "image files"))
+        }
         images[filename] = .created(format: format, virtualSize: virtualSize, backingFile: backingFile)
+        return .success(())
     }
 }

@@ -114,6 +114,13 @@ extension BlockPlugin {
         let id = given ?? device
         if given != nil && !QEMUIdentifier.isWellFormed(id) { return .failure(.generic("Invalid job ID '\(id)'")) }
         if jobs.contains(where: { $0.id == id }) { return .failure(.generic("Job ID '\(id)' already in use")) }
+        if let refusal = refusalOfNewJob { return .failure(refusal) }
         return .success(id)
+    }
+
+    /// Past `BlockLimits.jobsPerVM` jobs (concluded ones not yet dismissed
+    /// among them) a new one is refused.
+    var refusalOfNewJob: QMPError? {
+        jobs.count < BlockLimits.jobsPerVM ? nil : BlockLimits.refusal(BlockLimits.jobsPerVM, "jobs")
     }
 }

@@ -48,6 +48,7 @@ extension BlockPlugin {
         let driver = options["driver"]?.stringValue ?? ""
         let readOnly = options["read-only"]?.boolValue ?? false
         if let nodeName, let error = graph.checkNewNodeName(nodeName) { return .failure(error) }
+        if let refusal = graph.refusalOfNewNodes(1) { return .failure(refusal) }
         if BlockNode.protocolDrivers.contains(driver) || driver == "host_cdrom" {
             var node: BlockNode
             if BlockNode.nullDrivers.contains(driver) {

@@ -26,9 +26,13 @@ extension BlockPlugin {
             let file = args.snapshotFile
             let format = args.format ?? "qcow2"
             guard let old = graph.node(active) else { return .failure(.generic("Node '\(active)' not found")) }
+            // The overlay's image is created only when its nodes can be made.
+            if let refusal = graph.refusalOfNewNodes(2) { return .failure(refusal) }
             if args.mode != .existing {
                 if file == old.filename { return .failure(.generic("Error: Trying to create an image with the same filename as the backing file")) }
-                createImage(file, format: format, virtualSize: old.virtualSize, backingFile: old.filename)
+                if case .failure(let refusal) = createImage(file, format: format, virtualSize: old.virtualSize, backingFile: old.filename) {
+                    return .failure(refusal)
+                }
             }
             var scratch = graph
             return openImage(file, format: format, nodeName: overlayName, readOnly: false, in: &scratch).flatMap { overlay in
@@ -79,6 +83,9 @@ extension BlockPlugin {
             if name.isEmpty { return .failure(.generic("Name is empty")) }
             if n.snapshots.contains(where: { $0.name == name }) {
                 return .failure(.generic("Snapshot with name '\(name)' already exists on device '\(device)'"))
+            }
+            guard graph.nodes.reduce(0, { $0 + $1.snapshots.count }) < BlockLimits.internalSnapshotsPerVM else {
+                return .failure(BlockLimits.refusal(BlockLimits.internalSnapshotsPerVM, "internal snapshots"))
             }
             var now = timespec()
             clock_gettime(CLOCK_REALTIME, &now)

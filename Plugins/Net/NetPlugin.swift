@@ -21,6 +21,12 @@ final class NetPlugin: SharedConfigurationPlugin {
     let vm: PluginVM
     /// Live backends, in creation order.
     var netdevs: [Netdev] = []
+    /// Backends one VM may have (`netdev_add`, the config's among them).
+    /// A NIC needs a slot of the PCI bus, but a backend needs nothing the
+    /// board runs out of, so without a bound one client's netdev_add loop
+    /// could make its VM, and the process, hold unbounded memory. QEMU
+    /// 7.2 has none.
+    static let netdevsPerVM = 1024
     /// NICs, in creation order (QEMU's net client list order).
     var nics: [NIC] = []
     /// The next net client's number: QEMU keeps backends and NICs in one

@@ -17,6 +17,9 @@ extension NetPlugin {
         let id = args.id
         guard QEMUIdentifier.isWellFormed(id) else { return .failure(.generic("Parameter 'id' expects an identifier")) }
         guard netdev(id) == nil else { return .failure(.generic("Duplicate ID '\(id)'")) }
+        guard netdevs.count < Self.netdevsPerVM else {
+            return .failure(.generic("The VM holds \(Self.netdevsPerVM) netdevs already (the net plugin's limit)"))
+        }
         if let error = NetdevBackendCheck.check(args) { return .failure(error) }
         var options = given
         _ = options.removeValue(forKey: "id")

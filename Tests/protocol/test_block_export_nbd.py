@@ -10,6 +10,7 @@ import os
 import shutil
 import socket as socketlib
 import subprocess
+import tempfile
 
 import pytest
 
@@ -128,3 +129,61 @@ def test_nbd_server_replaces_a_stale_socket_as_qemu_7_2():
     want, have = against_qemu_and_fleet(start_on_stale_socket)
     assert want == {"start": {"return": {}}, "listens": True, "stop": {"return": {}}, "socket left": False}
     assert have == want
+
+
+def test_block_exports_per_vm_are_bounded():
+    """Exports of one node under different ids cost the VM memory and
+    nothing it runs out of: past the block plugin's 256 the next is refused
+    (QEMU 7.2 has no bound), and removing one makes room."""
+    binary = required_fleet_binary()
+    directory = short_tempdir("fe-")
+    fleet = FleetProcess(binary, {"pc": BARE_PC}, [{"name": "vm0", "template": "pc"}])
+    try:
+        client = RawQMP(fleet.vm_socket("vm0"))
+        client.negotiate()
+        assert client.execute("blockdev-add", {"driver": "null-co", "node-name": "null0"}) == {"return": {}}
+        socket = os.path.join(directory, "nbd.sock")
+        assert client.execute("nbd-server-start", {"addr": {"type": "unix", "data": {"path": socket}}}) == {"return": {}}
+        for n in range(256):
+            assert client.execute("block-export-add", {"type": "nbd", "id": f"e{n}", "node-name": "null0", "name": f"e{n}"}) == {"return": {}}
+        refused = client.execute("block-export-add", {"type": "nbd", "id": "extra", "node-name": "null0", "name": "extra"})
+        assert refused["error"] == {"class": "GenericError", "desc": "The VM holds 256 block exports already (the block plugin's limit)"}
+        assert client.execute("block-export-add", {"type": "nbd", "id": "e3", "node-name": "null0"})["error"]["desc"] \
+            == "Block export id 'e3' is already in use"
+        assert client.execute("block-export-del", {"id": "e0"}) == {"return": {}}
+        assert client.execute("block-export-add", {"type": "nbd", "id": "extra", "node-name": "null0", "name": "extra"}) == {"return": {}}
+        assert len(client.execute("query-block-exports")["return"]) == 256
+        client.close()
+    finally:
+        fleet.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_nbd_server_binds_a_long_socket_name_in_its_directory():
+    """A path of 107 bytes (the most `sun_path` takes) whose name is too
+    long to reach through `/proc/self/fd/N/`: bound in the directory that
+    was checked (ClientSocketPath's private directory and link, not the
+    plain path, which a swapped symlink could lead elsewhere), served, and
+    removed by nbd-server-stop, with nothing else left in the directory."""
+    if shutil.which("qemu-nbd") is None:
+        missing("qemu-nbd is not installed (scripts/install-deps)")
+    binary = required_fleet_binary()
+    directory = tempfile.mkdtemp(prefix="", dir="/tmp")  # /tmp/XXXXXXXX: 13 bytes
+    path = os.path.join(directory, "n" * (107 - len(directory) - 1))
+    assert len(path) == 107 and len(f"/proc/self/fd/1/{os.path.basename(path)}") >= 108
+    fleet = FleetProcess(binary, {"pc": BARE_PC}, [{"name": "vm0", "template": "pc"}])
+    try:
+        client = RawQMP(fleet.vm_socket("vm0"))
+        client.negotiate()
+        assert client.execute("blockdev-add", {"driver": "null-co", "node-name": "null0"}) == {"return": {}}
+        assert client.execute("nbd-server-start", {"addr": {"type": "unix", "data": {"path": path}}}) == {"return": {}}
+        assert client.execute("block-export-add", {"type": "nbd", "id": "e0", "node-name": "null0"}) == {"return": {}}
+        assert os.listdir(directory) == [os.path.basename(path)]
+        code, out, _ = tool("qemu-nbd", "--list", "-k", path)
+        assert code == 0 and "export: 'null0'" in out
+        assert client.execute("nbd-server-stop") == {"return": {}}
+        assert os.listdir(directory) == []
+        client.close()
+    finally:
+        fleet.close()
+        shutil.rmtree(directory, ignore_errors=True)

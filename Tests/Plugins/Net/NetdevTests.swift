@@ -13,6 +13,19 @@ import Testing
         #expect(vm.ok("netdev_add", ["type": "user", "id": "n0"]) == .object([:]))
     }
 
+    /// A VM's backends are bounded (`NetPlugin.netdevsPerVM`): past 1,024
+    /// a new id is refused before anything is made, a duplicate still gets
+    /// QEMU's text, and a netdev_del makes room again.
+    @Test func netdevsPerVMBoundsNetdevAdd() throws {
+        let vm = try NetVM()
+        for n in 0..<1024 { #expect(vm.ok("netdev_add", ["type": "user", "id": .string("n\(n)")]) == .object([:])) }
+        #expect(vm.error("netdev_add", ["type": "user", "id": "extra"])
+                == ("GenericError", "The VM holds 1024 netdevs already (the net plugin's limit)"))
+        #expect(vm.error("netdev_add", ["type": "user", "id": "n5"]) == ("GenericError", "Duplicate ID 'n5'"))
+        #expect(vm.ok("netdev_del", ["id": "n0"]) == .object([:]))
+        #expect(vm.ok("netdev_add", ["type": "user", "id": "extra"]) == .object([:]))
+    }
+
     @Test func backendTypesAreCheckedAsQEMUChecksThem() throws {
         let vm = try NetVM()
         #expect(vm.error("netdev_add", ["type": "nic", "id": "a"]) == ("GenericError", "network backend 'nic' is not compiled into this binary"))
