@@ -36,14 +36,15 @@ extension ChardevPlugin: MigratablePlugin {
             "version": .int(ChardevPlugin.migrationVersion), "chardevs": .array(states),
             "serials": .array(serialIDs.map { .string($0) }),
             "controllers": .array(controllers.map { c in
-                var state: JSONObject = ["bus": .string(c.busName), "qom-path": .string(c.qomPath)]
+                var state: JSONObject = ["bus": .string(c.busName), "qom-path": .string(c.qomPath), "max-ports": .int(Int64(c.maxPorts))]
                 if let id = c.id { state["id"] = .string(id) }
                 return .object(state)
             }),
             "ports": .array(ports.map { p in
                 var state: JSONObject = ["driver": .string(p.driver), "bus": .string(p.busName), "console": .bool(p.isConsole),
-                                         "guest-open": .bool(p.guestOpen), "qom-path": .string(p.qomPath)]
+                                         "guest-open": .bool(p.guestOpen), "qom-path": .string(p.qomPath), "nr": .int(Int64(p.number))]
                 if let id = p.id { state["id"] = .string(id) }
+                if let name = p.name { state["name"] = .string(name) }
                 if let chardev = p.chardevID { state["chardev"] = .string(chardev) }
                 return .object(state)
             }),
@@ -154,13 +155,20 @@ extension ChardevPlugin: MigratablePlugin {
         order = ChardevOrder()
         serialIDs = (state["serials"]?.arrayValue ?? []).compactMap(\.stringValue)
         controllers = (state["controllers"]?.arrayValue ?? []).map {
-            VirtioSerialController(id: $0["id"]?.stringValue, qomPath: Self.migratedQOMPath($0), busName: $0["bus"]?.stringValue ?? "")
+            let maxPorts = $0["max-ports"]?.int64Value.flatMap(UInt32.init(exactly:)) ?? VirtioSerialController.defaultPorts
+            return VirtioSerialController(id: $0["id"]?.stringValue, qomPath: Self.migratedQOMPath($0), busName: $0["bus"]?.stringValue ?? "",
+                                          maxPorts: min(max(maxPorts, 1), VirtioSerialController.maximumPorts))
         }
         ports = (state["ports"]?.arrayValue ?? []).map {
+            let isConsole = $0["console"]?.boolValue ?? false
+            let busName = $0["bus"]?.stringValue ?? ""
+            // A source before session 11 sent no numbers: consoles had 0, ports none taken.
+            let number = $0["nr"]?.int64Value.flatMap(UInt32.init(exactly:)) ?? (isConsole ? 0 : VirtioSerialController.unassigned)
             let port = VirtioSerialPort(id: $0["id"]?.stringValue, qomPath: Self.migratedQOMPath($0), driver: $0["driver"]?.stringValue ?? "",
-                                        busName: $0["bus"]?.stringValue ?? "", chardevID: $0["chardev"]?.stringValue,
-                                        isConsole: $0["console"]?.boolValue ?? false)
+                                        busName: busName, chardevID: $0["chardev"]?.stringValue, isConsole: isConsole,
+                                        number: number, name: $0["name"]?.stringValue)
             port.guestOpen = $0["guest-open"]?.boolValue ?? false
+            if number != VirtioSerialController.unassigned { controllers.first { $0.busName == busName }?.take(number) }
             return port
         }
         anonymousControllers = Int(clamping: state["anonymous-controllers"]?.int64Value ?? 0)

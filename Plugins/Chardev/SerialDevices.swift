@@ -20,7 +20,7 @@ extension ChardevPlugin {
     static func register(devices plugin: PluginRegistry<ChardevPlugin>) {
         plugin.device(description(controllerDriver, parent: "virtio-pci", bus: "PCI", hotpluggable: true,
                                   properties: ["addr", "max_ports", "vectors", "ioeventfd", "multifunction", "disable-legacy", "disable-modern"]),
-                      addDevice: { this, device, _ in this.addController(device) },
+                      addDevice: { this, device, props in this.addController(device, props) },
                       remove: { this, id in this.removeController(id) })
         for driver in portDrivers {
             plugin.device(description(driver, parent: "virtio-serial-port", bus: "virtio-serial-bus", hotpluggable: true,
@@ -41,11 +41,12 @@ extension ChardevPlugin {
         return .generic("No 'ISA' bus found for device 'isa-serial'")
     }
 
-    func addController(_ device: NewDevice) -> Result<Void, QMPError> {
-        let bus = device.id.map { "\($0).0" } ?? "virtio-serial\(anonymousControllers).0"
-        if device.id == nil { anonymousControllers += 1 }
-        controllers.append(VirtioSerialController(id: device.id, qomPath: device.qomPath, busName: bus))
-        return .success(())
+    func addController(_ device: NewDevice, _ props: JSONObject) -> Result<Void, QMPError> {
+        VirtioSerialController.maxPorts(props["max_ports"]).map { maxPorts in
+            let bus = device.id.map { "\($0).0" } ?? "virtio-serial\(anonymousControllers).0"
+            if device.id == nil { anonymousControllers += 1 }
+            controllers.append(VirtioSerialController(id: device.id, qomPath: device.qomPath, busName: bus, maxPorts: maxPorts))
+        }
     }
 
     func removeController(_ idOrPath: String) -> Result<Void, QMPError> {
@@ -61,7 +62,10 @@ extension ChardevPlugin {
         return .success(())
     }
 
-    /// A port: its bus must exist, its chardev must exist and be free.
+    /// A port: its bus must exist (without one, QEMU's `qbus_find_recursive`
+    /// meets the newest controller's first), its chardev must exist and be
+    /// free, then its number (`VirtioSerialController`) and its name must
+    /// be free.
     func addPort(driver: String, _ device: NewDevice, _ props: JSONObject) -> Result<Void, QMPError> {
         let controller: VirtioSerialController
         if let busName = props["bus"]?.stringValue {
@@ -70,10 +74,10 @@ extension ChardevPlugin {
             }
             controller = found
         } else {
-            guard let first = controllers.first else {
+            guard let newest = controllers.last else {
                 return .failure(.generic("No 'virtio-serial-bus' bus found for device '\(driver)'"))
             }
-            controller = first
+            controller = newest
         }
         var attached: Chardev?
         if let name = props["chardev"].flatMap(QemuOptsText.of) {
@@ -85,8 +89,23 @@ extension ChardevPlugin {
             }
             attached = chardev
         }
+        var requested = VirtioSerialController.unassigned
+        if let text = props["nr"].flatMap(QemuOptsText.of) {
+            switch QemuOptsText.uint32(text, name: "nr") {
+            case .success(let nr): requested = nr
+            case .failure(let error): return .failure(error)
+            }
+        }
         let isConsole = driver == "virtconsole"
-        let port = VirtioSerialPort(id: device.id, qomPath: device.qomPath, driver: driver, busName: controller.busName, chardevID: attached?.id, isConsole: isConsole)
+        let name = props["name"].flatMap(QemuOptsText.of)
+        let number: UInt32
+        switch controller.number(requested: requested, isConsole: isConsole, name: name, ports: ports) {
+        case .success(let n): number = n
+        case .failure(let error): return .failure(error)
+        }
+        controller.take(number)
+        let port = VirtioSerialPort(id: device.id, qomPath: device.qomPath, driver: driver, busName: controller.busName, chardevID: attached?.id,
+                                    isConsole: isConsole, number: number, name: name)
         // A console is open from the start; a port when the guest opens it.
         attached?.frontend = ChardevFrontend(deviceID: device.id, driver: driver, isOpen: isConsole)
         ports.append(port)
@@ -99,20 +118,8 @@ extension ChardevPlugin {
 
     private func releasePort(_ port: VirtioSerialPort) {
         ports.removeAll { $0 === port }
+        controllers.first { $0.busName == port.busName }?.release(port.number)
         if let id = port.chardevID { chardev(id)?.frontend = nil }
-    }
-}
-
-/// A virtio-serial-pci controller: the bus its ports sit on.
-final class VirtioSerialController {
-    let id: String?
-    /// The path the host assigned (`NewDevice`): device_del takes it too.
-    let qomPath: String
-    let busName: String
-    init(id: String?, qomPath: String, busName: String) {
-        self.id = id
-        self.qomPath = qomPath
-        self.busName = busName
     }
 }
 
@@ -125,14 +132,22 @@ final class VirtioSerialPort: GuestUnpluggedDevice {
     let busName: String
     let chardevID: String?
     let isConsole: Bool
+    /// Its number on its controller's bus (`nr`).
+    let number: UInt32
+    /// Its `name` (what the guest sees, `org.qemu.guest_agent.0`): one
+    /// port of the VM's controllers at most has each.
+    let name: String?
     var guestOpen = false
 
-    init(id: String?, qomPath: String, driver: String, busName: String, chardevID: String?, isConsole: Bool) {
+    init(id: String?, qomPath: String, driver: String, busName: String, chardevID: String?, isConsole: Bool,
+         number: UInt32, name: String?) {
         self.id = id
         self.qomPath = qomPath
         self.driver = driver
         self.busName = busName
         self.chardevID = chardevID
         self.isConsole = isConsole
+        self.number = number
+        self.name = name
     }
 }

@@ -56,9 +56,10 @@ extension ChardevPlugin {
                 }
                 backend = found
             case "period":
-                guard let n = Int64(text) else { return .failure(.generic("Parameter 'period' expects integer")) }
-                guard let fitted = UInt32(exactly: n) else { return .failure(.generic("Parameter 'period' expects uint32_t")) }
-                period = Int64(fitted)
+                switch QemuOptsText.uint32(text, name: "period") {
+                case .success(let fitted): period = Int64(fitted)
+                case .failure(let error): return .failure(error)
+                }
             case "max-bytes":
                 guard let n = UInt64(text) ?? Int64(text).map({ UInt64(bitPattern: $0) }) else {
                     return .failure(.generic("Parameter 'max-bytes' expects integer"))

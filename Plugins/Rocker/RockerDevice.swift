@@ -35,9 +35,10 @@ extension RockerPlugin {
         for (key, value) in props { text[key] = QemuOptsText.of(value) }
         var portCount: UInt32 = 0
         if let value = text["len-ports"] {
-            guard let n = Int64(value) else { return .failure(.generic("Parameter 'len-ports' expects integer")) }
-            guard let fitted = UInt32(exactly: n) else { return .failure(.generic("Parameter 'len-ports' expects uint32_t")) }
-            portCount = fitted
+            switch QemuOptsText.uint32(value, name: "len-ports") {
+            case .success(let fitted): portCount = fitted
+            case .failure(let error): return .failure(error)
+            }
         }
         var switchID: UInt64 = 0
         if let value = text["switch_id"] {

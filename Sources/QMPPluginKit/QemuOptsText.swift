@@ -34,6 +34,20 @@ public enum QemuOptsText {
         }
     }
 
+    /// A `uint32` property's text as QEMU 7.2 reads it (`visit_type_uint32`
+    /// of the string input visitor), with its errors: text that is no
+    /// integer, then one out of range.
+    ///
+    /// ```swift
+    /// QemuOptsText.uint32("7", name: "nr")    // .success(7)
+    /// QemuOptsText.uint32("-1", name: "nr")   // "Parameter 'nr' expects uint32_t"
+    /// ```
+    public static func uint32(_ text: String, name: String) -> Result<UInt32, QMPError> {
+        guard let n = Int64(text) else { return .failure(.generic("Parameter '\(name)' expects integer")) }
+        guard let fitted = UInt32(exactly: n) else { return .failure(.generic("Parameter '\(name)' expects uint32_t")) }
+        return .success(fitted)
+    }
+
     /// `%.17g`, as `qnum_to_string` prints a double.
     static func printed(_ d: Double) -> String {
         var buffer = [CChar](repeating: 0, count: 32)

@@ -71,3 +71,36 @@ def test_ide_and_floppy_hotplug_refused_as_qemu_7_2(machine):
     picked = "ide.1" if machine == "pc" else "ide.5"
     assert replies[0]["error"]["desc"] == f"Bus '{picked}' does not support hotplugging"
 
+
+def port(driver, id, **extra):
+    return ("device_add", dict({"driver": driver, "id": id}, **extra))
+
+
+#: A virtio-serial controller's port numbers (max_ports 31 by default, 0
+#: held for a console), names, `nr` and `max_ports` checks.
+SERIAL = [
+    port("virtio-serial-pci", "vs0"),
+    port("virtio-serial-pci", "vs1", max_ports=3),
+    port("virtserialport", "p0"),
+    port("virtserialport", "p1", nr="2"),
+    port("virtserialport", "p2", nr=2),
+    port("virtserialport", "p3", nr="abc"),
+    port("virtserialport", "p4", nr=-1),
+    port("virtserialport", "p5", name="org.x"),
+    port("virtserialport", "p5", name="org.x", bus="vs0.0"),
+    port("virtserialport", "p6", name="org.x", bus="vs0.0"),
+    port("virtconsole", "c0", bus="vs1.0"),
+    port("virtconsole", "c1", bus="vs1.0"),
+    port("virtio-serial-pci", "vs2", max_ports=0),
+    port("virtio-serial-pci", "vs3", max_ports=512),
+    port("virtio-serial-pci", "vs5", max_ports=32),
+    port("virtserialport", "p7", nr=0, bus="vs5.0"),
+    port("virtconsole", "c2", bus="vs5.0"),
+    port("virtserialport", "p8", nr=40, bus="vs5.0"),
+] + [port("virtserialport", f"q{n}", bus="vs5.0") for n in range(1, 33)] \
+  + [port("virtserialport", f"r{n}", bus="vs0.0") for n in range(31)]
+
+
+def test_virtio_serial_ports_numbered_as_qemu_7_2():
+    replies = same_replies("pc", SERIAL)
+    assert replies[-1]["error"]["desc"] == "virtio-serial-bus: Out-of-range port id specified, max. allowed: 30"
