@@ -64,12 +64,13 @@ public final class PCIBus {
     /// be followed by `endClaim`.
     func claim(driver: String, id: String?, requested: PCIAddress?, multifunction: Bool,
                hotplugged: Bool = true) -> Result<PCIAddress, QMPError> {
+        let taken = occupancy
         let address: PCIAddress
         if let requested {
-            if let occupant = occupant(requested.devfn) {
+            if taken.contains(requested.devfn), let occupant = occupant(requested.devfn) {
                 return .failure(.generic("PCI: slot \(requested.slot) function \(requested.function) not available for \(driver), in use by \(occupant.type),id=\(occupant.id ?? "(null)")"))
             }
-            if requested.function != 0, let first = occupant(requested.slot << 3) {
+            if requested.function != 0, taken.contains(requested.slot << 3), let first = occupant(requested.slot << 3) {
                 if hotplugged {
                     return .failure(.generic("PCI: slot \(requested.slot) function 0 already occupied by \(first.type), new func \(driver) cannot be exposed to guest."))
                 }
@@ -79,18 +80,28 @@ public final class PCIBus {
             }
             address = requested
         } else {
-            guard let free = (0..<32).lazy.map({ PCIAddress(devfn: UInt8($0) << 3) }).first(where: { occupant($0.devfn) == nil }) else {
+            guard let free = (0..<32).lazy.map({ PCIAddress(devfn: UInt8($0) << 3) }).first(where: { !taken.contains($0.devfn) }) else {
                 return .failure(.generic("PCI: no slot/function available for \(driver), all in use or reserved"))
             }
             address = free
         }
-        if address.function == 0, !multifunction,
-           let other = (1..<8).first(where: { occupant(address.devfn | UInt8($0)) != nil }) {
+        if address.function == 0, !multifunction, let other = taken.firstOtherFunction(ofSlot: address.slot) {
             let slot = String(address.slot, radix: 16)
             return .failure(.generic("PCI: \(slot).0 indicates single function, but \(slot).\(String(other, radix: 16)) is already populated."))
         }
         claims[address.devfn] = Occupant(type: driver, id: id, multifunction: multifunction)
         return .success(address)
+    }
+
+    /// The functions taken now: the board's, the claims' and the devices'
+    /// (`occupant` finds one of them by the same three).
+    var occupancy: PCIOccupancy {
+        var taken = boardFunctionTypes.occupied
+        for devfn in claims.keys { taken.insert(devfn) }
+        for device in devices.devices {
+            if let address = device.pciAddress { taken.insert(address.devfn) }
+        }
+        return taken
     }
 
     /// Ends a claim: the device exists now (the registry holds its place)
