@@ -61,8 +61,14 @@ extension JSONObject: Sequence {
 }
 
 extension JSONObject: Equatable {
+    /// Member for member, in any order; at once for two copies of one
+    /// object (the same storage), as `Array`'s `==` is. A template's VMs
+    /// share their settings object, and the fleet compares it for each VM
+    /// (which texts and command table it had last): twelve plugins' worth
+    /// of nested members each time, where one pointer compare decides.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.count == rhs.count else { return false }
+        if lhs.sharesStorage(with: rhs) { return true }
         for m in lhs.members {
             guard let other = rhs[m.key], other == m.value else { return false }
         }
@@ -73,5 +79,17 @@ extension JSONObject: Equatable {
 extension JSONObject: ExpressibleByDictionaryLiteral {
     public init(dictionaryLiteral elements: (String, JSONValue)...) {
         self.init(elements.map { (key: $0.0, value: $0.1) })
+    }
+}
+
+extension JSONObject {
+    /// Whether both are copies of one object: the members' storage is the
+    /// same, so they hold the same members (nothing changes storage that
+    /// another value still shares).
+    func sharesStorage(with other: JSONObject) -> Bool {
+        guard !members.isEmpty else { return false }
+        return members.withUnsafeBufferPointer { mine in
+            other.members.withUnsafeBufferPointer { $0.baseAddress == mine.baseAddress }
+        }
     }
 }
