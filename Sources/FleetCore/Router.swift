@@ -31,6 +31,8 @@ public final class Router {
     /// last seen: the VMs of one `count` entry share them, so a 10,000-VM
     /// fleet writes each plugin's text once, not once per VM.
     private var configTexts: [String: (config: JSONValue, text: String)] = [:]
+    /// The last VM's table and settings texts, for the next of its template.
+    private var lastSetup: PluginSetup?
     /// The last `vm-create` entry read, for the next that differs only in its name.
     private var entries = VMEntryCache()
     /// VMs that are real QEMUs behind the fleet (proxy mode), by name.
@@ -233,6 +235,17 @@ public final class Router {
         releaseName(name)
     }
 
+    /// The command table and settings texts of a VM with `spec`'s plugins.
+    private func pluginSetup(for spec: VMSpec) throws(FleetError) -> PluginSetup {
+        if let last = lastSetup, last.fits(spec.plugins, target: spec.machine.arch) { return last }
+        let table = try table(for: spec.plugins.keys, target: spec.machine.arch)
+        let texts = table.plugins.map { configText(spec.plugins[$0.name] ?? .object([:]), plugin: $0.name) }
+        let replyTimes: [any PluginReplyTimer] = table.plugins.map { metrics.pluginReplyTimes($0.name) }
+        let setup = PluginSetup(plugins: spec.plugins, target: spec.machine.arch, table: table, texts: texts, replyTimes: replyTimes)
+        lastSetup = setup
+        return setup
+    }
+
     private func configText(_ config: JSONValue, plugin: String) -> String {
         if let cached = configTexts[plugin], cached.config == config { return cached.text }
         let text = config.jsonText
@@ -248,13 +261,14 @@ public final class Router {
             proxies[spec.name] = try makeProxy(spec.name, upstream, self)
             return nil
         }
-        let table = try table(for: spec.plugins.keys, target: spec.machine.arch)
+        let setup = try pluginSetup(for: spec)
+        let table = setup.table
         let vm = VM(spec: spec, owner: self, table: table, creationSequence: spec.creationSequence ?? nextVMSequence())
         vm.plugins.reserveCapacity(table.plugins.count)
-        for library in table.plugins {
-            let instance = PluginInstance(library: library, vm: vm)
+        for (index, library) in table.plugins.enumerated() {
+            let instance = PluginInstance(library: library, vm: vm, replyTimes: setup.replyTimes[index])
             do throws(PluginLoadError) {
-                try instance.create(configText: configText(spec.plugins[library.name] ?? .object([:]), plugin: library.name))
+                try instance.create(configText: setup.texts[index])
             } catch {
                 for created in vm.plugins { created.destroy() }
                 throw FleetError(error)
