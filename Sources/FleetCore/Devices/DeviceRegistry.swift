@@ -40,6 +40,19 @@ public struct Device {
         self.pciAddress = pciAddress
     }
 
+    /// A device named `id`, at `/machine/peripheral/<id>`: a configured
+    /// device's (`VM.realizeConfiguredDevice`), whose path is known without
+    /// writing it out and reading it back (1.5 k instructions of each of a
+    /// VM's configured devices).
+    init(peripheral id: String, driver: String, properties: JSONObject, owner: PluginLibrary, pciAddress: PCIAddress?) {
+        self.id = id
+        self.driver = driver
+        otherPath = nil
+        self.properties = properties
+        self.owner = owner
+        self.pciAddress = pciAddress
+    }
+
     /// Its name in its container: the id, or an anonymous one's `device[N]`.
     var childName: String {
         if let id { return id }

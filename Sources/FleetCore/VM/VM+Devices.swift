@@ -43,7 +43,8 @@ extension VM {
     /// its driver is a PCI one (`addr`, `multifunction` and `bus` read from
     /// its properties).
     package func realizeConfiguredDevice(driver name: String, id: String, properties: JSONObject, owner: PluginLibrary) -> Result<Void, QMPError> {
-        guard let driver = owner.deviceDrivers[name] else { return .failure(.generic("'\(name)' is not a valid device model name")) }
+        guard let found = owner.deviceDrivers.index(forKey: name) else { return .failure(.generic("'\(name)' is not a valid device model name")) }
+        let driver = owner.deviceDrivers.values[found]
         guard QEMUIdentifier.isWellFormed(id) else { return .failure(.generic("Parameter 'id' expects an identifier")) }
         guard devices.device(id: id) == nil else { return .failure(.generic("Duplicate device ID '\(id)'")) }
         var pciAddress: PCIAddress?
@@ -57,9 +58,9 @@ extension VM {
         }
         // The driver's name as the plugin registered it: one string for
         // every VM, where the one read from the plugin's call is each VM's own.
-        let shared = owner.deviceDrivers.index(forKey: name).map { owner.deviceDrivers.keys[$0] } ?? name
-        devices.add(Device(id: id, driver: shared, qomPath: devices.takeQOMPath(for: id), bus: properties["bus"]?.stringValue,
-                           properties: properties, owner: owner, pciAddress: pciAddress))
+        // A named device takes no number (`takeQOMPath`): its path is its id's.
+        devices.add(Device(peripheral: id, driver: owner.deviceDrivers.keys[found], properties: properties, owner: owner,
+                           pciAddress: pciAddress))
         return .success(())
     }
 }

@@ -22,7 +22,7 @@ import Testing
         virt.arch = "aarch64"
         let version = QEMUVersion(major: 7, minor: 2, micro: 0)
         for machine in [MachineSpec(), q35, virt, q35] {
-            for ids in [[], [4242], [1001, 1002, 1003, 1004], [-1, 0, Int.max]] {
+            for ids in [[], [4242], [1001, 1002, 1003, 1004], [-1, 0, Int.max], [Int.min, 9, 10, 99, 100]] {
                 #expect(MachineDescriptionText.cString(for: machine, qemuVersion: version, vcpuThreadIDs: ids) == whole(machine, version, ids))
             }
         }
