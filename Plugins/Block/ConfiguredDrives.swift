@@ -13,9 +13,11 @@ extension BlockPlugin {
             }
             switch openImage(layer.file, format: layer.format, readOnly: true, in: &graph) {
             case .success(let name):
-                graph[node: name]?.backing = below
-                let newValue4 = below.flatMap { graph.node($0)?.filename }
-                graph[node: name]?.backingFilename = newValue4
+                let backingFilename = below.flatMap { graph.node($0)?.filename }
+                graph.modifyNode(named: name) { node in
+                    node.backing = below
+                    node.backingFilename = backingFilename
+                }
                 below = name
             case .failure(let error): return .failure(error)
             }
@@ -28,12 +30,14 @@ extension BlockPlugin {
             switch openImage(file, format: drive.format, nodeName: drive.nodeName, readOnly: drive.readOnly, in: &graph) {
             case .success(let name):
                 root = name
-                graph[node: name]?.allocated = drive.allocated
-                graph[node: name]?.backing = below
-                let newValue5 = below.flatMap { graph.node($0)?.filename }
-                graph[node: name]?.backingFilename = newValue5
-                for (i, snapshot) in drive.snapshots.enumerated() {
-                    graph[node: name]?.snapshots.append(InternalSnapshot(id: "\(i + 1)", name: snapshot, dateSeconds: 0, dateNanoseconds: 0, vmClockNanoseconds: 0))
+                let backingFilename = below.flatMap { graph.node($0)?.filename }
+                graph.modifyNode(named: name) { node in
+                    node.allocated = drive.allocated
+                    node.backing = below
+                    node.backingFilename = backingFilename
+                    for (i, snapshot) in drive.snapshots.enumerated() {
+                        node.snapshots.append(InternalSnapshot(id: "\(i + 1)", name: snapshot, dateSeconds: 0, dateNanoseconds: 0, vmClockNanoseconds: 0))
+                    }
                 }
             case .failure(let error): return .failure(error)
             }

@@ -75,8 +75,10 @@ final class ChardevPlugin: SharedConfigurationPlugin {
                 throw PluginError("chardev: \(error.desc)")
             }
         }
-        lastRunState = vm.runState
-        if vm.isRunning { bootIfStarting("running") }
+        // One host call for the state (`isRunning` would be a second).
+        let state = vm.runState
+        lastRunState = state
+        if state == "running" { bootIfStarting("running") }
     }
 
     static func register(_ plugin: PluginRegistry<ChardevPlugin>) {
