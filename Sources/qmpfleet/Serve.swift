@@ -77,6 +77,24 @@ struct Serve: ParsableCommand {
             fleet = try FleetShards(config: fleetConfig, logger: logger,
                                     loops: loopCount == 0 ? FleetShards.defaultLoopCount : loopCount,
                                     frontEnds: FleetFrontEnds().withControlSocket().withProxies())
+        } catch {
+            logger.critical("\(error)")
+            throw ExitCode(1)
+        }
+        // Signals are watched on shard 0, the calling thread's loop, from before
+        // the first socket exists: a SIGTERM that comes once a client can see
+        // the fleet shuts it down cleanly (it is handled when loop 0 runs),
+        // never kills it with its socket files left behind.
+        let loop = fleet.loops[0]
+        var watchers: [SignalWatcher] = []
+        for sig in [SIGINT, SIGTERM] {
+            watchers.append(try SignalWatcher(loop: loop, signal: sig) {
+                logger.info("signal \(sig): shutting down")
+                for watcher in watchers { watcher.close() }
+                fleet.shutdown()
+            })
+        }
+        do {
             try fleet.start()
         } catch {
             logger.critical("\(error)")
@@ -93,16 +111,6 @@ struct Serve: ParsableCommand {
                 fleet.run()
                 throw ExitCode(1)
             }
-        }
-        // Signals are watched on shard 0, the calling thread's loop.
-        let loop = fleet.loops[0]
-        var watchers: [SignalWatcher] = []
-        for sig in [SIGINT, SIGTERM] {
-            watchers.append(try SignalWatcher(loop: loop, signal: sig) {
-                logger.info("signal \(sig): shutting down")
-                for watcher in watchers { watcher.close() }
-                fleet.shutdown()
-            })
         }
         let configPath = config
         // The file is read and parsed on the thread pool (a config on a

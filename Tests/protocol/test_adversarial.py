@@ -22,6 +22,9 @@ import pytest
 import conftest
 from qmp_raw import RawQMP
 
+# Bounds a latency (see pytest.ini: serial): runs alone, not beside other files.
+pytestmark = pytest.mark.serial
+
 INT64_MAX = 2**63 - 1
 #: The bystander's round trip bound while a hostile case runs (issue 16).
 BYSTANDER_BOUND_SECONDS = 0.100

@@ -25,6 +25,9 @@ import pytest
 
 from conftest import QEMU_PROGRAM, FleetProcess, QemuProcess, missing, required_fleet_binary, short_tempdir
 
+# Bounds a latency (see pytest.ini: serial): runs alone, not beside other files.
+pytestmark = pytest.mark.serial
+
 LATENCY_LIMIT_SECONDS = 0.1
 REPLY_TIMEOUT_SECONDS = 10.0
 # 200x150 PPM: 90,015 bytes, more than a pipe holds (64 KiB).

@@ -29,6 +29,9 @@ from conftest import QEMU_PROGRAM, FleetProcess, QemuProcess, required_fleet_bin
 from process_usage import fd_count, settle
 from test_adversarial_files import Client, while_victim_asks
 
+# Bounds a latency (see pytest.ini: serial): runs alone, not beside other files.
+pytestmark = pytest.mark.serial
+
 #: What VM B's file I/O may take while VM A's clients hold their pipes.
 POOL_FREE_SECONDS = 5.0
 #: Guest output written to each undrained file chardev.

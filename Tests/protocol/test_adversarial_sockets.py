@@ -33,6 +33,9 @@ import conftest
 from process_usage import fd_count
 from qmp_raw import RawQMP
 
+# Bounds a latency (see pytest.ini: serial): runs alone, not beside other files.
+pytestmark = pytest.mark.serial
+
 #: The slowest `query-status` round trip another VM on the loop may take
 #: while a hostile client works (issue 16).
 NEIGHBOUR_BOUND_SECONDS = 0.100

@@ -29,6 +29,9 @@ from process_usage import fd_count, settle
 from qmp_raw import RawQMP
 from test_adversarial import watcher
 
+# Bounds a latency (see pytest.ini: serial): runs alone, not beside other files.
+pytestmark = pytest.mark.serial
+
 KEYS = 500_000
 PARSER_BUDGET = 1 << 20
 #: Each case's own limit, so that no other limit interferes with it.

@@ -13,6 +13,10 @@ import pytest
 
 from qmp_shape import events_diff, reply_diff, shape_diff
 
+# Compares events inside fixed settle windows (QEMU's RESET after system_reset):
+# runs alone (see pytest.ini: serial), not beside other files.
+pytestmark = pytest.mark.serial
+
 #: (request, settle seconds). Requests are dicts, or bytes sent verbatim.
 BASIC_SEQUENCE = [
     ({"execute": "query-status", "id": "before"}, 0),

@@ -9,8 +9,13 @@ import socket
 import threading
 import time
 
+import pytest
+
 from conftest import FLEET_QEMU_VERSION, PC_TEMPLATE, FleetProcess, fleet_yaml, required_fleet_binary
 from qmp_raw import RawQMP
+
+# Bounds a latency (see pytest.ini: serial): runs alone, not beside other files.
+pytestmark = pytest.mark.serial
 
 #: Clients of the one VM: with the limit at 2 and two loops, 11 of them are
 #: written to by the other loop.

@@ -6,6 +6,9 @@ import pytest
 
 from conftest import PC_TEMPLATE, FleetProcess, required_fleet_binary
 
+# Bounds a latency (see pytest.ini: serial): runs alone, not beside other files.
+pytestmark = pytest.mark.serial
+
 BLOCK_PC = dict(PC_TEMPLATE, plugins={"block": {"drives": [
     {"id": "drive0", "device": "disk0", "interface": "virtio", "file": "/var/lib/qmpfleet/disk0.qcow2",
      "format": "qcow2", "size": "20G"}]}})

@@ -17,6 +17,9 @@ import conftest
 from process_usage import fd_count, rss_kb, settle
 from qmp_raw import RawQMP
 
+# Bounds a latency (see pytest.ini: serial): runs alone, not beside other files.
+pytestmark = pytest.mark.serial
+
 #: Small limits so each test reaches them in well under a second.
 LIMITS = {"session-output-bytes": 65536, "clients-per-vm": 64, "pending-commands-per-session": 8,
           "max-token-bytes": 65536, "max-nesting": 64}

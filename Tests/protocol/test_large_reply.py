@@ -20,6 +20,9 @@ import pytest
 import conftest
 from qmp_raw import RawQMP
 
+# Bounds a latency (see pytest.ini: serial): runs alone, not beside other files.
+pytestmark = pytest.mark.serial
+
 ID_BYTES = {"fleet": 10 << 20, "qemu": 1 << 20}
 #: QEMU parses about 350 KB/s of JSON: 1 MiB takes about 3 s.
 QEMU_PARSE_TIMEOUT = 60

@@ -4,7 +4,12 @@ until the first leaves). Fleet only."""
 import asyncio
 import time
 
+import pytest
+
 import qmp_async
+
+# Bounds a latency (see pytest.ini: serial): runs alone, not beside other files.
+pytestmark = pytest.mark.serial
 
 #: Requests the non-reading client pipelines: enough replies to fill its
 #: socket buffer several times over.

@@ -29,6 +29,9 @@ import pytest
 import conftest
 from qmp_raw import RawQMP
 
+# Bounds a latency (see pytest.ini: serial): runs alone, not beside other files.
+pytestmark = pytest.mark.serial
+
 #: QEMU 7.2's QMP_REQ_QUEUE_LEN_MAX.
 QUEUE_LENGTH = 8
 #: How long "not answered" is watched for.
