@@ -1,8 +1,8 @@
 // libFuzzer target for the QMP input path: the stream parser fed in
 // arbitrary pieces, each message decoded as a request and written back.
-// Built by Fuzz/run (swiftc -sanitize=fuzzer,address), not by SwiftPM.
+// Built by Fuzz/run into one binary with ScannerFuzz.swift (WireFuzz.swift
+// picks the target), not by SwiftPM.
 
-@_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzParser(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let input = UnsafeRawBufferPointer(start: data, count: size)
     // Small limits so the fuzzer reaches them.

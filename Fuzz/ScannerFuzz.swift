@@ -5,10 +5,10 @@
 // the scanner must say "not recognised"; and a stream read with the scanner
 // (feedRequests), whole or split, must give the requests and errors the
 // full parser gives. The check is Tests/QMPWireTests/ScannerOracle.swift,
-// the unit tests' own. Built by Fuzz/run (swiftc -sanitize=fuzzer,address)
-// with QMPWire's sources, not by SwiftPM.
+// the unit tests' own. Built by Fuzz/run with QMPWire's sources into one
+// binary with ParserFuzz.swift (WireFuzz.swift picks the target), not by
+// SwiftPM.
 
-@_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzScanner(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let input = Array(UnsafeBufferPointer(start: data, count: size))
     // The last byte picks the limits, small ones included, so the
