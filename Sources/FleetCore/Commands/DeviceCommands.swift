@@ -90,8 +90,11 @@ enum DeviceCommands {
 
     /// Reads `addr` and `multifunction` as QEMU sets those properties, then
     /// claims the device's function on the bus (its realize's checks).
+    /// - Parameter held: whether the claim is kept until `endClaim` (a
+    ///   `device_add`, whose plugin answers later); a configured device is
+    ///   registered before anything else can ask, so it only takes the place.
     static func place(_ driver: String, id: String?, _ properties: JSONObject, on bus: PCIBus,
-                              hotplugged: Bool) -> Result<PCIAddress, QMPError> {
+                      hotplugged: Bool, held: Bool = true) -> Result<PCIAddress, QMPError> {
         var requested: PCIAddress?
         if let addr = properties["addr"] {
             switch PCIAddress.parse(property: addr) {
@@ -106,7 +109,7 @@ enum DeviceCommands {
             }
             multifunction = value
         }
-        return bus.claim(driver: driver, id: id, requested: requested, multifunction: multifunction, hotplugged: hotplugged)
+        return bus.claim(driver: driver, id: id, requested: requested, multifunction: multifunction, hotplugged: hotplugged, held: held)
     }
 
     static func delete(_ context: CommandContext, _ args: QAPI.DeviceDelCommand, _ complete: @escaping (CommandResult) -> Void) {

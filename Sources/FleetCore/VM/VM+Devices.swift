@@ -49,11 +49,10 @@ extension VM {
         guard devices.device(id: id) == nil else { return .failure(.generic("Duplicate device ID '\(id)'")) }
         var pciAddress: PCIAddress?
         if driver.bus == "PCI", let bus = pciBus, properties["bus"] == nil || properties["bus"]?.stringValue == bus.name {
-            switch DeviceCommands.place(name, id: id, properties, on: bus, hotplugged: false) {
+            // Registered below in this same call: no claim to hold meanwhile.
+            switch DeviceCommands.place(name, id: id, properties, on: bus, hotplugged: false, held: false) {
             case .failure(let error): return .failure(error)
-            case .success(let address):
-                bus.endClaim(address)
-                pciAddress = address
+            case .success(let address): pciAddress = address
             }
         }
         // The driver's name as the plugin registered it: one string for

@@ -31,4 +31,15 @@ import Testing
         bus.endClaim(claimed)
         #expect(!bus.occupancy.contains(claimed.devfn))
     }
+
+    /// A place taken without holding a claim (a configured device, which
+    /// its VM registers at once) leaves the bus as it was.
+    @Test func aPlaceTakenUnheldLeavesNoClaim() throws {
+        let bus = try PCIBusTests.pcBus(DeviceRegistry())
+        let before = bus.occupancy
+        let first = try bus.claim(driver: "e1000", id: "n0", requested: nil, multifunction: false, hotplugged: false, held: false).get()
+        #expect(first == PCIAddress(slot: 2, function: 0))
+        #expect(bus.occupancy == before)
+        #expect(try bus.claim(driver: "e1000", id: "n1", requested: nil, multifunction: false).get() == first)
+    }
 }
