@@ -20,7 +20,13 @@ extension PluginVM {
         // The error buffer on the stack, not a heap array per device.
         let failure: String? = withUnsafeTemporaryAllocation(of: CChar.self, capacity: 512) { error in
             error.initialize(repeating: 0)
-            let rc = text.withCString { props in realized(handle, driver, id, props, text.utf8.count, error.baseAddress, error.count) }
+            // Each string's own bytes (a String passed as `const char *`
+            // is copied into a new array first: two per device).
+            let rc = driver.withCString { driver in
+                id.withCString { id in
+                    text.withCString { props in realized(handle, driver, id, props, text.utf8.count, error.baseAddress, error.count) }
+                }
+            }
             guard rc != 0 else { return nil }
             error[error.count - 1] = 0
             return String(cString: error.baseAddress!)
