@@ -25,6 +25,8 @@ final class ProxyVM: SessionHost, ProxiedVM {
     /// The QEMU the fleet started itself, if any.
     private var launched: pid_t?
     private var sessions: [UInt64: Session] = [:]
+    /// The negotiated ones, which the upstream's events go to.
+    private let eventReceivers = EventReceivers()
     private var retry: ScheduledAction?
     private var ended = false
     public let socketPath: String
@@ -70,7 +72,7 @@ final class ProxyVM: SessionHost, ProxiedVM {
             up.onReady = { [weak self] in self?.upstreamReady() }
             up.onEvent = { [weak self] bytes in
                 guard let self else { return }
-                for session in self.sessions.values { session.deliverEvent(bytes) }
+                self.eventReceivers.deliver(bytes)
             }
             up.onClose = { [weak self] in self?.upstreamClosed() }
             upstream = up
@@ -115,6 +117,7 @@ final class ProxyVM: SessionHost, ProxiedVM {
     private func upstreamClosed() {
         for session in Array(sessions.values) { session.closeAfterFlush() }
         sessions.removeAll()
+        eventReceivers.removeAll()
         listener?.close()
         listener = nil
         upstream = nil
@@ -131,6 +134,7 @@ final class ProxyVM: SessionHost, ProxiedVM {
         retry?.cancel()
         for session in Array(sessions.values) { session.closeAfterFlush() }
         sessions.removeAll()
+        eventReceivers.removeAll()
         listener?.close()
         listener = nil
         upstream?.close()
@@ -164,8 +168,13 @@ final class ProxyVM: SessionHost, ProxiedVM {
         upstream.send(call.name, arguments: call.request.arguments) { complete(QMPReply($0)) }
     }
 
+    public func sessionDidNegotiate(_ session: Session) {
+        eventReceivers.add(session)
+    }
+
     public func sessionDidClose(_ session: Session) {
         sessions[session.id] = nil
+        eventReceivers.remove(session)
     }
 
     /// `query-vms`' entry.

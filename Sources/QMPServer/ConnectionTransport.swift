@@ -32,7 +32,9 @@ public final class ConnectionTransport: SessionTransport {
     }
 
     public func send(_ bytes: [UInt8]) { connection.write(bytes) }
-    public func sendEvent(_ bytes: [UInt8]) { connection.writeShared(bytes) }
+    public func sendEvent(_ bytes: [UInt8], queuedLimit limit: Int) -> Bool {
+        connection.writeShared(bytes, queuedLimit: limit)
+    }
     public var pendingOutputBytes: Int { connection.pendingWriteBytes }
     public func pauseInput() { connection.pauseReading() }
     public func resumeInput() { connection.resumeReading() }

@@ -49,6 +49,12 @@ public final class CrossLoopTransport: SessionTransport {
         if writer.send(bytes) > outputLimit { writer.wantDrainNotice() }
     }
 
+    public func sendEvent(_ bytes: [UInt8], queuedLimit limit: Int) -> Bool {
+        guard let pending = writer.send(bytes, queuedLimit: limit) else { return false }
+        if pending > outputLimit { writer.wantDrainNotice() }
+        return true
+    }
+
     public var pendingOutputBytes: Int { writer.pendingBytes.value }
     public func pauseInput() { connection.pauseReading() }
     public func resumeInput() { connection.resumeReading() }

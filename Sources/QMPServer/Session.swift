@@ -442,6 +442,7 @@ public final class Session {
             isNegotiated = true
             negotiationDeadline?.cancel()
             negotiationDeadline = nil
+            host.sessionDidNegotiate(self)
             send(QMPMessage.success(.object([:]), id: request.id))
         }
     }
@@ -555,16 +556,14 @@ public final class Session {
     /// too far behind, and is disconnected.
     public func deliverEvent(_ bytes: [UInt8]) {
         guard isNegotiated, !isClosed, !outputDiscarded else { return }
-        let queued = transport.pendingOutputBytes
-        if queued >= eventOutputLimit || bytes.count > eventOutputLimit - queued {
-            logger.warning("client \(peerDescription) is not reading: \(queued) bytes queued (limit session-output-bytes), disconnecting")
+        guard transport.sendEvent(bytes, queuedLimit: eventOutputLimit) else {
+            logger.warning("client \(peerDescription) is not reading: \(transport.pendingOutputBytes) bytes queued (limit session-output-bytes), disconnecting")
             metrics?.clientsDroppedNotReading &+= 1
             close()
             return
         }
         metrics?.eventsSent &+= 1
         metrics?.bytesOut &+= UInt64(bytes.count)
-        transport.sendEvent(bytes)
     }
 
     /// The client has taken all queued output: go on where the budget

@@ -36,6 +36,9 @@ public protocol SessionHost: AnyObject {
     /// then runs by `dispatch` once nothing is in flight, and nothing
     /// starts beside it.
     func dispatchAlongside(_ call: CommandCall, complete: @escaping (QMPReply) -> Void) -> Bool
+    /// The session is in command mode (`qmp_capabilities` succeeded): from
+    /// now on it gets the host's events (`EventReceivers.add`).
+    func sessionDidNegotiate(_ session: Session)
     /// The session is gone (client left, or it was closed).
     func sessionDidClose(_ session: Session)
     /// The number and stored name of the command whose name is `bytes` in
@@ -53,6 +56,8 @@ extension SessionHost {
     /// One request at a time, as QEMU's monitor.
     public var requestsInFlightLimit: Int { 1 }
     public func dispatchAlongside(_ call: CommandCall, complete: @escaping (QMPReply) -> Void) -> Bool { false }
+    /// A host without events (the control socket) need not know.
+    public func sessionDidNegotiate(_ session: Session) {}
     /// No table: the session decodes the name, `dispatch` looks it up.
     public func command(named bytes: UnsafeBufferPointer<UInt8>) -> (number: Int, name: String)? { nil }
 }

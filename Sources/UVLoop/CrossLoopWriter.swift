@@ -82,6 +82,14 @@ public final class CrossLoopWriter: @unchecked Sendable {
         return pending
     }
 
+    /// Queues `bytes` (an event) as `send` does, unless the bytes pending
+    /// and these would pass `limit`: then nothing is queued and the result
+    /// is nil (the client is too far behind).
+    public func send(_ bytes: [UInt8], queuedLimit limit: Int) -> Int? {
+        guard OutputBudget.admits(bytes.count, queued: pendingBytes.value, limit: limit) else { return nil }
+        return send(bytes)
+    }
+
     /// Asks to hear (`onDrained`) when the writer's queue next runs empty.
     public func wantDrainNotice() {
         drainWanted.store(true, ordering: .sequentiallyConsistent)

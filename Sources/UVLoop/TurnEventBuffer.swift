@@ -17,35 +17,56 @@ import Glibc
 /// The buffer empties when the last range is let go: every holder has a
 /// flush waiting for the turn's end (`DeferredFlushes`), so that happens
 /// each turn. A connection that cannot send all of its range copies what
-/// is left into its own queue first. Loop-confined.
+/// is left into its own queue first. Loop-confined; its fields are
+/// `@exclusivity(unchecked)`: each connection of an event's thousand
+/// touches them, one thread does, and no access spans a callback.
 final class TurnEventBuffer {
     /// Bytes one turn's events may take here; past it, an event is queued
     /// on each connection as any write is.
     static let byteLimit = 256 * 1024
 
-    private var storage: [UInt8] = []
+    /// `byteLimit` bytes, allocated at the first event and never moved:
+    /// plain memory, so a send from it counts no references (an array
+    /// here was a retain and release per client per turn).
+    @exclusivity(unchecked) private var storage: UnsafeMutableRawPointer?
+    /// Bytes of `storage` in use.
+    @exclusivity(unchecked) private var used = 0
     /// The event copied in last, held so that its array's address cannot
-    /// be another array's while we compare against it.
-    private var last: [UInt8] = []
-    private var lastRange: Range<Int> = 0..<0
+    /// be another array's while we compare against it (`lastAddress`).
+    @exclusivity(unchecked) private var last: [UInt8] = []
+    @exclusivity(unchecked) private var lastAddress: UnsafeRawPointer?
+    @exclusivity(unchecked) private var lastRange: Range<Int> = 0..<0
     /// Connections holding a range.
-    private var holders = 0
+    @exclusivity(unchecked) private var holders = 0
+
+    deinit { storage?.deallocate() }
 
     /// Where `event` is in the buffer: copied in unless it is the array
     /// copied in last (the same event for the next client). Nil when the
     /// buffer is full or the event empty. The caller holds the range
     /// (`hold`) or extends one it holds.
     func range(of event: [UInt8]) -> Range<Int>? {
-        if Self.sameStorage(last, event) { return lastRange }
+        // Compared, never read through: `last` keeps that array alive.
+        let address = event.withUnsafeBytes { $0.baseAddress }
+        if address != nil && address == lastAddress && event.count == lastRange.count { return lastRange }
         guard !event.isEmpty else { return nil }
         if holders == 0 { reset() }
-        guard storage.count + event.count <= Self.byteLimit else { return nil }
-        if storage.capacity == 0 { storage.reserveCapacity(4096) }
-        let start = storage.count
-        storage.append(contentsOf: event)
+        guard used + event.count <= Self.byteLimit else { return nil }
+        let storage = self.storage ?? allocate()
+        event.withUnsafeBytes { bytes in
+            (storage + used).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+        }
         last = event
-        lastRange = start..<storage.count
+        lastAddress = address
+        lastRange = used..<used + event.count
+        used += event.count
         return lastRange
+    }
+
+    private func allocate() -> UnsafeMutableRawPointer {
+        let storage = UnsafeMutableRawPointer.allocate(byteCount: Self.byteLimit, alignment: 16)
+        self.storage = storage
+        return storage
     }
 
     /// A connection holds a range until it has sent it or copied it out.
@@ -60,19 +81,20 @@ final class TurnEventBuffer {
     /// One non-blocking `send` of `range` (no SIGPIPE): bytes sent, or -1
     /// with `errno` set.
     func send(_ range: Range<Int>, on fd: Int32) -> Int {
-        storage.withUnsafeBytes { raw in
-            Glibc.send(fd, raw.baseAddress! + range.lowerBound, range.count, Int32(MSG_NOSIGNAL))
-        }
+        guard let storage else { return 0 }
+        return Glibc.send(fd, storage + range.lowerBound, range.count, Int32(MSG_NOSIGNAL))
     }
 
     /// The bytes of `range`, for a connection's own queue.
     func copy(_ range: Range<Int>) -> [UInt8] {
-        Array(storage[range])
+        guard let storage else { return [] }
+        return Array(UnsafeRawBufferPointer(start: storage + range.lowerBound, count: range.count))
     }
 
     private func reset() {
-        storage.removeAll(keepingCapacity: true)
+        used = 0
         last = []
+        lastAddress = nil
         lastRange = 0..<0
     }
 

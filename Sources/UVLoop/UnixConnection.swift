@@ -70,6 +70,10 @@ public final class UnixConnection: LoopHandle {
     /// `queue` holds anything, so it always comes first.
     @exclusivity(unchecked) private var heldEvents: Range<Int>?
     private var readingPaused = false
+    /// POLLOUT is watched (the queue waited for room): a flush that empties
+    /// the queue need not look at the watcher otherwise, which each client
+    /// of an event to 1,000 did.
+    @exclusivity(unchecked) private var watchingWritable = false
     /// The peer shut down its sending side (or closed): nothing more to read.
     private var inputEnded = false
     @exclusivity(unchecked) private var closeWhenFlushed = false
@@ -190,6 +194,7 @@ public final class UnixConnection: LoopHandle {
         var events: FDWatcher.Events = []
         if !readingPaused { events.insert(.readable) }
         if !queue.isEmpty || (writeFailed && !receiverFinishesInput) { events.insert(.writable) }
+        watchingWritable = events.contains(.writable)
         watcher.watch(events)
     }
 
@@ -356,6 +361,16 @@ public final class UnixConnection: LoopHandle {
         scheduleFlush(wasEmpty: wasEmpty, carriesDescriptors: false)
     }
 
+    /// `writeShared`, unless the bytes queued and these would pass `limit`:
+    /// then nothing is queued and the result is false (the client is too
+    /// far behind). The check is made here, where the count is kept
+    /// (`OutputBudget`).
+    public func writeShared(_ bytes: [UInt8], queuedLimit limit: Int) -> Bool {
+        guard OutputBudget.admits(bytes.count, queued: pendingWriteBytes, limit: limit) else { return false }
+        writeShared(bytes)
+        return true
+    }
+
     /// Moves the held events into the queue (a copy of their bytes), so
     /// that a write which is not one of them goes after them.
     private func queueHeldEvents() {
@@ -461,7 +476,7 @@ public final class UnixConnection: LoopHandle {
                 stallTimerRunning = false
                 stallTimer?.stop()
             }
-            updateInterest()
+            if watchingWritable { updateInterest() }
             onOutputDrained?()
             return
         }
@@ -661,6 +676,9 @@ public final class UnixConnection: LoopHandle {
         stallTimer = nil
         finalFlushTimer?.close()
         finalFlushTimer = nil
+        // The flush list holds us unretained; the watcher's closure, about
+        // to go, may be what keeps us alive.
+        loop.deferredFlushes.closing(self, listed: flushDeferredScheduled)
         // Stop polling before the fd number can be reused.
         watcher?.close()
         watcher = nil

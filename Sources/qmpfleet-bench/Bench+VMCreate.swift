@@ -25,7 +25,7 @@ extension Bench {
             """.write(toFile: config, atomically: true, encoding: .utf8)
             let fleet = try Processes.launch(binary, ["serve", "--config", config], log: "\(root)/create.log")
             defer { Processes.stop(fleet) }
-            try Processes.waitForSocket("\(dir)/fleet.qmp")
+            try Processes.waitForSocket("\(dir)/fleet.qmp", timeout: fleetStartSeconds)
             let client = try BlockingClient(path: "\(dir)/fleet.qmp", timeoutSeconds: 120)
             try client.negotiate()
             let requests = Array((0..<count).map { i in

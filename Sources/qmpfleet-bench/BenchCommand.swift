@@ -62,6 +62,9 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "The qmpfleet binary (default: next to this one).")
     var qmpfleet: String?
 
+    @Option(help: "Seconds to wait for a started fleet's sockets (a fleet under valgrind, on a busy machine, starts far slower than 60 s).")
+    var fleetStartSeconds: Double = 60
+
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         var limit = rlimit()
@@ -72,7 +75,8 @@ struct BenchCommand: ParsableCommand {
         try? FileManager.default.removeItem(atPath: socketRoot)
         try FileManager.default.createDirectory(atPath: socketRoot, withIntermediateDirectories: true)
         var rows: [Row] = []
-        let bench = Bench(binary: binary, root: socketRoot, qemuCount: qemuCount, plugins: plugins, loops: loops, rounds: rounds)
+        let bench = Bench(binary: binary, root: socketRoot, qemuCount: qemuCount, plugins: plugins, loops: loops, rounds: rounds,
+                          fleetStartSeconds: fleetStartSeconds)
         let chosen = Set(scenarios)
         if chosen.contains(.density) { for n in vms { rows += try bench.density(vms: n) } }
         if chosen.contains(.roundTrip) { rows += try bench.roundTrip(seconds: seconds) }
@@ -106,6 +110,8 @@ struct Bench {
     let plugins: String
     let loops: Int
     let rounds: Int
+    /// How long a started fleet may take to listen (`--fleet-start-seconds`).
+    let fleetStartSeconds: TimeInterval
 
     /// Writes a config and starts qmpfleet; returns the process and its socket dir.
     func startFleet(name: String, vms: Int, plugins: String) throws -> (Process, String) {
@@ -118,7 +124,7 @@ struct Bench {
         vms: [{name: "vm-{n}", count: \(vms), plugins: \(plugins)}]
         """.write(toFile: config, atomically: true, encoding: .utf8)
         let process = try Processes.launch(binary, ["serve", "--config", config], log: "\(root)/\(name).log")
-        try Processes.waitForSocket("\(dir)/vm-\(vms - 1).qmp")
+        try Processes.waitForSocket("\(dir)/vm-\(vms - 1).qmp", timeout: fleetStartSeconds)
         return (process, dir)
     }
 

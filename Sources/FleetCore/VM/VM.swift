@@ -38,12 +38,15 @@ public final class VM {
     public internal(set) var autostart: Bool
     /// Attached clients by session id.
     public private(set) var sessions: [UInt64: Session] = [:]
+    /// The negotiated ones, which events go to (kept in step with
+    /// `sessions` through `sessionDidNegotiate` and `sessionDidClose`).
+    let eventReceivers = EventReceivers()
     /// Which other loop writes which client, past `clients-written-by-vm-loop`.
     var clientWriterLoops = ClientWriterLoops()
     /// Made at the first event: most of a large fleet's VMs never send one
     /// until a client asks for something.
     public private(set) lazy var events = EventBus(scheduler: owner.scheduler) { [unowned self] bytes in
-        for session in self.sessions.values { session.deliverEvent(bytes) }
+        self.eventReceivers.deliver(bytes)
         self.eventSent(bytes)
     }
     public let devices = DeviceRegistry()
@@ -197,6 +200,7 @@ public final class VM {
             if afterFlush { session.closeAfterFlush() } else { session.close() }
         }
         sessions.removeAll()
+        eventReceivers.removeAll()
         clientWriterLoops.removeAll()
     }
 }
@@ -264,8 +268,13 @@ extension VM: SessionHost {
         }
     }
 
+    public func sessionDidNegotiate(_ session: Session) {
+        eventReceivers.add(session)
+    }
+
     public func sessionDidClose(_ session: Session) {
         sessions[session.id] = nil
+        eventReceivers.remove(session)
         sessionMonitors[session.id] = nil
         clientWriterLoops.remove(session: session.id)
     }
