@@ -11,7 +11,11 @@ import Glibc
 /// fd sent with a command that takes none is not leaked.
 public final class CommandCall {
     public let request: QMPRequest
-    @exclusivity(unchecked) public package(set) var arguments: JSONObject
+    /// The arguments as the schema check returned them (`request`'s until then).
+    public package(set) var arguments: JSONObject {
+        get { checkedArguments }
+        set { checkedArguments = newValue }
+    }
     /// The client. Held strongly: a call lives until it is answered (a
     /// plugin's pending request at most until its timeout; a proxied VM's
     /// command while its upstream QEMU answers, with no timeout, the calls
@@ -40,10 +44,12 @@ public final class CommandCall {
         get { slot }
         set { slot = newValue }
     }
-    // The storage of the three above. Another module's access to a stored
-    // property does not see `@exclusivity(unchecked)` and checks each
-    // access dynamically (`swift_beginAccess` in PluginHost's and
-    // FleetCore's code, per command); accessors compiled here do not.
+    // The storage of `arguments` and the three above. Another module's
+    // access to a stored property does not see `@exclusivity(unchecked)`
+    // and checks each access dynamically (`swift_beginAccess` in
+    // PluginHost's and FleetCore's code, per command); accessors compiled
+    // here do not.
+    @exclusivity(unchecked) private var checkedArguments: JSONObject
     @exclusivity(unchecked) private var startedReading: UInt64 = 0
     @exclusivity(unchecked) private var answeredReading: UInt64 = 0
     @exclusivity(unchecked) private var slot = -1
@@ -58,7 +64,7 @@ public final class CommandCall {
 
     package init(request: QMPRequest, session: Session?, fileDescriptors: [Int32]) {
         self.request = request
-        self.arguments = request.arguments ?? JSONObject()
+        self.checkedArguments = request.arguments ?? JSONObject()
         self.session = session
         self.fileDescriptors = fileDescriptors
     }

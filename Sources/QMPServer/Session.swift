@@ -361,8 +361,18 @@ public final class Session {
         }
     }
 
-    private func handle(_ input: Input, at now: UInt64) {
-        switch decoded(input) {
+    /// Takes `input` and the request in it over (`consuming`): a recognised
+    /// request goes to its `CommandCall` moved, not copied and destroyed on
+    /// the way (two whole `QMPRequest` copies a request before).
+    private func handle(_ input: consuming Input, at now: UInt64) {
+        let result: Result<QMPRequest, QMPRequestError>
+        switch consume input {
+        case .request(let request):
+            return run(request, at: now)
+        case .message(let output, let argumentsText):
+            result = decoded(output, argumentsText: argumentsText)
+        }
+        switch result {
         case .success(let request):
             run(request, at: now)
         case .failure(let error):
@@ -376,9 +386,17 @@ public final class Session {
         switch input {
         case .request(let request):
             return .success(request)
-        case .message(.failure(let error), _):
+        case .message(let output, let argumentsText):
+            return decoded(output, argumentsText: argumentsText)
+        }
+    }
+
+    /// A parsed message's request, or the error QEMU answers for it.
+    private func decoded(_ output: Result<JSONValue, JSONParseError>, argumentsText: [UInt8]?) -> Result<QMPRequest, QMPRequestError> {
+        switch output {
+        case .failure(let error):
             return .failure(QMPRequestError(error: .generic(error.message), id: nil))
-        case .message(.success(let value), let argumentsText):
+        case .success(let value):
             var result = QMPRequest.decode(value, oobEnabled: isOOBEnabled)
             if case .success(var request) = result, request.arguments != nil {
                 request.argumentsText = argumentsText
@@ -388,10 +406,10 @@ public final class Session {
         }
     }
 
-    private func run(_ request: QMPRequest, at now: UInt64) {
+    private func run(_ request: consuming QMPRequest, at now: UInt64) {
         guard let host else { return }
         if !isNegotiated {
-            guard request.execute == "qmp_capabilities" else {
+            guard Self.isNegotiation(request) else {
                 send(QMPMessage.failure(
                     QMPError(.commandNotFound, "Expecting capabilities negotiation with 'qmp_capabilities'"),
                     id: request.id))
@@ -405,7 +423,7 @@ public final class Session {
             // runs an exec-oob request, in its place in the queue.
             return dispatchOutOfBand(request, host: host)
         }
-        if request.execute == "qmp_capabilities" {
+        if Self.isNegotiation(request) {
             // QEMU checks the arguments first, as for any command.
             if case .failure(let error) = host.negotiate(capabilities: request.arguments) {
                 send(QMPMessage.failure(error, id: request.id))
@@ -431,6 +449,14 @@ public final class Session {
             call.closeUnusedFileDescriptors()
             call.session?.finish(result, of: call)
         }
+    }
+
+    /// The request is `qmp_capabilities`. The length is compared first:
+    /// `==` of two different small strings takes the standard library's
+    /// slow comparison (77 instructions, on every request run).
+    @inline(__always)
+    private static func isNegotiation(_ request: QMPRequest) -> Bool {
+        request.execute.utf8.count == 16 && request.execute == "qmp_capabilities"
     }
 
     private func negotiate(_ request: QMPRequest, host: any SessionHost) {
@@ -477,7 +503,7 @@ public final class Session {
     private func startAlongside(at now: UInt64) -> Bool {
         guard let host, isNegotiated, receivedFileDescriptors.isEmpty, let input = queue.first,
               case .success(let request) = decoded(input),
-              !request.isOOB, request.execute != "qmp_capabilities" else { return false }
+              !request.isOOB, !Self.isNegotiation(request) else { return false }
         let call = CommandCall(request: request, session: self, fileDescriptors: [])
         call.started = now
         queue.removeFirst()

@@ -21,7 +21,7 @@
 /// key storage; a longer one is compared in full.
 public struct CommandNameTable: Sendable {
     /// One name's place: what the lookup compares, and where the rest of
-    /// the rest of the name and its number are. `length == 0` marks an empty slot (no
+    /// the name and its number are. `length == 0` marks an empty slot (no
     /// command has an empty name; a lookup of zero bytes finds nothing).
     private struct Slot: Sendable {
         var head: UInt64 = 0
@@ -100,23 +100,24 @@ public struct CommandNameTable: Sendable {
         names.append(name)
     }
 
-    /// The number of the name `key`, or nil.
+    /// The number of the name `key`, or nil. The probe indexes `slots`
+    /// itself, not through `withUnsafeBufferPointer`, whose closure made a
+    /// VM's lookup retain and release the array (the table is reached
+    /// through the VM's dispatch): a retain pair per request.
     @inline(__always)
     private func find(_ key: UnsafeBufferPointer<UInt8>) -> Int? {
         guard !key.isEmpty else { return nil }
         let (head, tail) = Self.words(key)
         let length = Int32(truncatingIfNeeded: key.count)
-        return slots.withUnsafeBufferPointer { slots in
-            var s = Self.hash(head, tail, key.count) & mask
-            while true {
-                let slot = slots[s]
-                if slot.length == 0 { return nil }
-                if slot.length == length, slot.head == head, slot.tail == tail, key.count == Int(length),
-                   key.count <= 16 || restMatches(key, at: Int(slot.keyStart)) {
-                    return Int(slot.number)
-                }
-                s = (s + 1) & mask
+        var s = Self.hash(head, tail, key.count) & mask
+        while true {
+            let slot = slots[s]
+            if slot.length == 0 { return nil }
+            if slot.length == length, slot.head == head, slot.tail == tail, key.count == Int(length),
+               key.count <= 16 || restMatches(key, at: Int(slot.keyStart)) {
+                return Int(slot.number)
             }
+            s = (s &+ 1) & mask
         }
     }
 

@@ -24,6 +24,17 @@ public struct QMPRequest: Sendable {
         self.id = id
         self.isOOB = isOOB
     }
+
+    /// Every member at once (`ScannedRequest.request(knownAs:)`).
+    @inline(__always)
+    init(execute: String, arguments: JSONObject?, id: JSONValue?, isOOB: Bool, argumentsText: [UInt8]?, commandNumber: Int?) {
+        self.execute = execute
+        self.arguments = arguments
+        self.id = id
+        self.isOOB = isOOB
+        self.argumentsText = argumentsText
+        self.commandNumber = commandNumber
+    }
 }
 
 /// A request QEMU would refuse before looking up its command, with the `id`

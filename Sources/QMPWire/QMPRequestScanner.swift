@@ -31,19 +31,26 @@ public enum QMPRequestScanner {
         guard let p = bytes.baseAddress else { return nil }
         let n = bytes.count
         guard start < n, p[start] == UInt8(ascii: "{") else { return nil }
-        var execute = 0..<0
+        // Indices in the buffer; offsets from `start` only in the result.
+        var nameStart = 0, nameEnd = 0
         var hasExecute = false
-        var id: Range<Int>?
+        var idStart = 0, idEnd = 0
         var idInteger: Int64 = 0
-        var arguments: Range<Int>?
+        var argumentsStart = 0, argumentsEnd = 0
         var i = start &+ 1
         // Just past a member's value: what follows is `,` or `}`.
         var afterValue = false
-        if let nameQuote = leadingExecute(p, at: start, n), let name = plainString(bytes, at: nameQuote, allowDelete: true) {
+        if let nameQuote = leadingExecute(p, at: start, n), let close = nameClose(p, quote: nameQuote, n) {
+            // `{"execute": NAME}`, the commonest request of all, ends here.
+            if close &+ 1 < n, p[close &+ 1] == UInt8(ascii: "}") {
+                return result(p, start, end: close &+ 2, name: (nameQuote &+ 1, close), id: (0, 0), idInteger: 0,
+                              arguments: (0, 0), limits)
+            }
             // The first member read in one line; the loop goes on after it.
-            execute = name.text
+            nameStart = nameQuote &+ 1
+            nameEnd = close
             hasExecute = true
-            i = name.end
+            i = close &+ 1
             afterValue = true
         }
         while true {
@@ -56,28 +63,31 @@ public enum QMPRequestScanner {
                 guard i < n else { return nil }
                 switch member {
                 case .execute:
-                    guard !hasExecute, p[i] == UInt8(ascii: "\""),
-                          let name = plainString(bytes, at: i, allowDelete: true) else { return nil }
-                    execute = name.text
+                    guard !hasExecute, p[i] == UInt8(ascii: "\""), let close = nameClose(p, quote: i, n) else { return nil }
+                    nameStart = i &+ 1
+                    nameEnd = close
                     hasExecute = true
-                    i = name.end
+                    i = close &+ 1
                 case .id:
-                    guard id == nil else { return nil }
+                    guard idEnd == 0 else { return nil }
                     if p[i] == UInt8(ascii: "\"") {
                         guard let text = plainString(bytes, at: i, allowDelete: false) else { return nil }
-                        id = i..<text.end
+                        idStart = i
+                        idEnd = text.end
                         i = text.end
                     } else {
                         guard let number = integer(bytes, at: i) else { return nil }
-                        id = i..<number.end
+                        idStart = i
+                        idEnd = number.end
                         idInteger = number.value
                         i = number.end
                     }
                 case .arguments:
-                    guard arguments == nil, p[i] == UInt8(ascii: "{") else { return nil }
+                    guard argumentsEnd == 0, p[i] == UInt8(ascii: "{") else { return nil }
                     let close = skipBlanks(bytes, from: i &+ 1)
                     guard close < n, p[close] == UInt8(ascii: "}") else { return nil }
-                    arguments = i..<(close &+ 1)
+                    argumentsStart = i
+                    argumentsEnd = close &+ 1
                     i = close &+ 1
                 }
             }
@@ -92,12 +102,64 @@ public enum QMPRequestScanner {
             i &+= 1
         }
         guard hasExecute else { return nil }
-        // Each token is at least a byte: these bound QEMU's token size and
-        // count (as `JSONDirectParser`), and `{}` inside is one level more.
-        let length = i &- start
-        guard length < limits.maxTokenBytes, length <= limits.maxTokenCount,
-              (arguments == nil ? 1 : 2) <= limits.maxNesting else { return nil }
-        return ScannedRequest(bytes: bytes, execute: execute, id: id, idInteger: idInteger, arguments: arguments, end: i)
+        return result(p, start, end: i, name: (nameStart, nameEnd), id: (idStart, idEnd), idInteger: idInteger,
+                      arguments: (argumentsStart, argumentsEnd), limits)
+    }
+
+    /// The request from `start` to `end` with its parts (buffer indices;
+    /// an absent part is `(0, 0)`), when it is within the limits. Each
+    /// token is at least a byte: the length bounds QEMU's token size and
+    /// count (as `JSONDirectParser`), and `{}` inside is one level more.
+    /// Within `Int32` too, the result's offsets.
+    @inline(__always)
+    private static func result(_ p: UnsafePointer<UInt8>, _ start: Int, end: Int, name: (Int, Int), id: (Int, Int), idInteger: Int64,
+                               arguments: (Int, Int), _ limits: JSONLimits) -> ScannedRequest? {
+        let length = end &- start
+        guard length < limits.maxTokenBytes, length <= limits.maxTokenCount, length <= Int(Int32.max),
+              (arguments.1 == 0 ? 1 : 2) <= limits.maxNesting else { return nil }
+        // Offsets from `start`, each below `length`.
+        @inline(__always) func part(_ range: (Int, Int)) -> (offset: Int32, length: Int32) {
+            range.1 == 0 ? (0, 0) : (Int32(truncatingIfNeeded: range.0 &- start), Int32(truncatingIfNeeded: range.1 &- range.0))
+        }
+        return ScannedRequest(base: p, start: start, name: part(name), id: part(id), idInteger: idInteger,
+                              arguments: part(arguments), length: Int32(truncatingIfNeeded: length))
+    }
+
+    /// The index of the closing quote of the command name whose opening
+    /// quote is at `quote`, when every byte between is plain ASCII
+    /// (0x20...0x7F) other than `"` and `\`; else nil. A name of up to 15
+    /// bytes (nearly every command's) with 16 bytes in the buffer after its
+    /// quote is settled by one 16-byte compare, not two 8-byte words'
+    /// masks; any other goes to `PlainTextScan` as before.
+    @inline(__always)
+    static func nameClose(_ p: UnsafePointer<UInt8>, quote: Int, _ n: Int) -> Int? {
+        let first = quote &+ 1
+        if n &- first >= 16 {
+            let chunk = UnsafeRawPointer(p + first).loadUnaligned(as: SIMD16<UInt8>.self)
+            // As signed bytes, 0x80...0xFF are negative: one compare finds
+            // them and the controls (< 0x20) alike. Vector against vector:
+            // against a scalar, each compare was a loop over the lanes.
+            let stops = unsafeBitCast(chunk, to: SIMD16<Int8>.self) .< SIMD16<Int8>(repeating: 0x20)
+                .| chunk .== SIMD16<UInt8>(repeating: UInt8(ascii: "\""))
+                .| chunk .== SIMD16<UInt8>(repeating: UInt8(ascii: "\\"))
+            let lanes = unsafeBitCast(SIMD16<UInt8>(repeating: 0).replacing(with: 0xFF, where: stops), to: (UInt64, UInt64).self)
+            // The first flagged byte is the first one that is not plain.
+            let stop: Int
+            if lanes.0 != 0 {
+                stop = first &+ UInt64(littleEndian: lanes.0).trailingZeroBitCount &>> 3
+            } else if lanes.1 != 0 {
+                stop = first &+ 8 &+ UInt64(littleEndian: lanes.1).trailingZeroBitCount &>> 3
+            } else {
+                return plainClose(p, quote: quote, n)
+            }
+            return p[stop] == UInt8(ascii: "\"") ? stop : nil
+        }
+        return plainClose(p, quote: quote, n)
+    }
+
+    /// `nameClose` the word-at-a-time way (`PlainTextScan`).
+    private static func plainClose(_ p: UnsafePointer<UInt8>, quote: Int, _ n: Int) -> Int? {
+        plainString(UnsafeBufferPointer(start: p, count: n), at: quote, allowDelete: true).map { $0.end &- 1 }
     }
 
     /// The index of NAME's opening quote when the request begins

@@ -2,20 +2,70 @@
 /// command name, `id` and empty `arguments` lie, nothing copied. Valid only
 /// while the buffer is (during the call that hands it); a session keeps
 /// what it needs as a `QMPRequest` (`request`).
+///
+/// Kept small: the buffer's address, the request's start, the `id`'s
+/// value, and each part as an `Int32` offset and length from the
+/// request's start (a recognised request is shorter than
+/// `JSONLimits.maxTokenBytes`, checked to fit). The scanner's result was a
+/// 97-byte optional of `Range`s, thirteen stores for the scanner and as
+/// many loads for its caller per request (docs/performance.md, "Small
+/// messages (session 10)").
 public struct ScannedRequest {
-    /// The buffer the ranges index.
-    public let bytes: UnsafeBufferPointer<UInt8>
-    /// The command name's bytes, without its quotes (plain ASCII).
-    public let execute: Range<Int>
-    /// The `id` as the client sent it (a string with its quotes), which is
-    /// byte for byte how QEMU echoes it; nil without one.
-    public let id: Range<Int>?
+    /// The buffer the offsets index (from `start`). Never null, so an
+    /// optional `ScannedRequest` needs no tag of its own.
+    private let base: UnsafePointer<UInt8>
+    /// The index of the request's `{` in the buffer.
+    private let start: Int
     /// The `id`'s value when it is an integer.
     let idInteger: Int64
+    private let nameOffset: Int32
+    private let nameLength: Int32
+    /// 0 without an `id` (one is at least a byte long).
+    private let idOffset: Int32
+    private let idLength: Int32
+    /// 0 without `arguments` (`{}` is at least two bytes long).
+    private let argumentsOffset: Int32
+    private let argumentsLength: Int32
+    /// From the `{` to just past the closing `}`.
+    private let length: Int32
+
+    /// The parts, each as offset and length from the request's start
+    /// (`QMPRequestScanner.scan`, which checked the request fits in `Int32`).
+    @inline(__always)
+    init(base: UnsafePointer<UInt8>, start: Int, name: (offset: Int32, length: Int32), id: (offset: Int32, length: Int32),
+         idInteger: Int64, arguments: (offset: Int32, length: Int32), length: Int32) {
+        self.base = base
+        self.start = start
+        self.idInteger = idInteger
+        nameOffset = name.offset
+        nameLength = name.length
+        idOffset = id.offset
+        idLength = id.length
+        argumentsOffset = arguments.offset
+        argumentsLength = arguments.length
+        self.length = length
+    }
+
+    /// The command name's indices in the buffer, without its quotes (plain ASCII).
+    public var execute: Range<Int> { range(nameOffset, nameLength) }
+    /// The `id`'s indices as the client sent it (a string with its
+    /// quotes), which is byte for byte how QEMU echoes it; nil without one.
+    public var id: Range<Int>? { idLength == 0 ? nil : range(idOffset, idLength) }
     /// The `arguments` member's `{}` as sent (blanks inside kept); nil without one.
-    public let arguments: Range<Int>?
+    public var arguments: Range<Int>? { argumentsLength == 0 ? nil : range(argumentsOffset, argumentsLength) }
     /// The index just past the request's closing `}`.
-    public let end: Int
+    public var end: Int { start &+ Int(length) }
+
+    @inline(__always)
+    private func range(_ offset: Int32, _ length: Int32) -> Range<Int> {
+        let lower = start &+ Int(offset)
+        return lower..<(lower &+ Int(length))
+    }
+
+    @inline(__always)
+    private func bytes(_ offset: Int32, _ length: Int32) -> UnsafeBufferPointer<UInt8> {
+        UnsafeBufferPointer(start: base + (start &+ Int(offset)), count: Int(length))
+    }
 
     /// The command name (a small string, inline up to 15 bytes: no allocation).
     public var name: String {
@@ -25,19 +75,19 @@ public struct ScannedRequest {
     /// The command name's bytes (plain ASCII), for a look-up by bytes
     /// (`CommandNameTable.entry(bytes:)`).
     public var nameBytes: UnsafeBufferPointer<UInt8> {
-        UnsafeBufferPointer(rebasing: bytes[execute])
+        bytes(nameOffset, nameLength)
     }
 
     /// The bytes of the `id` as QEMU writes it back in the reply.
     public var idBytes: UnsafeBufferPointer<UInt8>? {
-        id.map { UnsafeBufferPointer(rebasing: bytes[$0]) }
+        idLength == 0 ? nil : bytes(idOffset, idLength)
     }
 
     /// The `id` as the full parser reads it: `.int` or `.string`.
     public var idValue: JSONValue? {
-        guard let id else { return nil }
-        guard bytes[id.lowerBound] == UInt8(ascii: "\"") else { return .int(idInteger) }
-        return .string(String(decoding: UnsafeBufferPointer(rebasing: bytes[(id.lowerBound + 1)..<(id.upperBound - 1)]), as: UTF8.self))
+        guard let text = idBytes else { return nil }
+        guard text[0] == UInt8(ascii: "\"") else { return .int(idInteger) }
+        return .string(String(decoding: UnsafeBufferPointer(rebasing: text[1..<(text.count - 1)]), as: UTF8.self))
     }
 
     /// The request `QMPRequest.decode` makes of the same bytes, with its
@@ -48,15 +98,22 @@ public struct ScannedRequest {
     ///   command table of the host that will run it (`SessionHost.command(named:)`),
     ///   when it has one: the name is taken from there, not decoded again.
     public func request(knownAs command: (number: Int, name: String)? = nil) -> QMPRequest {
-        var request = QMPRequest(execute: command?.name ?? name, arguments: arguments == nil ? nil : JSONObject(), id: idValue)
-        request.commandNumber = command?.number
-        if let arguments {
-            request.argumentsText = [UInt8](unsafeUninitializedCapacity: arguments.count + 1) { buffer, count in
-                for (k, index) in arguments.enumerated() { buffer[k] = bytes[index] }
-                buffer[arguments.count] = 0
-                count = arguments.count + 1
+        // One initializer with every member: a `var` set member by member
+        // was copied and destroyed whole on the way out (the outlined
+        // copies of a `QMPRequest`, ~450 instructions a request in the
+        // fleet's profile).
+        var text: [UInt8]?
+        if argumentsLength != 0 {
+            let sent = bytes(argumentsOffset, argumentsLength)
+            text = [UInt8](unsafeUninitializedCapacity: sent.count + 1) { buffer, count in
+                buffer.baseAddress!.initialize(from: sent.baseAddress!, count: sent.count)
+                buffer[sent.count] = 0
+                count = sent.count + 1
             }
         }
-        return request
+        let execute: String
+        if let command { execute = command.name } else { execute = name }
+        return QMPRequest(execute: execute, arguments: argumentsLength == 0 ? nil : JSONObject(), id: idValue, isOOB: false,
+                          argumentsText: text, commandNumber: command?.number)
     }
 }

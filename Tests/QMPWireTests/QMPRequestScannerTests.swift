@@ -160,6 +160,40 @@ struct QMPRequestScannerTests {
         #expect(names == ["stop"] && used == 19)
     }
 
+    // MARK: The name's end
+
+    /// A name is read in one 16-byte step when 16 bytes follow its quote
+    /// (`nameClose`), else word by word: every length around 16, with
+    /// every kind of byte that is or is not plain at every place, and with
+    /// the buffer ending right after the request or well past it, is read
+    /// as the full parser reads it.
+    @Test func namesOfEveryLengthAndStopAgreeWithTheFullParser() throws {
+        let stops: [UInt8] = [0x00, 0x1F, 0x20, 0x22, 0x5C, 0x7E, 0x7F, 0x80, 0xC3, 0xFF]
+        // The one-line start and the member loop's, each with the buffer
+        // ending at the request or well past it.
+        let heads = [#"{"execute": ""#, #"{"id": 1, "execute": ""#]
+        let tails = ["}", "}" + String(repeating: " ", count: 20), #", "arguments": {}}"#]
+        let shapes = heads.flatMap { head in tails.map { (head, $0) } }
+        for length in 0...20 {
+            let name = Array("abcdefghijklmnopqrstu".utf8.prefix(length))
+            for (head, tail) in shapes {
+                let clean = Array(head.utf8) + name + Array(("\"" + tail).utf8)
+                let text = String(decoding: clean, as: UTF8.self)
+                #expect(try #require(Self.scan(text)).0 == String(decoding: name, as: UTF8.self), "\(text)")
+                #expect(Self.agrees(text))
+                for at in name.indices {
+                    for stop in stops {
+                        var bytes = clean
+                        bytes[head.utf8.count + at] = stop
+                        if let problem = ScannerOracle.disagreement(bytes, limits: Self.limits, cut: bytes.count / 2) {
+                            Issue.record("\(bytes): \(problem)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     // MARK: Random and mutated requests
 
     /// The fuzz target's check over many requests built and mutated from a
