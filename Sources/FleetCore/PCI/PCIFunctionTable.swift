@@ -7,18 +7,37 @@
 /// hashed each devfn (a PCI device's placement was 5.6 k instructions,
 /// mostly those hashes). The same functions as bits (`occupied`) start
 /// every claim's `PCIOccupancy`.
+///
+/// One reference wide: each VM's bus holds a copy, so the bits live with
+/// the types in the shared storage (inline they made every VM's bus 32
+/// bytes larger).
 struct PCIFunctionTable: Sendable {
-    private var types: [String?] = Array(repeating: nil, count: 256)
-    /// The devfns that have a type.
-    private(set) var occupied = PCIOccupancy()
+    /// Written only while the board's recorded table is read, before any
+    /// bus shares it; read-only after, so without exclusivity checks.
+    private final class Storage: @unchecked Sendable {
+        @exclusivity(unchecked) var types: [String?] = Array(repeating: nil, count: 256)
+        /// The devfns that have a type.
+        @exclusivity(unchecked) var occupied = PCIOccupancy()
+    }
+
+    private var storage = Storage()
 
     init() {}
 
+    /// The devfns that have a type.
+    var occupied: PCIOccupancy { storage.occupied }
+
     subscript(_ devfn: UInt8) -> String? {
-        get { types[Int(devfn)] }
+        get { storage.types[Int(devfn)] }
         set {
-            types[Int(devfn)] = newValue
-            if newValue == nil { occupied.remove(devfn) } else { occupied.insert(devfn) }
+            if !isKnownUniquelyReferenced(&storage) {
+                let copy = Storage()
+                copy.types = storage.types
+                copy.occupied = storage.occupied
+                storage = copy
+            }
+            storage.types[Int(devfn)] = newValue
+            if newValue == nil { storage.occupied.remove(devfn) } else { storage.occupied.insert(devfn) }
         }
     }
 }
