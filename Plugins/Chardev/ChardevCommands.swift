@@ -34,11 +34,13 @@ extension ChardevPlugin {
     }
 
     /// The config's chardevs: made at once, their files and socket opened
-    /// off the loop (`ChardevOpener.openDeferred`).
+    /// off the loop (`ChardevOpener.openDeferred`). They are the ones the
+    /// VM is made with, so `order` keeps no table for them: QEMU's is made
+    /// from them, in this order, when a change or `query-chardev` needs it.
     func addChardev(id: String, backend: QAPI.ChardevBackend) -> Result<Chardev, QMPError> {
         loadModule(for: backend)
         guard chardev(id) == nil else { return .failure(.generic("Chardev with id '\(id)' already exists")) }
-        return added(id, opener.openDeferred(id: id, backend))
+        return added(id, opener.openDeferred(id: id, backend), changesOrder: false)
     }
 
     /// chardev-add and chardev-change's easy case: opened off the loop.
@@ -54,12 +56,14 @@ extension ChardevPlugin {
         }
     }
 
-    private func added(_ id: String, _ opened: Result<Chardev, QMPError>) -> Result<Chardev, QMPError> {
+    /// - Parameter changesOrder: false for a chardev the VM is made with
+    ///   (`ChardevOrder` makes QEMU's table from those when first asked).
+    private func added(_ id: String, _ opened: Result<Chardev, QMPError>, changesOrder: Bool = true) -> Result<Chardev, QMPError> {
         switch opened {
         case .failure(let error):
             return .failure(.generic("Failed to add chardev '\(id)': \(error.desc)"))
         case .success(let chardev):
-            order.insert(id, held: chardevs.map(\.id))
+            if changesOrder { order.insert(id, held: chardevs.map(\.id)) }
             chardevs.append(chardev)
             return .success(chardev)
         }

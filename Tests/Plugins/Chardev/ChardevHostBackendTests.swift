@@ -158,6 +158,16 @@ import Testing
         #expect(vm.ok("query-chardev")?.arrayValue?.map { $0["filename"] } == ["mux", "ringbuf", "mux"])
     }
 
+    /// The chardevs a VM is made with keep no table (ChardevOrder makes it
+    /// when asked), and it has QEMU's order: `-chardev ringbuf,id=c3
+    /// -chardev ringbuf,id=c1 -qmp ...` lists c3, c1, compat_monitor0 on
+    /// qemu-system-x86_64 7.2, where a table made with the monitor's chardev
+    /// first (as each configured chardev's add made it) lists c1, c3.
+    @Test func configuredChardevsListedInQEMUsOrder() throws {
+        let vm = try ChardevVM(chardev: "{serial: [{id: c3, backend: ringbuf}, {id: c1, backend: ringbuf}]}")
+        #expect(vm.ok("query-chardev")?.arrayValue?.map { $0["label"] } == ["c3", "c1"])
+    }
+
     @Test func spiceAndDBusChannels() throws {
         let vm = try ChardevVM()
         #expect(vm.add("sv", "spicevmc", ["type": "vdagent"])?["return"] == .object([:]))
