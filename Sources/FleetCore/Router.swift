@@ -240,8 +240,8 @@ public final class Router {
         if let last = lastSetup, last.fits(spec.plugins, target: spec.machine.arch) { return last }
         let table = try table(for: spec.plugins.keys, target: spec.machine.arch)
         let texts = table.plugins.map { configText(spec.plugins[$0.name] ?? .object([:]), plugin: $0.name) }
-        let replyTimes: [any PluginReplyTimer] = table.plugins.map { metrics.pluginReplyTimes($0.name) }
-        let setup = PluginSetup(plugins: spec.plugins, target: spec.machine.arch, table: table, texts: texts, replyTimes: replyTimes)
+        let placements = table.plugins.map { metrics.pluginPlacement(for: $0) }
+        let setup = PluginSetup(plugins: spec.plugins, target: spec.machine.arch, table: table, texts: texts, placements: placements)
         lastSetup = setup
         return setup
     }
@@ -265,8 +265,8 @@ public final class Router {
         let table = setup.table
         let vm = VM(spec: spec, owner: self, table: table, creationSequence: spec.creationSequence ?? nextVMSequence())
         vm.plugins.reserveCapacity(table.plugins.count)
-        for (index, library) in table.plugins.enumerated() {
-            let instance = PluginInstance(library: library, vm: vm, replyTimes: setup.replyTimes[index])
+        for index in table.plugins.indices {
+            let instance = PluginInstance(placement: setup.placements[index], vm: vm)
             do throws(PluginLoadError) {
                 try instance.create(configText: setup.texts[index])
             } catch {

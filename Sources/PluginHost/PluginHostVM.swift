@@ -30,8 +30,9 @@ package protocol PluginHostVM: AnyObject {
     var pluginReplyTimeoutMilliseconds: UInt64 { get }
     /// `limits.fd-stall-ms`: how long an `fd_transfer` may wait on its peer.
     var fdStallMilliseconds: UInt64 { get }
-    /// Where the VM's loop counts `plugin`'s reply times.
-    func pluginReplyTimer(for plugin: String) -> any PluginReplyTimer
+    /// `library`'s placement on the VM's loop (`PluginPlacement`: its
+    /// thread, where its reply times are counted), one per loop and plugin.
+    func pluginPlacement(for library: PluginLibrary) -> PluginPlacement
     /// The run state's name as a C string that never dangles (`vm_run_state`).
     var runStateCString: UnsafePointer<CChar>? { get }
     /// The machine description as NUL-terminated JSON, kept as long as the VM.

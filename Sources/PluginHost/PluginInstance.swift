@@ -15,7 +15,10 @@ import Glibc
 /// are the instance's own and end with it. Host calls are taken only on the
 /// thread that created it, which is its VM's loop thread.
 public final class PluginInstance {
-    public let library: PluginLibrary
+    /// Its library, loop thread and reply counter, shared with the plugin's
+    /// other instances on this loop (`PluginPlacement`: 24 bytes an instance).
+    let placement: PluginPlacement
+    public var library: PluginLibrary { placement.library }
     /// Its VM until the instance is destroyed (`destroy()` lets it go).
     /// Strong, not `weak`: a weak reference gives the VM a side table for
     /// good, and every retain and release of a VM then takes the slow path
@@ -67,24 +70,26 @@ public final class PluginInstance {
     private var inDestroyCall = false
     /// The VM's loop thread (instances are made on it): the only one whose
     /// host calls are taken.
-    let thread = pthread_self()
+    var thread: pthread_t { placement.thread }
     /// The `qmp_vm*` for this instance.
     private(set) var handle: OpaquePointer!
     /// Where its loop's metrics count this plugin's reply times, found once
-    /// here rather than by the plugin's name per reply.
-    let replyTimes: any PluginReplyTimer
+    /// per loop rather than by the plugin's name per reply.
+    var replyTimes: any PluginReplyTimer { placement.replyTimes }
 
     package convenience init(library: PluginLibrary, vm: any PluginHostVM) {
-        self.init(library: library, vm: vm, replyTimes: vm.pluginReplyTimer(for: library.name))
+        self.init(placement: vm.pluginPlacement(for: library), vm: vm)
     }
 
-    /// - Parameter replyTimes: `vm.pluginReplyTimer(for: library.name)`,
-    ///   found once by a caller that makes many VMs of one plugin set (the
-    ///   look-up hashes the plugin's name: 7 k instructions of a VM of 12).
-    package init(library: PluginLibrary, vm: any PluginHostVM, replyTimes: any PluginReplyTimer) {
-        self.library = library
+    /// - Parameter placement: `vm.pluginPlacement(for:)` of its library,
+    ///   found once by a caller that makes many VMs of one plugin set (a
+    ///   look-up per instance was instructions of every VM).
+    package init(placement: PluginPlacement, vm: any PluginHostVM) {
+        // One made on another thread is not this instance's (a test that
+        // moved to another thread): then one of its own.
+        self.placement = placement.isOnCurrentThread
+            ? placement : PluginPlacement(library: placement.library, replyTimes: placement.replyTimes)
         self.vm = vm
-        self.replyTimes = replyTimes
         handle = PluginHandles.register(self)
     }
 

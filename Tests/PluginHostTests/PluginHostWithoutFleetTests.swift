@@ -98,7 +98,7 @@ final class RecordingVM: PluginHostVM {
     }
     let times = Times()
 
-    func pluginReplyTimer(for plugin: String) -> any PluginReplyTimer { times }
+    func pluginPlacement(for library: PluginLibrary) -> PluginPlacement { PluginPlacement(library: library, replyTimes: times) }
     /// Never freed: `vm_run_state` hands out a pointer that must not dangle.
     nonisolated(unsafe) static let running = UnsafePointer(strdup("running")!)
     var runStateCString: UnsafePointer<CChar>? { Self.running }

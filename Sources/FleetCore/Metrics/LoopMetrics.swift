@@ -42,10 +42,10 @@ public final class LoopMetrics: SessionMetrics {
         }
         return commands
     }
-    /// One plugin's reply times on this loop. Each plugin instance holds
-    /// its plugin's (`pluginReplyTimes(_:)`, looked up when it is made), so
-    /// a reply is counted without hashing the plugin's name (2 % of a
-    /// pipelined plugin query, docs/performance.md).
+    /// One plugin's reply times on this loop. Each plugin instance reaches
+    /// its plugin's through its placement (`pluginPlacement(for:)`, looked
+    /// up when it is made), so a reply is counted without hashing the
+    /// plugin's name (2 % of a pipelined plugin query, docs/performance.md).
     final class PluginReplyTimes: PluginReplyTimer {
         @exclusivity(unchecked) var latency = LatencyHistogram()
 
@@ -88,5 +88,17 @@ public final class LoopMetrics: SessionMetrics {
         let times = PluginReplyTimes()
         pluginReplies[plugin] = times
         return times
+    }
+
+    /// Each plugin's placement on this loop, shared by its instances here.
+    @exclusivity(unchecked) private var placements: [ObjectIdentifier: PluginPlacement] = [:]
+
+    /// `library`'s placement on this loop (made on the loop's thread, with
+    /// its reply times), shared by every instance of it on this loop.
+    func pluginPlacement(for library: PluginLibrary) -> PluginPlacement {
+        if let kept = placements[ObjectIdentifier(library)], kept.isOnCurrentThread { return kept }
+        let made = PluginPlacement(library: library, replyTimes: pluginReplyTimes(library.name))
+        placements[ObjectIdentifier(library)] = made
+        return made
     }
 }

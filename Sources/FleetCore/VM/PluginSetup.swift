@@ -3,8 +3,9 @@ import QMPWire
 
 /// What a router reads of a VM's `plugins` section before it makes the
 /// VM's plugin instances: the command table of its plugin set and target,
-/// each plugin's settings as the text `vm_create` takes, and where the
-/// router's loop times each plugin's replies, in the table's order.
+/// each plugin's settings as the text `vm_create` takes, and each plugin's
+/// placement on the router's loop (`PluginPlacement`: its thread, where
+/// its replies are timed), in the table's order.
 ///
 /// The VMs of a template (a `count` entry, or `vm-create`s of one
 /// template) share one settings object. Finding the table by its key (the
@@ -20,8 +21,8 @@ struct PluginSetup {
     let table: CommandTable
     /// `table.plugins[i]`'s settings text.
     let texts: [String]
-    /// Where this router's loop times `table.plugins[i]`'s replies.
-    let replyTimes: [any PluginReplyTimer]
+    /// `table.plugins[i]`'s placement on this router's loop.
+    let placements: [PluginPlacement]
 
     /// Whether a VM with `plugins` on `target` has this setup.
     func fits(_ plugins: JSONObject, target: String) -> Bool {

@@ -15,8 +15,8 @@ extension VM: PluginHostVM {
     package var pluginReplyTimeoutMilliseconds: UInt64 { limits.pluginReplyTimeoutMilliseconds }
     package var fdStallMilliseconds: UInt64 { limits.fdStallMilliseconds }
 
-    package func pluginReplyTimer(for plugin: String) -> any PluginReplyTimer {
-        owner.metrics.pluginReplyTimes(plugin)
+    package func pluginPlacement(for library: PluginLibrary) -> PluginPlacement {
+        metrics.pluginPlacement(for: library)
     }
 
     package var runStateCString: UnsafePointer<CChar>? { RunStateNames.cString(for: runState) }
