@@ -1,3 +1,4 @@
+import QMPPluginKit
 import QMPWire
 
 /// A block backend (QEMU's BlockBackend): what a guest device is attached
@@ -24,10 +25,18 @@ struct BlockBackend {
 
 /// A guest device attached to a backend.
 struct AttachedDevice {
-    var id: String?
+    /// Its id and QOM path (a named device's path is written when asked
+    /// for: `NewDevice`).
+    let device: NewDevice
     var model: BlockDeviceModel
+    var id: String? { device.id }
     /// QOM path of the device, for lookups by path.
-    var path: String
+    var path: String { device.qomPath }
+
+    init(_ device: NewDevice, model: BlockDeviceModel) {
+        self.device = device
+        self.model = model
+    }
 
     /// What query-block shows as `qdev`: the id, or the QOM path of the
     /// device that holds the backend (virtio-blk's inner virtio-backend).

@@ -50,7 +50,7 @@ extension BlockPlugin {
         guard let drive = props["drive"]?.stringValue else {
             guard model.hasMedia else { return .failure(.generic(model == .ideHD ? "No drive specified" : "drive property not set")) }
             var backend = BlockBackend(name: "", root: nil)
-            backend.device = AttachedDevice(id: device.id, model: model, path: device.qomPath)
+            backend.device = AttachedDevice(device, model: model)
             backend.readOnly = model.isCDROM
             graph.backends.append(backend)
             return .success(())
@@ -62,7 +62,7 @@ extension BlockPlugin {
             if graph.backends[i].readOnly && !model.isCDROM && model != .floppy && model != .virtioBlkPCI && model != .scsiHD {
                 return .failure(.generic("Block node is read-only"))
             }
-            graph.backends[i].device = AttachedDevice(id: device.id, model: model, path: device.qomPath)
+            graph.backends[i].device = AttachedDevice(device, model: model)
             return .success(())
         }
         guard let node = graph.node(drive) else { return .failure(.generic("Property '\(owner).drive' can't find value '\(drive)'")) }
@@ -71,7 +71,7 @@ extension BlockPlugin {
         }
         var backend = BlockBackend(name: "", root: drive)
         backend.readOnly = node.readOnly
-        backend.device = AttachedDevice(id: device.id, model: model, path: device.qomPath)
+        backend.device = AttachedDevice(device, model: model)
         graph.backends.append(backend)
         return .success(())
     }

@@ -90,7 +90,7 @@ struct BlockGraph {
     func backendIndex(deviceID id: String) -> Int? {
         backends.firstIndex { backend in
             guard let device = backend.device else { return false }
-            return (device.id == id && device.model != .virtioBlkPCI) || device.qdev == id || (device.path == id && device.model != .virtioBlkPCI)
+            return (device.id == id && device.model != .virtioBlkPCI) || device.qdev == id || (device.device.hasQOMPath(id) && device.model != .virtioBlkPCI)
         }
     }
 

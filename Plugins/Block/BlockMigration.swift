@@ -160,7 +160,7 @@ extension BlockBackend {
         root = s["root"]?.stringValue
         if let d = s["device"] {
             guard let model = d["model"]?.stringValue.flatMap(BlockDeviceModel.init), let path = d["path"]?.stringValue else { return nil }
-            device = AttachedDevice(id: d["id"]?.stringValue, model: model, path: path)
+            device = AttachedDevice(NewDevice(id: d["id"]?.stringValue, qomPath: path), model: model)
         }
         trayOpen = s["tray-open"]?.boolValue ?? false
         locked = s["locked"]?.boolValue ?? false

@@ -46,17 +46,17 @@ extension BlockPlugin {
         var backend = BlockBackend(name: drive.id, root: root)
         backend.readOnly = drive.readOnly
         if let model = drive.model {
-            backend.device = AttachedDevice(id: drive.device, model: model, path: configuredDevicePath(id: drive.device, in: graph))
+            backend.device = AttachedDevice(configuredDevice(id: drive.device, in: graph), model: model)
         }
         graph.backends.append(backend)
         self.graph = graph
         return .success(())
     }
 
-    /// The QOM path of a configured drive's device (`NewDevice.configured`:
-    /// one without a device id is numbered among the configured drives
-    /// without one, in config order).
-    func configuredDevicePath(id: String?, in graph: BlockGraph) -> String {
-        NewDevice.configured(id: id, anonymousBefore: graph.backends.filter { $0.device != nil && $0.device?.id == nil }.count).qomPath
+    /// A configured drive's device (`NewDevice.configured`: one without a
+    /// device id is numbered among the configured drives without one, in
+    /// config order).
+    func configuredDevice(id: String?, in graph: BlockGraph) -> NewDevice {
+        NewDevice.configured(id: id, anonymousBefore: graph.backends.filter { $0.device != nil && $0.device?.id == nil }.count)
     }
 }

@@ -3,14 +3,17 @@ import QMPPluginKit
 /// net client name, its MAC, its backend and, on virtio-net, the receive
 /// filter the guest driver programs.
 final class NIC {
+    /// Its id (nil for an anonymous device) and QOM path (a named
+    /// device's is written when asked for: `NewDevice`).
+    let device: NewDevice
     /// The device id; nil for an anonymous device.
-    let id: String?
+    var id: String? { device.id }
     /// The net client name: the id, or "<model>.<n>" as QEMU's `assign_name` makes it.
     let name: String
     let model: NICModel
     let mac: MACAddress
     /// The QOM path of the device.
-    let qomPath: String
+    var qomPath: String { device.qomPath }
     var netdev: Netdev?
     var linkUp = true
     /// nil on models without rx-filter support.
@@ -23,12 +26,11 @@ final class NIC {
     /// Its place among the VM's net clients (`Netdev.created`).
     var created = 0
 
-    init(id: String?, name: String, model: NICModel, mac: MACAddress, qomPath: String, netdev: Netdev?) {
-        self.id = id
+    init(_ device: NewDevice, name: String, model: NICModel, mac: MACAddress, netdev: Netdev?) {
+        self.device = device
         self.name = name
         self.model = model
         self.mac = mac
-        self.qomPath = qomPath
         self.netdev = netdev
         rxFilter = model.hasRxFilter ? RxFilter(mac: mac) : nil
     }

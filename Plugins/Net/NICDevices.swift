@@ -42,7 +42,7 @@ extension NetPlugin {
             return .failure(.generic("No free MAC address in 52:54:00:12:34:56-ff"))
         }
         let name = device.id ?? "\(model.rawValue).\(nics.filter { $0.model == model }.count)"
-        let nic = NIC(id: device.id, name: name, model: model, mac: address, qomPath: device.qomPath, netdev: backend)
+        let nic = NIC(device, name: name, model: model, mac: address, netdev: backend)
         backend?.peerName = name
         nic.created = nextClientNumber
         nextClientNumber += 1

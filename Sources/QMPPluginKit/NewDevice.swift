@@ -1,4 +1,5 @@
 import QMPPluginABI
+import QMPWire
 
 /// The device a driver's `add` creates, as the host named it: its `id`
 /// (nil when device_add gave none) and the QOM path the host assigned.
@@ -8,14 +9,32 @@ import QMPPluginABI
 /// anonymous devices would give a path qom-list does not have as soon as
 /// another plugin's anonymous device came first. The path arrives through
 /// the ABI's `request_qom_path` (revision 6).
+///
+/// Plugins keep it in their device structs, so a named device's path is
+/// written when asked for, not kept (`PeripheralPath`): a path string in
+/// each was 64 bytes of every named device of every VM.
 public struct NewDevice: Sendable {
     public let id: String?
+    /// The QOM path when it is not `/machine/peripheral/ID` (an anonymous
+    /// device's).
+    private let otherPath: String?
+
     /// `/machine/peripheral/ID` or `/machine/peripheral-anon/device[N]`.
-    public let qomPath: String
+    public var qomPath: String { otherPath ?? PeripheralPath.of(id: id ?? "") }
 
     public init(id: String?, qomPath: String) {
+        self.init(id: id, otherPath: id.map { PeripheralPath.matches(qomPath, id: $0) } == true ? nil : qomPath)
+    }
+
+    private init(id: String?, otherPath: String?) {
         self.id = id
-        self.qomPath = qomPath
+        self.otherPath = otherPath
+    }
+
+    /// Whether `path` is its QOM path (no path written for the question).
+    public func hasQOMPath(_ path: String) -> Bool {
+        if let otherPath { return otherPath == path }
+        return id.map { PeripheralPath.matches(path, id: $0) } ?? false
     }
 
     /// A device the plugin's config creates (QEMU's command-line `-device`):
@@ -26,7 +45,7 @@ public struct NewDevice: Sendable {
     /// numbered among themselves; a device_add's device gets its path from
     /// the host instead (`plugin.device(_:addDevice:remove:)`).
     public static func configured(id: String?, anonymousBefore n: Int) -> NewDevice {
-        NewDevice(id: id, qomPath: id.map { "/machine/peripheral/\($0)" } ?? "/machine/peripheral-anon/device[\(n)]")
+        NewDevice(id: id, otherPath: id == nil ? "/machine/peripheral-anon/device[\(n)]" : nil)
     }
 
     /// The path the host gave the request; a host before revision 6 gives

@@ -6,7 +6,7 @@ public struct Device {
     public let id: String?
     public let driver: String
     /// `/machine/peripheral/<id>` or `/machine/peripheral-anon/device[N]`.
-    public var qomPath: String { otherPath ?? "/machine/peripheral/\(id ?? "")" }
+    public var qomPath: String { otherPath ?? PeripheralPath.of(id: id ?? "") }
     /// The QOM path when it is not `/machine/peripheral/<id>` (an anonymous
     /// device's): a named device's is written when asked for, not kept
     /// (10,000 VMs of 6 configured devices kept 1.9 MB of them).
@@ -28,7 +28,7 @@ public struct Device {
                 unplugPending: Bool = false, pciAddress: PCIAddress? = nil) {
         self.id = id
         self.driver = driver
-        let named = id.map { qomPath.utf8.count == 20 + $0.utf8.count && qomPath.hasPrefix("/machine/peripheral/") && qomPath.hasSuffix($0) } ?? false
+        let named = id.map { PeripheralPath.matches(qomPath, id: $0) } ?? false
         otherPath = named ? nil : qomPath
         // Both makers put `bus` in the properties; a migration source's
         // device may have it apart only.
@@ -63,7 +63,7 @@ public struct Device {
     func hasQOMPath(_ path: String) -> Bool {
         if let otherPath { return otherPath == path }
         guard let id else { return false }
-        return path.utf8.count == 20 + id.utf8.count && path.hasPrefix("/machine/peripheral/") && path.hasSuffix(id)
+        return PeripheralPath.matches(path, id: id)
     }
 }
 
@@ -96,7 +96,7 @@ public final class DeviceRegistry {
     /// device[3]). The plugin that realizes it reads the path through
     /// `request_qom_path`, so no plugin counts on its own.
     func takeQOMPath(for id: String?) -> String {
-        if let id { return "/machine/peripheral/\(id)" }
+        if let id { return PeripheralPath.of(id: id) }
         defer { anonymousCount += 1 }
         return "/machine/peripheral-anon/device[\(anonymousCount)]"
     }
