@@ -96,6 +96,18 @@ enum HostAPI {
             guard let vm = PluginInstance.from(handle, "vm_machine_json")?.vm else { return nil }
             return vm.machineJSONText.withUnsafeBufferPointer { $0.baseAddress }
         }
+        api.vm_machine_json_shared = { handle in
+            guard let vm = PluginInstance.from(handle, "vm_machine_json_shared")?.vm else { return nil }
+            return vm.sharedMachineJSONText.withUnsafeBufferPointer { $0.baseAddress }
+        }
+        api.vm_vcpu_thread_ids = { handle, ids, capacity in
+            guard let vm = PluginInstance.from(handle, "vm_vcpu_thread_ids")?.vm else { return 0 }
+            let count = vm.possibleVCPUCount
+            if let ids {
+                for index in 0..<min(count, Int(clamping: capacity)) { ids[index] = Int64(vm.vcpuThreadID(index)) }
+            }
+            return count
+        }
         api.vm_stop = { handle, reason in
             PluginInstance.from(handle, "vm_stop")?.vm?.pluginStop(reason: reason.map { String(cString: $0) })
         }

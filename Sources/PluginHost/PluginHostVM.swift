@@ -35,8 +35,18 @@ package protocol PluginHostVM: AnyObject {
     func pluginPlacement(for library: PluginLibrary) -> PluginPlacement
     /// The run state's name as a C string that never dangles (`vm_run_state`).
     var runStateCString: UnsafePointer<CChar>? { get }
-    /// The machine description as NUL-terminated JSON, kept as long as the VM.
+    /// The machine description as NUL-terminated JSON, kept as long as the
+    /// VM once asked for (`vm_machine_json`).
     var machineJSONText: ContiguousArray<CChar> { get }
+    /// The same with an empty `vcpu-thread-ids`, NUL-terminated: shared by
+    /// the VMs of its kind of machine, kept at least as long as the VM
+    /// (`vm_machine_json_shared`).
+    var sharedMachineJSONText: ContiguousArray<CChar> { get }
+    /// How many vCPUs the VM may have (`-smp maxcpus`): the ids
+    /// `vm_vcpu_thread_ids` hands out.
+    var possibleVCPUCount: Int { get }
+    /// The host thread id of vCPU `index` (below `possibleVCPUCount`).
+    func vcpuThreadID(_ index: Int) -> Int
     /// Whether the VM starts its guest by itself (`vm_autostart`).
     var autostart: Bool { get }
     /// `vm_stop`: stops the guest into the named state (`paused` when the

@@ -30,13 +30,44 @@ public final class PluginVM {
     /// cost a 10,000-VM fleet tens of MB. The text is parsed whole once per
     /// kind of machine (`MachineDescriptionCache`); each VM's own reading
     /// is its vCPU thread ids.
+    ///
+    /// From a host of revision 9 it reads its kind of machine's text (with
+    /// no ids, shared by the VMs of that kind) and the ids apart, so the
+    /// host keeps no text of this VM's own.
     public var machine: Machine {
+        if let shared = sharedMachineText {
+            var machine = Self.machine(of: shared)
+            machine.vcpuThreadIDs = vcpuThreadIDs
+            return machine
+        }
         guard let text = api.pointee.vm_machine_json(handle) else { return Machine(description: .object([:])) }
-        // Read from the bytes: a String of them first was a copy and a
-        // UTF-8 check more, for each of the plugins that read it as each VM
-        // starts.
-        return PluginExport.machines.machine(of: UnsafeRawBufferPointer(start: text, count: strlen(text))) { bytes in
+        return Self.machine(of: text)
+    }
+
+    /// A description's `Machine`, parsed whole once per kind of machine
+    /// (`MachineDescriptionCache`). Read from the bytes: a String of them
+    /// first was a copy and a UTF-8 check more, for each of the plugins
+    /// that read it as each VM starts.
+    private static func machine(of text: UnsafePointer<CChar>) -> Machine {
+        PluginExport.machines.machine(of: UnsafeRawBufferPointer(start: text, count: strlen(text))) { bytes in
             Machine(description: (try? JSONValue(parsing: bytes)) ?? .object([:]))
+        }
+    }
+
+    /// `vm_machine_json_shared` (revision 9); nil from an older host.
+    private var sharedMachineText: UnsafePointer<CChar>? {
+        let offset = MemoryLayout<qmp_host_api>.offset(of: \qmp_host_api.vm_vcpu_thread_ids) ?? Int.max
+        guard Int(api.pointee.struct_size) >= offset + MemoryLayout<UnsafeRawPointer?>.size,
+              api.pointee.vm_vcpu_thread_ids != nil, let fn = api.pointee.vm_machine_json_shared else { return nil }
+        return fn(handle)
+    }
+
+    /// `vm_vcpu_thread_ids` (revision 9; `sharedMachineText` checked it is there).
+    private var vcpuThreadIDs: [Int64] {
+        guard let fn = api.pointee.vm_vcpu_thread_ids else { return [] }
+        let count = fn(handle, nil, 0)
+        return [Int64](unsafeUninitializedCapacity: count) { buffer, initialized in
+            initialized = fn(handle, buffer.baseAddress, count) < count ? 0 : count
         }
     }
 

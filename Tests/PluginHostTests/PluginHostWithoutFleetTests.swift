@@ -60,7 +60,17 @@ struct PluginHostWithoutFleetTests {
             Issue.record("query-balloon did not answer")
             return
         }
-        #expect(answer["actual"]?.int64Value != nil)
+        // Its RAM from the VM's kind of machine's shared text (revision 9),
+        // with no text of this VM's own made.
+        #expect(answer["actual"]?.int64Value == 1 << 30)
+        #expect(vm.wholeTextReads == 0)
+        // The ids come apart: as many as asked, and the count.
+        var ids = [Int64](repeating: 0, count: 4)
+        #expect(HostAPI.table.pointee.vm_vcpu_thread_ids!(instance.handle, &ids, 1) == 2)
+        #expect(ids == [4242, 0, 0, 0])
+        #expect(HostAPI.table.pointee.vm_vcpu_thread_ids!(instance.handle, &ids, 4) == 2)
+        #expect(ids == [4242, 4243, 0, 0])
+        #expect(HostAPI.table.pointee.vm_vcpu_thread_ids!(instance.handle, nil, 0) == 2)
         instance.destroy()
         // An ended instance's handle finds nothing.
         #expect(PluginHandles.instance(for: instance.handle) == nil)
@@ -87,7 +97,15 @@ final class RecordingVM: PluginHostVM {
     let poolShare: PoolShare? = nil
     let pluginReplyTimeoutMilliseconds: UInt64 = 1_000
     let fdStallMilliseconds: UInt64 = 1_000
-    let machineJSONText = ContiguousArray(#"{"arch": "x86_64"}"#.utf8CString)
+    /// Counts its reads: the kit reads the shared text and the ids instead.
+    var machineJSONText: ContiguousArray<CChar> {
+        wholeTextReads += 1
+        return ContiguousArray(#"{"arch": "x86_64", "ram-size": 1073741824, "vcpu-thread-ids": [4242, 4243]}"#.utf8CString)
+    }
+    private(set) var wholeTextReads = 0
+    let sharedMachineJSONText = ContiguousArray(#"{"arch": "x86_64", "ram-size": 1073741824, "vcpu-thread-ids": []}"#.utf8CString)
+    let possibleVCPUCount = 2
+    func vcpuThreadID(_ index: Int) -> Int { 4242 + index }
     let autostart = true
     private(set) var realized: [String] = []
     private(set) var events: [String] = []

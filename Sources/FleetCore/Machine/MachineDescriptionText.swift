@@ -1,73 +1,87 @@
 import QMPWire
 import Synchronization
 
-/// The machine description plugins read through `vm_machine_json`, as the
-/// C string each VM keeps: written once per kind of machine, then per VM
-/// only its vCPU thread ids put in.
+/// The machine description plugins read, written once per kind of machine:
+/// `vm_machine_json_shared`'s text (no vCPU thread ids) is the kind's, and
+/// `vm_machine_json`'s per-VM C string is the kind's text with the VM's
+/// ids put in.
 ///
 /// The description of the VMs of one template differs only in
 /// `vcpu-thread-ids` (they follow from each VM's place in creation order):
 /// building its `JSONValue` and writing it for each of 10,000 VMs was 3 %
-/// of making them. The text is the one `MachineSpec.descriptionJSON` writes,
-/// byte for byte; the kit reads it back the same way (QMPPluginKit's
-/// `MachineDescriptionCache`).
+/// of making them, and keeping it was 336 bytes of each (the kit's plugins
+/// now read the shared text and the ids apart, and a VM writes its own
+/// only for a plugin that asks for it). The text is the one
+/// `MachineSpec.descriptionJSON` writes, byte for byte; the kit reads it
+/// back the same way (QMPPluginKit's `MachineDescriptionCache`).
 ///
-/// The texts are kept for the process (a fleet has few kinds of machine,
-/// the most recent first), locked: both loop threads make VMs. The lock is
-/// held only to compare a machine and copy out two arrays.
+/// The most recent kinds are kept for the process (a fleet has few kinds
+/// of machine), locked: both loop threads make VMs. The lock is held only
+/// to compare a machine. Each VM keeps its own kind too, so the shared
+/// text lives as long as any VM of it, whatever the cache drops.
 enum MachineDescriptionText {
-    /// A kind of machine and its text around the ids.
-    private struct Entry {
+    /// One kind of machine's text.
+    final class Kind: Sendable {
         let machine: MachineSpec
         let qemuVersion: QEMUVersion
-        /// Up to and including `"vcpu-thread-ids": [`.
-        let prefix: [UInt8]
-        /// From the array's `]` to the end.
-        let suffix: [UInt8]
-    }
+        /// The text cut around its empty `vcpu-thread-ids` array: up to and
+        /// including its `[`, and from its `]`; nil when the text has no
+        /// such array (then each VM's is written whole).
+        private let parts: (prefix: [UInt8], suffix: [UInt8])?
+        /// The text with no ids, NUL-terminated (`vm_machine_json_shared`).
+        let sharedCString: ContiguousArray<CChar>
 
-    /// Kinds of machine kept.
-    static let capacity = 8
-
-    private static let entries = Mutex<[Entry]>([])
-
-    /// `machine`'s description with `vcpuThreadIDs`, NUL-terminated.
-    static func cString(for machine: MachineSpec, qemuVersion: QEMUVersion, vcpuThreadIDs: [Int]) -> ContiguousArray<CChar> {
-        let kept = entries.withLock { entries in
-            entries.first { $0.machine == machine && $0.qemuVersion == qemuVersion }.map { ($0.prefix, $0.suffix) }
-        }
-        guard let (prefix, suffix) = kept ?? split(machine, qemuVersion: qemuVersion) else {
-            return ContiguousArray(machine.descriptionJSON(qemuVersion: qemuVersion, vcpuThreadIDs: vcpuThreadIDs).jsonText.utf8CString)
-        }
-        // Exactly its size: 10,000 VMs keep one each. The ids are written
-        // in place (each joined as a String first was 3 k instructions of
-        // every VM).
-        let idBytes = vcpuThreadIDs.enumerated().reduce(0) { $0 + ($1.offset > 0 ? 2 : 0) + decimalLength($1.element) }
-        let count = prefix.count + idBytes + suffix.count + 1
-        return ContiguousArray(unsafeUninitializedCapacity: count) { buffer, initialized in
-            var at = 0
-            func put(_ byte: UInt8) {
-                buffer[at] = CChar(bitPattern: byte)
-                at += 1
+        fileprivate init(machine: MachineSpec, qemuVersion: QEMUVersion) {
+            self.machine = machine
+            self.qemuVersion = qemuVersion
+            let text = Array(machine.descriptionJSON(qemuVersion: qemuVersion, vcpuThreadIDs: []).jsonText.utf8)
+            sharedCString = ContiguousArray(unsafeUninitializedCapacity: text.count + 1) { buffer, initialized in
+                for (at, byte) in text.enumerated() { buffer[at] = CChar(bitPattern: byte) }
+                buffer[text.count] = 0
+                initialized = text.count + 1
             }
-            for byte in prefix { put(byte) }
-            for (n, id) in vcpuThreadIDs.enumerated() {
-                if n > 0 {
-                    put(UInt8(ascii: ","))
-                    put(UInt8(ascii: " "))
-                }
-                if id < 0 { put(UInt8(ascii: "-")) }
-                let magnitude = id.magnitude
-                var scale: UInt = 1
-                while magnitude / scale >= 10 { scale *= 10 }
-                while scale > 0 {
-                    put(UInt8(ascii: "0") + UInt8(magnitude / scale % 10))
-                    scale /= 10
-                }
+            let key = Array(#""vcpu-thread-ids": []"#.utf8)
+            parts = text.indices.first { text[$0...].starts(with: key) }.map { start in
+                let close = start + key.count - 1
+                return (Array(text[..<close]), Array(text[close...]))
             }
-            for byte in suffix { put(byte) }
-            put(0)
-            initialized = count
+        }
+
+        /// Its text with `vcpuThreadIDs`, NUL-terminated (`vm_machine_json`).
+        func cString(vcpuThreadIDs: [Int]) -> ContiguousArray<CChar> {
+            guard let (prefix, suffix) = parts else {
+                return ContiguousArray(machine.descriptionJSON(qemuVersion: qemuVersion, vcpuThreadIDs: vcpuThreadIDs).jsonText.utf8CString)
+            }
+            // Exactly its size: a VM keeps it as long as it lives. The ids
+            // are written in place (each joined as a String first was 3 k
+            // instructions of every VM).
+            let idBytes = vcpuThreadIDs.enumerated().reduce(0) { $0 + ($1.offset > 0 ? 2 : 0) + MachineDescriptionText.decimalLength($1.element) }
+            let count = prefix.count + idBytes + suffix.count + 1
+            return ContiguousArray(unsafeUninitializedCapacity: count) { buffer, initialized in
+                var at = 0
+                func put(_ byte: UInt8) {
+                    buffer[at] = CChar(bitPattern: byte)
+                    at += 1
+                }
+                for byte in prefix { put(byte) }
+                for (n, id) in vcpuThreadIDs.enumerated() {
+                    if n > 0 {
+                        put(UInt8(ascii: ","))
+                        put(UInt8(ascii: " "))
+                    }
+                    if id < 0 { put(UInt8(ascii: "-")) }
+                    let magnitude = id.magnitude
+                    var scale: UInt = 1
+                    while magnitude / scale >= 10 { scale *= 10 }
+                    while scale > 0 {
+                        put(UInt8(ascii: "0") + UInt8(magnitude / scale % 10))
+                        scale /= 10
+                    }
+                }
+                for byte in suffix { put(byte) }
+                put(0)
+                initialized = count
+            }
         }
     }
 
@@ -82,17 +96,26 @@ enum MachineDescriptionText {
         return length
     }
 
-    /// The text without ids, cut around its empty array, and kept.
-    private static func split(_ machine: MachineSpec, qemuVersion: QEMUVersion) -> ([UInt8], [UInt8])? {
-        let text = Array(machine.descriptionJSON(qemuVersion: qemuVersion, vcpuThreadIDs: []).jsonText.utf8)
-        let key = Array(#""vcpu-thread-ids": []"#.utf8)
-        guard let start = text.indices.first(where: { text[$0...].starts(with: key) }) else { return nil }
-        let close = start + key.count - 1
-        let parts = (Array(text[..<close]), Array(text[close...]))
-        entries.withLock { entries in
-            entries.insert(Entry(machine: machine, qemuVersion: qemuVersion, prefix: parts.0, suffix: parts.1), at: 0)
-            if entries.count > capacity { entries.removeLast() }
+    /// Kinds of machine kept.
+    static let capacity = 8
+
+    private static let kinds = Mutex<[Kind]>([])
+
+    /// `machine`'s kind, the one kept when there is one.
+    static func kind(for machine: MachineSpec, qemuVersion: QEMUVersion) -> Kind {
+        if let kept = kinds.withLock({ kinds in kinds.first { $0.machine == machine && $0.qemuVersion == qemuVersion } }) {
+            return kept
         }
-        return parts
+        let made = Kind(machine: machine, qemuVersion: qemuVersion)
+        kinds.withLock { kinds in
+            kinds.insert(made, at: 0)
+            if kinds.count > capacity { kinds.removeLast() }
+        }
+        return made
+    }
+
+    /// `machine`'s description with `vcpuThreadIDs`, NUL-terminated.
+    static func cString(for machine: MachineSpec, qemuVersion: QEMUVersion, vcpuThreadIDs: [Int]) -> ContiguousArray<CChar> {
+        kind(for: machine, qemuVersion: qemuVersion).cString(vcpuThreadIDs: vcpuThreadIDs)
     }
 }

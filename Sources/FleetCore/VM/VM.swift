@@ -130,16 +130,23 @@ public final class VM {
 
     /// The host thread of vCPU `index`: a real one where the spec has it
     /// (`qmpfleet-emulator`), else one derived from the creation order.
-    func vcpuThreadID(_ index: Int) -> Int {
+    package func vcpuThreadID(_ index: Int) -> Int {
         spec.vcpuThreadIDs.indices.contains(index) ? spec.vcpuThreadIDs[index] : vcpuThreadIDBase + index
     }
-    /// The machine description plugins read through `vm_machine_json`, kept
-    /// only as the C string the ABI hands out; written at the first call,
-    /// from the text of its kind of machine (`MachineDescriptionText`).
-    package private(set) lazy var machineJSONText: ContiguousArray<CChar> = {
-        let threads = (0..<spec.machine.smp.maxCPUs).map(vcpuThreadID)
-        return MachineDescriptionText.cString(for: spec.machine, qemuVersion: owner.qemuVersion, vcpuThreadIDs: threads)
-    }()
+    /// The vCPUs it may have: the ids `vm_vcpu_thread_ids` hands out.
+    package var possibleVCPUCount: Int { spec.machine.smp.maxCPUs }
+    /// Its kind of machine's description (`MachineDescriptionText`),
+    /// shared with the VMs of that kind, found at the first plugin call
+    /// that reads it. Kept here, so the text a plugin holds lives as long
+    /// as the VM whatever the kinds' cache drops.
+    private lazy var machineKind = MachineDescriptionText.kind(for: spec.machine, qemuVersion: owner.qemuVersion)
+    /// The description with no vCPU thread ids (`vm_machine_json_shared`).
+    package var sharedMachineJSONText: ContiguousArray<CChar> { machineKind.sharedCString }
+    /// The machine description with this VM's ids (`vm_machine_json`), kept
+    /// only as the C string the ABI hands out: written at the first call,
+    /// which the kit's plugins never make (they read the shared text).
+    package private(set) lazy var machineJSONText: ContiguousArray<CChar> =
+        machineKind.cString(vcpuThreadIDs: (0..<possibleVCPUCount).map(vcpuThreadID))
     /// The name as the C string `vm_name` hands out (stable while the VM lives).
     package let nameCString: ContiguousArray<CChar>
 

@@ -81,11 +81,12 @@ extern "C" {
  * Revision 2 added the live-migration members (vm_save_device_state to
  * vm_exit), revision 3 work_queue, revision 4 fd_transfer, revision 5
  * device_realized, revision 6 request_qom_path, revision 7 open_file_async,
- * revision 8 register_hmp_info. A plugin built against a later header checks
+ * revision 8 register_hmp_info, revision 9 vm_machine_json_shared and
+ * vm_vcpu_thread_ids. A plugin built against a later header checks
  * QMP_HOST_HAS(host, member) before it calls a member a revision added; one
  * built against an earlier header never sees them.
  */
-#define QMP_PLUGIN_ABI_REVISION 8u
+#define QMP_PLUGIN_ABI_REVISION 9u
 
 /** True when the host's table is long enough to hold member. */
 #define QMP_HOST_HAS(host, member) \
@@ -462,6 +463,25 @@ typedef struct qmp_host_api {
      * call it by name. Returns 0, or -1 (no name, no fn, registered twice).
      */
     int (*register_hmp_info)(qmp_plugin_ctx *ctx, const char *name, qmp_command_fn fn, void *user_data);
+
+    /* --- revision 9 (check QMP_HOST_HAS(host, vm_machine_json_shared)) --- */
+
+    /**
+     * The VM's machine description as vm_machine_json gives it, but with an
+     * empty "vcpu-thread-ids" array: one text for every VM of the same kind
+     * of machine (NUL-terminated, valid for the VM's lifetime). The ids come
+     * from vm_vcpu_thread_ids. vm_machine_json's text is the VM's own, made
+     * at its first call and kept as long as the VM: a plugin that reads these
+     * two instead spares the host that copy (a few hundred bytes of every VM).
+     */
+    const char *(*vm_machine_json_shared)(qmp_vm *vm);
+    /**
+     * The host thread ids of the VM's vCPUs, vm_machine_json's
+     * "vcpu-thread-ids" (one per possible vCPU, in order): writes at most
+     * capacity of them to ids and returns how many the VM has (0 for a call
+     * that is refused). capacity 0 (ids may be NULL) asks the count.
+     */
+    size_t (*vm_vcpu_thread_ids)(qmp_vm *vm, int64_t *ids, size_t capacity);
 } qmp_host_api;
 
 /** What qmp_plugin_entry() returns. Static storage; the host never frees it. */

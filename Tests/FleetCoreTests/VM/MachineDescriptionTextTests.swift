@@ -29,4 +29,17 @@ import Testing
         let other = QEMUVersion(major: 8, minor: 0, micro: 1)
         #expect(MachineDescriptionText.cString(for: q35, qemuVersion: other, vcpuThreadIDs: [7]) == whole(q35, other, [7]))
     }
+
+    /// `vm_machine_json_shared`'s text: the description with no ids, the
+    /// same kind (and so the same bytes) for the VMs of one kind of machine.
+    @Test func theSharedTextIsTheDescriptionWithNoIDs() {
+        var q35 = MachineSpec()
+        q35.type = "pc-q35-7.2"
+        q35.smp.maxCPUs = 4
+        let version = QEMUVersion(major: 7, minor: 2, micro: 0)
+        let kind = MachineDescriptionText.kind(for: q35, qemuVersion: version)
+        #expect(kind.sharedCString == whole(q35, version, []))
+        #expect(MachineDescriptionText.kind(for: q35, qemuVersion: version) === kind)
+        #expect(kind.cString(vcpuThreadIDs: [9, 10, 11, 12]) == whole(q35, version, [9, 10, 11, 12]))
+    }
 }
