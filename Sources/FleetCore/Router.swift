@@ -33,6 +33,8 @@ public final class Router {
     private var configTexts: [String: (config: JSONValue, text: String)] = [:]
     /// The last VM's table and settings texts, for the next of its template.
     private var lastSetup: PluginSetup?
+    /// The realized-device lists this loop's VMs share (`DeviceRegistry.settle`).
+    private let deviceLists = SharedDeviceLists()
     /// The last `vm-create` entry read, for the next that differs only in its name.
     private var entries = VMEntryCache()
     /// VMs that are real QEMUs behind the fleet (proxy mode), by name.
@@ -275,7 +277,7 @@ public final class Router {
             }
             vm.plugins.append(instance)
         }
-        vm.devices.fitToSize()
+        vm.devices.settle(sharingWith: deviceLists)
         if let loop {
             let monitors = spec.monitors.isEmpty ? [.path("\(config.socketDirectory)/\(spec.name).qmp")] : spec.monitors
             var opened: [UnixListener] = []

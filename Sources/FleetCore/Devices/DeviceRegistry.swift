@@ -2,7 +2,7 @@ import PluginHost
 import QMPWire
 
 /// A device that `device_add` (or the VM's config) created.
-public struct Device {
+public struct Device: Equatable {
     public let id: String?
     public let driver: String
     /// `/machine/peripheral/<id>` or `/machine/peripheral-anon/device[N]`.
@@ -67,6 +67,14 @@ public struct Device {
     }
 }
 
+extension Device {
+    /// The same device: its owner the same library, the rest equal.
+    public static func == (a: Device, b: Device) -> Bool {
+        a.id == b.id && a.driver == b.driver && a.otherPath == b.otherPath && a.owner === b.owner
+            && a.unplugPending == b.unplugPending && a.pciAddress == b.pciAddress && a.properties == b.properties
+    }
+}
+
 /// The VM's devices, as QEMU's qdev tree knows them: for duplicate ids,
 /// `device_del` routing, `qom-list` and DEVICE_DELETED.
 public final class DeviceRegistry {
@@ -115,16 +123,25 @@ public final class DeviceRegistry {
         return order.compactMap { byName[$0] }
     }
 
-    /// Gives back the room the list grew past its devices. Appending
-    /// doubles an array's room, so a VM whose config realized 5 or 6
-    /// devices kept room for 8: 216 bytes of each of 10,000 VMs. Called
-    /// once the VM's plugins have realized their configured devices.
-    func fitToSize() {
-        guard devices.capacity > devices.count else { return }
-        var fitted: [Device] = []
-        fitted.reserveCapacity(devices.count)
-        fitted.append(contentsOf: devices)
-        devices = fitted
+    /// Called once the VM's plugins have realized their configured
+    /// devices: the list takes the storage of an equal one another VM of
+    /// the loop kept (`SharedDeviceLists`), or gives back the room it grew
+    /// past its devices and is kept for the VMs after. (Appending doubles
+    /// an array's room, so a VM whose config realized 5 or 6 devices kept
+    /// room for 8: 216 bytes of each of 10,000 VMs.)
+    func settle(sharingWith lists: SharedDeviceLists) {
+        guard !devices.isEmpty else { return }
+        if let shared = lists.equal(to: devices) {
+            devices = shared
+            return
+        }
+        if devices.capacity > devices.count {
+            var fitted: [Device] = []
+            fitted.reserveCapacity(devices.count)
+            fitted.append(contentsOf: devices)
+            devices = fitted
+        }
+        lists.keep(devices)
     }
 
     func markUnplugPending(_ qomPath: String) {
