@@ -77,6 +77,8 @@ struct Serve: ParsableCommand {
             fleet = try FleetShards(config: fleetConfig, logger: logger,
                                     loops: loopCount == 0 ? FleetShards.defaultLoopCount : loopCount,
                                     frontEnds: FleetFrontEnds().withControlSocket().withProxies())
+            // The fleet has the VM list now, and lets it go once they are made.
+            fleetConfig.vms = []
         } catch {
             logger.critical("\(error)")
             throw ExitCode(1)
