@@ -2,7 +2,7 @@ import QMPPluginKit
 
 /// `-smp`: how many CPUs the VM starts with and where each possible CPU
 /// sits, in QEMU's `possible_cpu_arch_ids` order.
-struct CPUTopology {
+struct CPUTopology: Equatable {
     let cpus: Int
     let sockets: Int
     let cores: Int

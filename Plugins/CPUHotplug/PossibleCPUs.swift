@@ -10,35 +10,42 @@ extension CPUHotplugPlugin {
     }
 
     static func x86Slots(_ t: CPUTopology, numa: Bool) -> [CPUSlot] {
-        (0..<t.maxCPUs).map { index in
-            let p = t.x86Position(index)
-            var props = JSONObject()
-            if numa { props["node-id"] = 0 }
-            props["socket-id"] = .int(Int64(p.socket))
-            props["core-id"] = .int(Int64(p.core))
-            props["thread-id"] = .int(Int64(p.thread))
-            let slot = CPUSlot(index: index, props: props, vcpus: 1, apicID: t.apicID(p), firstCPUIndex: index)
-            if index < t.cpus {
-                slot.occupant = .boot
-                slot.qomPath = x86BootPath(index)
-                slot.realizedOrder = index
+        slots(SlotLayouts.layout(of: t, numa: numa, spapr: false) {
+            (0..<t.maxCPUs).map { index in
+                let p = t.x86Position(index)
+                var props = JSONObject()
+                if numa { props["node-id"] = 0 }
+                props["socket-id"] = .int(Int64(p.socket))
+                props["core-id"] = .int(Int64(p.core))
+                props["thread-id"] = .int(Int64(p.thread))
+                return SlotLayouts.Slot(props: props, vcpus: 1, apicID: t.apicID(p), firstCPUIndex: index,
+                                        bootPath: index < t.cpus ? x86BootPath(index) : nil)
             }
-            return slot
-        }
+        })
     }
 
     /// pseries: one slot per core, `core-id` counting threads.
     static func spaprSlots(_ t: CPUTopology, numa: Bool) -> [CPUSlot] {
         let bootCores = t.cpus / t.threads
-        return (0..<(t.maxCPUs / t.threads)).map { index in
-            let coreID = index * t.threads
-            var props = JSONObject()
-            if numa { props["node-id"] = 0 }
-            props["core-id"] = .int(Int64(coreID))
-            let slot = CPUSlot(index: index, props: props, vcpus: t.threads, apicID: coreID, firstCPUIndex: coreID)
-            if index < bootCores {
+        return slots(SlotLayouts.layout(of: t, numa: numa, spapr: true) {
+            (0..<(t.maxCPUs / t.threads)).map { index in
+                let coreID = index * t.threads
+                var props = JSONObject()
+                if numa { props["node-id"] = 0 }
+                props["core-id"] = .int(Int64(coreID))
+                return SlotLayouts.Slot(props: props, vcpus: t.threads, apicID: coreID, firstCPUIndex: coreID,
+                                        bootPath: index < bootCores ? "/machine/unattached/device[\(index)]" : nil)
+            }
+        })
+    }
+
+    /// A VM's own slots, from its topology's layout: the boot CPUs in theirs.
+    private static func slots(_ layout: [SlotLayouts.Slot]) -> [CPUSlot] {
+        layout.enumerated().map { index, entry in
+            let slot = CPUSlot(index: index, props: entry.props, vcpus: entry.vcpus, apicID: entry.apicID, firstCPUIndex: entry.firstCPUIndex)
+            if let path = entry.bootPath {
                 slot.occupant = .boot
-                slot.qomPath = "/machine/unattached/device[\(index)]"
+                slot.qomPath = path
                 slot.realizedOrder = index
             }
             return slot
