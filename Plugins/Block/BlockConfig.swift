@@ -27,6 +27,9 @@ struct BlockConfig {
     /// Whether the guest honours eject requests on a locked tray.
     var guestHonoursEject = true
     var drives: [DriveConfig] = []
+    /// The drives built from these settings, shared by the VMs made from
+    /// them (`SharedDriveGraph`).
+    let sharedGraph = SharedDriveGraph()
 
     init(_ value: JSONValue) throws(PluginError) {
         guard let o = try PluginConfig.mapping(value, plugin: "block", notAMapping: "config must be a map") else { return }

@@ -65,8 +65,16 @@ final class BlockPlugin: SharedConfigurationPlugin {
     init(vm: PluginVM, configuration config: BlockConfig) throws(PluginError) {
         self.vm = vm
         self.config = config
+        // Built by the first VM of these settings, shared by the others.
+        let shared = config.sharedGraph.value
+        if let shared {
+            graph = shared.graph
+            images = shared.images
+        }
         for drive in self.config.drives {
-            if case .failure(let error) = addConfiguredDrive(drive) { throw PluginError("block: drive \(drive.id): \(error.desc)") }
+            if shared == nil, case .failure(let error) = addConfiguredDrive(drive) {
+                throw PluginError("block: drive \(drive.id): \(error.desc)")
+            }
             // A virtio disk is a PCI device the host places on the bus.
             if drive.model == .virtioBlkPCI, let device = drive.device,
                case .failure(let error) = vm.deviceRealized(driver: BlockDeviceModel.virtioBlkPCI.rawValue, id: device,
@@ -74,6 +82,7 @@ final class BlockPlugin: SharedConfigurationPlugin {
                 throw PluginError("block: drive \(drive.id): \(error.desc)")
             }
         }
+        if shared == nil { config.sharedGraph.keep(graph, images: images) }
     }
 
     static func register(_ plugin: PluginRegistry<BlockPlugin>) {
