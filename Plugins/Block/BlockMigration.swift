@@ -58,6 +58,8 @@ extension BlockPlugin: MigratablePlugin {
             for (key, value) in settings.objectValue ?? [:] { values[key] = value.int64Value }
             newIOThreads[id] = values
         }
+        try Self.checkBounds(nodes: newGraph.nodes, backends: newGraph.backends, images: newImages.count,
+                             secrets: newSecrets.count, iothreads: newIOThreads.count)
         for job in jobs { if let timer = job.timer { vm.cancelTimer(timer) } }
         jobs = []
         deferredJobStarts = nil
@@ -65,6 +67,26 @@ extension BlockPlugin: MigratablePlugin {
         images = newImages
         secrets = newSecrets
         iothreads = newIOThreads
+    }
+}
+
+extension BlockPlugin {
+    /// What a stream may bring: the bounds `blockdev-add`, snapshots,
+    /// bitmaps and `object-add` keep to (`MigratedStateBounds`), and one
+    /// node or backend per name, checked before the graph changes.
+    static func checkBounds(nodes: [BlockNode], backends: [BlockBackend], images: Int,
+                            secrets: Int, iothreads: Int) throws(PluginError) {
+        typealias Bounds = MigratedStateBounds
+        try Bounds.check(nodes.count, atMost: BlockLimits.nodesPerVM, "block nodes", plugin: "block")
+        try Bounds.check(backends.count, atMost: Bounds.sharePerVM, "block backends", plugin: "block")
+        try Bounds.check(images, atMost: BlockLimits.imagesPerVM, "image files", plugin: "block")
+        try Bounds.check(nodes.reduce(0) { $0 + $1.bitmaps.count }, atMost: BlockLimits.bitmapsPerVM, "dirty bitmaps", plugin: "block")
+        try Bounds.check(nodes.reduce(0) { $0 + $1.snapshots.count }, atMost: BlockLimits.internalSnapshotsPerVM,
+                         "internal snapshots", plugin: "block")
+        try Bounds.check(secrets, atMost: Bounds.sharePerVM, "secrets", plugin: "block")
+        try Bounds.check(iothreads, atMost: Bounds.sharePerVM, "iothreads", plugin: "block")
+        try Bounds.checkUnique(nodes.lazy.map(\.name), "node", plugin: "block")
+        try Bounds.checkUnique(backends.lazy.map(\.name), "backend", plugin: "block")
     }
 }
 
@@ -96,12 +118,16 @@ extension BlockNode {
         var bitmaps: [DirtyBitmap] = []
         for b in s["bitmaps"]?.arrayValue ?? [] {
             guard let name = b["name"]?.stringValue, let granularity = b["granularity"]?.int64Value, granularity > 0 else { return nil }
-            var dirty = RangeSet<Int64>()
+            // Gathered, then made a set in one sort: inserting a stream's
+            // ranges one at a time (each insert shifts the ranges after it)
+            // takes quadratic time on a list in descending order.
+            var ranges: [Range<Int64>] = []
             for pair in b["dirty"]?.arrayValue ?? [] {
                 guard let bounds = pair.arrayValue, bounds.count == 2, let low = bounds[0].int64Value,
                       let high = bounds[1].int64Value, low < high else { return nil }
-                dirty.insert(contentsOf: low..<high)
+                ranges.append(low..<high)
             }
+            let dirty = RangeSet(ranges)
             bitmaps.append(DirtyBitmap(name: name, granularity: granularity, persistent: b["persistent"]?.boolValue ?? false,
                                        recording: b["recording"]?.boolValue ?? true, busy: b["busy"]?.boolValue ?? false,
                                        dirty: dirty))

@@ -106,7 +106,14 @@ extension ChardevPlugin: MigratablePlugin {
             throw PluginError("chardev: unsupported state version \(state["version"]?.jsonText ?? "none")")
         }
         let saved = state["chardevs"]?.arrayValue ?? []
-        // Check first: nothing changes when a chardev cannot move.
+        // Check first: nothing changes when a chardev cannot move, or when
+        // the stream brings more than `chardev-add` and `device_add` may.
+        typealias Bounds = MigratedStateBounds
+        try Bounds.check(saved.count, atMost: Self.chardevsPerVM, "chardevs", plugin: "chardev")
+        try Bounds.check(state["controllers"]?.arrayValue?.count ?? 0, atMost: Bounds.sharePerVM,
+                         "virtio-serial controllers", plugin: "chardev")
+        try Bounds.check(state["ports"]?.arrayValue?.count ?? 0, atMost: Bounds.sharePerVM, "virtio-serial ports", plugin: "chardev")
+        try Bounds.checkUnique(saved.lazy.map { $0["id"]?.stringValue ?? "" }, "chardev", plugin: "chardev")
         for entry in saved {
             guard let id = entry["id"]?.stringValue else { throw PluginError("chardev: a chardev without id") }
             if chardev(id) == nil, case .socket(let socket) = try Self.spec(entry, id).variant, socket.data.server ?? false {

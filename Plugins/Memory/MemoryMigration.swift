@@ -49,6 +49,13 @@ extension MemoryPlugin: MigratablePlugin {
         guard let version = state["version"]?.int64Value, (1...MemoryPlugin.migrationVersion).contains(version) else {
             throw PluginError("memory: unsupported state version \(state["version"]?.jsonText ?? "none")")
         }
+        // What `object-add` and `device_add` may make, checked before
+        // anything is made (`MigratedStateBounds`).
+        typealias Bounds = MigratedStateBounds
+        try Bounds.check(state["backends"]?.arrayValue?.count ?? 0, atMost: Bounds.sharePerVM, "memory backends", plugin: "memory")
+        try Bounds.check(state["sev-guests"]?.objectValue?.count ?? 0, atMost: Bounds.sharePerVM, "sev-guest objects", plugin: "memory")
+        try Bounds.checkUnique((state["backends"]?.arrayValue ?? []).lazy.map { $0["id"]?.stringValue ?? "" },
+                               "memory backend", plugin: "memory")
         var newBackends: [MemoryBackend] = []
         for entry in state["backends"]?.arrayValue ?? [] {
             guard let id = entry["id"]?.stringValue, let kind = entry["qom-type"]?.stringValue.flatMap(MemoryBackend.Kind.init) else {
@@ -60,9 +67,10 @@ extension MemoryPlugin: MigratablePlugin {
             }
         }
         var newDIMMs: [DIMM] = []
+        var takenSlots = Set<Int64>()
         for entry in state["dimms"]?.arrayValue ?? [] {
             guard let kind = entry["kind"]?.stringValue.flatMap(DIMM.Kind.init), let path = entry["qom-path"]?.stringValue,
-                  let slot = entry["slot"]?.int64Value, (0..<Int64(layout.slots)).contains(slot),
+                  let slot = entry["slot"]?.int64Value, (0..<Int64(layout.slots)).contains(slot), takenSlots.insert(slot).inserted,
                   let addr = MemoryPlugin.unsigned(entry["addr"]),
                   let node = entry["node"]?.int64Value, let node32 = Int32(exactly: node),
                   let backend = newBackends.first(where: { $0.id == entry["memdev"]?.stringValue }) else {

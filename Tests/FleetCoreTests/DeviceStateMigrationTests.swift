@@ -54,6 +54,101 @@ import Testing
         #expect((try? fleet.vm("b")!.loadDeviceState(newer).get()) == nil)
     }
 
+    /// `saved` with `section`'s list `key` (in `plugins.PLUGIN` or `host`)
+    /// replaced by what `change` makes of it.
+    static func editing(_ saved: JSONValue, _ path: [String], _ change: ([JSONValue]) -> [JSONValue]) -> JSONValue {
+        func edit(_ value: JSONValue?, _ path: ArraySlice<String>) -> JSONValue {
+            guard let key = path.first else { return .array(change(value?.arrayValue ?? [])) }
+            var object = value?.objectValue ?? [:]
+            object[key] = edit(object[key], path.dropFirst())
+            return .object(object)
+        }
+        return edit(saved, path[...])
+    }
+
+    /// A stream is input: what it brings is held to the bounds the commands
+    /// keep to, and nothing changes on the target when it is not.
+    @Test func aStreamBringingMoreThanTheBoundsFailsAndChangesNothing() throws {
+        let fleet = try TestFleet(yaml: "limits: {devices-per-vm: 40, objects-per-vm: 8}\nvms: [{name: a, \(Self.vm)}, {name: b, \(Self.vm)}]")
+        let b = fleet.negotiatedClient(to: "b")
+        let saved = try #require(try? fleet.vm("a")!.saveDeviceState().get())
+        let before = Self.queries.map { b.result($0) } + [b.result("query-chardev")]
+        func refusal(_ state: JSONValue) -> String? {
+            guard case .failure(let error) = fleet.vm("b")!.loadDeviceState(state) else { return nil }
+            return error.desc
+        }
+        let device = try #require(saved["host"]?["devices"]?.arrayValue?.first?.objectValue)
+        let manyDevices = Self.editing(saved, ["host", "devices"]) { devices in
+            devices + (0..<40).map { i in
+                var copy = device
+                copy["id"] = .string("extra\(i)")
+                copy["qom-path"] = .string("/machine/peripheral/extra\(i)")
+                return .object(copy)
+            }
+        }
+        #expect(refusal(manyDevices)?.hasPrefix("the incoming state holds") == true)
+        let twice = Self.editing(saved, ["host", "devices"]) { $0 + [.object(device)] }
+        #expect(refusal(twice)?.contains("twice") == true || refusal(twice)?.contains("two devices") == true)
+        let objects = Self.editing(saved, ["host", "objects"]) { _ in
+            (0..<9).map { ["id": .string("o\($0)"), "type": "secret", "owner": "block", "properties": [:]] }
+        }
+        #expect(refusal(objects) == "the incoming state holds 9 objects, more than the 8 of objects-per-vm")
+
+        let node = try #require(saved["plugins"]?["block"]?["nodes"]?.arrayValue?.first?.objectValue)
+        let manyNodes = Self.editing(saved, ["plugins", "block", "nodes"]) { _ in
+            (0...1024).map { i in
+                var copy = node
+                copy["name"] = .string("n\(i)")
+                return .object(copy)
+            }
+        }
+        #expect(refusal(manyNodes)?.hasSuffix("block: the incoming state holds 1025 block nodes, more than the 1024 a VM may hold") == true)
+        let sameNode = Self.editing(saved, ["plugins", "block", "nodes"]) { $0 + [.object(node)] }
+        #expect(refusal(sameNode)?.contains("block: the incoming state names node '") == true)
+
+        let chardev = try #require(saved["plugins"]?["chardev"]?["chardevs"]?.arrayValue?.first)
+        let sameChardev = Self.editing(saved, ["plugins", "chardev", "chardevs"]) { $0 + [chardev] }
+        #expect(refusal(sameChardev)?.contains("chardev: the incoming state names chardev '") == true)
+        let manyPorts = Self.editing(saved, ["plugins", "chardev", "ports"]) { _ in
+            (0...1024).map { ["id": .string("p\($0)"), "bus": "vs.0", "driver": "virtserialport"] }
+        }
+        #expect(refusal(manyPorts)?.contains("chardev: the incoming state holds 1025 virtio-serial ports") == true)
+
+        let manyBackends = Self.editing(saved, ["plugins", "memory", "backends"]) { _ in
+            (0...1024).map { ["id": .string("m\($0)"), "qom-type": "memory-backend-ram", "props": ["size": 1_048_576]] }
+        }
+        #expect(refusal(manyBackends)?.contains("memory: the incoming state holds 1025 memory backends") == true)
+
+        #expect(Self.queries.map { b.result($0) } + [b.result("query-chardev")] == before)
+    }
+
+    /// A bitmap's dirty ranges, in whatever order the stream lists them,
+    /// load as one set (made in one sort: inserted one by one, a long list
+    /// in descending order took quadratic time on the VM's loop).
+    @Test func dirtyRangesInAnyOrderLoadAsOneSet() throws {
+        let fleet = try TestFleet(yaml: "vms: [{name: a, \(Self.vm)}, {name: b, \(Self.vm)}]")
+        let a = fleet.negotiatedClient(to: "a"), b = fleet.negotiatedClient(to: "b")
+        let node = try #require(a.result("query-named-block-nodes")?.arrayValue?.first?["node-name"]?.stringValue)
+        #expect(a.result("block-dirty-bitmap-add", ["node": .string(node), "name": "bm0", "granularity": 65536]) == [:])
+        let saved = try #require(try? fleet.vm("a")!.saveDeviceState().get())
+        let ranges: [JSONValue] = (0..<5_000).reversed().map { i in [.int(Int64(i) * 2), .int(Int64(i) * 2 + 1)] }
+        let state = Self.editing(saved, ["plugins", "block", "nodes"]) { nodes in
+            nodes.map { entry in
+                guard var object = entry.objectValue, object["name"]?.stringValue == node,
+                      var bitmap = object["bitmaps"]?.arrayValue?.first?.objectValue else { return entry }
+                bitmap["dirty"] = .array(ranges + [[0, 1], [1, 2]])
+                object["bitmaps"] = [.object(bitmap)]
+                return .object(object)
+            }
+        }
+        #expect((try? fleet.vm("b")!.loadDeviceState(state).get()) != nil)
+        let bitmap = b.result("query-block")?.arrayValue?.compactMap { $0["inserted"]?["dirty-bitmaps"]?.arrayValue?.first }.first
+        // 5,000 chunks of 64 KiB (ranges count chunks), and the one between the first two the list adds.
+        let count: Int64? = bitmap?["count"]?.int64Value
+        let expected: Int64 = 5_001 * 65_536
+        #expect(count == expected)
+    }
+
     /// A plugin built against the header before the migration members:
     /// its descriptor is `QMP_PLUGIN_DESCRIPTOR_BASE_SIZE` long.
     static let oldPlugin = """

@@ -57,6 +57,7 @@ extension VM {
             targets.append((instance, state))
         }
         let host = saved["host"]?.objectValue ?? [:]
+        if let refusal = Self.boundsRefusal(host: host, limits: owner.limits) { return .failure(refusal) }
         for (instance, state) in targets {
             if case .failure(let error) = instance.loadState(state) { return .failure(error) }
             let library = instance.library
@@ -74,6 +75,30 @@ extension VM {
             }
         }
         return .success(())
+    }
+
+    /// The host's lists in a stream, against the bounds `device_add` and
+    /// `object-add` keep to (a stream is input as a request is: see
+    /// `MigratedStateBounds`), and one device per id and QOM path: nil
+    /// when they hold.
+    static func boundsRefusal(host: JSONObject, limits: Limits) -> QMPError? {
+        let devices = host["devices"]?.arrayValue ?? [], objects = host["objects"]?.arrayValue ?? []
+        if devices.count > limits.devicesPerVM {
+            return .generic("the incoming state holds \(devices.count) devices, more than the \(limits.devicesPerVM) of devices-per-vm")
+        }
+        if objects.count > limits.objectsPerVM {
+            return .generic("the incoming state holds \(objects.count) objects, more than the \(limits.objectsPerVM) of objects-per-vm")
+        }
+        var ids = Set<String>(), paths = Set<String>()
+        for device in devices {
+            if let id = device["id"]?.stringValue, !ids.insert(id).inserted {
+                return .generic("the incoming state names device '\(id)' twice")
+            }
+            if let path = device["qom-path"]?.stringValue, !paths.insert(path).inserted {
+                return .generic("the incoming state places two devices at '\(path)'")
+            }
+        }
+        return nil
     }
 
     /// A run-state change made by migration: leaving `running` is
