@@ -29,13 +29,17 @@ struct AttachedDevice {
     /// for: `NewDevice`).
     let device: NewDevice
     var model: BlockDeviceModel
+    /// A `scsi-hd`'s or `scsi-cd`'s place on its adapter's bus (none for a
+    /// configured `interface: scsi` drive: the fleet makes no adapter for it).
+    var scsi: SCSIAddress?
     var id: String? { device.id }
     /// QOM path of the device, for lookups by path.
     var path: String { device.qomPath }
 
-    init(_ device: NewDevice, model: BlockDeviceModel) {
+    init(_ device: NewDevice, model: BlockDeviceModel, scsi: SCSIAddress? = nil) {
         self.device = device
         self.model = model
+        self.scsi = scsi
     }
 
     /// What query-block shows as `qdev`: the id, or the QOM path of the

@@ -47,10 +47,18 @@ extension BlockPlugin {
 
     func plugDevice(_ model: BlockDeviceModel, _ device: NewDevice, _ props: JSONObject) -> Result<Void, QMPError> {
         let owner = BlockPlugin.propertyOwner(model)
+        // A SCSI disk's bus and address come first, as `scsi_qdev_realize` runs before the disk's own realize.
+        var scsi: SCSIAddress?
+        if model == .scsiHD || model == .scsiCD {
+            switch scsiAddress(driver: model.rawValue, props) {
+            case .failure(let error): return .failure(error)
+            case .success(let address): scsi = address
+            }
+        }
         guard let drive = props["drive"]?.stringValue else {
             guard model.hasMedia else { return .failure(.generic(model == .ideHD ? "No drive specified" : "drive property not set")) }
             var backend = BlockBackend(name: "", root: nil)
-            backend.device = AttachedDevice(device, model: model)
+            backend.device = AttachedDevice(device, model: model, scsi: scsi)
             backend.readOnly = model.isCDROM
             graph.backends.append(backend)
             return .success(())
@@ -62,7 +70,7 @@ extension BlockPlugin {
             if graph.backends[i].readOnly && !model.isCDROM && model != .floppy && model != .virtioBlkPCI && model != .scsiHD {
                 return .failure(.generic("Block node is read-only"))
             }
-            graph.backends[i].device = AttachedDevice(device, model: model)
+            graph.backends[i].device = AttachedDevice(device, model: model, scsi: scsi)
             return .success(())
         }
         guard let node = graph.node(drive) else { return .failure(.generic("Property '\(owner).drive' can't find value '\(drive)'")) }
@@ -71,23 +79,29 @@ extension BlockPlugin {
         }
         var backend = BlockBackend(name: "", root: drive)
         backend.readOnly = node.readOnly
-        backend.device = AttachedDevice(device, model: model)
+        backend.device = AttachedDevice(device, model: model, scsi: scsi)
         graph.backends.append(backend)
         return .success(())
     }
 
     func unplugDevice(_ id: String) -> Result<Void, QMPError> {
-        guard let i = graph.backends.firstIndex(where: { $0.device?.id == id }) else { return .failure(.deviceNotFound(id)) }
+        guard graph.backends.contains(where: { $0.device?.id == id || $0.device?.path == id }) else { return .failure(.deviceNotFound(id)) }
         let delay = config.guestDelayMilliseconds
-        let release = { [weak self] in
-            guard let self, let i = self.graph.backends.firstIndex(where: { $0.device?.id == id }) else { return }
-            // A -drive goes with its device (blockdev_auto_del); a node stays.
-            let backend = self.graph.backends.remove(at: i)
-            if let root = backend.root { self.graph.deleteNodeIfOrphan(root) }
-            self.vm.deviceDeleted(id)
+        if delay == 0 {
+            releaseDevice(id)
+        } else {
+            vm.startTimer(afterMilliseconds: delay) { [weak self] in self?.releaseDevice(id) }
         }
-        _ = graph.backends[i]
-        if delay == 0 { release() } else { vm.startTimer(afterMilliseconds: delay) { release() } }
         return .success(())
+    }
+
+    /// The guest let go of the device `idOrPath` (if it is still here): it
+    /// leaves the graph, and a -drive goes with it (blockdev_auto_del); a
+    /// node stays.
+    func releaseDevice(_ idOrPath: String) {
+        guard let i = graph.backends.firstIndex(where: { $0.device?.id == idOrPath || $0.device?.path == idOrPath }) else { return }
+        let backend = graph.backends.remove(at: i)
+        if let root = backend.root { graph.deleteNodeIfOrphan(root) }
+        vm.deviceDeleted(idOrPath)
     }
 }

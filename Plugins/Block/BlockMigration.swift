@@ -23,6 +23,8 @@ extension BlockPlugin: MigratablePlugin {
             "iothreads": .object(JSONObject(iothreads.keys.sorted().map { id in
                 (key: id, value: .object(JSONObject(iothreads[id]!.keys.sorted().map { (key: $0, value: .int(iothreads[id]![$0]!)) })))
             })),
+            "scsi-controllers": .array(scsiControllers.map(\.migrationState)),
+            "anonymous-scsi-buses": .int(Int64(anonymousSCSIBuses)),
         ]
     }
 
@@ -58,8 +60,15 @@ extension BlockPlugin: MigratablePlugin {
             for (key, value) in settings.objectValue ?? [:] { values[key] = value.int64Value }
             newIOThreads[id] = values
         }
+        var newControllers: [SCSIController] = []
+        for entry in state["scsi-controllers"]?.arrayValue ?? [] {
+            guard let controller = SCSIController(migrationState: entry) else { throw PluginError("block: a malformed SCSI adapter") }
+            newControllers.append(controller)
+        }
         try Self.checkBounds(nodes: newGraph.nodes, backends: newGraph.backends, images: newImages.count,
                              secrets: newSecrets.count, iothreads: newIOThreads.count)
+        try MigratedStateBounds.check(newControllers.count, atMost: MigratedStateBounds.sharePerVM, "SCSI adapters", plugin: "block")
+        try MigratedStateBounds.checkUnique(newControllers.lazy.map(\.busName), "SCSI bus", plugin: "block")
         for job in jobs { if let timer = job.timer { vm.cancelTimer(timer) } }
         jobs = []
         deferredJobStarts = nil
@@ -67,6 +76,8 @@ extension BlockPlugin: MigratablePlugin {
         images = newImages
         secrets = newSecrets
         iothreads = newIOThreads
+        scsiControllers = newControllers
+        anonymousSCSIBuses = Int(clamping: state["anonymous-scsi-buses"]?.int64Value ?? 0)
     }
 }
 
@@ -169,6 +180,10 @@ extension BlockBackend {
         if let device {
             var d: JSONObject = ["model": .string(device.model.rawValue), "path": .string(device.path)]
             if let id = device.id { d["id"] = .string(id) }
+            if let scsi = device.scsi {
+                d["scsi"] = ["bus": .string(scsi.bus), "channel": .int(Int64(scsi.channel)), "target": .int(Int64(scsi.target)),
+                             "lun": .int(Int64(scsi.lun))]
+            }
             state["device"] = .object(d)
         }
         if let throttle {
@@ -186,7 +201,14 @@ extension BlockBackend {
         root = s["root"]?.stringValue
         if let d = s["device"] {
             guard let model = d["model"]?.stringValue.flatMap(BlockDeviceModel.init), let path = d["path"]?.stringValue else { return nil }
-            device = AttachedDevice(NewDevice(id: d["id"]?.stringValue, qomPath: path), model: model)
+            var scsi: SCSIAddress?
+            if let a = d["scsi"] {
+                guard let bus = a["bus"]?.stringValue, let channel = a["channel"]?.int64Value.flatMap(UInt32.init(exactly:)),
+                      let target = a["target"]?.int64Value.flatMap(UInt32.init(exactly:)),
+                      let lun = a["lun"]?.int64Value.flatMap(UInt32.init(exactly:)) else { return nil }
+                scsi = SCSIAddress(bus: bus, channel: channel, target: target, lun: lun)
+            }
+            device = AttachedDevice(NewDevice(id: d["id"]?.stringValue, qomPath: path), model: model, scsi: scsi)
         }
         trayOpen = s["tray-open"]?.boolValue ?? false
         locked = s["locked"]?.boolValue ?? false
@@ -222,5 +244,19 @@ extension ImageFile {
         guard let format = s["format"]?.stringValue, let virtualSize = s["virtual-size"]?.int64Value,
               let actualSize = s["actual-size"]?.int64Value else { return nil }
         self.init(format: format, virtualSize: virtualSize, actualSize: actualSize, backingFile: s["backing-file"]?.stringValue)
+    }
+}
+
+extension SCSIController {
+    var migrationState: JSONValue {
+        var state: JSONObject = ["kind": .string(kind.rawValue), "qom-path": .string(qomPath), "bus": .string(busName)]
+        if let id { state["id"] = .string(id) }
+        return .object(state)
+    }
+
+    init?(migrationState s: JSONValue) {
+        guard let kind = s["kind"]?.stringValue.flatMap(Kind.init), let path = s["qom-path"]?.stringValue,
+              let bus = s["bus"]?.stringValue else { return nil }
+        self.init(kind: kind, id: s["id"]?.stringValue, qomPath: path, busName: bus)
     }
 }

@@ -58,6 +58,10 @@ final class BlockPlugin: SharedConfigurationPlugin {
     var authzObjects: Set<String> = []
     /// `throttle-group` objects' settings by id (`ThrottleGroupObject.swift`).
     var throttleGroups: [String: ThrottleSettings] = [:]
+    /// SCSI adapters plugged with `device_add`, oldest first (`SCSIBus.swift`).
+    var scsiControllers: [SCSIController] = []
+    /// SCSI buses named `scsi.N` so far (adapters without an id).
+    var anonymousSCSIBuses = 0
 
     /// A template's VMs share their decoded drives.
     static func configuration(from config: JSONValue) throws(PluginError) -> BlockConfig { try BlockConfig(config) }
@@ -100,6 +104,7 @@ final class BlockPlugin: SharedConfigurationPlugin {
         registerJobControl(plugin)
         registerTransaction(plugin)
         registerDevices(plugin)
+        registerSCSIControllers(plugin)
         registerGuestActions(plugin)
         registerExports(plugin)
         registerGenericJobs(plugin)

@@ -104,3 +104,39 @@ SERIAL = [
 def test_virtio_serial_ports_numbered_as_qemu_7_2():
     replies = same_replies("pc", SERIAL)
     assert replies[-1]["error"]["desc"] == "virtio-serial-bus: Out-of-range port id specified, max. allowed: 30"
+
+
+#: SCSI disks need an adapter's bus (`virtio-scsi-pci`, `lsi53c895a`): none
+#: on a bare board, then the buses' names (`ID.0`, else `scsi.N` counted over
+#: both kinds), the newest adapter's bus when none is named, and
+#: `scsi_qdev_realize`'s checks of channel, target and LUN before the disk's
+#: own (its drive).
+SCSI_REQUESTS = [
+    ("blockdev-add", {"driver": "null-co", "node-name": "n0"}),
+    ("blockdev-add", {"driver": "null-co", "node-name": "n1"}),
+    ("blockdev-add", {"driver": "null-co", "node-name": "n2"}),
+    ("device_add", {"driver": "scsi-hd", "id": "d0", "drive": "n0"}),
+    ("device_add", {"driver": "scsi-cd", "id": "c0"}),
+    ("device_add", {"driver": "virtio-scsi-pci", "id": "s0"}),
+    ("device_add", {"driver": "virtio-scsi-pci"}),
+    ("device_add", {"driver": "lsi53c895a"}),
+    ("device_add", {"driver": "scsi-hd", "id": "d0", "drive": "n0", "bus": "nope.0"}),
+    ("device_add", {"driver": "scsi-hd", "id": "d0", "drive": "n0", "bus": "s0.0", "scsi-id": "x"}),
+    ("device_add", {"driver": "scsi-hd", "id": "d0", "drive": "n0", "bus": "s0.0", "scsi-id": -1}),
+    ("device_add", {"driver": "scsi-hd", "id": "d0", "drive": "n0", "bus": "s0.0", "channel": 1}),
+    ("device_add", {"driver": "scsi-hd", "id": "d0", "drive": "n0", "bus": "s0.0", "lun": 16384}),
+    ("device_add", {"driver": "scsi-hd", "id": "d0", "drive": "n0", "bus": "scsi.1", "scsi-id": 8}),
+    ("device_add", {"driver": "scsi-hd", "id": "d0", "drive": "n0", "lun": 1}),
+    ("device_add", {"driver": "scsi-hd", "id": "d0", "drive": "nope", "bus": "s0.0"}),
+    ("device_add", {"driver": "scsi-hd", "id": "d0", "bus": "s0.0"}),
+    ("device_add", {"driver": "scsi-hd", "id": "d0", "drive": "n0", "bus": "s0.0", "scsi-id": 0, "lun": 0}),
+    ("device_add", {"driver": "scsi-hd", "id": "d1", "drive": "n1", "bus": "s0.0", "scsi-id": 0, "lun": 0}),
+    ("device_add", {"driver": "scsi-hd", "id": "d1", "drive": "n1", "bus": "s0.0", "scsi-id": 0}),
+    ("device_add", {"driver": "scsi-cd", "id": "c1", "bus": "scsi.0", "lun": 5}),
+    ("device_add", {"driver": "scsi-cd", "id": "c2", "bus": "scsi.1"}),
+    ("qom-list", {"path": "/machine/peripheral"}),
+]
+
+
+def test_scsi_disks_need_an_adapter_as_in_qemu_7_2():
+    same_replies("pc", SCSI_REQUESTS)

@@ -63,6 +63,7 @@ extension BlockSuite {
         #expect(vm.error("device_add", ["driver": "virtio-blk-pci", "id": "v9", "drive": "nope"])
                 == ("GenericError", "Property 'virtio-blk-device.drive' can't find value 'nope'"))
         #expect(vm.ok("device_add", ["driver": "virtio-blk-pci", "id": "v9", "drive": "disk9"]) == [:])
+        #expect(vm.ok("device_add", ["driver": "virtio-scsi-pci", "id": "scsi0"]) == [:])
         #expect(vm.error("device_add", ["driver": "scsi-hd", "id": "s9", "drive": "disk9"])
                 == ("GenericError", "Property 'scsi-hd.drive' can't take value 'disk9', it's in use"))
         let block = try #require(vm.ok("query-block")?.arrayValue?.first)
