@@ -166,6 +166,9 @@ import Testing
     @Test func configuredChardevsListedInQEMUsOrder() throws {
         let vm = try ChardevVM(chardev: "{serial: [{id: c3, backend: ringbuf}, {id: c1, backend: ringbuf}]}")
         #expect(vm.ok("query-chardev")?.arrayValue?.map { $0["label"] } == ["c3", "c1"])
+        // A chardev-add then takes its slot in that same table: QEMU 7.2 lists c8, c3, c1, compat_monitor0.
+        #expect(vm.add("c8", "ringbuf", [:])?["return"] == .object([:]))
+        #expect(vm.ok("query-chardev")?.arrayValue?.map { $0["label"] } == ["c8", "c3", "c1"])
     }
 
     @Test func spiceAndDBusChannels() throws {
