@@ -41,16 +41,19 @@ def main():
     ap.add_argument("--clients", type=int, nargs="+", default=[1, 16])
     ap.add_argument("--fleet", action="append", default=[], help="a qmpfleet binary (repeatable)")
     ap.add_argument("--shapes", nargs="+", default=list(SHAPES))
-    ap.add_argument("--work-ns", type=int, nargs="+", default=[], help="also run each shape with WORK_NS=N (repeatable)")
+    ap.add_argument("--work-ns", type=int, nargs="+", default=[], help="also run each shape with WORK_NS=N")
+    ap.add_argument("--work-after", action="store_true", help="also run each WORK_NS after the reply's send (epoll and block only)")
     args = ap.parse_args()
     root = tempfile.mkdtemp(prefix="pp-", dir="/tmp")
     procs, targets = [], []
     for name in args.shapes:
-        for work in [0] + args.work_ns:
+        variants = [(0, False)] + [(w, False) for w in args.work_ns] + ([(w, True) for w in args.work_ns] if args.work_after else [])
+        for work, after in variants:
             shape, env = SHAPES[name]
-            label = name if not work else f"{name}+{work}ns"
-            path = f"{root}/{label}.sock"
-            p = subprocess.Popen([f"{HERE}/server", shape, path, str(args.loops)], env={**os.environ, **env, "WORK_NS": str(work)})
+            label = name if not work else f"{name}+{work}ns" + (" after" if after else "")
+            path = f"{root}/{label.replace(' ', '-')}.sock"
+            p = subprocess.Popen([f"{HERE}/server", shape, path, str(args.loops)],
+                                 env={**os.environ, **env, "WORK_NS": str(work), "WORK_AFTER": "1" if after else "0"})
             procs.append(p)
             targets.append((label, path, p.pid, False))
     for i, binary in enumerate(args.fleet):

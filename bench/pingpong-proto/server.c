@@ -17,7 +17,8 @@
  * With WORK_NS=N in the environment each server spins N ns per request
  * between reading it and sending its reply: the fleet's own work on that
  * path (parse, dispatch, history, reply), so the shapes can be compared at
- * the fleet's turnaround as well as at none.
+ * the fleet's turnaround as well as at none. WORK_AFTER=1 spins the same
+ * time after the reply has been sent instead (work moved off that path).
  *
  * usage: server SHAPE PATH [LOOPS]
  */
@@ -45,6 +46,7 @@ static const char *shape;
 static int loops = 1;
 static unsigned uring_flags;
 static long work_ns;
+static int work_after;
 
 static long now_ns(void) {
     struct timespec t;
@@ -54,7 +56,7 @@ static long now_ns(void) {
 
 /* The work a request costs between its read and its reply (WORK_NS). */
 static void simulate_work(int requests) {
-    if (!work_ns) return;
+    if (!work_ns || work_after) return;
     long until = now_ns() + work_ns * requests;
     while (now_ns() < until) ;
 }
@@ -73,6 +75,7 @@ static void send_replies(int fd, int count) {
         int k = count > 64 ? 64 : count;
         for (int i = 0; i < k; i++) memcpy(out + i * reply_len, reply, reply_len);
         if (send(fd, out, k * reply_len, MSG_NOSIGNAL) < 0) return;
+        if (work_after) { work_after = 0; simulate_work(k); work_after = 1; }
         count -= k;
     }
 }
@@ -296,6 +299,7 @@ int main(int argc, char **argv) {
     if (argc > 3) loops = atoi(argv[3]);
     const char *work = getenv("WORK_NS");
     if (work) work_ns = atol(work);
+    work_after = getenv("WORK_AFTER") && atoi(getenv("WORK_AFTER"));
     const char *f = getenv("URING_FLAGS");
     if (!f || !strcmp(f, "coop")) uring_flags = IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER;
     else if (!strcmp(f, "defer")) uring_flags = IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SINGLE_ISSUER;
