@@ -20,6 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SHAPES = {
     "a-block": ("block", {}),
     "b-epoll": ("epoll", {}),
+    "b-epoll-peek": ("epoll-peek", {}),
     "c-uring": ("uring", {"URING_FLAGS": "coop"}),
     "c-uring-defer": ("uring", {"URING_FLAGS": "defer"}),
     "c-hybrid": ("hybrid", {"URING_FLAGS": "coop"}),

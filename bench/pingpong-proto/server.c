@@ -4,6 +4,10 @@
  *
  *   block   a blocking thread per client, read + write (the bench's echo peer)
  *   epoll   LOOPS threads, each an epoll loop: epoll_wait + recv + send (the fleet's shape)
+ *   epoll-peek  the same, but the request is read with MSG_PEEK and consumed
+ *           (a second recv) only after its reply is sent: consuming it wakes
+ *           the client blocked in read (a unix socket's reader and writer share
+ *           one wait queue), which then finds no reply and sleeps again
  *   uring   LOOPS threads, each an io_uring: multishot recv into a provided-buffer
  *           ring, a send SQE per reply, submitted with the wait for the next
  *           completion in one io_uring_enter (flags: URING_FLAGS=coop|defer|none)
@@ -201,6 +205,8 @@ static int take_handoff(struct loop *l) {
     return fd;
 }
 
+static int peek_first;
+
 static void *run_epoll(void *arg) {
     struct loop *l = arg;
     struct epoll_event ev = { .events = EPOLLIN, .data.fd = l->handoff[0] }, evs[64];
@@ -216,10 +222,11 @@ static void *run_epoll(void *arg) {
                 epoll_ctl(l->epfd, EPOLL_CTL_ADD, c, &e);
                 continue;
             }
-            ssize_t r = recv(fd, buf, sizeof buf, 0);
+            ssize_t r = recv(fd, buf, sizeof buf, peek_first ? MSG_PEEK : 0);
             if (r <= 0) { if (r == 0 || errno != EAGAIN) { epoll_ctl(l->epfd, EPOLL_CTL_DEL, fd, NULL); close(fd); } continue; }
             int c = count_requests(buf, r);
             if (c) send_replies(fd, c);
+            if (peek_first) recv(fd, buf, r, 0);
         }
     }
     return NULL;
@@ -310,6 +317,7 @@ int main(int argc, char **argv) {
     listener = socket(AF_UNIX, SOCK_STREAM, 0);
     if (bind(listener, (struct sockaddr *)&a, sizeof a) || listen(listener, 128)) { perror("bind"); return 1; }
     if (!strcmp(shape, "block")) { run_block(); return 0; }
+    if (!strcmp(shape, "epoll-peek")) { peek_first = 1; shape = "epoll"; }
     void *(*body)(void *) = !strcmp(shape, "epoll") ? run_epoll : !strcmp(shape, "uring") ? run_uring
         : !strcmp(shape, "hybrid") ? run_hybrid_sqe : !strcmp(shape, "hybrid-send") ? run_hybrid_send : NULL;
     if (!body) { fprintf(stderr, "unknown shape %s\n", shape); return 2; }
