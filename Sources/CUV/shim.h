@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <malloc.h>
+#include <sys/epoll.h>
 #if __has_include(<linux/openat2.h>)
 #include <linux/openat2.h>
 #define CUV_HAVE_OPENAT2 1
@@ -81,5 +82,28 @@ static inline size_t cuv_malloc_free_bytes(void) { return mallinfo2().fordblks; 
 static inline void cuv_malloc_thresholds(int trim, int mmap) {
     mallopt(M_TRIM_THRESHOLD, trim);
     mallopt(M_MMAP_THRESHOLD, mmap);
+}
+/* An epoll set of the caller's own (`ListenerPoll`): a descriptor
+ * registered, changed or removed by its number, level-triggered, and the
+ * numbers of the ready ones taken without waiting. `struct epoll_event` is
+ * packed on x86-64, which Swift does not import field by field. */
+static inline int cuv_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+static inline int cuv_epoll_control(int epfd, int op, int fd, int readable) {
+    struct epoll_event event;
+    memset(&event, 0, sizeof event);
+    event.events = readable ? EPOLLIN : 0;
+    event.data.fd = fd;
+    return epoll_ctl(epfd, op, fd, &event);
+}
+static inline int cuv_epoll_add(int epfd, int fd) { return cuv_epoll_control(epfd, EPOLL_CTL_ADD, fd, 1); }
+static inline int cuv_epoll_watch(int epfd, int fd, int readable) { return cuv_epoll_control(epfd, EPOLL_CTL_MOD, fd, readable); }
+static inline int cuv_epoll_remove(int epfd, int fd) { return cuv_epoll_control(epfd, EPOLL_CTL_DEL, fd, 0); }
+/* At most 64 ready descriptors into fds; their count, 0 when none, -1 on error. */
+static inline int cuv_epoll_ready(int epfd, int *fds, int max) {
+    struct epoll_event events[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, events, max, 0);
+    for (int i = 0; i < n; i++) fds[i] = events[i].data.fd;
+    return n;
 }
 #endif

@@ -36,6 +36,17 @@ public final class EventLoop: @unchecked Sendable {
     /// The spare descriptor this loop's listeners shed connections with
     /// when the process is out of descriptors.
     let descriptorReserve = DescriptorReserve()
+    /// The epoll set this loop's listening sockets are watched in; made at
+    /// the first (`listenerPoll()`), again after the loop closed it.
+    private var ownListenerPoll: ListenerPoll?
+
+    /// The loop's `ListenerPoll`. Loop thread only.
+    func listenerPoll() throws -> ListenerPoll {
+        if let poll = ownListenerPoll, poll.isOpen { return poll }
+        let poll = try ListenerPoll(loop: self)
+        ownListenerPoll = poll
+        return poll
+    }
     /// The pipe `DescriptorTransfer` splices through: made with the loop
     /// (2 descriptors per loop, counted in the process's baseline, not
     /// seen as growth when the first transfer comes), again when that

@@ -8,8 +8,8 @@ import CUV
 /// Created by us (mode set before anyone can connect, a stale socket file
 /// replaced, a path that is not a socket or that a live server answers on
 /// refused), or adopted from an inherited descriptor (libvirt hands QEMU an
-/// already-listening monitor socket). While open it is kept alive by its
-/// poll handle. Loop-confined.
+/// already-listening monitor socket). Watched through the loop's
+/// `ListenerPoll`, which keeps it alive while it is open. Loop-confined.
 public final class UnixListener: LoopHandle {
     public struct Options: Sendable {
         /// Mode of the socket file (connecting needs write permission on it).
@@ -31,7 +31,10 @@ public final class UnixListener: LoopHandle {
     public let path: String?
     private let fd: Int32
     private let loop: EventLoop
-    private var watcher: FDWatcher?
+    /// The loop's set this listener is watched in; nil once closed.
+    private var poll: ListenerPoll?
+    /// Whether the set watches it (not while accepting is paused).
+    private var watched = false
     private let onAccept: (UnixConnection) -> Void
     private let onExhaustion: (@Sendable (String) -> Void)?
     /// Running while accepting is paused after an exhaustion it could not shed.
@@ -41,14 +44,15 @@ public final class UnixListener: LoopHandle {
     private var boundFile: (device: UInt, inode: UInt)?
 
     public init(loop: EventLoop, path: String, options: Options = .init(), onAccept: @escaping (UnixConnection) -> Void) throws {
-        _ = try UnixAddress(path: path)
         // Bound under a temporary name and renamed into place once it
         // listens: a client that connects as soon as the file appears (as
         // scripts waiting for it do) is never refused. Paths too long for
-        // the suffix are bound in place, as QEMU binds all of them.
+        // the suffix are bound in place, as QEMU binds all of them (a path
+        // too long even so is refused here). Each address is made once.
         let staged = path + ".new"
-        let bindPath = (try? UnixAddress(path: staged)) != nil ? staged : path
-        var address = try UnixAddress(path: bindPath)
+        let stagedAddress = try? UnixAddress(path: staged)
+        let bindPath = stagedAddress != nil ? staged : path
+        var address = try stagedAddress ?? UnixAddress(path: path)
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw UVError.errno("socket") }
         // Linux makes the file with the socket's own mode less the umask, so
@@ -146,21 +150,21 @@ public final class UnixListener: LoopHandle {
 
     private func startWatching() throws {
         do {
-            // The watcher's closure holds the listener while it is open.
-            watcher = try FDWatcher(loop: loop, fd: fd) { _, failed in
-                if !failed { self.acceptAvailable() }
-            }
+            let poll = try loop.listenerPoll()
+            try poll.add(self, fd: fd)
+            self.poll = poll
+            watched = true
         } catch {
             removeSocket()
             throw error
         }
-        watcher?.user = self
-        watcher?.watch(.readable)
     }
 
-    private func acceptAvailable() {
+    /// Accepts what is waiting, at most `acceptsPerWakeup` (the set reports
+    /// the listener again while more wait).
+    func acceptAvailable() {
         for _ in 0..<Self.acceptsPerWakeup {
-            guard watcher != nil else { return }
+            guard poll != nil, watched else { return }
             let client = cuv_accept_nonblocking(fd)
             if client < 0 {
                 if DescriptorReserve.isExhaustion(errno) { shedAfterExhaustion() }
@@ -180,22 +184,25 @@ public final class UnixListener: LoopHandle {
         if let onExhaustion, let line = DescriptorReserve.report(shed: shed, on: path, nowMilliseconds: loop.nowMilliseconds) {
             onExhaustion(line)
         }
-        guard shed == 0, let watcher else { return }
-        watcher.watch([])
+        guard shed == 0, let poll else { return }
+        poll.watch(fd, false)
+        watched = false
         let timer = pause ?? LoopTimer(loop: loop)
         pause = timer
         timer.start(afterMilliseconds: DescriptorReserve.pauseMilliseconds) { [weak self] in
-            guard let self, let watcher = self.watcher else { return }
-            watcher.watch(.readable)
+            guard let self, let poll = self.poll, !self.watched else { return }
+            poll.watch(self.fd, true)
+            self.watched = true
         }
     }
 
     /// Stops accepting, closes the socket and removes the file we created.
     /// Idempotent.
     public func close() {
-        guard let watcher else { return }
-        watcher.close()
-        self.watcher = nil
+        guard let poll else { return }
+        poll.remove(fd, watched: watched)
+        self.poll = nil
+        watched = false
         pause?.close()
         pause = nil
         removeSocket()
