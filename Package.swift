@@ -56,7 +56,9 @@ let package = Package(
         .executable(name: "qmpfleet", targets: ["qmpfleet"]),
         .executable(name: "qmpfleet-bench", targets: ["qmpfleet-bench"]),
         .executable(name: "qmpfleet-emulator", targets: ["qmpfleet-emulator"]),
-        .library(name: "QMPPluginKit", targets: ["QMPPluginKit"]),
+        // SharedValues too: a plugin's state its instances share across loop
+        // threads is behind its `Locked` (docs/plugins.md).
+        .library(name: "QMPPluginKit", targets: ["QMPPluginKit", "SharedValues"]),
         .library(name: "QMPFleetTesting", targets: ["QMPFleetTesting"]),
     ] + devicePlugins.map { .library(name: $0.product, type: .dynamic, targets: [$0.folder + "Plugin"]) },
     dependencies: [
@@ -75,13 +77,18 @@ let package = Package(
         // and QMPPluginKit (a worker's, on an old host) use; plugins do not
         // link libuv, so it is not UVLoop's.
         .target(name: "DescriptorIO", swiftSettings: swiftSettings),
+        // The project's one lock (`Locked`, a pthread mutex ThreadSanitizer
+        // sees) and the keyed cache of recent values on it (`RecentValues`):
+        // no dependencies, so the host's modules, the kit and the plugins
+        // all take the same ones (plugins do not link libuv).
+        .target(name: "SharedValues", swiftSettings: swiftSettings),
         .target(
             name: "UVLoop",
-            dependencies: ["CUV", "DescriptorIO", .product(name: "DequeModule", package: "swift-collections")],
+            dependencies: ["CUV", "DescriptorIO", "SharedValues", .product(name: "DequeModule", package: "swift-collections")],
             swiftSettings: swiftSettings
         ),
         .target(name: "QMPWire", swiftSettings: swiftSettings),
-        .target(name: "QAPISchema", dependencies: ["QMPWire"], swiftSettings: swiftSettings),
+        .target(name: "QAPISchema", dependencies: ["QMPWire", "SharedValues"], swiftSettings: swiftSettings),
         // What scripts/qapi-gen's output needs at run time: the QAPI namespace,
         // decoding and encoding, the command, event and guest-action protocols.
         .target(name: "QAPIRuntime", dependencies: ["QMPWire"], swiftSettings: swiftSettings),
@@ -111,7 +118,7 @@ let package = Package(
         .target(
             name: "PluginHost",
             dependencies: [
-                "QMPPluginABI", "DescriptorIO", "UVLoop", "QMPWire", "QMPServer", "QAPISchema",
+                "QMPPluginABI", "DescriptorIO", "UVLoop", "QMPWire", "QMPServer", "QAPISchema", "SharedValues",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -119,7 +126,7 @@ let package = Package(
         .target(
             name: "FleetCore",
             dependencies: [
-                "CUV", "QMPPluginABI", "DescriptorIO", "UVLoop", "QMPWire", "QMPServer", "QAPISchema", "QAPIRuntime", "QEMUReference", "PluginHost",
+                "CUV", "QMPPluginABI", "DescriptorIO", "UVLoop", "QMPWire", "QMPServer", "QAPISchema", "QAPIRuntime", "QEMUReference", "PluginHost", "SharedValues",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "DequeModule", package: "swift-collections"),
             ],
@@ -163,7 +170,7 @@ let package = Package(
         ),
         .target(
             name: "QMPPluginKit",
-            dependencies: ["QMPPluginABI", "QMPWire", "QAPIRuntime", "DescriptorIO"],
+            dependencies: ["QMPPluginABI", "QMPWire", "QAPIRuntime", "DescriptorIO", "SharedValues"],
             // The common QAPI modules plugins include (scripts/qapi-gen generates their types here).
             resources: [.embedInCode("QAPI/common.json"), .embedInCode("QAPI/sockets.json")],
             swiftSettings: swiftSettings
@@ -187,6 +194,7 @@ let package = Package(
                 "FleetHTTP",
                 "Proxy",
                 "UVLoop",
+                "SharedValues",
                 "FleetLogging",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -212,6 +220,7 @@ let package = Package(
             dependencies: [
                 "CEpoll",
                 "QMPWire",
+                "SharedValues",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -219,13 +228,14 @@ let package = Package(
         ),
         .testTarget(name: "QMPWireTests", dependencies: ["QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "QAPISchemaTests", dependencies: ["QAPISchema", "QMPWire"], swiftSettings: swiftSettings),
-        .testTarget(name: "UVLoopTests", dependencies: ["UVLoop", "DescriptorIO"], swiftSettings: swiftSettings),
+        .testTarget(name: "SharedValuesTests", dependencies: ["SharedValues"], swiftSettings: swiftSettings),
+        .testTarget(name: "UVLoopTests", dependencies: ["UVLoop", "DescriptorIO", "SharedValues"], swiftSettings: swiftSettings),
         .testTarget(name: "QMPPluginKitTests", dependencies: ["QMPPluginKit", "QAPISchema", "QMPWire"], swiftSettings: swiftSettings),
         .testTarget(name: "FleetHTTPTests", dependencies: ["FleetHTTP", "FleetCore", "UVLoop"], swiftSettings: swiftSettings),
         .testTarget(
             name: "FleetCoreTests",
             dependencies: [
-                "FleetCore", "FleetConfigFile", "FleetControl", "QMPFleetTesting", "QAPIRuntime", "QAPISchema", "QMPPluginABI", "QMPServer", "QMPWire", "UVLoop", "PluginHost", "QEMUReference",
+                "FleetCore", "FleetConfigFile", "FleetControl", "QMPFleetTesting", "QAPIRuntime", "QAPISchema", "QMPPluginABI", "QMPServer", "QMPWire", "UVLoop", "PluginHost", "QEMUReference", "SharedValues",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -265,7 +275,7 @@ let package = Package(
     } + devicePlugins.map {
         .target(
             name: $0.folder + "Plugin",
-            dependencies: ["QMPPluginKit", "QMPWire"],
+            dependencies: ["QMPPluginKit", "QMPWire", "SharedValues"],
             path: "Plugins/\($0.folder)",
             resources: (["schema.json"] + (pluginData[$0.folder] ?? [])).map { .embedInCode($0) },
             swiftSettings: swiftSettings,

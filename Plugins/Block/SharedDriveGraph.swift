@@ -1,4 +1,4 @@
-import Synchronization
+import SharedValues
 
 /// The drives a template's settings make, built once and shared by its VMs.
 ///
@@ -12,14 +12,16 @@ import Synchronization
 /// bench's two drives (heaptrack).
 ///
 /// Kept in the decoded settings (`BlockConfig`), which the VMs of one
-/// settings text share; locked, as both loops make VMs.
+/// settings text share (`SettingsCache`, which keeps the few most recent
+/// texts: so this is one value, not a keyed list of its own); locked, as
+/// both loops make VMs.
 final class SharedDriveGraph: Sendable {
     struct Built: Sendable {
         let graph: BlockGraph
         let images: [String: ImageFile]
     }
 
-    private let built = Mutex<Built?>(nil)
+    private let built = Locked<Built?>(nil)
 
     /// What the first VM built; nil until one has.
     var value: Built? { built.withLock { $0 } }

@@ -1,5 +1,5 @@
 import QMPWire
-import Synchronization
+import SharedValues
 
 /// What a topology's possible-CPU slots are made of, made once and shared
 /// by the VMs of that topology: each VM makes its own `CPUSlot`s (they
@@ -9,7 +9,7 @@ import Synchronization
 /// one vCPU (heaptrack, the bench's plugin set).
 ///
 /// The most recent few layouts are kept for the process (a fleet has few
-/// topologies), locked: both loop threads make VMs.
+/// topologies) in a `RecentValues`: both loop threads make VMs.
 enum SlotLayouts {
     /// One slot as its topology places it.
     struct Slot: Sendable {
@@ -22,26 +22,20 @@ enum SlotLayouts {
         let bootPath: String?
     }
 
-    private struct Key: Equatable {
+    private struct Key: Equatable, Sendable {
         let topology: CPUTopology
         let numa: Bool
         let spapr: Bool
     }
 
-    /// Layouts kept.
+    /// Layouts kept: a fleet's templates seldom have more topologies (a
+    /// ninth is laid out again for each of its VMs, as before sharing).
     static let capacity = 8
 
-    private static let kept = Mutex<[(key: Key, slots: [Slot])]>([])
+    private static let kept = RecentValues<Key, [Slot]>(capacity: capacity)
 
     /// The layout of `topology`, made by `make` unless one is kept.
     static func layout(of topology: CPUTopology, numa: Bool, spapr: Bool, make: () -> [Slot]) -> [Slot] {
-        let key = Key(topology: topology, numa: numa, spapr: spapr)
-        if let slots = kept.withLock({ kept in kept.first { $0.key == key }?.slots }) { return slots }
-        let slots = make()
-        kept.withLock { kept in
-            kept.insert((key, slots), at: 0)
-            if kept.count > capacity { kept.removeLast() }
-        }
-        return slots
+        kept.value(for: Key(topology: topology, numa: numa, spapr: spapr), orMake: make)
     }
 }

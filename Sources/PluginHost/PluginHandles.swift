@@ -1,3 +1,4 @@
+import SharedValues
 import Synchronization
 import UVLoop
 #if canImport(Glibc)

@@ -2,6 +2,7 @@ import Foundation
 import QAPISchema
 import QMPPluginABI
 import QMPWire
+import SharedValues
 import UVLoop
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
-import Synchronization
 import QMPWire
+import SharedValues
 
 /// The properties texts of devices plugins realize from their config
 /// (`device_realized`), each parsed once: the VMs of a template realize
@@ -8,26 +8,24 @@ import QMPWire
 /// entries share the parsed object (a copy-on-write array); one a command
 /// changes gets its own.
 ///
-/// Loop threads realize devices at once, so it is locked, held only to
-/// compare a text and copy out a value. A few short texts are kept, the
-/// most recent first, as `SettingsCache` keeps plugins' settings.
+/// Loop threads realize devices at once: a few short texts are kept in a
+/// `RecentValues`, the most recent first, as `SettingsCache` keeps
+/// plugins' settings.
 enum RealizedProperties {
-    /// Texts kept, and the longest kept: a fleet has few templates, and a
-    /// long text is not a template's.
+    /// Texts kept, and the longest kept: a fleet has few templates, each of
+    /// a few configured devices (the bench's has three), and a long text is
+    /// not a template's.
     static let capacity = 16
     static let longestText = 512
 
-    private static let recent = Mutex<[(text: [UInt8], object: JSONObject)]>([])
+    private static let recent = RecentValues<[UInt8], JSONObject>(capacity: capacity)
 
     /// The object `bytes` holds; nil when they are not a JSON object.
     static func object(of bytes: UnsafeRawBufferPointer) -> JSONObject? {
         guard bytes.count <= longestText else { return try? JSONValue(parsing: bytes).objectValue }
-        if let hit = recent.withLock({ $0.first { $0.text.elementsEqual(bytes) }?.object }) { return hit }
+        if let hit = recent.first(where: { $0.elementsEqual(bytes) })?.value { return hit }
         guard let parsed = try? JSONValue(parsing: bytes).objectValue else { return nil }
-        recent.withLock { recent in
-            recent.insert((Array(bytes), parsed), at: 0)
-            if recent.count > capacity { recent.removeLast() }
-        }
+        recent.insert(parsed, for: Array(bytes))
         return parsed
     }
 }

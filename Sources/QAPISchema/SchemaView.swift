@@ -1,5 +1,5 @@
 import QMPWire
-import Synchronization
+import SharedValues
 
 /// What one VM sees: the core module plus the plugin modules it has.
 ///
@@ -26,7 +26,7 @@ public final class SchemaView: Sendable {
     let entities: [SchemaEntity]
     public let commandNames: [String]
     public let eventNames: [String]
-    private let introspectionCache = Mutex<JSONValue?>(nil)
+    private let introspectionCache = Locked<JSONValue?>(nil)
 
     public init(modules: [SchemaModule]) throws(SchemaError) {
         var commands: [String: (CommandDeclaration, SchemaModule)] = [:]

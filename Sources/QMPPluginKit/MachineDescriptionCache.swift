@@ -1,4 +1,4 @@
-import Synchronization
+import SharedValues
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,20 +17,20 @@ import Glibc
 /// array, or not one of plain integers) is parsed whole, as before.
 ///
 /// One per plugin library (the kit's globals are each image's own). Loop
-/// threads create instances in parallel, so it is locked, held only to
-/// compare the bytes and copy out a value.
+/// threads create instances in parallel: the kinds are kept in a
+/// `RecentValues`, the most recent first.
 final class MachineDescriptionCache: Sendable {
-    /// A text's bytes around its ids, and what the whole text was.
-    private struct Entry: Sendable {
+    /// A text's bytes around its ids: what identifies its kind.
+    private struct Kind: Sendable, Equatable {
         let prefix: [UInt8]
         let suffix: [UInt8]
-        let machine: PluginVM.Machine
     }
 
-    /// Texts kept: more than a fleet's kinds of machine usually are.
+    /// Texts kept: more than a fleet's kinds of machine usually are (a
+    /// kind is a board, CPU and memory layout; a ninth is parsed whole).
     static let capacity = 8
 
-    private let entries = Mutex<[Entry]>([])
+    private let entries = RecentValues<Kind, PluginVM.Machine>(capacity: MachineDescriptionCache.capacity)
 
     /// `PluginVM.Machine` of the host's text, parsed whole only the first
     /// time its bytes around `vcpu-thread-ids` are seen.
@@ -39,14 +39,9 @@ final class MachineDescriptionCache: Sendable {
         // around a list of integers. Searching the whole text for the key
         // first (a `memchr` and compare at each of its ~40 quotes) was 2.9 k
         // of the 4.5 k instructions of each of a VM's four readings.
-        let known: (machine: PluginVM.Machine, ids: Range<Int>)? = entries.withLock { entries in
-            for entry in entries where Self.encloses(text, entry.prefix, entry.suffix) {
-                return (entry.machine, entry.prefix.count..<(text.count - entry.suffix.count))
-            }
-            return nil
-        }
-        if let known, let ids = Self.integers(in: UnsafeRawBufferPointer(rebasing: text[known.ids])) {
-            var machine = known.machine
+        if let known = entries.first(where: { Self.encloses(text, $0.prefix, $0.suffix) }),
+           let ids = Self.integers(in: UnsafeRawBufferPointer(rebasing: text[known.key.prefix.count..<(text.count - known.key.suffix.count)])) {
+            var machine = known.value
             machine.vcpuThreadIDs = ids
             return machine
         }
@@ -55,20 +50,14 @@ final class MachineDescriptionCache: Sendable {
         }
         let prefix = UnsafeRawBufferPointer(rebasing: text[..<span.lowerBound])
         let suffix = UnsafeRawBufferPointer(rebasing: text[span.upperBound...])
-        let kept: PluginVM.Machine? = entries.withLock { entries in
-            entries.first { Self.same($0.prefix, prefix) && Self.same($0.suffix, suffix) }?.machine
-        }
-        if var machine = kept {
+        if var machine = entries.first(where: { Self.same($0.prefix, prefix) && Self.same($0.suffix, suffix) })?.value {
             machine.vcpuThreadIDs = ids
             return machine
         }
         let machine = parse(text)
         // Kept only when the quick reading agrees with the whole parse.
         guard machine.vcpuThreadIDs == ids else { return machine }
-        entries.withLock { entries in
-            entries.insert(Entry(prefix: Array(prefix), suffix: Array(suffix), machine: machine), at: 0)
-            if entries.count > Self.capacity { entries.removeLast() }
-        }
+        entries.insert(machine, for: Kind(prefix: Array(prefix), suffix: Array(suffix)))
         return machine
     }
 

@@ -1,5 +1,5 @@
-import Synchronization
 import QMPWire
+import SharedValues
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -15,16 +15,14 @@ import Glibc
 /// is created as before; what the kit shares is its own parse.
 ///
 /// One per plugin library (the kit's globals are each image's own). Loop
-/// threads create instances in parallel, so it is locked, held only to
-/// compare a text and copy out a value; a few texts are kept, the most
-/// recent first, since a fleet has few templates.
+/// threads create instances in parallel: the texts are kept in a
+/// `RecentValues`, the most recent first.
 final class SettingsCache: Sendable {
-    /// A text and what it became. `configuration` is the plugin's typed
+    /// What a text became. `configuration` is the plugin's typed
     /// settings (`SharedConfigurationPlugin`), made at its first use.
     struct Entry: @unchecked Sendable {
         // @unchecked: `configuration` holds a `SharedConfigurationPlugin.Configuration`,
         // which that protocol requires to be Sendable.
-        let text: [UInt8]
         let value: JSONValue
         /// A `Typed<C>`: taken back with a class cast (an `Any` cast to `C`
         /// asked the runtime for `Optional<C>`'s metadata and cast the
@@ -38,16 +36,17 @@ final class SettingsCache: Sendable {
         init(_ value: C) { self.value = value }
     }
 
-    /// Texts kept: more than a fleet's templates usually are.
+    /// Texts kept: more than a fleet's templates usually are (one text per
+    /// template and plugin; a template past the eighth is parsed again).
     static let capacity = 8
 
-    private let entries = Mutex<[Entry]>([])
+    private let entries = RecentValues<[UInt8], Entry>(capacity: SettingsCache.capacity)
 
     /// The parsed text, from the cache when a text like it was parsed before.
     func value(of text: UnsafeRawBufferPointer) throws(JSONParseError) -> JSONValue {
         if let entry = entry(for: text) { return entry.value }
         let value = try JSONValue(parsing: text)
-        insert(Entry(text: Array(text), value: value, configuration: nil))
+        entries.insert(Entry(value: value, configuration: nil), for: Array(text))
         return value
     }
 
@@ -67,25 +66,14 @@ final class SettingsCache: Sendable {
             }
         }
         let configuration = try make(value)
-        insert(Entry(text: Array(text), value: value, configuration: Typed(configuration)))
+        entries.insert(Entry(value: value, configuration: Typed(configuration)), for: Array(text))
         return configuration
     }
 
     private func entry(for text: UnsafeRawBufferPointer) -> Entry? {
-        entries.withLock { entries in
-            entries.first { entry in
-                entry.text.count == text.count
-                    && (text.isEmpty || entry.text.withUnsafeBytes { memcmp($0.baseAddress!, text.baseAddress!, text.count) == 0 })
-            }
-        }
-    }
-
-    /// Keeps `entry` first, in place of one with the same text.
-    private func insert(_ entry: Entry) {
-        entries.withLock { entries in
-            entries.removeAll { $0.text == entry.text }
-            entries.insert(entry, at: 0)
-            if entries.count > Self.capacity { entries.removeLast() }
-        }
+        entries.first { kept in
+            kept.count == text.count
+                && (text.isEmpty || kept.withUnsafeBytes { memcmp($0.baseAddress!, text.baseAddress!, text.count) == 0 })
+        }?.value
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CUV
+import SharedValues
 
 /// A descriptor a loop keeps in reserve for when the process has run out
 /// (libuv's "EMFILE trick", as node and other libuv users do it).

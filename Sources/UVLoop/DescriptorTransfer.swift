@@ -1,5 +1,6 @@
 import CUV
 import DescriptorIO
+import SharedValues
 #if canImport(Glibc)
 import Glibc
 #endif

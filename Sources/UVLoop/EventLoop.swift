@@ -1,4 +1,5 @@
 import CUV
+import SharedValues
 
 /// One libuv loop, run by one thread.
 ///

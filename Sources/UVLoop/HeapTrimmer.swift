@@ -1,4 +1,5 @@
 import CUV
+import SharedValues
 
 /// Gives the C heap's free pages back to the kernel every so often.
 ///

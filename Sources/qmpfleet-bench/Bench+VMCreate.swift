@@ -1,4 +1,5 @@
 import Foundation
+import SharedValues
 
 extension Bench {
     /// `count` VMs made by pipelined `vm-create` on the control socket of a
@@ -33,13 +34,13 @@ extension Bench {
             }.joined())
             // Another thread writes while this one reads: the replies would
             // otherwise fill both sockets' buffers and stop both sides.
-            let failure = SendFailure()
+            let failure = Locked<String?>(nil)
             let start = DispatchTime.now().uptimeNanoseconds
-            let writer = Thread { do { try client.send(requests) } catch { failure.set("\(error)") } }
+            let writer = Thread { do { try client.send(requests) } catch { failure.withLock { $0 = "\(error)" } } }
             writer.start()
             let replies = try client.collectReplies(count)
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-            if let problem = failure.value { throw BenchError("vm-create: \(problem)") }
+            if let problem = failure.withLock({ $0 }) { throw BenchError("vm-create: \(problem)") }
             guard replies.errors == 0 else { throw BenchError("vm-create: \(replies.errors) errors, the first: \(replies.firstError ?? "")") }
             times.append(seconds)
             sizes.append(Double(Processes.rss(fleet.processIdentifier)) / 1_048_576)
@@ -61,14 +62,6 @@ extension Bench {
             Row(scenario: scenario, metric: "fleet RSS then (all VMs)", qmpfleet: median(sizes), peer: "one QEMU 7.2", peerValue: median(qemuSizes), unit: "MiB"),
         ]
     }
-}
-
-/// The error of a writer thread, read after it is done.
-final class SendFailure: @unchecked Sendable {
-    private let lock = NSLock()
-    private var problem: String?
-    var value: String? { lock.withLock { problem } }
-    func set(_ text: String) { lock.withLock { problem = text } }
 }
 
 func median(_ values: [Double]) -> Double {

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Histogram
-import Synchronization
+import SharedValues
 
 /// `qmpfleet-bench`: qmpfleet against real QEMU 7.2 side by side, in one run.
 ///
@@ -143,7 +143,7 @@ struct Bench {
         defer { Processes.stop(fleet) }
         // Eight clients at once, each taking every eighth VM: one client
         // connecting in turn would measure its own round trips, not the fleet.
-        let failure = Mutex<String?>(nil)
+        let failure = Locked<String?>(nil)
         let request = queryStatus
         DispatchQueue.concurrentPerform(iterations: Self.densityClients) { lane in
             for i in stride(from: lane, to: vms, by: Self.densityClients) {

@@ -1,6 +1,7 @@
 import CEpoll
 import Foundation
 import Histogram
+import SharedValues
 import Synchronization
 
 /// A flag several threads read and one sets.
@@ -12,7 +13,7 @@ final class StopFlag: Sendable {
 
 /// What parallel ping-pong threads hand back, each one run.
 final class PingPongRuns: Sendable {
-    let runs = Mutex<[PingPongRun]>([])
+    let runs = Locked<[PingPongRun]>([])
 }
 
 /// One row of the results table: a scenario, our figure, the peer's, and their ratio.

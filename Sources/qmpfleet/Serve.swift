@@ -5,6 +5,7 @@ import FleetCore
 import FleetHTTP
 import Logging
 import Proxy
+import SharedValues
 import UVLoop
 #if canImport(Glibc)
 import Glibc

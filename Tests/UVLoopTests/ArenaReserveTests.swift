@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Foundation
+import SharedValues
 import Testing
 @testable import UVLoop
 

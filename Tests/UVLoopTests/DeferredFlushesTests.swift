@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SharedValues
 import Synchronization
 import Testing
 import UVLoop
@@ -9,7 +10,7 @@ import UVLoop
 struct DeferredFlushesTests {
     /// What the peer's thread read.
     final class Received: Sendable {
-        let bytes = Mutex<[UInt8]>([])
+        let bytes = Locked<[UInt8]>([])
         /// The thread has stopped reading (its descriptor may be closed).
         let done = Atomic<Bool>(false)
     }

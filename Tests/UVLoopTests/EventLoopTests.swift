@@ -1,15 +1,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
+import SharedValues
 import Testing
 import UVLoop
 
 struct EventLoopTests {
     /// Shared with other threads; the test reads it on the loop thread.
     final class Record: Sendable {
-        let values = Mutex<[Int]>([])
-        let threads = Mutex<[pthread_t]>([])
+        let values = Locked<[Int]>([])
+        let threads = Locked<[pthread_t]>([])
         func append(_ value: Int) { values.withLock { $0.append(value) } }
         func noteThread() { threads.withLock { $0.append(pthread_self()) } }
         var snapshot: [Int] { values.withLock { $0 } }

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
+import SharedValues
 import Testing
 import UVLoop
 
@@ -10,9 +10,9 @@ import UVLoop
 struct PoolShareTests {
     /// Jobs that wait until released, counting how many run at once.
     final class Gate: Sendable {
-        let released = Mutex(false)
-        let running = Mutex(0)
-        let most = Mutex(0)
+        let released = Locked(false)
+        let running = Locked(0)
+        let most = Locked(0)
 
         func job() {
             running.withLock { $0 += 1 }

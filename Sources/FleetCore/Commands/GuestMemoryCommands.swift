@@ -1,5 +1,6 @@
 import QAPIRuntime
 import QMPWire
+import SharedValues
 import UVLoop
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,5 @@
 import QMPWire
-import Synchronization
+import SharedValues
 
 /// The machine description plugins read, written once per kind of machine:
 /// `vm_machine_json_shared`'s text (no vCPU thread ids) is the kind's, and
@@ -16,9 +16,9 @@ import Synchronization
 /// back the same way (QMPPluginKit's `MachineDescriptionCache`).
 ///
 /// The most recent kinds are kept for the process (a fleet has few kinds
-/// of machine), locked: both loop threads make VMs. The lock is held only
-/// to compare a machine. Each VM keeps its own kind too, so the shared
-/// text lives as long as any VM of it, whatever the cache drops.
+/// of machine) in a `RecentValues`: both loop threads make VMs. Each VM
+/// keeps its own kind too, so the shared text lives as long as any VM of
+/// it, whatever the cache drops.
 enum MachineDescriptionText {
     /// One kind of machine's text.
     final class Kind: Sendable {
@@ -96,22 +96,23 @@ enum MachineDescriptionText {
         return length
     }
 
-    /// Kinds of machine kept.
+    /// What a kind's text follows from.
+    private struct KindKey: Equatable, Sendable {
+        let machine: MachineSpec
+        let qemuVersion: QEMUVersion
+    }
+
+    /// Kinds of machine kept: more than a fleet's templates usually have
+    /// (a ninth kind's VMs each write their own text, as before sharing).
     static let capacity = 8
 
-    private static let kinds = Mutex<[Kind]>([])
+    private static let kinds = RecentValues<KindKey, Kind>(capacity: capacity)
 
     /// `machine`'s kind, the one kept when there is one.
     static func kind(for machine: MachineSpec, qemuVersion: QEMUVersion) -> Kind {
-        if let kept = kinds.withLock({ kinds in kinds.first { $0.machine == machine && $0.qemuVersion == qemuVersion } }) {
-            return kept
+        kinds.value(for: KindKey(machine: machine, qemuVersion: qemuVersion)) {
+            Kind(machine: machine, qemuVersion: qemuVersion)
         }
-        let made = Kind(machine: machine, qemuVersion: qemuVersion)
-        kinds.withLock { kinds in
-            kinds.insert(made, at: 0)
-            if kinds.count > capacity { kinds.removeLast() }
-        }
-        return made
     }
 
     /// `machine`'s description with `vcpuThreadIDs`, NUL-terminated.

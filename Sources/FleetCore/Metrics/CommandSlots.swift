@@ -1,4 +1,4 @@
-import Synchronization
+import SharedValues
 
 /// A number for each command name the process has seen, so that a loop's
 /// metrics count a command at an array index its command table hands
@@ -12,7 +12,7 @@ import Synchronization
 /// bounded by the schemas' command names and `LoopMetrics.unknownCommand`:
 /// a client's unknown name is never numbered.
 enum CommandSlots {
-    private static let table = Mutex<(numbers: [String: Int], names: [String])>(([:], []))
+    private static let table = Locked<(numbers: [String: Int], names: [String])>(([:], []))
 
     /// The number of `name`, given at its first use.
     static func slot(_ name: String) -> Int {

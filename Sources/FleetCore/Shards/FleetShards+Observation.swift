@@ -1,4 +1,3 @@
-import Synchronization
 import UVLoop
 
 /// How a thread that serves no VM (the HTTP listener's) reads the fleet:

@@ -1,4 +1,5 @@
 import UVLoop
+import SharedValues
 
 /// Which shard (loop) owns each VM name of a sharded fleet.
 ///

@@ -1,5 +1,6 @@
 import UVLoop
 import QMPWire
+import SharedValues
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -4,6 +4,7 @@ import FleetControl
 import FleetCore
 import Logging
 import QMPWire
+import SharedValues
 import Testing
 import UVLoop
 
