@@ -38,7 +38,9 @@ private final class RecordingOwner: VMOwner {
         let table = try CommandTable(core: CoreCommands.loadSchema(), coreHandlers: CoreCommands.handlers, plugins: [], target: "x86_64")
         let vm = VM(spec: VMSpec(name: "alone"), owner: owner, table: table, creationSequence: 0)
 
-        let client = TestClient()
+        // The owner's clock runs the next turns: a session's turn ends after
+        // 1 ms of real time, which a loaded machine takes in one request.
+        let client = TestClient(nextTurn: { [weak clock = owner.clock] in clock?.advance(by: 0) })
         client.session = vm.attach(transport: client)
         #expect(client.session?.id == 41)
         // The owner's greeting and version.
