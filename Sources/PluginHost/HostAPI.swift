@@ -228,7 +228,7 @@ enum HostAPI {
     /// or not this thread's.
     fileprivate static func answer(_ token: qmp_request, what: StaticString,
                                    _ make: (_ instance: PluginInstance, _ command: String) -> QMPReply) {
-        guard !PendingRequests.current.answer(token, make) else { return }
+        guard !PendingRequests.withCurrent({ $0.answer(token, make) }) else { return }
         PluginHostLogger.process.warning("plugin called \(what) for request \(token), which is unknown, already answered or not its VM's thread's; ignored")
     }
 

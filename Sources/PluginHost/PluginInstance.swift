@@ -239,8 +239,16 @@ public final class PluginInstance {
     /// when it does not answer in time.
     private func request(command: String, call: CommandCall? = nil, qomPath: String? = nil, complete: @escaping (QMPReply) -> Void,
                          _ body: (qmp_request) -> Void) {
-        guard vm != nil else { return complete(.failure(.generic("The VM is shutting down"))) }
-        PendingRequests.current.run(for: self, command: command, call: call, qomPath: qomPath, complete: complete, body)
+        request(command: command, call: call, qomPath: qomPath, answered: complete, later: { complete }, body)
+    }
+
+    /// `request(command:call:qomPath:complete:_:)` with an answer given
+    /// before `body` returned handed to `answered` in place; `later` makes
+    /// the completion of a request left waiting (`PendingRequests.run`).
+    private func request(command: String, call: CommandCall?, qomPath: String? = nil, answered: (QMPReply) -> Void,
+                         later: () -> (QMPReply) -> Void, _ body: (qmp_request) -> Void) {
+        guard vm != nil else { return answered(.failure(.generic("The VM is shutting down"))) }
+        PendingRequests.withCurrent { $0.run(for: self, command: command, call: call, qomPath: qomPath, answered: answered, later: later, body) }
     }
 
     /// Runs a command handler (or a guest action's). Its answer may be text
@@ -255,16 +263,27 @@ public final class PluginInstance {
     /// plugin's reply time is taken from its start (`PendingRequests.run`).
     package func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, argumentsText: [UInt8]? = nil,
                         call: CommandCall? = nil, complete: @escaping (QMPReply) -> Void) {
-        let asSent = library.abiVersion >= 2 ? argumentsText : nil
+        invoke(handler, command: command, arguments: arguments, argumentsText: argumentsText, call: call,
+               answered: complete, later: { complete })
+    }
+
+    /// `invoke(_:command:arguments:argumentsText:call:complete:)` for a
+    /// caller that answers a synchronous answer in place (`VM.route`): the
+    /// plugin's answer given before its handler returned goes to
+    /// `answered`, and only a request left waiting asks `later` for the
+    /// completion to keep, so a plugin query makes no escaping closure.
+    package func invoke(_ handler: BoundHandler, command: String, arguments: JSONObject, argumentsText: [UInt8]?,
+                        call: CommandCall?, answered: (QMPReply) -> Void, later: () -> (QMPReply) -> Void) {
+        let asSent = placement.library.abiVersion >= 2 ? argumentsText : nil
         guard asSent != nil || !arguments.isEmpty else {
             // `{}`, the arguments of most requests (queries): a constant C
             // string, nothing made per request.
-            return request(command: command, call: call, complete: complete) { token in
+            return request(command: command, call: call, answered: answered, later: later) { token in
                 handler.fn(state, token, Self.emptyObjectText, 2, handler.userData)
             }
         }
         let text = asSent ?? Self.text(of: arguments)
-        request(command: command, call: call, complete: complete) { token in
+        request(command: command, call: call, answered: answered, later: later) { token in
             text.withUnsafeBufferPointer { buffer in
                 buffer.withMemoryRebound(to: CChar.self) { handler.fn(state, token, $0.baseAddress, $0.count - 1, handler.userData) }
             }

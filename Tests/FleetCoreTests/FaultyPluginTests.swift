@@ -1,4 +1,4 @@
-import FleetCore
+@testable import FleetCore
 import Foundation
 import QMPFleetTesting
 import QMPWire
@@ -96,6 +96,42 @@ struct FaultyPluginTests {
         fleet.advance(by: 10_000)
         #expect(client.drain().isEmpty)
         #expect(client.call("query-status")?["return"] != nil)
+    }
+
+    /// Every plugin command is counted, timed and kept in the VM's history
+    /// once, whether the plugin answered inside its handler (recorded in
+    /// place, `VM.route`), later from another handler, or not at all (the
+    /// timeout's error): an answer given twice is counted once.
+    @Test func eachAnswerIsCountedAndKeptOnce() throws {
+        let dir = PluginLoaderTests.makeDir()
+        try PluginLoaderTests.buildPlugin("faulty", source: Self.source, in: dir)
+        let fleet = try TestFleet(yaml: "limits: {plugin-reply-timeout-ms: 5000}\nvms: [{name: vm0, plugins: [faulty]}]", pluginDirectories: [dir])
+        let vm = try #require(fleet.vm("vm0"))
+        let client = fleet.connect(to: "vm0")
+        client.negotiate()
+        #expect(client.call("x-twice")?["return"] == .object([:]))
+        #expect(client.call("x-badclass")?["error"]?["desc"] == "odd")
+        let silent = client.execute("x-silent")
+        let other = fleet.connect(to: "vm0")
+        other.negotiate()
+        #expect(other.call("x-late")?["return"] == .object([:]))
+        #expect(client.reply(id: silent)?["return"] == .object([:]))
+        let unanswered = client.execute("x-silent")
+        fleet.advance(by: 5000)
+        #expect(client.reply(id: unanswered)?["error"]?["desc"] == "Plugin 'faulty' did not answer 'x-silent' in time")
+
+        let counts = vm.metrics.commands.mapValues { $0.outcomes.reduce(0, +) }
+        #expect(counts["x-twice"] == 1)
+        #expect(counts["x-badclass"] == 1)
+        #expect(counts["x-silent"] == 2)
+        #expect(counts["x-late"] == 1)
+        #expect(vm.metrics.pluginReplies["faulty"]?.latency.count == 5)
+        let history = vm.watch(1) { _ in }
+        for (name, times) in [("x-twice", 1), ("x-badclass", 1), ("x-silent", 2), ("x-late", 1)] {
+            // The page's record holds the request as text: `"request": "{\"execute\": \"x-twice\"}"`.
+            let request = #"\"execute\": \""# + name + #"\""#
+            #expect(history.filter { $0.contains(request) }.count == times, "\(name): \(history)")
+        }
     }
 
     /// Requests queued behind one in flight: past the limit the session stops

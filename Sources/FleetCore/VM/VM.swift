@@ -240,10 +240,12 @@ extension VM: SessionHost {
     }
 
     /// Runs `call` and hands its answer to `complete` once `observer` has
-    /// recorded it. An `.immediate` command with no fault armed is recorded
-    /// and answered here, with no closure made around `complete` (the
-    /// closure's context and the retains of what it held were a tenth of
-    /// a pipelined `query-status`'s instructions, docs/performance.md).
+    /// recorded it. With no fault armed, an `.immediate` command, and a
+    /// plugin's that answers before its handler returns (every plugin
+    /// query), is recorded and answered here, with no closure made around
+    /// `complete` (the closure's context and the retains of what it held
+    /// were a tenth of a pipelined `query-status`'s instructions, and a
+    /// third of what a plugin query cost more than it, docs/performance.md).
     private func route(_ call: CommandCall, observer: CommandObserver, complete answer: @escaping (QMPReply) -> Void) {
         func answerNow(_ reply: QMPReply) {
             observer.answered(call, reply)
@@ -257,9 +259,15 @@ extension VM: SessionHost {
         case .success(let found):
             handler = found
         }
-        let context = CommandContext(vm: self, call: call)
-        if faults == nil || call.session == nil, case .immediate(let body) = handler {
-            return answerNow(QMPReply(body(context)))
+        if faults == nil || call.session == nil {
+            switch handler {
+            case .immediate(let body):
+                return answerNow(QMPReply(body(CommandContext(vm: self, call: call))))
+            case .plugin(let library, let fn, let index):
+                return runPlugin(library, fn, instance: index, call, answered: answerNow, later: { observer.wrapping(answer, of: call) })
+            case .deferred:
+                break
+            }
         }
         var complete = observer.wrapping(answer, of: call)
         if let faults, call.session != nil {
@@ -269,18 +277,26 @@ extension VM: SessionHost {
         }
         switch handler {
         case .immediate(let body):
-            complete(QMPReply(body(context)))
+            complete(QMPReply(body(CommandContext(vm: self, call: call))))
         case .deferred(let body):
-            body(context) { complete(QMPReply($0)) }
+            body(CommandContext(vm: self, call: call)) { complete(QMPReply($0)) }
         case .plugin(let library, let fn, let index):
-            guard let instance = plugins.indices.contains(index) && plugins[index].library === library
-                    ? plugins[index] : plugins.first(where: { $0.library === library }) else {
-                complete(.failure(.commandNotFound(call.name)))
-                return
-            }
-            instance.invoke(fn, command: call.name, arguments: call.arguments, argumentsText: call.request.argumentsText, call: call,
-                            complete: complete)
+            runPlugin(library, fn, instance: index, call, answered: complete, later: { complete })
         }
+    }
+
+    /// Runs a plugin's command handler on this VM's instance of `library`
+    /// (`index` is its place in `plugins`, checked, with a search as the
+    /// fallback). An answer given before the handler returned goes to
+    /// `answered`; `later` makes the completion of one left waiting.
+    private func runPlugin(_ library: PluginLibrary, _ fn: BoundHandler, instance index: Int, _ call: CommandCall,
+                           answered: (QMPReply) -> Void, later: () -> (QMPReply) -> Void) {
+        guard let instance = plugins.indices.contains(index) && plugins[index].library === library
+                ? plugins[index] : plugins.first(where: { $0.library === library }) else {
+            return answered(.failure(.commandNotFound(call.name)))
+        }
+        instance.invoke(fn, command: call.name, arguments: call.arguments, argumentsText: call.request.argumentsText, call: call,
+                        answered: answered, later: later)
     }
 
     public func sessionDidNegotiate(_ session: Session) {
