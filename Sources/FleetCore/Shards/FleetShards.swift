@@ -133,11 +133,8 @@ public final class FleetShards: @unchecked Sendable {
     /// `vms-per-fleet` (what `vm-create` may still add), whichever is more.
     /// The main thread's arena (shard 0's) grows by `brk` with a pad and
     /// needs none.
-    /// Counted in VMs up to the reserve's own bound first: `vms-per-fleet`
-    /// may be any positive integer, and its product with the bytes would not be.
     func arenaReserve(forShare count: Int) -> Int {
-        let vms = max(count, config.limits.vmsPerFleet / max(1, loops.count))
-        return min(vms, ArenaReserve.maximumBytes / Self.arenaBytesPerVM) * Self.arenaBytesPerVM
+        max(count, config.limits.vmsPerFleet / max(1, loops.count)) * Self.arenaBytesPerVM
     }
 
     /// A shard's VMs to make, handed to its thread, which takes them once:
