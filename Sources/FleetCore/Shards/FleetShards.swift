@@ -106,9 +106,7 @@ public final class FleetShards: @unchecked Sendable {
             let share = LoopConfined(ShareToStart(shares[index]))
             threadsFinished.enter()
             ready.enter()
-            let arenaBytes = arenaReserve(forShare: shares[index].count)
             let thread = Thread { [self] in
-                ArenaReserve.grow(bytes: arenaBytes)
                 router.value.createVMs(share.value.take())
                 shardStarted()
                 ready.leave()
@@ -121,20 +119,6 @@ public final class FleetShards: @unchecked Sendable {
         routers[0].createVMs(shares[0])
         shardStarted()
         ready.wait()
-    }
-
-    /// Anonymous memory a VM of the bench's `pc` template holds on its
-    /// loop (docs/performance.md, "Memory of 10,000 VMs": 7,660 bytes a VM
-    /// at session 11), rounded up.
-    static let arenaBytesPerVM = 8 << 10
-
-    /// What a shard thread's malloc arena is grown by before its first VM
-    /// (`ArenaReserve`): its share of the config's VMs or of a fleet at
-    /// `vms-per-fleet` (what `vm-create` may still add), whichever is more.
-    /// The main thread's arena (shard 0's) grows by `brk` with a pad and
-    /// needs none.
-    func arenaReserve(forShare count: Int) -> Int {
-        max(count, config.limits.vmsPerFleet / max(1, loops.count)) * Self.arenaBytesPerVM
     }
 
     /// A shard's VMs to make, handed to its thread, which takes them once:
