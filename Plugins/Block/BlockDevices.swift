@@ -85,21 +85,28 @@ extension BlockPlugin {
     }
 
     func unplugDevice(_ id: String) -> Result<Void, QMPError> {
-        guard graph.backends.contains(where: { $0.device?.id == id || $0.device?.path == id }) else { return .failure(.deviceNotFound(id)) }
-        let delay = config.guestDelayMilliseconds
-        if delay == 0 {
-            releaseDevice(id)
-        } else {
-            vm.startTimer(afterMilliseconds: delay) { [weak self] in self?.releaseDevice(id) }
-        }
+        guard backendIndex(ofDevice: id) != nil else { return .failure(.deviceNotFound(id)) }
+        whenGuestLetsGo { [weak self] in self?.releaseDevice(id) }
         return .success(())
+    }
+
+    /// Runs `release` once the simulated guest has let go of an unplugged
+    /// device: at once with no `guest-delay-ms`, else after it.
+    func whenGuestLetsGo(_ release: @escaping () -> Void) {
+        let delay = config.guestDelayMilliseconds
+        if delay == 0 { release() } else { vm.startTimer(afterMilliseconds: delay, release) }
+    }
+
+    /// The backend of the guest device `idOrPath` (its id or QOM path).
+    func backendIndex(ofDevice idOrPath: String) -> Int? {
+        graph.backends.firstIndex { $0.device?.id == idOrPath || $0.device?.path == idOrPath }
     }
 
     /// The guest let go of the device `idOrPath` (if it is still here): it
     /// leaves the graph, and a -drive goes with it (blockdev_auto_del); a
     /// node stays.
     func releaseDevice(_ idOrPath: String) {
-        guard let i = graph.backends.firstIndex(where: { $0.device?.id == idOrPath || $0.device?.path == idOrPath }) else { return }
+        guard let i = backendIndex(ofDevice: idOrPath) else { return }
         let backend = graph.backends.remove(at: i)
         if let root = backend.root { graph.deleteNodeIfOrphan(root) }
         vm.deviceDeleted(idOrPath)

@@ -69,7 +69,7 @@ extension BlockPlugin {
         guard let controller = scsiControllers.first(where: { $0.id == idOrPath || $0.qomPath == idOrPath }) else {
             return .failure(.deviceNotFound(idOrPath))
         }
-        let release = { [weak self] in
+        whenGuestLetsGo { [weak self] in
             guard let self, self.scsiControllers.contains(where: { $0.busName == controller.busName }) else { return }
             while let disk = self.graph.backends.first(where: { $0.device?.scsi?.bus == controller.busName })?.device {
                 self.releaseDevice(disk.id ?? disk.path)
@@ -77,8 +77,6 @@ extension BlockPlugin {
             self.scsiControllers.removeAll { $0.busName == controller.busName }
             self.vm.deviceDeleted(idOrPath)
         }
-        let delay = config.guestDelayMilliseconds
-        if delay == 0 { release() } else { vm.startTimer(afterMilliseconds: delay) { release() } }
         return .success(())
     }
 
